@@ -1,0 +1,211 @@
+"""One scenario, end to end: ECMP routing, arc loads, queueing, per-demand and per-service KPIs.
+
+``simulate`` is pure: it reads a CompiledNetwork and optional deltas (arcs down, other
+demand rates) and returns a new SimulationResult. Nothing is written into the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
+
+from nettwin.engine.compiled import CompiledNetwork
+from nettwin.engine.queueing import (
+    IMIX_MEAN_PACKET_BYTES,
+    IMIX_PACKET_SCV,
+    QueueModel,
+    evaluate_queues,
+)
+from nettwin.engine.routing import path_metrics_all, route_all
+from nettwin.errors import SimulationError
+
+
+@dataclass(frozen=True)
+class SimulationOptions:
+    """How to turn loads into delay and loss."""
+
+    queue_model: QueueModel = QueueModel.MM1
+    mean_packet_bytes: float = IMIX_MEAN_PACKET_BYTES
+    packet_size_scv: float = IMIX_PACKET_SCV
+    default_buffer_packets: int = 1000
+    utilisation_thresholds: tuple[float, ...] = (0.5, 0.8, 1.0)
+
+    def __post_init__(self) -> None:
+        if not self.mean_packet_bytes > 0:
+            raise SimulationError(f"mean_packet_bytes must be > 0 (got {self.mean_packet_bytes})")
+        if not self.packet_size_scv >= 0:
+            raise SimulationError(f"packet_size_scv must be >= 0 (got {self.packet_size_scv})")
+        if self.default_buffer_packets < 1:
+            raise SimulationError(
+                f"default_buffer_packets must be >= 1 (got {self.default_buffer_packets})")
+
+
+@dataclass(frozen=True, eq=False)
+class ServiceReport:
+    """Per-service SLA outcome (arrays over the network's services)."""
+
+    ids: tuple[str, ...]
+    worst_delay_s: np.ndarray
+    worst_loss: np.ndarray
+    unroutable_demands: np.ndarray
+    delay_violated: np.ndarray
+    loss_violated: np.ndarray
+
+    @property
+    def violated(self) -> np.ndarray:
+        return self.delay_violated | self.loss_violated | (self.unroutable_demands > 0)
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """Everything one scenario produced, as arrays indexed like the CompiledNetwork."""
+
+    options: SimulationOptions
+    arc_load_bps: np.ndarray
+    arc_capacity_bps: np.ndarray
+    arc_utilisation: np.ndarray
+    arc_transmission_s: np.ndarray
+    arc_queueing_s: np.ndarray
+    arc_delay_s: np.ndarray  # propagation + transmission + queueing
+    arc_loss: np.ndarray
+    arc_overloaded: np.ndarray
+    arc_up: np.ndarray
+    demand_rate_bps: np.ndarray
+    demand_routed: np.ndarray
+    demand_delay_mean_s: np.ndarray
+    demand_delay_worst_s: np.ndarray
+    demand_loss: np.ndarray
+    demand_hops_mean: np.ndarray
+    services: ServiceReport
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def offered_bps(self) -> float:
+        return float(self.demand_rate_bps.sum())
+
+    @property
+    def unroutable_bps(self) -> float:
+        return float(self.demand_rate_bps[~self.demand_routed].sum())
+
+    @property
+    def lost_bps(self) -> float:
+        """Traffic routed but dropped in queues (estimate: per-demand loss x rate)."""
+        r = self.demand_routed
+        return float((self.demand_rate_bps[r] * self.demand_loss[r]).sum())
+
+    def kpis(self) -> dict[str, Any]:
+        """Headline figures of the scenario."""
+        util = np.where(self.arc_up, self.arc_utilisation, 0.0)
+        r = self.demand_routed
+        rate = self.demand_rate_bps
+        weights = rate[r]
+        mean_delay = (float(np.average(self.demand_delay_mean_s[r], weights=weights))
+                      if weights.sum() > 0 else 0.0)
+        out: dict[str, Any] = {
+            "offered_bps": self.offered_bps,
+            "routed_bps": self.offered_bps - self.unroutable_bps,
+            "unroutable_bps": self.unroutable_bps,
+            "unroutable_demands": int((~r).sum()),
+            "queue_lost_bps": self.lost_bps,
+            "max_utilisation": float(util.max()) if util.size else 0.0,
+            "mean_utilisation": float(util[self.arc_up].mean()) if self.arc_up.any() else 0.0,
+            "overloaded_arcs": int((self.arc_overloaded & self.arc_up).sum()),
+            "mean_delay_s": mean_delay,
+            "max_worst_delay_s": float(self.demand_delay_worst_s[r].max()) if r.any() else 0.0,
+            "services": len(self.services.ids),
+            "services_violated": int(self.services.violated.sum()),
+        }
+        for th in self.options.utilisation_thresholds:
+            over = util > th
+            out[f"arcs_above_{th:g}"] = int(over.sum())
+            out[f"load_on_arcs_above_{th:g}_bps"] = float(self.arc_load_bps[over].sum())
+        return out
+
+
+def _service_report(net: CompiledNetwork, worst: np.ndarray, loss: np.ndarray,
+                    routed: np.ndarray) -> ServiceReport:
+    s = len(net.service_ids)
+    worst_delay = np.zeros(s)
+    worst_loss = np.zeros(s)
+    unroutable = np.zeros(s, np.int64)
+    for i in range(s):
+        members = net.service_demand[net.service_ptr[i]:net.service_ptr[i + 1]]
+        ok = routed[members]
+        unroutable[i] = int((~ok).sum())
+        worst_delay[i] = worst[members][ok].max() if ok.any() else np.inf
+        worst_loss[i] = loss[members].max() if members.size else 0.0
+    return ServiceReport(net.service_ids, worst_delay, worst_loss, unroutable,
+                         worst_delay > net.service_max_delay_s, worst_loss > net.service_max_loss)
+
+
+def simulate(
+    net: CompiledNetwork,
+    options: SimulationOptions | None = None,
+    *,
+    arc_up: np.ndarray | None = None,
+    demand_rate_bps: np.ndarray | None = None,
+) -> SimulationResult:
+    """Route every demand with ECMP, load the arcs, apply the queueing model, report.
+
+    ``arc_up`` (bool per arc) and ``demand_rate_bps`` (per demand) replace the compiled
+    state for this run only: they are how scenarios express failures and traffic changes.
+    """
+    import time
+
+    options = options or SimulationOptions()
+    timings: dict[str, float] = {}
+    ok = net.arc_up if arc_up is None else np.asarray(arc_up, dtype=bool)
+    rate = net.demand_rate_bps if demand_rate_bps is None else np.asarray(
+        demand_rate_bps, dtype=np.float64)
+    if ok.shape != (net.n_arcs,):
+        raise SimulationError(f"arc_up must have one entry per arc ({net.n_arcs}), "
+                              f"got shape {ok.shape}")
+    if rate.shape != (net.n_demands,):
+        raise SimulationError(f"demand_rate_bps must have one entry per demand "
+                              f"({net.n_demands}), got shape {rate.shape}")
+    if rate.size and (not np.isfinite(rate).all() or rate.min() < 0):
+        raise SimulationError("demand_rate_bps must be finite and >= 0")
+
+    n, n_dest = net.n_nodes, int(net.destinations.shape[0])
+    n_chunks = max(1, min(n_dest, 4 * numba.get_num_threads()))
+    dist_all = np.empty((n_dest, n), np.int64)
+    order_all = np.empty((n_dest, n), np.int32)
+    count_all = np.zeros(n_dest, np.int64)
+    t0 = time.perf_counter()
+    load = route_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src, rate,
+                     net.in_ptr, net.in_arc, net.out_ptr, net.out_arc, net.arc_src, net.arc_dst,
+                     net.arc_metric, ok, n_chunks, dist_all, order_all, count_all)
+    t1 = time.perf_counter()
+    buffers = np.where(net.arc_buffer_packets > 0, net.arc_buffer_packets,
+                       options.default_buffer_packets)
+    q = evaluate_queues(load, net.arc_capacity_bps, options.queue_model,
+                        options.mean_packet_bytes, options.packet_size_scv, buffers)
+    arc_delay = net.arc_propagation_s + q.transmission_s + q.queueing_s
+    t2 = time.perf_counter()
+    k = net.n_demands
+    delay_mean = np.empty(k)
+    delay_worst = np.empty(k)
+    delivered = np.empty(k)
+    hops = np.empty(k)
+    routed = np.empty(k, bool)
+    path_metrics_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
+                     net.out_ptr, net.out_arc, net.arc_dst, net.arc_metric, ok, arc_delay,
+                     1.0 - q.loss, dist_all, order_all, count_all, n_chunks, delay_mean,
+                     delay_worst, delivered, hops, routed)
+    t3 = time.perf_counter()
+    loss = np.where(routed, 1.0 - delivered, 1.0)
+    timings.update(routing_s=t1 - t0, queueing_s=t2 - t1, path_metrics_s=t3 - t2)
+    return SimulationResult(
+        options=options,
+        arc_load_bps=load, arc_capacity_bps=net.arc_capacity_bps,
+        arc_utilisation=q.utilisation, arc_transmission_s=q.transmission_s,
+        arc_queueing_s=q.queueing_s, arc_delay_s=arc_delay, arc_loss=q.loss,
+        arc_overloaded=q.overloaded, arc_up=ok,
+        demand_rate_bps=rate, demand_routed=routed, demand_delay_mean_s=delay_mean,
+        demand_delay_worst_s=delay_worst, demand_loss=loss, demand_hops_mean=hops,
+        services=_service_report(net, delay_worst, loss, routed),
+        timings_s=timings,
+    )

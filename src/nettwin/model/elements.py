@@ -1,0 +1,94 @@
+"""The records a network is made of: nodes, links, demands and services (frozen, unit-named)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nettwin.model.fields import LinkKind, NodeKind
+from nettwin.model.geo import PROPAGATION_SPEED_KM_S, haversine_km
+
+
+@dataclass(frozen=True)
+class Node:
+    """A router, switch, radio or site."""
+
+    id: str
+    name: str | None = None
+    kind: NodeKind = NodeKind.ROUTER
+    latitude: float | None = None
+    longitude: float | None = None
+    attributes: dict[str, Any] | None = field(default=None, compare=True, hash=False)
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A bidirectional link between nodes ``a`` and ``b`` with per-direction capacity and metric."""
+
+    id: str
+    a: str
+    b: str
+    capacity_ab_bps: float
+    capacity_ba_bps: float
+    metric_ab: int = 1
+    metric_ba: int = 1
+    kind: LinkKind = LinkKind.FIBER
+    length_km: float | None = None
+    delay_s: float | None = None
+    srlgs: tuple[str, ...] = ()
+    admin_up: bool = True
+    oper_up: bool = True
+    buffer_packets: int | None = None
+    attributes: dict[str, Any] | None = field(default=None, compare=True, hash=False)
+
+    @property
+    def is_up(self) -> bool:
+        return self.admin_up and self.oper_up
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Traffic offered from ``src`` to ``dst`` at a mean rate, in one traffic class."""
+
+    id: str
+    src: str
+    dst: str
+    rate_bps: float
+    traffic_class: str = "best-effort"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A named set of demands with SLA targets (None = no target)."""
+
+    id: str
+    demands: tuple[str, ...]
+    name: str | None = None
+    max_delay_s: float | None = None
+    max_loss: float | None = None
+    min_availability: float | None = None
+
+
+def resolve_length_km(link: Link, a: Node, b: Node) -> float | None:
+    """The link's length: as given, else the great-circle distance between its endpoints."""
+    if link.length_km is not None:
+        return link.length_km
+    if a.has_coordinates and b.has_coordinates:
+        assert a.latitude is not None and a.longitude is not None
+        assert b.latitude is not None and b.longitude is not None
+        return haversine_km(a.latitude, a.longitude, b.latitude, b.longitude)
+    return None
+
+
+def resolve_propagation_delay_s(link: Link, a: Node, b: Node) -> float | None:
+    """One-way propagation delay: given, else from the length and the medium's speed."""
+    if link.delay_s is not None:
+        return link.delay_s
+    length = resolve_length_km(link, a, b)
+    if length is None:
+        return None
+    return length / PROPAGATION_SPEED_KM_S[link.kind]

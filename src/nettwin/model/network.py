@@ -1,0 +1,227 @@
+"""The Network: nodes, links, demands and services, validated as a whole."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from nettwin.errors import ValidationError
+from nettwin.model.demands import (
+    DemandTable,
+    build_demands_from_records,
+    demand_ids,
+    demand_record,
+    empty_demands,
+)
+from nettwin.model.elements import Demand, Link, Node, Service, resolve_propagation_delay_s
+from nettwin.model.fields import (
+    LINK_FIELDS,
+    NODE_FIELDS,
+    SERVICE_FIELDS,
+    coerce_record,
+)
+from nettwin.model.problems import Problem, Severity, note
+
+Record = Mapping[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A whole network. Immutable: changes make a new Network, results never live in it."""
+
+    name: str
+    nodes: Mapping[str, Node]
+    links: Mapping[str, Link]
+    demands: DemandTable = field(default_factory=empty_demands)
+    services: Mapping[str, Service] = field(default_factory=dict)
+    notes: tuple[Problem, ...] = ()
+
+    @cached_property
+    def node_ids(self) -> tuple[str, ...]:
+        return tuple(self.nodes)
+
+    @cached_property
+    def node_index(self) -> dict[str, int]:
+        return {nid: i for i, nid in enumerate(self.nodes)}
+
+    @cached_property
+    def demand_ids(self) -> tuple[str, ...]:
+        return demand_ids(self.demands, self.node_ids)
+
+    def demand(self, i: int) -> Demand:
+        return demand_record(self.demands, i, self.node_ids)
+
+    def iter_demands(self) -> Iterator[Demand]:
+        return (self.demand(i) for i in range(len(self.demands)))
+
+    def with_demands(self, demands: DemandTable, services: Mapping[str, Service] | None = None,
+                     notes: Iterable[Problem] = ()) -> Network:
+        """The same topology with another traffic matrix (services dropped unless given)."""
+        return dataclasses.replace(self, demands=demands, services=dict(services or {}),
+                                   notes=self.notes + tuple(notes))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Network):
+            return NotImplemented
+        return (self.name == other.name and dict(self.nodes) == dict(other.nodes)
+                and list(self.nodes) == list(other.nodes)
+                and dict(self.links) == dict(other.links)
+                and self.demands == other.demands
+                and self.demand_ids == other.demand_ids
+                and dict(self.services) == dict(other.services))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and totals for a one-screen overview."""
+        up = sum(1 for link in self.links.values() if link.is_up)
+        return {
+            "name": self.name,
+            "nodes": len(self.nodes),
+            "links": len(self.links),
+            "links_up": up,
+            "arcs": 2 * len(self.links),
+            "demands": len(self.demands),
+            "offered_bps": self.demands.total_rate_bps,
+            "services": len(self.services),
+            "capacity_bps": sum(lk.capacity_ab_bps + lk.capacity_ba_bps
+                                for lk in self.links.values()),
+            "traffic_classes": list(self.demands.class_names),
+        }
+
+
+def _as_record(item: Any) -> Any:
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        return {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+    return item
+
+
+def _label(kind: str, index: int, rec: Any, source: str) -> str:
+    rid = rec.get("id") if isinstance(rec, Mapping) else None
+    return f"{source}{kind} {rid!r}" if rid not in (None, "") else f"{source}{kind}s[{index}]"
+
+
+def _coerce_all(kind: str, records: Iterable[Any], specs: Any, source: str,
+                problems: list[Problem]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for i, raw in enumerate(records):
+        rec = _as_record(raw)
+        label = _label(kind, i, rec, source)
+        if not isinstance(rec, Mapping):
+            problems.append(Problem(label, f"expected a {kind} mapping", value=rec,
+                                    fix=f"write each {kind} as a mapping of field: value"))
+            continue
+        values, found = coerce_record(kind, label, rec, specs)
+        problems += found
+        if not found:
+            out.append((label, values))
+    return out
+
+
+def _duplicates(kind: str, items: list[tuple[str, dict[str, Any]]],
+                problems: list[Problem]) -> None:
+    counts = Counter(values["id"] for _, values in items)
+    for ident, count in counts.items():
+        if count > 1:
+            problems.append(Problem(f"{kind} {ident!r}", f"id is used by {count} {kind}s",
+                                    field="id", value=ident, fix=f"give each {kind} its own id"))
+
+
+def build_network(
+    name: str,
+    nodes: Iterable[Any],
+    links: Iterable[Any],
+    demands: Iterable[Any] | DemandTable = (),
+    services: Iterable[Any] = (),
+    *,
+    notes: Sequence[Problem] = (),
+    source: str | None = None,
+) -> Network:
+    """Validate records as a whole and build a Network, or raise with *every* problem found.
+
+    Records are mappings (or the model's dataclasses). Nothing is half-loaded: if any record
+    is bad, :class:`~nettwin.errors.ValidationError` lists all problems and no Network is made.
+    """
+    prefix = f"{source}: " if source else ""
+    problems: list[Problem] = []
+    node_items = _coerce_all("node", nodes, NODE_FIELDS, prefix, problems)
+    link_items = _coerce_all("link", links, LINK_FIELDS, prefix, problems)
+    service_items = _coerce_all("service", services, SERVICE_FIELDS, prefix, problems)
+    _duplicates("node", node_items, problems)
+    _duplicates("link", link_items, problems)
+    _duplicates("service", service_items, problems)
+
+    node_map: dict[str, Node] = {}
+    for _, v in node_items:
+        node_map.setdefault(v["id"], Node(**v))
+    node_index = {nid: i for i, nid in enumerate(node_map)}
+
+    link_map: dict[str, Link] = {}
+    defaulted_metric: list[str] = []
+    for label, v in link_items:
+        bad = False
+        for end in ("a", "b"):
+            if v[end] not in node_map:
+                problems.append(Problem(label, "endpoint node does not exist", field=end,
+                                        value=v[end], fix="add the node or correct the link"))
+                bad = True
+        if v["a"] == v["b"]:
+            problems.append(Problem(label, "link connects a node to itself (self-loop)",
+                                    field="b", value=v["b"],
+                                    fix="remove the link or connect two different nodes"))
+            bad = True
+        if bad:
+            continue
+        if v["metric_ab"] is None:
+            defaulted_metric.append(v["id"])
+            v["metric_ab"] = 1
+        if v["metric_ba"] is None:
+            v["metric_ba"] = v["metric_ab"]
+        if v["capacity_ba_bps"] is None:
+            v["capacity_ba_bps"] = v["capacity_ab_bps"]
+        link_map.setdefault(v["id"], Link(**v))
+
+    if isinstance(demands, DemandTable):
+        table = demands
+    else:
+        table, found = build_demands_from_records(
+            (_as_record(d) for d in demands), node_index, prefix)
+        problems += found
+
+    known_demands = set(demand_ids(table, tuple(node_map)))
+    service_map: dict[str, Service] = {}
+    for label, v in service_items:
+        if not v["demands"]:
+            problems.append(Problem(label, "service has no demands", field="demands",
+                                    fix="list the ids of the demands the service is made of"))
+        for did in v["demands"]:
+            if did not in known_demands:
+                problems.append(Problem(label, "refers to a demand that does not exist",
+                                        field="demands", value=did,
+                                        fix="use a demand id (default ids read 'SRC->DST')"))
+        service_map.setdefault(v["id"], Service(**v))
+
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if errors:
+        raise ValidationError(errors, source)
+
+    built_notes = list(notes) + [p for p in problems if p.severity is Severity.NOTE]
+    if defaulted_metric:
+        built_notes.append(note(
+            f"{prefix}{len(defaulted_metric)} link(s)",
+            f"no IGP metric given, metric 1 (hop count) applied, e.g. {defaulted_metric[:3]}",
+            "set metric_ab/metric_ba to the routers' configured costs"))
+    no_delay = [lk.id for lk in link_map.values()
+                if resolve_propagation_delay_s(lk, node_map[lk.a], node_map[lk.b]) is None]
+    if no_delay:
+        built_notes.append(note(
+            f"{prefix}{len(no_delay)} link(s)",
+            f"no delay_s, length_km or endpoint coordinates: propagation delay taken as 0,"
+            f" e.g. {no_delay[:3]}",
+            "give length_km or delay_s, or node latitude/longitude"))
+    return Network(name=name, nodes=node_map, links=link_map, demands=table,
+                   services=service_map, notes=tuple(built_notes))
