@@ -192,7 +192,8 @@ def build_network(
             (_as_record(d) for d in demands), node_index, prefix)
         problems += found
 
-    known_demands = set(demand_ids(table, tuple(node_map)))
+    in_range = len(table) == 0 or int(max(table.src.max(), table.dst.max())) < len(node_map)
+    known_demands = set(demand_ids(table, tuple(node_map))) if in_range else set()
     service_map: dict[str, Service] = {}
     for label, v in service_items:
         if not v["demands"]:

@@ -1,0 +1,140 @@
+"""One entry point per direction: load any supported network or traffic file, save networks."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+from nettwin.errors import ImportFormatError, UnknownFormatError
+from nettwin.io.graphml import import_graphml
+from nettwin.io.native import export_native, import_native
+from nettwin.io.options import ImportOptions
+from nettwin.io.repetita import import_repetita, read_repetita_demands
+from nettwin.io.rfc8345 import export_rfc8345, import_rfc8345
+from nettwin.io.rocketfuel import import_rocketfuel
+from nettwin.io.sndlib import import_sndlib_native, import_sndlib_xml, read_sndlib_traffic
+from nettwin.io.text import read_text
+from nettwin.io.traffic import TrafficRecords, apply_traffic, read_traffic_csv
+from nettwin.model import Network
+
+
+class NetworkFormat(enum.Enum):
+    """Network file formats nettwin reads."""
+
+    NATIVE = "native"  # YAML or JSON
+    RFC8345 = "rfc8345"
+    GRAPHML = "graphml"  # Topology Zoo
+    SNDLIB_NATIVE = "sndlib-native"
+    SNDLIB_XML = "sndlib-xml"
+    REPETITA = "repetita"
+    ROCKETFUEL = "rocketfuel"
+
+
+class TrafficFormat(enum.Enum):
+    """Traffic-matrix file formats nettwin reads."""
+
+    SNDLIB_XML = "sndlib-xml"
+    REPETITA = "repetita"
+    CSV = "csv"
+    NATIVE = "native"
+
+
+def detect_network_format(path: Path) -> NetworkFormat:
+    """Tell a network file's format from its name, then from its first bytes."""
+    name, suffix = path.name.lower(), path.suffix.lower()
+    if suffix == ".graphml":
+        return NetworkFormat.GRAPHML
+    if suffix == ".graph":
+        return NetworkFormat.REPETITA
+    if name.endswith(".intra"):
+        return NetworkFormat.ROCKETFUEL
+    head = read_text(path)[:4000] if path.is_file() else ""
+    if suffix == ".xml":
+        if "sndlib" in head or "<network" in head:
+            return NetworkFormat.SNDLIB_XML
+        if "graphml" in head:
+            return NetworkFormat.GRAPHML
+    if suffix == ".json":
+        return NetworkFormat.RFC8345 if "ietf-network:networks" in head else NetworkFormat.NATIVE
+    if suffix in (".yaml", ".yml"):
+        return NetworkFormat.NATIVE
+    if suffix == ".txt" and "NODES" in head and "SNDlib" in head:
+        return NetworkFormat.SNDLIB_NATIVE
+    raise UnknownFormatError(str(path), "cannot tell the network format from the name or "
+                                        "content; pass it explicitly (--format), one of: "
+                                        + ", ".join(f.value for f in NetworkFormat))
+
+
+def load_network(path: str | Path, fmt: NetworkFormat | str | None = None,
+                 options: ImportOptions | None = None) -> Network:
+    """Read a network file in any supported format (detected unless ``fmt`` is given)."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFormatError(str(path), "no such file")
+    fmt = NetworkFormat(fmt) if fmt is not None else detect_network_format(path)
+    options = options or ImportOptions()
+    if fmt is NetworkFormat.NATIVE:
+        return import_native(path)
+    if fmt is NetworkFormat.RFC8345:
+        return import_rfc8345(path, options)
+    if fmt is NetworkFormat.GRAPHML:
+        return import_graphml(path, options)
+    if fmt is NetworkFormat.SNDLIB_NATIVE:
+        return import_sndlib_native(path, options)
+    if fmt is NetworkFormat.SNDLIB_XML:
+        return import_sndlib_xml(path, options)
+    if fmt is NetworkFormat.REPETITA:
+        return import_repetita(path)
+    return import_rocketfuel(path, options)
+
+
+def save_network(network: Network, path: str | Path,
+                 fmt: NetworkFormat | str | None = None) -> None:
+    """Write a network as native YAML/JSON (by suffix) or RFC 8345 JSON."""
+    path = Path(path)
+    fmt = NetworkFormat(fmt) if fmt is not None else (
+        NetworkFormat.NATIVE if path.suffix.lower() in (".yaml", ".yml", ".json") else None)
+    if fmt is NetworkFormat.NATIVE:
+        export_native(network, path)
+    elif fmt is NetworkFormat.RFC8345:
+        export_rfc8345(network, path)
+    else:
+        raise UnknownFormatError(str(path), "can write native (.yaml/.yml/.json) or rfc8345; "
+                                            "choose a suffix or pass the format")
+
+
+def detect_traffic_format(path: Path) -> TrafficFormat:
+    suffix = path.suffix.lower()
+    if suffix == ".xml":
+        return TrafficFormat.SNDLIB_XML
+    if suffix == ".demands":
+        return TrafficFormat.REPETITA
+    if suffix == ".csv":
+        return TrafficFormat.CSV
+    if suffix in (".yaml", ".yml", ".json"):
+        return TrafficFormat.NATIVE
+    raise UnknownFormatError(str(path), "cannot tell the traffic format from the suffix; use "
+                                        ".xml (SNDlib), .demands (REPETITA), .csv or .yaml")
+
+
+def load_traffic(network: Network, path: str | Path, fmt: TrafficFormat | str | None = None,
+                 *, skip_invalid: bool = False) -> Network:
+    """The network with its demands replaced by those of a traffic file."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFormatError(str(path), "no such file")
+    fmt = TrafficFormat(fmt) if fmt is not None else detect_traffic_format(path)
+    records: TrafficRecords
+    if fmt is TrafficFormat.SNDLIB_XML:
+        records = read_sndlib_traffic(path)
+    elif fmt is TrafficFormat.REPETITA:
+        records = read_repetita_demands(path, list(network.node_ids))
+    elif fmt is TrafficFormat.CSV:
+        records = read_traffic_csv(path)
+    else:
+        other = import_native(path) if path.suffix.lower() != ".json" else import_native(path)
+        records = TrafficRecords(
+            [d.src for d in other.iter_demands()], [d.dst for d in other.iter_demands()],
+            [d.rate_bps for d in other.iter_demands()],
+            [f"{path.name} demand {d.id!r}" for d in other.iter_demands()])
+    return apply_traffic(network, records, source=path.name, skip_invalid=skip_invalid)

@@ -1,0 +1,133 @@
+"""The native format: YAML or JSON, one document holding nodes, links, demands and services.
+
+Schema: ``nettwin schema`` prints it (generated from the field declarations). Export then
+import gives back an equal Network.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nettwin.errors import ImportFormatError
+from nettwin.io.text import read_text
+from nettwin.model import Network, build_network, demand_id
+from nettwin.model.fields import DEMAND_FIELDS, LINK_FIELDS, NODE_FIELDS, SERVICE_FIELDS
+from nettwin.model.schema import NATIVE_FORMAT_VERSION
+
+_SECTIONS = ("nettwin", "name", "nodes", "links", "demands", "services")
+
+
+def _expand_link_shorthand(rec: Any) -> Any:
+    if not isinstance(rec, Mapping):
+        return rec
+    rec = dict(rec)
+    if "capacity_bps" in rec:
+        cap = rec.pop("capacity_bps")
+        rec.setdefault("capacity_ab_bps", cap)
+        rec.setdefault("capacity_ba_bps", cap)
+    if "metric" in rec:
+        metric = rec.pop("metric")
+        rec.setdefault("metric_ab", metric)
+        rec.setdefault("metric_ba", metric)
+    return rec
+
+
+def parse_document(doc: Any, source: str) -> Network:
+    """Build a Network from an already-parsed native document."""
+    if not isinstance(doc, Mapping):
+        raise ImportFormatError(source, "top level must be a mapping with 'nodes' and 'links'")
+    unknown = [k for k in doc if k not in _SECTIONS]
+    if unknown:
+        raise ImportFormatError(source, f"unknown section(s) {unknown}; "
+                                        f"allowed: {', '.join(_SECTIONS)}")
+    version = doc.get("nettwin", NATIVE_FORMAT_VERSION)
+    if version != NATIVE_FORMAT_VERSION:
+        raise ImportFormatError(source, f"format version {version!r} is not supported; "
+                                        f"this nettwin reads version {NATIVE_FORMAT_VERSION}")
+    sections = {}
+    for key in ("nodes", "links", "demands", "services"):
+        value = doc.get(key) or []
+        if not isinstance(value, list):
+            raise ImportFormatError(source, f"'{key}' must be a list, got {type(value).__name__}")
+        sections[key] = value
+    return build_network(
+        str(doc.get("name") or Path(source).stem),
+        sections["nodes"],
+        [_expand_link_shorthand(r) for r in sections["links"]],
+        sections["demands"],
+        sections["services"],
+        source=source,
+    )
+
+
+def import_native(path: str | Path) -> Network:
+    """Read a native YAML (.yaml/.yml) or JSON (.json) network file."""
+    path = Path(path)
+    text = read_text(path)
+    try:
+        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(str(path), f"invalid JSON: {exc.msg}", exc.lineno) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ImportFormatError(str(path), f"invalid YAML: {exc}", line) from exc
+    return parse_document(doc, str(path))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _record(obj: Any, specs: Any, skip_equal: Mapping[str, str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for spec in specs:
+        value = getattr(obj, spec.name)
+        if value is None or (not spec.required and value == spec.default):
+            continue
+        twin = (skip_equal or {}).get(spec.name)
+        if twin is not None and value == getattr(obj, twin):
+            continue
+        out[spec.name] = _plain(value)
+    return out
+
+
+def network_to_document(network: Network) -> dict[str, Any]:
+    """The native document of a network (what export writes)."""
+    doc: dict[str, Any] = {"nettwin": NATIVE_FORMAT_VERSION, "name": network.name}
+    doc["nodes"] = [_record(n, NODE_FIELDS) for n in network.nodes.values()]
+    doc["links"] = [_record(lk, LINK_FIELDS, {"capacity_ba_bps": "capacity_ab_bps",
+                                              "metric_ba": "metric_ab"})
+                    for lk in network.links.values()]
+    doc["demands"] = []
+    for d in network.iter_demands():
+        rec = _record(d, DEMAND_FIELDS)
+        if d.id == demand_id(d.src, d.dst, d.traffic_class):
+            del rec["id"]  # the default id; keeps large matrices short
+        doc["demands"].append(rec)
+    doc["services"] = [_record(s, SERVICE_FIELDS) for s in network.services.values()]
+    for key in ("demands", "services"):
+        if not doc[key]:
+            del doc[key]
+    return doc
+
+
+def export_native(network: Network, path: str | Path) -> None:
+    """Write the network as native YAML or JSON (by the file's suffix)."""
+    path = Path(path)
+    doc = network_to_document(network)
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    else:
+        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True,
+                                       width=100), encoding="utf-8")

@@ -1,0 +1,73 @@
+"""Traffic matrices from files, applied to a network: SNDlib demandMatrix, REPETITA, CSV."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nettwin.errors import ImportFormatError, ValidationError
+from nettwin.io.text import parse_number, read_text
+from nettwin.model import Network, build_demands_from_columns
+from nettwin.model.problems import Problem, note
+
+
+@dataclass
+class TrafficRecords:
+    """Directed demands read from a traffic file (rates in bit/s), before they meet a network."""
+
+    src: list[str]
+    dst: list[str]
+    rate_bps: list[float]
+    labels: list[str]
+    notes: list[Problem] = field(default_factory=list)
+    time: str | None = None
+    ids: list[str] | None = None  # the file's own demand ids, where it has them
+
+
+def read_traffic_csv(path: str | Path) -> TrafficRecords:
+    """CSV with a header ``src,dst,rate_bps`` (optional ``traffic_class`` is not used yet)."""
+    path = Path(path)
+    rows = csv.reader(read_text(path).splitlines())
+    header = [h.strip() for h in next(rows, [])]
+    need = ("src", "dst", "rate_bps")
+    if any(h not in header for h in need):
+        raise ImportFormatError(str(path), f"CSV header {header} lacks one of {list(need)}", 1)
+    pos = [header.index(h) for h in need]
+    out = TrafficRecords([], [], [], [])
+    for number, row in enumerate(rows, start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) < len(header):
+            raise ImportFormatError(str(path), f"{len(row)} column(s), header has "
+                                               f"{len(header)}", number)
+        out.src.append(row[pos[0]].strip())
+        out.dst.append(row[pos[1]].strip())
+        out.rate_bps.append(parse_number(path, row[pos[2]], "rate_bps", number))
+        out.labels.append(f"{path.name}:{number}")
+    return out
+
+
+def apply_traffic(network: Network, records: TrafficRecords, *, source: str = "",
+                  skip_invalid: bool = False) -> Network:
+    """The network with its demands replaced by ``records``.
+
+    Bad records (unknown nodes, negative rates, duplicates) raise a ValidationError listing
+    every one, unless ``skip_invalid``: then they are set aside, counted in a note, and the
+    good ones load.
+    """
+    table, problems = build_demands_from_columns(
+        records.src, records.dst, records.rate_bps, network.node_index, labels=records.labels,
+        ids=records.ids or None)
+    notes = list(records.notes)
+    if problems:
+        if not skip_invalid:
+            raise ValidationError(problems, source or None)
+        notes.append(note(source or "traffic", f"{len(problems)} bad demand record(s) set "
+                                               f"aside, first: {problems[0]}"))
+    zero = int((table.rate_bps == 0).sum())
+    notes.append(note(source or "traffic",
+                      f"{len(table)} demand(s) loaded, {zero} of them zero, total "
+                      f"{table.total_rate_bps / 1e9:.3f} Gbit/s"
+                      + (f" at {records.time}" if records.time else "")))
+    return network.with_demands(table, notes=notes)
