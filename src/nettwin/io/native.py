@@ -23,21 +23,6 @@ from nettwin.model.schema import NATIVE_FORMAT_VERSION
 _SECTIONS = ("nettwin", "name", "nodes", "links", "demands", "services")
 
 
-def _expand_link_shorthand(rec: Any) -> Any:
-    if not isinstance(rec, Mapping):
-        return rec
-    rec = dict(rec)
-    if "capacity_bps" in rec:
-        cap = rec.pop("capacity_bps")
-        rec.setdefault("capacity_ab_bps", cap)
-        rec.setdefault("capacity_ba_bps", cap)
-    if "metric" in rec:
-        metric = rec.pop("metric")
-        rec.setdefault("metric_ab", metric)
-        rec.setdefault("metric_ba", metric)
-    return rec
-
-
 def parse_document(doc: Any, source: str) -> Network:
     """Build a Network from an already-parsed native document."""
     if not isinstance(doc, Mapping):
@@ -59,7 +44,7 @@ def parse_document(doc: Any, source: str) -> Network:
     return build_network(
         str(doc.get("name") or Path(source).stem),
         sections["nodes"],
-        [_expand_link_shorthand(r) for r in sections["links"]],
+        sections["links"],
         sections["demands"],
         sections["services"],
         source=source,

@@ -100,6 +100,22 @@ def _as_record(item: Any) -> Any:
     return item
 
 
+def _expand_link_shorthand(rec: Any) -> Any:
+    """'capacity_bps' and 'metric' set both directions at once."""
+    if not isinstance(rec, Mapping):
+        return rec
+    rec = dict(rec)
+    if "capacity_bps" in rec:
+        cap = rec.pop("capacity_bps")
+        rec.setdefault("capacity_ab_bps", cap)
+        rec.setdefault("capacity_ba_bps", cap)
+    if "metric" in rec:
+        metric = rec.pop("metric")
+        rec.setdefault("metric_ab", metric)
+        rec.setdefault("metric_ba", metric)
+    return rec
+
+
 def _label(kind: str, index: int, rec: Any, source: str) -> str:
     rid = rec.get("id") if isinstance(rec, Mapping) else None
     return f"{source}{kind} {rid!r}" if rid not in (None, "") else f"{source}{kind}s[{index}]"
@@ -149,7 +165,8 @@ def build_network(
     prefix = f"{source}: " if source else ""
     problems: list[Problem] = []
     node_items = _coerce_all("node", nodes, NODE_FIELDS, prefix, problems)
-    link_items = _coerce_all("link", links, LINK_FIELDS, prefix, problems)
+    link_items = _coerce_all("link", (_expand_link_shorthand(_as_record(r)) for r in links),
+                             LINK_FIELDS, prefix, problems)
     service_items = _coerce_all("service", services, SERVICE_FIELDS, prefix, problems)
     _duplicates("node", node_items, problems)
     _duplicates("link", link_items, problems)

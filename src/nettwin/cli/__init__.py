@@ -1,0 +1,5 @@
+"""The ``nettwin`` command line (typer + rich)."""
+
+from nettwin.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,123 @@
+"""Results as tables with names: per arc, per demand, per service, and the headline KPIs.
+
+The engine speaks arrays and positions; people and other systems want ids. These functions
+join the two, for the CLI today and the API tomorrow.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nettwin.engine import CompiledNetwork, SimulationResult
+from nettwin.model import Network
+
+
+def _num(x: float) -> float | None:
+    """JSON has no inf/nan: unknown or unbounded values become null."""
+    return float(x) if math.isfinite(x) else None
+
+
+def arc_records(net: CompiledNetwork, result: SimulationResult) -> list[dict[str, Any]]:
+    """One row per arc (link direction), in arc order."""
+    rows = []
+    for arc in range(net.n_arcs):
+        rows.append({
+            "link": net.link_ids[arc // 2],
+            "direction": "ab" if arc % 2 == 0 else "ba",
+            "src": net.node_ids[net.arc_src[arc]],
+            "dst": net.node_ids[net.arc_dst[arc]],
+            "up": bool(result.arc_up[arc]),
+            "metric": int(net.arc_metric[arc]),
+            "capacity_bps": float(net.arc_capacity_bps[arc]),
+            "load_bps": float(result.arc_load_bps[arc]),
+            "utilisation": float(result.arc_utilisation[arc]),
+            "propagation_s": float(net.arc_propagation_s[arc]),
+            "transmission_s": float(result.arc_transmission_s[arc]),
+            "queueing_s": float(result.arc_queueing_s[arc]),
+            "delay_s": float(result.arc_delay_s[arc]),
+            "loss": float(result.arc_loss[arc]),
+            "overloaded": bool(result.arc_overloaded[arc]),
+        })
+    return rows
+
+
+def demand_records(network: Network, result: SimulationResult) -> list[dict[str, Any]]:
+    """One row per demand, in the network's demand order."""
+    ids = network.demand_ids
+    names = network.node_ids
+    t = network.demands
+    rows = []
+    for i in range(len(t)):
+        rows.append({
+            "id": ids[i], "src": names[t.src[i]], "dst": names[t.dst[i]],
+            "traffic_class": t.class_names[t.class_index[i]],
+            "rate_bps": float(result.demand_rate_bps[i]),
+            "routed": bool(result.demand_routed[i]),
+            "delay_mean_s": _num(result.demand_delay_mean_s[i]),
+            "delay_worst_s": _num(result.demand_delay_worst_s[i]),
+            "loss": float(result.demand_loss[i]),
+            "hops_mean": _num(result.demand_hops_mean[i]),
+        })
+    return rows
+
+
+def service_records(network: Network, result: SimulationResult) -> list[dict[str, Any]]:
+    """One row per service: measured worst delay and loss against the SLA targets."""
+    s = result.services
+    rows = []
+    for i, sid in enumerate(s.ids):
+        svc = network.services[sid]
+        rows.append({
+            "id": sid, "name": svc.name or sid, "demands": len(svc.demands),
+            "worst_delay_s": _num(s.worst_delay_s[i]), "max_delay_s": svc.max_delay_s,
+            "worst_loss": float(s.worst_loss[i]), "max_loss": svc.max_loss,
+            "unroutable_demands": int(s.unroutable_demands[i]),
+            "violated": bool(s.violated[i]),
+        })
+    return rows
+
+
+def result_document(network: Network, net: CompiledNetwork, result: SimulationResult,
+                    *, with_demands: bool = True) -> dict[str, Any]:
+    """Everything about one run, JSON-ready."""
+    kpis = {k: (_num(v) if isinstance(v, float) else v) for k, v in result.kpis().items()}
+    doc: dict[str, Any] = {
+        "network": network.summary(),
+        "options": {"queue_model": result.options.queue_model.value,
+                    "mean_packet_bytes": result.options.mean_packet_bytes,
+                    "packet_size_scv": result.options.packet_size_scv,
+                    "default_buffer_packets": result.options.default_buffer_packets},
+        "kpis": kpis,
+        "arcs": arc_records(net, result),
+        "services": service_records(network, result),
+        "notes": [str(n) for n in network.notes],
+    }
+    if with_demands:
+        doc["demands"] = demand_records(network, result)
+    return doc
+
+
+def write_json(doc: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        if not rows:
+            return
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def top_arcs(result: SimulationResult, count: int) -> np.ndarray:
+    """Arc numbers of the ``count`` most utilised arcs that are up, most utilised first."""
+    util = np.where(result.arc_up, result.arc_utilisation, -1.0)
+    order = np.argsort(-util, kind="stable")
+    return order[: min(count, int(result.arc_up.sum()))]
