@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from nettwin.engine import QueueModel, SimulationOptions, compile_network, simulate
 from nettwin.errors import ImportFormatError, NettwinError, SimulationError, ValidationError
@@ -50,7 +51,7 @@ def step(message: str) -> Iterator[None]:
 def _fail(exc: NettwinError) -> typer.Exit:
     code = EXIT_SIMULATION if isinstance(exc, SimulationError) else EXIT_BAD_INPUT
     kind = "invalid input" if isinstance(exc, ValidationError | ImportFormatError) else "error"
-    err.print(f"[bold red]{kind}:[/] {exc}", highlight=False, markup=True)
+    err.print(f"[bold red]{kind}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -83,7 +84,7 @@ def _load(path: Path | None, fmt: NetworkFormat | None, traffic: Path | None,
 def _print_notes(network: Network, limit: int = 8) -> None:
     notes = [n for n in network.notes if n.severity is Severity.NOTE]
     for n in notes[:limit]:
-        err.print(f"[dim]note:[/] {n}", highlight=False)
+        err.print(f"[dim]note:[/] {escape(str(n))}", highlight=False, soft_wrap=True)
     if len(notes) > limit:
         err.print(f"[dim]... {len(notes) - limit} more notes (see --json output)[/]")
 
@@ -129,7 +130,8 @@ def simulate_cmd(
     buffer_packets: Annotated[int, typer.Option(
         "--buffer-packets", min=1, help="Buffer per arc where the network gives none.")] = 1000,
     json_out: Annotated[Path | None, typer.Option(
-        "--json", help="Write the full result (KPIs, arcs, demands, services) as JSON.")] = None,
+        "--json", help="Write the full result (KPIs, arcs, demands, services) as JSON; "
+                       "'-' prints it to stdout instead of the tables.")] = None,
     csv_out: Annotated[Path | None, typer.Option(
         "--csv", help="Write per-arc results as CSV here, per-demand next to it "
                       "(-demands.csv).")] = None,
@@ -166,16 +168,20 @@ def simulate_cmd(
         t2 = time.perf_counter()
     except NettwinError as exc:
         raise _fail(exc) from None
-    out.print(summary_table(network))
-    out.print(kpi_table(result))
-    if top:
-        out.print(arc_table(compiled, result, top))
-    if network.services:
-        out.print(service_table(network, result))
+    to_stdout = json_out is not None and str(json_out) == "-"
+    if to_stdout:
+        print(json.dumps(result_document(network, compiled, result), allow_nan=False))
+    else:
+        out.print(summary_table(network))
+        out.print(kpi_table(result))
+        if top:
+            out.print(arc_table(compiled, result, top))
+        if network.services:
+            out.print(service_table(network, result))
     _print_notes(network)
     err.print(f"[dim]compile {1e3 * (t1 - t0):.1f} ms, simulate {1e3 * (t2 - t1):.1f} ms "
               f"(scale x{scale:g})[/]")
-    if json_out is not None:
+    if json_out is not None and not to_stdout:
         write_json(result_document(network, compiled, result), json_out)
         err.print(f"wrote {json_out}")
     if csv_out is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def import_graphml(path: str | Path, options: ImportOptions | None = None) -> Ne
     options = options or ImportOptions()
     try:
         g = nx.read_graphml(path)
-    except (nx.NetworkXError, ValueError, KeyError) as exc:
+    except (nx.NetworkXError, ET.ParseError, ValueError, KeyError) as exc:
         raise ImportFormatError(str(path), f"not a readable GraphML graph: {exc}") from exc
     except OSError as exc:
         raise ImportFormatError(str(path), f"cannot read file: {exc}") from exc

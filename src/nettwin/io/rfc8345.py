@@ -43,7 +43,8 @@ def export_rfc8345(network: Network, path: str | Path) -> None:
             ext: dict[str, Any] = {"link-id": link.id, "direction": direction,
                                    "capacity-bps": cap, "kind": link.kind.value}
             for key, value in (("length-km", link.length_km), ("delay-s", link.delay_s),
-                               ("buffer-packets", link.buffer_packets)):
+                               ("buffer-packets", link.buffer_packets),
+                               ("attributes", link.attributes)):
                 if value is not None:
                     ext[key] = value
             if link.srlgs:
@@ -60,7 +61,8 @@ def export_rfc8345(network: Network, path: str | Path) -> None:
     nodes = []
     for node in network.nodes.values():
         ext = {k: v for k, v in (("name", node.name), ("kind", node.kind.value),
-                                 ("latitude", node.latitude), ("longitude", node.longitude))
+                                 ("latitude", node.latitude), ("longitude", node.longitude),
+                                 ("attributes", node.attributes))
                if v is not None}
         nodes.append({"node-id": node.id, f"{NT}:termination-point": tps[node.id],
                       NODE_EXT: ext})
@@ -109,7 +111,7 @@ def import_rfc8345(path: str | Path, options: ImportOptions | None = None,
         ext = n.get(NODE_EXT, {})
         nodes.append({"id": n.get("node-id") or f"#{i}", "name": ext.get("name"),
                       "kind": ext.get("kind"), "latitude": ext.get("latitude"),
-                      "longitude": ext.get("longitude")})
+                      "longitude": ext.get("longitude"), "attributes": ext.get("attributes")})
     arcs = net.get(f"{NT}:link", [])
     pending: dict[tuple[Any, Any, Any, Any], list[dict[str, Any]]] = defaultdict(list)
     links: list[dict[str, Any]] = []
@@ -173,4 +175,5 @@ def _link_record(lid: Any, a: Any, b: Any, cap_ab: float, cap_ba: float, m_ab: i
         "kind": ext.get("kind"), "length_km": length, "delay_s": ext.get("delay-s"),
         "srlgs": ext.get("srlgs", ()), "admin_up": ext.get("admin-up", True),
         "oper_up": ext.get("oper-up", True), "buffer_packets": ext.get("buffer-packets"),
+        "attributes": ext.get("attributes"),
     }

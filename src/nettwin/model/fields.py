@@ -192,6 +192,15 @@ def _coerce_value(spec: FieldSpec, value: Any) -> Any:
     raise TypeError(f"field {spec.name}: unsupported declared type {kind!r}")
 
 
+def type_name(spec: FieldSpec) -> str:
+    """The declared type in words, for messages and docs."""
+    if isinstance(spec.type, type) and issubclass(spec.type, enum.Enum):
+        return " / ".join(m.value for m in spec.type)
+    names = {str: "text", float: "number", int: "whole number", bool: "true/false",
+             tuple: "list of ids", dict: "mapping"}
+    return names.get(spec.type, str(spec.type))  # type: ignore[call-overload]
+
+
 def _fix_for(spec: FieldSpec) -> str:
     unit = f" in {spec.unit}" if spec.unit else ""
     if isinstance(spec.type, type) and issubclass(spec.type, enum.Enum):
@@ -204,8 +213,7 @@ def _fix_for(spec: FieldSpec) -> str:
     if spec.maximum is not None:
         bounds.append(f"<= {spec.maximum:g}")
     rng = f" ({' and '.join(bounds)})" if bounds else ""
-    name = getattr(spec.type, "__name__", str(spec.type))
-    return f"give {spec.name} as a {name}{unit}{rng}"
+    return f"give {spec.name} as a {type_name(spec)}{unit}{rng}"
 
 
 def coerce_record(

@@ -123,10 +123,14 @@ def _label(kind: str, index: int, rec: Any, source: str) -> str:
 
 def _coerce_all(kind: str, records: Iterable[Any], specs: Any, source: str,
                 problems: list[Problem]) -> list[tuple[str, dict[str, Any]]]:
+    """Coerce every record; report bad ones and ids used twice (even on bad records)."""
     out = []
+    ids: Counter[str] = Counter()
     for i, raw in enumerate(records):
         rec = _as_record(raw)
         label = _label(kind, i, rec, source)
+        if isinstance(rec, Mapping) and rec.get("id") not in (None, ""):
+            ids[str(rec["id"]).strip()] += 1
         if not isinstance(rec, Mapping):
             problems.append(Problem(label, f"expected a {kind} mapping", value=rec,
                                     fix=f"write each {kind} as a mapping of field: value"))
@@ -135,16 +139,11 @@ def _coerce_all(kind: str, records: Iterable[Any], specs: Any, source: str,
         problems += found
         if not found:
             out.append((label, values))
-    return out
-
-
-def _duplicates(kind: str, items: list[tuple[str, dict[str, Any]]],
-                problems: list[Problem]) -> None:
-    counts = Counter(values["id"] for _, values in items)
-    for ident, count in counts.items():
+    for ident, count in ids.items():
         if count > 1:
-            problems.append(Problem(f"{kind} {ident!r}", f"id is used by {count} {kind}s",
-                                    field="id", value=ident, fix=f"give each {kind} its own id"))
+            problems.append(Problem(f"{source}{kind} {ident!r}", f"id is used by {count} {kind}s",
+                                    field="id", fix=f"give each {kind} its own id"))
+    return out
 
 
 def build_network(
@@ -168,9 +167,6 @@ def build_network(
     link_items = _coerce_all("link", (_expand_link_shorthand(_as_record(r)) for r in links),
                              LINK_FIELDS, prefix, problems)
     service_items = _coerce_all("service", services, SERVICE_FIELDS, prefix, problems)
-    _duplicates("node", node_items, problems)
-    _duplicates("link", link_items, problems)
-    _duplicates("service", service_items, problems)
 
     node_map: dict[str, Node] = {}
     for _, v in node_items:

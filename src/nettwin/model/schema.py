@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from nettwin.model.fields import FIELDS_BY_ELEMENT, FieldSpec
+from nettwin.model.fields import FIELDS_BY_ELEMENT, FieldSpec, type_name
 
 NATIVE_FORMAT_VERSION = 1
 _SHORTHANDS = {
@@ -87,9 +87,7 @@ def render_markdown() -> str:
         out += [f"## {element}", "", "| field | type | unit | default | description |",
                 "|---|---|---|---|---|"]
         for s in specs:
-            kind = getattr(s.type, "__name__", str(s.type))
-            if isinstance(s.type, type) and issubclass(s.type, enum.Enum):
-                kind = " / ".join(m.value for m in s.type)
+            kind = type_name(s)
             default = "required" if s.required else (
                 s.default.value if isinstance(s.default, enum.Enum) else repr(s.default))
             out.append(f"| `{s.name}` | {kind} | {s.unit or ''} | {default} | {s.description} |")

@@ -1,0 +1,99 @@
+"""The command line: tables on the bundled example, files out, exit codes a script can trust."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from nettwin import compile_network, simulate
+from nettwin.cli import app
+from nettwin.cli.app import EXIT_BAD_INPUT, EXIT_SLA_VIOLATED, example_path
+from nettwin.io import load_network
+from nettwin.reference import reference_ecmp
+from tests.conftest import data_path
+
+runner = CliRunner()
+
+
+def test_simulate_bundled_example_prints_report() -> None:
+    res = runner.invoke(app, ["simulate"])
+    assert res.exit_code == 0, res.output
+    for text in ("Network abilene", "Scenario KPIs (mm1)", "max utilisation",
+                 "Top 10 arcs by utilisation", "Services and SLAs"):
+        assert text in res.output
+
+
+def test_simulate_json_and_csv_match_the_reference(tmp_path: Path) -> None:
+    out_json, out_csv = tmp_path / "r.json", tmp_path / "arcs.csv"
+    res = runner.invoke(app, ["simulate", "--model", "mm1k", "--scale", "1.5",
+                              "--json", str(out_json), "--csv", str(out_csv)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out_json.read_text())
+    net = load_network(example_path())
+    ref = reference_ecmp(net, demand_rate_bps=net.demands.rate_bps * 1.5)
+    loads = np.array([a["load_bps"] for a in doc["arcs"]])
+    np.testing.assert_allclose(loads, ref.arc_load_bps, rtol=1e-9)
+    assert doc["options"]["queue_model"] == "mm1k"
+    assert len(doc["demands"]) == 110 and len(doc["services"]) == 3
+    rows = list(csv.DictReader(out_csv.open()))
+    assert len(rows) == 28 and float(rows[0]["load_bps"]) == doc["arcs"][0]["load_bps"]
+    assert len(list(csv.DictReader((tmp_path / "arcs-demands.csv").open()))) == 110
+
+
+def test_traffic_file_replaces_demands() -> None:
+    topo = data_path("sndlib", "xml", "abilene.xml")
+    tm = data_path("traffic", "abilene-zhang-5min",
+                   "demandMatrix-abilene-zhang-5min-20040301-0000.xml")
+    res = runner.invoke(app, ["simulate", str(topo), "--traffic", str(tm), "--json", "-"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert len(doc["demands"]) == 132 and doc["kpis"]["unroutable_bps"] == 0.0
+    res = runner.invoke(app, ["info", str(topo), "--traffic", str(tm), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["demands"] == 132
+    assert summary["offered_bps"] == sum(
+        float(x) * 1e6 for x in __import__("re").findall(
+            r"<demandValue>\s*([\d.]+)", tm.read_text()))
+
+
+def test_sla_violation_exit_code() -> None:
+    res = runner.invoke(app, ["simulate", "--scale", "3", "--fail-on-violation", "--top", "0"])
+    assert res.exit_code == EXIT_SLA_VIOLATED
+    assert "VIOLATED" in res.output
+    net = load_network(example_path())
+    result = simulate(compile_network(net), demand_rate_bps=net.demands.rate_bps * 3)
+    assert result.services.violated.any()
+
+
+def test_bad_input_exit_code_and_message(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("nodes: [{id: A}]\nlinks: [{id: x, a: A, b: B, capacity_bps: 1e9}]\n")
+    res = runner.invoke(app, ["simulate", str(bad)])
+    assert res.exit_code == EXIT_BAD_INPUT
+    assert "link 'x', field 'b': endpoint node does not exist (got 'B')" in res.output
+    res = runner.invoke(app, ["info", str(tmp_path / "missing.graphml")])
+    assert res.exit_code == EXIT_BAD_INPUT and "no such file" in res.output
+    res = runner.invoke(app, ["simulate", "--model", "mm9"])
+    assert res.exit_code == 2
+
+
+def test_convert_graphml_to_native_and_back(tmp_path: Path) -> None:
+    src = data_path("topology_zoo", "graphml", "Geant2012.graphml")
+    out = tmp_path / "geant.yaml"
+    res = runner.invoke(app, ["convert", str(src), str(out)])
+    assert res.exit_code == 0, res.output
+    assert load_network(out) == load_network(src)
+
+
+def test_schema_command_prints_json_schema() -> None:
+    res = runner.invoke(app, ["schema"])
+    assert res.exit_code == 0
+    assert json.loads(res.stdout)["title"] == "nettwin network"
+    res = runner.invoke(app, ["schema", "--markdown"])
+    assert "| `capacity_ab_bps` | number | bit/s | required |" in res.stdout
+    assert "| `metric_ab` | whole number |" in res.stdout
