@@ -128,7 +128,7 @@ def test_missing_and_unknown_files_fail_precisely(tmp_path: Path) -> None:
         load_network(odd)
     broken = tmp_path / "x.graphml"
     broken.write_text("<graphml><graph><node id='a'>")
-    with pytest.raises(NettwinError, match="x.graphml"):
+    with pytest.raises(NettwinError, match=r"x\.graphml"):
         load_network(broken)
 
 

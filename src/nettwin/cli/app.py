@@ -126,7 +126,8 @@ def simulate_cmd(
         "--packet-bytes", min=1.0, help="Mean packet size (default: simple IMIX, 340 B).")] = None,
     packet_scv: Annotated[float | None, typer.Option(
         "--packet-scv", min=0.0,
-        help="Squared coefficient of variation of packet size, M/G/1 (default: IMIX 1.59).")] = None,
+        help="Squared coefficient of variation of packet size, for M/G/1 "
+             "(default: IMIX 1.59).")] = None,
     buffer_packets: Annotated[int, typer.Option(
         "--buffer-packets", min=1, help="Buffer per arc where the network gives none.")] = 1000,
     json_out: Annotated[Path | None, typer.Option(

@@ -21,7 +21,7 @@ UNREACHABLE = np.iinfo(np.int64).max
 
 
 @njit(cache=True, nogil=True)
-def _heap_push(keys, vals, size, key, val):  # type: ignore[no-untyped-def]
+def _heap_push(keys, vals, size, key, val):
     i = size
     keys[i] = key
     vals[i] = val
@@ -36,7 +36,7 @@ def _heap_push(keys, vals, size, key, val):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _heap_pop(keys, vals, size):  # type: ignore[no-untyped-def]
+def _heap_pop(keys, vals, size):
     key = keys[0]
     val = vals[0]
     size -= 1
@@ -60,7 +60,7 @@ def _heap_pop(keys, vals, size):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def shortest_distances_to(t, in_ptr, in_arc, arc_src, arc_metric, arc_ok, dist, order,
-                          heap_keys, heap_vals):  # type: ignore[no-untyped-def]
+                          heap_keys, heap_vals):
     """Distances from every node to ``t``; ``order`` gets the settled nodes, nearest first.
 
     Returns how many nodes reach ``t``. ``dist`` holds UNREACHABLE for the others.
@@ -89,7 +89,7 @@ def shortest_distances_to(t, in_ptr, in_arc, arc_src, arc_metric, arc_ok, dist, 
 
 @njit(cache=True, nogil=True)
 def push_load_to(dist, order, count, flow, out_ptr, out_arc, arc_dst, arc_metric, arc_ok,
-                 load):  # type: ignore[no-untyped-def]
+                 load):
     """Push ``flow`` (traffic per node toward the destination) down the ECMP DAG into ``load``.
 
     Nodes are visited farthest first, so a node's flow is complete before it is split.
@@ -121,7 +121,7 @@ def push_load_to(dist, order, count, flow, out_ptr, out_arc, arc_dst, arc_metric
 @njit(cache=True, parallel=True)
 def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
               in_ptr, in_arc, out_ptr, out_arc, arc_src, arc_dst, arc_metric, arc_ok,
-              n_chunks, dist_all, order_all, count_all):  # type: ignore[no-untyped-def]
+              n_chunks, dist_all, order_all, count_all):
     """Pass 1 for every destination: distances (kept for pass 2) and summed arc loads."""
     m = arc_src.shape[0]
     loads = np.zeros((n_chunks, m))
@@ -156,7 +156,7 @@ def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
 def path_metrics_all(n, destinations, dest_ptr, dest_demand, demand_src, out_ptr, out_arc,
                      arc_dst, arc_metric, arc_ok, arc_delay, arc_pass, dist_all, order_all,
                      count_all, n_chunks, delay_mean, delay_worst, delivered, hops_mean,
-                     routed):  # type: ignore[no-untyped-def]
+                     routed):
     """Pass 2: per demand, delay over the ECMP split, worst-path delay, delivery, mean hops."""
     n_dest = destinations.shape[0]
     for c in prange(n_chunks):
@@ -189,8 +189,7 @@ def path_metrics_all(n, destinations, dest_ptr, dest_demand, demand_src, out_ptr
                             cnt += 1
                             s_mean += arc_delay[a] + mean_d[v]
                             w = arc_delay[a] + worst_d[v]
-                            if w > s_worst:
-                                s_worst = w
+                            s_worst = max(s_worst, w)
                             s_surv += arc_pass[a] * surv[v]
                             s_hops += 1.0 + hops[v]
                 mean_d[u] = s_mean / cnt

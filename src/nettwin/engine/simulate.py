@@ -6,6 +6,7 @@ demand rates) and returns a new SimulationResult. Nothing is written into the ne
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +57,9 @@ class ServiceReport:
 
     @property
     def violated(self) -> np.ndarray:
-        return self.delay_violated | self.loss_violated | (self.unroutable_demands > 0)
+        violated: np.ndarray = (self.delay_violated | self.loss_violated
+                                | (self.unroutable_demands > 0))
+        return violated
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,8 +156,6 @@ def simulate(
     ``arc_up`` (bool per arc) and ``demand_rate_bps`` (per demand) replace the compiled
     state for this run only: they are how scenarios express failures and traffic changes.
     """
-    import time
-
     options = options or SimulationOptions()
     timings: dict[str, float] = {}
     ok = net.arc_up if arc_up is None else np.asarray(arc_up, dtype=bool)

@@ -132,7 +132,7 @@ def load_traffic(network: Network, path: str | Path, fmt: TrafficFormat | str | 
     elif fmt is TrafficFormat.CSV:
         records = read_traffic_csv(path)
     else:
-        other = import_native(path) if path.suffix.lower() != ".json" else import_native(path)
+        other = import_native(path)
         records = TrafficRecords(
             [d.src for d in other.iter_demands()], [d.dst for d in other.iter_demands()],
             [d.rate_bps for d in other.iter_demands()],

@@ -14,7 +14,7 @@ from nettwin.errors import ImportFormatError
 from nettwin.io.options import ImportOptions
 from nettwin.model import Network, build_network
 from nettwin.model.fields import LinkKind
-from nettwin.model.geo import haversine_km
+from nettwin.model.geo import distance_km
 from nettwin.model.problems import Problem, note
 
 # Line rates of the circuit names Topology Zoo uses in LinkType / LinkLabel (bit/s).
@@ -105,8 +105,7 @@ def import_graphml(path: str | Path, options: ImportOptions | None = None) -> Ne
         seen[(a, b)] += 1
         link_id = f"{a}--{b}" if seen[(a, b)] == 1 else f"{a}--{b}#{seen[(a, b)]}"
         (la, oa), (lb, ob) = pos[a], pos[b]
-        length = (haversine_km(la, oa, lb, ob)
-                  if None not in (la, oa, lb, ob) else None)
+        length = distance_km(la, oa, lb, ob)
         kind = _KINDS.get(str(d.get("LinkType", "")).strip().lower(), LinkKind.FIBER)
         metric = options.metric_for(capacity, length)
         attrs = {k: d[k] for k in ("LinkLabel", "LinkType", "LinkNote") if d.get(k)}

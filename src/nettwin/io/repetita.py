@@ -27,7 +27,7 @@ def _block(path: Path, lines: list[str], start: int, keyword: str) -> tuple[list
     if len(head) != 2 or head[0] != keyword or not head[1].isdigit():
         raise ImportFormatError(str(path), f"expected '{keyword} <count>'", i + 1)
     count = int(head[1])
-    rows = []
+    rows: list[tuple[int, list[str]]] = []
     j = i + 2  # skip the column-header line
     while len(rows) < count:
         if j >= len(lines):
@@ -66,7 +66,7 @@ def import_repetita(path: str | Path, demands: str | Path | None = None) -> Netw
         label = row[0]
         try:
             s, d = int(row[1]), int(row[2])
-            names[s], names[d]  # noqa: B018 - index check
+            names[s], names[d]
         except (ValueError, IndexError):
             raise ImportFormatError(str(path), f"edge {label}: src/dest must be node numbers "
                                                f"0..{len(names) - 1}", number) from None

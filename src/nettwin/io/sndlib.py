@@ -7,19 +7,21 @@ instance's own unit (META ``unit``), converted to bit/s here.
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nettwin.errors import ImportFormatError, ValidationError
 from nettwin.io.options import ImportOptions
 from nettwin.io.text import local_name, parse_number, parse_xml, read_text
 from nettwin.io.traffic import TrafficRecords
 from nettwin.model import Network, build_demands_from_columns, build_network
-from nettwin.model.geo import haversine_km
+from nettwin.model.geo import distance_km
 from nettwin.model.problems import Problem, note
 
-UNIT_BPS = {"BITPERSEC": 1.0, "BITSPERSEC": 1.0, "KBITPERSEC": 1e3, "MBITPERSEC": 1e6, "GBITPERSEC": 1e9,
-            "TBITPERSEC": 1e12}
+UNIT_BPS = {"BITPERSEC": 1.0, "BITSPERSEC": 1.0, "KBITPERSEC": 1e3, "MBITPERSEC": 1e6,
+            "GBITPERSEC": 1e9, "TBITPERSEC": 1e12}
 _DEFAULT_UNIT = "MBITPERSEC"
 
 
@@ -96,7 +98,8 @@ def _native_parts(path: Path) -> tuple[dict[str, str], list[tuple[str, float | N
         links.append(_Link(m.group(1), m.group(2), m.group(3),
                            parse_number(path, m.group(4), "pre-installed capacity", number),
                            modules, number))
-    traffic = TrafficRecords([], [], [], [], notes, ids=[])
+    ids: list[str] = []
+    traffic = TrafficRecords([], [], [], [], notes, ids=ids)
     for number, line in _section(text, "DEMANDS"):
         m = re.fullmatch(r"(\S+)\s*\(\s*(\S+)\s+(\S+)\s*\)\s*\S+\s+(\S+).*", line)
         if not m:
@@ -105,7 +108,7 @@ def _native_parts(path: Path) -> tuple[dict[str, str], list[tuple[str, float | N
         traffic.dst.append(m.group(3))
         traffic.rate_bps.append(parse_number(path, m.group(4), "demand value", number) * factor)
         traffic.labels.append(f"{path.name}:{number} demand {m.group(1)!r}")
-        traffic.ids.append(m.group(1))
+        ids.append(m.group(1))
     return meta, nodes, links, traffic, factor
 
 
@@ -125,17 +128,18 @@ def _xml_parts(path: Path) -> tuple[dict[str, str], list[tuple[str, float | None
             meta = {local_name(c.tag): (c.text or "").strip() for c in el}
     factor = _unit_factor(path, meta.get("unit"), notes)
 
-    def child(el: object, name: str) -> object | None:
-        for c in el:  # type: ignore[attr-defined]
+    def child(el: ET.Element, name: str) -> ET.Element | None:
+        for c in el:
             if local_name(c.tag) == name:
                 return c
         return None
 
-    def text_of(el: object | None, name: str) -> str | None:
+    def text_of(el: ET.Element | None, name: str) -> str | None:
         c = child(el, name) if el is not None else None
-        return None if c is None else (c.text or "").strip()  # type: ignore[attr-defined]
+        return None if c is None else (c.text or "").strip()
 
-    traffic = TrafficRecords([], [], [], [], notes, meta.get("time"), ids=[])
+    ids: list[str] = []
+    traffic = TrafficRecords([], [], [], [], notes, meta.get("time"), ids=ids)
     for el in root.iter():
         if local_name(el.tag) == "nodes":
             meta["coordinatesType"] = el.get("coordinatesType", "geographical")
@@ -163,7 +167,7 @@ def _xml_parts(path: Path) -> tuple[dict[str, str], list[tuple[str, float | None
             traffic.dst.append(text_of(el, "target") or "")
             traffic.rate_bps.append(value * factor)
             traffic.labels.append(f"{path.name} demand {el.get('id')!r}")
-            traffic.ids.append(el.get("id", ""))
+            ids.append(el.get("id", ""))
     return meta, nodes, links, traffic, factor
 
 
@@ -181,7 +185,8 @@ def _build(path: Path, parts: tuple[dict[str, str], list[tuple[str, float | None
         notes.append(note(src, "node coordinates are not geographical (drawing positions); "
                                "kept as attributes x/y, links get no length",
                           "give length_km or delay_s in a native file"))
-        node_records = [{"id": nid, "attributes": {"x": lon, "y": lat}} for nid, lat, lon in nodes]
+        node_records: list[dict[str, Any]] = [
+            {"id": nid, "attributes": {"x": lon, "y": lat}} for nid, lat, lon in nodes]
         nodes = [(nid, None, None) for nid, _, _ in nodes]
     else:
         node_records = [{"id": nid, "latitude": lat, "longitude": lon} for nid, lat, lon in nodes]
@@ -199,7 +204,7 @@ def _build(path: Path, parts: tuple[dict[str, str], list[tuple[str, float | None
             notes.append(note(f"{src} link {lk.id!r}", "no capacity and no modules; "
                               f"{capacity:g} bit/s assumed"))
         (la, oa), (lb, ob) = coords.get(lk.a, (None, None)), coords.get(lk.b, (None, None))
-        length = haversine_km(la, oa, lb, ob) if None not in (la, oa, lb, ob) else None
+        length = distance_km(la, oa, lb, ob)
         record = {"id": lk.id, "a": lk.a, "b": lk.b, "capacity_ab_bps": capacity,
                   "metric_ab": options.metric_for(capacity, length), "length_km": length}
         link_records.append(record)

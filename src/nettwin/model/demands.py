@@ -116,7 +116,7 @@ def build_demands_from_columns(
     for i in np.flatnonzero((s_idx == d_idx) & (s_idx >= 0)).tolist():
         problems.append(Problem(label(i), "source and destination are the same node",
                                 field="dst", value=dst[i],
-                                fix="remove the demand (traffic that stays in a node uses no link)"))
+                                fix="remove the demand (traffic inside a node uses no link)"))
     bad_rate = ~np.isfinite(rate) | (rate < 0)
     for i in np.flatnonzero(bad_rate).tolist():
         problems.append(Problem(label(i), "rate must be a finite number >= 0", field="rate_bps",

@@ -198,7 +198,7 @@ def type_name(spec: FieldSpec) -> str:
         return " / ".join(m.value for m in spec.type)
     names = {str: "text", float: "number", int: "whole number", bool: "true/false",
              tuple: "list of ids", dict: "mapping"}
-    return names.get(spec.type, str(spec.type))  # type: ignore[call-overload]
+    return names.get(spec.type, str(spec.type)) if isinstance(spec.type, type) else str(spec.type)
 
 
 def _fix_for(spec: FieldSpec) -> str:

@@ -26,3 +26,11 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dlmb = math.radians(lon2 - lon1)
     h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def distance_km(lat1: float | None, lon1: float | None, lat2: float | None,
+                lon2: float | None) -> float | None:
+    """Great-circle distance, or None when either point lacks a coordinate."""
+    if lat1 is None or lon1 is None or lat2 is None or lon2 is None:
+        return None
+    return haversine_km(lat1, lon1, lat2, lon2)
