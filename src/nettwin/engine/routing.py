@@ -6,7 +6,7 @@ Metrics are integers, so equal cost is exact equality, as on a router.
 
 Two passes over the destinations, both parallel (numba ``prange`` over destination chunks):
 
-1. shortest distances on the reversed graph (Dijkstra, binary heap) and a farthest-first
+1. shortest distances on the reversed graph (Dijkstra, indexed 4-ary heap) and a farthest-first
    push of each node's traffic toward t; arc loads are summed per chunk, then reduced.
 2. once arc delays and losses are known, the same DAG gives per node the delay averaged
    over the ECMP split, the worst-path delay, the delivery probability and the mean hops.
@@ -21,69 +21,87 @@ UNREACHABLE = np.iinfo(np.int64).max
 
 
 @njit(cache=True, nogil=True)
-def _heap_push(keys, vals, size, key, val):
-    i = size
-    keys[i] = key
-    vals[i] = val
+def _sift_up(heap, pos, dist, i):
+    v = heap[i]
+    dv = dist[v]
     while i > 0:
-        parent = (i - 1) >> 1
-        if keys[parent] <= keys[i]:
+        parent = (i - 1) >> 2
+        p = heap[parent]
+        if dist[p] <= dv:
             break
-        keys[parent], keys[i] = keys[i], keys[parent]
-        vals[parent], vals[i] = vals[i], vals[parent]
+        heap[i] = p
+        pos[p] = i
         i = parent
-    return size + 1
+    heap[i] = v
+    pos[v] = i
 
 
 @njit(cache=True, nogil=True)
-def _heap_pop(keys, vals, size):
-    key = keys[0]
-    val = vals[0]
-    size -= 1
-    keys[0] = keys[size]
-    vals[0] = vals[size]
+def _sift_down(heap, pos, dist, size):
+    v = heap[0]
+    dv = dist[v]
     i = 0
     while True:
-        left = 2 * i + 1
-        if left >= size:
+        first = 4 * i + 1
+        if first >= size:
             break
-        child = left
-        if left + 1 < size and keys[left + 1] < keys[left]:
-            child = left + 1
-        if keys[i] <= keys[child]:
+        best = first
+        db = dist[heap[first]]
+        last = min(first + 4, size)
+        for c in range(first + 1, last):
+            dc = dist[heap[c]]
+            if dc < db:
+                best = c
+                db = dc
+        if dv <= db:
             break
-        keys[child], keys[i] = keys[i], keys[child]
-        vals[child], vals[i] = vals[i], vals[child]
-        i = child
-    return key, val, size
+        w = heap[best]
+        heap[i] = w
+        pos[w] = i
+        i = best
+    heap[i] = v
+    pos[v] = i
 
 
 @njit(cache=True, nogil=True)
-def shortest_distances_to(t, in_ptr, in_arc, arc_src, arc_metric, arc_ok, dist, order,
-                          heap_keys, heap_vals):
+def shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos):
     """Distances from every node to ``t``; ``order`` gets the settled nodes, nearest first.
 
-    Returns how many nodes reach ``t``. ``dist`` holds UNREACHABLE for the others.
+    Dijkstra on the reversed graph with an indexed 4-ary heap (decrease-key, at most n
+    entries). The in-arcs' tails, metrics and states come gathered in CSR order, so the
+    relaxation loop reads memory sequentially. Returns how many nodes reach ``t``; ``dist``
+    is UNREACHABLE for the others.
     """
     dist[:] = UNREACHABLE
+    pos[:] = -1  # -1: never queued, -2: settled
     dist[t] = 0
-    size = _heap_push(heap_keys, heap_vals, 0, 0, t)
+    heap[0] = t
+    pos[t] = 0
+    size = 1
     count = 0
     while size > 0:
-        d, v, size = _heap_pop(heap_keys, heap_vals, size)
-        if d > dist[v]:
-            continue  # stale heap entry
+        v = heap[0]
+        d = dist[v]
+        pos[v] = -2
+        size -= 1
+        if size > 0:
+            heap[0] = heap[size]
+            pos[heap[0]] = 0
+            _sift_down(heap, pos, dist, size)
         order[count] = v
         count += 1
         for k in range(in_ptr[v], in_ptr[v + 1]):
-            a = in_arc[k]
-            if not arc_ok[a]:
+            if not in_ok[k]:
                 continue
-            u = arc_src[a]
-            nd = d + arc_metric[a]
+            u = in_src[k]
+            nd = d + in_metric[k]
             if nd < dist[u]:
                 dist[u] = nd
-                size = _heap_push(heap_keys, heap_vals, size, nd, u)
+                if pos[u] == -1:
+                    heap[size] = u
+                    pos[u] = size
+                    size += 1
+                _sift_up(heap, pos, dist, pos[u])
     return count
 
 
@@ -125,17 +143,20 @@ def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
     """Pass 1 for every destination: distances (kept for pass 2) and summed arc loads."""
     m = arc_src.shape[0]
     loads = np.zeros((n_chunks, m))
+    in_src = arc_src[in_arc]
+    in_metric = arc_metric[in_arc]
+    in_ok = arc_ok[in_arc]
     n_dest = destinations.shape[0]
     for c in prange(n_chunks):
         flow = np.zeros(n)
-        heap_keys = np.empty(m + 1, np.int64)
-        heap_vals = np.empty(m + 1, np.int32)
+        heap = np.empty(n, np.int32)
+        pos = np.empty(n, np.int32)
         for j in range(c, n_dest, n_chunks):
             t = destinations[j]
             dist = dist_all[j]
             order = order_all[j]
-            count = shortest_distances_to(t, in_ptr, in_arc, arc_src, arc_metric, arc_ok,
-                                          dist, order, heap_keys, heap_vals)
+            count = shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order,
+                                          heap, pos)
             count_all[j] = count
             for k in range(dest_ptr[j], dest_ptr[j + 1]):
                 d = dest_demand[k]
