@@ -139,8 +139,12 @@ def push_load_to(dist, order, count, flow, out_ptr, out_arc, arc_dst, arc_metric
 @njit(cache=True, parallel=True)
 def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
               in_ptr, in_arc, out_ptr, out_arc, arc_src, arc_dst, arc_metric, arc_ok,
-              n_chunks, dist_all, order_all, count_all):
-    """Pass 1 for every destination: distances (kept for pass 2) and summed arc loads."""
+              n_chunks, dist_all, order_all, count_all, flow_all):
+    """Pass 1 for every destination: distances (kept for pass 2) and summed arc loads.
+
+    With a non-empty ``flow_all`` (destinations x nodes) the traffic each node forwards
+    toward each destination is kept too: the baseline an incremental failure sweep starts from.
+    """
     m = arc_src.shape[0]
     loads = np.zeros((n_chunks, m))
     in_src = arc_src[in_arc]
@@ -163,6 +167,8 @@ def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
                 flow[demand_src[d]] += demand_rate[d]
             push_load_to(dist, order, count, flow, out_ptr, out_arc, arc_dst, arc_metric,
                          arc_ok, loads[c])
+            if flow_all.shape[0] > 0:
+                flow_all[j, :] = flow
             for k in range(count):
                 flow[order[k]] = 0.0
             for k in range(dest_ptr[j], dest_ptr[j + 1]):
@@ -171,6 +177,42 @@ def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
     for c in range(n_chunks):
         total += loads[c]
     return total
+
+
+@njit(cache=True, nogil=True)
+def node_metrics_to(t, dist, order, count, out_ptr, out_arc, arc_dst, arc_metric, arc_ok,
+                    arc_delay, arc_pass, mean_d, worst_d, surv, hops):
+    """Per node toward ``t``: delay over the ECMP split, worst-path delay, delivery
+    probability and mean hops, nearest nodes first so each reads finished successors."""
+    mean_d[t] = 0.0
+    worst_d[t] = 0.0
+    surv[t] = 1.0
+    hops[t] = 0.0
+    for k in range(1, count):
+        u = order[k]
+        du = dist[u]
+        cnt = 0
+        s_mean = 0.0
+        s_worst = 0.0
+        s_surv = 0.0
+        s_hops = 0.0
+        for q in range(out_ptr[u], out_ptr[u + 1]):
+            a = out_arc[q]
+            if arc_ok[a]:
+                v = arc_dst[a]
+                dv = dist[v]
+                if dv != UNREACHABLE and dv + arc_metric[a] == du:
+                    cnt += 1
+                    s_mean += arc_delay[a] + mean_d[v]
+                    w = arc_delay[a] + worst_d[v]
+                    if w > s_worst:
+                        s_worst = w
+                    s_surv += arc_pass[a] * surv[v]
+                    s_hops += 1.0 + hops[v]
+        mean_d[u] = s_mean / cnt
+        worst_d[u] = s_worst
+        surv[u] = s_surv / cnt
+        hops[u] = s_hops / cnt
 
 
 @njit(cache=True, parallel=True)
@@ -186,37 +228,10 @@ def path_metrics_all(n, destinations, dest_ptr, dest_demand, demand_src, out_ptr
         surv = np.ones(n)
         hops = np.zeros(n)
         for j in range(c, n_dest, n_chunks):
-            t = destinations[j]
             dist = dist_all[j]
-            order = order_all[j]
-            mean_d[t] = 0.0
-            worst_d[t] = 0.0
-            surv[t] = 1.0
-            hops[t] = 0.0
-            for k in range(1, count_all[j]):
-                u = order[k]
-                du = dist[u]
-                cnt = 0
-                s_mean = 0.0
-                s_worst = 0.0
-                s_surv = 0.0
-                s_hops = 0.0
-                for q in range(out_ptr[u], out_ptr[u + 1]):
-                    a = out_arc[q]
-                    if arc_ok[a]:
-                        v = arc_dst[a]
-                        dv = dist[v]
-                        if dv != UNREACHABLE and dv + arc_metric[a] == du:
-                            cnt += 1
-                            s_mean += arc_delay[a] + mean_d[v]
-                            w = arc_delay[a] + worst_d[v]
-                            s_worst = max(s_worst, w)
-                            s_surv += arc_pass[a] * surv[v]
-                            s_hops += 1.0 + hops[v]
-                mean_d[u] = s_mean / cnt
-                worst_d[u] = s_worst
-                surv[u] = s_surv / cnt
-                hops[u] = s_hops / cnt
+            node_metrics_to(destinations[j], dist, order_all[j], count_all[j], out_ptr, out_arc,
+                            arc_dst, arc_metric, arc_ok, arc_delay, arc_pass, mean_d, worst_d,
+                            surv, hops)
             for k in range(dest_ptr[j], dest_ptr[j + 1]):
                 d = dest_demand[k]
                 s = demand_src[d]

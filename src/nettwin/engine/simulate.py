@@ -144,6 +144,34 @@ def _service_report(net: CompiledNetwork, worst: np.ndarray, loss: np.ndarray,
                          worst_delay > net.service_max_delay_s, worst_loss > net.service_max_loss)
 
 
+@dataclass(frozen=True, eq=False)
+class RoutingState:
+    """Per-destination routing of one scenario: what pass 2 and incremental sweeps reuse."""
+
+    load_bps: np.ndarray  # float64[m]
+    dist: np.ndarray  # int64[destinations, n]
+    order: np.ndarray  # int32[destinations, n]; settled nodes, nearest first
+    count: np.ndarray  # int64[destinations]; how many nodes reach each destination
+    flow: np.ndarray  # float64[destinations, n] or empty: traffic each node forwards
+    n_chunks: int
+
+
+def route(net: CompiledNetwork, arc_up: np.ndarray, demand_rate_bps: np.ndarray,
+          *, keep_flow: bool = False) -> RoutingState:
+    """ECMP routing of every destination (pass 1): distances, settle order, arc loads."""
+    n, n_dest = net.n_nodes, int(net.destinations.shape[0])
+    n_chunks = max(1, min(n_dest, 4 * numba.get_num_threads()))
+    dist_all = np.empty((n_dest, n), np.int64)
+    order_all = np.empty((n_dest, n), np.int32)
+    count_all = np.zeros(n_dest, np.int64)
+    flow_all = np.empty((n_dest, n)) if keep_flow else np.zeros((0, 0))
+    load = route_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
+                     demand_rate_bps, net.in_ptr, net.in_arc, net.out_ptr, net.out_arc,
+                     net.arc_src, net.arc_dst, net.arc_metric, arc_up, n_chunks, dist_all,
+                     order_all, count_all, flow_all)
+    return RoutingState(load, dist_all, order_all, count_all, flow_all, n_chunks)
+
+
 def simulate(
     net: CompiledNetwork,
     options: SimulationOptions | None = None,
@@ -170,15 +198,12 @@ def simulate(
     if rate.size and (not np.isfinite(rate).all() or rate.min() < 0):
         raise SimulationError("demand_rate_bps must be finite and >= 0")
 
-    n, n_dest = net.n_nodes, int(net.destinations.shape[0])
-    n_chunks = max(1, min(n_dest, 4 * numba.get_num_threads()))
-    dist_all = np.empty((n_dest, n), np.int64)
-    order_all = np.empty((n_dest, n), np.int32)
-    count_all = np.zeros(n_dest, np.int64)
     t0 = time.perf_counter()
-    load = route_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src, rate,
-                     net.in_ptr, net.in_arc, net.out_ptr, net.out_arc, net.arc_src, net.arc_dst,
-                     net.arc_metric, ok, n_chunks, dist_all, order_all, count_all)
+    state = route(net, ok, rate)
+    load, dist_all, order_all, count_all = (state.load_bps, state.dist, state.order,
+                                            state.count)
+    n_chunks = state.n_chunks
+    n = net.n_nodes
     t1 = time.perf_counter()
     buffers = np.where(net.arc_buffer_packets > 0, net.arc_buffer_packets,
                        options.default_buffer_packets)
