@@ -142,12 +142,12 @@ def _destination_delta(t, dist, flow, failed, ok_base, ok_new, out_ptr, out_arc,
             continue
         u = arc_src[a]
         dv = dist[arc_dst[a]]
-        if dv != UNREACHABLE and dist[u] != UNREACHABLE and dv + metric[a] == dist[u]:
-            if mark[u] == 0:
-                nodes[n_nodes] = u
-                n_nodes += 1
-                mark[u] = 1
-                size = _pq_push(hkeys, hvals, size, dist[u], u)
+        on_dag = dv != UNREACHABLE and dist[u] != UNREACHABLE and dv + metric[a] == dist[u]
+        if on_dag and mark[u] == 0:
+            nodes[n_nodes] = u
+            n_nodes += 1
+            mark[u] = 1
+            size = _pq_push(hkeys, hvals, size, dist[u], u)
     if n_nodes == 0:
         return 0.0
     # 2. nodes whose distance grows (A), nearest first
@@ -187,8 +187,7 @@ def _destination_delta(t, dist, flow, failed, ok_base, ok_new, out_ptr, out_arc,
                 y = arc_dst[a]
                 if ok_new[a] and (mark[y] & 2) == 0 and dist[y] != UNREACHABLE:
                     c = dist[y] + metric[a]
-                    if c < best:
-                        best = c
+                    best = min(best, c)
             new_dist[x] = best
             if best != UNREACHABLE:
                 size = _pq_push(hkeys, hvals, size, best, x)
@@ -359,8 +358,7 @@ def sweep_sets(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, 
             for k in range(n_touched[0]):
                 a = touched[k]
                 u = (base_load[a] + dload[a]) / capacity[a]
-                if u < 0.0:
-                    u = 0.0  # rounding of a fully withdrawn load
+                u = max(u, 0.0)  # rounding of a fully withdrawn load
                 if base_util[a] > 1.0:
                     over -= 1
                 if u > 1.0:
@@ -425,8 +423,7 @@ def loads_under_failure(failed, dests, dag_ptr, dag_dest, dist_all, flow_all, ok
                          n_touched)
     load = base_load + dload
     for a in range(m):
-        if load[a] < 0.0:
-            load[a] = 0.0
+        load[a] = max(load[a], 0.0)
     return load, lost
 
 

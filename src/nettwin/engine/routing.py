@@ -205,8 +205,7 @@ def node_metrics_to(t, dist, order, count, out_ptr, out_arc, arc_dst, arc_metric
                     cnt += 1
                     s_mean += arc_delay[a] + mean_d[v]
                     w = arc_delay[a] + worst_d[v]
-                    if w > s_worst:
-                        s_worst = w
+                    s_worst = max(s_worst, w)
                     s_surv += arc_pass[a] * surv[v]
                     s_hops += 1.0 + hops[v]
         mean_d[u] = s_mean / cnt
