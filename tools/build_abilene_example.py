@@ -39,7 +39,8 @@ def main() -> None:
         links.append({"id": f"{ids[link.a]}--{ids[link.b]}", "a": ids[link.a], "b": ids[link.b],
                       "capacity_bps": link.capacity_ab_bps, "metric": metric,
                       "length_km": round(link.length_km or 0.0, 1),
-                      "srlgs": [f"duct-{ids[link.a]}"] if a == "Indianapolis" else []})
+                      "srlgs": ["duct-Indianapolis"] if "Indianapolis" in (a, b)
+                      and "Kansas City" not in (a, b) else []})
     weights = np.array([METRO_POPULATION_M[n["name"]] for n in nodes])
     table = gravity_demands(weights, 30e9)
     names = [n["id"] for n in nodes]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ class CompiledNetwork:
     arc_propagation_s: np.ndarray  # float64[m]
     arc_buffer_packets: np.ndarray  # int64[m]; 0 = use the simulation's default
     arc_up: np.ndarray  # bool[m]; admin and oper state as modelled
+    arc_signature: np.ndarray  # float64[m] in [0, 1): a stable hash of (link id, direction)
     out_ptr: np.ndarray  # int64[n+1]; arcs leaving node u: out_arc[out_ptr[u]:out_ptr[u+1]]
     out_arc: np.ndarray  # int32[m]
     in_ptr: np.ndarray  # int64[n+1]; arcs entering node v
@@ -107,6 +109,9 @@ def compile_network(network: Network) -> CompiledNetwork:
         link_ids=tuple(network.links),
         arc_src=arc_src, arc_dst=arc_dst, arc_metric=metric, arc_capacity_bps=capacity,
         arc_propagation_s=prop, arc_buffer_packets=buffers, arc_up=up,
+        arc_signature=np.array([zlib.crc32(f"{lid}/{d}".encode()) / 2**32
+                                for lid in network.links for d in ("ab", "ba")], np.float64)
+        if links else np.zeros(0),
         out_ptr=out_ptr, out_arc=out_arc.astype(np.int32),
         in_ptr=in_ptr, in_arc=in_arc.astype(np.int32),
         demand_src=table.src.astype(np.int32), demand_dst=table.dst.astype(np.int32),

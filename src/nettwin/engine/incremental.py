@@ -352,7 +352,7 @@ def sweep_sets(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, 
                                     ok_base, ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
                                     arc_dst, metric, mark, new_dist, fl, nodes, hkeys, hvals,
                                     dload, touched_mark, touched, n_touched)
-            best = -1.0
+            best = 0.0
             best_arc = -1
             over = base_over
             for k in range(n_touched[0]):

@@ -181,13 +181,16 @@ def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
 
 @njit(cache=True, nogil=True)
 def node_metrics_to(t, dist, order, count, out_ptr, out_arc, arc_dst, arc_metric, arc_ok,
-                    arc_delay, arc_pass, mean_d, worst_d, surv, hops):
+                    arc_delay, arc_pass, arc_sig, mean_d, worst_d, surv, hops, sig):
     """Per node toward ``t``: delay over the ECMP split, worst-path delay, delivery
-    probability and mean hops, nearest nodes first so each reads finished successors."""
+    probability, mean hops and a path signature (the split-weighted sum of arc hashes:
+    equal signatures mean the same paths with the same split), nearest nodes first so each
+    reads finished successors."""
     mean_d[t] = 0.0
     worst_d[t] = 0.0
     surv[t] = 1.0
     hops[t] = 0.0
+    sig[t] = 0.0
     for k in range(1, count):
         u = order[k]
         du = dist[u]
@@ -196,6 +199,7 @@ def node_metrics_to(t, dist, order, count, out_ptr, out_arc, arc_dst, arc_metric
         s_worst = 0.0
         s_surv = 0.0
         s_hops = 0.0
+        s_sig = 0.0
         for q in range(out_ptr[u], out_ptr[u + 1]):
             a = out_arc[q]
             if arc_ok[a]:
@@ -208,7 +212,9 @@ def node_metrics_to(t, dist, order, count, out_ptr, out_arc, arc_dst, arc_metric
                     s_worst = max(s_worst, w)
                     s_surv += arc_pass[a] * surv[v]
                     s_hops += 1.0 + hops[v]
+                    s_sig += arc_sig[a] + sig[v]
         mean_d[u] = s_mean / cnt
+        sig[u] = s_sig / cnt
         worst_d[u] = s_worst
         surv[u] = s_surv / cnt
         hops[u] = s_hops / cnt
@@ -216,9 +222,9 @@ def node_metrics_to(t, dist, order, count, out_ptr, out_arc, arc_dst, arc_metric
 
 @njit(cache=True, parallel=True)
 def path_metrics_all(n, destinations, dest_ptr, dest_demand, demand_src, out_ptr, out_arc,
-                     arc_dst, arc_metric, arc_ok, arc_delay, arc_pass, dist_all, order_all,
-                     count_all, n_chunks, delay_mean, delay_worst, delivered, hops_mean,
-                     routed):
+                     arc_dst, arc_metric, arc_ok, arc_delay, arc_pass, arc_sig, dist_all,
+                     order_all, count_all, n_chunks, delay_mean, delay_worst, delivered,
+                     hops_mean, signature, routed):
     """Pass 2: per demand, delay over the ECMP split, worst-path delay, delivery, mean hops."""
     n_dest = destinations.shape[0]
     for c in prange(n_chunks):
@@ -226,11 +232,12 @@ def path_metrics_all(n, destinations, dest_ptr, dest_demand, demand_src, out_ptr
         worst_d = np.zeros(n)
         surv = np.ones(n)
         hops = np.zeros(n)
+        sig = np.zeros(n)
         for j in range(c, n_dest, n_chunks):
             dist = dist_all[j]
             node_metrics_to(destinations[j], dist, order_all[j], count_all[j], out_ptr, out_arc,
-                            arc_dst, arc_metric, arc_ok, arc_delay, arc_pass, mean_d, worst_d,
-                            surv, hops)
+                            arc_dst, arc_metric, arc_ok, arc_delay, arc_pass, arc_sig, mean_d,
+                            worst_d, surv, hops, sig)
             for k in range(dest_ptr[j], dest_ptr[j + 1]):
                 d = dest_demand[k]
                 s = demand_src[d]
@@ -240,9 +247,11 @@ def path_metrics_all(n, destinations, dest_ptr, dest_demand, demand_src, out_ptr
                     delay_worst[d] = np.inf
                     delivered[d] = 0.0
                     hops_mean[d] = np.nan
+                    signature[d] = np.nan
                 else:
                     routed[d] = True
                     delay_mean[d] = mean_d[s]
                     delay_worst[d] = worst_d[s]
                     delivered[d] = surv[s]
                     hops_mean[d] = hops[s]
+                    signature[d] = sig[s]

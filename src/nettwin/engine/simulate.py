@@ -16,6 +16,7 @@ import numpy as np
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.queueing import (
     IMIX_MEAN_PACKET_BYTES,
+    ArcQueues,
     IMIX_PACKET_SCV,
     QueueModel,
     evaluate_queues,
@@ -82,6 +83,7 @@ class SimulationResult:
     demand_delay_worst_s: np.ndarray
     demand_loss: np.ndarray
     demand_hops_mean: np.ndarray
+    demand_path_signature: np.ndarray  # equal before/after: same paths, same split
     services: ServiceReport
     timings_s: dict[str, float] = field(default_factory=dict)
 
@@ -172,6 +174,18 @@ def route(net: CompiledNetwork, arc_up: np.ndarray, demand_rate_bps: np.ndarray,
     return RoutingState(load, dist_all, order_all, count_all, flow_all, n_chunks)
 
 
+def queue_arcs(net: CompiledNetwork, options: SimulationOptions, load_bps: np.ndarray,
+               arcs: np.ndarray | None = None) -> tuple[ArcQueues, np.ndarray]:
+    """Queueing outcome and total delay (propagation + transmission + queueing) per arc,
+    for all arcs or only ``arcs`` (then ``load_bps`` holds their loads)."""
+    sel = slice(None) if arcs is None else arcs
+    own = net.arc_buffer_packets[sel]
+    buffers = np.where(own > 0, own, options.default_buffer_packets)
+    q = evaluate_queues(load_bps, net.arc_capacity_bps[sel], options.queue_model,
+                        options.mean_packet_bytes, options.packet_size_scv, buffers)
+    return q, net.arc_propagation_s[sel] + q.transmission_s + q.queueing_s
+
+
 def simulate(
     net: CompiledNetwork,
     options: SimulationOptions | None = None,
@@ -205,22 +219,19 @@ def simulate(
     n_chunks = state.n_chunks
     n = net.n_nodes
     t1 = time.perf_counter()
-    buffers = np.where(net.arc_buffer_packets > 0, net.arc_buffer_packets,
-                       options.default_buffer_packets)
-    q = evaluate_queues(load, net.arc_capacity_bps, options.queue_model,
-                        options.mean_packet_bytes, options.packet_size_scv, buffers)
-    arc_delay = net.arc_propagation_s + q.transmission_s + q.queueing_s
+    q, arc_delay = queue_arcs(net, options, load)
     t2 = time.perf_counter()
     k = net.n_demands
     delay_mean = np.empty(k)
     delay_worst = np.empty(k)
     delivered = np.empty(k)
     hops = np.empty(k)
+    signature = np.empty(k)
     routed = np.empty(k, bool)
     path_metrics_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
                      net.out_ptr, net.out_arc, net.arc_dst, net.arc_metric, ok, arc_delay,
-                     1.0 - q.loss, dist_all, order_all, count_all, n_chunks, delay_mean,
-                     delay_worst, delivered, hops, routed)
+                     1.0 - q.loss, net.arc_signature, dist_all, order_all, count_all, n_chunks,
+                     delay_mean, delay_worst, delivered, hops, signature, routed)
     t3 = time.perf_counter()
     loss = np.where(routed, 1.0 - delivered, 1.0)
     timings.update(routing_s=t1 - t0, queueing_s=t2 - t1, path_metrics_s=t3 - t2)
@@ -232,6 +243,7 @@ def simulate(
         arc_overloaded=q.overloaded, arc_up=ok,
         demand_rate_bps=rate, demand_routed=routed, demand_delay_mean_s=delay_mean,
         demand_delay_worst_s=delay_worst, demand_loss=loss, demand_hops_mean=hops,
+        demand_path_signature=signature,
         services=_service_report(net, delay_worst, loss, routed),
         timings_s=timings,
     )
