@@ -16,8 +16,8 @@ import numpy as np
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.queueing import (
     IMIX_MEAN_PACKET_BYTES,
-    ArcQueues,
     IMIX_PACKET_SCV,
+    ArcQueues,
     QueueModel,
     evaluate_queues,
 )

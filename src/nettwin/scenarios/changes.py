@@ -136,7 +136,7 @@ def _number(value: Any, label: str, name: str, problems: list[Problem], *, posit
         problems.append(Problem(label, f"expected a {'whole ' if integer else ''}number",
                                 field=name, value=value, fix=f"give {name} as a number"))
         return None
-    if positive and number <= 0 or number < 0:
+    if (positive and number <= 0) or number < 0:
         problems.append(Problem(label, "must be greater than 0" if positive else
                                 "must be at least 0", field=name, value=value,
                                 fix=f"give a valid {name}"))
@@ -181,7 +181,7 @@ def parse_change(raw: Any, label: str, problems: list[Problem]) -> Change | None
             if len(problems) > before:
                 return None
             cls = SetMetric if kind == "set_metric" else SetCapacity
-            return cls(str(body["link"]), value, direction)  # type: ignore[arg-type]
+            return cls(str(body["link"]), value, direction)
         if kind == "scale_traffic":
             factor = _number(body.get("factor"), label, "factor", problems, positive=False)
             if factor is None:
@@ -195,6 +195,7 @@ def parse_change(raw: Any, label: str, problems: list[Problem]) -> Change | None
         if not sources or not isinstance(sources, list):
             problems.append(Problem(label, "surge needs a list of sources", field="sources",
                                     value=sources, fix="sources: [NODE, ...]"))
+            return None
         if rate is None or len(problems) > before:
             return None
         return Surge(tuple(map(str, sources)), str(body["target"]), rate,

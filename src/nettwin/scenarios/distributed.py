@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from nettwin.engine.incremental import Baseline, SetOutcome, evaluate_failure_sets
@@ -18,8 +20,10 @@ def merge_outcomes(parts: list[SetOutcome], baseline: Baseline) -> SetOutcome:
         worst = np.where(better, part.arc_worst_utilisation, worst)
         worst_set = np.where(better, part.arc_worst_set + offset, worst_set)
         offset += part.max_utilisation.size
-    cat = (lambda name: np.concatenate([getattr(p, name) for p in parts]) if parts
-           else np.zeros(0))
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts]) if parts else np.zeros(0)
+
     return SetOutcome(cat("max_utilisation"), cat("max_utilisation_arc").astype(np.int64),
                       cat("lost_bps"), cat("overloaded_arcs").astype(np.int64), worst,
                       worst_set)
@@ -44,7 +48,7 @@ def evaluate_sets_distributed(baseline: Baseline, sets: list[np.ndarray], schedu
             bounds = np.linspace(0, len(sets), n_chunks + 1).astype(int)
             remote = client.scatter(baseline, broadcast=True)
             futures = [client.submit(_evaluate_chunk, remote, sets[a:b], pure=False)
-                       for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+                       for a, b in itertools.pairwise(bounds) if b > a]
             parts = client.gather(futures)
     finally:
         if cluster is not None:

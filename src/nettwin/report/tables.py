@@ -116,6 +116,27 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
         writer.writerows(rows)
 
 
+def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
+    """Rows as a Parquet table (lists become strings joined by ';')."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    flat = [{k: (";".join(map(str, v)) if isinstance(v, list | tuple) else v)
+             for k, v in row.items()} for row in rows]
+    pq.write_table(pa.Table.from_pylist(flat), path)
+
+
+def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
+    """Rows to CSV, Parquet or JSON, chosen by the file's suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        write_parquet(rows, path)
+    elif suffix == ".json":
+        path.write_text(json.dumps(rows, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    else:
+        write_csv(rows, path)
+
+
 def top_arcs(result: SimulationResult, count: int) -> np.ndarray:
     """Arc numbers of the ``count`` most utilised arcs that are up, most utilised first."""
     util = np.where(result.arc_up, result.arc_utilisation, -1.0)
