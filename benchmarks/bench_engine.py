@@ -48,7 +48,7 @@ def make_network(n: int, m: int, seed: int = 1) -> Network:
 
 def _cold_and_warm_start() -> tuple[float, float]:
     """Seconds for a fresh process to run one small scenario: empty cache, then warm cache."""
-    code = ("import time; t=time.perf_counter(); import nettwin; from nettwin.cli.app import "
+    code = ("import time; t=time.perf_counter(); import nettwin; from nettwin.examples import "
             "example_path; from nettwin.io import load_network; "
             "nettwin.simulate(nettwin.compile_network(load_network(example_path()))); "
             "print(time.perf_counter()-t)")

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from nettwin import compile_network, simulate
 from nettwin.cli import app
-from nettwin.cli.app import EXIT_BAD_INPUT, EXIT_SLA_VIOLATED, example_path
+from nettwin.cli.common import EXIT_BAD_INPUT, EXIT_SLA_VIOLATED
+from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.reference import reference_ecmp
 from tests.conftest import data_path

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from nettwin import ImportFormatError, ValidationError
-from nettwin.cli.app import example_path
+from nettwin.examples import example_path
 from nettwin.io import load_network, save_network
 from nettwin.model import build_network
 from nettwin.model.schema import export_json_schema

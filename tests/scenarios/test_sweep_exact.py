@@ -84,7 +84,7 @@ def test_rocketfuel_gravity_all_arc_failures() -> None:
 
 
 def test_sweep_services_and_rankings_match_full_runs() -> None:
-    from nettwin.cli.app import example_path
+    from nettwin.examples import example_path
 
     net = load_network(example_path())
     result = run_sweep(net, links=True, nodes=True, srlgs=True, link_pairs=True)

@@ -1,92 +1,44 @@
-"""``nettwin`` commands. Exit codes: 0 ok, 1 SLA violated (with --fail-on-violation),
-2 bad command line, 3 bad input file or data, 4 simulation error."""
+"""``nettwin`` commands: info, simulate, convert, schema, example (and, from
+:mod:`nettwin.cli.analysis`, whatif, sweep, cascade, risk). Exit codes: 0 ok, 1 SLA violated
+(with --fail-on-violation), 2 bad command line, 3 bad input file or data, 4 simulation error."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from nettwin.engine import QueueModel, SimulationOptions, compile_network, simulate
-from nettwin.errors import ImportFormatError, NettwinError, SimulationError, ValidationError
-from nettwin.io import ImportOptions, MetricPolicy, NetworkFormat, load_network, load_traffic
+from nettwin.cli.common import (
+    EXIT_SLA_VIOLATED,
+    BufferOpt,
+    CapacityOpt,
+    FileArg,
+    FormatOpt,
+    MetricOpt,
+    ModelOpt,
+    PacketBytesOpt,
+    PacketScvOpt,
+    TrafficOpt,
+    err,
+    fail,
+    load,
+    out,
+    print_notes,
+    simulation_options,
+    step,
+)
+from nettwin.engine import QueueModel, compile_network, simulate
+from nettwin.errors import NettwinError
+from nettwin.examples import example_path
+from nettwin.io import MetricPolicy, NetworkFormat
 from nettwin.io import save_network as write_network
-from nettwin.model import Network
-from nettwin.model.problems import Severity
 from nettwin.model.schema import export_json_schema, render_markdown
-
-EXIT_SLA_VIOLATED = 1
-EXIT_BAD_INPUT = 3
-EXIT_SIMULATION = 4
 
 app = typer.Typer(help="nettwin: a network digital twin. Ask 'what happens if ...?'.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console()
-err = Console(stderr=True)
-
-
-def example_path() -> Path:
-    """The bundled example network (Abilene, Topology Zoo, CC BY 4.0)."""
-    return Path(str(resources.files("nettwin.examples") / "abilene.yaml"))
-
-
-@contextlib.contextmanager
-def step(message: str) -> Iterator[None]:
-    """A spinner on stderr while a step runs (quiet when stderr is not a terminal)."""
-    if err.is_terminal:
-        with err.status(message):
-            yield
-    else:
-        yield
-
-
-def _fail(exc: NettwinError) -> typer.Exit:
-    code = EXIT_SIMULATION if isinstance(exc, SimulationError) else EXIT_BAD_INPUT
-    kind = "invalid input" if isinstance(exc, ValidationError | ImportFormatError) else "error"
-    err.print(f"[bold red]{kind}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-FileArg = Annotated[Path | None, typer.Argument(
-    help="Network file (native YAML/JSON, RFC 8345 JSON, GraphML, SNDlib, REPETITA .graph, "
-         "Rocketfuel weights.intra). Default: the bundled Abilene example.")]
-FormatOpt = Annotated[NetworkFormat | None, typer.Option(
-    "--format", "-f", help="Network file format; detected from the name/content if omitted.")]
-TrafficOpt = Annotated[Path | None, typer.Option(
-    "--traffic", "-t", help="Traffic matrix replacing the file's demands: SNDlib XML "
-                            "demandMatrix, REPETITA .demands, CSV (src,dst,rate_bps) or YAML.")]
-CapacityOpt = Annotated[float, typer.Option(
-    "--default-capacity", min=1.0, help="Capacity (bit/s) for links a format leaves without.")]
-MetricOpt = Annotated[MetricPolicy, typer.Option(
-    "--metric-policy", help="IGP metrics for formats that carry none.")]
-
-
-def _load(path: Path | None, fmt: NetworkFormat | None, traffic: Path | None,
-          default_capacity: float, metric_policy: MetricPolicy,
-          skip_invalid: bool = False) -> Network:
-    path = path or example_path()
-    options = ImportOptions(default_capacity_bps=default_capacity, metric_policy=metric_policy)
-    with step(f"loading {path.name}"):
-        network = load_network(path, fmt, options)
-        if traffic is not None:
-            network = load_traffic(network, traffic, skip_invalid=skip_invalid)
-    return network
-
-
-def _print_notes(network: Network, limit: int = 8) -> None:
-    notes = [n for n in network.notes if n.severity is Severity.NOTE]
-    for n in notes[:limit]:
-        err.print(f"[dim]note:[/] {escape(str(n))}", highlight=False, soft_wrap=True)
-    if len(notes) > limit:
-        err.print(f"[dim]... {len(notes) - limit} more notes (see --json output)[/]")
 
 
 @app.command()
@@ -100,9 +52,9 @@ def info(
 ) -> None:
     """Load a network, validate it and summarise it (with every default the import applied)."""
     try:
-        network = _load(file, fmt, traffic, default_capacity, metric_policy)
+        network = load(file, fmt, traffic, default_capacity, metric_policy)
     except NettwinError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         doc = network.summary() | {"notes": [str(n) for n in network.notes]}
         out.print_json(json.dumps(doc))
@@ -110,7 +62,7 @@ def info(
     from nettwin.cli.render import summary_table
 
     out.print(summary_table(network))
-    _print_notes(network, limit=50)
+    print_notes(network, limit=50)
 
 
 @app.command("simulate")
@@ -120,16 +72,10 @@ def simulate_cmd(
     traffic: TrafficOpt = None,
     scale: Annotated[float, typer.Option(
         "--scale", min=0.0, help="Multiply every demand by this factor.")] = 1.0,
-    model: Annotated[QueueModel, typer.Option(
-        "--model", "-m", help="Queueing model per arc.")] = QueueModel.MM1,
-    packet_bytes: Annotated[float | None, typer.Option(
-        "--packet-bytes", min=1.0, help="Mean packet size (default: simple IMIX, 340 B).")] = None,
-    packet_scv: Annotated[float | None, typer.Option(
-        "--packet-scv", min=0.0,
-        help="Squared coefficient of variation of packet size, for M/G/1 "
-             "(default: IMIX 1.59).")] = None,
-    buffer_packets: Annotated[int, typer.Option(
-        "--buffer-packets", min=1, help="Buffer per arc where the network gives none.")] = 1000,
+    model: ModelOpt = QueueModel.MM1,
+    packet_bytes: PacketBytesOpt = None,
+    packet_scv: PacketScvOpt = None,
+    buffer_packets: BufferOpt = 1000,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="Write the full result (KPIs, arcs, demands, services) as JSON; "
                        "'-' prints it to stdout instead of the tables.")] = None,
@@ -148,17 +94,12 @@ def simulate_cmd(
     """Route the traffic (IGP shortest paths, ECMP), load the links, and report delay, loss
     and SLAs."""
     from nettwin.cli.render import arc_table, kpi_table, service_table, summary_table
-    from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
     from nettwin.report import demand_records, result_document, write_csv, write_json
 
     try:
-        network = _load(file, fmt, traffic, default_capacity, metric_policy,
+        network = load(file, fmt, traffic, default_capacity, metric_policy,
                         skip_invalid_traffic)
-        options = SimulationOptions(
-            queue_model=model,
-            mean_packet_bytes=packet_bytes or IMIX_MEAN_PACKET_BYTES,
-            packet_size_scv=IMIX_PACKET_SCV if packet_scv is None else packet_scv,
-            default_buffer_packets=buffer_packets)
+        options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)
         t0 = time.perf_counter()
         with step("compiling the network into arrays"):
             compiled = compile_network(network)
@@ -168,7 +109,7 @@ def simulate_cmd(
             result = simulate(compiled, options, demand_rate_bps=rates)
         t2 = time.perf_counter()
     except NettwinError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     to_stdout = json_out is not None and str(json_out) == "-"
     if to_stdout:
         print(json.dumps(result_document(network, compiled, result), allow_nan=False))
@@ -179,7 +120,7 @@ def simulate_cmd(
             out.print(arc_table(compiled, result, top))
         if network.services:
             out.print(service_table(network, result))
-    _print_notes(network)
+    print_notes(network)
     err.print(f"[dim]compile {1e3 * (t1 - t0):.1f} ms, simulate {1e3 * (t2 - t1):.1f} ms "
               f"(scale x{scale:g})[/]")
     if json_out is not None and not to_stdout:
@@ -210,11 +151,11 @@ def convert(
 ) -> None:
     """Convert a network between formats (e.g. Topology Zoo GraphML to native YAML)."""
     try:
-        network = _load(source, fmt, traffic, default_capacity, metric_policy)
+        network = load(source, fmt, traffic, default_capacity, metric_policy)
         write_network(network, target, to)
     except NettwinError as exc:
-        raise _fail(exc) from None
-    _print_notes(network)
+        raise fail(exc) from None
+    print_notes(network)
     err.print(f"wrote {target}")
 
 
@@ -238,3 +179,6 @@ def example() -> None:
 
 def main() -> None:
     app()
+
+
+from nettwin.cli import analysis  # noqa: E402,F401  (registers whatif, sweep, cascade, risk)

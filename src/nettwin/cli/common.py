@@ -1,0 +1,112 @@
+"""What every command shares: consoles, exit codes, loading with progress, options."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from nettwin.engine import QueueModel, SimulationOptions
+from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
+from nettwin.errors import ImportFormatError, NettwinError, SimulationError, ValidationError
+from nettwin.examples import example_path
+from nettwin.io import ImportOptions, MetricPolicy, NetworkFormat, load_network, load_traffic
+from nettwin.model import Network
+from nettwin.model.problems import Severity
+
+EXIT_SLA_VIOLATED = 1
+EXIT_BAD_INPUT = 3
+EXIT_SIMULATION = 4
+
+out = Console()
+err = Console(stderr=True)
+
+
+@contextlib.contextmanager
+def step(message: str) -> Iterator[None]:
+    """A spinner on stderr while a step runs (quiet when stderr is not a terminal)."""
+    if err.is_terminal:
+        with err.status(message):
+            yield
+    else:
+        yield
+
+
+def fail(exc: NettwinError) -> typer.Exit:
+    code = EXIT_SIMULATION if isinstance(exc, SimulationError) else EXIT_BAD_INPUT
+    kind = "invalid input" if isinstance(exc, ValidationError | ImportFormatError) else "error"
+    err.print(f"[bold red]{kind}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+FileArg = Annotated[Path | None, typer.Argument(
+    help="Network file (native YAML/JSON, RFC 8345 JSON, GraphML, SNDlib, REPETITA .graph, "
+         "Rocketfuel weights.intra). Default: the bundled Abilene example.")]
+FormatOpt = Annotated[NetworkFormat | None, typer.Option(
+    "--format", "-f", help="Network file format; detected from the name/content if omitted.")]
+TrafficOpt = Annotated[Path | None, typer.Option(
+    "--traffic", "-t", help="Traffic matrix replacing the file's demands: SNDlib XML "
+                            "demandMatrix, REPETITA .demands, CSV (src,dst,rate_bps) or YAML.")]
+CapacityOpt = Annotated[float, typer.Option(
+    "--default-capacity", min=1.0, help="Capacity (bit/s) for links a format leaves without.")]
+MetricOpt = Annotated[MetricPolicy, typer.Option(
+    "--metric-policy", help="IGP metrics for formats that carry none.")]
+
+
+def load(path: Path | None, fmt: NetworkFormat | None, traffic: Path | None,
+          default_capacity: float, metric_policy: MetricPolicy,
+          skip_invalid: bool = False) -> Network:
+    path = path or example_path()
+    options = ImportOptions(default_capacity_bps=default_capacity, metric_policy=metric_policy)
+    with step(f"loading {path.name}"):
+        network = load_network(path, fmt, options)
+        if traffic is not None:
+            network = load_traffic(network, traffic, skip_invalid=skip_invalid)
+    return network
+
+
+def print_notes(network: Network, limit: int = 8) -> None:
+    notes = [n for n in network.notes if n.severity is Severity.NOTE]
+    for n in notes[:limit]:
+        err.print(f"[dim]note:[/] {escape(str(n))}", highlight=False, soft_wrap=True)
+    if len(notes) > limit:
+        err.print(f"[dim]... {len(notes) - limit} more notes (see --json output)[/]")
+
+
+ModelOpt = Annotated[QueueModel, typer.Option("--model", "-m", help="Queueing model per arc.")]
+PacketBytesOpt = Annotated[float | None, typer.Option(
+    "--packet-bytes", min=1.0, help="Mean packet size (default: simple IMIX, 340 B).")]
+PacketScvOpt = Annotated[float | None, typer.Option(
+    "--packet-scv", min=0.0,
+    help="Squared coefficient of variation of packet size, for M/G/1 (default: IMIX 1.59).")]
+BufferOpt = Annotated[int, typer.Option(
+    "--buffer-packets", min=1, help="Buffer per arc where the network gives none.")]
+
+
+def simulation_options(model: QueueModel, packet_bytes: float | None,
+                       packet_scv: float | None, buffer_packets: int) -> SimulationOptions:
+    return SimulationOptions(
+        queue_model=model, mean_packet_bytes=packet_bytes or IMIX_MEAN_PACKET_BYTES,
+        packet_size_scv=IMIX_PACKET_SCV if packet_scv is None else packet_scv,
+        default_buffer_packets=buffer_packets)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr; yields the callback (done, total) that advances it."""
+    bar = Progress("[progress.description]{task.description}", BarColumn(),
+                   MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
+                   disable=not err.is_terminal)
+    with bar:
+        task = bar.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
