@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint validate bench clean
+.PHONY: setup run test lint validate bench bench-sweep bench-peers-setup clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,15 @@ validate: setup
 bench: setup
 	$(PY) benchmarks/bench_engine.py
 
+# pyNTM and ngraph live in their own virtualenv: pyNTM pins networkx 3.1.
+bench-peers-setup:
+	python3 -m venv .venv-peers
+	.venv-peers/bin/python -m pip install --quiet --upgrade pip
+	.venv-peers/bin/python -m pip install --quiet pyNTM ngraph
+
+bench-sweep: setup
+	$(PY) benchmarks/bench_sweep.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-peers .pytest_cache .mypy_cache .ruff_cache
 	find src -name __pycache__ -prune -exec rm -rf {} +

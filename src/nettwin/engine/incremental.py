@@ -399,32 +399,51 @@ def sweep_sets(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, 
                 worst_set[a] = chunk_set[c, a]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def loads_under_failure(failed, dests, dag_ptr, dag_dest, dist_all, flow_all, ok_base, out_ptr,
-                        out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load):
-    """Full arc loads after one failure set (base + differences) and the lost traffic."""
+                        out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load, n_chunks):
+    """Full arc loads after one failure set (base + differences) and the lost traffic; the
+    affected destinations are shared out over threads."""
     n = dist_all.shape[1]
     m = arc_src.shape[0]
-    mark = np.zeros(n, np.int8)
-    new_dist = np.full(n, UNREACHABLE, np.int64)
-    fl = np.zeros(n)
-    nodes = np.empty(n, np.int32)
-    hkeys = np.empty(n + m + 1, np.int64)
-    hvals = np.empty(n + m + 1, np.int32)
-    dload = np.zeros(m)
-    touched_mark = np.zeros(m, np.bool_)
-    touched = np.empty(m, np.int32)
-    n_touched = np.zeros(1, np.int64)
-    ok_new = ok_base.copy()
     seen = np.zeros(dests.shape[0], np.bool_)
-    lost = _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, ok_base,
-                         ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, mark,
-                         new_dist, fl, nodes, hkeys, hvals, dload, touched_mark, touched,
-                         n_touched)
-    load = base_load + dload
+    affected = np.empty(dests.shape[0], np.int64)
+    k = 0
+    for f in range(failed.shape[0]):
+        a = failed[f]
+        for q in range(dag_ptr[a], dag_ptr[a + 1]):
+            j = dag_dest[q]
+            if not seen[j]:
+                seen[j] = True
+                affected[k] = j
+                k += 1
+    ok_new = ok_base.copy()
+    for f in range(failed.shape[0]):
+        ok_new[failed[f]] = False
+    dloads = np.zeros((n_chunks, m))
+    losts = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        mark = np.zeros(n, np.int8)
+        new_dist = np.full(n, UNREACHABLE, np.int64)
+        fl = np.zeros(n)
+        nodes = np.empty(n, np.int32)
+        hkeys = np.empty(n + m + 1, np.int64)
+        hvals = np.empty(n + m + 1, np.int32)
+        touched_mark = np.zeros(m, np.bool_)
+        touched = np.empty(m, np.int32)
+        n_touched = np.zeros(1, np.int64)
+        for i in range(c, k, n_chunks):
+            j = affected[i]
+            losts[c] += _destination_delta(dests[j], dist_all[j], flow_all[j], failed, ok_base,
+                                           ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
+                                           arc_dst, metric, mark, new_dist, fl, nodes, hkeys,
+                                           hvals, dloads[c], touched_mark, touched, n_touched)
+    load = base_load.copy()
+    for c in range(n_chunks):
+        load += dloads[c]
     for a in range(m):
         load[a] = max(load[a], 0.0)
-    return load, lost
+    return load, losts.sum()
 
 
 @dataclass(frozen=True, eq=False)
@@ -471,5 +490,5 @@ def failure_loads(base: Baseline, failed_arcs: np.ndarray) -> tuple[np.ndarray, 
         np.asarray(failed_arcs, np.int64), net.destinations, base.dag_ptr, base.dag_dest, s.dist,
         s.flow, base.arc_up,
         net.out_ptr, net.out_arc, net.in_ptr, net.in_arc, net.arc_src, net.arc_dst,
-        net.arc_metric, s.load_bps)
+        net.arc_metric, s.load_bps, numba.get_num_threads())
     return load, float(lost)
