@@ -79,3 +79,14 @@ def test_dask_local_cluster_gives_identical_sweep() -> None:
                  "arc_worst_utilisation", "arc_worst_set"):
         np.testing.assert_array_equal(getattr(local.outcome, name),
                                       getattr(remote.outcome, name))
+
+
+def test_dask_local_cluster_gives_identical_risk() -> None:
+    pytest.importorskip("dask.distributed")
+    net = load_network(example_path())
+    model = RiskModel(fiber_cuts_per_1000km_year=40, growth_sigma=0.2)
+    local = run_risk(net, model, samples=300, seed=5)
+    remote = run_risk(net, model, samples=300, seed=5, scheduler="local")
+    np.testing.assert_array_equal(local.max_utilisation, remote.max_utilisation)
+    np.testing.assert_array_equal(local.unserved_bps, remote.unserved_bps)
+    np.testing.assert_array_equal(local.service_violated, remote.service_violated)

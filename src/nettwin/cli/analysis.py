@@ -332,6 +332,11 @@ def risk(
     node_mtbf: Annotated[float, typer.Option("--node-mtbf-h", min=1.0)] = 100_000.0,
     nodes: Annotated[bool, typer.Option("--nodes/--no-nodes",
                                         help="Include node failures.")] = True,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster.")] = None,
+    samples_out: Annotated[Path | None, typer.Option(
+        "--samples-out", help="Write every sample (growth, failed elements, max utilisation, "
+                              "unserved traffic) as .csv, .parquet or .json.")] = None,
     fmt: FormatOpt = None,
     traffic: TrafficOpt = None,
     model: ModelOpt = QueueModel.MM1,
@@ -353,7 +358,8 @@ def risk(
         t0 = time.perf_counter()
         with progress_bar("samples") as advance:
             result = run_risk(network, rm, simulation_options(model, None, None, 1000),
-                              samples=samples, seed=seed, progress=advance)
+                              samples=samples, seed=seed, progress=advance,
+                              scheduler=scheduler)
         elapsed = time.perf_counter() - t0
     except NettwinError as exc:
         raise fail(exc) from None
@@ -379,6 +385,17 @@ def risk(
     if json_out is not None:
         json_out.write_text(json.dumps(s, indent=1))
         err.print(f"wrote {json_out}")
+    if samples_out is not None:
+        from nettwin.report import write_rows
+
+        write_rows([{"sample": i, "growth": float(result.growth[i]),
+                     "failed_elements": int(result.failed_elements[i]),
+                     "max_utilisation": float(result.max_utilisation[i]),
+                     "unserved_bps": float(result.unserved_bps[i])}
+                    | {f"sla_violated_{sid}": bool(result.service_violated[i, k])
+                       for k, sid in enumerate(result.service_ids)}
+                    for i in range(result.samples)], samples_out)
+        err.print(f"wrote {samples_out}")
     if html_out is not None:
         rows = [{"service": k, **v} for k, v in s["services"].items()]
         write_report(html_out, f"nettwin risk: {network.name}", [

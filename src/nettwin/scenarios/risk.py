@@ -19,7 +19,9 @@ import numpy as np
 from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network
 from nettwin.engine.incremental import evaluate_failure_sets, failure_loads, prepare_baseline
 from nettwin.model import Network
+from nettwin.model.elements import resolve_length_km
 from nettwin.scenarios.apply import link_arcs, node_arcs, srlg_arcs
+from nettwin.scenarios.distributed import evaluate_sets_distributed
 from nettwin.scenarios.services import check_services
 
 HOURS_PER_YEAR = 8766.0
@@ -108,8 +110,9 @@ def run_risk(network: Network, model: RiskModel | None = None,
              options: SimulationOptions | None = None, *, samples: int = 10_000, seed: int = 0,
              compiled: CompiledNetwork | None = None,
              progress: Callable[[int, int], None] | None = None,
-             batch: int = 2_000) -> RiskResult:
-    """Draw ``samples`` failure/growth states and evaluate each exactly."""
+             batch: int = 2_000, scheduler: str | None = None) -> RiskResult:
+    """Draw ``samples`` failure/growth states and evaluate each exactly (on a Dask cluster
+    when ``scheduler`` is given: same draws, same numbers)."""
     model = model or RiskModel()
     options = options or SimulationOptions()
     compiled = compiled or compile_network(network)
@@ -120,8 +123,6 @@ def run_risk(network: Network, model: RiskModel | None = None,
     p_down: list[float] = []
     for i, link in enumerate(links):
         a, b = network.nodes[link.a], network.nodes[link.b]
-        from nettwin.model.elements import resolve_length_km
-
         elements.append(np.array(link_arcs(i), np.int64))
         p_down.append(model.link_unavailability(resolve_length_km(link, a, b), link.attributes))
     if model.include_nodes:
@@ -143,7 +144,8 @@ def run_risk(network: Network, model: RiskModel | None = None,
         _unroutable_mask(compiled, base)].sum())
     for start in range(0, samples, batch):
         chunk = sets[start:start + batch]
-        out = evaluate_failure_sets(base, chunk)
+        out = (evaluate_failure_sets(base, chunk) if scheduler is None
+               else evaluate_sets_distributed(base, chunk, scheduler))
         max_util[start:start + len(chunk)] = out.max_utilisation
         lost[start:start + len(chunk)] = out.lost_bps + base_unrouted
         if progress:
