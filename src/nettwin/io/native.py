@@ -17,7 +17,13 @@ import yaml
 from nettwin.errors import ImportFormatError
 from nettwin.io.text import read_text
 from nettwin.model import Network, build_network, demand_id
-from nettwin.model.fields import DEMAND_FIELDS, LINK_FIELDS, NODE_FIELDS, SERVICE_FIELDS
+from nettwin.model.fields import (
+    DEMAND_FIELDS,
+    LINK_FIELDS,
+    NODE_FIELDS,
+    RADIO_FIELDS,
+    SERVICE_FIELDS,
+)
 from nettwin.model.schema import NATIVE_FORMAT_VERSION
 
 _SECTIONS = ("nettwin", "name", "nodes", "links", "demands", "services")
@@ -74,7 +80,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _record(obj: Any, specs: Any, skip_equal: Mapping[str, str] | None = None) -> dict[str, Any]:
+def _record(obj: Any, specs: Any,
+            skip_equal: Mapping[str, str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for spec in specs:
         value = getattr(obj, spec.name)
@@ -83,8 +90,13 @@ def _record(obj: Any, specs: Any, skip_equal: Mapping[str, str] | None = None) -
         twin = (skip_equal or {}).get(spec.name)
         if twin is not None and value == getattr(obj, twin):
             continue
-        out[spec.name] = _plain(value)
+        out[spec.name] = _record(value, RADIO_FIELDS) if spec.name == "radio" else _plain(value)
     return out
+
+
+def radio_document(radio: Any) -> dict[str, Any]:
+    """The native form of a link's radio block."""
+    return _record(radio, RADIO_FIELDS)
 
 
 def network_to_document(network: Network) -> dict[str, Any]:

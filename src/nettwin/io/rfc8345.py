@@ -16,6 +16,7 @@ from typing import Any
 
 from nettwin.errors import ImportFormatError
 from nettwin.io.options import ImportOptions
+from nettwin.io.native import radio_document
 from nettwin.io.text import read_text
 from nettwin.model import Network, build_network
 from nettwin.model.problems import Problem, note
@@ -49,6 +50,8 @@ def export_rfc8345(network: Network, path: str | Path) -> None:
                     ext[key] = value
             if link.srlgs:
                 ext["srlgs"] = list(link.srlgs)
+            if link.radio is not None:
+                ext["radio"] = radio_document(link.radio)
             if not link.is_up:
                 ext["admin-up"], ext["oper-up"] = link.admin_up, link.oper_up
             links.append({
@@ -175,5 +178,5 @@ def _link_record(lid: Any, a: Any, b: Any, cap_ab: float, cap_ba: float, m_ab: i
         "kind": ext.get("kind"), "length_km": length, "delay_s": ext.get("delay-s"),
         "srlgs": ext.get("srlgs", ()), "admin_up": ext.get("admin-up", True),
         "oper_up": ext.get("oper-up", True), "buffer_packets": ext.get("buffer-packets"),
-        "attributes": ext.get("attributes"),
+        "attributes": ext.get("attributes"), "radio": ext.get("radio"),
     }

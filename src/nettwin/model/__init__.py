@@ -1,7 +1,7 @@
 """The network model: records declared once, validated as a whole, immutable."""
 
 from nettwin.model.demands import DemandTable, build_demands_from_columns, demand_id
-from nettwin.model.elements import Demand, Link, Node, Service
+from nettwin.model.elements import Demand, Link, Node, Radio, Service
 from nettwin.model.fields import FIELDS_BY_ELEMENT, FieldSpec, LinkKind, NodeKind
 from nettwin.model.network import Network, build_network
 from nettwin.model.problems import Problem, Severity
@@ -17,6 +17,7 @@ __all__ = [
     "Node",
     "NodeKind",
     "Problem",
+    "Radio",
     "Service",
     "Severity",
     "build_demands_from_columns",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nettwin.model.fields import LinkKind, NodeKind
+from nettwin.model.fields import LinkKind, NodeKind, Polarization
 from nettwin.model.geo import PROPAGATION_SPEED_KM_S, haversine_km
 
 
@@ -26,6 +26,26 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Radio:
+    """Microwave radio parameters of a link (see RADIO_FIELDS for units and defaults)."""
+
+    frequency_ghz: float
+    profile: str
+    polarization: Polarization = Polarization.VERTICAL
+    tx_power_dbm: float | None = None
+    antenna_gain_a_dbi: float | None = None
+    antenna_gain_b_dbi: float | None = None
+    dish_diameter_m: float | None = None
+    antenna_efficiency: float = 0.6
+    losses_db: float = 0.0
+    altitude_a_m: float = 0.0
+    altitude_b_m: float = 0.0
+    rain_rate_r001_mm_h: float | None = None
+    dn1: float | None = None
+    hysteresis_db: float = 3.0
+
+
+@dataclass(frozen=True)
 class Link:
     """A bidirectional link between nodes ``a`` and ``b`` with per-direction capacity and metric."""
 
@@ -43,6 +63,7 @@ class Link:
     admin_up: bool = True
     oper_up: bool = True
     buffer_packets: int | None = None
+    radio: Radio | None = None
     attributes: dict[str, Any] | None = field(default=None, compare=True, hash=False)
 
     @property

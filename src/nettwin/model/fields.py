@@ -36,6 +36,13 @@ class LinkKind(enum.Enum):
     OTHER = "other"
 
 
+class Polarization(enum.Enum):
+    """Polarisation of a radio link."""
+
+    HORIZONTAL = "horizontal"
+    VERTICAL = "vertical"
+
+
 class _Required:
     def __repr__(self) -> str:
         return "REQUIRED"
@@ -97,7 +104,39 @@ LINK_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("oper_up", bool, "Operationally up (as last observed).", default=True),
     FieldSpec("buffer_packets", int, "Output buffer per direction, for finite-buffer models.",
               unit="packets", default=None, minimum=1),
+    FieldSpec("radio", dict, "Microwave radio parameters (see the radio fields).",
+              default=None),
     FieldSpec("attributes", dict, "Free-form attributes kept as they came.", default=None),
+)
+
+RADIO_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("frequency_ghz", float, "Carrier frequency.", unit="GHz", exclusive_minimum=1.0,
+              maximum=100.0),
+    FieldSpec("profile", str, "Adaptive coding and modulation profile id (bundled or "
+                              "user-defined)."),
+    FieldSpec("polarization", Polarization, "Polarisation.", default=Polarization.VERTICAL),
+    FieldSpec("tx_power_dbm", float, "Transmit power (capped per mode by the profile).",
+              unit="dBm", default=None),
+    FieldSpec("antenna_gain_a_dbi", float, "Antenna gain at end A; else from dish_diameter_m.",
+              unit="dBi", default=None, minimum=0.0),
+    FieldSpec("antenna_gain_b_dbi", float, "Antenna gain at end B; else from dish_diameter_m.",
+              unit="dBi", default=None, minimum=0.0),
+    FieldSpec("dish_diameter_m", float, "Dish diameter at both ends, when gains are not given.",
+              unit="m", default=None, exclusive_minimum=0.0),
+    FieldSpec("antenna_efficiency", float, "Aperture efficiency of the dishes.", default=0.6,
+              exclusive_minimum=0.0, maximum=1.0),
+    FieldSpec("losses_db", float, "Feeder and branching losses, both ends together.",
+              unit="dB", default=0.0, minimum=0.0),
+    FieldSpec("altitude_a_m", float, "Antenna altitude above sea level at end A.", unit="m",
+              default=0.0),
+    FieldSpec("altitude_b_m", float, "Antenna altitude above sea level at end B.", unit="m",
+              default=0.0),
+    FieldSpec("rain_rate_r001_mm_h", float, "Rain rate exceeded 0.01 % of the year; from the "
+              "ITU-R P.837 map when omitted.", unit="mm/h", default=None, minimum=0.0),
+    FieldSpec("dn1", float, "Refractivity gradient not exceeded 1 % of the year; from the "
+              "ITU-R P.453 map when omitted.", unit="N/km", default=None),
+    FieldSpec("hysteresis_db", float, "Margin above a mode's threshold before upshifting.",
+              unit="dB", default=3.0, minimum=0.0),
 )
 
 DEMAND_FIELDS: tuple[FieldSpec, ...] = (
@@ -126,6 +165,7 @@ FIELDS_BY_ELEMENT: Mapping[str, tuple[FieldSpec, ...]] = {
     "link": LINK_FIELDS,
     "demand": DEMAND_FIELDS,
     "service": SERVICE_FIELDS,
+    "radio": RADIO_FIELDS,
 }
 
 _TRUE = {"true", "yes", "up", "1", "on"}

@@ -17,9 +17,18 @@ from nettwin.model.demands import (
     demand_record,
     empty_demands,
 )
-from nettwin.model.elements import Demand, Link, Node, Service, resolve_propagation_delay_s
+from nettwin.model.elements import (
+    Demand,
+    Link,
+    Node,
+    Radio,
+    Service,
+    resolve_propagation_delay_s,
+)
 from nettwin.model.fields import (
     LINK_FIELDS,
+    RADIO_FIELDS,
+    LinkKind,
     NODE_FIELDS,
     SERVICE_FIELDS,
     coerce_record,
@@ -96,7 +105,7 @@ class Network:
 
 def _as_record(item: Any) -> Any:
     if dataclasses.is_dataclass(item) and not isinstance(item, type):
-        return {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+        return {f.name: _as_record(getattr(item, f.name)) for f in dataclasses.fields(item)}
     return item
 
 
@@ -196,6 +205,17 @@ def build_network(
             v["metric_ba"] = v["metric_ab"]
         if v["capacity_ba_bps"] is None:
             v["capacity_ba_bps"] = v["capacity_ab_bps"]
+        if v["radio"] is not None:
+            radio, found = coerce_record("radio", f"{label} radio", v["radio"], RADIO_FIELDS)
+            problems += found
+            if found:
+                continue
+            if v["kind"] is not LinkKind.MICROWAVE:
+                problems.append(Problem(label, "radio parameters on a link that is not "
+                                        "microwave", field="kind", value=v["kind"].value,
+                                        fix="set kind: microwave, or drop the radio block"))
+                continue
+            v["radio"] = Radio(**radio)
         link_map.setdefault(v["id"], Link(**v))
 
     if isinstance(demands, DemandTable):

@@ -57,6 +57,7 @@ def element_schema(element: str) -> dict[str, Any]:
     required = [s.name for s in specs if s.required]
     if element == "link":
         required.remove("capacity_ab_bps")  # capacity_bps may stand in for it
+        props["radio"] = element_schema("radio") | {"description": "Microwave radio."}
     return {"type": "object", "properties": props, "required": required,
             "additionalProperties": False}
 
