@@ -7,8 +7,10 @@
     │                               carries *all* problems found, never just the first
     ├── ImportFormatError           a file is not valid in the format it claims (names file + line)
     │   └── UnknownFormatError      the format of a file cannot be told from its name or content
-    └── SimulationError             the engine was asked something it cannot answer
-                                    (bad options, arrays of the wrong shape)
+    ├── SimulationError             the engine was asked something it cannot answer
+    │                               (bad options, arrays of the wrong shape)
+    └── ClimateDataError            ITU-R climate maps needed but not installed, and no
+                                    value given instead
 
 Every message names the element, the bad value and how to fix it.
 """
@@ -56,3 +58,7 @@ class UnknownFormatError(ImportFormatError):
 
 class SimulationError(NettwinError):
     """The engine was given options or arrays it cannot work with."""
+
+
+class ClimateDataError(NettwinError):
+    """The ITU-R climate maps are not installed and no value was given instead."""

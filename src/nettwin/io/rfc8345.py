@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from nettwin.errors import ImportFormatError
-from nettwin.io.options import ImportOptions
 from nettwin.io.native import radio_document
+from nettwin.io.options import ImportOptions
 from nettwin.io.text import read_text
 from nettwin.model import Network, build_network
 from nettwin.model.problems import Problem, note

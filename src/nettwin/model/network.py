@@ -27,10 +27,10 @@ from nettwin.model.elements import (
 )
 from nettwin.model.fields import (
     LINK_FIELDS,
-    RADIO_FIELDS,
-    LinkKind,
     NODE_FIELDS,
+    RADIO_FIELDS,
     SERVICE_FIELDS,
+    LinkKind,
     coerce_record,
 )
 from nettwin.model.problems import Problem, Severity, note

@@ -14,11 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nettwin.errors import NettwinError
-
-
-class ClimateDataMissing(NettwinError):
-    """The ITU-R maps are not installed and no value was given instead."""
+from nettwin.errors import ClimateDataError
 
 
 def maps_folder() -> Path | None:
@@ -35,7 +31,7 @@ def _grid(lat_file: str, lon_file: str, value_file: str) -> tuple[np.ndarray, np
                                                                    np.ndarray]:
     folder = maps_folder()
     if folder is None:
-        raise ClimateDataMissing(
+        raise ClimateDataError(
             "ITU-R climate maps not installed: `pip install nettwin[climate]`, or give "
             "rain_rate_r001_mm_h and dn1 for each radio link")
     lat = np.load(folder / lat_file)["arr_0"][:, 0]

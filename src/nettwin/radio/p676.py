@@ -21,18 +21,26 @@ def _lines(name: str) -> np.ndarray:
 
 
 def _line_shape(f: np.ndarray, fi: np.ndarray, df: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    return (f / fi) * ((df - delta * (fi - f)) / ((fi - f) ** 2 + df**2)
-                       + (df - delta * (fi + f)) / ((fi + f) ** 2 + df**2))
+    shape = (f / fi) * (
+        (df - delta * (fi - f)) / ((fi - f) ** 2 + df**2)
+        + (df - delta * (fi + f)) / ((fi + f) ** 2 + df**2)
+    )
+    return np.asarray(shape)
 
 
-def water_vapour_pressure_hpa(rho_g_m3: np.ndarray, temperature_k: np.ndarray) -> np.ndarray:
+def water_vapour_pressure_hpa(
+    rho_g_m3: np.ndarray | float, temperature_k: np.ndarray | float
+) -> np.ndarray:
     """Partial pressure of water vapour from its density (P.676 eq. 4)."""
-    return np.asarray(rho_g_m3) * np.asarray(temperature_k) / 216.7
+    return np.asarray(np.asarray(rho_g_m3) * np.asarray(temperature_k) / 216.7)
 
 
-def gaseous_specific_attenuation(frequency_ghz: np.ndarray, pressure_hpa: np.ndarray,
-                                 temperature_k: np.ndarray, rho_g_m3: np.ndarray
-                                 ) -> tuple[np.ndarray, np.ndarray]:
+def gaseous_specific_attenuation(
+    frequency_ghz: np.ndarray | float,
+    pressure_hpa: np.ndarray | float,
+    temperature_k: np.ndarray | float,
+    rho_g_m3: np.ndarray | float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Oxygen and water-vapour specific attenuation (dB/km); ``pressure_hpa`` is the dry-air
     pressure, ``rho_g_m3`` the water-vapour density."""
     f = np.asarray(frequency_ghz, dtype=np.float64)[..., None]
@@ -55,6 +63,10 @@ def gaseous_specific_attenuation(frequency_ghz: np.ndarray, pressure_hpa: np.nda
     n_w = (s * _line_shape(f, fw, df, np.zeros_like(df))).sum(axis=-1)
     f0, p0, t0, e0 = f[..., 0], p[..., 0], theta[..., 0], e[..., 0]
     d = 5.6e-4 * (p0 + e0) * t0**0.8
-    n_dry = f0 * p0 * t0**2 * (6.14e-5 / (d * (1 + (f0 / d) ** 2))
-                               + 1.4e-12 * p0 * t0**1.5 / (1 + 1.9e-5 * f0**1.5))
+    n_dry = (
+        f0
+        * p0
+        * t0**2
+        * (6.14e-5 / (d * (1 + (f0 / d) ** 2)) + 1.4e-12 * p0 * t0**1.5 / (1 + 1.9e-5 * f0**1.5))
+    )
     return 0.1820 * f0 * (n_ox + n_dry), 0.1820 * f0 * n_w

@@ -22,7 +22,7 @@ _AV = ((-0.07771, 2.33840, -0.76284), (0.56727, 0.95545, 0.54039),
 
 
 def _fit(table: tuple[tuple[tuple[float, float, float], ...], float, float],
-         log_f: np.ndarray) -> np.ndarray:
+         log_f: np.ndarray | float) -> np.ndarray:
     terms, m, c = table
     total = np.zeros_like(log_f)
     for a, b, cc in terms:
@@ -30,7 +30,7 @@ def _fit(table: tuple[tuple[tuple[float, float, float], ...], float, float],
     return total + m * log_f + c
 
 
-def rain_coefficients(frequency_ghz: np.ndarray, elevation_deg: np.ndarray | float = 0.0,
+def rain_coefficients(frequency_ghz: np.ndarray | float, elevation_deg: np.ndarray | float = 0.0,
                       tilt_deg: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """k and alpha; tilt 0 deg = horizontal polarisation, 90 deg = vertical, 45 = circular."""
     log_f = np.log10(np.asarray(frequency_ghz, dtype=np.float64))
@@ -43,7 +43,7 @@ def rain_coefficients(frequency_ghz: np.ndarray, elevation_deg: np.ndarray | flo
     return k, alpha
 
 
-def rain_specific_attenuation(rain_rate_mm_h: np.ndarray, frequency_ghz: np.ndarray,
+def rain_specific_attenuation(rain_rate_mm_h: np.ndarray | float, frequency_ghz: np.ndarray | float,
                               elevation_deg: np.ndarray | float = 0.0,
                               tilt_deg: np.ndarray | float = 0.0) -> np.ndarray:
     """gamma_R in dB/km for a rain rate in mm/h."""

@@ -1,0 +1,1 @@
+"""Microwave radio physics: ITU-R link budgets, adaptive modulation, rain storms."""
