@@ -103,12 +103,12 @@ def main() -> None:
     services = [
         {"id": "urllc-garching", "name": "5G URLLC slice Garching",
          "demands": ["Munich-Core->Garching", "Garching->Munich-Core"], "max_delay_s": 0.002,
-         "max_loss": 1e-5},
+         "max_loss": 1e-5, "min_availability": 0.99999},
         {"id": "enterprise-erding", "name": "Enterprise VPN Erding",
          "demands": ["Munich-Core->Erding", "Erding->Munich-Core"], "max_delay_s": 0.005,
-         "max_loss": 1e-4},
+         "max_loss": 1e-4, "min_availability": 0.9999},
         {"id": "cctv-dachau", "name": "CCTV backhaul Dachau", "demands": ["Dachau->Munich-Core"],
-         "max_delay_s": 0.01, "max_loss": 1e-3},
+         "max_delay_s": 0.01, "max_loss": 1e-3, "min_availability": 0.999},
     ]
     net = build_network("munich-backhaul", nodes, links, demands, services,
                         source="microwave example")

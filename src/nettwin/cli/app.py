@@ -181,4 +181,4 @@ def main() -> None:
     app()
 
 
-from nettwin.cli import analysis  # noqa: E402,F401  (registers whatif, sweep, cascade, risk)
+from nettwin.cli import analysis, radio  # noqa: E402,F401  (register their commands)

@@ -80,7 +80,7 @@ def rain_time_exceeded(
         x = (-c2 + np.sqrt(c2**2 - 4 * c3 * log_ratio)) / (2 * c3)
     p = 10.0**x
     at_min = rain_attenuation_exceeded(a001, f_ghz, 0.001)
-    p = np.where(a >= at_min, 0.0, p)
+    p = np.where(a > at_min * (1 + 1e-12), 0.0, p)
     p = np.where((a <= 0) | ~np.isfinite(p), 1.0, np.minimum(p, 1.0))
     return np.asarray(np.where(a001 <= 0, 0.0, p))
 

@@ -108,3 +108,77 @@ def whatif_png(changes: list[dict[str, Any]], top: int = 30) -> bytes:
     ax.legend()
     ax.set_title("Arcs whose utilisation changed most")
     return _png(fig)
+
+
+def storm_timeline_png(times_min: np.ndarray, link_ids: tuple[str, ...],
+                       capacity_bps: np.ndarray, fade_db: np.ndarray, top: int = 8) -> bytes:
+    """Capacity and rain fade over the storm for the links that lost most capacity."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lost = (capacity_bps[0] - capacity_bps).sum(axis=0)
+    order = np.argsort(-lost)[:top]
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6.5), dpi=100, sharex=True)
+    for i in order:
+        ax1.step(times_min, capacity_bps[:, i] / 1e6, where="post", label=link_ids[i])
+        ax2.plot(times_min, fade_db[:, i], label=link_ids[i])
+    ax1.set_ylabel("capacity (Mbit/s)")
+    ax1.set_title("Adaptive modulation over the storm (links that lost most capacity)")
+    ax1.legend(fontsize=7, ncol=2)
+    ax2.set_ylabel("rain fade (dB)")
+    ax2.set_xlabel("time (min)")
+    return _png(fig)
+
+
+def storm_map_png(ax_km: np.ndarray, ay_km: np.ndarray, bx_km: np.ndarray, by_km: np.ndarray,
+                  state: np.ndarray, cells: tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                  np.ndarray],
+                  title: str) -> bytes:
+    """Rain field and every radio link coloured by its state (2 top mode, 1 degraded, 0 down)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    fig, ax = _figure(8, 7)
+    xs = np.concatenate([ax_km, bx_km])
+    ys = np.concatenate([ay_km, by_km])
+    pad = 5.0
+    gx, gy = np.meshgrid(np.linspace(xs.min() - pad, xs.max() + pad, 200),
+                         np.linspace(ys.min() - pad, ys.max() + pad, 200))
+    rain = np.zeros_like(gx)
+    for cx, cy, peak, r0 in zip(*cells, strict=True):
+        rain = np.maximum(rain, peak * np.exp(-np.hypot(gx - cx, gy - cy) / r0))
+    mesh = ax.pcolormesh(gx, gy, np.where(rain >= 0.5, rain, np.nan), cmap="Blues",
+                         shading="auto", vmin=0)
+    fig.colorbar(mesh, ax=ax, label="rain rate (mm/h)")
+    colours = {2: "#1b9e77", 1: "#e6ab02", 0: "#d62728"}
+    for i in range(ax_km.size):
+        ax.plot([ax_km[i], bx_km[i]], [ay_km[i], by_km[i]], color=colours[int(state[i])],
+                lw=2.5 if state[i] < 2 else 1.5)
+    ax.scatter(xs, ys, s=12, color="k", zorder=3)
+    for label, c in (("top mode", 2), ("degraded", 1), ("down", 0)):
+        ax.plot([], [], color=colours[c], label=label)
+    ax.legend(loc="lower right")
+    ax.set_xlabel("km east")
+    ax.set_ylabel("km north")
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    return _png(fig)
+
+
+def storm_services_png(times_min: np.ndarray, service_ids: tuple[str, ...],
+                       worst_delay_s: np.ndarray, max_delay_s: np.ndarray) -> bytes:
+    """Each service's worst-path delay over the storm against its SLA target."""
+    fig, ax = _figure(10, 4)
+    for i, sid in enumerate(service_ids):
+        line = ax.plot(times_min, 1e3 * worst_delay_s[:, i], label=sid)[0]
+        if np.isfinite(max_delay_s[i]):
+            ax.axhline(1e3 * max_delay_s[i], color=line.get_color(), ls="--", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("time (min)")
+    ax.set_ylabel("worst-path delay (ms)")
+    ax.set_title("Service delay over the storm (dashed: SLA targets)")
+    ax.legend(fontsize=8)
+    return _png(fig)
