@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint validate bench bench-sweep bench-peers-setup clean
+.PHONY: setup run test lint validate bench bench-sweep bench-radio bench-peers-setup clean
 
 setup: $(VENV)/.installed
 
@@ -38,6 +38,9 @@ bench-peers-setup:
 
 bench-sweep: setup
 	$(PY) benchmarks/bench_sweep.py
+
+bench-radio: setup
+	$(PY) benchmarks/bench_radio.py
 
 clean:
 	rm -rf $(VENV) .venv-peers .pytest_cache .mypy_cache .ruff_cache

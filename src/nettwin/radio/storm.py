@@ -111,22 +111,50 @@ def _project(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float
 
 @njit(cache=True, parallel=True)
 def _path_attenuation(ax, ay, bx, by, k, alpha, samples, cx, cy, peak, r0, out):
-    """Rain fade of every link: max-over-cells EXCELL rate integrated along the path."""
+    """Rain fade of every link: max-over-cells EXCELL rate integrated along the path.
+
+    A cell whose rate has fallen below 0.5 mm/h before it reaches a link's segment (beyond
+    r0 ln(peak / 0.5) from its centre) cannot rain on that link and is skipped, so links far
+    from the storm cost one distance test per cell."""
     n = ax.shape[0]
+    n_cells = cx.shape[0]
+    reach = np.empty(n_cells)
+    for c in range(n_cells):
+        reach[c] = r0[c] * math.log(peak[c] / 0.5) if peak[c] > 0.5 else -1.0
     for i in prange(n):
-        dx = (bx[i] - ax[i]) / samples
-        dy = (by[i] - ay[i]) / samples
+        ux = bx[i] - ax[i]
+        uy = by[i] - ay[i]
+        length2 = ux * ux + uy * uy
+        active = np.empty(n_cells, np.int64)
+        n_active = 0
+        for c in range(n_cells):
+            if reach[c] < 0:
+                continue
+            t = 0.0
+            if length2 > 0:
+                t = ((cx[c] - ax[i]) * ux + (cy[c] - ay[i]) * uy) / length2
+                t = min(1.0, max(0.0, t))
+            ex = ax[i] + t * ux - cx[c]
+            ey = ay[i] + t * uy - cy[c]
+            if ex * ex + ey * ey <= reach[c] * reach[c]:
+                active[n_active] = c
+                n_active += 1
+        if n_active == 0:
+            out[i] = 0.0
+            continue
+        dx = ux / samples
+        dy = uy / samples
         seg = math.sqrt(dx * dx + dy * dy)
         total = 0.0
         for s in range(samples):
             px = ax[i] + (s + 0.5) * dx
             py = ay[i] + (s + 0.5) * dy
             rate = 0.0
-            for c in range(cx.shape[0]):
+            for q in range(n_active):
+                c = active[q]
                 ex = px - cx[c]
                 ey = py - cy[c]
-                r = peak[c] * math.exp(-math.sqrt(ex * ex + ey * ey) / r0[c])
-                rate = max(rate, r)
+                rate = max(rate, peak[c] * math.exp(-math.sqrt(ex * ex + ey * ey) / r0[c]))
             if rate >= 0.5:
                 total += k[i] * rate ** alpha[i] * seg
         out[i] = total
