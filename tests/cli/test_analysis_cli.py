@@ -31,6 +31,10 @@ def test_whatif_from_flags_and_file(tmp_path: Path) -> None:
     assert [d["scenario"] for d in docs] == ["cut", "growth", "drain_node Chicago"]
     assert docs[0]["verdict"].startswith("FAIL: SLA broken for research-seattle-chicago")
     assert docs[2]["verdict"].startswith("OK")
+    res = runner.invoke(app, ["whatif", "--fail-node", "Los-Angeles", "--json", str(out)])
+    assert res.exit_code == 0, res.output  # an unroutable service: infinite delay as null
+    voice = {s["service"]: s for s in json.loads(out.read_text())[0]["services"]}
+    assert voice["voice-coast-to-coast"]["worst_delay_after_s"] is None
     assert "<img" in html.read_text()
 
 

@@ -30,6 +30,7 @@ from nettwin.cli.common import (
     progress_bar,
     simulation_options,
     step,
+    write_json_file,
 )
 from nettwin.cli.render import ms, pct, si
 from nettwin.engine import QueueModel, compile_network, simulate
@@ -167,9 +168,8 @@ def whatif(
                          + table_html(doc["arc_changes"]) + table_html(doc["services"])))
     print_notes(network)
     if json_out is not None:
-        json_out.write_text(json.dumps([{"scenario": r.scenario.name} | diff_document(r.diff)
-                                        for r in results], indent=1, allow_nan=False))
-        err.print(f"wrote {json_out}")
+        write_json_file(json_out, [{"scenario": r.scenario.name} | diff_document(r.diff)
+                                   for r in results])
     if html_out is not None:
         write_report(html_out, f"nettwin what-if: {network.name}", sections)
         err.print(f"wrote {html_out}")
@@ -313,8 +313,7 @@ def cascade(
                      "trips": [vars(t) for t in res.trips], "lost_bps": res.lost_bps,
                      "converged": res.converged})
     if json_out is not None:
-        json_out.write_text(json.dumps(docs, indent=1))
-        err.print(f"wrote {json_out}")
+        write_json_file(json_out, docs)
 
 
 @app.command()
@@ -383,8 +382,7 @@ def risk(
                   f"[{v['ci95'][0]:.4f}, {v['ci95'][1]:.4f}]")
     err.print(f"[dim]{samples} samples in {elapsed:.2f} s[/]")
     if json_out is not None:
-        json_out.write_text(json.dumps(s, indent=1))
-        err.print(f"wrote {json_out}")
+        write_json_file(json_out, s)
     if samples_out is not None:
         from nettwin.report import write_rows
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +20,7 @@ from nettwin.cli.common import (
     out,
     print_notes,
     progress_bar,
+    write_json_file,
 )
 from nettwin.cli.render import pct, si
 from nettwin.errors import ImportFormatError, NettwinError
@@ -133,8 +133,7 @@ def budget_cmd(
         doc["upgraded"] = {"links": list(after.values()), "services": services_after}
     print_notes(network)
     if json_out is not None:
-        json_out.write_text(json.dumps(doc, indent=1))
-        err.print(f"wrote {json_out}")
+        write_json_file(json_out, doc)
     if csv_out is not None:
         write_rows(rows, csv_out)
         err.print(f"wrote {csv_out}")
@@ -204,8 +203,7 @@ def storm_cmd(
                   f"worst delay {1e3 * (v['worst_delay_s'] or float('nan')):.2f} ms")
     err.print(f"[dim]{s['steps']} steps in {elapsed:.2f} s[/]")
     if json_out is not None:
-        json_out.write_text(json.dumps(s, indent=1))
-        err.print(f"wrote {json_out}")
+        write_json_file(json_out, s)
     if csv_out is not None:
         write_rows([{"time_min": float(tm), "link": radio.link_ids[i],
                      "fade_db": float(result.attenuation_db[k, i]),

@@ -286,6 +286,14 @@ def _destination_delta(t, dist, flow, failed, ok_base, ok_new, out_ptr, out_arc,
 
 
 @njit(cache=True, nogil=True)
+def _scratch(n, m):
+    """Per-thread work arrays of _destination_delta (all clean: it leaves them clean)."""
+    return (np.zeros(n, np.int8), np.full(n, UNREACHABLE, np.int64), np.zeros(n),
+            np.empty(n, np.int32), np.empty(n + m + 1, np.int64), np.empty(n + m + 1, np.int32),
+            np.zeros(m, np.bool_), np.empty(m, np.int32), np.zeros(1, np.int64))
+
+
+@njit(cache=True, nogil=True)
 def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, ok_base, ok_new,
                   out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, mark, new_dist, fl,
                   nodes, hkeys, hvals, dload, touched_mark, touched, n_touched):
@@ -334,16 +342,9 @@ def sweep_sets(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, 
     chunk_set = np.full((n_chunks, m), -1, np.int64)
     for c in prange(n_chunks):
         chunk_worst[c, :] = base_util
-        mark = np.zeros(n, np.int8)
-        new_dist = np.full(n, UNREACHABLE, np.int64)
-        fl = np.zeros(n)
-        nodes = np.empty(n, np.int32)
-        hkeys = np.empty(n + m + 1, np.int64)
-        hvals = np.empty(n + m + 1, np.int32)
+        mark, new_dist, fl, nodes, hkeys, hvals, touched_mark, touched, n_touched = \
+            _scratch(n, m)
         dload = np.zeros(m)
-        touched_mark = np.zeros(m, np.bool_)
-        touched = np.empty(m, np.int32)
-        n_touched = np.zeros(1, np.int64)
         ok_new = ok_base.copy()
         seen = np.zeros(dests.shape[0], np.bool_)
         for i in range(c, n_sets, n_chunks):
@@ -423,15 +424,8 @@ def loads_under_failure(failed, dests, dag_ptr, dag_dest, dist_all, flow_all, ok
     dloads = np.zeros((n_chunks, m))
     losts = np.zeros(n_chunks)
     for c in prange(n_chunks):
-        mark = np.zeros(n, np.int8)
-        new_dist = np.full(n, UNREACHABLE, np.int64)
-        fl = np.zeros(n)
-        nodes = np.empty(n, np.int32)
-        hkeys = np.empty(n + m + 1, np.int64)
-        hvals = np.empty(n + m + 1, np.int32)
-        touched_mark = np.zeros(m, np.bool_)
-        touched = np.empty(m, np.int32)
-        n_touched = np.zeros(1, np.int64)
+        mark, new_dist, fl, nodes, hkeys, hvals, touched_mark, touched, n_touched = \
+            _scratch(n, m)
         for i in range(c, k, n_chunks):
             j = affected[i]
             losts[c] += _destination_delta(dests[j], dist_all[j], flow_all[j], failed, ok_base,
