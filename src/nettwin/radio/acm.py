@@ -13,17 +13,15 @@ profiles in the same format, or inline in a network file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from nettwin.errors import ImportFormatError, ValidationError
-from nettwin.model.problems import Problem
+from nettwin.errors import ImportFormatError
 
 _HEADER = re.compile(r"^##\s+\S+\s+(\S+)\s+band=([\d.]+)\s*GHz\s+bw=([\d.]+)\s*MHz\s+"
                      r"model=(\S+)")
@@ -105,29 +103,6 @@ def bundled_profiles() -> dict[str, AcmProfile]:
 def load_acm_profiles(path: str | Path) -> dict[str, AcmProfile]:
     path = Path(path)
     return parse_acm_table(path.read_text(encoding="utf-8"), str(path))
-
-
-def profile_from_record(pid: str, record: Mapping[str, Any]) -> AcmProfile:
-    """A user profile given inline: {band_ghz, bandwidth_mhz, modes: [{name, capacity_bps,
-    threshold_dbm, max_tx_dbm}]}; every bad field is reported."""
-    problems: list[Problem] = []
-    modes = []
-    for i, m in enumerate(record.get("modes") or []):
-        try:
-            modes.append(AcmMode(str(m["name"]), float(m["capacity_bps"]),
-                                 float(m["threshold_dbm"]), float(m.get("max_tx_dbm", 30.0))))
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(Problem(f"ACM profile {pid!r} mode #{i + 1}", "bad mode",
-                                    value=m, fix=f"give name, capacity_bps, threshold_dbm "
-                                                 f"({exc})"))
-    if not modes:
-        problems.append(Problem(f"ACM profile {pid!r}", "no modes", field="modes",
-                                fix="list at least one mode"))
-    if problems:
-        raise ValidationError(problems)
-    ladder = tuple(sorted(modes, key=lambda m: m.capacity_bps))
-    return AcmProfile(pid, float(record.get("band_ghz", 0.0)),
-                      float(record.get("bandwidth_mhz", 0.0)), ladder)
 
 
 def select_modes(rsl_dbm: np.ndarray, thresholds_dbm: np.ndarray, current: np.ndarray,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -284,7 +284,3 @@ def run_storm(network: Network, radio: RadioArrays, storm: Storm,
             progress(i + 1, steps)
     return StormResult(storm, radio, times, att, mode, cap, max_util, unroutable, qlost,
                        compiled.service_ids, worst, violated, compiled.service_max_delay_s)
-
-
-def storms_from_documents(docs: Sequence[Any], source: str) -> list[Storm]:
-    return [parse_storm(d, f"{source}[{i}]") for i, d in enumerate(docs)]
