@@ -64,15 +64,17 @@ def _sift_down(heap, pos, dist, size):
 
 
 @njit(cache=True, nogil=True)
-def shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos):
+def shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos, nh):
     """Distances from every node to ``t``; ``order`` gets the settled nodes, nearest first.
 
     Dijkstra on the reversed graph with an indexed 4-ary heap (decrease-key, at most n
     entries). The in-arcs' tails, metrics and states come gathered in CSR order, so the
-    relaxation loop reads memory sequentially. Returns how many nodes reach ``t``; ``dist``
+    relaxation loop reads memory sequentially. ``nh`` gets each node's number of equal-cost
+    next hops, counted as its shortest distance is confirmed. Returns how many nodes reach ``t``; ``dist``
     is UNREACHABLE for the others.
     """
     dist[:] = UNREACHABLE
+    nh[:] = 0
     pos[:] = -1  # -1: never queued, -2: settled
     dist[t] = 0
     heap[0] = t
@@ -95,8 +97,11 @@ def shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap
                 continue
             u = in_src[k]
             nd = d + in_metric[k]
-            if nd < dist[u]:
+            if nd == dist[u]:
+                nh[u] += 1  # another equal-cost next hop (v settles before u: w >= 1)
+            elif nd < dist[u]:
                 dist[u] = nd
+                nh[u] = 1
                 if pos[u] == -1:
                     heap[size] = u
                     pos[u] = size
@@ -106,11 +111,12 @@ def shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap
 
 
 @njit(cache=True, nogil=True)
-def push_load_to(dist, order, count, flow, out_ptr, out_arc, arc_dst, arc_metric, arc_ok,
+def push_load_to(dist, order, count, nh, flow, out_ptr, out_arc, out_dst, out_metric, out_ok,
                  load):
     """Push ``flow`` (traffic per node toward the destination) down the ECMP DAG into ``load``.
 
-    Nodes are visited farthest first, so a node's flow is complete before it is split.
+    Nodes are visited farthest first, so a node's flow is complete before it is split over
+    its ``nh`` equal-cost next hops (out-arcs gathered in CSR order).
     """
     for k in range(count - 1, 0, -1):
         u = order[k]
@@ -118,21 +124,13 @@ def push_load_to(dist, order, count, flow, out_ptr, out_arc, arc_dst, arc_metric
         if f == 0.0:
             continue
         du = dist[u]
-        hops = 0
+        share = f / nh[u]
         for j in range(out_ptr[u], out_ptr[u + 1]):
-            a = out_arc[j]
-            if arc_ok[a]:
-                dv = dist[arc_dst[a]]
-                if dv != UNREACHABLE and dv + arc_metric[a] == du:
-                    hops += 1
-        share = f / hops
-        for j in range(out_ptr[u], out_ptr[u + 1]):
-            a = out_arc[j]
-            if arc_ok[a]:
-                v = arc_dst[a]
+            if out_ok[j]:
+                v = out_dst[j]
                 dv = dist[v]
-                if dv != UNREACHABLE and dv + arc_metric[a] == du:
-                    load[a] += share
+                if dv != UNREACHABLE and dv + out_metric[j] == du:
+                    load[out_arc[j]] += share
                     flow[v] += share
 
 
@@ -150,23 +148,27 @@ def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
     in_src = arc_src[in_arc]
     in_metric = arc_metric[in_arc]
     in_ok = arc_ok[in_arc]
+    out_dst = arc_dst[out_arc]
+    out_metric = arc_metric[out_arc]
+    out_ok = arc_ok[out_arc]
     n_dest = destinations.shape[0]
     for c in prange(n_chunks):
         flow = np.zeros(n)
         heap = np.empty(n, np.int32)
         pos = np.empty(n, np.int32)
+        nh = np.empty(n, np.int32)
         for j in range(c, n_dest, n_chunks):
             t = destinations[j]
             dist = dist_all[j]
             order = order_all[j]
             count = shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order,
-                                          heap, pos)
+                                          heap, pos, nh)
             count_all[j] = count
             for k in range(dest_ptr[j], dest_ptr[j + 1]):
                 d = dest_demand[k]
                 flow[demand_src[d]] += demand_rate[d]
-            push_load_to(dist, order, count, flow, out_ptr, out_arc, arc_dst, arc_metric,
-                         arc_ok, loads[c])
+            push_load_to(dist, order, count, nh, flow, out_ptr, out_arc, out_dst, out_metric,
+                         out_ok, loads[c])
             if flow_all.shape[0] > 0:
                 flow_all[j, :] = flow
             for k in range(count):
@@ -180,12 +182,12 @@ def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
 
 
 @njit(cache=True, nogil=True)
-def node_metrics_to(t, dist, order, count, out_ptr, out_arc, arc_dst, arc_metric, arc_ok,
-                    arc_delay, arc_pass, arc_sig, mean_d, worst_d, surv, hops, sig):
+def node_metrics_to(t, dist, order, count, out_ptr, out_dst, out_metric, out_ok, out_delay,
+                    out_pass, out_sig, mean_d, worst_d, surv, hops, sig):
     """Per node toward ``t``: delay over the ECMP split, worst-path delay, delivery
     probability, mean hops and a path signature (the split-weighted sum of arc hashes:
     equal signatures mean the same paths with the same split), nearest nodes first so each
-    reads finished successors."""
+    reads finished successors. Out-arc attributes come gathered in CSR order."""
     mean_d[t] = 0.0
     worst_d[t] = 0.0
     surv[t] = 1.0
@@ -201,18 +203,17 @@ def node_metrics_to(t, dist, order, count, out_ptr, out_arc, arc_dst, arc_metric
         s_hops = 0.0
         s_sig = 0.0
         for q in range(out_ptr[u], out_ptr[u + 1]):
-            a = out_arc[q]
-            if arc_ok[a]:
-                v = arc_dst[a]
+            if out_ok[q]:
+                v = out_dst[q]
                 dv = dist[v]
-                if dv != UNREACHABLE and dv + arc_metric[a] == du:
+                if dv != UNREACHABLE and dv + out_metric[q] == du:
                     cnt += 1
-                    s_mean += arc_delay[a] + mean_d[v]
-                    w = arc_delay[a] + worst_d[v]
+                    s_mean += out_delay[q] + mean_d[v]
+                    w = out_delay[q] + worst_d[v]
                     s_worst = max(s_worst, w)
-                    s_surv += arc_pass[a] * surv[v]
+                    s_surv += out_pass[q] * surv[v]
                     s_hops += 1.0 + hops[v]
-                    s_sig += arc_sig[a] + sig[v]
+                    s_sig += out_sig[q] + sig[v]
         mean_d[u] = s_mean / cnt
         sig[u] = s_sig / cnt
         worst_d[u] = s_worst
@@ -227,6 +228,12 @@ def path_metrics_all(n, destinations, dest_ptr, dest_demand, demand_src, out_ptr
                      hops_mean, signature, routed):
     """Pass 2: per demand, delay over the ECMP split, worst-path delay, delivery, mean hops."""
     n_dest = destinations.shape[0]
+    out_dst = arc_dst[out_arc]
+    out_metric = arc_metric[out_arc]
+    out_ok = arc_ok[out_arc]
+    out_delay = arc_delay[out_arc]
+    out_pass = arc_pass[out_arc]
+    out_sig = arc_sig[out_arc]
     for c in prange(n_chunks):
         mean_d = np.zeros(n)
         worst_d = np.zeros(n)
@@ -235,9 +242,9 @@ def path_metrics_all(n, destinations, dest_ptr, dest_demand, demand_src, out_ptr
         sig = np.zeros(n)
         for j in range(c, n_dest, n_chunks):
             dist = dist_all[j]
-            node_metrics_to(destinations[j], dist, order_all[j], count_all[j], out_ptr, out_arc,
-                            arc_dst, arc_metric, arc_ok, arc_delay, arc_pass, arc_sig, mean_d,
-                            worst_d, surv, hops, sig)
+            node_metrics_to(destinations[j], dist, order_all[j], count_all[j], out_ptr, out_dst,
+                            out_metric, out_ok, out_delay, out_pass, out_sig, mean_d, worst_d,
+                            surv, hops, sig)
             for k in range(dest_ptr[j], dest_ptr[j + 1]):
                 d = dest_demand[k]
                 s = demand_src[d]

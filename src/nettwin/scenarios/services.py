@@ -23,15 +23,17 @@ def _metrics_to(t, n, in_ptr, in_arc, out_ptr, out_arc, arc_src, arc_dst, metric
     order = np.empty(n, np.int32)
     heap = np.empty(n, np.int32)
     pos = np.empty(n, np.int32)
+    nh = np.empty(n, np.int32)
     count = shortest_distances_to(t, in_ptr, arc_src[in_arc], metric[in_arc], ok[in_arc], dist,
-                                  order, heap, pos)
+                                  order, heap, pos, nh)
     mean_d = np.zeros(n)
     worst_d = np.zeros(n)
     surv = np.ones(n)
     hops = np.zeros(n)
     sig = np.zeros(n)
-    node_metrics_to(t, dist, order, count, out_ptr, out_arc, arc_dst, metric, ok, arc_delay,
-                    arc_pass, arc_sig, mean_d, worst_d, surv, hops, sig)
+    node_metrics_to(t, dist, order, count, out_ptr, arc_dst[out_arc], metric[out_arc],
+                    ok[out_arc], arc_delay[out_arc], arc_pass[out_arc], arc_sig[out_arc], mean_d,
+                    worst_d, surv, hops, sig)
     return dist != UNREACHABLE, worst_d, surv
 
 
