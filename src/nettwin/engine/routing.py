@@ -70,8 +70,8 @@ def shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap
     Dijkstra on the reversed graph with an indexed 4-ary heap (decrease-key, at most n
     entries). The in-arcs' tails, metrics and states come gathered in CSR order, so the
     relaxation loop reads memory sequentially. ``nh`` gets each node's number of equal-cost
-    next hops, counted as its shortest distance is confirmed. Returns how many nodes reach ``t``; ``dist``
-    is UNREACHABLE for the others.
+    next hops, counted as its shortest distance is confirmed. Returns how many nodes reach
+    ``t``; ``dist`` is UNREACHABLE for the others.
     """
     dist[:] = UNREACHABLE
     nh[:] = 0
