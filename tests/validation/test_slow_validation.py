@@ -1,0 +1,47 @@
+"""Long validations over whole data sets (``make validate``; not part of ``make test``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nettwin import compile_network, simulate
+from nettwin.engine.incremental import evaluate_failure_sets, failure_loads, prepare_baseline
+from nettwin.io import load_network, load_traffic
+from nettwin.io.repetita import import_repetita
+from nettwin.reference import reference_ecmp
+from tests.conftest import data_path
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_abilene_5min_matrix_routes_like_networkx() -> None:
+    topo = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*.xml"))
+    assert len(files) == 1440
+    for path in files[::12]:  # one per hour over the five days
+        net = load_traffic(topo, path)
+        ours = simulate(compile_network(net)).arc_load_bps
+        np.testing.assert_allclose(ours, reference_ecmp(net).arc_load_bps, rtol=1e-9,
+                                   atol=1e-9 * max(1.0, net.demands.total_rate_bps))
+
+
+@pytest.mark.parametrize("name", ["rf1221", "rf1239", "rf3257", "rf3967", "rf6461"])
+def test_rocketfuel_all_link_failures_equal_full_recomputation(name: str) -> None:
+    folder = data_path("repetita", "2016RocketFuelUCL")
+    net = import_repetita(folder / f"{name}_real_hard.graph",
+                          folder / f"{name}_real_hard.0000.demands")
+    compiled = compile_network(net)
+    base = prepare_baseline(compiled)
+    sets = [np.array([2 * i, 2 * i + 1]) for i in range(len(net.links))]
+    outcome = evaluate_failure_sets(base, sets)
+    scale = max(1.0, float(compiled.demand_rate_bps.sum()))
+    rng = np.random.default_rng(1)
+    for i in rng.choice(len(sets), size=min(40, len(sets)), replace=False).tolist():
+        up = compiled.arc_up.copy()
+        up[sets[i]] = False
+        full = simulate(compiled, arc_up=up)
+        load, _ = failure_loads(base, sets[i])
+        np.testing.assert_allclose(load, full.arc_load_bps, rtol=1e-9, atol=1e-9 * scale)
+        util = full.arc_load_bps / compiled.arc_capacity_bps
+        assert outcome.max_utilisation[i] == pytest.approx(util.max(), rel=1e-9)
