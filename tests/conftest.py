@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from nettwin.model import Network, build_network
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# CI draws the same examples every run (a red build must be reproducible); locally,
+# HYPOTHESIS_PROFILE=thorough searches ten times harder.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("thorough", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI")
+                                     else "default"))
 
 
 def data_path(*parts: str) -> Path:

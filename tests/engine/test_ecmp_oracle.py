@@ -26,7 +26,7 @@ def assert_loads_match(network: Network, arc_up: np.ndarray | None = None) -> No
     np.testing.assert_array_equal(result.demand_routed, ref.routed)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks(), st.integers(0, 2**32 - 1), st.floats(0.0, 0.5))
 def test_loads_equal_networkx_reference_on_random_graphs(network: Network, seed: int,
                                                          fail_fraction: float) -> None:
@@ -34,7 +34,7 @@ def test_loads_equal_networkx_reference_on_random_graphs(network: Network, seed:
     assert_loads_match(network, arc_up)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(networks())
 def test_flow_is_conserved_at_every_node(network: Network) -> None:
     compiled = compile_network(network)
@@ -51,7 +51,7 @@ def test_flow_is_conserved_at_every_node(network: Network) -> None:
     np.testing.assert_allclose(net_out, expected, rtol=0, atol=1e-9 * scale)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(deadline=None)
 @given(st.integers(0, 10_000))
 def test_path_metrics_equal_brute_force_path_enumeration(seed: int) -> None:
     network = random_network(seed, n=8, m=14, max_metric=2)

@@ -40,7 +40,7 @@ def assert_every_failure_exact(network: Network, failure_sets: list[np.ndarray])
     np.testing.assert_allclose(outcome.arc_worst_utilisation, worst, rtol=REL, atol=REL)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks(), st.integers(0, 2**32 - 1))
 def test_single_double_and_node_failures_on_random_graphs(network: Network, seed: int) -> None:
     compiled = compile_network(network)
@@ -54,7 +54,7 @@ def test_single_double_and_node_failures_on_random_graphs(network: Network, seed
     assert_every_failure_exact(network, sets)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(deadline=None)
 @given(networks(), st.integers(0, 2**32 - 1))
 def test_a_failure_never_shortens_a_path(network: Network, seed: int) -> None:
     from nettwin.engine.simulate import route

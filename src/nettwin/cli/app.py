@@ -172,9 +172,17 @@ def schema(
 
 
 @app.command()
-def example() -> None:
-    """Print the path of the bundled example network."""
-    print(example_path())
+def example(
+    name: Annotated[str, typer.Argument(
+        help="abilene (IP core), munich-backhaul (microwave), munich-storm (its storm)")]
+        = "abilene",
+) -> None:
+    """Print the path of a bundled example file."""
+    path = example_path(name)
+    if not path.exists():
+        err.print(f"no example {name!r}: use abilene, munich-backhaul or munich-storm")
+        raise typer.Exit(2)
+    print(path)
 
 
 def main() -> None:
