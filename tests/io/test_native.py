@@ -35,7 +35,8 @@ def _rich_network():
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
 def test_native_round_trip_is_exact(tmp_path: Path, suffix: str) -> None:
-    for net in (_rich_network(), random_network(5, 12, 30), load_network(example_path())):
+    for net in (_rich_network(), random_network(5, 12, 30), load_network(example_path()),
+                load_network(example_path("munich-backhaul"))):
         path = tmp_path / f"net{suffix}"
         save_network(net, path)
         assert load_network(path) == net
@@ -50,6 +51,10 @@ def test_rfc8345_round_trip_keeps_the_topology(tmp_path: Path) -> None:
     back = load_network(path)
     assert back.nodes == net.nodes
     assert back.links == net.links
+    radio = load_network(example_path("munich-backhaul"))
+    save_network(radio, path, "rfc8345")
+    back = load_network(path)
+    assert back.links == radio.links and back.nodes == radio.nodes
 
 
 def test_rfc8345_without_nettwin_extensions_reports_defaults(tmp_path: Path) -> None:

@@ -1,0 +1,189 @@
+"""Graph Neural Networking Challenge 2020 samples (OMNeT++ ground truth) — own parser.
+
+A sample is one line of each of ``input_files.txt`` (graph and routing file names),
+``traffic.txt`` and ``simulationResults.txt`` inside a dataset tarball, plus the GML graph
+(``graphs/``: per-node scheduling policy, weights, queue sizes; per-edge bandwidth and output
+port) and the routing file (``routings/``: for node u and destination d, the output port u
+forwards on). Units are the simulator's: bits, bits/s, seconds.
+
+Traffic entry per pair: time distribution (0 = Poisson: EqLambda, AvgPktsLambda,
+ExpMaxFactor), size distribution (2 = binomial: AvgPktSize, PktSize1, PktSize2, equally
+likely), ToS last. Result entry per pair: AvgBw, PktsGen, PktsDrop, AvgDelay, AvgLnDelay,
+p10, p20, p50, p80, p90, Jitter.
+"""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from nettwin.errors import ImportFormatError
+
+
+@dataclass(frozen=True, eq=False)
+class GnnetTopology:
+    """Ports as arcs: arc i leaves ``src[i]`` on its port toward ``dst[i]``."""
+
+    name: str
+    n_nodes: int
+    src: np.ndarray
+    dst: np.ndarray
+    bandwidth_bps: np.ndarray
+    policy: tuple[str, ...]  # per node: FIFO, SP, WFQ or DRR
+    weights: np.ndarray  # [nodes, classes], fractions summing to 1 (WFQ/DRR)
+    queue_packets: np.ndarray  # [nodes, classes]
+    port_arc: dict[tuple[int, int], int]  # (node, port) -> arc
+
+
+@dataclass(frozen=True, eq=False)
+class GnnetSample:
+    """One simulated scenario: topology, explicit paths, offered traffic and ground truth."""
+
+    source: str
+    topology: GnnetTopology
+    src: np.ndarray  # per flow
+    dst: np.ndarray
+    tos: np.ndarray
+    rate_bps: np.ndarray
+    packets_per_s: np.ndarray
+    size_mean_bits: np.ndarray
+    size_second_moment: np.ndarray
+    path_ptr: np.ndarray  # arcs of flow f: path_arc[path_ptr[f]:path_ptr[f+1]]
+    path_arc: np.ndarray
+    delay_s: np.ndarray  # measured mean delay per flow
+    jitter_s: np.ndarray
+    drop_fraction: np.ndarray
+    max_avg_lambda: float
+
+    @property
+    def n_flows(self) -> int:
+        return int(self.src.size)
+
+
+def _fail(where: str, message: str) -> ImportFormatError:
+    return ImportFormatError(where, message)
+
+
+@cache
+def read_topology(path: Path) -> GnnetTopology:
+    """A GNNet GML graph: scheduling per node, bandwidth and port per edge."""
+    try:
+        g = nx.read_gml(path, label="id")
+    except (nx.NetworkXError, ValueError, OSError) as exc:
+        raise _fail(str(path), f"not a readable GML graph: {exc}") from exc
+    n = g.number_of_nodes()
+    classes = max(int(d.get("levelsQoS", 1)) for _, d in g.nodes(data=True))
+    policy, weights, queues = [], np.zeros((n, classes)), np.zeros((n, classes))
+    for v in range(n):
+        d = g.nodes[v]
+        policy.append(str(d.get("schedulingPolicy", "FIFO")).upper())
+        w = [float(x) for x in str(d.get("schedulingWeights", "")).split(",") if x.strip()]
+        q = [float(x) for x in str(d.get("queueSizes", "32")).split(",") if x.strip()]
+        weights[v] = (np.array(w) / sum(w)) if len(w) == classes else 1.0 / classes
+        queues[v] = q if len(q) == classes else q[0]
+    src: list[int] = []
+    dst: list[int] = []
+    bw: list[float] = []
+    port_arc: dict[tuple[int, int], int] = {}
+    for u, v, _, d in g.edges(keys=True, data=True):
+        port_arc[(int(u), int(d["port"]))] = len(src)
+        src.append(int(u))
+        dst.append(int(v))
+        bw.append(float(d["bandwidth"]))
+    return GnnetTopology(path.stem, n, np.array(src), np.array(dst), np.array(bw),
+                         tuple(policy), weights, queues, port_arc)
+
+
+@cache
+def read_routing(path: Path) -> np.ndarray:
+    """Output port per (node, destination); -1 on the diagonal."""
+    rows = [[int(x) for x in line.strip().rstrip(",").split(",")]
+            for line in path.read_text().splitlines() if line.strip()]
+    return np.array(rows)
+
+
+def _paths(topo: GnnetTopology, ports: np.ndarray, src: np.ndarray, dst: np.ndarray,
+           where: str) -> tuple[np.ndarray, np.ndarray]:
+    ptr = [0]
+    arcs: list[int] = []
+    for s, d in zip(src.tolist(), dst.tolist(), strict=True):
+        u, hops = s, 0
+        while u != d:
+            arc = topo.port_arc.get((u, int(ports[u, d])))
+            if arc is None or hops > topo.n_nodes:
+                raise _fail(where, f"routing from {s} to {d} breaks at node {u}")
+            arcs.append(arc)
+            u = int(topo.dst[arc])
+            hops += 1
+        ptr.append(len(arcs))
+    return np.array(ptr), np.array(arcs, dtype=np.int64)
+
+
+def _parse_sample(where: str, topo: GnnetTopology, ports: np.ndarray, traffic: str,
+                  results: str) -> GnnetSample:
+    n = topo.n_nodes
+    head, _, body = traffic.partition("|")
+    t_entries = [e for e in body.strip().split(";") if e]
+    _, _, rbody = results.partition("|")
+    r_entries = [e for e in rbody.strip().split(";") if e]
+    if len(t_entries) < n * n or len(r_entries) < n * n:
+        raise _fail(where, f"expected {n * n} pair entries for {n} nodes, got "
+                           f"{len(t_entries)} traffic and {len(r_entries)} result entries")
+    rows = []
+    for k in range(n * n):
+        s, d = divmod(k, n)
+        if s == d:
+            continue
+        t = [float(x) for x in t_entries[k].split(":")[0].split(",")]
+        r = [float(x) for x in r_entries[k].split(",")]
+        if t[0] != 0 or t[4] != 2:
+            raise _fail(where, f"pair {s}->{d}: only Poisson arrivals with binomial sizes "
+                               f"are read (time dist {t[0]:g}, size dist {t[4]:g})")
+        mean, s1, s2 = t[5], t[6], t[7]
+        gen = r[1]
+        rows.append((s, d, t[-1], t[1], t[2], mean, (s1 * s1 + s2 * s2) / 2, r[3], r[10],
+                     r[2] / gen if gen > 0 else 0.0))
+    a = np.array(rows)
+    src, dst = a[:, 0].astype(int), a[:, 1].astype(int)
+    ptr, arcs = _paths(topo, ports, src, dst, where)
+    return GnnetSample(where, topo, src, dst, a[:, 2].astype(int), a[:, 3], a[:, 4], a[:, 5],
+                       a[:, 6], ptr, arcs, a[:, 7], a[:, 8], a[:, 9], float(head))
+
+
+def iter_gnnet_samples(tarball: str | Path, graphs: str | Path | None = None,
+                       routings: str | Path | None = None) -> Iterator[GnnetSample]:
+    """Every sample of one dataset tarball (graphs/ and routings/ default to its folder)."""
+    tarball = Path(tarball)
+    graphs = Path(graphs) if graphs else tarball.parent / "graphs"
+    routings = Path(routings) if routings else tarball.parent / "routings"
+    try:
+        tar = tarfile.open(tarball)  # noqa: SIM115 - closed by the with block below
+    except (tarfile.TarError, OSError) as exc:
+        raise _fail(str(tarball), f"not a readable tarball: {exc}") from exc
+    with tar:
+        files = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
+        need = ("input_files.txt", "traffic.txt", "simulationResults.txt")
+        missing = [f for f in need if f not in files]
+        if missing:
+            raise _fail(str(tarball), f"missing {missing} in the tarball")
+
+        def lines(name: str) -> list[str]:
+            handle = tar.extractfile(files[name])
+            assert handle is not None
+            return handle.read().decode().splitlines()
+
+        inputs, traffic, results = (lines(f) for f in need)
+    for i, (inp, t, r) in enumerate(zip(inputs, traffic, results, strict=False)):
+        parts = inp.strip().split(";")
+        where = f"{tarball.name} sample {parts[0] if parts else i}"
+        if len(parts) != 3:
+            raise _fail(where, f"input_files line not understood: {inp!r}")
+        topo = read_topology(graphs / parts[1])
+        ports = read_routing(routings / parts[2])
+        yield _parse_sample(where, topo, ports, t, r)
