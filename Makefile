@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint validate bench bench-sweep bench-radio bench-peers-setup clean
+.PHONY: setup run test lint validate validate-qos bench bench-sweep bench-radio bench-peers-setup clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,9 @@ test: lint
 
 validate: setup
 	$(BIN)/pytest -q -m slow
+
+validate-qos: setup
+	$(BIN)/nettwin qos-validate
 
 bench: setup
 	$(PY) benchmarks/bench_engine.py

@@ -23,6 +23,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from nettwin.engine.qos import PathDemands, Scheduler, simulate_paths
 from nettwin.errors import ImportFormatError
 
 
@@ -187,3 +188,23 @@ def iter_gnnet_samples(tarball: str | Path, graphs: str | Path | None = None,
         topo = read_topology(graphs / parts[1])
         ports = read_routing(routings / parts[2])
         yield _parse_sample(where, topo, ports, t, r)
+
+
+def predict(sample: GnnetSample, scheduling_aware: bool = True) -> tuple[np.ndarray,
+                                                                          np.ndarray,
+                                                                          np.ndarray]:
+    """Predicted per-pair delay and loss, and each pair's highest port utilisation."""
+    t = sample.topology
+    if scheduling_aware:
+        sched = np.array([Scheduler[p] for p in t.policy])[t.src]
+    else:  # one FIFO queue per port: what a single M/G/1 per link sees
+        sched = np.full(t.src.size, Scheduler.FIFO)
+    demands = PathDemands(sample.path_ptr, sample.path_arc, sample.tos, sample.packets_per_s,
+                          sample.size_mean_bits, sample.size_second_moment)
+    result = simulate_paths(demands, t.bandwidth_bps, sched, t.weights[t.src],
+                            t.queue_packets[t.src])
+    lengths = np.diff(sample.path_ptr)
+    owner = np.repeat(np.arange(lengths.size), lengths)
+    util = np.zeros(lengths.size)
+    np.maximum.at(util, owner, result.queues.utilisation[sample.path_arc])
+    return result.delay_s, result.loss, util
