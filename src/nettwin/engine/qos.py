@@ -3,7 +3,8 @@ WFQ or DRR, with finite buffers; demands on explicit paths; losses thin downstre
 
 Model (per port, classes c with Poisson arrivals lambda_c, service moments E[S_c], E[S_c^2]):
 
-* R = sum_j lambda_j E[S_j^2] / 2, the residual work of the packet in service (non-preemptive).
+* R = sum_j lambda_j E[S_j^2] / 2 over the packets actually served (admitted), the residual
+  work of the packet in service (non-preemptive).
 * FIFO: every class waits R / (1 - rho), Pollaczek-Khinchine.
 * Strict priority (class 0 first): W_c = R / ((1 - s_{c-1}) (1 - s_c)), Cobham's formula,
   s_c the load of classes 0..c.
@@ -60,8 +61,9 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     sched = np.asarray(scheduler)
     classes = lam.shape[1]
     rho = lam * x
-    carried = rho * (carried_fraction if carried_fraction is not None else 1.0)
-    residual = (lam * x2).sum(axis=1)[:, None] / 2
+    keep = carried_fraction if carried_fraction is not None else 1.0
+    carried = rho * keep
+    residual = (lam * keep * x2).sum(axis=1)[:, None] / 2  # packets actually served
     phi = np.maximum(np.asarray(weights, dtype=np.float64), 1e-9)
     fair = (sched == Scheduler.WFQ) | (sched == Scheduler.DRR)
     interfering = np.zeros_like(rho)
