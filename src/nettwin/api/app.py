@@ -1,0 +1,321 @@
+"""The twin as a service: ``create_app(settings)`` builds the FastAPI application.
+
+Nothing happens at import time; state (networks, jobs, tokens, audit log) belongs to the app
+instance. Every route but the health checks needs a bearer token whose role is at least the
+route's ``x-required-role`` (published in the OpenAPI document).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from pydantic import BaseModel, Field
+
+from nettwin import __version__
+from nettwin.api.auth import Principal, Role, TokenStore
+from nettwin.api.jobs import JobManager, JobState
+from nettwin.api.settings import Settings
+from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, compile_network
+from nettwin.engine import simulate as run_simulation
+from nettwin.errors import ImportFormatError, NettwinError, ValidationError
+from nettwin.examples import example_path
+from nettwin.io import NetworkFormat, load_network, save_network
+from nettwin.model import Network
+from nettwin.report import arc_records, service_records
+from nettwin.scenarios import parse_scenario, run_sweep, run_whatif
+from nettwin.scenarios.whatif import diff_document
+
+API = "/api/v1"
+_bearer = HTTPBearer(auto_error=False)
+
+
+class SimulateRequest(BaseModel):
+    queue_model: QueueModel = QueueModel.MM1
+    scale: float = Field(default=1.0, ge=0.0, le=1e6)
+
+
+class ScenarioRequest(BaseModel):
+    name: str = Field(default="api scenario", max_length=200)
+    changes: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+
+class SweepRequest(BaseModel):
+    links: bool = True
+    nodes: bool = False
+    srlgs: bool = False
+    link_pairs: bool = False
+    max_pairs: int = Field(default=20_000, ge=1, le=1_000_000)
+
+
+class Twin:
+    """State of one service instance: networks by id, their compiled arrays, jobs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.networks: dict[str, Network] = {}
+        self.compiled: dict[str, CompiledNetwork] = {}
+        self.tokens = TokenStore(settings.tokens_file)
+        self.jobs = JobManager(settings.job_workers)
+        self.registry = CollectorRegistry()
+        self.requests = Counter("nettwin_http_requests", "HTTP requests",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("nettwin_http_request_seconds", "Request latency",
+                                 ["route"], registry=self.registry)
+
+    def add(self, network: Network) -> str:
+        nid = uuid.uuid4().hex[:12]
+        self.networks[nid] = network
+        return nid
+
+    def get(self, nid: str) -> tuple[Network, CompiledNetwork]:
+        if nid not in self.networks:
+            raise HTTPException(404, detail=f"no network {nid!r}")
+        if nid not in self.compiled:
+            self.compiled[nid] = compile_network(self.networks[nid])
+        return self.networks[nid], self.compiled[nid]
+
+    def audit(self, who: str, method: str, path: str, status: int) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.settings.audit_file.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"when": datetime.now(UTC).isoformat(), "who": who,
+                                 "what": f"{method} {path}", "status": status}) + "\n")
+
+
+def _problem_body(exc: NettwinError) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, ValidationError):
+        body["problems"] = [{"element": p.element, "field": p.field, "value": repr(p.value)
+                             if p.value is not None else None, "message": p.message,
+                             "fix": p.fix} for p in exc.problems]
+    return body
+
+
+def _without_prefix(exc: NettwinError, prefix: str) -> NettwinError:
+    """The same error, naming the uploaded file rather than the server's temporary copy."""
+    if isinstance(exc, ValidationError):
+        problems = [dataclasses.replace(p, element=p.element.replace(prefix, ""))
+                    for p in exc.problems]
+        return ValidationError(problems, (exc.source or "").replace(prefix, "") or None)
+    if isinstance(exc, ImportFormatError):
+        return type(exc)(exc.path.replace(prefix, ""), exc.message.replace(prefix, ""),
+                         exc.line)
+    return NettwinError(str(exc).replace(prefix, ""))
+
+
+def requires(role: Role) -> Callable[..., Principal]:
+    """Dependency: the caller's identity, if its token carries at least ``role``."""
+
+    def check(request: Request, credentials: Annotated[
+            HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+        if credentials is None:
+            raise HTTPException(401, detail="bearer token required",
+                                headers={"WWW-Authenticate": "Bearer"})
+        twin: Twin = request.app.state.twin
+        who = twin.tokens.verify(credentials.credentials)
+        if who is None:
+            raise HTTPException(401, detail="unknown or revoked token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if who.role < role:
+            raise HTTPException(403, detail=f"needs role {role.name.lower()}, "
+                                            f"token has {who.role.name.lower()}")
+        request.state.principal = who
+        return who
+
+    return check
+
+
+def _role(role: Role) -> dict[str, Any]:
+    return {"openapi_extra": {"x-required-role": role.name.lower()}}
+
+
+Viewer = Annotated[Principal, Depends(requires(Role.VIEWER))]
+Planner = Annotated[Principal, Depends(requires(Role.PLANNER))]
+Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new service instance (tests build as many as they like)."""
+    settings = settings or Settings()
+    twin = Twin(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.load_example:
+            twin.networks["example"] = load_network(example_path())
+        yield
+        twin.jobs.shutdown()
+
+    app = FastAPI(title="nettwin", version=__version__, lifespan=lifespan,
+                  description="A network digital twin: networks, simulations, what-ifs, "
+                              "failure sweeps. Bearer tokens carry a role: viewer < planner "
+                              "< operator < admin.")
+    app.state.twin = twin
+
+    @app.exception_handler(NettwinError)
+    async def domain_error(request: Request, exc: NettwinError) -> JSONResponse:
+        return JSONResponse(_problem_body(exc), status_code=422)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[..., Any]) -> Response:
+        start = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        twin.requests.labels(request.method, name, str(response.status_code)).inc()
+        twin.latency.labels(name).observe(time.perf_counter() - start)
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            who = getattr(request.state, "principal", None)
+            twin.audit(who.name if who else "anonymous", request.method, request.url.path,
+                       response.status_code)
+        return response
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> dict[str, Any]:
+        return {"status": "ready", "networks": len(twin.networks)}
+
+    @app.get("/metrics", response_class=PlainTextResponse, **_role(Role.VIEWER))
+    def metrics(_: Viewer) -> Response:
+        return Response(generate_latest(twin.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get(f"{API}/networks", **_role(Role.VIEWER))
+    def list_networks(_: Viewer) -> list[dict[str, Any]]:
+        return [{"id": nid} | net.summary() for nid, net in twin.networks.items()]
+
+    async def _upload(file: UploadFile, fmt: NetworkFormat | None) -> Network:
+        data = await file.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise HTTPException(413, detail=f"upload larger than {settings.max_upload_bytes} "
+                                            "bytes; raise NETTWIN_MAX_UPLOAD_BYTES")
+        name = Path(file.filename or "upload").name
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            try:
+                return load_network(path, fmt)
+            except NettwinError as exc:
+                raise _without_prefix(exc, f"{tmp}/") from None
+
+    @app.post(f"{API}/networks", status_code=201, **_role(Role.ADMIN))
+    async def create_network(_: Admin, file: Annotated[UploadFile, File()],
+                             fmt: Annotated[NetworkFormat | None, Query(alias="format")] = None
+                             ) -> dict[str, Any]:
+        network = await _upload(file, fmt)
+        nid = twin.add(network)
+        return {"id": nid} | network.summary() | {"notes": [str(n) for n in network.notes]}
+
+    @app.post(f"{API}/networks:validate", **_role(Role.PLANNER))
+    async def validate_network(_: Planner, file: Annotated[UploadFile, File()],
+                               fmt: Annotated[NetworkFormat | None, Query(alias="format")] = None
+                               ) -> dict[str, Any]:
+        network = await _upload(file, fmt)
+        return {"valid": True} | network.summary() | {"notes": [str(n) for n in network.notes]}
+
+    @app.get(f"{API}/networks/{{nid}}", **_role(Role.VIEWER))
+    def get_network(_: Viewer, nid: str) -> dict[str, Any]:
+        network, _c = twin.get(nid)
+        return {"id": nid} | network.summary() | {"notes": [str(n) for n in network.notes]}
+
+    @app.delete(f"{API}/networks/{{nid}}", status_code=204, **_role(Role.ADMIN))
+    def delete_network(_: Admin, nid: str) -> Response:
+        twin.get(nid)
+        del twin.networks[nid]
+        twin.compiled.pop(nid, None)
+        return Response(status_code=204)
+
+    @app.get(f"{API}/networks/{{nid}}/export", **_role(Role.VIEWER))
+    def export_network(_: Viewer, nid: str, fmt: Annotated[
+            NetworkFormat, Query(alias="format")] = NetworkFormat.NATIVE) -> Response:
+        network, _c = twin.get(nid)
+        if fmt not in (NetworkFormat.NATIVE, NetworkFormat.RFC8345):
+            raise HTTPException(400, detail="export formats: native, rfc8345")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "network.json"
+            save_network(network, path, fmt)
+            return Response(path.read_text(encoding="utf-8"), media_type="application/json")
+
+    @app.post(f"{API}/networks/{{nid}}/simulate", **_role(Role.PLANNER))
+    def simulate(_: Planner, nid: str, body: SimulateRequest) -> dict[str, Any]:
+        network, compiled = twin.get(nid)
+        result = run_simulation(compiled, SimulationOptions(queue_model=body.queue_model),
+                                demand_rate_bps=compiled.demand_rate_bps * body.scale)
+        kpis = {k: (v if not isinstance(v, float) or np.isfinite(v) else None)
+                for k, v in result.kpis().items()}
+        return {"kpis": kpis, "services": service_records(network, result),
+                "arcs": arc_records(compiled, result)}
+
+    @app.post(f"{API}/networks/{{nid}}/whatif", **_role(Role.PLANNER))
+    def whatif(_: Planner, nid: str, body: ScenarioRequest) -> dict[str, Any]:
+        network, compiled = twin.get(nid)
+        scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
+        diff = run_whatif(network, scenario, compiled=compiled).diff
+        doc = diff_document(diff)
+        for s in doc["services"]:
+            for k, v in s.items():
+                if isinstance(v, float) and not np.isfinite(v):
+                    s[k] = None
+        return doc
+
+    @app.post(f"{API}/networks/{{nid}}/sweeps", status_code=202, **_role(Role.PLANNER))
+    def submit_sweep(who: Planner, nid: str, body: SweepRequest) -> dict[str, Any]:
+        network, compiled = twin.get(nid)
+
+        def work(progress: Callable[[int, int], None]) -> dict[str, Any]:
+            result = run_sweep(network, links=body.links, nodes=body.nodes, srlgs=body.srlgs,
+                               link_pairs=body.link_pairs, max_pairs=body.max_pairs,
+                               compiled=compiled, progress=progress)
+            return {"failures": result.failure_rows(), "worst_case": result.worst_case_rows()}
+
+        return twin.jobs.submit("sweep", nid, who.name, work).status()
+
+    def _job(job_id: str) -> Any:
+        job = twin.jobs.jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, detail=f"no job {job_id!r}")
+        return job
+
+    @app.get(f"{API}/jobs/{{job_id}}", **_role(Role.VIEWER))
+    def job_status(_: Viewer, job_id: str) -> dict[str, Any]:
+        return dict(_job(job_id).status())
+
+    @app.get(f"{API}/jobs/{{job_id}}/results", **_role(Role.VIEWER))
+    def job_results(_: Viewer, job_id: str,
+                    table: Annotated[str, Query(pattern="^(failures|worst_case)$")] = "failures",
+                    offset: Annotated[int, Query(ge=0)] = 0,
+                    limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict[str, Any]:
+        job = _job(job_id)
+        if job.state is not JobState.DONE or job.result is None:
+            raise HTTPException(409, detail=f"job is {job.state.value}, no results yet")
+        rows = job.result[table]
+        return {"total": len(rows), "offset": offset, "items": rows[offset:offset + limit]}
+
+    @app.delete(f"{API}/jobs/{{job_id}}", status_code=202, **_role(Role.PLANNER))
+    def cancel_job(_: Planner, job_id: str) -> dict[str, Any]:
+        job = _job(job_id)
+        job.cancel.set()
+        return dict(job.status())
+
+    return app

@@ -1,0 +1,30 @@
+"""Service settings: environment variables NETTWIN_*, or passed to ``create_app``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the service keeps its state and what it accepts."""
+
+    model_config = SettingsConfigDict(env_prefix="NETTWIN_")
+
+    data_dir: Path = Field(default=Path.home() / ".local" / "share" / "nettwin",
+                           description="Tokens (hashed) and the audit log live here.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_upload_bytes: int = Field(default=50 * 2**20, ge=1024)
+    load_example: bool = Field(default=True, description="Serve the bundled Abilene example.")
+    job_workers: int = Field(default=1, ge=1, le=8)
+
+    @property
+    def tokens_file(self) -> Path:
+        return self.data_dir / "tokens.json"
+
+    @property
+    def audit_file(self) -> Path:
+        return self.data_dir / "audit.jsonl"

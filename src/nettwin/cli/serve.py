@@ -1,0 +1,67 @@
+"""``nettwin serve`` and ``nettwin token create``: run the API, hand out tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nettwin.api.auth import Role, TokenStore
+from nettwin.api.settings import Settings
+from nettwin.cli.app import app
+from nettwin.cli.common import err
+
+token_app = typer.Typer(help="Local API tokens (stored hashed in the data folder).",
+                        no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+DataDirOpt = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Tokens and audit log (default: NETTWIN_DATA_DIR or "
+                       "~/.local/share/nettwin).")]
+
+
+def _settings(data_dir: Path | None, **extra: object) -> Settings:
+    values = {"data_dir": data_dir} if data_dir else {}
+    return Settings(**values, **extra)  # type: ignore[arg-type]
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option("--name", help="Who or what uses the token.")],
+    role: Annotated[str, typer.Option(
+        "--role", help="viewer, planner, operator or admin.")] = "viewer",
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Create a token and print it once (only its hash is kept)."""
+    try:
+        the_role = Role[role.upper()]
+    except KeyError:
+        err.print(f"unknown role {role!r}: use viewer, planner, operator or admin")
+        raise typer.Exit(2) from None
+    settings = _settings(data_dir)
+    print(TokenStore(settings.tokens_file).create(name, the_role))
+    err.print(f"[dim]token for {name!r} ({the_role.name.lower()}) stored hashed in "
+              f"{settings.tokens_file}[/]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
+    data_dir: DataDirOpt = None,
+    certfile: Annotated[Path | None, typer.Option("--certfile", help="TLS certificate.")] = None,
+    keyfile: Annotated[Path | None, typer.Option("--keyfile", help="TLS private key.")] = None,
+) -> None:
+    """Serve the REST API (OpenAPI at /docs) with the bundled example network loaded."""
+    import uvicorn
+
+    from nettwin.api import create_app
+
+    settings = _settings(data_dir, host=host, port=port)
+    if not TokenStore(settings.tokens_file).path.exists():
+        err.print("no tokens yet: create one with `nettwin token create --name me --role "
+                  "admin`")
+    uvicorn.run(create_app(settings), host=host, port=port,
+                ssl_certfile=str(certfile) if certfile else None,
+                ssl_keyfile=str(keyfile) if keyfile else None)

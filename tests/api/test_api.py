@@ -1,0 +1,133 @@
+"""The REST API: roles on every route, uploads, simulations, what-ifs, sweep jobs, audit."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from nettwin.api import Role, Settings, TokenStore, create_app
+from nettwin.io import load_network
+from nettwin.reference import reference_ecmp
+from nettwin.scenarios import run_sweep
+from tests.conftest import data_path
+
+
+@pytest.fixture
+def api(tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path, max_upload_bytes=2 * 2**20)
+    store = TokenStore(settings.tokens_file)
+    tokens = {role: store.create(role.name.lower(), role) for role in Role}
+    with TestClient(create_app(settings)) as client:
+        yield client, tokens, settings
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_every_route_demands_its_role(api) -> None:  # type: ignore[no-untyped-def]
+    client, tokens, _ = api
+    spec = client.get("/openapi.json").json()
+    checked = 0
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            if path in ("/healthz", "/readyz"):
+                assert client.request(method, path).status_code == 200
+                continue
+            assert "x-required-role" in op, f"{method} {path} declares no role"
+            needed = Role[op["x-required-role"].upper()]
+            url = path.replace("{nid}", "example").replace("{job_id}", "nojob")
+            assert client.request(method, url).status_code == 401, (method, path)
+            assert client.request(method, url, headers=_auth("nt_bogus")).status_code == 401
+            for role in Role:
+                if role < needed:
+                    r = client.request(method, url, headers=_auth(tokens[role]))
+                    assert r.status_code == 403, (method, path, role)
+            checked += 1
+    assert checked >= 10
+
+
+def test_upload_simulate_matches_the_reference(api) -> None:  # type: ignore[no-untyped-def]
+    client, tokens, _ = api
+    path = data_path("topology_zoo", "graphml", "Geant2012.graphml")
+    r = client.post("/api/v1/networks", headers=_auth(tokens[Role.ADMIN]),
+                    files={"file": (path.name, path.read_bytes())})
+    assert r.status_code == 201, r.text
+    nid = r.json()["id"]
+    assert r.json()["nodes"] == 40 and any("capacities from" in n for n in r.json()["notes"])
+    listed = client.get("/api/v1/networks", headers=_auth(tokens[Role.VIEWER])).json()
+    assert {n["id"] for n in listed} == {"example", nid}
+    r = client.post("/api/v1/networks/example/simulate", headers=_auth(tokens[Role.PLANNER]),
+                    json={"scale": 1.5})
+    assert r.status_code == 200
+    net = load_network(Path(__file__).resolve().parents[2] / "src" / "nettwin" / "examples"
+                       / "abilene.yaml")
+    ref = reference_ecmp(net, demand_rate_bps=net.demands.rate_bps * 1.5)
+    np.testing.assert_allclose([a["load_bps"] for a in r.json()["arcs"]], ref.arc_load_bps,
+                               rtol=1e-9)
+    exported = client.get(f"/api/v1/networks/{nid}/export?format=rfc8345",
+                          headers=_auth(tokens[Role.VIEWER]))
+    assert "ietf-network:networks" in exported.json()
+    assert client.delete(f"/api/v1/networks/{nid}",
+                         headers=_auth(tokens[Role.ADMIN])).status_code == 204
+    assert client.get(f"/api/v1/networks/{nid}",
+                      headers=_auth(tokens[Role.VIEWER])).status_code == 404
+
+
+def test_bad_input_is_a_precise_4xx(api) -> None:  # type: ignore[no-untyped-def]
+    client, tokens, _ = api
+    bad = b"nodes: [{id: A}]\nlinks: [{id: x, a: A, b: B, capacity_bps: 1e9}]\n"
+    r = client.post("/api/v1/networks:validate", headers=_auth(tokens[Role.PLANNER]),
+                    files={"file": ("bad.yaml", bad)})
+    assert r.status_code == 422
+    problem = r.json()["problems"][0]
+    assert (problem["element"], problem["field"]) == ("bad.yaml: link 'x'", "b")
+    r = client.post("/api/v1/networks", headers=_auth(tokens[Role.ADMIN]),
+                    files={"file": ("odd.dat", b"hello")})
+    assert r.status_code == 422 and r.json()["error"] == "UnknownFormatError"
+    assert r.json()["message"].startswith("odd.dat: cannot tell the network format")
+    r = client.post("/api/v1/networks", headers=_auth(tokens[Role.ADMIN]),
+                    files={"file": ("big.yaml", b"x" * (3 * 2**20))})
+    assert r.status_code == 413
+    r = client.post("/api/v1/networks/example/whatif", headers=_auth(tokens[Role.PLANNER]),
+                    json={"changes": [{"fail_link": "Atlantis"}]})
+    assert r.status_code == 422 and "no such link" in r.json()["message"]
+    r = client.post("/api/v1/networks/example/simulate", headers=_auth(tokens[Role.PLANNER]),
+                    json={"scale": -1})
+    assert r.status_code == 422
+
+
+def test_whatif_and_sweep_job_equal_the_library(api) -> None:  # type: ignore[no-untyped-def]
+    client, tokens, settings = api
+    r = client.post("/api/v1/networks/example/whatif", headers=_auth(tokens[Role.PLANNER]),
+                    json={"changes": [{"fail_node": "Houston"}]})
+    assert r.status_code == 200 and r.json()["verdict"].startswith("FAIL: 20 demands")
+    r = client.post("/api/v1/networks/example/sweeps", headers=_auth(tokens[Role.PLANNER]),
+                    json={"nodes": True})
+    assert r.status_code == 202
+    job = r.json()["id"]
+    for _ in range(200):
+        status = client.get(f"/api/v1/jobs/{job}", headers=_auth(tokens[Role.VIEWER])).json()
+        if status["state"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    assert status["state"] == "done", status
+    page = client.get(f"/api/v1/jobs/{job}/results?limit=5",
+                      headers=_auth(tokens[Role.VIEWER])).json()
+    assert page["total"] == 25 and len(page["items"]) == 5
+    from nettwin.examples import example_path
+
+    lib = run_sweep(load_network(example_path()), nodes=True).failure_rows()
+    assert [row["failure"] for row in page["items"]] == [row["failure"] for row in lib[:5]]
+    audit = [json.loads(line) for line in settings.audit_file.read_text().splitlines()]
+    assert {"who": "planner", "what": "POST /api/v1/networks/example/sweeps",
+            "status": 202}.items() <= audit[-1].items() or any(
+        a["what"] == "POST /api/v1/networks/example/sweeps" and a["who"] == "planner"
+        for a in audit)
+    metrics = client.get("/metrics", headers=_auth(tokens[Role.VIEWER])).text
+    assert "nettwin_http_requests_total" in metrics
