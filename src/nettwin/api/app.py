@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field
 from nettwin import __version__
 from nettwin.api.auth import Principal, Role, TokenStore
 from nettwin.api.jobs import JobManager, JobState
+from nettwin.api.oidc import OidcConfig, OidcVerifier
 from nettwin.api.settings import Settings
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, compile_network
 from nettwin.engine import simulate as run_simulation
@@ -75,6 +76,15 @@ class Twin:
         self.networks: dict[str, Network] = {}
         self.compiled: dict[str, CompiledNetwork] = {}
         self.tokens = TokenStore(settings.tokens_file)
+        self.oidc = OidcVerifier(OidcConfig(
+            issuer=settings.oidc_issuer,
+            jwks_url=settings.oidc_jwks_url
+            or f"{settings.oidc_issuer.rstrip('/')}/protocol/openid-connect/certs",
+            audience=settings.oidc_audience, roles_claim=settings.oidc_roles_claim,
+            role_prefix=settings.oidc_role_prefix, leeway_s=settings.oidc_leeway_s,
+            refresh_cooldown_s=settings.oidc_refresh_cooldown_s,
+            jwks_cache_s=settings.oidc_jwks_cache_s,
+        )) if settings.oidc_issuer else None
         self.jobs = JobManager(settings.job_workers)
         self.registry = CollectorRegistry()
         self.requests = Counter("nettwin_http_requests", "HTTP requests",
@@ -131,7 +141,9 @@ def requires(role: Role) -> Callable[..., Principal]:
             raise HTTPException(401, detail="bearer token required",
                                 headers={"WWW-Authenticate": "Bearer"})
         twin: Twin = request.app.state.twin
-        who = twin.tokens.verify(credentials.credentials)
+        token = credentials.credentials
+        who = (twin.tokens.verify(token) if token.startswith("nt_") or twin.oidc is None
+               else twin.oidc.verify(token))
         if who is None:
             raise HTTPException(401, detail="unknown or revoked token",
                                 headers={"WWW-Authenticate": "Bearer"})

@@ -20,6 +20,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=50 * 2**20, ge=1024)
     load_example: bool = Field(default=True, description="Serve the bundled Abilene example.")
     job_workers: int = Field(default=1, ge=1, le=8)
+    oidc_issuer: str | None = Field(default=None, description="Accept OIDC tokens from it.")
+    oidc_jwks_url: str | None = Field(
+        default=None, description="Default: Keycloak's ISSUER/protocol/openid-connect/certs.")
+    oidc_audience: str | None = None
+    oidc_roles_claim: str = "realm_access.roles"
+    oidc_role_prefix: str = ""
+    oidc_leeway_s: float = Field(default=60.0, ge=0.0, le=600.0)
+    oidc_refresh_cooldown_s: float = Field(default=30.0, ge=0.0, le=3600.0)
+    oidc_jwks_cache_s: float = Field(default=300.0, gt=0.0, le=86400.0)
 
     @property
     def tokens_file(self) -> Path:
