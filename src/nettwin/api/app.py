@@ -7,6 +7,7 @@ route's ``x-required-role`` (published in the OpenAPI document).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import tempfile
@@ -19,9 +20,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -32,8 +32,11 @@ from prometheus_client import (
 from pydantic import BaseModel, Field
 
 from nettwin import __version__
-from nettwin.api.auth import Principal, Role, TokenStore
+from nettwin.api.auth import Role, TokenStore
+from nettwin.api.deps import Admin, Planner, Viewer, role_route
 from nettwin.api.jobs import JobManager, JobState
+from nettwin.api.live import LiveState, diurnal_scale
+from nettwin.api.live_routes import add_live_routes
 from nettwin.api.oidc import OidcConfig, OidcVerifier
 from nettwin.api.settings import Settings
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, compile_network
@@ -47,7 +50,6 @@ from nettwin.scenarios import parse_scenario, run_sweep, run_whatif
 from nettwin.scenarios.whatif import diff_document
 
 API = "/api/v1"
-_bearer = HTTPBearer(auto_error=False)
 
 
 class SimulateRequest(BaseModel):
@@ -86,6 +88,7 @@ class Twin:
             jwks_cache_s=settings.oidc_jwks_cache_s,
         )) if settings.oidc_issuer else None
         self.jobs = JobManager(settings.job_workers)
+        self.live = LiveState()
         self.registry = CollectorRegistry()
         self.requests = Counter("nettwin_http_requests", "HTTP requests",
                                 ["method", "route", "status"], registry=self.registry)
@@ -132,39 +135,6 @@ def _without_prefix(exc: NettwinError, prefix: str) -> NettwinError:
     return NettwinError(str(exc).replace(prefix, ""))
 
 
-def requires(role: Role) -> Callable[..., Principal]:
-    """Dependency: the caller's identity, if its token carries at least ``role``."""
-
-    def check(request: Request, credentials: Annotated[
-            HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-        if credentials is None:
-            raise HTTPException(401, detail="bearer token required",
-                                headers={"WWW-Authenticate": "Bearer"})
-        twin: Twin = request.app.state.twin
-        token = credentials.credentials
-        who = (twin.tokens.verify(token) if token.startswith("nt_") or twin.oidc is None
-               else twin.oidc.verify(token))
-        if who is None:
-            raise HTTPException(401, detail="unknown or revoked token",
-                                headers={"WWW-Authenticate": "Bearer"})
-        if who.role < role:
-            raise HTTPException(403, detail=f"needs role {role.name.lower()}, "
-                                            f"token has {who.role.name.lower()}")
-        request.state.principal = who
-        return who
-
-    return check
-
-
-def _role(role: Role) -> dict[str, Any]:
-    return {"openapi_extra": {"x-required-role": role.name.lower()}}
-
-
-Viewer = Annotated[Principal, Depends(requires(Role.VIEWER))]
-Planner = Annotated[Principal, Depends(requires(Role.PLANNER))]
-Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new service instance (tests build as many as they like)."""
     settings = settings or Settings()
@@ -174,8 +144,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.load_example:
             twin.networks["example"] = load_network(example_path())
+        ticker = None
+        if settings.simulate_telemetry_s > 0 and "example" in twin.networks:
+            ticker = asyncio.create_task(_simulated_telemetry())
         yield
+        if ticker is not None:
+            ticker.cancel()
         twin.jobs.shutdown()
+
+    async def _simulated_telemetry() -> None:
+        """Embedded default: the example network's traffic follows a compressed day."""
+        start = time.monotonic()
+        while True:
+            _network, compiled = twin.get("example")
+            scale = diurnal_scale(time.monotonic() - start)
+            await asyncio.to_thread(twin.live.tick, "example", compiled, scale)
+            await asyncio.sleep(settings.simulate_telemetry_s)
 
     app = FastAPI(title="nettwin", version=__version__, lifespan=lifespan,
                   description="A network digital twin: networks, simulations, what-ifs, "
@@ -209,11 +193,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def readyz() -> dict[str, Any]:
         return {"status": "ready", "networks": len(twin.networks)}
 
-    @app.get("/metrics", response_class=PlainTextResponse, **_role(Role.VIEWER))
+    @app.get("/metrics", response_class=PlainTextResponse, **role_route(Role.VIEWER))
     def metrics(_: Viewer) -> Response:
         return Response(generate_latest(twin.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get(f"{API}/networks", **_role(Role.VIEWER))
+    @app.get(f"{API}/networks", **role_route(Role.VIEWER))
     def list_networks(_: Viewer) -> list[dict[str, Any]]:
         return [{"id": nid} | net.summary() for nid, net in twin.networks.items()]
 
@@ -231,7 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except NettwinError as exc:
                 raise _without_prefix(exc, f"{tmp}/") from None
 
-    @app.post(f"{API}/networks", status_code=201, **_role(Role.ADMIN))
+    @app.post(f"{API}/networks", status_code=201, **role_route(Role.ADMIN))
     async def create_network(_: Admin, file: Annotated[UploadFile, File()],
                              fmt: Annotated[NetworkFormat | None, Query(alias="format")] = None
                              ) -> dict[str, Any]:
@@ -239,26 +223,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         nid = twin.add(network)
         return {"id": nid} | network.summary() | {"notes": [str(n) for n in network.notes]}
 
-    @app.post(f"{API}/networks:validate", **_role(Role.PLANNER))
+    @app.post(f"{API}/networks:validate", **role_route(Role.PLANNER))
     async def validate_network(_: Planner, file: Annotated[UploadFile, File()],
                                fmt: Annotated[NetworkFormat | None, Query(alias="format")] = None
                                ) -> dict[str, Any]:
         network = await _upload(file, fmt)
         return {"valid": True} | network.summary() | {"notes": [str(n) for n in network.notes]}
 
-    @app.get(f"{API}/networks/{{nid}}", **_role(Role.VIEWER))
+    @app.get(f"{API}/networks/{{nid}}", **role_route(Role.VIEWER))
     def get_network(_: Viewer, nid: str) -> dict[str, Any]:
         network, _c = twin.get(nid)
         return {"id": nid} | network.summary() | {"notes": [str(n) for n in network.notes]}
 
-    @app.delete(f"{API}/networks/{{nid}}", status_code=204, **_role(Role.ADMIN))
+    @app.delete(f"{API}/networks/{{nid}}", status_code=204, **role_route(Role.ADMIN))
     def delete_network(_: Admin, nid: str) -> Response:
         twin.get(nid)
         del twin.networks[nid]
         twin.compiled.pop(nid, None)
         return Response(status_code=204)
 
-    @app.get(f"{API}/networks/{{nid}}/export", **_role(Role.VIEWER))
+    @app.get(f"{API}/networks/{{nid}}/export", **role_route(Role.VIEWER))
     def export_network(_: Viewer, nid: str, fmt: Annotated[
             NetworkFormat, Query(alias="format")] = NetworkFormat.NATIVE) -> Response:
         network, _c = twin.get(nid)
@@ -269,7 +253,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             save_network(network, path, fmt)
             return Response(path.read_text(encoding="utf-8"), media_type="application/json")
 
-    @app.post(f"{API}/networks/{{nid}}/simulate", **_role(Role.PLANNER))
+    @app.post(f"{API}/networks/{{nid}}/simulate", **role_route(Role.PLANNER))
     def simulate(_: Planner, nid: str, body: SimulateRequest) -> dict[str, Any]:
         network, compiled = twin.get(nid)
         result = run_simulation(compiled, SimulationOptions(queue_model=body.queue_model),
@@ -279,7 +263,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"kpis": kpis, "services": service_records(network, result),
                 "arcs": arc_records(compiled, result)}
 
-    @app.post(f"{API}/networks/{{nid}}/whatif", **_role(Role.PLANNER))
+    @app.post(f"{API}/networks/{{nid}}/whatif", **role_route(Role.PLANNER))
     def whatif(_: Planner, nid: str, body: ScenarioRequest) -> dict[str, Any]:
         network, compiled = twin.get(nid)
         scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
@@ -291,7 +275,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     s[k] = None
         return doc
 
-    @app.post(f"{API}/networks/{{nid}}/sweeps", status_code=202, **_role(Role.PLANNER))
+    @app.post(f"{API}/networks/{{nid}}/sweeps", status_code=202, **role_route(Role.PLANNER))
     def submit_sweep(who: Planner, nid: str, body: SweepRequest) -> dict[str, Any]:
         network, compiled = twin.get(nid)
 
@@ -309,11 +293,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, detail=f"no job {job_id!r}")
         return job
 
-    @app.get(f"{API}/jobs/{{job_id}}", **_role(Role.VIEWER))
+    @app.get(f"{API}/jobs/{{job_id}}", **role_route(Role.VIEWER))
     def job_status(_: Viewer, job_id: str) -> dict[str, Any]:
         return dict(_job(job_id).status())
 
-    @app.get(f"{API}/jobs/{{job_id}}/results", **_role(Role.VIEWER))
+    @app.get(f"{API}/jobs/{{job_id}}/results", **role_route(Role.VIEWER))
     def job_results(_: Viewer, job_id: str,
                     table: Annotated[str, Query(pattern="^(failures|worst_case)$")] = "failures",
                     offset: Annotated[int, Query(ge=0)] = 0,
@@ -324,10 +308,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rows = job.result[table]
         return {"total": len(rows), "offset": offset, "items": rows[offset:offset + limit]}
 
-    @app.delete(f"{API}/jobs/{{job_id}}", status_code=202, **_role(Role.PLANNER))
+    @app.delete(f"{API}/jobs/{{job_id}}", status_code=202, **role_route(Role.PLANNER))
     def cancel_job(_: Planner, job_id: str) -> dict[str, Any]:
         job = _job(job_id)
         job.cancel.set()
         return dict(job.status())
 
+    add_live_routes(app, twin)
     return app

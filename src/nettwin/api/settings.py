@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=50 * 2**20, ge=1024)
     load_example: bool = Field(default=True, description="Serve the bundled Abilene example.")
     job_workers: int = Field(default=1, ge=1, le=8)
+    simulate_telemetry_s: float = Field(
+        default=0.0, ge=0.0, description="Every this many seconds, feed the example network "
+                                         "simulated live traffic (0: off; `serve` turns it on).")
     oidc_issuer: str | None = Field(default=None, description="Accept OIDC tokens from it.")
     oidc_jwks_url: str | None = Field(
         default=None, description="Default: Keycloak's ISSUER/protocol/openid-connect/certs.")

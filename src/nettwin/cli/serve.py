@@ -52,13 +52,16 @@ def serve(
     data_dir: DataDirOpt = None,
     certfile: Annotated[Path | None, typer.Option("--certfile", help="TLS certificate.")] = None,
     keyfile: Annotated[Path | None, typer.Option("--keyfile", help="TLS private key.")] = None,
+    telemetry_s: Annotated[float, typer.Option(
+        "--telemetry-s", min=0.0, help="Feed the example network simulated live traffic "
+                                       "every this many seconds (0: off).")] = 2.0,
 ) -> None:
     """Serve the REST API (OpenAPI at /docs) with the bundled example network loaded."""
     import uvicorn
 
     from nettwin.api import create_app
 
-    settings = _settings(data_dir, host=host, port=port)
+    settings = _settings(data_dir, host=host, port=port, simulate_telemetry_s=telemetry_s)
     if not TokenStore(settings.tokens_file).path.exists():
         err.print("no tokens yet: create one with `nettwin token create --name me --role "
                   "admin`")

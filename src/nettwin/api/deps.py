@@ -1,0 +1,51 @@
+"""Who may call what: bearer tokens (local or OIDC) checked against a route's role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from nettwin.api.auth import Principal, Role
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def requires(role: Role) -> Callable[..., Principal]:
+    """Dependency: the caller's identity, if its token carries at least ``role``."""
+
+    def check(request: Request, credentials: Annotated[
+            HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+        if credentials is None:
+            raise HTTPException(401, detail="bearer token required",
+                                headers={"WWW-Authenticate": "Bearer"})
+        twin = request.app.state.twin
+        token = credentials.credentials
+        who: Principal | None = (
+            twin.tokens.verify(token) if token.startswith("nt_") or twin.oidc is None
+            else twin.oidc.verify(token))
+        if who is None:
+            raise HTTPException(401, detail="unknown or revoked token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if who.role < role:
+            raise HTTPException(403, detail=f"needs role {role.name.lower()}, "
+                                            f"token has {who.role.name.lower()}")
+        request.state.principal = who
+        return who
+
+    return check
+
+
+def role_route(role: Role) -> dict[str, Any]:
+    """Route keyword arguments that publish the required role in the OpenAPI document."""
+    return {"openapi_extra": {"x-required-role": role.name.lower()}}
+
+
+Viewer = Annotated[Principal, Depends(requires(Role.VIEWER))]
+Planner = Annotated[Principal, Depends(requires(Role.PLANNER))]
+Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
+
+

@@ -1,0 +1,112 @@
+"""Live state, TMF642 alarms (raise, update, clear, acknowledge), TMF639 inventory, SSE."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from nettwin import compile_network, simulate
+from nettwin.api import Role, Settings, TokenStore, create_app
+from nettwin.examples import example_path
+from nettwin.io import load_network
+
+ALARMS = "/tmf-api/alarmManagement/v4/alarm"
+
+
+@pytest.fixture
+def api(tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path)
+    store = TokenStore(settings.tokens_file)
+    tokens = {role: {"Authorization": f"Bearer {store.create(role.name.lower(), role)}"}
+              for role in Role}
+    with TestClient(create_app(settings)) as client:
+        yield client, tokens
+
+
+def test_alarms_follow_the_traffic(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    compiled = compile_network(load_network(example_path()))
+    for scale in (1.0, 1.5, 1.8, 1.0):
+        r = client.post("/api/v1/networks/example/telemetry", json={"scale": scale},
+                        headers=h[Role.OPERATOR])
+        assert r.status_code == 200
+        util = simulate(compiled, demand_rate_bps=compiled.demand_rate_bps * scale
+                        ).arc_utilisation
+        state = client.get("/api/v1/networks/example/state", headers=h[Role.VIEWER]).json()
+        np.testing.assert_allclose([a["utilisation"] for a in state["arcs"]], util, rtol=1e-12)
+        active = [a for a in client.get(ALARMS, headers=h[Role.VIEWER]).json()
+                  if a["state"] != "cleared" and a["probableCause"] == "thresholdCrossed"]
+        assert len(active) == int((util >= 0.8).sum()), scale
+        assert sum(a["perceivedSeverity"] == "critical" for a in active) == int(
+            (util >= 1.0).sum())
+    # back at scale 1 (max 60 %): every threshold alarm has cleared, none was lost
+    alarms = client.get(ALARMS, headers=h[Role.VIEWER]).json()
+    assert alarms and all(a["state"] == "cleared" and "alarmClearedTime" in a
+                          for a in alarms if a["probableCause"] == "thresholdCrossed")
+    sla = [a for a in alarms if a["alarmedObject"]["@referredType"] == "Service"]
+    assert sla  # at 1.8 x the coast-to-coast voice trunk broke its SLA
+
+
+def test_acknowledge_and_clear_by_hand(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    client.post("/api/v1/networks/example/telemetry", json={"scale": 1.8},
+                headers=h[Role.OPERATOR])
+    alarm = client.get(ALARMS + "?state=raised", headers=h[Role.VIEWER]).json()[0]
+    url = f"{ALARMS}/{alarm['id']}"
+    assert client.patch(url, json={"ackState": "acknowledged"},
+                        headers=h[Role.PLANNER]).status_code == 403
+    r = client.patch(url, json={"ackState": "acknowledged"}, headers=h[Role.OPERATOR])
+    assert r.json()["ackState"] == "acknowledged" and r.json()["ackUserId"] == "operator"
+    assert r.json()["state"] != "cleared"  # acknowledging does not clear
+    r = client.patch(url, json={"state": "cleared"}, headers=h[Role.OPERATOR])
+    assert r.json()["state"] == "cleared" and "alarmClearedTime" in r.json()
+    client.post("/api/v1/networks/example/telemetry", json={"scale": 1.8},
+                headers=h[Role.OPERATOR])  # the condition persists: a new alarm is raised
+    again = [a for a in client.get(ALARMS + "?state=raised", headers=h[Role.VIEWER]).json()
+             if a["alarmedObject"] == alarm["alarmedObject"]]
+    assert len(again) == 1 and again[0]["id"] != alarm["id"]
+    assert client.patch(f"{ALARMS}/nope", json={}, headers=h[Role.OPERATOR]).status_code == 404
+
+
+def test_inventory_is_tmf639_shaped(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    rows = client.get("/tmf-api/resourceInventoryManagement/v4/resource?limit=1000",
+                      headers=h[Role.VIEWER]).json()
+    net = load_network(example_path())
+    assert len(rows) == len(net.nodes) + len(net.links)
+    link = client.get("/tmf-api/resourceInventoryManagement/v4/resource/"
+                      "example:link:Denver--Kansas-City", headers=h[Role.VIEWER]).json()
+    assert link["@type"] == "LogicalResource"
+    assert {r["resource"]["id"] for r in link["resourceRelationship"]} == {
+        "example:node:Denver", "example:node:Kansas-City"}
+    chars = {c["name"]: c["value"] for c in link["resourceCharacteristic"]}
+    assert chars["metricAb"] == 20 and chars["capacityAbBps"] == 9953280000.0
+
+
+def test_stream_pushes_state_and_alarm_events(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+
+    def feed() -> None:
+        time.sleep(0.3)
+        client.post("/api/v1/networks/example/telemetry", json={"scale": 1.8},
+                    headers=h[Role.OPERATOR])
+
+    threading.Thread(target=feed, daemon=True).start()
+    events: list[tuple[str, dict[str, object]]] = []
+    with client.stream("GET", "/api/v1/networks/example/stream?max_events=3",
+                       headers=h[Role.VIEWER]) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        kind = None
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                events.append((str(kind), json.loads(line[6:])))
+    assert len(events) == 3 and {k for k, _ in events} <= {"state", "alarm"}
+    assert any(k == "alarm" for k, _ in events)
