@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint validate validate-qos bench bench-sweep bench-radio bench-peers-setup clean
+.PHONY: setup run test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-peers-setup clean
 
 setup: $(VENV)/.installed
 
@@ -44,6 +44,9 @@ bench-sweep: setup
 
 bench-radio: setup
 	$(PY) benchmarks/bench_radio.py
+
+bench-api: setup
+	$(PY) benchmarks/bench_api.py
 
 clean:
 	rm -rf $(VENV) .venv-peers .pytest_cache .mypy_cache .ruff_cache

@@ -39,7 +39,13 @@ from nettwin.api.live import LiveState, diurnal_scale
 from nettwin.api.live_routes import add_live_routes
 from nettwin.api.oidc import OidcConfig, OidcVerifier
 from nettwin.api.settings import Settings
-from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, compile_network
+from nettwin.engine import (
+    CompiledNetwork,
+    QueueModel,
+    SimulationOptions,
+    SimulationResult,
+    compile_network,
+)
 from nettwin.engine import simulate as run_simulation
 from nettwin.errors import ImportFormatError, NettwinError, ValidationError
 from nettwin.examples import example_path
@@ -77,6 +83,7 @@ class Twin:
         self.settings = settings
         self.networks: dict[str, Network] = {}
         self.compiled: dict[str, CompiledNetwork] = {}
+        self.baselines: dict[str, SimulationResult] = {}
         self.tokens = TokenStore(settings.tokens_file)
         self.oidc = OidcVerifier(OidcConfig(
             issuer=settings.oidc_issuer,
@@ -99,6 +106,13 @@ class Twin:
         nid = uuid.uuid4().hex[:12]
         self.networks[nid] = network
         return nid
+
+    def baseline(self, nid: str) -> SimulationResult:
+        """The no-change run of a network, computed once and reused by what-ifs."""
+        _network, compiled = self.get(nid)
+        if nid not in self.baselines:
+            self.baselines[nid] = run_simulation(compiled)
+        return self.baselines[nid]
 
     def get(self, nid: str) -> tuple[Network, CompiledNetwork]:
         if nid not in self.networks:
@@ -240,6 +254,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         twin.get(nid)
         del twin.networks[nid]
         twin.compiled.pop(nid, None)
+        twin.baselines.pop(nid, None)
         return Response(status_code=204)
 
     @app.get(f"{API}/networks/{{nid}}/export", **role_route(Role.VIEWER))
@@ -267,7 +282,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def whatif(_: Planner, nid: str, body: ScenarioRequest) -> dict[str, Any]:
         network, compiled = twin.get(nid)
         scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
-        diff = run_whatif(network, scenario, compiled=compiled).diff
+        diff = run_whatif(network, scenario, compiled=compiled,
+                          baseline=twin.baseline(nid)).diff
         doc = diff_document(diff)
         for s in doc["services"]:
             for k, v in s.items():

@@ -94,22 +94,24 @@ def compare(base_net: Network, base_c: CompiledNetwork, base: SimulationResult,
                                      None if a is None else float(a)))
     changes.sort(key=lambda c: -abs((c.utilisation_after or 0) - (c.utilisation_before or 0)))
 
-    old_pos = {d: i for i, d in enumerate(base_net.demand_ids)}
-    rerouted, lost, restored = [], [], []
-    lost_bps = 0.0
-    for j, did in enumerate(new_net.demand_ids):
-        i = old_pos.get(did)
-        if i is None:
-            continue
-        was, now = bool(base.demand_routed[i]), bool(new.demand_routed[j])
-        if was and not now:
-            lost.append(did)
-            lost_bps += float(new.demand_rate_bps[j])
-        elif now and not was:
-            restored.append(did)
-        elif was and now and not np.isclose(base.demand_path_signature[i],
-                                            new.demand_path_signature[j], rtol=0, atol=1e-12):
-            rerouted.append(did)
+    if base_net.demands is new_net.demands:  # same matrix: compare position by position
+        old_idx = np.arange(len(base_net.demands))
+        new_idx = old_idx
+    else:
+        old_pos = {d: i for i, d in enumerate(base_net.demand_ids)}
+        pairs = [(old_pos[d], j) for j, d in enumerate(new_net.demand_ids) if d in old_pos]
+        old_idx = np.array([i for i, _ in pairs], np.int64)
+        new_idx = np.array([j for _, j in pairs], np.int64)
+    was = base.demand_routed[old_idx]
+    now = new.demand_routed[new_idx]
+    moved = ~np.isclose(base.demand_path_signature[old_idx],
+                        new.demand_path_signature[new_idx], rtol=0, atol=1e-12)
+    ids = new_net.demand_ids
+    lost_at = new_idx[was & ~now]
+    lost = [ids[j] for j in lost_at.tolist()]
+    restored = [ids[j] for j in new_idx[now & ~was].tolist()]
+    rerouted = [ids[j] for j in new_idx[was & now & moved].tolist()]
+    lost_bps = float(new.demand_rate_bps[lost_at].sum())
     services = []
     old_svc = {sid: i for i, sid in enumerate(base.services.ids)}
     for j, sid in enumerate(new.services.ids):
