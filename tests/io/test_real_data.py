@@ -142,3 +142,16 @@ def test_traffic_to_unknown_nodes_is_rejected_or_set_aside(tmp_path: Path) -> No
     kept = load_traffic(net, csv, skip_invalid=True)
     assert len(kept.demands) == 1 and kept.demands.total_rate_bps == 1e9
     assert any("2 bad demand record(s) set aside" in str(n) for n in kept.notes)
+
+
+def test_native_traffic_file_needs_no_topology(tmp_path: Path) -> None:
+    net = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    tm = tmp_path / "tm.yaml"
+    tm.write_text("demands:\n  - {src: ATLAng, dst: CHINng, rate_bps: 2e9}\n"
+                  "  - {id: peak, src: CHINng, dst: ATLAng, rate_bps: 1e9}\n")
+    loaded = load_traffic(net, tm)
+    assert loaded.demand_ids == ("ATLAng->CHINng", "peak")
+    assert loaded.demands.total_rate_bps == 3e9
+    tm.write_text("- {src: ATLAng, dst: CHINng, rate_bps: fast}\n")
+    with pytest.raises(NettwinError, match=r"tm.yaml demands\[0\], field 'rate_bps'"):
+        load_traffic(net, tm)

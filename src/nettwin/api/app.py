@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import (
@@ -51,7 +50,7 @@ from nettwin.errors import ImportFormatError, NettwinError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import NetworkFormat, load_network, save_network
 from nettwin.model import Network
-from nettwin.report import arc_records, service_records
+from nettwin.report import arc_records, json_safe, service_records
 from nettwin.scenarios import parse_scenario, run_sweep, run_whatif
 from nettwin.scenarios.whatif import diff_document
 
@@ -273,9 +272,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         network, compiled = twin.get(nid)
         result = run_simulation(compiled, SimulationOptions(queue_model=body.queue_model),
                                 demand_rate_bps=compiled.demand_rate_bps * body.scale)
-        kpis = {k: (v if not isinstance(v, float) or np.isfinite(v) else None)
-                for k, v in result.kpis().items()}
-        return {"kpis": kpis, "services": service_records(network, result),
+        return {"kpis": json_safe(result.kpis()), "services": service_records(network, result),
                 "arcs": arc_records(compiled, result)}
 
     @app.post(f"{API}/networks/{{nid}}/whatif", **role_route(Role.PLANNER))
@@ -284,12 +281,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
         diff = run_whatif(network, scenario, compiled=compiled,
                           baseline=twin.baseline(nid)).diff
-        doc = diff_document(diff)
-        for s in doc["services"]:
-            for k, v in s.items():
-                if isinstance(v, float) and not np.isfinite(v):
-                    s[k] = None
-        return doc
+        return dict(json_safe(diff_document(diff)))
 
     @app.post(f"{API}/networks/{{nid}}/sweeps", status_code=202, **role_route(Role.PLANNER))
     def submit_sweep(who: Planner, nid: str, body: SweepRequest) -> dict[str, Any]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -114,19 +112,9 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         yield advance
 
 
-def _finite(value: object) -> object:
-    """JSON has no inf/nan: unbounded or unknown numbers become null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def write_json_file(path: Path, doc: object) -> None:
     """Write a JSON document (non-finite numbers as null) and say so on stderr."""
-    path.write_text(json.dumps(_finite(doc), indent=1, allow_nan=False) + "\n",
-                    encoding="utf-8")
+    from nettwin.report import write_json
+
+    write_json(doc, path)
     err.print(f"wrote {path}")

@@ -14,7 +14,12 @@ from nettwin.io.rfc8345 import export_rfc8345, import_rfc8345
 from nettwin.io.rocketfuel import import_rocketfuel
 from nettwin.io.sndlib import import_sndlib_native, import_sndlib_xml, read_sndlib_traffic
 from nettwin.io.text import read_text
-from nettwin.io.traffic import TrafficRecords, apply_traffic, read_traffic_csv
+from nettwin.io.traffic import (
+    TrafficRecords,
+    apply_traffic,
+    read_traffic_csv,
+    read_traffic_native,
+)
 from nettwin.model import Network
 
 
@@ -132,9 +137,5 @@ def load_traffic(network: Network, path: str | Path, fmt: TrafficFormat | str | 
     elif fmt is TrafficFormat.CSV:
         records = read_traffic_csv(path)
     else:
-        other = import_native(path)
-        records = TrafficRecords(
-            [d.src for d in other.iter_demands()], [d.dst for d in other.iter_demands()],
-            [d.rate_bps for d in other.iter_demands()],
-            [f"{path.name} demand {d.id!r}" for d in other.iter_demands()])
+        records = read_traffic_native(path)
     return apply_traffic(network, records, source=path.name, skip_invalid=skip_invalid)

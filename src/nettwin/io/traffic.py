@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from nettwin.errors import ImportFormatError, ValidationError
 from nettwin.io.text import parse_number, read_text
-from nettwin.model import Network, build_demands_from_columns
+from nettwin.model import Network, build_demands_from_columns, demand_id
+from nettwin.model.fields import DEMAND_FIELDS, coerce_record
 from nettwin.model.problems import Problem, note
 
 
@@ -45,6 +49,42 @@ def read_traffic_csv(path: str | Path) -> TrafficRecords:
         out.dst.append(row[pos[1]].strip())
         out.rate_bps.append(parse_number(path, row[pos[2]], "rate_bps", number))
         out.labels.append(f"{path.name}:{number}")
+    return out
+
+
+def read_traffic_native(path: str | Path) -> TrafficRecords:
+    """A YAML/JSON traffic file: a list of demands, or a mapping with a 'demands' list, each
+    ``{src, dst, rate_bps}`` (plus an optional ``id``); no topology needed."""
+    path = Path(path)
+    text = read_text(path)
+    try:
+        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ImportFormatError(str(path), f"not valid YAML/JSON: {exc}") from exc
+    rows = doc.get("demands") if isinstance(doc, dict) else doc
+    if not isinstance(rows, list):
+        raise ImportFormatError(str(path), "expected a list of demands (or 'demands: [...]')")
+    out = TrafficRecords([], [], [], [], ids=[])
+    problems: list[Problem] = []
+    for i, row in enumerate(rows):
+        label = f"{path.name} demands[{i}]"
+        if not isinstance(row, dict):
+            problems.append(Problem(label, "expected a mapping", value=row,
+                                    fix="write {src: ..., dst: ..., rate_bps: ...}"))
+            continue
+        values, found = coerce_record("demand", label, row, DEMAND_FIELDS)
+        problems += found
+        if found:
+            continue
+        out.src.append(values["src"])
+        out.dst.append(values["dst"])
+        out.rate_bps.append(values["rate_bps"])
+        out.labels.append(label)
+        assert out.ids is not None
+        out.ids.append(values["id"] or demand_id(values["src"], values["dst"],
+                                                 values["traffic_class"]))
+    if problems:
+        raise ValidationError(problems, str(path))
     return out
 
 

@@ -46,11 +46,6 @@ class DemandTable:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def scaled(self, factor: float) -> DemandTable:
-        """The same demands with every rate multiplied by ``factor``."""
-        return DemandTable(self.src, self.dst, self.rate_bps * factor, self.class_index,
-                           self.class_names, self.ids)
-
 
 def empty_demands() -> DemandTable:
     return DemandTable(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0),

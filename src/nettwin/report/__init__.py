@@ -3,6 +3,7 @@
 from nettwin.report.tables import (
     arc_records,
     demand_records,
+    json_safe,
     result_document,
     service_records,
     top_arcs,
@@ -15,6 +16,7 @@ from nettwin.report.tables import (
 __all__ = [
     "arc_records",
     "demand_records",
+    "json_safe",
     "result_document",
     "service_records",
     "top_arcs",

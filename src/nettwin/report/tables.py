@@ -18,6 +18,17 @@ from nettwin.engine import CompiledNetwork, SimulationResult
 from nettwin.model import Network
 
 
+def json_safe(value: Any) -> Any:
+    """JSON has no inf/nan: unbounded or unknown numbers become null, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def _num(x: float) -> float | None:
     """JSON has no inf/nan: unknown or unbounded values become null."""
     return float(x) if math.isfinite(x) else None
@@ -86,7 +97,7 @@ def service_records(network: Network, result: SimulationResult) -> list[dict[str
 def result_document(network: Network, net: CompiledNetwork, result: SimulationResult,
                     *, with_demands: bool = True) -> dict[str, Any]:
     """Everything about one run, JSON-ready."""
-    kpis = {k: (_num(v) if isinstance(v, float) else v) for k, v in result.kpis().items()}
+    kpis = json_safe(result.kpis())
     doc: dict[str, Any] = {
         "network": network.summary(),
         "options": {"queue_model": result.options.queue_model.value,
@@ -103,8 +114,10 @@ def result_document(network: Network, net: CompiledNetwork, result: SimulationRe
     return doc
 
 
-def write_json(doc: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+def write_json(doc: Any, path: Path) -> None:
+    """Write a JSON document; non-finite numbers are written as null."""
+    path.write_text(json.dumps(json_safe(doc), indent=1, allow_nan=False) + "\n",
+                    encoding="utf-8")
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
@@ -132,7 +145,7 @@ def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
     if suffix == ".parquet":
         write_parquet(rows, path)
     elif suffix == ".json":
-        path.write_text(json.dumps(rows, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+        write_json(rows, path)
     else:
         write_csv(rows, path)
 

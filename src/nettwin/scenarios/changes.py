@@ -121,10 +121,6 @@ class Scenario:
     name: str
     changes: tuple[Change, ...] = field(default_factory=tuple)
 
-    @property
-    def failures_only(self) -> bool:
-        return all(isinstance(c, FailLink | FailNode | FailSrlg) for c in self.changes)
-
 
 def _number(value: Any, label: str, name: str, problems: list[Problem], *, positive: bool,
             integer: bool = False) -> Any:

@@ -25,6 +25,7 @@ from nettwin.engine.incremental import (
 )
 from nettwin.model import Network
 from nettwin.scenarios.apply import link_arcs, node_arcs, srlg_arcs
+from nettwin.scenarios.distributed import evaluate_sets_distributed, merge_outcomes
 from nettwin.scenarios.services import check_services
 
 Progress = Callable[[int, int], None]
@@ -156,8 +157,6 @@ def evaluate(baseline: Baseline, failures: list[Failure], options: SimulationOpt
              *, progress: Progress | None = None, batch: int = 2000,
              scheduler: str | None = None) -> tuple[SetOutcome, np.ndarray]:
     """Evaluate failures in batches (progress after each); check services where there are."""
-    from nettwin.scenarios.distributed import evaluate_sets_distributed, merge_outcomes
-
     sets = [f.arcs for f in failures]
     if scheduler is not None:
         outcome = evaluate_sets_distributed(baseline, sets, scheduler)
@@ -190,36 +189,31 @@ def run_sweep(network: Network, options: SimulationOptions | None = None, *,
     options = options or SimulationOptions()
     compiled = compiled or compile_network(network)
     baseline = prepare_baseline(compiled)
-    failures: list[Failure] = []
-    if links or link_pairs:
-        failures += link_failures(network)
-    if nodes:
-        failures += node_failures(network, compiled)
-    if srlgs:
-        failures += srlg_failures(network)
-    outcome, violations = evaluate(baseline, failures, options, progress=progress,
-                                   scheduler=scheduler)
-    plan = None
-    if link_pairs:
-        single = SweepResult(network, compiled, baseline, failures, outcome, violations)
-        n_links = len(network.links)
-        ranking = [i for i in single.criticality().tolist() if i < n_links]
-        plan = plan_link_pairs(n_links, ranking, max_pairs)
-        pair_failures = [
-            Failure(ElementKind.LINK_PAIR,
-                    (failures[i].ids[0], failures[j].ids[0]),
-                    np.concatenate([failures[i].arcs, failures[j].arcs]))
-            for i, j in plan.pairs]
-        pair_outcome, pair_violations = evaluate(baseline, pair_failures, options,
-                                                 progress=progress, scheduler=scheduler)
-        from nettwin.scenarios.distributed import merge_outcomes
+    parts: list[tuple[list[Failure], SetOutcome, np.ndarray]] = []
 
-        outcome = merge_outcomes([outcome, pair_outcome], baseline)
-        violations = np.vstack([violations, pair_violations])
-        failures = failures + pair_failures
-        if not links:
-            keep = len(failures) - len(pair_failures)
-            failures = failures[keep:]
-            outcome = merge_outcomes([pair_outcome], baseline)
-            violations = pair_violations
+    def run(failures: list[Failure]) -> tuple[list[Failure], SetOutcome, np.ndarray]:
+        outcome, violations = evaluate(baseline, failures, options, progress=progress,
+                                       scheduler=scheduler)
+        return failures, outcome, violations
+
+    singles = run(link_failures(network)) if links or link_pairs else None
+    if links and singles is not None:
+        parts.append(singles)
+    others = (node_failures(network, compiled) if nodes else []) + (
+        srlg_failures(network) if srlgs else [])
+    if others:
+        parts.append(run(others))
+    plan = None
+    if link_pairs and singles is not None:
+        ranking = SweepResult(network, compiled, baseline, *singles).criticality().tolist()
+        plan = plan_link_pairs(len(network.links), ranking, max_pairs)
+        single_links = singles[0]
+        parts.append(run([
+            Failure(ElementKind.LINK_PAIR, (single_links[i].ids[0], single_links[j].ids[0]),
+                    np.concatenate([single_links[i].arcs, single_links[j].arcs]))
+            for i, j in plan.pairs]))
+    failures = [f for part in parts for f in part[0]]
+    outcome = merge_outcomes([part[1] for part in parts], baseline)
+    violations = (np.vstack([part[2] for part in parts]) if parts
+                  else np.zeros((0, len(compiled.service_ids)), bool))
     return SweepResult(network, compiled, baseline, failures, outcome, violations, plan)
