@@ -215,9 +215,8 @@ def storm_cmd(
         k = (int(np.argmin(np.abs(result.times_min - at))) if at is not None
              else int(np.argmax(result.attenuation_db.sum(axis=1))))
         field = StormField(radio, the_storm)
-        top_mode = np.where(np.isfinite(radio.threshold_dbm),
-                            np.arange(radio.threshold_dbm.shape[1]), -1).max(axis=1)
-        state = np.where(result.mode[k] < 0, 0, np.where(result.mode[k] < top_mode, 1, 2))
+        state = np.where(result.mode[k] < 0, 0,
+                         np.where(result.mode[k] < radio.top_mode, 1, 2))
         write_report(html_out, f"nettwin storm: {the_storm.name}", [
             ("Map", image_html(storm_map_png(field.ax, field.ay, field.bx, field.by, state,
                                              field.cells_at(float(result.times_min[k])),

@@ -82,10 +82,21 @@ class RadioArrays:
     k: np.ndarray  # P.838 coefficients at the link's frequency and polarisation
     alpha: np.ndarray
     gas_db: np.ndarray
+    mode_names: tuple[tuple[str, ...], ...] = ()  # per link, most robust first
+
+    def mode_name(self, link: int, mode: int) -> str:
+        """'down' for -1, else the profile's name of the mode (e.g. '1024QAM')."""
+        return "down" if mode < 0 else self.mode_names[link][mode]
 
     @property
     def n(self) -> int:
         return len(self.link_ids)
+
+    @property
+    def top_mode(self) -> np.ndarray:
+        """Index of each link's highest mode (where it sits in clear sky)."""
+        return np.asarray(np.where(np.isfinite(self.threshold_dbm),
+                                   np.arange(self.threshold_dbm.shape[1]), -1).max(axis=1))
 
     def rsl_clear_dbm(self) -> np.ndarray:
         """Clear-sky received level per mode, [links, modes] (-inf for absent modes)."""
@@ -229,6 +240,8 @@ def compile_radio(
         k=k,
         alpha=alpha,
         gas_db=(gas_o + gas_w) * d,
+        mode_names=tuple(tuple(m.name for m in profiles[r["radio"].profile].modes)
+                         for r in rows),
     )
 
 

@@ -190,6 +190,14 @@ class StormField:
         r0 = np.array([c.radius_km for c in cs])
         return x[alive], y[alive], peak[alive], r0[alive]
 
+    def cells_latlon_at(self, t_min: float) -> list[dict[str, float]]:
+        """The cells alive at ``t_min``: centre latitude/longitude, peak rate, radius."""
+        x, y, peak, r0 = self.cells_at(t_min)
+        lat = self.lat0 + np.degrees(y / EARTH_RADIUS_KM)
+        lon = self.lon0 + np.degrees(x / (EARTH_RADIUS_KM * math.cos(math.radians(self.lat0))))
+        return [{"latitude": float(a), "longitude": float(o), "peak_mm_h": float(p),
+                 "radius_km": float(r)} for a, o, p, r in zip(lat, lon, peak, r0, strict=True)]
+
     def attenuation(self, t_min: float) -> np.ndarray:
         cx, cy, peak, r0 = self.cells_at(t_min)
         out = np.zeros(self.radio.n)
@@ -240,6 +248,37 @@ class StormResult:
         }
 
 
+class AcmState:
+    """The modes of every radio link as the fade changes (adaptive modulation with
+    hysteresis: a link steps down at once, and up only with margin to spare)."""
+
+    def __init__(self, radio: RadioArrays) -> None:
+        self.radio = radio
+        self.rsl_clear_dbm = radio.rsl_clear_dbm()
+        self.mode = radio.top_mode.copy()
+        self.arcs = np.stack([2 * radio.link_index, 2 * radio.link_index + 1], axis=1)
+
+    def update(self, fade_db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New modes (-1: down) and capacities per radio link under ``fade_db``."""
+        r = self.radio
+        self.mode = select_modes(self.rsl_clear_dbm - fade_db[:, None], r.threshold_dbm,
+                                 self.mode, r.hysteresis_db)
+        up = self.mode >= 0
+        cap = np.where(up, np.take_along_axis(
+            r.capacity_bps, np.maximum(self.mode, 0)[:, None], axis=1)[:, 0], 0.0)
+        return self.mode.copy(), cap
+
+    def arc_state(self, compiled: CompiledNetwork, mode: np.ndarray, capacity_bps: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """The network's arc capacities and up flags with the radio links at these modes."""
+        up_link = mode >= 0
+        capacity = compiled.arc_capacity_bps.copy()
+        capacity[self.arcs] = np.where(up_link, capacity_bps, 1.0)[:, None]
+        up = compiled.arc_up.copy()
+        up[self.arcs[~up_link].ravel()] = False
+        return capacity, up
+
+
 def run_storm(network: Network, radio: RadioArrays, storm: Storm,
               options: SimulationOptions | None = None, *,
               compiled: CompiledNetwork | None = None, samples: int = 16,
@@ -247,10 +286,7 @@ def run_storm(network: Network, radio: RadioArrays, storm: Storm,
     """Step through the storm: fade -> ACM mode (with hysteresis) -> capacity -> IP run."""
     compiled = compiled or compile_network(network)
     field = StormField(radio, storm, samples)
-    rsl_clear = radio.rsl_clear_dbm()
-    top = np.where(np.isfinite(radio.threshold_dbm), np.arange(radio.threshold_dbm.shape[1]),
-                   -1).max(axis=1)
-    current = top.copy()
+    acm = AcmState(radio)
     times = storm.times_min
     steps, n = times.size, radio.n
     att = np.zeros((steps, n))
@@ -260,19 +296,10 @@ def run_storm(network: Network, radio: RadioArrays, storm: Storm,
     s = len(compiled.service_ids)
     worst = np.zeros((steps, s))
     violated = np.zeros((steps, s), bool)
-    arcs = np.stack([2 * radio.link_index, 2 * radio.link_index + 1], axis=1)
     for i, t in enumerate(times):
         att[i] = field.attenuation(float(t))
-        current = select_modes(rsl_clear - att[i][:, None], radio.threshold_dbm, current,
-                               radio.hysteresis_db)
-        mode[i] = current
-        up_link = current >= 0
-        cap[i] = np.where(up_link, np.take_along_axis(
-            radio.capacity_bps, np.maximum(current, 0)[:, None], axis=1)[:, 0], 0.0)
-        capacity = compiled.arc_capacity_bps.copy()
-        capacity[arcs] = np.where(up_link, cap[i], 1.0)[:, None]
-        up = compiled.arc_up.copy()
-        up[arcs[~up_link].ravel()] = False
+        mode[i], cap[i] = acm.update(att[i])
+        capacity, up = acm.arc_state(compiled, mode[i], cap[i])
         step_net = dataclasses.replace(compiled, arc_capacity_bps=capacity)
         result = simulate(step_net, options, arc_up=up)
         k = result.kpis()
