@@ -61,7 +61,7 @@ def test_upload_simulate_matches_the_reference(api) -> None:  # type: ignore[no-
     nid = r.json()["id"]
     assert r.json()["nodes"] == 40 and any("capacities from" in n for n in r.json()["notes"])
     listed = client.get("/api/v1/networks", headers=_auth(tokens[Role.VIEWER])).json()
-    assert {n["id"] for n in listed} == {"example", nid}
+    assert {n["id"] for n in listed} == {"example", "munich", nid}
     r = client.post("/api/v1/networks/example/simulate", headers=_auth(tokens[Role.PLANNER]),
                     json={"scale": 1.5})
     assert r.status_code == 200

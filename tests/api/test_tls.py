@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from nettwin.api import Settings, create_app
+from tests.api.conftest import running_server
 
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
@@ -40,20 +37,8 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
 
 def test_https_with_a_certificate(tmp_path: Path) -> None:
     cert, key = _certificate(tmp_path)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(Settings(data_dir=tmp_path, load_example=False)),
-                            host="127.0.0.1", port=port, ssl_certfile=str(cert),
-                            ssl_keyfile=str(key), log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.05)
+    app = create_app(Settings(data_dir=tmp_path, load_example=False))
+    with running_server(app, ssl_certfile=str(cert), ssl_keyfile=str(key)) as port:
         r = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=str(cert), timeout=5)
         assert r.status_code == 200 and r.json() == {"status": "ok"}
         try:
@@ -62,7 +47,3 @@ def test_https_with_a_certificate(tmp_path: Path) -> None:
         except httpx.HTTPError:
             plain_refused = True
         assert plain_refused
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-    assert not thread.is_alive()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import yaml
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import (
@@ -32,12 +33,14 @@ from pydantic import BaseModel, Field
 
 from nettwin import __version__
 from nettwin.api.auth import Role, TokenStore
-from nettwin.api.deps import Admin, Planner, Viewer, role_route
+from nettwin.api.deps import Admin, NetworkId, Planner, Viewer, role_route
 from nettwin.api.jobs import JobManager, JobState
 from nettwin.api.live import LiveState, diurnal_scale
 from nettwin.api.live_routes import add_live_routes
 from nettwin.api.oidc import OidcConfig, OidcVerifier
 from nettwin.api.settings import Settings
+from nettwin.api.views import add_view_routes, radio_of
+from nettwin.api.weather import LiveWeather
 from nettwin.engine import (
     CompiledNetwork,
     QueueModel,
@@ -50,6 +53,9 @@ from nettwin.errors import ImportFormatError, NettwinError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import NetworkFormat, load_network, save_network
 from nettwin.model import Network
+from nettwin.radio.acm import AcmProfile, load_acm_profiles
+from nettwin.radio.budget import RadioArrays
+from nettwin.radio.storm import Storm, parse_storm
 from nettwin.report import arc_records, json_safe, service_records
 from nettwin.scenarios import parse_scenario, run_sweep, run_whatif
 from nettwin.scenarios.whatif import diff_document
@@ -83,6 +89,10 @@ class Twin:
         self.networks: dict[str, Network] = {}
         self.compiled: dict[str, CompiledNetwork] = {}
         self.baselines: dict[str, SimulationResult] = {}
+        self.profiles: dict[str, dict[str, AcmProfile]] = {}  # extra ACM ladders per network
+        self.storms: dict[str, Storm] = {}  # the storm a network's dashboard offers first
+        self.live_ids: list[str] = []  # networks fed simulated telemetry
+        self._cache: dict[tuple[str, str], Any] = {}
         self.tokens = TokenStore(settings.tokens_file)
         self.oidc = OidcVerifier(OidcConfig(
             issuer=settings.oidc_issuer,
@@ -112,6 +122,45 @@ class Twin:
         if nid not in self.baselines:
             self.baselines[nid] = run_simulation(compiled)
         return self.baselines[nid]
+
+    def cached(self, nid: str, key: str, make: Callable[[], Any]) -> Any:
+        """Something derived from a network, computed on first use (dropped on delete)."""
+        if (nid, key) not in self._cache:
+            self._cache[nid, key] = make()
+        return self._cache[nid, key]
+
+    def radio(self, nid: str) -> RadioArrays | None:
+        """The network's microwave links as arrays (None: it has none that can be modelled)."""
+        network, _c = self.get(nid)
+        radio: RadioArrays | None = self.cached(
+            nid, "radio", lambda: radio_of(network, self.profiles.get(nid, {})))
+        return radio
+
+    def default_storm(self, nid: str) -> Storm | None:
+        return self.storms.get(nid)
+
+    def forget(self, nid: str) -> None:
+        for store in (self.networks, self.compiled, self.baselines, self.profiles, self.storms):
+            store.pop(nid, None)
+        self._cache = {k: v for k, v in self._cache.items() if k[0] != nid}
+        if nid in self.live_ids:
+            self.live_ids.remove(nid)
+
+    def load_examples(self) -> None:
+        """The embedded default: Abilene (IP core) as 'example' and the Munich microwave
+        backhaul as 'munich', with its vendor ACM table and the bundled squall line; both
+        fed simulated telemetry. Examples already present are left alone."""
+        if "example" not in self.networks:
+            self.networks["example"] = load_network(example_path())
+        if "munich" not in self.networks:
+            munich = example_path("munich-backhaul")
+            self.networks["munich"] = load_network(munich)
+            self.profiles["munich"] = load_acm_profiles(
+                munich.with_name("munich-acm-38ghz.txt"))
+            self.storms["munich"] = parse_storm(
+                yaml.safe_load(example_path("munich-storm").read_text(encoding="utf-8")),
+                "munich-storm.yaml")
+        self.live_ids.extend(n for n in ("example", "munich") if n not in self.live_ids)
 
     def get(self, nid: str) -> tuple[Network, CompiledNetwork]:
         if nid not in self.networks:
@@ -155,10 +204,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        twin.jobs = JobManager(settings.job_workers)  # a restarted app gets a fresh pool
         if settings.load_example:
-            twin.networks["example"] = load_network(example_path())
+            twin.load_examples()
         ticker = None
-        if settings.simulate_telemetry_s > 0 and "example" in twin.networks:
+        if settings.simulate_telemetry_s > 0 and twin.live_ids:
             ticker = asyncio.create_task(_simulated_telemetry())
         yield
         if ticker is not None:
@@ -166,12 +216,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         twin.jobs.shutdown()
 
     async def _simulated_telemetry() -> None:
-        """Embedded default: the example network's traffic follows a compressed day."""
-        start = time.monotonic()
+        """Embedded default: traffic follows a compressed day; on networks with a storm,
+        the storm replays in a loop over the radio links."""
+        start, tick = time.monotonic(), 0
+        weather: dict[str, LiveWeather] = {}
         while True:
-            _network, compiled = twin.get("example")
             scale = diurnal_scale(time.monotonic() - start)
-            await asyncio.to_thread(twin.live.tick, "example", compiled, scale)
+            for nid in list(twin.live_ids):
+                if nid not in twin.networks:
+                    continue
+                _network, compiled = twin.get(nid)
+                radio, storm = twin.radio(nid), twin.default_storm(nid)
+                if radio is not None and storm is not None and nid not in weather:
+                    weather[nid] = LiveWeather(radio, storm)
+                extra = weather[nid].at_tick(tick, compiled) if nid in weather else {}
+                await asyncio.to_thread(twin.live.tick, nid, compiled, scale, **extra)
+            tick += 1
             await asyncio.sleep(settings.simulate_telemetry_s)
 
     app = FastAPI(title="nettwin", version=__version__, lifespan=lifespan,
@@ -244,20 +304,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"valid": True} | network.summary() | {"notes": [str(n) for n in network.notes]}
 
     @app.get(f"{API}/networks/{{nid}}", **role_route(Role.VIEWER))
-    def get_network(_: Viewer, nid: str) -> dict[str, Any]:
+    def get_network(_: Viewer, nid: NetworkId) -> dict[str, Any]:
         network, _c = twin.get(nid)
         return {"id": nid} | network.summary() | {"notes": [str(n) for n in network.notes]}
 
     @app.delete(f"{API}/networks/{{nid}}", status_code=204, **role_route(Role.ADMIN))
-    def delete_network(_: Admin, nid: str) -> Response:
+    def delete_network(_: Admin, nid: NetworkId) -> Response:
         twin.get(nid)
-        del twin.networks[nid]
-        twin.compiled.pop(nid, None)
-        twin.baselines.pop(nid, None)
+        twin.forget(nid)
         return Response(status_code=204)
 
     @app.get(f"{API}/networks/{{nid}}/export", **role_route(Role.VIEWER))
-    def export_network(_: Viewer, nid: str, fmt: Annotated[
+    def export_network(_: Viewer, nid: NetworkId, fmt: Annotated[
             NetworkFormat, Query(alias="format")] = NetworkFormat.NATIVE) -> Response:
         network, _c = twin.get(nid)
         if fmt not in (NetworkFormat.NATIVE, NetworkFormat.RFC8345):
@@ -268,7 +326,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return Response(path.read_text(encoding="utf-8"), media_type="application/json")
 
     @app.post(f"{API}/networks/{{nid}}/simulate", **role_route(Role.PLANNER))
-    def simulate(_: Planner, nid: str, body: SimulateRequest) -> dict[str, Any]:
+    def simulate(_: Planner, nid: NetworkId, body: SimulateRequest) -> dict[str, Any]:
         network, compiled = twin.get(nid)
         result = run_simulation(compiled, SimulationOptions(queue_model=body.queue_model),
                                 demand_rate_bps=compiled.demand_rate_bps * body.scale)
@@ -276,15 +334,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "arcs": arc_records(compiled, result)}
 
     @app.post(f"{API}/networks/{{nid}}/whatif", **role_route(Role.PLANNER))
-    def whatif(_: Planner, nid: str, body: ScenarioRequest) -> dict[str, Any]:
+    def whatif(_: Planner, nid: NetworkId, body: ScenarioRequest,
+               limit: Annotated[int, Query(ge=1, le=1_000_000, description=(
+                   "Entries kept in each list (counts stay whole)"))] = 50) -> dict[str, Any]:
         network, compiled = twin.get(nid)
         scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
         diff = run_whatif(network, scenario, compiled=compiled,
                           baseline=twin.baseline(nid)).diff
-        return dict(json_safe(diff_document(diff)))
+        return dict(json_safe(diff_document(diff, limit)))
 
     @app.post(f"{API}/networks/{{nid}}/sweeps", status_code=202, **role_route(Role.PLANNER))
-    def submit_sweep(who: Planner, nid: str, body: SweepRequest) -> dict[str, Any]:
+    def submit_sweep(who: Planner, nid: NetworkId, body: SweepRequest) -> dict[str, Any]:
         network, compiled = twin.get(nid)
 
         def work(progress: Callable[[int, int], None]) -> dict[str, Any]:
@@ -323,4 +383,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return dict(job.status())
 
     add_live_routes(app, twin)
+    add_view_routes(app, twin)
     return app

@@ -10,9 +10,11 @@ cleared (kept, with its clear time); acknowledging does not clear.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import threading
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +24,7 @@ import numpy as np
 from nettwin.engine import CompiledNetwork, simulate
 
 MAJOR_UTILISATION = 0.8
+HISTORY_TICKS = 600  # utilisation samples kept per network for the element panel
 
 
 def _now() -> str:
@@ -71,6 +74,7 @@ class LiveState:
         self.alarms: dict[str, Alarm] = {}
         self._active: dict[tuple[str, str, str], str] = {}  # (network, object, type) -> id
         self.latest: dict[str, dict[str, Any]] = {}
+        self.history: dict[str, deque[tuple[str, np.ndarray]]] = {}
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]] = []
         self._lock = threading.RLock()
 
@@ -117,9 +121,15 @@ class LiveState:
             alarm.state, alarm.changed = "updated", _now()
             self._publish("alarm", alarm.document(""))
 
-    def tick(self, network_id: str, compiled: CompiledNetwork, scale: float) -> dict[str, Any]:
-        """Run the network at ``scale`` x its traffic, update alarms, publish the state."""
-        result = simulate(compiled, demand_rate_bps=compiled.demand_rate_bps * scale)
+    def tick(self, network_id: str, compiled: CompiledNetwork, scale: float, *,
+             arc_capacity_bps: np.ndarray | None = None, arc_up: np.ndarray | None = None,
+             link_modes: dict[str, str] | None = None) -> dict[str, Any]:
+        """Run the network at ``scale`` x its traffic (with the radio capacities and link
+        states of this instant, when given), update alarms, publish the state."""
+        net = compiled if arc_capacity_bps is None else dataclasses.replace(
+            compiled, arc_capacity_bps=arc_capacity_bps)
+        result = simulate(net, arc_up=arc_up,
+                          demand_rate_bps=compiled.demand_rate_bps * scale)
         util = np.where(result.arc_up, result.arc_utilisation, 0.0)
         seen: set[tuple[str, str, str]] = set()
         with self._lock:
@@ -147,11 +157,15 @@ class LiveState:
                 alarm.state, alarm.severity = "cleared", "cleared"
                 alarm.cleared = alarm.changed = _now()
                 self._publish("alarm", alarm.document(""))
-        state = {"network_id": network_id, "time": _now(), "scale": scale,
+        now = _now()
+        state = {"network_id": network_id, "time": now, "scale": scale,
                  "max_utilisation": float(util.max(initial=0.0)),
-                 "arcs": [{"arc": compiled.arc_label(a), "utilisation": float(util[a])}
-                          for a in range(compiled.n_arcs)]}
+                 "arcs": [{"arc": compiled.arc_label(a), "utilisation": float(util[a]),
+                           "up": bool(result.arc_up[a])}
+                          for a in range(compiled.n_arcs)],
+                 "link_modes": link_modes or {}}
         self.latest[network_id] = state
+        self.history.setdefault(network_id, deque(maxlen=HISTORY_TICKS)).append((now, util))
         self._publish("state", state)
         return state
 

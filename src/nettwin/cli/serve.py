@@ -56,15 +56,25 @@ def serve(
         "--telemetry-s", min=0.0, help="Feed the example network simulated live traffic "
                                        "every this many seconds (0: off).")] = 2.0,
 ) -> None:
-    """Serve the REST API (OpenAPI at /docs) with the bundled example network loaded."""
+    """Serve the twin: REST API (OpenAPI at /docs) and the dashboard (/ui), with the bundled
+    Abilene core and Munich microwave backhaul fed simulated live traffic and weather.
+
+    On the first start (no tokens yet) an admin token is created and a sign-in link printed."""
     import uvicorn
 
     from nettwin.api import create_app
 
     settings = _settings(data_dir, host=host, port=port, simulate_telemetry_s=telemetry_s)
-    if not TokenStore(settings.tokens_file).path.exists():
-        err.print("no tokens yet: create one with `nettwin token create --name me --role "
-                  "admin`")
+    store = TokenStore(settings.tokens_file)
+    scheme = "https" if certfile else "http"
+    if not store.path.exists():
+        token = store.create("local-admin", Role.ADMIN)
+        err.print(f"first start: created an admin token (stored hashed in {store.path}).\n"
+                  f"dashboard: [bold]{scheme}://{host}:{port}/ui/#token={token}[/]\n"
+                  "more tokens: `nettwin token create --name NAME --role viewer`", soft_wrap=True)
+    else:
+        err.print(f"dashboard: {scheme}://{host}:{port}/ui/ (sign in with a token from "
+                  "`nettwin token create`)")
     uvicorn.run(create_app(settings), host=host, port=port,
                 ssl_certfile=str(certfile) if certfile else None,
                 ssl_keyfile=str(keyfile) if keyfile else None)
