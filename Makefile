@@ -3,7 +3,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-peers-setup clean
+# Debian packages the tests drive: Chromium (dashboard tests).
+SYSTEM_PACKAGES := chromium
+
+.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-peers-setup clean
 
 setup: $(VENV)/.installed
 
@@ -13,15 +16,31 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The main job: the embedded twin (example networks, simulated live telemetry and weather),
+# API and dashboard on http://127.0.0.1:8080 (the first start prints a sign-in link).
 run: setup
+	$(BIN)/nettwin serve
+
+simulate: setup
 	$(BIN)/nettwin simulate
+
+# Installs what is missing only (root and apt-get required; elsewhere it says what to do).
+system:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing $$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }; \
+	  else echo "missing Debian packages: $$missing (tests that need them are skipped)"; fi; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+test: system lint
 	$(BIN)/pytest -q
 
 validate: setup

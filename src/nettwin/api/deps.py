@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from nettwin.api.auth import Principal, Role
@@ -49,3 +49,7 @@ Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
 
 
+
+NetworkId = Annotated[str, Path(description="Network id (the embedded default serves "
+                                            "'example' and 'munich')",
+                                examples=["example"], max_length=200)]

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
-from nettwin.api.deps import Operator, Viewer, role_route
+from nettwin.api.deps import NetworkId, Operator, Viewer, role_route
 
 if TYPE_CHECKING:
     from nettwin.api.app import Twin
@@ -34,20 +34,20 @@ class AlarmPatch(BaseModel):
 
 def add_live_routes(app: FastAPI, twin: Twin) -> None:
     @app.post("/api/v1/networks/{nid}/telemetry", **role_route(Role.OPERATOR))
-    def telemetry(_: Operator, nid: str, body: TelemetryRequest) -> dict[str, Any]:
+    def telemetry(_: Operator, nid: NetworkId, body: TelemetryRequest) -> dict[str, Any]:
         _network, compiled = twin.get(nid)
         state = twin.live.tick(nid, compiled, body.scale)
         return {k: v for k, v in state.items() if k != "arcs"}
 
     @app.get("/api/v1/networks/{nid}/state", **role_route(Role.VIEWER))
-    def live_state(_: Viewer, nid: str) -> dict[str, Any]:
+    def live_state(_: Viewer, nid: NetworkId) -> dict[str, Any]:
         twin.get(nid)
         if nid not in twin.live.latest:
             raise HTTPException(404, detail="no live state yet: POST telemetry first")
         return twin.live.latest[nid]
 
     @app.get("/api/v1/networks/{nid}/stream", **role_route(Role.VIEWER))
-    async def stream(_: Viewer, nid: str, request: Request,
+    async def stream(_: Viewer, nid: NetworkId, request: Request,
                      max_events: int | None = Query(default=None, ge=1, le=100_000)
                      ) -> StreamingResponse:
         """Server-Sent Events: ``state`` (utilisation) and ``alarm`` events as they happen."""
