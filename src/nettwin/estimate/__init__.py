@@ -1,0 +1,13 @@
+"""Estimation from measurements: traffic matrices from link counters (tomogravity)."""
+
+from nettwin.estimate.tm import (
+    RoutingMatrix,
+    TmEstimate,
+    estimate_tm,
+    estimation_errors,
+    gravity_prior,
+    routing_matrix,
+)
+
+__all__ = ["RoutingMatrix", "TmEstimate", "estimate_tm", "estimation_errors",
+           "gravity_prior", "routing_matrix"]

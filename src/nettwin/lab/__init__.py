@@ -1,0 +1,1 @@
+"""A real network to mirror: FRR routers running OSPF in Linux network namespaces."""

@@ -1,0 +1,336 @@
+"""Where observations come from: small adapters behind one interface.
+
+A source yields batches of ``Message`` (a payload, its position in the source when it has
+one, and how to acknowledge it). The twin commits a batch to its store first and
+acknowledges afterwards; with positions (JetStream stream sequence numbers, file line
+numbers) a message at or below the stored cursor is skipped, so a crash between commit and
+acknowledgement redelivers without double counting.
+
+- ``InProcessSource``: an asyncio queue (the embedded default; tests and the lab feed it).
+- ``FileReplaySource``: JSON lines or CSV, replayed at a chosen speed (0: as fast as read).
+- ``NatsSource``: NATS JetStream durable pull consumer (explicit acks, resumable).
+- ``MqttSource``: an MQTT subscription (QoS 1).
+- ``PrometheusSource``: pulls counters through the Prometheus HTTP API with PromQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from nettwin.errors import ImportFormatError
+
+
+@dataclass
+class Message:
+    payload: bytes | str | dict[str, Any]
+    position: int | None = None
+
+
+Ack = Callable[[], Awaitable[None]]
+
+
+class Source(Protocol):
+    name: str
+
+    def batches(self, max_batch: int, max_wait_s: float
+                ) -> AsyncIterator[tuple[list[Message], Ack | None]]: ...
+
+    async def close(self) -> None: ...
+
+
+async def _no_ack() -> None:
+    return None
+
+
+# --------------------------------------------------------------------------- in-process
+class InProcessSource:
+    """Observations put in by the same process (``put`` / ``put_many``); ``end()`` stops."""
+
+    name = "in-process"
+    _END = object()
+
+    def __init__(self, maxsize: int = 1_000_000) -> None:
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
+
+    async def put(self, payload: bytes | str | dict[str, Any]) -> None:
+        await self.queue.put(Message(payload))
+
+    async def put_many(self, payloads: list[Any]) -> None:
+        """One queue entry for a whole list: the fast path for high sample rates."""
+        await self.queue.put([Message(p) for p in payloads])
+
+    async def end(self) -> None:
+        await self.queue.put(self._END)
+
+    async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.05
+                      ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
+        while True:
+            item = await self.queue.get()
+            if item is self._END:
+                return
+            batch = list(item) if isinstance(item, list) else [item]
+            deadline = time.monotonic() + max_wait_s
+            ended = False
+            while len(batch) < max_batch:
+                try:
+                    item = self.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    if time.monotonic() >= deadline:
+                        break
+                    await asyncio.sleep(0.001)
+                    continue
+                if item is self._END:
+                    ended = True
+                    break
+                batch.extend(item if isinstance(item, list) else [item])
+            yield batch, None
+            if ended:
+                return
+
+    async def close(self) -> None:
+        return None
+
+
+# --------------------------------------------------------------------------- file replay
+class FileReplaySource:
+    """JSON lines (``.jsonl``/``.json``) or CSV (header: kind,time,device,interface,
+    out_octets,... as in the JSON form) replayed at ``speed`` x real time (0: as fast as
+    possible). Positions are line numbers, so a replay into a store resumes after the last
+    committed line."""
+
+    def __init__(self, path: str | Path, speed: float = 0.0) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise ImportFormatError(str(self.path), "no such file")
+        if speed < 0:
+            raise ValueError(f"speed {speed} must be >= 0 (0: as fast as possible)")
+        self.speed = speed
+        self.name = f"file:{self.path.name}"
+
+    def _lines(self) -> Iterator[tuple[int, Any]]:
+        if self.path.suffix.lower() == ".csv":
+            with self.path.open(newline="", encoding="utf-8") as fh:
+                for i, row in enumerate(csv.DictReader(fh), start=2):
+                    yield i, {k: _csv_value(k, v) for k, v in row.items() if v not in ("", None)}
+        else:
+            with self.path.open("rb") as fh:
+                for i, line in enumerate(fh, start=1):
+                    if line.strip():
+                        yield i, line
+
+    async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.05
+                      ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
+        batch: list[Message] = []
+        t0_data: float | None = None
+        t0_wall = time.monotonic()
+        for pos, payload in self._lines():
+            if self.speed > 0:
+                t = _peek_time(payload)
+                if t is not None:
+                    t0_data = t if t0_data is None else t0_data
+                    wait = (t - t0_data) / self.speed - (time.monotonic() - t0_wall)
+                    if wait > 0:
+                        if batch:
+                            yield batch, None
+                            batch = []
+                        await asyncio.sleep(wait)
+            batch.append(Message(payload, pos))
+            if len(batch) >= max_batch:
+                yield batch, None
+                batch = []
+                await asyncio.sleep(0)
+        if batch:
+            yield batch, None
+
+    async def close(self) -> None:
+        return None
+
+
+def _csv_value(key: str, value: str) -> Any:
+    if key in ("kind", "device", "interface", "link", "object", "event", "severity",
+               "message", "modulation", "oper_status"):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _peek_time(payload: Any) -> float | None:
+    from nettwin.live.observations import parse_time
+
+    try:
+        doc = json.loads(payload) if isinstance(payload, bytes | str) else payload
+        return parse_time(doc.get("time"))
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+# --------------------------------------------------------------------------- NATS
+class NatsSource:
+    """A durable JetStream pull consumer on ``subject`` (stream created when missing).
+
+    Messages are acknowledged after the twin committed them (explicit acks); on restart the
+    consumer redelivers whatever was not acknowledged and the stored cursor (the stream
+    sequence) drops what had been committed already."""
+
+    def __init__(self, url: str = "nats://127.0.0.1:4222", subject: str = "nettwin.obs",
+                 stream: str = "NETTWIN", durable: str = "nettwin-twin",
+                 ack_wait_s: float = 30.0) -> None:
+        self.url, self.subject, self.stream, self.durable = url, subject, stream, durable
+        self.ack_wait_s = ack_wait_s
+        self.name = f"nats:{stream}/{durable}"
+        self._nc: Any = None
+
+    async def _connect(self) -> Any:
+        import nats
+        from nats.js.api import AckPolicy, ConsumerConfig
+
+        self._nc = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=3)
+        js = self._nc.jetstream()
+        try:
+            await js.stream_info(self.stream)
+        except Exception:
+            await js.add_stream(name=self.stream, subjects=[self.subject])
+        return await js.pull_subscribe(
+            self.subject, durable=self.durable, stream=self.stream,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, max_ack_pending=-1,
+                                  ack_wait=self.ack_wait_s))
+
+    async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.2
+                      ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
+        from nats.errors import TimeoutError as NatsTimeout
+
+        sub = await self._connect()
+        while True:
+            try:
+                msgs = await sub.fetch(max_batch, timeout=max_wait_s)
+            except (TimeoutError, NatsTimeout):
+                continue
+            batch = [Message(m.data, int(m.metadata.sequence.stream)) for m in msgs]
+
+            async def ack(msgs: list[Any] = msgs) -> None:
+                await asyncio.gather(*(m.ack() for m in msgs))
+
+            yield batch, ack
+
+    async def close(self) -> None:
+        if self._nc is not None:
+            await self._nc.close()
+
+
+# --------------------------------------------------------------------------- MQTT
+class MqttSource:
+    """An MQTT subscription (paho client in its own thread, QoS 1)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883,
+                 topic: str = "nettwin/obs/#", client_id: str = "nettwin-twin") -> None:
+        self.host, self.port, self.topic, self.client_id = host, port, topic, client_id
+        self.name = f"mqtt:{topic}"
+        self._client: Any = None
+        self.ready = threading.Event()
+
+    async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.05
+                      ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
+        import paho.mqtt.client as mqtt
+
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Message] = asyncio.Queue()
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
+
+        def on_connect(c: Any, _u: Any, _f: Any, _rc: Any, _p: Any) -> None:
+            c.subscribe(self.topic, qos=1)
+
+        def on_subscribe(*_args: Any) -> None:
+            self.ready.set()
+
+        def on_message(_c: Any, _u: Any, msg: Any) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, Message(bytes(msg.payload)))
+
+        client.on_connect, client.on_message = on_connect, on_message
+        client.on_subscribe = on_subscribe
+        client.connect(self.host, self.port)
+        client.loop_start()
+        self._client = client
+        while True:
+            first = await queue.get()
+            batch = [first]
+            deadline = time.monotonic() + max_wait_s
+            while len(batch) < max_batch and time.monotonic() < deadline:
+                try:
+                    batch.append(queue.get_nowait())
+                except asyncio.QueueEmpty:
+                    await asyncio.sleep(0.002)
+            yield batch, None
+
+    async def close(self) -> None:
+        if self._client is not None:
+            self._client.loop_stop()
+            self._client.disconnect()
+
+
+# --------------------------------------------------------------------------- Prometheus
+class PrometheusSource:
+    """Pulls interface counters from a Prometheus server every ``interval_s``.
+
+    ``queries`` maps observation fields to PromQL series selectors of counters (e.g.
+    ``{"out_octets": 'ifHCOutOctets{job="routers"}', "oper_status": "ifOperStatus"}``).
+    Each poll reads the raw samples of the last few intervals (``selector[window]``), so
+    every sample keeps its own scrape timestamp: an instant query would stamp the value with
+    the query time and skew rates. Samples already seen are dropped by the twin as
+    duplicates. An oper_status series is up when its value is 1."""
+
+    def __init__(self, url: str, queries: dict[str, str], *, device_label: str = "device",
+                 interface_label: str = "interface", interval_s: float = 1.0) -> None:
+        if "out_octets" not in queries and "oper_status" not in queries:
+            raise ValueError("queries need out_octets (and optionally oper_status, "
+                             "out_drops): e.g. {'out_octets': 'ifHCOutOctets'}")
+        self.url = url.rstrip("/")
+        self.queries, self.interval_s = queries, interval_s
+        self.device_label, self.interface_label = device_label, interface_label
+        self.name = f"prometheus:{self.url}"
+
+    async def poll(self, client: Any) -> list[Message]:
+        merged: dict[tuple[str, str, float], dict[str, Any]] = {}
+        window = f"{max(5, round(3 * self.interval_s))}s"
+        for field_name, selector in self.queries.items():
+            r = await client.get(f"{self.url}/api/v1/query",
+                                 params={"query": f"{selector}[{window}]"})
+            r.raise_for_status()
+            for series in r.json()["data"]["result"]:
+                labels = series["metric"]
+                for ts, value in series.get("values") or []:
+                    key = (labels.get(self.device_label, ""),
+                           labels.get(self.interface_label, ""), float(ts))
+                    rec = merged.setdefault(key, {"kind": "counter", "time": float(ts),
+                                                  "device": key[0], "interface": key[1]})
+                    if field_name == "oper_status":
+                        rec["oper_status"] = "up" if float(value) == 1.0 else "down"
+                    else:
+                        rec[field_name] = float(value)
+        return [Message(rec) for rec in merged.values()]
+
+    async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.05
+                      ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            while True:
+                started = time.monotonic()
+                batch = await self.poll(client)
+                if batch:
+                    yield batch, None
+                await asyncio.sleep(max(0.0, self.interval_s - (time.monotonic() - started)))
+
+    async def close(self) -> None:
+        return None

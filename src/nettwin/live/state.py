@@ -1,0 +1,218 @@
+"""The mirrored state, updated incrementally batch by batch.
+
+Counters become rates: for each port, ``8 * (octets - previous octets) / (t - previous t)``;
+a sample older than or equal to the port's last one is a duplicate (ignored, so a replay is
+harmless), a decrease is a counter reset (the sample restarts the port's baseline). The rate
+of an arc is the latest rate measured on its sending port. Link oper status comes from
+``oper_status`` on counters and from link events (a link is down if either end says so);
+radio readings set the modulation. Alarms are derived: link down (critical), utilisation at
+or above 80 % (major) / 100 % (critical); an alarm clears when its condition goes away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nettwin.engine import CompiledNetwork, compile_network
+from nettwin.live.observations import Batch, InterfaceMap
+from nettwin.model import Network
+
+MAJOR_UTILISATION = 0.8
+
+
+@dataclass
+class Changes:
+    """What one batch changed: what the store appends."""
+
+    rates: list[tuple[float, int, float]] = field(default_factory=list)  # (t, arc, bps)
+    counters: list[tuple[int, float, float, float]] = field(default_factory=list)  # port,t,o,d
+    link_status: list[tuple[float, str, bool]] = field(default_factory=list)
+    radio: list[tuple[float, str, str | None, float | None]] = field(default_factory=list)
+    events: list[tuple[float, str, str, str, str]] = field(default_factory=list)
+    alarms_raised: list[tuple[str, str, str]] = field(default_factory=list)  # object,type,sev
+    alarms_cleared: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: int = 0
+    resets: int = 0
+    time: float = float("-inf")  # the observations' time after the batch (alarms take it)
+
+
+class TwinState:
+    """Current state of one mirrored network."""
+
+    def __init__(self, network: Network, compiled: CompiledNetwork | None = None) -> None:
+        self.network = network
+        self.compiled = compiled or compile_network(network)
+        self.ports = InterfaceMap(network)
+        n_ports, m = len(self.ports), self.compiled.n_arcs
+        self.last_time = np.full(n_ports, -np.inf)
+        self.last_octets = np.full(n_ports, np.nan)
+        self.arc_rate_bps = np.full(m, np.nan)
+        self.arc_rate_time = np.full(m, -np.inf)
+        self.last_drops = np.full(n_ports, np.nan)
+        self.arc_drop_pps = np.full(m, np.nan)  # packets dropped per second at the sender
+        self.port_down = np.zeros(n_ports, bool)
+        self.event_down: dict[str, bool] = {}  # link -> down by event
+        self.link_ids = tuple(network.links)
+        self.link_up = np.array([lk.is_up for lk in network.links.values()])
+        self.modulation: dict[str, str | None] = {}
+        self.rsl_dbm: dict[str, float | None] = {}
+        self.alarms: dict[tuple[str, str], str] = {}  # (object, type) -> severity
+        self.samples = 0
+        self.time = -np.inf
+
+    # ------------------------------------------------------------------ resume
+    def restore_counters(self, rows: list[tuple[int, float, float, float]]) -> None:
+        """Last counter values per port, as kept by the store (restart without double
+        counting)."""
+        for port, t, octets, drops in rows:
+            if 0 <= port < len(self.last_time) and t > self.last_time[port]:
+                self.last_time[port], self.last_octets[port] = t, octets
+                self.last_drops[port] = drops
+
+    # ------------------------------------------------------------------ apply
+    def apply(self, batch: Batch) -> Changes:
+        ch = Changes()
+        if batch.n_counters:
+            self._counters(batch, ch)
+        for ev in batch.events:
+            ch.events.append((ev.time, ev.object_id, ev.event, ev.severity, ev.message))
+            if ev.event in ("link_down", "link_up"):
+                self.event_down[ev.object_id] = ev.event == "link_down"
+            self.time = max(self.time, ev.time)
+        for r in batch.radio:
+            self.modulation[r.link] = r.modulation
+            self.rsl_dbm[r.link] = r.rsl_dbm
+            ch.radio.append((r.time, r.link, r.modulation, r.rsl_dbm))
+            self.time = max(self.time, r.time)
+        self._links(ch)
+        self._alarms(ch)
+        self.samples += batch.n_good
+        ch.time = self.time
+        return ch
+
+    def _counters(self, batch: Batch, ch: Changes) -> None:
+        order = np.lexsort((batch.time, batch.port))
+        port, t = batch.port[order], batch.time[order]
+        octets, drops, oper = batch.out_octets[order], batch.out_drops[order], \
+            batch.oper_up[order]
+        # status first: the latest status per port wins
+        self.time = max(self.time, float(t.max()))
+        has_status = oper >= 0
+        if has_status.any():
+            idx = np.flatnonzero(has_status)
+            last_of = np.unique(port[idx][::-1], return_index=True)
+            sel = idx[::-1][last_of[1]]
+            self.port_down[port[sel]] = oper[sel] == 0
+        ok = ~np.isnan(octets)
+        port, t, octets, drops = port[ok], t[ok], octets[ok], drops[ok]
+        if port.size == 0:
+            return
+        # duplicates: not newer than the port's last state, or repeating a time in the batch
+        first = np.ones(port.size, bool)
+        first[1:] = port[1:] != port[:-1]
+        repeat = np.zeros(port.size, bool)
+        repeat[1:] = ~first[1:] & (t[1:] <= t[:-1])
+        fresh = (t > self.last_time[port]) & ~repeat
+        ch.duplicates += int((~fresh).sum())
+        port, t, octets, drops = port[fresh], t[fresh], octets[fresh], drops[fresh]
+        if port.size == 0:
+            return
+        first = np.ones(port.size, bool)
+        first[1:] = port[1:] != port[:-1]
+        prev_t = np.empty_like(t)
+        prev_o = np.empty_like(octets)
+        prev_t[1:], prev_o[1:] = t[:-1], octets[:-1]
+        prev_t[first] = self.last_time[port[first]]
+        prev_o[first] = self.last_octets[port[first]]
+        dt = t - prev_t
+        delta = octets - prev_o
+        valid = np.isfinite(dt) & (dt > 0) & ~np.isnan(prev_o) & (delta >= 0)
+        ch.resets += int((delta < 0).sum())
+        rate = np.where(valid, 8.0 * delta / np.where(dt > 0, dt, 1.0), np.nan)
+        arcs = self.ports.port_arc[port]
+        prev_d = np.empty_like(drops)
+        prev_d[1:] = drops[:-1]
+        prev_d[first] = self.last_drops[port[first]]
+        drop_rate = (drops - prev_d) / np.where(dt > 0, dt, 1.0)
+        good = np.flatnonzero(valid)
+        ch.rates.extend(zip(t[good].tolist(), arcs[good].tolist(), rate[good].tolist(),
+                            strict=True))
+        # latest sample per port -> port state and arc rate
+        last = np.ones(port.size, bool)
+        last[:-1] = port[:-1] != port[1:]
+        li = np.flatnonzero(last)
+        self.last_time[port[li]] = t[li]
+        self.last_octets[port[li]] = octets[li]
+        self.last_drops[port[li]] = drops[li]
+        ch.counters.extend(zip(port[li].tolist(), t[li].tolist(), octets[li].tolist(),
+                               drops[li].tolist(), strict=True))
+        if good.size:
+            g_arcs, g_t, g_rate = arcs[good], t[good], rate[good]
+            # keep the newest valid rate per arc
+            o = np.lexsort((g_t, g_arcs))
+            g_arcs, g_t, g_rate = g_arcs[o], g_t[o], g_rate[o]
+            tail = np.ones(g_arcs.size, bool)
+            tail[:-1] = g_arcs[:-1] != g_arcs[1:]
+            newer = g_t[tail] >= self.arc_rate_time[g_arcs[tail]]
+            a = g_arcs[tail][newer]
+            self.arc_rate_bps[a] = g_rate[tail][newer]
+            self.arc_rate_time[a] = g_t[tail][newer]
+            g_drop = drop_rate[good][o][tail][newer]
+            self.arc_drop_pps[a] = np.where(g_drop >= 0, g_drop, np.nan)
+        self.time = max(self.time, float(t.max()))
+
+    def _links(self, ch: Changes) -> None:
+        down_ports = np.flatnonzero(self.port_down)
+        down = {self.link_ids[self.ports.port_arc[p] // 2] for p in down_ports.tolist()}
+        down |= {lk for lk, d in self.event_down.items() if d}
+        for i, lid in enumerate(self.link_ids):
+            up = lid not in down and self.network.links[lid].admin_up
+            if up != bool(self.link_up[i]):
+                self.link_up[i] = up
+                ch.link_status.append((self.time, lid, up))
+
+    def _alarms(self, ch: Changes) -> None:
+        want: dict[tuple[str, str], str] = {}
+        for i, lid in enumerate(self.link_ids):
+            if not self.link_up[i]:
+                want[(lid, "CommunicationsAlarm")] = "critical"
+        util = self.utilisation()
+        for arc in np.flatnonzero(np.nan_to_num(util) >= MAJOR_UTILISATION).tolist():
+            want[(self.compiled.arc_label(arc), "QualityOfServiceAlarm")] = (
+                "critical" if util[arc] >= 1.0 else "major")
+        own = ("CommunicationsAlarm", "QualityOfServiceAlarm")  # others (drift) kept as they are
+        for key, sev in want.items():
+            if self.alarms.get(key) != sev:
+                ch.alarms_raised.append((key[0], key[1], sev))
+        for key in {k for k in self.alarms if k[1] in own} - set(want):
+            ch.alarms_cleared.append(key)
+        self.alarms = {k: v for k, v in self.alarms.items() if k[1] not in own} | want
+
+    # ------------------------------------------------------------------ views
+    def arc_up(self) -> np.ndarray:
+        """Arcs up as observed (a link is down when either end or an event says so)."""
+        return np.repeat(self.link_up, 2)
+
+    def utilisation(self) -> np.ndarray:
+        return np.asarray(self.arc_rate_bps / self.compiled.arc_capacity_bps)
+
+    def snapshot(self) -> dict[str, Any]:
+        util = self.utilisation()
+        return {
+            "time": self.time, "samples": self.samples,
+            "links_down": [lid for i, lid in enumerate(self.link_ids) if not self.link_up[i]],
+            "arcs": [{"arc": self.compiled.arc_label(a),
+                      "rate_bps": None if np.isnan(self.arc_rate_bps[a])
+                      else float(self.arc_rate_bps[a]),
+                      "utilisation": None if np.isnan(util[a]) else float(util[a]),
+                      "drops_pps": None if np.isnan(self.arc_drop_pps[a])
+                      else float(self.arc_drop_pps[a]),
+                      "up": bool(self.link_up[a // 2])}
+                     for a in range(self.compiled.n_arcs)],
+            "modulation": dict(self.modulation),
+            "alarms": [{"object": k[0], "type": k[1], "severity": v}
+                       for k, v in sorted(self.alarms.items())],
+        }

@@ -1,0 +1,242 @@
+"""History of the mirrored state, behind one interface (SQLAlchemy): an embedded SQLite file
+by default, PostgreSQL when a URL says so (``postgresql+psycopg://...``).
+
+Append-only tables keep every measured rate, link status change, radio reading, event,
+alarm change and dead letter with its time; ``counters`` keeps the last counter values per
+port and ``cursors`` the last acknowledged position per source. One batch is one
+transaction: its changes, its dead letters, the counters and the source position commit
+together, so a restart resumes exactly where the store says (no sample lost or counted
+twice). ``state_at(t)`` rebuilds the state at any past instant from the tables.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from nettwin.live.observations import DeadLetter
+from nettwin.live.state import Changes
+
+metadata = MetaData()
+rates = Table("rates", metadata, Column("network", String(200), nullable=False),
+              Column("time", Float, nullable=False), Column("arc", Integer, nullable=False),
+              Column("rate_bps", Float, nullable=False),
+              Index("rates_by_arc", "network", "arc", "time"))
+link_status = Table("link_status", metadata, Column("network", String(200), nullable=False),
+                    Column("time", Float, nullable=False), Column("link", Text, nullable=False),
+                    Column("up", Boolean, nullable=False),
+                    Index("status_by_link", "network", "link", "time"))
+radio = Table("radio", metadata, Column("network", String(200), nullable=False),
+              Column("time", Float, nullable=False), Column("link", Text, nullable=False),
+              Column("modulation", Text), Column("rsl_dbm", Float),
+              Index("radio_by_link", "network", "link", "time"))
+events = Table("events", metadata, Column("network", String(200), nullable=False),
+               Column("time", Float, nullable=False), Column("object", Text, nullable=False),
+               Column("event", String(40), nullable=False), Column("severity", String(20)),
+               Column("message", Text), Index("events_by_time", "network", "time"))
+alarms = Table("alarms", metadata, Column("network", String(200), nullable=False),
+               Column("time", Float, nullable=False), Column("object", Text, nullable=False),
+               Column("type", String(60), nullable=False),
+               Column("severity", String(20), nullable=False),
+               Index("alarms_by_object", "network", "object", "type", "time"))
+counters = Table("counters", metadata, Column("network", String(200), primary_key=True),
+                 Column("port", Integer, primary_key=True), Column("time", Float),
+                 Column("octets", Float), Column("drops", Float))
+cursors = Table("cursors", metadata, Column("network", String(200), primary_key=True),
+                Column("source", String(200), primary_key=True),
+                Column("position", Integer, nullable=False))
+dead_letters = Table("dead_letters", metadata, Column("id", Integer, primary_key=True),
+                     Column("network", String(200), nullable=False),
+                     Column("received", Float, nullable=False),
+                     Column("source", String(200), nullable=False),
+                     Column("payload", Text, nullable=False),
+                     Column("reason", Text, nullable=False))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Write-ahead log: readers do not block the ingesting writer; fsync at checkpoints."""
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+@dataclass(frozen=True)
+class PastState:
+    """The mirrored state at one instant, rebuilt from the history."""
+
+    time: float
+    arc_rate_bps: np.ndarray  # nan: never measured up to then
+    arc_rate_time: np.ndarray
+    link_up: dict[str, bool]  # links with a recorded change up to then
+    modulation: dict[str, str | None]
+    alarms: dict[tuple[str, str], str]  # (object, type) -> severity, active ones
+
+
+class Store:
+    """One database (SQLite file or PostgreSQL) holding any number of networks' history."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        self._rates_sql = f"INSERT INTO rates (network, time, arc, rate_bps) VALUES " \
+                          f"({mark}, {mark}, {mark}, {mark})"
+        # the same upsert syntax in SQLite (>= 3.24) and PostgreSQL
+        self._counters_sql = (
+            f"INSERT INTO counters (network, port, time, octets, drops) VALUES "
+            f"({mark}, {mark}, {mark}, {mark}, {mark}) ON CONFLICT (network, port) DO UPDATE "
+            "SET time = excluded.time, octets = excluded.octets, drops = excluded.drops")
+        self._insert = (postgresql.insert if self.engine.dialect.name == "postgresql"
+                        else sqlite.insert)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ write
+    def commit(self, network: str, ch: Changes, dead: Sequence[DeadLetter] = (),
+               cursor: tuple[str, int] | None = None, received: float = 0.0) -> None:
+        """Append one batch's changes, dead letters, counters and source position, atomically."""
+        with self.engine.begin() as conn:
+            if ch.rates:  # the hot path: plain DB-API executemany, no per-row compiling
+                conn.exec_driver_sql(self._rates_sql,
+                                     [(network, t, a, r) for t, a, r in ch.rates])
+            if ch.link_status:
+                conn.execute(link_status.insert(), [
+                    {"network": network, "time": t, "link": lk, "up": up}
+                    for t, lk, up in ch.link_status])
+            if ch.radio:
+                conn.execute(radio.insert(), [
+                    {"network": network, "time": t, "link": lk, "modulation": m, "rsl_dbm": r}
+                    for t, lk, m, r in ch.radio])
+            if ch.events:
+                conn.execute(events.insert(), [
+                    {"network": network, "time": t, "object": o, "event": e, "severity": s,
+                     "message": msg} for t, o, e, s, msg in ch.events])
+            t_alarm = ch.time if math.isfinite(ch.time) else received
+            changes = ([(o, ty, sev) for o, ty, sev in ch.alarms_raised]
+                       + [(o, ty, "cleared") for o, ty in ch.alarms_cleared])
+            if changes:
+                conn.execute(alarms.insert(), [
+                    {"network": network, "time": t_alarm, "object": o, "type": ty,
+                     "severity": sev} for o, ty, sev in changes])
+            if ch.counters:
+                conn.exec_driver_sql(self._counters_sql, [
+                    (network, p, t, o, None if math.isnan(d) else d)
+                    for p, t, o, d in ch.counters])
+            if dead:
+                conn.execute(dead_letters.insert(), [
+                    {"network": network, "received": received, "source": d.source,
+                     "payload": d.payload, "reason": d.reason} for d in dead])
+            if cursor is not None:
+                stmt = self._insert(cursors).values(network=network, source=cursor[0],
+                                                    position=cursor[1])
+                conn.execute(stmt.on_conflict_do_update(
+                    index_elements=["network", "source"],
+                    set_={"position": stmt.excluded.position}))
+
+    # ------------------------------------------------------------------ read
+    def counters(self, network: str) -> list[tuple[int, float, float, float]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(counters.c.port, counters.c.time, counters.c.octets,
+                                       counters.c.drops).where(counters.c.network == network))
+            return [(int(p), float(t), float(o), float("nan") if d is None else float(d))
+                    for p, t, o, d in rows]
+
+    def cursor(self, network: str, source: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(cursors.c.position).where(
+                cursors.c.network == network, cursors.c.source == source)).scalar()
+
+    def dead_letters(self, network: str, limit: int = 100) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(dead_letters).where(dead_letters.c.network == network)
+                                .order_by(dead_letters.c.id.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+    def count(self, network: str, table: str = "rates") -> int:
+        t = metadata.tables[table]
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t)
+                                    .where(t.c.network == network)).scalar() or 0)
+
+    def time_range(self, network: str) -> tuple[float, float] | None:
+        with self.engine.connect() as conn:
+            lo, hi = conn.execute(select(func.min(rates.c.time), func.max(rates.c.time))
+                                  .where(rates.c.network == network)).one()
+        return None if lo is None else (float(lo), float(hi))
+
+    def _latest(self, conn: Any, table: Table, keys: list[str], cols: list[str],
+                network: str, at: float) -> list[Any]:
+        rank = func.row_number().over(partition_by=[table.c[k] for k in keys],
+                                      order_by=table.c.time.desc()).label("rank")
+        inner = (select(*[table.c[k] for k in keys], *[table.c[c] for c in cols],
+                        table.c.time, rank)
+                 .where(table.c.network == network, table.c.time <= at).subquery())
+        return list(conn.execute(select(inner).where(inner.c.rank == 1)))
+
+    def state_at(self, network: str, n_arcs: int, at: float) -> PastState:
+        """The state at ``at`` (epoch seconds): latest rate per arc, link status, modulation
+        and the alarms active then."""
+        rate = np.full(n_arcs, np.nan)
+        rate_t = np.full(n_arcs, -np.inf)
+        with self.engine.connect() as conn:
+            for arc, r, t, _rank in self._latest(conn, rates, ["arc"], ["rate_bps"], network,
+                                                 at):
+                if 0 <= arc < n_arcs:
+                    rate[arc], rate_t[arc] = r, t
+            ups = {lk: bool(up) for lk, up, _t, _r in
+                   self._latest(conn, link_status, ["link"], ["up"], network, at)}
+            mods = {lk: m for lk, m, _t, _r in
+                    self._latest(conn, radio, ["link"], ["modulation"], network, at)}
+            active = {(o, ty): sev for o, ty, sev, _t, _r in
+                      self._latest(conn, alarms, ["object", "type"], ["severity"], network, at)
+                      if sev != "cleared"}
+        return PastState(at, rate, rate_t, ups, mods, active)
+
+
+def diff_states(before: PastState, after: PastState, arc_labels: Sequence[str],
+                capacity_bps: np.ndarray, threshold: float = 0.05) -> dict[str, Any]:
+    """What changed between two instants: links, modulation, alarms, and arcs whose
+    utilisation moved by more than ``threshold``."""
+    ub, ua = before.arc_rate_bps / capacity_bps, after.arc_rate_bps / capacity_bps
+    moved = np.flatnonzero(np.abs(np.nan_to_num(ua) - np.nan_to_num(ub)) > threshold)
+    return {
+        "from": before.time, "to": after.time,
+        "links": {lk: {"before": before.link_up.get(lk, True), "after": up}
+                  for lk, up in after.link_up.items() if before.link_up.get(lk, True) != up},
+        "modulation": {lk: {"before": before.modulation.get(lk), "after": m}
+                       for lk, m in after.modulation.items() if before.modulation.get(lk) != m},
+        "alarms_raised": sorted(f"{o} {ty} {sev}" for (o, ty), sev in after.alarms.items()
+                                if before.alarms.get((o, ty)) != sev),
+        "alarms_cleared": sorted(f"{o} {ty}" for (o, ty) in before.alarms
+                                 if (o, ty) not in after.alarms),
+        "arcs": [{"arc": arc_labels[a],
+                  "utilisation_before": None if np.isnan(ub[a]) else float(ub[a]),
+                  "utilisation_after": None if np.isnan(ua[a]) else float(ua[a])}
+                 for a in moved.tolist()],
+    }

@@ -1,0 +1,213 @@
+"""The live twin: source -> decode -> state -> store, then acknowledge; traffic matrix from the
+counters, model fidelity and drift alarms, scenarios as of a past instant."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nettwin.estimate import TmEstimate, estimate_tm, routing_matrix
+from nettwin.live.observations import DeadLetter, Decoder
+from nettwin.live.sources import Ack, Message, Source
+from nettwin.live.state import Changes, TwinState
+from nettwin.live.store import PastState, Store
+from nettwin.model import Network
+from nettwin.model.demands import DemandTable
+
+DRIFT_THRESHOLD = 0.2
+
+
+def default_store_url() -> str:
+    """Embedded SQLite file in NETTWIN_DATA_DIR (default ~/.local/share/nettwin)."""
+    folder = Path(os.environ.get("NETTWIN_DATA_DIR") or Path.home() / ".local/share/nettwin")
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'twin.db'}"
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """Measured vs predicted rate per arc, from the estimated matrix routed by the twin."""
+
+    arc_error: np.ndarray  # |predicted - measured| / max(measured, 1 % capacity); nan: none
+    score: float  # 1 - traffic-weighted mean relative error, in [0, 1]
+    drifting: list[str]  # arcs whose error exceeds the threshold
+
+
+class LiveTwin:
+    def __init__(self, network: Network, store: Store | None = None, *,
+                 drift_threshold: float = DRIFT_THRESHOLD) -> None:
+        self.network = network
+        self.name = network.name
+        self.state = TwinState(network)
+        self.decoder = Decoder(self.state.ports)
+        self.store = store
+        self.drift_threshold = drift_threshold
+        self._cursor: dict[str, int | None] = {}
+        self.dead = 0
+        self.batches = 0
+        self.latencies_s: list[float] = []  # receive -> state applied, per batch
+        self.listeners: list[Callable[[Changes], None]] = []
+        self.tm: TmEstimate | None = None  # the accepted estimate the twin predicts with
+        if store is not None:
+            self.state.restore_counters(store.counters(self.name))
+
+    # ------------------------------------------------------------------ ingestion
+    def process(self, messages: list[Message], source: str = "in-process",
+                received: float | None = None) -> Changes:
+        """Decode, apply and commit one batch (skipping what the store already has)."""
+        received = time.time() if received is None else received
+        prepared = self._prepare(messages, source)
+        self._commit(*prepared, received)
+        return prepared[0]
+
+    def _prepare(self, messages: list[Message], source: str
+                 ) -> tuple[Changes, list[DeadLetter], tuple[str, int] | None]:
+        if source not in self._cursor:
+            self._cursor[source] = (self.store.cursor(self.name, source)
+                                    if self.store is not None else None)
+        done = self._cursor[source]
+        if done is not None:
+            messages = [m for m in messages if m.position is None or m.position > done]
+        batch = self.decoder.decode((m.payload for m in messages), source)
+        changes = self.state.apply(batch)
+        positions = [m.position for m in messages if m.position is not None]
+        cursor = (source, max(positions)) if positions else None
+        if cursor is not None:
+            self._cursor[source] = cursor[1]
+        self.dead += len(batch.dead)
+        self.batches += 1
+        for listener in self.listeners:
+            listener(changes)
+        return changes, batch.dead, cursor
+
+    def _commit(self, changes: Changes, dead: list[DeadLetter],
+                cursor: tuple[str, int] | None, received: float) -> None:
+        if self.store is not None:
+            self.store.commit(self.name, changes, dead, cursor, received=received)
+        self.latencies_s.append(time.time() - received)
+
+    async def run(self, source: Source, *, stop: asyncio.Event | None = None,
+                  max_batch: int = 10_000, max_wait_s: float = 0.05,
+                  progress: Callable[[LiveTwin], None] | None = None) -> None:
+        """Ingest until the source ends or ``stop`` is set. Batch k commits in a writer
+        thread while batch k+1 is decoded (the database releases the GIL, so both cores
+        work); a batch is acknowledged to its source only after its commit."""
+        loop = asyncio.get_running_loop()
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nettwin-store")
+        pending: tuple[asyncio.Future[None], Ack | None] | None = None
+
+        async def settle() -> None:
+            nonlocal pending
+            if pending is not None:
+                fut, ack = pending
+                pending = None
+                await fut
+                if ack is not None:
+                    await ack()
+
+        try:
+            async for messages, ack in source.batches(max_batch, max_wait_s):
+                received = time.time()
+                prepared = self._prepare(messages, source.name)
+                fut = loop.run_in_executor(writer, self._commit, *prepared, received)
+                await settle()
+                pending = (fut, ack)
+                if progress is not None:
+                    progress(self)
+                if stop is not None and stop.is_set():
+                    break
+            await settle()
+        finally:
+            writer.shutdown(wait=True)
+            await source.close()
+
+    # ------------------------------------------------------------------ traffic matrix
+    def estimate_tm(self, *, arc_rate_bps: np.ndarray | None = None,
+                    arc_up: np.ndarray | None = None, mu: float = 0.01) -> TmEstimate:
+        """Traffic matrix from the current (or given) arc rates, routed as the network is."""
+        rates = self.state.arc_rate_bps if arc_rate_bps is None else arc_rate_bps
+        up = self.state.arc_up() if arc_up is None else arc_up
+        c = self.state.compiled
+        rm = routing_matrix(c, up)
+        return estimate_tm(rm, np.where(up, rates, np.nan), c.arc_src, c.arc_dst, c.n_nodes,
+                           mu=mu)
+
+    def refresh_tm(self) -> TmEstimate:
+        """Estimate the matrix from the counters now and predict with it from here on."""
+        self.tm = self.estimate_tm()
+        return self.tm
+
+    def fidelity(self, est: TmEstimate | None = None) -> Fidelity:
+        """How well the twin reproduces the counters: the accepted matrix (``refresh_tm``;
+        else one estimated now) routed as the twin believes the network routes, against the
+        measured rates. A matrix estimated from the same counters explains them by
+        construction, so drift shows against an earlier estimate: when the network changes
+        in a way the twin was not told (a silent failure, a metric change), the prediction
+        and the counters part."""
+        est = est or self.tm or self.estimate_tm()
+        c = self.state.compiled
+        rm = routing_matrix(c, self.state.arc_up())
+        predicted = rm.a @ est.rate_bps
+        measured = self.state.arc_rate_bps
+        floor = 0.01 * c.arc_capacity_bps
+        err = np.abs(predicted - measured) / np.maximum(measured, floor)
+        ok = np.isfinite(err)
+        weights = np.where(ok, np.nan_to_num(measured), 0.0)
+        score = (1.0 - float(np.average(np.where(ok, err, 0.0), weights=weights))
+                 if weights.sum() > 0 else 1.0)
+        drifting = [c.arc_label(int(a))
+                    for a in np.flatnonzero(ok & (err > self.drift_threshold))]
+        return Fidelity(np.where(ok, err, np.nan), max(0.0, min(1.0, score)), drifting)
+
+    def check_drift(self, fidelity: Fidelity | None = None) -> Changes:
+        """Raise a drift alarm on every arc the twin mispredicts; clear those that recovered."""
+        fid = fidelity or self.fidelity()
+        ch = Changes(time=self.state.time)
+        want = {(arc, "modelDrift"): "major" for arc in fid.drifting}
+        have = {k: v for k, v in self.state.alarms.items() if k[1] == "modelDrift"}
+        for key, sev in want.items():
+            if key not in have:
+                ch.alarms_raised.append((key[0], key[1], sev))
+        for key in set(have) - set(want):
+            ch.alarms_cleared.append(key)
+        self.state.alarms = {k: v for k, v in self.state.alarms.items()
+                             if k[1] != "modelDrift"} | want
+        if self.store is not None and (ch.alarms_raised or ch.alarms_cleared):
+            self.store.commit(self.name, ch, received=time.time())
+        return ch
+
+    # ------------------------------------------------------------------ history
+    def state_at(self, at: float) -> PastState:
+        if self.store is None:
+            raise ValueError("history needs a store")
+        return self.store.state_at(self.name, self.state.compiled.n_arcs, at)
+
+    def network_at(self, at: float, mu: float = 0.01) -> Network:
+        """The network as it was at ``at``: link states then, traffic estimated from the
+        rates measured then. Any scenario can run on it."""
+        past = self.state_at(at)
+        links = {lid: dataclasses.replace(lk, oper_up=past.link_up.get(lid, lk.oper_up))
+                 for lid, lk in self.network.links.items()}
+        network = dataclasses.replace(self.network, links=links)
+        up = np.repeat([lk.is_up for lk in links.values()], 2)
+        est = self.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up, mu=mu)
+        keep = est.rate_bps > 0
+        demands = DemandTable(est.src[keep].astype(np.int32), est.dst[keep].astype(np.int32),
+                              est.rate_bps[keep], np.zeros(int(keep.sum()), np.int16))
+        return network.with_demands(demands)
+
+    def summary(self) -> dict[str, Any]:
+        lat = np.array(self.latencies_s) if self.latencies_s else np.zeros(1)
+        return {"network": self.name, "samples": self.state.samples, "dead_letters": self.dead,
+                "batches": self.batches, "time": self.state.time,
+                "latency_p50_s": float(np.percentile(lat, 50)),
+                "latency_p99_s": float(np.percentile(lat, 99))}

@@ -1,0 +1,248 @@
+"""Sources against real servers on loopback: NATS JetStream (durable consumer, redelivery
+after a crash), Mosquitto (MQTT), a Prometheus started by the test scraping an exporter the
+test runs; and file replay (JSON lines, CSV, speed)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nettwin import compile_network, simulate
+from nettwin.examples import example_path
+from nettwin.io import load_network
+from nettwin.live import (
+    FileReplaySource,
+    LiveTwin,
+    MqttSource,
+    NatsSource,
+    PrometheusSource,
+    Store,
+)
+from nettwin.live.simulated import counter_records
+
+NET = load_network(example_path())
+RATE = simulate(compile_network(NET)).arc_load_bps
+T0 = 1.7e9
+
+
+def _records(steps: int = 3, interval_s: float = 60.0) -> list[dict]:
+    return [r for s in counter_records(NET, RATE, start=T0, interval_s=interval_s,
+                                       steps=steps) for r in s]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _run_until(twin: LiveTwin, source: object, samples: int, timeout: float = 20.0
+                     ) -> None:
+    stop = asyncio.Event()
+
+    def check(t: LiveTwin) -> None:
+        if t.state.samples >= samples:
+            stop.set()
+
+    task = asyncio.create_task(twin.run(source, stop=stop, progress=check,  # type: ignore[arg-type]
+                                        max_wait_s=0.05))
+    await asyncio.wait_for(task, timeout)
+
+
+# --------------------------------------------------------------------------- files
+def test_file_replay_jsonl_and_csv_give_the_same_state(tmp_path: Path) -> None:
+    recs = _records()
+    jsonl = tmp_path / "obs.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in recs) + "garbage\n")
+    with (tmp_path / "obs.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, ["kind", "time", "device", "interface", "out_octets",
+                                "oper_status"])
+        w.writeheader()
+        w.writerows(recs)
+    twins = []
+    for path in (jsonl, tmp_path / "obs.csv"):
+        twin = LiveTwin(NET, Store(f"sqlite:///{tmp_path / (path.suffix + '.db')}"))
+        asyncio.run(twin.run(FileReplaySource(path)))
+        np.testing.assert_allclose(twin.state.arc_rate_bps, RATE, rtol=1e-9)
+        twins.append(twin)
+    assert twins[0].dead == 1 and twins[1].dead == 0
+
+
+def test_file_replay_speed(tmp_path: Path) -> None:
+    recs = _records(steps=4, interval_s=1.0)  # 4 s of data
+    path = tmp_path / "obs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    twin = LiveTwin(NET)
+    started = time.monotonic()
+    asyncio.run(twin.run(FileReplaySource(path, speed=8.0)))
+    elapsed = time.monotonic() - started
+    assert 0.45 <= elapsed < 2.5  # 4 s of data at 8x: half a second
+    np.testing.assert_allclose(twin.state.arc_rate_bps, RATE, rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- NATS
+@pytest.fixture
+def jetstream() -> Iterator[tuple[str, str]]:
+    if not _port_open(4222):
+        pytest.skip("NATS on 127.0.0.1:4222 is not running")
+    name = f"NTTEST{uuid.uuid4().hex[:8].upper()}"
+    yield name, f"nttest.{name.lower()}"
+
+    async def drop() -> None:
+        import nats
+
+        nc = await nats.connect("nats://127.0.0.1:4222")
+        try:
+            await nc.jetstream().delete_stream(name)
+        finally:
+            await nc.close()
+
+    asyncio.run(drop())
+
+
+async def _publish(subject: str, stream: str, payloads: list[bytes]) -> None:
+    import nats
+
+    nc = await nats.connect("nats://127.0.0.1:4222")
+    js = nc.jetstream()
+    try:
+        await js.stream_info(stream)
+    except Exception:
+        await js.add_stream(name=stream, subjects=[subject])
+    for p in payloads:
+        await js.publish(subject, p)
+    await nc.close()
+
+
+def test_jetstream_redelivers_after_a_crash_without_double_counting(
+        jetstream: tuple[str, str], tmp_path: Path) -> None:
+    stream, subject = jetstream
+    net = dataclasses.replace(NET, name=stream)
+    payloads = [json.dumps(r).encode() for r in _records(steps=4)]
+    store = Store(f"sqlite:///{tmp_path / 'twin.db'}")
+
+    async def scenario() -> LiveTwin:
+        await _publish(subject, stream, payloads)
+        # first life: one batch committed, then the process dies before acknowledging it
+        first = LiveTwin(net, store)
+        source = NatsSource(subject=subject, stream=stream, durable="twin", ack_wait_s=1.0)
+        gen = source.batches(max_batch=50, max_wait_s=0.5)
+        messages, _ack = await gen.__anext__()
+        first.process(messages, source.name)
+        await gen.aclose()
+        await source.close()
+        # second life: the consumer redelivers the unacknowledged batch and the rest
+        second = LiveTwin(net, store)
+        await _run_until(second, NatsSource(subject=subject, stream=stream, durable="twin",
+                                            ack_wait_s=1.0),
+                         samples=len(payloads) - 50, timeout=30)
+        return second
+
+    twin = asyncio.run(scenario())
+    np.testing.assert_allclose(twin.state.arc_rate_bps, RATE, rtol=1e-9)
+    assert store.count(stream) == 4 * 2 * len(NET.links)  # every rate exactly once
+    assert store.cursor(stream, f"nats:{stream}/twin") == len(payloads)
+
+
+# --------------------------------------------------------------------------- MQTT
+def test_mqtt_subscription(tmp_path: Path) -> None:
+    if not _port_open(1883):
+        pytest.skip("Mosquitto on 127.0.0.1:1883 is not running")
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    topic = f"nettwin-test/{uuid.uuid4().hex[:8]}"
+    payloads = [json.dumps(r) for r in _records()]
+    source = MqttSource(topic=f"{topic}/#", client_id=f"nt-{uuid.uuid4().hex[:6]}")
+
+    def publish() -> None:
+        assert source.ready.wait(10), "the twin never subscribed"
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2)
+        pub.connect("127.0.0.1", 1883)
+        pub.loop_start()
+        for p in payloads:
+            pub.publish(f"{topic}/counters", p, qos=1).wait_for_publish(5)
+        pub.loop_stop()
+        pub.disconnect()
+
+    twin = LiveTwin(NET)
+    thread = threading.Thread(target=publish)
+    thread.start()
+    asyncio.run(_run_until(twin, source, len(payloads)))
+    thread.join()
+    np.testing.assert_allclose(twin.state.arc_rate_bps, RATE, rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- Prometheus
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[tuple[str, float]]:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.skip("prometheus not installed (Debian package 'prometheus'; make test "
+                    "installs it)")
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.core import CounterMetricFamily
+
+    rate_bps = 2.4e9
+    started = time.time()
+
+    class Router:
+        """An exporter whose counter grows at exactly rate_bps (read at scrape time)."""
+
+        def collect(self) -> Iterator[CounterMetricFamily]:
+            fam = CounterMetricFamily("router_out_octets", "octets sent",
+                                      labels=["device", "interface"])
+            fam.add_metric(["Denver", "Denver--Kansas-City"],
+                           rate_bps / 8 * (time.time() - started))
+            yield fam
+
+    registry = CollectorRegistry()
+    registry.register(Router())  # type: ignore[arg-type]
+    exporter_port, prom_port = _free_port(), _free_port()
+    server, _thread = start_http_server(exporter_port, addr="127.0.0.1", registry=registry)
+    config = tmp_path / "prometheus.yml"
+    config.write_text(f"global:\n  scrape_interval: 1s\nscrape_configs:\n"
+                      f"- job_name: routers\n  static_configs:\n"
+                      f"  - targets: ['127.0.0.1:{exporter_port}']\n")
+    proc = subprocess.Popen([binary, f"--config.file={config}",
+                             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{prom_port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not _port_open(prom_port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{prom_port}", rate_bps
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        server.shutdown()
+
+
+def test_prometheus_counters_pulled_by_promql(prometheus: tuple[str, float]) -> None:
+    url, rate_bps = prometheus
+    source = PrometheusSource(url, {"out_octets": "router_out_octets_total"},
+                              interval_s=0.5)
+    twin = LiveTwin(NET)
+    asyncio.run(_run_until(twin, source, samples=5, timeout=40))
+    arc = 2 * list(NET.links).index("Denver--Kansas-City")
+    assert twin.state.arc_rate_bps[arc] == pytest.approx(rate_bps, rel=0.05)
