@@ -3,8 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-# Debian packages the tests drive: Chromium (dashboard tests).
-SYSTEM_PACKAGES := chromium
+# Debian packages the tests drive: Chromium (dashboard), FRR + iproute2 (lab), Prometheus.
+SYSTEM_PACKAGES := chromium frr prometheus iproute2
 
 .PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-peers-setup clean
 

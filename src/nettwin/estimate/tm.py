@@ -23,10 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import lsq_linear
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from nettwin.engine import CompiledNetwork
+from nettwin.engine.nexthops import dag_arcs, distances_to
 
 MAX_COV_PAIRS = 3000
 
@@ -50,18 +49,7 @@ def routing_matrix(net: CompiledNetwork, arc_up: np.ndarray | None = None,
     up = net.arc_up if arc_up is None else arc_up
     n, m = net.n_nodes, net.n_arcs
     nodes = np.arange(n) if nodes is None else np.asarray(nodes)
-    ok = np.flatnonzero(up)
-    w = csr_matrix((net.arc_metric[ok].astype(float), (net.arc_src[ok], net.arc_dst[ok])),
-                   shape=(n, n))
-    # csr sums duplicates: rebuild with the minimum metric per ordered node pair
-    keys = net.arc_src[ok].astype(np.int64) * n + net.arc_dst[ok]
-    order = np.lexsort((net.arc_metric[ok], keys))
-    first = np.ones(order.size, bool)
-    first[1:] = keys[order][1:] != keys[order][:-1]
-    sel = ok[order[first]]
-    w = csr_matrix((net.arc_metric[sel].astype(float), (net.arc_src[sel], net.arc_dst[sel])),
-                   shape=(n, n))
-    dist_to = dijkstra(w.T.tocsr(), indices=nodes)  # [len(nodes), n]: d(u -> nodes[j])
+    dist_to = distances_to(net, up, nodes)  # [len(nodes), n]: d(u -> nodes[j])
     k = nodes.size
     src = np.repeat(nodes, k).astype(np.int32)
     dst = np.tile(nodes, k).astype(np.int32)
@@ -72,8 +60,7 @@ def routing_matrix(net: CompiledNetwork, arc_up: np.ndarray | None = None,
     routed = np.zeros(src.size, bool)
     for j, t in enumerate(nodes.tolist()):
         d = dist_to[j]
-        dag = ok[(np.isfinite(d[net.arc_src[ok]]))
-                 & (d[net.arc_src[ok]] == net.arc_metric[ok] + d[net.arc_dst[ok]])]
+        dag = dag_arcs(net, d, up)
         flow = np.zeros((k, n))  # row: a source among nodes; column: where its unit is now
         for i, s in enumerate(nodes.tolist()):
             if s != t and np.isfinite(d[s]):

@@ -36,7 +36,8 @@ class Changes:
     alarms_cleared: list[tuple[str, str]] = field(default_factory=list)
     duplicates: int = 0
     resets: int = 0
-    time: float = float("-inf")  # the observations' time after the batch (alarms take it)
+    time: float = float("-inf")  # the observations' time after the batch
+    alarm_time: dict[tuple[str, str], float] = field(default_factory=dict)  # else ``time``
 
 
 class TwinState:
@@ -55,6 +56,7 @@ class TwinState:
         self.arc_drop_pps = np.full(m, np.nan)  # packets dropped per second at the sender
         self.port_down = np.zeros(n_ports, bool)
         self.event_down: dict[str, bool] = {}  # link -> down by event
+        self.link_time: dict[str, float] = {}  # link -> time of its latest status report
         self.link_ids = tuple(network.links)
         self.link_up = np.array([lk.is_up for lk in network.links.values()])
         self.modulation: dict[str, str | None] = {}
@@ -81,6 +83,8 @@ class TwinState:
             ch.events.append((ev.time, ev.object_id, ev.event, ev.severity, ev.message))
             if ev.event in ("link_down", "link_up"):
                 self.event_down[ev.object_id] = ev.event == "link_down"
+                self.link_time[ev.object_id] = max(ev.time,
+                                                   self.link_time.get(ev.object_id, -np.inf))
             self.time = max(self.time, ev.time)
         for r in batch.radio:
             self.modulation[r.link] = r.modulation
@@ -106,6 +110,9 @@ class TwinState:
             last_of = np.unique(port[idx][::-1], return_index=True)
             sel = idx[::-1][last_of[1]]
             self.port_down[port[sel]] = oper[sel] == 0
+            for p_, t_ in zip(port[sel].tolist(), t[sel].tolist(), strict=True):
+                lid = self.link_ids[self.ports.port_arc[p_] // 2]
+                self.link_time[lid] = max(t_, self.link_time.get(lid, -np.inf))
         ok = ~np.isnan(octets)
         port, t, octets, drops = port[ok], t[ok], octets[ok], drops[ok]
         if port.size == 0:
@@ -172,7 +179,9 @@ class TwinState:
             up = lid not in down and self.network.links[lid].admin_up
             if up != bool(self.link_up[i]):
                 self.link_up[i] = up
-                ch.link_status.append((self.time, lid, up))
+                t = self.link_time.get(lid, self.time)
+                ch.link_status.append((t, lid, up))
+                ch.alarm_time[(lid, "CommunicationsAlarm")] = t
 
     def _alarms(self, ch: Changes) -> None:
         want: dict[tuple[str, str], str] = {}

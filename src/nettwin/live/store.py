@@ -142,8 +142,8 @@ class Store:
                        + [(o, ty, "cleared") for o, ty in ch.alarms_cleared])
             if changes:
                 conn.execute(alarms.insert(), [
-                    {"network": network, "time": t_alarm, "object": o, "type": ty,
-                     "severity": sev} for o, ty, sev in changes])
+                    {"network": network, "time": ch.alarm_time.get((o, ty), t_alarm),
+                     "object": o, "type": ty, "severity": sev} for o, ty, sev in changes])
             if ch.counters:
                 conn.exec_driver_sql(self._counters_sql, [
                     (network, p, t, o, None if math.isnan(d) else d)

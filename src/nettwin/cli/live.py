@@ -1,0 +1,473 @@
+"""``nettwin ingest``, ``nettwin state``, ``nettwin estimate-tm`` and ``nettwin lab ...``:
+the live twin from the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import glob
+import math
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+import numpy as np
+import typer
+from rich.live import Live
+from rich.progress import track
+from rich.table import Table
+
+from nettwin.cli.app import app
+from nettwin.cli.common import (
+    CapacityOpt,
+    FileArg,
+    FormatOpt,
+    MetricOpt,
+    err,
+    fail,
+    load,
+    out,
+    write_json_file,
+)
+from nettwin.cli.render import pct, si
+from nettwin.errors import NettwinError
+from nettwin.io import MetricPolicy
+
+StoreOpt = Annotated[str | None, typer.Option(
+    "--store", help="History database URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
+                    "(default: the embedded twin.db in NETTWIN_DATA_DIR).")]
+
+
+def _when(text: str | None) -> float:
+    """Epoch seconds from 'now', epoch seconds, ISO 8601, or -30s / -5m / -2h / -1d."""
+    from nettwin.live.observations import parse_time
+
+    if text is None or text == "now":
+        return time.time()
+    if text.startswith("-") and text[-1] in "smhd":
+        try:
+            return time.time() - float(text[1:-1]) * {"s": 1, "m": 60, "h": 3600,
+                                                        "d": 86400}[text[-1]]
+        except ValueError:
+            pass
+    try:
+        return parse_time(float(text) if text.replace(".", "", 1).isdigit() else text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc}; use now, epoch seconds, ISO 8601 or -5m") from None
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat() if math.isfinite(t) else "never"
+
+
+def _source(spec: str, speed: float, queries: list[str], stream: str, durable: str) -> Any:
+    from nettwin.live import FileReplaySource, MqttSource, NatsSource, PrometheusSource
+
+    parsed = urlparse(spec)
+    if parsed.scheme in ("", "file"):
+        return FileReplaySource(spec.removeprefix("file:"), speed)
+    if parsed.scheme == "nats":
+        return NatsSource(f"nats://{parsed.netloc}", parsed.path.strip("/") or "nettwin.obs",
+                          stream, durable)
+    if parsed.scheme == "mqtt":
+        return MqttSource(parsed.hostname or "127.0.0.1", parsed.port or 1883,
+                          parsed.path.strip("/") or "nettwin/obs/#")
+    if parsed.scheme.startswith("prometheus"):
+        pairs = dict(q.split("=", 1) for q in queries if "=" in q)
+        if not pairs:
+            raise typer.BadParameter("a Prometheus source needs --query out_octets=SELECTOR")
+        return PrometheusSource(spec.removeprefix("prometheus+").removeprefix("prometheus:"),
+                                pairs)
+    raise typer.BadParameter(f"source {spec!r}: use a file (.jsonl/.csv), "
+                             "nats://HOST:PORT/SUBJECT, mqtt://HOST:PORT/TOPIC or "
+                             "prometheus+http://HOST:PORT")
+
+
+def _twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
+          store_url: str | None) -> Any:
+    from nettwin.live import LiveTwin, Store, default_store_url
+
+    network = load(file, fmt, None, capacity, policy)
+    return LiveTwin(network, Store(store_url or default_store_url()))
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Argument(
+        help="Where observations come from: FILE.jsonl / FILE.csv (replay), "
+             "nats://HOST:PORT/SUBJECT (JetStream), mqtt://HOST:PORT/TOPIC, "
+             "prometheus+http://HOST:PORT (with --query).")],
+    file: Annotated[Path | None, typer.Option(
+        "--network", "-n", help="The network mirrored (default: the bundled Abilene).")] = None,
+    fmt: FormatOpt = None,
+    store: StoreOpt = None,
+    speed: Annotated[float, typer.Option(
+        "--speed", min=0.0, help="File replay speed (x real time; 0: as fast as read).")] = 0.0,
+    query: Annotated[list[str] | None, typer.Option(
+        "--query", help="Prometheus: FIELD=SELECTOR, e.g. out_octets=ifHCOutOctets.")] = None,
+    stream: Annotated[str, typer.Option("--stream", help="JetStream stream.")] = "NETTWIN",
+    durable: Annotated[str, typer.Option("--durable", help="JetStream consumer.")] = "nettwin",
+    duration: Annotated[float | None, typer.Option(
+        "--duration", min=0.0, help="Stop after this many seconds (default: when the source "
+                                    "ends; buses never end).")] = None,
+    default_capacity: CapacityOpt = 10e9,
+    metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+) -> None:
+    """Mirror a network from a stream of counters, radio readings and events; every batch is
+    committed to the history store, bad records go to its dead letters."""
+    try:
+        twin = _twin(file, fmt, default_capacity, metric_policy, store)
+        src = _source(source, speed, query or [], stream, durable)
+    except NettwinError as exc:
+        raise fail(exc) from None
+    started = time.monotonic()
+
+    def view() -> Table:
+        s = twin.summary()
+        rate = s["samples"] / max(time.monotonic() - started, 1e-9)
+        t = Table.grid(padding=(0, 2))
+        t.add_row("samples", f"{s['samples']:,}", "rate", f"{rate:,.0f}/s")
+        t.add_row("dead letters", f"{s['dead_letters']:,}", "batches", f"{s['batches']:,}")
+        t.add_row("data time", _iso(s["time"]), "p99 latency",
+                  f"{1e3 * s['latency_p99_s']:.1f} ms")
+        return t
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        if duration is not None:
+            asyncio.get_running_loop().call_later(duration, stop.set)
+        with Live(view(), console=err, refresh_per_second=4,
+                  transient=not err.is_terminal) as live:
+            task = asyncio.create_task(twin.run(src, stop=stop, progress=lambda _t:
+                                                live.update(view())))
+            while not task.done():
+                await asyncio.sleep(0.2)
+                if stop.is_set() and not task.done():
+                    task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        err.print("[dim]stopped[/]")
+    _print_state(twin.state.snapshot(), twin.summary())
+
+
+def _print_state(snap: dict[str, Any], summary: dict[str, Any] | None = None) -> None:
+    if summary:
+        out.print(f"[bold]{summary['network']}[/]: {summary['samples']:,} samples, "
+                  f"{summary['dead_letters']:,} dead letters, data up to {_iso(snap['time'])}")
+    down = snap.get("links_down") or []
+    out.print(f"links down: {', '.join(down) if down else 'none'}")
+    arcs = [a for a in snap["arcs"] if a.get("utilisation") is not None]
+    arcs.sort(key=lambda a: -a["utilisation"])
+    t = Table(title=f"Busiest arcs ({len(arcs)} measured)")
+    for col in ("arc", "rate", "utilisation"):
+        t.add_column(col)
+    for a in arcs[:10]:
+        t.add_row(a["arc"], si(a["rate_bps"], "bit/s"), pct(a["utilisation"]))
+    out.print(t)
+    for lk, mod in sorted((snap.get("modulation") or {}).items()):
+        out.print(f"radio {lk}: {mod}")
+    alarms = snap.get("alarms") or []
+    out.print(f"alarms: {len(alarms)}" + "".join(
+        f"\n  {a['severity']:>8}  {a['type']}  {a['object']}" for a in alarms[:15]))
+
+
+@app.command()
+def state(
+    file: FileArg = None,
+    fmt: FormatOpt = None,
+    store: StoreOpt = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="Instant: now, epoch seconds, ISO 8601 or -5m (default: the latest).")] = None,
+    diff: Annotated[str | None, typer.Option(
+        "--diff", help="Compare with this other instant (what changed from --at to it).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    default_capacity: CapacityOpt = 10e9,
+    metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+) -> None:
+    """The mirrored state as the history store has it, at any instant, or two instants
+    compared."""
+    from nettwin.live import diff_states
+
+    try:
+        twin = _twin(file, fmt, default_capacity, metric_policy, store)
+    except NettwinError as exc:
+        raise fail(exc) from None
+    span = twin.store.time_range(twin.name)
+    if span is None:
+        err.print(f"no history for network {twin.name!r} in {twin.store.url}: ingest first")
+        raise typer.Exit(3)
+    when = span[1] if at is None else _when(at)
+    past = twin.state_at(when)
+    c = twin.state.compiled
+    if diff is not None:
+        other = twin.state_at(_when(diff))
+        doc = diff_states(past, other, [c.arc_label(a) for a in range(c.n_arcs)],
+                          c.arc_capacity_bps)
+        out.print(f"from {_iso(past.time)} to {_iso(other.time)}")
+        for lk, ch in doc["links"].items():
+            out.print(f"link {lk}: {'up' if ch['before'] else 'down'} -> "
+                      f"{'up' if ch['after'] else 'down'}")
+        for lk, ch in doc["modulation"].items():
+            out.print(f"radio {lk}: {ch['before']} -> {ch['after']}")
+        for a in doc["alarms_raised"]:
+            out.print(f"alarm raised: {a}")
+        for a in doc["alarms_cleared"]:
+            out.print(f"alarm cleared: {a}")
+        out.print(f"{len(doc['arcs'])} arcs moved by more than 5 points of utilisation")
+        if json_out:
+            write_json_file(json_out, doc)
+        return
+    util = past.arc_rate_bps / c.arc_capacity_bps
+    snap = {"time": past.time,
+            "links_down": sorted(lk for lk, up in past.link_up.items() if not up),
+            "arcs": [{"arc": c.arc_label(a),
+                      "rate_bps": None if np.isnan(past.arc_rate_bps[a])
+                      else float(past.arc_rate_bps[a]),
+                      "utilisation": None if np.isnan(util[a]) else float(util[a])}
+                     for a in range(c.n_arcs)],
+            "modulation": past.modulation,
+            "alarms": [{"object": o, "type": ty, "severity": sev}
+                       for (o, ty), sev in sorted(past.alarms.items())]}
+    out.print(f"[bold]{twin.name}[/] at {_iso(when)} (history {_iso(span[0])} .. "
+              f"{_iso(span[1])})")
+    _print_state(snap)
+    if json_out:
+        write_json_file(json_out, snap)
+
+
+@app.command("estimate-tm")
+def estimate_tm_cmd(
+    file: FileArg = None,
+    fmt: FormatOpt = None,
+    store: StoreOpt = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="Estimate from the rates measured at this instant (default: latest).")] = None,
+    validate: Annotated[list[str] | None, typer.Option(
+        "--validate", help="Real traffic matrices (SNDlib XML, ...; a quoted glob such as "
+                           "'traffic/abilene/*.xml', repeatable): route each on the network, "
+                           "estimate it back from the link loads, report the error.")] = None,
+    edge: Annotated[bool, typer.Option(
+        "--edge/--no-edge", help="With --validate: give the estimator each node's total "
+                                 "ingress/egress (as access counters would).")] = True,
+    csv_out: Annotated[Path | None, typer.Option(
+        "--csv", help="Write the estimate as a CSV traffic matrix (src,dst,rate_bps).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    default_capacity: CapacityOpt = 10e9,
+    metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+) -> None:
+    """Traffic matrix from link counters (gravity prior, then tomography by non-negative
+    least squares against the ECMP routing matrix), with per-pair uncertainty."""
+    from nettwin.engine import compile_network
+    from nettwin.estimate import estimate_tm, estimation_errors, routing_matrix
+    from nettwin.io import load_traffic
+    from nettwin.report import write_rows
+
+    try:
+        if validate:
+            network = load(file, fmt, None, default_capacity, metric_policy)
+            paths = sorted({Path(p) for pattern in validate
+                            for p in glob.glob(pattern)})  # noqa: PTH207 - absolute globs
+            if not paths:
+                raise typer.BadParameter(f"no file matches {validate}", param_hint="--validate")
+            rows = []
+            for path in track(paths, description="estimating", console=err,
+                              transient=True, disable=not err.is_terminal):
+                net = load_traffic(network, path)
+                c = compile_network(net)
+                rm = routing_matrix(c)
+                idx = {(int(s), int(d)): p
+                       for p, (s, d) in enumerate(zip(rm.src, rm.dst, strict=True))}
+                x = np.zeros(rm.src.size)
+                for s, d, r in zip(c.demand_src, c.demand_dst, c.demand_rate_bps, strict=True):
+                    if s != d:
+                        x[idx[(int(s), int(d))]] += r
+                y = rm.a @ x
+                est = estimate_tm(
+                    rm, y, c.arc_src, c.arc_dst, c.n_nodes,
+                    node_out_bps=np.bincount(rm.src, x, c.n_nodes) if edge else None,
+                    node_in_bps=np.bincount(rm.dst, x, c.n_nodes) if edge else None)
+                e = estimation_errors(x, est.rate_bps)
+                g = estimation_errors(x, est.prior_bps)
+                rows.append({"matrix": path.name, "weighted_error": e["weighted_error"],
+                             "rmsre_top": e["rmsre_top"],
+                             "median_rel_error_top": e["median_rel_error_top"],
+                             "gravity_weighted_error": g["weighted_error"]})
+            _validation_table(rows, edge)
+            if json_out:
+                write_json_file(json_out, rows)
+            return
+        twin = _twin(file, fmt, default_capacity, metric_policy, store)
+    except NettwinError as exc:
+        raise fail(exc) from None
+    span = twin.store.time_range(twin.name)
+    if span is None:
+        err.print(f"no measured rates for {twin.name!r} in {twin.store.url}: ingest first")
+        raise typer.Exit(3)
+    past = twin.state_at(span[1] if at is None else _when(at))
+    up = np.repeat([past.link_up.get(lk, True) for lk in twin.network.links], 2)
+    est = twin.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up)
+    ids = twin.network.node_ids
+    order = np.argsort(-est.rate_bps)
+    pairs = int((est.rate_bps > 0).sum())
+    t = Table(title=f"Estimated traffic matrix at {_iso(past.time)}: "
+                    f"{si(float(est.rate_bps.sum()), 'bit/s')} over {pairs} pairs")
+    for col in ("src", "dst", "rate", "± 1 sd", "gravity prior"):
+        t.add_column(col)
+    for p in order[:15]:
+        t.add_row(ids[est.src[p]], ids[est.dst[p]], si(float(est.rate_bps[p]), "bit/s"),
+                  si(float(est.std_bps[p]), "bit/s") if est.std_bps is not None else "—",
+                  si(float(est.prior_bps[p]), "bit/s"))
+    out.print(t)
+    resid = np.abs(est.residual_bps)
+    out.print(f"counters explained to {si(float(resid.max(initial=0.0)), 'bit/s')} at worst "
+              f"({est.measured_arcs.size} measured arcs)")
+    rows_out = [{"src": ids[est.src[p]], "dst": ids[est.dst[p]],
+                 "rate_bps": float(est.rate_bps[p]),
+                 "std_bps": None if est.std_bps is None else float(est.std_bps[p])}
+                for p in order if est.rate_bps[p] > 0]
+    if csv_out:
+        write_rows([{k: r[k] for k in ("src", "dst", "rate_bps")} for r in rows_out], csv_out)
+        err.print(f"wrote {csv_out}")
+    if json_out:
+        write_json_file(json_out, rows_out)
+
+
+def _validation_table(rows: list[dict[str, Any]], edge: bool) -> None:
+    def q(key: str, p: float) -> float:
+        return float(np.nanpercentile([r[key] for r in rows], p))
+
+    t = Table(title=f"Estimation error over {len(rows)} real matrices "
+                    f"({'with' if edge else 'without'} node ingress/egress totals)")
+    for col in ("measure", "median", "p10", "p90"):
+        t.add_column(col)
+    for key, label in (("weighted_error", "tomogravity: traffic-weighted |error|"),
+                       ("gravity_weighted_error", "gravity prior alone"),
+                       ("rmsre_top", "tomogravity: RMS rel. error, top 75 % flows"),
+                       ("median_rel_error_top", "tomogravity: median rel. error, top flows")):
+        t.add_row(label, pct(q(key, 50)), pct(q(key, 10)), pct(q(key, 90)))
+    out.print(t)
+
+
+# --------------------------------------------------------------------------- lab
+lab_app = typer.Typer(help="A real network to mirror: FRR routers running OSPF in Linux "
+                           "network namespaces (root).", no_args_is_help=True)
+app.add_typer(lab_app, name="lab")
+
+LabDirOpt = Annotated[Path | None, typer.Option(
+    "--dir", help="Lab state folder (default: NETTWIN_DATA_DIR/lab).")]
+
+
+def _lab_dir(folder: Path | None) -> Path:
+    return folder or Path(os.environ.get("NETTWIN_DATA_DIR")
+                          or Path.home() / ".local/share/nettwin") / "lab"
+
+
+@lab_app.command("up")
+def lab_up(
+    file: FileArg = None,
+    fmt: FormatOpt = None,
+    folder: LabDirOpt = None,
+    prefix: Annotated[str, typer.Option("--prefix", help="Namespace name prefix.")] = "ntl",
+    scale: Annotated[float, typer.Option(
+        "--scale", min=1e-9, max=1.0, help="Lab rates = nominal x scale.")] = 1e-4,
+    export: Annotated[str | None, typer.Option(
+        "--export", help="Also export counters every second to file:PATH, "
+                         "nats://HOST:PORT/SUBJECT or mqtt://HOST:PORT/TOPIC.")] = None,
+    traffic: Annotated[bool, typer.Option("--traffic/--no-traffic")] = True,
+    default_capacity: CapacityOpt = 10e9,
+    metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+) -> None:
+    """Build the topology as FRR routers (OSPF, costs = IGP metrics) with traffic
+    generators following its demands; wait until every adjacency is up."""
+    from nettwin.lab.frr import Lab, plan_lab
+
+    try:
+        network = load(file, fmt, None, default_capacity, metric_policy)
+        lab = Lab(plan_lab(network, prefix, scale), _lab_dir(folder))
+        started = time.monotonic()
+        lab.up(traffic=traffic)
+        with err.status("waiting for OSPF adjacencies"):
+            deadline = time.monotonic() + 60
+            while not lab.ospf_converged():
+                if time.monotonic() > deadline:
+                    err.print("[yellow]OSPF not fully converged after 60 s[/]")
+                    break
+                time.sleep(0.5)
+        if export:
+            pidfile = lab.folder / "exporter.pid"
+            proc = subprocess.Popen([sys.executable, "-m", "nettwin.lab.exporter", "--lab",
+                                     str(lab.folder), "--to", export],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    start_new_session=True)
+            pidfile.write_text(str(proc.pid))
+            lab.plan.pids.append(str(pidfile))
+            lab.save()
+    except NettwinError as exc:
+        raise fail(exc) from None
+    out.print(f"lab up in {time.monotonic() - started:.1f} s: {len(lab.plan.nodes)} routers, "
+              f"{len(lab.plan.links)} links (shaping: {lab.plan.shaping}), "
+              f"{len(lab.plan.demands)} demands at x{scale:g}; state in {lab.folder}")
+
+
+def _lab(folder: Path | None) -> Any:
+    from nettwin.lab.frr import Lab
+
+    try:
+        return Lab.load(_lab_dir(folder))
+    except NettwinError as exc:
+        raise fail(exc) from None
+
+
+@lab_app.command("fail")
+def lab_fail(link: Annotated[str, typer.Argument(help="Link id.")],
+             folder: LabDirOpt = None) -> None:
+    """Cut a link (both ends down)."""
+    try:
+        _lab(folder).fail(link)
+    except NettwinError as exc:
+        raise fail(exc) from None
+    out.print(f"{link} down")
+
+
+@lab_app.command("restore")
+def lab_restore(link: Annotated[str, typer.Argument(help="Link id.")],
+                folder: LabDirOpt = None) -> None:
+    """Bring a cut link back."""
+    try:
+        _lab(folder).restore(link)
+    except NettwinError as exc:
+        raise fail(exc) from None
+    out.print(f"{link} up")
+
+
+@lab_app.command("learn")
+def lab_learn(folder: LabDirOpt = None,
+              output: Annotated[Path | None, typer.Option(
+                  "--out", help="Write the learned topology (native YAML/JSON).")] = None
+              ) -> None:
+    """The topology as the routers advertise it (OSPF link-state database)."""
+    from nettwin.io import save_network
+
+    net = _lab(folder).learn_network()
+    out.print(f"learned {len(net.nodes)} routers, {len(net.links)} links from OSPF")
+    for lk in net.links.values():
+        out.print(f"  {lk.id}: cost {lk.metric_ab}/{lk.metric_ba}")
+    if output:
+        save_network(net, output)
+        err.print(f"wrote {output}")
+
+
+@lab_app.command("down")
+def lab_down(folder: LabDirOpt = None) -> None:
+    """Stop everything the lab started and delete its namespaces."""
+    removed = _lab(folder).down()
+    out.print(f"removed {len(removed)} things" + "".join(f"\n  {r}" for r in removed[:40]))

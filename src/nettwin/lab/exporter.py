@@ -1,0 +1,98 @@
+"""Exports a running lab's interface counters to where the twin ingests them:
+``python -m nettwin.lab.exporter --lab DIR --to URL [--interval S]``.
+
+``URL``: ``file:PATH`` (JSON lines, appended), ``nats://HOST:PORT/SUBJECT`` (JetStream
+publish; the stream is created when missing) or ``mqtt://HOST:PORT/TOPIC``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from nettwin.lab.frr import Lab, LabError
+
+Publish = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+async def sink(url: str, stream: str = "NETTWIN") -> tuple[Publish, Callable[[], Any]]:
+    """A publisher for ``url`` and its closer."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        path = Path(url.removeprefix("file:"))
+
+        async def to_file(recs: list[dict[str, Any]]) -> None:
+            with path.open("a", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(r) + "\n" for r in recs)
+
+        async def nothing() -> None:
+            return None
+
+        return to_file, nothing
+    if parsed.scheme == "nats":
+        import nats
+
+        subject = parsed.path.strip("/") or "nettwin.obs"
+        nc = await nats.connect(f"nats://{parsed.netloc}")
+        js = nc.jetstream()
+        try:
+            await js.stream_info(stream)
+        except Exception:
+            await js.add_stream(name=stream, subjects=[subject])
+
+        async def to_nats(recs: list[dict[str, Any]]) -> None:
+            for r in recs:
+                await js.publish(subject, json.dumps(r).encode())
+
+        return to_nats, nc.close
+    if parsed.scheme == "mqtt":
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        client.connect(parsed.hostname or "127.0.0.1", parsed.port or 1883)
+        client.loop_start()
+        topic = parsed.path.strip("/") or "nettwin/obs/lab"
+
+        async def to_mqtt(recs: list[dict[str, Any]]) -> None:
+            for r in recs:
+                client.publish(topic, json.dumps(r), qos=1)
+
+        async def close_mqtt() -> None:
+            client.loop_stop()
+            client.disconnect()
+
+        return to_mqtt, close_mqtt
+    raise LabError(f"export target {url!r}: use file:PATH, nats://HOST:PORT/SUBJECT or "
+                   "mqtt://HOST:PORT/TOPIC")
+
+
+async def export(lab: Lab, url: str, interval_s: float, count: int | None = None) -> None:
+    publish, close = await sink(url)
+    try:
+        n = 0
+        while count is None or n < count:
+            started = time.monotonic()
+            await publish(lab.counters())
+            n += 1
+            await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))
+    finally:
+        await close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lab", required=True, type=Path)
+    parser.add_argument("--to", required=True)
+    parser.add_argument("--interval", type=float, default=1.0)
+    args = parser.parse_args()
+    asyncio.run(export(Lab.load(args.lab), args.to, args.interval))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The twin against real routers: FRR (OSPF) in network namespaces built from the bundled
+Abilene topology, with traffic generators. Needs root and Debian's frr (make test installs
+it); every namespace and process the lab made is removed at the end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from nettwin import compile_network, simulate
+from nettwin.engine.nexthops import ecmp_next_hops
+from nettwin.examples import example_path
+from nettwin.io import load_network
+from nettwin.lab.frr import FRR_DIR, Lab, plan_lab
+from nettwin.live import LiveTwin, Message
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not (FRR_DIR / "ospfd").exists() or shutil.which("vtysh") is None,
+    reason="the FRR lab needs root and Debian's frr package")
+
+NET = load_network(example_path())
+PREFIX = f"ntt{os.getpid() % 1000}x"
+
+
+def _namespaces() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                         check=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    lab = Lab(plan_lab(NET, prefix=PREFIX, scale=1e-4), tmp_path_factory.mktemp("lab"))
+    try:
+        lab.up()
+        deadline = time.monotonic() + 40
+        while not lab.ospf_converged():
+            assert time.monotonic() < deadline, "OSPF adjacencies never came up"
+            time.sleep(0.5)
+        yield lab
+    finally:
+        lab.down()
+        assert not {n for n in _namespaces() if n.startswith(PREFIX)}
+
+
+def _predicted(network_up: np.ndarray) -> dict[tuple[str, str], set[str]]:
+    c = compile_network(NET)
+    links = list(NET.links)
+    return {(c.node_ids[s], c.node_ids[t]): {links[a // 2] for a in arcs}
+            for (s, t), arcs in ecmp_next_hops(c, network_up).items()}
+
+
+def _await_routes(lab: Lab, expected: dict[tuple[str, str], set[str]],
+                  timeout: float = 20.0) -> dict[tuple[str, str], set[str]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        kernel = lab.kernel_next_hops()
+        if kernel == expected or time.monotonic() > deadline:
+            return kernel
+        time.sleep(0.3)
+
+
+def test_the_twin_learns_the_topology_from_ospf(lab: Lab) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        learned = lab.learn_network()
+        if len(learned.links) == len(NET.links) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert set(learned.nodes) == set(NET.nodes)
+
+    def shape(net):  # type: ignore[no-untyped-def]
+        return sorted(tuple(sorted([(lk.a, lk.metric_ab), (lk.b, lk.metric_ba)]))
+                      for lk in net.links.values())
+
+    assert shape(learned) == shape(NET)
+
+
+def test_predicted_next_hops_equal_the_kernel_tables(lab: Lab) -> None:
+    expected = _predicted(compile_network(NET).arc_up)
+    assert any(len(v) > 1 for v in expected.values())  # Abilene has equal-cost splits
+    assert _await_routes(lab, expected) == expected
+    assert len(expected) == len(NET.nodes) * (len(NET.nodes) - 1)
+
+
+def test_interface_counters_give_the_modelled_rates(lab: Lab) -> None:
+    twin = LiveTwin(NET)
+    twin.process([Message(r) for r in lab.counters()])
+    time.sleep(4.0)
+    twin.process([Message(r) for r in lab.counters()])
+    expected = simulate(compile_network(NET)).arc_load_bps
+    big = expected > 0.2 * expected.max()
+    rel = np.abs(twin.state.arc_rate_bps[big] - expected[big]) / expected[big]
+    assert np.median(rel) < 0.1 and rel.max() < 0.35, rel
+
+
+def test_a_link_failure_reaches_the_twin_within_5_s_and_routes_follow(lab: Lab) -> None:
+    link = "Denver--Kansas-City"
+    i = list(NET.links).index(link)
+    twin = LiveTwin(NET)
+    twin.process([Message(r) for r in lab.counters()])
+    failed_at = time.monotonic()
+    lab.fail(link)
+    try:
+        while twin.state.link_up[i]:
+            assert time.monotonic() - failed_at < 5.0, "the twin did not see the failure"
+            time.sleep(0.2)
+            twin.process([Message(r) for r in lab.counters()])
+        seen_after = time.monotonic() - failed_at
+        assert seen_after < 5.0
+        expected = _predicted(twin.state.arc_up())
+        assert _await_routes(lab, expected) == expected
+    finally:
+        lab.restore(link)
+    twin_ok = _predicted(compile_network(NET).arc_up)
+    assert _await_routes(lab, twin_ok, timeout=30) == twin_ok
