@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import yaml
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -39,6 +40,7 @@ from nettwin.api.live import LiveState, diurnal_scale
 from nettwin.api.live_routes import add_live_routes
 from nettwin.api.oidc import OidcConfig, OidcVerifier
 from nettwin.api.settings import Settings
+from nettwin.api.twin_routes import add_twin_routes, live_twin
 from nettwin.api.views import add_view_routes, radio_of
 from nettwin.api.weather import LiveWeather
 from nettwin.engine import (
@@ -52,6 +54,8 @@ from nettwin.engine import simulate as run_simulation
 from nettwin.errors import ImportFormatError, NettwinError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import NetworkFormat, load_network, save_network
+from nettwin.live import Message
+from nettwin.live.simulated import CounterFeed
 from nettwin.model import Network
 from nettwin.radio.acm import AcmProfile, load_acm_profiles
 from nettwin.radio.budget import RadioArrays
@@ -215,6 +219,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ticker.cancel()
         twin.jobs.shutdown()
 
+    def _feed_counters(nid: str, compiled: CompiledNetwork, state: dict[str, Any],
+                       extra: dict[str, Any]) -> None:
+        """The same instant as router counters through the in-process bus into the live
+        twin and its embedded history store."""
+        capacity = extra.get("arc_capacity_bps", compiled.arc_capacity_bps)
+        rates = np.array([a["utilisation"] for a in state["arcs"]]) * capacity
+        network, _c = twin.get(nid)
+        feed = twin.cached(nid, "counter_feed", lambda: CounterFeed(network))
+        now = time.time()
+        last = twin.cached(nid, "counter_feed_time", lambda: [now])
+        records = feed.step(now, rates, now - last[0], extra.get("arc_up"))
+        last[0] = now
+        live_twin(twin, nid).process([Message(r) for r in records], "simulated")
+
     async def _simulated_telemetry() -> None:
         """Embedded default: traffic follows a compressed day; on networks with a storm,
         the storm replays in a loop over the radio links."""
@@ -230,7 +248,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if radio is not None and storm is not None and nid not in weather:
                     weather[nid] = LiveWeather(radio, storm)
                 extra = weather[nid].at_tick(tick, compiled) if nid in weather else {}
-                await asyncio.to_thread(twin.live.tick, nid, compiled, scale, **extra)
+                state = await asyncio.to_thread(twin.live.tick, nid, compiled, scale, **extra)
+                await asyncio.to_thread(_feed_counters, nid, compiled, state, extra)
             tick += 1
             await asyncio.sleep(settings.simulate_telemetry_s)
 
@@ -383,5 +402,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return dict(job.status())
 
     add_live_routes(app, twin)
+    add_twin_routes(app, twin)
     add_view_routes(app, twin)
     return app

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     simulate_telemetry_s: float = Field(
         default=0.0, ge=0.0, description="Every this many seconds, feed the example network "
                                          "simulated live traffic (0: off; `serve` turns it on).")
+    store_url: str | None = Field(
+        default=None, description="History of the live twin: SQLAlchemy URL (default: "
+                                  "sqlite in data_dir; or postgresql+psycopg://...).")
     oidc_issuer: str | None = Field(default=None, description="Accept OIDC tokens from it.")
     oidc_jwks_url: str | None = Field(
         default=None, description="Default: Keycloak's ISSUER/protocol/openid-connect/certs.")

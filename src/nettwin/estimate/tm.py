@@ -169,6 +169,9 @@ def estimation_errors(true_bps: np.ndarray, est_bps: np.ndarray, share: float = 
     cum = np.cumsum(true_bps[order])
     top = order[: int(np.searchsorted(cum, share * total)) + 1]
     top = top[true_bps[top] > 0]
+    if top.size == 0:  # an empty matrix: nothing to be wrong about
+        return {"weighted_error": 0.0, "rmsre_top": 0.0, "median_rel_error_top": 0.0,
+                "pairs_top": 0}
     rel = np.abs(est_bps[top] - true_bps[top]) / true_bps[top]
     return {
         "weighted_error": float(np.abs(est_bps - true_bps).sum() / total) if total else 0.0,

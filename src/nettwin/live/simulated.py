@@ -1,5 +1,5 @@
 """Counter streams as routers would send them, for a network carrying known traffic: what
-the benchmarks, the tests and the embedded demo feed the twin."""
+the benchmarks, the tests and the embedded demo (``nettwin serve``) feed the twin."""
 
 from __future__ import annotations
 
@@ -12,26 +12,36 @@ from nettwin.live.observations import InterfaceMap
 from nettwin.model import Network
 
 
+class CounterFeed:
+    """Cumulative out_octets per port (device = the arc's sending node, interface = the
+    link id), advanced by the rate each arc carries."""
+
+    def __init__(self, network: Network) -> None:
+        ports = InterfaceMap(network)
+        self.names = {p: key for key, p in ports.ports.items() if key[1] in ports.link_ids}
+        self.order = sorted(self.names)
+        self.arcs = ports.port_arc[self.order]
+        self.octets = np.zeros(len(self.order))
+
+    def step(self, t: float, arc_rate_bps: np.ndarray, interval_s: float,
+             arc_up: np.ndarray | None = None) -> list[dict[str, Any]]:
+        """Advance by ``interval_s`` at these rates and report every port at time ``t``."""
+        self.octets += np.maximum(arc_rate_bps[self.arcs], 0.0) * interval_s / 8.0
+        up = np.ones(len(self.order), bool) if arc_up is None else arc_up[self.arcs]
+        return [{"kind": "counter", "time": t, "device": self.names[p][0],
+                 "interface": self.names[p][1], "out_octets": float(o),
+                 "oper_status": "up" if u else "down"}
+                for p, o, u in zip(self.order, self.octets.tolist(), up.tolist(), strict=True)]
+
+
 def counter_records(network: Network, arc_rate_bps: np.ndarray, *, start: float,
                     interval_s: float, steps: int, noise: float = 0.0, seed: int = 0
                     ) -> Iterator[list[dict[str, Any]]]:
-    """Per step, one counter record per port (device = the arc's sending node, interface =
-    the link id): cumulative out_octets growing at the arc's rate (times 1 + noise N(0,1)
-    per step when ``noise`` > 0)."""
-    ports = InterfaceMap(network)
+    """Per step, one counter record per port, counters growing at the arcs' rates (times
+    1 + noise N(0, 1) per step when ``noise`` > 0)."""
+    feed = CounterFeed(network)
     rng = np.random.default_rng(seed)
-    names = {}
-    for (device, interface), p in ports.ports.items():
-        if interface in ports.link_ids:
-            names[p] = (device, interface)
-    order = sorted(names)
-    arcs = ports.port_arc[order]
-    octets = np.zeros(len(order))
     for k in range(steps + 1):
-        t = start + k * interval_s
-        if k:
-            factor = 1.0 + noise * rng.standard_normal(len(order)) if noise else 1.0
-            octets += np.maximum(arc_rate_bps[arcs] * factor, 0.0) * interval_s / 8.0
-        yield [{"kind": "counter", "time": t, "device": names[p][0],
-                "interface": names[p][1], "out_octets": float(o), "oper_status": "up"}
-               for p, o in zip(order, octets.tolist(), strict=True)]
+        rate = arc_rate_bps * (1.0 + noise * rng.standard_normal(arc_rate_bps.shape)) \
+            if noise and k else arc_rate_bps
+        yield feed.step(start + k * interval_s, rate, interval_s if k else 0.0)

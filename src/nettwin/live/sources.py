@@ -178,9 +178,10 @@ def _peek_time(payload: Any) -> float | None:
 class NatsSource:
     """A durable JetStream pull consumer on ``subject`` (stream created when missing).
 
-    Messages are acknowledged after the twin committed them (explicit acks); on restart the
-    consumer redelivers whatever was not acknowledged and the stored cursor (the stream
-    sequence) drops what had been committed already."""
+    Messages are acknowledged after the twin committed them (explicit acks), in stream
+    order; a restart resumes from the consumer's acknowledgement floor and the stored cursor
+    (the stream sequence) drops what had been committed already: nothing lost, nothing
+    counted twice."""
 
     def __init__(self, url: str = "nats://127.0.0.1:4222", subject: str = "nettwin.obs",
                  stream: str = "NETTWIN", durable: str = "nettwin-twin",
@@ -192,18 +193,33 @@ class NatsSource:
 
     async def _connect(self) -> Any:
         import nats
-        from nats.js.api import AckPolicy, ConsumerConfig
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+        from nats.js.errors import NotFoundError
 
         self._nc = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=3)
         js = self._nc.jetstream()
         try:
             await js.stream_info(self.stream)
-        except Exception:
+        except NotFoundError:
             await js.add_stream(name=self.stream, subjects=[self.subject])
-        return await js.pull_subscribe(
-            self.subject, durable=self.durable, stream=self.stream,
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, max_ack_pending=-1,
-                                  ack_wait=self.ack_wait_s))
+        # Resume in stream order from the first message not acknowledged: JetStream would
+        # otherwise hand out new messages first and redeliver the dead consumer's pending
+        # ones only after ack_wait, out of order, which a high-water-mark cursor cannot
+        # tell from duplicates. Messages committed but not acknowledged come back first
+        # and are skipped by the stored cursor.
+        start = 1
+        try:
+            info = await js.consumer_info(self.stream, self.durable)
+            start = int(info.ack_floor.stream_seq) + 1
+            await js.delete_consumer(self.stream, self.durable)
+        except NotFoundError:
+            pass
+        config = ConsumerConfig(durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT,
+                                max_ack_pending=-1, ack_wait=self.ack_wait_s,
+                                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                                opt_start_seq=start)
+        return await js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream,
+                                       config=config)
 
     async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.2
                       ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
