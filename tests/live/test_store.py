@@ -81,3 +81,43 @@ def test_dead_letters_are_stored_with_their_reason(store: Store, unique_name: st
     assert len(dead) == 1 and dead[0]["payload"] == "{broken"
     assert dead[0]["reason"].startswith("not JSON") and dead[0]["source"] == "file:x.jsonl"
     assert store.counters(unique_name)[0][2] == 10.0
+
+
+def test_topology_updates_change_routing_and_replay_in_history(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nettwin.engine.nexthops import ecmp_next_hops
+
+    net = dataclasses.replace(NET, name="topo")
+    twin = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"))
+    rate = simulate(compile_network(net)).arc_load_bps
+    steps = _steps(rate, steps=2, noise=0.0)
+    twin.process([Message(r) for r in steps[0] + steps[1]])
+    before = twin.state.arc_rate_bps.copy()
+    changes = twin.process([
+        Message({"kind": "topology", "time": T0 + 90,
+                 "change": {"set_metric": {"link": "Denver--Kansas-City", "metric": 5000}}}),
+        Message({"kind": "topology", "time": T0 + 91,
+                 "change": {"add_link": {"id": "Denver--Chicago", "a": "Denver",
+                                         "b": "Chicago", "capacity_ab_bps": 1e10,
+                                         "capacity_ba_bps": 1e10, "metric_ab": 10,
+                                         "metric_ba": 10}}}),
+        Message({"kind": "topology", "time": T0 + 92,
+                 "change": {"set_metric": {"link": "Nowhere", "metric": 1}}})])
+    assert [e[2] for e in changes.events] == ["topology", "topology"]
+    assert twin.dead == 1  # the update naming no link, with its reason in the store
+    assert "no such link" in twin.store.dead_letters("topo")[0]["reason"]
+    assert twin.network.links["Denver--Kansas-City"].metric_ab == 5000
+    np.testing.assert_array_equal(twin.state.arc_rate_bps[:before.size], before)  # carried
+    # the model routes as the new topology says: networkx-free check with the next-hop oracle
+    c = twin.state.compiled
+    hops = ecmp_next_hops(c)
+    denver, kc = c.node_ids.index("Denver"), c.node_ids.index("Kansas-City")
+    assert all(c.link_ids[a // 2] != "Denver--Kansas-City" for a in hops[(denver, kc)])
+    # counters of the new link are accepted from now on
+    twin.process([Message({"kind": "counter", "time": T0 + 200, "device": "Denver",
+                           "interface": "Denver--Chicago", "out_octets": 1.0})])
+    assert twin.dead == 1
+    # history: before the update the network had no Denver--Chicago, after it has
+    assert "Denver--Chicago" not in twin.network_at(T0 + 60).links
+    later = twin.network_at(T0 + 120)
+    assert "Denver--Chicago" in later.links
+    assert later.links["Denver--Kansas-City"].metric_ab == 5000

@@ -2,8 +2,9 @@
 
 One namespace per node (loopback 10.255.x.y/32, the OSPF router id), one veth pair per link
 (a /30 from 10.1.0.0/16, point-to-point OSPF, cost = the IGP metric of the direction that
-leaves through the interface), ``tc`` shaping each direction to capacity x ``scale``
-(netem with delay where the kernel has it, else a token bucket). Traffic generators send UDP
+leaves through the interface), ``tc`` shaping each direction to capacity x ``scale`` and the
+link's propagation delay with netem where the kernel has it, else to the rate alone with a
+token bucket (the machines seen here lack netem). Traffic generators send UDP
 from each node's loopback to every destination's loopback at demand rate x ``scale``.
 Counters read from the kernel (``ip -s -j link``) are scaled back by 1 / ``scale``, so the
 twin sees the lab at the topology's nominal rates.
@@ -61,6 +62,7 @@ class LabLink:
     cost_ba: int
     rate_ab_bps: float
     rate_ba_bps: float
+    delay_ms: float = 0.0
 
 
 @dataclass
@@ -71,7 +73,7 @@ class LabPlan:
     links: list[LabLink]
     demands: list[tuple[str, str, float]]  # (src, dst, rate at lab scale)
     pids: list[str] = field(default_factory=list)  # pid files of what the lab started
-    shaping: str = "none"
+    shaping: str = "?"  # netem, tbf or none: found out on the first link
 
     def node(self, node_id: str) -> LabNode:
         return next(n for n in self.nodes if n.id == node_id)
@@ -90,8 +92,11 @@ def plan_lab(network: Network, prefix: str = "ntl", scale: float = 1e-4) -> LabP
         raise LabError("the lab addresses at most 60,000 nodes and 16,000 links")
     if not 0 < scale <= 1:
         raise LabError(f"scale {scale} must be in (0, 1]: lab rates are nominal x scale")
+    from nettwin.engine import compile_network
+
     nodes = [LabNode(nid, f"{prefix}{i}", f"10.255.{i // 256}.{i % 256}")
              for i, nid in enumerate(network.nodes)]
+    propagation = compile_network(network).arc_propagation_s
     net = ipaddress.IPv4Network("10.1.0.0/16")
     links = []
     for i, lk in enumerate(network.links.values()):
@@ -101,7 +106,8 @@ def plan_lab(network: Network, prefix: str = "ntl", scale: float = 1e-4) -> LabP
         links.append(LabLink(lk.id, lk.a, lk.b, f"{prefix}l{i}",
                              str(ipaddress.IPv4Address(base + 1)),
                              str(ipaddress.IPv4Address(base + 2)), lk.metric_ab, lk.metric_ba,
-                             lk.capacity_ab_bps * scale, lk.capacity_ba_bps * scale))
+                             lk.capacity_ab_bps * scale, lk.capacity_ba_bps * scale,
+                             1e3 * float(propagation[2 * i])))
     ids = network.node_ids
     demands = [(ids[int(s)], ids[int(d)], float(r) * scale) for s, d, r in
                zip(network.demands.src, network.demands.dst, network.demands.rate_bps,
@@ -155,7 +161,7 @@ class Lab:
         plan = LabPlan(doc["prefix"], doc["scale"], [LabNode(**n) for n in doc["nodes"]],
                        [LabLink(**lk) for lk in doc["links"]],
                        [tuple(d) for d in doc["demands"]],
-                       doc.get("pids", []), doc.get("shaping", "none"))
+                       doc.get("pids", []), doc.get("shaping", "?"))
         return cls(plan, Path(folder))
 
     # ------------------------------------------------------------------ up
@@ -191,13 +197,23 @@ class Lab:
             _run("ip", "netns", "exec", n.ns, "sysctl", "-qw",
                  "net.ipv4.fib_multipath_hash_policy=1")
 
-    def _shape(self, ns: str, ifname: str, rate_bps: float) -> None:
+    def _shape(self, ns: str, ifname: str, rate_bps: float, delay_ms: float) -> None:
+        """netem (rate and propagation delay) where the kernel has it, else a token bucket
+        (rate only), else nothing; ``plan.shaping`` says which."""
         rate = max(int(rate_bps), 8000)
+        tc = ["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", ifname, "root"]
+        if self.plan.shaping in ("netem", "?"):
+            done = subprocess.run([*tc, "netem", "delay", f"{delay_ms:.3f}ms", "rate",
+                                   f"{rate}bit", "limit", "1000"],
+                                  capture_output=True, check=False)
+            if done.returncode == 0:
+                self.plan.shaping = "netem"
+                return
         burst = max(rate // 8 // 100, 4000)
-        done = subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", ifname,
-                               "root", "tbf", "rate", f"{rate}bit", "burst", str(burst),
+        done = subprocess.run([*tc, "tbf", "rate", f"{rate}bit", "burst", str(burst),
                                "latency", "100ms"], capture_output=True, check=False)
-        self.plan.shaping = "tbf" if done.returncode == 0 else "none"
+        self.plan.shaping = "tbf (no netem here: rate only)" if done.returncode == 0 \
+            else "none"
 
     def _links(self) -> None:
         for lk in self.plan.links:
@@ -208,7 +224,7 @@ class Lab:
                                    (nb, lk.addr_b, lk.rate_ba_bps)):
                 _run("ip", "-n", ns, "addr", "add", f"{addr}/30", "dev", lk.ifname)
                 _run("ip", "-n", ns, "link", "set", lk.ifname, "up")
-                self._shape(ns, lk.ifname, rate)
+                self._shape(ns, lk.ifname, rate, lk.delay_ms)
 
     def _config(self, node: LabNode) -> tuple[Path, Path]:
         d = RUN_DIR / node.ns  # the frr user must reach configs, pid files and logs

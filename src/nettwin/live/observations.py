@@ -11,6 +11,8 @@ One JSON object per observation (JSON lines, a bus message holding one object or
   "modulation": "1024QAM"}``.
 - ``event``: ``{"kind": "event", "time": T, "object": "A--B", "event": "link_down"|
   "link_up"|"node_down"|"node_up"|"syslog", "severity": "critical"|..., "message": "..."}``.
+- ``topology``: ``{"kind": "topology", "time": T, "change": {"set_metric": {"link": "A--B",
+  "metric": 20}}}`` (also add_link, remove_link, set_capacity; see ``live.topology``).
 - OpenConfig/gNMI notifications (``{"update": {"timestamp": ns, "prefix": ..., "update":
   [{"path": ..., "val": ...}]}}``, the JSON form of a gNMI SubscribeResponse) are turned into
   counter and status observations by ``decode_gnmi``.
@@ -75,6 +77,7 @@ class Batch:
     oper_up: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # -1 unknown
     events: list[Event] = field(default_factory=list)
     radio: list[RadioReading] = field(default_factory=list)
+    topology: list[tuple[float, dict[str, Any], str]] = field(default_factory=list)  # +raw
     dead: list[DeadLetter] = field(default_factory=list)
 
     @property
@@ -83,7 +86,7 @@ class Batch:
 
     @property
     def n_good(self) -> int:
-        return self.n_counters + len(self.events) + len(self.radio)
+        return self.n_counters + len(self.events) + len(self.radio) + len(self.topology)
 
 
 class InterfaceMap:
@@ -233,8 +236,14 @@ class Decoder:
             mod = rec.get("modulation")
             batch.radio.append(RadioReading(t, str(link), None if rsl is None else float(rsl),
                                             None if mod is None else str(mod)))
+        elif kind == "topology":
+            change = rec.get("change")
+            if not isinstance(change, Mapping) or len(change) != 1:
+                raise ValueError("a topology update needs change: {add_link|remove_link|"
+                                 "set_metric|set_capacity: ...}")
+            batch.topology.append((t, dict(change), _text(rec)))
         else:
-            raise ValueError(f"kind {kind!r}: use counter, radio or event")
+            raise ValueError(f"kind {kind!r}: use counter, radio, event or topology")
 
 
 def _text(payload: Any) -> str:

@@ -65,6 +65,29 @@ class TwinState:
         self.samples = 0
         self.time = -np.inf
 
+    def carry_over(self, old: TwinState) -> None:
+        """Take the measured state of the same ports, arcs and links from ``old`` (the
+        mirrored network changed shape: a topology update)."""
+        for key, p in self.ports.ports.items():
+            q = old.ports.ports.get(key)
+            if q is not None:
+                self.last_time[p], self.last_octets[p] = old.last_time[q], old.last_octets[q]
+                self.last_drops[p], self.port_down[p] = old.last_drops[q], old.port_down[q]
+        old_arcs = {old.compiled.arc_label(a): a for a in range(old.compiled.n_arcs)}
+        for a in range(self.compiled.n_arcs):
+            b = old_arcs.get(self.compiled.arc_label(a))
+            if b is not None:
+                self.arc_rate_bps[a], self.arc_rate_time[a] = old.arc_rate_bps[b], \
+                    old.arc_rate_time[b]
+                self.arc_drop_pps[a] = old.arc_drop_pps[b]
+        old_up = dict(zip(old.link_ids, old.link_up.tolist(), strict=True))
+        for i, lid in enumerate(self.link_ids):
+            if lid in old_up:
+                self.link_up[i] = old_up[lid] and self.network.links[lid].admin_up
+        self.event_down, self.link_time = dict(old.event_down), dict(old.link_time)
+        self.modulation, self.rsl_dbm = dict(old.modulation), dict(old.rsl_dbm)
+        self.alarms, self.samples, self.time = dict(old.alarms), old.samples, old.time
+
     # ------------------------------------------------------------------ resume
     def restore_counters(self, rows: list[tuple[int, float, float, float]]) -> None:
         """Last counter values per port, as kept by the store (restart without double

@@ -184,6 +184,16 @@ class Store:
             return int(conn.execute(select(func.count()).select_from(t)
                                     .where(t.c.network == network)).scalar() or 0)
 
+    def topology_changes(self, network: str, until: float) -> list[dict[str, Any]]:
+        """Topology updates applied up to ``until``, oldest first."""
+        import json
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(events.c.message).where(
+                events.c.network == network, events.c.event == "topology",
+                events.c.time <= until).order_by(events.c.time))
+            return [json.loads(m) for (m,) in rows]
+
     def time_range(self, network: str) -> tuple[float, float] | None:
         with self.engine.connect() as conn:
             lo, hi = conn.execute(select(func.min(rates.c.time), func.max(rates.c.time))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import time
 from collections.abc import Callable
@@ -15,11 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from nettwin.engine import compile_network
+from nettwin.errors import NettwinError
 from nettwin.estimate import TmEstimate, estimate_tm, routing_matrix
 from nettwin.live.observations import DeadLetter, Decoder
 from nettwin.live.sources import Ack, Message, Source
 from nettwin.live.state import Changes, TwinState
 from nettwin.live.store import PastState, Store
+from nettwin.live.topology import apply_topology
 from nettwin.model import Network
 from nettwin.model.demands import DemandTable
 
@@ -46,6 +50,7 @@ class LiveTwin:
     def __init__(self, network: Network, store: Store | None = None, *,
                  drift_threshold: float = DRIFT_THRESHOLD) -> None:
         self.network = network
+        self.base_network = network  # before any topology update (history replays them)
         self.name = network.name
         self.state = TwinState(network)
         self.decoder = Decoder(self.state.ports)
@@ -79,6 +84,13 @@ class LiveTwin:
             messages = [m for m in messages if m.position is None or m.position > done]
         batch = self.decoder.decode((m.payload for m in messages), source)
         changes = self.state.apply(batch)
+        for t, change, raw in batch.topology:
+            try:
+                self._retopologize(change)
+            except NettwinError as exc:
+                batch.dead.append(DeadLetter(source, raw, str(exc)))
+                continue
+            changes.events.append((t, "network", "topology", "info", json.dumps(change)))
         positions = [m.position for m in messages if m.position is not None]
         cursor = (source, max(positions)) if positions else None
         if cursor is not None:
@@ -88,6 +100,14 @@ class LiveTwin:
         for listener in self.listeners:
             listener(changes)
         return changes, batch.dead, cursor
+
+    def _retopologize(self, change: dict[str, Any]) -> None:
+        """The mirrored network changes shape; measured state carries over."""
+        network = apply_topology(self.network, change)
+        state = TwinState(network)
+        state.carry_over(self.state)
+        self.network, self.state = network, state
+        self.decoder = Decoder(state.ports)
 
     def _commit(self, changes: Changes, dead: list[DeadLetter],
                 cursor: tuple[str, int] | None, received: float) -> None:
@@ -195,11 +215,21 @@ class LiveTwin:
         """The network as it was at ``at``: link states then, traffic estimated from the
         rates measured then. Any scenario can run on it."""
         past = self.state_at(at)
+        shaped = self.base_network
+        if self.store is not None:
+            for change in self.store.topology_changes(self.name, at):
+                shaped = apply_topology(shaped, change)
         links = {lid: dataclasses.replace(lk, oper_up=past.link_up.get(lid, lk.oper_up))
-                 for lid, lk in self.network.links.items()}
-        network = dataclasses.replace(self.network, links=links)
+                 for lid, lk in shaped.links.items()}
+        network = dataclasses.replace(shaped, links=links)
         up = np.repeat([lk.is_up for lk in links.values()], 2)
-        est = self.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up, mu=mu)
+        c = compile_network(network)
+        rm = routing_matrix(c, up)
+        rates = past.arc_rate_bps[: c.n_arcs] if past.arc_rate_bps.size >= c.n_arcs else \
+            np.concatenate([past.arc_rate_bps, np.full(c.n_arcs - past.arc_rate_bps.size,
+                                                       np.nan)])
+        est = estimate_tm(rm, np.where(up, rates, np.nan), c.arc_src, c.arc_dst, c.n_nodes,
+                          mu=mu)
         keep = est.rate_bps > 0
         demands = DemandTable(est.src[keep].astype(np.int32), est.dst[keep].astype(np.int32),
                               est.rate_bps[keep], np.zeros(int(keep.sum()), np.int16))
