@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the tests drive: Chromium (dashboard), FRR + iproute2 (lab), Prometheus.
 SYSTEM_PACKAGES := chromium frr prometheus iproute2
 
-.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-peers-setup clean
+.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup clean
 
 setup: $(VENV)/.installed
 
@@ -63,6 +63,9 @@ bench-sweep: setup
 
 bench-radio: setup
 	$(PY) benchmarks/bench_radio.py
+
+bench-qos: setup
+	$(PY) benchmarks/bench_qos.py
 
 bench-live: setup
 	$(PY) benchmarks/bench_live.py

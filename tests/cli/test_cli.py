@@ -98,3 +98,29 @@ def test_schema_command_prints_json_schema() -> None:
     res = runner.invoke(app, ["schema", "--markdown"])
     assert "| `capacity_ab_bps` | number | bit/s | required |" in res.stdout
     assert "| `metric_ab` | whole number |" in res.stdout
+
+
+def test_qos_simulate_per_class(tmp_path: Path) -> None:
+    import yaml
+
+    net = tmp_path / "two-class.yaml"
+    net.write_text(yaml.safe_dump({
+        "name": "pair", "nodes": [{"id": "a"}, {"id": "b"}],
+        "links": [{"id": "ab", "a": "a", "b": "b", "capacity_bps": 1e9}],
+        "demands": [{"id": "v", "src": "a", "dst": "b", "rate_bps": 1e8,
+                     "traffic_class": "voice"},
+                    {"id": "d", "src": "a", "dst": "b", "rate_bps": 8.8e8,
+                     "traffic_class": "data"}],
+        "services": [{"id": "voip", "demands": ["v"], "max_delay_s": 2e-4}]}))
+    out = tmp_path / "q.json"
+    ok = runner.invoke(app, ["qos-simulate", str(net), "--priority", "voice,data",
+                             "--json", str(out), "--fail-on-violation"])
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads(out.read_text())
+    assert [r["class"] for r in doc["classes"]] == ["voice", "data"]
+    assert doc["classes"][0]["mean_delay_s"] < doc["classes"][1]["mean_delay_s"]
+    bad = runner.invoke(app, ["qos-simulate", str(net), "--priority", "data,voice",
+                              "--fail-on-violation"])
+    assert bad.exit_code == 1 and "SLA violated" in bad.output
+    wrong = runner.invoke(app, ["qos-simulate", str(net), "--scheduler", "lifo"])
+    assert wrong.exit_code == 2 and "fifo, sp, wfq or drr" in wrong.output

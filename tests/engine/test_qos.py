@@ -77,10 +77,26 @@ def test_scheduling_aware_model_on_omnet_samples_without_drops() -> None:
     for sample in iter_gnnet_samples(tarball):
         if sample.drop_fraction.max() > 0:
             continue
-        aware, _, _ = predict(sample)
-        fifo, _, _ = predict(sample, scheduling_aware=False)
+        aware = predict(sample).delay_s
+        fifo = predict(sample, scheduling_aware=False).delay_s
         errors.append(np.abs(aware - sample.delay_s) / sample.delay_s)
         single.append(np.abs(fifo - sample.delay_s) / sample.delay_s)
     e, s = np.concatenate(errors), np.concatenate(single)
     assert e.size > 5000
     assert e.mean() < 0.05 and e.mean() < s.mean()  # measured 2.1 % vs 4.2 %
+
+
+def test_mm1_delay_variance_is_the_textbook_one() -> None:
+    # M/M/1 (exponential sizes: E[S^2] = 2 E[S]^2): the sojourn time is exponential with rate
+    # mu - lambda, so its variance is 1 / (mu - lambda)^2, waiting and service together
+    cap, mean_bits = 1e9, 8000.0
+    mu = cap / mean_bits
+    for rho in (0.1, 0.5, 0.85):
+        lam = rho * mu
+        demands = PathDemands(np.array([0, 1]), np.array([0]), np.array([0]),
+                              np.array([lam]), np.array([mean_bits]),
+                              np.array([2 * mean_bits ** 2]))
+        res = simulate_paths(demands, np.array([cap]), np.array([Scheduler.FIFO]),
+                             np.array([[1.0]]), np.array([[1e9]]))
+        assert res.delay_s[0] == pytest.approx(1 / (mu - lam), rel=1e-9)
+        assert res.delay_var_s2[0] == pytest.approx(1 / (mu - lam) ** 2, rel=1e-9)

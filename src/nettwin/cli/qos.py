@@ -11,8 +11,23 @@ import typer
 from rich.table import Table
 
 from nettwin.cli.app import app
-from nettwin.cli.common import err, fail, out, progress_bar, write_json_file
+from nettwin.cli.common import (
+    EXIT_SLA_VIOLATED,
+    CapacityOpt,
+    FileArg,
+    FormatOpt,
+    MetricOpt,
+    TrafficOpt,
+    err,
+    fail,
+    load,
+    out,
+    progress_bar,
+    write_json_file,
+)
+from nettwin.cli.render import si
 from nettwin.errors import ImportFormatError, NettwinError
+from nettwin.io import MetricPolicy
 from nettwin.io.gnnet import iter_gnnet_samples, predict
 
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "gnnet2020" / "train"
@@ -46,8 +61,10 @@ def qos_validate(
                 for sample in iter_gnnet_samples(tar):
                     if limit is not None and done >= limit:
                         break
-                    aware, loss, util = predict(sample)
-                    single, _, _ = predict(sample, scheduling_aware=False)
+                    pred = predict(sample)
+                    aware, loss, util = pred.delay_s, pred.loss, pred.path_utilisation
+                    jitter = np.sqrt(pred.delay_var_s2)
+                    single = predict(sample, scheduling_aware=False).delay_s
                     policies = "+".join(sorted(set(sample.topology.policy)))
                     for f in range(sample.n_flows):
                         rows.append({"topology": "NSFNET" if sample.topology.n_nodes == 14
@@ -57,7 +74,9 @@ def qos_validate(
                                      "true": float(sample.delay_s[f]),
                                      "aware": float(aware[f]), "single": float(single[f]),
                                      "loss_true": float(sample.drop_fraction[f]),
-                                     "loss_pred": float(loss[f])})
+                                     "loss_pred": float(loss[f]),
+                                     "jitter_true": float(np.sqrt(sample.jitter_s[f])),
+                                     "jitter_pred": float(jitter[f])})
                     done += 1
                     advance(done, limit or 400)
     except NettwinError as exc:
@@ -65,6 +84,9 @@ def qos_validate(
     arr = {k: np.array([r[k] for r in rows]) for k in rows[0]}
     e_aware = np.abs(arr["aware"] - arr["true"]) / arr["true"]
     e_single = np.abs(arr["single"] - arr["true"]) / arr["true"]
+    has_jitter = arr["jitter_true"] > 0
+    e_jitter = np.where(has_jitter, np.abs(arr["jitter_pred"] - arr["jitter_true"])
+                        / np.where(has_jitter, arr["jitter_true"], 1.0), np.nan)
     groups: list[tuple[str, np.ndarray]] = []
     for topo in ("NSFNET", "GEANT2"):
         base = arr["topology"] == topo
@@ -80,22 +102,113 @@ def qos_validate(
         groups.append((f"class {c}", arr["class"] == c))
     table = Table(title=f"Per-pair mean delay vs OMNeT++ ({len(rows):,} pairs): MAPE / median")
     for col in ("subset", "pairs", "scheduling-aware", "single M/G/1 per port",
-                "loss MAE"):
+                "jitter (sd)", "loss MAE"):
         table.add_column(col, justify="left" if col == "subset" else "right")
     summary = []
     for name, mask in groups:
         if not mask.any():
             continue
         mae = float(np.abs(arr["loss_pred"][mask] - arr["loss_true"][mask]).mean())
+        jit = e_jitter[mask & has_jitter]
         table.add_row(name, f"{int(mask.sum()):,}", _stats(e_aware[mask]), _stats(e_single[mask]),
-                      f"{mae:.4f}")
+                      _stats(jit) if jit.size else "—", f"{mae:.4f}")
         summary.append({"subset": name, "pairs": int(mask.sum()),
                         "mape_aware": float(e_aware[mask].mean()),
                         "median_aware": float(np.median(e_aware[mask])),
                         "mape_single": float(e_single[mask].mean()),
                         "median_single": float(np.median(e_single[mask])),
+                        "jitter_mape": float(jit.mean()) if jit.size else None,
+                        "jitter_median": float(np.median(jit)) if jit.size else None,
                         "loss_mae": mae})
     out.print(table)
     err.print(f"[dim]{len(rows):,} pairs in {time.perf_counter() - t0:.1f} s[/]")
     if json_out is not None:
         write_json_file(json_out, summary)
+
+
+@app.command("qos-simulate")
+def qos_simulate(
+    file: FileArg = None,
+    fmt: FormatOpt = None,
+    traffic: TrafficOpt = None,
+    scheduler: Annotated[str, typer.Option(
+        "--scheduler", help="Port scheduling: fifo, sp (strict priority), wfq or drr.")] = "sp",
+    priority: Annotated[str | None, typer.Option(
+        "--priority", help="Classes, highest first, comma-separated (default: as the "
+                           "traffic lists them).")] = None,
+    weights: Annotated[str | None, typer.Option(
+        "--weights", help="WFQ/DRR weights in priority order, e.g. 0.5,0.3,0.2.")] = None,
+    buffer_packets: Annotated[int, typer.Option(
+        "--buffer-packets", min=1, help="Buffer per class queue.")] = 1000,
+    packet_bytes: Annotated[float, typer.Option("--packet-bytes", min=1.0)] = 340.0,
+    packet_scv: Annotated[float, typer.Option("--packet-scv", min=0.0)] = 1.59,
+    scale: Annotated[float, typer.Option("--scale", min=0.0)] = 1.0,
+    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    fail_on_violation: Annotated[bool, typer.Option("--fail-on-violation")] = False,
+    default_capacity: CapacityOpt = 10e9,
+    metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+) -> None:
+    """Per-class QoS on the network's IGP/ECMP routing: delay, jitter and loss per traffic
+    class and demand, SLAs checked on each service's own class."""
+    from nettwin.engine import compile_network
+    from nettwin.engine.classes import simulate_classes, uniform_policy
+    from nettwin.engine.qos import Scheduler
+    from nettwin.errors import SimulationError
+
+    try:
+        sched = Scheduler[scheduler.upper()]
+    except KeyError:
+        raise typer.BadParameter(f"{scheduler!r}: use fifo, sp, wfq or drr",
+                                 param_hint="--scheduler") from None
+    try:
+        w = tuple(float(v) for v in weights.split(",")) if weights else None
+    except ValueError:
+        raise typer.BadParameter(f"{weights!r}: numbers separated by commas",
+                                 param_hint="--weights") from None
+    try:
+        network = load(file, fmt, traffic, default_capacity, metric_policy)
+        c = compile_network(network)
+        order = tuple(p.strip() for p in priority.split(",")) if priority else None
+        policy = uniform_policy(c, sched, priority=order, weights=w,
+                                buffer_packets=buffer_packets, mean_packet_bytes=packet_bytes,
+                                packet_size_scv=packet_scv)
+        t0 = time.perf_counter()
+        res = simulate_classes(c, policy, demand_rate_bps=c.demand_rate_bps * scale)
+        elapsed = time.perf_counter() - t0
+    except (NettwinError, SimulationError) as exc:
+        raise fail(exc) from None
+    table = Table(title=f"{network.name}: {sched.name} on every port, classes "
+                        f"{' > '.join(res.priority)}")
+    for col in ("class", "demands", "offered", "mean delay", "p99 delay", "mean jitter",
+                "max loss"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    rows: list[dict[str, Any]] = []
+    for k, name in enumerate(res.priority):
+        mine = (res.demand_class == k) & res.demand_routed
+        if not mine.any():
+            continue
+        row: dict[str, Any] = {"class": name, "demands": int(mine.sum()),
+               "offered_bps": float(c.demand_rate_bps[mine].sum() * scale),
+               "mean_delay_s": float(res.demand_delay_mean_s[mine].mean()),
+               "p99_delay_s": float(np.percentile(res.demand_delay_mean_s[mine], 99)),
+               "mean_jitter_s": float(res.demand_jitter_s[mine].mean()),
+               "max_loss": float(res.demand_loss[mine].max())}
+        rows.append(row)
+        table.add_row(name, f"{row['demands']:,}", si(row["offered_bps"], "bit/s"),
+                      f"{1e3 * row['mean_delay_s']:.3f} ms", f"{1e3 * row['p99_delay_s']:.3f} ms",
+                      f"{1e3 * row['mean_jitter_s']:.3f} ms", f"{row['max_loss']:.2e}")
+    out.print(table)
+    services = []
+    for i, sid in enumerate(res.services.ids):
+        services.append({"service": sid, "worst_delay_s": float(res.services.worst_delay_s[i]),
+                         "worst_loss": float(res.services.worst_loss[i]),
+                         "violated": bool(res.services.violated[i])})
+        out.print(f"service {sid}: worst delay {1e3 * res.services.worst_delay_s[i]:.3f} ms, "
+                  f"loss {res.services.worst_loss[i]:.2e} -> "
+                  + ("[red]SLA violated[/]" if res.services.violated[i] else "[green]ok[/]"))
+    err.print(f"[dim]{c.n_demands:,} demands, {len(res.priority)} classes in "
+              f"{1e3 * elapsed:.1f} ms[/]")
+    if json_out is not None:
+        write_json_file(json_out, {"classes": rows, "services": services})
+    if fail_on_violation and res.services.violated.any():
+        raise typer.Exit(EXIT_SLA_VIOLATED)

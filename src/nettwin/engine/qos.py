@@ -10,13 +10,22 @@ Model (per port, classes c with Poisson arrivals lambda_c, service moments E[S_c
   s_c the load of classes 0..c.
 * WFQ / DRR, a GPS view: while class c is backlogged, class j takes at most its weight's
   worth of the server relative to c, so the load interfering with c is
-  I_c = sum_j min(rho_j, rho_c phi_j / phi_c), and W_c = R / ((1 - I_c) (1 - I_c - rho_c))
-  (Cobham's form with I_c as the "higher-priority" load). Loads are carried loads (after the
-  class's own losses) so an overloaded class cannot starve the others twice.
+  I_c = sum_j min(rho_j, rho_c phi_j / phi_c). Class c's own residual work drains at the
+  share left to it, the others' (non-preemptive: the packet in service finishes) does not:
+  W_c = (R_c / (1 - I_c) + (R - R_c)) / (1 - I_c - rho_c), R_c = lambda_c E[S_c^2] / 2.
+  (Cobham's form with I_c as a higher-priority load, R / ((1 - I_c)(1 - I_c - rho_c)), was
+  the first version: 8.7 % MAPE on NSFNET against 6.7 % for this one; the choice was made on
+  NSFNET alone, GEANT2 being the unseen topology.) Loads are carried loads (after the class's
+  own losses) so an overloaded class cannot starve the others twice.
 * Finite buffer: when a class's load on the capacity left to it, rho_c / (1 - I_c), passes
   0.9, its queue is an M/M/1/K on that capacity (K = buffer + 1): waiting by Little's law on
   admitted packets, loss = blocking. Losses on a path thin the traffic seen downstream; a few
   fixed-point rounds settle it.
+* Delay variance (jitter) per hop: the waiting time is zero with probability 1 - r and
+  roughly exponential otherwise (r the class's load on the capacity left to it), so
+  Var W = W^2 (2 - r) / r; a full finite queue holds K packets, Var W = K (E[S] / (1 - I))^2.
+  Hops add up (waiting times at successive hops taken as independent), plus the variance of
+  the demand's own transmission times.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ class ClassQueues:
     """Outcome per port and class."""
 
     waiting_s: np.ndarray  # [ports, classes]
+    waiting_var_s2: np.ndarray  # [ports, classes]
     loss: np.ndarray  # [ports, classes]
     utilisation: np.ndarray  # [ports], offered
 
@@ -63,7 +73,8 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     rho = lam * x
     keep = carried_fraction if carried_fraction is not None else 1.0
     carried = rho * keep
-    residual = (lam * keep * x2).sum(axis=1)[:, None] / 2  # packets actually served
+    own = lam * keep * x2 / 2
+    residual = own.sum(axis=1)[:, None]  # packets actually served
     phi = np.maximum(np.asarray(weights, dtype=np.float64), 1e-9)
     fair = (sched == Scheduler.WFQ) | (sched == Scheduler.DRR)
     interfering = np.zeros_like(rho)
@@ -78,19 +89,28 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     interfering = np.minimum(interfering, 0.999)
     free = 1.0 - interfering
     with np.errstate(divide="ignore", invalid="ignore"):
-        shared = residual / (free * np.maximum(free - rho, 1e-3))
+        cobham = residual / (free * np.maximum(free - rho, 1e-3))
+        gps = (own / free + (residual - own)) / np.maximum(free - rho, 1e-3)
         fifo = residual / np.maximum(1.0 - carried.sum(axis=1, keepdims=True) + carried - rho,
                                      1e-3)
-    waiting = np.where((sched == Scheduler.FIFO)[:, None], fifo, shared)
+    waiting = np.where((sched == Scheduler.FIFO)[:, None], fifo,
+                       np.where(fair[:, None], gps, cobham))
     rho_eff = rho / free
+    load = np.where((sched == Scheduler.FIFO)[:, None], carried.sum(axis=1, keepdims=True),
+                    rho_eff)
+    load = np.clip(load, 1e-6, 0.999)
+    variance = waiting ** 2 * (2.0 - load) / load
     blocking, mean_n = mm1k_blocking_and_mean(rho_eff, np.asarray(buffer_packets) + 1.0)
     admitted = lam * (1.0 - blocking)
     service_left = x / free
     with np.errstate(divide="ignore", invalid="ignore"):
         finite = np.where(admitted > 0, mean_n / admitted - service_left, 0.0)
-    waiting = np.where(rho_eff >= OVERLOAD_SWITCH, np.maximum(finite, 0.0), waiting)
+    full = rho_eff >= OVERLOAD_SWITCH
+    waiting = np.where(full, np.maximum(finite, 0.0), waiting)
+    variance = np.where(full, (np.asarray(buffer_packets) + 1.0) * service_left ** 2, variance)
     waiting = np.where(lam > 0, waiting, 0.0)
-    return ClassQueues(waiting, np.where(lam > 0, blocking, 0.0), rho.sum(axis=1))
+    variance = np.where(lam > 0, variance, 0.0)
+    return ClassQueues(waiting, variance, np.where(lam > 0, blocking, 0.0), rho.sum(axis=1))
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +128,7 @@ class PathDemands:
 @dataclass(frozen=True, eq=False)
 class PathResult:
     delay_s: np.ndarray  # mean delay of delivered packets, per demand
+    delay_var_s2: np.ndarray  # variance of the delay (jitter), per demand
     loss: np.ndarray  # per demand
     queues: ClassQueues
 
@@ -151,6 +172,10 @@ def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np
     own_service = demands.size_mean_bits[owner] / cap[arcs]
     hop = queues.waiting_s[arcs, cls] + own_service
     delay = np.bincount(owner, weights=hop, minlength=lengths.size)
+    own_var = np.maximum(demands.size_second_moment_bits2[owner]
+                         - demands.size_mean_bits[owner] ** 2, 0.0) / cap[arcs] ** 2
+    variance = np.bincount(owner, weights=queues.waiting_var_s2[arcs, cls] + own_var,
+                           minlength=lengths.size)
     survive = np.exp(np.bincount(owner, weights=np.log(np.maximum(
         1.0 - queues.loss[arcs, cls], 1e-300)), minlength=lengths.size))
-    return PathResult(delay, 1.0 - survive, queues)
+    return PathResult(delay, variance, 1.0 - survive, queues)

@@ -130,7 +130,7 @@ class SimulationResult:
         return out
 
 
-def _service_report(net: CompiledNetwork, worst: np.ndarray, loss: np.ndarray,
+def service_report(net: CompiledNetwork, worst: np.ndarray, loss: np.ndarray,
                     routed: np.ndarray) -> ServiceReport:
     s = len(net.service_ids)
     worst_delay = np.zeros(s)
@@ -244,6 +244,6 @@ def simulate(
         demand_rate_bps=rate, demand_routed=routed, demand_delay_mean_s=delay_mean,
         demand_delay_worst_s=delay_worst, demand_loss=loss, demand_hops_mean=hops,
         demand_path_signature=signature,
-        services=_service_report(net, delay_worst, loss, routed),
+        services=service_report(net, delay_worst, loss, routed),
         timings_s=timings,
     )

@@ -190,14 +190,23 @@ def iter_gnnet_samples(tarball: str | Path, graphs: str | Path | None = None,
         yield _parse_sample(where, topo, ports, t, r)
 
 
-def predict(sample: GnnetSample, scheduling_aware: bool = True) -> tuple[np.ndarray,
-                                                                          np.ndarray,
-                                                                          np.ndarray]:
-    """Predicted per-pair delay and loss, and each pair's highest port utilisation."""
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """The twin's answer for every pair of a sample."""
+
+    delay_s: np.ndarray
+    delay_var_s2: np.ndarray  # jitter as the data set gives it: variance of the delay
+    loss: np.ndarray
+    path_utilisation: np.ndarray  # highest offered utilisation of a port on the path
+
+
+def predict(sample: GnnetSample, scheduling_aware: bool = True) -> Prediction:
+    """Predicted per-pair delay, jitter and loss (``scheduling_aware=False``: one FIFO queue
+    per port, what a single M/G/1 per link sees)."""
     t = sample.topology
     if scheduling_aware:
         sched = np.array([Scheduler[p] for p in t.policy])[t.src]
-    else:  # one FIFO queue per port: what a single M/G/1 per link sees
+    else:
         sched = np.full(t.src.size, Scheduler.FIFO)
     demands = PathDemands(sample.path_ptr, sample.path_arc, sample.tos, sample.packets_per_s,
                           sample.size_mean_bits, sample.size_second_moment)
@@ -207,4 +216,4 @@ def predict(sample: GnnetSample, scheduling_aware: bool = True) -> tuple[np.ndar
     owner = np.repeat(np.arange(lengths.size), lengths)
     util = np.zeros(lengths.size)
     np.maximum.at(util, owner, result.queues.utilisation[sample.path_arc])
-    return result.delay_s, result.loss, util
+    return Prediction(result.delay_s, result.delay_var_s2, result.loss, util)

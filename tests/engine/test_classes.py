@@ -1,0 +1,97 @@
+"""Per-class QoS on ECMP routing against closed forms and the single-class engine."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from nettwin import compile_network, simulate
+from nettwin.engine import QueueModel, SimulationOptions
+from nettwin.engine.classes import simulate_classes, uniform_policy
+from nettwin.engine.qos import Scheduler
+from nettwin.examples import example_path
+from nettwin.io import load_network
+from nettwin.model import build_network
+from nettwin.reference import reference_ecmp
+
+
+def _with_classes(network, names=("voice", "video", "best-effort"), seed=3):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    t = network.demands
+    table = dataclasses.replace(t, class_index=rng.integers(0, len(names), len(t)).astype(
+        np.int16), class_names=tuple(names), ids=None)
+    return network.with_demands(table)  # ids now carry the class: services dropped
+
+
+def test_one_fifo_class_is_the_mg1_engine() -> None:
+    net = load_network(example_path())
+    c = compile_network(net)
+    policy = uniform_policy(c, Scheduler.FIFO)
+    res = simulate_classes(c, policy)
+    ref = simulate(c, SimulationOptions(queue_model=QueueModel.MG1))
+    np.testing.assert_allclose(res.arc_class_load_bps[:, 0], ref.arc_load_bps, rtol=1e-12)
+    np.testing.assert_allclose(res.demand_delay_mean_s, ref.demand_delay_mean_s, rtol=1e-9)
+    np.testing.assert_allclose(res.demand_delay_worst_s, ref.demand_delay_worst_s, rtol=1e-9)
+
+
+def test_class_loads_equal_the_reference_per_class() -> None:
+    net = _with_classes(load_network(example_path()))
+    c = compile_network(net)
+    res = simulate_classes(c, uniform_policy(c, Scheduler.WFQ, weights=(0.5, 0.3, 0.2)))
+    for k, name in enumerate(res.priority):
+        rate = np.where(np.array(net.demands.class_names)[net.demands.class_index] == name,
+                        net.demands.rate_bps, 0.0)
+        np.testing.assert_allclose(res.arc_class_load_bps[:, k],
+                                   reference_ecmp(net, demand_rate_bps=rate).arc_load_bps,
+                                   rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("scheduler", [Scheduler.SP, Scheduler.FIFO])
+def test_two_classes_on_one_link_follow_cobham(scheduler: Scheduler) -> None:
+    # a-b, one link, voice and data: the textbook non-preemptive priority queue
+    cap = 1e9
+    net = build_network("pair", [{"id": "a"}, {"id": "b"}],
+                        [{"id": "ab", "a": "a", "b": "b", "capacity_ab_bps": cap,
+                          "capacity_ba_bps": cap}],
+                        [{"src": "a", "dst": "b", "rate_bps": 3e8, "traffic_class": "voice"},
+                         {"src": "a", "dst": "b", "rate_bps": 4e8, "traffic_class": "data"}])
+    c = compile_network(net)
+    policy = uniform_policy(c, scheduler, priority=("voice", "data"), mean_packet_bytes=500,
+                            packet_size_scv=0.5)
+    res = simulate_classes(c, policy)
+    bits = 4000.0
+    x, x2 = bits / cap, (bits / cap) ** 2 * 1.5
+    lam = np.array([3e8, 4e8]) / bits
+    rho = lam * x
+    r = (lam * x2).sum() / 2
+    if scheduler is Scheduler.SP:
+        wait = np.array([r / (1 - rho[0]), r / ((1 - rho[0]) * (1 - rho.sum()))])
+    else:
+        wait = np.full(2, r / (1 - rho.sum()))
+    voice = res.demand_class == 0
+    assert voice.sum() == 1
+    expected = c.arc_propagation_s[0] + x + wait
+    np.testing.assert_allclose(res.demand_delay_mean_s[voice], expected[0], rtol=1e-9)
+    np.testing.assert_allclose(res.demand_delay_mean_s[~voice], expected[1], rtol=1e-9)
+    assert (res.demand_jitter_s > 0).all()
+
+
+def test_priority_decides_which_service_meets_its_sla() -> None:
+    cap = 1e9
+    net = build_network(
+        "pair", [{"id": "a"}, {"id": "b"}],
+        [{"id": "ab", "a": "a", "b": "b", "capacity_ab_bps": cap, "capacity_ba_bps": cap}],
+        [{"id": "v", "src": "a", "dst": "b", "rate_bps": 1e8, "traffic_class": "voice"},
+         {"id": "d", "src": "a", "dst": "b", "rate_bps": 8.8e8, "traffic_class": "data"}],
+        [{"id": "voip", "demands": ["v"], "max_delay_s": 2e-4}])
+    c = compile_network(net)
+    voice_first = simulate_classes(c, uniform_policy(c, Scheduler.SP,
+                                                     priority=("voice", "data")))
+    data_first = simulate_classes(c, uniform_policy(c, Scheduler.SP,
+                                                    priority=("data", "voice")))
+    assert not voice_first.services.violated[0]
+    assert data_first.services.violated[0]
+    with pytest.raises(Exception, match="no place"):
+        uniform_policy(c, Scheduler.SP, priority=("voice",))
