@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -62,6 +63,7 @@ class LiveTwin:
         self.latencies_s: list[float] = []  # receive -> state applied, per batch
         self.listeners: list[Callable[[Changes], None]] = []
         self.tm: TmEstimate | None = None  # the accepted estimate the twin predicts with
+        self._lock = threading.RLock()  # batches may come from several threads (API, feed)
         if store is not None:
             self.state.restore_counters(store.counters(self.name))
 
@@ -76,6 +78,11 @@ class LiveTwin:
 
     def _prepare(self, messages: list[Message], source: str
                  ) -> tuple[Changes, list[DeadLetter], tuple[str, int] | None]:
+        with self._lock:
+            return self._prepare_locked(messages, source)
+
+    def _prepare_locked(self, messages: list[Message], source: str
+                        ) -> tuple[Changes, list[DeadLetter], tuple[str, int] | None]:
         if source not in self._cursor:
             self._cursor[source] = (self.store.cursor(self.name, source)
                                     if self.store is not None else None)
