@@ -427,26 +427,31 @@ def _lab(folder: Path | None) -> Any:
         raise fail(exc) from None
 
 
-@lab_app.command("fail")
-def lab_fail(link: Annotated[str, typer.Argument(help="Link id.")],
-             folder: LabDirOpt = None) -> None:
-    """Cut a link (both ends down)."""
+LinkArg = Annotated[str, typer.Argument(help="Link id.")]
+
+
+def _set_link(link: str, folder: Path | None, up: bool) -> None:
     try:
-        _lab(folder).fail(link)
+        lab = _lab(folder)
+        if up:
+            lab.restore(link)
+        else:
+            lab.fail(link)
     except NettwinError as exc:
         raise fail(exc) from None
-    out.print(f"{link} down")
+    out.print(f"{link} {'up' if up else 'down'}")
+
+
+@lab_app.command("fail")
+def lab_fail(link: LinkArg, folder: LabDirOpt = None) -> None:
+    """Cut a link (both ends down)."""
+    _set_link(link, folder, up=False)
 
 
 @lab_app.command("restore")
-def lab_restore(link: Annotated[str, typer.Argument(help="Link id.")],
-                folder: LabDirOpt = None) -> None:
+def lab_restore(link: LinkArg, folder: LabDirOpt = None) -> None:
     """Bring a cut link back."""
-    try:
-        _lab(folder).restore(link)
-    except NettwinError as exc:
-        raise fail(exc) from None
-    out.print(f"{link} up")
+    _set_link(link, folder, up=True)
 
 
 @lab_app.command("learn")
