@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_engine import make_network
 from nettwin import compile_network, simulate
-from nettwin.estimate import estimate_tm, estimation_errors, routing_matrix
+from nettwin.estimate import estimate_tm, estimation_errors, pair_rates, routing_matrix
 from nettwin.io import load_network, load_traffic, save_network
 from nettwin.live import InProcessSource, LiveTwin, Store
 from nettwin.live.observations import InterfaceMap
@@ -204,12 +204,7 @@ def tm_error() -> None:
         for f in files:
             c = compile_network(load_traffic(base, f))
             rm = routing_matrix(c)
-            idx = {(int(s), int(d)): p for p, (s, d) in enumerate(zip(rm.src, rm.dst,
-                                                                      strict=True))}
-            x = np.zeros(rm.src.size)
-            for s, d, r in zip(c.demand_src, c.demand_dst, c.demand_rate_bps, strict=True):
-                if s != d:
-                    x[idx[(int(s), int(d))]] += r
+            x = pair_rates(c, rm)
             y = rm.a @ x
             t0 = time.perf_counter()
             e = estimate_tm(rm, y, c.arc_src, c.arc_dst, c.n_nodes,

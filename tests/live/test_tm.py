@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nettwin import compile_network, simulate
-from nettwin.estimate import estimate_tm, estimation_errors, routing_matrix
+from nettwin.estimate import estimate_tm, estimation_errors, pair_rates, routing_matrix
 from nettwin.examples import example_path
 from nettwin.io import load_network, load_traffic
 from nettwin.live import LiveTwin, Message
@@ -38,6 +38,7 @@ def test_routing_matrix_reproduces_the_engine_loads(failed: str | None) -> None:
         i = list(net.links).index(failed)
         up[[2 * i, 2 * i + 1]] = False
     rm = routing_matrix(c, up)
+    np.testing.assert_array_equal(pair_rates(c, rm), _true_vector(c, rm))
     sim = simulate(c, arc_up=up)
     np.testing.assert_allclose(rm.a @ _true_vector(c, rm), sim.arc_load_bps, rtol=1e-9,
                                atol=1e-3)

@@ -227,10 +227,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rates = np.array([a["utilisation"] for a in state["arcs"]]) * capacity
         network, _c = twin.get(nid)
         feed = twin.cached(nid, "counter_feed", lambda: CounterFeed(network))
-        now = time.time()
-        last = twin.cached(nid, "counter_feed_time", lambda: [now])
-        records = feed.step(now, rates, now - last[0], extra.get("arc_up"))
-        last[0] = now
+        records = feed.step(time.time(), rates, arc_up=extra.get("arc_up"))
         live_twin(twin, nid).process([Message(r) for r in records], "simulated")
 
     async def _simulated_telemetry() -> None:

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from nettwin.cli.app import app
 from nettwin.cli.common import (
+    EXIT_BAD_INPUT,
     CapacityOpt,
     FileArg,
     FormatOpt,
@@ -159,6 +160,15 @@ def ingest(
     _print_state(twin.state.snapshot(), twin.summary())
 
 
+def _history_span(twin: Any) -> tuple[float, float]:
+    """First and last measured instants in the store; exit 3 when there are none."""
+    span: tuple[float, float] | None = twin.store.time_range(twin.name)
+    if span is None:
+        err.print(f"no history for network {twin.name!r} in {twin.store.url}: ingest first")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return span
+
+
 def _print_state(snap: dict[str, Any], summary: dict[str, Any] | None = None) -> None:
     if summary:
         out.print(f"[bold]{summary['network']}[/]: {summary['samples']:,} samples, "
@@ -201,10 +211,7 @@ def state(
         twin = _twin(file, fmt, default_capacity, metric_policy, store)
     except NettwinError as exc:
         raise fail(exc) from None
-    span = twin.store.time_range(twin.name)
-    if span is None:
-        err.print(f"no history for network {twin.name!r} in {twin.store.url}: ingest first")
-        raise typer.Exit(3)
+    span = _history_span(twin)
     when = span[1] if at is None else _when(at)
     past = twin.state_at(when)
     c = twin.state.compiled
@@ -267,7 +274,7 @@ def estimate_tm_cmd(
     """Traffic matrix from link counters (gravity prior, then tomography by non-negative
     least squares against the ECMP routing matrix), with per-pair uncertainty."""
     from nettwin.engine import compile_network
-    from nettwin.estimate import estimate_tm, estimation_errors, routing_matrix
+    from nettwin.estimate import estimate_tm, estimation_errors, pair_rates, routing_matrix
     from nettwin.io import load_traffic
     from nettwin.report import write_rows
 
@@ -284,12 +291,7 @@ def estimate_tm_cmd(
                 net = load_traffic(network, path)
                 c = compile_network(net)
                 rm = routing_matrix(c)
-                idx = {(int(s), int(d)): p
-                       for p, (s, d) in enumerate(zip(rm.src, rm.dst, strict=True))}
-                x = np.zeros(rm.src.size)
-                for s, d, r in zip(c.demand_src, c.demand_dst, c.demand_rate_bps, strict=True):
-                    if s != d:
-                        x[idx[(int(s), int(d))]] += r
+                x = pair_rates(c, rm)
                 y = rm.a @ x
                 est = estimate_tm(
                     rm, y, c.arc_src, c.arc_dst, c.n_nodes,
@@ -308,10 +310,7 @@ def estimate_tm_cmd(
         twin = _twin(file, fmt, default_capacity, metric_policy, store)
     except NettwinError as exc:
         raise fail(exc) from None
-    span = twin.store.time_range(twin.name)
-    if span is None:
-        err.print(f"no measured rates for {twin.name!r} in {twin.store.url}: ingest first")
-        raise typer.Exit(3)
+    span = _history_span(twin)
     past = twin.state_at(span[1] if at is None else _when(at))
     up = np.repeat([past.link_up.get(lk, True) for lk in twin.network.links], 2)
     est = twin.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up)

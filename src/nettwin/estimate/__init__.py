@@ -6,8 +6,9 @@ from nettwin.estimate.tm import (
     estimate_tm,
     estimation_errors,
     gravity_prior,
+    pair_rates,
     routing_matrix,
 )
 
 __all__ = ["RoutingMatrix", "TmEstimate", "estimate_tm", "estimation_errors",
-           "gravity_prior", "routing_matrix"]
+           "gravity_prior", "pair_rates", "routing_matrix"]

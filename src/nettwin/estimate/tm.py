@@ -83,6 +83,20 @@ def routing_matrix(net: CompiledNetwork, arc_up: np.ndarray | None = None,
     return RoutingMatrix(a, src, dst, routed)
 
 
+def pair_rates(net: CompiledNetwork, rm: RoutingMatrix) -> np.ndarray:
+    """The network's own demands summed per pair of ``rm`` (the true matrix, in the order
+    the estimate uses): what validation routes and then estimates back."""
+    n = net.n_nodes
+    keys = rm.src.astype(np.int64) * n + rm.dst
+    order = np.argsort(keys, kind="stable")
+    ok = net.demand_src != net.demand_dst
+    wanted = net.demand_src[ok].astype(np.int64) * n + net.demand_dst[ok]
+    pos = order[np.searchsorted(keys[order], wanted)]
+    x = np.zeros(rm.src.size)
+    np.add.at(x, pos, net.demand_rate_bps[ok])
+    return x
+
+
 @dataclass(frozen=True, eq=False)
 class TmEstimate:
     src: np.ndarray

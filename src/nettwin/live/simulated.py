@@ -22,10 +22,15 @@ class CounterFeed:
         self.order = sorted(self.names)
         self.arcs = ports.port_arc[self.order]
         self.octets = np.zeros(len(self.order))
+        self.time: float | None = None
 
-    def step(self, t: float, arc_rate_bps: np.ndarray, interval_s: float,
+    def step(self, t: float, arc_rate_bps: np.ndarray, interval_s: float | None = None,
              arc_up: np.ndarray | None = None) -> list[dict[str, Any]]:
-        """Advance by ``interval_s`` at these rates and report every port at time ``t``."""
+        """Advance by ``interval_s`` (default: since the last step) at these rates and report
+        every port at time ``t``."""
+        if interval_s is None:
+            interval_s = 0.0 if self.time is None else t - self.time
+        self.time = t
         self.octets += np.maximum(arc_rate_bps[self.arcs], 0.0) * interval_s / 8.0
         up = np.ones(len(self.order), bool) if arc_up is None else arc_up[self.arcs]
         return [{"kind": "counter", "time": t, "device": self.names[p][0],
