@@ -56,11 +56,13 @@ def main() -> None:
     t_sp = best_of(lambda: simulate_classes(c, sp))
     t_wfq = best_of(lambda: simulate_classes(c, wfq))
     res = simulate_classes(c, sp)
+    res_wfq = simulate_classes(c, wfq)
     print(f"network: {c.n_nodes} nodes, {c.n_arcs} arcs, {c.n_demands:,} demands in 3 classes")
     print(f"  single class (simulate, M/G/1):  {1e3 * single:7.1f} ms")
     print(f"  3 classes, strict priority:       {1e3 * t_sp:7.1f} ms  ({t_sp / single:.2f}x)  "
           f"{ {k: round(1e3 * v, 1) for k, v in res.timings_s.items() if k != 'threads'} } ms")
-    print(f"  3 classes, WFQ 0.5/0.3/0.2:       {1e3 * t_wfq:7.1f} ms  ({t_wfq / single:.2f}x)")
+    print(f"  3 classes, WFQ 0.5/0.3/0.2:       {1e3 * t_wfq:7.1f} ms  ({t_wfq / single:.2f}x)  "
+          f"{ {k: round(1e3 * v, 1) for k, v in res_wfq.timings_s.items() if k != 'threads'} } ms")
     for k, name in enumerate(classes):
         mine = res.demand_class == k
         print(f"  {name:12s} mean delay {1e3 * res.demand_delay_mean_s[mine].mean():.3f} ms, "

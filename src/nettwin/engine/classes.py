@@ -7,9 +7,9 @@ Explicit per-demand paths (segment routing, static routes) go through
 ``qos.simulate_paths`` instead; both share the queue formulas.
 
 Losses: each class's carried load at a port is its offered load thinned by that port's own
-losses (a few fixed-point rounds); unlike the explicit-path model, losses upstream do not
-thin the load an ECMP hop sees downstream (the split would have to be followed per class
-and destination) — a conservative reading for the ports after a lossy one.
+losses, and what a port drops never reaches the ports after it: the class's traffic is
+pushed again down the same ECMP DAGs, every arc passing on only its carried share (a few
+fixed-point rounds, and only for classes that lose anything).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.qos import Scheduler, evaluate_class_queues
 from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
-from nettwin.engine.routing import path_metrics_all
+from nettwin.engine.routing import path_metrics_all, push_thinned_all
 from nettwin.engine.simulate import ServiceReport, route, service_report
 from nettwin.errors import SimulationError
 
@@ -82,7 +82,7 @@ class ClassResult:
 
 def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
                      arc_up: np.ndarray | None = None,
-                     demand_rate_bps: np.ndarray | None = None, rounds: int = 3
+                     demand_rate_bps: np.ndarray | None = None, rounds: int = 4
                      ) -> ClassResult:
     """Route every class (ECMP), queue per class and port, report per demand and service."""
     timings: dict[str, float] = {}
@@ -115,10 +115,21 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
     x2 = policy.packet_second_moment_bits2[None, :] / cap[:, None] ** 2
     carried = None
     queues = None
-    for _ in range(max(1, rounds)):
+    class_rate = [np.where(pos == c, rate, 0.0) for c in range(k)]
+    for r in range(max(1, rounds)):
         queues = evaluate_class_queues(lam, x, x2, policy.scheduler, policy.weights,
                                        policy.buffer_packets, carried)
+        settled = carried is not None and np.abs(1.0 - queues.loss - carried).max() < 1e-12
         carried = 1.0 - queues.loss
+        if r == max(1, rounds) - 1 or settled or not (queues.loss > 1e-12).any():
+            break
+        # what a lossy port drops never reaches the ports after it
+        for lossy in np.nonzero((queues.loss > 1e-12).any(axis=0))[0].tolist():
+            loads[:, lossy] = push_thinned_all(
+                n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
+                class_rate[lossy], net.out_ptr, net.out_arc, net.arc_dst, net.arc_metric, ok,
+                carried[:, lossy], state.dist, state.order, state.count, state.n_chunks)
+            lam[:, lossy] = loads[:, lossy] / policy.mean_packet_bits[lossy]
     assert queues is not None
     t2 = time.perf_counter()
     size_var = np.maximum(policy.packet_second_moment_bits2 - policy.mean_packet_bits ** 2,

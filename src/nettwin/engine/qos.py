@@ -126,7 +126,10 @@ def _virtual_clock_waiting(rho: np.ndarray, carried: np.ndarray, service: np.nda
         overtaking = load_j * np.where(peers, overtake, 0.0)
         new = (residual + queued.sum(axis=1) + overtaking.sum(axis=1)) / np.maximum(
             1.0 - self_coef, 1e-3)
-        waiting = 0.5 * waiting + 0.5 * np.minimum(new, 1e6)
+        step = 0.5 * (np.minimum(new, 1e6) - waiting)
+        waiting = waiting + step
+        if (np.abs(step) <= 1e-9 * waiting).all():
+            break
     return waiting, ahead
 
 

@@ -181,6 +181,55 @@ def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
     return total
 
 
+@njit(cache=True, parallel=True)
+def push_thinned_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, out_ptr,
+                     out_arc, arc_dst, arc_metric, arc_ok, arc_pass, dist_all, order_all,
+                     count_all, n_chunks):
+    """Pass 1 again on the DAGs pass 1 found, each arc passing on only ``arc_pass`` of what
+    it carries: the load that reaches every arc once upstream losses are taken out."""
+    m = arc_dst.shape[0]
+    loads = np.zeros((n_chunks, m))
+    out_dst = arc_dst[out_arc]
+    out_metric = arc_metric[out_arc]
+    out_ok = arc_ok[out_arc]
+    out_pass = arc_pass[out_arc]
+    n_dest = destinations.shape[0]
+    for c in prange(n_chunks):
+        flow = np.zeros(n)
+        load = loads[c]
+        for j in range(c, n_dest, n_chunks):
+            dist = dist_all[j]
+            order = order_all[j]
+            count = count_all[j]
+            for k in range(dest_ptr[j], dest_ptr[j + 1]):
+                d = dest_demand[k]
+                if dist[demand_src[d]] != UNREACHABLE:
+                    flow[demand_src[d]] += demand_rate[d]
+            for k in range(count - 1, 0, -1):
+                u = order[k]
+                f = flow[u]
+                if f == 0.0:
+                    continue
+                flow[u] = 0.0
+                du = dist[u]
+                hops = 0
+                for q in range(out_ptr[u], out_ptr[u + 1]):
+                    if out_ok[q] and dist[out_dst[q]] != UNREACHABLE \
+                            and dist[out_dst[q]] + out_metric[q] == du:
+                        hops += 1
+                share = f / hops
+                for q in range(out_ptr[u], out_ptr[u + 1]):
+                    v = out_dst[q]
+                    if out_ok[q] and dist[v] != UNREACHABLE and dist[v] + out_metric[q] == du:
+                        load[out_arc[q]] += share
+                        flow[v] += share * out_pass[q]
+            flow[destinations[j]] = 0.0
+    total = np.zeros(m)
+    for c in range(n_chunks):
+        total += loads[c]
+    return total
+
+
 @njit(cache=True, nogil=True)
 def node_metrics_to(t, dist, order, count, out_ptr, out_dst, out_metric, out_ok, out_delay,
                     out_pass, out_sig, mean_d, worst_d, surv, hops, sig):
