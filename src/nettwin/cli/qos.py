@@ -153,6 +153,11 @@ def qos_simulate(
     packet_bytes: Annotated[float, typer.Option("--packet-bytes", min=1.0)] = 340.0,
     packet_scv: Annotated[float, typer.Option("--packet-scv", min=0.0)] = 1.59,
     scale: Annotated[float, typer.Option("--scale", min=0.0)] = 1.0,
+    policy_file: Annotated[Path | None, typer.Option(
+        "--policy", help="QoS policy file (YAML/JSON): classes in service order, default "
+                         "scheduler, weights and buffers, per-node and per-port overrides, "
+                         "packet sizes per class; replaces --scheduler, --priority, "
+                         "--weights, --buffer-packets and the packet options.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json")] = None,
     fail_on_violation: Annotated[bool, typer.Option("--fail-on-violation")] = False,
     default_capacity: CapacityOpt = 10e9,
@@ -164,6 +169,7 @@ def qos_simulate(
     from nettwin.engine.classes import simulate_classes, uniform_policy
     from nettwin.engine.qos import Scheduler
     from nettwin.errors import SimulationError
+    from nettwin.io.qos_policy import load_policy
 
     try:
         sched = Scheduler[scheduler.upper()]
@@ -179,15 +185,20 @@ def qos_simulate(
         network = load(file, fmt, traffic, default_capacity, metric_policy)
         c = compile_network(network)
         order = tuple(p.strip() for p in priority.split(",")) if priority else None
-        policy = uniform_policy(c, sched, priority=order, weights=w,
-                                buffer_packets=buffer_packets, mean_packet_bytes=packet_bytes,
-                                packet_size_scv=packet_scv)
+        if policy_file is not None:
+            policy = load_policy(policy_file, c)
+        else:
+            policy = uniform_policy(c, sched, priority=order, weights=w,
+                                    buffer_packets=buffer_packets,
+                                    mean_packet_bytes=packet_bytes, packet_size_scv=packet_scv)
         t0 = time.perf_counter()
         res = simulate_classes(c, policy, demand_rate_bps=c.demand_rate_bps * scale)
         elapsed = time.perf_counter() - t0
     except (NettwinError, SimulationError) as exc:
         raise fail(exc) from None
-    table = Table(title=f"{network.name}: {sched.name} on every port, classes "
+    used = sorted({Scheduler(int(v)).name for v in policy.scheduler.tolist()})
+    where = "on every port" if len(used) == 1 else "per port"
+    table = Table(title=f"{network.name}: {'/'.join(used)} {where}, classes "
                         f"{' > '.join(res.priority)}")
     for col in ("class", "demands", "offered", "mean delay", "p99 delay", "mean jitter",
                 "max loss"):

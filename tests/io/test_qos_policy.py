@@ -1,0 +1,90 @@
+"""QoS policy files: per-port schedulers from defaults, nodes and ports; every problem named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from nettwin import compile_network
+from nettwin.cli import app
+from nettwin.cli.common import EXIT_BAD_INPUT
+from nettwin.engine.classes import simulate_classes
+from nettwin.engine.qos import Scheduler
+from nettwin.errors import ValidationError
+from nettwin.examples import example_path
+from nettwin.io import load_network
+from nettwin.io.qos_policy import build_policy, load_policy
+
+POLICY = {
+    "classes": ["voice", "best-effort"],
+    "default": {"scheduler": "wfq", "weights": [3, 1], "buffer_packets": 500},
+    "packets": {"mean_bytes": [200, 1000], "size_scv": [0.0, 1.0]},
+    "nodes": {"Chicago": {"scheduler": "sp", "buffer_packets": [50, 2000]}},
+    "ports": {"Atlanta->Houston": {"scheduler": "drr", "weights": [1, 1]}},
+}
+
+
+def test_ports_take_the_default_then_the_node_then_their_own() -> None:
+    net = load_network(example_path())
+    c = compile_network(net)
+    pol = build_policy(POLICY, c)
+    src = np.array(c.node_ids)[c.arc_src]
+    dst = np.array(c.node_ids)[c.arc_dst]
+    for arc in range(c.n_arcs):
+        if (src[arc], dst[arc]) == ("Atlanta", "Houston"):
+            assert pol.scheduler[arc] == Scheduler.DRR
+            np.testing.assert_allclose(pol.weights[arc], [0.5, 0.5])
+            np.testing.assert_allclose(pol.buffer_packets[arc], [500, 500])
+        elif src[arc] == "Chicago":
+            assert pol.scheduler[arc] == Scheduler.SP
+            np.testing.assert_allclose(pol.buffer_packets[arc], [50, 2000])
+            np.testing.assert_allclose(pol.weights[arc], [0.75, 0.25])
+        else:
+            assert pol.scheduler[arc] == Scheduler.WFQ
+            np.testing.assert_allclose(pol.weights[arc], [0.75, 0.25])
+    assert (src == "Chicago").sum() >= 2 and ((src == "Atlanta") & (dst == "Houston")).sum() == 1
+    np.testing.assert_allclose(pol.mean_packet_bits, [1600, 8000])
+    np.testing.assert_allclose(pol.packet_second_moment_bits2, [1600**2, 2 * 8000**2])
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    c = compile_network(load_network(example_path()))
+    bad = {"classes": ["voice"],  # the traffic's best-effort is missing
+           "default": {"weights": [1, 2]},  # two weights for one class
+           "nodes": {"NOWHERE": {"scheduler": "sp"}},
+           "ports": {"Atlanta->Seattle": {"buffer_packets": 10}}}  # not adjacent
+    with pytest.raises(ValidationError) as err:
+        build_policy(bad, c, "q.yaml")
+    text = str(err.value)
+    for expected in ("best-effort", "needs one weights per class (1)", "nodes.NOWHERE",
+                     "ports.Atlanta->Seattle", "LINK:a"):
+        assert expected in text
+    assert len(err.value.problems) == 4
+    with pytest.raises(ValidationError) as err:
+        build_policy({"classes": ["best-effort"], "default": {"scheduler": "lifo"}}, c)
+    assert "default.scheduler" in str(err.value) and "lifo" in str(err.value)
+
+
+def test_qos_simulate_reads_the_policy(tmp_path: Path) -> None:
+    policy = tmp_path / "qos.yaml"
+    policy.write_text(yaml.safe_dump(POLICY))
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(app, ["qos-simulate", "--policy", str(policy), "--scale", "40",
+                                   "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "per port" in res.output
+    c = compile_network(load_network(example_path()))
+    ref = simulate_classes(c, load_policy(policy, c), demand_rate_bps=c.demand_rate_bps * 40)
+    doc = json.loads(out.read_text())
+    mine = ref.demand_class == 1
+    assert doc["classes"][0]["class"] == "best-effort"
+    assert doc["classes"][0]["mean_delay_s"] == pytest.approx(
+        ref.demand_delay_mean_s[mine].mean(), rel=1e-9)
+    policy.write_text(yaml.safe_dump({"classes": ["best-effort"], "nodes": {"X": {}}}))
+    bad = CliRunner().invoke(app, ["qos-simulate", "--policy", str(policy)])
+    assert bad.exit_code == EXIT_BAD_INPUT and "nodes.X" in bad.output
