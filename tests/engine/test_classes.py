@@ -10,7 +10,7 @@ import pytest
 from nettwin import compile_network, simulate
 from nettwin.engine import QueueModel, SimulationOptions
 from nettwin.engine.classes import simulate_classes, uniform_policy
-from nettwin.engine.qos import Scheduler
+from nettwin.engine.qos import PathDemands, Scheduler, simulate_paths
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.model import build_network
@@ -30,7 +30,7 @@ def test_one_fifo_class_is_the_mg1_engine() -> None:
     net = load_network(example_path())
     c = compile_network(net)
     policy = uniform_policy(c, Scheduler.FIFO)
-    res = simulate_classes(c, policy)
+    res = simulate_classes(c, policy, smooth_arrivals=False)  # the engine takes Poisson
     ref = simulate(c, SimulationOptions(queue_model=QueueModel.MG1))
     np.testing.assert_allclose(res.arc_class_load_bps[:, 0], ref.arc_load_bps, rtol=1e-12)
     np.testing.assert_allclose(res.demand_delay_mean_s, ref.demand_delay_mean_s, rtol=1e-9)
@@ -127,3 +127,34 @@ def test_losses_upstream_thin_the_ecmp_load_downstream() -> None:
     unthinned = simulate_classes(c, uniform_policy(c, Scheduler.SP, buffer_packets=64),
                                  demand_rate_bps=c.demand_rate_bps * scale, rounds=1)
     assert (res.arc_class_load_bps < unthinned.arc_class_load_bps - 1.0).any()
+
+
+def test_ecmp_classes_equal_the_explicit_paths_of_their_split() -> None:
+    # the per-class ECMP engine against the explicit-path model fed with every ECMP path
+    # (networkx) as a demand of its own: same loads, same smoothing of the arrivals (QNA
+    # turns), so the same waiting on every port; traffic scaled to load the busiest port
+    # to 85 % (no losses: those are checked above)
+    net = _with_classes(load_network(example_path()))
+    c = compile_network(net)
+    scale = 0.85 / (simulate(c).arc_load_bps / c.arc_capacity_bps).max()
+    policy = uniform_policy(c, Scheduler.WFQ, weights=(0.5, 0.3, 0.2), buffer_packets=10**6)
+    res = simulate_classes(c, policy, demand_rate_bps=c.demand_rate_bps * scale)
+    names = np.array(net.demands.class_names)[net.demands.class_index]
+    node_ids = list(net.nodes)
+    ptr, arcs, cls, pps = [0], [], [], []
+    for d in range(len(net.demands)):
+        k = res.priority.index(names[d])
+        for p, path in enumerate_ecmp_paths(net, node_ids[net.demands.src[d]],
+                                             node_ids[net.demands.dst[d]]):
+            arcs += path
+            ptr.append(len(arcs))
+            cls.append(k)
+            pps.append(net.demands.rate_bps[d] * scale * p / policy.mean_packet_bits[k])
+    cls_a = np.array(cls)
+    paths = PathDemands(np.array(ptr), np.array(arcs), cls_a, np.array(pps),
+                        policy.mean_packet_bits[cls_a],
+                        policy.packet_second_moment_bits2[cls_a])
+    ref = simulate_paths(paths, c.arc_capacity_bps, policy.scheduler, policy.weights,
+                         policy.buffer_packets)
+    assert res.arc_class_loss.max() < 1e-9
+    np.testing.assert_allclose(res.arc_class_waiting_s, ref.queues.waiting_s, rtol=1e-6)

@@ -21,9 +21,20 @@ import numba
 import numpy as np
 
 from nettwin.engine.compiled import CompiledNetwork
-from nettwin.engine.qos import Scheduler, evaluate_class_queues
+from nettwin.engine.qos import (
+    DAMP,
+    Scheduler,
+    arrival_variability,
+    evaluate_class_queues,
+    port_service_scv,
+)
 from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
-from nettwin.engine.routing import path_metrics_all, push_thinned_all
+from nettwin.engine.routing import (
+    path_metrics_all,
+    push_thinned_all,
+    turn_index,
+    turn_loads_all,
+)
 from nettwin.engine.simulate import ServiceReport, route, service_report
 from nettwin.errors import SimulationError
 
@@ -82,9 +93,10 @@ class ClassResult:
 
 def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
                      arc_up: np.ndarray | None = None,
-                     demand_rate_bps: np.ndarray | None = None, rounds: int = 4
-                     ) -> ClassResult:
-    """Route every class (ECMP), queue per class and port, report per demand and service."""
+                     demand_rate_bps: np.ndarray | None = None, rounds: int = 12,
+                     smooth_arrivals: bool = True) -> ClassResult:
+    """Route every class (ECMP), queue per class and port, report per demand and service.
+    ``smooth_arrivals=False`` takes every port's arrivals as Poisson (no QNA)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     ok = net.arc_up if arc_up is None else np.asarray(arc_up, dtype=bool)
@@ -116,11 +128,25 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
     carried = None
     queues = None
     class_rate = [np.where(pos == c, rate, 0.0) for c in range(k)]
+    # arrival variability (QNA): traffic smoothed by the ports it crossed before
+    scv = None
+    if smooth_arrivals:
+        turns = turn_index(net.in_ptr, net.in_arc, net.out_ptr, net.out_arc)
+        turn_bps = turn_loads_all(n, net.destinations, net.dest_ptr, net.dest_demand,
+                                  net.demand_src, rate, net.in_ptr, net.in_arc, net.out_ptr,
+                                  net.out_arc, net.arc_dst, net.arc_metric, ok, state.dist,
+                                  state.order, state.count, state.n_chunks, turns.pair_ptr,
+                                  turns.in_pos)
+        used = turn_bps > 0
+        scv = arrival_variability(loads.sum(axis=1), (lam * x).sum(axis=1),
+                                  port_service_scv(lam, x, x2), turns.arc_in[used],
+                                  turns.arc_out[used], turn_bps[used])
     for r in range(max(1, rounds)):
         queues = evaluate_class_queues(lam, x, x2, policy.scheduler, policy.weights,
-                                       policy.buffer_packets, carried)
-        settled = carried is not None and np.abs(1.0 - queues.loss - carried).max() < 1e-12
-        carried = 1.0 - queues.loss
+                                       policy.buffer_packets, carried, scv)
+        new = 1.0 - queues.loss
+        settled = carried is not None and np.abs(new - carried).max() < 1e-6
+        carried = new if carried is None else DAMP * carried + (1.0 - DAMP) * new
         if r == max(1, rounds) - 1 or settled or not (queues.loss > 1e-12).any():
             break
         # what a lossy port drops never reaches the ports after it

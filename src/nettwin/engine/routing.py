@@ -14,6 +14,8 @@ Two passes over the destinations, both parallel (numba ``prange`` over destinati
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit, prange
 
@@ -227,6 +229,96 @@ def push_thinned_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_
     total = np.zeros(m)
     for c in range(n_chunks):
         total += loads[c]
+    return total
+
+
+@dataclass(frozen=True, eq=False)
+class Turns:
+    """Every (in-arc, out-arc) pair through a node, numbered node by node: node u's block of
+    indeg(u) x outdeg(u) pairs starts at ``pair_ptr[u]``; pair (a, b) sits at
+    ``pair_ptr[u] + in_pos[a] * outdeg(u) + (b's place among u's out-arcs)``."""
+
+    pair_ptr: np.ndarray
+    in_pos: np.ndarray
+    arc_in: np.ndarray  # [pairs]
+    arc_out: np.ndarray  # [pairs]
+
+
+def turn_index(in_ptr: np.ndarray, in_arc: np.ndarray, out_ptr: np.ndarray,
+               out_arc: np.ndarray) -> Turns:
+    n = in_ptr.size - 1
+    indeg, outdeg = np.diff(in_ptr), np.diff(out_ptr)
+    pair_ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(indeg * outdeg, out=pair_ptr[1:])
+    in_pos = np.zeros(in_arc.size, np.int64)
+    arc_in = np.empty(pair_ptr[-1], np.int64)
+    arc_out = np.empty(pair_ptr[-1], np.int64)
+    for u in range(n):
+        ins = in_arc[in_ptr[u]:in_ptr[u + 1]]
+        outs = out_arc[out_ptr[u]:out_ptr[u + 1]]
+        in_pos[ins] = np.arange(ins.size)
+        arc_in[pair_ptr[u]:pair_ptr[u + 1]] = np.repeat(ins, outs.size)
+        arc_out[pair_ptr[u]:pair_ptr[u + 1]] = np.tile(outs, ins.size)
+    return Turns(pair_ptr, in_pos, arc_in, arc_out)
+
+
+@njit(cache=True, parallel=True)
+def turn_loads_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr,
+                   in_arc, out_ptr, out_arc, arc_dst, arc_metric, arc_ok, dist_all, order_all,
+                   count_all, n_chunks, pair_ptr, in_pos):
+    """Traffic that arrives on one arc and leaves on the next, for every pair of arcs through
+    a node (numbered as ``turn_index`` does), on the DAGs pass 1 found."""
+    m = arc_dst.shape[0]
+    n_pairs = pair_ptr[n]
+    turns = np.zeros((n_chunks, n_pairs))
+    out_dst = arc_dst[out_arc]
+    out_metric = arc_metric[out_arc]
+    out_ok = arc_ok[out_arc]
+    n_dest = destinations.shape[0]
+    for c in prange(n_chunks):
+        flow = np.zeros(n)
+        inflow = np.zeros(m)
+        for j in range(c, n_dest, n_chunks):
+            dist = dist_all[j]
+            order = order_all[j]
+            count = count_all[j]
+            for k in range(dest_ptr[j], dest_ptr[j + 1]):
+                d = dest_demand[k]
+                if dist[demand_src[d]] != UNREACHABLE:
+                    flow[demand_src[d]] += demand_rate[d]
+            for k in range(count - 1, 0, -1):
+                u = order[k]
+                f = flow[u]
+                flow[u] = 0.0
+                if f == 0.0:
+                    continue
+                du = dist[u]
+                hops = 0
+                for q in range(out_ptr[u], out_ptr[u + 1]):
+                    if out_ok[q] and dist[out_dst[q]] != UNREACHABLE \
+                            and dist[out_dst[q]] + out_metric[q] == du:
+                        hops += 1
+                share = f / hops
+                outdeg = out_ptr[u + 1] - out_ptr[u]
+                for q in range(out_ptr[u], out_ptr[u + 1]):
+                    v = out_dst[q]
+                    if out_ok[q] and dist[v] != UNREACHABLE and dist[v] + out_metric[q] == du:
+                        flow[v] += share
+                        inflow[out_arc[q]] += share
+                        # what came in on each in-arc leaves evenly over the next hops
+                        base = pair_ptr[u] + (q - out_ptr[u])
+                        for r in range(in_ptr[u], in_ptr[u + 1]):
+                            a_in = in_arc[r]
+                            if inflow[a_in] > 0.0:
+                                turns[c, base + in_pos[a_in] * outdeg] += inflow[a_in] / hops
+            for k in range(count):  # inflow lives on the arcs into the DAG's nodes
+                u = order[k]
+                for r in range(in_ptr[u], in_ptr[u + 1]):
+                    inflow[in_arc[r]] = 0.0
+            flow[destinations[j]] = 0.0
+    total = np.zeros(n_pairs)
+    for c in range(n_chunks):
+        total += turns[c]
     return total
 
 

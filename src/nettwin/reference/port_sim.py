@@ -105,3 +105,34 @@ def simulate_port(rate_pps: list[float], sizes_bits: list[list[float]], capacity
             turn = None
     return PortRun(wait_sum / np.maximum(counted, 1), dropped / np.maximum(offered, 1),
                    counted)
+
+
+def simulate_tandem(capacity_bps: tuple[float, float], through_pps: float, local_pps: float,
+                    sizes_bits: list[float], *, packets: int = 300_000, warmup: float = 0.1,
+                    seed: int = 1) -> float:
+    """Two FIFO ports in a row, unlimited buffers: a Poisson stream crosses both, a second
+    one joins at the second port. Returns the mean wait in the second port's buffer — where
+    the first port's departures, smoother than Poisson, arrive."""
+    rng = np.random.default_rng(seed)
+    horizon = packets / (through_pps + local_pps)
+    sizes = np.asarray(sizes_bits, dtype=float)
+    k1 = rng.poisson(through_pps * horizon)
+    arrive = np.sort(rng.uniform(0.0, horizon, k1))
+    size1 = rng.choice(sizes, k1)
+    depart = np.empty(k1)
+    free_at = 0.0
+    for i in range(k1):  # Lindley: each packet starts when it has arrived and the port is free
+        free_at = max(arrive[i], free_at) + size1[i] / capacity_bps[0]
+        depart[i] = free_at
+    k2 = rng.poisson(local_pps * horizon)
+    times = np.concatenate([depart, np.sort(rng.uniform(0.0, horizon, k2))])
+    size = np.concatenate([size1, rng.choice(sizes, k2)])
+    order = np.argsort(times, kind="stable")
+    times, size = times[order], size[order]
+    wait = np.empty(times.size)
+    free_at = 0.0
+    for i in range(times.size):
+        start = max(times[i], free_at)
+        wait[i] = start - times[i]
+        free_at = start + size[i] / capacity_bps[1]
+    return float(wait[times >= warmup * horizon].mean())
