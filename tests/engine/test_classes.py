@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from nettwin import compile_network, simulate
 from nettwin.engine import QueueModel, SimulationOptions
 from nettwin.engine.classes import simulate_classes, uniform_policy
 from nettwin.engine.qos import PathDemands, Scheduler, simulate_paths
+from nettwin.engine.routing import turn_index, turn_loads_all
+from nettwin.engine.simulate import route
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.model import build_network
@@ -158,3 +161,25 @@ def test_ecmp_classes_equal_the_explicit_paths_of_their_split() -> None:
                          policy.buffer_packets)
     assert res.arc_class_loss.max() < 1e-9
     np.testing.assert_allclose(res.arc_class_waiting_s, ref.queues.waiting_s, rtol=1e-6)
+
+
+def test_turn_loads_equal_the_networkx_paths() -> None:
+    # traffic from each arc onto the next, summed over every ECMP path networkx enumerates
+    net = load_network(example_path())
+    c = compile_network(net)
+    state = route(c, c.arc_up, c.demand_rate_bps)
+    turns = turn_index(c.in_ptr, c.in_arc, c.out_ptr, c.out_arc)
+    got = turn_loads_all(c.n_nodes, c.destinations, c.dest_ptr, c.dest_demand, c.demand_src,
+                         c.demand_rate_bps, c.in_ptr, c.in_arc, c.out_ptr, c.out_arc,
+                         c.arc_dst, c.arc_metric, c.arc_up, state.dist, state.order,
+                         state.count, state.n_chunks, turns.pair_ptr, turns.in_pos)
+    expected = dict.fromkeys(zip(turns.arc_in.tolist(), turns.arc_out.tolist(), strict=True),
+                             0.0)
+    node_ids = list(net.nodes)
+    for d in range(len(net.demands)):
+        for p, arcs in enumerate_ecmp_paths(net, node_ids[net.demands.src[d]],
+                                             node_ids[net.demands.dst[d]]):
+            for a, b in itertools.pairwise(arcs):
+                expected[(a, b)] += net.demands.rate_bps[d] * p
+    np.testing.assert_allclose(got, list(expected.values()), rtol=1e-9, atol=1e-6)
+    assert (got > 0).sum() > 20
