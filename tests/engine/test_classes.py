@@ -10,7 +10,7 @@ import pytest
 
 from nettwin import compile_network, simulate
 from nettwin.engine import QueueModel, SimulationOptions
-from nettwin.engine.classes import simulate_classes, uniform_policy
+from nettwin.engine.classes import PinnedPaths, simulate_classes, uniform_policy
 from nettwin.engine.qos import PathDemands, Scheduler, simulate_paths
 from nettwin.engine.routing import turn_index, turn_loads_all
 from nettwin.engine.simulate import route
@@ -171,7 +171,8 @@ def test_turn_loads_equal_the_networkx_paths() -> None:
     turns = turn_index(c.in_ptr, c.in_arc, c.out_ptr, c.out_arc)
     got = turn_loads_all(c.n_nodes, c.destinations, c.dest_ptr, c.dest_demand, c.demand_src,
                          c.demand_rate_bps, c.in_ptr, c.in_arc, c.out_ptr, c.out_arc,
-                         c.arc_dst, c.arc_metric, c.arc_up, state.dist, state.order,
+                         c.arc_dst, c.arc_metric, c.arc_up, np.ones(c.n_arcs), state.dist,
+                         state.order,
                          state.count, state.n_chunks, turns.pair_ptr, turns.in_pos)
     expected = dict.fromkeys(zip(turns.arc_in.tolist(), turns.arc_out.tolist(), strict=True),
                              0.0)
@@ -183,3 +184,54 @@ def test_turn_loads_equal_the_networkx_paths() -> None:
                 expected[(a, b)] += net.demands.rate_bps[d] * p
     np.testing.assert_allclose(got, list(expected.values()), rtol=1e-9, atol=1e-6)
     assert (got > 0).sum() > 20
+
+
+def test_pinned_demands_follow_their_paths_the_rest_ecmp() -> None:
+    # every demand pinned to its first ECMP path: the per-class engine must give what the
+    # explicit-path model gives; then one demand pinned to a detour among ECMP traffic: the
+    # loads are networkx's ECMP loads of the others plus the detour's rate on its arcs
+    net = _with_classes(load_network(example_path()))
+    c = compile_network(net)
+    node_ids = list(net.nodes)
+    policy = uniform_policy(c, Scheduler.SP, buffer_packets=100)
+    scale = 30.0  # busy enough to lose packets
+    paths = [next(iter(enumerate_ecmp_paths(net, node_ids[s], node_ids[d])))[1]
+             for s, d in zip(net.demands.src, net.demands.dst, strict=True)]
+    ptr = np.cumsum([0] + [len(p) for p in paths])
+    arcs = np.concatenate(paths)
+    pinned = PinnedPaths(np.arange(len(paths)), ptr, arcs)
+    res = simulate_classes(c, policy, demand_rate_bps=c.demand_rate_bps * scale,
+                           pinned=pinned, rounds=60)
+    cls = res.demand_class
+    ref = simulate_paths(PathDemands(ptr, arcs, cls, c.demand_rate_bps * scale
+                                     / policy.mean_packet_bits[cls],
+                                     policy.mean_packet_bits[cls],
+                                     policy.packet_second_moment_bits2[cls]),
+                         c.arc_capacity_bps, policy.scheduler, policy.weights,
+                         policy.buffer_packets, rounds=60)
+    assert ref.loss.max() > 1e-3
+    prop = np.bincount(np.repeat(np.arange(len(paths)), np.diff(ptr)),
+                       weights=c.arc_propagation_s[arcs])
+    np.testing.assert_allclose(res.demand_delay_mean_s, ref.delay_s + prop, rtol=1e-6)
+    np.testing.assert_allclose(res.demand_loss, ref.loss, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(res.demand_jitter_s ** 2, ref.delay_var_s2, rtol=1e-6)
+
+    # one demand on a detour: New-York -> Chicago via Washington-DC, Atlanta, Indianapolis
+    d = next(i for i in range(len(net.demands))
+             if (node_ids[net.demands.src[i]], node_ids[net.demands.dst[i]])
+             == ("New-York", "Chicago"))
+    hop = {(node_ids[c.arc_src[a]], node_ids[c.arc_dst[a]]): a for a in range(c.n_arcs)}
+    via = ["New-York", "Washington-DC", "Atlanta", "Indianapolis", "Chicago"]
+    detour = np.array([hop[(u, v)] for u, v in itertools.pairwise(via)])
+    one = PinnedPaths(np.array([d]), np.array([0, detour.size]), detour)
+    res = simulate_classes(c, policy, pinned=one)
+    others = np.where(np.arange(len(net.demands)) == d, 0.0, net.demands.rate_bps)
+    expected = reference_ecmp(net, demand_rate_bps=others).arc_load_bps
+    expected[detour] += net.demands.rate_bps[d]
+    np.testing.assert_allclose(res.arc_class_load_bps.sum(axis=1), expected, rtol=1e-9,
+                               atol=1e-6)
+    assert res.demand_routed[d]
+    down = c.arc_up.copy()
+    down[detour[1]] = False  # the pinned path breaks: reported, not silently rerouted
+    res = simulate_classes(c, policy, pinned=one, arc_up=down)
+    assert not res.demand_routed[d] and res.demand_loss[d] == 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -13,11 +14,12 @@ from typer.testing import CliRunner
 from nettwin import compile_network
 from nettwin.cli import app
 from nettwin.cli.common import EXIT_BAD_INPUT
-from nettwin.engine.classes import simulate_classes
+from nettwin.engine.classes import simulate_classes, uniform_policy
 from nettwin.engine.qos import Scheduler
 from nettwin.errors import ValidationError
 from nettwin.examples import example_path
 from nettwin.io import load_network
+from nettwin.io.explicit_paths import build_paths
 from nettwin.io.qos_policy import build_policy, load_policy
 
 POLICY = {
@@ -88,3 +90,52 @@ def test_qos_simulate_reads_the_policy(tmp_path: Path) -> None:
     policy.write_text(yaml.safe_dump({"classes": ["best-effort"], "nodes": {"X": {}}}))
     bad = CliRunner().invoke(app, ["qos-simulate", "--policy", str(policy)])
     assert bad.exit_code == EXIT_BAD_INPUT and "nodes.X" in bad.output
+
+
+def test_explicit_paths_pin_demands(tmp_path: Path) -> None:
+    net = load_network(example_path())
+    c = compile_network(net)
+    via = ["New-York", "Washington-DC", "Atlanta", "Indianapolis", "Chicago"]
+    doc = {"paths": [{"demand": "New-York->Chicago", "via": via}]}
+    pinned = build_paths(doc, net, c)
+    d = list(net.demand_ids).index("New-York->Chicago")
+    assert pinned.demand.tolist() == [d]
+    names = [(c.node_ids[c.arc_src[a]], c.node_ids[c.arc_dst[a]]) for a in pinned.arc]
+    assert names == list(itertools.pairwise(via))
+    # through the command: the pinned demand's delay is its path's, longer than ECMP's
+    paths = tmp_path / "sr.yaml"
+    paths.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(app, ["qos-simulate", "--scheduler", "fifo", "--paths",
+                                   str(paths), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "1 on explicit paths" in res.output
+    fifo = uniform_policy(c, Scheduler.FIFO, mean_packet_bytes=340.0, packet_size_scv=1.59)
+    ref = simulate_classes(c, fifo, pinned=pinned)  # the command's packet defaults
+    plain = simulate_classes(c, fifo)
+    assert ref.demand_delay_mean_s[d] > plain.demand_delay_mean_s[d]
+    assert json.loads(out.read_text())["classes"][0]["mean_delay_s"] == pytest.approx(
+        ref.demand_delay_mean_s.mean(), rel=1e-9)
+
+
+def test_bad_explicit_paths_are_all_reported() -> None:
+    net = load_network(example_path())
+    c = compile_network(net)
+    bad = {"paths": [
+        {"demand": "Nowhere->Chicago", "via": ["Nowhere", "Chicago"]},
+        {"demand": "New-York->Chicago", "via": ["New-York", "Seattle", "Chicago"]},
+        {"demand": "Chicago->New-York", "via": ["Chicago", "Indianapolis", "Chicago",
+                                                 "New-York"]},
+        {"demand": "Seattle->Denver", "via": ["Sunnyvale", "Denver"]},
+        {"demand": "New-York->Chicago", "via": ["New-York", "Chicago"]},
+    ]}
+    with pytest.raises(ValidationError) as err:
+        build_paths(bad, net, c, "sr.yaml")
+    text = str(err.value)
+    for expected in ("paths[0] (Nowhere->Chicago), field 'demand': no such demand",
+                     "no link from New-York to Seattle", "visits a node twice",
+                     "must run from Seattle to Denver"):
+        assert expected in text
+    assert len(err.value.problems) == 5  # the second New-York->Chicago too: no link
+    with pytest.raises(ValidationError, match="via"):
+        build_paths({"paths": [{"demand": "x", "via": ["a"]}]}, net, c)

@@ -49,6 +49,8 @@ def qos_validate(
         help="Longest mean delay the simulator observes, seconds (the data set's ceiling "
              "is 20 s); 0 compares the raw model.")] = DELAY_HORIZON_S,
     json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="PNG of predicted against measured delay per pair.")] = None,
 ) -> None:
     """Per-pair mean delay (MAPE / median error) and loss of the queueing models against the
     OMNeT++ results of the Graph Neural Networking Challenge 2020, per topology, load,
@@ -134,6 +136,15 @@ def qos_validate(
     err.print(f"[dim]{len(rows):,} pairs in {time.perf_counter() - t0:.1f} s[/]")
     if json_out is not None:
         write_json_file(json_out, summary)
+    if plot is not None:
+        from nettwin.report.plots import delay_calibration_png
+
+        where = {t: arr["topology"] == t for t in ("NSFNET", "GEANT2")
+                 if (arr["topology"] == t).any()}
+        plot.write_bytes(delay_calibration_png({t: arr["true"][m] for t, m in where.items()},
+                                               {t: arr["aware"][m] for t, m in where.items()},
+                                               {t: arr["util"][m] for t, m in where.items()}))
+        err.print(f"wrote {plot}")
 
 
 @app.command("qos-simulate")
@@ -158,6 +169,10 @@ def qos_simulate(
                          "scheduler, weights and buffers, per-node and per-port overrides, "
                          "packet sizes per class; replaces --scheduler, --priority, "
                          "--weights, --buffer-packets and the packet options.")] = None,
+    paths_file: Annotated[Path | None, typer.Option(
+        "--paths", help="Explicit paths (YAML/JSON: demand id and the nodes 'via'): those "
+                        "demands are pinned, as segment routing or static routes pin them; "
+                        "the rest follow the IGP.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json")] = None,
     fail_on_violation: Annotated[bool, typer.Option("--fail-on-violation")] = False,
     default_capacity: CapacityOpt = 10e9,
@@ -169,6 +184,7 @@ def qos_simulate(
     from nettwin.engine.classes import simulate_classes, uniform_policy
     from nettwin.engine.qos import Scheduler
     from nettwin.errors import SimulationError
+    from nettwin.io.explicit_paths import load_paths
     from nettwin.io.qos_policy import load_policy
 
     try:
@@ -192,7 +208,9 @@ def qos_simulate(
                                     buffer_packets=buffer_packets,
                                     mean_packet_bytes=packet_bytes, packet_size_scv=packet_scv)
         t0 = time.perf_counter()
-        res = simulate_classes(c, policy, demand_rate_bps=c.demand_rate_bps * scale)
+        pinned = load_paths(paths_file, network, c) if paths_file is not None else None
+        res = simulate_classes(c, policy, demand_rate_bps=c.demand_rate_bps * scale,
+                               pinned=pinned)
         elapsed = time.perf_counter() - t0
     except (NettwinError, SimulationError) as exc:
         raise fail(exc) from None
@@ -227,7 +245,8 @@ def qos_simulate(
         out.print(f"service {sid}: worst delay {1e3 * res.services.worst_delay_s[i]:.3f} ms, "
                   f"loss {res.services.worst_loss[i]:.2e} -> "
                   + ("[red]SLA violated[/]" if res.services.violated[i] else "[green]ok[/]"))
-    err.print(f"[dim]{c.n_demands:,} demands, {len(res.priority)} classes in "
+    pinned_note = f", {pinned.demand.size:,} on explicit paths" if pinned is not None else ""
+    err.print(f"[dim]{c.n_demands:,} demands{pinned_note}, {len(res.priority)} classes in "
               f"{1e3 * elapsed:.1f} ms[/]")
     if json_out is not None:
         write_json_file(json_out, {"classes": rows, "services": services})

@@ -26,6 +26,7 @@ from nettwin.engine.qos import (
     Scheduler,
     arrival_variability,
     evaluate_class_queues,
+    path_reach,
     port_service_scv,
 )
 from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
@@ -76,6 +77,16 @@ def uniform_policy(net: CompiledNetwork, scheduler: Scheduler = Scheduler.SP, *,
 
 
 @dataclass(frozen=True, eq=False)
+class PinnedPaths:
+    """Demands that follow one explicit path (segment routing, static routes, RSVP-TE)
+    instead of the IGP: demand ``demand[i]`` takes arcs ``arc[ptr[i]:ptr[i+1]]``."""
+
+    demand: np.ndarray  # int64[p]
+    ptr: np.ndarray  # int64[p+1]
+    arc: np.ndarray  # int64[...]
+
+
+@dataclass(frozen=True, eq=False)
 class ClassResult:
     priority: tuple[str, ...]
     arc_class_load_bps: np.ndarray  # [arcs, classes], offered
@@ -94,9 +105,12 @@ class ClassResult:
 def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
                      arc_up: np.ndarray | None = None,
                      demand_rate_bps: np.ndarray | None = None, rounds: int = 12,
-                     smooth_arrivals: bool = True) -> ClassResult:
-    """Route every class (ECMP), queue per class and port, report per demand and service.
-    ``smooth_arrivals=False`` takes every port's arrivals as Poisson (no QNA)."""
+                     smooth_arrivals: bool = True, pinned: PinnedPaths | None = None
+                     ) -> ClassResult:
+    """Route every class (ECMP; ``pinned`` demands on their explicit paths), queue per class
+    and port, report per demand and service. ``smooth_arrivals=False`` takes every port's
+    arrivals as Poisson (no QNA). A pinned demand whose path crosses a down arc is not
+    routed (it reports as lost): the what-if shows the broken path, not a silent reroute."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     ok = net.arc_up if arc_up is None else np.asarray(arc_up, dtype=bool)
@@ -109,17 +123,29 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
     pos = np.array([rank[c] for c in net.class_names], np.int64)[net.demand_class]
     k = len(policy.priority)
     m, n = net.n_arcs, net.n_nodes
+    pin = pinned or PinnedPaths(np.zeros(0, np.int64), np.zeros(1, np.int64),
+                                np.zeros(0, np.int64))
+    pin_len = np.diff(pin.ptr)
+    pin_owner = np.repeat(np.arange(pin.demand.size), pin_len)
+    pin_cls = pos[pin.demand][pin_owner]
+    pin_ok = np.ones(pin.demand.size, bool)
+    np.logical_and.at(pin_ok, pin_owner, ok[pin.arc])
+    pin_rate = np.where(pin_ok, rate[pin.demand], 0.0)[pin_owner]
+    rate_ecmp = rate.copy()
+    rate_ecmp[pin.demand] = 0.0
     # one routing pass per class present; distances and settle orders are the same for all
     loads = np.zeros((m, k))
     state = None
     for c in range(k):
         mine = pos == c
         if mine.any():
-            st = route(net, ok, np.where(mine, rate, 0.0))
+            st = route(net, ok, np.where(mine, rate_ecmp, 0.0))
             loads[:, c] = st.load_bps
             state = state or st
     if state is None:  # no demands at all
-        state = route(net, ok, rate)
+        state = route(net, ok, rate_ecmp)
+    ecmp_loads = loads.copy()
+    np.add.at(loads, (pin.arc, pin_cls), pin_rate)
     t1 = time.perf_counter()
     cap = net.arc_capacity_bps
     lam = loads / policy.mean_packet_bits[None, :]
@@ -127,23 +153,10 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
     x2 = policy.packet_second_moment_bits2[None, :] / cap[:, None] ** 2
     carried = None
     queues = None
-    class_rate = [np.where(pos == c, rate, 0.0) for c in range(k)]
-    # arrival variability (QNA): traffic smoothed by the ports it crossed before
-    scv = None
-    if smooth_arrivals:
-        turns = turn_index(net.in_ptr, net.in_arc, net.out_ptr, net.out_arc)
-        turn_bps = turn_loads_all(n, net.destinations, net.dest_ptr, net.dest_demand,
-                                  net.demand_src, rate, net.in_ptr, net.in_arc, net.out_ptr,
-                                  net.out_arc, net.arc_dst, net.arc_metric, ok, state.dist,
-                                  state.order, state.count, state.n_chunks, turns.pair_ptr,
-                                  turns.in_pos)
-        used = turn_bps > 0
-        scv = arrival_variability(loads.sum(axis=1), (lam * x).sum(axis=1),
-                                  port_service_scv(lam, x, x2), turns.arc_in[used],
-                                  turns.arc_out[used], turn_bps[used])
+    class_rate = [np.where(pos == c, rate_ecmp, 0.0) for c in range(k)]
     for r in range(max(1, rounds)):
         queues = evaluate_class_queues(lam, x, x2, policy.scheduler, policy.weights,
-                                       policy.buffer_packets, carried, scv)
+                                       policy.buffer_packets, carried)
         new = 1.0 - queues.loss
         settled = carried is not None and np.abs(new - carried).max() < 1e-6
         carried = new if carried is None else DAMP * carried + (1.0 - DAMP) * new
@@ -151,12 +164,39 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
             break
         # what a lossy port drops never reaches the ports after it
         for lossy in np.nonzero((queues.loss > 1e-12).any(axis=0))[0].tolist():
-            loads[:, lossy] = push_thinned_all(
+            ecmp_loads[:, lossy] = push_thinned_all(
                 n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
                 class_rate[lossy], net.out_ptr, net.out_arc, net.arc_dst, net.arc_metric, ok,
                 carried[:, lossy], state.dist, state.order, state.count, state.n_chunks)
-            lam[:, lossy] = loads[:, lossy] / policy.mean_packet_bits[lossy]
-    assert queues is not None
+        loads = ecmp_loads.copy()
+        np.add.at(loads, (pin.arc, pin_cls),
+                  pin_rate * path_reach(pin.ptr, carried[pin.arc, pin_cls]))
+        lam = loads / policy.mean_packet_bits[None, :]
+    assert queues is not None and carried is not None
+    if smooth_arrivals:  # arrival variability (QNA): smoothed by the ports crossed before
+        turns = turn_index(net.in_ptr, net.in_arc, net.out_ptr, net.out_arc)
+        turn_bps = np.zeros(turns.arc_in.size)
+        lossless = bool((carried == 1.0).all())  # one pass for all classes then
+        for c in [0] if lossless else range(k):
+            demand_rate = rate_ecmp if lossless else class_rate[c]
+            if demand_rate.any():
+                turn_bps += turn_loads_all(
+                    n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
+                    demand_rate, net.in_ptr, net.in_arc, net.out_ptr, net.out_arc,
+                    net.arc_dst, net.arc_metric, ok, carried[:, c], state.dist, state.order,
+                    state.count, state.n_chunks, turns.pair_ptr, turns.in_pos)
+        step = np.ones(pin.arc.size, bool)  # consecutive arcs of one pinned path
+        step[pin.ptr[:-1]] = False
+        after = np.nonzero(step)[0]
+        reach = pin_rate * path_reach(pin.ptr, carried[pin.arc, pin_cls])
+        np.add.at(turn_bps, turns.pair(pin.arc[after - 1], pin.arc[after], net.arc_dst,
+                                       net.out_ptr), reach[after])
+        used = turn_bps > 0
+        scv = arrival_variability(loads.sum(axis=1), (lam * x).sum(axis=1),
+                                  port_service_scv(lam, x, x2), turns.arc_in[used],
+                                  turns.arc_out[used], turn_bps[used])
+        queues = evaluate_class_queues(lam, x, x2, policy.scheduler, policy.weights,
+                                       policy.buffer_packets, carried, scv)
     t2 = time.perf_counter()
     size_var = np.maximum(policy.packet_second_moment_bits2 - policy.mean_packet_bits ** 2,
                           0.0)
@@ -187,6 +227,20 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
         # variance over the split: mean of the paths' variances plus the spread of their means
         spread = (delay_worst[mine] - delay_mean[mine]) ** 2 / 4.0
         jitter[mine] = np.sqrt(np.maximum(mean[mine], 0.0) + spread)
+    if pin.demand.size:
+        hop = (net.arc_propagation_s[pin.arc] + x[pin.arc, pin_cls]
+               + queues.waiting_s[pin.arc, pin_cls])
+        var = queues.waiting_var_s2[pin.arc, pin_cls] + size_var[pin_cls] / cap[pin.arc] ** 2
+        keep = np.log(np.maximum(1.0 - queues.loss[pin.arc, pin_cls], 1e-300))
+        count = pin.demand.size
+        d_pin = np.bincount(pin_owner, weights=hop, minlength=count)
+        delay_mean[pin.demand] = np.where(pin_ok, d_pin, np.inf)
+        delay_worst[pin.demand] = delay_mean[pin.demand]
+        jitter[pin.demand] = np.where(pin_ok, np.sqrt(np.bincount(
+            pin_owner, weights=var, minlength=count)), np.nan)
+        loss[pin.demand] = np.where(pin_ok, 1.0 - np.exp(np.bincount(
+            pin_owner, weights=keep, minlength=count)), 1.0)
+        routed[pin.demand] = pin_ok
     t3 = time.perf_counter()
     timings.update(routing_s=t1 - t0, queueing_s=t2 - t1, path_metrics_s=t3 - t2,
                    threads=float(numba.get_num_threads()))

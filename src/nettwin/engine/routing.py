@@ -240,8 +240,18 @@ class Turns:
 
     pair_ptr: np.ndarray
     in_pos: np.ndarray
+    out_pos: np.ndarray
     arc_in: np.ndarray  # [pairs]
     arc_out: np.ndarray  # [pairs]
+
+    def pair(self, arc_in: np.ndarray, arc_out: np.ndarray, arc_dst: np.ndarray,
+             out_ptr: np.ndarray) -> np.ndarray:
+        """Index of the pairs (arc_in[i], arc_out[i]); arc_out must leave where arc_in ends."""
+        u = arc_dst[arc_in]
+        index: np.ndarray = (self.pair_ptr[u] + self.in_pos[arc_in] * (out_ptr[u + 1]
+                                                                       - out_ptr[u])
+                             + self.out_pos[arc_out])
+        return index
 
 
 def turn_index(in_ptr: np.ndarray, in_arc: np.ndarray, out_ptr: np.ndarray,
@@ -251,23 +261,26 @@ def turn_index(in_ptr: np.ndarray, in_arc: np.ndarray, out_ptr: np.ndarray,
     pair_ptr = np.zeros(n + 1, np.int64)
     np.cumsum(indeg * outdeg, out=pair_ptr[1:])
     in_pos = np.zeros(in_arc.size, np.int64)
+    out_pos = np.zeros(out_arc.size, np.int64)
     arc_in = np.empty(pair_ptr[-1], np.int64)
     arc_out = np.empty(pair_ptr[-1], np.int64)
     for u in range(n):
         ins = in_arc[in_ptr[u]:in_ptr[u + 1]]
         outs = out_arc[out_ptr[u]:out_ptr[u + 1]]
         in_pos[ins] = np.arange(ins.size)
+        out_pos[outs] = np.arange(outs.size)
         arc_in[pair_ptr[u]:pair_ptr[u + 1]] = np.repeat(ins, outs.size)
         arc_out[pair_ptr[u]:pair_ptr[u + 1]] = np.tile(outs, ins.size)
-    return Turns(pair_ptr, in_pos, arc_in, arc_out)
+    return Turns(pair_ptr, in_pos, out_pos, arc_in, arc_out)
 
 
 @njit(cache=True, parallel=True)
 def turn_loads_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr,
-                   in_arc, out_ptr, out_arc, arc_dst, arc_metric, arc_ok, dist_all, order_all,
-                   count_all, n_chunks, pair_ptr, in_pos):
+                   in_arc, out_ptr, out_arc, arc_dst, arc_metric, arc_ok, arc_pass, dist_all,
+                   order_all, count_all, n_chunks, pair_ptr, in_pos):
     """Traffic that arrives on one arc and leaves on the next, for every pair of arcs through
-    a node (numbered as ``turn_index`` does), on the DAGs pass 1 found."""
+    a node (numbered as ``turn_index`` does), on the DAGs pass 1 found; each arc passes on
+    only ``arc_pass`` of what reaches it."""
     m = arc_dst.shape[0]
     n_pairs = pair_ptr[n]
     turns = np.zeros((n_chunks, n_pairs))
@@ -303,8 +316,9 @@ def turn_loads_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_ra
                 for q in range(out_ptr[u], out_ptr[u + 1]):
                     v = out_dst[q]
                     if out_ok[q] and dist[v] != UNREACHABLE and dist[v] + out_metric[q] == du:
-                        flow[v] += share
-                        inflow[out_arc[q]] += share
+                        passed = share * arc_pass[out_arc[q]]
+                        flow[v] += passed
+                        inflow[out_arc[q]] += passed
                         # what came in on each in-arc leaves evenly over the next hops
                         base = pair_ptr[u] + (q - out_ptr[u])
                         for r in range(in_ptr[u], in_ptr[u + 1]):

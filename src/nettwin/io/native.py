@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from nettwin.errors import ImportFormatError
-from nettwin.io.text import read_text
+from nettwin.io.text import read_document
 from nettwin.model import Network, build_network, demand_id
 from nettwin.model.fields import (
     DEMAND_FIELDS,
@@ -59,17 +59,7 @@ def parse_document(doc: Any, source: str) -> Network:
 
 def import_native(path: str | Path) -> Network:
     """Read a native YAML (.yaml/.yml) or JSON (.json) network file."""
-    path = Path(path)
-    text = read_text(path)
-    try:
-        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise ImportFormatError(str(path), f"invalid JSON: {exc.msg}", exc.lineno) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ImportFormatError(str(path), f"invalid YAML: {exc}", line) from exc
-    return parse_document(doc, str(path))
+    return parse_document(read_document(path), str(path))
 
 
 def _plain(value: Any) -> Any:

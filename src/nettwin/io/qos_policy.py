@@ -20,13 +20,11 @@ is reported at once, each with its place in the file, the value and the fix.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
@@ -34,8 +32,8 @@ from nettwin.engine.classes import ClassPolicy
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.qos import Scheduler
 from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
-from nettwin.errors import ImportFormatError, ValidationError
-from nettwin.io.text import read_text
+from nettwin.errors import ValidationError
+from nettwin.io.text import read_document
 from nettwin.model.problems import Problem
 
 SchedulerName = Literal["fifo", "sp", "wfq", "drr"]
@@ -157,11 +155,5 @@ def build_policy(doc: Any, net: CompiledNetwork, source: str = "policy") -> Clas
 def load_policy(path: str | Path, net: CompiledNetwork) -> ClassPolicy:
     """Read a QoS policy file (YAML, or JSON by its suffix) for this network."""
     path = Path(path)
-    if not path.exists():
-        raise ImportFormatError(str(path), "no such file")
-    text = read_text(path)
-    try:
-        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ImportFormatError(str(path), f"not valid YAML/JSON: {exc}") from exc
+    doc = read_document(path)
     return build_policy(doc, net, path.name)

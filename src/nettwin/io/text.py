@@ -1,9 +1,14 @@
-"""Reading files for importers: text with line numbers, XML parsed safely."""
+"""Reading files for importers: text with line numbers, YAML/JSON documents, XML parsed
+safely."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from nettwin.errors import ImportFormatError
 
@@ -18,6 +23,22 @@ def read_text(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+def read_document(path: str | Path) -> Any:
+    """A YAML file, or JSON by its suffix; a syntax error names the line."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFormatError(str(path), "no such file")
+    text = read_text(path)
+    try:
+        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(str(path), f"invalid JSON: {exc.msg}", exc.lineno) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ImportFormatError(str(path), f"invalid YAML: {exc}", line) from exc
 
 
 def parse_xml(path: Path) -> ET.Element:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from nettwin.errors import ImportFormatError, ValidationError
-from nettwin.io.text import parse_number, read_text
+from nettwin.io.text import parse_number, read_document, read_text
 from nettwin.model import Network, build_demands_from_columns, demand_id
 from nettwin.model.fields import DEMAND_FIELDS, coerce_record
 from nettwin.model.problems import Problem, note
@@ -56,11 +53,7 @@ def read_traffic_native(path: str | Path) -> TrafficRecords:
     """A YAML/JSON traffic file: a list of demands, or a mapping with a 'demands' list, each
     ``{src, dst, rate_bps}`` (plus an optional ``id``); no topology needed."""
     path = Path(path)
-    text = read_text(path)
-    try:
-        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ImportFormatError(str(path), f"not valid YAML/JSON: {exc}") from exc
+    doc = read_document(path)
     rows = doc.get("demands") if isinstance(doc, dict) else doc
     if not isinstance(rows, list):
         raise ImportFormatError(str(path), "expected a list of demands (or 'demands: [...]')")

@@ -182,3 +182,33 @@ def storm_services_png(times_min: np.ndarray, service_ids: tuple[str, ...],
     ax.set_title("Service delay over the storm (dashed: SLA targets)")
     ax.legend(fontsize=8)
     return _png(fig)
+
+
+def delay_calibration_png(measured_s: dict[str, np.ndarray], predicted_s: dict[str, np.ndarray],
+                          utilisation: dict[str, np.ndarray]) -> bytes:
+    """Predicted against measured mean delay per pair (log-log, one panel per data set,
+    coloured by the busiest port on the path), with the 1:1 line and +-10 % bands."""
+    import matplotlib.pyplot as plt
+
+    names = list(measured_s)
+    fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4.8), dpi=100,
+                             squeeze=False, layout="constrained")
+    for ax, name in zip(axes[0], names, strict=True):
+        true, pred = measured_s[name], predicted_s[name]
+        points = ax.scatter(true, pred, s=2, c=np.minimum(utilisation[name], 1.5),
+                            cmap="viridis", alpha=0.5, rasterized=True)
+        lo, hi = float(true.min()), float(max(true.max(), pred.max()))
+        line = np.array([lo, hi])
+        ax.plot(line, line, color="black", linewidth=0.8)
+        ax.fill_between(line, line * 0.9, line * 1.1, color="grey", alpha=0.2, linewidth=0)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        mape = float(np.mean(np.abs(pred - true) / true))
+        ax.set_title(f"{name}: {true.size:,} pairs, MAPE {100 * mape:.1f} %")
+        ax.set_xlabel("measured mean delay (s)")
+        ax.set_ylabel("predicted mean delay (s)")
+    fig.colorbar(points, ax=axes[0].tolist(), label="busiest port on the path (load)")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
