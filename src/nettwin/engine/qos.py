@@ -35,7 +35,8 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   share left to it, the others' (non-preemptive: the packet in service finishes) does not:
   W_c = (R_c / (1 - I_c) + (R - R_c)) / (1 - I_c - rho_c), R_c = lambda_c E[S_c^2] / 2.
   Loads are carried loads (after the class's own losses) so an overloaded class cannot
-  starve the others twice.
+  starve the others twice. Past capacity the classes get GPS's long-run rates
+  (``water_fill``): a class that asks more than its share is saturated, served at its share.
 * Finite buffer: when a class's load on the capacity left to it (1 - I_c, or 1 - the load
   of the classes served strictly before it) passes 0.9, its queue is an M/M/1/K on that
   capacity (K = buffer + 1): waiting by Little's law on admitted packets, loss = blocking.
@@ -56,15 +57,15 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   Hops add up (waiting times at successive hops taken as independent), plus the variance of
   the demand's own transmission times.
 
-Choices (made on the NSFNET samples of the GNNet 2020 data set; GEANT2 is the unseen
-topology; per-pair mean-delay MAPE on NSFNET, delays seen up to the data set's 20 s):
-WFQ as a GPS-fluid share like DRR 6.2 %, as strict priority by rho / phi 3.2 %, as the
-virtual clock above 2.95 %; with arrival variability 2.6 % (applied to full queues too:
-2.8 %); classes beyond their weight sharing by weight once saturated (rather than strictly
-by rho / phi) 2.2 %. The loss fixed point is damped (it swung between two states every other round:
-jitter MAPE 35 % or 41 % by the parity of the round count). For DRR the GPS view stays: a
-polling (rounds) view, an effective-rate view, their maximum and a self-clocked stamp view
-were not better against a packet-by-packet DRR, which the GPS view misses by 15-19 %.
+Choices (made on the NSFNET samples of the GNNet 2020 data set; GEANT2 is the unseen topology;
+per-pair mean-delay MAPE on NSFNET, delays seen up to the data set's 20 s): WFQ as a GPS-fluid
+share like DRR 6.2 %, as strict priority by rho / phi 3.2 %, as the virtual clock above 2.95 %;
+with arrival variability 2.6 % (applied to full queues too: 2.8 %); classes beyond their weight
+sharing by weight once saturated (rather than strictly by rho / phi) 2.2 %; DRR's saturated
+classes at their GPS share 2.16 %. The loss fixed point is damped (it swung between two states
+every other round: jitter MAPE 35 % or 41 % by the parity of the round count). For DRR the GPS
+view stays: a polling (rounds) view, an effective-rate view, their maximum and a self-clocked
+stamp view were not better against a packet-by-packet DRR, which the GPS view misses by 15-19 %.
 """
 
 from __future__ import annotations
@@ -97,6 +98,30 @@ class ClassQueues:
     waiting_var_s2: np.ndarray  # [ports, classes]
     loss: np.ndarray  # [ports, classes]
     utilisation: np.ndarray  # [ports], offered
+
+
+def water_fill(rho: np.ndarray, phi: np.ndarray, members: np.ndarray, capacity: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Long-run rates of GPS among ``members`` (bool [ports, classes]) on ``capacity``
+    [ports]: a class that asks less than its weighted share of what is left gets what it
+    asks, the rest share by weight. Returns the shares and which members are saturated."""
+    share = np.zeros_like(rho)
+    left = np.clip(capacity, 0.0, 1.0)
+    pending = members.copy()
+
+    def fair_share() -> np.ndarray:
+        weight = np.where(pending, phi, 0.0).sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(pending, left[:, None] * phi / weight, 0.0)
+
+    for _ in range(rho.shape[1]):
+        fits = pending & (rho <= fair_share())
+        if not fits.any():
+            break
+        share = np.where(fits, rho, share)
+        left = left - np.where(fits, rho, 0.0).sum(axis=1)
+        pending &= ~fits
+    return np.where(pending, fair_share(), share), pending
 
 
 def _virtual_clock_waiting(rho: np.ndarray, carried: np.ndarray, service: np.ndarray,
@@ -146,26 +171,9 @@ def _virtual_clock_waiting(rho: np.ndarray, carried: np.ndarray, service: np.nda
         if (np.abs(step) <= 1e-9 * waiting).all():
             break
     # classes beyond their weight share what those within leave as GPS does (their stamps
-    # move together): water-filling by weight; the ones it cannot serve in full are saturated
-    share = np.zeros_like(rho)
-    left = np.clip(1.0 - (rho * ~over).sum(axis=1), 0.0, 1.0)
-    pending = over.copy()
-
-    def fair_share() -> np.ndarray:
-        weight = np.where(pending, phi, 0.0).sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(pending, left[:, None] * phi / weight, 0.0)
-
-    for _ in range(classes):
-        fits = pending & (rho <= fair_share())
-        if not fits.any():
-            break
-        share = np.where(fits, rho, share)
-        left = left - np.where(fits, rho, 0.0).sum(axis=1)
-        pending &= ~fits
-    share = np.where(pending, fair_share(), share)
-    # a saturated class is served at its share (its queue is full): free = 1 - interfering
-    ahead = np.where(pending, 1.0 - share, ahead)
+    # move together); a saturated one is served at its share: free = 1 - interfering
+    share, saturated = water_fill(rho, phi, over, 1.0 - (rho * ~over).sum(axis=1))
+    ahead = np.where(saturated, 1.0 - share, ahead)
     return waiting, ahead
 
 
@@ -206,6 +214,11 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
                                           residual[rows], own[rows])
         waiting_wfq[rows] = w
         interfering[rows] = ahead
+    drr_p = (sched == Scheduler.DRR)[:, None]
+    if drr_p.any():  # past capacity, GPS rates: a saturated class is served at its share
+        gps_share, saturated = water_fill(rho, phi, np.broadcast_to(drr_p, rho.shape),
+                                          np.ones(rho.shape[0]))
+        interfering = np.where(saturated, 1.0 - gps_share, interfering)
     interfering = np.minimum(interfering, 0.999)
     free = 1.0 - interfering
     with np.errstate(divide="ignore", invalid="ignore"):
