@@ -324,9 +324,10 @@ def path_reach(ptr: np.ndarray, passed: np.ndarray) -> np.ndarray:
 
 
 def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np.ndarray,
-                   weights: np.ndarray, buffer_packets: np.ndarray, *, rounds: int = 20
-                   ) -> PathResult:
-    """Per-class loads, waiting and loss on every port, then per-demand delay and loss."""
+                   weights: np.ndarray, buffer_packets: np.ndarray, *, rounds: int = 20,
+                   smooth_arrivals: bool = True) -> PathResult:
+    """Per-class loads, waiting and loss on every port, then per-demand delay and loss
+    (``smooth_arrivals=False``: every port's arrivals taken as Poisson)."""
     n_arcs, classes = weights.shape
     lengths = np.diff(demands.path_ptr)
     owner = np.repeat(np.arange(lengths.size), lengths)
@@ -371,7 +372,7 @@ def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np
                               pair // n_arcs, pair % n_arcs,
                               np.bincount(inverse, weights=(pps * reach)[~first]))
     queues = evaluate_class_queues(lam, x, x2, scheduler, weights, buffer_packets, carried,
-                                   scv)
+                                   scv if smooth_arrivals else None)
     own_service = demands.size_mean_bits[owner] / cap[arcs]
     hop = queues.waiting_s[arcs, cls] + own_service
     delay = np.bincount(owner, weights=hop, minlength=lengths.size)

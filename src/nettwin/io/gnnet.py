@@ -208,10 +208,11 @@ class Prediction:
 
 
 def predict(sample: GnnetSample, scheduling_aware: bool = True,
-            delay_horizon_s: float | None = None) -> Prediction:
+            delay_horizon_s: float | None = None, smooth_arrivals: bool = True) -> Prediction:
     """Predicted per-pair delay, jitter and loss (``scheduling_aware=False``: one FIFO queue
-    per port, what a single M/G/1 per link sees); ``delay_horizon_s`` caps the mean delay at
-    what the measurement can observe (``DELAY_HORIZON_S`` for this data set)."""
+    per port, what a single M/G/1 per link sees; ``smooth_arrivals=False``: Poisson arrivals
+    everywhere); ``delay_horizon_s`` caps the mean delay at what the measurement can observe
+    (``DELAY_HORIZON_S`` for this data set)."""
     t = sample.topology
     if scheduling_aware:
         sched = np.array([Scheduler[p] for p in t.policy])[t.src]
@@ -220,7 +221,7 @@ def predict(sample: GnnetSample, scheduling_aware: bool = True,
     demands = PathDemands(sample.path_ptr, sample.path_arc, sample.tos, sample.packets_per_s,
                           sample.size_mean_bits, sample.size_second_moment)
     result = simulate_paths(demands, t.bandwidth_bps, sched, t.weights[t.src],
-                            t.queue_packets[t.src])
+                            t.queue_packets[t.src], smooth_arrivals=smooth_arrivals)
     lengths = np.diff(sample.path_ptr)
     owner = np.repeat(np.arange(lengths.size), lengths)
     util = np.zeros(lengths.size)
