@@ -126,7 +126,7 @@ def water_fill(rho: np.ndarray, phi: np.ndarray, members: np.ndarray, capacity: 
 
 def _virtual_clock_waiting(rho: np.ndarray, carried: np.ndarray, service: np.ndarray,
                            phi: np.ndarray, residual: np.ndarray, own: np.ndarray, *,
-                           rounds: int = 30) -> tuple[np.ndarray, np.ndarray]:
+                           rounds: int = 60) -> tuple[np.ndarray, np.ndarray]:
     """WFQ waiting per class (virtual clock, see the module notes) and the load served
     strictly before each class, for ports [P] x classes [C]."""
     classes = rho.shape[1]
@@ -166,9 +166,9 @@ def _virtual_clock_waiting(rho: np.ndarray, carried: np.ndarray, service: np.nda
         overtaking = load_j * np.where(peers, overtake, 0.0)
         new = (residual + queued.sum(axis=1) + overtaking.sum(axis=1)) / np.maximum(
             1.0 - self_coef, 1e-3)
-        step = 0.5 * (np.minimum(new, 1e6) - waiting)
+        step = np.minimum(new, 1e6) - waiting
         waiting = waiting + step
-        if (np.abs(step) <= 1e-9 * waiting).all():
+        if (np.abs(step) <= 1e-7 * waiting).all():
             break
     # classes beyond their weight share what those within leave as GPS does (their stamps
     # move together); a saturated one is served at its share: free = 1 - interfering
