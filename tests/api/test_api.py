@@ -130,3 +130,35 @@ def test_whatif_and_sweep_job_equal_the_library(api) -> None:  # type: ignore[no
                and a["status"] == 202 for a in audit)
     metrics = client.get("/metrics", headers=_auth(tokens[Role.VIEWER])).text
     assert "nettwin_http_requests_total" in metrics
+
+
+def test_qos_route_equals_the_library(api) -> None:  # type: ignore[no-untyped-def]
+    from nettwin import compile_network
+    from nettwin.engine.classes import simulate_classes
+    from nettwin.examples import example_path
+    from nettwin.io.explicit_paths import build_paths
+    from nettwin.io.qos_policy import build_policy
+
+    client, tokens, _ = api
+    policy = {"classes": ["best-effort"], "default": {"scheduler": "wfq", "buffer_packets": 64},
+              "nodes": {"Chicago": {"scheduler": "sp"}}}
+    paths = [{"demand": "New-York->Chicago",
+              "via": ["New-York", "Washington-DC", "Atlanta", "Indianapolis", "Chicago"]}]
+    r = client.post("/api/v1/networks/example/qos?limit=5", headers=_auth(tokens[Role.PLANNER]),
+                    json={"policy": policy, "paths": paths, "scale": 20})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    net = load_network(example_path())
+    c = compile_network(net)
+    ref = simulate_classes(c, build_policy(policy, c), demand_rate_bps=c.demand_rate_bps * 20,
+                           pinned=build_paths({"paths": paths}, net, c))
+    assert doc["pinned"] == 1 and len(doc["demands"]) == 5
+    worst = int(np.argmax(ref.demand_delay_mean_s))
+    assert doc["demands"][0]["demand"] == net.demand_ids[worst]
+    assert doc["demands"][0]["delay_s"] == pytest.approx(ref.demand_delay_mean_s[worst])
+    assert doc["classes"][0]["mean_delay_s"] == pytest.approx(
+        ref.demand_delay_mean_s.mean())
+    # a bad policy is a 422 naming the element, not a 500
+    bad = client.post("/api/v1/networks/example/qos", headers=_auth(tokens[Role.PLANNER]),
+                      json={"policy": {"classes": ["best-effort"], "nodes": {"Nowhere": {}}}})
+    assert bad.status_code == 422 and "nodes.Nowhere" in bad.text

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nettwin import compile_network
@@ -139,3 +141,31 @@ def test_bad_explicit_paths_are_all_reported() -> None:
     assert len(err.value.problems) == 5  # the second New-York->Chicago too: no link
     with pytest.raises(ValidationError, match="via"):
         build_paths({"paths": [{"demand": "x", "via": ["a"]}]}, net, c)
+
+
+_positive = st.floats(min_value=1e-12, max_value=1e12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sched=st.sampled_from(["fifo", "sp", "wfq", "drr"]), extra=st.integers(0, 3),
+       weights=st.lists(_positive, min_size=4, max_size=4), buffer=st.integers(1, 10**9),
+       scale=st.floats(0.0, 1e4), mean=st.lists(_positive, min_size=4, max_size=4),
+       scv=st.lists(st.floats(0.0, 100.0), min_size=4, max_size=4),
+       node_sched=st.sampled_from(["fifo", "sp", "wfq", "drr"]))
+def test_any_valid_policy_gives_finite_delays_and_losses(
+        sched: str, extra: int, weights: list[float], buffer: int, scale: float,
+        mean: list[float], scv: list[float], node_sched: str) -> None:
+    # found a NaN at subnormal traffic (the service SCV of a port underflowed) before
+    c = compile_network(load_network(example_path()))
+    classes = ["best-effort"] + [f"c{i}" for i in range(extra)]
+    k = len(classes)
+    pol = build_policy({"classes": classes,
+                        "default": {"scheduler": sched, "weights": weights[:k],
+                                    "buffer_packets": buffer},
+                        "packets": {"mean_bytes": mean[:k], "size_scv": scv[:k]},
+                        "nodes": {"Chicago": {"scheduler": node_sched}}}, c)
+    res = simulate_classes(c, pol, demand_rate_bps=c.demand_rate_bps * scale)
+    assert not np.isnan(res.demand_delay_mean_s).any()
+    assert (res.demand_delay_mean_s[res.demand_routed] > 0).all()
+    assert ((res.demand_loss >= 0.0) & (res.demand_loss <= 1.0 + 1e-12)).all()
+    assert not np.isnan(res.arc_class_waiting_s).any()

@@ -39,6 +39,7 @@ from nettwin.api.jobs import JobManager, JobState
 from nettwin.api.live import LiveState, diurnal_scale
 from nettwin.api.live_routes import add_live_routes
 from nettwin.api.oidc import OidcConfig, OidcVerifier
+from nettwin.api.qos_routes import add_qos_routes
 from nettwin.api.settings import Settings
 from nettwin.api.twin_routes import add_twin_routes, live_twin
 from nettwin.api.views import add_view_routes, radio_of
@@ -400,5 +401,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     add_live_routes(app, twin)
     add_twin_routes(app, twin)
+    add_qos_routes(app, twin)
     add_view_routes(app, twin)
     return app

@@ -229,30 +229,17 @@ def qos_simulate(
     for col in ("class", "demands", "offered", "mean delay", "p99 delay", "mean jitter",
                 "max loss"):
         table.add_column(col, justify="left" if col == "class" else "right")
-    rows: list[dict[str, Any]] = []
-    for k, name in enumerate(res.priority):
-        mine = (res.demand_class == k) & res.demand_routed
-        if not mine.any():
-            continue
-        row: dict[str, Any] = {"class": name, "demands": int(mine.sum()),
-               "offered_bps": float(c.demand_rate_bps[mine].sum() * scale),
-               "mean_delay_s": float(res.demand_delay_mean_s[mine].mean()),
-               "p99_delay_s": float(np.percentile(res.demand_delay_mean_s[mine], 99)),
-               "mean_jitter_s": float(res.demand_jitter_s[mine].mean()),
-               "max_loss": float(res.demand_loss[mine].max())}
-        rows.append(row)
-        table.add_row(name, f"{row['demands']:,}", si(row["offered_bps"], "bit/s"),
+    rows = res.class_rows(c.demand_rate_bps * scale)
+    for row in rows:
+        table.add_row(row["class"], f"{row['demands']:,}", si(row["offered_bps"], "bit/s"),
                       f"{1e3 * row['mean_delay_s']:.3f} ms", f"{1e3 * row['p99_delay_s']:.3f} ms",
                       f"{1e3 * row['mean_jitter_s']:.3f} ms", f"{row['max_loss']:.2e}")
     out.print(table)
-    services = []
-    for i, sid in enumerate(res.services.ids):
-        services.append({"service": sid, "worst_delay_s": float(res.services.worst_delay_s[i]),
-                         "worst_loss": float(res.services.worst_loss[i]),
-                         "violated": bool(res.services.violated[i])})
-        out.print(f"service {sid}: worst delay {1e3 * res.services.worst_delay_s[i]:.3f} ms, "
-                  f"loss {res.services.worst_loss[i]:.2e} -> "
-                  + ("[red]SLA violated[/]" if res.services.violated[i] else "[green]ok[/]"))
+    services = res.service_rows()
+    for row in services:
+        out.print(f"service {row['service']}: worst delay {1e3 * row['worst_delay_s']:.3f} ms, "
+                  f"loss {row['worst_loss']:.2e} -> "
+                  + ("[red]SLA violated[/]" if row["violated"] else "[green]ok[/]"))
     pinned_note = f", {pinned.demand.size:,} on explicit paths" if pinned is not None else ""
     err.print(f"[dim]{c.n_demands:,} demands{pinned_note}, {len(res.priority)} classes in "
               f"{1e3 * elapsed:.1f} ms[/]")

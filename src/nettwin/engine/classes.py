@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numba
 import numpy as np
@@ -100,6 +101,29 @@ class ClassResult:
     demand_loss: np.ndarray
     services: ServiceReport
     timings_s: dict[str, float] = field(default_factory=dict)
+
+    def class_rows(self, demand_rate_bps: np.ndarray) -> list[dict[str, Any]]:
+        """Per class with routed demands: how many, offered traffic, mean and p99 delay,
+        mean jitter, worst loss."""
+        rows: list[dict[str, Any]] = []
+        for k, name in enumerate(self.priority):
+            mine = (self.demand_class == k) & self.demand_routed
+            if not mine.any():
+                continue
+            rows.append({"class": name, "demands": int(mine.sum()),
+                         "offered_bps": float(demand_rate_bps[mine].sum()),
+                         "mean_delay_s": float(self.demand_delay_mean_s[mine].mean()),
+                         "p99_delay_s": float(np.percentile(self.demand_delay_mean_s[mine], 99)),
+                         "mean_jitter_s": float(self.demand_jitter_s[mine].mean()),
+                         "max_loss": float(self.demand_loss[mine].max())})
+        return rows
+
+    def service_rows(self) -> list[dict[str, Any]]:
+        """Per service: worst delay and loss of its demands, each on its own class."""
+        s = self.services
+        return [{"service": sid, "worst_delay_s": float(s.worst_delay_s[i]),
+                 "worst_loss": float(s.worst_loss[i]), "violated": bool(s.violated[i])}
+                for i, sid in enumerate(s.ids)]
 
 
 def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,

@@ -264,11 +264,12 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
 def port_service_scv(arrival_pps: np.ndarray, service_s: np.ndarray,
                      service_sq_s2: np.ndarray) -> np.ndarray:
     """Squared coefficient of variation of the service time of all a port's packets."""
-    n = arrival_pps.sum(axis=1)
-    mean = (arrival_pps * service_s).sum(axis=1)
+    n = arrival_pps.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(mean > 0, (arrival_pps * service_sq_s2).sum(axis=1) * n / mean ** 2
-                        - 1.0, 1.0)
+        mix = np.where(n > 0, arrival_pps / n, 0.0)  # shares: no underflow at tiny rates
+        mean = (mix * service_s).sum(axis=1)
+        scv = (mix * service_sq_s2).sum(axis=1) / mean ** 2 - 1.0
+    return np.where(np.isfinite(scv), np.maximum(scv, 0.0), 1.0)
 
 
 def arrival_variability(port_pps: np.ndarray, port_utilisation: np.ndarray,

@@ -55,7 +55,8 @@ def mm1k_blocking_and_mean(rho: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, 
     k = np.asarray(k, dtype=np.float64)
     # For rho > 1 the state distribution mirrors that of r = 1/rho: N = K - N(r).
     high = rho > 1.0
-    r = np.where(high, 1.0 / np.where(rho > 0, rho, 1.0), rho)
+    with np.errstate(over="ignore"):  # 1 / a subnormal load, discarded by the where
+        r = np.where(high, 1.0 / np.where(rho > 0, rho, 1.0), rho)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_r = np.log(np.where(r > 0, r, 1.0))
         # r^(K+1) and 1 - r^(K+1) without cancellation near r = 1

@@ -42,20 +42,20 @@ SchedulerName = Literal["fifo", "sp", "wfq", "drr"]
 class PortSettings(BaseModel):
     """Settings of a port, or of every port of a node, or the default."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scheduler: SchedulerName | None = None
     weights: list[float] | None = None
     buffer_packets: int | list[int] | None = None
 
 
 class PacketSizes(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     mean_bytes: list[float] | None = None
     size_scv: list[float] | None = None
 
 
 class PolicyFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     classes: list[str] = Field(min_length=1)
     default: PortSettings = PortSettings()
     packets: PacketSizes = PacketSizes()
