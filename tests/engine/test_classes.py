@@ -12,7 +12,7 @@ from nettwin import compile_network, simulate
 from nettwin.engine import QueueModel, SimulationOptions
 from nettwin.engine.classes import PinnedPaths, simulate_classes, uniform_policy
 from nettwin.engine.qos import PathDemands, Scheduler, simulate_paths
-from nettwin.engine.routing import turn_index, turn_loads_all
+from nettwin.engine.routing import push_thinned_all, turn_index
 from nettwin.engine.simulate import route
 from nettwin.examples import example_path
 from nettwin.io import load_network
@@ -169,11 +169,11 @@ def test_turn_loads_equal_the_networkx_paths() -> None:
     c = compile_network(net)
     state = route(c, c.arc_up, c.demand_rate_bps)
     turns = turn_index(c.in_ptr, c.in_arc, c.out_ptr, c.out_arc)
-    got = turn_loads_all(c.n_nodes, c.destinations, c.dest_ptr, c.dest_demand, c.demand_src,
-                         c.demand_rate_bps, c.in_ptr, c.in_arc, c.out_ptr, c.out_arc,
-                         c.arc_dst, c.arc_metric, c.arc_up, np.ones(c.n_arcs), state.dist,
-                         state.order,
-                         state.count, state.n_chunks, turns.pair_ptr, turns.in_pos)
+    loads, got = push_thinned_all(
+        c.n_nodes, c.destinations, c.dest_ptr, c.dest_demand, c.demand_src, c.demand_rate_bps,
+        c.in_ptr, c.in_arc, c.out_ptr, c.out_arc, c.arc_dst, c.arc_metric, c.arc_up,
+        np.ones(c.n_arcs), state.dist, state.order, state.count, state.n_chunks, turns.pair_ptr,
+        turns.in_pos)
     expected = dict.fromkeys(zip(turns.arc_in.tolist(), turns.arc_out.tolist(), strict=True),
                              0.0)
     node_ids = list(net.nodes)
@@ -184,6 +184,7 @@ def test_turn_loads_equal_the_networkx_paths() -> None:
                 expected[(a, b)] += net.demands.rate_bps[d] * p
     np.testing.assert_allclose(got, list(expected.values()), rtol=1e-9, atol=1e-6)
     assert (got > 0).sum() > 20
+    np.testing.assert_allclose(loads, state.load_bps, rtol=1e-12)  # nothing lost: pass 1
 
 
 def test_pinned_demands_follow_their_paths_the_rest_ecmp() -> None:

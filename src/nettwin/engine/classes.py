@@ -35,7 +35,6 @@ from nettwin.engine.routing import (
     path_metrics_all,
     push_thinned_all,
     turn_index,
-    turn_loads_all,
 )
 from nettwin.engine.simulate import ServiceReport, route, service_report
 from nettwin.errors import SimulationError
@@ -178,6 +177,7 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
     carried = None
     queues = None
     class_rate = [np.where(pos == c, rate_ecmp, 0.0) for c in range(k)]
+    no_turns = np.zeros(n + 1, np.int64)  # push_thinned_all: loads only
     for r in range(max(1, rounds)):
         queues = evaluate_class_queues(lam, x, x2, policy.scheduler, policy.weights,
                                        policy.buffer_packets, carried)
@@ -190,8 +190,9 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
         for lossy in np.nonzero((queues.loss > 1e-12).any(axis=0))[0].tolist():
             ecmp_loads[:, lossy] = push_thinned_all(
                 n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
-                class_rate[lossy], net.out_ptr, net.out_arc, net.arc_dst, net.arc_metric, ok,
-                carried[:, lossy], state.dist, state.order, state.count, state.n_chunks)
+                class_rate[lossy], net.in_ptr, net.in_arc, net.out_ptr, net.out_arc,
+                net.arc_dst, net.arc_metric, ok, carried[:, lossy], state.dist, state.order,
+                state.count, state.n_chunks, no_turns, no_turns)[0]
         loads = ecmp_loads.copy()
         np.add.at(loads, (pin.arc, pin_cls),
                   pin_rate * path_reach(pin.ptr, carried[pin.arc, pin_cls]))
@@ -204,11 +205,11 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
         for c in [0] if lossless else range(k):
             demand_rate = rate_ecmp if lossless else class_rate[c]
             if demand_rate.any():
-                turn_bps += turn_loads_all(
+                turn_bps += push_thinned_all(
                     n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
                     demand_rate, net.in_ptr, net.in_arc, net.out_ptr, net.out_arc,
                     net.arc_dst, net.arc_metric, ok, carried[:, c], state.dist, state.order,
-                    state.count, state.n_chunks, turns.pair_ptr, turns.in_pos)
+                    state.count, state.n_chunks, turns.pair_ptr, turns.in_pos)[1]
         step = np.ones(pin.arc.size, bool)  # consecutive arcs of one pinned path
         step[pin.ptr[:-1]] = False
         after = np.nonzero(step)[0]

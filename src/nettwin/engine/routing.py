@@ -183,55 +183,6 @@ def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
     return total
 
 
-@njit(cache=True, parallel=True)
-def push_thinned_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, out_ptr,
-                     out_arc, arc_dst, arc_metric, arc_ok, arc_pass, dist_all, order_all,
-                     count_all, n_chunks):
-    """Pass 1 again on the DAGs pass 1 found, each arc passing on only ``arc_pass`` of what
-    it carries: the load that reaches every arc once upstream losses are taken out."""
-    m = arc_dst.shape[0]
-    loads = np.zeros((n_chunks, m))
-    out_dst = arc_dst[out_arc]
-    out_metric = arc_metric[out_arc]
-    out_ok = arc_ok[out_arc]
-    out_pass = arc_pass[out_arc]
-    n_dest = destinations.shape[0]
-    for c in prange(n_chunks):
-        flow = np.zeros(n)
-        load = loads[c]
-        for j in range(c, n_dest, n_chunks):
-            dist = dist_all[j]
-            order = order_all[j]
-            count = count_all[j]
-            for k in range(dest_ptr[j], dest_ptr[j + 1]):
-                d = dest_demand[k]
-                if dist[demand_src[d]] != UNREACHABLE:
-                    flow[demand_src[d]] += demand_rate[d]
-            for k in range(count - 1, 0, -1):
-                u = order[k]
-                f = flow[u]
-                if f == 0.0:
-                    continue
-                flow[u] = 0.0
-                du = dist[u]
-                hops = 0
-                for q in range(out_ptr[u], out_ptr[u + 1]):
-                    if out_ok[q] and dist[out_dst[q]] != UNREACHABLE \
-                            and dist[out_dst[q]] + out_metric[q] == du:
-                        hops += 1
-                share = f / hops
-                for q in range(out_ptr[u], out_ptr[u + 1]):
-                    v = out_dst[q]
-                    if out_ok[q] and dist[v] != UNREACHABLE and dist[v] + out_metric[q] == du:
-                        load[out_arc[q]] += share
-                        flow[v] += share * out_pass[q]
-            flow[destinations[j]] = 0.0
-    total = np.zeros(m)
-    for c in range(n_chunks):
-        total += loads[c]
-    return total
-
-
 @dataclass(frozen=True, eq=False)
 class Turns:
     """Every (in-arc, out-arc) pair through a node, numbered node by node: node u's block of
@@ -275,14 +226,16 @@ def turn_index(in_ptr: np.ndarray, in_arc: np.ndarray, out_ptr: np.ndarray,
 
 
 @njit(cache=True, parallel=True)
-def turn_loads_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr,
-                   in_arc, out_ptr, out_arc, arc_dst, arc_metric, arc_ok, arc_pass, dist_all,
-                   order_all, count_all, n_chunks, pair_ptr, in_pos):
-    """Traffic that arrives on one arc and leaves on the next, for every pair of arcs through
-    a node (numbered as ``turn_index`` does), on the DAGs pass 1 found; each arc passes on
-    only ``arc_pass`` of what reaches it."""
+def push_thinned_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr,
+                     in_arc, out_ptr, out_arc, arc_dst, arc_metric, arc_ok, arc_pass, dist_all,
+                     order_all, count_all, n_chunks, pair_ptr, in_pos):
+    """Pass 1 again on the DAGs pass 1 found, each arc passing on only ``arc_pass`` of what
+    reaches it. Returns the load that reaches every arc and the traffic that arrives on one
+    arc and leaves on the next, for every pair of arcs through a node (numbered as
+    ``turn_index`` does; a ``pair_ptr`` of zeros skips them)."""
     m = arc_dst.shape[0]
     n_pairs = pair_ptr[n]
+    loads = np.zeros((n_chunks, m))
     turns = np.zeros((n_chunks, n_pairs))
     out_dst = arc_dst[out_arc]
     out_metric = arc_metric[out_arc]
@@ -317,8 +270,11 @@ def turn_loads_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_ra
                     v = out_dst[q]
                     if out_ok[q] and dist[v] != UNREACHABLE and dist[v] + out_metric[q] == du:
                         passed = share * arc_pass[out_arc[q]]
+                        loads[c, out_arc[q]] += share
                         flow[v] += passed
                         inflow[out_arc[q]] += passed
+                        if n_pairs == 0:
+                            continue
                         # what came in on each in-arc leaves evenly over the next hops
                         base = pair_ptr[u] + (q - out_ptr[u])
                         for r in range(in_ptr[u], in_ptr[u + 1]):
@@ -330,10 +286,12 @@ def turn_loads_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_ra
                 for r in range(in_ptr[u], in_ptr[u + 1]):
                     inflow[in_arc[r]] = 0.0
             flow[destinations[j]] = 0.0
-    total = np.zeros(n_pairs)
+    total_loads = np.zeros(m)
+    total_turns = np.zeros(n_pairs)
     for c in range(n_chunks):
-        total += turns[c]
-    return total
+        total_loads += loads[c]
+        total_turns += turns[c]
+    return total_loads, total_turns
 
 
 @njit(cache=True, nogil=True)
