@@ -53,6 +53,11 @@ def test_ports_take_the_default_then_the_node_then_their_own() -> None:
             np.testing.assert_allclose(pol.weights[arc], [0.75, 0.25])
     assert (src == "Chicago").sum() >= 2 and ((src == "Atlanta") & (dst == "Houston")).sum() == 1
     np.testing.assert_allclose(pol.mean_packet_bits, [1600, 8000])
+    # a port named by its link and end: link i's end a is arc 2i (a -> b)
+    link = c.link_ids[3]
+    by_link = build_policy({"classes": ["best-effort"], "ports": {f"{link}:b": {
+        "scheduler": "drr"}}}, c)
+    assert np.nonzero(by_link.scheduler == Scheduler.DRR)[0].tolist() == [2 * 3 + 1]
     np.testing.assert_allclose(pol.packet_second_moment_bits2, [1600**2, 2 * 8000**2])
 
 
