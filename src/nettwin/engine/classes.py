@@ -27,7 +27,9 @@ from nettwin.engine.qos import (
     Scheduler,
     arrival_variability,
     evaluate_class_queues,
+    path_follows,
     path_reach,
+    path_totals,
     port_service_scv,
 )
 from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
@@ -169,6 +171,11 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
         state = route(net, ok, rate_ecmp)
     ecmp_loads = loads.copy()
     np.add.at(loads, (pin.arc, pin_cls), pin_rate)
+
+    def pinned_reach(carried: np.ndarray) -> np.ndarray:
+        """Pinned traffic that reaches each arc of its path, losses before taken out."""
+        out: np.ndarray = pin_rate * path_reach(pin.ptr, carried[pin.arc, pin_cls])
+        return out
     t1 = time.perf_counter()
     cap = net.arc_capacity_bps
     lam = loads / policy.mean_packet_bits[None, :]
@@ -194,8 +201,7 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
                 net.arc_dst, net.arc_metric, ok, carried[:, lossy], state.dist, state.order,
                 state.count, state.n_chunks, no_turns, no_turns)[0]
         loads = ecmp_loads.copy()
-        np.add.at(loads, (pin.arc, pin_cls),
-                  pin_rate * path_reach(pin.ptr, carried[pin.arc, pin_cls]))
+        np.add.at(loads, (pin.arc, pin_cls), pinned_reach(carried))
         lam = loads / policy.mean_packet_bits[None, :]
     assert queues is not None and carried is not None
     if smooth_arrivals:  # arrival variability (QNA): smoothed by the ports crossed before
@@ -210,12 +216,9 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
                     demand_rate, net.in_ptr, net.in_arc, net.out_ptr, net.out_arc,
                     net.arc_dst, net.arc_metric, ok, carried[:, c], state.dist, state.order,
                     state.count, state.n_chunks, turns.pair_ptr, turns.in_pos)[1]
-        step = np.ones(pin.arc.size, bool)  # consecutive arcs of one pinned path
-        step[pin.ptr[:-1]] = False
-        after = np.nonzero(step)[0]
-        reach = pin_rate * path_reach(pin.ptr, carried[pin.arc, pin_cls])
+        after = np.nonzero(path_follows(pin.ptr))[0]  # turns of the pinned paths
         np.add.at(turn_bps, turns.pair(pin.arc[after - 1], pin.arc[after], net.arc_dst,
-                                       net.out_ptr), reach[after])
+                                       net.out_ptr), pinned_reach(carried)[after])
         used = turn_bps > 0
         scv = arrival_variability(loads.sum(axis=1), (lam * x).sum(axis=1),
                                   port_service_scv(lam, x, x2), turns.arc_in[used],
@@ -253,18 +256,16 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
         spread = (delay_worst[mine] - delay_mean[mine]) ** 2 / 4.0
         jitter[mine] = np.sqrt(np.maximum(mean[mine], 0.0) + spread)
     if pin.demand.size:
-        hop = (net.arc_propagation_s[pin.arc] + x[pin.arc, pin_cls]
-               + queues.waiting_s[pin.arc, pin_cls])
-        var = queues.waiting_var_s2[pin.arc, pin_cls] + size_var[pin_cls] / cap[pin.arc] ** 2
-        keep = np.log(np.maximum(1.0 - queues.loss[pin.arc, pin_cls], 1e-300))
-        count = pin.demand.size
-        d_pin = np.bincount(pin_owner, weights=hop, minlength=count)
+        d_pin, var_pin, loss_pin = path_totals(
+            pin_owner, pin.demand.size,
+            net.arc_propagation_s[pin.arc] + x[pin.arc, pin_cls]
+            + queues.waiting_s[pin.arc, pin_cls],
+            queues.waiting_var_s2[pin.arc, pin_cls] + size_var[pin_cls] / cap[pin.arc] ** 2,
+            1.0 - queues.loss[pin.arc, pin_cls])
         delay_mean[pin.demand] = np.where(pin_ok, d_pin, np.inf)
         delay_worst[pin.demand] = delay_mean[pin.demand]
-        jitter[pin.demand] = np.where(pin_ok, np.sqrt(np.bincount(
-            pin_owner, weights=var, minlength=count)), np.nan)
-        loss[pin.demand] = np.where(pin_ok, 1.0 - np.exp(np.bincount(
-            pin_owner, weights=keep, minlength=count)), 1.0)
+        jitter[pin.demand] = np.where(pin_ok, np.sqrt(var_pin), np.nan)
+        loss[pin.demand] = np.where(pin_ok, loss_pin, 1.0)
         routed[pin.demand] = pin_ok
     t3 = time.perf_counter()
     timings.update(routing_s=t1 - t0, queueing_s=t2 - t1, path_metrics_s=t3 - t2,

@@ -334,6 +334,26 @@ def path_reach(ptr: np.ndarray, passed: np.ndarray) -> np.ndarray:
     return out
 
 
+def path_follows(ptr: np.ndarray) -> np.ndarray:
+    """Per arc of paths laid end to end (``ptr``): whether an arc of the same path comes
+    before it — the arc pairs ``(arc[i - 1], arc[i])`` a path's traffic turns through."""
+    follows = np.ones(int(ptr[-1]), bool)
+    follows[ptr[:-1][ptr[:-1] < ptr[-1]]] = False
+    return follows
+
+
+def path_totals(owner: np.ndarray, paths: int, hop_delay_s: np.ndarray,
+                hop_var_s2: np.ndarray, hop_passed: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per path (``owner`` of each hop): delay and its variance summed over the hops, hops
+    taken as independent, and the share lost on the way."""
+    delay = np.bincount(owner, weights=hop_delay_s, minlength=paths)
+    variance = np.bincount(owner, weights=hop_var_s2, minlength=paths)
+    survive = np.exp(np.bincount(owner, weights=np.log(np.maximum(hop_passed, 1e-300)),
+                                 minlength=paths))
+    return delay, variance, 1.0 - survive
+
+
 def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np.ndarray,
                    weights: np.ndarray, buffer_packets: np.ndarray, *, rounds: int = 20,
                    smooth_arrivals: bool = True) -> PathResult:
@@ -373,24 +393,19 @@ def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np
             break
         reach = path_reach(demands.path_ptr, carried[arcs, cls])
     assert queues is not None
-    # arrivals smoothed by the ports before: one more evaluation with their variability
-    first = np.zeros(arcs.size, bool)
-    first[demands.path_ptr[:-1]] = True
-    prev = np.roll(arcs, 1)[~first]
-    pair, inverse = np.unique(prev * n_arcs + arcs[~first], return_inverse=True)
-    port_pps = np.bincount(arcs, weights=pps * reach, minlength=n_arcs)
-    scv = arrival_variability(port_pps, (lam * x).sum(axis=1), port_service_scv(lam, x, x2),
-                              pair // n_arcs, pair % n_arcs,
-                              np.bincount(inverse, weights=(pps * reach)[~first]))
+    scv = None
+    if smooth_arrivals:  # arrivals smoothed by the ports before: evaluated once more
+        step = np.nonzero(path_follows(demands.path_ptr))[0]
+        pair, inverse = np.unique(arcs[step - 1] * n_arcs + arcs[step], return_inverse=True)
+        port_pps = np.bincount(arcs, weights=pps * reach, minlength=n_arcs)
+        scv = arrival_variability(port_pps, (lam * x).sum(axis=1),
+                                  port_service_scv(lam, x, x2), pair // n_arcs, pair % n_arcs,
+                                  np.bincount(inverse, weights=(pps * reach)[step]))
     queues = evaluate_class_queues(lam, x, x2, scheduler, weights, buffer_packets, carried,
-                                   scv if smooth_arrivals else None)
-    own_service = demands.size_mean_bits[owner] / cap[arcs]
-    hop = queues.waiting_s[arcs, cls] + own_service
-    delay = np.bincount(owner, weights=hop, minlength=lengths.size)
+                                   scv)
     own_var = np.maximum(demands.size_second_moment_bits2[owner]
                          - demands.size_mean_bits[owner] ** 2, 0.0) / cap[arcs] ** 2
-    variance = np.bincount(owner, weights=queues.waiting_var_s2[arcs, cls] + own_var,
-                           minlength=lengths.size)
-    survive = np.exp(np.bincount(owner, weights=np.log(np.maximum(
-        1.0 - queues.loss[arcs, cls], 1e-300)), minlength=lengths.size))
-    return PathResult(delay, variance, 1.0 - survive, queues)
+    delay, variance, loss = path_totals(
+        owner, lengths.size, queues.waiting_s[arcs, cls] + demands.size_mean_bits[owner]
+        / cap[arcs], queues.waiting_var_s2[arcs, cls] + own_var, 1.0 - queues.loss[arcs, cls])
+    return PathResult(delay, variance, loss, queues)
