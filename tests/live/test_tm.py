@@ -16,8 +16,7 @@ from nettwin.io import load_network, load_traffic
 from nettwin.live import LiveTwin, Message
 from nettwin.live.simulated import counter_records
 from nettwin.model import build_network
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+from tests.conftest import data_path
 
 
 def _true_vector(compiled, rm) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -61,10 +60,10 @@ def test_a_full_mesh_is_recovered_exactly() -> None:
     np.testing.assert_allclose(est.rate_bps, x, rtol=1e-3)
 
 
-@pytest.mark.skipif(not (DATA / "traffic").exists(), reason="shared data not present")
 def test_tomography_beats_gravity_on_measured_abilene_matrices() -> None:
-    base = load_network(DATA / "sndlib" / "xml" / "abilene.xml")
-    files = sorted((DATA / "traffic" / "abilene-zhang-5min").glob("*.xml"))[::400][:4]
+    base = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*.xml"))[::400][:4]
+    assert len(files) == 4
     for f in files:
         c = compile_network(load_traffic(base, f))
         rm = routing_matrix(c)
