@@ -1,0 +1,114 @@
+"""API errors beyond authentication: each refusal has its code and a body that says why and
+what to do (400 bad export format, 404 unknown network/job/element, 409 results or matrix
+asked for too early), and jobs can be cancelled whether queued or running."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from nettwin.api import Role, Settings, TokenStore, create_app
+from nettwin.io import save_network
+from tests.conftest import random_network
+
+NETS = "/api/v1/networks"
+
+
+@pytest.fixture
+def api(tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path, job_workers=1)
+    store = TokenStore(settings.tokens_file)
+    tokens = {role: {"Authorization": f"Bearer {store.create(role.name.lower(), role)}"}
+              for role in Role}
+    with TestClient(create_app(settings)) as client:
+        yield client, tokens
+
+
+def test_export_format_unknown_network_and_element(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    v = h[Role.VIEWER]
+    r = client.get(f"{NETS}/example/export", params={"format": "graphml"}, headers=v)
+    assert r.status_code == 400 and r.json() == {"detail": "export formats: native, rfc8345"}
+    r = client.get(f"{NETS}/example/export", params={"format": "pdf"}, headers=v)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "format"]
+    for fmt in ("native", "rfc8345"):  # the two it names do work
+        assert client.get(f"{NETS}/example/export", params={"format": fmt},
+                          headers=v).status_code == 200
+    r = client.get(f"{NETS}/atlantis", headers=v)
+    assert r.status_code == 404 and r.json() == {"detail": "no network 'atlantis'"}
+    r = client.get(f"{NETS}/example/elements/link/Gotham--Metropolis", headers=v)
+    assert r.status_code == 404
+    assert r.json() == {"detail": "no link 'Gotham--Metropolis' in network 'example'"}
+    r = client.get(f"{NETS}/example/elements/router/Denver", headers=v)
+    assert r.status_code == 404
+    assert r.json() == {"detail": "unknown element kind 'router': use node or link"}
+
+
+def test_live_views_before_any_data(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    r = client.get(f"{NETS}/example/state", headers=h[Role.VIEWER])
+    assert r.status_code == 404
+    assert r.json() == {"detail": "no live state yet: POST telemetry first"}
+    r = client.get(f"{NETS}/example/traffic-matrix", headers=h[Role.VIEWER])
+    assert r.status_code == 409
+    assert r.json() == {"detail": "no measured rates yet: POST observations first"}
+    # once telemetry is posted, the state is there
+    assert client.post(f"{NETS}/example/telemetry", json={"scale": 1.0},
+                       headers=h[Role.OPERATOR]).status_code == 200
+    assert client.get(f"{NETS}/example/state", headers=h[Role.VIEWER]).status_code == 200
+    r = client.get("/tmf-api/alarmManagement/v4/alarm/none", headers=h[Role.VIEWER])
+    assert r.status_code == 404 and r.json() == {"detail": "no alarm 'none'"}
+
+
+def _wait(client: TestClient, job: str, headers: dict[str, str]) -> dict[str, object]:
+    deadline = time.monotonic() + 300  # a cold numba cache compiles the kernels first
+    while True:
+        status: dict[str, object] = client.get(f"/api/v1/jobs/{job}", headers=headers).json()
+        if status["state"] in ("done", "failed", "cancelled") or time.monotonic() > deadline:
+            return status
+        time.sleep(0.05)
+
+
+def test_jobs_unknown_early_and_cancelled(api, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    p, v = h[Role.PLANNER], h[Role.VIEWER]
+    for method, url in (("GET", "/api/v1/jobs/nope"), ("GET", "/api/v1/jobs/nope/results"),
+                        ("DELETE", "/api/v1/jobs/nope")):
+        r = client.request(method, url, headers=p)
+        assert r.status_code == 404 and r.json() == {"detail": "no job 'nope'"}, url
+    # a long sweep (about 100 batches of link pairs) holds the one worker ...
+    big = tmp_path / "big.json"
+    save_network(random_network(7, 200, 700), big)
+    r = client.post(NETS, files={"file": ("big.json", big.read_bytes())},
+                    headers=h[Role.ADMIN])
+    assert r.status_code == 201, r.text
+    nid = r.json()["id"]
+    long = client.post(f"{NETS}/{nid}/sweeps", headers=p,
+                       json={"links": False, "link_pairs": True, "max_pairs": 200_000})
+    assert long.status_code == 202 and long.json()["state"] in ("queued", "running")
+    # ... so a second job waits in the queue: no results yet, and it can be cancelled there
+    queued = client.post(f"{NETS}/example/sweeps", headers=p, json={"nodes": True}).json()
+    r = client.get(f"/api/v1/jobs/{queued['id']}/results", headers=v)
+    assert r.status_code == 409 and r.json() == {"detail": "job is queued, no results yet"}
+    r = client.delete(f"/api/v1/jobs/{queued['id']}", headers=v)
+    assert r.status_code == 403  # a viewer cannot cancel
+    r = client.delete(f"/api/v1/jobs/{queued['id']}", headers=p)
+    assert r.status_code == 202 and r.json()["id"] == queued["id"]
+    # the running one stops at its next batch
+    r = client.delete(f"/api/v1/jobs/{long.json()['id']}", headers=p)
+    assert r.status_code == 202
+    stopped = _wait(client, long.json()["id"], v)
+    assert stopped["state"] == "cancelled", stopped
+    assert stopped["total"] == 0 or stopped["done"] < stopped["total"]  # not finished
+    assert _wait(client, queued["id"], v)["state"] == "cancelled"  # never started
+    for job in (long.json()["id"], queued["id"]):
+        r = client.get(f"/api/v1/jobs/{job}/results", headers=v)
+        assert r.status_code == 409 and r.json() == {"detail": "job is cancelled, no results yet"}
+    # the worker is free again: a new job runs to the end
+    done = client.post(f"{NETS}/example/sweeps", headers=p, json={"nodes": True}).json()
+    assert _wait(client, done["id"], v)["state"] == "done"
+    r = client.get(f"/api/v1/jobs/{done['id']}/results", params={"table": "bogus"}, headers=v)
+    assert r.status_code == 422
