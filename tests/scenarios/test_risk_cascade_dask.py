@@ -3,6 +3,9 @@ and a Dask LocalCluster against the local run."""
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 import pytest
 
@@ -62,7 +65,60 @@ def test_growth_scales_utilisation_and_services_are_checked() -> None:
     no_failure = result.failed_elements == 0
     np.testing.assert_allclose(result.max_utilisation[no_failure],
                                base * result.growth[no_failure], rtol=1e-9)
-    assert result.service_violated.shape == (400, 3)
+    # with nothing down, each service is violated exactly when a full simulation at that
+    # growth says so (the SLA check of the engine, run from scratch per sample)
+    compiled = compile_network(net)
+    assert result.service_ids == compiled.service_ids and no_failure.sum() > 100
+    for i in np.flatnonzero(no_failure):
+        run = simulate(compiled, demand_rate_bps=compiled.demand_rate_bps * result.growth[i])
+        np.testing.assert_array_equal(result.service_violated[i], run.services.violated)
+    assert result.service_violated[no_failure].any()  # growth does break some SLA
+
+
+def _triangle():  # type: ignore[no-untyped-def]
+    """A-B direct (1 ms, down 20 % of the time) or round C (2 x 20 ms, each down 10 %)."""
+    def link(lid: str, a: str, b: str, metric: int, delay_s: float, mtbf_h: float,
+             mttr_h: float) -> dict[str, object]:
+        return {"id": lid, "a": a, "b": b, "capacity_bps": 10e9, "metric": metric,
+                "delay_s": delay_s, "attributes": {"mtbf_h": mtbf_h, "mttr_h": mttr_h}}
+
+    return build_network("triangle", [{"id": x} for x in "ABC"], [
+        link("ab", "A", "B", 1, 0.001, 8.0, 2.0), link("ac", "A", "C", 5, 0.02, 9.0, 1.0),
+        link("cb", "C", "B", 5, 0.02, 9.0, 1.0)],
+        [{"src": "A", "dst": "B", "rate_bps": 1e6}, {"src": "A", "dst": "C", "rate_bps": 1e6}],
+        [{"id": "fast", "demands": ["A->B"], "max_delay_s": 0.01, "max_loss": 0.01},
+         {"id": "reach", "demands": ["A->C"], "max_delay_s": 1.0, "max_loss": 0.01}])
+
+
+def triangle_probabilities() -> dict[str, float]:
+    """By enumeration of the 8 up/down states: 'fast' (10 ms) needs the direct link, the
+    detour takes 40 ms; 'reach' only needs a path A->C; traffic is lost when either demand
+    has no path."""
+    p_down = {"ab": 0.2, "ac": 0.1, "cb": 0.1}
+    out = {"fast": 0.0, "reach": 0.0, "lost": 0.0}
+    for ab, ac, cb in itertools.product((True, False), repeat=3):  # True: up
+        p = math.prod(1 - p_down[k] if up else p_down[k]
+                      for k, up in (("ab", ab), ("ac", ac), ("cb", cb)))
+        a_to_b = ab or (ac and cb)
+        a_to_c = ac or (ab and cb)
+        out["fast"] += p * (not ab)
+        out["reach"] += p * (not a_to_c)
+        out["lost"] += p * (not (a_to_b and a_to_c))
+    return out
+
+
+def test_service_violation_matches_enumerated_availability() -> None:
+    want = triangle_probabilities()
+    assert want["fast"] == pytest.approx(0.2) and want["reach"] == pytest.approx(0.028)
+    s = run_risk(_triangle(), RiskModel(include_nodes=False), samples=20_000,
+                 seed=11).summary()
+    for sid in ("fast", "reach"):
+        lo, hi = s["services"][sid]["ci95"]
+        assert lo <= want[sid] <= hi, (sid, s["services"][sid])
+        # and the interval is tight enough to tell a wrong availability apart
+        assert hi - lo < 0.25 * want[sid]
+    lo, hi = s["p_traffic_lost_ci95"]
+    assert lo <= want["lost"] <= hi
 
 
 def test_wilson_interval_textbook_value() -> None:
