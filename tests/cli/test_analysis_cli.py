@@ -13,7 +13,7 @@ from nettwin.cli import app
 from nettwin.cli.common import EXIT_BAD_INPUT, EXIT_SLA_VIOLATED
 from nettwin.examples import example_path
 from nettwin.io import load_network
-from nettwin.scenarios import run_sweep
+from nettwin.scenarios import RiskModel, run_risk, run_sweep
 
 runner = CliRunner()
 
@@ -73,5 +73,16 @@ def test_cascade_and_risk_commands(tmp_path: Path) -> None:
     first = json.loads(out.read_text())
     runner.invoke(app, ["risk", "-n", "500", "--seed", "4", "--json", str(out)])
     assert json.loads(out.read_text()) == first  # seeded: reproducible
+    # the same numbers as the library with the command's defaults (4 cuts per 1,000 km and
+    # year, 12 h repairs, node failures included, M/M/1)
+    lib = run_risk(load_network(example_path()), RiskModel(), samples=500, seed=4).summary()
+    assert first == json.loads(json.dumps(lib))
     assert set(first["services"]) == {"voice-coast-to-coast", "research-seattle-chicago",
                                       "video-atlanta-hub"}
+    # and a different model gives different numbers (the options reach the library)
+    res = runner.invoke(app, ["risk", "-n", "500", "--seed", "4", "--cuts-per-1000km", "40",
+                              "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    lib = run_risk(load_network(example_path()), RiskModel(fiber_cuts_per_1000km_year=40),
+                   samples=500, seed=4).summary()
+    assert json.loads(out.read_text()) == json.loads(json.dumps(lib)) != first
