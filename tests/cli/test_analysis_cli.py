@@ -81,8 +81,8 @@ def test_cascade_and_risk_commands(tmp_path: Path) -> None:
                                       "video-atlanta-hub"}
     # and a different model gives different numbers (the options reach the library)
     res = runner.invoke(app, ["risk", "-n", "500", "--seed", "4", "--cuts-per-1000km", "40",
-                              "--json", str(out)])
+                              "--node-mtbf-h", "200", "--link-mttr-h", "24", "--json", str(out)])
     assert res.exit_code == 0, res.output
-    lib = run_risk(load_network(example_path()), RiskModel(fiber_cuts_per_1000km_year=40),
-                   samples=500, seed=4).summary()
+    model = RiskModel(fiber_cuts_per_1000km_year=40, node_mtbf_h=200, link_mttr_h=24)
+    lib = run_risk(load_network(example_path()), model, samples=500, seed=4).summary()
     assert json.loads(out.read_text()) == json.loads(json.dumps(lib)) != first
