@@ -34,13 +34,50 @@ def test_all_topology_zoo_files_load_like_networkx_reads_them() -> None:
                        for n in net.notes), path.name
 
 
-def test_topology_zoo_link_speeds() -> None:
-    net = load_network(data_path("topology_zoo", "graphml", "Geant2012.graphml"))
-    g = nx.read_graphml(data_path("topology_zoo", "graphml", "Geant2012.graphml"))
-    raw = sorted(float(d["LinkSpeedRaw"]) for *_, d in g.edges(data=True) if "LinkSpeedRaw" in d)
-    ours = sorted(lk.capacity_ab_bps for lk in net.links.values()
-                  if "LinkSpeedRaw" in str(net.notes))
-    assert raw and set(raw) <= set(ours)
+def _graphml_edges(path: Path) -> tuple[list[tuple[str, str, float | None]], bool]:
+    """Edges of a GraphML file read with ElementTree (not networkx): (label a, label b,
+    LinkSpeedRaw or None), and whether some node labels repeat (then ids carry '#id')."""
+    root = ET.parse(path).getroot()
+
+    def tag(el: ET.Element) -> str:
+        return el.tag.rsplit("}", 1)[-1]
+
+    keys = {(k.get("for"), k.get("attr.name")): k.get("id") for k in root.iter()
+            if tag(k) == "key"}
+    label_key, raw_key = keys[("node", "label")], keys.get(("edge", "LinkSpeedRaw"))
+    label = {n.get("id"): next((d.text or "").strip() for d in n
+                               if tag(d) == "data" and d.get("key") == label_key)
+             for n in root.iter() if tag(n) == "node"}
+    edges = []
+    for e in root.iter():
+        if tag(e) == "edge":
+            raw = next((float(d.text) for d in e if tag(d) == "data"
+                        and d.get("key") == raw_key and d.text), None)
+            edges.append((label[e.get("source")], label[e.get("target")], raw))
+    return edges, len(set(label.values())) < len(label)
+
+
+def test_topology_zoo_link_speeds_per_edge() -> None:
+    """Every edge with a LinkSpeedRaw becomes a link of exactly that capacity, between the
+    same two nodes (parallel edges compared as sorted lists)."""
+    checked = 0
+    for path in _files("topology_zoo/graphml", "*.graphml"):
+        edges, repeated_labels = _graphml_edges(path)
+        if repeated_labels or not any(raw for *_, raw in edges):
+            continue
+        net = load_network(path)
+        by_pair: dict[tuple[str, str], list[float]] = {}
+        for lk in net.links.values():
+            by_pair.setdefault((lk.a, lk.b), []).append(lk.capacity_ab_bps)
+        want: dict[tuple[str, str], list[float | None]] = {}
+        for a, b, raw in edges:
+            if a != b:
+                want.setdefault((a, b), []).append(raw)
+        for pair, raws in want.items():
+            if all(r is not None and r > 0 for r in raws):
+                assert sorted(by_pair[pair]) == sorted(raws), (path.name, pair)  # type: ignore[type-var]
+                checked += len(raws)
+    assert checked > 1000  # not vacuous: about 1,500 edges carry a LinkSpeedRaw
     abilene = load_network(data_path("topology_zoo", "graphml", "Abilene.graphml"))
     assert {lk.capacity_ab_bps for lk in abilene.links.values()} == {9953.28e6}  # OC-192
 
@@ -111,12 +148,34 @@ def test_repetita_units() -> None:
 
 
 def test_all_rocketfuel_maps_load_with_latencies() -> None:
-    for path in _files("rocketfuel", "*/weights.intra"):
+    """Each link's delay is its latencies.intra entry in ms / 1e3 (the last line naming the
+    router pair, in either direction, wins, as for weights)."""
+    paths = _files("rocketfuel", "*/weights.intra")
+    assert len(paths) == 6
+    for path in paths:
         net = load_network(path)
         pairs = {frozenset(line.split()[:2]) for line in path.read_text().splitlines()
                  if line.strip()}
         assert len(net.links) == len({p for p in pairs if len(p) == 2}), path
-        assert all(lk.delay_s is not None for lk in net.links.values())
+        latency_ms: dict[frozenset[str], float] = {}
+        for line in path.with_name("latencies.intra").read_text().splitlines():
+            if line.strip():
+                a, b, ms = line.split()
+                latency_ms[frozenset((a, b))] = float(ms)
+        for lk in net.links.values():
+            assert lk.delay_s == pytest.approx(latency_ms[frozenset((lk.a, lk.b))] / 1e3,
+                                               rel=1e-12), (path, lk.id)
+
+
+def test_rocketfuel_latency_in_either_direction(tmp_path: Path) -> None:
+    """The real maps list latencies in the weights' direction; a reversed line counts too."""
+    (tmp_path / "weights.intra").write_text("r1 r2 3\nr2 r3 1.6\n")
+    (tmp_path / "latencies.intra").write_text("r2 r1 4.5\nr2 r3 0.25\n")
+    net = load_network(tmp_path / "weights.intra")
+    assert net.links["r1--r2"].delay_s == pytest.approx(4.5e-3, rel=1e-12)
+    assert net.links["r2--r3"].delay_s == pytest.approx(0.25e-3, rel=1e-12)
+    assert net.links["r2--r3"].metric_ab == 2  # fractional weights rounded
+    assert any("fractional weights rounded" in str(n) for n in net.notes)
 
 
 def test_missing_and_unknown_files_fail_precisely(tmp_path: Path) -> None:
