@@ -17,6 +17,7 @@ from nettwin.radio.p530 import (
     rain_time_exceeded,
     worst_month_to_year,
 )
+from nettwin.radio.p676 import gaseous_specific_attenuation
 from nettwin.radio.p838 import rain_coefficients
 from tests.conftest import data_path
 
@@ -39,7 +40,14 @@ def test_link_budget_by_hand() -> None:
     fsl = 92.45 + 20 * math.log10(23.0) + 20 * math.log10(10.0)  # P.525, = 139.69 dB
     assert float(free_space_loss_db(23.0, 10.0)) == pytest.approx(fsl)
     gas = float(budget.radio.gas_db[0])
-    assert 1.0 < gas < 3.0  # ~0.18 dB/km at 23 GHz near the water line, 7.5 g/m3
+    # P.676 (validated line by line against ITU-R's vectors in test_itu_vectors) in the
+    # standard atmosphere: 1013.25 hPa in all, of which e = rho T / 216.7 (eq. 4) is water
+    # vapour, 288.15 K, 7.5 g/m3; times the 10 km path
+    e = 7.5 * 288.15 / 216.7
+    oxygen, water = gaseous_specific_attenuation(23.0, 1013.25 - e, 288.15, 7.5)
+    assert gas == pytest.approx(10.0 * float(oxygen + water), rel=1e-12)
+    # near ITU-R's own 23 GHz row (0.19429 dB/km at 1013.25 hPa dry air)
+    assert gas == pytest.approx(10.0 * 0.194288975955127, rel=0.01)
     profile = bundled_profiles()["MINI-LINK_6600/23GHz/56MHz"]
     top = profile.modes[-1]
     expected_rsl = min(18.0, top.max_tx_dbm) + 80.0 - fsl - gas - 2.0
