@@ -19,6 +19,7 @@ from nettwin.io import load_network
 from nettwin.model import build_network
 from nettwin.reference import reference_ecmp
 from nettwin.reference.networkx_ecmp import enumerate_ecmp_paths
+from nettwin.reference.port_sim import simulate_port
 
 
 def _with_classes(network, names=("voice", "video", "best-effort"), seed=3):  # type: ignore[no-untyped-def]
@@ -109,9 +110,9 @@ def test_losses_upstream_thin_the_ecmp_load_downstream() -> None:
     net = _with_classes(load_network(example_path()))
     c = compile_network(net)
     scale = 3.0
-    res = simulate_classes(c, uniform_policy(c, Scheduler.SP, buffer_packets=64),
-                           demand_rate_bps=c.demand_rate_bps * scale, rounds=40)
-    lossy = res.arc_class_loss.max(axis=0) > 1e-3
+    policy = uniform_policy(c, Scheduler.SP, buffer_packets=64)
+    res = simulate_classes(c, policy, demand_rate_bps=c.demand_rate_bps * scale, rounds=40)
+    lossy = res.arc_class_loss.max(axis=1) > 1e-3
     assert lossy.any()  # the scenario does drop
     names = np.array(net.demands.class_names)[net.demands.class_index]
     node_ids = list(net.nodes)
@@ -126,6 +127,19 @@ def test_losses_upstream_thin_the_ecmp_load_downstream() -> None:
                 expected[arc, k] += reach
                 reach *= 1.0 - res.arc_class_loss[arc, k]
     np.testing.assert_allclose(res.arc_class_load_bps, expected, rtol=1e-6, atol=1e-3)
+    # the losses themselves, port by port, against the packet simulator: Poisson arrivals
+    # at the per-class rates reaching the port, simple IMIX sizes, strict priority, 64
+    # packets of buffer. Measured: within 0.042 (absolute) on every class of the 9 lossy
+    # ports; the network's arrivals are smoother than Poisson after the first hop
+    imix_bits = [8.0 * b for b in [40] * 7 + [576] * 4 + [1500]]
+    lossy_ports = np.flatnonzero(lossy)
+    assert lossy_ports.size >= 5
+    for arc in lossy_ports:
+        run = simulate_port((res.arc_class_load_bps[arc] / policy.mean_packet_bits).tolist(),
+                            [imix_bits] * 3, float(c.arc_capacity_bps[arc]), Scheduler.SP,
+                            buffer_packets=64, packets=100_000, seed=1)
+        np.testing.assert_allclose(res.arc_class_loss[arc], run.loss, atol=0.05,
+                                   err_msg=c.arc_label(int(arc)))
     # and the thinning is real: some arc sees less than its offered ECMP load
     unthinned = simulate_classes(c, uniform_policy(c, Scheduler.SP, buffer_packets=64),
                                  demand_rate_bps=c.demand_rate_bps * scale, rounds=1)
