@@ -11,8 +11,9 @@ from scipy.integrate import quad
 from nettwin import build_network, compile_network, simulate
 from nettwin.examples import example_path
 from nettwin.io import load_network
-from nettwin.radio.acm import load_acm_profiles
-from nettwin.radio.budget import compile_radio
+from nettwin.model import Network
+from nettwin.radio.acm import AcmProfile, bundled_profiles, load_acm_profiles
+from nettwin.radio.budget import RadioArrays, compile_radio, link_budget
 from nettwin.radio.storm import RainCell, Storm, StormField, parse_storm, run_storm
 
 
@@ -29,6 +30,39 @@ def _triangle():  # type: ignore[no-untyped-def]
              {"id": "AC", "a": "A", "b": "C", "capacity_bps": 1e9, "metric": 5},
              {"id": "CB", "a": "C", "b": "B", "capacity_bps": 1e9, "metric": 5}]
     return build_network("tri", nodes, links, [{"src": "A", "dst": "B", "rate_bps": 300e6}])
+
+
+def acm_walk(rsl_clear_dbm: list[float], thresholds_dbm: list[float], hysteresis_db: float,
+             fades_db: list[float]) -> list[int]:
+    """The mode of one link at each step, the way a radio does it: start in the top mode;
+    when the current mode's threshold is no longer met, fall at once to the best mode that
+    is met (-1: none, the link is down); climb only to a mode met with ``hysteresis_db`` to
+    spare. ``rsl_clear_dbm``: clear-sky level per mode (Tx power differs by mode)."""
+    top = len(thresholds_dbm) - 1
+    mode, out = top, []
+    for fade in fades_db:
+        rsl = [r - fade for r in rsl_clear_dbm]
+        met = [k for k in range(top + 1) if rsl[k] >= thresholds_dbm[k]]
+        if mode >= 0 and rsl[mode] < thresholds_dbm[mode]:
+            mode = max(met, default=-1)
+        else:
+            spare = [k for k in range(top + 1) if rsl[k] >= thresholds_dbm[k] + hysteresis_db]
+            mode = max([mode, *spare])
+        out.append(mode)
+    return out
+
+
+def _check_modes(net: Network, radio: RadioArrays, profiles: dict[str, AcmProfile],
+                 attenuation_db: np.ndarray, mode: np.ndarray) -> None:
+    """Every link's modes over the storm against ``acm_walk`` on its profile's ladder."""
+    rsl = link_budget(radio).rsl_dbm  # clear sky, checked by hand in test_budget_acm
+    for i, lid in enumerate(radio.link_ids):
+        cfg = net.links[lid].radio
+        assert cfg is not None
+        ladder = profiles[cfg.profile].modes
+        want = acm_walk(rsl[i, :len(ladder)].tolist(), [m.threshold_dbm for m in ladder],
+                        cfg.hysteresis_db, attenuation_db[:, i].tolist())
+        assert mode[:, i].tolist() == want, lid
 
 
 def test_path_fade_equals_quadrature() -> None:
@@ -71,6 +105,7 @@ def test_a_drowned_radio_link_reroutes_traffic_over_fibre() -> None:
     radio = compile_radio(net)
     storm = Storm("deluge", (RainCell(48.0, 11.054, 150.0, 6.0, end_min=10.0),), 20.0, 5.0)
     result = run_storm(net, radio, storm)
+    _check_modes(net, radio, bundled_profiles(), result.attenuation_db, result.mode)
     assert result.mode[:, 0].tolist()[:3] == [-1, -1, -1]  # 0, 5 and 10 min: down
     top = int(np.flatnonzero(np.isfinite(radio.threshold_dbm[0]))[-1])
     assert result.mode[-1, 0] == top  # the cell is gone: back to the top mode
@@ -89,6 +124,7 @@ def test_storm_steps_equal_runs_with_the_resulting_capacities() -> None:
     storm = parse_storm({"duration_min": 40, "step_min": 10, "cells": [
         {"latitude": 48.14, "longitude": 11.58, "peak_mm_h": 120, "radius_km": 4}]})
     result = run_storm(net, radio, storm)
+    _check_modes(net, radio, bundled_profiles() | extra, result.attenuation_db, result.mode)
     compiled = compile_network(net)
     for k in range(result.times_min.size):
         cap = compiled.arc_capacity_bps.copy()
@@ -105,6 +141,37 @@ def test_storm_steps_equal_runs_with_the_resulting_capacities() -> None:
         assert result.max_utilisation[k] == pytest.approx(expected.kpis()["max_utilisation"])
         np.testing.assert_array_equal(result.service_violated[k], expected.services.violated)
     assert (result.mode[0] < result.mode[0].max()).any()  # the cell over the core bites
+
+
+def test_acm_holds_the_lower_mode_until_the_fade_falls_by_the_margin() -> None:
+    """A cell over the radio hop that weakens minute by minute: on the way down the link
+    changes mode as soon as a threshold is missed; on the way back up it holds each lower
+    mode until the fade has fallen by the hysteresis (3 dB) below the higher mode's limit."""
+    net = _triangle()
+    radio = compile_radio(net)
+    cell = RainCell(48.0, 11.054, 120.0, 6.0, growth_per_h=-3.0)
+    storm = Storm("fading", (cell,), 90.0, 1.0)
+    result = run_storm(net, radio, storm)
+    _check_modes(net, radio, bundled_profiles(), result.attenuation_db, result.mode)
+    fade, mode = result.attenuation_db[:, 0], result.mode[:, 0]
+    assert (np.diff(fade) < 0).all() and mode[0] < mode[-1]  # a falling fade, climbing modes
+    ladder = bundled_profiles()["MINI-LINK_6600/23GHz/56MHz"].modes
+    rsl = link_budget(radio).rsl_dbm[0]
+    held = [k for k in range(fade.size) if 0 <= mode[k] < len(ladder) - 1
+            and rsl[mode[k] + 1] - fade[k] >= ladder[mode[k] + 1].threshold_dbm]
+    assert held  # steps where the next mode is met but not by 3 dB: the link stays
+    for k in held:
+        margin = rsl[mode[k] + 1] - fade[k] - ladder[mode[k] + 1].threshold_dbm
+        assert 0.0 <= margin < 3.0
+    # without the margin the radio would have climbed earlier
+    eager = acm_walk(rsl.tolist(), [m.threshold_dbm for m in ladder], 0.0, fade.tolist())
+    assert eager != mode.tolist() and all(e >= m for e, m in zip(eager, mode, strict=True))
+    # a cell crossing the hop: the fade rises then falls; down at once, up with the margin
+    passing = RainCell(48.0, 10.9, 80.0, 4.0, speed_kmh=30.0, heading_deg=90.0)
+    result = run_storm(net, radio, Storm("passing", (passing,), 60.0, 1.0))
+    _check_modes(net, radio, bundled_profiles(), result.attenuation_db, result.mode)
+    steps = np.diff(result.mode[:, 0])
+    assert (steps < 0).any() and (steps > 0).any()
 
 
 def test_bad_storm_file_reports_every_problem() -> None:
