@@ -103,17 +103,19 @@ def test_packet_simulator_meets_the_textbook() -> None:
 
 
 def test_wfq_model_follows_the_packet_simulation() -> None:
-    # measured: 7 % mean error over random three-class ports (loads 0.4-0.85), the worst
-    # a nearly idle class; a GPS-fluid share model of the same ports is off by 25 %
+    # measured: 7.2 % mean error over random three-class ports (loads 0.4-0.85), the worst
+    # 35 % on a nearly idle class; rerun with other packet seeds 5.4-7.2 % and 18-35 %. A
+    # GPS-fluid share model of the same ports is off by 25 %
     e = _model_vs_packets(Scheduler.WFQ, seed=7, n=8)
-    assert e.mean() < 0.10 and e.max() < 0.45
+    assert e.mean() < 0.08 and e.max() < 0.40
 
 
 def test_drr_model_follows_the_packet_simulation() -> None:
-    # measured: 19 % mean error (DRR, quantum one largest packet for the heaviest weight):
-    # the GPS view misses the rounds a low-weight class waits to build up its deficit
+    # measured: 10.4 % mean error, 35 % worst (DRR, quantum one largest packet for the
+    # heaviest weight; other packet seeds 10.4-11.2 % and 35-49 %): the GPS view misses the
+    # rounds a low-weight class waits to build up its deficit
     e = _model_vs_packets(Scheduler.DRR, seed=7, n=8)
-    assert e.mean() < 0.25
+    assert e.mean() < 0.12 and e.max() < 0.55
 
 
 def test_overload_fills_the_buffer_and_drops() -> None:
@@ -148,7 +150,8 @@ def test_scheduling_aware_model_on_omnet_samples_without_drops() -> None:
         single.append(np.abs(fifo - sample.delay_s) / sample.delay_s)
     e, s = np.concatenate(errors), np.concatenate(single)
     assert e.size > 5000
-    assert e.mean() < 0.03 and e.mean() < s.mean() / 2  # measured 1.1 % vs 4.2 %
+    # measured 1.101 % vs 4.23 % (the data set is fixed: no noise to allow for)
+    assert e.mean() < 0.012 and e.mean() < s.mean() / 3.5
 
 
 def test_mm1_delay_variance_is_the_textbook_one() -> None:
@@ -171,7 +174,8 @@ def test_mm1_delay_variance_is_the_textbook_one() -> None:
 def test_smoother_arrivals_after_a_busy_port(c1: float) -> None:
     # a stream that crossed a busy port (rho 0.75) arrives smoother than Poisson, so the next
     # port (rho 0.88) waits less. Oracle: the tandem simulated packet by packet. Measured
-    # over five seeds: the model with QNA 6-15 % high, the Poisson assumption 29-38 % high
+    # over seeds 3-5: the model with QNA 6-16 % high (seed 3: 13.6 % and 10.7 %), a fifth
+    # to two fifths of the error of the Poisson assumption
     c2, bits = 1e4, 1000.0
     through = 0.75 * c1 / bits
     local = 0.88 * c2 / bits - through
@@ -185,8 +189,8 @@ def test_smoother_arrivals_after_a_busy_port(c1: float) -> None:
                                     np.array([[second / c2**2]]), np.array([Scheduler.FIFO]),
                                     np.ones((1, 1)), np.full((1, 1), 1e9)).waiting_s[0, 0]
     model = res.queues.waiting_s[1, 0]
-    assert abs(model - sim) / sim < 0.18
-    assert abs(model - sim) < 0.5 * abs(poisson - sim)
+    assert abs(model - sim) / sim < 0.16
+    assert abs(model - sim) < 0.45 * abs(poisson - sim)
 
 
 @pytest.mark.parametrize(("w", "rho"), [([1 / 3] * 3, [0.4, 0.4, 0.47]),
@@ -196,12 +200,14 @@ def test_overloaded_wfq_shares_by_weight_like_the_packets(w: list[float],
                                                           rho: list[float]) -> None:
     # past capacity, classes beyond their weight share what is left by weight (their stamps
     # move together): losses and full-buffer waits against the packet-by-packet virtual
-    # clock with 32-packet buffers. Measured: losses within 0.006, waits within 6 %
+    # clock with 32-packet buffers. Measured (seed 2; seeds 3-4 in brackets): losses within
+    # 0.0062 (0.011), waits within 6.4 %, or 0.23 service times for a class that hardly
+    # waits
     x, second = 1000.0 / CAP, (300.0**2 + 1700.0**2) / 2 / CAP**2
     lam = np.array(rho) / x
     run = simulate_port(lam.tolist(), [SIZES] * 3, CAP, Scheduler.WFQ, weights=w,
                         buffer_packets=32, packets=200_000, seed=2)
     q = evaluate_class_queues(lam[None], np.full((1, 3), x), np.full((1, 3), second),
                               np.array([Scheduler.WFQ]), np.array([w]), np.full((1, 3), 32.0))
-    np.testing.assert_allclose(q.loss[0], run.loss, atol=0.015)
-    np.testing.assert_allclose(q.waiting_s[0], run.waiting_s, rtol=0.12, atol=0.5 * x)
+    np.testing.assert_allclose(q.loss[0], run.loss, atol=0.012)
+    np.testing.assert_allclose(q.waiting_s[0], run.waiting_s, rtol=0.07, atol=0.25 * x)
