@@ -338,3 +338,17 @@ def test_gnnet_unreadable_tarball_and_graph(tmp_path: Path) -> None:
     with pytest.raises(ImportFormatError) as info:
         read_topology(graph)
     assert info.value.path == str(graph) and "not a readable GML graph" in str(info.value)
+
+
+def test_gnnet_errors_from_the_command_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = runner.invoke(app, ["qos-validate", "--data", str(empty)])
+    assert res.exit_code == EXIT_BAD_INPUT and "no GNNet tarballs here; pass --data" in res.output
+    folder = tmp_path / "set"
+    folder.mkdir()
+    tarball = _gnnet(folder, inputs="0;g.txt")
+    res = runner.invoke(app, ["qos-validate", "--data", str(folder)])
+    assert res.exit_code == EXIT_BAD_INPUT, res.output
+    assert f"{tarball.name} sample 0: input_files line not understood: '0;g.txt'" in " ".join(
+        res.output.split())
