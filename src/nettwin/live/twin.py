@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,13 +26,15 @@ from nettwin.live.store import PastState, Store
 from nettwin.live.topology import apply_topology
 from nettwin.model import Network
 from nettwin.model.demands import DemandTable
+from nettwin.paths import data_dir
 
 DRIFT_THRESHOLD = 0.2
 
 
-def default_store_url() -> str:
-    """Embedded SQLite file in NETTWIN_DATA_DIR (default ~/.local/share/nettwin)."""
-    folder = Path(os.environ.get("NETTWIN_DATA_DIR") or Path.home() / ".local/share/nettwin")
+def default_store_url(folder: Path | None = None) -> str:
+    """Embedded SQLite file ``twin.db`` in ``folder`` (default: the data folder,
+    NETTWIN_DATA_DIR or ~/.local/share/nettwin), created if missing."""
+    folder = folder or data_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'twin.db'}"
 
