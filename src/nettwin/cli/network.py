@@ -1,6 +1,4 @@
-"""``nettwin`` commands: info, simulate, convert, schema, example (and, from
-:mod:`nettwin.cli.analysis`, whatif, sweep, cascade, risk). Exit codes: 0 ok, 1 SLA violated
-(with --fail-on-violation), 2 bad command line, 3 bad input file or data, 4 simulation error."""
+"""Network commands: info, simulate, convert, schema, example."""
 
 from __future__ import annotations
 
@@ -17,13 +15,17 @@ from nettwin.cli.common import (
     CapacityOpt,
     FileArg,
     FormatOpt,
+    JsonOpt,
     MetricOpt,
     ModelOpt,
     PacketBytesOpt,
     PacketScvOpt,
     TrafficOpt,
+    alert,
+    emit_json,
     err,
     fail,
+    json_to_stdout,
     load,
     out,
     print_notes,
@@ -37,27 +39,25 @@ from nettwin.io import MetricPolicy, NetworkFormat
 from nettwin.io import save_network as write_network
 from nettwin.model.schema import export_json_schema, render_markdown
 
-app = typer.Typer(help="nettwin: a network digital twin. Ask 'what happens if ...?'.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+commands = typer.Typer()
 
 
-@app.command()
+@commands.command()
 def info(
     file: FileArg = None,
     fmt: FormatOpt = None,
     traffic: TrafficOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    json_out: JsonOpt = None,
 ) -> None:
     """Load a network, validate it and summarise it (with every default the import applied)."""
     try:
         network = load(file, fmt, traffic, default_capacity, metric_policy)
     except NettwinError as exc:
         raise fail(exc) from None
-    if as_json:
-        doc = network.summary() | {"notes": [str(n) for n in network.notes]}
-        out.print_json(json.dumps(doc))
+    emit_json(json_out, network.summary() | {"notes": [str(n) for n in network.notes]})
+    if json_to_stdout(json_out):
         return
     from nettwin.cli.render import summary_table
 
@@ -65,7 +65,7 @@ def info(
     print_notes(network, limit=50)
 
 
-@app.command("simulate")
+@commands.command("simulate")
 def simulate_cmd(
     file: FileArg = None,
     fmt: FormatOpt = None,
@@ -76,9 +76,7 @@ def simulate_cmd(
     packet_bytes: PacketBytesOpt = None,
     packet_scv: PacketScvOpt = None,
     buffer_packets: BufferOpt = 1000,
-    json_out: Annotated[Path | None, typer.Option(
-        "--json", help="Write the full result (KPIs, arcs, demands, services) as JSON; "
-                       "'-' prints it to stdout instead of the tables.")] = None,
+    json_out: JsonOpt = None,
     csv_out: Annotated[Path | None, typer.Option(
         "--csv", help="Write per-arc results as CSV here, per-demand next to it "
                       "(-demands.csv).")] = None,
@@ -94,7 +92,7 @@ def simulate_cmd(
     """Route the traffic (IGP shortest paths, ECMP), load the links, and report delay, loss
     and SLAs."""
     from nettwin.cli.render import arc_table, kpi_table, service_table, summary_table
-    from nettwin.report import demand_records, result_document, write_csv, write_json
+    from nettwin.report import demand_records, result_document, write_csv
 
     try:
         network = load(file, fmt, traffic, default_capacity, metric_policy,
@@ -110,10 +108,7 @@ def simulate_cmd(
         t2 = time.perf_counter()
     except NettwinError as exc:
         raise fail(exc) from None
-    to_stdout = json_out is not None and str(json_out) == "-"
-    if to_stdout:
-        print(json.dumps(result_document(network, compiled, result), allow_nan=False))
-    else:
+    if not json_to_stdout(json_out):
         out.print(summary_table(network))
         out.print(kpi_table(result))
         if top:
@@ -123,9 +118,7 @@ def simulate_cmd(
     print_notes(network)
     err.print(f"[dim]compile {1e3 * (t1 - t0):.1f} ms, simulate {1e3 * (t2 - t1):.1f} ms "
               f"(scale x{scale:g})[/]")
-    if json_out is not None and not to_stdout:
-        write_json(result_document(network, compiled, result), json_out)
-        err.print(f"wrote {json_out}")
+    emit_json(json_out, result_document(network, compiled, result))
     if csv_out is not None:
         from nettwin.report import arc_records
 
@@ -137,7 +130,7 @@ def simulate_cmd(
         raise typer.Exit(EXIT_SLA_VIOLATED)
 
 
-@app.command()
+@commands.command()
 def convert(
     source: Annotated[Path, typer.Argument(help="Network file to read (any supported format).")],
     target: Annotated[Path, typer.Argument(
@@ -148,6 +141,7 @@ def convert(
     traffic: TrafficOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    json_out: JsonOpt = None,
 ) -> None:
     """Convert a network between formats (e.g. Topology Zoo GraphML to native YAML)."""
     try:
@@ -157,9 +151,11 @@ def convert(
         raise fail(exc) from None
     print_notes(network)
     err.print(f"wrote {target}")
+    emit_json(json_out, {"source": str(source), "target": str(target)} | network.summary()
+              | {"notes": [str(n) for n in network.notes]})
 
 
-@app.command()
+@commands.command()
 def schema(
     markdown: Annotated[bool, typer.Option(
         "--markdown", help="Print the field reference as Markdown instead.")] = False,
@@ -171,7 +167,7 @@ def schema(
         print(json.dumps(export_json_schema(), indent=1))
 
 
-@app.command()
+@commands.command()
 def example(
     name: Annotated[str, typer.Argument(
         help="abilene (IP core), munich-backhaul (microwave), munich-storm (its storm)")]
@@ -180,13 +176,6 @@ def example(
     """Print the path of a bundled example file."""
     path = example_path(name)
     if not path.exists():
-        err.print(f"no example {name!r}: use abilene, munich-backhaul or munich-storm")
+        alert.print(f"no example {name!r}: use abilene, munich-backhaul or munich-storm")
         raise typer.Exit(2)
     print(path)
-
-
-def main() -> None:
-    app()
-
-
-from nettwin.cli import analysis, live, qos, radio, serve  # noqa: E402,F401  (register commands)

@@ -1,0 +1,80 @@
+"""Conventions every command shares: --json PATH|-, --version, --quiet, one registry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nettwin import __version__, compile_network, simulate
+from nettwin.cli import app
+from nettwin.cli.app import COMMANDS, load_command
+from nettwin.examples import example_path
+from nettwin.io import load_network
+from nettwin.scenarios import run_sweep
+
+runner = CliRunner()
+
+
+def _json(args: list[str]) -> object:
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)  # nothing but the document on stdout
+
+
+def test_json_dash_prints_one_document_on_stdout() -> None:
+    net = load_network(example_path())
+    result = simulate(compile_network(net))
+    info = _json(["info", "--json", "-"])
+    assert isinstance(info, dict) and info["links"] == len(net.links)
+    sim = _json(["simulate", "--json", "-"])
+    assert isinstance(sim, dict)
+    assert sim["kpis"]["max_utilisation"] == pytest.approx(result.kpis()["max_utilisation"])
+    sweep = _json(["sweep", "--json", "-"])
+    assert isinstance(sweep, dict)
+    expected = run_sweep(net)
+    assert len(sweep["failures"]) == len(expected.failure_rows()) == len(net.links)
+    what = _json(["whatif", "--fail-link", "Denver--Kansas-City", "--json", "-"])
+    assert isinstance(what, list) and what[0]["scenario"]
+
+
+def test_json_to_a_file_keeps_the_tables(tmp_path: Path) -> None:
+    target = tmp_path / "abilene.yaml"
+    doc = tmp_path / "convert.json"
+    res = runner.invoke(app, ["convert", str(example_path()), str(target), "--json", str(doc)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(doc.read_text())["nodes"] == len(load_network(target).nodes)
+    res = runner.invoke(app, ["info", "--json", str(doc)])
+    assert res.exit_code == 0 and "abilene" in res.stdout  # the table still prints
+
+
+def test_version_and_quiet() -> None:
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.stdout.strip() == f"nettwin {__version__}"
+    loud = runner.invoke(app, ["simulate", "--top", "0"])
+    quiet = runner.invoke(app, ["--quiet", "simulate", "--top", "0"])
+    assert "compile" in loud.stderr and quiet.stderr == ""
+    assert quiet.stdout == loud.stdout
+    bad = runner.invoke(app, ["--quiet", "info", "/nonexistent.yaml"])
+    assert bad.exit_code == 3 and bad.stderr  # errors are never silenced
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_registry_help_is_the_commands_own(name: str) -> None:
+    command = load_command(name)
+    own = " ".join((command.help or "").split())
+    assert own.startswith(COMMANDS[name][1].rstrip(".")), name
+
+
+def test_help_loads_no_heavy_module() -> None:
+    code = ("import sys; from typer.testing import CliRunner; from nettwin.cli import app; "
+            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+            "print(sorted(m for m in ('numba', 'numpy', 'scipy', 'fastapi', 'sqlalchemy', "
+            "'networkx', 'nettwin.engine') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
