@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import yaml
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -36,14 +35,13 @@ from nettwin import __version__
 from nettwin.api.auth import Role, TokenStore
 from nettwin.api.deps import Admin, NetworkId, Planner, Viewer, role_route
 from nettwin.api.jobs import JobManager, JobState
-from nettwin.api.live import LiveState, diurnal_scale
+from nettwin.api.live import LiveHub
 from nettwin.api.live_routes import add_live_routes
 from nettwin.api.oidc import OidcConfig, OidcVerifier
 from nettwin.api.qos_routes import add_qos_routes
 from nettwin.api.settings import Settings
-from nettwin.api.twin_routes import add_twin_routes, live_twin
+from nettwin.api.twin_routes import add_twin_routes
 from nettwin.api.views import add_view_routes, radio_of
-from nettwin.api.weather import LiveWeather
 from nettwin.engine import (
     CompiledNetwork,
     QueueModel,
@@ -55,8 +53,6 @@ from nettwin.engine import simulate as run_simulation
 from nettwin.errors import ImportFormatError, NettwinError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import NetworkFormat, load_network, save_network
-from nettwin.live import Message
-from nettwin.live.simulated import CounterFeed
 from nettwin.model import Network
 from nettwin.radio.acm import AcmProfile, load_acm_profiles
 from nettwin.radio.budget import RadioArrays
@@ -109,7 +105,7 @@ class Twin:
             jwks_cache_s=settings.oidc_jwks_cache_s,
         )) if settings.oidc_issuer else None
         self.jobs = JobManager(settings.job_workers)
-        self.live = LiveState()
+        self.live = LiveHub(settings.store_url, settings.data_dir)
         self.registry = CollectorRegistry()
         self.requests = Counter("nettwin_http_requests", "HTTP requests",
                                 ["method", "route", "status"], registry=self.registry)
@@ -150,6 +146,7 @@ class Twin:
         self._cache = {k: v for k, v in self._cache.items() if k[0] != nid}
         if nid in self.live_ids:
             self.live_ids.remove(nid)
+        self.live.forget(nid)
 
     def load_examples(self) -> None:
         """The embedded default: Abilene (IP core) as 'example' and the Munich microwave
@@ -220,35 +217,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ticker.cancel()
         twin.jobs.shutdown()
 
-    def _feed_counters(nid: str, compiled: CompiledNetwork, state: dict[str, Any],
-                       extra: dict[str, Any]) -> None:
-        """The same instant as router counters through the in-process bus into the live
-        twin and its embedded history store."""
-        capacity = extra.get("arc_capacity_bps", compiled.arc_capacity_bps)
-        rates = np.array([a["utilisation"] for a in state["arcs"]]) * capacity
-        network, _c = twin.get(nid)
-        feed = twin.cached(nid, "counter_feed", lambda: CounterFeed(network))
-        records = feed.step(time.time(), rates, arc_up=extra.get("arc_up"))
-        live_twin(twin, nid).process([Message(r) for r in records], "simulated")
-
     async def _simulated_telemetry() -> None:
-        """Embedded default: traffic follows a compressed day; on networks with a storm,
-        the storm replays in a loop over the radio links."""
-        start, tick = time.monotonic(), 0
-        weather: dict[str, LiveWeather] = {}
+        """Embedded default: simulated router telemetry (traffic following a compressed
+        day; on networks with a storm, the storm in a loop over the radio links) through
+        each network's live twin, like any other source."""
         while True:
-            scale = diurnal_scale(time.monotonic() - start)
             for nid in list(twin.live_ids):
                 if nid not in twin.networks:
                     continue
-                _network, compiled = twin.get(nid)
-                radio, storm = twin.radio(nid), twin.default_storm(nid)
-                if radio is not None and storm is not None and nid not in weather:
-                    weather[nid] = LiveWeather(radio, storm)
-                extra = weather[nid].at_tick(tick, compiled) if nid in weather else {}
-                state = await asyncio.to_thread(twin.live.tick, nid, compiled, scale, **extra)
-                await asyncio.to_thread(_feed_counters, nid, compiled, state, extra)
-            tick += 1
+                network, _c = twin.get(nid)
+                await asyncio.to_thread(
+                    twin.live.feed_simulated, nid, network, None, radio=twin.radio(nid),
+                    storm=twin.default_storm(nid), interval_s=settings.simulate_telemetry_s)
             await asyncio.sleep(settings.simulate_telemetry_s)
 
     app = FastAPI(title="nettwin", version=__version__, lifespan=lifespan,

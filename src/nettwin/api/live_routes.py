@@ -13,11 +13,12 @@ from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
 from nettwin.api.deps import NetworkId, Operator, Viewer, role_route
+from nettwin.api.live import ALARMS, alarm_document
+from nettwin.report import json_safe
 
 if TYPE_CHECKING:
     from nettwin.api.app import Twin
 
-ALARMS = "/tmf-api/alarmManagement/v4"
 INVENTORY = "/tmf-api/resourceInventoryManagement/v4"
 
 
@@ -35,16 +36,22 @@ class AlarmPatch(BaseModel):
 def add_live_routes(app: FastAPI, twin: Twin) -> None:
     @app.post("/api/v1/networks/{nid}/telemetry", **role_route(Role.OPERATOR))
     def telemetry(_: Operator, nid: NetworkId, body: TelemetryRequest) -> dict[str, Any]:
-        _network, compiled = twin.get(nid)
-        state = twin.live.tick(nid, compiled, body.scale)
-        return {k: v for k, v in state.items() if k != "arcs"}
+        """A simulated instant at ``scale`` x the modelled traffic, fed to the live twin as
+        router counters (the same path as any telemetry source)."""
+        network, _c = twin.get(nid)
+        twin.live.feed_simulated(nid, network, body.scale, radio=twin.radio(nid),
+                                 storm=twin.default_storm(nid))
+        state = twin.live.state(nid)
+        return dict(json_safe({k: v for k, v in state.items() if k != "arcs"}))
 
     @app.get("/api/v1/networks/{nid}/state", **role_route(Role.VIEWER))
     def live_state(_: Viewer, nid: NetworkId) -> dict[str, Any]:
+        """The live twin's state now (one snapshot: the same as the stream's state events)."""
         twin.get(nid)
-        if nid not in twin.live.latest:
-            raise HTTPException(404, detail="no live state yet: POST telemetry first")
-        return twin.live.latest[nid]
+        if not twin.live.has_state(nid):
+            raise HTTPException(404, detail="no live state yet: POST telemetry or "
+                                            "observations first")
+        return dict(json_safe(twin.live.state(nid)))
 
     @app.get("/api/v1/networks/{nid}/stream", **role_route(Role.VIEWER))
     async def stream(_: Viewer, nid: NetworkId, request: Request,
@@ -81,36 +88,31 @@ def add_live_routes(app: FastAPI, twin: Twin) -> None:
                     state: str | None = None, ackState: str | None = None,
                     offset: int = Query(default=0, ge=0),
                     limit: int = Query(default=100, ge=1, le=10_000)) -> list[dict[str, Any]]:
-        rows = [a.document(ALARMS) for a in twin.live.alarms.values()
+        rows = [alarm_document(a) for a in twin.live.book.alarms.values()
                 if (perceivedSeverity is None or a.severity == perceivedSeverity)
                 and (state is None or a.state == state)
                 and (ackState is None or a.ack_state == ackState)]
         return rows[offset:offset + limit]
 
     def _alarm(alarm_id: str) -> Any:
-        alarm = twin.live.alarms.get(alarm_id)
+        alarm = twin.live.book.get(alarm_id)
         if alarm is None:
             raise HTTPException(404, detail=f"no alarm {alarm_id!r}")
         return alarm
 
     @app.get(f"{ALARMS}/alarm/{{alarm_id}}", tags=["TMF642"], **role_route(Role.VIEWER))
     def get_alarm(_: Viewer, alarm_id: str) -> dict[str, Any]:
-        return dict(_alarm(alarm_id).document(ALARMS))
+        return alarm_document(_alarm(alarm_id))
 
     @app.patch(f"{ALARMS}/alarm/{{alarm_id}}", tags=["TMF642"], **role_route(Role.OPERATOR))
     def patch_alarm(who: Operator, alarm_id: str, body: AlarmPatch) -> dict[str, Any]:
-        from nettwin.api.live import _now
-
         alarm = _alarm(alarm_id)
         if body.ackState is not None:
-            alarm.ack_state = body.ackState
-            alarm.ack_user = who.name if body.ackState == "acknowledged" else None
-        if body.state == "cleared" and alarm.state != "cleared":
-            alarm.state, alarm.severity = "cleared", "cleared"
-            alarm.cleared = _now()
-            twin.live.forget(alarm)
-        alarm.changed = _now()
-        return dict(alarm.document(ALARMS))
+            twin.live.book.acknowledge(
+                alarm.id, who.name if body.ackState == "acknowledged" else None)
+        if body.state == "cleared":
+            twin.live.book.clear(alarm.id)
+        return alarm_document(alarm)
 
     @app.get(f"{INVENTORY}/resource", tags=["TMF639"], **role_route(Role.VIEWER))
     def list_resources(_: Viewer, networkId: str = "example",

@@ -3,7 +3,6 @@ history at an instant or between two, and the traffic matrix estimated from the 
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
 from nettwin.api.deps import NetworkId, Operator, Viewer, role_route
-from nettwin.live import LiveTwin, Message, Store, diff_states
+from nettwin.live import LiveTwin, Message, diff_states
 from nettwin.report import json_safe
 
 if TYPE_CHECKING:
@@ -29,14 +28,7 @@ class Observations(BaseModel):
 def live_twin(twin: Twin, nid: str) -> LiveTwin:
     """The network's live twin, created on first use with the service's history store."""
     network, _c = twin.get(nid)
-
-    def make() -> LiveTwin:
-        url = twin.settings.store_url or f"sqlite:///{twin.settings.data_dir / 'twin.db'}"
-        twin.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return LiveTwin(network, Store(url))
-
-    lt: LiveTwin = twin.cached(nid, "live_twin", make)
-    return lt
+    return twin.live.twin(nid, network)
 
 
 def add_twin_routes(app: FastAPI, twin: Twin) -> None:
@@ -59,7 +51,7 @@ def add_twin_routes(app: FastAPI, twin: Twin) -> None:
     def live(_: Viewer, nid: NetworkId) -> dict[str, Any]:
         """The mirrored state now (measured rates, link status, modulation, alarms)."""
         lt = live_twin(twin, nid)
-        return dict(json_safe(lt.state.snapshot() | {"summary": lt.summary()}))
+        return dict(json_safe(twin.live.state(nid) | {"summary": lt.summary()}))
 
     @app.get(f"{base}/history", **role_route(Role.VIEWER))
     def history(_: Viewer, nid: NetworkId,
@@ -76,13 +68,9 @@ def add_twin_routes(app: FastAPI, twin: Twin) -> None:
             return dict(json_safe(diff_states(past, lt.state_at(to),
                                               [c.arc_label(a) for a in range(c.n_arcs)],
                                               c.arc_capacity_bps)))
-        return dict(json_safe({
-            "time": at, "links_down": sorted(k for k, up in past.link_up.items() if not up),
-            "arcs": [{"arc": c.arc_label(a), "rate_bps": float(past.arc_rate_bps[a])}
-                     for a in range(c.n_arcs) if not math.isnan(past.arc_rate_bps[a])],
-            "modulation": past.modulation,
-            "alarms": [{"object": o, "type": ty, "severity": sev}
-                       for (o, ty), sev in sorted(past.alarms.items())]}))
+        snap = past.snapshot([c.arc_label(a) for a in range(c.n_arcs)], c.arc_capacity_bps)
+        snap["arcs"] = [a for a in snap["arcs"] if a["rate_bps"] is not None]
+        return dict(json_safe(snap | {"time": at}))
 
     @app.get(f"{base}/traffic-matrix", **role_route(Role.VIEWER))
     def traffic_matrix(_: Viewer, nid: NetworkId,

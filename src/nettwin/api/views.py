@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
 from nettwin.api.deps import NetworkId, Planner, Viewer, role_route
-from nettwin.api.live_routes import ALARMS
+from nettwin.api.live import alarm_document
 from nettwin.engine import CompiledNetwork, simulate
 from nettwin.engine.simulate import route
 from nettwin.errors import NettwinError
@@ -124,7 +124,7 @@ def _record(obj: Any) -> dict[str, Any]:
 
 def _alarms_of(twin: Twin, nid: NetworkId, object_ids: set[str], prefixes: tuple[str, ...]
                ) -> list[dict[str, Any]]:
-    return [a.document(ALARMS) for a in twin.live.alarms.values()
+    return [alarm_document(a) for a in twin.live.book.of_network(nid)
             if a.network_id == nid and (a.object_id in object_ids
                                          or a.object_id.startswith(prefixes))]
 
@@ -216,7 +216,8 @@ def add_view_routes(app: FastAPI, twin: Twin) -> None:
         radio = twin.radio(nid)
         if kind == "link" and radio is not None and element_id in radio.link_ids:
             r = radio.link_ids.index(element_id)
-            live_modes = twin.live.latest.get(nid, {}).get("link_modes", {})
+            live_modes = (twin.live.state(nid)["link_modes"] if twin.live.has_state(nid)
+                          else {})
             doc["radio"] = {"frequency_ghz": float(radio.f_ghz[r]),
                             "length_km": float(radio.d_km[r]),
                             "profile": radio.profile_ids[r],

@@ -235,17 +235,7 @@ def state(
         if json_out:
             write_json_file(json_out, doc)
         return
-    util = past.arc_rate_bps / c.arc_capacity_bps
-    snap = {"time": past.time,
-            "links_down": sorted(lk for lk, up in past.link_up.items() if not up),
-            "arcs": [{"arc": c.arc_label(a),
-                      "rate_bps": None if np.isnan(past.arc_rate_bps[a])
-                      else float(past.arc_rate_bps[a]),
-                      "utilisation": None if np.isnan(util[a]) else float(util[a])}
-                     for a in range(c.n_arcs)],
-            "modulation": past.modulation,
-            "alarms": [{"object": o, "type": ty, "severity": sev}
-                       for (o, ty), sev in sorted(past.alarms.items())]}
+    snap = past.snapshot([c.arc_label(a) for a in range(c.n_arcs)], c.arc_capacity_bps)
     out.print(f"[bold]{twin.name}[/] at {_iso(when)} (history {_iso(span[0])} .. "
               f"{_iso(span[1])})")
     _print_state(snap)

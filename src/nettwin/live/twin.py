@@ -50,11 +50,13 @@ class Fidelity:
 
 class LiveTwin:
     def __init__(self, network: Network, store: Store | None = None, *,
-                 drift_threshold: float = DRIFT_THRESHOLD) -> None:
+                 drift_threshold: float = DRIFT_THRESHOLD, assess_services: bool = False,
+                 name: str | None = None) -> None:
         self.network = network
         self.base_network = network  # before any topology update (history replays them)
-        self.name = network.name
-        self.state = TwinState(network)
+        self.name = name or network.name
+        self.assess_services = assess_services
+        self.state = TwinState(network, assess_services=assess_services)
         self.decoder = Decoder(self.state.ports)
         self.store = store
         self.drift_threshold = drift_threshold
@@ -112,7 +114,7 @@ class LiveTwin:
     def _retopologize(self, change: dict[str, Any]) -> None:
         """The mirrored network changes shape; measured state carries over."""
         network = apply_topology(self.network, change)
-        state = TwinState(network)
+        state = TwinState(network, assess_services=self.assess_services)
         state.carry_over(self.state)
         self.network, self.state = network, state
         self.decoder = Decoder(state.ports)
