@@ -63,8 +63,9 @@ def _when(text: str | None) -> float:
         raise typer.BadParameter(f"{exc}; use now, epoch seconds, ISO 8601 or -5m") from None
 
 
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat() if math.isfinite(t) else "never"
+def _iso(t: float | None) -> str:
+    return (datetime.fromtimestamp(t, UTC).isoformat() if t is not None and math.isfinite(t)
+            else "never")
 
 
 def _source(spec: str, speed: float, queries: list[str], stream: str, durable: str) -> Any:
