@@ -11,7 +11,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlparse
 
 import numpy as np
 import typer
@@ -69,26 +68,14 @@ def _iso(t: float | None) -> str:
 
 
 def _source(spec: str, speed: float, queries: list[str], stream: str, durable: str) -> Any:
-    from nettwin.live import FileReplaySource, MqttSource, NatsSource, PrometheusSource
+    from nettwin.live.sources import source_for
 
-    parsed = urlparse(spec)
-    if parsed.scheme in ("", "file"):
-        return FileReplaySource(spec.removeprefix("file:"), speed)
-    if parsed.scheme == "nats":
-        return NatsSource(f"nats://{parsed.netloc}", parsed.path.strip("/") or "nettwin.obs",
-                          stream, durable)
-    if parsed.scheme == "mqtt":
-        return MqttSource(parsed.hostname or "127.0.0.1", parsed.port or 1883,
-                          parsed.path.strip("/") or "nettwin/obs/#")
-    if parsed.scheme.startswith("prometheus"):
-        pairs = dict(q.split("=", 1) for q in queries if "=" in q)
-        if not pairs:
-            raise typer.BadParameter("a Prometheus source needs --query out_octets=SELECTOR")
-        return PrometheusSource(spec.removeprefix("prometheus+").removeprefix("prometheus:"),
-                                pairs)
-    raise typer.BadParameter(f"source {spec!r}: use a file (.jsonl/.csv), "
-                             "nats://HOST:PORT/SUBJECT, mqtt://HOST:PORT/TOPIC or "
-                             "prometheus+http://HOST:PORT")
+    pairs = dict(q.split("=", 1) for q in queries if "=" in q)
+    try:
+        return source_for(spec, speed=speed, queries=pairs, stream=stream, durable=durable)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc).replace("queries: ", "--query "),
+                                 param_hint="SOURCE") from None
 
 
 def _twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
