@@ -78,3 +78,22 @@ def test_help_loads_no_heavy_module() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("command", "blocked", "extra"), [
+    (["serve"], ("fastapi", "pydantic_settings", "uvicorn"), "api"),
+    (["ingest", "x.jsonl"], ("sqlalchemy", "orjson"), "live"),
+])
+def test_a_missing_extra_is_named_not_a_traceback(command: list[str], blocked: tuple[str, ...],
+                                                  extra: str) -> None:
+    code = ("import sys\n"
+            f"for m in {blocked!r}: sys.modules[m] = None  # as if not installed\n"
+            "from typer.testing import CliRunner\nfrom nettwin.cli import app\n"
+            f"r = CliRunner().invoke(app, {command!r})\n"
+            "print(r.exit_code); print(r.stderr); print(repr(r.exception))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    lines = done.stdout.splitlines()
+    assert lines[0] == "3", done.stdout
+    assert f"pip install 'nettwin[{extra}]'" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
