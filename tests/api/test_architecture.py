@@ -87,3 +87,25 @@ def test_state_stream_and_alarm_book_agree(api) -> None:  # type: ignore[no-unty
                         if a["probableCause"] == "thresholdCrossed"}
     util = np.array([a["utilisation"] for a in state["arcs"]])
     assert len(standing) == int((util >= 0.8).sum()) > 0
+
+
+def test_state_at_an_earlier_instant_from_the_history(api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    url = "/api/v1/networks/example/state"
+    first = client.post("/api/v1/networks/example/telemetry", json={"scale": 1.0},
+                        headers=h[Role.OPERATOR]).json()
+    was = client.get(url, headers=h[Role.VIEWER]).json()
+    client.post("/api/v1/networks/example/telemetry", json={"scale": 1.8},
+                headers=h[Role.OPERATOR])
+    now = client.get(url, headers=h[Role.VIEWER]).json()
+    then = client.get(url, params={"at": first["time"]}, headers=h[Role.VIEWER]).json()
+    assert then["note"] is None
+    np.testing.assert_allclose([a["utilisation"] for a in then["arcs"]],
+                               [a["utilisation"] for a in was["arcs"]], rtol=1e-9)
+    np.testing.assert_allclose([a["utilisation"] for a in now["arcs"]],
+                               1.8 * np.array([a["utilisation"] for a in was["arcs"]]),
+                               rtol=1e-9)
+    before = client.get(url, params={"at": first["time"] - 3600},
+                        headers=h[Role.VIEWER]).json()
+    assert "before the history starts" in before["note"]
+    assert all(a["utilisation"] is None for a in before["arcs"])

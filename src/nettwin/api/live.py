@@ -127,9 +127,34 @@ class LiveHub:
         snap = lt.state.snapshot()
         sim = self.simulators.get(nid)
         return snap | {"network_id": nid, "link_modes": snap["modulation"],
-                       "scale": None if sim is None else sim.last_scale,
+                       "scale": None if sim is None else sim.last_scale, "note": None,
                        "time_iso": None if snap["time"] is None else
                        datetime.fromtimestamp(snap["time"], UTC).isoformat()}
+
+    def state_at(self, nid: str, at: float) -> dict[str, Any]:
+        """The live state as it was at ``at`` (epoch seconds), rebuilt from the history, in
+        the shape of ``state``; ``note`` says when ``at`` lies outside the history."""
+        lt = self.twins[nid]
+        c = lt.state.compiled
+        past = lt.state_at(at)
+        snap = past.snapshot([c.arc_label(a) for a in range(c.n_arcs)], c.arc_capacity_bps)
+        link_up = {lid: past.link_up.get(lid, lk.is_up) for lid, lk in lt.network.links.items()}
+        ups = list(link_up.values())
+        for a, arc in enumerate(snap["arcs"]):
+            arc["up"] = ups[a // 2] if a // 2 < len(ups) else None
+        span = lt.store.time_range(lt.name) if lt.store is not None else None
+        note = None
+        if span is None:
+            note = "no history yet"
+        elif at < span[0]:
+            note = (f"{at:.0f} is before the history starts "
+                    f"({datetime.fromtimestamp(span[0], UTC).isoformat()}): nothing measured")
+        elif at > span[1]:
+            note = (f"{at:.0f} is after the latest observation "
+                    f"({datetime.fromtimestamp(span[1], UTC).isoformat()}): the state then")
+        return snap | {"network_id": nid, "link_modes": snap["modulation"], "scale": None,
+                       "samples": None, "note": note, "time": at,
+                       "time_iso": datetime.fromtimestamp(at, UTC).isoformat()}
 
     def has_state(self, nid: str) -> bool:
         lt = self.twins.get(nid)

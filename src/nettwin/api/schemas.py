@@ -147,7 +147,11 @@ class LiveHeader(BaseModel):
     network_id: str
     time: float | None = Field(description="Time of the latest observation, epoch seconds.")
     time_iso: str | None
-    samples: int
+    samples: int | None = Field(description="Observations applied (null: rebuilt from "
+                                            "the history).")
+    note: str | None = Field(default=None, description="Why the state may not be what was "
+                                                       "asked for (an instant outside the "
+                                                       "history).")
     max_utilisation: float | None
     scale: float | None = Field(description="Traffic level of simulated telemetry (null: "
                                             "measured).")

@@ -64,8 +64,15 @@ def telemetry(_: Operator, twin: TwinDep, nid: NetworkId, body: TelemetryRequest
 
 
 @router.get("/state", **role_route(Role.VIEWER))
-def live_state(_: Viewer, twin: TwinDep, nid: NetworkId) -> LiveState:
-    """The live twin's state now (the same snapshot as the stream's state events)."""
+def live_state(_: Viewer, twin: TwinDep, nid: NetworkId,
+               at: float | None = Query(default=None, ge=0, le=1e11, description=(
+                   "Epoch seconds: the state then, rebuilt from the history (time travel)"))
+               ) -> LiveState:
+    """The live twin's state now (the same snapshot as the stream's state events), or at
+    an earlier instant."""
+    if at is not None:
+        live_twin(twin, nid)
+        return LiveState.model_validate(json_safe(twin.live.state_at(nid, at)))
     twin.get(nid)
     if not twin.live.has_state(nid):
         raise HTTPException(404, detail="no live state yet: POST telemetry or observations "
