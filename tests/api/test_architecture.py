@@ -109,3 +109,33 @@ def test_state_at_an_earlier_instant_from_the_history(api) -> None:  # type: ign
                         headers=h[Role.VIEWER]).json()
     assert "before the history starts" in before["note"]
     assert all(a["utilisation"] is None for a in before["arcs"])
+
+
+def test_sweep_runs_on_the_live_state_when_asked(api) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from nettwin.scenarios import run_sweep
+
+    client, h = api
+    url = "/api/v1/networks/example/sweeps"
+    assert client.post(url, json={"basis": "live"},
+                       headers=h[Role.PLANNER]).status_code == 409
+    client.post("/api/v1/networks/example/telemetry", json={"scale": 1.3},
+                headers=h[Role.OPERATOR])
+    job = client.post(url, json={}, headers=h[Role.PLANNER]).json()
+    assert job["basis"] == "live"
+    while job["state"] in ("queued", "running"):
+        time.sleep(0.1)
+        job = client.get(f"/api/v1/jobs/{job['id']}", headers=h[Role.PLANNER]).json()
+    page = client.get(f"/api/v1/jobs/{job['id']}/results?table=worst_case&limit=1000",
+                      headers=h[Role.VIEWER]).json()
+    assert page["basis"] == "live"
+    net = load_network(example_path())
+    compiled = compile_network(net)
+    rates = simulate(compiled, demand_rate_bps=compiled.demand_rate_bps * 1.3).arc_load_bps
+    want = {r["arc"]: r["worst_utilisation"]
+            for r in run_sweep(live_network(net, {}, rates)).worst_case_rows()}
+    got = {r["arc"]: r["worst_utilisation"] for r in page["items"]}
+    assert got.keys() == want.keys()
+    for arc, u in want.items():
+        assert got[arc] == pytest.approx(u, rel=1e-6), arc

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -97,3 +98,22 @@ def test_a_missing_extra_is_named_not_a_traceback(command: list[str], blocked: t
     assert lines[0] == "3", done.stdout
     assert f"pip install 'nettwin[{extra}]'" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_json_dash_on_the_live_commands(tmp_path: Path) -> None:
+    from nettwin.live.simulated import counter_records
+
+    net = load_network(example_path())
+    compiled = compile_network(net)
+    rate = simulate(compiled).arc_load_bps
+    obs = tmp_path / "obs.jsonl"
+    with obs.open("w") as fh:
+        for step in counter_records(net, rate, start=1e9, interval_s=60, steps=3):
+            fh.writelines(json.dumps(r) + "\n" for r in step)
+    store = f"sqlite:///{tmp_path / 'twin.db'}"
+    ingested = _json(["ingest", str(obs), "--store", store, "--json", "-"])
+    assert isinstance(ingested, dict) and ingested["summary"]["dead_letters"] == 0
+    state = _json(["state", "--store", store, "--json", "-"])
+    assert isinstance(state, dict)
+    got = np.array([a["rate_bps"] for a in state["arcs"]], dtype=float)
+    np.testing.assert_allclose(got, rate, rtol=1e-9)  # counters back to the loads

@@ -118,12 +118,16 @@ class JobStatus(BaseModel):
     total: int
     error: str | None
     created: str
+    basis: Literal["live", "plan"] | None = Field(
+        default=None, description="What a sweep runs on (answered when it is submitted).")
 
 
 class Page(BaseModel):
     total: int
     offset: int
     items: list[dict[str, Any]]
+    basis: Literal["live", "plan"] | None = Field(
+        default=None, description="What the job ran on (sweeps).")
 
 
 # --------------------------------------------------------------------------- live

@@ -26,6 +26,7 @@ from nettwin.cli.common import (
     JsonOpt,
     MetricOpt,
     alert,
+    emit_json,
     err,
     fail,
     json_to_stdout,
@@ -105,11 +106,13 @@ def ingest(
     duration: Annotated[float | None, typer.Option(
         "--duration", min=0.0, help="Stop after this many seconds (default: when the source "
                                     "ends; buses never end).")] = None,
+    json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
 ) -> None:
     """Mirror a network from a stream of counters, radio readings and events; every batch is
     committed to the history store, bad records go to its dead letters."""
+    json_to_stdout(json_out)
     try:
         twin = _twin(file, fmt, default_capacity, metric_policy, store)
         src = _source(source, speed, query or [], stream, durable)
@@ -147,6 +150,7 @@ def ingest(
     except KeyboardInterrupt:
         err.print("[dim]stopped[/]")
     _print_state(twin.state.snapshot(), twin.summary())
+    emit_json(json_out, twin.state.snapshot() | {"summary": twin.summary()})
 
 
 def _history_span(twin: Any) -> tuple[float, float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
@@ -24,6 +24,9 @@ class SweepRequest(BaseModel):
     srlgs: bool = False
     link_pairs: bool = False
     max_pairs: int = Field(default=20_000, ge=1, le=1_000_000)
+    basis: Literal["auto", "live", "plan"] = Field(
+        default="auto", description="Sweep the live state (measured traffic and link states "
+        "of the live twin), the plan, or auto: live when the live twin has measured traffic.")
 
 
 def _job(twin: Twin, job_id: str) -> Job:
@@ -36,16 +39,25 @@ def _job(twin: Twin, job_id: str) -> Job:
 @router.post("/networks/{nid}/sweeps", status_code=202, **role_route(Role.PLANNER))
 def submit_sweep(who: Planner, twin: TwinDep, nid: NetworkId, body: SweepRequest
                  ) -> JobStatus:
-    """Fail every link (and node, SRLG, link pair) in turn, as a job."""
+    """Fail every link (and node, SRLG, link pair) in turn, as a job, on the live state or
+    the plan (the answer and the results say which)."""
     network, compiled = twin.get(nid)
+    live = twin.live.network_now(nid, network) if body.basis != "plan" else None
+    if body.basis == "live" and live is None:
+        raise HTTPException(409, detail=f"network {nid!r} has no measured traffic yet: "
+                                        "use basis 'plan' or feed telemetry first")
+    basis = "plan" if live is None else "live"
 
     def work(progress: Callable[[int, int], None]) -> dict[str, Any]:
-        result = run_sweep(network, links=body.links, nodes=body.nodes, srlgs=body.srlgs,
-                           link_pairs=body.link_pairs, max_pairs=body.max_pairs,
-                           compiled=compiled, progress=progress)
-        return {"failures": result.failure_rows(), "worst_case": result.worst_case_rows()}
+        result = run_sweep(live or network, links=body.links, nodes=body.nodes,
+                           srlgs=body.srlgs, link_pairs=body.link_pairs,
+                           max_pairs=body.max_pairs, compiled=None if live else compiled,
+                           progress=progress)
+        return {"failures": result.failure_rows(), "worst_case": result.worst_case_rows(),
+                "basis": basis}
 
-    return JobStatus.model_validate(twin.jobs.submit("sweep", nid, who.name, work).status())
+    job = twin.jobs.submit("sweep", nid, who.name, work)
+    return JobStatus.model_validate(job.status() | {"basis": basis})
 
 
 @router.get("/jobs/{job_id}", **role_route(Role.VIEWER))
@@ -62,7 +74,8 @@ def job_results(_: Viewer, twin: TwinDep, job_id: str,
     if job.state is not JobState.DONE or job.result is None:
         raise HTTPException(409, detail=f"job is {job.state.value}, no results yet")
     rows = job.result[table]
-    return Page(total=len(rows), offset=offset, items=rows[offset:offset + limit])
+    return Page(total=len(rows), offset=offset, items=rows[offset:offset + limit],
+                basis=job.result.get("basis"))
 
 
 @router.delete("/jobs/{job_id}", status_code=202, **role_route(Role.PLANNER))

@@ -329,7 +329,7 @@ async function runN1() {
   const box = $("#n1-result"), bar = $("#n1-progress");
   box.innerHTML = ""; bar.hidden = false; bar.value = 0;
   try {
-    const job = await api(`${API}/networks/${ui.nid}/sweeps`, { method: "POST", body: { links: true, nodes: $("#n1-nodes").checked } });
+    const job = await api(`${API}/networks/${ui.nid}/sweeps`, { method: "POST", body: { links: true, nodes: $("#n1-nodes").checked, basis: "plan" } });
     let st = job;
     while (st.state === "queued" || st.state === "running") {
       await new Promise((r) => setTimeout(r, 400));
