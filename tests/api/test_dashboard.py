@@ -206,7 +206,7 @@ def test_whatif_draws_the_failure_on_the_map(site: dict[str, Any]) -> None:
     assert all("down" in c for c in classes)
     with _client(site, Role.PLANNER) as api:
         diff = api.post("/api/v1/networks/example/whatif",
-                        json={"changes": [{"fail_link": failed}]}).json()
+                        json={"changes": [{"fail_link": failed}], "basis": "plan"}).json()
     assert page.inner_text("#whatif-verdict") == diff["verdict"]
     page.screenshot(path=str(site["shots"] / "whatif.png"))
     page.click("#back-live")

@@ -1,83 +1,166 @@
-"""Live state: each tick re-runs the network with the traffic it now carries, derives alarms
-(TMF642-shaped) and pushes state and alarm events to stream subscribers.
+"""The service's live side, one model underneath: per network a ``LiveTwin`` (fed by any
+source: the simulated telemetry of the embedded default, ``POST .../telemetry``, ``POST
+.../observations``), one ``AlarmBook`` for all networks, and the stream subscribers, who
+hear what the twins' listeners report (state after each batch, alarm changes).
 
-Alarms: an arc at or above 80 % utilisation raises a major QualityOfServiceAlarm, at or above
-100 % a critical one; a service whose SLA breaks raises a major one on the service; a link
-that is down raises a critical CommunicationsAlarm. An alarm whose condition goes away is
-cleared (kept, with its clear time); acknowledging does not clear.
+The TMF642 rendering of the book's alarms lives here: it is how the API speaks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import math
 import threading
-import uuid
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from nettwin.engine import CompiledNetwork, simulate
+from nettwin.live import LiveTwin, Message, Store
+from nettwin.live.alarms import Alarm, AlarmBook
+from nettwin.live.simulated import SimulatedTelemetry
+from nettwin.live.state import Changes
+from nettwin.live.twin import default_store_url
+from nettwin.live.weather import LiveWeather
+from nettwin.model import Network
+from nettwin.radio.budget import RadioArrays
+from nettwin.radio.storm import Storm
 
-MAJOR_UTILISATION = 0.8
 HISTORY_TICKS = 600  # utilisation samples kept per network for the element panel
+ALARMS = "/tmf-api/alarmManagement/v4"
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+def alarm_document(alarm: Alarm, base: str = ALARMS) -> dict[str, Any]:
+    """TMF642 Alarm resource (v4 field names)."""
+    doc: dict[str, Any] = {
+        "id": alarm.id, "href": f"{base}/alarm/{alarm.id}", "@type": "Alarm",
+        "alarmType": alarm.alarm_type, "perceivedSeverity": alarm.severity,
+        "probableCause": alarm.probable_cause, "specificProblem": alarm.specific_problem,
+        "state": alarm.state, "ackState": alarm.ack_state,
+        "alarmRaisedTime": alarm.raised, "alarmChangedTime": alarm.changed,
+        "sourceSystemId": f"nettwin/{alarm.network_id}",
+        "alarmedObject": {"id": alarm.object_id, "@referredType": alarm.object_type},
+    }
+    if alarm.cleared:
+        doc["alarmClearedTime"] = alarm.cleared
+    if alarm.ack_user:
+        doc["ackSystemId"] = "nettwin"
+        doc["ackUserId"] = alarm.ack_user
+    return doc
 
 
-@dataclass
-class Alarm:
-    id: str
-    network_id: str
-    object_id: str
-    object_type: str
-    alarm_type: str
-    probable_cause: str
-    severity: str
-    specific_problem: str
-    raised: str = field(default_factory=_now)
-    changed: str = field(default_factory=_now)
-    cleared: str | None = None
-    state: str = "raised"
-    ack_state: str = "unacknowledged"
-    ack_user: str | None = None
+class LiveHub:
+    """Live twins by network id, the alarm book, the history the dashboard plots, and the
+    stream subscribers."""
 
-    def document(self, base: str) -> dict[str, Any]:
-        """TMF642 Alarm resource (v4 field names)."""
-        doc: dict[str, Any] = {
-            "id": self.id, "href": f"{base}/alarm/{self.id}", "@type": "Alarm",
-            "alarmType": self.alarm_type, "perceivedSeverity": self.severity,
-            "probableCause": self.probable_cause, "specificProblem": self.specific_problem,
-            "state": self.state, "ackState": self.ack_state,
-            "alarmRaisedTime": self.raised, "alarmChangedTime": self.changed,
-            "sourceSystemId": f"nettwin/{self.network_id}",
-            "alarmedObject": {"id": self.object_id, "@referredType": self.object_type},
-        }
-        if self.cleared:
-            doc["alarmClearedTime"] = self.cleared
-        if self.ack_user:
-            doc["ackSystemId"] = "nettwin"
-            doc["ackUserId"] = self.ack_user
-        return doc
-
-
-class LiveState:
-    """Latest utilisation per network, the alarm list, and the stream subscribers."""
-
-    def __init__(self) -> None:
-        self.alarms: dict[str, Alarm] = {}
-        self._active: dict[tuple[str, str, str], str] = {}  # (network, object, type) -> id
-        self.latest: dict[str, dict[str, Any]] = {}
+    def __init__(self, store_url: str | None, data_dir: Any) -> None:
+        self.store_url, self.data_dir = store_url, data_dir
+        self.book = AlarmBook()
+        self.twins: dict[str, LiveTwin] = {}
+        self.simulators: dict[str, SimulatedTelemetry] = {}
         self.history: dict[str, deque[tuple[str, np.ndarray]]] = {}
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]] = []
         self._lock = threading.RLock()
+        self.book.listeners.append(lambda a: self._publish("alarm", alarm_document(a)))
 
+    # ------------------------------------------------------------------ twins
+    def twin(self, nid: str, network: Network) -> LiveTwin:
+        """The network's live twin, created on first use with the service's store."""
+        with self._lock:
+            if nid not in self.twins:
+                url = self.store_url or default_store_url(self.data_dir)
+                lt = LiveTwin(network, Store(url), assess_services=True)
+
+                def heard(changes: Changes, nid: str = nid, lt: LiveTwin = lt) -> None:
+                    self._after_batch(nid, lt, changes)
+
+                lt.listeners.append(heard)
+                self.twins[nid] = lt
+            return self.twins[nid]
+
+    def simulator(self, nid: str, network: Network, radio: RadioArrays | None = None,
+                  storm: Storm | None = None, interval_s: float = 2.0) -> SimulatedTelemetry:
+        """The network's simulated telemetry (weather when it has radio links and a storm)."""
+        with self._lock:
+            if nid not in self.simulators:
+                lt = self.twin(nid, network)
+                weather = (LiveWeather(radio, storm)
+                           if radio is not None and storm is not None else None)
+                self.simulators[nid] = SimulatedTelemetry(network, lt.state.compiled,
+                                                          weather=weather,
+                                                          interval_s=interval_s or 2.0)
+            return self.simulators[nid]
+
+    def feed_simulated(self, nid: str, network: Network, scale: float | None = None,
+                       **weather: Any) -> LiveTwin:
+        """One simulated instant through the live twin, as any source's batch."""
+        sim = self.simulator(nid, network, **weather)
+        lt = self.twin(nid, network)
+        lt.process([Message(r) for r in sim.step(scale)], sim.name)
+        return lt
+
+    def network_now(self, nid: str, network: Network) -> Network | None:
+        """The network as its live twin sees it now (None: nothing measured yet)."""
+        lt = self.twins.get(nid)
+        return None if lt is None else lt.network_now()
+
+    def forget(self, nid: str) -> None:
+        with self._lock:
+            self.twins.pop(nid, None)
+            self.simulators.pop(nid, None)
+            self.history.pop(nid, None)
+
+    def _after_batch(self, nid: str, lt: LiveTwin, _changes: Changes) -> None:
+        st = lt.state
+        self.book.reconcile(nid, st.alarms, problems=st.alarm_problems,
+                            times=_changes.alarm_time)
+        util = np.where(st.arc_up(), np.nan_to_num(st.utilisation(), nan=0.0), 0.0)
+        now = datetime.now(UTC).isoformat()
+        self.history.setdefault(nid, deque(maxlen=HISTORY_TICKS)).append((now, util))
+        self._publish("state", self.state(nid))
+
+    def state(self, nid: str) -> dict[str, Any]:
+        """The live state of a network as the API and the stream show it: the twin's
+        snapshot, with its network id, the simulated traffic level (if simulated) and the
+        radio modulations under the name the dashboard reads."""
+        lt = self.twins[nid]
+        snap = lt.state.snapshot()
+        sim = self.simulators.get(nid)
+        return snap | {"network_id": nid, "link_modes": snap["modulation"],
+                       "scale": None if sim is None else sim.last_scale, "note": None,
+                       "time_iso": None if snap["time"] is None else
+                       datetime.fromtimestamp(snap["time"], UTC).isoformat()}
+
+    def state_at(self, nid: str, at: float) -> dict[str, Any]:
+        """The live state as it was at ``at`` (epoch seconds), rebuilt from the history, in
+        the shape of ``state``; ``note`` says when ``at`` lies outside the history."""
+        lt = self.twins[nid]
+        c = lt.state.compiled
+        past = lt.state_at(at)
+        snap = past.snapshot([c.arc_label(a) for a in range(c.n_arcs)], c.arc_capacity_bps)
+        link_up = {lid: past.link_up.get(lid, lk.is_up) for lid, lk in lt.network.links.items()}
+        ups = list(link_up.values())
+        for a, arc in enumerate(snap["arcs"]):
+            arc["up"] = ups[a // 2] if a // 2 < len(ups) else None
+        span = lt.store.time_range(lt.name) if lt.store is not None else None
+        note = None
+        if span is None:
+            note = "no history yet"
+        elif at < span[0]:
+            note = (f"{at:.0f} is before the history starts "
+                    f"({datetime.fromtimestamp(span[0], UTC).isoformat()}): nothing measured")
+        elif at > span[1]:
+            note = (f"{at:.0f} is after the latest observation "
+                    f"({datetime.fromtimestamp(span[1], UTC).isoformat()}): the state then")
+        return snap | {"network_id": nid, "link_modes": snap["modulation"], "scale": None,
+                       "samples": None, "note": note, "time": at,
+                       "time_iso": datetime.fromtimestamp(at, UTC).isoformat()}
+
+    def has_state(self, nid: str) -> bool:
+        lt = self.twins.get(nid)
+        return lt is not None and lt.state.samples > 0
+
+    # ------------------------------------------------------------------ stream
     def subscribe(self) -> asyncio.Queue[Any]:
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1000)
         with self._lock:
@@ -95,83 +178,8 @@ class LiveState:
             def put(q: asyncio.Queue[Any] = queue) -> None:
                 if not q.full():  # a slow client misses events rather than stalling the twin
                     q.put_nowait((event, data))
-            loop.call_soon_threadsafe(put)
+            try:
+                loop.call_soon_threadsafe(put)
+            except RuntimeError:  # that client's loop has closed
+                self.unsubscribe(queue)
 
-    def forget(self, alarm: Alarm) -> None:
-        """An operator cleared the alarm by hand: a new occurrence raises a new alarm."""
-        with self._lock:
-            for key, aid in list(self._active.items()):
-                if aid == alarm.id:
-                    del self._active[key]
-        self._publish("alarm", alarm.document(""))
-
-    def _raise(self, key: tuple[str, str, str], object_type: str, cause: str, severity: str,
-               problem: str) -> None:
-        aid = self._active.get(key)
-        if aid is None:
-            alarm = Alarm(uuid.uuid4().hex[:12], key[0], key[1], object_type, key[2], cause,
-                          severity, problem)
-            self.alarms[alarm.id] = alarm
-            self._active[key] = alarm.id
-            self._publish("alarm", alarm.document(""))
-            return
-        alarm = self.alarms[aid]
-        if alarm.severity != severity or alarm.specific_problem != problem:
-            alarm.severity, alarm.specific_problem = severity, problem
-            alarm.state, alarm.changed = "updated", _now()
-            self._publish("alarm", alarm.document(""))
-
-    def tick(self, network_id: str, compiled: CompiledNetwork, scale: float, *,
-             arc_capacity_bps: np.ndarray | None = None, arc_up: np.ndarray | None = None,
-             link_modes: dict[str, str] | None = None) -> dict[str, Any]:
-        """Run the network at ``scale`` x its traffic (with the radio capacities and link
-        states of this instant, when given), update alarms, publish the state."""
-        net = compiled if arc_capacity_bps is None else dataclasses.replace(
-            compiled, arc_capacity_bps=arc_capacity_bps)
-        result = simulate(net, arc_up=arc_up,
-                          demand_rate_bps=compiled.demand_rate_bps * scale)
-        util = np.where(result.arc_up, result.arc_utilisation, 0.0)
-        seen: set[tuple[str, str, str]] = set()
-        with self._lock:
-            for arc in np.flatnonzero(util >= MAJOR_UTILISATION).tolist():
-                key = (network_id, compiled.arc_label(arc), "QualityOfServiceAlarm")
-                severity = "critical" if util[arc] >= 1.0 else "major"
-                self._raise(key, "LogicalResource", "thresholdCrossed", severity,
-                            f"utilisation {100 * util[arc]:.0f} %")
-                seen.add(key)
-            for arc in np.flatnonzero(~result.arc_up).tolist():
-                key = (network_id, compiled.arc_label(arc), "CommunicationsAlarm")
-                self._raise(key, "LogicalResource", "lossOfSignal", "critical", "link down")
-                seen.add(key)
-            for i, sid in enumerate(compiled.service_ids):
-                if result.services.violated[i]:
-                    key = (network_id, sid, "QualityOfServiceAlarm")
-                    worst = result.services.worst_delay_s[i]
-                    self._raise(key, "Service", "slaViolation", "major",
-                                "SLA violated, worst delay "
-                                + (f"{1e3 * worst:.1f} ms" if math.isfinite(worst)
-                                   else "unbounded"))
-                    seen.add(key)
-            for key in [k for k in self._active if k[0] == network_id and k not in seen]:
-                alarm = self.alarms[self._active.pop(key)]
-                alarm.state, alarm.severity = "cleared", "cleared"
-                alarm.cleared = alarm.changed = _now()
-                self._publish("alarm", alarm.document(""))
-        now = _now()
-        state = {"network_id": network_id, "time": now, "scale": scale,
-                 "max_utilisation": float(util.max(initial=0.0)),
-                 "arcs": [{"arc": compiled.arc_label(a), "utilisation": float(util[a]),
-                           "up": bool(result.arc_up[a])}
-                          for a in range(compiled.n_arcs)],
-                 "link_modes": link_modes or {}}
-        self.latest[network_id] = state
-        self.history.setdefault(network_id, deque(maxlen=HISTORY_TICKS)).append((now, util))
-        self._publish("state", state)
-        return state
-
-
-def diurnal_scale(t_s: float, period_s: float = 600.0, seed: int = 0) -> float:
-    """Simulated live traffic: a daily cycle compressed into ``period_s`` with 5 % noise."""
-    rng = np.random.default_rng(seed + int(t_s))
-    return float(0.75 + 0.35 * math.sin(2 * math.pi * t_s / period_s)
-                 + 0.05 * rng.standard_normal())

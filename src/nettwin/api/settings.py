@@ -7,13 +7,15 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nettwin.paths import data_dir
+
 
 class Settings(BaseSettings):
     """Where the service keeps its state and what it accepts."""
 
     model_config = SettingsConfigDict(env_prefix="NETTWIN_")
 
-    data_dir: Path = Field(default=Path.home() / ".local" / "share" / "nettwin",
+    data_dir: Path = Field(default_factory=data_dir,
                            description="Tokens (hashed) and the audit log live here.")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)

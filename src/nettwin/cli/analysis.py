@@ -10,20 +10,22 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from nettwin.cli.app import app
 from nettwin.cli.common import (
     EXIT_SLA_VIOLATED,
     BufferOpt,
     CapacityOpt,
     FileArg,
     FormatOpt,
+    JsonOpt,
     MetricOpt,
     ModelOpt,
     PacketBytesOpt,
     PacketScvOpt,
     TrafficOpt,
+    emit_json,
     err,
     fail,
+    json_to_stdout,
     load,
     out,
     print_notes,
@@ -49,6 +51,8 @@ from nettwin.scenarios import (
 )
 from nettwin.scenarios.whatif import diff_document
 
+commands = typer.Typer()
+
 ScenarioOpt = Annotated[Path | None, typer.Option(
     "--scenario", "-s", help="Scenario file (YAML/JSON): one scenario or a 'scenarios:' list.")]
 FailLinkOpt = Annotated[list[str] | None, typer.Option(
@@ -61,7 +65,6 @@ DrainOpt = Annotated[list[str] | None, typer.Option(
     "--drain", help="Drain a node for maintenance (max-metric; repeatable).")]
 ScaleOpt = Annotated[float | None, typer.Option("--scale", min=0.0, help="Scale all traffic.")]
 HtmlOpt = Annotated[Path | None, typer.Option("--html", help="Write an HTML report with plots.")]
-JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON.")]
 
 
 def _cli_scenarios(scenario_file: Path | None, fail_link: list[str] | None,
@@ -89,7 +92,7 @@ def _network(file: Path | None, fmt: Any, traffic: Path | None, cap: float,
         raise fail(exc) from None
 
 
-@app.command()
+@commands.command()
 def whatif(
     file: FileArg = None,
     scenario: ScenarioOpt = None,
@@ -114,6 +117,7 @@ def whatif(
 ) -> None:
     """Compare scenarios (failures, drains, metric/capacity changes, traffic surges) with the
     baseline: changed links, rerouted and lost demands, SLA changes, a one-line verdict."""
+    json_to_stdout(json_out)
     from nettwin.report.html import image_html, table_html, write_report
     from nettwin.report.plots import whatif_png
 
@@ -177,7 +181,7 @@ def whatif(
         raise typer.Exit(EXIT_SLA_VIOLATED)
 
 
-@app.command()
+@commands.command()
 def sweep(
     file: FileArg = None,
     links: Annotated[bool, typer.Option("--links/--no-links", help="Every link.")] = True,
@@ -202,11 +206,13 @@ def sweep(
     table_format: Annotated[str, typer.Option(
         "--table-format", help="csv, parquet or json.")] = "csv",
     html_out: HtmlOpt = None,
+    json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
 ) -> None:
     """Fail every link (and node, SRLG, link pair) in turn, exactly and incrementally:
     worst-case utilisation per link, criticality ranking, SLA breaks per service."""
+    json_to_stdout(json_out)
     from nettwin.report import write_rows
     from nettwin.report.html import image_html, table_html, write_report
     from nettwin.report.plots import criticality_png, worst_case_utilisation_png
@@ -258,6 +264,7 @@ def sweep(
         write_rows(worst, out_dir / f"worst_case_arcs.{table_format}")
         write_rows(failures, out_dir / f"failures.{table_format}")
         err.print(f"wrote {out_dir}/worst_case_arcs.{table_format}, failures.{table_format}")
+    emit_json(json_out, {"failures": failures, "worst_case": worst})
     if html_out is not None:
         services = [{"service": sid, "failures_breaking_sla": len(result.failures_breaking(sid)),
                      "examples": [f.label for f in result.failures_breaking(sid)[:6]]}
@@ -272,7 +279,7 @@ def sweep(
         err.print(f"wrote {html_out}")
 
 
-@app.command()
+@commands.command()
 def cascade(
     file: FileArg = None,
     scenario: ScenarioOpt = None,
@@ -292,6 +299,7 @@ def cascade(
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
 ) -> None:
     """Follow an overload cascade from a trigger (failure, surge) to its fixed point."""
+    json_to_stdout(json_out)
     network = _network(file, fmt, traffic, default_capacity, metric_policy)
     try:
         scenarios = _cli_scenarios(scenario, fail_link, fail_node, fail_srlg, drain, scale)
@@ -316,7 +324,7 @@ def cascade(
         write_json_file(json_out, docs)
 
 
-@app.command()
+@commands.command()
 def risk(
     file: FileArg = None,
     samples: Annotated[int, typer.Option("--samples", "-n", min=1)] = 10_000,
@@ -346,6 +354,7 @@ def risk(
 ) -> None:
     """Monte Carlo risk: random (and SRLG-correlated) failures and traffic growth give
     distributions of max utilisation, unserved traffic and SLA violation probability."""
+    json_to_stdout(json_out)
     from nettwin.report.html import image_html, table_html, write_report
     from nettwin.report.plots import risk_png
 

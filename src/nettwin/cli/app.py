@@ -1,192 +1,166 @@
-"""``nettwin`` commands: info, simulate, convert, schema, example (and, from
-:mod:`nettwin.cli.analysis`, whatif, sweep, cascade, risk). Exit codes: 0 ok, 1 SLA violated
-(with --fail-on-violation), 2 bad command line, 3 bad input file or data, 4 simulation error."""
+"""The ``nettwin`` command line, composed in one place.
+
+Every command lives in its own module and is registered here by name with its one-line
+help; a module is imported only when one of its commands runs (or its own ``--help`` is
+asked for), so ``nettwin --help`` and ``nettwin --version`` answer without loading numpy,
+numba or the server stack. Exit codes: 0 ok, 1 SLA violated (with --fail-on-violation),
+2 bad command line, 3 bad input file or data (or a missing optional extra), 4 simulation
+error.
+"""
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
-from typing import Annotated
+import importlib
+from typing import Annotated, Any
 
 import typer
+from typer import _click as click  # typer vendors its click
+from typer.core import TyperCommand, TyperGroup
 
-from nettwin.cli.common import (
-    EXIT_SLA_VIOLATED,
-    BufferOpt,
-    CapacityOpt,
-    FileArg,
-    FormatOpt,
-    MetricOpt,
-    ModelOpt,
-    PacketBytesOpt,
-    PacketScvOpt,
-    TrafficOpt,
-    err,
-    fail,
-    load,
-    out,
-    print_notes,
-    simulation_options,
-    step,
-)
-from nettwin.engine import QueueModel, compile_network, simulate
-from nettwin.errors import NettwinError
-from nettwin.examples import example_path
-from nettwin.io import MetricPolicy, NetworkFormat
-from nettwin.io import save_network as write_network
-from nettwin.model.schema import export_json_schema, render_markdown
+from nettwin import __version__
+from nettwin.extras import missing_extra_message
 
-app = typer.Typer(help="nettwin: a network digital twin. Ask 'what happens if ...?'.",
+EXIT_MISSING_EXTRA = 3
+
+# name -> (module[:group attribute], one-line help). A module's plain commands sit on its
+# ``commands`` Typer; a group (radio, token, lab) is the named attribute.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("nettwin.cli.network", "Load a network, validate it and summarise it (with "
+                                    "every default the import applied)."),
+    "simulate": ("nettwin.cli.network", "Route the traffic (IGP shortest paths, ECMP), load "
+                                        "the links, and report delay, loss and SLAs."),
+    "convert": ("nettwin.cli.network", "Convert a network between formats (e.g. Topology Zoo "
+                                       "GraphML to native YAML)."),
+    "schema": ("nettwin.cli.network", "Print the JSON Schema of the native network format."),
+    "example": ("nettwin.cli.network", "Print the path of a bundled example file."),
+    "whatif": ("nettwin.cli.analysis", "Compare scenarios (failures, drains, metric/capacity "
+                                       "changes, traffic surges) with the baseline"),
+    "sweep": ("nettwin.cli.analysis", "Fail every link (and node, SRLG, link pair) in turn, "
+                                      "exactly and incrementally"),
+    "cascade": ("nettwin.cli.analysis", "Follow an overload cascade from a trigger (failure, "
+                                        "surge) to its fixed point."),
+    "risk": ("nettwin.cli.analysis", "Monte Carlo risk: random (and SRLG-correlated) failures "
+                                     "and traffic growth"),
+    "qos-validate": ("nettwin.cli.qos", "Per-pair mean delay (MAPE / median error) and loss of "
+                                        "the queueing models against the OMNeT++ results"),
+    "qos-simulate": ("nettwin.cli.qos", "Per-class QoS on the network's IGP/ECMP routing: "
+                                        "delay, jitter and loss per traffic class and demand"),
+    "radio": ("nettwin.cli.radio:radio_app", "Microwave radio: ITU-R link budgets and rain "
+                                            "storms."),
+    "ingest": ("nettwin.cli.live", "Mirror a network from a stream of counters, radio "
+                                   "readings and events"),
+    "state": ("nettwin.cli.live", "The mirrored state as the history store has it, at any "
+                                  "instant, or two instants compared."),
+    "estimate-tm": ("nettwin.cli.live", "Traffic matrix from link counters"),
+    "lab": ("nettwin.cli.lab:lab_app", "A real network to mirror: FRR routers running OSPF "
+                                       "in Linux network namespaces (root)."),
+    "serve": ("nettwin.cli.serve", "Serve the twin: REST API (OpenAPI at /docs) and the "
+                                   "dashboard (/ui)"),
+    "token": ("nettwin.cli.serve:token_app", "Local API tokens (stored hashed in the data "
+                                             "folder)."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """Commands imported on first use; the listing in ``--help`` comes from ``COMMANDS``."""
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        if self._listing:  # top-level --help: name and help, nothing imported
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, bare_json_to_stdout(args))
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except ModuleNotFoundError as exc:
+            raise _missing(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            raise _missing(exc) from None
+
+
+def _missing(exc: ModuleNotFoundError) -> BaseException:
+    """A command that needs an optional extra says which one to install (exit 3)."""
+    message = missing_extra_message(exc)
+    if message is None:
+        return exc
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_MISSING_EXTRA)
+
+
+def bare_json_to_stdout(args: list[str]) -> list[str]:
+    """``--json`` with no value (last, or followed by another option) means ``--json -``:
+    every command takes ``--json PATH|-``, and ``info --json`` keeps working."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--json" and (i + 1 == len(args)
+                                or (args[i + 1].startswith("-") and args[i + 1] != "-")):
+            out.append("-")
+    return out
+
+
+def load_command(name: str) -> click.Command:
+    """The click command registered as ``name`` (its module imported now)."""
+    target, _help = COMMANDS[name]
+    module_name, _sep, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    if attribute:
+        group = typer.main.get_group(getattr(module, attribute))
+        group.name = name
+        return group
+    command = typer.main.get_group(module.commands).commands.get(name)
+    if command is None:
+        raise LookupError(f"{module_name} registers no command {name!r}")
+    return command
+
+
+app = typer.Typer(cls=LazyGroup, help="nettwin: a network digital twin. Ask 'what happens "
+                                      "if ...?'.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
-@app.command()
-def info(
-    file: FileArg = None,
-    fmt: FormatOpt = None,
-    traffic: TrafficOpt = None,
-    default_capacity: CapacityOpt = 10e9,
-    metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nettwin {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")]
+        = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress, notes or 'wrote ...' lines on stderr; errors "
+                              "still print.")] = False,
 ) -> None:
-    """Load a network, validate it and summarise it (with every default the import applied)."""
-    try:
-        network = load(file, fmt, traffic, default_capacity, metric_policy)
-    except NettwinError as exc:
-        raise fail(exc) from None
-    if as_json:
-        doc = network.summary() | {"notes": [str(n) for n in network.notes]}
-        out.print_json(json.dumps(doc))
-        return
-    from nettwin.cli.render import summary_table
+    """nettwin: a network digital twin. Ask 'what happens if ...?'."""
+    from nettwin.cli.common import set_quiet
 
-    out.print(summary_table(network))
-    print_notes(network, limit=50)
-
-
-@app.command("simulate")
-def simulate_cmd(
-    file: FileArg = None,
-    fmt: FormatOpt = None,
-    traffic: TrafficOpt = None,
-    scale: Annotated[float, typer.Option(
-        "--scale", min=0.0, help="Multiply every demand by this factor.")] = 1.0,
-    model: ModelOpt = QueueModel.MM1,
-    packet_bytes: PacketBytesOpt = None,
-    packet_scv: PacketScvOpt = None,
-    buffer_packets: BufferOpt = 1000,
-    json_out: Annotated[Path | None, typer.Option(
-        "--json", help="Write the full result (KPIs, arcs, demands, services) as JSON; "
-                       "'-' prints it to stdout instead of the tables.")] = None,
-    csv_out: Annotated[Path | None, typer.Option(
-        "--csv", help="Write per-arc results as CSV here, per-demand next to it "
-                      "(-demands.csv).")] = None,
-    top: Annotated[int, typer.Option("--top", min=0, help="Arcs shown in the table.")] = 10,
-    default_capacity: CapacityOpt = 10e9,
-    metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
-    skip_invalid_traffic: Annotated[bool, typer.Option(
-        "--skip-invalid-traffic", help="Set bad traffic records aside instead of failing.")] =
-        False,
-    fail_on_violation: Annotated[bool, typer.Option(
-        "--fail-on-violation", help="Exit with code 1 if any service violates its SLA.")] = False,
-) -> None:
-    """Route the traffic (IGP shortest paths, ECMP), load the links, and report delay, loss
-    and SLAs."""
-    from nettwin.cli.render import arc_table, kpi_table, service_table, summary_table
-    from nettwin.report import demand_records, result_document, write_csv, write_json
-
-    try:
-        network = load(file, fmt, traffic, default_capacity, metric_policy,
-                        skip_invalid_traffic)
-        options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)
-        t0 = time.perf_counter()
-        with step("compiling the network into arrays"):
-            compiled = compile_network(network)
-        t1 = time.perf_counter()
-        with step("routing and queueing (the first run compiles the kernels, ~10 s)"):
-            rates = compiled.demand_rate_bps * scale
-            result = simulate(compiled, options, demand_rate_bps=rates)
-        t2 = time.perf_counter()
-    except NettwinError as exc:
-        raise fail(exc) from None
-    to_stdout = json_out is not None and str(json_out) == "-"
-    if to_stdout:
-        print(json.dumps(result_document(network, compiled, result), allow_nan=False))
-    else:
-        out.print(summary_table(network))
-        out.print(kpi_table(result))
-        if top:
-            out.print(arc_table(compiled, result, top))
-        if network.services:
-            out.print(service_table(network, result))
-    print_notes(network)
-    err.print(f"[dim]compile {1e3 * (t1 - t0):.1f} ms, simulate {1e3 * (t2 - t1):.1f} ms "
-              f"(scale x{scale:g})[/]")
-    if json_out is not None and not to_stdout:
-        write_json(result_document(network, compiled, result), json_out)
-        err.print(f"wrote {json_out}")
-    if csv_out is not None:
-        from nettwin.report import arc_records
-
-        write_csv(arc_records(compiled, result), csv_out)
-        demands_csv = csv_out.with_name(csv_out.stem + "-demands.csv")
-        write_csv(demand_records(network, result), demands_csv)
-        err.print(f"wrote {csv_out} and {demands_csv}")
-    if fail_on_violation and result.services.violated.any():
-        raise typer.Exit(EXIT_SLA_VIOLATED)
-
-
-@app.command()
-def convert(
-    source: Annotated[Path, typer.Argument(help="Network file to read (any supported format).")],
-    target: Annotated[Path, typer.Argument(
-        help="File to write: .yaml/.yml/.json (native) or with --to rfc8345.")],
-    fmt: FormatOpt = None,
-    to: Annotated[NetworkFormat | None, typer.Option(
-        "--to", help="Output format: native or rfc8345 (default: native by suffix).")] = None,
-    traffic: TrafficOpt = None,
-    default_capacity: CapacityOpt = 10e9,
-    metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
-) -> None:
-    """Convert a network between formats (e.g. Topology Zoo GraphML to native YAML)."""
-    try:
-        network = load(source, fmt, traffic, default_capacity, metric_policy)
-        write_network(network, target, to)
-    except NettwinError as exc:
-        raise fail(exc) from None
-    print_notes(network)
-    err.print(f"wrote {target}")
-
-
-@app.command()
-def schema(
-    markdown: Annotated[bool, typer.Option(
-        "--markdown", help="Print the field reference as Markdown instead.")] = False,
-) -> None:
-    """Print the JSON Schema of the native network format."""
-    if markdown:
-        print(render_markdown())
-    else:
-        print(json.dumps(export_json_schema(), indent=1))
-
-
-@app.command()
-def example(
-    name: Annotated[str, typer.Argument(
-        help="abilene (IP core), munich-backhaul (microwave), munich-storm (its storm)")]
-        = "abilene",
-) -> None:
-    """Print the path of a bundled example file."""
-    path = example_path(name)
-    if not path.exists():
-        err.print(f"no example {name!r}: use abilene, munich-backhaul or munich-storm")
-        raise typer.Exit(2)
-    print(path)
+    set_quiet(quiet)
 
 
 def main() -> None:
     app()
-
-
-from nettwin.cli import analysis, live, qos, radio, serve  # noqa: E402,F401  (register commands)

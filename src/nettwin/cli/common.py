@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +26,14 @@ EXIT_BAD_INPUT = 3
 EXIT_SIMULATION = 4
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True)  # progress, notes, 'wrote ...': silenced by --quiet
+alert = Console(stderr=True)  # errors and what the user must see: never silenced
+
+
+def set_quiet(quiet: bool) -> None:
+    """Start of every command: --quiet silences ``err``; stdout is back to normal."""
+    err.quiet = quiet
+    out.quiet = False
 
 
 @contextlib.contextmanager
@@ -41,7 +49,7 @@ def step(message: str) -> Iterator[None]:
 def fail(exc: NettwinError) -> typer.Exit:
     code = EXIT_SIMULATION if isinstance(exc, SimulationError) else EXIT_BAD_INPUT
     kind = "invalid input" if isinstance(exc, ValidationError | ImportFormatError) else "error"
-    err.print(f"[bold red]{kind}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    alert.print(f"[bold red]{kind}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -112,9 +120,35 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         yield advance
 
 
-def write_json_file(path: Path, doc: object) -> None:
-    """Write a JSON document (non-finite numbers as null) and say so on stderr."""
-    from nettwin.report import write_json
+JsonOpt = Annotated[str | None, typer.Option(
+    "--json", metavar="PATH|-", show_default=False,
+    help="Write the result as JSON to PATH; '-' (or --json alone) prints it on stdout "
+         "instead of the tables.")]
 
-    write_json(doc, path)
-    err.print(f"wrote {path}")
+
+def json_to_stdout(target: str | Path | None) -> bool:
+    """Whether ``--json`` asks for stdout; if so the tables stay off stdout, so what comes
+    out parses as one JSON document."""
+    if target is not None and str(target) == "-":
+        out.quiet = True
+        return True
+    return False
+
+
+def emit_json(target: str | Path | None, doc: object) -> None:
+    """The ``--json PATH|-`` convention: nothing when not asked, the document on stdout for
+    '-', else written to the file (non-finite numbers as null) and said on stderr."""
+    if target is None:
+        return
+    from nettwin.report import json_safe, write_json
+
+    if str(target) == "-":
+        print(json.dumps(json_safe(doc), allow_nan=False))
+        return
+    write_json(doc, Path(target))
+    err.print(f"wrote {target}")
+
+
+def write_json_file(path: str | Path, doc: object) -> None:
+    """Write a JSON document (or print it, for '-'): see ``emit_json``."""
+    emit_json(path, doc)

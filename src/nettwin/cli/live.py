@@ -1,5 +1,5 @@
 """``nettwin ingest``, ``nettwin state``, ``nettwin estimate-tm`` and ``nettwin lab ...``:
-the live twin from the terminal."""
+the live twin from the terminal (``lab`` is in :mod:`nettwin.cli.lab`)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,10 @@ import asyncio
 import contextlib
 import glob
 import math
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlparse
 
 import numpy as np
 import typer
@@ -22,15 +18,18 @@ from rich.live import Live
 from rich.progress import track
 from rich.table import Table
 
-from nettwin.cli.app import app
 from nettwin.cli.common import (
     EXIT_BAD_INPUT,
     CapacityOpt,
     FileArg,
     FormatOpt,
+    JsonOpt,
     MetricOpt,
+    alert,
+    emit_json,
     err,
     fail,
+    json_to_stdout,
     load,
     out,
     write_json_file,
@@ -38,6 +37,8 @@ from nettwin.cli.common import (
 from nettwin.cli.render import pct, si
 from nettwin.errors import NettwinError
 from nettwin.io import MetricPolicy
+
+commands = typer.Typer()
 
 StoreOpt = Annotated[str | None, typer.Option(
     "--store", help="History database URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
@@ -62,31 +63,20 @@ def _when(text: str | None) -> float:
         raise typer.BadParameter(f"{exc}; use now, epoch seconds, ISO 8601 or -5m") from None
 
 
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat() if math.isfinite(t) else "never"
+def _iso(t: float | None) -> str:
+    return (datetime.fromtimestamp(t, UTC).isoformat() if t is not None and math.isfinite(t)
+            else "never")
 
 
 def _source(spec: str, speed: float, queries: list[str], stream: str, durable: str) -> Any:
-    from nettwin.live import FileReplaySource, MqttSource, NatsSource, PrometheusSource
+    from nettwin.live.sources import source_for
 
-    parsed = urlparse(spec)
-    if parsed.scheme in ("", "file"):
-        return FileReplaySource(spec.removeprefix("file:"), speed)
-    if parsed.scheme == "nats":
-        return NatsSource(f"nats://{parsed.netloc}", parsed.path.strip("/") or "nettwin.obs",
-                          stream, durable)
-    if parsed.scheme == "mqtt":
-        return MqttSource(parsed.hostname or "127.0.0.1", parsed.port or 1883,
-                          parsed.path.strip("/") or "nettwin/obs/#")
-    if parsed.scheme.startswith("prometheus"):
-        pairs = dict(q.split("=", 1) for q in queries if "=" in q)
-        if not pairs:
-            raise typer.BadParameter("a Prometheus source needs --query out_octets=SELECTOR")
-        return PrometheusSource(spec.removeprefix("prometheus+").removeprefix("prometheus:"),
-                                pairs)
-    raise typer.BadParameter(f"source {spec!r}: use a file (.jsonl/.csv), "
-                             "nats://HOST:PORT/SUBJECT, mqtt://HOST:PORT/TOPIC or "
-                             "prometheus+http://HOST:PORT")
+    pairs = dict(q.split("=", 1) for q in queries if "=" in q)
+    try:
+        return source_for(spec, speed=speed, queries=pairs, stream=stream, durable=durable)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc).replace("queries: ", "--query "),
+                                 param_hint="SOURCE") from None
 
 
 def _twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
@@ -97,7 +87,7 @@ def _twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
     return LiveTwin(network, Store(store_url or default_store_url()))
 
 
-@app.command()
+@commands.command()
 def ingest(
     source: Annotated[str, typer.Argument(
         help="Where observations come from: FILE.jsonl / FILE.csv (replay), "
@@ -116,11 +106,13 @@ def ingest(
     duration: Annotated[float | None, typer.Option(
         "--duration", min=0.0, help="Stop after this many seconds (default: when the source "
                                     "ends; buses never end).")] = None,
+    json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
 ) -> None:
     """Mirror a network from a stream of counters, radio readings and events; every batch is
     committed to the history store, bad records go to its dead letters."""
+    json_to_stdout(json_out)
     try:
         twin = _twin(file, fmt, default_capacity, metric_policy, store)
         src = _source(source, speed, query or [], stream, durable)
@@ -158,13 +150,14 @@ def ingest(
     except KeyboardInterrupt:
         err.print("[dim]stopped[/]")
     _print_state(twin.state.snapshot(), twin.summary())
+    emit_json(json_out, twin.state.snapshot() | {"summary": twin.summary()})
 
 
 def _history_span(twin: Any) -> tuple[float, float]:
     """First and last measured instants in the store; exit 3 when there are none."""
     span: tuple[float, float] | None = twin.store.time_range(twin.name)
     if span is None:
-        err.print(f"no history for network {twin.name!r} in {twin.store.url}: ingest first")
+        alert.print(f"no history for network {twin.name!r} in {twin.store.url}: ingest first")
         raise typer.Exit(EXIT_BAD_INPUT)
     return span
 
@@ -190,7 +183,7 @@ def _print_state(snap: dict[str, Any], summary: dict[str, Any] | None = None) ->
         f"\n  {a['severity']:>8}  {a['type']}  {a['object']}" for a in alarms[:15]))
 
 
-@app.command()
+@commands.command()
 def state(
     file: FileArg = None,
     fmt: FormatOpt = None,
@@ -199,12 +192,13 @@ def state(
         "--at", help="Instant: now, epoch seconds, ISO 8601 or -5m (default: the latest).")] = None,
     diff: Annotated[str | None, typer.Option(
         "--diff", help="Compare with this other instant (what changed from --at to it).")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
 ) -> None:
     """The mirrored state as the history store has it, at any instant, or two instants
     compared."""
+    json_to_stdout(json_out)
     from nettwin.live import diff_states
 
     try:
@@ -233,17 +227,7 @@ def state(
         if json_out:
             write_json_file(json_out, doc)
         return
-    util = past.arc_rate_bps / c.arc_capacity_bps
-    snap = {"time": past.time,
-            "links_down": sorted(lk for lk, up in past.link_up.items() if not up),
-            "arcs": [{"arc": c.arc_label(a),
-                      "rate_bps": None if np.isnan(past.arc_rate_bps[a])
-                      else float(past.arc_rate_bps[a]),
-                      "utilisation": None if np.isnan(util[a]) else float(util[a])}
-                     for a in range(c.n_arcs)],
-            "modulation": past.modulation,
-            "alarms": [{"object": o, "type": ty, "severity": sev}
-                       for (o, ty), sev in sorted(past.alarms.items())]}
+    snap = past.snapshot([c.arc_label(a) for a in range(c.n_arcs)], c.arc_capacity_bps)
     out.print(f"[bold]{twin.name}[/] at {_iso(when)} (history {_iso(span[0])} .. "
               f"{_iso(span[1])})")
     _print_state(snap)
@@ -251,7 +235,7 @@ def state(
         write_json_file(json_out, snap)
 
 
-@app.command("estimate-tm")
+@commands.command("estimate-tm")
 def estimate_tm_cmd(
     file: FileArg = None,
     fmt: FormatOpt = None,
@@ -267,12 +251,13 @@ def estimate_tm_cmd(
                                  "ingress/egress (as access counters would).")] = True,
     csv_out: Annotated[Path | None, typer.Option(
         "--csv", help="Write the estimate as a CSV traffic matrix (src,dst,rate_bps).")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
 ) -> None:
     """Traffic matrix from link counters (gravity prior, then tomography by non-negative
     least squares against the ECMP routing matrix), with per-pair uncertainty."""
+    json_to_stdout(json_out)
     from nettwin.engine import compile_network
     from nettwin.estimate import estimate_tm, estimation_errors, pair_rates, routing_matrix
     from nettwin.io import load_traffic
@@ -354,124 +339,3 @@ def _validation_table(rows: list[dict[str, Any]], edge: bool) -> None:
                        ("median_rel_error_top", "tomogravity: median rel. error, top flows")):
         t.add_row(label, pct(q(key, 50)), pct(q(key, 10)), pct(q(key, 90)))
     out.print(t)
-
-
-# --------------------------------------------------------------------------- lab
-lab_app = typer.Typer(help="A real network to mirror: FRR routers running OSPF in Linux "
-                           "network namespaces (root).", no_args_is_help=True)
-app.add_typer(lab_app, name="lab")
-
-LabDirOpt = Annotated[Path | None, typer.Option(
-    "--dir", help="Lab state folder (default: NETTWIN_DATA_DIR/lab).")]
-
-
-def _lab_dir(folder: Path | None) -> Path:
-    return folder or Path(os.environ.get("NETTWIN_DATA_DIR")
-                          or Path.home() / ".local/share/nettwin") / "lab"
-
-
-@lab_app.command("up")
-def lab_up(
-    file: FileArg = None,
-    fmt: FormatOpt = None,
-    folder: LabDirOpt = None,
-    prefix: Annotated[str, typer.Option("--prefix", help="Namespace name prefix.")] = "ntl",
-    scale: Annotated[float, typer.Option(
-        "--scale", min=1e-9, max=1.0, help="Lab rates = nominal x scale.")] = 1e-4,
-    export: Annotated[str | None, typer.Option(
-        "--export", help="Also export counters every second to file:PATH, "
-                         "nats://HOST:PORT/SUBJECT or mqtt://HOST:PORT/TOPIC.")] = None,
-    traffic: Annotated[bool, typer.Option("--traffic/--no-traffic")] = True,
-    default_capacity: CapacityOpt = 10e9,
-    metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
-) -> None:
-    """Build the topology as FRR routers (OSPF, costs = IGP metrics) with traffic
-    generators following its demands; wait until every adjacency is up."""
-    from nettwin.lab.frr import Lab, plan_lab
-
-    try:
-        network = load(file, fmt, None, default_capacity, metric_policy)
-        lab = Lab(plan_lab(network, prefix, scale), _lab_dir(folder))
-        started = time.monotonic()
-        lab.up(traffic=traffic)
-        with err.status("waiting for OSPF adjacencies"):
-            deadline = time.monotonic() + 60
-            while not lab.ospf_converged():
-                if time.monotonic() > deadline:
-                    err.print("[yellow]OSPF not fully converged after 60 s[/]")
-                    break
-                time.sleep(0.5)
-        if export:
-            pidfile = lab.folder / "exporter.pid"
-            proc = subprocess.Popen([sys.executable, "-m", "nettwin.lab.exporter", "--lab",
-                                     str(lab.folder), "--to", export],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    start_new_session=True)
-            pidfile.write_text(str(proc.pid))
-            lab.plan.pids.append(str(pidfile))
-            lab.save()
-    except NettwinError as exc:
-        raise fail(exc) from None
-    out.print(f"lab up in {time.monotonic() - started:.1f} s: {len(lab.plan.nodes)} routers, "
-              f"{len(lab.plan.links)} links (shaping: {lab.plan.shaping}), "
-              f"{len(lab.plan.demands)} demands at x{scale:g}; state in {lab.folder}")
-
-
-def _lab(folder: Path | None) -> Any:
-    from nettwin.lab.frr import Lab
-
-    try:
-        return Lab.load(_lab_dir(folder))
-    except NettwinError as exc:
-        raise fail(exc) from None
-
-
-LinkArg = Annotated[str, typer.Argument(help="Link id.")]
-
-
-def _set_link(link: str, folder: Path | None, up: bool) -> None:
-    try:
-        lab = _lab(folder)
-        if up:
-            lab.restore(link)
-        else:
-            lab.fail(link)
-    except NettwinError as exc:
-        raise fail(exc) from None
-    out.print(f"{link} {'up' if up else 'down'}")
-
-
-@lab_app.command("fail")
-def lab_fail(link: LinkArg, folder: LabDirOpt = None) -> None:
-    """Cut a link (both ends down)."""
-    _set_link(link, folder, up=False)
-
-
-@lab_app.command("restore")
-def lab_restore(link: LinkArg, folder: LabDirOpt = None) -> None:
-    """Bring a cut link back."""
-    _set_link(link, folder, up=True)
-
-
-@lab_app.command("learn")
-def lab_learn(folder: LabDirOpt = None,
-              output: Annotated[Path | None, typer.Option(
-                  "--out", help="Write the learned topology (native YAML/JSON).")] = None
-              ) -> None:
-    """The topology as the routers advertise it (OSPF link-state database)."""
-    from nettwin.io import save_network
-
-    net = _lab(folder).learn_network()
-    out.print(f"learned {len(net.nodes)} routers, {len(net.links)} links from OSPF")
-    for lk in net.links.values():
-        out.print(f"  {lk.id}: cost {lk.metric_ab}/{lk.metric_ba}")
-    if output:
-        save_network(net, output)
-        err.print(f"wrote {output}")
-
-
-@lab_app.command("down")
-def lab_down(folder: LabDirOpt = None) -> None:
-    """Stop everything the lab started and delete its namespaces."""
-    removed = _lab(folder).down()
-    out.print(f"removed {len(removed)} things" + "".join(f"\n  {r}" for r in removed[:40]))

@@ -10,16 +10,17 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from nettwin.cli.app import app
 from nettwin.cli.common import (
     EXIT_SLA_VIOLATED,
     CapacityOpt,
     FileArg,
     FormatOpt,
+    JsonOpt,
     MetricOpt,
     TrafficOpt,
     err,
     fail,
+    json_to_stdout,
     load,
     out,
     progress_bar,
@@ -30,6 +31,8 @@ from nettwin.errors import ImportFormatError, NettwinError
 from nettwin.io import MetricPolicy
 from nettwin.io.gnnet import DELAY_HORIZON_S, iter_gnnet_samples, predict
 
+commands = typer.Typer()
+
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "gnnet2020" / "train"
 
 
@@ -37,7 +40,7 @@ def _stats(err_rel: np.ndarray) -> str:
     return f"{100 * err_rel.mean():.1f} % / {100 * np.median(err_rel):.1f} %"
 
 
-@app.command("qos-validate")
+@commands.command("qos-validate")
 def qos_validate(
     data: Annotated[Path, typer.Option(
         "--data", help="Folder with the GNNet 2020 tarballs, graphs/ and routings/.")] =
@@ -48,13 +51,14 @@ def qos_validate(
         "--delay-horizon", min=0.0,
         help="Longest mean delay the simulator observes, seconds (the data set's ceiling "
              "is 20 s); 0 compares the raw model.")] = DELAY_HORIZON_S,
-    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    json_out: JsonOpt = None,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="PNG of predicted against measured delay per pair.")] = None,
 ) -> None:
     """Per-pair mean delay (MAPE / median error) and loss of the queueing models against the
     OMNeT++ results of the Graph Neural Networking Challenge 2020, per topology, load,
     scheduling and class. Model choices were made on NSFNET; GEANT2 is the unseen topology."""
+    json_to_stdout(json_out)
     tarballs = sorted(data.glob("*.tar.gz"))
     if not tarballs:
         raise fail(ImportFormatError(str(data), "no GNNet tarballs here; pass --data"))
@@ -155,7 +159,7 @@ def qos_validate(
         err.print(f"wrote {plot}")
 
 
-@app.command("qos-simulate")
+@commands.command("qos-simulate")
 def qos_simulate(
     file: FileArg = None,
     fmt: FormatOpt = None,
@@ -181,13 +185,14 @@ def qos_simulate(
         "--paths", help="Explicit paths (YAML/JSON: demand id and the nodes 'via'): those "
                         "demands are pinned, as segment routing or static routes pin them; "
                         "the rest follow the IGP.")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    json_out: JsonOpt = None,
     fail_on_violation: Annotated[bool, typer.Option("--fail-on-violation")] = False,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
 ) -> None:
     """Per-class QoS on the network's IGP/ECMP routing: delay, jitter and loss per traffic
     class and demand, SLAs checked on each service's own class."""
+    json_to_stdout(json_out)
     from nettwin.engine import compile_network
     from nettwin.engine.classes import simulate_classes, uniform_policy
     from nettwin.engine.qos import Scheduler

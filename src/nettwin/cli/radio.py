@@ -11,11 +11,12 @@ import typer
 import yaml
 from rich.table import Table
 
-from nettwin.cli.app import app
 from nettwin.cli.common import (
     FormatOpt,
+    JsonOpt,
     err,
     fail,
+    json_to_stdout,
     load,
     out,
     print_notes,
@@ -31,7 +32,6 @@ from nettwin.radio.acm import AcmProfile, load_acm_profiles
 
 radio_app = typer.Typer(help="Microwave radio: ITU-R link budgets and rain storms.",
                         no_args_is_help=True)
-app.add_typer(radio_app, name="radio")
 
 RadioFileArg = Annotated[Path | None, typer.Argument(
     help="Network with microwave links (radio blocks). Default: the bundled Munich backhaul.")]
@@ -65,13 +65,14 @@ def budget_cmd(
     upgrade: Annotated[list[str] | None, typer.Option(
         "--upgrade", help="What-if on a radio field, e.g. 'A--B:dish_diameter_m=1.2' or "
                           "'A--B:profile=MINI-LINK_6600/18GHz/112MHz' (repeatable).")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    json_out: JsonOpt = None,
     csv_out: Annotated[Path | None, typer.Option("--csv")] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Links shown (least available "
                                                          "first).")] = 15,
 ) -> None:
     """Fade margin, availability per modulation and annual outage of every radio link, and
     which links limit each service's availability."""
+    json_to_stdout(json_out)
     from nettwin.radio.acm import bundled_profiles
     from nettwin.radio.budget import compile_radio, link_budget
     from nettwin.radio.planning import apply_upgrades, parse_upgrades, service_availability
@@ -149,13 +150,14 @@ def storm_cmd(
     profiles: ProfilesOpt = None,
     at: Annotated[float | None, typer.Option(
         "--at", help="Minute drawn on the storm map (default: the worst step).")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    json_out: JsonOpt = None,
     csv_out: Annotated[Path | None, typer.Option(
         "--csv", help="Per step and link: fade, mode, capacity.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Report with plots.")] = None,
 ) -> None:
     """Run a rain storm over the network: fade, modulation and capacity of every radio link
     at every step, and what the IP layer does with it (utilisation, reroutes, SLAs)."""
+    json_to_stdout(json_out)
     from nettwin.radio.budget import compile_radio
     from nettwin.radio.storm import StormField, parse_storm, run_storm
     from nettwin.report import write_rows

@@ -9,12 +9,12 @@ import typer
 
 from nettwin.api.auth import Role, TokenStore
 from nettwin.api.settings import Settings
-from nettwin.cli.app import app
-from nettwin.cli.common import err
+from nettwin.cli.common import alert, err
+
+commands = typer.Typer()
 
 token_app = typer.Typer(help="Local API tokens (stored hashed in the data folder).",
                         no_args_is_help=True)
-app.add_typer(token_app, name="token")
 
 DataDirOpt = Annotated[Path | None, typer.Option(
     "--data-dir", help="Tokens and audit log (default: NETTWIN_DATA_DIR or "
@@ -37,7 +37,7 @@ def token_create(
     try:
         the_role = Role[role.upper()]
     except KeyError:
-        err.print(f"unknown role {role!r}: use viewer, planner, operator or admin")
+        alert.print(f"unknown role {role!r}: use viewer, planner, operator or admin")
         raise typer.Exit(2) from None
     settings = _settings(data_dir)
     print(TokenStore(settings.tokens_file).create(name, the_role))
@@ -45,7 +45,7 @@ def token_create(
               f"{settings.tokens_file}[/]")
 
 
-@app.command()
+@commands.command()
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
@@ -69,11 +69,11 @@ def serve(
     scheme = "https" if certfile else "http"
     if not store.path.exists():
         token = store.create("local-admin", Role.ADMIN)
-        err.print(f"first start: created an admin token (stored hashed in {store.path}).\n"
+        alert.print(f"first start: created an admin token (stored hashed in {store.path}).\n"
                   f"dashboard: [bold]{scheme}://{host}:{port}/ui/#token={token}[/]\n"
                   "more tokens: `nettwin token create --name NAME --role viewer`", soft_wrap=True)
     else:
-        err.print(f"dashboard: {scheme}://{host}:{port}/ui/ (sign in with a token from "
+        alert.print(f"dashboard: {scheme}://{host}:{port}/ui/ (sign in with a token from "
                   "`nettwin token create`)")
     uvicorn.run(create_app(settings), host=host, port=port,
                 ssl_certfile=str(certfile) if certfile else None,

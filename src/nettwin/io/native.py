@@ -16,7 +16,7 @@ import yaml
 
 from nettwin.errors import ImportFormatError
 from nettwin.io.text import read_document
-from nettwin.model import Network, build_network, demand_id
+from nettwin.model import Link, Network, Node, Service, build_network, demand_id
 from nettwin.model.fields import (
     DEMAND_FIELDS,
     LINK_FIELDS,
@@ -70,18 +70,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _record(obj: Any, specs: Any,
-            skip_equal: Mapping[str, str] | None = None) -> dict[str, Any]:
+def _record(obj: Any, specs: Any, skip_equal: Mapping[str, str] | None = None, *,
+            full: bool = False) -> dict[str, Any]:
+    """The native record of a model element: every declared field (``full``), or only
+    those that differ from their defaults (what files hold)."""
     out: dict[str, Any] = {}
     for spec in specs:
         value = getattr(obj, spec.name)
-        if value is None or (not spec.required and value == spec.default):
+        if not full and (value is None or (not spec.required and value == spec.default)):
             continue
         twin = (skip_equal or {}).get(spec.name)
-        if twin is not None and value == getattr(obj, twin):
+        if not full and twin is not None and value == getattr(obj, twin):
             continue
-        out[spec.name] = _record(value, RADIO_FIELDS) if spec.name == "radio" else _plain(value)
+        out[spec.name] = (_record(value, RADIO_FIELDS, full=full)
+                          if spec.name == "radio" and value is not None else _plain(value))
     return out
+
+
+def element_document(element: Node | Link | Service) -> dict[str, Any]:
+    """Every field of a node, link (with its radio block) or service, JSON-ready (enums
+    as their values): what the API shows of one element."""
+    specs = {Node: NODE_FIELDS, Link: LINK_FIELDS, Service: SERVICE_FIELDS}[type(element)]
+    return _record(element, specs, full=True)
 
 
 def radio_document(radio: Any) -> dict[str, Any]:

@@ -13,18 +13,21 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from nettwin.lab.frr import Lab, LabError
+from nettwin.live.sources import parse_bus_url
 
 Publish = Callable[[list[dict[str, Any]]], Awaitable[None]]
 
 
 async def sink(url: str, stream: str = "NETTWIN") -> tuple[Publish, Callable[[], Any]]:
     """A publisher for ``url`` and its closer."""
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        path = Path(url.removeprefix("file:"))
+    try:
+        bus = parse_bus_url(url, default_topic="nettwin/obs/lab")
+    except ValueError:
+        bus = None
+    if bus is not None and bus.scheme == "file":
+        path = Path(bus.path)
 
         async def to_file(recs: list[dict[str, Any]]) -> None:
             with path.open("a", encoding="utf-8") as fh:
@@ -34,11 +37,11 @@ async def sink(url: str, stream: str = "NETTWIN") -> tuple[Publish, Callable[[],
             return None
 
         return to_file, nothing
-    if parsed.scheme == "nats":
+    if bus is not None and bus.scheme == "nats":
         import nats
 
-        subject = parsed.path.strip("/") or "nettwin.obs"
-        nc = await nats.connect(f"nats://{parsed.netloc}")
+        subject = bus.path
+        nc = await nats.connect(bus.nats_url)
         js = nc.jetstream()
         try:
             await js.stream_info(stream)
@@ -50,14 +53,14 @@ async def sink(url: str, stream: str = "NETTWIN") -> tuple[Publish, Callable[[],
                 await js.publish(subject, json.dumps(r).encode())
 
         return to_nats, nc.close
-    if parsed.scheme == "mqtt":
+    if bus is not None and bus.scheme == "mqtt":
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
         client = mqtt.Client(CallbackAPIVersion.VERSION2)
-        client.connect(parsed.hostname or "127.0.0.1", parsed.port or 1883)
+        client.connect(bus.host, bus.port or 1883)
         client.loop_start()
-        topic = parsed.path.strip("/") or "nettwin/obs/lab"
+        topic = bus.path
 
         async def to_mqtt(recs: list[dict[str, Any]]) -> None:
             for r in recs:

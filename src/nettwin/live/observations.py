@@ -8,7 +8,8 @@ One JSON object per observation (JSON lines, a bus message holding one object or
   ``out_octets`` is required (the rate of an arc is measured where it leaves its node).
   ``interface`` may name the link instead of the port (see ``InterfaceMap``).
 - ``radio``: ``{"kind": "radio", "time": T, "link": "A--B", "rsl_dbm": -45.2,
-  "modulation": "1024QAM"}``.
+  "modulation": "1024QAM", "capacity_bps": 9.1e8}`` (capacity: what adaptive modulation
+  gives now, per direction; utilisation is measured against it).
 - ``event``: ``{"kind": "event", "time": T, "object": "A--B", "event": "link_down"|
   "link_up"|"node_down"|"node_up"|"syslog", "severity": "critical"|..., "message": "..."}``.
 - ``topology``: ``{"kind": "topology", "time": T, "change": {"set_metric": {"link": "A--B",
@@ -64,6 +65,7 @@ class RadioReading:
     link: str
     rsl_dbm: float | None
     modulation: str | None
+    capacity_bps: float | None = None  # what the link carries at this modulation
 
 
 @dataclass
@@ -234,8 +236,13 @@ class Decoder:
             if rsl is not None and (isinstance(rsl, bool) or not isinstance(rsl, int | float)):
                 raise ValueError(f"rsl_dbm {rsl!r} is not a number")
             mod = rec.get("modulation")
+            cap = rec.get("capacity_bps")
+            if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int | float)
+                                    or not cap >= 0):
+                raise ValueError(f"capacity_bps {cap!r} is not a rate >= 0")
             batch.radio.append(RadioReading(t, str(link), None if rsl is None else float(rsl),
-                                            None if mod is None else str(mod)))
+                                            None if mod is None else str(mod),
+                                            None if cap is None else float(cap)))
         elif kind == "topology":
             change = rec.get("change")
             if not isinstance(change, Mapping) or len(change) != 1:

@@ -5,22 +5,26 @@ a sample older than or equal to the port's last one is a duplicate (ignored, so 
 harmless), a decrease is a counter reset (the sample restarts the port's baseline). The rate
 of an arc is the latest rate measured on its sending port. Link oper status comes from
 ``oper_status`` on counters and from link events (a link is down if either end says so);
-radio readings set the modulation. Alarms are derived: link down (critical), utilisation at
-or above 80 % (major) / 100 % (critical); an alarm clears when its condition goes away.
+radio readings set the modulation (and, when they carry it, the capacity the utilisation is
+measured against). Alarms are derived by the rules of :mod:`nettwin.live.alarms`; an alarm
+clears when its condition goes away. With ``assess_services`` the SLAs are checked on the
+measured loads (queueing on each arc at its measured rate, along the services' ECMP paths).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from nettwin.engine import CompiledNetwork, compile_network
+from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network
+from nettwin.engine.routing import path_metrics_all
+from nettwin.engine.simulate import ServiceReport, queue_arcs, route, service_report
+from nettwin.live.alarms import STATE_KINDS, AlarmKey, alarm_rows, derive_alarms
 from nettwin.live.observations import Batch, InterfaceMap
 from nettwin.model import Network
-
-MAJOR_UTILISATION = 0.8
 
 
 @dataclass
@@ -43,9 +47,13 @@ class Changes:
 class TwinState:
     """Current state of one mirrored network."""
 
-    def __init__(self, network: Network, compiled: CompiledNetwork | None = None) -> None:
+    def __init__(self, network: Network, compiled: CompiledNetwork | None = None, *,
+                 assess_services: bool = False) -> None:
         self.network = network
         self.compiled = compiled or compile_network(network)
+        self.assess_services = assess_services and bool(self.compiled.service_ids)
+        self.arc_capacity_bps = self.compiled.arc_capacity_bps.copy()  # radio: as reported
+        self.services: ServiceReport | None = None  # SLAs on the measured loads
         self.ports = InterfaceMap(network)
         n_ports, m = len(self.ports), self.compiled.n_arcs
         self.last_time = np.full(n_ports, -np.inf)
@@ -61,7 +69,8 @@ class TwinState:
         self.link_up = np.array([lk.is_up for lk in network.links.values()])
         self.modulation: dict[str, str | None] = {}
         self.rsl_dbm: dict[str, float | None] = {}
-        self.alarms: dict[tuple[str, str], str] = {}  # (object, type) -> severity
+        self.alarms: dict[AlarmKey, str] = {}  # (object, kind) -> severity
+        self.alarm_problems: dict[AlarmKey, str] = {}  # (object, kind) -> what is wrong
         self.samples = 0
         self.time = -np.inf
 
@@ -80,6 +89,7 @@ class TwinState:
                 self.arc_rate_bps[a], self.arc_rate_time[a] = old.arc_rate_bps[b], \
                     old.arc_rate_time[b]
                 self.arc_drop_pps[a] = old.arc_drop_pps[b]
+                self.arc_capacity_bps[a] = old.arc_capacity_bps[b]
         old_up = dict(zip(old.link_ids, old.link_up.tolist(), strict=True))
         for i, lid in enumerate(self.link_ids):
             if lid in old_up:
@@ -87,6 +97,7 @@ class TwinState:
         self.event_down, self.link_time = dict(old.event_down), dict(old.link_time)
         self.modulation, self.rsl_dbm = dict(old.modulation), dict(old.rsl_dbm)
         self.alarms, self.samples, self.time = dict(old.alarms), old.samples, old.time
+        self.alarm_problems = dict(old.alarm_problems)
 
     # ------------------------------------------------------------------ resume
     def restore_counters(self, rows: list[tuple[int, float, float, float]]) -> None:
@@ -112,6 +123,9 @@ class TwinState:
         for r in batch.radio:
             self.modulation[r.link] = r.modulation
             self.rsl_dbm[r.link] = r.rsl_dbm
+            if r.capacity_bps is not None:
+                i = self.link_ids.index(r.link)
+                self.arc_capacity_bps[2 * i:2 * i + 2] = r.capacity_bps
             ch.radio.append((r.time, r.link, r.modulation, r.rsl_dbm))
             self.time = max(self.time, r.time)
         self._links(ch)
@@ -207,21 +221,44 @@ class TwinState:
                 ch.alarm_time[(lid, "CommunicationsAlarm")] = t
 
     def _alarms(self, ch: Changes) -> None:
-        want: dict[tuple[str, str], str] = {}
-        for i, lid in enumerate(self.link_ids):
-            if not self.link_up[i]:
-                want[(lid, "CommunicationsAlarm")] = "critical"
-        util = self.utilisation()
-        for arc in np.flatnonzero(np.nan_to_num(util) >= MAJOR_UTILISATION).tolist():
-            want[(self.compiled.arc_label(arc), "QualityOfServiceAlarm")] = (
-                "critical" if util[arc] >= 1.0 else "major")
-        own = ("CommunicationsAlarm", "QualityOfServiceAlarm")  # others (drift) kept as they are
+        c = self.compiled
+        violated = worst = None
+        if self.assess_services and np.isfinite(self.arc_rate_bps).any():
+            self.services = self.measured_services()
+            violated, worst = self.services.violated, self.services.worst_delay_s
+        want, self.alarm_problems = derive_alarms(
+            self.link_ids, self.link_up, [c.arc_label(a) for a in range(c.n_arcs)],
+            self.utilisation(), service_ids=c.service_ids, service_violated=violated,
+            service_worst_delay_s=worst)
+        if violated is None:  # not assessed this batch: service alarms stand as they were
+            want |= {k: v for k, v in self.alarms.items() if k[1] == "slaViolation"}
         for key, sev in want.items():
             if self.alarms.get(key) != sev:
                 ch.alarms_raised.append((key[0], key[1], sev))
-        for key in {k for k in self.alarms if k[1] in own} - set(want):
+        for key in {k for k in self.alarms if k[1] in STATE_KINDS} - set(want):
             ch.alarms_cleared.append(key)
-        self.alarms = {k: v for k, v in self.alarms.items() if k[1] not in own} | want
+        # others (drift) kept as they are
+        self.alarms = {k: v for k, v in self.alarms.items() if k[1] not in STATE_KINDS} | want
+
+    def measured_services(self) -> ServiceReport:
+        """SLAs under the measured loads: each arc queued at its measured rate (unmeasured
+        arcs idle) against its capacity now, delays summed along the ECMP paths of the
+        links as they are."""
+        c = self.compiled
+        up = self.arc_up()
+        net = dataclasses.replace(c, arc_capacity_bps=self.arc_capacity_bps)
+        load = np.where(up, np.nan_to_num(self.arc_rate_bps, nan=0.0), 0.0)
+        routing = route(net, up, np.zeros(c.n_demands))
+        q, arc_delay = queue_arcs(net, SimulationOptions(), load)
+        k = c.n_demands
+        mean, worst, delivered = np.empty(k), np.empty(k), np.empty(k)
+        hops, signature, routed = np.empty(k), np.empty(k), np.empty(k, bool)
+        path_metrics_all(c.n_nodes, c.destinations, c.dest_ptr, c.dest_demand, c.demand_src,
+                         c.out_ptr, c.out_arc, c.arc_dst, c.arc_metric, up, arc_delay,
+                         1.0 - q.loss, c.arc_signature, routing.dist, routing.order,
+                         routing.count, routing.n_chunks, mean, worst, delivered, hops,
+                         signature, routed)
+        return service_report(c, worst, np.where(routed, 1.0 - delivered, 1.0), routed)
 
     # ------------------------------------------------------------------ views
     def arc_up(self) -> np.ndarray:
@@ -229,22 +266,29 @@ class TwinState:
         return np.repeat(self.link_up, 2)
 
     def utilisation(self) -> np.ndarray:
-        return np.asarray(self.arc_rate_bps / self.compiled.arc_capacity_bps)
+        """Measured rate over the capacity now (nan: not measured yet)."""
+        return np.asarray(self.arc_rate_bps / self.arc_capacity_bps)
 
     def snapshot(self) -> dict[str, Any]:
+        """The mirrored state now, as every caller shows it (API, stream, command line):
+        per arc rate, capacity, utilisation (None: not measured), drops and status."""
         util = self.utilisation()
+        measured = util[np.isfinite(util)]
+        c = self.compiled
+
+        def num(x: float) -> float | None:
+            return None if np.isnan(x) else float(x)
+
         return {
-            "time": self.time, "samples": self.samples,
+            "time": self.time if np.isfinite(self.time) else None, "samples": self.samples,
+            "max_utilisation": float(measured.max()) if measured.size else None,
             "links_down": [lid for i, lid in enumerate(self.link_ids) if not self.link_up[i]],
-            "arcs": [{"arc": self.compiled.arc_label(a),
-                      "rate_bps": None if np.isnan(self.arc_rate_bps[a])
-                      else float(self.arc_rate_bps[a]),
-                      "utilisation": None if np.isnan(util[a]) else float(util[a]),
-                      "drops_pps": None if np.isnan(self.arc_drop_pps[a])
-                      else float(self.arc_drop_pps[a]),
+            "arcs": [{"arc": c.arc_label(a), "rate_bps": num(self.arc_rate_bps[a]),
+                      "capacity_bps": float(self.arc_capacity_bps[a]),
+                      "utilisation": num(util[a]), "drops_pps": num(self.arc_drop_pps[a]),
                       "up": bool(self.link_up[a // 2])}
-                     for a in range(self.compiled.n_arcs)],
+                     for a in range(c.n_arcs)],
             "modulation": dict(self.modulation),
-            "alarms": [{"object": k[0], "type": k[1], "severity": v}
-                       for k, v in sorted(self.alarms.items())],
+            "alarms": [row | {"problem": self.alarm_problems.get((row["object"], row["type"]))}
+                       for row in alarm_rows(self.alarms)],
         }

@@ -93,6 +93,23 @@ class PastState:
     modulation: dict[str, str | None]
     alarms: dict[tuple[str, str], str]  # (object, type) -> severity, active ones
 
+    def snapshot(self, arc_labels: Sequence[str], capacity_bps: np.ndarray) -> dict[str, Any]:
+        """The state then, in the shape of ``TwinState.snapshot`` (API, command line)."""
+        util = self.arc_rate_bps / capacity_bps
+        measured = util[np.isfinite(util)]
+        return {
+            "time": self.time, "max_utilisation": float(measured.max()) if measured.size
+            else None,
+            "links_down": sorted(k for k, up in self.link_up.items() if not up),
+            "arcs": [{"arc": label, "rate_bps": None if math.isnan(self.arc_rate_bps[a])
+                      else float(self.arc_rate_bps[a]),
+                      "capacity_bps": float(capacity_bps[a]),
+                      "utilisation": None if math.isnan(util[a]) else float(util[a])}
+                     for a, label in enumerate(arc_labels)],
+            "modulation": dict(self.modulation),
+            "alarms": [{"object": o, "type": ty, "severity": sev}
+                       for (o, ty), sev in sorted(self.alarms.items())]}
+
 
 class Store:
     """One database (SQLite file or PostgreSQL) holding any number of networks' history."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -26,14 +25,16 @@ from nettwin.live.state import Changes, TwinState
 from nettwin.live.store import PastState, Store
 from nettwin.live.topology import apply_topology
 from nettwin.model import Network
-from nettwin.model.demands import DemandTable
+from nettwin.model.demands import DEFAULT_CLASS, DemandTable
+from nettwin.paths import data_dir
 
 DRIFT_THRESHOLD = 0.2
 
 
-def default_store_url() -> str:
-    """Embedded SQLite file in NETTWIN_DATA_DIR (default ~/.local/share/nettwin)."""
-    folder = Path(os.environ.get("NETTWIN_DATA_DIR") or Path.home() / ".local/share/nettwin")
+def default_store_url(folder: Path | None = None) -> str:
+    """Embedded SQLite file ``twin.db`` in ``folder`` (default: the data folder,
+    NETTWIN_DATA_DIR or ~/.local/share/nettwin), created if missing."""
+    folder = folder or data_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'twin.db'}"
 
@@ -49,11 +50,13 @@ class Fidelity:
 
 class LiveTwin:
     def __init__(self, network: Network, store: Store | None = None, *,
-                 drift_threshold: float = DRIFT_THRESHOLD) -> None:
+                 drift_threshold: float = DRIFT_THRESHOLD, assess_services: bool = False,
+                 name: str | None = None) -> None:
         self.network = network
         self.base_network = network  # before any topology update (history replays them)
-        self.name = network.name
-        self.state = TwinState(network)
+        self.name = name or network.name
+        self.assess_services = assess_services
+        self.state = TwinState(network, assess_services=assess_services)
         self.decoder = Decoder(self.state.ports)
         self.store = store
         self.drift_threshold = drift_threshold
@@ -61,7 +64,7 @@ class LiveTwin:
         self.dead = 0
         self.batches = 0
         self.latencies_s: list[float] = []  # receive -> state applied, per batch
-        self.listeners: list[Callable[[Changes], None]] = []
+        self.listeners: list[Callable[[Changes], None]] = []  # after each committed batch
         self.tm: TmEstimate | None = None  # the accepted estimate the twin predicts with
         self._lock = threading.RLock()  # batches may come from several threads (API, feed)
         if store is not None:
@@ -104,14 +107,12 @@ class LiveTwin:
             self._cursor[source] = cursor[1]
         self.dead += len(batch.dead)
         self.batches += 1
-        for listener in self.listeners:
-            listener(changes)
         return changes, batch.dead, cursor
 
     def _retopologize(self, change: dict[str, Any]) -> None:
         """The mirrored network changes shape; measured state carries over."""
         network = apply_topology(self.network, change)
-        state = TwinState(network)
+        state = TwinState(network, assess_services=self.assess_services)
         state.carry_over(self.state)
         self.network, self.state = network, state
         self.decoder = Decoder(state.ports)
@@ -121,6 +122,9 @@ class LiveTwin:
         if self.store is not None:
             self.store.commit(self.name, changes, dead, cursor, received=received)
         self.latencies_s.append(time.time() - received)
+        with self._lock:  # listeners hear a batch once it is in the history
+            for listener in self.listeners:
+                listener(changes)
 
     async def run(self, source: Source, *, stop: asyncio.Event | None = None,
                   max_batch: int = 10_000, max_wait_s: float = 0.05,
@@ -226,21 +230,15 @@ class LiveTwin:
         if self.store is not None:
             for change in self.store.topology_changes(self.name, at):
                 shaped = apply_topology(shaped, change)
-        links = {lid: dataclasses.replace(lk, oper_up=past.link_up.get(lid, lk.oper_up))
-                 for lid, lk in shaped.links.items()}
-        network = dataclasses.replace(shaped, links=links)
-        up = np.repeat([lk.is_up for lk in links.values()], 2)
-        c = compile_network(network)
-        rm = routing_matrix(c, up)
-        rates = past.arc_rate_bps[: c.n_arcs] if past.arc_rate_bps.size >= c.n_arcs else \
-            np.concatenate([past.arc_rate_bps, np.full(c.n_arcs - past.arc_rate_bps.size,
-                                                       np.nan)])
-        est = estimate_tm(rm, np.where(up, rates, np.nan), c.arc_src, c.arc_dst, c.n_nodes,
-                          mu=mu)
-        keep = est.rate_bps > 0
-        demands = DemandTable(est.src[keep].astype(np.int32), est.dst[keep].astype(np.int32),
-                              est.rate_bps[keep], np.zeros(int(keep.sum()), np.int16))
-        return network.with_demands(demands)
+        return live_network(shaped, past.link_up, past.arc_rate_bps, mu)
+
+    def network_now(self, mu: float = 0.01) -> Network | None:
+        """The network as it is now (link states as observed, traffic estimated from the
+        measured rates), or None before any rate is measured."""
+        if not np.isfinite(self.state.arc_rate_bps).any():
+            return None
+        up = dict(zip(self.state.link_ids, self.state.link_up.tolist(), strict=True))
+        return live_network(self.network, up, self.state.arc_rate_bps, mu)
 
     def summary(self) -> dict[str, Any]:
         lat = np.array(self.latencies_s) if self.latencies_s else np.zeros(1)
@@ -248,3 +246,46 @@ class LiveTwin:
                 "batches": self.batches, "time": self.state.time,
                 "latency_p50_s": float(np.percentile(lat, 50)),
                 "latency_p99_s": float(np.percentile(lat, 99))}
+
+
+def live_network(shaped: Network, link_up: dict[str, bool], arc_rate_bps: np.ndarray,
+                 mu: float = 0.01) -> Network:
+    """``shaped`` with these link states and the traffic matrix estimated (tomogravity)
+    from these arc rates. The plan's demands and services are kept, re-rated: the estimate
+    of each node pair is split over the plan's demands of that pair in proportion to their
+    planned rates (an unplanned pair becomes a demand of its own), so what-ifs on it still
+    check every SLA."""
+    links = {lid: dataclasses.replace(lk, oper_up=link_up.get(lid, lk.oper_up))
+             for lid, lk in shaped.links.items()}
+    network = dataclasses.replace(shaped, links=links)
+    up = np.repeat([lk.is_up for lk in links.values()], 2)
+    c = compile_network(network)
+    rm = routing_matrix(c, up)
+    rates = arc_rate_bps[: c.n_arcs] if arc_rate_bps.size >= c.n_arcs else np.concatenate(
+        [arc_rate_bps, np.full(c.n_arcs - arc_rate_bps.size, np.nan)])
+    est = estimate_tm(rm, np.where(up, rates, np.nan), c.arc_src, c.arc_dst, c.n_nodes, mu=mu)
+    n = c.n_nodes
+    pair_est = np.zeros(n * n)
+    np.add.at(pair_est, est.src.astype(np.int64) * n + est.dst, est.rate_bps)
+    plan = network.demands
+    plan_pair = plan.src.astype(np.int64) * n + plan.dst
+    pair_plan = np.bincount(plan_pair, plan.rate_bps, n * n)
+    pair_count = np.bincount(plan_pair, minlength=n * n)
+    share = np.where(pair_plan[plan_pair] > 0, plan.rate_bps / np.where(
+        pair_plan[plan_pair] > 0, pair_plan[plan_pair], 1.0), 1.0 / pair_count[plan_pair])
+    rate = pair_est[plan_pair] * share
+    extra = np.flatnonzero((pair_est > 0) & (pair_count == 0))
+    src = np.concatenate([plan.src, (extra // n).astype(plan.src.dtype)])
+    dst = np.concatenate([plan.dst, (extra % n).astype(plan.dst.dtype)])
+    ids = None if plan.ids is None else plan.ids + tuple(
+        f"{network.node_ids[e // n]}->{network.node_ids[e % n]}" for e in extra.tolist())
+    classes = np.concatenate([plan.class_index, np.full(extra.size, plan.class_names.index(
+        DEFAULT_CLASS) if DEFAULT_CLASS in plan.class_names else 0, plan.class_index.dtype)])
+    names = plan.class_names if DEFAULT_CLASS in plan.class_names or not extra.size \
+        else (*plan.class_names, DEFAULT_CLASS)
+    if DEFAULT_CLASS not in plan.class_names and extra.size:
+        classes[len(plan):] = len(plan.class_names)
+    demands = DemandTable(src.astype(np.int32), dst.astype(np.int32),
+                          np.concatenate([rate, pair_est[extra]]), classes.astype(np.int16),
+                          names, ids)
+    return network.with_demands(demands, network.services)

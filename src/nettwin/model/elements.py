@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nettwin.model.fields import LinkKind, NodeKind, Polarization
+from nettwin.model.fields import DEFAULT_IGP_METRIC, LinkKind, NodeKind, Polarization
 from nettwin.model.geo import PROPAGATION_SPEED_KM_S, haversine_km
 
 
@@ -54,8 +54,8 @@ class Link:
     b: str
     capacity_ab_bps: float
     capacity_ba_bps: float
-    metric_ab: int = 1
-    metric_ba: int = 1
+    metric_ab: int = DEFAULT_IGP_METRIC
+    metric_ba: int = DEFAULT_IGP_METRIC  # the same as metric_ab when built from records
     kind: LinkKind = LinkKind.FIBER
     length_km: float | None = None
     delay_s: float | None = None

@@ -50,6 +50,7 @@ class _Required:
 
 REQUIRED: Any = _Required()
 MAX_IGP_METRIC = 16_777_215  # IS-IS wide metrics (24 bit); OSPF's 65,535 fits within it
+DEFAULT_IGP_METRIC = 1  # a link given without metric (``report_default``: a note says so)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class FieldSpec:
     exclusive_minimum: float | None = None
     maximum: float | None = None
     report_default: bool = False
+    default_from: str | None = None  # omitted: takes this other field's resolved value
 
     @property
     def required(self) -> bool:
@@ -90,11 +92,13 @@ LINK_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("capacity_ab_bps", float, "Capacity from A to B.", unit="bit/s",
               exclusive_minimum=0.0),
     FieldSpec("capacity_ba_bps", float, "Capacity from B to A; defaults to capacity_ab_bps.",
-              unit="bit/s", default=None, exclusive_minimum=0.0),
-    FieldSpec("metric_ab", int, "IGP metric (OSPF cost / IS-IS metric) of the A-to-B direction.",
+              unit="bit/s", default=None, exclusive_minimum=0.0,
+              default_from="capacity_ab_bps"),
+    FieldSpec("metric_ab", int, "IGP metric (OSPF cost / IS-IS metric) of the A-to-B "
+              f"direction; {DEFAULT_IGP_METRIC} when omitted (with a note).",
               default=None, minimum=1, maximum=MAX_IGP_METRIC, report_default=True),
     FieldSpec("metric_ba", int, "IGP metric of the B-to-A direction; defaults to metric_ab.",
-              default=None, minimum=1, maximum=MAX_IGP_METRIC),
+              default=None, minimum=1, maximum=MAX_IGP_METRIC, default_from="metric_ab"),
     FieldSpec("length_km", float, "Route length of the link; sets the propagation delay.",
               unit="km", default=None, minimum=0.0),
     FieldSpec("delay_s", float, "One-way propagation delay; overrides length_km.", unit="s",

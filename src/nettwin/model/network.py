@@ -26,6 +26,7 @@ from nettwin.model.elements import (
     resolve_propagation_delay_s,
 )
 from nettwin.model.fields import (
+    DEFAULT_IGP_METRIC,
     LINK_FIELDS,
     NODE_FIELDS,
     RADIO_FIELDS,
@@ -200,11 +201,10 @@ def build_network(
             continue
         if v["metric_ab"] is None:
             defaulted_metric.append(v["id"])
-            v["metric_ab"] = 1
-        if v["metric_ba"] is None:
-            v["metric_ba"] = v["metric_ab"]
-        if v["capacity_ba_bps"] is None:
-            v["capacity_ba_bps"] = v["capacity_ab_bps"]
+            v["metric_ab"] = DEFAULT_IGP_METRIC
+        for spec in LINK_FIELDS:
+            if spec.default_from is not None and v[spec.name] is None:
+                v[spec.name] = v[spec.default_from]
         if v["radio"] is not None:
             radio, found = coerce_record("radio", f"{label} radio", v["radio"], RADIO_FIELDS)
             problems += found

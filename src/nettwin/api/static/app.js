@@ -297,7 +297,7 @@ async function runWhatif() {
   if (!changes.length) { box.innerHTML = '<p class="error">Pick a failure, a surge or a traffic factor first.</p>'; return; }
   box.innerHTML = "running…";
   try {
-    const d = await api(`${API}/networks/${ui.nid}/whatif?limit=100000`, { method: "POST", body: { name: "dashboard what-if", changes } });
+    const d = await api(`${API}/networks/${ui.nid}/whatif?limit=100000`, { method: "POST", body: { name: "dashboard what-if", changes, basis: "plan" } });
     const util = {}, up = {};
     for (const a of (ui.live ? ui.live.arcs : [])) { util[a.arc] = a.utilisation; }
     for (const c of d.arc_changes) {
@@ -329,7 +329,7 @@ async function runN1() {
   const box = $("#n1-result"), bar = $("#n1-progress");
   box.innerHTML = ""; bar.hidden = false; bar.value = 0;
   try {
-    const job = await api(`${API}/networks/${ui.nid}/sweeps`, { method: "POST", body: { links: true, nodes: $("#n1-nodes").checked } });
+    const job = await api(`${API}/networks/${ui.nid}/sweeps`, { method: "POST", body: { links: true, nodes: $("#n1-nodes").checked, basis: "plan" } });
     let st = job;
     while (st.state === "queued" || st.state === "running") {
       await new Promise((r) => setTimeout(r, 400));

@@ -4,7 +4,9 @@ modulation stepping down and back up as rain cells cross the paths."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+
+import numpy as np
 
 from nettwin.engine import CompiledNetwork
 from nettwin.radio.budget import RadioArrays
@@ -18,13 +20,21 @@ class LiveWeather:
         self.field = StormField(radio, storm)
         self.acm = AcmState(radio)
 
-    def at_tick(self, tick: int, compiled: CompiledNetwork) -> dict[str, Any]:
-        """Keyword arguments of ``LiveState.tick`` for this tick: capacities, link states,
-        modulation per radio link."""
+    def at_tick(self, tick: int, compiled: CompiledNetwork) -> WeatherNow:
+        """This tick's storm step: arc capacities and states, and per radio link its
+        modulation and capacity."""
         times = self.storm.times_min
         fade = self.field.attenuation(float(times[tick % times.size]))
         mode, cap = self.acm.update(fade)
         capacity, up = self.acm.arc_state(compiled, mode, cap)
-        return {"arc_capacity_bps": capacity, "arc_up": up,
-                "link_modes": {lid: self.radio.mode_name(i, int(mode[i]))
-                               for i, lid in enumerate(self.radio.link_ids)}}
+        return WeatherNow(capacity, up, {lid: self.radio.mode_name(i, int(mode[i]))
+                                         for i, lid in enumerate(self.radio.link_ids)},
+                          {lid: float(cap[i]) for i, lid in enumerate(self.radio.link_ids)})
+
+
+@dataclass(frozen=True)
+class WeatherNow:
+    arc_capacity_bps: np.ndarray
+    arc_up: np.ndarray
+    link_modes: dict[str, str]
+    link_capacity_bps: dict[str, float]

@@ -1,0 +1,85 @@
+"""Long work as jobs: failure sweeps submitted, polled, paged, cancelled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from nettwin.api.auth import Role
+from nettwin.api.deps import NetworkId, Planner, Viewer, role_route
+from nettwin.api.jobs import Job, JobState
+from nettwin.api.schemas import JobStatus, Page
+from nettwin.api.service import Twin, TwinDep
+from nettwin.scenarios import run_sweep
+
+router = APIRouter(prefix="/api/v1", tags=["jobs"])
+
+
+class SweepRequest(BaseModel):
+    links: bool = True
+    nodes: bool = False
+    srlgs: bool = False
+    link_pairs: bool = False
+    max_pairs: int = Field(default=20_000, ge=1, le=1_000_000)
+    basis: Literal["auto", "live", "plan"] = Field(
+        default="auto", description="Sweep the live state (measured traffic and link states "
+        "of the live twin), the plan, or auto: live when the live twin has measured traffic.")
+
+
+def _job(twin: Twin, job_id: str) -> Job:
+    job = twin.jobs.jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, detail=f"no job {job_id!r}")
+    return job
+
+
+@router.post("/networks/{nid}/sweeps", status_code=202, **role_route(Role.PLANNER))
+def submit_sweep(who: Planner, twin: TwinDep, nid: NetworkId, body: SweepRequest
+                 ) -> JobStatus:
+    """Fail every link (and node, SRLG, link pair) in turn, as a job, on the live state or
+    the plan (the answer and the results say which)."""
+    network, compiled = twin.get(nid)
+    live = twin.live.network_now(nid, network) if body.basis != "plan" else None
+    if body.basis == "live" and live is None:
+        raise HTTPException(409, detail=f"network {nid!r} has no measured traffic yet: "
+                                        "use basis 'plan' or feed telemetry first")
+    basis = "plan" if live is None else "live"
+
+    def work(progress: Callable[[int, int], None]) -> dict[str, Any]:
+        result = run_sweep(live or network, links=body.links, nodes=body.nodes,
+                           srlgs=body.srlgs, link_pairs=body.link_pairs,
+                           max_pairs=body.max_pairs, compiled=None if live else compiled,
+                           progress=progress)
+        return {"failures": result.failure_rows(), "worst_case": result.worst_case_rows(),
+                "basis": basis}
+
+    job = twin.jobs.submit("sweep", nid, who.name, work)
+    return JobStatus.model_validate(job.status() | {"basis": basis})
+
+
+@router.get("/jobs/{job_id}", **role_route(Role.VIEWER))
+def job_status(_: Viewer, twin: TwinDep, job_id: str) -> JobStatus:
+    return JobStatus.model_validate(_job(twin, job_id).status())
+
+
+@router.get("/jobs/{job_id}/results", **role_route(Role.VIEWER))
+def job_results(_: Viewer, twin: TwinDep, job_id: str,
+                table: Annotated[str, Query(pattern="^(failures|worst_case)$")] = "failures",
+                offset: Annotated[int, Query(ge=0)] = 0,
+                limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Page:
+    job = _job(twin, job_id)
+    if job.state is not JobState.DONE or job.result is None:
+        raise HTTPException(409, detail=f"job is {job.state.value}, no results yet")
+    rows = job.result[table]
+    return Page(total=len(rows), offset=offset, items=rows[offset:offset + limit],
+                basis=job.result.get("basis"))
+
+
+@router.delete("/jobs/{job_id}", status_code=202, **role_route(Role.PLANNER))
+def cancel_job(_: Planner, twin: TwinDep, job_id: str) -> JobStatus:
+    job = _job(twin, job_id)
+    job.cancel.set()
+    return JobStatus.model_validate(job.status())

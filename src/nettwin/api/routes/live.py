@@ -1,0 +1,179 @@
+"""The live twin over the API: observations in (any source can POST them), simulated
+telemetry, the mirrored state now and its event stream, history at an instant or between
+two, and the traffic matrix estimated from the counters. One ``LiveTwin`` per network
+underneath all of them (``nettwin.api.live.LiveHub``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from nettwin.api.auth import Role
+from nettwin.api.deps import NetworkId, Operator, Viewer, role_route
+from nettwin.api.schemas import (
+    LiveHeader,
+    LiveState,
+    LiveWithSummary,
+    ObservationReport,
+    PastState,
+    StateDiff,
+    TrafficMatrix,
+)
+from nettwin.api.service import Twin, TwinDep
+from nettwin.live import LiveTwin, Message, diff_states
+from nettwin.report import json_safe
+
+router = APIRouter(prefix="/api/v1/networks/{nid}", tags=["live"])
+
+
+class TelemetryRequest(BaseModel):
+    """A measured traffic level: every demand at ``scale`` x its modelled rate."""
+
+    scale: float = Field(ge=0.0, le=1e6)
+
+
+class Observations(BaseModel):
+    """Observations as documented in nettwin.live.observations (counter, radio, event, or a
+    gNMI notification); each is validated on its own."""
+
+    items: list[Any] = Field(min_length=1, max_length=100_000)  # each judged on its own
+
+
+def live_twin(twin: Twin, nid: str) -> LiveTwin:
+    """The network's live twin, created on first use with the service's history store."""
+    network, _c = twin.get(nid)
+    return twin.live.twin(nid, network)
+
+
+@router.post("/telemetry", **role_route(Role.OPERATOR))
+def telemetry(_: Operator, twin: TwinDep, nid: NetworkId, body: TelemetryRequest
+              ) -> LiveHeader:
+    """A simulated instant at ``scale`` x the modelled traffic, fed to the live twin as
+    router counters (the same path as any telemetry source)."""
+    network, _c = twin.get(nid)
+    twin.live.feed_simulated(nid, network, body.scale, radio=twin.radio(nid),
+                             storm=twin.default_storm(nid))
+    return LiveHeader.model_validate(json_safe(twin.live.state(nid)))
+
+
+@router.get("/state", **role_route(Role.VIEWER))
+def live_state(_: Viewer, twin: TwinDep, nid: NetworkId,
+               at: float | None = Query(default=None, ge=0, le=1e11, description=(
+                   "Epoch seconds: the state then, rebuilt from the history (time travel)"))
+               ) -> LiveState:
+    """The live twin's state now (the same snapshot as the stream's state events), or at
+    an earlier instant."""
+    if at is not None:
+        live_twin(twin, nid)
+        return LiveState.model_validate(json_safe(twin.live.state_at(nid, at)))
+    twin.get(nid)
+    if not twin.live.has_state(nid):
+        raise HTTPException(404, detail="no live state yet: POST telemetry or observations "
+                                        "first")
+    return LiveState.model_validate(json_safe(twin.live.state(nid)))
+
+
+@router.get("/stream", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "Server-Sent Events: 'state' (as GET .../state) "
+                                            "and 'alarm' (TMF642 Alarm)."}},
+            **role_route(Role.VIEWER))
+async def stream(_: Viewer, twin: TwinDep, nid: NetworkId, request: Request,
+                 max_events: int | None = Query(default=None, ge=1, le=100_000)
+                 ) -> StreamingResponse:
+    """Server-Sent Events: what the live twins' listeners hear, as it happens."""
+    twin.get(nid)
+    queue = twin.live.subscribe()
+
+    async def events() -> AsyncIterator[str]:
+        sent = 0
+        try:
+            yield ": connected\n\n"
+            while max_events is None or sent < max_events:
+                if await request.is_disconnected():
+                    break
+                try:
+                    event, data = await asyncio.wait_for(queue.get(), timeout=15.0)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if data.get("network_id", nid) != nid and event == "state":
+                    continue
+                yield f"event: {event}\ndata: {json.dumps(json_safe(data))}\n\n"
+                sent += 1
+        finally:
+            twin.live.unsubscribe(queue)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/observations", **role_route(Role.OPERATOR))
+def observe(_: Operator, twin: TwinDep, nid: NetworkId, body: Observations
+            ) -> ObservationReport:
+    """Ingest a batch: applied and committed together; bad items are dead letters."""
+    lt = live_twin(twin, nid)
+    dead_before = lt.dead
+    changes = lt.process([Message(item) for item in body.items], "api")
+    dead = lt.store.dead_letters(lt.name, lt.dead - dead_before) if lt.store else []
+    return ObservationReport.model_validate({
+        "received": len(body.items), "dead_letters": len(dead),
+        "duplicates": changes.duplicates, "rates": len(changes.rates),
+        "link_changes": [{"link": lk, "up": up} for _t, lk, up in changes.link_status],
+        "problems": [{"reason": d["reason"], "payload": d["payload"][:500]}
+                     for d in dead[:20]]})
+
+
+@router.get("/live", **role_route(Role.VIEWER))
+def live(_: Viewer, twin: TwinDep, nid: NetworkId) -> LiveWithSummary:
+    """The mirrored state now (measured rates, link status, modulation, alarms)."""
+    lt = live_twin(twin, nid)
+    return LiveWithSummary.model_validate(json_safe(twin.live.state(nid)
+                                                    | {"summary": lt.summary()}))
+
+
+@router.get("/history", **role_route(Role.VIEWER))
+def history(_: Viewer, twin: TwinDep, nid: NetworkId,
+            at: float = Query(ge=0, description="Epoch seconds"),
+            to: float | None = Query(default=None, ge=0,
+                                     description="Compare with this instant")
+            ) -> PastState | StateDiff:
+    """The state at ``at`` rebuilt from the history, or what changed from ``at`` to
+    ``to``."""
+    lt = live_twin(twin, nid)
+    c = lt.state.compiled
+    labels = [c.arc_label(a) for a in range(c.n_arcs)]
+    past = lt.state_at(at)
+    if to is not None:
+        return StateDiff.model_validate(json_safe(diff_states(
+            past, lt.state_at(to), labels, c.arc_capacity_bps)))
+    snap = past.snapshot(labels, c.arc_capacity_bps)
+    snap["arcs"] = [a for a in snap["arcs"] if a["rate_bps"] is not None]
+    return PastState.model_validate(json_safe(snap | {"time": at}))
+
+
+@router.get("/traffic-matrix", **role_route(Role.VIEWER))
+def traffic_matrix(_: Viewer, twin: TwinDep, nid: NetworkId,
+                   limit: int = Query(default=100, ge=1, le=100_000)) -> TrafficMatrix:
+    """The matrix estimated from the measured rates (tomogravity), largest pairs first,
+    with a standard deviation per pair."""
+    lt = live_twin(twin, nid)
+    if not np.isfinite(lt.state.arc_rate_bps).any():
+        raise HTTPException(409, detail="no measured rates yet: POST observations first")
+    est = lt.estimate_tm()
+    ids = lt.network.node_ids
+    order = np.argsort(-est.rate_bps)[:limit]
+    fid = lt.fidelity(est)
+    return TrafficMatrix.model_validate(json_safe({
+        "total_bps": float(est.rate_bps.sum()), "fidelity_score": fid.score,
+        "pairs": [{"src": ids[est.src[p]], "dst": ids[est.dst[p]],
+                   "rate_bps": float(est.rate_bps[p]),
+                   "std_bps": None if est.std_bps is None else float(est.std_bps[p])}
+                  for p in order.tolist() if est.rate_bps[p] > 0]}))

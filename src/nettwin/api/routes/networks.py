@@ -1,0 +1,160 @@
+"""Networks: list, upload (any format), validate, get, export, delete; simulate and what-if."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from nettwin.api.auth import Role
+from nettwin.api.deps import Admin, NetworkId, Planner, Viewer, role_route
+from nettwin.api.schemas import (
+    NetworkInfo,
+    NetworkListItem,
+    SimulationDoc,
+    ValidationReport,
+    WhatIfDoc,
+)
+from nettwin.api.service import Twin, TwinDep
+from nettwin.engine import QueueModel, SimulationOptions
+from nettwin.engine import simulate as run_simulation
+from nettwin.errors import ImportFormatError, NettwinError, ValidationError
+from nettwin.io import NetworkFormat, load_network, save_network
+from nettwin.model import Network
+from nettwin.report import arc_records, json_safe, service_records
+from nettwin.scenarios import parse_scenario, run_whatif
+from nettwin.scenarios.whatif import diff_document
+
+router = APIRouter(prefix="/api/v1", tags=["networks"])
+
+FormatQuery = Annotated[NetworkFormat | None, Query(alias="format")]
+
+
+class SimulateRequest(BaseModel):
+    queue_model: QueueModel = QueueModel.MM1
+    scale: float = Field(default=1.0, ge=0.0, le=1e6)
+
+
+class ScenarioRequest(BaseModel):
+    name: str = Field(default="api scenario", max_length=200)
+    changes: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    basis: Literal["auto", "live", "plan"] = Field(
+        default="auto", description="Run on the live state (measured traffic, estimated "
+        "into a matrix, and link states of the live twin), on the plan (the network's "
+        "traffic matrix), or auto: live when the live twin has measured traffic.")
+
+
+def _without_prefix(exc: NettwinError, prefix: str) -> NettwinError:
+    """The same error, naming the uploaded file rather than the server's temporary copy."""
+    if isinstance(exc, ValidationError):
+        problems = [dataclasses.replace(p, element=p.element.replace(prefix, ""))
+                    for p in exc.problems]
+        return ValidationError(problems, (exc.source or "").replace(prefix, "") or None)
+    if isinstance(exc, ImportFormatError):
+        return type(exc)(exc.path.replace(prefix, ""), exc.message.replace(prefix, ""),
+                         exc.line)
+    return NettwinError(str(exc).replace(prefix, ""))
+
+
+async def _upload(twin: Twin, file: UploadFile, fmt: NetworkFormat | None) -> Network:
+    limit = twin.settings.max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, detail=f"upload larger than {limit} bytes; raise "
+                                        "NETTWIN_MAX_UPLOAD_BYTES")
+    name = Path(file.filename or "upload").name
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            return load_network(path, fmt)
+        except NettwinError as exc:
+            raise _without_prefix(exc, f"{tmp}/") from None
+
+
+def _notes(network: Network) -> list[str]:
+    return [str(n) for n in network.notes]
+
+
+@router.get("/networks", **role_route(Role.VIEWER))
+def list_networks(_: Viewer, twin: TwinDep) -> list[NetworkListItem]:
+    return [NetworkListItem(id=nid, **net.summary()) for nid, net in twin.networks.items()]
+
+
+@router.post("/networks", status_code=201, **role_route(Role.ADMIN))
+async def create_network(_: Admin, twin: TwinDep, file: Annotated[UploadFile, File()],
+                         fmt: FormatQuery = None) -> NetworkInfo:
+    network = await _upload(twin, file, fmt)
+    return NetworkInfo(id=twin.add(network), notes=_notes(network), **network.summary())
+
+
+@router.post("/networks:validate", **role_route(Role.PLANNER))
+async def validate_network(_: Planner, twin: TwinDep, file: Annotated[UploadFile, File()],
+                           fmt: FormatQuery = None) -> ValidationReport:
+    network = await _upload(twin, file, fmt)
+    return ValidationReport(valid=True, notes=_notes(network), **network.summary())
+
+
+@router.get("/networks/{nid}", **role_route(Role.VIEWER))
+def get_network(_: Viewer, twin: TwinDep, nid: NetworkId) -> NetworkInfo:
+    network, _c = twin.get(nid)
+    return NetworkInfo(id=nid, notes=_notes(network), **network.summary())
+
+
+@router.delete("/networks/{nid}", status_code=204, response_class=Response,
+               **role_route(Role.ADMIN))
+def delete_network(_: Admin, twin: TwinDep, nid: NetworkId) -> Response:
+    twin.get(nid)
+    twin.forget(nid)
+    return Response(status_code=204)
+
+
+@router.get("/networks/{nid}/export", response_class=Response,
+            responses={200: {"content": {"application/json": {}},
+                             "description": "The network in the native or RFC 8345 format."}},
+            **role_route(Role.VIEWER))
+def export_network(_: Viewer, twin: TwinDep, nid: NetworkId, fmt: Annotated[
+        NetworkFormat, Query(alias="format")] = NetworkFormat.NATIVE) -> Response:
+    network, _c = twin.get(nid)
+    if fmt not in (NetworkFormat.NATIVE, NetworkFormat.RFC8345):
+        raise HTTPException(400, detail="export formats: native, rfc8345")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "network.json"
+        save_network(network, path, fmt)
+        return Response(path.read_text(encoding="utf-8"), media_type="application/json")
+
+
+@router.post("/networks/{nid}/simulate", **role_route(Role.PLANNER))
+def simulate(_: Planner, twin: TwinDep, nid: NetworkId, body: SimulateRequest
+             ) -> SimulationDoc:
+    network, compiled = twin.get(nid)
+    result = run_simulation(compiled, SimulationOptions(queue_model=body.queue_model),
+                            demand_rate_bps=compiled.demand_rate_bps * body.scale)
+    return SimulationDoc.model_validate(json_safe({
+        "kpis": result.kpis(), "services": service_records(network, result),
+        "arcs": arc_records(compiled, result)}))
+
+
+@router.post("/networks/{nid}/whatif", **role_route(Role.PLANNER))
+def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioRequest,
+           limit: Annotated[int, Query(ge=1, le=1_000_000, description=(
+               "Entries kept in each list (counts stay whole)"))] = 50) -> WhatIfDoc:
+    """The scenario's changes against the no-change run, on the live state or the plan."""
+    network, compiled = twin.get(nid)
+    scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
+    live = twin.live.network_now(nid, network) if body.basis != "plan" else None
+    if body.basis == "live" and live is None:
+        raise HTTPException(409, detail=f"network {nid!r} has no measured traffic yet: "
+                                        "use basis 'plan' or feed telemetry first")
+    if live is not None:
+        diff = run_whatif(live, scenario).diff
+    else:
+        diff = run_whatif(network, scenario, compiled=compiled,
+                          baseline=twin.baseline(nid)).diff
+    return WhatIfDoc.model_validate(json_safe(
+        diff_document(diff, limit) | {"basis": "plan" if live is None else "live"}))

@@ -1,0 +1,378 @@
+"""What the API answers, as response models: the OpenAPI document says what comes back.
+
+Numbers that can be unbounded or unknown (a delay through an overloaded arc, an arc never
+measured) are ``null`` in JSON, so they are typed ``float | None``. Records that carry many
+engine outputs keep their documented fields and allow more (``extra="allow"``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Open(BaseModel):
+    """A record whose listed fields are documented; further fields may come."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# --------------------------------------------------------------------------- health
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    networks: int
+
+
+# --------------------------------------------------------------------------- networks
+class NetworkSummary(Open):
+    name: str
+    nodes: int
+    links: int
+    links_up: int
+    arcs: int
+    demands: int
+    offered_bps: float
+    services: int
+    capacity_bps: float
+    traffic_classes: list[str]
+
+
+class NetworkListItem(NetworkSummary):
+    id: str
+
+
+class NetworkInfo(NetworkSummary):
+    id: str
+    notes: list[str] = Field(description="What the import assumed or repaired.")
+
+
+class ValidationReport(NetworkSummary):
+    valid: bool
+    notes: list[str]
+
+
+class ArcRecord(Open):
+    link: str
+    direction: Literal["ab", "ba"]
+    src: str
+    dst: str
+    up: bool
+    metric: int
+    capacity_bps: float
+    load_bps: float
+    utilisation: float | None
+    delay_s: float | None
+    loss: float | None
+    overloaded: bool
+
+
+class ServiceRecord(Open):
+    id: str
+    name: str
+    demands: int
+    worst_delay_s: float | None
+    max_delay_s: float | None
+    worst_loss: float | None
+    max_loss: float | None
+    unroutable_demands: int
+    violated: bool
+
+
+class SimulationDoc(BaseModel):
+    kpis: dict[str, Any] = Field(description="Scenario KPIs (max_utilisation, ...).")
+    services: list[ServiceRecord]
+    arcs: list[ArcRecord]
+
+
+class WhatIfDoc(Open):
+    basis: Literal["live", "plan"] = Field(
+        description="What the scenario ran on: 'live' (the measured traffic and link states "
+                    "of the live twin) or 'plan' (the planning traffic matrix).")
+    verdict: str
+    max_utilisation_before: float | None
+    max_utilisation_after: float | None
+    max_utilisation_arc: str | None
+    lost_bps: float | None
+    arcs_changed: int
+    arc_changes: list[dict[str, Any]]
+    demands_rerouted: int
+    demands_lost: list[str]
+    demands_lost_count: int
+    demands_restored: list[str]
+    services: list[dict[str, Any]]
+    services_newly_violated: list[str]
+
+
+# --------------------------------------------------------------------------- jobs
+class JobStatus(BaseModel):
+    id: str
+    kind: str
+    network_id: str
+    owner: str
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    done: int
+    total: int
+    error: str | None
+    created: str
+    basis: Literal["live", "plan"] | None = Field(
+        default=None, description="What a sweep runs on (answered when it is submitted).")
+
+
+class Page(BaseModel):
+    total: int
+    offset: int
+    items: list[dict[str, Any]]
+    basis: Literal["live", "plan"] | None = Field(
+        default=None, description="What the job ran on (sweeps).")
+
+
+# --------------------------------------------------------------------------- live
+class LiveArc(BaseModel):
+    arc: str
+    rate_bps: float | None = Field(description="Measured; null: not measured yet.")
+    capacity_bps: float = Field(description="Now (radio links: at their modulation).")
+    utilisation: float | None
+    drops_pps: float | None = None
+    up: bool | None = None
+
+
+class StandingAlarm(BaseModel):
+    object: str
+    type: str
+    severity: str
+    problem: str | None = None
+
+
+class LiveHeader(BaseModel):
+    network_id: str
+    time: float | None = Field(description="Time of the latest observation, epoch seconds.")
+    time_iso: str | None
+    samples: int | None = Field(description="Observations applied (null: rebuilt from "
+                                            "the history).")
+    note: str | None = Field(default=None, description="Why the state may not be what was "
+                                                       "asked for (an instant outside the "
+                                                       "history).")
+    max_utilisation: float | None
+    scale: float | None = Field(description="Traffic level of simulated telemetry (null: "
+                                            "measured).")
+    links_down: list[str]
+    modulation: dict[str, str | None]
+    link_modes: dict[str, str | None] = Field(description="The same as modulation.")
+    alarms: list[StandingAlarm]
+
+
+class LiveState(LiveHeader):
+    arcs: list[LiveArc]
+
+
+class TwinSummary(BaseModel):
+    network: str
+    samples: int
+    dead_letters: int
+    batches: int
+    time: float | None
+    latency_p50_s: float | None
+    latency_p99_s: float | None
+
+
+class LiveWithSummary(LiveState):
+    summary: TwinSummary
+
+
+class LinkChange(BaseModel):
+    link: str
+    up: bool
+
+
+class DeadLetterRow(BaseModel):
+    reason: str
+    payload: str
+
+
+class ObservationReport(BaseModel):
+    received: int
+    dead_letters: int
+    duplicates: int
+    rates: int
+    link_changes: list[LinkChange]
+    problems: list[DeadLetterRow]
+
+
+class PastState(BaseModel):
+    time: float
+    max_utilisation: float | None
+    links_down: list[str]
+    arcs: list[LiveArc]
+    modulation: dict[str, str | None]
+    alarms: list[StandingAlarm]
+
+
+class StateDiff(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: float | None = Field(alias="from")
+    to: float | None
+    links: dict[str, dict[str, bool]]
+    modulation: dict[str, dict[str, str | None]]
+    alarms_raised: list[str]
+    alarms_cleared: list[str]
+    arcs: list[dict[str, Any]]
+
+
+class TmPair(BaseModel):
+    src: str
+    dst: str
+    rate_bps: float
+    std_bps: float | None
+
+
+class TrafficMatrix(BaseModel):
+    total_bps: float
+    fidelity_score: float | None
+    pairs: list[TmPair]
+
+
+# --------------------------------------------------------------------------- TMF
+class AlarmedObject(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    id: str
+    referred_type: str = Field(alias="@referredType")
+
+
+class TmfAlarm(BaseModel):
+    """TMF642 Alarm (v4 field names)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    id: str
+    href: str
+    type_: str = Field(alias="@type")
+    alarmType: str  # noqa: N815 - TMF642 names
+    perceivedSeverity: str  # noqa: N815
+    probableCause: str  # noqa: N815
+    specificProblem: str  # noqa: N815
+    state: str
+    ackState: str  # noqa: N815
+    alarmRaisedTime: str  # noqa: N815
+    alarmChangedTime: str  # noqa: N815
+    alarmClearedTime: str | None = None  # noqa: N815
+    ackSystemId: str | None = None  # noqa: N815
+    ackUserId: str | None = None  # noqa: N815
+    sourceSystemId: str  # noqa: N815
+    alarmedObject: AlarmedObject  # noqa: N815
+
+
+class TmfResource(BaseModel):
+    """TMF639 Resource."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    id: str
+    href: str
+    type_: str = Field(alias="@type")
+    name: str
+    resourceStatus: str  # noqa: N815
+    operationalState: str | None = None  # noqa: N815
+    administrativeState: str | None = None  # noqa: N815
+    resourceCharacteristic: list[dict[str, Any]]  # noqa: N815
+    resourceRelationship: list[dict[str, Any]] | None = None  # noqa: N815
+    place: list[dict[str, Any]] | None = None
+
+
+# --------------------------------------------------------------------------- views
+class TopoNode(BaseModel):
+    id: str
+    name: str
+    kind: str
+    x: float
+    y: float
+    latitude: float | None
+    longitude: float | None
+
+
+class TopoLink(BaseModel):
+    id: str
+    a: str
+    b: str
+    kind: str
+    capacity_ab_bps: float
+    capacity_ba_bps: float
+    up: bool
+    arcs: list[str]
+    modulation: str | None
+    frequency_ghz: float | None
+
+
+class TopoService(BaseModel):
+    id: str
+    name: str
+    max_delay_s: float | None
+    demands: int
+
+
+class Topology(BaseModel):
+    id: str
+    name: str
+    geographic: bool
+    nodes: list[TopoNode]
+    links: list[TopoLink]
+    services: list[TopoService]
+
+
+class ElementArc(BaseModel):
+    arc: str
+    load_bps: float
+    capacity_bps: float
+    utilisation: float | None
+    delay_s: float | None
+    up: bool
+
+
+class ElementHistory(BaseModel):
+    times: list[str]
+    series: dict[str, list[float]]
+
+
+class RadioPanel(BaseModel):
+    frequency_ghz: float
+    length_km: float
+    profile: str
+    modes: list[str]
+    clear_sky_mode: str
+    live_mode: str | None
+
+
+class Element(BaseModel):
+    kind: Literal["node", "link"]
+    id: str
+    attributes: dict[str, Any]
+    arcs: list[ElementArc]
+    services: list[dict[str, Any]]
+    history: ElementHistory
+    alarms: list[TmfAlarm]
+    radio: RadioPanel | None = None
+
+
+class StormDoc(BaseModel):
+    summary: dict[str, Any]
+    worst_minute: float
+    links: list[dict[str, Any]]
+    arcs: list[dict[str, Any]]
+    cells_at_worst: list[dict[str, Any]]
+
+
+class QosDemand(BaseModel):
+    demand: str
+    class_: str = Field(alias="class")
+    routed: bool
+    delay_s: float | None
+    jitter_s: float | None
+    loss: float | None
+
+
+class QosDoc(BaseModel):
+    classes: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    demands: list[QosDemand]
+    pinned: int

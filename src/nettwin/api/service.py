@@ -1,0 +1,134 @@
+"""The state of one service instance (networks, their compiled arrays and caches, jobs,
+tokens, the live hub, metrics) and the dependency routes get it through."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import yaml
+from fastapi import Depends, HTTPException, Request
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from nettwin.api.auth import TokenStore
+from nettwin.api.jobs import JobManager
+from nettwin.api.live import LiveHub
+from nettwin.api.oidc import OidcConfig, OidcVerifier
+from nettwin.api.settings import Settings
+from nettwin.api.views import radio_of
+from nettwin.engine import CompiledNetwork, SimulationResult, compile_network
+from nettwin.engine import simulate as run_simulation
+from nettwin.examples import example_path
+from nettwin.io import load_network
+from nettwin.model import Network
+from nettwin.radio.acm import AcmProfile, load_acm_profiles
+from nettwin.radio.budget import RadioArrays
+from nettwin.radio.storm import Storm, parse_storm
+
+
+class Twin:
+    """State of one service instance: networks by id, their compiled arrays, jobs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.networks: dict[str, Network] = {}
+        self.compiled: dict[str, CompiledNetwork] = {}
+        self.baselines: dict[str, SimulationResult] = {}
+        self.profiles: dict[str, dict[str, AcmProfile]] = {}  # extra ACM ladders per network
+        self.storms: dict[str, Storm] = {}  # the storm a network's dashboard offers first
+        self.live_ids: list[str] = []  # networks fed simulated telemetry
+        self._cache: dict[tuple[str, str], Any] = {}
+        self.tokens = TokenStore(settings.tokens_file)
+        self.oidc = OidcVerifier(OidcConfig(
+            issuer=settings.oidc_issuer,
+            jwks_url=settings.oidc_jwks_url
+            or f"{settings.oidc_issuer.rstrip('/')}/protocol/openid-connect/certs",
+            audience=settings.oidc_audience, roles_claim=settings.oidc_roles_claim,
+            role_prefix=settings.oidc_role_prefix, leeway_s=settings.oidc_leeway_s,
+            refresh_cooldown_s=settings.oidc_refresh_cooldown_s,
+            jwks_cache_s=settings.oidc_jwks_cache_s,
+        )) if settings.oidc_issuer else None
+        self.jobs = JobManager(settings.job_workers)
+        self.live = LiveHub(settings.store_url, settings.data_dir)
+        self.registry = CollectorRegistry()
+        self.requests = Counter("nettwin_http_requests", "HTTP requests",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("nettwin_http_request_seconds", "Request latency",
+                                 ["route"], registry=self.registry)
+
+    def add(self, network: Network) -> str:
+        nid = uuid.uuid4().hex[:12]
+        self.networks[nid] = network
+        return nid
+
+    def baseline(self, nid: str) -> SimulationResult:
+        """The no-change run of a network, computed once and reused by what-ifs."""
+        _network, compiled = self.get(nid)
+        if nid not in self.baselines:
+            self.baselines[nid] = run_simulation(compiled)
+        return self.baselines[nid]
+
+    def cached(self, nid: str, key: str, make: Callable[[], Any]) -> Any:
+        """Something derived from a network, computed on first use (dropped on delete)."""
+        if (nid, key) not in self._cache:
+            self._cache[nid, key] = make()
+        return self._cache[nid, key]
+
+    def radio(self, nid: str) -> RadioArrays | None:
+        """The network's microwave links as arrays (None: it has none that can be modelled)."""
+        network, _c = self.get(nid)
+        radio: RadioArrays | None = self.cached(
+            nid, "radio", lambda: radio_of(network, self.profiles.get(nid, {})))
+        return radio
+
+    def default_storm(self, nid: str) -> Storm | None:
+        return self.storms.get(nid)
+
+    def forget(self, nid: str) -> None:
+        for store in (self.networks, self.compiled, self.baselines, self.profiles, self.storms):
+            store.pop(nid, None)
+        self._cache = {k: v for k, v in self._cache.items() if k[0] != nid}
+        if nid in self.live_ids:
+            self.live_ids.remove(nid)
+        self.live.forget(nid)
+
+    def load_examples(self) -> None:
+        """The embedded default: Abilene (IP core) as 'example' and the Munich microwave
+        backhaul as 'munich', with its vendor ACM table and the bundled squall line; both
+        fed simulated telemetry. Examples already present are left alone."""
+        if "example" not in self.networks:
+            self.networks["example"] = load_network(example_path())
+        if "munich" not in self.networks:
+            munich = example_path("munich-backhaul")
+            self.networks["munich"] = load_network(munich)
+            self.profiles["munich"] = load_acm_profiles(
+                munich.with_name("munich-acm-38ghz.txt"))
+            self.storms["munich"] = parse_storm(
+                yaml.safe_load(example_path("munich-storm").read_text(encoding="utf-8")),
+                "munich-storm.yaml")
+        self.live_ids.extend(n for n in ("example", "munich") if n not in self.live_ids)
+
+    def get(self, nid: str) -> tuple[Network, CompiledNetwork]:
+        if nid not in self.networks:
+            raise HTTPException(404, detail=f"no network {nid!r}")
+        if nid not in self.compiled:
+            self.compiled[nid] = compile_network(self.networks[nid])
+        return self.networks[nid], self.compiled[nid]
+
+    def audit(self, who: str, method: str, path: str, status: int) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.settings.audit_file.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"when": datetime.now(UTC).isoformat(), "who": who,
+                                 "what": f"{method} {path}", "status": status}) + "\n")
+
+
+def get_twin(request: Request) -> Twin:
+    """Dependency: the service state of the app serving this request."""
+    twin: Twin = request.app.state.twin
+    return twin
+
+
+TwinDep = Annotated[Twin, Depends(get_twin)]

@@ -1,0 +1,119 @@
+"""Conventions every command shares: --json PATH|-, --version, --quiet, one registry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nettwin import __version__, compile_network, simulate
+from nettwin.cli import app
+from nettwin.cli.app import COMMANDS, load_command
+from nettwin.examples import example_path
+from nettwin.io import load_network
+from nettwin.scenarios import run_sweep
+
+runner = CliRunner()
+
+
+def _json(args: list[str]) -> object:
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)  # nothing but the document on stdout
+
+
+def test_json_dash_prints_one_document_on_stdout() -> None:
+    net = load_network(example_path())
+    result = simulate(compile_network(net))
+    info = _json(["info", "--json", "-"])
+    assert isinstance(info, dict) and info["links"] == len(net.links)
+    sim = _json(["simulate", "--json", "-"])
+    assert isinstance(sim, dict)
+    assert sim["kpis"]["max_utilisation"] == pytest.approx(result.kpis()["max_utilisation"])
+    sweep = _json(["sweep", "--json", "-"])
+    assert isinstance(sweep, dict)
+    expected = run_sweep(net)
+    assert len(sweep["failures"]) == len(expected.failure_rows()) == len(net.links)
+    what = _json(["whatif", "--fail-link", "Denver--Kansas-City", "--json", "-"])
+    assert isinstance(what, list) and what[0]["scenario"]
+
+
+def test_json_to_a_file_keeps_the_tables(tmp_path: Path) -> None:
+    target = tmp_path / "abilene.yaml"
+    doc = tmp_path / "convert.json"
+    res = runner.invoke(app, ["convert", str(example_path()), str(target), "--json", str(doc)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(doc.read_text())["nodes"] == len(load_network(target).nodes)
+    res = runner.invoke(app, ["info", "--json", str(doc)])
+    assert res.exit_code == 0 and "abilene" in res.stdout  # the table still prints
+
+
+def test_version_and_quiet() -> None:
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.stdout.strip() == f"nettwin {__version__}"
+    loud = runner.invoke(app, ["simulate", "--top", "0"])
+    quiet = runner.invoke(app, ["--quiet", "simulate", "--top", "0"])
+    assert "compile" in loud.stderr and quiet.stderr == ""
+    assert quiet.stdout == loud.stdout
+    bad = runner.invoke(app, ["--quiet", "info", "/nonexistent.yaml"])
+    assert bad.exit_code == 3 and bad.stderr  # errors are never silenced
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_registry_help_is_the_commands_own(name: str) -> None:
+    command = load_command(name)
+    own = " ".join((command.help or "").split())
+    assert own.startswith(COMMANDS[name][1].rstrip(".")), name
+
+
+def test_help_loads_no_heavy_module() -> None:
+    code = ("import sys; from typer.testing import CliRunner; from nettwin.cli import app; "
+            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+            "print(sorted(m for m in ('numba', 'numpy', 'scipy', 'fastapi', 'sqlalchemy', "
+            "'networkx', 'nettwin.engine') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("command", "blocked", "extra"), [
+    (["serve"], ("fastapi", "pydantic_settings", "uvicorn"), "api"),
+    (["ingest", "x.jsonl"], ("sqlalchemy", "orjson"), "live"),
+])
+def test_a_missing_extra_is_named_not_a_traceback(command: list[str], blocked: tuple[str, ...],
+                                                  extra: str) -> None:
+    code = ("import sys\n"
+            f"for m in {blocked!r}: sys.modules[m] = None  # as if not installed\n"
+            "from typer.testing import CliRunner\nfrom nettwin.cli import app\n"
+            f"r = CliRunner().invoke(app, {command!r})\n"
+            "print(r.exit_code); print(r.stderr); print(repr(r.exception))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    lines = done.stdout.splitlines()
+    assert lines[0] == "3", done.stdout
+    assert f"pip install 'nettwin[{extra}]'" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_json_dash_on_the_live_commands(tmp_path: Path) -> None:
+    from nettwin.live.simulated import counter_records
+
+    net = load_network(example_path())
+    compiled = compile_network(net)
+    rate = simulate(compiled).arc_load_bps
+    obs = tmp_path / "obs.jsonl"
+    with obs.open("w") as fh:
+        for step in counter_records(net, rate, start=1e9, interval_s=60, steps=3):
+            fh.writelines(json.dumps(r) + "\n" for r in step)
+    store = f"sqlite:///{tmp_path / 'twin.db'}"
+    ingested = _json(["ingest", str(obs), "--store", store, "--json", "-"])
+    assert isinstance(ingested, dict) and ingested["summary"]["dead_letters"] == 0
+    state = _json(["state", "--store", store, "--json", "-"])
+    assert isinstance(state, dict)
+    got = np.array([a["rate_bps"] for a in state["arcs"]], dtype=float)
+    np.testing.assert_allclose(got, rate, rtol=1e-9)  # counters back to the loads
