@@ -8,7 +8,6 @@ route's ``x-required-role`` (published in the OpenAPI document).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import tempfile
 import time
@@ -42,6 +41,7 @@ from nettwin.api.oidc import OidcConfig, OidcVerifier
 from nettwin.api.qos_routes import add_qos_routes
 from nettwin.api.settings import Settings
 from nettwin.api.twin_routes import add_twin_routes, live_twin
+from nettwin.api.uploads import BodyLimit, load_upload
 from nettwin.api.views import add_view_routes, radio_of
 from nettwin.api.weather import LiveWeather
 from nettwin.engine import (
@@ -52,7 +52,7 @@ from nettwin.engine import (
     compile_network,
 )
 from nettwin.engine import simulate as run_simulation
-from nettwin.errors import ImportFormatError, NettwinError, ValidationError
+from nettwin.errors import NettwinError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import NetworkFormat, load_network, save_network
 from nettwin.live import Message
@@ -190,18 +190,6 @@ def _problem_body(exc: NettwinError) -> dict[str, Any]:
     return body
 
 
-def _without_prefix(exc: NettwinError, prefix: str) -> NettwinError:
-    """The same error, naming the uploaded file rather than the server's temporary copy."""
-    if isinstance(exc, ValidationError):
-        problems = [dataclasses.replace(p, element=p.element.replace(prefix, ""))
-                    for p in exc.problems]
-        return ValidationError(problems, (exc.source or "").replace(prefix, "") or None)
-    if isinstance(exc, ImportFormatError):
-        return type(exc)(exc.path.replace(prefix, ""), exc.message.replace(prefix, ""),
-                         exc.line)
-    return NettwinError(str(exc).replace(prefix, ""))
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new service instance (tests build as many as they like)."""
     settings = settings or Settings()
@@ -256,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "failure sweeps. Bearer tokens carry a role: viewer < planner "
                               "< operator < admin.")
     app.state.twin = twin
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
 
     @app.exception_handler(NettwinError)
     async def domain_error(request: Request, exc: NettwinError) -> JSONResponse:
@@ -292,18 +281,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return [{"id": nid} | net.summary() for nid, net in twin.networks.items()]
 
     async def _upload(file: UploadFile, fmt: NetworkFormat | None) -> Network:
-        data = await file.read(settings.max_upload_bytes + 1)
-        if len(data) > settings.max_upload_bytes:
-            raise HTTPException(413, detail=f"upload larger than {settings.max_upload_bytes} "
-                                            "bytes; raise NETTWIN_MAX_UPLOAD_BYTES")
-        name = Path(file.filename or "upload").name
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / name
-            path.write_bytes(data)
-            try:
-                return load_network(path, fmt)
-            except NettwinError as exc:
-                raise _without_prefix(exc, f"{tmp}/") from None
+        return await load_upload(file, fmt, settings)  # name 400, size 413, off the loop
 
     @app.post(f"{API}/networks", status_code=201, **role_route(Role.ADMIN))
     async def create_network(_: Admin, file: Annotated[UploadFile, File()],

@@ -5,9 +5,10 @@ list exhausts the parser's recursion, an integer of a million digits takes secon
 convert: each is refused here with an :class:`~nettwin.errors.ImportFormatError` that names
 the file, where in the document and how to fix it, before any importer sees the data.
 
-Aliases are allowed (``yaml.safe_dump`` writes them for shared objects) but the document's
-size *after* expanding every alias counts against ``max_elements``; the cost of checking it is
-one pass over the parser's nodes, so a bomb is refused in milliseconds, not expanded.
+Aliases are allowed (``yaml.safe_dump`` writes them for shared objects) but what they add
+when expanded is bounded by ``max_alias_elements`` and the whole document by
+``max_elements``; the check weighs the parser's nodes once (an alias weighs what it points
+at), so a bomb is refused in milliseconds, not expanded.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from nettwin.errors import ImportFormatError
+from nettwin.errors import ImportFormatError, InputLimitError
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class InputLimits:
     max_depth: int = 64  # nesting of lists and mappings
     max_elements: int = 5_000_000  # scalars, lists and mappings, aliases expanded
     max_int_bits: int = 64  # larger integers are no counter, metric or capacity
+    max_alias_elements: int = 100_000  # what aliases may add beyond the written elements
 
     def describe(self) -> str:
         return (f"at most {self.max_bytes:,} bytes, {self.max_depth} levels of nesting, "
@@ -68,6 +70,7 @@ class _BoundedLoader(yaml.SafeLoader):
         self.source, self.limits = source, limits
         self._weight: dict[int, int] = {}
         self._depth = 0
+        self._written = 0  # nodes composed from the text itself, aliases not expanded
 
     def _refuse(self, message: str, line: int) -> ImportFormatError:
         return ImportFormatError(self.source, f"refused: {message}", line)
@@ -91,16 +94,21 @@ class _BoundedLoader(yaml.SafeLoader):
             raise self._refuse("an alias refers to the list or mapping that contains it (a "
                                "recursive anchor); write the data out instead",
                                node.start_mark.line + 1)
+        self._written += 1
         weight = 1
         if isinstance(node, SequenceNode):
             weight += sum(self._weight.get(id(child), 1) for child in node.value)
         elif isinstance(node, MappingNode):
             weight += sum(self._weight.get(id(k), 1) + self._weight.get(id(v), 1)
                           for k, v in node.value)
+        if weight > self._written + self.limits.max_alias_elements:
+            raise self._refuse(f"aliases expand this value by more than "
+                               f"{self.limits.max_alias_elements:,} elements (a YAML alias "
+                               "bomb?); write shared values out", node.start_mark.line + 1)
         if weight > self.limits.max_elements:
-            raise self._refuse(f"expands to more than {self.limits.max_elements:,} elements "
-                               "(anchors and aliases expanded: a YAML alias bomb?); write "
-                               "shared values out or split the file", node.start_mark.line + 1)
+            raise InputLimitError(self.source, f"refused: more than "
+                                               f"{self.limits.max_elements:,} elements; split "
+                                               "the file", node.start_mark.line + 1)
         self._weight[key] = weight
         return node
 
@@ -157,8 +165,8 @@ def check_document(doc: Any, source: str, limits: InputLimits | None = None) -> 
         value, where, depth = stack.pop()
         count += 1
         if count > limits.max_elements:
-            raise ImportFormatError(source, f"refused: more than {limits.max_elements:,} "
-                                            "elements; split the file")
+            raise InputLimitError(source, f"refused: more than {limits.max_elements:,} "
+                                          "elements; split the file")
         if isinstance(value, bool) or value is None or isinstance(value, str):
             continue
         if isinstance(value, int):

@@ -223,7 +223,8 @@ def iter_gnnet_samples(tarball: str | Path, graphs: str | Path | None = None,
         where = f"{tarball.name} sample {parts[0] if parts else i}"
         if len(parts) != 3:
             raise _fail(where, f"input_files line not understood: {inp!r}")
-        if any(not p or Path(p).name != p or p in (".", "..") for p in parts[1:]):
+        if any(not p or Path(p).name != p or p in (".", "..") or not p.isprintable()
+               for p in parts[1:]):
             raise _fail(where, f"graph and routing must be plain file names, got {parts[1:]}")
         topo = read_topology(graphs / parts[1])
         ports = read_routing(routings / parts[2])

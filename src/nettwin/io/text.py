@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from nettwin.errors import ImportFormatError
+from nettwin.errors import ImportFormatError, InputLimitError
 from nettwin.io.documents import current_limits, parse_json, parse_yaml
 
 
@@ -19,9 +19,11 @@ def check_file_size(path: Path) -> None:
         size = path.stat().st_size
     except OSError as exc:
         raise ImportFormatError(str(path), f"cannot read file: {exc.strerror}") from exc
+    except ValueError as exc:  # a NUL in the name
+        raise ImportFormatError(repr(str(path)), f"not a file name: {exc}") from None
     if size > limits.max_bytes:
-        raise ImportFormatError(str(path), f"refused: {size:,} bytes, more than "
-                                           f"{limits.max_bytes:,}; split the file")
+        raise InputLimitError(str(path), f"refused: {size:,} bytes, more than "
+                                         f"{limits.max_bytes:,}; split the file")
 
 
 def read_text(path: Path) -> str:
