@@ -159,8 +159,8 @@ def test_jetstream_redelivers_after_a_crash_without_double_counting(
 
     twin = asyncio.run(scenario())
     np.testing.assert_allclose(twin.state.arc_rate_bps, RATE, rtol=1e-9)
-    assert store.count(stream) == 4 * 2 * len(NET.links)  # every rate exactly once
-    assert store.cursor(stream, f"nats:{stream}/twin") == len(payloads)
+    assert store.count(twin.name) == 4 * 2 * len(NET.links)  # every rate exactly once
+    assert store.cursor(twin.name, f"nats:{stream}/twin") == len(payloads)
 
 
 # --------------------------------------------------------------------------- MQTT

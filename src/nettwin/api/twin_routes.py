@@ -33,7 +33,7 @@ def live_twin(twin: Twin, nid: str) -> LiveTwin:
     def make() -> LiveTwin:
         url = twin.settings.store_url or f"sqlite:///{twin.settings.data_dir / 'twin.db'}"
         twin.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return LiveTwin(network, Store(url))
+        return LiveTwin(network, Store(url), network_id=nid)
 
     lt: LiveTwin = twin.cached(nid, "live_twin", make)
     return lt

@@ -23,7 +23,7 @@ from nettwin.estimate import TmEstimate, estimate_tm, routing_matrix
 from nettwin.live.observations import DeadLetter, Decoder
 from nettwin.live.sources import Ack, Message, Source
 from nettwin.live.state import Changes, TwinState
-from nettwin.live.store import PastState, Store
+from nettwin.live.store import PastState, Store, history_key
 from nettwin.live.topology import apply_topology
 from nettwin.model import Network
 from nettwin.model.demands import DemandTable
@@ -49,10 +49,11 @@ class Fidelity:
 
 class LiveTwin:
     def __init__(self, network: Network, store: Store | None = None, *,
-                 drift_threshold: float = DRIFT_THRESHOLD) -> None:
+                 drift_threshold: float = DRIFT_THRESHOLD, network_id: str | None = None
+                 ) -> None:
         self.network = network
         self.base_network = network  # before any topology update (history replays them)
-        self.name = network.name
+        self.name = history_key(network, network_id)  # the store's key: id + port fingerprint
         self.state = TwinState(network)
         self.decoder = Decoder(self.state.ports)
         self.store = store
