@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 import numpy as np
 import typer
@@ -76,8 +76,9 @@ def _source(spec: str, speed: float, queries: list[str], stream: str, durable: s
         return NatsSource(f"nats://{parsed.netloc}", parsed.path.strip("/") or "nettwin.obs",
                           stream, durable)
     if parsed.scheme == "mqtt":
+        client_id = dict(parse_qsl(parsed.query)).get("client_id", "nettwin-twin")
         return MqttSource(parsed.hostname or "127.0.0.1", parsed.port or 1883,
-                          parsed.path.strip("/") or "nettwin/obs/#")
+                          parsed.path.strip("/") or "nettwin/obs/#", client_id)
     if parsed.scheme.startswith("prometheus"):
         pairs = dict(q.split("=", 1) for q in queries if "=" in q)
         if not pairs:
@@ -101,7 +102,8 @@ def _twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
 def ingest(
     source: Annotated[str, typer.Argument(
         help="Where observations come from: FILE.jsonl / FILE.csv (replay), "
-             "nats://HOST:PORT/SUBJECT (JetStream), mqtt://HOST:PORT/TOPIC, "
+             "nats://HOST:PORT/SUBJECT (JetStream), mqtt://HOST:PORT/TOPIC[?client_id=ID] "
+             "(persistent session per client id), "
              "prometheus+http://HOST:PORT (with --query).")],
     file: Annotated[Path | None, typer.Option(
         "--network", "-n", help="The network mirrored (default: the bundled Abilene).")] = None,
@@ -126,6 +128,8 @@ def ingest(
         src = _source(source, speed, query or [], stream, durable)
     except NettwinError as exc:
         raise fail(exc) from None
+    if hasattr(src, "resume_note"):  # a file: say what a resumed replay skips
+        err.print(src.resume_note(twin.store.cursor(twin.name, src.name)))
     started = time.monotonic()
 
     def view() -> Table:

@@ -159,7 +159,7 @@ def _number(rec: Mapping[str, Any], key: str) -> float:
         x = float(v)
     except (ValueError, OverflowError):
         raise ValueError(f"{key} {_shown(v)} is not a number") from None
-    if not math.isfinite(x) or x < 0 or x >= 2.0**64:
+    if not math.isfinite(x) or x < 0 or x > 2.0**64:  # 2^64 - 1 rounds to 2^64
         raise ValueError(f"{key} {_shown(v)} must be a finite number in 0..2^64")
     return x
 
@@ -424,6 +424,6 @@ def _counter_value(value: Any, leaf: str) -> float:
         number = float(value)
     except (ValueError, OverflowError):
         raise ValueError(f"{str(value)[:60]!r} is not a number") from None
-    if not (math.isfinite(number) and 0 <= number < 2.0**64):
+    if not (math.isfinite(number) and 0 <= number <= 2.0**64):
         raise ValueError(f"{str(value)[:60]!r} is outside a counter64's range")
     return number

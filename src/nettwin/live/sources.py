@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import json
 import threading
 import time
@@ -100,20 +101,45 @@ class InProcessSource:
 
 
 # --------------------------------------------------------------------------- file replay
+HEAD_BYTES = 4096  # what identifies a replay file's content, with its inode
+
+
+def file_identity(path: Path) -> str:
+    """A replay file by content, not by name: device, inode and a hash of its first 4 KiB.
+    A rotated file with the same name is another file (new inode, new head) and is replayed;
+    the same file grown by appending keeps its identity and resumes after its last line."""
+    st = path.stat()
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    digest = hashlib.sha256(head).hexdigest()[:16]
+    return f"{st.st_dev:x}:{st.st_ino:x}:{digest}"
+
+
 class FileReplaySource:
     """JSON lines (``.jsonl``/``.json``) or CSV (header: kind,time,device,interface,
     out_octets,... as in the JSON form) replayed at ``speed`` x real time (0: as fast as
-    possible). Positions are line numbers, so a replay into a store resumes after the last
-    committed line."""
+    possible). Positions are line numbers of *this content* (the source's name carries the
+    file's identity, see ``file_identity``), so a replay into a store resumes after the last
+    committed line of the same file, and a new file under an old name is read in full."""
 
     def __init__(self, path: str | Path, speed: float = 0.0) -> None:
         self.path = Path(path)
-        if not self.path.exists():
+        if not self.path.is_file():
             raise ImportFormatError(str(self.path), "no such file")
         if speed < 0:
             raise ValueError(f"speed {speed} must be >= 0 (0: as fast as possible)")
         self.speed = speed
-        self.name = f"file:{self.path.name}"
+        self.identity = file_identity(self.path)
+        self.name = f"file:{self.path.name[:80]}@{self.identity}"
+
+    def resume_note(self, committed_line: int | None) -> str:
+        """What a replay will do given the store's cursor for this source (say it when
+        lines are skipped)."""
+        if committed_line is None:
+            return f"{self.path.name}: new content ({self.identity}), replayed from line 1"
+        return (f"{self.path.name}: lines 1..{committed_line} of this content "
+                f"({self.identity}) are already committed and are skipped; replay resumes "
+                f"at line {committed_line + 1}")
 
     def _lines(self) -> Iterator[tuple[int, Any]]:
         if self.path.suffix.lower() == ".csv":
@@ -245,10 +271,18 @@ class NatsSource:
 
 # --------------------------------------------------------------------------- MQTT
 class MqttSource:
-    """An MQTT subscription (paho client in its own thread, QoS 1)."""
+    """An MQTT subscription at QoS 1 in a persistent session (paho client in its own thread).
+
+    The broker keeps the session of ``client_id`` (its subscription and the QoS 1 messages
+    published meanwhile) while the twin is down, and hands them over when it comes back; so
+    the client id must be stable per twin and distinct between twins. Messages are
+    acknowledged to the broker only after the twin committed their batch (manual acks): a
+    crash before the commit gets them redelivered."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 1883,
                  topic: str = "nettwin/obs/#", client_id: str = "nettwin-twin") -> None:
+        if not client_id or len(client_id) > 128:
+            raise ValueError(f"MQTT client id {client_id!r}: give 1..128 characters")
         self.host, self.port, self.topic, self.client_id = host, port, topic, client_id
         self.name = f"mqtt:{topic}"
         self._client: Any = None
@@ -257,21 +291,23 @@ class MqttSource:
     async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.05
                       ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
         import paho.mqtt.client as mqtt
-
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Message] = asyncio.Queue()
         from paho.mqtt.enums import CallbackAPIVersion
 
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[Message, int, int]] = asyncio.Queue()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                             clean_session=False, manual_ack=True)
 
-        def on_connect(c: Any, _u: Any, _f: Any, _rc: Any, _p: Any) -> None:
+        def on_connect(c: Any, _u: Any, flags: Any, _rc: Any, _p: Any) -> None:
+            # a resumed session still has its subscription; subscribing again is harmless
             c.subscribe(self.topic, qos=1)
 
         def on_subscribe(*_args: Any) -> None:
             self.ready.set()
 
         def on_message(_c: Any, _u: Any, msg: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, Message(bytes(msg.payload)))
+            loop.call_soon_threadsafe(queue.put_nowait,
+                                      (Message(bytes(msg.payload)), msg.mid, msg.qos))
 
         client.on_connect, client.on_message = on_connect, on_message
         client.on_subscribe = on_subscribe
@@ -280,19 +316,25 @@ class MqttSource:
         self._client = client
         while True:
             first = await queue.get()
-            batch = [first]
+            items = [first]
             deadline = time.monotonic() + max_wait_s
-            while len(batch) < max_batch and time.monotonic() < deadline:
+            while len(items) < max_batch and time.monotonic() < deadline:
                 try:
-                    batch.append(queue.get_nowait())
+                    items.append(queue.get_nowait())
                 except asyncio.QueueEmpty:
                     await asyncio.sleep(0.002)
-            yield batch, None
+
+            async def ack(items: list[tuple[Message, int, int]] = items) -> None:
+                for _m, mid, qos in items:
+                    if qos > 0:
+                        client.ack(mid, qos)
+
+            yield [m for m, _mid, _qos in items], ack
 
     async def close(self) -> None:
         if self._client is not None:
-            self._client.loop_stop()
             self._client.disconnect()
+            self._client.loop_stop()
 
 
 # --------------------------------------------------------------------------- Prometheus
