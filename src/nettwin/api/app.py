@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import numpy as np
 import yaml
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -33,6 +34,7 @@ from pydantic import BaseModel, Field
 
 from nettwin import __version__
 from nettwin.api.auth import Role, TokenStore
+from nettwin.api.bodies import request_validation_error
 from nettwin.api.deps import Admin, NetworkId, Planner, Viewer, role_route
 from nettwin.api.jobs import JobManager, JobState
 from nettwin.api.live import LiveState, diurnal_scale
@@ -245,6 +247,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "< operator < admin.")
     app.state.twin = twin
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.add_exception_handler(RequestValidationError, request_validation_error)  # JSON-safe
 
     @app.exception_handler(NettwinError)
     async def domain_error(request: Request, exc: NettwinError) -> JSONResponse:
