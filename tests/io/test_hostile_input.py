@@ -61,6 +61,10 @@ CORPUS_CASES: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("rfc8345-capacity-text.json", "rfc8345", ("link 'l1'", "capacity_ab_bps", "'fast'")),
     ("graphml-speed-text.graphml", None, ("edge A--B", "LinkSpeedRaw", "'fast'")),
     ("xml-entity-bomb.xml", "sndlib-xml", ("xml-entity-bomb.xml:14", "amplification")),
+    ("xml-unknown-encoding.xml", "sndlib-xml", ("xml-unknown-encoding.xml",
+                                                "unknown encoding: null", "UTF-8")),
+    ("xml-unknown-encoding.xml", "graphml", ("xml-unknown-encoding.xml",
+                                             "unknown encoding: null")),
 ]
 
 

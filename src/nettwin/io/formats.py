@@ -71,8 +71,8 @@ def detect_network_format(path: Path) -> NetworkFormat:
 
 
 # What a parser raises on input it was not written for; never a reason for a traceback
-_PARSER_FAILURES = (ValueError, TypeError, KeyError, IndexError, AttributeError,
-                    OverflowError, ZeroDivisionError, RecursionError, UnicodeError)
+_PARSER_FAILURES = (ValueError, TypeError, LookupError, AttributeError, OverflowError,
+                    ZeroDivisionError, RecursionError, UnicodeError)  # LookupError: Key, Index
 
 
 def load_network(path: str | Path, fmt: NetworkFormat | str | None = None,

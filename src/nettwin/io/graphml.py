@@ -79,7 +79,7 @@ def import_graphml(path: str | Path, options: ImportOptions | None = None) -> Ne
     check_file_size(path)
     try:
         g = nx.read_graphml(path)
-    except (nx.NetworkXError, ET.ParseError, ValueError, KeyError) as exc:
+    except (nx.NetworkXError, ET.ParseError, ValueError, LookupError) as exc:
         raise ImportFormatError(str(path), f"not a readable GraphML graph: {exc}") from exc
     except OSError as exc:
         raise ImportFormatError(str(path), f"cannot read file: {exc}") from exc

@@ -63,6 +63,8 @@ def parse_xml(path: Path) -> ET.Element:
         raise ImportFormatError(str(path), f"not well-formed XML: {exc}", line) from exc
     except OSError as exc:
         raise ImportFormatError(str(path), f"cannot read file: {exc.strerror}") from exc
+    except LookupError as exc:  # <?xml encoding="..."?> names no codec
+        raise ImportFormatError(str(path), f"not readable XML: {exc}; use UTF-8") from None
 
 
 def local_name(tag: str) -> str:
