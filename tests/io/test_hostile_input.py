@@ -416,3 +416,12 @@ def test_validation_error_lists_every_hostile_field(tmp_path: Path) -> None:
     fields = {(p.element.rsplit(": ", 1)[-1], p.field) for p in info.value.problems}
     assert fields == {("node 'a'", "latitude"), ("node 'b'", "longitude"),
                       ("link 'ab'", "capacity_ab_bps"), ("link 'ab'", "metric_ab")}
+
+
+def test_storm_file_alias_bomb_exits_3(tmp_path: Path) -> None:
+    """Every YAML the CLI reads goes through the bounded reader, storm files included."""
+    bomb = tmp_path / "storm.yaml"
+    bomb.write_text((CORPUS / "alias-bomb-top.yaml").read_text())
+    result = CliRunner().invoke(cli_app, ["radio", "storm", "--storm", str(bomb)])
+    assert result.exit_code == 3, result.output
+    assert "alias bomb" in result.output
