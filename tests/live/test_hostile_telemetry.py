@@ -346,3 +346,46 @@ def test_api_history_of_a_reuploaded_network_starts_empty(tmp_path: Path) -> Non
     assert len(seen[0]) == 2 * len(NET.links) and seen[1] == []
 
 
+
+
+# --------------------------------------------------------------------------- Prometheus
+def test_prometheus_malformed_answers_are_dead_letters_not_a_crash() -> None:
+    """A failed query and a malformed series become dead letters; the good series of the
+    same poll are applied (Prometheus HTTP API answers served by an in-process transport)."""
+    import httpx
+
+    from nettwin.live import PrometheusSource
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        query = request.url.params["query"]
+        if query.startswith("ifHCOutOctets"):
+            return httpx.Response(200, json={"status": "success", "data": {
+                "resultType": "matrix", "result": [
+                    {"metric": {"device": "Denver", "interface": "Denver--Kansas-City"},
+                     "values": [[T0, "0"], [T0 + 10, "1250000"]]},
+                    {"metric": {"device": "Denver", "interface": "Denver--Kansas-City"},
+                     "values": [[T0 + 20, "not-a-number"]]},
+                    {"values": [[T0, "1"]]}]}})
+        if query.startswith("ifOperStatus"):
+            return httpx.Response(500, text="overloaded")
+        return httpx.Response(200, text="{not json")
+
+    source = PrometheusSource("http://prometheus.test", {
+        "out_octets": "ifHCOutOctets", "oper_status": "ifOperStatus",
+        "out_drops": "ifOutDiscards"})
+
+    async def poll() -> list[Message]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            return await source.poll(client)
+
+    messages = asyncio.run(poll())
+    twin = LiveTwin(NET)
+    ch = twin.process(messages, source.name)
+    assert [r for _t, a, r in ch.rates if a == ARC] == [1e6]
+    assert twin.dead == 4
+    batch = twin.decoder.decode([m.payload for m in messages])
+    reasons = sorted(d.reason for d in batch.dead)
+    assert any("query 'ifOperStatus' failed: HTTPStatusError" in r for r in reasons)
+    assert any("query 'ifOutDiscards' failed: JSONDecodeError" in r for r in reasons)
+    assert any("could not convert string to float: 'not-a-number'" in r for r in reasons)
+    assert any("out_octets series {'values'" in r and "'metric'" in r for r in reasons)

@@ -426,24 +426,46 @@ class PrometheusSource:
         self.name = f"prometheus:{self.url}"
 
     async def poll(self, client: Any) -> list[Message]:
+        """One round of queries. A failed query or a malformed series becomes a record with
+        an ``error`` (a dead letter with that reason); the next round polls again."""
+        import httpx
+
         merged: dict[tuple[str, str, float], dict[str, Any]] = {}
+        errors: list[Message] = []
         window = f"{max(5, round(3 * self.interval_s))}s"
         for field_name, selector in self.queries.items():
-            r = await client.get(f"{self.url}/api/v1/query",
-                                 params={"query": f"{selector}[{window}]"})
-            r.raise_for_status()
-            for series in r.json()["data"]["result"]:
-                labels = series["metric"]
-                for ts, value in series.get("values") or []:
-                    key = (labels.get(self.device_label, ""),
-                           labels.get(self.interface_label, ""), float(ts))
-                    rec = merged.setdefault(key, {"kind": "counter", "time": float(ts),
-                                                  "device": key[0], "interface": key[1]})
-                    if field_name == "oper_status":
-                        rec["oper_status"] = "up" if float(value) == 1.0 else "down"
-                    else:
-                        rec[field_name] = float(value)
-        return [Message(rec) for rec in merged.values()]
+            try:
+                r = await client.get(f"{self.url}/api/v1/query",
+                                     params={"query": f"{selector}[{window}]"})
+                r.raise_for_status()
+                result = r.json()["data"]["result"]
+                if not isinstance(result, list):
+                    raise TypeError(f"data.result is a {type(result).__name__}")
+            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                errors.append(Message({"error": f"Prometheus query {selector!r} failed: "
+                                                f"{type(exc).__name__}: {str(exc)[:200]}"}))
+                continue
+            for series in result:
+                try:
+                    self._merge(merged, field_name, series)
+                except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+                    errors.append(Message({"error": f"Prometheus {field_name} series "
+                                                    f"{str(series)[:200]}: {exc}"}))
+        return [Message(rec) for rec in merged.values()] + errors
+
+    def _merge(self, merged: dict[tuple[str, str, float], dict[str, Any]], field_name: str,
+               series: Any) -> None:
+        labels = series["metric"]
+        rows = [(float(ts), float(value)) for ts, value in series.get("values") or []]
+        for ts, number in rows:  # converted first: a bad value leaves no half record
+            key = (str(labels.get(self.device_label, "")),
+                   str(labels.get(self.interface_label, "")), ts)
+            rec = merged.setdefault(key, {"kind": "counter", "time": ts,
+                                          "device": key[0], "interface": key[1]})
+            if field_name == "oper_status":
+                rec["oper_status"] = "up" if number == 1.0 else "down"
+            else:
+                rec[field_name] = number
 
     async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.05
                       ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
