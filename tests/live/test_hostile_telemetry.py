@@ -389,3 +389,21 @@ def test_prometheus_malformed_answers_are_dead_letters_not_a_crash() -> None:
     assert any("query 'ifOutDiscards' failed: JSONDecodeError" in r for r in reasons)
     assert any("could not convert string to float: 'not-a-number'" in r for r in reasons)
     assert any("out_octets series {'values'" in r and "'metric'" in r for r in reasons)
+
+
+def test_rate_margin_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """2x capacity: a dead letter at the default margin 1.5, a rate at NETTWIN_RATE_MARGIN=3."""
+    cap = NET.links["Denver--Kansas-City"].capacity_ab_bps
+    octets = 2 * cap * 10 / 8
+    results = []
+    for margin in (None, "3"):
+        if margin:
+            monkeypatch.setenv("NETTWIN_RATE_MARGIN", margin)
+        twin = LiveTwin(NET)
+        twin.process([Message(PORT | {"time": T0, "out_octets": 0})])
+        ch = twin.process([Message(PORT | {"time": T0 + 10, "out_octets": octets})])
+        results.append(([r for _t, a, r in ch.rates if a == ARC], twin.dead))
+    assert results == [([], 1), ([pytest.approx(2 * cap)], 0)]
+    monkeypatch.setenv("NETTWIN_RATE_MARGIN", "0.5")
+    with pytest.raises(ValueError, match="give a number >= 1"):
+        LiveTwin(NET)

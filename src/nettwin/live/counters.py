@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,18 @@ import numpy as np
 from nettwin.live.observations import DeadLetter, InterfaceMap
 
 RATE_MARGIN = 1.5  # a measured rate above capacity x this is no measurement
+
+
+def rate_margin() -> float:
+    """The margin in force: NETTWIN_RATE_MARGIN, else 1.5 (at least 1)."""
+    text = os.environ.get("NETTWIN_RATE_MARGIN")
+    try:
+        margin = float(text) if text else RATE_MARGIN
+    except ValueError:
+        raise ValueError(f"NETTWIN_RATE_MARGIN={text!r}: give a number >= 1") from None
+    if not margin >= 1.0:
+        raise ValueError(f"NETTWIN_RATE_MARGIN={text!r}: give a number >= 1")
+    return margin
 _2_32 = float(2**32)
 _2_64 = float(2**64)
 

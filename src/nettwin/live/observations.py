@@ -336,8 +336,8 @@ def _text(payload: Any) -> str:
         return payload[:10_000]
     try:
         return json.dumps(payload, default=str)[:10_000]
-    except (TypeError, ValueError):
-        return repr(payload)[:10_000]
+    except (TypeError, ValueError, RecursionError):
+        return f"<unprintable {type(payload).__name__}>"
 
 
 # --------------------------------------------------------------------------- gNMI

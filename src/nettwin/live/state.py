@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, compile_network
-from nettwin.live.counters import RATE_MARGIN, Step, counter_steps, implausible_letters
+from nettwin.live.counters import Step, counter_steps, implausible_letters, rate_margin
 from nettwin.live.observations import Batch, InterfaceMap
 from nettwin.model import Network
 
@@ -66,7 +66,7 @@ class TwinState:
         self.alarms: dict[tuple[str, str], str] = {}  # (object, type) -> severity
         self.samples = 0
         self.time = -np.inf
-        self.rate_margin = RATE_MARGIN  # rates above capacity x this are dead letters
+        self.rate_margin = rate_margin()  # rates above capacity x this are dead letters
 
     def carry_over(self, old: TwinState) -> None:
         """Take the measured state of the same ports, arcs and links from ``old`` (the
