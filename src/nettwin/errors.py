@@ -6,7 +6,9 @@
     ├── ValidationError             a network or traffic matrix breaks the model's rules;
     │                               carries *all* problems found, never just the first
     ├── ImportFormatError           a file is not valid in the format it claims (names file + line)
-    │   └── UnknownFormatError      the format of a file cannot be told from its name or content
+    │   ├── UnknownFormatError      the format of a file cannot be told from its name or content
+    │   └── InputLimitError         a file is larger than the input limits allow (bytes,
+    │                               elements): the service answers 413
     ├── SimulationError             the engine was asked something it cannot answer
     │                               (bad options, arrays of the wrong shape)
     └── ClimateDataError            ITU-R climate maps needed but not installed, and no
@@ -55,6 +57,10 @@ class ImportFormatError(NettwinError):
 
 class UnknownFormatError(ImportFormatError):
     """The format of a file cannot be told from its name or content."""
+
+
+class InputLimitError(ImportFormatError):
+    """A file holds more than the input limits in force allow (bytes or elements)."""
 
 
 class SimulationError(NettwinError):

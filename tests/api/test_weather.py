@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 from fastapi.testclient import TestClient
+from nettwin.api.weather import LiveWeather
 
 from nettwin import compile_network
 from nettwin.api import Role, Settings, TokenStore, create_app
-from nettwin.api.weather import LiveWeather
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.radio.acm import bundled_profiles, load_acm_profiles

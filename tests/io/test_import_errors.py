@@ -165,7 +165,7 @@ CASES = [
          ("edge row needs 'label src dest weight bw delay'",), line=9),
     Case("repetita-edge-node", "net.graph",
          repetita_graph(edges="EDGES 1\nlabel src dest weight bw delay\ne0 0 3 1 1000 10\n"),
-         ("edge e0", "src/dest must be node numbers 0..2"), line=9),
+         ("edge e0", "dest '3' is not a node number", "use 0..2"), line=9),
     Case("repetita-edge-weight", "net.graph",
          repetita_graph(edges="EDGES 1\nlabel src dest weight bw delay\ne0 0 1 w 1000 10\n"),
          ("weight", "expected a number", "'w'"), line=9),
@@ -174,7 +174,7 @@ CASES = [
     Case("repetita-demand-row", "tm.demands", "DEMANDS 1\nlabel src dest bw\nd0 0 1\n",
          ("demand row needs 'label src dest bw'",), line=3, traffic=True),
     Case("repetita-demand-node", "tm.demands", "DEMANDS 1\nlabel src dest bw\nd0 0 99 5\n",
-         ("demand d0", "src/dest must be node numbers 0..10"), line=3, traffic=True),
+         ("demand d0", "dest '99' is not a node number", "use 0..10"), line=3, traffic=True),
     Case("repetita-demand-bw", "tm.demands", "DEMANDS 1\nlabel src dest bw\nd0 0 1 5k\n",
          ("bw", "expected a number", "'5k'"), line=3, traffic=True),
     # --- Rocketfuel
@@ -337,7 +337,7 @@ def test_gnnet_unreadable_tarball_and_graph(tmp_path: Path) -> None:
     graph.write_text("graph [ node [ id 0 ] edge [ source 0 ")
     with pytest.raises(ImportFormatError) as info:
         read_topology(graph)
-    assert info.value.path == str(graph) and "not a readable GML graph" in str(info.value)
+    assert info.value.path == str(graph) and "not a readable GNNet GML graph" in str(info.value)
 
 
 def test_gnnet_errors_from_the_command_line(tmp_path: Path) -> None:

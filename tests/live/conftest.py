@@ -50,5 +50,5 @@ def unique_name() -> Iterator[str]:
     if pg is not None:
         with pg.engine.begin() as conn:
             for table in metadata.sorted_tables:
-                conn.execute(table.delete().where(table.c.network == name))
+                conn.execute(table.delete().where(table.c.network.like(f"{name}%")))
         pg.close()

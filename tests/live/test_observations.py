@@ -81,7 +81,8 @@ def test_gnmi_notifications_become_counters() -> None:
     recs = {r["interface"]: r for r in decode_gnmi(msg)}
     assert recs["Denver--Kansas-City"] == {
         "kind": "counter", "time": 1700000000.0, "device": "Denver",
-        "interface": "Denver--Kansas-City", "out_octets": 123456.0, "oper_status": "up"}
+        "interface": "Denver--Kansas-City", "out_octets": 123456.0, "oper_status": "up",
+        "counter_bits": 64}
     assert recs["Denver--Seattle"]["out_drops"] == 7.0
     batch = DECODER.decode([json.dumps(msg)])
     assert batch.n_counters == 1 and len(batch.dead) == 1  # Denver--Seattle is no link

@@ -5,6 +5,7 @@ test runs; and file replay (JSON lines, CSV, speed)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import dataclasses
 import json
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -127,7 +129,9 @@ def jetstream() -> Iterator[tuple[str, str]]:
 
         nc = await nats.connect("nats://127.0.0.1:4222")
         try:
-            await nc.jetstream().delete_stream(name)
+            for stream in (name, f"{name}_DEAD", f"KV_{name}_ATTEMPTS"):
+                with contextlib.suppress(Exception):
+                    await nc.jetstream().delete_stream(stream)
         finally:
             await nc.close()
 
@@ -174,11 +178,112 @@ def test_jetstream_redelivers_after_a_crash_without_double_counting(
 
     twin = asyncio.run(scenario())
     np.testing.assert_allclose(twin.state.arc_rate_bps, RATE, rtol=1e-9)
-    assert store.count(stream) == 4 * 2 * len(NET.links)  # every rate exactly once
-    assert store.cursor(stream, f"nats:{stream}/twin") == len(payloads)
+    assert store.count(twin.name) == 4 * 2 * len(NET.links)  # every rate exactly once
+    assert store.cursor(twin.name, f"nats:{stream}/twin") == len(payloads)
+
+
+def test_a_poison_message_goes_to_the_dead_letter_subject_and_the_rest_flows(
+        jetstream: tuple[str, str], tmp_path: Path) -> None:
+    """A twin that dies on one message, again and again: after max_attempts that message is
+    on the dead-letter subject with the reason, and the messages after it are applied."""
+    stream, subject = jetstream
+    net = dataclasses.replace(NET, name=stream)
+    good = [json.dumps(r).encode() for r in _records(steps=2)]
+    poison = b'{"kind": "counter", "POISON": true}'
+    payloads = [*good[:5], poison, *good[5:]]
+    store = Store(f"sqlite:///{tmp_path / 'twin.db'}")
+
+    class CrashError(RuntimeError):
+        pass
+
+    async def life() -> tuple[LiveTwin, NatsSource]:
+        """Process batches until the poison is in one: then die without acknowledging."""
+        twin = LiveTwin(net, store)
+        source = NatsSource(subject=subject, stream=stream, durable="twin", ack_wait_s=1.0,
+                            max_attempts=3)
+        gen = source.batches(max_batch=4, max_wait_s=0.3)
+        try:
+            while (store.cursor(twin.name, source.name) or 0) < len(payloads):
+                messages, ack = await asyncio.wait_for(gen.__anext__(), 10)
+                if any(m.payload == poison for m in messages):
+                    raise CrashError
+                twin.process(messages, source.name)
+                assert ack is not None
+                await ack()
+        finally:
+            await gen.aclose()
+            await source.close()
+        return twin, source
+
+    async def scenario() -> tuple[LiveTwin, NatsSource, int, list[Any]]:
+        await _publish(subject, stream, payloads)
+        crashes = 0
+        while True:
+            try:
+                twin, source = await life()
+                break
+            except CrashError:
+                crashes += 1
+                assert crashes < 10, "the poison message blocks the stream"
+        import nats
+
+        nc = await nats.connect("nats://127.0.0.1:4222")
+        sub = await nc.jetstream().pull_subscribe(source.dead_subject, stream=f"{stream}_DEAD")
+        dead = await sub.fetch(5, timeout=5)
+        await nc.close()
+        return twin, source, crashes, dead
+
+    twin, source, crashes, dead = asyncio.run(scenario())
+    # its batch (twice: the message before it is then handed over alone and passes), then
+    # at its own floor: its batch once and alone twice; the 4th start moves it away
+    assert crashes == 6
+    assert [m.data for m in dead] == [poison]
+    assert dead[0].headers["Nettwin-Stream-Seq"] == "6"
+    assert "failed 3 time(s)" in dead[0].headers["Nettwin-Reason"]
+    assert source.dead_lettered == 1
+    np.testing.assert_allclose(twin.state.arc_rate_bps, RATE, rtol=1e-9)
+    assert store.count(twin.name) == 2 * 2 * len(NET.links)  # every rate once, none lost
 
 
 # --------------------------------------------------------------------------- MQTT
+def test_mqtt_persistent_session_keeps_what_was_published_while_down() -> None:
+    """QoS 1 messages published while the twin is down arrive when it comes back under the
+    same client id (Mosquitto keeps the session)."""
+    if not _port_open(1883):
+        pytest.skip("Mosquitto on 127.0.0.1:1883 is not running")
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    topic = f"nettwin-test/{uuid.uuid4().hex[:8]}"
+    client_id = f"nt-persist-{uuid.uuid4().hex[:6]}"
+    payloads = [json.dumps(r) for r in _records()]
+
+    async def first_life() -> None:
+        source = MqttSource(topic=f"{topic}/#", client_id=client_id)
+        task = asyncio.ensure_future(source.batches().__anext__())
+        for _ in range(200):
+            if source.ready.is_set():
+                break
+            await asyncio.sleep(0.05)
+        assert source.ready.is_set(), "the twin never subscribed"
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await source.close()
+
+    asyncio.run(first_life())
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2)
+    pub.connect("127.0.0.1", 1883)
+    pub.loop_start()
+    for p in payloads:  # the twin is down
+        pub.publish(f"{topic}/counters", p, qos=1).wait_for_publish(5)
+    pub.loop_stop()
+    pub.disconnect()
+    twin = LiveTwin(NET)
+    asyncio.run(_run_until(twin, MqttSource(topic=f"{topic}/#", client_id=client_id),
+                           len(payloads)))
+    assert twin.state.samples == len(payloads)
+    np.testing.assert_allclose(twin.state.arc_rate_bps, RATE, rtol=1e-9)
 def test_mqtt_subscription(tmp_path: Path) -> None:
     if not _port_open(1883):
         pytest.skip("Mosquitto on 127.0.0.1:1883 is not running")

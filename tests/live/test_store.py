@@ -67,7 +67,7 @@ def test_restart_resumes_without_loss_or_double_counting(store: Store,
     assert changes.duplicates == 0  # skipped by the stored cursor, not even decoded
     np.testing.assert_allclose(second.state.arc_rate_bps, straight.state.arc_rate_bps,
                                rtol=1e-12)
-    assert store.count(unique_name) == sum(len(s) for s in steps[1:])  # one rate per sample
+    assert store.count(first.name) == sum(len(s) for s in steps[1:])  # one rate per sample
 
 
 def test_dead_letters_are_stored_with_their_reason(store: Store, unique_name: str) -> None:
@@ -77,10 +77,10 @@ def test_dead_letters_are_stored_with_their_reason(store: Store, unique_name: st
                                                 "device": "Denver",
                                                 "interface": "Denver--Kansas-City",
                                                 "out_octets": 10})], "file:x.jsonl")
-    dead = store.dead_letters(unique_name)
+    dead = store.dead_letters(twin.name)
     assert len(dead) == 1 and dead[0]["payload"] == "{broken"
     assert dead[0]["reason"].startswith("not JSON") and dead[0]["source"] == "file:x.jsonl"
-    assert store.counters(unique_name)[0][2] == 10.0
+    assert store.counters(twin.name)[0][2] == 10.0
 
 
 def test_topology_updates_change_routing_and_replay_in_history(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -104,7 +104,7 @@ def test_topology_updates_change_routing_and_replay_in_history(tmp_path) -> None
                  "change": {"set_metric": {"link": "Nowhere", "metric": 1}}})])
     assert [e[2] for e in changes.events] == ["topology", "topology"]
     assert twin.dead == 1  # the update naming no link, with its reason in the store
-    assert "no such link" in twin.store.dead_letters("topo")[0]["reason"]
+    assert "no such link" in twin.store.dead_letters(twin.name)[0]["reason"]
     assert twin.network.links["Denver--Kansas-City"].metric_ab == 5000
     np.testing.assert_array_equal(twin.state.arc_rate_bps[:before.size], before)  # carried
     # the model routes as the new topology says: networkx-free check with the next-hop oracle

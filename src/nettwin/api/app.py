@@ -17,14 +17,17 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from nettwin import __version__
+from nettwin.api.bodies import request_validation_error
 from nettwin.api.jobs import JobManager
 from nettwin.api.routes import ROUTERS
 from nettwin.api.service import Twin
 from nettwin.api.settings import Settings
+from nettwin.api.uploads import BodyLimit
 from nettwin.errors import NettwinError, ValidationError
 
 
@@ -76,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "failure sweeps. Bearer tokens carry a role: viewer < planner "
                               "< operator < admin.")
     app.state.twin = twin
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.add_exception_handler(RequestValidationError, request_validation_error)  # JSON-safe
 
     @app.exception_handler(NettwinError)
     async def domain_error(request: Request, exc: NettwinError) -> JSONResponse:

@@ -69,7 +69,7 @@ class LiveHub:
         with self._lock:
             if nid not in self.twins:
                 url = self.store_url or default_store_url(self.data_dir)
-                lt = LiveTwin(network, Store(url), assess_services=True)
+                lt = LiveTwin(network, Store(url), assess_services=True, network_id=nid)
 
                 def heard(changes: Changes, nid: str = nid, lt: LiveTwin = lt) -> None:
                     self._after_batch(nid, lt, changes)

@@ -19,7 +19,14 @@ class Settings(BaseSettings):
                            description="Tokens (hashed) and the audit log live here.")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    max_upload_bytes: int = Field(default=50 * 2**20, ge=1024)
+    max_upload_bytes: int = Field(default=50 * 2**20, ge=1024,
+                                  description="Largest network upload (bytes): 413 above.")
+    max_upload_elements: int = Field(
+        default=2_000_000, ge=10, description="Most elements an upload may hold: nodes + "
+                                             "links + demands + services, and the values of a "
+                                             "YAML/JSON document with aliases expanded: 413.")
+    max_upload_depth: int = Field(default=32, ge=4, le=1000,
+                                  description="Deepest nesting of a YAML/JSON upload: 422.")
     load_example: bool = Field(default=True, description="Serve the bundled Abilene example.")
     job_workers: int = Field(default=1, ge=1, le=8)
     simulate_telemetry_s: float = Field(

@@ -91,7 +91,8 @@ def _twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
 def ingest(
     source: Annotated[str, typer.Argument(
         help="Where observations come from: FILE.jsonl / FILE.csv (replay), "
-             "nats://HOST:PORT/SUBJECT (JetStream), mqtt://HOST:PORT/TOPIC, "
+             "nats://HOST:PORT/SUBJECT (JetStream), mqtt://HOST:PORT/TOPIC[?client_id=ID] "
+             "(persistent session per client id), "
              "prometheus+http://HOST:PORT (with --query).")],
     file: Annotated[Path | None, typer.Option(
         "--network", "-n", help="The network mirrored (default: the bundled Abilene).")] = None,
@@ -118,6 +119,8 @@ def ingest(
         src = _source(source, speed, query or [], stream, durable)
     except NettwinError as exc:
         raise fail(exc) from None
+    if hasattr(src, "resume_note"):  # a file: say what a resumed replay skips
+        err.print(src.resume_note(twin.store.cursor(twin.name, src.name)))
     started = time.monotonic()
 
     def view() -> Table:

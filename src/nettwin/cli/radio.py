@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
-import yaml
 from rich.table import Table
 
 from nettwin.cli.common import (
@@ -27,6 +26,7 @@ from nettwin.cli.render import pct, si
 from nettwin.errors import ImportFormatError, NettwinError
 from nettwin.examples import example_path
 from nettwin.io import MetricPolicy
+from nettwin.io.text import read_document
 from nettwin.model import Network
 from nettwin.radio.acm import AcmProfile, load_acm_profiles
 
@@ -169,10 +169,7 @@ def storm_cmd(
         storm_path = storm or example_path("munich-storm")
         if not storm_path.exists():
             raise ImportFormatError(str(storm_path), "no such file")
-        try:
-            doc = yaml.safe_load(storm_path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ImportFormatError(str(storm_path), f"invalid YAML: {exc}") from exc
+        doc = read_document(storm_path)  # bounded: no alias bombs, no runaway nesting
         the_storm = parse_storm(doc, storm_path.name)
         radio = compile_radio(network, extra)
         t0 = time.perf_counter()

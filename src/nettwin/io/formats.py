@@ -70,14 +70,36 @@ def detect_network_format(path: Path) -> NetworkFormat:
                                         + ", ".join(f.value for f in NetworkFormat))
 
 
+# What a parser raises on input it was not written for; never a reason for a traceback
+_PARSER_FAILURES = (ValueError, TypeError, LookupError, AttributeError, OverflowError,
+                    ZeroDivisionError, RecursionError, UnicodeError)  # LookupError: Key, Index
+
+
 def load_network(path: str | Path, fmt: NetworkFormat | str | None = None,
                  options: ImportOptions | None = None) -> Network:
-    """Read a network file in any supported format (detected unless ``fmt`` is given)."""
+    """Read a network file in any supported format (detected unless ``fmt`` is given).
+
+    Anything wrong with the file ends in a NettwinError naming it: the importers report
+    what they recognise with the element and field; whatever else a hostile or broken file
+    provokes in a parser is reported as a format error too, never a traceback."""
     path = Path(path)
     if not path.exists():
         raise ImportFormatError(str(path), "no such file")
     fmt = NetworkFormat(fmt) if fmt is not None else detect_network_format(path)
-    options = options or ImportOptions()
+    try:
+        return _load_network(path, fmt, options or ImportOptions())
+    except _PARSER_FAILURES as exc:
+        raise _format_failure(path, fmt.value, exc) from exc
+
+
+def _format_failure(path: Path, fmt: str, exc: BaseException) -> ImportFormatError:
+    what = "nested too deeply" if isinstance(exc, RecursionError) else \
+        f"{type(exc).__name__}: {str(exc)[:200]}"
+    return ImportFormatError(str(path), f"not a readable {fmt} file ({what}); check it "
+                                        f"against the {fmt} format or pass --format")
+
+
+def _load_network(path: Path, fmt: NetworkFormat, options: ImportOptions) -> Network:
     if fmt is NetworkFormat.NATIVE:
         return import_native(path)
     if fmt is NetworkFormat.RFC8345:
@@ -130,12 +152,15 @@ def load_traffic(network: Network, path: str | Path, fmt: TrafficFormat | str | 
         raise ImportFormatError(str(path), "no such file")
     fmt = TrafficFormat(fmt) if fmt is not None else detect_traffic_format(path)
     records: TrafficRecords
-    if fmt is TrafficFormat.SNDLIB_XML:
-        records = read_sndlib_traffic(path)
-    elif fmt is TrafficFormat.REPETITA:
-        records = read_repetita_demands(path, list(network.node_ids))
-    elif fmt is TrafficFormat.CSV:
-        records = read_traffic_csv(path)
-    else:
-        records = read_traffic_native(path)
-    return apply_traffic(network, records, source=path.name, skip_invalid=skip_invalid)
+    try:
+        if fmt is TrafficFormat.SNDLIB_XML:
+            records = read_sndlib_traffic(path)
+        elif fmt is TrafficFormat.REPETITA:
+            records = read_repetita_demands(path, list(network.node_ids))
+        elif fmt is TrafficFormat.CSV:
+            records = read_traffic_csv(path)
+        else:
+            records = read_traffic_native(path)
+        return apply_traffic(network, records, source=path.name, skip_invalid=skip_invalid)
+    except _PARSER_FAILURES as exc:
+        raise _format_failure(path, fmt.value, exc) from exc

@@ -14,17 +14,20 @@ p10, p20, p50, p80, p90, Jitter.
 
 from __future__ import annotations
 
+import math
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from nettwin.engine.qos import PathDemands, Scheduler, simulate_paths
 from nettwin.errors import ImportFormatError
+from nettwin.io.text import check_file_size, read_text
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,18 +77,31 @@ def _fail(where: str, message: str) -> ImportFormatError:
 @cache
 def read_topology(path: Path) -> GnnetTopology:
     """A GNNet GML graph: scheduling per node, bandwidth and port per edge."""
+    check_file_size(path)
     try:
-        g = nx.read_gml(path, label="id")
-    except (nx.NetworkXError, ValueError, OSError) as exc:
-        raise _fail(str(path), f"not a readable GML graph: {exc}") from exc
+        return _topology(path, nx.read_gml(path, label="id"))
+    except (nx.NetworkXError, ValueError, OSError, KeyError, TypeError, IndexError,
+            OverflowError, ZeroDivisionError) as exc:
+        raise _fail(str(path), f"not a readable GNNet GML graph ({type(exc).__name__}: "
+                               f"{str(exc)[:200]}); nodes 0..n-1 need levelsQoS/"
+                               "schedulingWeights/queueSizes, edges port and bandwidth") from exc
+
+
+def _topology(path: Path, g: Any) -> GnnetTopology:
     n = g.number_of_nodes()
-    classes = max(int(d.get("levelsQoS", 1)) for _, d in g.nodes(data=True))
+    if set(g.nodes) != set(range(n)):
+        raise ValueError("node ids must be 0..n-1")
+    classes = max((int(d.get("levelsQoS", 1)) for _, d in g.nodes(data=True)), default=1)
+    if not 1 <= classes <= 16:
+        raise ValueError(f"levelsQoS {classes} outside 1..16")
     policy, weights, queues = [], np.zeros((n, classes)), np.zeros((n, classes))
     for v in range(n):
         d = g.nodes[v]
         policy.append(str(d.get("schedulingPolicy", "FIFO")).upper())
         w = [float(x) for x in str(d.get("schedulingWeights", "")).split(",") if x.strip()]
         q = [float(x) for x in str(d.get("queueSizes", "32")).split(",") if x.strip()]
+        if not all(math.isfinite(x) and x >= 0 for x in w + q) or (w and sum(w) <= 0):
+            raise ValueError(f"node {v}: schedulingWeights/queueSizes must be finite >= 0")
         weights[v] = (np.array(w) / sum(w)) if len(w) == classes else 1.0 / classes
         queues[v] = q if len(q) == classes else q[0]
     src: list[int] = []
@@ -97,6 +113,8 @@ def read_topology(path: Path) -> GnnetTopology:
         src.append(int(u))
         dst.append(int(v))
         bw.append(float(d["bandwidth"]))
+        if not (math.isfinite(bw[-1]) and bw[-1] > 0):
+            raise ValueError(f"edge {u}->{v}: bandwidth {d['bandwidth']!r} must be > 0")
     return GnnetTopology(path.stem, n, np.array(src), np.array(dst), np.array(bw),
                          tuple(policy), weights, queues, port_arc)
 
@@ -104,8 +122,14 @@ def read_topology(path: Path) -> GnnetTopology:
 @cache
 def read_routing(path: Path) -> np.ndarray:
     """Output port per (node, destination); -1 on the diagonal."""
-    rows = [[int(x) for x in line.strip().rstrip(",").split(",")]
-            for line in path.read_text().splitlines() if line.strip()]
+    try:
+        rows = [[int(x) for x in line.strip().rstrip(",").split(",")]
+                for line in read_text(path).splitlines() if line.strip()]
+    except ValueError as exc:
+        raise _fail(str(path), f"routing rows are comma-separated port numbers: {exc}") from exc
+    if not rows or any(len(r) != len(rows) for r in rows):
+        raise _fail(str(path), f"routing must be a square table of ports, one row per node; "
+                               f"got {len(rows)} row(s) of {sorted({len(r) for r in rows})}")
     return np.array(rows)
 
 
@@ -128,7 +152,18 @@ def _paths(topo: GnnetTopology, ports: np.ndarray, src: np.ndarray, dst: np.ndar
 
 def _parse_sample(where: str, topo: GnnetTopology, ports: np.ndarray, traffic: str,
                   results: str) -> GnnetSample:
+    try:
+        return _sample(where, topo, ports, traffic, results)
+    except (ValueError, IndexError, OverflowError) as exc:
+        raise _fail(where, f"traffic/result line not understood ({type(exc).__name__}: "
+                           f"{str(exc)[:200]})") from exc
+
+
+def _sample(where: str, topo: GnnetTopology, ports: np.ndarray, traffic: str,
+            results: str) -> GnnetSample:
     n = topo.n_nodes
+    if ports.shape != (n, n):
+        raise _fail(where, f"routing table is {ports.shape}, the topology has {n} nodes")
     head, _, body = traffic.partition("|")
     t_entries = [e for e in body.strip().split(";") if e]
     _, _, rbody = results.partition("|")
@@ -177,7 +212,10 @@ def iter_gnnet_samples(tarball: str | Path, graphs: str | Path | None = None,
         def lines(name: str) -> list[str]:
             handle = tar.extractfile(files[name])
             assert handle is not None
-            return handle.read().decode().splitlines()
+            try:
+                return handle.read().decode().splitlines()
+            except UnicodeDecodeError as exc:
+                raise _fail(f"{tarball} {name}", f"not UTF-8 text: {exc}") from None
 
         inputs, traffic, results = (lines(f) for f in need)
     for i, (inp, t, r) in enumerate(zip(inputs, traffic, results, strict=False)):
@@ -185,6 +223,9 @@ def iter_gnnet_samples(tarball: str | Path, graphs: str | Path | None = None,
         where = f"{tarball.name} sample {parts[0] if parts else i}"
         if len(parts) != 3:
             raise _fail(where, f"input_files line not understood: {inp!r}")
+        if any(not p or Path(p).name != p or p in (".", "..") or not p.isprintable()
+               for p in parts[1:]):
+            raise _fail(where, f"graph and routing must be plain file names, got {parts[1:]}")
         topo = read_topology(graphs / parts[1])
         ports = read_routing(routings / parts[2])
         yield _parse_sample(where, topo, ports, t, r)

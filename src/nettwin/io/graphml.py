@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -12,6 +13,7 @@ import networkx as nx
 
 from nettwin.errors import ImportFormatError
 from nettwin.io.options import ImportOptions
+from nettwin.io.text import check_file_size
 from nettwin.model import Network, build_network
 from nettwin.model.fields import LinkKind
 from nettwin.model.geo import distance_km
@@ -31,17 +33,25 @@ _KINDS = {"fiber": LinkKind.FIBER, "fibre": LinkKind.FIBER, "optical": LinkKind.
           "ethernet": LinkKind.ETHERNET, "gige": LinkKind.ETHERNET}
 
 
-def _capacity(data: dict[str, Any]) -> tuple[float | None, str]:
+def _capacity(data: dict[str, Any], path: Path, edge: str) -> tuple[float | None, str]:
     raw = data.get("LinkSpeedRaw")
-    if raw is not None and float(raw) > 0:
-        return float(raw), "LinkSpeedRaw"
+    if raw is not None:
+        try:
+            value = float(raw)
+        except (TypeError, ValueError, OverflowError):
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise ImportFormatError(str(path), f"edge {edge}: LinkSpeedRaw {str(raw)[:40]!r} "
+                                               "is no speed in bit/s; correct or remove it")
+        if value > 0:
+            return value, "LinkSpeedRaw"
     speed, unit = data.get("LinkSpeed"), str(data.get("LinkSpeedUnits", "")).strip().lower()
     if speed not in (None, "") and unit in _UNIT:
         try:
             value = float(speed) * _UNIT[unit]
-        except ValueError:
+        except (TypeError, ValueError, OverflowError):
             value = 0.0
-        if value > 0:
+        if math.isfinite(value) and value > 0:
             return value, "LinkSpeed"
     for key in ("LinkType", "LinkLabel"):
         name = re.sub(r"[^a-z0-9]", "", str(data.get(key, "")).lower())
@@ -51,13 +61,25 @@ def _capacity(data: dict[str, Any]) -> tuple[float | None, str]:
     return None, ""
 
 
+def _degrees(value: Any, bound: float) -> float | None:
+    """A coordinate usable for lengths, else None (the node's record reports a bad one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        deg = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return deg if math.isfinite(deg) and -bound <= deg <= bound else None
+
+
 def import_graphml(path: str | Path, options: ImportOptions | None = None) -> Network:
     """Read a Topology Zoo GraphML file. Node ids are the labels (made unique if repeated)."""
     path = Path(path)
     options = options or ImportOptions()
+    check_file_size(path)
     try:
         g = nx.read_graphml(path)
-    except (nx.NetworkXError, ET.ParseError, ValueError, KeyError) as exc:
+    except (nx.NetworkXError, ET.ParseError, ValueError, LookupError) as exc:
         raise ImportFormatError(str(path), f"not a readable GraphML graph: {exc}") from exc
     except OSError as exc:
         raise ImportFormatError(str(path), f"cannot read file: {exc}") from exc
@@ -88,7 +110,8 @@ def import_graphml(path: str | Path, options: ImportOptions | None = None) -> Ne
     links = []
     defaulted, self_loops = 0, 0
     sources: Counter[str] = Counter()
-    pos = {ids[n]: (d.get("Latitude"), d.get("Longitude")) for n, d in g.nodes(data=True)}
+    pos = {ids[n]: (_degrees(d.get("Latitude"), 90.0), _degrees(d.get("Longitude"), 180.0))
+           for n, d in g.nodes(data=True)}
     edges = g.edges(keys=True, data=True) if g.is_multigraph() else (
         (u, v, 0, d) for u, v, d in g.edges(data=True))
     seen: Counter[tuple[str, str]] = Counter()
@@ -97,7 +120,7 @@ def import_graphml(path: str | Path, options: ImportOptions | None = None) -> Ne
         if a == b:
             self_loops += 1
             continue
-        capacity, origin = _capacity(d)
+        capacity, origin = _capacity(d, path, f"{a}--{b}")
         if capacity is None:
             capacity, origin = options.default_capacity_bps, "default"
             defaulted += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from nettwin.model.fields import MAX_IGP_METRIC
 
@@ -25,13 +26,19 @@ class ImportOptions:
     metric_policy: MetricPolicy = MetricPolicy.INVERSE_CAPACITY
     reference_bandwidth_bps: float = 100e9
 
-    def metric_for(self, capacity_bps: float, length_km: float | None) -> int:
-        """The metric ``metric_policy`` gives a link of this capacity and length."""
+    def metric_for(self, capacity_bps: Any, length_km: Any) -> int:
+        """The metric ``metric_policy`` gives a link of this capacity and length. Values as
+        they came from a file: one that is no positive finite number gives 1 here, and the
+        model's validation reports it with the element's name."""
         if self.metric_policy is MetricPolicy.HOP:
             return 1
         if self.metric_policy is MetricPolicy.DISTANCE:
-            return max(1, min(MAX_IGP_METRIC, math.ceil((length_km or 0.0) / 100.0)))
-        return max(1, min(MAX_IGP_METRIC, round(self.reference_bandwidth_bps / capacity_bps)))
+            length = _positive(length_km)
+            return max(1, min(MAX_IGP_METRIC, math.ceil((length or 0.0) / 100.0)))
+        capacity = _positive(capacity_bps)
+        if capacity is None:
+            return 1
+        return max(1, min(MAX_IGP_METRIC, round(self.reference_bandwidth_bps / capacity)))
 
     def describe_metric(self) -> str:
         if self.metric_policy is MetricPolicy.INVERSE_CAPACITY:
@@ -40,3 +47,14 @@ class ImportOptions:
         if self.metric_policy is MetricPolicy.DISTANCE:
             return "metric = 1 per started 100 km of great-circle length"
         return "metric = 1 on every link (hop count)"
+
+
+def _positive(value: Any) -> float | None:
+    """``value`` as a positive finite float, else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None

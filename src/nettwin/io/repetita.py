@@ -24,7 +24,7 @@ def _block(path: Path, lines: list[str], start: int, keyword: str) -> tuple[list
     while i < len(lines) and not lines[i].strip():
         i += 1
     head = lines[i].split() if i < len(lines) else []
-    if len(head) != 2 or head[0] != keyword or not head[1].isdigit():
+    if len(head) != 2 or head[0] != keyword or not (head[1].isascii() and head[1].isdigit()):
         raise ImportFormatError(str(path), f"expected '{keyword} <count>'", i + 1)
     count = int(head[1])
     rows: list[tuple[int, list[str]]] = []
@@ -37,6 +37,14 @@ def _block(path: Path, lines: list[str], start: int, keyword: str) -> tuple[list
             rows.append((j + 1, lines[j].split()))
         j += 1
     return rows, j
+
+
+def _node_number(path: Path, text: str, n_nodes: int, what: str, line: int) -> int:
+    """A node number in 0..n_nodes-1 (Python would read -1 as the last node)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) >= n_nodes:
+        raise ImportFormatError(str(path), f"{what} {text[:40]!r} is not a node number; use "
+                                           f"0..{n_nodes - 1} (the NODES block's order)", line)
+    return int(text)
 
 
 def import_repetita(path: str | Path, demands: str | Path | None = None) -> Network:
@@ -64,12 +72,8 @@ def import_repetita(path: str | Path, demands: str | Path | None = None) -> Netw
             raise ImportFormatError(str(path), "edge row needs 'label src dest weight bw delay'",
                                     number)
         label = row[0]
-        try:
-            s, d = int(row[1]), int(row[2])
-            names[s], names[d]
-        except (ValueError, IndexError):
-            raise ImportFormatError(str(path), f"edge {label}: src/dest must be node numbers "
-                                               f"0..{len(names) - 1}", number) from None
+        s = _node_number(path, row[1], len(names), f"edge {label}: src", number)
+        d = _node_number(path, row[2], len(names), f"edge {label}: dest", number)
         if s == d:
             self_loops += 1
             continue
@@ -111,12 +115,9 @@ def read_repetita_demands(path: str | Path, node_names: list[str]) -> TrafficRec
     for number, row in rows:
         if len(row) < 4:
             raise ImportFormatError(str(path), "demand row needs 'label src dest bw'", number)
-        try:
-            s, d = node_names[int(row[1])], node_names[int(row[2])]
-        except (ValueError, IndexError):
-            raise ImportFormatError(str(path), f"demand {row[0]}: src/dest must be node "
-                                               f"numbers 0..{len(node_names) - 1}",
-                                    number) from None
+        n = len(node_names)
+        s = node_names[_node_number(path, row[1], n, f"demand {row[0]}: src", number)]
+        d = node_names[_node_number(path, row[2], n, f"demand {row[0]}: dest", number)]
         out.src.append(s)
         out.dst.append(d)
         out.rate_bps.append(parse_number(path, row[3], "bw", number) * KBPS)

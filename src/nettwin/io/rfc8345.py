@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nettwin.errors import ImportFormatError
+from nettwin.io.documents import parse_json
 from nettwin.io.native import radio_document
 from nettwin.io.options import ImportOptions
 from nettwin.io.text import read_text
@@ -84,19 +85,46 @@ def _get(obj: Any, path: str, key: str) -> Any:
     return obj[key]
 
 
+def _mapping(obj: Any, path: str, where: str) -> Mapping[str, Any]:
+    """``obj`` when it is a JSON object (absent: empty), else an error naming ``where``."""
+    if obj is None:
+        return {}
+    if not isinstance(obj, Mapping):
+        raise ImportFormatError(path, f"{where} must be a JSON object, got "
+                                      f"{type(obj).__name__} {str(obj)[:60]!r}")
+    return obj
+
+
+def _list(obj: Any, path: str, where: str) -> list[Any]:
+    """``obj`` when it is a JSON array (absent: empty), else an error naming ``where``."""
+    if obj is None:
+        return []
+    if not isinstance(obj, list):
+        raise ImportFormatError(path, f"{where} must be a JSON array, got "
+                                      f"{type(obj).__name__} {str(obj)[:60]!r}")
+    return obj
+
+
+def _key(obj: Any, path: str, where: str) -> str | None:
+    """A node, termination-point or link id: text or a whole number."""
+    if obj is None:
+        return None
+    if isinstance(obj, bool) or not isinstance(obj, str | int):
+        raise ImportFormatError(path, f"{where} must be a string id, got {str(obj)[:60]!r}")
+    return str(obj)
+
+
 def import_rfc8345(path: str | Path, options: ImportOptions | None = None,
                    network_id: str | None = None) -> Network:
     """Read RFC 8345 JSON. With several networks in the file, ``network_id`` picks one."""
     path = Path(path)
     options = options or ImportOptions()
     src = str(path)
-    try:
-        doc = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise ImportFormatError(src, f"invalid JSON: {exc.msg}", exc.lineno) from exc
-    networks = _get(_get(doc, src, NW), src, "network")
+    doc = parse_json(read_text(path), src)
+    networks = _list(_get(_get(doc, src, NW), src, "network"), src, f"{NW}.network")
     if not networks:
         raise ImportFormatError(src, "no network in 'ietf-network:networks'")
+    networks = [_mapping(n, src, f"{NW}.network[{i}]") for i, n in enumerate(networks)]
     if network_id is None:
         net = networks[0]
     else:
@@ -110,30 +138,37 @@ def import_rfc8345(path: str | Path, options: ImportOptions | None = None,
         notes.append(note(path.name, f"{len(networks)} networks in the file; the first, "
                                      f"{net.get('network-id')!r}, was read"))
     nodes = []
-    for i, n in enumerate(net.get("node", [])):
-        ext = n.get(NODE_EXT, {})
+    for i, n in enumerate(_list(net.get("node"), src, "network.node")):
+        n = _mapping(n, src, f"node[{i}]")
+        ext = _mapping(n.get(NODE_EXT), src, f"node[{i}].{NODE_EXT}")
         nodes.append({"id": n.get("node-id") or f"#{i}", "name": ext.get("name"),
                       "kind": ext.get("kind"), "latitude": ext.get("latitude"),
                       "longitude": ext.get("longitude"), "attributes": ext.get("attributes")})
-    arcs = net.get(f"{NT}:link", [])
-    pending: dict[tuple[Any, Any, Any, Any], list[dict[str, Any]]] = defaultdict(list)
+    arcs = [_mapping(arc, src, f"{NT}:link[{i}]")
+            for i, arc in enumerate(_list(net.get(f"{NT}:link"), src, f"{NT}:link"))]
+    pending: dict[tuple[Any, Any, Any, Any], list[Mapping[str, Any]]] = defaultdict(list)
     links: list[dict[str, Any]] = []
     defaulted_capacity = defaulted_metric = one_way = 0
 
     def direction(arc: Mapping[str, Any]) -> tuple[Any, float, int | None, dict[str, Any]]:
         nonlocal defaulted_capacity
-        ext = dict(arc.get(LINK_EXT, {}))
+        where = f"link {str(arc.get('link-id'))[:60]!r}"
+        ext = dict(_mapping(arc.get(LINK_EXT), src, f"{where} {LINK_EXT}"))
         cap = ext.get("capacity-bps")
         if cap is None:
             cap = options.default_capacity_bps
             defaulted_capacity += 1
-        metric = arc.get(L3, {}).get("metric1")
+        metric = _mapping(arc.get(L3), src, f"{where} {L3}").get("metric1")
         return ext.get("link-id"), cap, metric, ext
 
-    for arc in arcs:
-        s = _get(arc, src, "source")
-        d = _get(arc, src, "destination")
-        key = (s.get("source-node"), s.get("source-tp"), d.get("dest-node"), d.get("dest-tp"))
+    for i, arc in enumerate(arcs):
+        where = f"{NT}:link[{i}]"
+        s = _mapping(_get(arc, src, "source"), src, f"{where}.source")
+        d = _mapping(_get(arc, src, "destination"), src, f"{where}.destination")
+        key = (_key(s.get("source-node"), src, f"{where}.source.source-node"),
+               _key(s.get("source-tp"), src, f"{where}.source.source-tp"),
+               _key(d.get("dest-node"), src, f"{where}.destination.dest-node"),
+               _key(d.get("dest-tp"), src, f"{where}.destination.dest-tp"))
         back_key = (key[2], key[3], key[0], key[1])
         if pending.get(back_key):
             first = pending[back_key].pop(0)

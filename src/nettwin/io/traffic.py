@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,13 @@ class TrafficRecords:
 def read_traffic_csv(path: str | Path) -> TrafficRecords:
     """CSV with a header ``src,dst,rate_bps`` (optional ``traffic_class`` is not used yet)."""
     path = Path(path)
-    rows = csv.reader(read_text(path).splitlines())
+    try:
+        return _traffic_rows(path, csv.reader(read_text(path).splitlines()))
+    except csv.Error as exc:
+        raise ImportFormatError(str(path), f"not a readable CSV file: {exc}") from None
+
+
+def _traffic_rows(path: Path, rows: Iterator[list[str]]) -> TrafficRecords:
     header = [h.strip() for h in next(rows, [])]
     need = ("src", "dst", "rate_bps")
     if any(h not in header for h in need):

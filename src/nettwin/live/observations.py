@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -77,6 +79,7 @@ class Batch:
     out_octets: np.ndarray = field(default_factory=lambda: np.zeros(0))
     out_drops: np.ndarray = field(default_factory=lambda: np.zeros(0))  # nan: not given
     oper_up: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # -1 unknown
+    counter_bits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # 0: ?
     events: list[Event] = field(default_factory=list)
     radio: list[RadioReading] = field(default_factory=list)
     topology: list[tuple[float, dict[str, Any], str]] = field(default_factory=list)  # +raw
@@ -123,16 +126,26 @@ def parse_time(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("time is a boolean")
     if isinstance(value, int | float):
-        t = float(value)
+        try:
+            t = float(value)
+        except OverflowError:
+            raise ValueError(f"time {str(value)[:40]}... is not a valid epoch time") from None
         t = t / 1e9 if t > 1e14 else t
         if not math.isfinite(t) or t < 0:
             raise ValueError(f"time {value!r} is not a valid epoch time")
         return t
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            raise ValueError(f"time {value!r} is neither epoch seconds nor ISO 8601") from None
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:  # a time without zone is UTC, not this host's zone
+                parsed = parsed.replace(tzinfo=UTC)
+            t = parsed.timestamp()
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"time {value[:60]!r} is neither epoch seconds nor "
+                             "ISO 8601") from None
+        if t < 0:
+            raise ValueError(f"time {value[:60]!r} is before 1970")
+        return t
     raise ValueError(f"time {value!r} is missing or not a number/ISO string")
 
 
@@ -143,18 +156,61 @@ def _number(rec: Mapping[str, Any], key: str) -> float:
     if type(v) is float and 0.0 <= v < math.inf:  # the common case, checked fast
         return v
     if isinstance(v, bool) or not isinstance(v, int | float | str):
-        raise ValueError(f"{key} {v!r} is not a number")
-    x = float(v)
-    if not math.isfinite(x) or x < 0:
-        raise ValueError(f"{key} {v!r} must be a finite number >= 0")
+        raise ValueError(f"{key} {_shown(v)} is not a number")
+    try:
+        x = float(v)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{key} {_shown(v)} is not a number") from None
+    if not math.isfinite(x) or x < 0 or x > 2.0**64:  # 2^64 - 1 rounds to 2^64
+        raise ValueError(f"{key} {_shown(v)} must be a finite number in 0..2^64")
     return x
 
 
-class Decoder:
-    """Turns raw messages into a ``Batch`` against one network's ports and elements."""
+# What a malformed record can provoke while it is decoded; it becomes a dead letter
+_RECORD_FAILURES = (ValueError, TypeError, KeyError, IndexError, AttributeError,
+                    OverflowError, RecursionError, UnicodeError)
 
-    def __init__(self, ports: InterfaceMap) -> None:
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Observation times the twin accepts: not after now + ``max_future_s`` (a clock set
+    wrong, or 1e300, would otherwise make every later sample of the port look old), not
+    before now - ``max_age_s`` when that is given (replays of old files need no limit).
+    Environment: NETTWIN_MAX_CLOCK_SKEW_S, NETTWIN_MAX_SAMPLE_AGE_S."""
+
+    max_future_s: float = 300.0
+    max_age_s: float | None = None
+    clock: Callable[[], float] = time.time
+
+    @classmethod
+    def from_env(cls) -> TimeWindow:
+        skew = os.environ.get("NETTWIN_MAX_CLOCK_SKEW_S")
+        age = os.environ.get("NETTWIN_MAX_SAMPLE_AGE_S")
+        return cls(max_future_s=float(skew) if skew else 300.0,
+                   max_age_s=float(age) if age else None)
+
+    def check(self, t: float) -> float:
+        """``t``, or ValueError saying how far outside the window it is."""
+        now = self.clock()
+        if t > now + self.max_future_s:
+            raise ValueError(f"time {t:.6g} is {t - now:.3g} s in the future (more than "
+                             f"{self.max_future_s:g} s ahead of this host's clock); fix the "
+                             "sender's clock or raise NETTWIN_MAX_CLOCK_SKEW_S")
+        if self.max_age_s is not None and t < now - self.max_age_s:
+            raise ValueError(f"time {t:.6g} is {now - t:.3g} s old (more than "
+                             f"{self.max_age_s:g} s); raise NETTWIN_MAX_SAMPLE_AGE_S to "
+                             "replay older data")
+        return t
+
+
+class Decoder:
+    """Turns raw messages into a ``Batch`` against one network's ports and elements. Every
+    record that cannot be used becomes a dead letter with the reason; nothing a record holds
+    stops the rest of its batch."""
+
+    def __init__(self, ports: InterfaceMap, window: TimeWindow | None = None) -> None:
         self.ports = ports
+        self.window = window or TimeWindow.from_env()
 
     def decode(self, payloads: Iterable[bytes | str | Mapping[str, Any]],
                source: str = "in-process") -> Batch:
@@ -163,6 +219,8 @@ class Decoder:
         octets: list[float] = []
         drops: list[float] = []
         oper: list[int] = []
+        bits: list[int] = []
+        cols = (port, time, octets, drops, oper, bits)
         batch = Batch()
         for payload in payloads:
             try:
@@ -175,29 +233,34 @@ class Decoder:
                 if isinstance(rec, Mapping) and "update" in rec and "kind" not in rec:
                     try:
                         expanded = decode_gnmi(rec)
-                    except ValueError as exc:
-                        batch.dead.append(DeadLetter(source, _text(rec), str(exc)))
+                    except _RECORD_FAILURES as exc:
+                        batch.dead.append(DeadLetter(source, _text(rec),
+                                                     f"malformed gNMI notification: "
+                                                     f"{_reason(exc)}"))
                         continue
                 else:
                     expanded = [rec]
                 for r in expanded:
                     try:
-                        self._one(r, port, time, octets, drops, oper, batch)
-                    except ValueError as exc:
-                        batch.dead.append(DeadLetter(source, _text(r), str(exc)))
+                        self._one(r, cols, batch)
+                    except _RECORD_FAILURES as exc:
+                        batch.dead.append(DeadLetter(source, _text(r), _reason(exc)))
         batch.port = np.array(port, np.int64)
         batch.time = np.array(time)
         batch.out_octets = np.array(octets)
         batch.out_drops = np.array(drops)
         batch.oper_up = np.array(oper, np.int8)
+        batch.counter_bits = np.array(bits, np.int8)
         return batch
 
-    def _one(self, rec: Any, port: list[int], time: list[float], octets: list[float],
-             drops: list[float], oper: list[int], batch: Batch) -> None:
+    def _one(self, rec: Any, cols: tuple[list[Any], ...], batch: Batch) -> None:
         if not isinstance(rec, Mapping):
             raise ValueError(f"an observation is a JSON object, got {type(rec).__name__}")
+        port, time, octets, drops, oper, bits = cols
+        if "error" in rec:  # set by decode_gnmi for a port whose update was unusable
+            raise ValueError(str(rec["error"]))
         kind = rec.get("kind")
-        t = parse_time(rec.get("time"))
+        t = self.window.check(parse_time(rec.get("time")))
         if kind == "counter":
             key = (str(rec.get("device")), str(rec.get("interface")))
             p = self.ports.ports.get(key)
@@ -211,11 +274,16 @@ class Decoder:
                 raise ValueError(f"oper_status {status!r}: use up or down")
             if math.isnan(out) and status is None:
                 raise ValueError("a counter needs out_octets (or at least oper_status)")
+            width = rec.get("counter_bits", 0)
+            if width not in (0, 32, 64) or isinstance(width, bool):
+                raise ValueError(f"counter_bits {width!r}: use 32 or 64 (or leave it out)")
+            dropped = _number(rec, "out_drops")
             port.append(p)
             time.append(t)
             octets.append(out)
-            drops.append(_number(rec, "out_drops"))
+            drops.append(dropped)
             oper.append(-1 if status is None else int(str(status).lower() == "up"))
+            bits.append(int(width))
         elif kind == "event":
             obj, ev = rec.get("object"), rec.get("event")
             if ev not in EVENTS:
@@ -253,6 +321,21 @@ class Decoder:
             raise ValueError(f"kind {kind!r}: use counter, radio, event or topology")
 
 
+def _shown(value: Any) -> str:
+    """A value for a message, cut short (a hostile record may hold megabytes)."""
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else \
+        f"<integer of {value.bit_length()} bits>"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ValueError) and type(exc) is ValueError:
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return f"record not understood ({type(exc).__name__}: {str(exc)[:200]})"
+
+
 def _text(payload: Any) -> str:
     if isinstance(payload, bytes):
         return payload.decode("utf-8", "replace")[:10_000]
@@ -260,8 +343,8 @@ def _text(payload: Any) -> str:
         return payload[:10_000]
     try:
         return json.dumps(payload, default=str)[:10_000]
-    except (TypeError, ValueError):
-        return repr(payload)[:10_000]
+    except (TypeError, ValueError, RecursionError):
+        return f"<unprintable {type(payload).__name__}>"
 
 
 # --------------------------------------------------------------------------- gNMI
@@ -281,8 +364,11 @@ def _path_elems(path: Any) -> list[tuple[str, dict[str, str]]]:
             out.append((m.group(1), keys))
         return out
     if isinstance(path, Mapping):
+        elems = path.get("elem") or []
+        if not isinstance(elems, list) or not all(isinstance(e, Mapping) for e in elems):
+            raise ValueError(f"gNMI path elem {str(elems)[:80]!r} is not a list of objects")
         return [(str(e.get("name")), {str(k): str(v) for k, v in (e.get("key") or {}).items()})
-                for e in path.get("elem") or []]
+                for e in elems]
     raise ValueError(f"gNMI path {path!r} is neither an elem list nor a string")
 
 
@@ -309,7 +395,12 @@ def decode_gnmi(message: Mapping[str, Any]) -> list[dict[str, Any]]:
         raise ValueError("gNMI notification without prefix.target (the device)")
     base = _path_elems(prefix) if isinstance(prefix, Mapping) and prefix.get("elem") else []
     per_port: dict[str, dict[str, Any]] = {}
-    for upd in note.get("update") or []:
+    updates = note.get("update") or []
+    if not isinstance(updates, list):
+        raise ValueError(f"gNMI update list is a {type(updates).__name__}, not a list")
+    for i, upd in enumerate(updates):
+        if not isinstance(upd, Mapping):
+            raise ValueError(f"gNMI update[{i}] is a {type(upd).__name__}, not an object")
         elems = base + _path_elems(upd.get("path"))
         names = [e[0] for e in elems]
         if "interface" not in names:
@@ -318,11 +409,28 @@ def decode_gnmi(message: Mapping[str, Any]) -> list[dict[str, Any]]:
         if port is None:
             raise ValueError("gNMI interface path without [name=...]")
         leaf = names[-1]
+        # OpenConfig interface counters are counter64
         rec = per_port.setdefault(port, {"kind": "counter", "time": t, "device": device,
-                                         "interface": port})
-        value = _gnmi_value(upd.get("val"))
-        if leaf in _GNMI_LEAVES:
-            rec[_GNMI_LEAVES[leaf]] = float(value)
-        elif leaf == "oper-status":
-            rec["oper_status"] = "up" if str(value).upper() == "UP" else "down"
+                                         "interface": port, "counter_bits": 64})
+        try:  # a bad value spoils its port's record only, not the notification
+            value = _gnmi_value(upd.get("val"))
+            if leaf in _GNMI_LEAVES:
+                rec[_GNMI_LEAVES[leaf]] = _counter_value(value, leaf)
+            elif leaf == "oper-status":
+                rec["oper_status"] = "up" if str(value).upper() == "UP" else "down"
+        except ValueError as exc:
+            rec.setdefault("error", f"gNMI update[{i}] {leaf}: {exc}")
     return list(per_port.values())
+
+
+def _counter_value(value: Any, leaf: str) -> float:
+    """A gNMI counter value (uint64 may come as a JSON string) as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{str(value)[:60]!r} is not a number")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{str(value)[:60]!r} is not a number") from None
+    if not (math.isfinite(number) and 0 <= number <= 2.0**64):
+        raise ValueError(f"{str(value)[:60]!r} is outside a counter64's range")
+    return number

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import json
 import threading
 import time
@@ -100,20 +101,45 @@ class InProcessSource:
 
 
 # --------------------------------------------------------------------------- file replay
+HEAD_BYTES = 4096  # what identifies a replay file's content, with its inode
+
+
+def file_identity(path: Path) -> str:
+    """A replay file by content, not by name: device, inode and a hash of its first 4 KiB.
+    A rotated file with the same name is another file (new inode, new head) and is replayed;
+    the same file grown by appending keeps its identity and resumes after its last line."""
+    st = path.stat()
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    digest = hashlib.sha256(head).hexdigest()[:16]
+    return f"{st.st_dev:x}:{st.st_ino:x}:{digest}"
+
+
 class FileReplaySource:
     """JSON lines (``.jsonl``/``.json``) or CSV (header: kind,time,device,interface,
     out_octets,... as in the JSON form) replayed at ``speed`` x real time (0: as fast as
-    possible). Positions are line numbers, so a replay into a store resumes after the last
-    committed line."""
+    possible). Positions are line numbers of *this content* (the source's name carries the
+    file's identity, see ``file_identity``), so a replay into a store resumes after the last
+    committed line of the same file, and a new file under an old name is read in full."""
 
     def __init__(self, path: str | Path, speed: float = 0.0) -> None:
         self.path = Path(path)
-        if not self.path.exists():
+        if not self.path.is_file():
             raise ImportFormatError(str(self.path), "no such file")
         if speed < 0:
             raise ValueError(f"speed {speed} must be >= 0 (0: as fast as possible)")
         self.speed = speed
-        self.name = f"file:{self.path.name}"
+        self.identity = file_identity(self.path)
+        self.name = f"file:{self.path.name[:80]}@{self.identity}"
+
+    def resume_note(self, committed_line: int | None) -> str:
+        """What a replay will do given the store's cursor for this source (say it when
+        lines are skipped)."""
+        if committed_line is None:
+            return f"{self.path.name}: new content ({self.identity}), replayed from line 1"
+        return (f"{self.path.name}: lines 1..{committed_line} of this content "
+                f"({self.identity}) are already committed and are skipped; replay resumes "
+                f"at line {committed_line + 1}")
 
     def _lines(self) -> Iterator[tuple[int, Any]]:
         if self.path.suffix.lower() == ".csv":
@@ -181,15 +207,32 @@ class NatsSource:
     Messages are acknowledged after the twin committed them (explicit acks), in stream
     order; a restart resumes from the consumer's acknowledgement floor and the stored cursor
     (the stream sequence) drops what had been committed already: nothing lost, nothing
-    counted twice."""
+    counted twice.
+
+    A message that cannot be processed at all (the twin dies on it: a poison message) would
+    otherwise come back first after every restart and block the stream for ever. Each start
+    at the same acknowledgement floor counts as a failed attempt on the message there (kept
+    in the JetStream key-value bucket ``<stream>_ATTEMPTS``, so counts survive restarts);
+    after a failure messages are handed over one at a time, so the culprit is isolated;
+    after ``max_attempts`` it is published to ``dead_subject`` (stream ``<stream>_DEAD``,
+    with the reason and original sequence in its headers) and acknowledged, and what
+    follows flows again. Records that decode badly never get this far: they are dead
+    letters in the store and acknowledged with their batch."""
 
     def __init__(self, url: str = "nats://127.0.0.1:4222", subject: str = "nettwin.obs",
                  stream: str = "NETTWIN", durable: str = "nettwin-twin",
-                 ack_wait_s: float = 30.0) -> None:
+                 ack_wait_s: float = 30.0, max_attempts: int = 3,
+                 dead_subject: str | None = None) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts {max_attempts} must be at least 1")
         self.url, self.subject, self.stream, self.durable = url, subject, stream, durable
-        self.ack_wait_s = ack_wait_s
+        self.ack_wait_s, self.max_attempts = ack_wait_s, max_attempts
+        self.dead_subject = dead_subject or f"{subject}.dead"
         self.name = f"nats:{stream}/{durable}"
         self._nc: Any = None
+        self._js: Any = None
+        self._single = 0  # messages still to hand over one at a time after a failure
+        self.dead_lettered = 0
 
     async def _connect(self) -> Any:
         import nats
@@ -197,29 +240,81 @@ class NatsSource:
         from nats.js.errors import NotFoundError
 
         self._nc = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=3)
-        js = self._nc.jetstream()
-        try:
-            await js.stream_info(self.stream)
-        except NotFoundError:
-            await js.add_stream(name=self.stream, subjects=[self.subject])
+        js = self._js = self._nc.jetstream()
+        for name, subjects in ((self.stream, [self.subject]),
+                               (f"{self.stream}_DEAD", [self.dead_subject])):
+            try:
+                await js.stream_info(name)
+            except NotFoundError:
+                await js.add_stream(name=name, subjects=subjects)
         # Resume in stream order from the first message not acknowledged: JetStream would
         # otherwise hand out new messages first and redeliver the dead consumer's pending
         # ones only after ack_wait, out of order, which a high-water-mark cursor cannot
         # tell from duplicates. Messages committed but not acknowledged come back first
         # and are skipped by the stored cursor.
         start = 1
+        resumed = False
         try:
             info = await js.consumer_info(self.stream, self.durable)
-            start = int(info.ack_floor.stream_seq) + 1
+            # a consumer that acknowledged nothing reports floor 0: it started where told
+            start = max(int(info.ack_floor.stream_seq) + 1,
+                        int(getattr(info.config, "opt_start_seq", None) or 1))
+            resumed = int(info.num_ack_pending) > 0 or int(info.delivered.stream_seq) >= start
             await js.delete_consumer(self.stream, self.durable)
         except NotFoundError:
             pass
+        attempts = await self._count_attempt(start) if resumed else 0
         config = ConsumerConfig(durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT,
                                 max_ack_pending=-1, ack_wait=self.ack_wait_s,
                                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                                 opt_start_seq=start)
-        return await js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream,
-                                       config=config)
+        sub = await js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream,
+                                      config=config)
+        if attempts > self.max_attempts:
+            await self._bury(sub, start, attempts - 1)
+        elif attempts > 1:
+            self._single = 1  # isolate: the message at the floor goes alone
+        return sub
+
+    async def _attempts_bucket(self) -> Any:
+        from nats.js.errors import BucketNotFoundError
+
+        try:
+            return await self._js.key_value(f"{self.stream}_ATTEMPTS")
+        except BucketNotFoundError:
+            return await self._js.create_key_value(bucket=f"{self.stream}_ATTEMPTS")
+
+    async def _count_attempt(self, seq: int) -> int:
+        """One more (re)start at acknowledgement floor ``seq``; returns the count there."""
+        from nats.js.errors import KeyNotFoundError
+
+        kv = await self._attempts_bucket()
+        try:
+            entry = await kv.get(self.durable)
+            last = json.loads(entry.value or b"{}")
+        except (KeyNotFoundError, ValueError):
+            last = {}
+        count = int(last.get("attempts", 0)) + 1 if last.get("seq") == seq else 1
+        await kv.put(self.durable, json.dumps({"seq": seq, "attempts": count}).encode())
+        return count
+
+    async def _bury(self, sub: Any, seq: int, failures: int) -> None:
+        """Move the poison message at ``seq`` to the dead-letter subject and acknowledge it."""
+        from nats.errors import TimeoutError as NatsTimeout
+
+        try:
+            (msg,) = await sub.fetch(1, timeout=5)
+        except (TimeoutError, NatsTimeout):
+            return
+        if int(msg.metadata.sequence.stream) != seq:  # it was acknowledged meanwhile
+            return
+        reason = (f"the twin failed {failures} time(s) on this message (stream {self.stream} "
+                  f"sequence {seq}); moved here after max_attempts={self.max_attempts}")
+        await self._js.publish(self.dead_subject, msg.data, headers={
+            "Nettwin-Reason": reason, "Nettwin-Stream": self.stream,
+            "Nettwin-Stream-Seq": str(seq), "Nettwin-Subject": msg.subject})
+        await msg.ack()
+        self.dead_lettered += 1
 
     async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.2
                       ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
@@ -227,10 +322,12 @@ class NatsSource:
 
         sub = await self._connect()
         while True:
+            size = 1 if self._single > 0 else max_batch
             try:
-                msgs = await sub.fetch(max_batch, timeout=max_wait_s)
+                msgs = await sub.fetch(size, timeout=max_wait_s)
             except (TimeoutError, NatsTimeout):
                 continue
+            self._single = max(0, self._single - len(msgs))
             batch = [Message(m.data, int(m.metadata.sequence.stream)) for m in msgs]
 
             async def ack(msgs: list[Any] = msgs) -> None:
@@ -245,10 +342,21 @@ class NatsSource:
 
 # --------------------------------------------------------------------------- MQTT
 class MqttSource:
-    """An MQTT subscription (paho client in its own thread, QoS 1)."""
+    """An MQTT subscription at QoS 1 in a persistent session (paho client in its own thread,
+    MQTT 3.1.1 ``clean_session=False``).
+
+    The broker keeps the session of ``client_id`` (its subscription and the QoS 1 messages
+    published meanwhile) while the twin is down, and hands them over when it comes back; so
+    the client id must be stable per twin and distinct between twins. paho acknowledges a
+    message when it is received (acknowledging after the commit would stall: the broker
+    sends at most its in-flight window, ~20 messages, unacknowledged, and the twin
+    acknowledges a batch once the next one arrives), so a crash loses at most the batch
+    being committed."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 1883,
                  topic: str = "nettwin/obs/#", client_id: str = "nettwin-twin") -> None:
+        if not client_id or len(client_id) > 128:
+            raise ValueError(f"MQTT client id {client_id!r}: give 1..128 characters")
         self.host, self.port, self.topic, self.client_id = host, port, topic, client_id
         self.name = f"mqtt:{topic}"
         self._client: Any = None
@@ -257,14 +365,15 @@ class MqttSource:
     async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.05
                       ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
         import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
 
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Message] = asyncio.Queue()
-        from paho.mqtt.enums import CallbackAPIVersion
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                             clean_session=False)
 
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
-
-        def on_connect(c: Any, _u: Any, _f: Any, _rc: Any, _p: Any) -> None:
+        def on_connect(c: Any, _u: Any, flags: Any, _rc: Any, _p: Any) -> None:
+            # a resumed session still has its subscription; subscribing again is harmless
             c.subscribe(self.topic, qos=1)
 
         def on_subscribe(*_args: Any) -> None:
@@ -291,8 +400,8 @@ class MqttSource:
 
     async def close(self) -> None:
         if self._client is not None:
-            self._client.loop_stop()
             self._client.disconnect()
+            self._client.loop_stop()
 
 
 # --------------------------------------------------------------------------- Prometheus
@@ -317,24 +426,46 @@ class PrometheusSource:
         self.name = f"prometheus:{self.url}"
 
     async def poll(self, client: Any) -> list[Message]:
+        """One round of queries. A failed query or a malformed series becomes a record with
+        an ``error`` (a dead letter with that reason); the next round polls again."""
+        import httpx
+
         merged: dict[tuple[str, str, float], dict[str, Any]] = {}
+        errors: list[Message] = []
         window = f"{max(5, round(3 * self.interval_s))}s"
         for field_name, selector in self.queries.items():
-            r = await client.get(f"{self.url}/api/v1/query",
-                                 params={"query": f"{selector}[{window}]"})
-            r.raise_for_status()
-            for series in r.json()["data"]["result"]:
-                labels = series["metric"]
-                for ts, value in series.get("values") or []:
-                    key = (labels.get(self.device_label, ""),
-                           labels.get(self.interface_label, ""), float(ts))
-                    rec = merged.setdefault(key, {"kind": "counter", "time": float(ts),
-                                                  "device": key[0], "interface": key[1]})
-                    if field_name == "oper_status":
-                        rec["oper_status"] = "up" if float(value) == 1.0 else "down"
-                    else:
-                        rec[field_name] = float(value)
-        return [Message(rec) for rec in merged.values()]
+            try:
+                r = await client.get(f"{self.url}/api/v1/query",
+                                     params={"query": f"{selector}[{window}]"})
+                r.raise_for_status()
+                result = r.json()["data"]["result"]
+                if not isinstance(result, list):
+                    raise TypeError(f"data.result is a {type(result).__name__}")
+            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                errors.append(Message({"error": f"Prometheus query {selector!r} failed: "
+                                                f"{type(exc).__name__}: {str(exc)[:200]}"}))
+                continue
+            for series in result:
+                try:
+                    self._merge(merged, field_name, series)
+                except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+                    errors.append(Message({"error": f"Prometheus {field_name} series "
+                                                    f"{str(series)[:200]}: {exc}"}))
+        return [Message(rec) for rec in merged.values()] + errors
+
+    def _merge(self, merged: dict[tuple[str, str, float], dict[str, Any]], field_name: str,
+               series: Any) -> None:
+        labels = series["metric"]
+        rows = [(float(ts), float(value)) for ts, value in series.get("values") or []]
+        for ts, number in rows:  # converted first: a bad value leaves no half record
+            key = (str(labels.get(self.device_label, "")),
+                   str(labels.get(self.interface_label, "")), ts)
+            rec = merged.setdefault(key, {"kind": "counter", "time": ts,
+                                          "device": key[0], "interface": key[1]})
+            if field_name == "oper_status":
+                rec["oper_status"] = "up" if number == 1.0 else "down"
+            else:
+                rec[field_name] = number
 
     async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.05
                       ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
@@ -401,8 +532,11 @@ def source_for(url: str, *, speed: float = 0.0, queries: dict[str, str] | None =
         return FileReplaySource(bus.path, speed)
     if bus.scheme == "nats":
         return NatsSource(bus.nats_url, bus.path, stream, durable)
-    if bus.scheme == "mqtt":
-        return MqttSource(bus.host, bus.port or 1883, bus.path)
+    if bus.scheme == "mqtt":  # mqtt://HOST:PORT/TOPIC?client_id=ID (a stable session per twin)
+        from urllib.parse import parse_qsl, urlparse
+
+        client_id = dict(parse_qsl(urlparse(url).query)).get("client_id", "nettwin-twin")
+        return MqttSource(bus.host, bus.port or 1883, bus.path, client_id)
     if not queries:
         raise ValueError("a Prometheus source needs queries: out_octets=SELECTOR")
     return PrometheusSource(bus.path, queries)

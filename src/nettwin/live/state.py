@@ -2,7 +2,7 @@
 
 Counters become rates: for each port, ``8 * (octets - previous octets) / (t - previous t)``;
 a sample older than or equal to the port's last one is a duplicate (ignored, so a replay is
-harmless), a decrease is a counter reset (the sample restarts the port's baseline). The rate
+harmless); wraps, resets and implausible jumps are told apart by ``live.counters``. The rate
 of an arc is the latest rate measured on its sending port. Link oper status comes from
 ``oper_status`` on counters and from link events (a link is down if either end says so);
 radio readings set the modulation (and, when they carry it, the capacity the utilisation is
@@ -23,6 +23,7 @@ from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network
 from nettwin.engine.routing import path_metrics_all
 from nettwin.engine.simulate import ServiceReport, queue_arcs, route, service_report
 from nettwin.live.alarms import STATE_KINDS, AlarmKey, alarm_rows, derive_alarms
+from nettwin.live.counters import Step, counter_steps, implausible_letters, rate_margin
 from nettwin.live.observations import Batch, InterfaceMap
 from nettwin.model import Network
 
@@ -40,6 +41,7 @@ class Changes:
     alarms_cleared: list[tuple[str, str]] = field(default_factory=list)
     duplicates: int = 0
     resets: int = 0
+    wraps: int = 0  # 32/64-bit counter wraps bridged
     time: float = float("-inf")  # the observations' time after the batch
     alarm_time: dict[tuple[str, str], float] = field(default_factory=dict)  # else ``time``
 
@@ -73,6 +75,7 @@ class TwinState:
         self.alarm_problems: dict[AlarmKey, str] = {}  # (object, kind) -> what is wrong
         self.samples = 0
         self.time = -np.inf
+        self.rate_margin = rate_margin()  # rates above capacity x this are dead letters
 
     def carry_over(self, old: TwinState) -> None:
         """Take the measured state of the same ports, arcs and links from ``old`` (the
@@ -139,6 +142,7 @@ class TwinState:
         port, t = batch.port[order], batch.time[order]
         octets, drops, oper = batch.out_octets[order], batch.out_drops[order], \
             batch.oper_up[order]
+        bits = batch.counter_bits[order]
         # status first: the latest status per port wins
         self.time = max(self.time, float(t.max()))
         has_status = oper >= 0
@@ -151,7 +155,7 @@ class TwinState:
                 lid = self.link_ids[self.ports.port_arc[p_] // 2]
                 self.link_time[lid] = max(t_, self.link_time.get(lid, -np.inf))
         ok = ~np.isnan(octets)
-        port, t, octets, drops = port[ok], t[ok], octets[ok], drops[ok]
+        port, t, octets, drops, bits = port[ok], t[ok], octets[ok], drops[ok], bits[ok]
         if port.size == 0:
             return
         # duplicates: not newer than the port's last state, or repeating a time in the batch
@@ -161,7 +165,8 @@ class TwinState:
         repeat[1:] = ~first[1:] & (t[1:] <= t[:-1])
         fresh = (t > self.last_time[port]) & ~repeat
         ch.duplicates += int((~fresh).sum())
-        port, t, octets, drops = port[fresh], t[fresh], octets[fresh], drops[fresh]
+        port, t, octets, drops, bits = port[fresh], t[fresh], octets[fresh], drops[fresh], \
+            bits[fresh]
         if port.size == 0:
             return
         first = np.ones(port.size, bool)
@@ -172,11 +177,15 @@ class TwinState:
         prev_t[first] = self.last_time[port[first]]
         prev_o[first] = self.last_octets[port[first]]
         dt = t - prev_t
-        delta = octets - prev_o
-        valid = np.isfinite(dt) & (dt > 0) & ~np.isnan(prev_o) & (delta >= 0)
-        ch.resets += int((delta < 0).sum())
-        rate = np.where(valid, 8.0 * delta / np.where(dt > 0, dt, 1.0), np.nan)
         arcs = self.ports.port_arc[port]
+        steps = counter_steps(prev_o, octets, dt, self.compiled.arc_capacity_bps[arcs],
+                              self.rate_margin, bits)
+        valid, rate = steps.valid, steps.rate_bps
+        ch.resets += steps.count(Step.RESET)
+        ch.wraps += steps.count(Step.WRAP32) + steps.count(Step.WRAP64)
+        batch.dead.extend(implausible_letters(self.ports, steps, port, t, octets, arcs,
+                                              self.compiled.arc_capacity_bps,
+                                              self.rate_margin))
         prev_d = np.empty_like(drops)
         prev_d[1:] = drops[:-1]
         prev_d[first] = self.last_drops[port[first]]

@@ -1,9 +1,10 @@
 """History of the mirrored state, behind one interface (SQLAlchemy): an embedded SQLite file
 by default, PostgreSQL when a URL says so (``postgresql+psycopg://...``).
 
-Append-only tables keep every measured rate, link status change, radio reading, event,
-alarm change and dead letter with its time; ``counters`` keeps the last counter values per
-port and ``cursors`` the last acknowledged position per source. One batch is one
+Every row carries the network's ``history_key`` (its id and a fingerprint of its ports,
+never the bare name). Append-only tables keep every measured rate, link status change, radio
+reading, event, alarm change and dead letter with its time; ``counters`` keeps the last
+counter values per port and ``cursors`` the last acknowledged position per source. One batch is one
 transaction: its changes, its dead letters, the counters and the source position commit
 together, so a restart resumes exactly where the store says (no sample lost or counted
 twice). ``state_at(t)`` rebuilds the state at any past instant from the tables.
@@ -11,6 +12,8 @@ twice). ``state_at(t)`` rebuilds the state at any past instant from the tables.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,8 +38,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from nettwin.live.observations import DeadLetter
+from nettwin.live.observations import DeadLetter, TimeWindow
 from nettwin.live.state import Changes
+from nettwin.model import Network
 
 metadata = MetaData()
 rates = Table("rates", metadata, Column("network", String(200), nullable=False),
@@ -72,6 +76,19 @@ dead_letters = Table("dead_letters", metadata, Column("id", Integer, primary_key
                      Column("source", String(200), nullable=False),
                      Column("payload", Text, nullable=False),
                      Column("reason", Text, nullable=False))
+
+
+def history_key(network: Network, network_id: str | None = None) -> str:
+    """The key a network's history, counters and cursors are stored under: its id (the
+    service's network id; the name where there is none) and a fingerprint of its ports, so a
+    different network that reuses a name or an id never sees another's history, and port
+    numbers never point at another network's ports."""
+    digest = hashlib.sha256()
+    for link in network.links.values():
+        attrs = link.attributes or {}
+        digest.update(json.dumps([link.id, link.a, link.b, str(attrs.get("interface_a")),
+                                  str(attrs.get("interface_b"))]).encode())
+    return f"{(network_id or network.name)[:180]}#{digest.hexdigest()[:12]}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -177,12 +194,23 @@ class Store:
                     set_={"position": stmt.excluded.position}))
 
     # ------------------------------------------------------------------ read
-    def counters(self, network: str) -> list[tuple[int, float, float, float]]:
+    def counters(self, network: str, window: TimeWindow | None = None
+                 ) -> list[tuple[int, float, float, float]]:
+        """The last counter values per port, for a restart. A row whose time lies outside
+        ``window`` (stored before times were checked: 1e300) is left out, so that port
+        restarts its baseline instead of dropping every later sample as old."""
+        window = window or TimeWindow.from_env()
         with self.engine.connect() as conn:
             rows = conn.execute(select(counters.c.port, counters.c.time, counters.c.octets,
                                        counters.c.drops).where(counters.c.network == network))
-            return [(int(p), float(t), float(o), float("nan") if d is None else float(d))
-                    for p, t, o, d in rows]
+            out = []
+            for p, t, o, d in rows:
+                try:
+                    window.check(float(t))
+                except ValueError:
+                    continue
+                out.append((int(p), float(t), float(o), float("nan") if d is None else float(d)))
+            return out
 
     def cursor(self, network: str, source: str) -> int | None:
         with self.engine.connect() as conn:
@@ -203,8 +231,6 @@ class Store:
 
     def topology_changes(self, network: str, until: float) -> list[dict[str, Any]]:
         """Topology updates applied up to ``until``, oldest first."""
-        import json
-
         with self.engine.connect() as conn:
             rows = conn.execute(select(events.c.message).where(
                 events.c.network == network, events.c.event == "topology",

@@ -22,7 +22,7 @@ from nettwin.estimate import TmEstimate, estimate_tm, routing_matrix
 from nettwin.live.observations import DeadLetter, Decoder
 from nettwin.live.sources import Ack, Message, Source
 from nettwin.live.state import Changes, TwinState
-from nettwin.live.store import PastState, Store
+from nettwin.live.store import PastState, Store, history_key
 from nettwin.live.topology import apply_topology
 from nettwin.model import Network
 from nettwin.model.demands import DEFAULT_CLASS, DemandTable
@@ -51,10 +51,12 @@ class Fidelity:
 class LiveTwin:
     def __init__(self, network: Network, store: Store | None = None, *,
                  drift_threshold: float = DRIFT_THRESHOLD, assess_services: bool = False,
-                 name: str | None = None) -> None:
+                 name: str | None = None, network_id: str | None = None) -> None:
         self.network = network
         self.base_network = network  # before any topology update (history replays them)
-        self.name = name or network.name
+        # The store's key: the network id + a fingerprint of its ports (never another
+        # network's history under the same name), unless a name is given.
+        self.name = name or history_key(network, network_id)
         self.assess_services = assess_services
         self.state = TwinState(network, assess_services=assess_services)
         self.decoder = Decoder(self.state.ports)

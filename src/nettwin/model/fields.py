@@ -193,6 +193,8 @@ def _coerce_value(spec: FieldSpec, value: Any) -> Any:
             number = float(value)
         except (TypeError, ValueError):
             raise ValueError("expected a number") from None
+        except OverflowError:  # an integer beyond float range
+            raise ValueError("must be a finite number") from None
         if not math.isfinite(number):
             raise ValueError("must be a finite number")
         if kind is int:

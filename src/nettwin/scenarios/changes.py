@@ -19,6 +19,7 @@ YAML form (one key per change)::
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,12 +126,17 @@ class Scenario:
 def _number(value: Any, label: str, name: str, problems: list[Problem], *, positive: bool,
             integer: bool = False) -> Any:
     try:
-        number = float(value)
-        if integer and number != int(number):
+        if isinstance(value, bool):
             raise ValueError
-    except (TypeError, ValueError):
-        problems.append(Problem(label, f"expected a {'whole ' if integer else ''}number",
-                                field=name, value=value, fix=f"give {name} as a number"))
+        number = float(value)
+        if not math.isfinite(number) or (integer and number != int(number)):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float
+        shown = value if not isinstance(value, int) or value.bit_length() < 200 else \
+            f"<integer of {len(str(value))} digits>"
+        problems.append(Problem(label, f"expected a finite {'whole ' if integer else ''}"
+                                       "number", field=name, value=shown,
+                                fix=f"give {name} as a number"))
         return None
     if (positive and number <= 0) or number < 0:
         problems.append(Problem(label, "must be greater than 0" if positive else

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,10 +20,10 @@ from nettwin.api.schemas import (
     WhatIfDoc,
 )
 from nettwin.api.service import Twin, TwinDep
+from nettwin.api.uploads import load_upload
 from nettwin.engine import QueueModel, SimulationOptions
 from nettwin.engine import simulate as run_simulation
-from nettwin.errors import ImportFormatError, NettwinError, ValidationError
-from nettwin.io import NetworkFormat, load_network, save_network
+from nettwin.io import NetworkFormat, save_network
 from nettwin.model import Network
 from nettwin.report import arc_records, json_safe, service_records
 from nettwin.scenarios import parse_scenario, run_whatif
@@ -49,32 +48,9 @@ class ScenarioRequest(BaseModel):
         "traffic matrix), or auto: live when the live twin has measured traffic.")
 
 
-def _without_prefix(exc: NettwinError, prefix: str) -> NettwinError:
-    """The same error, naming the uploaded file rather than the server's temporary copy."""
-    if isinstance(exc, ValidationError):
-        problems = [dataclasses.replace(p, element=p.element.replace(prefix, ""))
-                    for p in exc.problems]
-        return ValidationError(problems, (exc.source or "").replace(prefix, "") or None)
-    if isinstance(exc, ImportFormatError):
-        return type(exc)(exc.path.replace(prefix, ""), exc.message.replace(prefix, ""),
-                         exc.line)
-    return NettwinError(str(exc).replace(prefix, ""))
-
-
 async def _upload(twin: Twin, file: UploadFile, fmt: NetworkFormat | None) -> Network:
-    limit = twin.settings.max_upload_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(413, detail=f"upload larger than {limit} bytes; raise "
-                                        "NETTWIN_MAX_UPLOAD_BYTES")
-    name = Path(file.filename or "upload").name
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        try:
-            return load_network(path, fmt)
-        except NettwinError as exc:
-            raise _without_prefix(exc, f"{tmp}/") from None
+    """Name checked (400), size and element limits (413/422), parsed off the event loop."""
+    return await load_upload(file, fmt, twin.settings)
 
 
 def _notes(network: Network) -> list[str]:

@@ -1,0 +1,38 @@
+"""Request bodies that fail validation: answered 422 with each problem's place and a short,
+JSON-safe echo of the bad value.
+
+FastAPI's default answer echoes every bad input in full: a NaN (``{"name": NaN}``) cannot be
+written as JSON, so the client got a 500; a megabyte of bad input came back as a megabyte.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+ECHO_CHARS = 200
+
+
+def echo_value(value: Any) -> Any:
+    """A bad input as it may be shown back: finite numbers, short strings, else a cut repr."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, int):
+        return value if value.bit_length() <= 64 else f"<integer of {value.bit_length()} bits>"
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "..."
+
+
+async def request_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """422 naming where each problem is (``loc``), what is wrong and the value, shortened."""
+    assert isinstance(exc, RequestValidationError)
+    detail = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+               "type": str(e.get("type", "")), "input": echo_value(e.get("input"))}
+              for e in exc.errors()[:50]]
+    return JSONResponse({"detail": detail}, status_code=422)

@@ -1,0 +1,160 @@
+"""Network uploads: the file name checked, the bytes bounded, parsing off the event loop.
+
+A 48 MB upload parsed inside an async handler stalls every other request (health checks
+included) for as long as the parse takes; here the event loop only receives bytes and the
+import runs in a worker thread. What an upload may hold is bounded three ways, all in
+:class:`~nettwin.api.settings.Settings`: ``max_upload_bytes`` (413), ``max_upload_elements``
+(nodes + links + demands + services: 413; a YAML/JSON document may hold 16 values per
+element, and its aliases may add at most as many elements as the limit: 422)
+and ``max_upload_depth`` (nesting of YAML/JSON: 422). A request body larger than the limit is
+refused from its Content-Length before it is read (``BodyLimit``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException, UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from nettwin.api.settings import Settings
+from nettwin.errors import ImportFormatError, InputLimitError, NettwinError, ValidationError
+from nettwin.io import NetworkFormat, load_network
+from nettwin.io.documents import InputLimits, input_limits
+from nettwin.model import Network
+
+MAX_NAME_BYTES = 255  # what every common file system stores in one name
+MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries and part headers around the file
+DOCUMENT_VALUES_PER_ELEMENT = 16  # a link record: its keys and values, radio, attributes
+
+
+def check_upload_name(filename: str | None) -> str:
+    """The upload's file name as the importers will see it, or 400 saying what is wrong.
+
+    The name picks the format (by suffix) and names the network; it is written into a
+    private temporary folder, so it must be one plain name: no folders, no '.'/'..', no
+    control characters, at most 255 bytes."""
+    name = "upload" if filename is None else filename
+    problem = None
+    if not name.strip():
+        problem = "is empty"
+    elif any(unicodedata.category(ch) == "Cc" for ch in name):
+        problem = "contains control characters (NUL, newline, ...)"
+    elif "/" in name or "\\" in name:
+        problem = "contains a folder separator ('/' or '\\')"
+    elif name in (".", "..") or not name.strip("."):
+        problem = "is '.' or '..'"
+    elif len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        problem = f"is longer than {MAX_NAME_BYTES} bytes"
+    if problem:
+        shown = name[:60].encode("unicode_escape").decode("ascii")
+        raise HTTPException(400, detail=f"upload file name {shown!r} {problem}; send a plain "
+                                        "file name such as network.yaml (its suffix picks "
+                                        "the format)")
+    return name
+
+
+def upload_limits(settings: Settings) -> InputLimits:
+    """The document limits for uploads, from the service settings."""
+    return InputLimits(max_bytes=settings.max_upload_bytes, max_depth=settings.max_upload_depth,
+                       max_elements=DOCUMENT_VALUES_PER_ELEMENT * settings.max_upload_elements,
+                       max_alias_elements=min(100_000, settings.max_upload_elements))
+
+
+def parse_upload(data: bytes, name: str, fmt: NetworkFormat | None,
+                 settings: Settings) -> Network:
+    """Import uploaded bytes (blocking: call it from a worker thread). Errors name the
+    uploaded file, never the server's temporary copy; limits exceeded raise 413."""
+    with tempfile.TemporaryDirectory(prefix="nettwin-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            with input_limits(upload_limits(settings)):
+                network = load_network(path, fmt)
+        except InputLimitError as exc:
+            raise HTTPException(413, detail=without_prefix(exc, f"{tmp}/").args[0]) from None
+        except NettwinError as exc:
+            raise without_prefix(exc, f"{tmp}/") from None
+    elements = (len(network.nodes) + len(network.links) + len(network.demands)
+                + len(network.services))
+    if elements > settings.max_upload_elements:
+        raise HTTPException(413, detail=f"{name}: {elements:,} nodes, links, demands and "
+                                        f"services, more than {settings.max_upload_elements:,};"
+                                        " raise NETTWIN_MAX_UPLOAD_ELEMENTS")
+    return network
+
+
+async def load_upload(file: UploadFile, fmt: NetworkFormat | None,
+                      settings: Settings) -> Network:
+    """An uploaded network: name checked (400), size bounded (413), parsed and validated in
+    a worker thread (422 with every problem)."""
+    name = check_upload_name(file.filename)
+    data = await file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise HTTPException(413, detail=f"upload larger than {settings.max_upload_bytes:,} "
+                                        "bytes; raise NETTWIN_MAX_UPLOAD_BYTES")
+    return await run_in_threadpool(parse_upload, data, name, fmt, settings)
+
+
+def without_prefix(exc: NettwinError, prefix: str) -> NettwinError:
+    """The same error, naming the uploaded file rather than the server's temporary copy."""
+    import dataclasses
+
+    if isinstance(exc, ValidationError):
+        problems = [dataclasses.replace(p, element=p.element.replace(prefix, ""))
+                    for p in exc.problems]
+        return ValidationError(problems, (exc.source or "").replace(prefix, "") or None)
+    if isinstance(exc, ImportFormatError):
+        return type(exc)(exc.path.replace(prefix, ""), exc.message.replace(prefix, ""),
+                         exc.line)
+    return NettwinError(str(exc).replace(prefix, ""))
+
+
+class BodyLimit:
+    """ASGI middleware: a multipart upload whose declared Content-Length exceeds the upload
+    limit is answered 413 before a byte of it is read or spooled to disk; a body without a
+    length (chunked) is cut off with 413 once it passes the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes + MULTIPART_OVERHEAD_BYTES
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(send, self.max_bytes)
+            return
+        seen = 0
+
+        async def bounded() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise HTTPException(413, detail="request body too large")
+            return message
+
+        try:
+            await self.app(scope, bounded, send)
+        except HTTPException as exc:
+            if exc.status_code != 413:
+                raise
+            await _too_large(send, self.max_bytes)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = (b'{"detail":"request body larger than %d bytes; raise NETTWIN_MAX_UPLOAD_BYTES"}'
+            % limit)
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
