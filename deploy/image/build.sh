@@ -32,12 +32,14 @@ if [ -n "$need" ]; then
 fi
 mkdir -p "$work/context/wheels"
 
-# 1. Root file system: documentation, manuals and translations left out (about 45 MB).
-key=$(printf '%s %s %s v2' "$suite" "$packages" "$mirror" | sha256sum | cut -c1-16)
+# 1. Root file system: documentation, manuals and translations left out (about 45 MB);
+#    /usr merged by mmdebstrap's hook instead of the usrmerge package (which pulls in perl).
+key=$(printf '%s %s %s v3' "$suite" "$packages" "$mirror" | sha256sum | cut -c1-16)
 rootfs="$work/rootfs-$key.tar"
 if [ ! -s "$rootfs" ]; then
   echo "mmdebstrap: $suite minbase + $packages"
   mmdebstrap --quiet --format=tar --variant=minbase --include="$packages" \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
@@ -70,7 +72,15 @@ before=$(du -sm "$mnt" | cut -f1)
 find "$site" -depth -type d -name tests -path '*/site-packages/*/*' -exec rm -rf {} +
 find "$site" -type f \( -name '*.h' -o -name '*.hpp' -o -name '*.pxd' -o -name '*.pyx' \
   -o -name '*.c' -o -name '*.cpp' \) -delete
-find "$site" -type f -name '*.so*' -exec strip --strip-unneeded {} + 2>/dev/null || true
+# (Not the libraries auditwheel vendored into *.libs/: patchelf rewrote their headers, and
+# strip breaks them, as it did numpy's OpenBLAS.)
+find "$site" -type f -name '*.so*' -not -path '*.libs/*' \
+  -exec strip --strip-unneeded {} + 2>/dev/null || true
+# Arrow Flight (RPC) and the S3 file system are never used by nettwin (about 60 MB).
+rm -f "$site"/pyarrow/*flight* "$site"/pyarrow/_s3fs.* "$site"/pyarrow/libarrow_s3.* \
+  "$site"/pyarrow/_pyarrow_cpp_tests.*
+buildah run --isolation chroot "$ctr" -- /opt/nettwin/bin/python -c \
+  'import numba, scipy.optimize, pyarrow.parquet, pyarrow.compute, pyarrow.fs, nettwin.api'
 after=$(du -sm "$mnt" | cut -f1)
 echo "slimmed: $before MB -> $after MB"
 buildah umount "$ctr" >/dev/null
