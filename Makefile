@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the tests drive: Chromium (dashboard), FRR + iproute2 (lab), Prometheus.
 SYSTEM_PACKAGES := chromium frr prometheus iproute2
 
-.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup clean
+.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup clean image image-test deploy-check
 
 setup: $(VENV)/.installed
 
@@ -44,6 +44,31 @@ lint: setup
 # Rocketfuel maps) run too: about 50 s of CPU.
 test: system lint
 	$(BIN)/pytest -q -m 'slow or not slow'
+	$(MAKE) deploy-check image-test
+
+# The OCI image from Debian packages and PyPI wheels (no registry image; buildah, chroot
+# isolation), then its smoke test: entrypoint as the non-root user, health, an authenticated
+# what-if equal to the library's, no compilers or test tools, size reported.
+image: setup
+	PYTHON=$(PY) deploy/image/build.sh
+
+image-test: image
+	$(PY) deploy/image/smoke.py
+
+# Kubernetes manifests: rendered by kubectl's kustomize, scanned by checkov (its own venv:
+# it pins many packages); schemas and policy rules are checked by tests/deploy.
+CHECKOV := .venv-checkov/bin/checkov
+$(CHECKOV):
+	python3 -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --upgrade pip
+	.venv-checkov/bin/python -m pip install --quiet 'checkov==3.3.30'
+
+deploy-check: $(CHECKOV)
+	@mkdir -p build/checkov/k8s build/checkov/image
+	@for o in dev prod; do kubectl kustomize deploy/k8s/overlays/$$o > build/checkov/k8s/$$o.yaml; done
+	cp deploy/image/Containerfile build/checkov/image/Dockerfile
+	$(CHECKOV) --quiet --compact --skip-download --framework kubernetes -d build/checkov/k8s
+	$(CHECKOV) --quiet --compact --skip-download --framework dockerfile -d build/checkov/image
 
 validate: setup
 	$(BIN)/pytest -q -m slow
@@ -76,5 +101,5 @@ bench-api: setup
 	$(PY) benchmarks/bench_api.py
 
 clean:
-	rm -rf $(VENV) .venv-peers .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-peers .venv-checkov build .pytest_cache .mypy_cache .ruff_cache
 	find src -name __pycache__ -prune -exec rm -rf {} +
