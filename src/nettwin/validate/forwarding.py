@@ -1,5 +1,6 @@
 """Per-prefix forwarding as routers do it: the RIB per router (connected, static, OSPF),
-longest-prefix match, administrative distance between sources of the same prefix, ECMP.
+longest-prefix match, administrative distance between sources of the same prefix (a tie goes
+to the lower route metric, as in zebra: a static route's is 0), ECMP.
 
 ``build_forwarding`` gives, per destination probe (an address standing for a prefix) and
 router, the next-hop arcs, "delivered here" or "dropped here". OSPF routes come from the
@@ -192,7 +193,8 @@ def build_forwarding(c: CompiledNetwork, arc_up: np.ndarray, plan: AddressPlan,
                 rival = (owner_len[j], OSPF_DISTANCE)
             else:
                 rival = (-1, 256)
-            if length < rival[0] or (length == rival[0] and best >= rival[1]):
+            # equal distance: zebra prefers the lower metric, and a static's is 0
+            if length < rival[0] or (length == rival[0] and best > rival[1]):
                 continue
             chosen = [arcs for rt, arcs in matching
                       if rt.prefix.length == length and rt.distance == best]
