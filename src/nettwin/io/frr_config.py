@@ -200,7 +200,7 @@ class _Reader:
             direction = Direction.AB if lk.a == self.router else Direction.BA
             self.changes.append(SetMetric(link, int(words[3]), direction))
         elif words in (["shutdown"], ["no", "shutdown"]):
-            self.config.append(SetLinkAdmin(link, self.router, words[0] != "no"))
+            self.config.append(SetLinkAdmin(link, self.router, up=words[0] == "no"))
         elif words[0] == "description":
             return
         else:
