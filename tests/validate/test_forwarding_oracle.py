@@ -4,6 +4,8 @@ every router to every prefix."""
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -202,7 +204,7 @@ def test_forwarding_equals_brute_force_walk(seed: int) -> None:
                 if not possible:
                     continue
                 path = [network.node_ids[v] for v in trace(state, p, r, goal, reach)]
-                for u, v in zip(path, path[1:], strict=False):
+                for u, v in itertools.pairwise(path):
                     assert fib[u] not in (LOCAL, DROP) and v in fib[u]  # type: ignore[operator]
                 last = fib[path[-1]]
                 if goal == "deliver":
