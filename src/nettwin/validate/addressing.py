@@ -121,14 +121,16 @@ def plan_addresses(network: Network, before: AddressPlan | None = None) -> Addre
                 continue
             seen[prefix] = i
             owned.append((i, prefix))
-    for node, prefix in owned:
-        for other, outer in owned:
-            if other != node and outer.length < prefix.length and outer.covers(prefix):
+    n = len(network.nodes)
+    for pos, outer in owned[n:]:  # attached prefixes (few) against everything owned
+        for other, inner in owned:
+            if other != pos and inner != outer and (outer.covers(inner) or inner.covers(outer)):
                 problems.append(Problem(
-                    f"node {network.node_ids[node]!r}", f"prefix {prefix} lies inside "
-                    f"{outer} of node {network.node_ids[other]!r}",
+                    f"node {network.node_ids[pos]!r}", f"prefix {outer} nests with "
+                    f"{inner} of node {network.node_ids[other]!r}",
                     field="attributes.prefixes", value=str(outer),
                     fix="owned prefixes must not nest (10.255.0.0/16 holds the loopbacks)"))
+                break
     if problems:
         raise ValidationError(problems, f"network {network.name!r}")
     if before is None:
