@@ -8,6 +8,7 @@ A node may own more prefixes (attached LANs, customer aggregates): ``attributes:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -79,10 +80,20 @@ class AddressPlan:
         return {addr: (lid, end) for lid, pair in self.link_end_address.items()
                 for end, addr in enumerate(pair)}
 
+    @functools.cached_property
+    def _hosts(self) -> dict[int, int]:
+        return {p.network: node for node, p in self.owner_prefixes if p.length == 32}
+
+    @functools.cached_property
+    def _networks(self) -> tuple[tuple[int, Prefix], ...]:
+        return tuple((node, p) for node, p in self.owner_prefixes if p.length < 32)
+
     def owner_of(self, address: int) -> tuple[int, Prefix] | None:
         """Longest owned prefix containing ``address`` and its node, or None."""
+        if address in self._hosts:
+            return self._hosts[address], Prefix(address, 32)
         best: tuple[int, Prefix] | None = None
-        for node, prefix in self.owner_prefixes:
+        for node, prefix in self._networks:
             if prefix.contains(address) and (best is None or prefix.length > best[1].length):
                 best = (node, prefix)
         return best

@@ -8,6 +8,7 @@ import enum
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from nettwin.validate.forwarding import ForwardingState, Reach, reach_of, trace
 
@@ -204,39 +205,124 @@ def _links_used(state: ForwardingState, p: int, source: int) -> frozenset[int]:
     return frozenset(links)
 
 
+def _upstream(state: ForwardingState, p: int, seeds: np.ndarray) -> np.ndarray:
+    """Routers whose packets for probe p pass through a seed router (seeds included)."""
+    c = state.compiled
+    on = state.next_hop[p]
+    src, dst = c.arc_src[on], c.arc_dst[on]
+    mark = seeds.copy()
+    while True:
+        new = mark[dst] & ~mark[src]
+        if not new.any():
+            return mark
+        mark[src[new]] = True
+
+
+def _rows_changed(before: ForwardingState, after: ForwardingState, p: int) -> np.ndarray:
+    """Routers whose forwarding entry for probe p differs (next hops, local, drop)."""
+    out = (before.local[p] != after.local[p]) | (before.drop[p] != after.drop[p])
+    if before.compiled.link_ids == after.compiled.link_ids:
+        diff = before.next_hop[p] != after.next_hop[p]
+        out[before.compiled.arc_src[diff]] = True
+    else:
+        out[:] = True  # links added or removed: every router is a candidate
+    return out
+
+
 def _asymmetry(before: ForwardingState, after: ForwardingState, changed: np.ndarray
                ) -> tuple[tuple[AsymmetryFinding, ...], int, int]:
     """Router pairs whose paths were mirror images before and are not after (paths
-    compared as the sets of links any ECMP branch uses)."""
+    compared as the sets of links any ECMP branch uses); only pairs where a path in either
+    direction crosses a router whose forwarding changed."""
     loopback = {}
     for p, probe in enumerate(after.probes):
         if probe.owner >= 0 and probe.prefix.length == 32 and probe.owner not in loopback:
             loopback[probe.owner] = p
-    pairs: list[tuple[int, int]] = []
+    pairs: set[tuple[int, int]] = set()
     for b, pb in loopback.items():
         if not changed[pb]:
             continue
-        pairs += [(min(a, b), max(a, b)) for a in loopback if a != b]
-    pairs = sorted(set(pairs))
-    checked = pairs[:MAX_ASYMMETRY_PAIRS]
+        rows = _rows_changed(before, after, pb)
+        moved = _upstream(after, pb, rows) | _upstream(before, pb, rows)
+        pairs.update((min(a, b), max(a, b)) for a in np.flatnonzero(moved).tolist()
+                     if a != b and a in loopback)
+    ordered = sorted(pairs)
+    checked = ordered[:MAX_ASYMMETRY_PAIRS]
     same_links = before.compiled.link_ids == after.compiled.link_ids
-    found: list[AsymmetryFinding] = []
-    count = 0
-    for a, b in checked:
+    ospf_only = [not (st.static[loopback[b]].any() or st.static[loopback[a]].any())
+                 for a, b in checked for st in (before, after)]
+    fast = [pair for pair, f, g in zip(checked, ospf_only[0::2], ospf_only[1::2], strict=True)
+            if f and g]
+    slow = [pair for pair, f, g in zip(checked, ospf_only[0::2], ospf_only[1::2], strict=True)
+            if not (f and g)]
+    hits: list[tuple[int, int]] = []
+    if fast:
+        a_idx = np.array([a for a, _ in fast], np.int64)
+        b_idx = np.array([b for _, b in fast], np.int64)
+        ok_a, sym_a = _symmetric_ospf(after, a_idx, b_idx)
+        sym_b = _symmetric_ospf(before, a_idx, b_idx)[1] if same_links else np.ones(
+            len(fast), bool)
+        hits += [fast[i] for i in np.flatnonzero(ok_a & ~sym_a & sym_b).tolist()]
+    for a, b in slow:
         pa, pb = loopback[b], loopback[a]  # a -> b uses b's loopback
         ra, rb = reach_of(after, pa), reach_of(after, pb)
         if outcomes(ra)[a] != 0 or outcomes(rb)[b] != 0:
             continue  # not delivered both ways: reported as lost, loop or blackhole instead
-        ab_after, ba_after = _links_used(after, pa, a), _links_used(after, pb, b)
-        if ab_after == ba_after:
+        if _links_used(after, pa, a) == _links_used(after, pb, b):
             continue
-        ab_before, ba_before = _links_used(before, pa, a), _links_used(before, pb, b)
-        if same_links and ab_before != ba_before:
+        if same_links and _links_used(before, pa, a) != _links_used(before, pb, b):
             continue  # already asymmetric: not the change's doing
-        count += 1
-        if len(found) < MAX_LISTED:
-            found.append(AsymmetryFinding(
-                after.compiled.node_ids[a], after.compiled.node_ids[b],
-                _names(after, trace(after, pa, a, "deliver", ra)),
-                _names(after, trace(after, pb, b, "deliver", rb))))
-    return tuple(found), count, len(checked)
+        hits.append((a, b))
+    hits.sort()
+    found = []
+    for a, b in hits[:MAX_LISTED]:
+        pa, pb = loopback[b], loopback[a]
+        found.append(AsymmetryFinding(
+            after.compiled.node_ids[a], after.compiled.node_ids[b],
+            _names(after, trace(after, pa, a, "deliver", reach_of(after, pa))),
+            _names(after, trace(after, pb, b, "deliver", reach_of(after, pb)))))
+    return tuple(found), len(hits), len(checked)
+
+
+def _symmetric_ospf(state: ForwardingState, a: np.ndarray, b: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """For router pairs under pure OSPF: (reachable both ways, the links of every shortest
+    a -> b path equal those of every b -> a path). An arc u -> v is on a shortest a -> b path
+    iff d(a, u) + w(u, v) + d(v, b) = d(a, b): no walk needed."""
+    c = state.compiled
+    w = np.where(state.arc_up, c.arc_metric.astype(np.float64), np.inf)
+    ok, same = _symmetric_pairs(a, b, np.ascontiguousarray(state.dist), c.arc_src.astype(
+        np.int64), c.arc_dst.astype(np.int64), w, len(c.link_ids))
+    return ok, same
+
+
+@njit(cache=True)
+def _symmetric_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, src: np.ndarray,
+                     dst: np.ndarray, w: np.ndarray, n_links: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    k = a.size
+    ok = np.zeros(k, np.bool_)
+    same = np.zeros(k, np.bool_)
+    used = np.zeros(n_links, np.int8)
+    for i in range(k):
+        x, y = a[i], b[i]
+        dxy, dyx = d[y, x], d[x, y]
+        if not (np.isfinite(dxy) and np.isfinite(dyx)):
+            continue
+        ok[i] = True
+        from_x = d[:, x].copy()  # distance from x to every router
+        from_y = d[:, y].copy()
+        to_x, to_y = d[x], d[y]
+        used[:] = 0
+        for e in range(src.size):
+            if from_x[src[e]] + w[e] + to_y[dst[e]] == dxy:
+                used[e >> 1] |= 1
+            if from_y[src[e]] + w[e] + to_x[dst[e]] == dyx:
+                used[e >> 1] |= 2
+        sym = True
+        for link in range(n_links):
+            if used[link] == 1 or used[link] == 2:
+                sym = False
+                break
+        same[i] = sym
+    return ok, same

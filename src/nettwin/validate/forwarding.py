@@ -57,6 +57,7 @@ class ForwardingState:
     drop: np.ndarray  # bool[p, n]: no route here, or a discard route
     static: np.ndarray  # bool[p, n]: the route chosen here is a static route
     inactive: tuple[InactiveRoute, ...]
+    dist: np.ndarray  # float64[n, n]: OSPF distance from router u to router t at [t, u]
 
     def successors(self, p: int, router: int) -> list[int]:
         c = self.compiled
@@ -204,7 +205,8 @@ def build_forwarding(c: CompiledNetwork, arc_up: np.ndarray, plan: AddressPlan,
             local[j, r] = False
             drop[j, r] = hops.size == 0
             static[j, r] = True
-    return ForwardingState(c, up, probes, next_hop, local, drop, static, tuple(inactive))
+    return ForwardingState(c, up, probes, next_hop, local, drop, static, tuple(inactive),
+                           dist)
 
 
 @dataclass(frozen=True, eq=False)
