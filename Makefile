@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the tests drive: Chromium (dashboard), FRR + iproute2 (lab), Prometheus.
 SYSTEM_PACKAGES := chromium frr prometheus iproute2
 
-.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup clean
+.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup bench-validate clean
 
 setup: $(VENV)/.installed
 
@@ -72,6 +72,9 @@ bench-live: setup
 
 bench-api: setup
 	$(PY) benchmarks/bench_api.py
+
+bench-validate: setup
+	$(PY) benchmarks/bench_validate.py
 
 clean:
 	rm -rf $(VENV) .venv-peers .pytest_cache .mypy_cache .ruff_cache

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from bench_engine import make_network
 
+from bench_engine import make_network
 from nettwin import compile_network, simulate
 from nettwin.examples import example_path
 from nettwin.io import load_network, load_traffic
