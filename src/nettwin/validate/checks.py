@@ -220,7 +220,7 @@ def _upstream(state: ForwardingState, p: int, seeds: np.ndarray) -> np.ndarray:
 
 def _rows_changed(before: ForwardingState, after: ForwardingState, p: int) -> np.ndarray:
     """Routers whose forwarding entry for probe p differs (next hops, local, drop)."""
-    out = (before.local[p] != after.local[p]) | (before.drop[p] != after.drop[p])
+    out: np.ndarray = (before.local[p] != after.local[p]) | (before.drop[p] != after.drop[p])
     if before.compiled.link_ids == after.compiled.link_ids:
         diff = before.next_hop[p] != after.next_hop[p]
         out[before.compiled.arc_src[diff]] = True

@@ -19,14 +19,14 @@ from typing import Any
 import numba
 import numpy as np
 
-from nettwin.engine import SimulationOptions, compile_network, simulate
+from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network, simulate
 from nettwin.engine.incremental import prepare_baseline
 from nettwin.errors import ValidationError
 from nettwin.model import Network
 from nettwin.model.problems import Problem
 from nettwin.scenarios.apply import AppliedScenario, apply_scenario
 from nettwin.scenarios.changes import SetMetric
-from nettwin.validate.addressing import plan_addresses
+from nettwin.validate.addressing import AddressPlan, plan_addresses
 from nettwin.validate.changeset import (
     OSPF_MAX_COST,
     OSPF_MIN_COST,
@@ -36,7 +36,7 @@ from nettwin.validate.changeset import (
     apply_static_changes,
 )
 from nettwin.validate.checks import ForwardingReport, check_forwarding
-from nettwin.validate.forwarding import build_forwarding, make_probes
+from nettwin.validate.forwarding import ForwardingState, build_forwarding, make_probes
 from nettwin.validate.guardrails import (
     GuardrailResult,
     MaxDelay,
@@ -186,6 +186,29 @@ def _apply(network: Network, change: ChangeSet) -> AppliedScenario:
     return dataclasses.replace(applied, arc_up=up)
 
 
+def _forwarding_pair(network: Network, compiled: CompiledNetwork, applied: AppliedScenario,
+                     running: tuple[StaticRoute, ...], after: tuple[StaticRoute, ...],
+                     addresses: AddressPlan | None
+                     ) -> tuple[ForwardingState, ForwardingState]:
+    plan_b = addresses or plan_addresses(network)
+    plan_a = plan_addresses(applied.network, plan_b) if addresses is None else AddressPlan(
+        plan_b.owner_prefixes, plan_addresses(applied.network, plan_b).link_end_address)
+    probes = make_probes(plan_b, [*running, *after])
+    return (build_forwarding(compiled, compiled.arc_up, plan_b, running, probes),
+            build_forwarding(applied.compiled, applied.arc_up, plan_a, after, probes))
+
+
+def predict_forwarding(network: Network, change: ChangeSet, *,
+                       running_routes: tuple[StaticRoute, ...] = (),
+                       addresses: AddressPlan | None = None
+                       ) -> tuple[ForwardingState, ForwardingState]:
+    """The twin's forwarding before and after ``change`` (what the routers should install)."""
+    check_protocol_ranges(change)
+    applied = _apply(network, change)
+    return _forwarding_pair(network, compile_network(network), applied, running_routes,
+                            apply_static_changes(running_routes, change.config), addresses)
+
+
 @contextlib.contextmanager
 def _threads(n_nodes: int) -> Iterator[None]:
     """One numba thread for small networks: a validation runs hundreds of tiny kernels, and
@@ -207,14 +230,16 @@ def validate_change(network: Network, change: ChangeSet, *,
                     options: SimulationOptions | None = None,
                     rules: tuple[Rule, ...] = (), survive: Survive = Survive.N1,
                     red_team: int = 0, seed: int = 0, budget: Budget | None = None,
-                    max_pairs: int = 20_000) -> Verdict:
+                    max_pairs: int = 20_000, addresses: AddressPlan | None = None) -> Verdict:
     """Run every check on ``change`` against ``network`` (with its traffic): forwarding
     before and after, performance, every failure of ``survive``, the guardrails ``rules``
-    and, with ``red_team`` > 0 evaluations, an adversarial search from ``seed``."""
+    and, with ``red_team`` > 0 evaluations, an adversarial search from ``seed``.
+    ``addresses`` replaces the twin's address plan (a lab's, for instance)."""
     with _threads(len(network.nodes)):
         return _validate_body(network, change, running_routes=running_routes,
                               options=options, rules=rules, survive=survive, red_team=red_team,
-                              seed=seed, budget=budget, max_pairs=max_pairs)
+                              seed=seed, budget=budget, max_pairs=max_pairs,
+                              addresses=addresses)
 
 
 def _validate_body(network: Network, change: ChangeSet, *,
@@ -222,7 +247,7 @@ def _validate_body(network: Network, change: ChangeSet, *,
                     options: SimulationOptions | None = None,
                     rules: tuple[Rule, ...] = (), survive: Survive = Survive.N1,
                     red_team: int = 0, seed: int = 0, budget: Budget | None = None,
-                    max_pairs: int = 20_000) -> Verdict:
+                    max_pairs: int = 20_000, addresses: AddressPlan | None = None) -> Verdict:
     options = options or SimulationOptions()
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -241,11 +266,8 @@ def _validate_body(network: Network, change: ChangeSet, *,
     routes_after = apply_static_changes(running_routes, change.config)
     lap("apply_s")
 
-    plan_b = plan_addresses(network)
-    plan_a = plan_addresses(applied.network, plan_b)
-    probes = make_probes(plan_b, [*running_routes, *routes_after])
-    fwd_b = build_forwarding(compiled, compiled.arc_up, plan_b, running_routes, probes)
-    fwd_a = build_forwarding(after_c, applied.arc_up, plan_a, routes_after, probes)
+    fwd_b, fwd_a = _forwarding_pair(network, compiled, applied, running_routes, routes_after,
+                                     addresses)
     forwarding = check_forwarding(fwd_b, fwd_a)
     lap("forwarding_s")
 
@@ -285,7 +307,7 @@ def _validate_body(network: Network, change: ChangeSet, *,
         comparison = RedTeamComparison(changed, unchanged, same)
         lap("red_team_s")
 
-    notes = _notes(fwd_a.static, probes, routes_after)
+    notes = _notes(fwd_a.static, fwd_a.probes, routes_after)
     grade, reasons = _grade(forwarding, before, after, survival, guard, comparison)
     timings["total_s"] = sum(timings.values())
     return Verdict(grade, tuple(reasons), change.name, change.origins, forwarding, before, after,
