@@ -159,3 +159,32 @@ def test_a_static_route_is_pushed_through_staticd_and_verified(converged: Lab) -
     routes = lab.vtysh("A", f"show ip route {e_loop}/32 json")
     assert any(r.get("protocol") == "static" and r.get("selected")
                for r in routes.get(f"{e_loop}/32", []))
+
+
+def test_the_apply_command(converged: Lab, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nettwin.cli.app import app
+
+    lab = converged
+    runner = CliRunner()
+    loop = tmp_path / "loop.conf"
+    c_loop = lab.plan.node("C").loopback
+    loop.write_text(f"! router A\nip route {c_loop}/32 A--B\n"
+                    f"! router B\nip route {c_loop}/32 {lab.plan.link('A--B').addr_a}\n")
+    r = runner.invoke(app, ["apply", str(loop), "--lab", str(lab.folder)])
+    assert r.exit_code == 1 and "refused" in r.output
+    cost = tmp_path / "cost.conf"
+    ifname = lab.plan.link("D--E").ifname  # the lab's interface name works too
+    cost.write_text(f"! router D\ninterface {ifname}\n ip ospf cost 30\n"
+                    f"! router E\ninterface D--E\n ip ospf cost 30\n")
+    out = tmp_path / "report.json"
+    r = runner.invoke(app, ["apply", str(cost), "--lab", str(lab.folder), "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text())["verified"]
+    from nettwin.lab.apply import _push, plan_commands
+
+    for c in plan_commands(lab.plan, parse_frr_config(cost.read_text(), network_of(lab.plan),
+                                                      "cost.conf", lab_prefix=PREFIX)):
+        _push(lab, c.router, c.rollback)
+    assert await_tables(lab, _current(lab), 30)[1] is not None

@@ -229,3 +229,66 @@ def validate_cmd(
         err.print(f"wrote {html_out}")
     if not verdict.passed:
         raise typer.Exit(EXIT_SLA_VIOLATED)
+
+
+@app.command("apply")
+def apply_cmd(
+    change_files: Annotated[list[Path], typer.Argument(
+        help="Change files, as for 'nettwin validate' (costs, shutdown, max-metric, static "
+             "routes: what routers are configured with).", metavar="CHANGE...")],
+    lab_dir: Annotated[Path | None, typer.Option(
+        "--lab", help="The FRR lab's state folder (default: NETTWIN_DATA_DIR/lab).")] = None,
+    policy: Annotated[Path | None, typer.Option(
+        "--policy", help="Guardrails file the change must pass.")] = None,
+    survive: Annotated[Survive, typer.Option("--survive")] = Survive.N1,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Apply even without a SAFE verdict (audited as an override).")]
+        = False,
+    timeout_s: Annotated[float, typer.Option(
+        "--timeout", min=1.0, help="Seconds for the kernels to match the prediction.")] = 30.0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.")]
+        = None,
+) -> None:
+    """Validate a change against the lab's twin, push it to the FRR routers (vtysh) only if
+    SAFE, check every kernel forwarding table against the prediction, roll back on mismatch.
+    Exit 0 applied and verified, 1 refused or rolled back, 3 bad input."""
+    import dataclasses
+
+    from nettwin.cli.live import _lab_dir
+    from nettwin.io.guardrails import load_guardrails
+    from nettwin.lab.apply import ApplyRefusedError, addresses_of, apply_change, network_of
+    from nettwin.lab.frr import Lab
+
+    try:
+        lab = Lab.load(_lab_dir(lab_dir))
+        twin = network_of(lab.plan)
+        change = load_change_sets(change_files, twin, lab.plan.prefix)
+        rules = load_guardrails(policy) if policy is not None else ()
+        with step("validating the change against the lab's twin"):
+            verdict = validate_change(twin, change, rules=rules, survive=survive,
+                                      addresses=addresses_of(lab.plan))
+        err.print(f"[{_STYLE[verdict.grade.value]}]{escape(verdict.summary)}[/]",
+                  highlight=False, soft_wrap=True)
+        with step("pushing, then waiting for the kernels to match the twin"):
+            report = apply_change(lab, change, verdict, force=force, timeout_s=timeout_s)
+    except ApplyRefusedError as exc:
+        err.print(f"[bold red]refused:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_SLA_VIOLATED) from None
+    except NettwinError as exc:
+        raise fail(exc) from None
+    if report.verified:
+        out.print(f"[green]applied and verified[/]: {len(report.commands)} router "
+                  f"configuration(s); the kernels matched the twin after "
+                  f"{report.converged_s:.1f} s")
+    else:
+        out.print(f"[red]rolled back[/]: {len(report.mismatches)} forwarding entries differed "
+                  "from the prediction, e.g.")
+        for m in report.mismatches[:5]:
+            out.print(f"  {m.router} -> {m.destination}: twin {m.predicted}, kernel {m.kernel}")
+    for note in report.notes:
+        err.print(f"[yellow]{escape(note)}[/]")
+    err.print(f"[dim]audit: {report.audit}[/]")
+    if json_out is not None:
+        write_json_file(json_out, dataclasses.asdict(report))
+    if not report.verified:
+        raise typer.Exit(EXIT_SLA_VIOLATED)
