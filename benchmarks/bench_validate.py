@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from bench_engine import make_network
@@ -23,6 +24,7 @@ from nettwin.io import load_network, load_traffic
 from nettwin.model import Network
 from nettwin.scenarios.changes import Direction, Scenario, SetMetric
 from nettwin.validate import ChangeSet, Survive, Verdict, validate_change
+from nettwin.validate.verdict import SERIAL_BELOW_NODES
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -76,14 +78,20 @@ def bench(name: str, network: Network, red_team: int, naive: bool) -> None:
                            {"survive": Survive.N1, "red_team": red_team})):
         if "red_team" in kwargs and not red_team:
             continue
-        wall, cpu, v = _timed(lambda kw=kwargs: validate_change(network, change, **kw))  # type: ignore[arg-type]
+        repeat = 1 if len(network.nodes) >= SERIAL_BELOW_NODES else 3
+        wall, cpu, v = _timed(lambda kw=kwargs: validate_change(network, change, **kw),  # type: ignore[arg-type]
+                              repeat)
         assert isinstance(v, Verdict)
         stages = ", ".join(f"{k.removesuffix('_s')} {1e3 * x:.0f}" for k, x in
                            v.timings_s.items() if k != "total_s")
         print(f"{label}: {1e3 * wall:.0f} ms wall, {1e3 * cpu:.0f} ms CPU  [{stages} ms]"
               f" -> {v.grade.value}")
     if naive:
+        # the reference runs on the same threads as validate (one for small networks)
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1 if len(network.nodes) < SERIAL_BELOW_NODES else threads)
         wall_ref, cpu_ref, _ = _timed(lambda: _naive_n1(network, change), 1)
+        numba.set_num_threads(threads)
         wall_ours, _, _ = _timed(lambda: validate_change(network, change,
                                                          survive=Survive.N1), 1)
         print(f"reference (full simulation per failure, both networks): {wall_ref:.2f} s wall,"
