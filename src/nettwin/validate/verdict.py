@@ -36,7 +36,13 @@ from nettwin.validate.changeset import (
     apply_static_changes,
 )
 from nettwin.validate.checks import ForwardingReport, check_forwarding
-from nettwin.validate.forwarding import ForwardingState, build_forwarding, make_probes
+from nettwin.validate.forwarding import (
+    ForwardingState,
+    build_forwarding,
+    make_probes,
+    reach_of,
+    trace,
+)
 from nettwin.validate.guardrails import (
     GuardrailResult,
     MaxDelay,
@@ -292,7 +298,7 @@ def _validate_body(network: Network, change: ChangeSet, *,
                                   "no failures evaluated (--survive none)")
     lap("survival_s")
 
-    guard = tuple(_check_rule(r, change, forwarding, after, survival) for r in rules)
+    guard = tuple(_check_rule(r, change, fwd_a, after, survival) for r in rules)
     lap("guardrails_s")
 
     comparison = None
@@ -326,7 +332,28 @@ def _notes(static: np.ndarray, probes: tuple[Any, ...],
             "checks follow them, the load, delay and failure figures follow OSPF"]
 
 
-def _check_rule(rule: Rule, change: ChangeSet, fwd: ForwardingReport, after: StateFigures,
+def _cut_off(state: ForwardingState, z: int) -> str:
+    """How node z is cut off from (or cannot reach) some router after the change, or ''."""
+    names = state.compiled.node_ids
+    reach = reach_of(state, z)  # probe z is z's loopback
+    bad = np.flatnonzero(~reach.delivers)
+    if bad.size:
+        s = int(bad[0])
+        path = trace(state, z, s, "loop" if reach.loops[s] else "drop", reach)
+        return (f"{names[s]} cannot reach {names[z]}: "
+                f"{' > '.join(names[v] for v in path)}")
+    for p in range(state.compiled.n_nodes):
+        if p == z:
+            continue
+        reach = reach_of(state, p)
+        if not reach.delivers[z]:
+            path = trace(state, p, z, "loop" if reach.loops[z] else "drop", reach)
+            return (f"{names[z]} cannot reach {names[p]}: "
+                    f"{' > '.join(names[v] for v in path)}")
+    return ""
+
+
+def _check_rule(rule: Rule, change: ChangeSet, state: ForwardingState, after: StateFigures,
                 survival: SurvivalReport) -> GuardrailResult:
     any_failure = survival.failures > 0
     if isinstance(rule, MaxUtilisation):
@@ -356,13 +383,10 @@ def _check_rule(rule: Rule, change: ChangeSet, fwd: ForwardingReport, after: Sta
             evidence += f", under {survival.mode.value} up to {1e3 * under:.2f} ms"
         return GuardrailResult(str(rule), 1e3 * value <= rule.limit_ms + 1e-9, evidence)
     if isinstance(rule, NeverIsolate):
-        cut = [x for x in fwd.reachability_lost if rule.node in (x.source, x.destination)]
+        cut = _cut_off(state, state.compiled.node_ids.index(rule.node))
         failures = survival.isolating.get(rule.node, ())
         if cut:
-            x = cut[0]
-            return GuardrailResult(str(rule), False,
-                                   f"the change cuts {x.source} -> {x.prefix}: path "
-                                   f"{' > '.join(x.path_after)} ({x.after})")
+            return GuardrailResult(str(rule), False, f"after the change {cut}")
         if failures:
             return GuardrailResult(str(rule), False,
                                    f"{len(failures)} failure(s) cut it off after the change, "
