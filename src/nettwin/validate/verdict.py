@@ -19,8 +19,15 @@ from typing import Any
 import numba
 import numpy as np
 
-from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network, simulate
+from nettwin.engine import (
+    CompiledNetwork,
+    SimulationOptions,
+    SimulationResult,
+    compile_network,
+    simulate,
+)
 from nettwin.engine.incremental import prepare_baseline
+from nettwin.engine.simulate import queue_arcs
 from nettwin.errors import ValidationError
 from nettwin.model import Network
 from nettwin.model.problems import Problem
@@ -68,6 +75,7 @@ from nettwin.validate.redteam import (
     evaluate_attack,
     search_worst,
 )
+from nettwin.validate.steering import Steering, steer
 
 RED_TEAM_MARGIN = 0.05  # harm (utilisation points) the change may add before it counts
 SERIAL_BELOW_NODES = 200  # smaller networks run the kernels on one thread (see _threads)
@@ -280,7 +288,10 @@ def _validate_body(network: Network, change: ChangeSet, *,
     sim_b = simulate(compiled, options)
     sim_a = simulate(after_c, options, arc_up=applied.arc_up,
                      demand_rate_bps=applied.demand_rate_bps)
-    before, after = summarise(compiled, sim_b), summarise(after_c, sim_a)
+    before = _steered(summarise(compiled, sim_b), compiled, options, sim_b,
+                      steer(fwd_b, compiled.demand_rate_bps) if running_routes else None)
+    after = _steered(summarise(after_c, sim_a), after_c, options, sim_a,
+                     steer(fwd_a, applied.demand_rate_bps) if routes_after else None)
     lap("performance_s")
 
     watch = tuple(r.node for r in rules if isinstance(r, NeverIsolate))
@@ -320,6 +331,22 @@ def _validate_body(network: Network, change: ChangeSet, *,
                    survival, guard, comparison, tuple(notes), timings)
 
 
+def _steered(fig: StateFigures, c: CompiledNetwork, options: SimulationOptions,
+             sim: SimulationResult, st: Steering | None) -> StateFigures:
+    """Figures with the loads static routes really cause (see ``steering``)."""
+    if st is None or not st.destinations:
+        return fig
+    load = np.maximum(sim.arc_load_bps + st.load_delta_bps, 0.0)
+    q, _ = queue_arcs(c, options, load)
+    util = np.where(sim.arc_up, q.utilisation, -1.0)
+    top = int(np.argmax(util))
+    return dataclasses.replace(
+        fig, max_utilisation=float(util[top]), max_utilisation_arc=c.arc_label(top),
+        mean_utilisation=float(util[sim.arc_up].mean()) if sim.arc_up.any() else 0.0,
+        unroutable_bps=fig.unroutable_bps + max(st.dropped_delta_bps, 0.0) + st.looping_bps,
+        overloaded_arcs=int((q.overloaded & sim.arc_up).sum()))
+
+
 def _notes(static: np.ndarray, probes: tuple[Any, ...],
            routes: tuple[StaticRoute, ...]) -> list[str]:
     if not routes:
@@ -328,8 +355,9 @@ def _notes(static: np.ndarray, probes: tuple[Any, ...],
                   and static[j].any())
     if not steered:
         return []
-    return [f"static routes steer traffic to {steered} router loopback(s): the forwarding "
-            "checks follow them, the load, delay and failure figures follow OSPF"]
+    return [f"static routes steer traffic to {steered} router(s): forwarding checks, "
+            "utilisation and unroutable traffic follow them; delay, SLA, failure and red-team "
+            "figures follow OSPF"]
 
 
 def _cut_off(state: ForwardingState, z: int) -> str:
