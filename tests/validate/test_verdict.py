@@ -187,3 +187,29 @@ def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
     doc = json.loads(r.stdout.splitlines()[0])
     assert doc["verdict"] == "UNSAFE" and doc["loops"]
     assert "Forwarding loops" in html.read_text()
+
+
+def test_pairs_made_worse_equal_full_recomputation() -> None:
+    network = _loaded(1, 6.0)
+    link = list(network.links)[9]
+    change = _metric_change(link, 9, Direction.BA)
+    v = validate_change(network, change, survive=Survive.N2)
+    c = compile_network(network)
+    metric = c.arc_metric.copy()
+    metric[2 * 9 + 1] = 9
+    base_b, base_a = _full(c, ()), _full(c, (), metric)
+    offered = float(c.demand_rate_bps.sum())
+    ids = list(network.links)
+    failures = [(x,) for x in ids] + list(itertools.combinations(ids, 2))
+    expected = set()
+    for f in failures:
+        fb, fa = _full(c, f), _full(c, f, metric)
+        lost_b = fb.unroutable_bps - base_b.unroutable_bps
+        lost_a = fa.unroutable_bps - base_a.unroutable_bps
+        util_b = np.where(fb.arc_up, fb.arc_utilisation, 0).max()
+        util_a = np.where(fa.arc_up, fa.arc_utilisation, 0).max()
+        if lost_a > lost_b + 1e-9 * offered + 1e-3 or util_a > 1.0 >= util_b:
+            expected.add(("link " if len(f) == 1 else "link-pair ") + " + ".join(f))
+    assert v.survival.failures == len(failures)
+    assert {x.failure for x in v.survival.made_worse} == expected
+    assert any(x.startswith("link-pair") for x in expected)  # pairs are exercised
