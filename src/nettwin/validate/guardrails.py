@@ -19,8 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from nettwin.errors import ValidationError
 from nettwin.model.problems import Problem
+from nettwin.validate.changeset import ChangeSet
+from nettwin.validate.forwarding import ForwardingState, reach_of, trace
+from nettwin.validate.performance import StateFigures, SurvivalReport
 
 
 class Under(enum.Enum):
@@ -186,3 +191,80 @@ def check_references(rules: tuple[Rule, ...], node_ids: tuple[str, ...],
                                         + (", ".join(service_ids[:8]) or "it has none")))
     if problems:
         raise ValidationError(problems, source)
+
+
+def _cut_off(state: ForwardingState, z: int) -> str:
+    """How node z is cut off from (or cannot reach) some router after the change, or ''."""
+    names = state.compiled.node_ids
+    reach = reach_of(state, z)  # probe z is z's loopback
+    bad = np.flatnonzero(~reach.delivers)
+    if bad.size:
+        s = int(bad[0])
+        path = trace(state, z, s, "loop" if reach.loops[s] else "drop", reach)
+        return (f"{names[s]} cannot reach {names[z]}: "
+                f"{' > '.join(names[v] for v in path)}")
+    for p in range(state.compiled.n_nodes):
+        if p == z:
+            continue
+        reach = reach_of(state, p)
+        if not reach.delivers[z]:
+            path = trace(state, p, z, "loop" if reach.loops[z] else "drop", reach)
+            return (f"{names[z]} cannot reach {names[p]}: "
+                    f"{' > '.join(names[v] for v in path)}")
+    return ""
+
+
+def check_rule(rule: Rule, change: ChangeSet, state: ForwardingState, after: StateFigures,
+                survival: SurvivalReport) -> GuardrailResult:
+    """Whether ``rule`` holds after ``change``, with the figures that show it."""
+    any_failure = survival.failures > 0
+    if isinstance(rule, MaxUtilisation):
+        now = after.max_utilisation
+        if rule.under is Under.ANY_FAILURE and any_failure:
+            worst = survival.worst_failure
+            value = max(now, survival.max_utilisation_after)
+            where = (f"under {survival.mode.value} ({survival.failures} failures) the peak is "
+                     f"{100 * survival.max_utilisation_after:.1f} %")
+            if worst is not None:
+                where += f"; most damaging failure {worst.failure}"
+            evidence = f"after the change {100 * now:.1f} % on {after.max_utilisation_arc}; " \
+                       + where
+        else:
+            value = now
+            evidence = f"after the change {100 * now:.1f} % on {after.max_utilisation_arc}"
+            if rule.under is Under.ANY_FAILURE:
+                evidence += " (no failures evaluated: --survive none)"
+        return GuardrailResult(str(rule), value <= rule.limit + 1e-12, evidence)
+    if isinstance(rule, MaxDelay):
+        svc = {s.service: s for s in after.services}[rule.service]
+        value = svc.worst_delay_s
+        evidence = f"worst delay after the change {1e3 * value:.2f} ms"
+        if rule.under is Under.ANY_FAILURE and any_failure:
+            under = survival.service_worst_delay_s.get(rule.service, 0.0)
+            value = max(value, under)
+            evidence += f", under {survival.mode.value} up to {1e3 * under:.2f} ms"
+        return GuardrailResult(str(rule), 1e3 * value <= rule.limit_ms + 1e-9, evidence)
+    if isinstance(rule, NeverIsolate):
+        cut = _cut_off(state, state.compiled.node_ids.index(rule.node))
+        failures = survival.isolating.get(rule.node, ())
+        if cut:
+            return GuardrailResult(str(rule), False, f"after the change {cut}")
+        if failures:
+            return GuardrailResult(str(rule), False,
+                                   f"{len(failures)} failure(s) cut it off after the change, "
+                                   f"e.g. {failures[0]}")
+        return GuardrailResult(str(rule), True,
+                               "reachable from every router after the change"
+                               + (f" and under all {survival.failures} failures"
+                                  if any_failure else ""))
+    if isinstance(rule, MaxLinksChanged):
+        touched = sorted(change.links_touched)
+        return GuardrailResult(str(rule), len(touched) <= rule.count,
+                               f"{len(touched)} link(s) changed: {', '.join(touched) or '-'}")
+    value = after.unroutable_bps
+    evidence = f"after the change {value / 1e9:.4g} Gbit/s unroutable"
+    if rule.under is Under.ANY_FAILURE and survival.worst_failure is not None:
+        worst = survival.worst_failure
+        value += worst.lost_bps_after
+        evidence += f"; under {worst.failure} +{worst.lost_bps_after / 1e9:.4g} Gbit/s"
+    return GuardrailResult(str(rule), value <= rule.limit_bps + 1e-9, evidence)

@@ -47,18 +47,13 @@ from nettwin.validate.forwarding import (
     ForwardingState,
     build_forwarding,
     make_probes,
-    reach_of,
-    trace,
 )
 from nettwin.validate.guardrails import (
     GuardrailResult,
-    MaxDelay,
-    MaxLinksChanged,
-    MaxUtilisation,
     NeverIsolate,
     Rule,
-    Under,
     check_references,
+    check_rule,
 )
 from nettwin.validate.performance import (
     OVERLOAD,
@@ -309,7 +304,7 @@ def _validate_body(network: Network, change: ChangeSet, *,
                                   "no failures evaluated (--survive none)")
     lap("survival_s")
 
-    guard = tuple(_check_rule(r, change, fwd_a, after, survival) for r in rules)
+    guard = tuple(check_rule(r, change, fwd_a, after, survival) for r in rules)
     lap("guardrails_s")
 
     comparison = None
@@ -358,82 +353,6 @@ def _notes(static: np.ndarray, probes: tuple[Any, ...],
     return [f"static routes steer traffic to {steered} router(s): forwarding checks, "
             "utilisation and unroutable traffic follow them; delay, SLA, failure and red-team "
             "figures follow OSPF"]
-
-
-def _cut_off(state: ForwardingState, z: int) -> str:
-    """How node z is cut off from (or cannot reach) some router after the change, or ''."""
-    names = state.compiled.node_ids
-    reach = reach_of(state, z)  # probe z is z's loopback
-    bad = np.flatnonzero(~reach.delivers)
-    if bad.size:
-        s = int(bad[0])
-        path = trace(state, z, s, "loop" if reach.loops[s] else "drop", reach)
-        return (f"{names[s]} cannot reach {names[z]}: "
-                f"{' > '.join(names[v] for v in path)}")
-    for p in range(state.compiled.n_nodes):
-        if p == z:
-            continue
-        reach = reach_of(state, p)
-        if not reach.delivers[z]:
-            path = trace(state, p, z, "loop" if reach.loops[z] else "drop", reach)
-            return (f"{names[z]} cannot reach {names[p]}: "
-                    f"{' > '.join(names[v] for v in path)}")
-    return ""
-
-
-def _check_rule(rule: Rule, change: ChangeSet, state: ForwardingState, after: StateFigures,
-                survival: SurvivalReport) -> GuardrailResult:
-    any_failure = survival.failures > 0
-    if isinstance(rule, MaxUtilisation):
-        now = after.max_utilisation
-        if rule.under is Under.ANY_FAILURE and any_failure:
-            worst = survival.worst_failure
-            value = max(now, survival.max_utilisation_after)
-            where = (f"under {survival.mode.value} ({survival.failures} failures) the peak is "
-                     f"{100 * survival.max_utilisation_after:.1f} %")
-            if worst is not None:
-                where += f"; most damaging failure {worst.failure}"
-            evidence = f"after the change {100 * now:.1f} % on {after.max_utilisation_arc}; " \
-                       + where
-        else:
-            value = now
-            evidence = f"after the change {100 * now:.1f} % on {after.max_utilisation_arc}"
-            if rule.under is Under.ANY_FAILURE:
-                evidence += " (no failures evaluated: --survive none)"
-        return GuardrailResult(str(rule), value <= rule.limit + 1e-12, evidence)
-    if isinstance(rule, MaxDelay):
-        svc = {s.service: s for s in after.services}[rule.service]
-        value = svc.worst_delay_s
-        evidence = f"worst delay after the change {1e3 * value:.2f} ms"
-        if rule.under is Under.ANY_FAILURE and any_failure:
-            under = survival.service_worst_delay_s.get(rule.service, 0.0)
-            value = max(value, under)
-            evidence += f", under {survival.mode.value} up to {1e3 * under:.2f} ms"
-        return GuardrailResult(str(rule), 1e3 * value <= rule.limit_ms + 1e-9, evidence)
-    if isinstance(rule, NeverIsolate):
-        cut = _cut_off(state, state.compiled.node_ids.index(rule.node))
-        failures = survival.isolating.get(rule.node, ())
-        if cut:
-            return GuardrailResult(str(rule), False, f"after the change {cut}")
-        if failures:
-            return GuardrailResult(str(rule), False,
-                                   f"{len(failures)} failure(s) cut it off after the change, "
-                                   f"e.g. {failures[0]}")
-        return GuardrailResult(str(rule), True,
-                               "reachable from every router after the change"
-                               + (f" and under all {survival.failures} failures"
-                                  if any_failure else ""))
-    if isinstance(rule, MaxLinksChanged):
-        touched = sorted(change.links_touched)
-        return GuardrailResult(str(rule), len(touched) <= rule.count,
-                               f"{len(touched)} link(s) changed: {', '.join(touched) or '-'}")
-    value = after.unroutable_bps
-    evidence = f"after the change {value / 1e9:.4g} Gbit/s unroutable"
-    if rule.under is Under.ANY_FAILURE and survival.worst_failure is not None:
-        worst = survival.worst_failure
-        value += worst.lost_bps_after
-        evidence += f"; under {worst.failure} +{worst.lost_bps_after / 1e9:.4g} Gbit/s"
-    return GuardrailResult(str(rule), value <= rule.limit_bps + 1e-9, evidence)
 
 
 def _grade(fwd: ForwardingReport, before: StateFigures, after: StateFigures,
