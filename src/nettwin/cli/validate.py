@@ -214,7 +214,9 @@ def validate_cmd(
     doc = verdict.document()
     to_stdout = json_out is not None and str(json_out) == "-"
     if to_stdout:
-        print(json.dumps(doc, default=str))
+        from nettwin.report import json_safe
+
+        print(json.dumps(json_safe(doc), allow_nan=False))
     else:
         _tables(verdict)
     for note in verdict.notes:
