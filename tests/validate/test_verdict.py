@@ -213,3 +213,20 @@ def test_pairs_made_worse_equal_full_recomputation() -> None:
     assert v.survival.failures == len(failures)
     assert {x.failure for x in v.survival.made_worse} == expected
     assert any(x.startswith("link-pair") for x in expected)  # pairs are exercised
+
+
+def test_a_snippet_may_name_a_link_an_earlier_change_file_adds(tmp_path: Path) -> None:
+    add = tmp_path / "add.yaml"
+    add.write_text("changes:\n  - add_link: {id: Seattle--Chicago, a: Seattle, b: Chicago, "
+                   "capacity_bps: 10e9, metric: 15}\n")
+    pin = tmp_path / "Seattle.conf"
+    pin.write_text("interface Seattle--Chicago\n ip ospf cost 40\n")
+    out = tmp_path / "out.json"
+    r = CliRunner().invoke(app, ["validate", EXAMPLE, str(add), str(pin), "--json", str(out)])
+    assert r.exit_code in (0, 1), r.output
+    doc = json.loads(out.read_text())
+    assert doc["origins"][-1].endswith("Seattle: ip ospf cost 40")
+    from nettwin.cli.validate import load_change_sets
+
+    change = load_change_sets([add, pin], NET, "ntl")
+    assert change.scenario.changes[-1] == SetMetric("Seattle--Chicago", 40, Direction.AB)

@@ -42,18 +42,23 @@ def load_change_sets(paths: list[Path], network: Network, lab_prefix: str) -> Ch
     """Scenario files (YAML/JSON) and FRR snippets (.conf/.cfg/.frr/.txt), in order."""
     from nettwin.io.frr_config import is_frr_config, load_frr_config
     from nettwin.io.scenario_files import load_scenarios
-    from nettwin.scenarios.changes import Scenario
+    from nettwin.scenarios.apply import apply_scenario
+    from nettwin.scenarios.changes import AddLink, RemoveLink, Scenario
 
     parts = []
+    current = network  # snippets may name links an earlier change file adds
     for p in paths:
         if is_frr_config(p):
-            parts.append(load_frr_config(p, network, lab_prefix))
+            parts.append(load_frr_config(p, current, lab_prefix))
             continue
         scenarios = load_scenarios(p)
         changes = tuple(c for s in scenarios for c in s.changes)
         name = scenarios[0].name if len(scenarios) == 1 else p.name
         parts.append(ChangeSet(name, Scenario(name, changes), (),
                                tuple(f"{p.name}: {s.name}" for s in scenarios)))
+        topology = tuple(c for c in changes if isinstance(c, AddLink | RemoveLink))
+        if topology:
+            current = apply_scenario(current, None, Scenario(name, topology)).network
     return merge_change_sets(parts)
 
 
