@@ -230,3 +230,18 @@ def test_a_snippet_may_name_a_link_an_earlier_change_file_adds(tmp_path: Path) -
 
     change = load_change_sets([add, pin], NET, "ntl")
     assert change.scenario.changes[-1] == SetMetric("Seattle--Chicago", 40, Direction.AB)
+
+
+def test_sweeping_only_the_failures_that_could_be_worse_changes_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import nettwin.validate.performance as perf
+
+    network = _loaded(1, 10.0)
+    change = _metric_change(list(network.links)[9], 9, Direction.BA)
+    full = validate_change(network, change, survive=Survive.N2)
+    monkeypatch.setattr(perf, "FULL_BEFORE_WORK", 0)
+    part = validate_change(network, change, survive=Survive.N2)
+    assert part.survival.made_worse == full.survival.made_worse
+    assert part.survival.worst_failure == full.survival.worst_failure
+    assert part.survival.max_utilisation_before is None
+    assert "could be worse" in part.survival.note

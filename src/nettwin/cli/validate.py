@@ -99,7 +99,8 @@ def _tables(v: Verdict) -> None:
                   f"{1e3 * sa.worst_delay_s:.2f} ms{' VIOLATED' if sa.violated else ''}")
     s = v.survival
     if s.failures:
-        t.add_row(f"max utilisation under {s.mode.value}", pct(s.max_utilisation_before),
+        t.add_row(f"max utilisation under {s.mode.value}",
+                  "-" if s.max_utilisation_before is None else pct(s.max_utilisation_before),
                   pct(s.max_utilisation_after))
     out.print(t)
     if s.made_worse:
