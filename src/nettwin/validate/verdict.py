@@ -177,8 +177,10 @@ def check_protocol_ranges(change: ChangeSet) -> None:
         raise ValidationError(problems, f"change {change.name!r}")
 
 
-def _apply(network: Network, change: ChangeSet) -> AppliedScenario:
-    applied = apply_scenario(network, compile_network(network), change.scenario)
+def _apply(network: Network, change: ChangeSet,
+           compiled: CompiledNetwork | None = None) -> AppliedScenario:
+    """The scenario part through the scenario engine, then interfaces shut or brought up."""
+    applied = apply_scenario(network, compiled or compile_network(network), change.scenario)
     admin = [c for c in change.config if isinstance(c, SetLinkAdmin)]
     if not admin:
         return applied
@@ -270,7 +272,7 @@ def _validate_body(network: Network, change: ChangeSet, *,
     check_protocol_ranges(change)
     check_references(rules, network.node_ids, tuple(network.services))
     compiled = compile_network(network)
-    applied = _apply(network, change)
+    applied = _apply(network, change, compiled)
     after_c = applied.compiled
     routes_after = apply_static_changes(running_routes, change.config)
     lap("apply_s")
@@ -290,18 +292,14 @@ def _validate_body(network: Network, change: ChangeSet, *,
     lap("performance_s")
 
     watch = tuple(r.node for r in rules if isinstance(r, NeverIsolate))
-    mode = survive
-    base_b = base_a = None
-    if mode is not Survive.NONE or red_team:
-        base_b = prepare_baseline(compiled)
-        base_a = prepare_baseline(after_c, applied.arc_up, applied.demand_rate_bps)
-    if mode is not Survive.NONE:
-        assert base_b is not None and base_a is not None
-        survival = evaluate_survival(mode, network, base_b, applied.network, base_a, options,
-                                     watch_nodes=watch, max_pairs=max_pairs)
-    else:
-        survival = SurvivalReport(mode, 0, (), None, 0.0, 0.0, {}, {},
+    if survive is Survive.NONE:
+        survival = SurvivalReport(survive, 0, (), None, 0.0, 0.0, {}, {},
                                   "no failures evaluated (--survive none)")
+    else:
+        survival = evaluate_survival(
+            survive, network, prepare_baseline(compiled), applied.network,
+            prepare_baseline(after_c, applied.arc_up, applied.demand_rate_bps), options,
+            watch_nodes=watch, max_pairs=max_pairs)
     lap("survival_s")
 
     guard = tuple(check_rule(r, change, fwd_a, after, survival) for r in rules)
