@@ -92,11 +92,13 @@ def bench(name: str, network: Network, red_team: int, naive: bool) -> None:
         numba.set_num_threads(1 if len(network.nodes) < SERIAL_BELOW_NODES else threads)
         wall_ref, cpu_ref, _ = _timed(lambda: _naive_n1(network, change), 1)
         numba.set_num_threads(threads)
-        wall_ours, _, _ = _timed(lambda: validate_change(network, change,
-                                                         survive=Survive.N1), 1)
-        print(f"reference (full simulation per failure, both networks): {wall_ref:.2f} s wall,"
-              f" {cpu_ref:.2f} s CPU -> validate with N-1 is {wall_ref / wall_ours:.1f}x "
-              f"faster")
+        _, _, ours = _timed(lambda: validate_change(network, change, survive=Survive.N1), 3)
+        assert isinstance(ours, Verdict)
+        sweep = ours.timings_s["survival_s"]
+        print(f"reference (a full simulation per single-link failure, both networks): "
+              f"{1e3 * wall_ref:.1f} ms wall, {1e3 * cpu_ref:.1f} ms CPU; validate's N-1 stage "
+              f"(links and SRLGs, with SLA checks): {1e3 * sweep:.1f} ms -> ratio "
+              f"{wall_ref / sweep:.2f}")
 
 
 def main() -> None:
