@@ -5,6 +5,7 @@ pushed through staticd. Needs root and Debian's frr; the lab is removed at the e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -41,13 +42,13 @@ def _ring() -> Network:
     links = [{"id": f"{a}--{b}", "a": a, "b": b, "capacity_bps": 1e9, "metric": 10}
              for a, b in [("A", "B"), ("B", "C"), ("C", "D"), ("D", "E"), ("E", "A")]]
     links.append({"id": "A--C", "a": "A", "b": "C", "capacity_bps": 1e9, "metric": 25})
-    demands = [{"src": s, "dst": d, "rate_bps": 1e6} for s in names for d in names if s != d]
+    demands = [{"src": s, "dst": d, "rate_bps": 2e7} for s in names for d in names if s != d]
     return build_network("ring", [{"id": n} for n in names], links, demands)
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    lab = Lab(plan_lab(_ring(), prefix=PREFIX, scale=1e-3), tmp_path_factory.mktemp("lab"))
+    lab = Lab(plan_lab(_ring(), prefix=PREFIX, scale=1e-2), tmp_path_factory.mktemp("lab"))
     try:
         lab.up(traffic=False)
         yield lab
@@ -76,7 +77,7 @@ def _validate(lab: Lab, change: ChangeSet, twin: Network | None = None):  # type
 
 
 def test_a_second_lab_up_into_the_same_folder_is_refused(converged: Lab) -> None:
-    other = Lab(plan_lab(_ring(), prefix=PREFIX + "b", scale=1e-3), converged.folder)
+    other = Lab(plan_lab(_ring(), prefix=PREFIX + "b", scale=1e-2), converged.folder)
     with pytest.raises(LabError, match="records a lab already"):
         other.up(traffic=False)
     assert json.loads(converged.state_file.read_text())["prefix"] == PREFIX
@@ -96,7 +97,7 @@ def test_a_safe_cost_change_is_applied_and_verified(converged: Lab) -> None:
         assert lab.kernel_next_hops() == predicted_next_hops(after)
         assert predicted_next_hops(after) != _current(lab)  # the change moved traffic
         steps = [json.loads(x)["step"] for x in Path(report.audit).read_text().splitlines()]
-        assert steps[-4:] == ["validated", "pushed", "pushed", "verified"]
+        assert steps[-4:] == ["validated", "pushed", "pushed", "tables verified"]
     finally:
         undo = "".join(f"! router {r}\ninterface A--B\n ip ospf cost 10\n" for r in ("A", "B"))
         back = parse_frr_config(undo, network_of(lab.plan), "undo.conf")
@@ -188,3 +189,46 @@ def test_the_apply_command(converged: Lab, tmp_path: Path) -> None:
                                                       "cost.conf", lab_prefix=PREFIX)):
         _push(lab, c.router, c.rollback)
     assert await_tables(lab, _current(lab), 30)[1] is not None
+
+
+def test_measured_rates_verify_a_change_and_a_wrong_traffic_twin_is_rolled_back(
+        converged: Lab) -> None:
+    """Runs last: starts the lab's traffic generators and stops them (by their pid files)."""
+    import dataclasses
+    import signal
+    import time
+
+    from nettwin.lab.apply import _push, plan_commands
+
+    lab = converged
+    twin = network_of(lab.plan)
+    lab.start_traffic()
+    try:
+        time.sleep(2.0)
+        text = "".join(f"! router {r}\ninterface B--C\n ip ospf cost 40\n" for r in ("B", "C"))
+        change = parse_frr_config(text, twin, "bc.conf")
+        verdict = _validate(lab, change)
+        assert verdict.grade is Grade.SAFE, verdict.reasons
+        report = apply_change(lab, change, verdict, timeout_s=30)
+        assert report.verified, report
+        assert report.rates is not None and report.rates.passed and report.rates.arcs >= 3
+        for c in plan_commands(lab.plan, change):
+            _push(lab, c.router, c.rollback)
+        assert await_tables(lab, _current(lab), 30)[1] is not None
+        # a twin that believes every demand is three times larger: same tables, other rates
+        heavy = twin.with_demands(dataclasses.replace(
+            twin.demands, rate_bps=twin.demands.rate_bps * 3))
+        verdict = _validate(lab, change, heavy)
+        assert verdict.grade is Grade.SAFE, verdict.reasons
+        report = apply_change(lab, change, verdict, timeout_s=30, twin=heavy)
+        assert report.converged_s is not None  # the tables matched ...
+        assert report.rolled_back and not report.verified  # ... the rates did not
+        assert report.rates is not None and report.rates.median_error > 0.5
+        assert await_tables(lab, _current(lab), 30)[1] is not None
+    finally:
+        for pid in [p for p in lab.plan.pids if Path(p).name == "traffic.pid"]:
+            path = Path(pid)
+            if path.exists():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(int(path.read_text()), signal.SIGTERM)
+                path.unlink()

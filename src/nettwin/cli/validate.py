@@ -284,10 +284,18 @@ def apply_cmd(
         raise typer.Exit(EXIT_SLA_VIOLATED) from None
     except NettwinError as exc:
         raise fail(exc) from None
+    rates = report.rates
+    if rates is not None:
+        out.print(f"measured rates on {rates.arcs} busy arcs: median error "
+                  f"{100 * rates.median_error:.1f} %, worst {100 * rates.max_error:.1f} % "
+                  f"({rates.worst_arc})")
     if report.verified:
         out.print(f"[green]applied and verified[/]: {len(report.commands)} router "
                   f"configuration(s); the kernels matched the twin after "
                   f"{report.converged_s:.1f} s")
+    elif not report.mismatches:
+        out.print("[red]rolled back[/]: the tables matched the twin but the measured rates "
+                  "did not")
     else:
         out.print(f"[red]rolled back[/]: {len(report.mismatches)} forwarding entries differed "
                   "from the prediction, e.g.")

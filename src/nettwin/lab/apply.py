@@ -4,8 +4,10 @@ Only a SAFE verdict is applied (``force`` overrides, and is audited as an overri
 change becomes vtysh commands per router (OSPF costs, interface shutdown, max-metric, static
 routes through staticd, started where needed); each command has its inverse for the
 rollback. After the push, the kernel forwarding tables of every router toward every other
-router's loopback must equal the twin's prediction (two polls in a row) before ``timeout_s``;
-otherwise the inverse commands are pushed and the difference is reported. Every step is
+router's loopback must equal the twin's prediction (two polls in a row) before ``timeout_s``,
+and where the lab runs traffic the measured link rates must match the predicted loads
+(median and worst relative error over the busy arcs); otherwise the inverse commands are
+pushed and the difference is reported. Every step is
 appended to ``apply-audit.jsonl`` in the lab folder.
 """
 
@@ -167,6 +169,18 @@ class Mismatch:
 
 
 @dataclass(frozen=True)
+class RateCheck:
+    """Measured link rates (counters, scaled to nominal) against the twin's loads, on the
+    arcs carrying at least ``min_share`` of the busiest predicted load."""
+
+    arcs: int
+    median_error: float  # relative
+    max_error: float
+    worst_arc: str
+    passed: bool
+
+
+@dataclass(frozen=True)
 class ApplyReport:
     change: str
     verdict: str
@@ -178,6 +192,50 @@ class ApplyReport:
     converged_s: float | None  # push to kernel = prediction
     audit: str
     notes: tuple[str, ...] = field(default=())
+    rates: RateCheck | None = None  # None: no traffic running in the lab
+
+
+def traffic_running(lab: Lab) -> bool:
+    return any(Path(p).name == "traffic.pid" and Path(p).exists() for p in lab.plan.pids)
+
+
+def measure_rates_bps(lab: Lab, window_s: float) -> dict[tuple[str, str], float]:
+    """(router, link) -> transmitted bit/s at nominal scale over ``window_s``."""
+    first = {(r["device"], r["interface"]): (r["time"], r["out_octets"])
+             for r in lab.counters()}
+    time.sleep(window_s)
+    out = {}
+    for r in lab.counters():
+        key = (r["device"], r["interface"])
+        if key in first:
+            t0, o0 = first[key]
+            out[key] = 8 * (r["out_octets"] - o0) / max(r["time"] - t0, 1e-9)
+    return out
+
+
+def check_rates(lab: Lab, twin: Network, change: ChangeSet, *, window_s: float = 4.0,
+                min_share: float = 0.2, median_tolerance: float = 0.1,
+                max_tolerance: float = 0.35) -> RateCheck:
+    """Measured rates against the twin's predicted loads after ``change``."""
+    from nettwin.engine import simulate
+    from nettwin.validate.verdict import applied_state
+
+    applied = applied_state(twin, change)
+    c = applied.compiled
+    load = simulate(c, arc_up=applied.arc_up, demand_rate_bps=applied.demand_rate_bps
+                    ).arc_load_bps
+    measured = measure_rates_bps(lab, window_s)
+    big = [a for a in range(c.n_arcs) if applied.arc_up[a] and load[a] >= min_share * load.max()]
+    errors = []
+    for a in big:
+        key = (c.node_ids[c.arc_src[a]], c.link_ids[a // 2])
+        errors.append(abs(measured.get(key, 0.0) - load[a]) / load[a])
+    if not errors:
+        return RateCheck(0, 0.0, 0.0, "-", True)
+    worst = int(max(range(len(errors)), key=errors.__getitem__))
+    median = float(sorted(errors)[len(errors) // 2])
+    return RateCheck(len(errors), median, float(errors[worst]), c.arc_label(big[worst]),
+                     median <= median_tolerance and errors[worst] <= max_tolerance)
 
 
 def _diff(predicted: NextHops, kernel: NextHops) -> tuple[Mismatch, ...]:
@@ -218,9 +276,12 @@ class _Audit:
 
 def apply_change(lab: Lab, change: ChangeSet, verdict: Verdict, *, force: bool = False,
                  timeout_s: float = 30.0, twin: Network | None = None,
-                 running_routes: tuple[StaticRoute, ...] = ()) -> ApplyReport:
+                 running_routes: tuple[StaticRoute, ...] = (),
+                 check_traffic: bool = True) -> ApplyReport:
     """Push ``change`` (validated as ``verdict``) to the lab, verify, roll back on mismatch.
 
+    Verified means: every kernel table equals the twin's prediction and, where the lab runs
+    traffic (and ``check_traffic``), measured link rates match the predicted loads.
     ``twin`` is the network the prediction is made on (default: the lab's own); a twin that
     is wrong about the network shows up as a mismatch and a rollback."""
     audit = _Audit(lab.folder / "apply-audit.jsonl", change.name)
@@ -251,21 +312,33 @@ def apply_change(lab: Lab, change: ChangeSet, verdict: Verdict, *, force: bool =
         _roll_back(lab, done, audit)
         raise
     kernel, took = await_tables(lab, expected_after, timeout_s)
+    rates = None
     if took is not None:
-        audit("verified", converged_s=took)
-        return ApplyReport(change.name, verdict.grade.value, True, True, False,
-                           tuple(commands), (), took, str(audit.path))
-    mismatches = _diff(expected_after, kernel)
-    audit("mismatch", count=len(mismatches), examples=[vars(m) for m in mismatches[:20]])
+        audit("tables verified", converged_s=took)
+        if not (check_traffic and traffic_running(lab)):
+            return ApplyReport(change.name, verdict.grade.value, True, True, False,
+                               tuple(commands), (), took, str(audit.path))
+        rates = check_rates(lab, twin, change)
+        audit("rates checked", **vars(rates))
+        if rates.passed:
+            return ApplyReport(change.name, verdict.grade.value, True, True, False,
+                               tuple(commands), (), took, str(audit.path), rates=rates)
+        mismatches: tuple[Mismatch, ...] = ()
+    else:
+        mismatches = _diff(expected_after, kernel)
+        audit("mismatch", count=len(mismatches), examples=[vars(m) for m in mismatches[:20]])
     _roll_back(lab, done, audit)
     restored, back = await_tables(lab, expected_before, timeout_s)
     audit("rolled back", restored=back is not None,
           still_different=len(_diff(expected_before, restored)))
-    notes = () if back is not None else (
+    notes: tuple[str, ...] = () if back is not None else (
         f"after the rollback {len(_diff(expected_before, restored))} entries still differ "
         "from the twin's tables before the change",)
+    if rates is not None:
+        notes += (f"measured rates off the prediction: median {100 * rates.median_error:.0f} %"
+                  f", worst {100 * rates.max_error:.0f} % on {rates.worst_arc}",)
     return ApplyReport(change.name, verdict.grade.value, True, False, True, tuple(commands),
-                       mismatches, None, str(audit.path), notes)
+                       mismatches, took, str(audit.path), notes, rates)
 
 
 def _roll_back(lab: Lab, done: list[RouterCommands], audit: _Audit) -> None:

@@ -209,6 +209,12 @@ def _forwarding_pair(network: Network, compiled: CompiledNetwork, applied: Appli
             build_forwarding(applied.compiled, applied.arc_up, plan_a, after, probes))
 
 
+def applied_state(network: Network, change: ChangeSet) -> AppliedScenario:
+    """The network's arrays with ``change`` applied (metrics, links up or down, traffic)."""
+    check_protocol_ranges(change)
+    return _apply(network, change)
+
+
 def predict_forwarding(network: Network, change: ChangeSet, *,
                        running_routes: tuple[StaticRoute, ...] = (),
                        addresses: AddressPlan | None = None
