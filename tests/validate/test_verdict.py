@@ -245,3 +245,22 @@ def test_sweeping_only_the_failures_that_could_be_worse_changes_nothing(
     assert part.survival.worst_failure == full.survival.worst_failure
     assert part.survival.max_utilisation_before is None
     assert "could be worse" in part.survival.note
+
+
+def test_removing_a_running_discard_route_restores_reachability(tmp_path: Path) -> None:
+    wa = NET.node_ids.index("Washington-DC")
+    running = tmp_path / "New-York.conf"
+    running.write_text(f"ip route 10.255.0.{wa}/32 Null0\n")
+    fix = tmp_path / "fix.conf"
+    fix.write_text(f"! router New-York\nno ip route 10.255.0.{wa}/32 Null0\n")
+    out = tmp_path / "out.json"
+    r = CliRunner().invoke(app, ["validate", EXAMPLE, str(fix), "--running", str(running),
+                                 "--json", str(out)])
+    doc = json.loads(out.read_text())
+    gained = {(x["source"], x["destination"]) for x in doc["reachability_gained"]}
+    # New York dropped Washington's traffic before; whoever forwarded through it did too
+    assert ("New-York", "Washington-DC") in gained
+    assert doc["reachability_lost_count"] == 0 and not doc["loops"]
+    before = doc["performance"]["before"]["unroutable_bps"]
+    assert before > 0 and doc["performance"]["after"]["unroutable_bps"] == 0
+    assert r.exit_code == 0, r.output
