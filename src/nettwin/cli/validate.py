@@ -138,10 +138,15 @@ def _html(v: Verdict, path: Path, doc: dict[str, Any]) -> None:
         return [{k: " > ".join(x) if isinstance(x, list | tuple) and k.startswith(
             ("path", "cycle", "example")) else x for k, x in item.items()} for item in items]
 
-    reasons = "".join(f"<li>{r}</li>" for r in doc["reasons"]) or "<li>nothing found</li>"
+    import html
+
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in doc["reasons"]) or (
+        "<li>nothing found</li>")
+    notes = "".join(f"<p>{html.escape(n)}</p>" for n in doc["notes"])
     css = "ok" if v.passed else "bad"
     sections = [
-        ("Verdict", f"<p class='{css}'>{doc['summary']}</p><ul>{reasons}</ul>"),
+        ("Verdict", f"<p class='{css}'>{html.escape(doc['summary'])}</p><ul>{reasons}</ul>"
+                    + notes),
         ("Reachability lost", table_html(rows(doc["reachability_lost"]))),
         ("Forwarding loops", table_html(rows(doc["loops"]))),
         ("Blackholes", table_html(rows(doc["blackholes"]))),
