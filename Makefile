@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the tests drive: Chromium (dashboard), FRR + iproute2 (lab), Prometheus.
 SYSTEM_PACKAGES := chromium frr prometheus iproute2
 
-.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup clean image image-test deploy-check
+.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup bench-validate clean image image-test deploy-check
 
 setup: $(VENV)/.installed
 
@@ -99,6 +99,9 @@ bench-live: setup
 
 bench-api: setup
 	$(PY) benchmarks/bench_api.py
+
+bench-validate: setup
+	$(PY) benchmarks/bench_validate.py
 
 clean:
 	rm -rf $(VENV) .venv-peers .venv-checkov build .pytest_cache .mypy_cache .ruff_cache

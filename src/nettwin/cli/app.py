@@ -54,6 +54,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "estimate-tm": ("nettwin.cli.live", "Traffic matrix from link counters"),
     "lab": ("nettwin.cli.lab:lab_app", "A real network to mirror: FRR routers running OSPF "
                                        "in Linux network namespaces (root)."),
+    "validate": ("nettwin.cli.validate", "Validate a change before it reaches the network: "
+                                         "forwarding (loops, blackholes, reachability, "
+                                         "asymmetry per prefix), performance now and under "
+                                         "every failure, guardrails, red team."),
+    "apply": ("nettwin.cli.validate", "Validate a change against the lab's twin, push it to "
+                                      "the FRR routers (vtysh) only if SAFE, check every "
+                                      "kernel forwarding table against the prediction, roll "
+                                      "back on mismatch."),
     "serve": ("nettwin.cli.serve", "Serve the twin: REST API (OpenAPI at /docs) and the "
                                    "dashboard (/ui)"),
     "token": ("nettwin.cli.serve:token_app", "Local API tokens (stored hashed in the data "

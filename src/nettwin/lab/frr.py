@@ -92,6 +92,13 @@ def plan_lab(network: Network, prefix: str = "ntl", scale: float = 1e-4) -> LabP
         raise LabError("the lab addresses at most 60,000 nodes and 16,000 links")
     if not 0 < scale <= 1:
         raise LabError(f"scale {scale} must be in (0, 1]: lab rates are nominal x scale")
+    bad = [f"{lk.id} ({lk.metric_ab}/{lk.metric_ba})" for lk in network.links.values()
+           if not (1 <= lk.metric_ab <= 65_535 and 1 <= lk.metric_ba <= 65_535)]
+    if bad:
+        raise LabError(f"OSPF costs are 1-65,535 and FRR silently replaces others (it kept "
+                       f"cost 10 for 70000): {len(bad)} link(s) out of range, e.g. "
+                       f"{', '.join(bad[:5])}; scale the metrics down (IS-IS wide metrics "
+                       "are not what the lab runs)")
     from nettwin.engine import compile_network
 
     nodes = [LabNode(nid, f"{prefix}{i}", f"10.255.{i // 256}.{i % 256}")
@@ -166,6 +173,11 @@ class Lab:
 
     # ------------------------------------------------------------------ up
     def up(self, traffic: bool = True) -> None:
+        if self.state_file.exists():
+            other = json.loads(self.state_file.read_text(encoding="utf-8")).get("prefix", "?")
+            raise LabError(f"{self.state_file} records a lab already (prefix {other!r}): "
+                           "`nettwin lab down` it first, or use another --dir; starting "
+                           "another here would strand it")
         check_environment()
         existing = set(_run("ip", "netns", "list", capture=True).split())
         clash = [n.ns for n in self.plan.nodes if n.ns in existing]
