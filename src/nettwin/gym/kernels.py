@@ -1,0 +1,221 @@
+"""The step kernel: one environment step (or a batch of them) in one numba call.
+
+A step syncs the wanted arc metrics and states into the cached routing state, re-runs
+Dijkstra only for the destinations whose shortest-path DAG the changes can touch (a changed
+arc matters to destination t only if it was on t's DAG or could now be on it), pushes the
+interval's demands down every DAG (``engine.routing.push_load_to``), applies the queueing
+model per arc, and walks the DAGs again for per-demand delay and delivery
+(``engine.routing.node_metrics_to``) to judge the SLAs. Same kernels, same arithmetic as
+``engine.simulate``; no Python per demand, per destination or per arc.
+
+The queueing formulas are those of ``engine.queueing.evaluate_queues`` in scalar form (the
+engine's version is vectorised numpy, too slow to call per step on 30 arcs); a test pins
+the two equal for every model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from nettwin.engine.routing import (
+    UNREACHABLE,
+    node_metrics_to,
+    push_load_to,
+    shortest_distances_to,
+)
+
+MODEL_MM1, MODEL_MD1, MODEL_MG1, MODEL_MM1K = 0, 1, 2, 3
+
+
+@njit(cache=True, nogil=True)
+def _mm1k(rho, system):
+    """Blocking probability and mean number in an M/M/1/K system (K = ``system``)."""
+    high = rho > 1.0
+    r = 1.0 / rho if high else rho
+    if r == 0.0:
+        p_full, p_empty, mean = 0.0, 1.0, 0.0
+    else:
+        log_r = math.log(r)
+        if abs(log_r) < 1e-9:
+            p_full = p_empty = 1.0 / (system + 1.0)
+            mean = system / 2.0
+        else:
+            one_minus_rk1 = -math.expm1((system + 1.0) * log_r)
+            one_minus_r = -math.expm1(log_r)
+            rk = math.exp(system * log_r)
+            rk1 = math.exp((system + 1.0) * log_r)
+            p_full = one_minus_r * rk / one_minus_rk1
+            p_empty = one_minus_r / one_minus_rk1
+            mean = r / one_minus_r - (system + 1.0) * rk1 / one_minus_rk1
+    if high:
+        return p_empty, system - mean
+    return p_full, mean
+
+
+@njit(cache=True, nogil=True)
+def queue_arc(load, capacity, model, packet_bytes, scv, buffer_packets):
+    """Utilisation, transmission, queueing delay and loss of one arc."""
+    service = packet_bytes * 8.0 / capacity
+    rho = load / capacity
+    if model == MODEL_MM1K:
+        blocking, mean_n = _mm1k(rho, buffer_packets + 1.0)
+        admitted = (load / (packet_bytes * 8.0)) * (1.0 - blocking)
+        sojourn = mean_n / admitted if admitted > 0 else service
+        return rho, service, max(sojourn - service, 0.0), blocking
+    if rho >= 1.0:
+        return rho, service, buffer_packets * service, 1.0 - 1.0 / rho
+    factor = 1.0 if model == MODEL_MM1 else (0.5 if model == MODEL_MD1 else (1.0 + scv) / 2.0)
+    return rho, service, factor * rho * service / (1.0 - rho), 0.0
+
+
+@njit(cache=True, nogil=True)
+def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
+             out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
+             queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss,
+             metric_new, ok_new, capacity, rate, full,
+             metric, ok, in_metric, in_ok, out_metric, out_ok, dist_all, order_all, count_all,
+             nh_all, load, util, delay, loss, unit_violated, summary):
+    """One step of one copy; the state arrays (metric ... nh_all) are updated in place.
+
+    ``queue`` = (model, mean packet bytes, packet SCV). ``summary`` gets max utilisation,
+    unroutable bit/s, queue-lost bit/s, violated units, destinations re-routed.
+    """
+    n_dest = destinations.shape[0]
+    m = arc_src.shape[0]
+    stale = np.zeros(n_dest, np.bool_)
+    if full:
+        stale[:] = True
+    for a in range(m):
+        if metric_new[a] == metric[a] and ok_new[a] == ok[a]:
+            continue
+        u = arc_src[a]
+        v = arc_dst[a]
+        if not full:
+            for j in range(n_dest):
+                if stale[j]:
+                    continue
+                dv = dist_all[j, v]
+                if dv == UNREACHABLE:
+                    continue
+                du = dist_all[j, u]
+                was_on = ok[a] and du != UNREACHABLE and dv + metric[a] == du
+                may_be_on = ok_new[a] and (du == UNREACHABLE or dv + metric_new[a] <= du)
+                if was_on or may_be_on:
+                    stale[j] = True
+        metric[a] = metric_new[a]
+        ok[a] = ok_new[a]
+        in_metric[arc_in_pos[a]] = metric_new[a]
+        in_ok[arc_in_pos[a]] = ok_new[a]
+        out_metric[arc_out_pos[a]] = metric_new[a]
+        out_ok[arc_out_pos[a]] = ok_new[a]
+    heap = np.empty(n, np.int32)
+    pos = np.empty(n, np.int32)
+    flow = np.zeros(n)
+    rerouted = 0
+    load[:] = 0.0
+    for j in range(n_dest):
+        dist = dist_all[j]
+        order = order_all[j]
+        if stale[j]:
+            count_all[j] = shortest_distances_to(destinations[j], in_ptr, in_src, in_metric,
+                                                 in_ok, dist, order, heap, pos, nh_all[j])
+            rerouted += 1
+        for k in range(dest_ptr[j], dest_ptr[j + 1]):
+            d = dest_demand[k]
+            flow[demand_src[d]] += rate[d]
+        push_load_to(dist, order, count_all[j], nh_all[j], flow, out_ptr, out_arc, out_dst,
+                     out_metric, out_ok, load)
+        for k in range(count_all[j]):
+            flow[order[k]] = 0.0
+        for k in range(dest_ptr[j], dest_ptr[j + 1]):
+            flow[demand_src[dest_demand[k]]] = 0.0
+    model = int(queue[0])
+    mlu = 0.0
+    for a in range(m):
+        rho, service, waiting, lost = queue_arc(load[a], capacity[a], model, queue[1],
+                                                queue[2], buffers[a])
+        util[a] = rho
+        delay[a] = prop_s[a] + service + waiting
+        loss[a] = lost
+        if ok[a] and rho > mlu:
+            mlu = rho
+    # pass 2: per demand worst delay and delivery over the ECMP split
+    out_delay = np.empty(m)
+    out_pass = np.empty(m)
+    out_sig = np.zeros(m)
+    for q in range(m):
+        out_delay[q] = delay[out_arc[q]]
+        out_pass[q] = 1.0 - loss[out_arc[q]]
+    mean_d = np.zeros(n)
+    worst_d = np.zeros(n)
+    surv = np.ones(n)
+    hops = np.zeros(n)
+    sig = np.zeros(n)
+    k_dem = demand_src.shape[0]
+    d_worst = np.empty(k_dem)
+    d_loss = np.empty(k_dem)
+    d_routed = np.empty(k_dem, np.bool_)
+    unroutable = 0.0
+    lost_bps = 0.0
+    for j in range(n_dest):
+        dist = dist_all[j]
+        node_metrics_to(destinations[j], dist, order_all[j], count_all[j], out_ptr, out_dst,
+                        out_metric, out_ok, out_delay, out_pass, out_sig, mean_d, worst_d,
+                        surv, hops, sig)
+        for k in range(dest_ptr[j], dest_ptr[j + 1]):
+            d = dest_demand[k]
+            s = demand_src[d]
+            if dist[s] == UNREACHABLE:
+                d_routed[d] = False
+                d_worst[d] = np.inf
+                d_loss[d] = 1.0
+                unroutable += rate[d]
+            else:
+                d_routed[d] = True
+                d_worst[d] = worst_d[s]
+                d_loss[d] = 1.0 - surv[s]
+                lost_bps += rate[d] * d_loss[d]
+    n_units = unit_max_delay.shape[0]
+    violated = 0
+    for i in range(n_units):
+        worst = -1.0
+        worst_loss = 0.0
+        bad = False
+        for p in range(unit_ptr[i], unit_ptr[i + 1]):
+            d = unit_demand[p]
+            if not d_routed[d]:
+                bad = True
+            elif d_worst[d] > worst:
+                worst = d_worst[d]
+            worst_loss = max(worst_loss, d_loss[d])
+        if worst < 0.0:
+            worst = np.inf if unit_ptr[i + 1] > unit_ptr[i] else 0.0
+        bad = bad or worst > unit_max_delay[i] or worst_loss > unit_max_loss[i]
+        unit_violated[i] = bad
+        violated += bad
+    summary[0] = mlu
+    summary[1] = unroutable
+    summary[2] = lost_bps
+    summary[3] = violated
+    summary[4] = rerouted
+
+
+@njit(cache=True, parallel=True)
+def step_batch(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
+               out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
+               queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss,
+               metric_new, ok_new, capacity, rate, full,
+               metric, ok, in_metric, in_ok, out_metric, out_ok, dist_all, order_all,
+               count_all, nh_all, load, util, delay, loss, unit_violated, summary):
+    """``step_one`` for every copy (leading axis), copies in parallel."""
+    for e in prange(metric_new.shape[0]):
+        step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
+                 out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
+                 queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss,
+                 metric_new[e], ok_new[e], capacity[e], rate[e], full[e],
+                 metric[e], ok[e], in_metric[e], in_ok[e], out_metric[e], out_ok[e],
+                 dist_all[e], order_all[e], count_all[e], nh_all[e], load[e], util[e],
+                 delay[e], loss[e], unit_violated[e], summary[e])
