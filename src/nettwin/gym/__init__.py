@@ -12,6 +12,7 @@ Importing this package registers the ids::
 
 from gymnasium.envs.registration import register, registry
 
+from nettwin.gym.base import TwinEnv
 from nettwin.gym.envs import EnergyEnv, FailureRecoveryEnv, TrafficEngineeringEnv
 from nettwin.gym.events import Event, EventKind, ResolvedEvent, parse_events
 from nettwin.gym.stepper import SlaUnits, Stepper, build_sla_units
@@ -42,6 +43,7 @@ __all__ = [
     "TrafficEngineeringEnv",
     "TrafficEngineeringVectorEnv",
     "TrafficSeries",
+    "TwinEnv",
     "build_sla_units",
     "diurnal_series",
     "parse_events",

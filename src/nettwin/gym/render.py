@@ -36,7 +36,7 @@ def draw_utilisation_map(network: Network, net: CompiledNetwork, utilisation: np
     ax.set_axis_off()
     cmap = colormaps["RdYlGn_r"]
     util = np.where(arc_up, utilisation, 0.0).reshape(-1, 2).max(axis=1)
-    up: np.ndarray = np.asarray(arc_up).reshape(-1, 2).any(axis=1)
+    up = np.asarray(arc_up).reshape(-1, 2).sum(axis=1) > 0
     for i in range(net.n_arcs // 2):
         a, b = net.arc_src[2 * i], net.arc_dst[2 * i]
         if up[i]:
