@@ -74,7 +74,7 @@ def queue_arc(load, capacity, model, packet_bytes, scv, buffer_packets):
 @njit(cache=True, nogil=True)
 def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
              out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
-             queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss,
+             queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss, dest_timed,
              metric_new, ok_new, capacity, rate, full,
              metric, ok, in_metric, in_ok, out_metric, out_ok, dist_all, order_all, count_all,
              nh_all, load, util, delay, loss, unit_violated, summary):
@@ -82,6 +82,10 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
 
     ``queue`` = (model, mean packet bytes, packet SCV). ``summary`` gets max utilisation,
     unroutable bit/s, queue-lost bit/s, violated units, destinations re-routed.
+
+    Pass 2 (per-demand delay and delivery) runs only for the destinations that need it:
+    those with a delay target (``dest_timed``) and those whose DAG holds a lossy arc; every
+    other demand is delivered whole when routed, and its delay is judged by no target.
     """
     n_dest = destinations.shape[0]
     m = arc_src.shape[0]
@@ -142,7 +146,18 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
         loss[a] = lost
         if ok[a] and rho > mlu:
             mlu = rho
-    # pass 2: per demand worst delay and delivery over the ECMP split
+    # pass 2: per demand worst delay and delivery over the ECMP split, where it matters
+    need = dest_timed.copy()
+    for a in range(m):
+        if loss[a] > 0.0 and ok[a]:
+            u = arc_src[a]
+            v = arc_dst[a]
+            for j in range(n_dest):
+                if not need[j]:
+                    dv = dist_all[j, v]
+                    if dv != UNREACHABLE:
+                        du = dist_all[j, u]  # u reaches t when its out-arc is on the DAG
+                        need[j] = du != UNREACHABLE and dv + metric[a] == du
     out_delay = np.empty(m)
     out_pass = np.empty(m)
     out_sig = np.zeros(m)
@@ -162,6 +177,17 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
     lost_bps = 0.0
     for j in range(n_dest):
         dist = dist_all[j]
+        if not need[j]:
+            for k in range(dest_ptr[j], dest_ptr[j + 1]):
+                d = dest_demand[k]
+                d_loss[d] = 0.0
+                d_worst[d] = 0.0
+                d_routed[d] = dist[demand_src[d]] != UNREACHABLE
+                if not d_routed[d]:
+                    d_worst[d] = np.inf
+                    d_loss[d] = 1.0
+                    unroutable += rate[d]
+            continue
         node_metrics_to(destinations[j], dist, order_all[j], count_all[j], out_ptr, out_dst,
                         out_metric, out_ok, out_delay, out_pass, out_sig, mean_d, worst_d,
                         surv, hops, sig)
@@ -206,7 +232,7 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
 @njit(cache=True, parallel=True)
 def step_batch(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
                out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
-               queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss,
+               queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss, dest_timed,
                metric_new, ok_new, capacity, rate, full,
                metric, ok, in_metric, in_ok, out_metric, out_ok, dist_all, order_all,
                count_all, nh_all, load, util, delay, loss, unit_violated, summary):
@@ -214,7 +240,7 @@ def step_batch(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_sr
     for e in prange(metric_new.shape[0]):
         step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
                  out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
-                 queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss,
+                 queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss, dest_timed,
                  metric_new[e], ok_new[e], capacity[e], rate[e], full[e],
                  metric[e], ok[e], in_metric[e], in_ok[e], out_metric[e], out_ok[e],
                  dist_all[e], order_all[e], count_all[e], nh_all[e], load[e], util[e],

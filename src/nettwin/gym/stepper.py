@@ -95,7 +95,7 @@ class Stepper:
             net.arc_src[net.in_arc].copy(), net.out_ptr, net.out_arc,
             net.arc_dst[net.out_arc].copy(), net.arc_src, net.arc_dst, _positions(net.in_arc),
             _positions(net.out_arc), net.arc_propagation_s, buffers, queue, self.sla.ptr,
-            self.sla.demand, self.sla.max_delay_s, self.sla.max_loss)
+            self.sla.demand, self.sla.max_delay_s, self.sla.max_loss, self._timed_destinations())
         c = copies
         # inputs an environment writes
         self.metric = np.tile(net.arc_metric.astype(np.int64), (c, 1))
@@ -129,6 +129,16 @@ class Stepper:
         self._first_inputs = (self.metric[0], self.up[0], self.capacity_bps[0],
                               self.rate_bps[0])
         self._first_state = tuple(first)
+
+    def _timed_destinations(self) -> np.ndarray:
+        """Destinations with a demand in a unit that has a delay target."""
+        net, sla = self.net, self.sla
+        timed = np.zeros(net.n_demands, np.bool_)
+        for i in np.flatnonzero(np.isfinite(sla.max_delay_s)).tolist():
+            timed[sla.demand[sla.ptr[i]:sla.ptr[i + 1]]] = True
+        out = np.zeros(net.destinations.shape[0], np.bool_)
+        out[np.searchsorted(net.destinations, net.demand_dst[timed])] = True
+        return out
 
     def invalidate(self, copy: int | None = None) -> None:
         """Recompute every destination at the next step (after a reset)."""
