@@ -189,4 +189,4 @@ def main() -> None:
     app()
 
 
-from nettwin.cli import analysis, live, qos, radio, serve  # noqa: E402,F401  (register commands)
+from nettwin.cli import agent, analysis, live, qos, radio, serve  # noqa: E402,F401  (register commands)

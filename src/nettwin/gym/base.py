@@ -185,27 +185,26 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
     def _event_active(self) -> bool:
         return self.event is not None and self._k >= self.event.event.at_step
 
-    def _load_inputs(self) -> None:
-        """Write the current configuration, event and traffic into the stepper."""
-        s = self.stepper
+    def _load_inputs(self, s: Stepper, row: int = 0) -> None:
+        """Write the current configuration, event and traffic into row ``row`` of ``s``."""
         net = self.compiled
-        metric = s.metric[0]
+        metric = s.metric[row]
         metric[:] = self.ladder[self.level.repeat(2) + self.metric_levels,
                                 np.arange(net.n_arcs)]
         if self.drained.any():
             metric[self.drained[net.arc_src]] = self._drain_metric
-        up = s.up[0]
+        up = s.up[row]
         up[:] = self.base_up & self.link_up.repeat(2) & ~self.tripped.repeat(2)
-        s.capacity_bps[0] = net.arc_capacity_bps
-        s.rate_bps[0] = self.series.rate_bps[self.series_step]
+        s.capacity_bps[row] = net.arc_capacity_bps
+        s.rate_bps[row] = self.series.rate_bps[self.series_step]
         ev = self.event
         if ev is not None and self._event_active():
             up[ev.failed_arcs] = False
             if ev.surge_demands.size:
-                s.rate_bps[0, ev.surge_demands] += ev.surge_bps
+                s.rate_bps[row, ev.surge_demands] += ev.surge_bps
             if ev.storm_capacity_bps.size:
                 i = min(self._k - ev.event.at_step, ev.storm_capacity_bps.shape[0] - 1)
-                s.capacity_bps[0] = ev.storm_capacity_bps[i]
+                s.capacity_bps[row] = ev.storm_capacity_bps[i]
                 up &= ev.storm_up[i]
 
     @property
@@ -214,7 +213,7 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
         return OSPF_MAX_METRIC if big < OSPF_MAX_METRIC else big + 1
 
     def _evaluate(self) -> None:
-        self._load_inputs()
+        self._load_inputs(self.stepper)
         self.stepper.step_first()
         ev = self.event
         if ev is not None and ev.event.trip_utilisation and self._event_active() \
@@ -229,7 +228,9 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
         day = self.days[int(rng.integers(len(self.days)))]
         per_day = self.series.steps_per_day
         last = self.series.steps - 1 - self.episode_steps
-        self._start = min(day * per_day, last)
+        offset = int(rng.integers(per_day - self.episode_steps + 1)) \
+            if self.episode_steps < per_day else 0
+        self._start = min(day * per_day + offset, last)
         self.event = None
         if self.events:
             event = self.events[int(rng.integers(len(self.events)))]
@@ -276,15 +277,23 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
     def _act(self, action: Any) -> int:
         raise NotImplementedError
 
-    def _reward(self, changes: int) -> float:
+    def _reward(self, changes: int, s: Stepper, row: int = 0) -> float:
+        """The reward of the state in row ``row`` of ``s`` reached with ``changes``."""
         raise NotImplementedError
+
+    def snapshot(self) -> tuple[np.ndarray, ...]:
+        """The agent-controlled configuration (for one-step lookahead)."""
+        return (self.level.copy(), self.link_up.copy(), self.drained.copy())
+
+    def restore(self, snap: tuple[np.ndarray, ...]) -> None:
+        self.level[:], self.link_up[:], self.drained[:] = snap
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         changes = self._act(action)
         self._changes_total += changes
         self._k += 1
         self._evaluate()
-        reward = self._reward(changes)
+        reward = self._reward(changes, self.stepper)
         truncated = self._k >= self.episode_steps
         return self._observation(), reward, False, truncated, self._info(changes)
 

@@ -17,6 +17,7 @@ from nettwin.errors import ValidationError
 from nettwin.gym.base import TwinEnv
 from nettwin.gym.energy import count_cut_links
 from nettwin.gym.events import Event, EventKind
+from nettwin.gym.stepper import Stepper
 from nettwin.model.problems import Problem
 
 MOVES = ("up", "down", "reset")
@@ -65,8 +66,8 @@ class TrafficEngineeringEnv(TwinEnv):
             return 0
         return self._shift_level((n - 1) // 3, (n - 1) % 3)
 
-    def _reward(self, changes: int) -> float:
-        s = self.stepper.summary[0]
+    def _reward(self, changes: int, stepper: Stepper, row: int = 0) -> float:
+        s = stepper.summary[row]
         return float(-s[0] - self.sla_weight * s[3] / max(1, self.sla.n)
                      - self.change_cost * changes)
 
@@ -153,8 +154,8 @@ class FailureRecoveryEnv(TwinEnv):
         self.link_up[link] = not self.link_up[link]
         return 1
 
-    def _reward(self, changes: int) -> float:
-        s = self.stepper.summary[0]
+    def _reward(self, changes: int, stepper: Stepper, row: int = 0) -> float:
+        s = stepper.summary[row]
         minutes = self.series.interval_s / 60.0
         return float((1.0 - s[3] / max(1, self.sla.n)) * minutes - self.change_cost * changes)
 
@@ -200,13 +201,15 @@ class EnergyEnv(TwinEnv):
         self.link_up[link] = bool(wake)
         return int(changed)
 
+    def cut_links(self, s: Stepper, row: int = 0) -> int:
+        """Links whose single failure would cut traffic off, in row ``row`` of ``s``."""
+        net = self.compiled
+        return int(count_cut_links(net.n_nodes, net.out_ptr, net.out_arc, net.arc_dst,
+                                   s.up[row], net.demand_src, net.demand_dst, s.rate_bps[row]))
+
     def _evaluate(self) -> None:
         super()._evaluate()
-        net = self.compiled
-        s = self.stepper
-        self._cut_links = count_cut_links(net.n_nodes, net.out_ptr, net.out_arc, net.arc_dst,
-                                          s.up[0], net.demand_src, net.demand_dst,
-                                          s.rate_bps[0])
+        self._cut_links = self.cut_links(self.stepper)
 
     def _info(self, changes: int) -> dict[str, Any]:
         asleep = int((~self.link_up).sum())
@@ -216,9 +219,10 @@ class EnergyEnv(TwinEnv):
             "energy_saved_kwh": asleep * self.link_power_w * hours / 1000.0,
             "single_failure_cut_links": self._cut_links}
 
-    def _reward(self, changes: int) -> float:
-        s = self.stepper.summary[0]
+    def _reward(self, changes: int, stepper: Stepper, row: int = 0) -> float:
+        s = stepper.summary[row]
         asleep = float((~self.link_up).sum()) / self.n_links
+        cut = self._cut_links if stepper is self.stepper else self.cut_links(stepper, row)
         return float(self.energy_weight * asleep - self.sla_weight * s[3] / max(1, self.sla.n)
-                     - self.survive_weight * (self._cut_links > 0)
+                     - self.survive_weight * (cut > 0)
                      - self.change_cost * changes)

@@ -55,9 +55,13 @@ class TrafficEngineeringVectorEnv(VectorEnv[Any, Any, Any]):
 
     def _draw(self, i: int) -> None:
         t = self.template
-        day = t.days[int(self._rngs[i].integers(len(t.days)))]
+        rng = self._rngs[i]
+        day = t.days[int(rng.integers(len(t.days)))]
+        per_day = t.series.steps_per_day
         last = t.series.steps - 1 - t.episode_steps
-        self.start[i] = min(day * t.series.steps_per_day, last)
+        offset = int(rng.integers(per_day - t.episode_steps + 1)) \
+            if t.episode_steps < per_day else 0
+        self.start[i] = min(day * per_day + offset, last)
         self.k[i] = 0
         self.level[i] = 0
         self.done[i] = False
