@@ -99,3 +99,19 @@ def test_render_draws_the_map(abilene: Network) -> None:
     after = env.render()
     assert before.dtype == np.uint8 and before.shape[2] == 3
     assert (before != after).any()  # the lost node's links turn grey
+
+
+def test_a_copied_or_pickled_env_steps_like_the_original(abilene: Network) -> None:
+    import copy
+    import pickle
+
+    env = gymnasium.make("nettwin/TrafficEngineering-v0", network=abilene, seed=1).unwrapped
+    env.reset()
+    env.step(4)
+    twins = [copy.deepcopy(env), pickle.loads(pickle.dumps(env))]
+    for action in (7, 0, 12, 3):
+        obs, reward, *_ = env.step(action)
+        for twin in twins:
+            obs_t, reward_t, *_ = twin.step(action)
+            np.testing.assert_array_equal(obs_t, obs)
+            assert reward_t == reward

@@ -10,6 +10,7 @@ launch when there is a single copy (the dominant cost at Abilene's size).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -121,14 +122,25 @@ class Stepper:
         self.loss = np.zeros((c, m))
         self.unit_violated = np.zeros((c, self.sla.n), np.bool_)
         self.summary = np.zeros((c, len(SUMMARY_FIELDS)))
+        self._bind()
+
+    def _bind(self) -> None:
+        """The argument tuples of the kernels (views: rebuilt after a copy or unpickling)."""
         self._state = (self._metric, self._up, self._in_metric, self._in_ok, self._out_metric,
                        self._out_ok, self._dist, self._order, self._count, self._nh,
                        self.load_bps, self.utilisation, self.delay_s, self.loss,
                        self.unit_violated, self.summary)
-        first = [a[0] for a in self._state]
         self._first_inputs = (self.metric[0], self.up[0], self.capacity_bps[0],
                               self.rate_bps[0])
-        self._first_state = tuple(first)
+        self._first_state = tuple(a[0] for a in self._state)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("_state", "_first_inputs", "_first_state")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind()
 
     def _timed_destinations(self) -> np.ndarray:
         """Destinations with a demand in a unit that has a delay target."""
