@@ -73,6 +73,11 @@ bench-live: setup
 bench-api: setup
 	$(PY) benchmarks/bench_api.py
 
+# Gymnasium environments: steps/s single, batched, 200 nodes; reset time.
+.PHONY: bench-gym
+bench-gym: setup
+	$(PY) benchmarks/bench_gym.py
+
 clean:
 	rm -rf $(VENV) .venv-peers .pytest_cache .mypy_cache .ruff_cache
 	find src -name __pycache__ -prune -exec rm -rf {} +
