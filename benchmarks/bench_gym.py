@@ -106,8 +106,9 @@ def main() -> None:
     print(f"reset (after the first)      {(time.perf_counter() - t[0]) / 200 * 1e3:.3f} ms "
           f"wall, {(time.process_time() - t[1]) / 200 * 1e3:.3f} ms CPU")
 
-    for copies in (64, 256):
-        venv = nettwin.gym.TrafficEngineeringVectorEnv(num_envs=copies, **kw)
+    for copies, parallel in ((64, False), (256, False), (256, True)):
+        venv = nettwin.gym.TrafficEngineeringVectorEnv(num_envs=copies, parallel=parallel,
+                                                       **kw)
         venv.reset(seed=0)
         rng = np.random.default_rng(1)
         batch = [rng.integers(0, raw.action_space.n, copies) for _ in range(50)]
@@ -117,13 +118,14 @@ def main() -> None:
         t = clock()
         for i in range(rounds):
             venv.step(batch[i % 50])
-        print(f"vector env, {copies:>3} copies        ", rate(rounds * copies, t))
+        print(f"vector env, {copies:>3} copies{' threads' if parallel else ' serial '}",
+              rate(rounds * copies, t))
 
     zoo = DATA / "topology_zoo" / "graphml" / "Cogentco.graphml"
     if zoo.exists():
         big = load_network(zoo)
         weights = np.random.default_rng(2).lognormal(0, 1, len(big.nodes))
-        big = big.with_demands(gravity_demands(weights, 2e11))
+        big = big.with_demands(gravity_demands(weights, 5e10))
         env = gymnasium.make("nettwin/TrafficEngineering-v0", network=big, traffic_scale=1.0)
         env.reset(seed=0)
         c = env.unwrapped.compiled
@@ -133,6 +135,10 @@ def main() -> None:
         step_env(env, acts)
         print(f"TE-v0 on Cogentco ({c.n_nodes} nodes, {c.n_arcs // 2} links, "
               f"{c.n_demands} demands)", rate(acts.size, t))
+        env.reset(seed=0)
+        t = clock()
+        step_env(env, np.zeros(1000, np.int64))
+        print("  same, no metric change (traffic moves only)      ", rate(1000, t))
         compiled_big = compile_network(big)
         simulate(compiled_big)
         t = clock()

@@ -245,3 +245,22 @@ def step_batch(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_sr
                  metric[e], ok[e], in_metric[e], in_ok[e], out_metric[e], out_ok[e],
                  dist_all[e], order_all[e], count_all[e], nh_all[e], load[e], util[e],
                  delay[e], loss[e], unit_violated[e], summary[e])
+
+
+@njit(cache=True, nogil=True)
+def step_batch_serial(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
+               out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
+               queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss, dest_timed,
+               metric_new, ok_new, capacity, rate, full,
+               metric, ok, in_metric, in_ok, out_metric, out_ok, dist_all, order_all,
+               count_all, nh_all, load, util, delay, loss, unit_violated, summary):
+    """``step_one`` for every copy, one after the other (no thread launch: the better
+    choice on a busy machine or for few copies)."""
+    for e in range(metric_new.shape[0]):
+        step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
+                 out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
+                 queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss, dest_timed,
+                 metric_new[e], ok_new[e], capacity[e], rate[e], full[e],
+                 metric[e], ok[e], in_metric[e], in_ok[e], out_metric[e], out_ok[e],
+                 dist_all[e], order_all[e], count_all[e], nh_all[e], load[e], util[e],
+                 delay[e], loss[e], unit_violated[e], summary[e])

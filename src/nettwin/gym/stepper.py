@@ -3,8 +3,8 @@
 ``Stepper`` owns the input buffers an environment writes (arc metrics, arc states, arc
 capacities, demand rates, one row per copy), the cached per-destination routing state and
 the output buffers (arc load, utilisation, delay, loss, SLA unit violations, a summary
-row). ``step()`` is one numba call for all copies; ``step_first()`` skips the parallel
-launch when there is a single copy (the dominant cost at Abilene's size).
+row). ``step()`` is one numba call for all copies (``parallel=True``: copies spread over
+threads); ``step_first()`` steps copy 0 alone.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from nettwin.gym.kernels import (
     MODEL_MM1,
     MODEL_MM1K,
     step_batch,
+    step_batch_serial,
     step_one,
 )
 
@@ -77,7 +78,8 @@ class Stepper:
     """``copies`` copies of one compiled network, stepped together."""
 
     def __init__(self, net: CompiledNetwork, options: SimulationOptions | None = None,
-                 sla: SlaUnits | None = None, copies: int = 1) -> None:
+                 sla: SlaUnits | None = None, copies: int = 1, *,
+                 parallel: bool = False) -> None:
         if copies < 1:
             raise SimulationError(f"copies must be >= 1 (got {copies})")
         options = options or SimulationOptions()
@@ -85,6 +87,9 @@ class Stepper:
         self.options = options
         self.sla = sla or build_sla_units(net)
         self.copies = copies
+        # threads pay off only on an idle multi-core machine: spinning workers cost more than
+        # they save when the cores are shared (measured in benchmarks/bench_gym.py)
+        self.parallel = parallel
         m, n = net.n_arcs, net.n_nodes
         t = int(net.destinations.shape[0])
         own = net.arc_buffer_packets
@@ -161,8 +166,9 @@ class Stepper:
 
     def step(self) -> None:
         """Evaluate every copy with its current inputs."""
-        step_batch(*self._static, self.metric, self.up, self.capacity_bps, self.rate_bps,
-                   self.full, *self._state)
+        kernel = step_batch if self.parallel else step_batch_serial
+        kernel(*self._static, self.metric, self.up, self.capacity_bps, self.rate_bps,
+               self.full, *self._state)
         self.full[:] = False
 
     def step_first(self) -> None:

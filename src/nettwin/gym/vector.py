@@ -24,12 +24,13 @@ from nettwin.model.problems import Problem
 
 
 class TrafficEngineeringVectorEnv(VectorEnv[Any, Any, Any]):
-    """``num_envs`` copies of TrafficEngineeringEnv (same keyword arguments)."""
+    """``num_envs`` copies of TrafficEngineeringEnv (same keyword arguments);
+    ``parallel=True`` spreads the copies over numba threads."""
 
     metadata: dict[str, Any] = {"render_modes": [],  # noqa: RUF012
                                 "autoreset_mode": AutoresetMode.NEXT_STEP}
 
-    def __init__(self, num_envs: int = 8, **kwargs: Any) -> None:
+    def __init__(self, num_envs: int = 8, *, parallel: bool = False, **kwargs: Any) -> None:
         if num_envs < 1:
             raise ValidationError([Problem("num_envs", "must be >= 1", value=num_envs)])
         if kwargs.get("events"):
@@ -43,7 +44,8 @@ class TrafficEngineeringVectorEnv(VectorEnv[Any, Any, Any]):
         self.single_action_space = t.action_space
         self.observation_space = batch_space(t.observation_space, num_envs)
         self.action_space = batch_space(t.action_space, num_envs)
-        self.stepper = Stepper(t.compiled, t.options, t.sla, copies=num_envs)
+        self.stepper = Stepper(t.compiled, t.options, t.sla, copies=num_envs,
+                               parallel=parallel)
         self.level = np.zeros((num_envs, t.n_links), np.int64)
         self.start = np.zeros(num_envs, np.int64)
         self.k = np.zeros(num_envs, np.int64)
