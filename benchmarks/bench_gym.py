@@ -106,6 +106,20 @@ def main() -> None:
     print(f"reset (after the first)      {(time.perf_counter() - t[0]) / 200 * 1e3:.3f} ms "
           f"wall, {(time.process_time() - t[1]) / 200 * 1e3:.3f} ms CPU")
 
+    for env_id in ("nettwin/FailureRecovery-v0", "nettwin/Energy-v0"):
+        other = gymnasium.make(env_id, **kw)
+        other.reset(seed=0)
+        acts = np.random.default_rng(4).integers(0, other.action_space.n, n_steps // 5)
+        step_env(other, acts[:200])
+        t = clock()
+        step_env(other, acts)
+        print(f"{env_id.split('/')[1]:<29}", rate(acts.size, t))
+        t = clock()
+        for i in range(100):
+            other.reset(seed=i)
+        print(f"  reset (draws day and event)  {(time.perf_counter() - t[0]) * 10:.3f} ms "
+              f"wall, {(time.process_time() - t[1]) * 10:.3f} ms CPU")
+
     for copies, parallel in ((64, False), (256, False), (256, True)):
         venv = nettwin.gym.TrafficEngineeringVectorEnv(num_envs=copies, parallel=parallel,
                                                        **kw)

@@ -39,3 +39,24 @@ def test_cut_links_equal_brute_force(seed: int) -> None:
     got = count_cut_links(net.n_nodes, net.out_ptr, net.out_arc, net.arc_dst, up,
                           net.demand_src, net.demand_dst, rate)
     assert got == brute_force_cut_links(net, up, rate)
+
+
+def test_survival_penalty_counts_only_what_sleeping_made_fragile() -> None:
+    import gymnasium
+
+    import nettwin.gym  # noqa: F401
+    from nettwin.model import build_network
+
+    nodes = [{"id": x} for x in "abcd"]
+    links = [{"id": f"{a}{b}", "a": a, "b": b, "capacity_bps": 1e9, "metric": 1}
+             for a, b in ("ab", "bc", "ca", "cd")]  # a triangle and a pendant d
+    demands = [{"src": s, "dst": t, "rate_bps": 1e6} for s in "abcd" for t in "abcd" if s != t]
+    network = build_network("pendant", nodes, links, demands)
+    env = gymnasium.make("nettwin/Energy-v0", network=network, change_cost=0.0, seed=0)
+    env.reset()
+    _, reward, _, _, info = env.step(0)
+    assert info["single_failure_cut_links"] == 1  # cd: the topology's own bridge
+    assert reward == pytest.approx(0.0)
+    _, reward, _, _, info = env.step(1)  # sleep ab: the triangle becomes a path
+    assert info["single_failure_cut_links"] == 3
+    assert reward == pytest.approx(1 / 4 - 1.0)  # a quarter of the links asleep, fragile

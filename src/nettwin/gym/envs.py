@@ -165,7 +165,8 @@ class EnergyEnv(TwinEnv):
 
     Actions: no change; sleep link i; wake link i. Reward per interval: energy_weight x
     (share of links asleep) - sla_weight x (share of SLA units violated) - survive_weight x
-    (1 if some single link failure would now cut traffic off) - change_cost x changes.
+    (1 if more single link failures would now cut traffic off than with every link awake:
+    bridges of the topology itself are nobody's fault) - change_cost x changes.
     Energy: ``link_power_w`` per awake link (both line cards and optics), reported in kWh.
     """
 
@@ -184,6 +185,10 @@ class EnergyEnv(TwinEnv):
         self.survive_weight = survive_weight
         self.action_space = spaces.Discrete(1 + 2 * self.n_links)
         self._cut_links = 0
+        net = self.compiled
+        self.baseline_cut_links = int(count_cut_links(
+            net.n_nodes, net.out_ptr, net.out_arc, net.arc_dst, self.base_up, net.demand_src,
+            net.demand_dst, np.maximum(self.series.rate_bps.max(axis=0), 0.0)))
 
     def action_names(self) -> list[str]:
         return ["no change"] + [f"{verb} {lid}" for lid in self.compiled.link_ids
@@ -224,5 +229,5 @@ class EnergyEnv(TwinEnv):
         asleep = float((~self.link_up).sum()) / self.n_links
         cut = self._cut_links if stepper is self.stepper else self.cut_links(stepper, row)
         return float(self.energy_weight * asleep - self.sla_weight * s[3] / max(1, self.sla.n)
-                     - self.survive_weight * (cut > 0)
+                     - self.survive_weight * (cut > self.baseline_cut_links)
                      - self.change_cost * changes)
