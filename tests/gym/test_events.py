@@ -96,3 +96,50 @@ def test_cascade_trips_the_links_the_cascade_model_trips(abilene: Network) -> No
         env.step(0)
         expected = {t.link for t in reference.trips if t.round <= rnd}
         assert {links[i] for i in np.flatnonzero(u.tripped)} == expected
+
+
+def test_detour_pins_the_largest_flow_on_a_shortest_path_around_the_hot_link(
+        abilene: Network) -> None:
+    """After a cut, the detour action moves the biggest demand on the busiest arc onto the
+    shortest path that avoids that link; the twin's loads are those of a full simulation
+    with that demand taken off the IGP and put on its path (networkx checks the path)."""
+    import dataclasses
+
+    import networkx as nx
+
+    from nettwin.engine import simulate
+
+    env = gymnasium.make("nettwin/FailureRecovery-v0", network=abilene,
+                         traffic=constant_series(abilene, scale=2.0),
+                         events=[Event(EventKind.FIBRE_CUT, "Denver--Kansas-City")])
+    u = env.unwrapped
+    env.reset(seed=0)
+    env.step(0)
+    util = np.where(u.stepper.up[0], u.stepper.utilisation[0], -1)
+    detour = int(env.action_space.n) - 2
+    _, _, _, _, info = env.step(detour)
+    assert info["changes"] == 1
+    d = int(u.pin_demand[0])
+    path = u.pin_arc[0][u.pin_arc[0] >= 0]
+    net = u.compiled
+    # the busiest arc that some path can avoid (after this cut LA--Houston is a bridge)
+    hot = next(a for a in np.argsort(-util, kind="stable").tolist()
+               if a // 2 not in set((path // 2).tolist()))
+    assert util[hot] >= np.sort(util)[-5]
+    graph = nx.DiGraph()
+    for a in np.flatnonzero(u.stepper.up[0]).tolist():
+        if a // 2 != hot // 2:
+            graph.add_edge(int(net.arc_src[a]), int(net.arc_dst[a]),
+                           weight=int(net.arc_metric[a]))
+    s, t = int(net.demand_src[d]), int(net.demand_dst[d])
+    assert net.arc_src[path[0]] == s and net.arc_dst[path[-1]] == t
+    assert net.arc_metric[path].sum() == nx.shortest_path_length(graph, s, t, weight="weight")
+    rate = u.series.rate_bps[u.series_step].copy()
+    on_path = rate[d]
+    rate[d] = 0.0
+    full = simulate(dataclasses.replace(net), arc_up=u.stepper.up[0], demand_rate_bps=rate)
+    expected = full.arc_load_bps.copy()
+    expected[path] += on_path
+    np.testing.assert_allclose(u.stepper.load_bps[0], expected, rtol=TOL, atol=TOL * 1e9)
+    _, _, _, _, info = env.step(detour + 1)  # release
+    assert info["changes"] == 1 and (u.pin_demand < 0).all()

@@ -136,6 +136,9 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
         self.link_up = np.ones(self.n_links, bool)  # the agent's side (sleep, standby)
         self.drained = np.zeros(net.n_nodes, bool)
         self.tripped = np.zeros(self.n_links, bool)
+        # explicit paths (FailureRecovery detours): demand per slot, -1 free; arcs, -1 padded
+        self.pin_demand = np.full_like(self.stepper.pin_demand[0], -1)
+        self.pin_arc = np.full_like(self.stepper.pin_arc[0], -1)
         self.event: ResolvedEvent | None = None
         self._start = 0
         self._k = 0
@@ -195,6 +198,8 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
             metric[self.drained[net.arc_src]] = self._drain_metric
         up = s.up[row]
         up[:] = self.base_up & self.link_up.repeat(2) & ~self.tripped.repeat(2)
+        s.pin_demand[row] = self.pin_demand
+        s.pin_arc[row] = self.pin_arc
         s.capacity_bps[row] = net.arc_capacity_bps
         s.rate_bps[row] = self.series.rate_bps[self.series_step]
         ev = self.event
@@ -250,6 +255,8 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
         self.link_up[:] = True
         self.drained[:] = False
         self.tripped[:] = False
+        self.pin_demand[:] = -1
+        self.pin_arc[:] = -1
         self._k = 0
         self._changes_total = 0
         self._draw_episode()
@@ -283,10 +290,12 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
 
     def snapshot(self) -> tuple[np.ndarray, ...]:
         """The agent-controlled configuration (for one-step lookahead)."""
-        return (self.level.copy(), self.link_up.copy(), self.drained.copy())
+        return (self.level.copy(), self.link_up.copy(), self.drained.copy(),
+                self.pin_demand.copy(), self.pin_arc.copy())
 
     def restore(self, snap: tuple[np.ndarray, ...]) -> None:
-        self.level[:], self.link_up[:], self.drained[:] = snap
+        (self.level[:], self.link_up[:], self.drained[:], self.pin_demand[:],
+         self.pin_arc[:]) = snap
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         changes = self._act(action)

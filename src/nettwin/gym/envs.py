@@ -15,6 +15,7 @@ from gymnasium import spaces
 
 from nettwin.errors import ValidationError
 from nettwin.gym.base import TwinEnv
+from nettwin.gym.detour import largest_demand_through, shortest_path_avoiding
 from nettwin.gym.energy import count_cut_links
 from nettwin.gym.events import Event, EventKind
 from nettwin.gym.stepper import Stepper
@@ -79,7 +80,9 @@ class FailureRecoveryEnv(TwinEnv):
 
     Actions: no change; metric up/down/reset per link; drain / undrain per node (OSPF max
     metric on its out-links); wake / put back a standby link (links that are down in the
-    network as given, plus ``standby``). Reward per interval: SLA-minutes kept (share of
+    network as given, plus ``standby``); detour (an explicit path for the largest demand on
+    the busiest arc, the shortest one avoiding that link; up to 8 at once); release every
+    detour. Reward per interval: SLA-minutes kept (share of
     units in SLA x interval minutes) - change_cost x changes.
     """
 
@@ -101,7 +104,8 @@ class FailureRecoveryEnv(TwinEnv):
         if not self.events:
             self.events = self._default_events()
         n = self.compiled.n_nodes
-        self.action_space = spaces.Discrete(1 + 3 * self.n_links + n + self.standby_links.size)
+        self.action_space = spaces.Discrete(1 + 3 * self.n_links + n + self.standby_links.size
+                                            + 2)
 
     def _default_events(self) -> tuple[Event, ...]:
         kinds = [EventKind.FIBRE_CUT, EventKind.NODE_LOSS, EventKind.SURGE, EventKind.CASCADE]
@@ -115,7 +119,8 @@ class FailureRecoveryEnv(TwinEnv):
         links = self.compiled.link_ids
         return (["no change"] + [f"{lid} metric {m}" for lid in links for m in MOVES]
                 + [f"drain/undrain {v}" for v in self.compiled.node_ids]
-                + [f"wake/sleep standby {links[i]}" for i in self.standby_links.tolist()])
+                + [f"wake/sleep standby {links[i]}" for i in self.standby_links.tolist()]
+                + ["detour the largest demand off the busiest link", "release all detours"])
 
     def _draw_episode(self) -> None:
         super()._draw_episode()
@@ -150,9 +155,50 @@ class FailureRecoveryEnv(TwinEnv):
         if a < self.compiled.n_nodes:
             self.drained[a] = not self.drained[a]
             return 1
-        link = int(self.standby_links[a - self.compiled.n_nodes])
-        self.link_up[link] = not self.link_up[link]
-        return 1
+        a -= self.compiled.n_nodes
+        if a < self.standby_links.size:
+            link = int(self.standby_links[a])
+            self.link_up[link] = not self.link_up[link]
+            return 1
+        if a == self.standby_links.size:
+            return self._detour()
+        released = int((self.pin_demand >= 0).sum())
+        self.pin_demand[:] = -1
+        self.pin_arc[:] = -1
+        return released
+
+    def _detour(self, tries: int = 5) -> int:
+        """Pin the largest demand crossing the busiest arc to a path around its link (the
+        next busiest arc when no path avoids it: a bridge)."""
+        free = np.flatnonzero(self.pin_demand < 0)
+        s = self.stepper
+        if free.size == 0:
+            return 0
+        net = self.compiled
+        util = np.where(s.up[0], s.utilisation[0], -1.0)
+        skip = np.zeros(net.n_demands, np.bool_)
+        skip[self.pin_demand[self.pin_demand >= 0]] = True
+        metric, ok = s.metric[0], s.up[0]
+        path = np.full(net.n_nodes, -1, np.int64)
+        for arc in np.argsort(-util, kind="stable")[:tries].tolist():
+            if util[arc] <= 0:
+                break
+            d = int(largest_demand_through(arc, net.destinations, net.dest_ptr,
+                                           net.dest_demand, net.demand_src, s.rate_bps[0],
+                                           net.in_ptr, net.in_arc, net.arc_src, net.arc_dst,
+                                           metric, ok, s._dist[0], skip))
+            if d < 0:
+                continue
+            path[:] = -1
+            hops = shortest_path_avoiding(int(net.demand_src[d]), int(net.demand_dst[d]),
+                                          arc, arc ^ 1, net.in_ptr, net.in_arc, net.out_ptr,
+                                          net.out_arc, net.arc_src, net.arc_dst, metric, ok,
+                                          path)
+            if hops > 0:
+                self.pin_demand[free[0]] = d
+                self.pin_arc[free[0]] = path
+                return 1
+        return 0
 
     def _reward(self, changes: int, stepper: Stepper, row: int = 0) -> float:
         s = stepper.summary[row]

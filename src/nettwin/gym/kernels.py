@@ -75,13 +75,17 @@ def queue_arc(load, capacity, model, packet_bytes, scv, buffer_packets):
 def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
              out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
              queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss, dest_timed,
-             metric_new, ok_new, capacity, rate, full,
+             metric_new, ok_new, capacity, rate, pin_demand, pin_arc, full,
              metric, ok, in_metric, in_ok, out_metric, out_ok, dist_all, order_all, count_all,
              nh_all, load, util, delay, loss, unit_violated, summary):
     """One step of one copy; the state arrays (metric ... nh_all) are updated in place.
 
     ``queue`` = (model, mean packet bytes, packet SCV). ``summary`` gets max utilisation,
     unroutable bit/s, queue-lost bit/s, violated units, destinations re-routed.
+
+    Pinned demands (``pin_demand[p]`` >= 0) take the explicit path ``pin_arc[p]`` (arcs, -1
+    padded) instead of the IGP; a path over a down arc leaves its demand unrouted, as
+    ``engine.classes`` does (the twin shows the broken path, not a silent reroute).
 
     Pass 2 (per-demand delay and delivery) runs only for the destinations that need it:
     those with a delay target (``dest_timed``) and those whose DAG holds a lossy arc; every
@@ -115,6 +119,21 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
         in_ok[arc_in_pos[a]] = ok_new[a]
         out_metric[arc_out_pos[a]] = metric_new[a]
         out_ok[arc_out_pos[a]] = ok_new[a]
+    k_dem = demand_src.shape[0]
+    n_pins = pin_demand.shape[0]
+    pinned = np.zeros(k_dem, np.bool_)
+    pin_broken = np.zeros(n_pins, np.bool_)
+    for p in range(n_pins):
+        d = pin_demand[p]
+        if d < 0:
+            continue
+        pinned[d] = True
+        for h in range(pin_arc.shape[1]):
+            a = pin_arc[p, h]
+            if a < 0:
+                break
+            if not ok[a]:
+                pin_broken[p] = True
     heap = np.empty(n, np.int32)
     pos = np.empty(n, np.int32)
     flow = np.zeros(n)
@@ -129,13 +148,22 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
             rerouted += 1
         for k in range(dest_ptr[j], dest_ptr[j + 1]):
             d = dest_demand[k]
-            flow[demand_src[d]] += rate[d]
+            if not pinned[d]:
+                flow[demand_src[d]] += rate[d]
         push_load_to(dist, order, count_all[j], nh_all[j], flow, out_ptr, out_arc, out_dst,
                      out_metric, out_ok, load)
         for k in range(count_all[j]):
             flow[order[k]] = 0.0
         for k in range(dest_ptr[j], dest_ptr[j + 1]):
             flow[demand_src[dest_demand[k]]] = 0.0
+    for p in range(n_pins):
+        d = pin_demand[p]
+        if d >= 0 and not pin_broken[p]:
+            for h in range(pin_arc.shape[1]):
+                a = pin_arc[p, h]
+                if a < 0:
+                    break
+                load[a] += rate[d]
     model = int(queue[0])
     mlu = 0.0
     for a in range(m):
@@ -169,7 +197,6 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
     surv = np.ones(n)
     hops = np.zeros(n)
     sig = np.zeros(n)
-    k_dem = demand_src.shape[0]
     d_worst = np.empty(k_dem)
     d_loss = np.empty(k_dem)
     d_routed = np.empty(k_dem, np.bool_)
@@ -180,6 +207,8 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
         if not need[j]:
             for k in range(dest_ptr[j], dest_ptr[j + 1]):
                 d = dest_demand[k]
+                if pinned[d]:
+                    continue
                 d_loss[d] = 0.0
                 d_worst[d] = 0.0
                 d_routed[d] = dist[demand_src[d]] != UNREACHABLE
@@ -193,6 +222,8 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
                         surv, hops, sig)
         for k in range(dest_ptr[j], dest_ptr[j + 1]):
             d = dest_demand[k]
+            if pinned[d]:
+                continue
             s = demand_src[d]
             if dist[s] == UNREACHABLE:
                 d_routed[d] = False
@@ -204,6 +235,28 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
                 d_worst[d] = worst_d[s]
                 d_loss[d] = 1.0 - surv[s]
                 lost_bps += rate[d] * d_loss[d]
+    for p in range(n_pins):
+        d = pin_demand[p]
+        if d < 0:
+            continue
+        if pin_broken[p]:
+            d_routed[d] = False
+            d_worst[d] = np.inf
+            d_loss[d] = 1.0
+            unroutable += rate[d]
+            continue
+        total = 0.0
+        passed = 1.0
+        for h in range(pin_arc.shape[1]):
+            a = pin_arc[p, h]
+            if a < 0:
+                break
+            total += delay[a]
+            passed *= 1.0 - loss[a]
+        d_routed[d] = True
+        d_worst[d] = total
+        d_loss[d] = 1.0 - passed
+        lost_bps += rate[d] * d_loss[d]
     n_units = unit_max_delay.shape[0]
     violated = 0
     for i in range(n_units):
@@ -233,7 +286,7 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
 def step_batch(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
                out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
                queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss, dest_timed,
-               metric_new, ok_new, capacity, rate, full,
+               metric_new, ok_new, capacity, rate, pin_demand, pin_arc, full,
                metric, ok, in_metric, in_ok, out_metric, out_ok, dist_all, order_all,
                count_all, nh_all, load, util, delay, loss, unit_violated, summary):
     """``step_one`` for every copy (leading axis), copies in parallel."""
@@ -241,7 +294,8 @@ def step_batch(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_sr
         step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
                  out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
                  queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss, dest_timed,
-                 metric_new[e], ok_new[e], capacity[e], rate[e], full[e],
+                 metric_new[e], ok_new[e], capacity[e], rate[e], pin_demand[e], pin_arc[e],
+                 full[e],
                  metric[e], ok[e], in_metric[e], in_ok[e], out_metric[e], out_ok[e],
                  dist_all[e], order_all[e], count_all[e], nh_all[e], load[e], util[e],
                  delay[e], loss[e], unit_violated[e], summary[e])
@@ -251,7 +305,7 @@ def step_batch(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_sr
 def step_batch_serial(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
                out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
                queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss, dest_timed,
-               metric_new, ok_new, capacity, rate, full,
+               metric_new, ok_new, capacity, rate, pin_demand, pin_arc, full,
                metric, ok, in_metric, in_ok, out_metric, out_ok, dist_all, order_all,
                count_all, nh_all, load, util, delay, loss, unit_violated, summary):
     """``step_one`` for every copy, one after the other (no thread launch: the better
@@ -260,7 +314,8 @@ def step_batch_serial(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr
         step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src, out_ptr,
                  out_arc, out_dst, arc_src, arc_dst, arc_in_pos, arc_out_pos, prop_s, buffers,
                  queue, unit_ptr, unit_demand, unit_max_delay, unit_max_loss, dest_timed,
-                 metric_new[e], ok_new[e], capacity[e], rate[e], full[e],
+                 metric_new[e], ok_new[e], capacity[e], rate[e], pin_demand[e], pin_arc[e],
+                 full[e],
                  metric[e], ok[e], in_metric[e], in_ok[e], out_metric[e], out_ok[e],
                  dist_all[e], order_all[e], count_all[e], nh_all[e], load[e], util[e],
                  delay[e], loss[e], unit_violated[e], summary[e])

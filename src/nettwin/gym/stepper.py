@@ -79,7 +79,7 @@ class Stepper:
 
     def __init__(self, net: CompiledNetwork, options: SimulationOptions | None = None,
                  sla: SlaUnits | None = None, copies: int = 1, *,
-                 parallel: bool = False) -> None:
+                 parallel: bool = False, max_pins: int = 8) -> None:
         if copies < 1:
             raise SimulationError(f"copies must be >= 1 (got {copies})")
         options = options or SimulationOptions()
@@ -109,6 +109,9 @@ class Stepper:
         self.capacity_bps = np.tile(net.arc_capacity_bps.astype(np.float64), (c, 1))
         self.rate_bps = np.tile(net.demand_rate_bps.astype(np.float64), (c, 1))
         self.full = np.ones(c, np.bool_)
+        # explicit paths: demand per slot (-1 free) and its arcs (-1 padded)
+        self.pin_demand = np.full((c, max_pins), -1, np.int64)
+        self.pin_arc = np.full((c, max_pins, max(1, n)), -1, np.int64)
         # cached routing state
         self._metric = np.zeros((c, m), np.int64)
         self._up = np.zeros((c, m), np.bool_)
@@ -136,7 +139,7 @@ class Stepper:
                        self.load_bps, self.utilisation, self.delay_s, self.loss,
                        self.unit_violated, self.summary)
         self._first_inputs = (self.metric[0], self.up[0], self.capacity_bps[0],
-                              self.rate_bps[0])
+                              self.rate_bps[0], self.pin_demand[0], self.pin_arc[0])
         self._first_state = tuple(a[0] for a in self._state)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -168,7 +171,7 @@ class Stepper:
         """Evaluate every copy with its current inputs."""
         kernel = step_batch if self.parallel else step_batch_serial
         kernel(*self._static, self.metric, self.up, self.capacity_bps, self.rate_bps,
-               self.full, *self._state)
+               self.pin_demand, self.pin_arc, self.full, *self._state)
         self.full[:] = False
 
     def step_first(self) -> None:
