@@ -92,7 +92,8 @@ def main() -> None:
     n_ref = max(200, n_steps // 50)
     t = clock()
     for i in range(n_ref):
-        raw.step(int(actions[i]))
+        if raw.step(int(actions[i]))[3]:
+            raw.reset()
         simulate(dataclasses.replace(raw.compiled, arc_metric=raw.stepper.metric[0].copy()),
                  arc_up=raw.stepper.up[0], demand_rate_bps=raw.stepper.rate_bps[0])
     both = time.perf_counter() - t[0]

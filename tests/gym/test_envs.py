@@ -115,3 +115,13 @@ def test_a_copied_or_pickled_env_steps_like_the_original(abilene: Network) -> No
             obs_t, reward_t, *_ = twin.step(action)
             np.testing.assert_array_equal(obs_t, obs)
             assert reward_t == reward
+
+
+def test_stepping_past_the_end_asks_for_a_reset(abilene: Network) -> None:
+    env = gymnasium.make("nettwin/TrafficEngineering-v0", network=abilene,
+                         episode_steps=3).unwrapped
+    env.reset(seed=0)
+    truncated = [env.step(0)[3] for _ in range(3)]
+    assert truncated == [False, False, True]
+    with pytest.raises(NettwinError, match="call reset"):
+        env.step(0)

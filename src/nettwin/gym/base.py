@@ -298,6 +298,9 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
          self.pin_arc[:]) = snap
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._k >= self.episode_steps:
+            raise SimulationError(f"the episode ended after {self.episode_steps} steps "
+                                  "(truncated): call reset() before stepping again")
         changes = self._act(action)
         self._changes_total += changes
         self._k += 1
