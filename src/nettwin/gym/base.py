@@ -105,6 +105,11 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
                                            value=list(self.days),
                                            fix=f"use days in 0..{self.series.days - 1}")])
         self.events = parse_events(events)
+        late = [e.kind.value for e in self.events if e.at_step >= self.episode_steps]
+        if late:
+            raise ValidationError([Problem("events", "at_step falls after the episode's end",
+                                           value=late,
+                                           fix=f"use at_step < {self.episode_steps}")])
         self.radio_profiles = radio_profiles
         self.sla = build_sla_units(net, default_max_loss=sla_max_loss,
                                    default_max_delay_s=sla_max_delay_s)

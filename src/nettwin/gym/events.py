@@ -23,7 +23,7 @@ from nettwin.model import Network
 from nettwin.model.problems import Problem
 from nettwin.radio.acm import AcmProfile
 from nettwin.radio.budget import compile_radio
-from nettwin.radio.storm import AcmState, RainCell, Storm, StormField
+from nettwin.radio.storm import AcmState, RainCell, Storm, StormField, parse_storm
 from nettwin.scenarios.apply import link_arcs, node_arcs, srlg_arcs
 from nettwin.scenarios.changes import (
     Change,
@@ -111,9 +111,16 @@ def parse_events(raw: Sequence[Any] | None) -> tuple[Event, ...]:
             problems.append(Problem(f"events[{i}]", "unknown field", value=sorted(extra),
                                     fix="use target, at_step, surge_factor, trip_utilisation"))
             continue
-        out.append(Event(kind, body.get("target"), int(body.get("at_step", 1)),
-                         float(body.get("surge_factor", 4.0)),
-                         float(body.get("trip_utilisation", 1.0)), body.get("storm")))
+        storm = body.get("storm")
+        if isinstance(storm, Mapping):
+            storm = parse_storm(storm, f"events[{i}].storm")
+        try:
+            out.append(Event(kind, body.get("target"), int(body.get("at_step", 1)),
+                             float(body.get("surge_factor", 4.0)),
+                             float(body.get("trip_utilisation", 1.0)), storm))
+        except (TypeError, ValueError) as exc:
+            problems.append(Problem(f"events[{i}]", "bad number", value=str(exc),
+                                    fix="at_step is a whole number; factors are numbers"))
     for i, e in enumerate(out):
         if e.at_step < 0 or e.surge_factor <= 1 or e.trip_utilisation <= 0:
             problems.append(Problem(f"events[{i}] ({e.kind.value})", "at_step must be >= 0, "
