@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import nettwin.gym
 from nettwin.cli.app import app
-from nettwin.gym.agents import GreedyPolicy, LinkScorePolicy, NoOpPolicy, lookahead_rewards
+from nettwin.gym.agents import GreedyPolicy, NoOpPolicy, load_policy, lookahead_rewards
 from nettwin.gym.evaluate import aggregate, evaluate_policy, train_link_score
 from nettwin.model import Network
 from tests.gym.conftest import constant_series
@@ -51,17 +51,26 @@ def test_policies_meet_the_same_episodes(abilene: Network) -> None:
     assert summary["greedy"]["mean_reward"] >= summary["noop"]["mean_reward"] - 1e-9
 
 
-def test_trained_policy_saves_loads_and_acts(abilene: Network, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["link-score", "link-level"])
+def test_trained_policy_saves_loads_and_meets_the_same_episodes(abilene: Network,
+                                                                tmp_path: Path,
+                                                                kind: str) -> None:
     kw = {"network": abilene, "traffic_scale": 3.0, "episode_steps": 12, "days": [0, 1]}
-    policy, log = train_link_score(kw, generations=3, population=8, episodes=2, seed=1)
+    policy, log = train_link_score(kw, generations=3, population=8, episodes=2, seed=1,
+                                   kind=kind)
     assert len(log) == 3
     policy.save(tmp_path / "p.npz")
-    again = LinkScorePolicy.load(tmp_path / "p.npz")
+    again = load_policy(tmp_path / "p.npz")
+    assert type(again) is type(policy)
     np.testing.assert_array_equal(again.parameters, policy.parameters)
-    env = gymnasium.make("nettwin/TrafficEngineering-v0", **{**kw, "days": [2]})
-    obs, _ = env.reset(seed=0)
-    action = again(obs, env.unwrapped)
-    assert env.action_space.contains(action)
+
+    def make(**overrides: object) -> gymnasium.Env:  # type: ignore[type-arg]
+        return gymnasium.make("nettwin/TrafficEngineering-v0", **{**kw, "days": [2]},
+                              **overrides)
+
+    mine = evaluate_policy(make, again, name=kind, episodes=2, seed=5)
+    noop = evaluate_policy(make, NoOpPolicy(), name="noop", episodes=2, seed=5)
+    assert [r.series_start for r in mine] == [r.series_start for r in noop]
 
 
 def test_cli_evaluates_and_writes_json_and_html(tmp_path: Path) -> None:

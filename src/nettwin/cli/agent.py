@@ -97,7 +97,7 @@ def env_kwargs(network_file: Path | None, traffic: str | None, scale: float, day
 
 def resolve_policy(spec: str) -> tuple[str, Any]:
     """A policy from its name: a baseline, a saved model (.npz) or module:callable."""
-    from nettwin.gym.agents import BASELINES, LinkScorePolicy
+    from nettwin.gym.agents import BASELINES, load_policy
 
     if spec in BASELINES:
         return spec, BASELINES[spec]()
@@ -107,7 +107,7 @@ def resolve_policy(spec: str) -> tuple[str, Any]:
                                        fix="use noop, random, greedy, a model or "
                                            "module:callable")])
     if spec.endswith(".npz") or Path(spec).exists():
-        return Path(spec).stem, LinkScorePolicy.load(spec)
+        return Path(spec).stem, load_policy(spec)
     if ":" in spec:
         module, _, attr = spec.partition(":")
         try:
@@ -170,7 +170,7 @@ def evaluate_cmd(
         records = []
         for name, pol in policies:
             t0 = time.perf_counter()
-            records += evaluate_policy(lambda: gymnasium.make(env_id, **kwargs), pol,
+            records += evaluate_policy(lambda **o: gymnasium.make(env_id, **(kwargs | o)), pol,
                                        name=name, episodes=episodes, seed=seed)
             err.print(f"[dim]{name}: {episodes} episodes in {time.perf_counter() - t0:.1f} s")
     except NettwinError as exc:
@@ -212,9 +212,13 @@ def train_cmd(
     episodes: Annotated[int, typer.Option("--episodes", min=1,
                                           help="Episodes per candidate.")] = 4,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    kind: Annotated[str, typer.Option(
+        "--kind", help="link-score (discrete: one metric move per step) or link-level "
+                       "(continuous: every link's level each step).")] = "link-score",
 ) -> None:
-    """Train the link-score policy on TrafficEngineering-v0 (cross-entropy search, numpy
-    only, all candidates stepped in one vector environment) on the given training days."""
+    """Train a link-score or link-level policy on TrafficEngineering-v0 (cross-entropy
+    search, numpy only, all candidates stepped in one vector environment) on the given
+    training days."""
     from nettwin.gym.evaluate import train_link_score
 
     try:
@@ -224,7 +228,7 @@ def train_cmd(
         t0 = time.perf_counter()
         policy, _ = train_link_score(
             kwargs, generations=generations, population=population, episodes=episodes,
-            seed=seed, progress=lambda e: err.print(
+            seed=seed, kind=kind, progress=lambda e: err.print(
                 f"[dim]generation {e.generation}: mean {e.mean_return:.3f}, elite "
                 f"{e.elite_return:.3f}, best {e.best_return:.3f}"))
     except NettwinError as exc:

@@ -12,6 +12,7 @@ is called, when the policy has it, before each episode.
 * ``LinkScorePolicy``: a linear policy with weights shared by all links (features of each
   link and of the network, one score per move): few parameters, so cross-entropy search
   trains it in seconds with the vector environment, and it applies to any network.
+* ``LinkLevelPolicy``: the same features, continuous: every link's metric level at once.
 """
 
 from __future__ import annotations
@@ -163,15 +164,64 @@ class LinkScorePolicy:
 
     @classmethod
     def load(cls, path: str | Path) -> LinkScorePolicy:
-        with np.load(path, allow_pickle=False) as doc:
-            if "kind" not in doc or str(doc["kind"]) != "link-score":
-                raise ValidationError([Problem(str(path), "not a saved nettwin policy",
-                                               fix="train one with 'nettwin agent train'")])
-            theta = doc["parameters"]
-        if theta.shape != (N_FEATURES * 3 + 2,):
-            raise ValidationError([Problem(str(path), "wrong number of parameters",
-                                           value=theta.shape, fix="retrain the policy")])
-        return cls.from_parameters(theta)
+        policy = load_policy(path)
+        if not isinstance(policy, LinkScorePolicy):
+            raise ValidationError([Problem(str(path), "a link-level policy, not link-score",
+                                           fix="load it with load_policy")])
+        return policy
+
+
+@dataclass
+class LinkLevelPolicy:
+    """Continuous control (``action_type='continuous'``): each link's metric level is
+    ``tanh(features @ weights)`` of its own features (shared weights), so a link can climb
+    the ladder while it is the busiest and come back down when it is not."""
+
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(N_FEATURES))
+    name: str = "link-level"
+    action_type: str = "continuous"
+
+    @property
+    def parameters(self) -> np.ndarray:
+        return self.weights.copy()
+
+    @classmethod
+    def from_parameters(cls, theta: np.ndarray) -> LinkLevelPolicy:
+        return cls(np.asarray(theta, float).reshape(N_FEATURES))
+
+    def act_batch(self, util: np.ndarray, level: np.ndarray, levels: int,
+                  time_sc: np.ndarray) -> np.ndarray:
+        """Metric levels in [-1, 1] per copy and link."""
+        feats = link_features(util, level, levels, time_sc)
+        out: np.ndarray = np.tanh(feats @ self.weights)
+        return out
+
+    def __call__(self, observation: np.ndarray, env: TwinEnv) -> Any:
+        s = env.stepper
+        angle = 2 * np.pi * (env.series_step % env.series.steps_per_day) / \
+            env.series.steps_per_day
+        return self.act_batch(s.utilisation[:1], env.level[None, :], env.metric_levels,
+                              np.array([[np.sin(angle), np.cos(angle)]]))[0].astype(np.float32)
+
+    def save(self, path: str | Path) -> None:
+        np.savez(path, kind=np.array("link-level"), parameters=self.parameters)
+
+
+def load_policy(path: str | Path) -> LinkScorePolicy | LinkLevelPolicy:
+    """A policy saved by ``nettwin agent train`` (either kind)."""
+    with np.load(path, allow_pickle=False) as doc:
+        kind = str(doc["kind"]) if "kind" in doc else ""
+        theta = doc["parameters"] if "parameters" in doc else np.zeros(0)
+    sizes = {"link-score": N_FEATURES * 3 + 2, "link-level": N_FEATURES}
+    if kind not in sizes:
+        raise ValidationError([Problem(str(path), "not a saved nettwin policy",
+                                       fix="train one with 'nettwin agent train'")])
+    if theta.shape != (sizes[kind],):
+        raise ValidationError([Problem(str(path), "wrong number of parameters",
+                                       value=theta.shape, fix="retrain the policy")])
+    if kind == "link-level":
+        return LinkLevelPolicy.from_parameters(theta)
+    return LinkScorePolicy.from_parameters(theta)
 
 
 BASELINES = {"noop": NoOpPolicy, "random": RandomPolicy, "greedy": GreedyPolicy}

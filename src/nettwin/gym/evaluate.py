@@ -15,7 +15,7 @@ import gymnasium
 import numpy as np
 
 from nettwin.errors import ValidationError
-from nettwin.gym.agents import LinkScorePolicy, Policy
+from nettwin.gym.agents import LinkLevelPolicy, LinkScorePolicy, Policy
 from nettwin.gym.base import TwinEnv
 from nettwin.gym.vector import TrafficEngineeringVectorEnv
 from nettwin.model.problems import Problem
@@ -76,12 +76,18 @@ def run_episode(env: gymnasium.Env[Any, Any], policy: Policy, seed: int, *, name
                          changes, time.perf_counter() - t0)
 
 
-def evaluate_policy(make_env: Callable[[], gymnasium.Env[Any, Any]], policy: Policy, *,
+def evaluate_policy(make_env: Callable[..., gymnasium.Env[Any, Any]], policy: Policy, *,
                     name: str, episodes: int, seed: int) -> list[EpisodeRecord]:
-    """``episodes`` episodes with seeds seed, seed + 1, ... (the same for every policy)."""
+    """``episodes`` episodes with seeds seed, seed + 1, ... (the same for every policy).
+    ``make_env(**overrides)`` builds the environment; a policy with an ``action_type``
+    (continuous) gets one with that action type: the episodes are the same."""
     if episodes < 1:
         raise ValidationError([Problem("episodes", "must be >= 1", value=episodes)])
     env = make_env()
+    wanted = getattr(policy, "action_type", None)
+    if wanted is not None and getattr(env.unwrapped, "action_type", wanted) != wanted:
+        env.close()
+        env = make_env(action_type=wanted)  # same episodes, the policy's kind of action
     try:
         return [run_episode(env, policy, seed + i, name=name, episode=i)
                 for i in range(episodes)]
@@ -123,12 +129,21 @@ class TrainingLog:
 
 def train_link_score(env_kwargs: dict[str, Any], *, generations: int = 25,
                      population: int = 32, episodes: int = 4, elite_share: float = 0.25,
-                     seed: int = 0, progress: Callable[[TrainingLog], None] | None = None
-                     ) -> tuple[LinkScorePolicy, list[TrainingLog]]:
-    """Cross-entropy search over LinkScorePolicy parameters on TrafficEngineering-v0 built
-    from ``env_kwargs`` (its ``days`` are the training days). Every candidate of a
-    generation meets the same ``episodes`` episodes; all of them step together in one
-    vector environment."""
+                     seed: int = 0, progress: Callable[[TrainingLog], None] | None = None,
+                     kind: str = "link-score"
+                     ) -> tuple[LinkScorePolicy | LinkLevelPolicy, list[TrainingLog]]:
+    """Cross-entropy search over the parameters of a LinkScorePolicy (``kind``
+    'link-score', discrete actions) or a LinkLevelPolicy ('link-level', continuous) on
+    TrafficEngineering-v0 built from ``env_kwargs`` (its ``days`` are the training days).
+    Every candidate of a generation meets the same ``episodes`` episodes; all of them step
+    together in one vector environment."""
+    policy_cls: type[LinkScorePolicy] | type[LinkLevelPolicy] = (
+        LinkLevelPolicy if kind == "link-level" else LinkScorePolicy)
+    if kind not in ("link-score", "link-level"):
+        raise ValidationError([Problem("training", "unknown policy kind", value=kind,
+                                       fix="link-score or link-level")])
+    env_kwargs = {**env_kwargs, "action_type": "continuous" if kind == "link-level"
+                  else "discrete"}
     if population < 4 or episodes < 1 or generations < 1 or not 0 < elite_share < 1:
         raise ValidationError([Problem("training", "need population >= 4, episodes >= 1, "
                                        "generations >= 1, 0 < elite_share < 1",
@@ -136,12 +151,9 @@ def train_link_score(env_kwargs: dict[str, Any], *, generations: int = 25,
                                               elite_share))])
     venv = TrafficEngineeringVectorEnv(num_envs=population * episodes, **env_kwargs)
     t = venv.template
-    if t.action_type != "discrete":
-        raise ValidationError([Problem("training", "the link-score policy acts discretely",
-                                       fix="use action_type='discrete'")])
     rng = np.random.default_rng(seed)
-    dim = LinkScorePolicy().parameters.size
-    mean = LinkScorePolicy().parameters  # start at "never change" (noop bias 1)
+    mean = policy_cls().parameters  # link-score: "never change"; link-level: all at level 0
+    dim = mean.size
     std = np.full(dim, 1.0)
     n_elite = max(2, round(elite_share * population))
     log: list[TrainingLog] = []
@@ -149,7 +161,7 @@ def train_link_score(env_kwargs: dict[str, Any], *, generations: int = 25,
     for g in range(generations):
         thetas = mean + std * rng.standard_normal((population, dim))
         thetas[0] = mean
-        policies = [LinkScorePolicy.from_parameters(th) for th in thetas]
+        policies = [policy_cls.from_parameters(th) for th in thetas]
         episode_seeds = rng.integers(0, 2**31 - 1, episodes)
         venv.reset(seed=[int(episode_seeds[j]) for _ in range(population)
                          for j in range(episodes)])
@@ -158,7 +170,8 @@ def train_link_score(env_kwargs: dict[str, Any], *, generations: int = 25,
             s = venv.stepper
             angle = 2 * np.pi * ((venv.start + venv.k) % per_day) / per_day
             time_sc = np.c_[np.sin(angle), np.cos(angle)]
-            actions = np.empty(population * episodes, np.int64)
+            actions = (np.empty((population * episodes, t.n_links)) if kind == "link-level"
+                       else np.empty(population * episodes, np.int64))
             for i, pol in enumerate(policies):
                 sl = slice(i * episodes, (i + 1) * episodes)
                 actions[sl] = pol.act_batch(s.utilisation[sl], venv.level[sl],
@@ -176,4 +189,4 @@ def train_link_score(env_kwargs: dict[str, Any], *, generations: int = 25,
         log.append(entry)
         if progress is not None:
             progress(entry)
-    return LinkScorePolicy.from_parameters(mean), log  # the search's mean, not a lucky draw
+    return policy_cls.from_parameters(mean), log  # the search's mean, not a lucky draw
