@@ -1,8 +1,10 @@
 """The step kernel: one environment step (or a batch of them) in one numba call.
 
 A step syncs the wanted arc metrics and states into the cached routing state, re-runs
-Dijkstra only for the destinations whose shortest-path DAG the changes can touch (a changed
-arc matters to destination t only if it was on t's DAG or could now be on it), pushes the
+Dijkstra only for the destinations whose distances the changes can alter (a changed arc
+matters to destination t only if it was on t's DAG or could now be on it; an arc that merely
+joins or leaves the DAG beside another equal-cost next hop only changes that node's
+next-hop count, patched in place), pushes the
 interval's demands down every DAG (``engine.routing.push_load_to``), applies the queueing
 model per arc, and walks the DAGs again for per-demand delay and delivery
 (``engine.routing.node_metrics_to``) to judge the SLAs. Same kernels, same arithmetic as
@@ -110,9 +112,16 @@ def step_one(n, destinations, dest_ptr, dest_demand, demand_src, in_ptr, in_src,
                     continue
                 du = dist_all[j, u]
                 was_on = ok[a] and du != UNREACHABLE and dv + metric[a] == du
-                may_be_on = ok_new[a] and (du == UNREACHABLE or dv + metric_new[a] <= du)
-                if was_on or may_be_on:
-                    stale[j] = True
+                will_be_on = ok_new[a] and du != UNREACHABLE and dv + metric_new[a] == du
+                if ok_new[a] and (du == UNREACHABLE or dv + metric_new[a] < du):
+                    stale[j] = True  # a shorter way: distances change
+                elif was_on and not will_be_on:
+                    if nh_all[j, u] > 1:
+                        nh_all[j, u] -= 1  # u keeps its distance over its other next hops
+                    else:
+                        stale[j] = True
+                elif will_be_on and not was_on:
+                    nh_all[j, u] += 1  # one more equal-cost next hop, distances unchanged
         metric[a] = metric_new[a]
         ok[a] = ok_new[a]
         in_metric[arc_in_pos[a]] = metric_new[a]
