@@ -19,7 +19,7 @@ from gymnasium import spaces
 
 from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network
 from nettwin.errors import SimulationError, ValidationError
-from nettwin.gym.events import Event, ResolvedEvent, parse_events, resolve_event
+from nettwin.gym.events import Event, EventKind, ResolvedEvent, parse_events, resolve_event
 from nettwin.gym.stepper import Stepper, build_sla_units
 from nettwin.gym.traffic import TrafficSeries, check_series, diurnal_series
 from nettwin.model import Network
@@ -226,8 +226,8 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
         self._load_inputs(self.stepper)
         self.stepper.step_first()
         ev = self.event
-        if ev is not None and ev.event.trip_utilisation and self._event_active() \
-                and ev.event.kind.value == "cascade":
+        if ev is not None and ev.event.kind is EventKind.CASCADE and self._event_active():
+            # as scenarios.cascade: every link above the threshold trips, one round a step
             util = np.where(self.stepper.up[0], self.stepper.utilisation[0], 0.0)
             self.tripped |= util.reshape(-1, 2).max(axis=1) > ev.event.trip_utilisation
 
