@@ -103,6 +103,11 @@ bench-api: setup
 bench-validate: setup
 	$(PY) benchmarks/bench_validate.py
 
+# Gymnasium environments: steps/s single, batched, 200 nodes; reset time.
+.PHONY: bench-gym
+bench-gym: setup
+	$(PY) benchmarks/bench_gym.py
+
 clean:
 	rm -rf $(VENV) .venv-peers .venv-checkov build .pytest_cache .mypy_cache .ruff_cache
 	find src -name __pycache__ -prune -exec rm -rf {} +

@@ -62,6 +62,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                       "the FRR routers (vtysh) only if SAFE, check every "
                                       "kernel forwarding table against the prediction, roll "
                                       "back on mismatch."),
+    "agent": ("nettwin.cli.agent:agent_app", "AI agents in the twin: evaluate policies, "
+                                             "train one."),
     "serve": ("nettwin.cli.serve", "Serve the twin: REST API (OpenAPI at /docs) and the "
                                    "dashboard (/ui)"),
     "token": ("nettwin.cli.serve:token_app", "Local API tokens (stored hashed in the data "

@@ -1,0 +1,227 @@
+"""Baseline policies and a small learned one.
+
+A policy is any callable ``policy(observation, env) -> action`` (``env`` is the unwrapped
+nettwin environment, so a policy may read its layout or look ahead); ``begin_episode(seed)``
+is called, when the policy has it, before each episode.
+
+* ``NoOpPolicy``: never changes anything.
+* ``RandomPolicy``: a uniformly random action (seeded per episode).
+* ``GreedyPolicy``: one-step lookahead: every discrete action is tried on a copy of the twin
+  (all candidates in one batched numba call) under the current interval's traffic (a
+  persistence forecast), and the best reward wins (no change on ties).
+* ``LinkScorePolicy``: a linear policy with weights shared by all links (features of each
+  link and of the network, one score per move): few parameters, so cross-entropy search
+  trains it in seconds with the vector environment, and it applies to any network.
+* ``LinkLevelPolicy``: the same features, continuous: every link's metric level at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from nettwin.errors import ValidationError
+from nettwin.gym.base import TwinEnv
+from nettwin.gym.stepper import Stepper
+from nettwin.model.problems import Problem
+
+
+class Policy(Protocol):
+    def __call__(self, observation: np.ndarray, env: TwinEnv) -> Any: ...
+
+
+class NoOpPolicy:
+    name = "noop"
+
+    def __call__(self, observation: np.ndarray, env: TwinEnv) -> Any:
+        if getattr(env, "action_type", "discrete") == "continuous":
+            return (env.level / env.metric_levels).astype(np.float32)
+        return 0
+
+
+class RandomPolicy:
+    name = "random"
+
+    def __init__(self) -> None:
+        self._seed: int | None = None
+
+    def begin_episode(self, seed: int, env: TwinEnv) -> None:
+        env.action_space.seed(seed)
+
+    def __call__(self, observation: np.ndarray, env: TwinEnv) -> Any:
+        return env.action_space.sample()
+
+
+class GreedyPolicy:
+    """One-step lookahead over every discrete action."""
+
+    name = "greedy"
+
+    def __init__(self) -> None:
+        self._look: dict[int, Stepper] = {}
+
+    def __call__(self, observation: np.ndarray, env: TwinEnv) -> Any:
+        rewards = lookahead_rewards(env, self._look)
+        best = float(rewards.max())
+        return 0 if rewards[0] >= best - 1e-12 else int(np.argmax(rewards))
+
+
+def lookahead_rewards(env: TwinEnv, cache: dict[int, Stepper] | None = None) -> np.ndarray:
+    """The reward each discrete action would earn on the current interval's traffic."""
+    n = int(getattr(env.action_space, "n", 0))
+    if n == 0:
+        raise ValidationError([Problem("greedy", "needs a discrete action space",
+                                       value=type(env.action_space).__name__,
+                                       fix="use action_type='discrete'")])
+    cache = {} if cache is None else cache
+    look = cache.get(id(env))
+    if look is None:
+        look = cache[id(env)] = Stepper(env.compiled, env.options, env.sla, copies=n)
+    start = env.snapshot()
+    changes = np.zeros(n, np.int64)
+    states = []
+    for a in range(n):
+        env.restore(start)
+        changes[a] = env._act(a)
+        env._load_inputs(look, a)
+        states.append(env.snapshot())
+    look.step()
+    rewards = np.empty(n)
+    for a in range(n):
+        env.restore(states[a])
+        rewards[a] = env._reward(int(changes[a]), look, a)
+    env.restore(start)
+    return rewards
+
+
+N_FEATURES = 9  # per link: util ab, util ba, max, level, is the busiest, mlu, sin, cos, 1
+
+
+def link_features(util: np.ndarray, level: np.ndarray, levels: int,
+                  time_sc: np.ndarray) -> np.ndarray:
+    """Features [copies, links, N_FEATURES] from arc utilisation [copies, arcs], metric
+    levels [copies, links] and time of day (sin, cos) [copies, 2]."""
+    c, links = level.shape
+    u = util.reshape(c, links, 2)
+    top = u.max(axis=2)
+    mlu = top.max(axis=1, keepdims=True)
+    feats = np.empty((c, links, N_FEATURES))
+    feats[..., 0] = u[..., 0]
+    feats[..., 1] = u[..., 1]
+    feats[..., 2] = top
+    feats[..., 3] = level / levels
+    feats[..., 4] = top >= mlu - 1e-12
+    feats[..., 5] = mlu
+    feats[..., 6] = time_sc[:, None, 0]
+    feats[..., 7] = time_sc[:, None, 1]
+    feats[..., 8] = 1.0
+    return feats
+
+
+@dataclass
+class LinkScorePolicy:
+    """Scores ``features @ weights[:, move]`` for each link and move (up, down, reset), and
+    ``noop_bias + mlu x noop_mlu`` for no change; the highest score acts."""
+
+    weights: np.ndarray = field(default_factory=lambda: np.zeros((N_FEATURES, 3)))
+    noop: np.ndarray = field(default_factory=lambda: np.array([1.0, 0.0]))
+    name: str = "link-score"
+
+    @property
+    def parameters(self) -> np.ndarray:
+        return np.concatenate([self.weights.ravel(), self.noop])
+
+    @classmethod
+    def from_parameters(cls, theta: np.ndarray) -> LinkScorePolicy:
+        k = N_FEATURES * 3
+        return cls(np.asarray(theta[:k], float).reshape(N_FEATURES, 3),
+                   np.asarray(theta[k:k + 2], float))
+
+    def act_batch(self, util: np.ndarray, level: np.ndarray, levels: int,
+                  time_sc: np.ndarray) -> np.ndarray:
+        """Discrete actions for a batch of copies (the vector environment's numbering)."""
+        feats = link_features(util, level, levels, time_sc)
+        scores = feats @ self.weights  # [copies, links, 3]
+        c = scores.shape[0]
+        flat = scores.reshape(c, -1)
+        best = flat.argmax(axis=1)
+        noop = self.noop[0] + self.noop[1] * feats[:, 0, 5]
+        act = 1 + best
+        return np.where(flat[np.arange(c), best] > noop, act, 0)
+
+    def __call__(self, observation: np.ndarray, env: TwinEnv) -> Any:
+        s = env.stepper
+        step = env.series_step % env.series.steps_per_day
+        angle = 2 * np.pi * step / env.series.steps_per_day
+        return int(self.act_batch(s.utilisation[:1], env.level[None, :], env.metric_levels,
+                                  np.array([[np.sin(angle), np.cos(angle)]]))[0])
+
+    def save(self, path: str | Path) -> None:
+        np.savez(path, kind=np.array("link-score"), parameters=self.parameters)
+
+    @classmethod
+    def load(cls, path: str | Path) -> LinkScorePolicy:
+        policy = load_policy(path)
+        if not isinstance(policy, LinkScorePolicy):
+            raise ValidationError([Problem(str(path), "a link-level policy, not link-score",
+                                           fix="load it with load_policy")])
+        return policy
+
+
+@dataclass
+class LinkLevelPolicy:
+    """Continuous control (``action_type='continuous'``): each link's metric level is
+    ``tanh(features @ weights)`` of its own features (shared weights), so a link can climb
+    the ladder while it is the busiest and come back down when it is not."""
+
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(N_FEATURES))
+    name: str = "link-level"
+    action_type: str = "continuous"
+
+    @property
+    def parameters(self) -> np.ndarray:
+        return self.weights.copy()
+
+    @classmethod
+    def from_parameters(cls, theta: np.ndarray) -> LinkLevelPolicy:
+        return cls(np.asarray(theta, float).reshape(N_FEATURES))
+
+    def act_batch(self, util: np.ndarray, level: np.ndarray, levels: int,
+                  time_sc: np.ndarray) -> np.ndarray:
+        """Metric levels in [-1, 1] per copy and link."""
+        feats = link_features(util, level, levels, time_sc)
+        out: np.ndarray = np.tanh(feats @ self.weights)
+        return out
+
+    def __call__(self, observation: np.ndarray, env: TwinEnv) -> Any:
+        s = env.stepper
+        angle = 2 * np.pi * (env.series_step % env.series.steps_per_day) / \
+            env.series.steps_per_day
+        return self.act_batch(s.utilisation[:1], env.level[None, :], env.metric_levels,
+                              np.array([[np.sin(angle), np.cos(angle)]]))[0].astype(np.float32)
+
+    def save(self, path: str | Path) -> None:
+        np.savez(path, kind=np.array("link-level"), parameters=self.parameters)
+
+
+def load_policy(path: str | Path) -> LinkScorePolicy | LinkLevelPolicy:
+    """A policy saved by ``nettwin agent train`` (either kind)."""
+    with np.load(path, allow_pickle=False) as doc:
+        kind = str(doc["kind"]) if "kind" in doc else ""
+        theta = doc["parameters"] if "parameters" in doc else np.zeros(0)
+    sizes = {"link-score": N_FEATURES * 3 + 2, "link-level": N_FEATURES}
+    if kind not in sizes:
+        raise ValidationError([Problem(str(path), "not a saved nettwin policy",
+                                       fix="train one with 'nettwin agent train'")])
+    if theta.shape != (sizes[kind],):
+        raise ValidationError([Problem(str(path), "wrong number of parameters",
+                                       value=theta.shape, fix="retrain the policy")])
+    if kind == "link-level":
+        return LinkLevelPolicy.from_parameters(theta)
+    return LinkScorePolicy.from_parameters(theta)
+
+
+BASELINES = {"noop": NoOpPolicy, "random": RandomPolicy, "greedy": GreedyPolicy}
