@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,6 +38,7 @@ from nettwin.api.live import LiveState, diurnal_scale
 from nettwin.api.live_routes import add_live_routes
 from nettwin.api.oidc import OidcConfig, OidcVerifier
 from nettwin.api.qos_routes import add_qos_routes
+from nettwin.api.security import AuditLog, install_guard
 from nettwin.api.settings import Settings
 from nettwin.api.twin_routes import add_twin_routes, live_twin
 from nettwin.api.views import add_view_routes, radio_of
@@ -174,12 +173,6 @@ class Twin:
             self.compiled[nid] = compile_network(self.networks[nid])
         return self.networks[nid], self.compiled[nid]
 
-    def audit(self, who: str, method: str, path: str, status: int) -> None:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.settings.audit_file.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"when": datetime.now(UTC).isoformat(), "who": who,
-                                 "what": f"{method} {path}", "status": status}) + "\n")
-
 
 def _problem_body(exc: NettwinError) -> dict[str, Any]:
     body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
@@ -261,19 +254,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def domain_error(request: Request, exc: NettwinError) -> JSONResponse:
         return JSONResponse(_problem_body(exc), status_code=422)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[..., Any]) -> Response:
-        start = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        twin.requests.labels(request.method, name, str(response.status_code)).inc()
-        twin.latency.labels(name).observe(time.perf_counter() - start)
-        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            who = getattr(request.state, "principal", None)
-            twin.audit(who.name if who else "anonymous", request.method, request.url.path,
-                       response.status_code)
-        return response
+    install_guard(app, twin.requests, twin.latency,
+                  AuditLog(settings.audit_file, settings.audit_anonymous_per_s))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
