@@ -198,6 +198,7 @@ def _without_prefix(exc: NettwinError, prefix: str) -> NettwinError:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new service instance (tests build as many as they like)."""
     settings = settings or Settings()
+    settings.prepare_data_dir()
     twin = Twin(settings)
 
     @asynccontextmanager

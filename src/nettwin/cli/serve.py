@@ -1,4 +1,4 @@
-"""``nettwin serve`` and ``nettwin token create``: run the API, hand out tokens."""
+"""``nettwin serve`` and ``nettwin token create|list|revoke``: run the API, manage tokens."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from nettwin.api.auth import Role, TokenStore
 from nettwin.api.settings import Settings
 from nettwin.cli.app import app
-from nettwin.cli.common import err
+from nettwin.cli.common import EXIT_BAD_INPUT, err, out
 
 token_app = typer.Typer(help="Local API tokens (stored hashed in the data folder).",
                         no_args_is_help=True)
@@ -39,10 +39,51 @@ def token_create(
     except KeyError:
         err.print(f"unknown role {role!r}: use viewer, planner, operator or admin")
         raise typer.Exit(2) from None
+    if not name.strip() or len(name) > 100 or not name.isprintable():
+        err.print(f"bad token name {name[:100]!r}: use 1 to 100 printable characters")
+        raise typer.Exit(EXIT_BAD_INPUT)
     settings = _settings(data_dir)
     print(TokenStore(settings.tokens_file).create(name, the_role))
     err.print(f"[dim]token for {name!r} ({the_role.name.lower()}) stored hashed in "
               f"{settings.tokens_file}[/]")
+
+
+@token_app.command("list")
+def token_list(
+    data_dir: DataDirOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one token each.")] = False,
+) -> None:
+    """List tokens: id, name, role, created, revoked (never the tokens themselves)."""
+    import json
+
+    from rich.table import Table
+
+    rows = TokenStore(_settings(data_dir).tokens_file).entries()
+    if as_json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    table = Table("id", "name", "role", "created", "revoked")
+    for row in rows:
+        table.add_row(row["id"], row["name"], row["role"], row.get("created", ""),
+                      row.get("revoked", ""))
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    name_or_id: Annotated[str, typer.Argument(
+        metavar="NAME|ID", help="A token id (see `token list`), or a name: all its tokens.")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke tokens: refused from the next request on (kept in the file, marked revoked)."""
+    store = TokenStore(_settings(data_dir).tokens_file)
+    revoked = store.revoke(name_or_id)
+    if not revoked:
+        err.print(f"no live token with id or name {name_or_id!r}: see `nettwin token list`")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    for row in revoked:
+        err.print(f"revoked {row['id']} ({row['name']}, {row['role']})")
 
 
 @app.command()
