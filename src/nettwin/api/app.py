@@ -33,10 +33,11 @@ from pydantic import BaseModel, Field
 from nettwin import __version__
 from nettwin.api.auth import Role, TokenStore
 from nettwin.api.deps import Admin, NetworkId, Planner, Viewer, role_route
-from nettwin.api.jobs import JobManager, JobState
+from nettwin.api.jobs import JobManager, JobState, check_sweep_size, count_sweep_cases
 from nettwin.api.live import LiveState, diurnal_scale
 from nettwin.api.live_routes import add_live_routes
 from nettwin.api.oidc import OidcConfig, OidcVerifier
+from nettwin.api.persistence import ServiceStore
 from nettwin.api.qos_routes import add_qos_routes
 from nettwin.api.security import AuditLog, install_guard
 from nettwin.api.settings import Settings
@@ -107,7 +108,8 @@ class Twin:
             refresh_cooldown_s=settings.oidc_refresh_cooldown_s,
             jwks_cache_s=settings.oidc_jwks_cache_s,
         )) if settings.oidc_issuer else None
-        self.jobs = JobManager(settings.job_workers)
+        self.saved = ServiceStore(settings.history_url)  # uploaded networks and jobs
+        self.jobs = JobManager.of(settings)
         self.live = LiveState()
         self.registry = CollectorRegistry()
         self.requests = Counter("nettwin_http_requests", "HTTP requests",
@@ -118,6 +120,7 @@ class Twin:
     def add(self, network: Network) -> str:
         nid = uuid.uuid4().hex[:12]
         self.networks[nid] = network
+        self.saved.save_network(nid, network)
         return nid
 
     def baseline(self, nid: str) -> SimulationResult:
@@ -149,6 +152,7 @@ class Twin:
         self._cache = {k: v for k, v in self._cache.items() if k[0] != nid}
         if nid in self.live_ids:
             self.live_ids.remove(nid)
+        self.saved.delete_network(nid)
 
     def load_examples(self) -> None:
         """The embedded default: Abilene (IP core) as 'example' and the Munich microwave
@@ -203,7 +207,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        twin.jobs = JobManager(settings.job_workers)  # a restarted app gets a fresh pool
+        twin.jobs = JobManager.of(settings, twin.saved)  # a fresh pool, stored jobs back
+        twin.networks.update(twin.saved.load_networks())
         if settings.load_example:
             twin.load_examples()
         ticker = None
@@ -346,6 +351,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post(f"{API}/networks/{{nid}}/sweeps", status_code=202, **role_route(Role.PLANNER))
     def submit_sweep(who: Planner, nid: NetworkId, body: SweepRequest) -> dict[str, Any]:
         network, compiled = twin.get(nid)
+        check_sweep_size(who, count_sweep_cases(
+            network, links=body.links, nodes=body.nodes, srlgs=body.srlgs,
+            link_pairs=body.link_pairs, max_pairs=body.max_pairs), compiled.n_arcs, settings)
 
         def work(progress: Callable[[int, int], None]) -> dict[str, Any]:
             result = run_sweep(network, links=body.links, nodes=body.nodes, srlgs=body.srlgs,
@@ -353,17 +361,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                compiled=compiled, progress=progress)
             return {"failures": result.failure_rows(), "worst_case": result.worst_case_rows()}
 
-        return twin.jobs.submit("sweep", nid, who.name, work).status()
+        return twin.jobs.submit("sweep", nid, who.name, work).status(settings.job_ttl_s)
 
     def _job(job_id: str) -> Any:
-        job = twin.jobs.jobs.get(job_id)
+        job = twin.jobs.get(job_id)
         if job is None:
             raise HTTPException(404, detail=f"no job {job_id!r}")
         return job
 
     @app.get(f"{API}/jobs/{{job_id}}", **role_route(Role.VIEWER))
     def job_status(_: Viewer, job_id: str) -> dict[str, Any]:
-        return dict(_job(job_id).status())
+        return dict(_job(job_id).status(settings.job_ttl_s))
 
     @app.get(f"{API}/jobs/{{job_id}}/results", **role_route(Role.VIEWER))
     def job_results(_: Viewer, job_id: str,
@@ -378,9 +386,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.delete(f"{API}/jobs/{{job_id}}", status_code=202, **role_route(Role.PLANNER))
     def cancel_job(_: Planner, job_id: str) -> dict[str, Any]:
-        job = _job(job_id)
-        job.cancel.set()
-        return dict(job.status())
+        return dict(twin.jobs.cancel(_job(job_id)).status(settings.job_ttl_s))
 
     add_live_routes(app, twin)
     add_twin_routes(app, twin)

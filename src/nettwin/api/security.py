@@ -250,8 +250,8 @@ class GuardMiddleware:
             "who": who.name if who is not None else "anonymous",
             "role": who.role.name.lower() if who is not None else None,
             "client": (scope.get("client") or ("?",))[0],
-            "action": f"{_clip(method, 16)} {template}",
-            "path": _clip(scope.get("path", ""), PATH_CHARS),
+            "what": f"{_clip(method, 16)} {_clip(scope.get('path', ''), PATH_CHARS)}",
+            "route": template,
             "status": seen.status, "outcome": outcome_of(seen.status),
         }
         params = scope.get("path_params") or {}
