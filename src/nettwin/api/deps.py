@@ -29,10 +29,10 @@ def requires(role: Role) -> Callable[..., Principal]:
         if who is None:
             raise HTTPException(401, detail="unknown or revoked token",
                                 headers={"WWW-Authenticate": "Bearer"})
+        request.state.principal = who  # the audit names who was refused, too
         if who.role < role:
             raise HTTPException(403, detail=f"needs role {role.name.lower()}, "
                                             f"token has {who.role.name.lower()}")
-        request.state.principal = who
         return who
 
     return check
