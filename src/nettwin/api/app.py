@@ -37,6 +37,7 @@ from nettwin.api.jobs import JobManager, JobState, check_sweep_size, count_sweep
 from nettwin.api.live import LiveState, diurnal_scale
 from nettwin.api.live_routes import add_live_routes
 from nettwin.api.oidc import OidcConfig, OidcVerifier
+from nettwin.api.payloads import RecentResults, json_response, page_of
 from nettwin.api.persistence import ServiceStore
 from nettwin.api.qos_routes import add_qos_routes
 from nettwin.api.security import AuditLog, install_guard
@@ -330,13 +331,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             save_network(network, path, fmt)
             return Response(path.read_text(encoding="utf-8"), media_type="application/json")
 
+    recent = RecentResults(2)  # simulations paged through
+
     @app.post(f"{API}/networks/{{nid}}/simulate", **role_route(Role.PLANNER))
-    def simulate(_: Planner, nid: NetworkId, body: SimulateRequest) -> dict[str, Any]:
+    def simulate(_: Planner, nid: NetworkId, body: SimulateRequest,
+                 limit: int = Query(default=min(1000, settings.page_max), ge=1,
+                                    le=settings.page_max, description="Rows per page"),
+                 cursor: str | None = Query(default=None, max_length=20, description=(
+                     "next_cursor of the previous page"))) -> Response:
         network, compiled = twin.get(nid)
-        result = run_simulation(compiled, SimulationOptions(queue_model=body.queue_model),
-                                demand_rate_bps=compiled.demand_rate_bps * body.scale)
-        return {"kpis": json_safe(result.kpis()), "services": service_records(network, result),
-                "arcs": arc_records(compiled, result)}
+        result = recent.get((nid, id(network), body.queue_model, body.scale), lambda: (
+            run_simulation(compiled, SimulationOptions(queue_model=body.queue_model),
+                           demand_rate_bps=compiled.demand_rate_bps * body.scale)))
+        longest = max(compiled.n_arcs, len(result.services.ids))
+        arcs = page_of(compiled.n_arcs, cursor, limit, longest)
+        services = page_of(len(result.services.ids), cursor, limit, longest)
+        return json_response({
+            "kpis": result.kpis(), "services": service_records(network, result, services.rows),
+            "arcs": arc_records(compiled, result, arcs.rows),
+            "page": {"limit": limit, "arcs_total": arcs.total, "services_total": services.total,
+                     "next_cursor": arcs.next_cursor or services.next_cursor}})
 
     @app.post(f"{API}/networks/{{nid}}/whatif", **role_route(Role.PLANNER))
     def whatif(_: Planner, nid: NetworkId, body: ScenarioRequest,

@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
 from nettwin.api.deps import NetworkId, Operator, Viewer, role_route
+from nettwin.api.payloads import SerialisedStates
 
 if TYPE_CHECKING:
     from nettwin.api.app import Twin
@@ -39,12 +40,15 @@ def add_live_routes(app: FastAPI, twin: Twin) -> None:
         state = twin.live.tick(nid, compiled, body.scale)
         return {k: v for k, v in state.items() if k != "arcs"}
 
+    serialised = SerialisedStates()  # one JSON encoding per tick, for every reader
+
     @app.get("/api/v1/networks/{nid}/state", **role_route(Role.VIEWER))
-    def live_state(_: Viewer, nid: NetworkId) -> dict[str, Any]:
+    def live_state(_: Viewer, nid: NetworkId) -> Response:
         twin.get(nid)
-        if nid not in twin.live.latest:
+        state = twin.live.latest.get(nid)
+        if state is None:
             raise HTTPException(404, detail="no live state yet: POST telemetry first")
-        return twin.live.latest[nid]
+        return Response(serialised.get(nid, state), media_type="application/json")
 
     @app.get("/api/v1/networks/{nid}/stream", **role_route(Role.VIEWER))
     async def stream(_: Viewer, nid: NetworkId, request: Request,
