@@ -265,11 +265,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   AuditLog(settings.audit_file, settings.audit_anonymous_per_s))
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the loop: answers while the pool is busy
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"])
-    def readyz() -> dict[str, Any]:
+    async def readyz() -> dict[str, Any]:
         return {"status": "ready", "networks": len(twin.networks)}
 
     @app.get("/metrics", response_class=PlainTextResponse, **role_route(Role.VIEWER))

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from nettwin.api.auth import Principal, Role
@@ -16,8 +17,11 @@ _bearer = HTTPBearer(auto_error=False)
 def requires(role: Role) -> Callable[..., Principal]:
     """Dependency: the caller's identity, if its token carries at least ``role``."""
 
-    def check(request: Request, credentials: Annotated[
+    async def check(request: Request, credentials: Annotated[
             HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+        # async: a local token is checked on the event loop (a stat, and a parse only when
+        # the file changed), sparing every request a hop through the thread pool; an OIDC
+        # token may need the issuer's key set fetched, so it is checked in the pool
         if credentials is None:
             raise HTTPException(401, detail="bearer token required",
                                 headers={"WWW-Authenticate": "Bearer"})
@@ -25,7 +29,7 @@ def requires(role: Role) -> Callable[..., Principal]:
         token = credentials.credentials
         who: Principal | None = (
             twin.tokens.verify(token) if token.startswith("nt_") or twin.oidc is None
-            else twin.oidc.verify(token))
+            else await run_in_threadpool(twin.oidc.verify, token))
         if who is None:
             raise HTTPException(401, detail="unknown or revoked token",
                                 headers={"WWW-Authenticate": "Bearer"})

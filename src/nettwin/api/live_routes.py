@@ -43,8 +43,10 @@ def add_live_routes(app: FastAPI, twin: Twin) -> None:
     serialised = SerialisedStates()  # one JSON encoding per tick, for every reader
 
     @app.get("/api/v1/networks/{nid}/state", **role_route(Role.VIEWER))
-    def live_state(_: Viewer, nid: NetworkId) -> Response:
-        twin.get(nid)
+    async def live_state(_: Viewer, nid: NetworkId) -> Response:
+        """The latest tick, served from its cached encoding on the event loop."""
+        if nid not in twin.networks:
+            raise HTTPException(404, detail=f"no network {nid!r}")
         state = twin.live.latest.get(nid)
         if state is None:
             raise HTTPException(404, detail="no live state yet: POST telemetry first")
