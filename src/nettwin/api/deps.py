@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request
@@ -14,7 +14,7 @@ from nettwin.api.auth import Principal, Role
 _bearer = HTTPBearer(auto_error=False)
 
 
-def requires(role: Role) -> Callable[..., Principal]:
+def requires(role: Role) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller's identity, if its token carries at least ``role``."""
 
     async def check(request: Request, credentials: Annotated[
