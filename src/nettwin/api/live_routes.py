@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -13,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
 from nettwin.api.deps import NetworkId, Operator, Viewer, role_route
-from nettwin.api.payloads import SerialisedStates
+from nettwin.api.payloads import SerialisedStates, json_bytes
 
 if TYPE_CHECKING:
     from nettwin.api.app import Twin
@@ -60,7 +59,7 @@ def add_live_routes(app: FastAPI, twin: Twin) -> None:
         twin.get(nid)
         queue = twin.live.subscribe()
 
-        async def events() -> AsyncIterator[str]:
+        async def events() -> AsyncIterator[str | bytes]:
             sent = 0
             try:
                 yield ": connected\n\n"
@@ -74,7 +73,10 @@ def add_live_routes(app: FastAPI, twin: Twin) -> None:
                         continue
                     if data.get("network_id", nid) != nid and event == "state":
                         continue
-                    yield f"event: {event}\ndata: {json.dumps(data)}\n\n"
+                    # a state is encoded once per tick for every subscriber (orjson)
+                    raw = (serialised.get(nid, data) if event == "state"
+                           else json_bytes(data))
+                    yield b"event: " + event.encode() + b"\ndata: " + raw + b"\n\n"
                     sent += 1
             finally:
                 twin.live.unsubscribe(queue)

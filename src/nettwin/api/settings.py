@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     oidc_leeway_s: float = Field(default=60.0, ge=0.0, le=600.0)
     oidc_refresh_cooldown_s: float = Field(default=30.0, ge=0.0, le=3600.0)
     oidc_jwks_cache_s: float = Field(default=300.0, gt=0.0, le=86400.0)
-    # abuse limits (see docs in README "Operating the service")
+    # abuse limits (README: "Operating the service safely")
     job_queue_max: int = Field(default=16, ge=1, le=10_000, description=(
         "Jobs queued or running at once; more are refused with 429 and Retry-After."))
     job_queue_per_owner: int = Field(default=4, ge=1, le=10_000, description=(
