@@ -219,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if ticker is not None:
             ticker.cancel()
         twin.jobs.shutdown()
+        twin.saved.close()
 
     def _feed_counters(nid: str, compiled: CompiledNetwork, state: dict[str, Any],
                        extra: dict[str, Any]) -> None:
