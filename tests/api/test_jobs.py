@@ -83,6 +83,10 @@ def test_queue_bounds_role_limits_and_cancel(tmp_path: Path) -> None:
         full = client.post(sweeps, json=small, headers=_auth(tok["bob"]))
         assert full.status_code == 429 and "queue is full" in full.json()["detail"]
         assert int(full.headers["Retry-After"]) >= 1
+        # only its owner (or an admin) may cancel a job
+        theirs = client.delete(f"/api/v1/jobs/{second.json()['id']}",
+                               headers=_auth(tok["bob"]))
+        assert theirs.status_code == 403 and "alice" in theirs.json()["detail"]
         # cancelling a queued job is immediate; the long running one stops between chunks
         gone = client.delete(f"/api/v1/jobs/{second.json()['id']}",
                              headers=_auth(tok["alice"]))

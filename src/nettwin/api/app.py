@@ -33,7 +33,13 @@ from pydantic import BaseModel, Field
 from nettwin import __version__
 from nettwin.api.auth import Role, TokenStore
 from nettwin.api.deps import Admin, NetworkId, Planner, Viewer, role_route
-from nettwin.api.jobs import JobManager, JobState, check_sweep_size, count_sweep_cases
+from nettwin.api.jobs import (
+    JobManager,
+    JobState,
+    check_may_cancel,
+    check_sweep_size,
+    count_sweep_cases,
+)
 from nettwin.api.live import LiveState, diurnal_scale
 from nettwin.api.live_routes import add_live_routes
 from nettwin.api.oidc import OidcConfig, OidcVerifier
@@ -400,8 +406,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"total": len(rows), "offset": offset, "items": rows[offset:offset + limit]}
 
     @app.delete(f"{API}/jobs/{{job_id}}", status_code=202, **role_route(Role.PLANNER))
-    def cancel_job(_: Planner, job_id: str) -> dict[str, Any]:
-        return dict(twin.jobs.cancel(_job(job_id)).status(settings.job_ttl_s))
+    def cancel_job(who: Planner, job_id: str) -> dict[str, Any]:
+        job = check_may_cancel(who, _job(job_id))
+        return dict(twin.jobs.cancel(job).status(settings.job_ttl_s))
 
     add_live_routes(app, twin)
     add_twin_routes(app, twin)

@@ -222,6 +222,14 @@ def count_sweep_cases(network: Network, *, links: bool, nodes: bool, srlgs: bool
             + min(max_pairs, n_links * (n_links - 1) // 2) * link_pairs)
 
 
+def check_may_cancel(who: Principal, job: Job) -> Job:
+    """Only a job's owner, or an admin, may cancel it (403 otherwise)."""
+    if who.name != job.owner and who.role < Role.ADMIN:
+        raise HTTPException(403, detail=f"job {job.id} belongs to {job.owner!r}: only its "
+                                        "owner or an admin may cancel it")
+    return job
+
+
 def check_sweep_size(who: Principal, cases: int, n_arcs: int, settings: Settings) -> None:
     """Refuse (403) a sweep larger than the caller's role may run, in failure cases x arcs."""
     limit = (settings.sweep_max_work_admin if who.role >= Role.ADMIN
