@@ -269,7 +269,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(_problem_body(exc), status_code=422)
 
     install_guard(app, twin.requests, twin.latency,
-                  AuditLog(settings.audit_file, settings.audit_anonymous_per_s))
+                  AuditLog(settings.audit_file, settings.audit_anonymous_per_s), twin.tokens)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:  # on the loop: answers while the pool is busy

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nettwin.api.auth import Principal, TokenStore
 from nettwin.api.settings import create_private_file
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def summarise_body(raw: bytes, content_type: str) -> Any:
         return {"bytes": len(raw), "type": _clip(content_type.split(";", maxsplit=1)[0], 60)}
     try:
         doc = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
         return {"bytes": len(raw), "type": "invalid json"}
     if not isinstance(doc, dict):
         return {"bytes": len(raw), "type": type(doc).__name__}
@@ -104,7 +105,7 @@ def _answer_fields(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         doc = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     if not isinstance(doc, dict):
         return {}
@@ -183,11 +184,22 @@ class GuardMiddleware:
     """Pure ASGI middleware (no body buffering for routes it does not audit)."""
 
     def __init__(self, app: ASGIApp, *, requests: Counter, latency: Histogram,
-                 audit: AuditLog) -> None:
+                 audit: AuditLog, tokens: TokenStore | None = None) -> None:
         self.app = app
         self.requests = requests
         self.latency = latency
         self.audit = audit
+        self.tokens = tokens
+
+    def _caller(self, scope: Scope, headers: dict[bytes, bytes]) -> Principal | None:
+        """Who the route's auth check found; for a request refused before that check ran
+        (a body that does not parse), who its local token names."""
+        state: MutableMapping[str, Any] = scope.get("state") or {}
+        who: Principal | None = state.get("principal")
+        bearer = headers.get(b"authorization", b"")
+        if who is None and self.tokens is not None and bearer[:10].lower() == b"bearer nt_":
+            who = self.tokens.verify(bearer[7:].decode("latin-1").strip())
+        return who
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -243,9 +255,8 @@ class GuardMiddleware:
         self.latency.labels(template).observe(elapsed_s)
         if not changing and seen.status not in (401, 403):
             return
-        state: MutableMapping[str, Any] = scope.get("state") or {}
-        who = state.get("principal")
         headers = dict(scope.get("headers") or [])
+        who = self._caller(scope, headers)
         entry: dict[str, Any] = {
             "who": who.name if who is not None else "anonymous",
             "role": who.role.name.lower() if who is not None else None,
@@ -274,7 +285,8 @@ class GuardMiddleware:
 
 
 def install_guard(app: FastAPI, requests: Counter, latency: Histogram,
-                  audit: AuditLog) -> None:
+                  audit: AuditLog, tokens: TokenStore | None = None) -> None:
     """Put metrics, headers and audit around every route of ``app``."""
-    app.add_middleware(GuardMiddleware, requests=requests, latency=latency, audit=audit)
+    app.add_middleware(GuardMiddleware, requests=requests, latency=latency, audit=audit,
+                       tokens=tokens)
 
