@@ -179,9 +179,11 @@ def _run(name: str, make: object, floor: float | None, pid: int | None) -> Tally
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         tally: Tally = runner.run(make())  # type: ignore[operator]
     wall = time.perf_counter() - wall
+    server = _server_cpu_s(pid) - server
+    n = len(tally.latencies) + tally.errors
     print(tally.line(name, wall, floor) + f"; CPU: clients {time.process_time() - cpu:.1f} s, "
-          f"server {_server_cpu_s(pid) - server:.1f} s; load average "
-          f"{os.getloadavg()[0]:.1f}")
+          f"server {server:.2f} s ({1e3 * server / max(n, 1):.2f} ms a request); "
+          f"load average {os.getloadavg()[0]:.1f}")
     return tally
 
 
@@ -203,9 +205,18 @@ def _measure(base: str, h: dict[str, str], admin: dict[str, str], nid: str,
     floor = float(np.percentile(_run("GET /healthz, idle (reference)", lambda: _raw_get(
         base, "/healthz", {}, 20, 20), None, pid).latencies, 50))
     state = f"/api/v1/networks/{nid}/state"
+    gz = h | {"Accept-Encoding": "gzip"}
+    with httpx.stream("GET", base + state, headers=gz, timeout=60) as r:
+        gz_bytes = len(b"".join(r.iter_raw()))
     for readers in (int(r) for r in args.readers.split(",")):
         _run(f"GET live state, {readers} concurrent readers", lambda n=readers: _raw_get(
             base, state, h, n, args.per_reader, min_bytes=state_bytes), floor, pid)
+    for readers in (int(r) for r in args.readers.split(",")):
+        _run(f"GET live state gzipped (as browsers ask), {readers} readers",
+             lambda n=readers: _raw_get(base, state, gz, n, args.per_reader,
+                                        min_bytes=gz_bytes),
+             floor, pid)
+    print(f"  live state: {state_bytes / 1e3:.0f} kB plain, {gz_bytes / 1e3:.0f} kB gzipped")
     _healthz_during_job(base, admin, nid, floor, pid)
     _run(f"POST single-failure what-if, {args.clients} clients", lambda: _load(
         f"{base}/api/v1/networks/{nid}/whatif", h, args.clients, 1, "POST",

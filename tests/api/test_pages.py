@@ -45,3 +45,29 @@ def test_simulate_pages_walk_every_arc_once(tmp_path: Path) -> None:
         for lk in net.links for d in (0, 1)]
     np.testing.assert_allclose([a["load_bps"] for a in arcs], ref.arc_load_bps, rtol=1e-9,
                                atol=1e-3)
+
+
+def test_live_state_is_the_same_gzipped_or_not(tmp_path: Path) -> None:
+    import gzip
+    import json
+
+    from nettwin.api.payloads import accepts_gzip
+
+    settings = Settings(data_dir=tmp_path)
+    token = TokenStore(settings.tokens_file).create("o", Role.OPERATOR)
+    h = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        client.post("/api/v1/networks/example/telemetry", json={"scale": 1.2}, headers=h)
+        url = "/api/v1/networks/example/state"
+        plain = client.get(url, headers=h | {"Accept-Encoding": "identity"})
+        packed = client.get(url, headers=h | {"Accept-Encoding": "br, gzip;q=0.5"})
+        refused = client.get(url, headers=h | {"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in refused.headers
+    assert json.loads(gzip.decompress(packed.read()) if packed.content[:2] == b"\x1f\x8b"
+                      else packed.content) == plain.json() == refused.json()
+    assert plain.json()["scale"] == 1.2 and len(plain.json()["arcs"]) == 28
+    assert [accepts_gzip(v) for v in (None, "", "gzip", "deflate, GZIP;q=1.0", "*",
+                                      "gzip;q=0", "gzip;q=0.0", "br")] == [
+        False, False, True, True, True, False, False, False]

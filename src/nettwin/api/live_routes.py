@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
 from nettwin.api.deps import NetworkId, Operator, Viewer, role_route
-from nettwin.api.payloads import SerialisedStates, json_bytes
+from nettwin.api.payloads import SerialisedStates, accepts_gzip, json_bytes
 
 if TYPE_CHECKING:
     from nettwin.api.app import Twin
@@ -42,14 +42,18 @@ def add_live_routes(app: FastAPI, twin: Twin) -> None:
     serialised = SerialisedStates()  # one JSON encoding per tick, for every reader
 
     @app.get("/api/v1/networks/{nid}/state", **role_route(Role.VIEWER))
-    async def live_state(_: Viewer, nid: NetworkId) -> Response:
-        """The latest tick, served from its cached encoding on the event loop."""
+    async def live_state(_: Viewer, nid: NetworkId, request: Request) -> Response:
+        """The latest tick, served from its cached encoding on the event loop (gzipped
+        when the client accepts it)."""
         if nid not in twin.networks:
             raise HTTPException(404, detail=f"no network {nid!r}")
         state = twin.live.latest.get(nid)
         if state is None:
             raise HTTPException(404, detail="no live state yet: POST telemetry first")
-        return Response(serialised.get(nid, state), media_type="application/json")
+        gz = accepts_gzip(request.headers.get("accept-encoding"))
+        return Response(serialised.get(nid, state, gz), media_type="application/json",
+                        headers={"Vary": "Accept-Encoding"}
+                        | ({"Content-Encoding": "gzip"} if gz else {}))
 
     @app.get("/api/v1/networks/{nid}/stream", **role_route(Role.VIEWER))
     async def stream(_: Viewer, nid: NetworkId, request: Request,
