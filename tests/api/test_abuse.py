@@ -8,6 +8,7 @@ import json
 import random
 import re
 import string
+import time
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -104,6 +105,11 @@ def test_every_state_change_is_audited_with_its_ids(api) -> None:  # type: ignor
     job = client.post(f"/api/v1/networks/{nid}/sweeps", headers=operator,
                       json={"links": True}).json()["id"]
     client.delete(f"/api/v1/jobs/{job}", headers=operator)
+    for _ in range(6000):  # the job ends (cancelled, or done if it was quicker)
+        if client.get(f"/api/v1/jobs/{job}", headers=operator).json()["state"] in (
+                "done", "cancelled"):
+            break
+        time.sleep(0.05)
     assert client.post("/api/v1/test-only/boom", headers=operator).status_code == 500
     client.delete(f"/api/v1/networks/{nid}", headers=_auth(tokens[Role.PLANNER]))  # 403
     lines = _audit(settings)
@@ -134,6 +140,10 @@ def test_every_state_change_is_audited_with_its_ids(api) -> None:  # type: ignor
     assert "disk on fire" in failed["detail"]
     denied = one("/api/v1/networks/{nid}", status=403)
     assert denied["who"] == "planner" and denied["outcome"] == "denied"
+    ended = one("job")
+    assert ended["who"] == "operator" and ended["ids"] == {"job_id": job, "network_id": nid}
+    assert ended["outcome"] == client.get(f"/api/v1/jobs/{job}", headers=operator).json()[
+        "state"]
     assert all({"when", "who", "what", "status", "outcome"} <= a.keys() for a in lines)
 
 

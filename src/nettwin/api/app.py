@@ -214,7 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        twin.jobs = JobManager.of(settings, twin.saved)  # a fresh pool, stored jobs back
+        twin.jobs = JobManager.of(settings, twin.saved, audit)  # fresh pool, stored jobs
         twin.networks.update(twin.saved.load_networks())
         if settings.load_example:
             twin.load_examples()
@@ -268,8 +268,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def domain_error(request: Request, exc: NettwinError) -> JSONResponse:
         return JSONResponse(_problem_body(exc), status_code=422)
 
-    install_guard(app, twin.requests, twin.latency,
-                  AuditLog(settings.audit_file, settings.audit_anonymous_per_s), twin.tokens)
+    audit = AuditLog(settings.audit_file, settings.audit_anonymous_per_s)
+    install_guard(app, twin.requests, twin.latency, audit, twin.tokens)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:  # on the loop: answers while the pool is busy

@@ -27,6 +27,7 @@ from fastapi import HTTPException
 from nettwin.api.auth import Principal, Role
 
 if TYPE_CHECKING:
+    from nettwin.api.security import AuditLog
     from nettwin.api.settings import Settings
     from nettwin.model import Network
 
@@ -89,13 +90,14 @@ class JobManager:
 
     def __init__(self, workers: int, *, queue_max: int = 16, per_owner: int = 4,
                  ttl_s: float = 3600.0, keep_max: int = 200,
-                 recorder: JobRecorder | None = None) -> None:
+                 recorder: JobRecorder | None = None, audit: AuditLog | None = None) -> None:
         self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nettwin-job")
         self.jobs: dict[str, Job] = {}
         self.queue_max, self.per_owner = queue_max, per_owner
         self.ttl_s, self.keep_max = ttl_s, keep_max
         self.recorder = recorder
+        self.audit = audit
         self._lock = threading.Lock()
         self._durations: list[float] = []  # recent run times, for Retry-After
         if recorder is not None:
@@ -104,10 +106,25 @@ class JobManager:
             self.purge()
 
     @classmethod
-    def of(cls, settings: Settings, recorder: JobRecorder | None = None) -> JobManager:
+    def of(cls, settings: Settings, recorder: JobRecorder | None = None,
+           audit: AuditLog | None = None) -> JobManager:
         return cls(settings.job_workers, queue_max=settings.job_queue_max,
                    per_owner=settings.job_queue_per_owner, ttl_s=settings.job_ttl_s,
-                   keep_max=settings.job_keep_max, recorder=recorder)
+                   keep_max=settings.job_keep_max, recorder=recorder, audit=audit)
+
+    def _finished(self, job: Job) -> None:
+        """Save a job that ended, and audit how it ended (the call that started it was
+        audited when it was accepted)."""
+        self._save(job)
+        if self.audit is not None:
+            entry: dict[str, Any] = {
+                "who": job.owner, "what": f"job {job.kind} ended", "route": "job",
+                "ids": {"job_id": job.id, "network_id": job.network_id},
+                "status": None, "outcome": job.state.value, "done": job.done,
+                "total": job.total}
+            if job.error:
+                entry["detail"] = job.error[:300]
+            self.audit.write(entry)
 
     def _save(self, job: Job) -> None:
         if self.recorder is not None:
@@ -176,7 +193,7 @@ class JobManager:
                 job.error = f"{type(exc).__name__}: {exc}"
             job.finished_at = time.time()
             self._durations = [*self._durations[-19:], job.finished_at - job.started_at]
-            self._save(job)
+            self._finished(job)
 
         self._pool.submit(run)
         return job
@@ -190,7 +207,7 @@ class JobManager:
             if changed:
                 job.state, job.finished_at = JobState.CANCELLED, time.time()
         if changed:
-            self._save(job)
+            self._finished(job)
         return job
 
     def shutdown(self) -> None:
