@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import stat
 import string
 import time
 from html.parser import HTMLParser
@@ -213,3 +214,21 @@ def test_the_audit_survives_any_body(api) -> None:  # type: ignore[no-untyped-de
         assert lines[-1]["status"] == r.status_code
 
     post()
+
+
+def test_the_audit_log_rotates_and_stays_private(tmp_path: Path) -> None:
+    from nettwin.api.security import AuditLog
+
+    log = AuditLog(tmp_path / "audit.jsonl", max_bytes=4096, keep=3)
+    for i in range(400):
+        assert log.write({"who": "alice", "what": f"call {i}", "pad": "x" * 40})
+    files = sorted(tmp_path.glob("audit.jsonl*"))
+    assert [f.name for f in files] == ["audit.jsonl", "audit.jsonl.1", "audit.jsonl.2",
+                                       "audit.jsonl.3"]
+    kept = [json.loads(line)["what"] for f in reversed(files[1:]) for line in
+            f.read_text().splitlines()] + [
+        json.loads(line)["what"] for line in files[0].read_text().splitlines()]
+    # the newest lines, in order, none lost inside what is kept; each rotated file is full
+    assert kept == [f"call {i}" for i in range(400 - len(kept), 400)]
+    assert all(f.stat().st_size >= 4096 for f in files[1:])
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)

@@ -268,7 +268,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def domain_error(request: Request, exc: NettwinError) -> JSONResponse:
         return JSONResponse(_problem_body(exc), status_code=422)
 
-    audit = AuditLog(settings.audit_file, settings.audit_anonymous_per_s)
+    audit = AuditLog(settings.audit_file, settings.audit_anonymous_per_s,
+                     settings.audit_max_bytes)
     install_guard(app, twin.requests, twin.latency, audit, twin.tokens)
 
     @app.get("/healthz", tags=["health"])

@@ -130,10 +130,13 @@ def outcome_of(status: int) -> str:
 
 
 class AuditLog:
-    """Append-only JSON lines in a 0600 file; unauthenticated lines rate-limited."""
+    """Append-only JSON lines in a 0600 file; unauthenticated lines rate-limited. Past
+    ``max_bytes`` the file is rotated (``audit.jsonl.1`` ... ``.{keep}``, oldest dropped)."""
 
-    def __init__(self, path: Path, anonymous_per_s: float = 5.0) -> None:
+    def __init__(self, path: Path, anonymous_per_s: float = 5.0,
+                 max_bytes: int = 100 * 2**20, keep: int = 5) -> None:
         self.path = path
+        self.max_bytes, self.keep = max_bytes, keep
         self.rate = anonymous_per_s
         self._tokens = ANONYMOUS_BURST
         self._last = time.monotonic()
@@ -162,12 +165,23 @@ class AuditLog:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not self.path.exists():
                 create_private_file(self.path)
+            elif self.path.stat().st_size >= self.max_bytes:
+                self._rotate()
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, (json.dumps(line, default=str) + "\n").encode())
             finally:
                 os.close(fd)
         return True
+
+
+    def _rotate(self) -> None:
+        for i in range(self.keep - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{i}")
+            if older.exists():
+                older.replace(self.path.with_name(f"{self.path.name}.{i + 1}"))
+        self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        create_private_file(self.path)
 
 
 @dataclass

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
         "Largest sweep an admin may submit, in failure cases x arcs."))
     page_max: int = Field(default=10_000, ge=1, le=1_000_000, description=(
         "Most rows one page of a result-heavy response (simulate) carries."))
+    audit_max_bytes: int = Field(default=100 * 2**20, ge=4096, description=(
+        "audit.jsonl is rotated past this size (audit.jsonl.1 ... .5 kept)."))
     audit_anonymous_per_s: float = Field(default=5.0, gt=0.0, description=(
         "Audit lines per second for unauthenticated requests (burst: 50x); the rest are "
         "counted and summarised."))
