@@ -181,3 +181,24 @@ def test_a_job_cut_off_by_a_restart_says_so(tmp_path: Path) -> None:
     with TestClient(create_app(settings)) as client:
         killed = client.get("/api/v1/jobs/killed", headers=admin).json()
         assert killed["state"] == "failed" and "restart" in killed["error"]
+
+
+def test_a_damaged_stored_network_does_not_stop_the_service(tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from nettwin.api.persistence import ServiceStore, networks
+
+    settings = Settings(data_dir=tmp_path)
+    tok = _tokens(settings)
+    admin = _auth(tok["alice"])
+    source = example_path()
+    with TestClient(create_app(settings)) as client:
+        ids = [client.post("/api/v1/networks", headers=admin, files={
+            "file": (source.name, source.read_bytes())}).json()["id"] for _ in range(2)]
+    saved = ServiceStore(settings.history_url)
+    with saved.engine.begin() as conn:
+        conn.execute(update(networks).where(networks.c.id == ids[0]).values(
+            document='{"nodes": "not a list"}'))
+    with TestClient(create_app(settings)) as client:
+        listed = {n["id"] for n in client.get("/api/v1/networks", headers=admin).json()}
+    assert ids[1] in listed and ids[0] not in listed and "example" in listed

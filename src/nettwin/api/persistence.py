@@ -9,16 +9,19 @@ so engine and URL handling live in one place. Networks are kept as their native 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, select
 
 from nettwin.api.jobs import Job, JobState
+from nettwin.errors import NettwinError
 from nettwin.io.native import network_to_document, parse_document
 from nettwin.live.store import Store
 from nettwin.model import Network
 
+log = logging.getLogger(__name__)
 metadata = MetaData()
 networks = Table("api_networks", metadata, Column("id", String(64), primary_key=True),
                  Column("created", Float, nullable=False),
@@ -60,8 +63,13 @@ class ServiceStore:
         with self.engine.connect() as conn:
             rows = list(conn.execute(select(networks.c.id, networks.c.document)
                                      .order_by(networks.c.created)))
-        return {nid: parse_document(json.loads(doc), f"stored network {nid}")
-                for nid, doc in rows}
+        out = {}
+        for nid, doc in rows:
+            try:
+                out[nid] = parse_document(json.loads(doc), f"stored network {nid}")
+            except (NettwinError, ValueError) as exc:  # one bad record never stops the service
+                log.warning("stored network %s not loaded (kept in the store): %s", nid, exc)
+        return out
 
     # ------------------------------------------------------------------ jobs
     def save_job(self, job: Job) -> None:
