@@ -69,6 +69,9 @@ def _page(site: dict[str, Any], role: Role = Role.ADMIN, network: str = "example
     page = site["browser"].new_page(viewport={"width": 1400, "height": 860})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # the dashboard lives under a strict Content-Security-Policy: any violation fails
+    page.on("console", lambda m: errors.append(m.text)
+            if "Content Security Policy" in m.text else None)
     page.errors = errors
     page.goto(f"{site['base']}/ui/?network={network}")
     page.fill("#token", site["tokens"][role])
@@ -103,7 +106,7 @@ def test_sign_in_is_required_and_a_bad_token_is_refused(site: dict[str, Any]) ->
     page.wait_for_selector("#login-form")
     page.fill("#token", "nt_not-a-real-token")
     page.click("#login-btn")
-    page.wait_for_function("document.querySelector('#login-error').textContent.length > 0")
+    playwright.expect(page.locator("#login-error")).not_to_be_empty()
     assert "sign in again" in page.inner_text("#login-error")
     assert page.is_hidden("#app")
     page.close()
@@ -157,8 +160,7 @@ def test_element_panel_shows_everything_about_a_link(site: dict[str, Any]) -> No
     assert page.locator("#element-history").count() == 1
     page.screenshot(path=str(site["shots"] / "element-link.png"))
     page.click('circle.node[data-node="Denver"]')
-    page.wait_for_function("document.querySelector('#element-title')?.textContent === "
-                           "'node Denver'")
+    playwright.expect(page.locator("#element-title")).to_have_text("node Denver")
     assert not page.errors
     page.close()
 

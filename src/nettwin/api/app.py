@@ -10,21 +10,21 @@ health checks needs a bearer token whose role is at least the route's ``x-requir
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from nettwin import __version__
 from nettwin.api.bodies import request_validation_error
 from nettwin.api.jobs import JobManager
 from nettwin.api.routes import ROUTERS
+from nettwin.api.security import AuditLog, install_guard
 from nettwin.api.service import Twin
 from nettwin.api.settings import Settings
 from nettwin.api.uploads import BodyLimit
@@ -58,11 +58,15 @@ async def _simulated_telemetry(twin: Twin, interval_s: float) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new service instance (tests build as many as they like)."""
     settings = settings or Settings()
+    settings.prepare_data_dir()
     twin = Twin(settings)
+    audit = AuditLog(settings.audit_file, settings.audit_anonymous_per_s,
+                     settings.audit_max_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        twin.jobs = JobManager(settings.job_workers)  # a restarted app gets a fresh pool
+        twin.jobs = JobManager.of(settings, twin.saved, audit)  # fresh pool, stored jobs
+        twin.networks.update(twin.saved.load_networks())
         if settings.load_example:
             twin.load_examples()
         ticker = None
@@ -73,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if ticker is not None:
             ticker.cancel()
         twin.jobs.shutdown()
+        twin.saved.close()
 
     app = FastAPI(title="nettwin", version=__version__, lifespan=lifespan,
                   description="A network digital twin: networks, simulations, what-ifs, "
@@ -86,19 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def domain_error(request: Request, exc: NettwinError) -> JSONResponse:
         return JSONResponse(_problem_body(exc), status_code=422)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[..., Any]) -> Response:
-        start = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        twin.requests.labels(request.method, name, str(response.status_code)).inc()
-        twin.latency.labels(name).observe(time.perf_counter() - start)
-        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            who = getattr(request.state, "principal", None)
-            twin.audit(who.name if who else "anonymous", request.method, request.url.path,
-                       response.status_code)
-        return response
+    install_guard(app, twin.requests, twin.latency, audit, twin.tokens)
 
     for router in ROUTERS:
         app.include_router(router)

@@ -61,6 +61,7 @@ class LiveHub:
         self.history: dict[str, deque[tuple[str, np.ndarray]]] = {}
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]] = []
         self._lock = threading.RLock()
+        self._states: dict[str, dict[str, Any]] = {}  # the latest state per network
         self.book.listeners.append(lambda a: self._publish("alarm", alarm_document(a)))
 
     # ------------------------------------------------------------------ twins
@@ -109,6 +110,7 @@ class LiveHub:
             self.twins.pop(nid, None)
             self.simulators.pop(nid, None)
             self.history.pop(nid, None)
+            self._states.pop(nid, None)
 
     def _after_batch(self, nid: str, lt: LiveTwin, _changes: Changes) -> None:
         st = lt.state
@@ -117,12 +119,22 @@ class LiveHub:
         util = np.where(st.arc_up(), np.nan_to_num(st.utilisation(), nan=0.0), 0.0)
         now = datetime.now(UTC).isoformat()
         self.history.setdefault(nid, deque(maxlen=HISTORY_TICKS)).append((now, util))
+        self._states.pop(nid, None)  # a new tick: the next read builds (and keeps) it once
         self._publish("state", self.state(nid))
 
     def state(self, nid: str) -> dict[str, Any]:
         """The live state of a network as the API and the stream show it: the twin's
         snapshot, with its network id, the simulated traffic level (if simulated) and the
-        radio modulations under the name the dashboard reads."""
+        radio modulations under the name the dashboard reads. Built once per batch and
+        shared by every reader (the same object until the next batch, so its JSON encoding
+        can be cached too)."""
+        with self._lock:
+            made = self._states.get(nid)
+            if made is None:
+                made = self._states[nid] = self._snapshot(nid)
+            return made
+
+    def _snapshot(self, nid: str) -> dict[str, Any]:
         lt = self.twins[nid]
         snap = lt.state.snapshot()
         sim = self.simulators.get(nid)

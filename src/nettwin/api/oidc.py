@@ -5,6 +5,12 @@ The key set is cached for ``jwks_cache_s``; a token signed with a key id the cac
 know makes the verifier fetch the JWKS again (at most once per ``refresh_cooldown_s``), so
 the issuer can rotate keys without restarting the twin, and a withdrawn key is refused once
 the cached set expires.
+
+The algorithm is pinned to the key: a token may only use an algorithm of its key's family
+(RSA: RS*/PS*, EC: ES* of the key's curve) and one the twin accepts, whatever its header says,
+so `alg` confusion (ES256 or HS256 against an RSA key, `none`) is refused with 401, never
+tried. A token must name its caller (``sub``, ``preferred_username``, ``azp``/``client_id``
+for service accounts, or ``email``); one that names no one is refused.
 """
 
 from __future__ import annotations
@@ -30,6 +36,24 @@ class OidcConfig:
     algorithms: tuple[str, ...] = ("RS256", "ES256")
 
 
+# what each key type may sign with (PyJWT's algorithm objects name the key classes)
+_FAMILY = {"RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
+           "EC": ("ES256", "ES384", "ES512", "ES256K"), "OKP": ("EdDSA",)}
+_IDENTITY_CLAIMS = ("preferred_username", "sub", "email", "azp", "client_id")
+
+
+def identify(claims: dict[str, Any]) -> str | None:
+    """Who a token names: the first non-empty identity claim; a client (``azp``,
+    ``client_id``: a service account without a user) as ``client:NAME``, so it never passes
+    for a user of that name."""
+    for claim in _IDENTITY_CLAIMS:
+        value = claims.get(claim)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            text = str(value).strip()[:200]
+            return f"client:{text}" if claim in ("azp", "client_id") else text
+    return None
+
+
 class OidcVerifier:
     def __init__(self, config: OidcConfig) -> None:
         self.config = config
@@ -48,14 +72,24 @@ class OidcVerifier:
     def verify(self, token: str) -> Principal | None:
         """The caller, or None when the token is not valid for this twin (any reason)."""
         try:
+            header = jwt.get_unverified_header(token)
             key = self._keys.get_signing_key_from_jwt(token)
+            alg = header.get("alg")
+            family = _FAMILY.get(key.key_type or "", ())
+            allowed = [a for a in self.config.algorithms if a in family]
+            if key.algorithm_name in family:  # the JWK's own (or inferred) algorithm
+                allowed = [a for a in allowed if a == key.algorithm_name]
+            if alg not in allowed:
+                return None
             claims = jwt.decode(
-                token, key.key, algorithms=list(self.config.algorithms),
+                token, key.key, algorithms=[alg],
                 audience=self.config.audience, issuer=self.config.issuer,
                 leeway=self.config.leeway_s,
                 options={"verify_aud": self.config.audience is not None,
                          "require": ["exp", "iss"]})
         except (jwt.PyJWTError, jwt.PyJWKClientError):
+            return None
+        except (TypeError, ValueError):  # a key the library cannot use for this token
             return None
         roles = [Role[r.removeprefix(self.config.role_prefix).upper()]
                  for r in self._claim(claims)
@@ -63,5 +97,7 @@ class OidcVerifier:
                  and r.removeprefix(self.config.role_prefix).upper() in Role.__members__]
         if not roles:
             return None
-        name = str(claims.get("preferred_username") or claims.get("sub") or "oidc-user")
+        name = identify(claims)
+        if name is None:
+            return None
         return Principal(name, max(roles))

@@ -86,6 +86,8 @@ class SimulationDoc(BaseModel):
     kpis: dict[str, Any] = Field(description="Scenario KPIs (max_utilisation, ...).")
     services: list[ServiceRecord]
     arcs: list[ArcRecord]
+    page: dict[str, Any] = Field(description="limit, arcs_total, services_total and "
+                                             "next_cursor (null on the last page).")
 
 
 class WhatIfDoc(Open):
@@ -118,6 +120,9 @@ class JobStatus(BaseModel):
     total: int
     error: str | None
     created: str
+    cancel_requested: bool = False
+    finished: str | None = Field(default=None, description="When the job ended (ISO 8601).")
+    expires: str | None = Field(default=None, description="When its results are dropped.")
     basis: Literal["live", "plan"] | None = Field(
         default=None, description="What a sweep runs on (answered when it is submitted).")
 

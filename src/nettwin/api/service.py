@@ -3,10 +3,8 @@ tokens, the live hub, metrics) and the dependency routes get it through."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import yaml
@@ -17,6 +15,8 @@ from nettwin.api.auth import TokenStore
 from nettwin.api.jobs import JobManager
 from nettwin.api.live import LiveHub
 from nettwin.api.oidc import OidcConfig, OidcVerifier
+from nettwin.api.payloads import RecentResults
+from nettwin.api.persistence import ServiceStore
 from nettwin.api.settings import Settings
 from nettwin.api.views import radio_of
 from nettwin.engine import CompiledNetwork, SimulationResult, compile_network
@@ -51,7 +51,9 @@ class Twin:
             refresh_cooldown_s=settings.oidc_refresh_cooldown_s,
             jwks_cache_s=settings.oidc_jwks_cache_s,
         )) if settings.oidc_issuer else None
-        self.jobs = JobManager(settings.job_workers)
+        self.saved = ServiceStore(settings.history_url)  # uploaded networks and jobs
+        self.jobs = JobManager.of(settings)
+        self.recent = RecentResults(2)  # simulations paged through
         self.live = LiveHub(settings.store_url, settings.data_dir)
         self.registry = CollectorRegistry()
         self.requests = Counter("nettwin_http_requests", "HTTP requests",
@@ -62,6 +64,7 @@ class Twin:
     def add(self, network: Network) -> str:
         nid = uuid.uuid4().hex[:12]
         self.networks[nid] = network
+        self.saved.save_network(nid, network)
         return nid
 
     def baseline(self, nid: str) -> SimulationResult:
@@ -94,6 +97,7 @@ class Twin:
         if nid in self.live_ids:
             self.live_ids.remove(nid)
         self.live.forget(nid)
+        self.saved.delete_network(nid)
 
     def load_examples(self) -> None:
         """The embedded default: Abilene (IP core) as 'example' and the Munich microwave
@@ -117,12 +121,6 @@ class Twin:
         if nid not in self.compiled:
             self.compiled[nid] = compile_network(self.networks[nid])
         return self.networks[nid], self.compiled[nid]
-
-    def audit(self, who: str, method: str, path: str, status: int) -> None:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.settings.audit_file.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"when": datetime.now(UTC).isoformat(), "who": who,
-                                 "what": f"{method} {path}", "status": status}) + "\n")
 
 
 def get_twin(request: Request) -> Twin:

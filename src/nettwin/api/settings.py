@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from pydantic import Field
@@ -44,6 +46,26 @@ class Settings(BaseSettings):
     oidc_leeway_s: float = Field(default=60.0, ge=0.0, le=600.0)
     oidc_refresh_cooldown_s: float = Field(default=30.0, ge=0.0, le=3600.0)
     oidc_jwks_cache_s: float = Field(default=300.0, gt=0.0, le=86400.0)
+    # abuse limits (README: "Operating the service safely")
+    job_queue_max: int = Field(default=16, ge=1, le=10_000, description=(
+        "Jobs queued or running at once; more are refused with 429 and Retry-After."))
+    job_queue_per_owner: int = Field(default=4, ge=1, le=10_000, description=(
+        "Jobs one caller may have queued or running at once."))
+    job_ttl_s: float = Field(default=3600.0, gt=0.0, description=(
+        "A finished job (and its results) is removed this long after it ended."))
+    job_keep_max: int = Field(default=200, ge=1, description=(
+        "Finished jobs kept at most (the oldest go first, even inside their TTL)."))
+    sweep_max_work_planner: float = Field(default=5e8, gt=0, description=(
+        "Largest sweep a planner or operator may submit, in failure cases x arcs."))
+    sweep_max_work_admin: float = Field(default=5e10, gt=0, description=(
+        "Largest sweep an admin may submit, in failure cases x arcs."))
+    page_max: int = Field(default=10_000, ge=1, le=1_000_000, description=(
+        "Most rows one page of a result-heavy response (simulate) carries."))
+    audit_max_bytes: int = Field(default=100 * 2**20, ge=4096, description=(
+        "audit.jsonl is rotated past this size (audit.jsonl.1 ... .5 kept)."))
+    audit_anonymous_per_s: float = Field(default=5.0, gt=0.0, description=(
+        "Audit lines per second for unauthenticated requests (burst: 50x); the rest are "
+        "counted and summarised."))
 
     @property
     def tokens_file(self) -> Path:
@@ -52,3 +74,29 @@ class Settings(BaseSettings):
     @property
     def audit_file(self) -> Path:
         return self.data_dir / "audit.jsonl"
+
+    @property
+    def history_url(self) -> str:
+        """The store's SQLAlchemy URL: ``store_url``, or SQLite ``twin.db`` in the data folder."""
+        return self.store_url or f"sqlite:///{self.data_dir / 'twin.db'}"
+
+    def prepare_data_dir(self) -> Path:
+        """The data folder, private to this user (0700), with the SQLite store file created
+        0600 before SQLite opens it (its -wal/-shm files inherit that mode)."""
+        path = self.data_dir
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o700)
+        if self.store_url is None:
+            create_private_file(path / "twin.db")
+        return path
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only (0600), or tighten an existing one."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)

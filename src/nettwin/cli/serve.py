@@ -1,4 +1,4 @@
-"""``nettwin serve`` and ``nettwin token create``: run the API, hand out tokens."""
+"""``nettwin serve`` and ``nettwin token create|list|revoke``: run the API, manage tokens."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from nettwin.api.auth import Role, TokenStore
 from nettwin.api.settings import Settings
-from nettwin.cli.common import alert, err
+from nettwin.cli.common import EXIT_BAD_INPUT, JsonOpt, alert, emit_json, err, json_to_stdout, out
 
 commands = typer.Typer()
 
@@ -39,11 +39,50 @@ def token_create(
     except KeyError:
         alert.print(f"unknown role {role!r}: use viewer, planner, operator or admin")
         raise typer.Exit(2) from None
+    if not name.strip() or len(name) > 100 or not name.isprintable():
+        err.print(f"bad token name {name[:100]!r}: use 1 to 100 printable characters")
+        raise typer.Exit(EXIT_BAD_INPUT)
     settings = _settings(data_dir)
     print(TokenStore(settings.tokens_file).create(name, the_role))
     err.print(f"[dim]token for {name!r} ({the_role.name.lower()}) stored hashed in "
               f"{settings.tokens_file}[/]")
 
+
+
+@token_app.command("list")
+def token_list(
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = None,
+) -> None:
+    """List tokens: id, name, role, created, revoked (never the tokens themselves)."""
+    from rich.table import Table
+
+    rows = TokenStore(_settings(data_dir).tokens_file).entries()
+    if json_out is not None:
+        emit_json(json_out, rows)
+        if json_to_stdout(json_out):
+            return
+    table = Table("id", "name", "role", "created", "revoked")
+    for row in rows:
+        table.add_row(row["id"], row["name"], row["role"], row.get("created", ""),
+                      row.get("revoked", ""))
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    name_or_id: Annotated[str, typer.Argument(
+        metavar="NAME|ID", help="A token id (see `token list`), or a name: all its tokens.")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke tokens: refused from the next request on (kept in the file, marked revoked)."""
+    store = TokenStore(_settings(data_dir).tokens_file)
+    revoked = store.revoke(name_or_id)
+    if not revoked:
+        err.print(f"no live token with id or name {name_or_id!r}: see `nettwin token list`")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    for row in revoked:
+        err.print(f"revoked {row['id']} ({row['name']}, {row['role']})")
 
 @commands.command()
 def serve(

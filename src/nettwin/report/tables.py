@@ -34,10 +34,11 @@ def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def arc_records(net: CompiledNetwork, result: SimulationResult) -> list[dict[str, Any]]:
-    """One row per arc (link direction), in arc order."""
+def arc_records(net: CompiledNetwork, result: SimulationResult,
+                rows_wanted: range | None = None) -> list[dict[str, Any]]:
+    """One row per arc (link direction), in arc order (only ``rows_wanted``, if given)."""
     rows = []
-    for arc in range(net.n_arcs):
+    for arc in range(net.n_arcs) if rows_wanted is None else rows_wanted:
         rows.append({
             "link": net.link_ids[arc // 2],
             "direction": "ab" if arc % 2 == 0 else "ba",
@@ -78,11 +79,14 @@ def demand_records(network: Network, result: SimulationResult) -> list[dict[str,
     return rows
 
 
-def service_records(network: Network, result: SimulationResult) -> list[dict[str, Any]]:
-    """One row per service: measured worst delay and loss against the SLA targets."""
+def service_records(network: Network, result: SimulationResult,
+                    rows_wanted: range | None = None) -> list[dict[str, Any]]:
+    """One row per service: measured worst delay and loss against the SLA targets (only
+    ``rows_wanted``, if given)."""
     s = result.services
     rows = []
-    for i, sid in enumerate(s.ids):
+    for i in range(len(s.ids)) if rows_wanted is None else rows_wanted:
+        sid = s.ids[i]
         svc = network.services[sid]
         rows.append({
             "id": sid, "name": svc.name or sid, "demands": len(svc.demands),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,10 +154,18 @@ class SweepResult:
         return rows
 
 
+CHUNK_S = 0.2  # a sweep reports progress (and can be cancelled) about this often
+MAX_BATCH = 2000
+
+
 def evaluate(baseline: Baseline, failures: list[Failure], options: SimulationOptions,
-             *, progress: Progress | None = None, batch: int = 2000,
+             *, progress: Progress | None = None, batch: int | None = None,
              scheduler: str | None = None) -> tuple[SetOutcome, np.ndarray]:
-    """Evaluate failures in batches (progress after each); check services where there are."""
+    """Evaluate failures in batches (progress after each); check services where there are.
+
+    Without ``batch``, batches are sized to take about ``CHUNK_S`` each (starting small,
+    at most doubling), so progress, and a cancel raised from it, come promptly even on a
+    network where one failure takes seconds; memory stays bounded by the batch."""
     sets = [f.arcs for f in failures]
     if scheduler is not None:
         outcome = evaluate_sets_distributed(baseline, sets, scheduler)
@@ -164,15 +173,23 @@ def evaluate(baseline: Baseline, failures: list[Failure], options: SimulationOpt
             progress(len(sets), len(sets))
     else:
         parts = []
-        for start in range(0, len(sets), batch):
-            parts.append(evaluate_failure_sets(baseline, sets[start:start + batch]))
+        start, size = 0, batch or 8
+        while start < len(sets):
+            began = time.perf_counter()
+            parts.append(evaluate_failure_sets(baseline, sets[start:start + size]))
+            start += size
             if progress:
-                progress(min(start + batch, len(sets)), len(sets))
+                progress(min(start, len(sets)), len(sets))
+            if batch is None:
+                took = max(time.perf_counter() - began, 1e-6)
+                size = max(1, min(2 * size, MAX_BATCH, int(size * CHUNK_S / took)))
         outcome = merge_outcomes(parts, baseline)
     c = baseline.net
     violations = np.zeros((len(failures), len(c.service_ids)), bool)
     if c.service_ids:
         for i, f in enumerate(failures):
+            if progress and i % 16 == 15:  # a chance to cancel during the service checks
+                progress(len(sets), len(sets))
             load, _ = failure_loads(baseline, f.arcs)
             up = baseline.arc_up.copy()
             up[f.arcs] = False

@@ -15,12 +15,12 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> Health:
-    return Health(status="ok")
+async def healthz() -> Health:
+    return Health(status="ok")  # on the event loop: answers while the pool is busy
 
 
 @router.get("/readyz")
-def readyz(twin: TwinDep) -> Ready:
+async def readyz(twin: TwinDep) -> Ready:
     return Ready(status="ready", networks=len(twin.networks))
 
 

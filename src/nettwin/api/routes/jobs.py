@@ -10,7 +10,13 @@ from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
 from nettwin.api.deps import NetworkId, Planner, Viewer, role_route
-from nettwin.api.jobs import Job, JobState
+from nettwin.api.jobs import (
+    Job,
+    JobState,
+    check_may_cancel,
+    check_sweep_size,
+    count_sweep_cases,
+)
 from nettwin.api.schemas import JobStatus, Page
 from nettwin.api.service import Twin, TwinDep
 from nettwin.scenarios import run_sweep
@@ -30,7 +36,7 @@ class SweepRequest(BaseModel):
 
 
 def _job(twin: Twin, job_id: str) -> Job:
-    job = twin.jobs.jobs.get(job_id)
+    job = twin.jobs.get(job_id)
     if job is None:
         raise HTTPException(404, detail=f"no job {job_id!r}")
     return job
@@ -42,6 +48,9 @@ def submit_sweep(who: Planner, twin: TwinDep, nid: NetworkId, body: SweepRequest
     """Fail every link (and node, SRLG, link pair) in turn, as a job, on the live state or
     the plan (the answer and the results say which)."""
     network, compiled = twin.get(nid)
+    check_sweep_size(who, count_sweep_cases(
+        network, links=body.links, nodes=body.nodes, srlgs=body.srlgs,
+        link_pairs=body.link_pairs, max_pairs=body.max_pairs), compiled.n_arcs, twin.settings)
     live = twin.live.network_now(nid, network) if body.basis != "plan" else None
     if body.basis == "live" and live is None:
         raise HTTPException(409, detail=f"network {nid!r} has no measured traffic yet: "
@@ -57,12 +66,12 @@ def submit_sweep(who: Planner, twin: TwinDep, nid: NetworkId, body: SweepRequest
                 "basis": basis}
 
     job = twin.jobs.submit("sweep", nid, who.name, work)
-    return JobStatus.model_validate(job.status() | {"basis": basis})
+    return JobStatus.model_validate(job.status(twin.settings.job_ttl_s) | {"basis": basis})
 
 
 @router.get("/jobs/{job_id}", **role_route(Role.VIEWER))
 def job_status(_: Viewer, twin: TwinDep, job_id: str) -> JobStatus:
-    return JobStatus.model_validate(_job(twin, job_id).status())
+    return JobStatus.model_validate(_job(twin, job_id).status(twin.settings.job_ttl_s))
 
 
 @router.get("/jobs/{job_id}/results", **role_route(Role.VIEWER))
@@ -79,7 +88,8 @@ def job_results(_: Viewer, twin: TwinDep, job_id: str,
 
 
 @router.delete("/jobs/{job_id}", status_code=202, **role_route(Role.PLANNER))
-def cancel_job(_: Planner, twin: TwinDep, job_id: str) -> JobStatus:
-    job = _job(twin, job_id)
-    job.cancel.set()
-    return JobStatus.model_validate(job.status())
+def cancel_job(who: Planner, twin: TwinDep, job_id: str) -> JobStatus:
+    """Cancel a job (its owner or an admin): at once when queued, within about 0.2 s of
+    sweep work when running."""
+    job = check_may_cancel(who, _job(twin, job_id))
+    return JobStatus.model_validate(twin.jobs.cancel(job).status(twin.settings.job_ttl_s))

@@ -6,17 +6,18 @@ underneath all of them (``nettwin.api.live.LiveHub``)."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
 from nettwin.api.deps import NetworkId, Operator, Viewer, role_route
+from nettwin.api.payloads import SerialisedStates, accepts_gzip, json_bytes
 from nettwin.api.schemas import (
     LiveHeader,
     LiveState,
@@ -63,21 +64,33 @@ def telemetry(_: Operator, twin: TwinDep, nid: NetworkId, body: TelemetryRequest
     return LiveHeader.model_validate(json_safe(twin.live.state(nid)))
 
 
-@router.get("/state", **role_route(Role.VIEWER))
-def live_state(_: Viewer, twin: TwinDep, nid: NetworkId,
-               at: float | None = Query(default=None, ge=0, le=1e11, description=(
-                   "Epoch seconds: the state then, rebuilt from the history (time travel)"))
-               ) -> LiveState:
+_serialised = SerialisedStates()  # one JSON encoding per tick, for every reader
+
+
+@router.get("/state", response_model=LiveState, **role_route(Role.VIEWER))
+async def live_state(_: Viewer, twin: TwinDep, nid: NetworkId, request: Request,
+                     at: float | None = Query(default=None, ge=0, le=1e11, description=(
+                         "Epoch seconds: the state then, rebuilt from the history (time "
+                         "travel)"))) -> Response:
     """The live twin's state now (the same snapshot as the stream's state events), or at
-    an earlier instant."""
+    an earlier instant. The current state is encoded once per tick and served on the event
+    loop (gzipped when the client accepts it): readers never wait for the worker pool."""
     if at is not None:
-        live_twin(twin, nid)
-        return LiveState.model_validate(json_safe(twin.live.state_at(nid, at)))
-    twin.get(nid)
+        def past() -> bytes:
+            live_twin(twin, nid)
+            return json_bytes(LiveState.model_validate(
+                json_safe(twin.live.state_at(nid, at))).model_dump(mode="json"))
+        return Response(await run_in_threadpool(past), media_type="application/json")
+    if nid not in twin.networks:
+        raise HTTPException(404, detail=f"no network {nid!r}")
     if not twin.live.has_state(nid):
         raise HTTPException(404, detail="no live state yet: POST telemetry or observations "
                                         "first")
-    return LiveState.model_validate(json_safe(twin.live.state(nid)))
+    gz = accepts_gzip(request.headers.get("accept-encoding"))
+    body = _serialised.get(nid, twin.live.state(nid), gz)
+    return Response(body, media_type="application/json",
+                    headers={"Vary": "Accept-Encoding"} | ({"Content-Encoding": "gzip"}
+                                                           if gz else {}))
 
 
 @router.get("/stream", response_class=StreamingResponse,
@@ -92,7 +105,7 @@ async def stream(_: Viewer, twin: TwinDep, nid: NetworkId, request: Request,
     twin.get(nid)
     queue = twin.live.subscribe()
 
-    async def events() -> AsyncIterator[str]:
+    async def events() -> AsyncIterator[str | bytes]:
         sent = 0
         try:
             yield ": connected\n\n"
@@ -106,7 +119,10 @@ async def stream(_: Viewer, twin: TwinDep, nid: NetworkId, request: Request,
                     continue
                 if data.get("network_id", nid) != nid and event == "state":
                     continue
-                yield f"event: {event}\ndata: {json.dumps(json_safe(data))}\n\n"
+                # a state is encoded once per tick for every subscriber (orjson)
+                raw = (_serialised.get(nid, data) if event == "state"
+                       else json_bytes(json_safe(data)))
+                yield b"event: " + event.encode() + b"\ndata: " + raw + b"\n\n"
                 sent += 1
         finally:
             twin.live.unsubscribe(queue)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
 from nettwin.api.deps import Admin, NetworkId, Planner, Viewer, role_route
+from nettwin.api.payloads import json_response, page_of
 from nettwin.api.schemas import (
     NetworkInfo,
     NetworkListItem,
@@ -105,15 +106,33 @@ def export_network(_: Viewer, twin: TwinDep, nid: NetworkId, fmt: Annotated[
         return Response(path.read_text(encoding="utf-8"), media_type="application/json")
 
 
-@router.post("/networks/{nid}/simulate", **role_route(Role.PLANNER))
-def simulate(_: Planner, twin: TwinDep, nid: NetworkId, body: SimulateRequest
-             ) -> SimulationDoc:
+@router.post("/networks/{nid}/simulate", response_model=SimulationDoc,
+             **role_route(Role.PLANNER))
+def simulate(_: Planner, twin: TwinDep, nid: NetworkId, body: SimulateRequest,
+             limit: Annotated[int | None, Query(ge=1, le=1_000_000, description=(
+                 "Rows per page (default 1,000; at most NETTWIN_PAGE_MAX)"))] = None,
+             cursor: Annotated[str | None, Query(max_length=20, description=(
+                 "next_cursor of the previous page"))] = None) -> Response:
+    """KPIs, services and arcs of one run, paged (the run is kept for the next pages): a
+    50,000-node network does not become one 30 MB answer."""
     network, compiled = twin.get(nid)
-    result = run_simulation(compiled, SimulationOptions(queue_model=body.queue_model),
-                            demand_rate_bps=compiled.demand_rate_bps * body.scale)
-    return SimulationDoc.model_validate(json_safe({
-        "kpis": result.kpis(), "services": service_records(network, result),
-        "arcs": arc_records(compiled, result)}))
+    if limit is None:
+        limit = min(1000, twin.settings.page_max)
+    if limit > twin.settings.page_max:
+        raise HTTPException(422, detail=f"limit {limit} is above the page size limit "
+                                        f"{twin.settings.page_max}: page with 'cursor', or "
+                                        "raise NETTWIN_PAGE_MAX")
+    result = twin.recent.get((nid, id(network), body.queue_model, body.scale), lambda: (
+        run_simulation(compiled, SimulationOptions(queue_model=body.queue_model),
+                       demand_rate_bps=compiled.demand_rate_bps * body.scale)))
+    longest = max(compiled.n_arcs, len(result.services.ids))
+    arcs = page_of(compiled.n_arcs, cursor, limit, longest)
+    services = page_of(len(result.services.ids), cursor, limit, longest)
+    return json_response({
+        "kpis": result.kpis(), "services": service_records(network, result, services.rows),
+        "arcs": arc_records(compiled, result, arcs.rows),
+        "page": {"limit": limit, "arcs_total": arcs.total, "services_total": services.total,
+                 "next_cursor": arcs.next_cursor or services.next_cursor}})
 
 
 @router.post("/networks/{nid}/whatif", **role_route(Role.PLANNER))
