@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -425,3 +426,42 @@ def test_storm_file_alias_bomb_exits_3(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli_app, ["radio", "storm", "--storm", str(bomb)])
     assert result.exit_code == 3, result.output
     assert "alias bomb" in result.output
+
+
+def test_fuzz_qos_policy_and_pinned_paths_documents() -> None:
+    """The QoS policy and explicit-path files (pydantic-validated) under value mutations:
+    a policy/path bundle or a NettwinError; non-finite weights and sizes are refused."""
+    from nettwin import compile_network
+    from nettwin.io.explicit_paths import build_paths
+    from nettwin.io.qos_policy import build_policy
+
+    net = load_network(example_path())
+    c = compile_network(net)
+    policy = {"classes": ["best-effort"],
+              "default": {"scheduler": "wfq", "weights": [1], "buffer_packets": 500},
+              "packets": {"mean_bytes": [1000], "size_scv": [1.0]},
+              "nodes": {"Chicago": {"scheduler": "sp", "buffer_packets": [50]}},
+              "ports": {"Atlanta->Houston": {"scheduler": "drr", "weights": [2]}}}
+    paths = {"paths": [{"demand": "New-York->Chicago",
+                        "via": ["New-York", "Washington-DC", "Atlanta", "Indianapolis",
+                                "Chicago"]}]}
+    build_policy(policy, c)  # the oracle: both documents are valid unmutated
+    build_paths(paths, net, c)
+
+    @FUZZ
+    @given(doc=value_mutations(policy))
+    def run_policy(doc: Any) -> None:
+        try:
+            built = build_policy(doc, c)
+        except NettwinError:
+            return
+        assert np.isfinite(built.weights).all() and np.isfinite(built.buffer_packets).all()
+        assert np.isfinite(built.mean_packet_bits).all()
+
+    @FUZZ
+    @given(doc=value_mutations(paths))
+    def run_paths(doc: Any) -> None:
+        _network_or_error(lambda: build_paths(doc, net, c))
+
+    run_policy()
+    run_paths()
