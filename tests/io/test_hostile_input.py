@@ -309,6 +309,18 @@ def test_fuzz_traffic_files() -> None:
         _fuzz_traffic(original.read_bytes(), original.name, net)
 
     _fuzz_traffic(csv_bytes, "traffic.csv", abilene)
+    native = {"demands": [{"src": d.src, "dst": d.dst, "rate_bps": d.rate_bps}
+                          for d in list(abilene.iter_demands())[:30]]}
+    _fuzz_traffic(yaml.safe_dump(native).encode(), "traffic.yaml", abilene)
+
+    @FUZZ
+    @given(doc=value_mutations(native))
+    def run_native(doc: Any) -> None:
+        tmp, path = _write(json.dumps(doc).encode(), "traffic.json")
+        with tmp:
+            _network_or_error(lambda: load_traffic(abilene, path))
+
+    run_native()
 
 
 def _fuzz_traffic(source: bytes, name: str, network: Network) -> None:
