@@ -477,3 +477,22 @@ def test_fuzz_qos_policy_and_pinned_paths_documents() -> None:
 
     run_policy()
     run_paths()
+
+
+def test_gnnet_non_finite_value_names_the_pair(gnnet_sample: dict[str, bytes],
+                                               tmp_path: Path) -> None:
+    """Found by the deep fuzz: a 'nan' in the traffic line became a garbage ToS class."""
+    (tmp_path / "graphs").mkdir()
+    (tmp_path / "routings").mkdir()
+    (tmp_path / "graphs" / gnnet_sample["graph_name"].decode()).write_bytes(
+        gnnet_sample["graph"])
+    (tmp_path / "routings" / gnnet_sample["routing_name"].decode()).write_bytes(
+        gnnet_sample["routing"])
+    head, _, body = gnnet_sample["traffic.txt"].decode().partition("|")
+    entries = body.split(";")
+    fields = entries[1].split(",")
+    fields[-1] = "nan"  # pair 0->1: its ToS
+    entries[1] = ",".join(fields)
+    lines = dict(gnnet_sample) | {"traffic.txt": f"{head}|{';'.join(entries)}".encode()}
+    with pytest.raises(ImportFormatError, match=r"pair 0->1: a value is not a finite number"):
+        list(iter_gnnet_samples(_gnnet_tarball(tmp_path, lines)))
