@@ -226,7 +226,7 @@ def iter_gnnet_samples(tarball: str | Path, graphs: str | Path | None = None,
         parts = inp.strip().split(";")
         where = f"{tarball.name} sample {parts[0] if parts else i}"
         if len(parts) != 3:
-            raise _fail(where, f"input_files line not understood: {inp!r}")
+            raise _fail(where, f"input_files line not understood: {inp[:120]!r}")
         if any(not p or Path(p).name != p or p in (".", "..") or not p.isprintable()
                for p in parts[1:]):
             raise _fail(where, f"graph and routing must be plain file names, got {parts[1:]}")
