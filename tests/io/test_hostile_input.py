@@ -9,6 +9,7 @@ NettwinError, nothing else" for every importer.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -197,7 +198,7 @@ def value_mutations(draw: st.DrawFn, doc: Any) -> Any:
     paths = _paths(doc)
     for _ in range(draw(st.integers(1, 3))):
         path = paths[draw(st.integers(0, len(paths) - 1))]
-        value = draw(st.sampled_from(HOSTILE_VALUES))
+        value = copy.deepcopy(draw(st.sampled_from(HOSTILE_VALUES)))  # never share them
         if not path:
             return value
         parent = doc
