@@ -36,10 +36,10 @@ def test_the_example_scenario_runs(client: TestClient) -> None:
 
 @pytest.mark.parametrize(("change", "words"), [
     ('{"set_metric": {"link": "New-York--Chicago", "metric": ' + "9" * 400 + "}}",
-     ("field 'metric'", "finite whole number", "400 digits")),
+     ("field 'metric'", "expected a finite number", "400 digits")),
     ('{"set_capacity": {"link": "New-York--Chicago", "capacity_bps": NaN}}',
-     ("field 'capacity_bps'", "finite number")),
-    ('{"scale_traffic": {"factor": Infinity}}', ("field 'factor'", "finite number")),
+     ("field 'capacity_bps'", "expected a finite number")),
+    ('{"scale_traffic": {"factor": Infinity}}', ("field 'factor'", "expected a finite number")),
     ('{"surge": {"sources": ["Seattle"], "target": "Atlanta", "rate_bps": true}}',
      ("field 'rate_bps'",)),
 ])

@@ -9,6 +9,7 @@ NettwinError, nothing else" for every importer.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -20,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -61,6 +63,8 @@ CORPUS_CASES: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("rfc8345-capacity-text.json", "rfc8345", ("link 'l1'", "capacity_ab_bps", "'fast'")),
     ("graphml-speed-text.graphml", None, ("edge A--B", "LinkSpeedRaw", "'fast'")),
     ("xml-entity-bomb.xml", "sndlib-xml", ("xml-entity-bomb.xml:14", "amplification")),
+    ("sndlib-redos.txt", "sndlib-native", ("sndlib-redos.txt:7", "link line not understood",
+                                           "expected 'ID ( A B )")),
     ("xml-unknown-encoding.xml", "sndlib-xml", ("xml-unknown-encoding.xml",
                                                 "unknown encoding: null", "UTF-8")),
     ("xml-unknown-encoding.xml", "graphml", ("xml-unknown-encoding.xml",
@@ -75,6 +79,7 @@ def test_corpus_file_is_refused_with_a_clear_error(name: str, fmt: str | None,
         load_network(CORPUS / name, fmt)
     for word in words:
         assert word in str(info.value), (word, str(info.value))
+    assert len(str(info.value)) < 2000  # a hostile line is quoted short, never whole
 
 
 @pytest.mark.parametrize(("name", "words"), [
@@ -139,7 +144,7 @@ def test_repetita_index_minus_one_is_no_longer_the_last_node(tmp_path: Path) -> 
 
 
 # --------------------------------------------------------------------------- the fuzz
-HOSTILE_TOKENS = [b"-1", b"0", b"1e400", b"-1e400", b"nan", b"NaN", b"inf", b"-inf",
+HOSTILE_TOKENS = [b"(" * 20_000, b"-1", b"0", b"1e400", b"-1e400", b"nan", b"NaN", b"inf", b"-inf",
                   b"Infinity", b"9" * 5000, b"18446744073709551616", b"", b"\x00", b"\xff\xfe",
                   b"&a", b"*a", b"[[[[[[[[", b"{", b"}", b'"', b"<", b"</", b"<!ENTITY",
                   b"(", b")", b"\n", b"null", b"true", b"- ", b"1.5", b"\t", "é".encode(),
@@ -193,7 +198,7 @@ def value_mutations(draw: st.DrawFn, doc: Any) -> Any:
     paths = _paths(doc)
     for _ in range(draw(st.integers(1, 3))):
         path = paths[draw(st.integers(0, len(paths) - 1))]
-        value = draw(st.sampled_from(HOSTILE_VALUES))
+        value = copy.deepcopy(draw(st.sampled_from(HOSTILE_VALUES)))  # never share them
         if not path:
             return value
         parent = doc
@@ -308,6 +313,18 @@ def test_fuzz_traffic_files() -> None:
         _fuzz_traffic(original.read_bytes(), original.name, net)
 
     _fuzz_traffic(csv_bytes, "traffic.csv", abilene)
+    native = {"demands": [{"src": d.src, "dst": d.dst, "rate_bps": d.rate_bps}
+                          for d in list(abilene.iter_demands())[:30]]}
+    _fuzz_traffic(yaml.safe_dump(native).encode(), "traffic.yaml", abilene)
+
+    @FUZZ
+    @given(doc=value_mutations(native))
+    def run_native(doc: Any) -> None:
+        tmp, path = _write(json.dumps(doc).encode(), "traffic.json")
+        with tmp:
+            _network_or_error(lambda: load_traffic(abilene, path))
+
+    run_native()
 
 
 def _fuzz_traffic(source: bytes, name: str, network: Network) -> None:
@@ -425,3 +442,61 @@ def test_storm_file_alias_bomb_exits_3(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli_app, ["radio", "storm", "--storm", str(bomb)])
     assert result.exit_code == 3, result.output
     assert "alias bomb" in result.output
+
+
+def test_fuzz_qos_policy_and_pinned_paths_documents() -> None:
+    """The QoS policy and explicit-path files (pydantic-validated) under value mutations:
+    a policy/path bundle or a NettwinError; non-finite weights and sizes are refused."""
+    from nettwin import compile_network
+    from nettwin.io.explicit_paths import build_paths
+    from nettwin.io.qos_policy import build_policy
+
+    net = load_network(example_path())
+    c = compile_network(net)
+    policy = {"classes": ["best-effort"],
+              "default": {"scheduler": "wfq", "weights": [1], "buffer_packets": 500},
+              "packets": {"mean_bytes": [1000], "size_scv": [1.0]},
+              "nodes": {"Chicago": {"scheduler": "sp", "buffer_packets": [50]}},
+              "ports": {"Atlanta->Houston": {"scheduler": "drr", "weights": [2]}}}
+    paths = {"paths": [{"demand": "New-York->Chicago",
+                        "via": ["New-York", "Washington-DC", "Atlanta", "Indianapolis",
+                                "Chicago"]}]}
+    build_policy(policy, c)  # the oracle: both documents are valid unmutated
+    build_paths(paths, net, c)
+
+    @FUZZ
+    @given(doc=value_mutations(policy))
+    def run_policy(doc: Any) -> None:
+        try:
+            built = build_policy(doc, c)
+        except NettwinError:
+            return
+        assert np.isfinite(built.weights).all() and np.isfinite(built.buffer_packets).all()
+        assert np.isfinite(built.mean_packet_bits).all()
+
+    @FUZZ
+    @given(doc=value_mutations(paths))
+    def run_paths(doc: Any) -> None:
+        _network_or_error(lambda: build_paths(doc, net, c))
+
+    run_policy()
+    run_paths()
+
+
+def test_gnnet_non_finite_value_names_the_pair(gnnet_sample: dict[str, bytes],
+                                               tmp_path: Path) -> None:
+    """Found by the deep fuzz: a 'nan' in the traffic line became a garbage ToS class."""
+    (tmp_path / "graphs").mkdir()
+    (tmp_path / "routings").mkdir()
+    (tmp_path / "graphs" / gnnet_sample["graph_name"].decode()).write_bytes(
+        gnnet_sample["graph"])
+    (tmp_path / "routings" / gnnet_sample["routing_name"].decode()).write_bytes(
+        gnnet_sample["routing"])
+    head, _, body = gnnet_sample["traffic.txt"].decode().partition("|")
+    entries = body.split(";")
+    fields = entries[1].split(",")
+    fields[-1] = "nan"  # pair 0->1: its ToS
+    entries[1] = ",".join(fields)
+    lines = dict(gnnet_sample) | {"traffic.txt": f"{head}|{';'.join(entries)}".encode()}
+    with pytest.raises(ImportFormatError, match=r"pair 0->1: a value is not a finite number"):
+        list(iter_gnnet_samples(_gnnet_tarball(tmp_path, lines)))

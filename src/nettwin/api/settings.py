@@ -25,8 +25,9 @@ class Settings(BaseSettings):
                                   description="Largest network upload (bytes): 413 above.")
     max_upload_elements: int = Field(
         default=2_000_000, ge=10, description="Most elements an upload may hold: nodes + "
-                                             "links + demands + services, and the values of a "
-                                             "YAML/JSON document with aliases expanded: 413.")
+                                             "links + demands + services, 16 YAML/JSON "
+                                             "values per element: 413 above; YAML aliases "
+                                             "adding more than this (at most 100,000): 422.")
     max_upload_depth: int = Field(default=32, ge=4, le=1000,
                                   description="Deepest nesting of a YAML/JSON upload: 422.")
     load_example: bool = Field(default=True, description="Serve the bundled Abilene example.")

@@ -186,6 +186,10 @@ def _sample(where: str, topo: GnnetTopology, ports: np.ndarray, traffic: str,
         rows.append((s, d, t[-1], t[1], t[2], mean, (s1 * s1 + s2 * s2) / 2, r[3], r[10],
                      r[2] / gen if gen > 0 else 0.0))
     a = np.array(rows)
+    if not np.isfinite(a).all():
+        bad = int(np.flatnonzero(~np.isfinite(a).all(axis=1))[0])
+        raise _fail(where, f"pair {int(a[bad, 0])}->{int(a[bad, 1])}: a value is not a "
+                           "finite number (nan/inf in traffic.txt or simulationResults.txt)")
     src, dst = a[:, 0].astype(int), a[:, 1].astype(int)
     ptr, arcs = _paths(topo, ports, src, dst, where)
     return GnnetSample(where, topo, src, dst, a[:, 2].astype(int), a[:, 3], a[:, 4], a[:, 5],
@@ -222,7 +226,7 @@ def iter_gnnet_samples(tarball: str | Path, graphs: str | Path | None = None,
         parts = inp.strip().split(";")
         where = f"{tarball.name} sample {parts[0] if parts else i}"
         if len(parts) != 3:
-            raise _fail(where, f"input_files line not understood: {inp!r}")
+            raise _fail(where, f"input_files line not understood: {inp[:120]!r}")
         if any(not p or Path(p).name != p or p in (".", "..") or not p.isprintable()
                for p in parts[1:]):
             raise _fail(where, f"graph and routing must be plain file names, got {parts[1:]}")

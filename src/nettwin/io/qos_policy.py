@@ -67,8 +67,15 @@ def _per_class(value: float | list[float] | list[int] | None, k: int, where: str
                name: str, problems: list[Problem], *, positive: bool) -> np.ndarray | None:
     if value is None:
         return None
-    arr = np.full(k, float(value)) if isinstance(value, int | float) else np.asarray(
-        value, dtype=float)
+    try:
+        arr = np.full(k, float(value)) if isinstance(value, int | float) else np.asarray(
+            value, dtype=float)
+    except OverflowError:  # an integer beyond float range
+        arr = np.full(1, np.inf)
+    if not np.isfinite(arr).all():
+        problems.append(Problem(where, f"{name} must be finite numbers", field=name,
+                                value=str(value)[:80], fix="use plausible numbers"))
+        return None
     if arr.shape != (k,):
         problems.append(Problem(where, f"needs one {name} per class ({k})", field=name,
                                 value=value, fix="list one value per class in 'classes' order"))

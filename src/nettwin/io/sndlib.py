@@ -46,6 +46,15 @@ def _unit_factor(path: Path, unit: str | None, notes: list[Problem]) -> float:
     return UNIT_BPS[key]
 
 
+# A token is anything but blanks and parentheses: with no two ways to split a line, a hostile
+# line (a megabyte of '(') is matched in linear time (\S+ next to '\(' backtracked: O(n^2)).
+_T = r"[^\s()]+"
+_NODE_LINE = re.compile(rf"({_T})\s*(?:\(\s*({_T})\s+({_T})\s*\))?")
+_LINK_LINE = re.compile(rf"({_T})\s*\(\s*({_T})\s+({_T})\s*\)\s*({_T})\s+{_T}\s+{_T}\s+{_T}"
+                        r"\s*\(([^()]*)\)")
+_DEMAND_LINE = re.compile(rf"({_T})\s*\(\s*({_T})\s+({_T})\s*\)\s*{_T}\s+({_T})(?:\s.*)?")
+
+
 def _section(text: str, name: str) -> list[tuple[int, str]]:
     """Lines (number, text) inside ``NAME ( ... )`` of a native file, comments removed."""
     lines = text.splitlines()
@@ -78,19 +87,19 @@ def _native_parts(path: Path) -> tuple[dict[str, str], list[tuple[str, float | N
     factor = _unit_factor(path, meta.get("unit"), notes)
     nodes: list[tuple[str, float | None, float | None]] = []
     for number, line in _section(text, "NODES"):
-        m = re.fullmatch(r"(\S+)\s*(?:\(\s*(\S+)\s+(\S+)\s*\))?", line)
+        m = _NODE_LINE.fullmatch(line)
         if not m:
-            raise ImportFormatError(str(path), f"node line not understood: {line!r}", number)
+            raise ImportFormatError(str(path), f"node line not understood: {line[:120]!r}",
+                                    number)
         lon = parse_number(path, m.group(2), "longitude", number) if m.group(2) else None
         lat = parse_number(path, m.group(3), "latitude", number) if m.group(3) else None
         nodes.append((m.group(1), lat, lon))
     links = []
     for number, line in _section(text, "LINKS"):
-        m = re.fullmatch(r"(\S+)\s*\(\s*(\S+)\s+(\S+)\s*\)\s*(\S+)\s+\S+\s+\S+\s+\S+"
-                         r"\s*\((.*)\)", line)
+        m = _LINK_LINE.fullmatch(line)
         if not m:
             raise ImportFormatError(
-                str(path), f"link line not understood: {line!r}; expected "
+                str(path), f"link line not understood: {line[:120]!r}; expected "
                            "'ID ( A B ) cap cap_cost routing_cost setup_cost ( modules )'", number)
         module_values = m.group(5).split()
         modules = tuple(parse_number(path, x, "module capacity", number)
@@ -101,9 +110,10 @@ def _native_parts(path: Path) -> tuple[dict[str, str], list[tuple[str, float | N
     ids: list[str] = []
     traffic = TrafficRecords([], [], [], [], notes, ids=ids)
     for number, line in _section(text, "DEMANDS"):
-        m = re.fullmatch(r"(\S+)\s*\(\s*(\S+)\s+(\S+)\s*\)\s*\S+\s+(\S+).*", line)
+        m = _DEMAND_LINE.fullmatch(line)
         if not m:
-            raise ImportFormatError(str(path), f"demand line not understood: {line!r}", number)
+            raise ImportFormatError(str(path), f"demand line not understood: {line[:120]!r}",
+                                    number)
         traffic.src.append(m.group(2))
         traffic.dst.append(m.group(3))
         traffic.rate_bps.append(parse_number(path, m.group(4), "demand value", number) * factor)

@@ -189,6 +189,12 @@ class TimeWindow:
         return cls(max_future_s=float(skew) if skew else 300.0,
                    max_age_s=float(age) if age else None)
 
+    def bounds(self) -> tuple[float, float]:
+        """The accepted interval now, for checking a whole batch against one clock read."""
+        now = self.clock()
+        return (-math.inf if self.max_age_s is None else now - self.max_age_s,
+                now + self.max_future_s)
+
     def check(self, t: float) -> float:
         """``t``, or ValueError saying how far outside the window it is."""
         now = self.clock()
@@ -211,6 +217,7 @@ class Decoder:
     def __init__(self, ports: InterfaceMap, window: TimeWindow | None = None) -> None:
         self.ports = ports
         self.window = window or TimeWindow.from_env()
+        self._bounds = self.window.bounds()
 
     def decode(self, payloads: Iterable[bytes | str | Mapping[str, Any]],
                source: str = "in-process") -> Batch:
@@ -222,6 +229,7 @@ class Decoder:
         bits: list[int] = []
         cols = (port, time, octets, drops, oper, bits)
         batch = Batch()
+        self._bounds = self.window.bounds()
         for payload in payloads:
             try:
                 doc = orjson.loads(payload) if isinstance(payload, bytes | str) else payload
@@ -260,7 +268,9 @@ class Decoder:
         if "error" in rec:  # set by decode_gnmi for a port whose update was unusable
             raise ValueError(str(rec["error"]))
         kind = rec.get("kind")
-        t = self.window.check(parse_time(rec.get("time")))
+        t = parse_time(rec.get("time"))
+        if not self._bounds[0] <= t <= self._bounds[1]:
+            self.window.check(t)  # raises, saying how far out it is
         if kind == "counter":
             key = (str(rec.get("device")), str(rec.get("interface")))
             p = self.ports.ports.get(key)

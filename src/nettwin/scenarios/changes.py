@@ -129,13 +129,16 @@ def _number(value: Any, label: str, name: str, problems: list[Problem], *, posit
         if isinstance(value, bool):
             raise ValueError
         number = float(value)
-        if not math.isfinite(number) or (integer and number != int(number)):
+        if not math.isfinite(number):
+            raise OverflowError
+        if integer and number != int(number):
             raise ValueError
-    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float
+    except (TypeError, ValueError, OverflowError) as exc:  # Overflow: beyond float, inf, nan
         shown = value if not isinstance(value, int) or value.bit_length() < 200 else \
             f"<integer of {len(str(value))} digits>"
-        problems.append(Problem(label, f"expected a finite {'whole ' if integer else ''}"
-                                       "number", field=name, value=shown,
+        what = "a finite number" if isinstance(exc, OverflowError) else \
+            f"a {'whole ' if integer else ''}number"
+        problems.append(Problem(label, f"expected {what}", field=name, value=shown,
                                 fix=f"give {name} as a number"))
         return None
     if (positive and number <= 0) or number < 0:
