@@ -41,7 +41,7 @@ PARSE_CASES = [
     ("metric-negative", "changes: [{set_metric: {link: Denver--Kansas-City, metric: -1}}]\n",
      ["s.yaml change #1, field 'metric': must be greater than 0 (got -1)"]),
     ("metric-fraction", "changes: [{set_metric: {link: Denver--Kansas-City, metric: 1.5}}]\n",
-     ["s.yaml change #1, field 'metric': expected a finite whole number (got 1.5)",
+     ["s.yaml change #1, field 'metric': expected a whole number (got 1.5)",
       "Fix: give metric as a number"]),
     ("direction", "changes: [{set_capacity: {link: Denver--Kansas-City, capacity_bps: 1e9, "
                   "direction: sideways}}]\n",
