@@ -34,7 +34,9 @@ from pydantic import BaseModel, Field
 
 from nettwin import __version__
 from nettwin.api.auth import Role, TokenStore
+from nettwin.api.basis import BasisKind, add_basis_routes, resolve_basis
 from nettwin.api.deps import Admin, NetworkId, Planner, Viewer, role_route
+from nettwin.api.docs import add_offline_docs
 from nettwin.api.jobs import JobManager, JobState
 from nettwin.api.live import LiveState, diurnal_scale
 from nettwin.api.live_routes import add_live_routes
@@ -43,6 +45,7 @@ from nettwin.api.qos_routes import add_qos_routes
 from nettwin.api.settings import Settings
 from nettwin.api.twin_routes import add_twin_routes, live_twin
 from nettwin.api.views import add_view_routes, radio_of
+from nettwin.api.warmup import add_warmup_routes, start_warmup
 from nettwin.api.weather import LiveWeather
 from nettwin.engine import (
     CompiledNetwork,
@@ -76,6 +79,7 @@ class SimulateRequest(BaseModel):
 class ScenarioRequest(BaseModel):
     name: str = Field(default="api scenario", max_length=200)
     changes: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    basis: BasisKind = BasisKind.PLAN  # live: measured traffic level and link states
 
 
 class SweepRequest(BaseModel):
@@ -84,6 +88,7 @@ class SweepRequest(BaseModel):
     srlgs: bool = False
     link_pairs: bool = False
     max_pairs: int = Field(default=20_000, ge=1, le=1_000_000)
+    basis: BasisKind = BasisKind.PLAN  # live: measured traffic level and link states
 
 
 class Twin:
@@ -212,6 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         twin.jobs = JobManager(settings.job_workers)  # a restarted app gets a fresh pool
         if settings.load_example:
             twin.load_examples()
+        app.state.warmup = start_warmup() if settings.simulate_telemetry_s > 0 else None
         ticker = None
         if settings.simulate_telemetry_s > 0 and twin.live_ids:
             ticker = asyncio.create_task(_simulated_telemetry())
@@ -252,6 +258,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.sleep(settings.simulate_telemetry_s)
 
     app = FastAPI(title="nettwin", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # /docs offline: see api/docs.py
                   description="A network digital twin: networks, simulations, what-ifs, "
                               "failure sweeps. Bearer tokens carry a role: viewer < planner "
                               "< operator < admin.")
@@ -354,15 +361,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def whatif(_: Planner, nid: NetworkId, body: ScenarioRequest,
                limit: Annotated[int, Query(ge=1, le=1_000_000, description=(
                    "Entries kept in each list (counts stay whole)"))] = 50) -> dict[str, Any]:
-        network, compiled = twin.get(nid)
+        b = resolve_basis(twin, nid, body.basis)
         scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
-        diff = run_whatif(network, scenario, compiled=compiled,
-                          baseline=twin.baseline(nid)).diff
-        return dict(json_safe(diff_document(diff, limit)))
+        diff = run_whatif(b.network, scenario, compiled=b.compiled, baseline=b.baseline).diff
+        return dict(json_safe(diff_document(diff, limit) | {"basis": b.document()}))
 
     @app.post(f"{API}/networks/{{nid}}/sweeps", status_code=202, **role_route(Role.PLANNER))
     def submit_sweep(who: Planner, nid: NetworkId, body: SweepRequest) -> dict[str, Any]:
-        network, compiled = twin.get(nid)
+        b = resolve_basis(twin, nid, body.basis)
+        network, compiled = b.network, b.compiled
 
         def work(progress: Callable[[int, int], None]) -> dict[str, Any]:
             result = run_sweep(network, links=body.links, nodes=body.nodes, srlgs=body.srlgs,
@@ -370,7 +377,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                compiled=compiled, progress=progress)
             return {"failures": result.failure_rows(), "worst_case": result.worst_case_rows()}
 
-        return twin.jobs.submit("sweep", nid, who.name, work).status()
+        return twin.jobs.submit("sweep", nid, who.name, work).status() | {"basis": b.document()}
 
     def _job(job_id: str) -> Any:
         job = twin.jobs.jobs.get(job_id)
@@ -403,4 +410,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_twin_routes(app, twin)
     add_qos_routes(app, twin)
     add_view_routes(app, twin)
+    add_basis_routes(app, twin)
+    add_warmup_routes(app)
+    add_offline_docs(app)
     return app
