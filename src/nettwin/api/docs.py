@@ -1,5 +1,6 @@
-"""``/docs`` served offline: the Swagger UI assets come from the ``swagger-ui-bundle`` package
-installed with nettwin, never from a CDN (operations networks often have no internet)."""
+"""``/docs`` served offline: the Swagger UI assets come from the ``swagger-ui-bundle-v2``
+package installed with nettwin (Swagger UI 5, which reads OpenAPI 3.1), never from a CDN:
+operations networks often have no internet."""
 
 from __future__ import annotations
 

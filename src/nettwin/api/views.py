@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from nettwin.api.auth import Role
 from nettwin.api.deps import NetworkId, Planner, Viewer, role_route
 from nettwin.api.live_routes import ALARMS
+from nettwin.api.storm_frames import storm_frames
 from nettwin.engine import CompiledNetwork, simulate
 from nettwin.engine.simulate import route
 from nettwin.errors import NettwinError
@@ -264,6 +265,7 @@ def add_view_routes(app: FastAPI, twin: Twin) -> None:
             "cells_at_worst": [cell | {"x": xy[0], "y": xy[1], "r": view.km(cell["radius_km"])}
                                for cell in field.cells_latlon_at(float(result.times_min[k]))
                                for xy in [view.xy(cell["latitude"], cell["longitude"])]],
+            "frames": storm_frames(radio, compiled, result, field, view),
         }))
 
 
