@@ -154,9 +154,11 @@ def test_upload_from_the_dashboard_shows_its_planned_overload(site: dict[str, An
     network = load_network(path)
     page = _page(site)
     page.set_input_files("#upload-file", str(path))
-    page.wait_for_function("document.querySelector('#upload-msg').textContent.startsWith('added')")
-    assert page.inner_text("#upload-msg").startswith(
-        f"added polska: {len(network.nodes)} nodes, {len(network.links)} links")
+    page.wait_for_function("document.querySelector('#upload-msg').textContent.includes('added')")
+    assert (f"added polska: {len(network.nodes)} nodes, {len(network.links)} links"
+            in page.inner_text("#upload-msg"))
+    # the message takes room from the map, never pushes the legend off the screen
+    assert page.eval_on_selector("#legend", "l => l.getBoundingClientRect().bottom") <= 720
     # the new network is selected, by its name (not its hex id), drawn with the plan's load
     selected = page.eval_on_selector("#network", "s => s.selectedOptions[0].textContent")
     assert selected.startswith("polska") and not re.search(r"[0-9a-f]{12}", selected)

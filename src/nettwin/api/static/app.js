@@ -91,6 +91,11 @@ function direction(label) {
   const m = /^(.*) \((.*)->(.*)\)$/.exec(label);
   return m ? `${nodeName(m[2])} → ${nodeName(m[3])}` : label;
 }
+// "L (A->B)" -> "(A→B)" in short names, for text that already names the link
+function arrow(label) {
+  const m = /^(.*) \((.*)->(.*)\)$/.exec(label);
+  return m ? `(${nodeName(m[2])} → ${nodeName(m[3])})` : "";
+}
 const linkOfArc = (label) => ui.arcLink[label] || (/^(.*) \(/.exec(label) || [])[1] || label;
 
 // Field names with units -> words and formatted values (the element panel, no raw names).
@@ -672,7 +677,13 @@ function groupAlarms(list) {
     const cleared = items.every((a) => a.state === "cleared") ? Math.max(...items.map((a) => toDate(a.alarmClearedTime || a.alarmChangedTime).getTime())) : null;
     const acked = items.every((a) => a.ackState === "acknowledged");
     const who = [...new Set(items.map((a) => a.ackUserId).filter(Boolean))].join(", ");
-    const dirs = g.link && items.length > 1 ? items.map((a) => `${direction(a.alarmedObject.id)}: ${a.specificProblem}`).join("; ") : null;
+    const probs = items.map((a) => a.specificProblem);
+    const util = probs.map((p) => (/^utilisation (.*)$/.exec(p) || [])[1]);
+    const dirs = !(g.link && items.length > 1) ? null
+      : probs.every((p) => p === probs[0]) ? `${probs[0]} ⇄`
+        : util.every(Boolean) ? `utilisation ${util.join(" / ")} ⇄`
+          : items.map((a) => `${a.specificProblem} ${arrow(a.alarmedObject.id)}`).join(", ");
+    const full = items.map((a) => `${direction(a.alarmedObject.id)}: ${a.specificProblem}`).join("; ");
     return {
       id: items[0].id, ids: items.map((a) => a.id), severity: items[0].perceivedSeverity,
       object: g.object, link: g.link, type: items[0].alarmType,
@@ -680,7 +691,7 @@ function groupAlarms(list) {
       raised: raised / 1000, duration: ((cleared || now) - raised) / 1000,
       state: cleared ? "cleared" : items.some((a) => a.state === "updated") ? "updated" : "raised",
       ack: acked ? `acknowledged${who ? " by " + who : ""}` : "unacknowledged", acked,
-      hint: correlate(g, items),
+      hint: correlate(g, items), detail: full,
     };
   });
 }
@@ -733,11 +744,11 @@ function renderAlarms() {
     ${rows.map((g) => `<tr data-alarm="${esc(g.id)}" data-alarms="${esc(g.ids.join(" "))}">
       <td class="sev-${esc(g.severity)}">${esc(g.severity)}</td>
       <td><a href="#" class="goto" data-object="${esc(g.link || g.object)}">${esc(g.object)}</a></td>
-      <td>${esc(g.problem)}${g.hint ? `<div class="corr">${esc(g.hint)}</div>` : ""}</td>
+      <td title="${esc(g.detail)}">${esc(g.problem)}${g.hint ? `<div class="corr">${esc(g.hint)}</div>` : ""}</td>
       <td title="${esc(new Date(g.raised * 1000).toISOString())}">${esc(clock(g.raised))}</td>
       <td class="num">${esc(duration(g.duration))}</td>
-      <td>${esc(g.state)}, ${esc(g.ack)}</td>
-      <td>${g.acked ? "" : '<button class="ack">ack</button>'}${g.state !== "cleared" ? '<button class="clear">clear</button>' : ""}</td></tr>`).join("")}
+      <td>${esc(g.state)}<div class="hint">${esc(g.acked ? g.ack : "not acked")}</div></td>
+      <td class="actions">${g.acked ? "" : '<button class="ack" title="acknowledge every alarm of this row">ack</button>'}${g.state !== "cleared" ? '<button class="clear" title="clear every alarm of this row">clear</button>' : ""}</td></tr>`).join("")}
     </tbody></table></div>`;
 }
 
@@ -962,11 +973,13 @@ async function uploadNetwork(file) {
   try {
     const d = await api(`${API}/networks`, { method: "POST", body: form });
     await listNetworks(d.id);
-    msg.textContent = `added ${d.name}: ${d.nodes} nodes, ${d.links} links, ${d.demands} demands` +
-      (d.notes.length ? ` — ${d.notes.length} default(s) applied: ${d.notes.slice(0, 3).join(" ")}${d.notes.length > 3 ? " …" : ""}` : "");
+    msg.innerHTML = '<button id="upload-msg-close" title="dismiss">×</button>';
+    msg.append(`added ${d.name}: ${d.nodes} nodes, ${d.links} links, ${d.demands} demands` +
+      (d.notes.length ? ` — ${d.notes.length} default(s) applied: ${d.notes.slice(0, 3).join(" ")}${d.notes.length > 3 ? " …" : ""}` : ""));
   } catch (e) {
     msg.className = "error";
-    msg.textContent = `could not add ${file.name}: ${e.message}`;
+    msg.innerHTML = '<button id="upload-msg-close" title="dismiss">×</button>';
+    msg.append(`could not add ${file.name}: ${e.message}`);
   }
 }
 
@@ -1070,6 +1083,7 @@ window.addEventListener("DOMContentLoaded", () => {
   $$("#basis button").forEach((b) => b.addEventListener("click", () => setBasis(b.dataset.basis)));
   $$("aside nav button").forEach((b) => b.addEventListener("click", () => tab(b.dataset.tab)));
   $("#upload-btn").addEventListener("click", () => $("#upload-file").click());
+  $("#upload-msg").addEventListener("click", (ev) => { if (ev.target.id === "upload-msg-close") $("#upload-msg").hidden = true; });
   $("#upload-file").addEventListener("change", (ev) => { const f = ev.target.files[0]; if (f) uploadNetwork(f); ev.target.value = ""; });
   $("#search").addEventListener("change", (ev) => runSearch(ev.target.value));
   $("#search").addEventListener("keydown", (ev) => { if (ev.key === "Enter") runSearch(ev.target.value); });
