@@ -541,3 +541,58 @@ def test_docs_render_offline(site: dict[str, Any]) -> None:
     assert page.locator(".opblock").count() >= 20  # the operations are listed
     assert not outside
     page.close()
+
+
+def test_time_travel_shows_the_recorded_state(site: dict[str, Any]) -> None:
+    """Counters posted for the last ten minutes (1.5x plan, then a link down): the history
+    slider shows the state the live twin recorded at each instant, and says when there is
+    nothing recorded."""
+    from nettwin.live.simulated import CounterFeed
+
+    network = load_network(example_path())
+    feed = CounterFeed(network)
+    cut = "Seattle--Denver"
+    i = list(network.links).index(cut)
+    up = np.ones(2 * len(network.links), bool)
+    up[[2 * i, 2 * i + 1]] = False
+    rate = network.demands.rate_bps * 1.5
+    before, after = reference_ecmp(network, demand_rate_bps=rate).arc_load_bps, \
+        reference_ecmp(network, up, rate).arc_load_bps
+    now = time.time()
+    with _client(site, Role.OPERATOR) as api:
+        for k in range(11):
+            loads, state = (before, None) if k < 8 else (after, up)
+            records = feed.step(now - 600 + 60 * k, loads, 60.0 if k else 0.0, arc_up=state)
+            api.post("/api/v1/networks/example/observations",
+                     json={"items": records}).raise_for_status()
+    page = _page(site)
+    page.click("[data-tab=history]")
+    page.click("#history-open")
+    page.wait_for_selector("#history-summary")
+    expected = _expected_buckets(network, after)
+    drawn = _wait_buckets(page, expected)
+    assert {a: drawn[a] for a in expected if not a.startswith(cut + " ")} == \
+        {a: b for a, b in expected.items() if not a.startswith(cut + " ")}
+    assert all("down" in c for c in page.eval_on_selector_all(
+        f'line.arc[data-link="{cut}"]', "ls => ls.map(l => l.getAttribute('class'))"))
+    assert "1 link(s) down" in page.inner_text("#history-summary")
+    # five minutes ago (step 110 of 120, 30 s apart): before the cut
+    page.eval_on_selector("#timebar-range", "r => { r.value = 110; "
+                          "r.dispatchEvent(new Event('input')); }")
+    page.wait_for_function("document.querySelector('#history-summary').textContent"
+                           ".includes('0 link(s) down')")
+    expected = _expected_buckets(network, before)
+    assert _wait_buckets(page, expected) == expected
+    assert page.inner_text("#view-mode").startswith("history · ")
+    # an hour ago: nothing recorded, and the map says so
+    page.eval_on_selector("#timebar-range", "r => { r.value = 0; "
+                          "r.dispatchEvent(new Event('input')); }")
+    page.wait_for_function("document.querySelector('#map-note').textContent"
+                           ".startsWith('No measurements')")
+    assert set(_map_buckets(page).values()) == {-1}  # grey "no data", not a green 0 %
+    page.screenshot(path=str(site["shots"] / "history.png"))
+    page.click("#back-live")
+    assert not page.inner_text("#view-mode").startswith("history")
+    assert page.is_hidden("#timebar")
+    assert not page.errors
+    page.close()

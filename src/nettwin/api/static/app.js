@@ -78,6 +78,7 @@ function duration(s) {
   if (s < 86400) return `${Math.floor(s / 3600)} h ${two(Math.floor(s % 3600 / 60))} min`;
   return `${Math.floor(s / 86400)} d ${Math.floor(s % 86400 / 3600)} h`;
 }
+const NO_DATA = "#b8bec6";
 function colour(u) {
   if (u == null || !isFinite(u)) return "#d61f1f";
   if (u >= 1) return "#d61f1f";
@@ -357,11 +358,11 @@ function paint(util, up, modes, what) {
   let max = 0, maxArc = null;
   $$("line.arc").forEach((line) => {
     const arc = line.dataset.arc;
-    const u = util[arc], down = up[arc] === false;
-    line.style.stroke = colour(u || 0);
+    const u = util[arc], down = up[arc] === false, known = u != null && !Number.isNaN(u);
+    line.style.stroke = known ? colour(u) : NO_DATA;  // never a green "0 %" for "not measured"
     line.classList.toggle("down", down);
     if (!down && u > max) { max = u; maxArc = arc; }
-    line.querySelector("title").textContent = `${direction(arc)} (${linkOfArc(arc)}): ${down ? "down" : pct(u)} — ${what}`;
+    line.querySelector("title").textContent = `${direction(arc)} (${linkOfArc(arc)}): ${down ? "down" : known ? pct(u) : "no data"} — ${what}`;
   });
   const shownModes = Object.assign({}, Object.fromEntries(ui.topo.links.filter((l) => l.modulation).map((l) => [l.id, l.modulation])), modes || {});
   let relabel = false;
@@ -1025,10 +1026,29 @@ async function selectNetwork(nid) {
   ]);
   if (ui.nid !== nid) return;
   ui.plan = plan;
-  ui.live = ui.live || live;
+  ui.live = ui.live || live || await mirroredState(nid);
   paintBase();
   loadAlarms();
   openStream(nid);
+}
+
+// Without a telemetry feed, the live twin's mirrored counters (observations ingested over
+// the API or a bus) are the live state; refreshed every 10 s while that is the source.
+async function mirroredState(nid) {
+  let snap = null;
+  try { snap = await api(`${API}/networks/${nid}/live`); } catch (e) { return null; }
+  if (!snap || !snap.samples || ui.nid !== nid) return null;
+  clearTimeout(ui.mirrorTimer);
+  ui.mirrorTimer = setTimeout(async () => {
+    if (ui.nid !== nid || (ui.live && !ui.live.mirrored)) return;
+    const next = await mirroredState(nid);
+    if (next && ui.nid === nid) { ui.live = next; if (ui.mode === "base") paintBase(); }
+  }, 10000);
+  return {
+    mirrored: true, network_id: nid, time: snap.time,
+    arcs: snap.arcs.map((a) => ({ arc: a.arc, utilisation: a.utilisation, up: a.up })),
+    link_modes: Object.fromEntries(Object.entries(snap.modulation || {}).filter(([, v]) => v)),
+  };
 }
 
 async function listNetworks(want) {
