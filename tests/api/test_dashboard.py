@@ -248,6 +248,8 @@ def test_element_panel_shows_live_and_plan_side_by_side(site: dict[str, Any]) ->
     assert using, "the example should route at least one service over Denver--Kansas-City"
     spark = page.inner_text("#element-history")
     assert "samples" in spark and re.search(r"\d\d:\d\d:\d\d", spark)  # a time axis
+    assert page.eval_on_selector_all(
+        "#element .tbl", "ts => ts.every(t => t.scrollWidth <= t.clientWidth + 1)")
     page.screenshot(path=str(site["shots"] / "element-link.png"))
     page.click('circle.node[data-node="Denver"]')
     page.wait_for_function("document.querySelector('#element-title')?.textContent === "
@@ -367,6 +369,8 @@ def test_whatif_runs_on_live_and_plan_without_mixing(site: dict[str, Any]) -> No
         assert page.inner_text("#view-mode") == f"what-if on {basis}"
         assert f"traffic at {level:.2f} x plan" in page.inner_text("#basis-note") \
             if basis == "live" else "planned traffic matrix" in page.inner_text("#basis-note")
+        assert page.eval_on_selector_all(
+            "#whatif-result .tbl", "ts => ts.every(t => t.scrollWidth <= t.clientWidth + 1)")
         if basis == "live":
             page.screenshot(path=str(site["shots"] / "whatif.png"))
             # the CSV of the changes table holds the raw numbers of the API's diff
@@ -458,6 +462,9 @@ def test_storm_slider_replays_every_minute(site: dict[str, Any]) -> None:
     assert re.search(r"worst rain fade [\d.]+ dB", page.inner_text("#storm-verdict"))
     assert page.eval_on_selector("#storm-result .tbl",
                                  "t => t.scrollWidth <= t.clientWidth + 1")
+    # the header holds everything at 1280 px, the view badge whole
+    assert page.eval_on_selector("#view-mode", "v => v.scrollWidth <= v.clientWidth")
+    assert page.eval_on_selector("header", "h => h.scrollWidth <= h.clientWidth")
     page.screenshot(path=str(site["shots"] / "storm.png"))
     # the slider: minute 0 is clear sky; each frame is the radio model's modes at that minute
     frames = doc["frames"]
@@ -594,5 +601,33 @@ def test_time_travel_shows_the_recorded_state(site: dict[str, Any]) -> None:
     page.click("#back-live")
     assert not page.inner_text("#view-mode").startswith("history")
     assert page.is_hidden("#timebar")
+    assert not page.errors
+    page.close()
+
+
+def test_qos_panel_runs_per_class_on_the_live_level(site: dict[str, Any]) -> None:
+    _telemetry(site, 1.3)
+    page = _page(site, Role.PLANNER)
+    page.click("[data-tab=qos]")
+    page.select_option("#qos-scheduler", "sp")
+    page.click("#qos-run")
+    page.wait_for_selector("#qos-class-table")
+    assert "live traffic level 1.30 × plan" in page.inner_text("#qos-basis")
+    with _client(site, Role.PLANNER) as api:
+        doc = api.post("/api/v1/networks/example/qos", json={
+            "policy": {"classes": ["best-effort"], "default": {"scheduler": "sp",
+                                                               "weights": [1.0]}},
+            "scale": 1.3}).json()
+    rows = page.eval_on_selector_all("#qos-classes-table tbody tr",
+                                     "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    assert [r[0] for r in rows] == [c["class"] for c in doc["classes"]]
+    for r, c in zip(rows, doc["classes"], strict=True):
+        assert r[2] == f"{1e3 * c['mean_delay_s']:.2f} ms"
+        assert r[3] == f"{1e3 * c['p99_delay_s']:.2f} ms"
+    # the tabs and the tables fit the panel
+    assert page.eval_on_selector("aside nav", "n => n.scrollWidth <= n.clientWidth")
+    assert page.eval_on_selector_all(
+        "#qos-result .tbl", "ts => ts.every(t => t.scrollWidth <= t.clientWidth + 1)")
+    page.screenshot(path=str(site["shots"] / "qos.png"))
     assert not page.errors
     page.close()

@@ -443,6 +443,7 @@ function clearResults() {
   $("#n1-result").innerHTML = ""; $("#n1-status").textContent = "";
   $("#storm-result").innerHTML = "";
   $("#history-result").innerHTML = "";
+  $("#qos-result").innerHTML = "";
   ui.frames = null; ui.n1Job = null; ui.generation += 1;
   if (ui.topo) paintBase();
 }
@@ -954,6 +955,42 @@ async function loadHistory(k) {
   }
 }
 
+// ---------------------------------------------------------------- per-class QoS
+function qosClasses() {
+  const n = (ui.nets || []).find((x) => x.id === ui.nid);
+  return n && n.traffic_classes && n.traffic_classes.length ? n.traffic_classes : ["best-effort"];
+}
+function fillQos() {
+  const classes = qosClasses();
+  $("#qos-classes").innerHTML = `<table><thead><tr><th>class (served first at the top)</th><th>WFQ/DRR weight</th></tr></thead><tbody>
+    ${classes.map((c, i) => `<tr><td>${esc(c)}</td><td><input class="qos-weight" data-class="${esc(c)}" type="number" min="0.01" step="0.05" value="${(1 / classes.length).toFixed(2)}" aria-label="weight of ${esc(c)}"></td></tr>`).join("")}</tbody></table>`;
+  $("#qos-result").innerHTML = "";
+}
+async function runQos() {
+  const box = $("#qos-result");
+  box.innerHTML = "running…";
+  const gen = ui.generation;
+  const classes = qosClasses();
+  const weights = $$(".qos-weight").map((i) => parseFloat(i.value) || 0.01);
+  const live = ui.basis === "live" && ui.live && ui.live.scale != null;
+  const scale = live ? ui.live.scale : 1;
+  try {
+    const d = await api(`${API}/networks/${ui.nid}/qos?limit=20`, { method: "POST", body: {
+      policy: { classes, default: { scheduler: $("#qos-scheduler").value, weights } }, scale } });
+    if (gen !== ui.generation) return;
+    const svcs = d.services.map((s) => Object.assign({ name: (ui.topo.services.find((x) => x.id === s.service) || {}).name || s.service }, s));
+    box.innerHTML = `<p class="basis-note" id="qos-basis">computed on: ${live ? `live traffic level ${scale.toFixed(2)} × plan (measured ${esc(clock(ui.live.time))})` : "the planned traffic matrix"}</p>
+      <h4>Per class</h4><div id="qos-class-table">${table(d.classes, [["class", "class"], ["offered", "offered_bps", bps, 1],
+        ["mean delay", "mean_delay_s", ms, 1], ["p99 delay", "p99_delay_s", ms, 1], ["jitter", "mean_jitter_s", ms, 1], ["max loss", "max_loss", pct, 1]], "qos-classes-table", { name: "qos-classes" })}</div>
+      <h4>Services (each on its own class)</h4>${table(svcs, [["service", "name"], ["worst delay", "worst_delay_s", ms, 1], ["worst loss", "worst_loss", pct, 1],
+        ["SLA", "violated", (v) => (v ? "violated" : "ok")]], "qos-services", { name: "qos-services" })}
+      <h4>Slowest demands</h4>${table(d.demands, [["demand", "demand"], ["class", "class"], ["delay", "delay_s", ms, 1], ["jitter", "jitter_s", ms, 1],
+        ["loss", "loss", pct, 1]], "qos-demands", { name: "qos-demands" })}`;
+  } catch (e) {
+    box.innerHTML = `<p class="error">${esc(e.message)}</p>`;
+  }
+}
+
 // ---------------------------------------------------------------- warm-up
 async function pollWarmup() {
   try {
@@ -1019,6 +1056,7 @@ async function selectNetwork(nid) {
     $("#storm-lat").value = lat.toFixed(3); $("#storm-lon").value = lon.toFixed(3);
   }
   fillSearch();
+  fillQos();
   drawTopology();
   const [plan, live] = await Promise.all([
     api(`${API}/networks/${nid}/basis?kind=plan`).catch(() => null),
@@ -1053,6 +1091,7 @@ async function mirroredState(nid) {
 
 async function listNetworks(want) {
   const nets = await api(`${API}/networks`);
+  ui.nets = nets;
   const count = {};
   for (const n of nets) count[n.name] = (count[n.name] || 0) + 1;
   $("#network").innerHTML = nets.map((n) => `<option value="${esc(n.id)}">${esc(n.name)}${count[n.name] > 1 ? ` (${esc(n.id.slice(0, 6))})` : ""} — ${n.nodes} nodes</option>`).join("");
@@ -1151,6 +1190,7 @@ window.addEventListener("DOMContentLoaded", () => {
   $("#n1-run").addEventListener("click", runN1);
   $("#storm-run").addEventListener("click", runStorm);
   $("#history-open").addEventListener("click", openHistory);
+  $("#qos-run").addEventListener("click", runQos);
   $("#timebar-range").addEventListener("input", (ev) => {
     const k = parseInt(ev.target.value, 10);
     if (ui.timebar) { $("#timebar-value").textContent = ui.timebar.fmt(k); ui.timebar.onInput(k); }
