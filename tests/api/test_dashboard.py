@@ -631,3 +631,31 @@ def test_qos_panel_runs_per_class_on_the_live_level(site: dict[str, Any]) -> Non
     page.screenshot(path=str(site["shots"] / "qos.png"))
     assert not page.errors
     page.close()
+
+
+def test_alarms_under_the_rain_cell_are_flagged(site: dict[str, Any]) -> None:
+    """Munich loaded at 2.5x its plan raises utilisation alarms; with the storm's worst minute
+    on the map, exactly the alarmed links the radio model pushes below clear-sky modulation
+    carry the 'under the rain cell' hint."""
+    _telemetry(site, 2.5, "munich")
+    page = _page(site, Role.PLANNER, network="munich")
+    page.click("[data-tab=storm]")
+    page.click("#storm-run")
+    page.wait_for_selector("#storm-verdict", timeout=120_000)
+    with _client(site, Role.PLANNER) as api:
+        doc = api.post("/api/v1/networks/munich/storm", json={}).json()
+    faded = {r["link"] for r in doc["links"] if r["mode"] != r["clear_sky_mode"]}
+    page.click("[data-tab=alarms]")
+    page.wait_for_selector("#alarms-table tr[data-alarm]")
+    rows = page.eval_on_selector_all(
+        "#alarms-table tbody tr", "rs => rs.map(r => [r.cells[1].textContent, r.cells[2]"
+        ".querySelector('.corr')?.textContent || ''])")
+    assert rows
+    assert any(obj in faded for obj, _ in rows)
+    for obj, hint in rows:
+        assert ("under the rain cell" in hint) == (obj in faded), (obj, hint)
+    # the tab bar stays on one line with the alarm count in it
+    assert page.eval_on_selector("aside nav", "n => n.getBoundingClientRect().height < 40")
+    page.screenshot(path=str(site["shots"] / "alarms-rain.png"))
+    assert not page.errors
+    page.close()

@@ -702,7 +702,8 @@ function correlate(g, items) {
   const lk = g.link && ui.topo.links.find((l) => l.id === g.link);
   const liveMode = lk && ui.live && ui.live.link_modes ? ui.live.link_modes[lk.id] : null;
   if (lk && lk.modulation && liveMode && liveMode !== lk.modulation) hints.push(`rain fade: ${liveMode} (clear sky ${lk.modulation})`);
-  if (lk && ui.frames && ui.mode === "storm") hints.push("under the storm replayed on the map");
+  const stormMode = lk && ui.mode === "storm" && ui.view ? ui.view.modes[lk.id] : null;
+  if (stormMode && lk.modulation && stormMode !== lk.modulation) hints.push(`under the rain cell: ${stormMode} (${ui.view.what})`);
   const down = ui.live ? [...new Set(ui.live.arcs.filter((a) => !a.up).map((a) => linkOfArc(a.arc)))] : [];
   if (items[0].alarmType === "QualityOfServiceAlarm" && down.length && !(lk && down.includes(lk.id))) {
     hints.push(`rerouted traffic? link${down.length > 1 ? "s" : ""} down: ${down.slice(0, 3).join(", ")}${down.length > 3 ? "…" : ""}`);
@@ -883,6 +884,7 @@ function paintFrame(k) {
     el("circle", { cx: px(c.x), cy: py(c.y), r: Math.max(4, c.r * (W - 2 * PAD)), class: "cell" }, cells);
   }
   const below = Object.entries(f.modes).filter(([lid, m]) => (ui.topo.links.find((l) => l.id === lid) || {}).modulation !== m).length;
+  if (!$("#panel-alarms").hidden) renderAlarms();
   const s = $("#storm-frame");
   if (s) s.textContent = `minute ${f.minute}: ${below} link(s) below clear-sky modulation, max utilisation ${pct(f.max_utilisation)}`;
 }
