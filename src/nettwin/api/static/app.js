@@ -589,12 +589,14 @@ async function showElement(kind, id) {
     const name = kind === "node" ? nodeName(id) : id;
     const r = d.radio;
     const liveMode = r ? (ui.live && ui.live.link_modes && ui.live.link_modes[id]) || r.live_mode : null;
+    const attrs = Object.assign({}, d.attributes);
+    const radioAttrs = r && attrs.radio ? attrs.radio : null;
+    if (radioAttrs) delete attrs.radio;
     const radio = r ? `<h4>Radio</h4><dl class="attrs" id="element-radio">
-        <dt>frequency</dt><dd>${r.frequency_ghz} GHz, ${r.length_km.toFixed(2)} km hop</dd>
-        <dt>profile</dt><dd>${esc(r.profile)}</dd>
+        <dt>hop</dt><dd>${r.frequency_ghz} GHz, ${r.length_km.toFixed(2)} km</dd>
         <dt>modulation live</dt><dd id="element-mode">${esc(liveMode || "— (no telemetry)")}</dd>
         <dt>modulation on map</dt><dd>${esc((ui.view && ui.view.modes[id]) || r.clear_sky_mode)}</dd>
-        <dt>clear sky</dt><dd>${esc(r.clear_sky_mode)}</dd><dt>ladder</dt><dd>${esc(r.modes.join(" → "))}</dd></dl>` : "";
+        <dt>clear sky</dt><dd>${esc(r.clear_sky_mode)}</dd><dt>ladder</dt><dd>${esc(r.modes.join(" → "))}</dd></dl>${radioAttrs ? attrList(radioAttrs) : ""}` : "";
     const svc = d.services.length ? table(d.services, [["service", "name"], ["worst delay (plan)", "worst_delay_s", ms, 1],
       ["target", "max_delay_s", ms, 1], ["SLA", "violated", (v) => (v ? "violated" : "ok")]], "element-services-table", { name: `${kind}-${id}-services` })
       : '<p class="hint">none</p>';
@@ -602,7 +604,7 @@ async function showElement(kind, id) {
       ["problem", "specificProblem"], ["raised", "alarmRaisedTime", clock], ["state", "state"], ["ack", "ackState"]], "element-alarms-table", { name: `${kind}-${id}-alarms` })
       : '<p class="hint">none</p>';
     box.innerHTML = `<h3 id="element-title">${esc(kind)} ${esc(name)}</h3>
-      ${attrList(d.attributes, "element-attrs")}${radio}
+      ${attrList(attrs, "element-attrs")}${radio}
       <h4>Load: live and planned</h4><div id="element-load-box">${elementLoadTable(d)}</div>
       <h4>Services using it (${d.services.length})</h4><div id="element-services">${svc}</div>
       <h4>Utilisation history</h4><div id="element-history">${sparkline(d.history.times, d.history.series)}</div>
