@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the tests drive: Chromium (dashboard), FRR + iproute2 (lab), Prometheus.
 SYSTEM_PACKAGES := chromium frr prometheus iproute2
 
-.PHONY: docs system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup clean
+.PHONY: docs bench-tables system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup clean
 
 setup: $(VENV)/.installed
 
@@ -69,6 +69,9 @@ bench-qos: setup
 
 bench-live: setup
 	$(PY) benchmarks/bench_live.py
+
+bench-tables: setup
+	$(PY) benchmarks/bench_tables.py
 
 bench-api: setup
 	$(PY) benchmarks/bench_api.py
