@@ -597,6 +597,7 @@ def test_time_travel_shows_the_recorded_state(site: dict[str, Any]) -> None:
     page.wait_for_function("document.querySelector('#map-note').textContent"
                            ".startsWith('No measurements')")
     assert set(_map_buckets(page).values()) == {-1}  # grey "no data", not a green 0 %
+    assert page.inner_text("#max-util") == "max — (no data)"
     page.screenshot(path=str(site["shots"] / "history.png"))
     page.click("#back-live")
     assert not page.inner_text("#view-mode").startswith("history")

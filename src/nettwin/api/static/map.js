@@ -190,7 +190,8 @@ function paint(util, up, modes, what) {
   }
   if (relabel) placeLabels();
   ui.view = { util, up, modes: shownModes, what };
-  $("#max-util").textContent = `max ${pct(max)}${maxArc ? " on " + linkOfArc(maxArc) : ""}`;
+  const anyKnown = Object.values(util).some((u) => u != null && !Number.isNaN(u));
+  $("#max-util").textContent = anyKnown ? `max ${pct(max)}${maxArc ? " on " + linkOfArc(maxArc) : ""}` : "max — (no data)";
   markPicked();
 }
 function markPicked() {
