@@ -51,7 +51,7 @@ def test_live_views_before_any_data(api) -> None:  # type: ignore[no-untyped-def
     client, h = api
     r = client.get(f"{NETS}/example/state", headers=h[Role.VIEWER])
     assert r.status_code == 404
-    assert r.json() == {"detail": "no live state yet: POST telemetry first"}
+    assert r.json() == {"detail": "no live state yet: POST telemetry or observations first"}
     r = client.get(f"{NETS}/example/traffic-matrix", headers=h[Role.VIEWER])
     assert r.status_code == 409
     assert r.json() == {"detail": "no measured rates yet: POST observations first"}

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 from fastapi.testclient import TestClient
-from nettwin.api.weather import LiveWeather
 
 from nettwin import compile_network
 from nettwin.api import Role, Settings, TokenStore, create_app
 from nettwin.examples import example_path
 from nettwin.io import load_network
+from nettwin.live.weather import LiveWeather
 from nettwin.radio.acm import bundled_profiles, load_acm_profiles
 from nettwin.radio.budget import compile_radio, link_budget
 from nettwin.radio.storm import parse_storm, run_storm
@@ -55,14 +55,14 @@ def test_weather_ticks_are_the_storm_steps_looping() -> None:
         for i, lid in enumerate(radio.link_ids):
             ladder = profiles[net.links[lid].radio.profile].modes  # type: ignore[union-attr]
             want = "down" if mode[i] < 0 else ladder[mode[i]].name
-            assert got["link_modes"][lid] == want, (tick, lid)
+            assert got.link_modes[lid] == want, (tick, lid)
             arcs = [2 * radio.link_index[i], 2 * radio.link_index[i] + 1]
-            assert (got["arc_up"][arcs] == (mode[i] >= 0)).all()
+            assert (got.arc_up[arcs] == (mode[i] >= 0)).all()
             if mode[i] >= 0:
-                assert (got["arc_capacity_bps"][arcs] == ladder[mode[i]].capacity_bps).all()
+                assert (got.arc_capacity_bps[arcs] == ladder[mode[i]].capacity_bps).all()
         others = np.setdiff1d(np.arange(compiled.n_arcs),
                               np.concatenate([2 * radio.link_index, 2 * radio.link_index + 1]))
-        np.testing.assert_array_equal(got["arc_capacity_bps"][others],
+        np.testing.assert_array_equal(got.arc_capacity_bps[others],
                                       compiled.arc_capacity_bps[others])
 
 
