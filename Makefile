@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the tests drive: Chromium (dashboard), FRR + iproute2 (lab), Prometheus.
 SYSTEM_PACKAGES := chromium frr prometheus iproute2
 
-.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup bench-validate clean image image-test deploy-check
+.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup bench-validate bench-tables docs docs-serve clean image image-test deploy-check
 
 setup: $(VENV)/.installed
 
@@ -97,8 +97,19 @@ bench-qos: setup
 bench-live: setup
 	$(PY) benchmarks/bench_live.py
 
+bench-tables: setup
+	$(PY) benchmarks/bench_tables.py
+
 bench-api: setup
 	$(PY) benchmarks/bench_api.py
+
+# The docs site (MkDocs + mkdocstrings: guides and the API reference generated from the
+# docstrings) into site/; `make docs-serve` previews it on 127.0.0.1:8000.
+docs: setup
+	$(BIN)/mkdocs build --strict
+
+docs-serve: setup
+	$(BIN)/mkdocs serve
 
 bench-validate: setup
 	$(PY) benchmarks/bench_validate.py
@@ -109,5 +120,5 @@ bench-gym: setup
 	$(PY) benchmarks/bench_gym.py
 
 clean:
-	rm -rf $(VENV) .venv-peers .venv-checkov build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-peers .venv-checkov build .pytest_cache .mypy_cache .ruff_cache site
 	find src -name __pycache__ -prune -exec rm -rf {} +

@@ -6,9 +6,11 @@ import nettwin
 def test_public_api_is_pinned() -> None:
     assert sorted(nettwin.__all__) == sorted([
         "CompiledNetwork", "Demand", "DemandTable", "ImportFormatError", "Link", "LinkKind",
-        "NettwinError", "Network", "Node", "NodeKind", "Problem", "QueueModel", "Service",
+        "NettwinError", "Network", "Node", "NodeKind", "Problem", "QueueModel", "RunResult",
+        "Service",
         "SimulationError", "SimulationOptions", "SimulationResult", "UnknownFormatError",
-        "ValidationError", "__version__", "build_network", "compile_network", "simulate",
+        "ValidationError", "__version__", "build_network", "compile_network", "examples",
+        "load_network", "load_traffic", "run", "simulate",
     ])
     for name in nettwin.__all__:
         assert hasattr(nettwin, name)

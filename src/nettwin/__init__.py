@@ -2,10 +2,12 @@
 
 The public API is what this module exports (pinned by ``tests/test_public_api.py``)::
 
-    import nettwin
-    net = nettwin.load_network("abilene.yaml")
-    result = nettwin.simulate(nettwin.compile_network(net))
-    result.kpis()
+    >>> import nettwin
+    >>> net = nettwin.load_network(nettwin.examples.example_path("abilene"))
+    >>> res = nettwin.run(net, fail_links=["Denver--Kansas-City"])
+    >>> busiest = res.arcs.sort_by([("utilisation", "descending")]).slice(0, 1).to_pylist()[0]
+    >>> busiest["utilisation"] == res.kpis["max_utilisation"]
+    True
 
 Names are resolved on first use (PEP 562): ``import nettwin`` stays cheap, so the command
 line answers ``--help`` without loading numba; ``nettwin.simulate`` loads the engine.
@@ -42,6 +44,11 @@ _EXPORTS: dict[str, str] = {
     "Problem": "nettwin.model",
     "Service": "nettwin.model",
     "build_network": "nettwin.model",
+    "RunResult": "nettwin.notebook",  # the notebook API: one call, Arrow tables
+    "run": "nettwin.notebook",
+    "load_network": "nettwin.io",
+    "load_traffic": "nettwin.io",
+    "examples": "nettwin.examples",  # a module: the bundled networks
 }
 
 __all__ = [
@@ -57,6 +64,7 @@ __all__ = [
     "NodeKind",
     "Problem",
     "QueueModel",
+    "RunResult",
     "Service",
     "SimulationError",
     "SimulationOptions",
@@ -66,10 +74,15 @@ __all__ = [
     "__version__",
     "build_network",
     "compile_network",
+    "examples",
+    "load_network",
+    "load_traffic",
+    "run",
     "simulate",
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly
+    from nettwin import examples
     from nettwin.engine import (
         CompiledNetwork,
         QueueModel,
@@ -85,6 +98,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported e
         UnknownFormatError,
         ValidationError,
     )
+    from nettwin.io import load_network, load_traffic
     from nettwin.model import (
         Demand,
         DemandTable,
@@ -97,13 +111,15 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported e
         Service,
         build_network,
     )
+    from nettwin.notebook import RunResult, run
 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'nettwin' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = (importlib.import_module(module) if module == f"{__name__}.{name}"
+             else getattr(importlib.import_module(module), name))
     globals()[name] = value  # resolved once
     return value
 

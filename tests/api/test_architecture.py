@@ -48,7 +48,7 @@ def test_whatif_runs_on_the_live_state_when_there_is_one(api) -> None:  # type: 
     body = {"changes": [{"fail_link": "Denver--Kansas-City"}]}
     url = "/api/v1/networks/example/whatif"
     plan = client.post(url, json=body, headers=h[Role.PLANNER]).json()
-    assert plan["basis"] == "plan"  # nothing measured yet
+    assert plan["basis"]["kind"] == "plan"  # nothing measured yet
     assert client.post(url, json=body | {"basis": "live"},
                        headers=h[Role.PLANNER]).status_code == 409
     net = load_network(example_path())
@@ -57,7 +57,7 @@ def test_whatif_runs_on_the_live_state_when_there_is_one(api) -> None:  # type: 
     client.post("/api/v1/networks/example/telemetry", json={"scale": 1.4},
                 headers=h[Role.OPERATOR])
     live = client.post(url, json=body, headers=h[Role.PLANNER]).json()
-    assert live["basis"] == "live"
+    assert live["basis"]["kind"] == "live"
     # the oracle: the same scenario on the network rebuilt from the measured rates
     compiled = compile_network(net)
     rates = simulate(compiled, demand_rate_bps=compiled.demand_rate_bps * 1.4).arc_load_bps
@@ -123,13 +123,13 @@ def test_sweep_runs_on_the_live_state_when_asked(api) -> None:  # type: ignore[n
     client.post("/api/v1/networks/example/telemetry", json={"scale": 1.3},
                 headers=h[Role.OPERATOR])
     job = client.post(url, json={}, headers=h[Role.PLANNER]).json()
-    assert job["basis"] == "live"
+    assert job["basis"]["kind"] == "live"
     while job["state"] in ("queued", "running"):
         time.sleep(0.1)
         job = client.get(f"/api/v1/jobs/{job['id']}", headers=h[Role.PLANNER]).json()
     page = client.get(f"/api/v1/jobs/{job['id']}/results?table=worst_case&limit=1000",
                       headers=h[Role.VIEWER]).json()
-    assert page["basis"] == "live"
+    assert page["basis"]["kind"] == "live"
     net = load_network(example_path())
     compiled = compile_network(net)
     rates = simulate(compiled, demand_rate_bps=compiled.demand_rate_bps * 1.3).arc_load_bps

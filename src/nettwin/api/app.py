@@ -22,12 +22,14 @@ from fastapi.staticfiles import StaticFiles
 
 from nettwin import __version__
 from nettwin.api.bodies import request_validation_error
+from nettwin.api.docs import ASSETS, docs_assets
 from nettwin.api.jobs import JobManager
 from nettwin.api.routes import ROUTERS
 from nettwin.api.security import AuditLog, install_guard
 from nettwin.api.service import Twin
 from nettwin.api.settings import Settings
 from nettwin.api.uploads import BodyLimit
+from nettwin.api.warmup import start_warmup
 from nettwin.errors import NettwinError, ValidationError
 
 
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         twin.networks.update(twin.saved.load_networks())
         if settings.load_example:
             twin.load_examples()
+        # the embedded demo compiles the kernels in the background (GET /api/v1/warmup)
+        app.state.warmup = start_warmup() if settings.simulate_telemetry_s > 0 else None
         ticker = None
         if settings.simulate_telemetry_s > 0 and twin.live_ids:
             ticker = asyncio.create_task(
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         twin.saved.close()
 
     app = FastAPI(title="nettwin", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # /docs offline: api.routes.service
                   description="A network digital twin: networks, simulations, what-ifs, "
                               "failure sweeps. Bearer tokens carry a role: viewer < planner "
                               "< operator < admin.")
@@ -97,4 +102,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     static = resources.files("nettwin.api") / "static"
     app.mount("/ui", StaticFiles(directory=str(static), html=True), name="ui")
+    app.mount(ASSETS, docs_assets(), name="docs-assets")
     return app

@@ -100,11 +100,6 @@ class LiveHub:
         lt.process([Message(r) for r in sim.step(scale)], sim.name)
         return lt
 
-    def network_now(self, nid: str, network: Network) -> Network | None:
-        """The network as its live twin sees it now (None: nothing measured yet)."""
-        lt = self.twins.get(nid)
-        return None if lt is None else lt.network_now()
-
     def forget(self, nid: str) -> None:
         with self._lock:
             self.twins.pop(nid, None)

@@ -91,9 +91,7 @@ class SimulationDoc(BaseModel):
 
 
 class WhatIfDoc(Open):
-    basis: Literal["live", "plan"] = Field(
-        description="What the scenario ran on: 'live' (the measured traffic and link states "
-                    "of the live twin) or 'plan' (the planning traffic matrix).")
+    basis: BasisDoc = Field(description="What the scenario ran on.")
     verdict: str
     max_utilisation_before: float | None
     max_utilisation_after: float | None
@@ -107,6 +105,49 @@ class WhatIfDoc(Open):
     demands_restored: list[str]
     services: list[dict[str, Any]]
     services_newly_violated: list[str]
+
+
+# --------------------------------------------------------------------------- basis
+class BasisDoc(BaseModel):
+    """What an answer was computed on (``api.basis``)."""
+
+    kind: Literal["live", "plan"] = Field(
+        description="'live': the live twin's network now (link states as observed, traffic "
+                    "matrix estimated from the measured arc rates, capacities now); 'plan': "
+                    "the planning traffic matrix, links as inventoried.")
+    measured_at: str | None = Field(description="When the live state was measured (ISO).")
+    traffic_level: float = Field(description="Measured traffic against the plan's "
+                                             "(least-squares over the measured arcs).")
+    links_down: list[str]
+    note: str = Field(description="In words, including why 'auto' fell back to the plan.")
+
+
+class BasisRequested(BasisDoc):
+    requested: Literal["auto", "live", "plan"]
+    has_live: bool = Field(description="Whether the live twin has measured traffic.")
+
+
+class BasisArc(BaseModel):
+    arc: str
+    load_bps: float
+    capacity_bps: float
+    utilisation: float | None = Field(description="null: the arc is down.")
+    up: bool
+
+
+class BasisView(BaseModel):
+    basis: BasisRequested
+    max_utilisation: float
+    arcs: list[BasisArc]
+
+
+class Warmup(BaseModel):
+    state: Literal["warming", "ready", "failed"]
+    done: list[str]
+    running: str | None
+    steps: list[str]
+    elapsed_s: float
+    error: str | None
 
 
 # --------------------------------------------------------------------------- jobs
@@ -123,7 +164,7 @@ class JobStatus(BaseModel):
     cancel_requested: bool = False
     finished: str | None = Field(default=None, description="When the job ended (ISO 8601).")
     expires: str | None = Field(default=None, description="When its results are dropped.")
-    basis: Literal["live", "plan"] | None = Field(
+    basis: BasisDoc | None = Field(
         default=None, description="What a sweep runs on (answered when it is submitted).")
 
 
@@ -131,7 +172,7 @@ class Page(BaseModel):
     total: int
     offset: int
     items: list[dict[str, Any]]
-    basis: Literal["live", "plan"] | None = Field(
+    basis: BasisDoc | None = Field(
         default=None, description="What the job ran on (sweeps).")
 
 
@@ -365,6 +406,9 @@ class StormDoc(BaseModel):
     links: list[dict[str, Any]]
     arcs: list[dict[str, Any]]
     cells_at_worst: list[dict[str, Any]]
+    frames: list[dict[str, Any]] = Field(
+        description="Every storm step for the time slider: per arc utilisation and state "
+                    "(arc order), per radio link modulation, the rain cells on the map.")
 
 
 class QosDemand(BaseModel):

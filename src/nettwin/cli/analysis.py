@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -118,8 +117,7 @@ def whatif(
     """Compare scenarios (failures, drains, metric/capacity changes, traffic surges) with the
     baseline: changed links, rerouted and lost demands, SLA changes, a one-line verdict."""
     json_to_stdout(json_out)
-    from nettwin.report.html import image_html, table_html, write_report
-    from nettwin.report.plots import whatif_png
+    from nettwin.report.pages import write_whatif_report
 
     network = _network(file, fmt, traffic, default_capacity, metric_policy)
     try:
@@ -142,7 +140,6 @@ def whatif(
         style = "red" if r.diff.verdict().startswith("FAIL") else "green"
         verdicts.add_row(r.scenario.name, f"[{style}]{r.diff.verdict()}[/]")
     out.print(verdicts)
-    sections = []
     for r in results:
         d = r.diff
         if top and d.arcs_changed:
@@ -164,18 +161,15 @@ def whatif(
                 t.add_row(s.service, ms(s.worst_delay_before_s), ms(s.worst_delay_after_s),
                           status)
             out.print(t)
-        doc = diff_document(d)
-        sections.append((f"Scenario: {r.scenario.name}",
-                         f"<p><b>{doc['verdict']}</b></p>"
-                         + (image_html(whatif_png(doc["arc_changes"]), "utilisation")
-                            if doc["arc_changes"] else "")
-                         + table_html(doc["arc_changes"]) + table_html(doc["services"])))
     print_notes(network)
     if json_out is not None:
         write_json_file(json_out, [{"scenario": r.scenario.name} | diff_document(r.diff)
                                    for r in results])
     if html_out is not None:
-        write_report(html_out, f"nettwin what-if: {network.name}", sections)
+        write_whatif_report(html_out, network, results, {
+            "network": str(file or "bundled example"), "traffic": traffic,
+            "scenario_file": scenario, "queue_model": model.value, "packet_bytes": packet_bytes,
+            "packet_scv": packet_scv, "buffer_packets": buffer_packets})
         err.print(f"wrote {html_out}")
     if fail_on_violation and any(r.diff.verdict().startswith("FAIL") for r in results):
         raise typer.Exit(EXIT_SLA_VIOLATED)
@@ -214,8 +208,7 @@ def sweep(
     worst-case utilisation per link, criticality ranking, SLA breaks per service."""
     json_to_stdout(json_out)
     from nettwin.report import write_rows
-    from nettwin.report.html import image_html, table_html, write_report
-    from nettwin.report.plots import criticality_png, worst_case_utilisation_png
+    from nettwin.report.pages import write_sweep_report
 
     if table_format not in ("csv", "parquet", "json"):
         raise typer.BadParameter("--table-format must be csv, parquet or json")
@@ -266,16 +259,10 @@ def sweep(
         err.print(f"wrote {out_dir}/worst_case_arcs.{table_format}, failures.{table_format}")
     emit_json(json_out, {"failures": failures, "worst_case": worst})
     if html_out is not None:
-        services = [{"service": sid, "failures_breaking_sla": len(result.failures_breaking(sid)),
-                     "examples": [f.label for f in result.failures_breaking(sid)[:6]]}
-                    for sid in result.compiled.service_ids]
-        write_report(html_out, f"nettwin failure sweep: {network.name}", [
-            ("Worst-case utilisation", image_html(worst_case_utilisation_png(worst), "worst")
-             + table_html(worst, 40)),
-            ("Criticality ranking", image_html(criticality_png(failures), "criticality")
-             + table_html(failures, 40)),
-            ("Services", table_html(services)),
-        ])
+        write_sweep_report(html_out, network, result, {
+            "network": str(file or "bundled example"), "traffic": traffic, "links": links,
+            "nodes": nodes, "srlgs": srlgs, "link_pairs": pairs, "max_pairs": max_pairs,
+            "queue_model": model.value, "scheduler": scheduler})
         err.print(f"wrote {html_out}")
 
 
@@ -355,8 +342,7 @@ def risk(
     """Monte Carlo risk: random (and SRLG-correlated) failures and traffic growth give
     distributions of max utilisation, unserved traffic and SLA violation probability."""
     json_to_stdout(json_out)
-    from nettwin.report.html import image_html, table_html, write_report
-    from nettwin.report.plots import risk_png
+    from nettwin.report.pages import write_risk_report
 
     network = _network(file, fmt, traffic, default_capacity, metric_policy)
     rm = RiskModel(fiber_cuts_per_1000km_year=cuts, link_mttr_h=link_mttr,
@@ -404,11 +390,7 @@ def risk(
                     for i in range(result.samples)], samples_out)
         err.print(f"wrote {samples_out}")
     if html_out is not None:
-        rows = [{"service": k, **v} for k, v in s["services"].items()]
-        write_report(html_out, f"nettwin risk: {network.name}", [
-            ("Distributions", image_html(risk_png(result.max_utilisation, result.unserved_bps,
-                                                  s["services"]), "risk")),
-            ("Services", table_html(rows)),
-            ("Summary", f"<pre>{json.dumps(s, indent=1)}</pre>"),
-        ])
+        write_risk_report(html_out, network, result, rm, {
+            "network": str(file or "bundled example"), "traffic": traffic,
+            "queue_model": model.value, "scheduler": scheduler})
         err.print(f"wrote {html_out}")

@@ -2,10 +2,13 @@
 
 from nettwin.report.tables import (
     arc_records,
+    arc_table,
     demand_records,
+    demand_table,
     json_safe,
     result_document,
     service_records,
+    service_table,
     top_arcs,
     write_csv,
     write_json,
@@ -15,10 +18,13 @@ from nettwin.report.tables import (
 
 __all__ = [
     "arc_records",
+    "arc_table",
     "demand_records",
+    "demand_table",
     "json_safe",
     "result_document",
     "service_records",
+    "service_table",
     "top_arcs",
     "write_csv",
     "write_json",

@@ -159,3 +159,63 @@ def top_arcs(result: SimulationResult, count: int) -> np.ndarray:
     util = np.where(result.arc_up, result.arc_utilisation, -1.0)
     order = np.argsort(-util, kind="stable")
     return order[: min(count, int(result.arc_up.sum()))]
+
+
+def _take(labels: tuple[str, ...] | list[str], index: np.ndarray) -> Any:
+    """Labels picked by position, as an Arrow string column (one take in Arrow's C++: no
+    Python string per row)."""
+    import pyarrow as pa
+
+    return pa.array(list(labels), pa.string()).take(pa.array(np.asarray(index, np.int32)))
+
+
+def arc_table(net: CompiledNetwork, result: SimulationResult) -> Any:
+    """One row per arc (link direction) as a pyarrow Table, built from the arrays at once."""
+    import pyarrow as pa
+
+    arc = np.arange(net.n_arcs)
+    return pa.table({
+        "link": _take(net.link_ids, arc // 2),
+        "direction": _take(["ab", "ba"], arc % 2),
+        "src": _take(net.node_ids, net.arc_src), "dst": _take(net.node_ids, net.arc_dst),
+        "up": result.arc_up.astype(bool), "metric": net.arc_metric.astype(np.int64),
+        "capacity_bps": result.arc_capacity_bps, "load_bps": result.arc_load_bps,
+        "utilisation": result.arc_utilisation, "propagation_s": net.arc_propagation_s,
+        "transmission_s": result.arc_transmission_s, "queueing_s": result.arc_queueing_s,
+        "delay_s": result.arc_delay_s, "loss": result.arc_loss,
+        "overloaded": result.arc_overloaded.astype(bool),
+    })
+
+
+def demand_table(network: Network, result: SimulationResult) -> Any:
+    """One row per demand as a pyarrow Table (delays are NaN where a demand is unroutable)."""
+    import pyarrow as pa
+
+    t = network.demands
+    return pa.table({
+        "id": pa.array(list(network.demand_ids), pa.string()),
+        "src": _take(network.node_ids, t.src), "dst": _take(network.node_ids, t.dst),
+        "traffic_class": _take(t.class_names, t.class_index),
+        "rate_bps": result.demand_rate_bps, "routed": result.demand_routed.astype(bool),
+        "delay_mean_s": result.demand_delay_mean_s, "delay_worst_s": result.demand_delay_worst_s,
+        "loss": result.demand_loss, "hops_mean": result.demand_hops_mean,
+    })
+
+
+def service_table(network: Network, result: SimulationResult) -> Any:
+    """One row per service as a pyarrow Table: worst delay and loss against the SLA targets."""
+    import pyarrow as pa
+
+    s = result.services
+    svcs = [network.services[sid] for sid in s.ids]
+    return pa.table({
+        "id": pa.array(list(s.ids), pa.string()),
+        "name": pa.array([v.name or v.id for v in svcs], pa.string()),
+        "demands": pa.array([len(v.demands) for v in svcs], pa.int64()),
+        "worst_delay_s": pa.array(s.worst_delay_s, pa.float64()),
+        "max_delay_s": pa.array([v.max_delay_s for v in svcs], pa.float64()),
+        "worst_loss": pa.array(s.worst_loss, pa.float64()),
+        "max_loss": pa.array([v.max_loss for v in svcs], pa.float64()),
+        "unroutable_demands": pa.array(s.unroutable_demands, pa.int64()),
+        "violated": pa.array(s.violated, pa.bool_()),
+    })

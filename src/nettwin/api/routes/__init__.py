@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter
 
-from nettwin.api.routes import health, jobs, live, networks, qos, tmf, views
+from nettwin.api.routes import basis, health, jobs, live, networks, qos, service, tmf, views
 
-ROUTERS: tuple[APIRouter, ...] = (health.router, networks.router, jobs.router, live.router,
-                                  tmf.router, qos.router, views.router)
+ROUTERS: tuple[APIRouter, ...] = (health.router, networks.router, basis.router, jobs.router,
+                                  live.router, tmf.router, qos.router, views.router,
+                                  service.router)
 
 __all__ = ["ROUTERS"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
+from nettwin.api.basis import BasisKind, resolve_basis
 from nettwin.api.deps import NetworkId, Planner, Viewer, role_route
 from nettwin.api.jobs import (
     Job,
@@ -30,7 +31,7 @@ class SweepRequest(BaseModel):
     srlgs: bool = False
     link_pairs: bool = False
     max_pairs: int = Field(default=20_000, ge=1, le=1_000_000)
-    basis: Literal["auto", "live", "plan"] = Field(
+    basis: BasisKind = Field(
         default="auto", description="Sweep the live state (measured traffic and link states "
         "of the live twin), the plan, or auto: live when the live twin has measured traffic.")
 
@@ -51,17 +52,13 @@ def submit_sweep(who: Planner, twin: TwinDep, nid: NetworkId, body: SweepRequest
     check_sweep_size(who, count_sweep_cases(
         network, links=body.links, nodes=body.nodes, srlgs=body.srlgs,
         link_pairs=body.link_pairs, max_pairs=body.max_pairs), compiled.n_arcs, twin.settings)
-    live = twin.live.network_now(nid, network) if body.basis != "plan" else None
-    if body.basis == "live" and live is None:
-        raise HTTPException(409, detail=f"network {nid!r} has no measured traffic yet: "
-                                        "use basis 'plan' or feed telemetry first")
-    basis = "plan" if live is None else "live"
+    b = resolve_basis(twin, nid, body.basis)
+    basis = b.document()
 
     def work(progress: Callable[[int, int], None]) -> dict[str, Any]:
-        result = run_sweep(live or network, links=body.links, nodes=body.nodes,
-                           srlgs=body.srlgs, link_pairs=body.link_pairs,
-                           max_pairs=body.max_pairs, compiled=None if live else compiled,
-                           progress=progress)
+        result = run_sweep(b.network, links=body.links, nodes=body.nodes, srlgs=body.srlgs,
+                           link_pairs=body.link_pairs, max_pairs=body.max_pairs,
+                           compiled=b.compiled, progress=progress)
         return {"failures": result.failure_rows(), "worst_case": result.worst_case_rows(),
                 "basis": basis}
 

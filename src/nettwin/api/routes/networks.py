@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
+from nettwin.api.basis import BasisKind, resolve_basis
 from nettwin.api.deps import Admin, NetworkId, Planner, Viewer, role_route
 from nettwin.api.payloads import json_response, page_of
 from nettwin.api.schemas import (
@@ -43,10 +44,10 @@ class SimulateRequest(BaseModel):
 class ScenarioRequest(BaseModel):
     name: str = Field(default="api scenario", max_length=200)
     changes: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
-    basis: Literal["auto", "live", "plan"] = Field(
+    basis: BasisKind = Field(
         default="auto", description="Run on the live state (measured traffic, estimated "
-        "into a matrix, and link states of the live twin), on the plan (the network's "
-        "traffic matrix), or auto: live when the live twin has measured traffic.")
+        "into a matrix, link states and capacities of the live twin), on the plan (the "
+        "network's traffic matrix), or auto: live when the live twin has measured traffic.")
 
 
 async def _upload(twin: Twin, file: UploadFile, fmt: NetworkFormat | None) -> Network:
@@ -140,16 +141,8 @@ def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioRequest,
            limit: Annotated[int, Query(ge=1, le=1_000_000, description=(
                "Entries kept in each list (counts stay whole)"))] = 50) -> WhatIfDoc:
     """The scenario's changes against the no-change run, on the live state or the plan."""
-    network, compiled = twin.get(nid)
+    b = resolve_basis(twin, nid, body.basis)
     scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
-    live = twin.live.network_now(nid, network) if body.basis != "plan" else None
-    if body.basis == "live" and live is None:
-        raise HTTPException(409, detail=f"network {nid!r} has no measured traffic yet: "
-                                        "use basis 'plan' or feed telemetry first")
-    if live is not None:
-        diff = run_whatif(live, scenario).diff
-    else:
-        diff = run_whatif(network, scenario, compiled=compiled,
-                          baseline=twin.baseline(nid)).diff
+    diff = run_whatif(b.network, scenario, compiled=b.compiled, baseline=b.baseline).diff
     return WhatIfDoc.model_validate(json_safe(
-        diff_document(diff, limit) | {"basis": "plan" if live is None else "live"}))
+        diff_document(diff, limit) | {"basis": b.document()}))

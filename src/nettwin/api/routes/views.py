@@ -15,6 +15,7 @@ from nettwin.api.deps import NetworkId, Planner, Viewer, role_route
 from nettwin.api.live import alarm_document
 from nettwin.api.schemas import Element, StormDoc, Topology
 from nettwin.api.service import Twin, TwinDep
+from nettwin.api.storm_frames import storm_frames
 from nettwin.api.views import MAX_STORM_STEPS, Layout, StormRequest, service_arcs
 from nettwin.engine import simulate
 from nettwin.io.native import element_document
@@ -123,6 +124,7 @@ def element(_: Viewer, twin: TwinDep, nid: NetworkId, kind: str, element_id: str
                         "live_mode": live_modes.get(element_id)}
     return Element.model_validate(json_safe(doc))
 
+
 @router.post("/api/v1/networks/{nid}/storm", tags=["views"], **role_route(Role.PLANNER))
 def storm(_: Planner, twin: TwinDep, nid: NetworkId, body: StormRequest) -> StormDoc:
     """Run a rain storm over the network's radio links; the worst step in detail."""
@@ -162,4 +164,5 @@ def storm(_: Planner, twin: TwinDep, nid: NetworkId, body: StormRequest) -> Stor
         "cells_at_worst": [cell | {"x": xy[0], "y": xy[1], "r": view.km(cell["radius_km"])}
                            for cell in field.cells_latlon_at(float(result.times_min[k]))
                            for xy in [view.xy(cell["latitude"], cell["longitude"])]],
+        "frames": storm_frames(radio, compiled, result, field, view),
     }))

@@ -1,0 +1,122 @@
+"""What a what-if or a sweep starts from: the plan (the static traffic matrix, links as
+inventoried) or the live state (what the network's live twin measures now).
+
+An operator asks "what if this link fails *now*?". The live basis is the live twin's network
+now (``LiveTwin.network_now``): link states as observed, the traffic matrix estimated
+(tomogravity) from the measured arc rates with the plan's demands and services re-rated, so
+every SLA is still checked, and each arc at the capacity the twin holds now (a radio link at
+its reported modulation). Its ``traffic_level`` is the least-squares factor between the
+plan's arc loads and the measured rates: how busy the network is against the plan.
+
+``auto`` is live when the twin has measured traffic and the plan otherwise (the answer says
+which and why); an explicit ``live`` without measurements is refused (409).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from fastapi import HTTPException
+
+from nettwin.engine import CompiledNetwork, SimulationResult, compile_network, simulate
+from nettwin.model import Network
+
+if TYPE_CHECKING:
+    from nettwin.api.service import Twin
+    from nettwin.live import LiveTwin
+
+BasisKind = Literal["auto", "live", "plan"]
+PLAN_NOTE = "planned traffic matrix, links as inventoried"
+
+
+@dataclass(frozen=True, eq=False)
+class Basis:
+    """A network ready to run, with where it came from."""
+
+    kind: Literal["live", "plan"]
+    network: Network
+    compiled: CompiledNetwork
+    baseline: SimulationResult
+    measured_at: float | None = None  # Unix seconds of the live state
+    level: float = 1.0  # measured traffic against the plan's
+    links_down: tuple[str, ...] = ()
+    note: str = PLAN_NOTE
+
+    def document(self) -> dict[str, Any]:
+        """How an answer says what it was computed on."""
+        when = (datetime.fromtimestamp(self.measured_at, UTC).isoformat()
+                if self.measured_at is not None else None)
+        return {"kind": self.kind, "measured_at": when, "traffic_level": self.level,
+                "links_down": list(self.links_down), "note": self.note}
+
+
+def fit_level(planned_bps: np.ndarray, measured_bps: np.ndarray) -> float | None:
+    """The factor s minimising sum (s * planned - measured)^2 over the measured arcs
+    (None: no arc measured)."""
+    ok = np.isfinite(measured_bps) & np.isfinite(planned_bps)
+    p, m = planned_bps[ok], measured_bps[ok]
+    denom = float(p @ p)
+    return float(p @ m) / denom if denom > 0 else None
+
+
+def plan_basis(network: Network, compiled: CompiledNetwork,
+               baseline: SimulationResult | None = None, note: str = PLAN_NOTE) -> Basis:
+    return Basis("plan", network, compiled, baseline or simulate(compiled), note=note)
+
+
+def live_basis(lt: LiveTwin) -> Basis | None:
+    """The live twin's network now, at the capacities it holds now; None before any rate
+    is measured."""
+    network = lt.network_now()
+    if network is None:
+        return None
+    st = lt.state
+    compiled = compile_network(network)
+    capacity = st.arc_capacity_bps
+    if capacity.shape == compiled.arc_capacity_bps.shape and not np.array_equal(
+            capacity, compiled.arc_capacity_bps):  # radio links at their modulation now
+        compiled = dataclasses.replace(compiled, arc_capacity_bps=capacity.copy())
+    up = st.arc_up()
+    planned = simulate(st.compiled, arc_up=up).arc_load_bps
+    level = fit_level(np.where(up, planned, np.nan), st.arc_rate_bps)
+    level = level if level is not None and math.isfinite(level) else 1.0
+    down = tuple(lid for lid, u in zip(st.link_ids, st.link_up.tolist(), strict=True)
+                 if not u)
+    note = (f"live state: traffic at {level:.2f} x plan (matrix estimated from the measured "
+            f"arc rates); {len(down)} link(s) down")
+    when = float(st.time) if math.isfinite(st.time) else None
+    return Basis("live", network, compiled, simulate(compiled), when, level, down, note)
+
+
+def resolve_basis(twin: Twin, nid: str, kind: BasisKind) -> Basis:
+    """The basis a request asked for: 'plan'; 'live' (409 without measured traffic); or
+    'auto', live when measured and otherwise the plan with a note saying so."""
+    network, compiled = twin.get(nid)
+    if kind != "plan":
+        lt = twin.live.twins.get(nid)
+        live = live_basis(lt) if lt is not None else None
+        if live is not None:
+            return live
+        if kind == "live":
+            raise HTTPException(409, detail=f"network {nid!r} has no measured traffic yet: "
+                                            "use basis 'plan' or 'auto', or feed telemetry "
+                                            "first")
+        return plan_basis(network, compiled, twin.baseline(nid),
+                          "no live data for this network: computed on the plan")
+    return plan_basis(network, compiled, twin.baseline(nid))
+
+
+def arc_rows(basis: Basis) -> list[dict[str, Any]]:
+    """Per arc, by the dashboard's arc label: load, capacity, utilisation, up."""
+    c, r = basis.compiled, basis.baseline
+    util = np.where(r.arc_up, r.arc_utilisation, np.nan)
+    return [{"arc": c.arc_label(a), "load_bps": load, "capacity_bps": cap,
+             "utilisation": None if math.isnan(u) else u, "up": up}
+            for a, (load, cap, u, up) in enumerate(zip(
+                r.arc_load_bps.tolist(), r.arc_capacity_bps.tolist(), util.tolist(),
+                r.arc_up.tolist(), strict=True))]

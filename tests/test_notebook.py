@@ -1,0 +1,106 @@
+"""The notebook API (nettwin.run and friends) against the networkx ECMP oracle, and the
+README's Python section and the package docstrings executed as doctests."""
+
+from __future__ import annotations
+
+import doctest
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nettwin
+import nettwin.examples
+import nettwin.notebook
+from nettwin.reference import reference_ecmp
+from tests.conftest import data_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_failure_by_id_matches_the_networkx_oracle() -> None:
+    net = nettwin.examples.abilene()
+    res = nettwin.run(net, fail_links=["Denver--Kansas-City"], fail_nodes=["Houston"],
+                      scale=1.3)
+    links = list(net.links)
+    arcs = res.arcs.to_pydict()
+    # The failed link and every link touching Houston are down, both directions, by id.
+    for link, up, src, dst in zip(arcs["link"], arcs["up"], arcs["src"], arcs["dst"],
+                                  strict=True):
+        assert up == (link != "Denver--Kansas-City" and "Houston" not in (src, dst))
+    # The oracle routes the same (scaled) demands on the same surviving arcs with networkx.
+    arc_up = np.asarray(arcs["up"])
+    rate = net.demands.rate_bps * 1.3
+    ref = reference_ecmp(net, arc_up=arc_up, demand_rate_bps=rate)
+    np.testing.assert_allclose(np.asarray(arcs["load_bps"]), ref.arc_load_bps,
+                               rtol=1e-9, atol=1e-3)
+    np.testing.assert_array_equal(np.asarray(res.demands["routed"]), ref.routed)
+    assert res.demands["rate_bps"].to_numpy() == pytest.approx(rate)
+    # Table rows line up with the network's own order and ids.
+    assert arcs["link"][::2] == links
+    assert res.demands["id"].to_pylist() == list(net.demand_ids)
+    util = np.asarray(arcs["load_bps"]) / np.asarray(arcs["capacity_bps"])
+    assert res.kpis["max_utilisation"] == pytest.approx(util[arc_up].max())
+
+
+def test_services_table_agrees_with_the_demands_it_covers() -> None:
+    net = nettwin.examples.abilene()
+    res = nettwin.run(net, scale=2.0)
+    demands = res.demands.to_pandas().set_index("id")
+    for row in res.services.to_pylist():
+        members = demands.loc[list(net.services[row["id"]].demands)]
+        assert row["worst_delay_s"] == pytest.approx(members["delay_worst_s"].max())
+        assert row["worst_loss"] == pytest.approx(members["loss"].max())
+        late = row["max_delay_s"] is not None and row["worst_delay_s"] > row["max_delay_s"]
+        lossy = row["max_loss"] is not None and row["worst_loss"] > row["max_loss"]
+        assert row["violated"] == (late or lossy)
+
+
+def test_unknown_ids_name_the_closest_valid_ones() -> None:
+    net = nettwin.examples.abilene()
+    with pytest.raises(nettwin.ValidationError) as err:
+        nettwin.run(net, fail_links=["Denver--KansasCity"], fail_nodes=["Huston"])
+    text = str(err.value)
+    assert "'Denver--KansasCity'" in text and "did you mean 'Denver--Kansas-City'" in text
+    assert "'Huston'" in text and "did you mean 'Houston'" in text
+    assert len(err.value.problems) == 2
+    with pytest.raises(nettwin.ValidationError, match=r"fail_links=\['Denver--Kansas-City'\]"):
+        nettwin.run(net, fail_links="Denver--Kansas-City")
+    with pytest.raises(nettwin.ValidationError, match="scale"):
+        nettwin.run(net, scale=-1)
+
+
+def test_path_and_traffic_file_inputs() -> None:
+    xml = data_path("sndlib", "xml", "abilene.xml")
+    tm = data_path("traffic", "abilene-zhang-5min",
+                   "demandMatrix-abilene-zhang-5min-20040301-1200.xml")
+    res = nettwin.run(xml, traffic=tm)
+    net = nettwin.load_traffic(nettwin.load_network(xml), tm)
+    ref = reference_ecmp(net)
+    np.testing.assert_allclose(res.arcs["load_bps"].to_numpy(), ref.arc_load_bps,
+                               rtol=1e-9, atol=1e-3)
+    assert res.demands["rate_bps"].to_numpy().sum() == pytest.approx(
+        net.demands.rate_bps.sum())
+
+
+def test_munich_example_runs_and_pure() -> None:
+    net = nettwin.examples.munich()
+    first = nettwin.run(net, fail_links=[next(iter(net.links))])
+    again = nettwin.run(net)
+    assert int((~first.arcs["up"].to_numpy()).sum()) == 2
+    assert bool(again.arcs["up"].to_numpy().all())  # the first run wrote nothing into net
+    assert "RunResult" in repr(first) and "1 down" in repr(first)
+    assert "<table>" in first._repr_html_()
+
+
+@pytest.mark.parametrize("module", [nettwin, nettwin.notebook, nettwin.examples])
+def test_docstring_examples_run(module: object) -> None:
+    failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
+    assert tried > 0 and failures == 0
+
+
+def test_readme_python_section_runs() -> None:
+    """The README's ``>>>`` examples are executed, outputs compared: it cannot rot again."""
+    result = doctest.testfile(str(ROOT / "README.md"), module_relative=False,
+                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 5 and result.failed == 0
