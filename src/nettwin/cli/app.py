@@ -190,3 +190,4 @@ def main() -> None:
 
 
 from nettwin.cli import analysis, live, qos, radio, serve  # noqa: E402,F401  (register commands)
+from nettwin.cli import optimize  # noqa: E402,F401  (registers `nettwin optimize`)
