@@ -189,5 +189,4 @@ def main() -> None:
     app()
 
 
-from nettwin.cli import analysis, live, qos, radio, serve  # noqa: E402,F401  (register commands)
-from nettwin.cli import optimize  # noqa: E402,F401  (registers `nettwin optimize`)
+from nettwin.cli import analysis, live, optimize, qos, radio, serve  # noqa: E402,F401  (register)
