@@ -76,3 +76,7 @@ bench-api: setup
 clean:
 	rm -rf $(VENV) .venv-peers .pytest_cache .mypy_cache .ruff_cache
 	find src -name __pycache__ -prune -exec rm -rf {} +
+
+# Traffic engineering against Parham et al. (CoNEXT 2021): `make bench-te ARGS=--quick`.
+bench-te: setup
+	$(PY) benchmarks/bench_te.py $(ARGS)

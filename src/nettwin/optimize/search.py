@@ -21,7 +21,6 @@ import numpy as np
 
 from nettwin.engine import CompiledNetwork
 from nettwin.engine.routing import UNREACHABLE
-from nettwin.engine.simulate import route
 from nettwin.optimize.moves import Move, RoutingTable
 from nettwin.optimize.objective import Score, Scorer, Survive, better, utilisation
 
@@ -30,6 +29,7 @@ Progress = Callable[[float, float], None]  # (fraction of the budget used, best 
 KICK_EVERY = 6  # steps without improvement between kicks
 RESTART_AFTER = 30  # steps without a new best before going back to it
 RESET_EVERY = 400  # commits between full re-routings (rounding of the incremental loads)
+SCREEN = 6  # robust search: candidates per step given a full failure sweep
 
 
 class Stop(enum.Enum):
@@ -55,6 +55,7 @@ class SearchOutcome:
     key: tuple[float, float]
     score: Score
     evaluations: int
+    screened: int  # candidates evaluated under the worst failure only (robust search)
     iterations: int
     stop: Stop
 
@@ -179,6 +180,8 @@ def search(table: RoutingTable, scorer: Scorer, limits: SearchLimits,
     worst_arc = int(score.worst_arc[0])
     worst_link = int(score.worst_failure[0])
     stall = since_best = commits = iterations = 0
+    failed: tuple[int, RoutingTable] | None = None
+    screened = 0
     stop = Stop.TIME_LIMIT
     try:
         while True:
@@ -197,12 +200,15 @@ def search(table: RoutingTable, scorer: Scorer, limits: SearchLimits,
             iterations += 1
             allowed = _allowed(table.metric, initial, limits)
             if scorer.survive is Survive.N1:
-                down = arc_up.copy()
-                if worst_link >= 0:
-                    down[[2 * worst_link, 2 * worst_link + 1]] = False
-                state = route(dataclasses.replace(net, arc_metric=table.metric), down,
-                              table.rate)
-                dist, util = state.dist, utilisation(net, down, state.load_bps)
+                # the worst failure's routing, kept incrementally like the intact one
+                if failed is None or failed[0] != worst_link or not np.array_equal(
+                        failed[1].metric, table.metric):
+                    down = arc_up.copy()
+                    if worst_link >= 0:
+                        down[[2 * worst_link, 2 * worst_link + 1]] = False
+                    failed = (worst_link, RoutingTable(net, table.metric, down, table.rate))
+                ftable = failed[1]
+                dist, util = ftable.dist, utilisation(net, ftable.arc_up, ftable.load)
                 hot = worst_arc if stall == 0 and worst_arc >= 0 else -1
             else:
                 dist, util = table.dist, utilisation(net, arc_up, table.load)
@@ -220,6 +226,9 @@ def search(table: RoutingTable, scorer: Scorer, limits: SearchLimits,
             if not moves:
                 stall += 1
                 continue
+            if failed is not None:
+                screened += len(moves)
+                moves = _screen(failed[1], moves, cur[0], rng)
             loads = table.evaluate(moves)
             sc = scorer.score(loads, _metrics_of(table.metric, moves))
             i = int(np.lexsort((sc.secondary, sc.primary))[0])
@@ -240,6 +249,8 @@ def search(table: RoutingTable, scorer: Scorer, limits: SearchLimits,
             else:
                 stall = 0
             table.commit(moves[pick])
+            if failed is not None:
+                failed[1].commit(moves[pick])
             commits += 1
             if commits % RESET_EVERY == 0:
                 table.reset()
@@ -252,7 +263,20 @@ def search(table: RoutingTable, scorer: Scorer, limits: SearchLimits,
     except KeyboardInterrupt:
         stop = Stop.INTERRUPTED
     table.set_metrics(best_metric)
-    return SearchOutcome(best_metric, best, best_score, table.evaluations, iterations, stop)
+    return SearchOutcome(best_metric, best, best_score, table.evaluations, screened,
+                         iterations, stop)
+
+
+def _screen(ftable: RoutingTable, moves: list[Move], worst: float,
+            rng: np.random.Generator) -> list[Move]:
+    """Robust search: a full failure sweep only for the few candidates that relieve the
+    current worst failure (its MLU bounds the candidate's worst case from below)."""
+    util = utilisation(ftable.net, ftable.arc_up, ftable.evaluate(moves)).max(axis=1)
+    order = np.argsort(util, kind="stable")
+    keep = [int(i) for i in order[:SCREEN] if util[i] <= worst * (1 + 1e-9)]
+    if not keep:  # nothing relieves it: one random candidate, for a kick
+        keep = [int(rng.integers(len(moves)))]
+    return [moves[i] for i in sorted(keep)]
 
 
 def _row(sc: Score, i: int) -> Score:

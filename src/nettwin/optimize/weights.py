@@ -237,7 +237,7 @@ def _optimize_weights(network: Network, net: CompiledNetwork, objective: Objecti
     table.set_metrics(before)
     steps = order_changes(table, scorer, final)
     metric = table.metric.copy()  # == final
-    evaluations = table.evaluations
+    evaluations = table.evaluations + found.screened
     after = simulate(dataclasses.replace(net, arc_metric=metric), options)
     mlu = float(after.kpis()["max_utilisation"])
     end = scorer.score(after.arc_load_bps[None, :], [metric])
