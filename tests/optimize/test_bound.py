@@ -83,3 +83,15 @@ def test_no_ecmp_routing_beats_the_bound(seed: int) -> None:
     b = mcf_bound(c)
     assert 0 < cut_bound(c, c.arc_up, c.demand_rate_bps) <= b.value * (1 + 1e-7)
     assert simulate(c).kpis()["max_utilisation"] >= b.value
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_merged_destinations_give_a_weaker_valid_bound(seed: int,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    c = compile_network(ring_network(seed, 12, 10))
+    exact = mcf_bound(c)
+    monkeypatch.setattr("nettwin.optimize.bound.MAX_LP_VARIABLES", 3 * c.n_arcs + 1)
+    merged = mcf_bound(c)
+    assert merged.method is BoundMethod.MCF_AGGREGATED
+    assert cut_bound(c, c.arc_up, c.demand_rate_bps) * (1 - 1e-7) <= merged.value
+    assert merged.value <= exact.value * (1 + 1e-7)
