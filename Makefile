@@ -78,5 +78,6 @@ clean:
 	find src -name __pycache__ -prune -exec rm -rf {} +
 
 # Traffic engineering against Parham et al. (CoNEXT 2021): `make bench-te ARGS=--quick`.
+.PHONY: bench-te
 bench-te: setup
 	$(PY) benchmarks/bench_te.py $(ARGS)

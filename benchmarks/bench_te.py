@@ -84,7 +84,7 @@ def run_network(name: str, count: int, weights_s: float, paths_s: float, robust_
         clock = Clock()
         res = optimize_paths(net, segments=2, time_limit_s=paths_s,
                              weights_share=weights_s / paths_s, seed=used)
-        w = res.weights
+        w = res.weights_result
         assert w is not None
         rows["unit"].append(unit)
         rows["weights"].append(w.ratio)

@@ -29,6 +29,7 @@ from nettwin.optimize.waypoints import (
 from nettwin.optimize.weights import (
     DEFAULT_MAX_METRIC,
     WeightsResult,
+    arc_keys,
     check_limits,
     check_traffic,
     kernel_threads,
@@ -50,27 +51,41 @@ class PathsResult:
     bound: Bound
     segments: int
     waypoints: list[dict[str, Any]]
-    weights: WeightsResult | None
+    weights: dict[str, int]  # every arc's metric, as in WeightsResult
+    weights_result: WeightsResult | None  # the metric optimisation run first, if any
     metric: np.ndarray
     seconds: float
-    evaluations: int
+    evaluations: int  # metric settings and waypoint choices evaluated
     stopped: str
+
+    @property
+    def mlu_lower_bound(self) -> float:
+        return self.bound.value
 
     @property
     def ratio(self) -> float:
         return self.mlu / self.bound.value if self.bound.value > 0 else float("inf")
 
+    @property
+    def changed_links(self) -> list[dict[str, Any]]:
+        return self.weights_result.changed_links if self.weights_result else []
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        return self.weights_result.steps if self.weights_result else []
+
     def to_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = self.weights.to_document() if self.weights is not None else {}
+        w = self.weights_result
+        doc: dict[str, Any] = w.to_document() if w is not None else {}
         doc |= {"mlu": self.mlu, "mlu_before": self.mlu_before,
                 "mlu_weights_only": self.mlu_weights_only, "mlu_lower_bound": self.bound.value,
                 "lower_bound_method": self.bound.method.value, "ratio": self.ratio,
-                "segments": self.segments, "demands_with_waypoints": len(self.waypoints),
-                "paths": self.waypoints, "seconds": self.seconds,
-                "evaluations": self.evaluations + (self.weights.evaluations
-                                                   if self.weights else 0),
+                "weights": self.weights, "changed_links": self.changed_links,
+                "steps": self.steps, "segments": self.segments,
+                "demands_with_waypoints": len(self.waypoints), "paths": self.waypoints,
+                "seconds": self.seconds,
+                "evaluations": self.evaluations,
                 "stopped": self.stopped}
-        doc.setdefault("weights", {})
         return doc
 
     def paths_document(self) -> dict[str, Any]:
@@ -137,8 +152,11 @@ def optimize_paths(
     docs = [{"demand": dids[d], "waypoints": [ids[w] for w in p.nodes],
              "via": [ids[x] for x in via_nodes(net, int(net.demand_src[d]), p.arcs)]}
             for d, p in sorted(pins.items())]
-    return PathsResult(mlu, mlu_before, weights_only, bound, segments, docs, w_res, metric,
-                       time.perf_counter() - t0, evaluations, stop)
+    keys = arc_keys(network, net)
+    return PathsResult(mlu, mlu_before, weights_only, bound, segments, docs,
+                       {k: int(metric[a]) for a, k in enumerate(keys)}, w_res, metric,
+                       time.perf_counter() - t0,
+                       evaluations + (w_res.evaluations if w_res else 0), stop)
 
 
 def _search_waypoints(net: CompiledNetwork, metric: np.ndarray, segments: int, seed: int,
