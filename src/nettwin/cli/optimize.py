@@ -51,7 +51,8 @@ JsonOpt = Annotated[Path | None, typer.Option(
     "--json", help="Write the result (out.json keys: mlu, mlu_before, mlu_lower_bound, ratio, "
                    "weights, changed_links, steps, ...); '-' prints it to stdout.")]
 TimeOpt = Annotated[float, typer.Option(
-    "--time-limit", help="Seconds to search (at least 1); Ctrl-C returns the best so far.")]
+    "--time-limit", help="Seconds to search (at least 1; the bound is solved after it); "
+                     "Ctrl-C returns the best so far.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the search (deterministic with "
                                                      "--iterations).")]
 MaxMetricOpt = Annotated[int, typer.Option(

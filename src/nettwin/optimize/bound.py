@@ -24,7 +24,7 @@ from scipy.optimize import linprog
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.errors import SimulationError
 
-MAX_LP_VARIABLES = 400_000
+MAX_LP_VARIABLES = 200_000
 
 
 class BoundMethod(enum.Enum):

@@ -22,7 +22,7 @@ import numpy as np
 from nettwin.engine import CompiledNetwork
 from nettwin.engine.routing import UNREACHABLE
 from nettwin.optimize.moves import Move, RoutingTable
-from nettwin.optimize.objective import Score, Scorer, Survive, better, utilisation
+from nettwin.optimize.objective import Objective, Score, Scorer, Survive, better, utilisation
 
 Progress = Callable[[float, float], None]  # (fraction of the budget used, best primary)
 
@@ -175,13 +175,16 @@ def search(table: RoutingTable, scorer: Scorer, limits: SearchLimits,
     initial = table.metric.copy()
     t0 = time.perf_counter()
     score = scorer.score(table.load[None, :], [table.metric])
-    cur = (float(score.primary[0]), float(score.secondary[0]))
-    best, best_metric, best_score = cur, table.metric.copy(), score
+    # MLU: steps are accepted on the soft maximum (smooth, like Fortz-Thorup's cost), the
+    # best setting is kept on (MLU, soft maximum)
+    smooth = scorer.objective is Objective.MLU and scorer.survive is Survive.NONE
+    cur = _key(score, 0, smooth)
+    best, best_metric, best_score = _key(score, 0, False), table.metric.copy(), score
     worst_arc = int(score.worst_arc[0])
     worst_link = int(score.worst_failure[0])
     stall = since_best = commits = iterations = 0
     failed: tuple[int, RoutingTable] | None = None
-    screened = 0
+    screened = restarts = 0
     stop = Stop.TIME_LIMIT
     try:
         while True:
@@ -231,17 +234,26 @@ def search(table: RoutingTable, scorer: Scorer, limits: SearchLimits,
                 moves = _screen(failed[1], moves, cur[0], rng)
             loads = table.evaluate(moves)
             sc = scorer.score(loads, _metrics_of(table.metric, moves))
-            i = int(np.lexsort((sc.secondary, sc.primary))[0])
-            key = (float(sc.primary[i]), float(sc.secondary[i]))
-            pick = i if better(key, cur) else -1
+            i = int(np.lexsort((sc.primary, sc.secondary) if smooth
+                               else (sc.secondary, sc.primary))[0])
+            pick = i if better(_key(sc, i, smooth), cur) else -1
             if pick < 0:
                 stall += 1
                 since_best += 1
                 if since_best >= RESTART_AFTER:
+                    # back to the best setting, shaken by a few random changes (more each
+                    # time), so that the search does not fall into the same basin again
+                    restarts += 1
                     table.set_metrics(best_metric)
-                    cur, since_best, stall = best, 0, 1
-                    worst_arc = int(best_score.worst_arc[0])
-                    worst_link = int(best_score.worst_failure[0])
+                    for _ in range(1 + restarts % 4):  # one at a time: --changes holds
+                        allowed = _allowed(table.metric, initial, limits)
+                        for mv in random_moves(net, table.metric, arc_up, limits, rng, allowed,
+                                               1):
+                            table.commit(mv)
+                    sc = scorer.score(table.load[None, :], [table.metric])
+                    cur, since_best, stall = _key(sc, 0, smooth), 0, 1
+                    worst_arc = int(sc.worst_arc[0])
+                    worst_link = int(sc.worst_failure[0])
                     continue
                 if stall % KICK_EVERY != 0:
                     continue
@@ -254,17 +266,23 @@ def search(table: RoutingTable, scorer: Scorer, limits: SearchLimits,
             commits += 1
             if commits % RESET_EVERY == 0:
                 table.reset()
-            cur = (float(sc.primary[pick]), float(sc.secondary[pick]))
+            cur = _key(sc, pick, smooth)
             worst_arc = int(sc.worst_arc[pick])
             worst_link = int(sc.worst_failure[pick])
-            if better(cur, best):
-                best, best_metric, since_best = cur, table.metric.copy(), 0
+            if better(_key(sc, pick, False), best):
+                best, best_metric, since_best = _key(sc, pick, False), table.metric.copy(), 0
                 best_score = _row(sc, pick)
     except KeyboardInterrupt:
         stop = Stop.INTERRUPTED
     table.set_metrics(best_metric)
     return SearchOutcome(best_metric, best, best_score, table.evaluations, screened,
                          iterations, stop)
+
+
+def _key(sc: Score, i: int, smooth: bool) -> tuple[float, float]:
+    if smooth:
+        return float(sc.secondary[i]), float(sc.primary[i])
+    return float(sc.primary[i]), float(sc.secondary[i])
 
 
 def _screen(ftable: RoutingTable, moves: list[Move], worst: float,

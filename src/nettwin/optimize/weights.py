@@ -222,8 +222,6 @@ def _optimize_weights(network: Network, net: CompiledNetwork, objective: Objecti
     check_traffic(network, net)
     arc_up, rate = net.arc_up, net.demand_rate_bps
     before = net.arc_metric.copy()
-    bound = (failure_bound(net, arc_up, rate, time_limit_s) if survive is Survive.N1
-             else mcf_bound(net, arc_up, rate, time_limit_s=max(time_limit_s, 30.0)))
     table = RoutingTable(net, before, arc_up, rate)
     util0 = float(simulate(net, options).kpis()["max_utilisation"])
     scorer = Scorer(net, arc_up, rate, objective, survive, options, util0)
@@ -232,6 +230,10 @@ def _optimize_weights(network: Network, net: CompiledNetwork, objective: Objecti
                           time_limit_s=max(0.0, time_limit_s - (time.perf_counter() - t0)),
                           iterations=iterations, seed=seed)
     found = search(table, scorer, limits, progress)
+    # the bound after the search, so that a large LP never eats the search's time
+    bound = (failure_bound(net, arc_up, rate, max(time_limit_s, 30.0))
+             if survive is Survive.N1
+             else mcf_bound(net, arc_up, rate, time_limit_s=max(time_limit_s, 30.0)))
     prune_changes(table, scorer, before, found.key)
     final = table.metric.copy()
     table.set_metrics(before)
