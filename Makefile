@@ -122,3 +122,8 @@ bench-gym: setup
 clean:
 	rm -rf $(VENV) .venv-peers .venv-checkov build .pytest_cache .mypy_cache .ruff_cache site
 	find src -name __pycache__ -prune -exec rm -rf {} +
+
+# Traffic engineering against Parham et al. (CoNEXT 2021): `make bench-te ARGS=--quick`.
+.PHONY: bench-te
+bench-te: setup
+	$(PY) benchmarks/bench_te.py $(ARGS)

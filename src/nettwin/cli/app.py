@@ -64,6 +64,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                       "back on mismatch."),
     "agent": ("nettwin.cli.agent:agent_app", "AI agents in the twin: evaluate policies, "
                                              "train one."),
+    "optimize": ("nettwin.cli.optimize:optimize_app", "Traffic engineering: IGP metrics and "
+                                                      "SR waypoints that lower the maximum "
+                                                      "utilisation, beside the optimal bound."),
     "serve": ("nettwin.cli.serve", "Serve the twin: REST API (OpenAPI at /docs) and the "
                                    "dashboard (/ui)"),
     "token": ("nettwin.cli.serve:token_app", "Local API tokens (stored hashed in the data "
