@@ -26,8 +26,8 @@ def summarise_simulation(doc: dict[str, Any], n: int, resource: str) -> dict[str
         "kpis": doc["kpis"],
         "arcs_count": len(arcs),
         "arcs_overloaded": sum(1 for a in arcs if a["overloaded"]),
-        "worst_arcs": [{k: a[k] for k in ("arc", "utilisation", "load_bps", "capacity_bps",
-                                           "delay_s", "loss")}
+        "worst_arcs": [{"arc": arc_label(a)} | {k: a[k] for k in (
+                           "utilisation", "load_bps", "capacity_bps", "delay_s", "loss")}
                        for a in top(arcs, n, _util)],
         "services_count": len(services),
         "services_violated_count": len(violated),
