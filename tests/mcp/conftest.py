@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 import httpx2
 import pytest
-from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
+from mcp import Client
 from nettwin.api import Role, Settings, TokenStore, create_app
 from nettwin.mcp import mount_mcp
 from nettwin.model import Network
