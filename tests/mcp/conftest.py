@@ -48,7 +48,8 @@ class Served:
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data = tmp_path_factory.mktemp("served")
-    settings = Settings(data_dir=data, job_workers=1)
+    settings = Settings(data_dir=data, job_workers=1, mcp_calls_per_minute=60_000,
+                        mcp_burst=1000)  # the scripted agent is quick; limits: test_limits
     store = TokenStore(settings.tokens_file)
     tokens = {role: store.create(f"agent-{role.name.lower()}", role) for role in Role}
     app = mount_mcp(create_app(settings))
