@@ -56,7 +56,8 @@ def test_stdio_server_refuses_a_bad_network_file(tmp_path: Path) -> None:
     import subprocess
 
     bad = tmp_path / "broken.yaml"
-    bad.write_text("nodes: [{id: a}]\nlinks: [{id: x, a: a, b: nowhere, capacity_bps: 1e9}]\n", encoding="utf-8")
+    bad.write_text("nodes: [{id: a}]\nlinks: [{id: x, a: a, b: nowhere, capacity_bps: 1e9}]\n",
+                   encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "nettwin.cli", "mcp", "--network", str(bad),
                            "--data-dir", str(tmp_path)], capture_output=True, text=True,
                           env=os.environ | {"PYTHONPATH": str(ROOT / "src")}, timeout=120,
