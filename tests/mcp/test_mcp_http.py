@@ -191,6 +191,9 @@ def test_roles_are_enforced_and_every_call_audited(served: Served) -> None:
              and a["what"].startswith("MCP /mcp/tools/")]
     refused = {a["what"].split("/")[3] for a in audit if a["status"] == 403}
     assert {"whatif", "simulate", "sweep_summary"} <= refused
+    # the HTTP requests carrying them are in the app's audit under the same name
+    assert any(a["what"] == "POST /mcp" and a["who"] == "agent-viewer"
+               for a in served.audit())
 
 
 def test_results_stay_bounded_on_a_large_network(served: Served, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ commands = typer.Typer()
 @commands.command("mcp")
 def mcp(
     network: Annotated[list[Path] | None, typer.Option(
-        "--network", "-n", help="Network file to serve (repeatable; its id is the file's "
+        "--network", "-n", metavar="FILE", help="Network file to serve (repeatable; its id is the file's "
                                 "stem). Default: the bundled examples 'example' and "
                                 "'munich'.")] = None,
     role: Annotated[str, typer.Option(
