@@ -217,11 +217,22 @@ def test_results_stay_bounded_on_a_large_network(served: Served, tmp_path) -> No
                      ("whatif", {"network_id": nid, "top_n": 100,
                                  "changes": [{"fail_link": worst}, {"fail_node": "r7"}]}),
                      ("sweep_summary", {"network_id": nid, "top_n": 100, "wait_s": 300})]
+            heard: list[tuple[float, float | None]] = []
+
+            async def progress(done: float, total: float | None, _message: str | None
+                               ) -> None:
+                heard.append((done, total))
+
+            cut = []
             for name, args in calls:
-                result = await c.call_tool(name, args)
+                result = await c.call_tool(name, args, progress_callback=progress)
                 doc = answer(result)
+                cut += [name] if "truncated" in doc else []
                 size = len(result.content[0].text)  # type: ignore[union-attr]
                 assert size <= limit, (name, size)
             assert doc["failures_count"] == len(net.links)  # counts stay whole
+            assert heard, "the sweep reported no progress"  # the job runs for a while
+            assert [d for d, _t in heard] == sorted(d for d, _t in heard)
             assert "truncated" in doc or len(doc["worst_failures"]) == 100
+            assert cut, "top_n=100 on 400 nodes should need cutting somewhere"
     run(go)
