@@ -17,9 +17,9 @@ commands = typer.Typer()
 @commands.command("mcp")
 def mcp(
     network: Annotated[list[Path] | None, typer.Option(
-        "--network", "-n", metavar="FILE", help="Network file to serve (repeatable; its id is the file's "
-                                "stem). Default: the bundled examples 'example' and "
-                                "'munich'.")] = None,
+        "--network", "-n", metavar="FILE",
+        help="Network file to serve (repeatable; its id is the file's stem). Default: the "
+             "bundled examples 'example' and 'munich'.")] = None,
     role: Annotated[str, typer.Option(
         "--role", help="The local agent's role: viewer (reads), planner (simulate, "
                        "what-if, sweeps), operator (acknowledge alarms).")] = "planner",
