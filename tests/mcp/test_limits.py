@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcp import Client
@@ -52,9 +52,10 @@ json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=40) | st.dictionaries(st.text(max_size=8), inner,
                                                                  max_size=6),
-    max_leaves=400)
+    max_leaves=200)
 
 
+@settings(max_examples=60)
 @given(doc=st.dictionaries(st.text(max_size=8), json_values, max_size=6),
        limit=st.integers(1024, 8192))
 def test_bounded_results_fit_or_say_why(doc: dict[str, object], limit: int) -> None:

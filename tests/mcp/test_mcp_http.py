@@ -159,6 +159,8 @@ def test_live_tools_agree_with_the_rest_api(served: Served) -> None:
             assert listed["count"] == len(ours)
             assert {a["id"] for a in listed["alarms"]} == {a["id"] for a in ours}
             assert "state" in error_text(await c.call_tool("list_alarms", {"state": "open"}))
+            assert "atlantis" in error_text(await c.call_tool("list_alarms", {
+                "network_id": "atlantis"}))
             # a viewer may not acknowledge
             refused = error_text(await c.call_tool("acknowledge_alarm", {
                 "alarm_id": ours[0]["id"]}))

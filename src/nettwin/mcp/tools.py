@@ -253,6 +253,8 @@ def register(server: MCPServer, gate: Gate, results: ResultStore) -> None:
         order = {"critical": 0, "major": 1, "minor": 2, "warning": 3}
 
         def work(_who: Principal) -> dict[str, Any]:
+            if network_id is not None:
+                twin.get(network_id)  # 404 for a network the twin does not serve
             rows = [a for a in list(twin.live.book.alarms.values())
                     if (network_id is None or a.network_id == network_id)
                     and (state is None or a.state == state)]
