@@ -17,9 +17,10 @@ from tests.mcp.conftest import Served, answer, mcp_session, run
 
 
 async def relieve_worst_failure(c: Client, nid: str) -> dict[str, Any]:
-    """The agent (on the plan: the library's oracle has no live state): the worst failures in criticality order; under each, raise the metric of
-    one of the three most loaded links (+1, x2, x4); stop at the first failure that such a
-    change relieves, keeping the change that lowers the worst utilisation most."""
+    """The agent, on the plan (the library's oracle has no live state): the worst failures
+    in criticality order; under each, raise the metric of one of the three most loaded
+    links (+1, x2, x4); stop at the first failure that such a change relieves, keeping the
+    change that lowers the worst utilisation most."""
     sweep = answer(await c.call_tool("sweep_summary", {"network_id": nid, "top_n": 5,
                                                        "basis": "plan"}))
     tried: list[dict[str, Any]] = []
