@@ -64,3 +64,16 @@ def test_bounded_results_fit_or_say_why(doc: dict[str, object], limit: int) -> N
         "error", "truncated", "resource"}
     if len(json.dumps(doc, separators=(",", ":"))) <= limit:
         assert out == doc  # nothing cut when it fits
+
+
+def test_bound_holds_at_every_limit_and_keeps_the_head_of_each_list() -> None:
+    doc = {"job": {"id": "x" * 150}, "note": "n" * 40,
+           "worst": [{"rank": i, "arc": f"l{i} (a->b)", "u": i / 7} for i in range(100)],
+           "arcs": [{"arc": f"l{i}", "worst_utilisation": 1 / (i + 1)} for i in range(100)]}
+    whole = json.loads(json.dumps(doc))
+    for limit in range(1024, 9000, 13):
+        out = bound_result(json.loads(json.dumps(doc)), limit)
+        assert len(json.dumps(out, separators=(",", ":"))) <= limit, limit
+        for key in ("worst", "arcs"):
+            assert out[key] == whole[key][:len(out[key])]  # ranked lists lose their tails
+        assert set(out["truncated"]) <= {"worst", "arcs"}

@@ -70,19 +70,21 @@ def _lists(doc: Any, path: str = "") -> list[tuple[str, list[Any]]]:
 
 def bound_result(doc: dict[str, Any], max_bytes: int) -> dict[str, Any]:
     """``doc`` (JSON-safe) cut to at most ``max_bytes`` of compact JSON: the largest list
-    is halved until it fits; the cut lists are named under ``truncated`` (their whole
-    counts stay in the document's ``*_count``/``count`` fields)."""
+    loses entries from its end (lists are ranked, worst first) until it fits; the cut lists
+    are named under ``truncated`` (their whole counts stay in the ``*_count`` fields)."""
     doc = json_safe(doc)
     cut: set[str] = set()
-    while _size(doc) > max_bytes:
-        candidates = [(p, lst) for p, lst in _lists(doc) if len(lst) > 1]
+    while (excess := _size(doc) - max_bytes) > 0:
+        candidates = [(p, lst, _size(lst)) for p, lst in _lists(doc)
+                      if len(lst) > 1 and p != "truncated"]
         if not candidates:
             break
-        path, biggest = max(candidates, key=lambda pl: _size(pl[1]))
-        del biggest[max(1, len(biggest) // 2):]
+        path, biggest, size = max(candidates, key=lambda pls: pls[2])
+        # drop about as many entries as the excess takes, from the end (lists are ranked)
+        drop = min(len(biggest) - 1, max(1, -(-excess * len(biggest) // size)))
+        del biggest[len(biggest) - drop:]
         cut.add(path)
-    if cut:
-        doc["truncated"] = sorted(cut)
+        doc["truncated"] = sorted(cut)  # counted in the size it must fit
     if _size(doc) > max_bytes:  # no list left to cut: say so rather than flood the caller
         return {"error": f"the result is larger than {max_bytes} bytes even with every list "
                          "cut to one entry", "truncated": sorted(cut),
