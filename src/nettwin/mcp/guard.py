@@ -26,6 +26,8 @@ from nettwin.errors import NettwinError
 from nettwin.report import json_safe
 
 PRINCIPAL_KEY = "nettwin.principal"  # where the HTTP gate leaves the caller in the ASGI scope
+NOT_FOUND_FIX = (". Fix: use an id the twin knows (list_networks; a network's elements are "
+                 "in the resource nettwin://networks/{network_id}; alarms: list_alarms)")
 
 
 class RateLimiter:
@@ -152,7 +154,8 @@ class Gate:
             doc = await work(who)
         except HTTPException as exc:
             self.twin.audit(who.name, "MCP", path, exc.status_code)
-            raise ToolError(str(exc.detail)) from exc
+            fix = NOT_FOUND_FIX if exc.status_code == 404 else ""
+            raise ToolError(f"{exc.detail}{fix}") from exc
         except ToolError:
             self.twin.audit(who.name, "MCP", path, 422)
             raise
