@@ -43,6 +43,12 @@ def test_tools_are_listed_with_argument_schemas(served: Served) -> None:
             assert "fail_link" in whatif["properties"]["changes"]["description"]
             assert tools["describe_element"].input_schema["properties"]["kind"]["enum"] == [
                 "node", "link"]
+            templates = {t.uri_template for t in
+                         (await c.list_resource_templates()).resource_templates}
+            assert templates == {"nettwin://networks/{network_id}",
+                                 "nettwin://alarms/{network_id}",
+                                 "nettwin://jobs/{job_id}/{table}",
+                                 "nettwin://results/{result_id}"}
     run(go)
 
 
