@@ -11,8 +11,19 @@
     │                               elements): the service answers 413
     ├── SimulationError             the engine was asked something it cannot answer
     │                               (bad options, arrays of the wrong shape)
-    └── ClimateDataError            ITU-R climate maps needed but not installed, and no
-                                    value given instead
+    ├── ClimateDataError            ITU-R climate maps needed but not installed, and no
+    │                               value given instead
+    ├── ClientError                 the twin's REST API refused a call (nettwin.client):
+    │   │                           status, body, and the server's message and problems
+    │   ├── UnauthorizedError       401: no token, or one the twin does not know
+    │   ├── ForbiddenError          403: the token's role is below the operation's
+    │   ├── NotFoundError           404: no such network, job, alarm or element
+    │   ├── ConflictError           409: not now (no live state yet, job not done)
+    │   ├── InvalidRequestError     400, 413, 422: bad input (problems name the element)
+    │   ├── ServerError             5xx
+    │   └── TwinUnreachableError    no answer at all (connection refused, timed out)
+    └── JobError                    a job (sweep) failed or was cancelled (``status``)
+        └── JobTimeoutError         ... or did not finish in the time given
 
 Every message names the element, the bad value and how to fix it.
 """
@@ -69,3 +80,56 @@ class SimulationError(NettwinError):
 
 class ClimateDataError(NettwinError):
     """The ITU-R climate maps are not installed and no value was given instead."""
+
+
+class ClientError(NettwinError):
+    """The twin's REST API answered an error: ``status``, the decoded ``body``, and the
+    server's ``message`` and ``problems`` (element, field, value, fix) when it gave them."""
+
+    def __init__(self, status: int | None, body: object, message: str) -> None:
+        self.status = status
+        self.body = body
+        self.message = message
+        problems = body.get("problems") if isinstance(body, dict) else None
+        self.problems: list[dict[str, object]] = list(problems or [])
+        super().__init__(f"{status}: {message}" if status else message)
+
+
+class UnauthorizedError(ClientError):
+    """401: no bearer token, or one the twin does not know."""
+
+
+class ForbiddenError(ClientError):
+    """403: the token's role is below what the operation needs."""
+
+
+class NotFoundError(ClientError):
+    """404: no such network, job, alarm or element."""
+
+
+class ConflictError(ClientError):
+    """409: not possible now (no live state yet, a job without results yet)."""
+
+
+class InvalidRequestError(ClientError):
+    """400, 413 or 422: the request was refused as bad input."""
+
+
+class ServerError(ClientError):
+    """5xx: the twin failed."""
+
+
+class TwinUnreachableError(ClientError):
+    """No answer at all: connection refused, reset, or timed out."""
+
+
+class JobError(NettwinError):
+    """A job failed or was cancelled; ``status`` is its last status."""
+
+    def __init__(self, status: object, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class JobTimeoutError(JobError, TimeoutError):
+    """A job did not finish within the time given (it goes on running on the twin)."""

@@ -25,7 +25,7 @@ from nettwin.api.bodies import request_validation_error
 from nettwin.api.docs import ASSETS, docs_assets
 from nettwin.api.jobs import JobManager
 from nettwin.api.routes import ROUTERS
-from nettwin.api.security import AuditLog, install_guard
+from nettwin.api.security import install_guard
 from nettwin.api.service import Twin
 from nettwin.api.settings import Settings
 from nettwin.api.uploads import BodyLimit
@@ -62,8 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.prepare_data_dir()
     twin = Twin(settings)
-    audit = AuditLog(settings.audit_file, settings.audit_anonymous_per_s,
-                     settings.audit_max_bytes)
+    audit = twin.audit_log
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

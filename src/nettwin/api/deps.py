@@ -14,6 +14,14 @@ from nettwin.api.auth import Principal, Role
 _bearer = HTTPBearer(auto_error=False)
 
 
+def identify(twin: Any, token: str) -> Principal | None:
+    """Who a bearer token belongs to (a local ``nt_`` token, else OIDC when configured)."""
+    found: Principal | None = (
+        twin.tokens.verify(token) if token.startswith("nt_") or twin.oidc is None
+        else twin.oidc.verify(token))
+    return found
+
+
 def requires(role: Role) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller's identity, if its token carries at least ``role``."""
 
@@ -28,8 +36,8 @@ def requires(role: Role) -> Callable[..., Awaitable[Principal]]:
         twin = request.app.state.twin
         token = credentials.credentials
         who: Principal | None = (
-            twin.tokens.verify(token) if token.startswith("nt_") or twin.oidc is None
-            else await run_in_threadpool(twin.oidc.verify, token))
+            identify(twin, token) if token.startswith("nt_") or twin.oidc is None
+            else await run_in_threadpool(identify, twin, token))
         if who is None:
             raise HTTPException(401, detail="unknown or revoked token",
                                 headers={"WWW-Authenticate": "Bearer"})

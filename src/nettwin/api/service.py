@@ -17,6 +17,7 @@ from nettwin.api.live import LiveHub
 from nettwin.api.oidc import OidcConfig, OidcVerifier
 from nettwin.api.payloads import RecentResults
 from nettwin.api.persistence import ServiceStore
+from nettwin.api.security import AuditLog, outcome_of
 from nettwin.api.settings import Settings
 from nettwin.api.views import radio_of
 from nettwin.engine import CompiledNetwork, SimulationResult, compile_network
@@ -42,6 +43,8 @@ class Twin:
         self.live_ids: list[str] = []  # networks fed simulated telemetry
         self._cache: dict[tuple[str, str], Any] = {}
         self.tokens = TokenStore(settings.tokens_file)
+        self.audit_log = AuditLog(settings.audit_file, settings.audit_anonymous_per_s,
+                                  settings.audit_max_bytes)
         self.oidc = OidcVerifier(OidcConfig(
             issuer=settings.oidc_issuer,
             jwks_url=settings.oidc_jwks_url
@@ -122,6 +125,12 @@ class Twin:
             self.compiled[nid] = compile_network(self.networks[nid])
         return self.networks[nid], self.compiled[nid]
 
+
+    def audit(self, who: str, method: str, path: str, status: int) -> None:
+        """One audit line for a call that did not come through the REST middleware (the
+        MCP door): who, what, status and outcome, as the middleware writes them."""
+        self.audit_log.write({"who": who, "what": f"{method} {path}", "route": method.lower(),
+                              "status": status, "outcome": outcome_of(status)})
 
 def get_twin(request: Request) -> Twin:
     """Dependency: the service state of the app serving this request."""

@@ -67,6 +67,22 @@ class Settings(BaseSettings):
     audit_anonymous_per_s: float = Field(default=5.0, gt=0.0, description=(
         "Audit lines per second for unauthenticated requests (burst: 50x); the rest are "
         "counted and summarised."))
+    # MCP (agents): limits per caller identity, on top of the roles of the REST API
+    mcp_calls_per_minute: float = Field(
+        default=120.0, gt=0.0, le=100_000.0, description="MCP tool calls and resource reads "
+        "one identity may make per minute (token bucket; refused beyond it, audited 429).")
+    mcp_burst: int = Field(default=20, ge=1, le=10_000,
+                           description="MCP calls one identity may make at once before the "
+                                       "per-minute rate applies.")
+    mcp_max_result_bytes: int = Field(
+        default=16_384, ge=1024, le=10_000_000, description="Largest MCP tool result (JSON "
+        "bytes): longer lists are cut, with their whole counts kept and a resource URI for "
+        "the full table.")
+    mcp_max_resource_bytes: int = Field(
+        default=8 * 2**20, ge=1024, description="Largest MCP resource document (bytes).")
+    mcp_top_n: int = Field(default=10, ge=1, le=1000,
+                           description="Entries per list in an MCP tool result unless the "
+                                       "call asks for fewer or more (at most 100).")
 
     @property
     def tokens_file(self) -> Path:

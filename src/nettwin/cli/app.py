@@ -71,6 +71,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                    "dashboard (/ui)"),
     "token": ("nettwin.cli.serve:token_app", "Local API tokens (stored hashed in the data "
                                              "folder)."),
+    "mcp": ("nettwin.cli.agents", "Serve the twin to a local AI agent over MCP (stdio)"),
 }
 
 

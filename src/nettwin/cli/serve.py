@@ -114,6 +114,15 @@ def serve(
     else:
         alert.print(f"dashboard: {scheme}://{host}:{port}/ui/ (sign in with a token from "
                   "`nettwin token create`)")
-    uvicorn.run(create_app(settings), host=host, port=port,
+    app = create_app(settings)
+    try:  # the MCP server at /mcp, for AI agents, when nettwin[agents] is installed
+        from nettwin.mcp import mount_mcp
+    except ModuleNotFoundError as exc:
+        if exc.name != "mcp":
+            raise
+        err.print("[dim]no MCP server at /mcp: pip install 'nettwin[agents]'[/]")
+    else:
+        mount_mcp(app)
+    uvicorn.run(app, host=host, port=port,
                 ssl_certfile=str(certfile) if certfile else None,
                 ssl_keyfile=str(keyfile) if keyfile else None)

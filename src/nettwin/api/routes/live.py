@@ -77,9 +77,7 @@ async def live_state(_: Viewer, twin: TwinDep, nid: NetworkId, request: Request,
     loop (gzipped when the client accepts it): readers never wait for the worker pool."""
     if at is not None:
         def past() -> bytes:
-            live_twin(twin, nid)
-            return json_bytes(LiveState.model_validate(
-                json_safe(twin.live.state_at(nid, at))).model_dump(mode="json"))
+            return json_bytes(live_state_document(twin, nid, at).model_dump(mode="json"))
         return Response(await run_in_threadpool(past), media_type="application/json")
     if nid not in twin.networks:
         raise HTTPException(404, detail=f"no network {nid!r}")
@@ -91,6 +89,18 @@ async def live_state(_: Viewer, twin: TwinDep, nid: NetworkId, request: Request,
     return Response(body, media_type="application/json",
                     headers={"Vary": "Accept-Encoding"} | ({"Content-Encoding": "gzip"}
                                                            if gz else {}))
+
+
+def live_state_document(twin: Twin, nid: str, at: float | None = None) -> LiveState:
+    """The live state now, or at ``at`` rebuilt from the history (404 before any data)."""
+    if at is not None:
+        live_twin(twin, nid)
+        return LiveState.model_validate(json_safe(twin.live.state_at(nid, at)))
+    twin.get(nid)
+    if not twin.live.has_state(nid):
+        raise HTTPException(404, detail="no live state yet: POST telemetry or observations "
+                                        "first")
+    return LiveState.model_validate(json_safe(twin.live.state(nid)))
 
 
 @router.get("/stream", response_class=StreamingResponse,

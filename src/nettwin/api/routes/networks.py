@@ -23,7 +23,7 @@ from nettwin.api.schemas import (
 )
 from nettwin.api.service import Twin, TwinDep
 from nettwin.api.uploads import load_upload
-from nettwin.engine import QueueModel, SimulationOptions
+from nettwin.engine import QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
 from nettwin.io import NetworkFormat, save_network
 from nettwin.model import Network
@@ -116,24 +116,40 @@ def simulate(_: Planner, twin: TwinDep, nid: NetworkId, body: SimulateRequest,
                  "next_cursor of the previous page"))] = None) -> Response:
     """KPIs, services and arcs of one run, paged (the run is kept for the next pages): a
     50,000-node network does not become one 30 MB answer."""
-    network, compiled = twin.get(nid)
     if limit is None:
         limit = min(1000, twin.settings.page_max)
     if limit > twin.settings.page_max:
         raise HTTPException(422, detail=f"limit {limit} is above the page size limit "
                                         f"{twin.settings.page_max}: page with 'cursor', or "
                                         "raise NETTWIN_PAGE_MAX")
-    result = twin.recent.get((nid, id(network), body.queue_model, body.scale), lambda: (
-        run_simulation(compiled, SimulationOptions(queue_model=body.queue_model),
-                       demand_rate_bps=compiled.demand_rate_bps * body.scale)))
+    _network, compiled = twin.get(nid)
+    result = simulation_result(twin, nid, body)
     longest = max(compiled.n_arcs, len(result.services.ids))
     arcs = page_of(compiled.n_arcs, cursor, limit, longest)
     services = page_of(len(result.services.ids), cursor, limit, longest)
-    return json_response({
-        "kpis": result.kpis(), "services": service_records(network, result, services.rows),
-        "arcs": arc_records(compiled, result, arcs.rows),
+    return json_response(simulation_document(twin, nid, body, arcs.rows, services.rows) | {
         "page": {"limit": limit, "arcs_total": arcs.total, "services_total": services.total,
                  "next_cursor": arcs.next_cursor or services.next_cursor}})
+
+
+def simulation_result(twin: Twin, nid: str, body: SimulateRequest) -> SimulationResult:
+    """One run of a network, kept among the service's recent runs (pages reuse it)."""
+    network, compiled = twin.get(nid)
+    result: SimulationResult = twin.recent.get(
+        (nid, id(network), body.queue_model, body.scale), lambda: run_simulation(
+            compiled, SimulationOptions(queue_model=body.queue_model),
+            demand_rate_bps=compiled.demand_rate_bps * body.scale))
+    return result
+
+
+def simulation_document(twin: Twin, nid: str, body: SimulateRequest,
+                        arc_rows: range | None = None,
+                        service_rows: range | None = None) -> dict[str, Any]:
+    """KPIs, services and arcs of a run (the rows given, or all of them)."""
+    network, compiled = twin.get(nid)
+    result = simulation_result(twin, nid, body)
+    return {"kpis": result.kpis(), "services": service_records(network, result, service_rows),
+            "arcs": arc_records(compiled, result, arc_rows)}
 
 
 @router.post("/networks/{nid}/whatif", **role_route(Role.PLANNER))
