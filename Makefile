@@ -111,3 +111,7 @@ bench-gym: setup
 clean:
 	rm -rf $(VENV) .venv-peers .venv-checkov build .pytest_cache .mypy_cache .ruff_cache
 	find src -name __pycache__ -prune -exec rm -rf {} +
+
+.PHONY: bench-tm
+bench-tm: setup
+	$(PY) benchmarks/bench_tm.py
