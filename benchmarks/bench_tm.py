@@ -76,7 +76,7 @@ def _run(rm, c, prior: HistoryPrior, test: TmHistory):  # type: ignore[no-untype
         y = rm.a @ x
         out, inn = np.bincount(rm.src, x, c.n_nodes), np.bincount(rm.dst, x, c.n_nodes)
         t0, p0 = time.perf_counter(), time.process_time()
-        est = estimate_tm_with_prior(rm, y, prior, arc_src=c.arc_src, arc_dst=c.arc_dst,
+        est = estimate_tm_with_prior(rm, y, prior,
                                      node_out_bps=out, node_in_bps=inn, time_of_day_s=tod)
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - p0)
@@ -100,10 +100,10 @@ def evaluate(case: Case, full: bool) -> dict[str, float]:
     skipped = len(files) - history.n
     n_train = history.n - case.n_test
     train, test = _subset(history, slice(0, n_train)), _subset(history, slice(n_train, None))
-    prior, choice = prior_from_history(train, rm, c.n_nodes, arc_src=c.arc_src,
-                                       arc_dst=c.arc_dst)
+    prior, choice = prior_from_history(train, rm, c.n_nodes)
     bins, hl, kappa = choice.bins, choice.half_life, choice.kappa
     fitted = choice.fit_totals
+    fanin = choice.use_fanin
     errs, cover, wall, cpu = _run(rm, c, prior, test)
     every = case.reference_every or (case.n_test if full else 0)
     ref_err, ref_grav, ref_t = [], [], []
@@ -118,7 +118,7 @@ def evaluate(case: Case, full: bool) -> dict[str, float]:
             ref_err.append(estimation_errors(x, e.rate_bps)["weighted_error"])
             ref_grav.append(estimation_errors(x, e.prior_bps)["weighted_error"])
     return {"pairs": rm.src.size, "train": n_train, "test": test.n, "skipped": skipped,
-            "bins": bins, "fit_totals": float(fitted),
+            "bins": bins, "fit_totals": float(fitted), "fanin": float(fanin),
             "half_life": -1.0 if hl is None else hl, "kappa": kappa,
             "err_median": float(np.median(errs)), "err_mean": float(np.mean(errs)),
             "err_p90": float(np.percentile(errs, 90)), "coverage": float(np.mean(cover)),
@@ -157,7 +157,8 @@ def main() -> None:
               f"{ref:>24}")
         hl = "none" if r["half_life"] < 0 else f"{r['half_life']:.0f} matrices"
         print(f"{'':10} routing matrix {r['rm_ms']:.0f} ms once; kappa {r['kappa']:.2f}; "
-              f"half-life {hl}; prior KL-fitted to node totals: {bool(r['fit_totals'])}; "
+              f"half-life {hl}; fan-in combined: {bool(r['fanin'])}; KL-fitted to node "
+              f"totals: {bool(r['fit_totals'])}; "
               f"{r['skipped']} empty matrices skipped; gravity prior alone "
               f"{100 * r['ref_gravity']:.1f} %; speed-up vs tomogravity "
               f"{r['ref_ms'] / r['wall_ms']:.0f}x")

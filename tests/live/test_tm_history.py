@@ -46,7 +46,7 @@ def test_prior_equal_to_truth_is_recovered_exactly() -> None:
     # and learned from a history of that matrix: the fan-out is the truth's own
     hist = TmHistory(np.vstack([x, 2 * x, 0.5 * x]), np.full(3, np.nan), ("a", "b", "c"))
     prior = learn_prior(hist, rm, c.n_nodes)
-    est = estimate_tm_with_prior(rm, y, prior, arc_src=c.arc_src, arc_dst=c.arc_dst,
+    est = estimate_tm_with_prior(rm, y, prior,
                                  node_out_bps=out, node_in_bps=inn)
     np.testing.assert_allclose(est.rate_bps, x, rtol=1e-6, atol=1e-6 * x.max())
 
@@ -134,15 +134,14 @@ def test_real_abilene_history_prior_beats_tomogravity_on_later_days() -> None:
     net, c, rm, files = _abilene_real()
     train = load_tm_history(files[:288:2], list(net.node_ids), rm)  # day 1, every 10 min
     assert train.n > 100 and np.isfinite(train.time_of_day_s).all()
-    prior, choice = prior_from_history(train, rm, c.n_nodes, arc_src=c.arc_src,
-                                       arc_dst=c.arc_dst)
+    prior, choice = prior_from_history(train, rm, c.n_nodes)
     assert choice.kappa > 0 and choice.validation_matrices > 0
     test = load_tm_history(files[-288::36], list(net.node_ids), rm)  # day 5
     ours, tomo, cover = [], [], []
     for x, tod in zip(test.rate_bps, test.time_of_day_s, strict=True):
         y = rm.a @ x
         out, inn = np.bincount(rm.src, x, c.n_nodes), np.bincount(rm.dst, x, c.n_nodes)
-        est = estimate_tm_with_prior(rm, y, prior, arc_src=c.arc_src, arc_dst=c.arc_dst,
+        est = estimate_tm_with_prior(rm, y, prior,
                                      node_out_bps=out, node_in_bps=inn,
                                      time_of_day_s=float(tod))
         ref = estimate_tm(rm, y, c.arc_src, c.arc_dst, c.n_nodes, node_out_bps=out,
@@ -196,10 +195,10 @@ def test_cli_validate_with_history_prior_csv_and_empty(tmp_path: Path) -> None:
     assert "1 empty matrices not scored" in res.output.replace("\n", " ")
     # the CLI's numbers are the library's on the same matrix
     hist = load_tm_history(sorted(prior_dir.iterdir()), list(net.node_ids), rm)
-    prior, _ = prior_from_history(hist, rm, c.n_nodes, arc_src=c.arc_src, arc_dst=c.arc_dst)
+    prior, _ = prior_from_history(hist, rm, c.n_nodes)
     probe = load_tm_history([later / files[-2].name], list(net.node_ids), rm)
     x = probe.rate_bps[0]
-    est = estimate_tm_with_prior(rm, rm.a @ x, prior, arc_src=c.arc_src, arc_dst=c.arc_dst,
+    est = estimate_tm_with_prior(rm, rm.a @ x, prior,
                                  node_out_bps=np.bincount(rm.src, x, c.n_nodes),
                                  node_in_bps=np.bincount(rm.dst, x, c.n_nodes),
                                  time_of_day_s=float(probe.time_of_day_s[0]))
@@ -209,3 +208,39 @@ def test_cli_validate_with_history_prior_csv_and_empty(tmp_path: Path) -> None:
     res = runner.invoke(app, ["estimate-tm", topo, "--validate", str(later / "*.xml"),
                               "--prior-from", str(later)])
     assert res.exit_code != 0 and "own prior" in res.output
+
+
+def test_cli_live_estimate_with_history_prior(tmp_path: Path) -> None:
+    from nettwin.live.simulated import counter_records
+
+    net = load_network(example_path())
+    c, rm, x = _abilene_example()
+    rate = simulate(c).arc_load_bps
+    obs = tmp_path / "obs.jsonl"
+    with obs.open("w") as fh:
+        for recs in counter_records(net, rate, start=1.7e9, interval_s=60, steps=4):
+            fh.writelines(json.dumps(r) + "\n" for r in recs)
+    store = f"sqlite:///{tmp_path / 'twin.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(obs), "--store", store]).exit_code == 0
+    # measured history: the network's own matrix, exported three times with some wobble
+    hist = tmp_path / "flows"
+    hist.mkdir()
+    ids = net.node_ids
+    rng = np.random.default_rng(1)
+    for k in range(4):
+        rows = [f"{ids[s]},{ids[d]},{v * rng.uniform(0.95, 1.05)}"
+                for s, d, v in zip(rm.src, rm.dst, x, strict=True) if v > 0]
+        (hist / f"tm-20240101-{k:02d}00.csv").write_text("src,dst,rate_bps\n" + "\n".join(rows))
+    errors = {}
+    for args in ([], ["--prior-from", str(hist / "*.csv")]):
+        out = tmp_path / "est.json"
+        res = runner.invoke(app, ["estimate-tm", "--store", store, "--json", str(out), *args])
+        assert res.exit_code == 0, res.output
+        got = {(r["src"], r["dst"]): r["rate_bps"] for r in json.loads(out.read_text())}
+        est = np.array([got.get((ids[s], ids[d]), 0.0) for s, d in zip(rm.src, rm.dst,
+                                                                        strict=True)])
+        np.testing.assert_allclose(rm.a @ est, rate, rtol=0.02, atol=1e-3 * rate.max())
+        errors[bool(args)] = estimation_errors(x, est)["weighted_error"]
+    assert "prior learned from 4 measured matrices" in res.output.replace("\n", " ")
+    assert errors[True] < 0.5 * errors[False]  # the truth's own fan-out beats gravity

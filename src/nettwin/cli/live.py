@@ -307,11 +307,11 @@ def estimate_tm_cmd(
             c = compile_network(twin.network)
             rm = routing_matrix(c, up)
             hist = load_tm_history(prior_paths, list(twin.network.node_ids), rm)
-            prior, _ = prior_from_history(hist, rm, c.n_nodes, arc_src=c.arc_src,
-                                          arc_dst=c.arc_dst, edge=False)
+            prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=False)
+            _print_choice(hist.n, choice)
             est = estimate_tm_with_prior(
-                rm, np.where(up, past.arc_rate_bps, np.nan), prior, arc_src=c.arc_src,
-                arc_dst=c.arc_dst, time_of_day_s=float(past.time) % 86_400.0)
+                rm, np.where(up, past.arc_rate_bps, np.nan), prior,
+                time_of_day_s=float(past.time) % 86_400.0)
         else:
             est = twin.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up)
     except NettwinError as exc:
@@ -343,6 +343,15 @@ def estimate_tm_cmd(
         write_json_file(json_out, rows_out)
 
 
+def _print_choice(n: int, choice: Any) -> None:
+    hl = "none" if choice.half_life is None else f"{choice.half_life:.0f} matrices"
+    out.print(f"prior learned from {n} measured matrices: {choice.bins} time-of-day bin(s), "
+              f"recency half-life {hl}, fan-in combined: {choice.use_fanin}, KL-fitted to "
+              f"node totals: {choice.fit_totals}; sd calibrated x{choice.kappa:.2f}; "
+              f"{pct(choice.validation_error)} median error on the history's last "
+              f"{choice.validation_matrices} matrices")
+
+
 def _validate_rows(network: Any, paths: list[Path], prior_paths: list[Path], edge: bool
                    ) -> list[dict[str, Any]]:
     """Route each real matrix, estimate it back from its link loads (and node totals with
@@ -358,8 +367,9 @@ def _validate_rows(network: Any, paths: list[Path], prior_paths: list[Path], edg
     truth = load_tm_history(paths, ids, rm, keep_empty=True)
     prior = None
     if prior_paths:
-        prior, _ = prior_from_history(load_tm_history(prior_paths, ids, rm), rm, c.n_nodes,
-                                      arc_src=c.arc_src, arc_dst=c.arc_dst, edge=edge)
+        hist = load_tm_history(prior_paths, ids, rm)
+        prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=edge)
+        _print_choice(hist.n, choice)
     rows: list[dict[str, Any]] = []
     for label, x, tod in track(list(zip(truth.labels, truth.rate_bps, truth.time_of_day_s,
                                         strict=True)),
@@ -377,7 +387,7 @@ def _validate_rows(network: Any, paths: list[Path], prior_paths: list[Path], edg
         node_in = np.bincount(rm.dst, x, c.n_nodes) if edge else None
         t0 = time.perf_counter()
         if prior is not None:
-            est = estimate_tm_with_prior(rm, y, prior, arc_src=c.arc_src, arc_dst=c.arc_dst,
+            est = estimate_tm_with_prior(rm, y, prior,
                                          time_of_day_s=float(tod), node_out_bps=node_out,
                                          node_in_bps=node_in)
         else:

@@ -29,7 +29,8 @@ is diag(P - P B' (B P B' + R)^-1 B P).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -54,15 +55,21 @@ class TmHistory:
 
 @dataclass(frozen=True, eq=False)
 class HistoryPrior:
-    """Per-source fan-out shares learned from measured matrices, per time-of-day bin."""
+    """Per-source fan-out and per-destination fan-in shares learned from measured
+    matrices, per time-of-day bin."""
 
     src: np.ndarray
     dst: np.ndarray
     n_nodes: int
     fanout: np.ndarray  # [bins, pairs]: share of the source's egress going to dst
     spread: np.ndarray  # [bins, pairs]: standard deviation of that share
+    fanin: np.ndarray  # [bins, pairs]: share of the destination's ingress coming from src
+    fanin_spread: np.ndarray
+    out_share: np.ndarray  # [bins, nodes]: each node's share of all egress (counters-only)
+    in_share: np.ndarray
     kappa: float = 1.0  # calibration of the spread (+-1 sd covers ~68 %)
     fit_totals: bool = True  # KL-fit the prior to the node totals when they are known
+    use_fanin: bool = False  # geometric mean of the fan-out and fan-in priors
 
     @property
     def bins(self) -> int:
@@ -73,55 +80,86 @@ class HistoryPrior:
             return 0
         return int((time_of_day_s % SECONDS_PER_DAY) / SECONDS_PER_DAY * self.bins)
 
-    def mean_sd(self, node_out_bps: np.ndarray, time_of_day_s: float | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def mean_sd(self, node_out_bps: np.ndarray, node_in_bps: np.ndarray | None = None,
+                time_of_day_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Prior mean and standard deviation per pair for these node totals: out_s F_sd
+        (and, with ``use_fanin``, its geometric mean with in_d G_sd)."""
         b = self.bin_of(time_of_day_s)
         out = node_out_bps[self.src]
-        return out * self.fanout[b], out * self.spread[b] * self.kappa
+        mean, sd = out * self.fanout[b], out * self.spread[b]
+        if self.use_fanin and node_in_bps is not None:
+            inn = node_in_bps[self.dst]
+            mean = np.sqrt(mean * inn * self.fanin[b])
+            sd = np.sqrt(sd * inn * self.fanin_spread[b])
+        return mean, sd * self.kappa
+
+
+def _bin_masks(tod: np.ndarray, bins: int, n: int) -> list[np.ndarray]:
+    """Which matrices fall in each time-of-day bin (all of them where a bin has < 2)."""
+    everything = np.ones(n, bool)
+    if bins == 1:
+        return [everything]
+    with np.errstate(invalid="ignore"):
+        masks = [np.floor((tod % SECONDS_PER_DAY) / SECONDS_PER_DAY * bins) == b
+                 for b in range(bins)]
+    return [m if m.sum() >= 2 else everything for m in masks]
+
+
+def _node_shares(x: np.ndarray, key: np.ndarray, n_nodes: int, w: np.ndarray,
+                 masks: list[np.ndarray]) -> np.ndarray:
+    per_node = np.stack([np.bincount(key, row, n_nodes) for row in x])  # [T, nodes]
+    return np.vstack([(w[m] @ per_node[m]) / max(float(w[m] @ x[m].sum(axis=1)), 1e-300)
+                      for m in masks])
+
+
+def _shares(x: np.ndarray, key: np.ndarray, n_nodes: int, w: np.ndarray, tod: np.ndarray,
+            bins: int, routed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Traffic-weighted mean and spread of x_sd / total(key node), per time-of-day bin."""
+    tot_node = np.stack([np.bincount(key, row, n_nodes) for row in x])[:, key]  # [T, pairs]
+    share = np.divide(x, tot_node, out=np.zeros_like(x), where=tot_node > 0)
+
+    def fit(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ww = w[sel][:, None] * tot_node[sel]
+        tot = ww.sum(axis=0)
+        mean = np.divide((ww * share[sel]).sum(axis=0), tot, out=np.zeros(x.shape[1]),
+                         where=tot > 0)
+        var = np.divide((ww * (share[sel] - mean) ** 2).sum(axis=0), tot,
+                        out=np.zeros(x.shape[1]), where=tot > 0)
+        return mean, np.sqrt(var)
+
+    everything = np.ones(x.shape[0], bool)
+    all_fit = fit(everything)
+    fits = []
+    for b in range(bins):
+        if bins == 1:
+            fits.append(all_fit)
+            continue
+        with np.errstate(invalid="ignore"):
+            sel = np.floor((tod % SECONDS_PER_DAY) / SECONDS_PER_DAY * bins) == b
+        fits.append(fit(sel) if sel.sum() >= 2 else all_fit)
+    fan = np.vstack([f[0] for f in fits])
+    spread = np.vstack([f[1] for f in fits])
+    # a pair never seen still gets a little spread (it may start talking)
+    floor = 0.1 * np.maximum(fan, 1e-3 / max(n_nodes - 1, 1))
+    return np.where(routed, fan, 0.0), np.where(routed, np.maximum(spread, floor), 0.0)
 
 
 def learn_prior(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *, bins: int = 1,
                 half_life: float | None = None) -> HistoryPrior:
-    """Fan-out shares (traffic-weighted) and their spread from measured matrices; with
-    ``bins`` > 1 one set per time-of-day bin (bins without history fall back to all of it);
-    ``half_life`` (in matrices) weighs recent matrices more."""
-    x = history.rate_bps
+    """Fan-out and fan-in shares (traffic-weighted) and their spread from measured
+    matrices; with ``bins`` > 1 one set per time-of-day bin (bins with fewer than two
+    matrices fall back to all of them); ``half_life`` (in matrices) weighs recent ones
+    more."""
     w = np.ones(history.n) if half_life is None else 0.5 ** (
         (history.n - 1 - np.arange(history.n)) / half_life)
-    out = np.stack([np.bincount(rm.src, row, n_nodes) for row in x])[:, rm.src]  # [T, pairs]
-    share = np.divide(x, out, out=np.zeros_like(x), where=out > 0)
-
-    def fit(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ww = w[sel][:, None] * out[sel]
-        tot = ww.sum(axis=0)
-        mean = np.divide((ww * share[sel]).sum(axis=0), tot, out=np.zeros(rm.src.size),
-                         where=tot > 0)
-        var = np.divide((ww * (share[sel] - mean) ** 2).sum(axis=0), tot,
-                        out=np.zeros(rm.src.size), where=tot > 0)
-        return mean, np.sqrt(var)
-
-    everything = np.ones(history.n, bool)
-    all_mean, all_sd = fit(everything)
-    means, sds = [], []
-    tod = history.time_of_day_s
-    for b in range(bins):
-        if bins == 1:
-            sel = everything
-        else:
-            with np.errstate(invalid="ignore"):
-                sel = np.floor((tod % SECONDS_PER_DAY) / SECONDS_PER_DAY * bins) == b
-        if sel.sum() < 2:
-            means.append(all_mean)
-            sds.append(all_sd)
-            continue
-        m, s = fit(sel)
-        means.append(m)
-        sds.append(s)
-    fan, spread = np.vstack(means), np.vstack(sds)
-    # a pair never seen still gets a little spread (it may start talking)
-    floor = 0.1 * np.maximum(fan, 1.0 / max(n_nodes - 1, 1) * 1e-3)
-    return HistoryPrior(rm.src, rm.dst, n_nodes, np.where(rm.routed, fan, 0.0),
-                        np.where(rm.routed, np.maximum(spread, floor), 0.0))
+    fan_out, spread_out = _shares(history.rate_bps, rm.src, n_nodes, w,
+                                  history.time_of_day_s, bins, rm.routed)
+    fan_in, spread_in = _shares(history.rate_bps, rm.dst, n_nodes, w,
+                                history.time_of_day_s, bins, rm.routed)
+    masks = _bin_masks(history.time_of_day_s, bins, history.n)
+    return HistoryPrior(rm.src, rm.dst, n_nodes, fan_out, spread_out, fan_in, spread_in,
+                        _node_shares(history.rate_bps, rm.src, n_nodes, w, masks),
+                        _node_shares(history.rate_bps, rm.dst, n_nodes, w, masks))
 
 
 def project_tm(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior_bps: np.ndarray,
@@ -192,23 +230,26 @@ def fit_margins(mean_bps: np.ndarray, src: np.ndarray, dst: np.ndarray, n_nodes:
 
 
 def estimate_tm_with_prior(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior: HistoryPrior,
-                           *, arc_src: np.ndarray, arc_dst: np.ndarray,
-                           node_out_bps: np.ndarray | None = None,
+                           *, node_out_bps: np.ndarray | None = None,
                            node_in_bps: np.ndarray | None = None,
                            time_of_day_s: float | None = None) -> TmEstimate:
     """The traffic matrix from counters and a prior learned from measured history: the
     fan-out prior (KL-fitted to the node totals when access counters give them), then the
-    closed-form projection onto the counters. Without access counters the node egress is
-    taken as half the traffic on its measured arcs (and no totals are imposed)."""
+    closed-form projection onto the counters. Without access counters the history's node
+    shares of the total stand in, the total fitted to the counters."""
     n = prior.n_nodes
-    out = node_out_bps
-    if out is None:
-        measured = np.isfinite(arc_rate_bps)
-        load = np.zeros(n)
-        np.add.at(load, arc_src[measured], arc_rate_bps[measured])
-        np.add.at(load, arc_dst[measured], arc_rate_bps[measured])
-        out = load / 2
-    mean, sd = prior.mean_sd(out, time_of_day_s)
+    if node_out_bps is not None and node_in_bps is not None:
+        mean, sd = prior.mean_sd(node_out_bps, node_in_bps, time_of_day_s)
+    else:
+        # counters only: the history's own node shares, the total fitted to the counters
+        # (least squares; link loads include transit, so they cannot give node totals)
+        b = prior.bin_of(time_of_day_s)
+        mean, sd = prior.mean_sd(prior.out_share[b], prior.in_share[b], time_of_day_s)
+        measured = np.flatnonzero(np.isfinite(arc_rate_bps))
+        fit = rm.a[measured] @ mean
+        denom = float(fit @ fit)
+        total = max(float(fit @ arc_rate_bps[measured]) / denom, 0.0) if denom > 0 else 0.0
+        mean, sd = mean * total, sd * total
     if prior.fit_totals and node_out_bps is not None and node_in_bps is not None:
         fitted = fit_margins(mean, rm.src, rm.dst, n, node_out_bps, node_in_bps)
         sd = sd * np.divide(fitted, mean, out=np.ones_like(mean), where=mean > 0)
@@ -224,57 +265,66 @@ class PriorChoice:
     bins: int
     half_life: float | None  # in matrices
     fit_totals: bool
+    use_fanin: bool
     kappa: float
     validation_error: float  # median traffic-weighted error on the held-out tail
     validation_matrices: int
 
 
 def prior_from_history(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *,
-                       arc_src: np.ndarray, arc_dst: np.ndarray, edge: bool = True,
+                       edge: bool = True,
                        holdout: float = 1 / 3) -> tuple[HistoryPrior, PriorChoice]:
     """Learn the prior, choosing by a train-earlier / check-later protocol inside the
     history itself: priors learned on the first part, each held-out matrix routed (``rm``)
     and estimated back; the time-of-day bins (1, 4, 24 when times are known) and recency
     half-life (none, a third of the history) with the lowest median error win, and the
-    spread is calibrated there (kappa: the 68th percentile of |error| / sd); with node
-    totals, whether to KL-fit the prior to them is chosen the same way. The chosen
-    prior is then learned on the whole history."""
+    spread is calibrated there (kappa: the 68th percentile of |error| / sd); whether to
+    combine fan-out with fan-in shares and (with node totals) to KL-fit the prior to them
+    is chosen the same way. The chosen prior is then learned on the whole history."""
     if history.n < 3:
-        return learn_prior(history, rm, n_nodes), PriorChoice(1, None, True, 1.0,
-                                                               float("nan"), 0)
+        return learn_prior(history, rm, n_nodes), PriorChoice(1, None, True, False,
+                                                               1.0, float("nan"), 0)
     n_fit = max(history.n - max(round(history.n * holdout), 1), 2)
     fit = TmHistory(history.rate_bps[:n_fit], history.time_of_day_s[:n_fit],
                     history.labels[:n_fit])
     held = range(n_fit, history.n)
     has_time = bool(np.isfinite(history.time_of_day_s).all())
-    best: tuple[float, int, float | None, bool, np.ndarray] | None = None
-    grid = [(b, h, f) for b in ((1, 4, 24) if has_time else (1,)) for h in (None, n_fit / 3)
-            for f in ((True, False) if edge else (False,))]
-    for bins, half_life, fit_totals in grid:
-        learned = learn_prior(fit, rm, n_nodes, bins=bins, half_life=half_life)
-        prior = HistoryPrior(learned.src, learned.dst, n_nodes, learned.fanout,
-                             learned.spread, 1.0, fit_totals)
-        errs, ratios = [], []
-        for t in held:
-            x = history.rate_bps[t]
-            est = estimate_tm_with_prior(
-                rm, rm.a @ x, prior, arc_src=arc_src, arc_dst=arc_dst,
-                node_out_bps=np.bincount(rm.src, x, n_nodes) if edge else None,
-                node_in_bps=np.bincount(rm.dst, x, n_nodes) if edge else None,
-                time_of_day_s=float(history.time_of_day_s[t]))
-            errs.append(float(np.abs(est.rate_bps - x).sum() / x.sum()))
-            live = x > 0
-            assert est.std_bps is not None
-            ratios.append(np.abs(est.rate_bps - x)[live]
-                          / np.maximum(est.std_bps[live], 1e-12 * x.max()))
-        e = float(np.median(errs))
-        if best is None or e < best[0]:
-            best = (e, bins, half_life, fit_totals, np.concatenate(ratios))
+    best: tuple[float, HistoryPrior, float | None, np.ndarray] | None = None
+    for bins in (1, 4, 24) if has_time else (1,):
+        for half_life in (None, n_fit / 3):
+            learned = learn_prior(fit, rm, n_nodes, bins=bins, half_life=half_life)
+            for fit_totals, use_fanin in itertools.product(
+                    (True, False) if edge else (False,), (False, True)):
+                prior = replace(learned, fit_totals=fit_totals, use_fanin=use_fanin)
+                err, ratio = _held_out(history, held, rm, prior, edge)
+                if best is None or err < best[0]:
+                    best = (err, prior, half_life, ratio)
     assert best is not None
-    err, bins, half_life, fit_totals, ratio = best
+    err, chosen, half_life, ratio = best
     kappa = float(np.quantile(ratio, 0.6827)) if ratio.size else 1.0
     hl = None if half_life is None else half_life * history.n / n_fit
-    learned = learn_prior(history, rm, n_nodes, bins=bins, half_life=hl)
-    prior = HistoryPrior(learned.src, learned.dst, n_nodes, learned.fanout, learned.spread,
-                         kappa, fit_totals)
-    return prior, PriorChoice(bins, hl, fit_totals, kappa, err, len(held))
+    learned = learn_prior(history, rm, n_nodes, bins=chosen.bins, half_life=hl)
+    prior = replace(learned, kappa=kappa, fit_totals=chosen.fit_totals,
+                    use_fanin=chosen.use_fanin)
+    return prior, PriorChoice(chosen.bins, hl, chosen.fit_totals, chosen.use_fanin, kappa,
+                              err, len(held))
+
+
+def _held_out(history: TmHistory, held: range, rm: RoutingMatrix, prior: HistoryPrior,
+              edge: bool              ) -> tuple[float, np.ndarray]:
+    """Median traffic-weighted error over the held-out matrices, and |error| / sd."""
+    n_nodes = prior.n_nodes
+    errs, ratios = [], []
+    for t in held:
+        x = history.rate_bps[t]
+        est = estimate_tm_with_prior(
+            rm, rm.a @ x, prior,
+            node_out_bps=np.bincount(rm.src, x, n_nodes) if edge else None,
+            node_in_bps=np.bincount(rm.dst, x, n_nodes) if edge else None,
+            time_of_day_s=float(history.time_of_day_s[t]))
+        errs.append(float(np.abs(est.rate_bps - x).sum() / x.sum()))
+        live = x > 0
+        assert est.std_bps is not None
+        ratios.append(np.abs(est.rate_bps - x)[live]
+                      / np.maximum(est.std_bps[live], 1e-12 * x.max()))
+    return float(np.median(errs)), np.concatenate(ratios)
