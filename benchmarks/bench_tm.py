@@ -69,15 +69,27 @@ def _subset(h: TmHistory, sel: slice) -> TmHistory:
     return TmHistory(h.rate_bps[sel], h.time_of_day_s[sel], h.labels[sel])
 
 
-def _run(rm, c, prior: HistoryPrior, test: TmHistory):  # type: ignore[no-untyped-def]
-    """Route each test matrix, estimate it back, score it."""
+def _run(rm, c, prior: HistoryPrior, test: TmHistory, *,  # type: ignore[no-untyped-def]
+         noise: float = 0.0, missing: bool = False, edge: bool = True):
+    """Route each test matrix, estimate it back, score it (optionally with counters off by
+    ``noise`` (relative, Gaussian), one random counter missing, or no node totals)."""
+    rng = np.random.default_rng(11)
     errs, cover, wall, cpu = [], [], [], []
     for x, tod in zip(test.rate_bps, test.time_of_day_s, strict=True):
         y = rm.a @ x
-        out, inn = np.bincount(rm.src, x, c.n_nodes), np.bincount(rm.dst, x, c.n_nodes)
+        out: np.ndarray = np.bincount(rm.src, x, c.n_nodes).astype(np.float64)
+        inn: np.ndarray = np.bincount(rm.dst, x, c.n_nodes).astype(np.float64)
+        if noise:
+            y = y * (1 + noise * rng.standard_normal(y.size))
+            out = out * (1 + noise * rng.standard_normal(out.size))
+            inn = inn * (1 + noise * rng.standard_normal(inn.size))
+        if missing:
+            y = y.copy()
+            y[rng.integers(y.size)] = np.nan
         t0, p0 = time.perf_counter(), time.process_time()
-        est = estimate_tm_with_prior(rm, y, prior,
-                                     node_out_bps=out, node_in_bps=inn, time_of_day_s=tod)
+        est = estimate_tm_with_prior(rm, y, prior, node_out_bps=out if edge else None,
+                                     node_in_bps=inn if edge else None, time_of_day_s=tod,
+                                     noise=max(noise, 1e-3))
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - p0)
         errs.append(estimation_errors(x, est.rate_bps)["weighted_error"])
@@ -105,6 +117,9 @@ def evaluate(case: Case, full: bool) -> dict[str, float]:
     fitted = choice.fit_totals
     fanin = choice.use_fanin
     errs, cover, wall, cpu = _run(rm, c, prior, test)
+    robust = {"noise": float(np.median(_run(rm, c, prior, test, noise=0.01)[0])),
+              "missing": float(np.median(_run(rm, c, prior, test, missing=True)[0])),
+              "no_edge": float(np.median(_run(rm, c, prior, test, edge=False)[0]))}
     every = case.reference_every or (case.n_test if full else 0)
     ref_err, ref_grav, ref_t = [], [], []
     if every:
@@ -127,7 +142,7 @@ def evaluate(case: Case, full: bool) -> dict[str, float]:
             "ref_err": float(np.median(ref_err)) if ref_err else float("nan"),
             "ref_gravity": float(np.median(ref_grav)) if ref_grav else float("nan"),
             "ref_ms": 1e3 * float(np.median(ref_t)) if ref_t else float("nan"),
-            "ref_n": len(ref_err), "target": case.target,
+            "ref_n": len(ref_err), "target": case.target, **robust,
             "time_target_ms": 1e3 * case.time_target_s if case.time_target_s else float("nan")}
 
 
@@ -162,6 +177,9 @@ def main() -> None:
               f"{r['skipped']} empty matrices skipped; gravity prior alone "
               f"{100 * r['ref_gravity']:.1f} %; speed-up vs tomogravity "
               f"{r['ref_ms'] / r['wall_ms']:.0f}x")
+        print(f"{'':10} robustness (median error): 1 % counter noise {100 * r['noise']:.1f} %, "
+              f"one counter missing {100 * r['missing']:.1f} %, no node totals (counters "
+              f"only, same prior) {100 * r['no_edge']:.1f} %")
 
 
 if __name__ == "__main__":

@@ -232,11 +232,13 @@ def fit_margins(mean_bps: np.ndarray, src: np.ndarray, dst: np.ndarray, n_nodes:
 def estimate_tm_with_prior(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior: HistoryPrior,
                            *, node_out_bps: np.ndarray | None = None,
                            node_in_bps: np.ndarray | None = None,
-                           time_of_day_s: float | None = None) -> TmEstimate:
+                           time_of_day_s: float | None = None,
+                           noise: float = 1e-3) -> TmEstimate:
     """The traffic matrix from counters and a prior learned from measured history: the
     fan-out prior (KL-fitted to the node totals when access counters give them), then the
     closed-form projection onto the counters. Without access counters the history's node
-    shares of the total stand in, the total fitted to the counters."""
+    shares of the total stand in, the total fitted to the counters. ``noise``: the
+    counters' relative error (1e-3: exact to rounding; 0.01 for 1 % noisy counters)."""
     n = prior.n_nodes
     if node_out_bps is not None and node_in_bps is not None:
         mean, sd = prior.mean_sd(node_out_bps, node_in_bps, time_of_day_s)
@@ -255,7 +257,7 @@ def estimate_tm_with_prior(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior: H
         sd = sd * np.divide(fitted, mean, out=np.ones_like(mean), where=mean > 0)
         mean = fitted
     return project_tm(rm, arc_rate_bps, mean, sd, node_out_bps=node_out_bps,
-                      node_in_bps=node_in_bps, n_nodes=n)
+                      node_in_bps=node_in_bps, n_nodes=n, noise=noise)
 
 
 @dataclass(frozen=True)
