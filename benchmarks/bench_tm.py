@@ -10,7 +10,9 @@ Then the prior is learned on the whole training part and every test matrix is ro
 the network (ECMP, the loader's metrics), its link loads and node totals handed to the
 estimator, and the estimate scored against the truth: traffic-weighted |error|, coverage
 of the +-1 sd interval (pairs carrying traffic) and wall/CPU time per estimate (the routing
-matrix is computed once per network and reported apart). Reference in the same run:
+matrix is computed once per network and reported apart), robustness (1 % counter noise,
+a missing counter, no node totals) and the drift alarm (false alarms; silent single link
+failures caught). Reference in the same run:
 tomogravity (``estimate_tm``, gravity prior, bounded least squares) on the same matrices
 (every 4th; on germany50 one matrix, only with ``--full``: over a minute each).
 
@@ -101,6 +103,34 @@ def _run(rm, c, prior: HistoryPrior, test: TmHistory, *,  # type: ignore[no-unty
     return np.array(errs), np.array(cover), np.array(wall), np.array(cpu)
 
 
+def _drift(c, rm, prior: HistoryPrior, test: TmHistory) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    """Drift alarm: share of test matrices flagged with the true routing (false alarms),
+    and, for every single link failure that changes routing and keeps all pairs routed,
+    the share flagged when the network routes around the failure and the twin does not
+    know (up to 12 test matrices each)."""
+    sample = test.rate_bps[:: max(1, test.n // 12)]
+    tods = test.time_of_day_s[:: max(1, test.n // 12)]
+
+    def flagged(routing) -> list[bool]:  # type: ignore[no-untyped-def]
+        return [prior.drift(estimate_tm_with_prior(
+            rm, routing.a @ x, prior, node_out_bps=np.bincount(rm.src, x, c.n_nodes),
+            node_in_bps=np.bincount(rm.dst, x, c.n_nodes), time_of_day_s=float(t)))
+            for x, t in zip(sample, tods, strict=True)]
+
+    normal = flagged(rm)
+    hits: list[bool] = []
+    failures = 0
+    for link in range(c.n_arcs // 2):
+        up = c.arc_up.copy()
+        up[[2 * link, 2 * link + 1]] = False
+        actual = routing_matrix(c, up)
+        if not actual.routed[rm.routed].all() or np.allclose(actual.a, rm.a):
+            continue
+        failures += 1
+        hits += flagged(actual)
+    return float(np.mean(normal)), float(np.mean(hits)) if hits else float("nan"), failures
+
+
 def evaluate(case: Case, full: bool) -> dict[str, float]:
     net = load_network(DATA / case.topology)
     c = compile_network(net)
@@ -117,7 +147,9 @@ def evaluate(case: Case, full: bool) -> dict[str, float]:
     fitted = choice.fit_totals
     fanin = choice.use_fanin
     errs, cover, wall, cpu = _run(rm, c, prior, test)
-    robust = {"noise": float(np.median(_run(rm, c, prior, test, noise=0.01)[0])),
+    false_alarms, caught, failures = _drift(c, rm, prior, test)
+    robust = {"false_alarm": false_alarms, "detected": caught, "failures": failures,
+              "noise": float(np.median(_run(rm, c, prior, test, noise=0.01)[0])),
               "missing": float(np.median(_run(rm, c, prior, test, missing=True)[0])),
               "no_edge": float(np.median(_run(rm, c, prior, test, edge=False)[0]))}
     every = case.reference_every or (case.n_test if full else 0)
@@ -180,6 +212,9 @@ def main() -> None:
         print(f"{'':10} robustness (median error): 1 % counter noise {100 * r['noise']:.1f} %, "
               f"one counter missing {100 * r['missing']:.1f} %, no node totals (counters "
               f"only, same prior) {100 * r['no_edge']:.1f} %")
+        print(f"{'':10} drift alarm: {100 * r['false_alarm']:.0f} % false alarms; silent "
+              f"single link failures ({r['failures']:.0f} that change routing) caught on "
+              f"{100 * r['detected']:.0f} % of matrices")
 
 
 if __name__ == "__main__":

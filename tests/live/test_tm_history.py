@@ -244,3 +244,27 @@ def test_cli_live_estimate_with_history_prior(tmp_path: Path) -> None:
         errors[bool(args)] = estimation_errors(x, est)["weighted_error"]
     assert "prior learned from 4 measured matrices" in res.output.replace("\n", " ")
     assert errors[True] < 0.5 * errors[False]  # the truth's own fan-out beats gravity
+
+
+def test_silent_link_failure_raises_the_drift_alarm() -> None:
+    # real Abilene matrices routed on the network with a link down that the twin was not
+    # told about: the estimate still fits the counters, the innovation gives it away
+    net, c, rm, files = _abilene_real()
+    hist = load_tm_history(files[:864:4], list(net.node_ids), rm)
+    prior, _ = prior_from_history(hist, rm, c.n_nodes)
+    assert np.isfinite(prior.alarm_innovation)
+    test = load_tm_history(files[-288::24], list(net.node_ids), rm)
+    links = list(net.links)
+    up = c.arc_up.copy()
+    i = links.index("DNVRng_KSCYng")
+    up[[2 * i, 2 * i + 1]] = False
+    actual = routing_matrix(c, up)  # how the network really routes now
+    assert not np.allclose(actual.a, rm.a)
+    for routing, expect in ((rm, False), (actual, True)):
+        alarms = []
+        for x, tod in zip(test.rate_bps, test.time_of_day_s, strict=True):
+            est = estimate_tm_with_prior(
+                rm, routing.a @ x, prior, node_out_bps=np.bincount(rm.src, x, c.n_nodes),
+                node_in_bps=np.bincount(rm.dst, x, c.n_nodes), time_of_day_s=float(tod))
+            alarms.append(prior.drift(est))
+        assert all(a == expect for a in alarms), (expect, alarms)

@@ -312,6 +312,11 @@ def estimate_tm_cmd(
             est = estimate_tm_with_prior(
                 rm, np.where(up, past.arc_rate_bps, np.nan), prior,
                 time_of_day_s=float(past.time) % 86_400.0)
+            if prior.drift(est):
+                out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
+                          f"routing and the measured history (innovation "
+                          f"{est.innovation:.3g}, alarm above "
+                          f"{prior.alarm_innovation:.3g}): a silent failure or metric change?")
         else:
             est = twin.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up)
     except NettwinError as exc:
@@ -380,7 +385,8 @@ def _validate_rows(network: Any, paths: list[Path], prior_paths: list[Path], edg
             rows.append(row | {"weighted_error": math.nan, "rmsre_top": math.nan,
                                "median_rel_error_top": math.nan,
                                "prior_weighted_error": math.nan, "coverage_1sd": math.nan,
-                               "seconds": math.nan})
+                               "seconds": math.nan, "innovation": math.nan,
+                               "drift_alarm": None})
             continue
         y = rm.a @ x
         node_out = np.bincount(rm.src, x, c.n_nodes) if edge else None
@@ -402,7 +408,9 @@ def _validate_rows(network: Any, paths: list[Path], prior_paths: list[Path], edg
                            "median_rel_error_top": e["median_rel_error_top"],
                            "prior_weighted_error":
                                estimation_errors(x, est.prior_bps)["weighted_error"],
-                           "coverage_1sd": cover, "seconds": seconds})
+                           "coverage_1sd": cover, "seconds": seconds,
+                           "innovation": est.innovation,
+                           "drift_alarm": prior.drift(est) if prior is not None else None})
     return rows
 
 
@@ -433,3 +441,6 @@ def _validation_table(rows: list[dict[str, Any]], edge: bool, history: bool) -> 
     if scored:
         out.print(f"{1e3 * float(np.median([r['seconds'] for r in scored])):.1f} ms per "
                   "estimate (median)")
+    alarms = sum(1 for r in scored if r["drift_alarm"])
+    if history:
+        out.print(f"drift alarm raised on {alarms} of {len(scored)} matrices")

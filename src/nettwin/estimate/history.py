@@ -25,6 +25,14 @@ projection). The linear system has one row per measurement (arcs + 2 nodes), wha
 number of pairs, so germany50 (2,450 pairs, 276 rows) solves in milliseconds where the
 bounded least squares of ``estimate_tm`` takes a minute. The posterior standard deviation
 is diag(P - P B' (B P B' + R)^-1 B P).
+
+Drift: the estimate always fits the counters, so its residual cannot reveal that the twin
+routes differently from the network. The innovation can: v = b - B m is what the counters
+say beyond the prior, and v' S^-1 v / rows (S = B P B' + R, the normalised innovation
+squared of a Kalman filter) stays near 1 while the routing and the history hold, and jumps
+by one to four orders of magnitude when a link has silently failed (Abilene: 0.9 in normal
+operation; 8.5 to 37,000 with each of the single link failures that change routing). The
+alarm level is learned on the held-out history (``HistoryPrior.alarm_innovation``).
 """
 
 from __future__ import annotations
@@ -70,6 +78,14 @@ class HistoryPrior:
     kappa: float = 1.0  # calibration of the spread (+-1 sd covers ~68 %)
     fit_totals: bool = True  # KL-fit the prior to the node totals when they are known
     use_fanin: bool = False  # geometric mean of the fan-out and fan-in priors
+    # drift alarm: an estimate's innovation above this says the counters no longer fit the
+    # routing and the history (a silent failure, a metric change): 2x the 99th percentile
+    # of the innovations on the held-out history
+    alarm_innovation: float = float("inf")
+
+    def drift(self, est: TmEstimate) -> bool:
+        """Whether the counters behind ``est`` are inconsistent with the twin's routing."""
+        return bool(est.innovation > self.alarm_innovation)
 
     @property
     def bins(self) -> int:
@@ -189,11 +205,15 @@ def project_tm(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior_bps: np.ndarra
     r = (noise * np.abs(bn)) ** 2 + 1e-18
     free = rm.routed.copy()
     x = np.zeros(rm.src.size)
+    innovation = float("nan")
     for _ in range(rounds):
         bf = b_all[:, free]
         pbt = var[free, None] * bf.T  # P B'
         s = bf @ pbt + np.diag(r)
-        gain = np.linalg.solve(s, bn - bf @ m[free])
+        v = bn - bf @ m[free]
+        gain = np.linalg.solve(s, v)
+        if not np.isfinite(innovation):  # of the prior itself, before any clipping
+            innovation = float(v @ gain) / max(v.size, 1)
         x[:] = 0.0
         x[free] = m[free] + pbt @ gain
         neg = free & (x < 0)
@@ -212,7 +232,7 @@ def project_tm(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior_bps: np.ndarra
     rate = x * scale
     residual = rm.a[measured] @ rate - y
     return TmEstimate(rm.src, rm.dst, rate, np.where(rm.routed, prior_bps, 0.0), std,
-                      residual, measured)
+                      residual, measured, innovation)
 
 
 def fit_margins(mean_bps: np.ndarray, src: np.ndarray, dst: np.ndarray, n_nodes: int,
@@ -291,32 +311,35 @@ def prior_from_history(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *,
                     history.labels[:n_fit])
     held = range(n_fit, history.n)
     has_time = bool(np.isfinite(history.time_of_day_s).all())
-    best: tuple[float, HistoryPrior, float | None, np.ndarray] | None = None
+    best: tuple[float, HistoryPrior, float | None, np.ndarray, np.ndarray] | None = None
     for bins in (1, 4, 24) if has_time else (1,):
         for half_life in (None, n_fit / 3):
             learned = learn_prior(fit, rm, n_nodes, bins=bins, half_life=half_life)
             for fit_totals, use_fanin in itertools.product(
                     (True, False) if edge else (False,), (False, True)):
                 prior = replace(learned, fit_totals=fit_totals, use_fanin=use_fanin)
-                err, ratio = _held_out(history, held, rm, prior, edge)
+                err, ratio, innovation = _held_out(history, held, rm, prior, edge)
                 if best is None or err < best[0]:
-                    best = (err, prior, half_life, ratio)
+                    best = (err, prior, half_life, ratio, innovation)
     assert best is not None
-    err, chosen, half_life, ratio = best
+    err, chosen, half_life, ratio, innovation = best
     kappa = float(np.quantile(ratio, 0.6827)) if ratio.size else 1.0
     hl = None if half_life is None else half_life * history.n / n_fit
     learned = learn_prior(history, rm, n_nodes, bins=chosen.bins, half_life=hl)
+    # the innovation scales as 1 / kappa^2 with the calibrated spread
+    alarm = 2 * float(np.quantile(innovation, 0.99)) / kappa**2
     prior = replace(learned, kappa=kappa, fit_totals=chosen.fit_totals,
-                    use_fanin=chosen.use_fanin)
+                    use_fanin=chosen.use_fanin, alarm_innovation=alarm)
     return prior, PriorChoice(chosen.bins, hl, chosen.fit_totals, chosen.use_fanin, kappa,
                               err, len(held))
 
 
 def _held_out(history: TmHistory, held: range, rm: RoutingMatrix, prior: HistoryPrior,
-              edge: bool              ) -> tuple[float, np.ndarray]:
-    """Median traffic-weighted error over the held-out matrices, and |error| / sd."""
+              edge: bool              ) -> tuple[float, np.ndarray, np.ndarray]:
+    """Median traffic-weighted error over the held-out matrices, |error| / sd, and the
+    innovation of each."""
     n_nodes = prior.n_nodes
-    errs, ratios = [], []
+    errs, ratios, innovations = [], [], []
     for t in held:
         x = history.rate_bps[t]
         est = estimate_tm_with_prior(
@@ -325,8 +348,9 @@ def _held_out(history: TmHistory, held: range, rm: RoutingMatrix, prior: History
             node_in_bps=np.bincount(rm.dst, x, n_nodes) if edge else None,
             time_of_day_s=float(history.time_of_day_s[t]))
         errs.append(float(np.abs(est.rate_bps - x).sum() / x.sum()))
+        innovations.append(est.innovation)
         live = x > 0
         assert est.std_bps is not None
         ratios.append(np.abs(est.rate_bps - x)[live]
                       / np.maximum(est.std_bps[live], 1e-12 * x.max()))
-    return float(np.median(errs)), np.concatenate(ratios)
+    return float(np.median(errs)), np.concatenate(ratios), np.asarray(innovations)

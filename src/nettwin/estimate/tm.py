@@ -106,6 +106,9 @@ class TmEstimate:
     std_bps: np.ndarray | None  # posterior standard deviation per pair (None: too many)
     residual_bps: np.ndarray  # A x - y on the measured arcs
     measured_arcs: np.ndarray
+    # how surprising the counters are given the prior: mean normalised innovation squared
+    # (b - B m)' S^-1 (b - B m) / rows of the Gaussian model (history priors only; nan else)
+    innovation: float = float("nan")
 
 
 def gravity_prior(rm: RoutingMatrix, y: np.ndarray, measured: np.ndarray, n: int,
