@@ -10,9 +10,13 @@ balancing measurements, inference and modeling", SIGMETRICS 2005), so the prior 
     m_sd = out_s(t) * F_sd(bin(t)),   sd_sd = out_s(t) * S_sd(bin(t)) * kappa
 
 with ``F`` the traffic-weighted mean fan-out share of the history in the time-of-day bin
-(or all of it), ``S`` its spread, ``out_s`` the node's measured egress total (access
-counters; from the link counters when absent) and ``kappa`` a calibration of the spread
-chosen so that +-1 sd covers about 68 % of held-out true values. Priors come only from
+(or all of it; optionally recency-weighted), ``S`` its spread, ``out_s`` the node's
+measured egress total (access counters) and ``kappa`` a calibration of the spread chosen so
+that +-1 sd covers about 68 % of held-out true values. Optionally the geometric mean with
+the same prior built from fan-in shares (in_d G_sd), and a Kullback-Leibler fit to the node
+totals (iterative proportional fitting). Without access counters the history's node shares
+of the total stand in, the total fitted to the link counters. Which options, by the
+train-earlier/check-later protocol of ``prior_from_history``. Priors come only from
 measurements: chaining the estimator's own output as the next prior diverges.
 
 The estimate is the Gaussian posterior mean given the measurements ``B x = b`` (link
