@@ -203,12 +203,13 @@ def main() -> None:
               f"{100 * r['coverage']:>9.1f} % {r['wall_ms']:>6.1f} ({r['cpu_ms']:.1f}) "
               f"{ref:>24}")
         hl = "none" if r["half_life"] < 0 else f"{r['half_life']:.0f} matrices"
+        reference = (f"gravity prior alone {100 * r['ref_gravity']:.1f} %; speed-up vs "
+                     f"tomogravity {r['ref_ms'] / r['wall_ms']:.0f}x" if r["ref_n"] else
+                     "tomogravity reference: --full")
         print(f"{'':10} routing matrix {r['rm_ms']:.0f} ms once; kappa {r['kappa']:.2f}; "
               f"half-life {hl}; fan-in combined: {bool(r['fanin'])}; KL-fitted to node "
-              f"totals: {bool(r['fit_totals'])}; "
-              f"{r['skipped']} empty matrices skipped; gravity prior alone "
-              f"{100 * r['ref_gravity']:.1f} %; speed-up vs tomogravity "
-              f"{r['ref_ms'] / r['wall_ms']:.0f}x")
+              f"totals: {bool(r['fit_totals'])}; {r['skipped']} empty matrices skipped; "
+              f"{reference}")
         print(f"{'':10} robustness (median error): 1 % counter noise {100 * r['noise']:.1f} %, "
               f"one counter missing {100 * r['missing']:.1f} %, no node totals (counters "
               f"only, same prior) {100 * r['no_edge']:.1f} %")
