@@ -31,7 +31,9 @@ Multipath (§2.3)
     (15), qt = (qa' - 2) / ((1 + 0.3 10^(-At/20)) 10^(-0.016 At)) - 4.3 (10^(-At/20) +
     At/800) (16), qa = 2 + (1 + 0.3 10^(-A/20)) 10^(-0.016 A) (qt + 4.3 (10^(-A/20) +
     A/800)) (17), pw = 100 (1 - exp(-10^(-qa A/20))) (18). Continuous at At by
-    construction (qa(At) = qa'), monotonic while p0 < 2000.
+    construction (qa(At) = qa'), monotonic while p0 < 2000 as the Recommendation says
+    (beyond, e.g. p0 = 5000 %, a very long low path, it is not: the values are still those
+    of the text, not smoothed).
     §2.3.4 to an average year: dG = 10.5 - 5.6 log10(1.1 +- |cos 2 xi|^0.7) - 2.7 log10 d
     + 1.7 log10(1 + |eps_p|) dB, dG <= 10.8 (eq. 24, + for |xi| <= 45 deg); deep tail
     p = 10^(-dG/10) pw (25); shallow range (step 4): the §2.3.2 method with pt replaced by
