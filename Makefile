@@ -127,3 +127,7 @@ clean:
 .PHONY: bench-te
 bench-te: setup
 	$(PY) benchmarks/bench_te.py $(ARGS)
+
+.PHONY: bench-tm
+bench-tm: setup
+	$(PY) benchmarks/bench_tm.py

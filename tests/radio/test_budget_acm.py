@@ -79,7 +79,8 @@ def test_rain_inverse_round_trip_and_bounds() -> None:
     for p in (0.001, 0.003, 0.01, 0.1, 0.5, 1.0):
         a = rain_attenuation_exceeded(a001, 23.0, p)
         np.testing.assert_allclose(rain_time_exceeded(a001, 23.0, a), p, rtol=1e-9)
-    assert rain_time_exceeded(20.0, 23.0, 500.0) == 0.0  # beyond the method: no rain outage
+    # beyond 0.001 %: the extrapolated tail, small but never 0 (was 0, a cliff)
+    assert 0.0 < rain_time_exceeded(20.0, 23.0, 500.0) < 1e-6
     assert rain_time_exceeded(20.0, 23.0, 0.01) == 1.0
     assert rain_attenuation_001(1.0, 10.0, 42.0, 23.0, 1.0) > 0
     assert multipath_worst_month(30.0, 10.0, 23.0, -200.0, 500.0, 3.0) < \

@@ -238,6 +238,13 @@ def state(
         write_json_file(json_out, snap)
 
 
+PriorOpt = Annotated[str | None, typer.Option(
+    "--prior-from", help="Measured past matrices (a folder or a quoted glob of traffic "
+                         "files: flow exports, uploaded matrices) to learn the prior from: "
+                         "per-source fan-out shares and time-of-day profiles, chosen and "
+                         "calibrated on the history's own later part. Without it: gravity.")]
+
+
 @commands.command("estimate-tm")
 def estimate_tm_cmd(
     file: FileArg = None,
@@ -249,65 +256,78 @@ def estimate_tm_cmd(
         "--validate", help="Real traffic matrices (SNDlib XML, ...; a quoted glob such as "
                            "'traffic/abilene/*.xml', repeatable): route each on the network, "
                            "estimate it back from the link loads, report the error.")] = None,
+    prior_from: PriorOpt = None,
     edge: Annotated[bool, typer.Option(
         "--edge/--no-edge", help="With --validate: give the estimator each node's total "
                                  "ingress/egress (as access counters would).")] = True,
     csv_out: Annotated[Path | None, typer.Option(
-        "--csv", help="Write the estimate as a CSV traffic matrix (src,dst,rate_bps).")] = None,
+        "--csv", help="Write the estimate as a CSV traffic matrix (src,dst,rate_bps); with "
+                      "--validate, one row per validated matrix.")] = None,
     json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
 ) -> None:
-    """Traffic matrix from link counters (gravity prior, then tomography by non-negative
-    least squares against the ECMP routing matrix), with per-pair uncertainty."""
+    """Traffic matrix from link counters, with per-pair uncertainty: a prior (gravity, or
+    learned from measured history with --prior-from) projected onto the counters through
+    the ECMP routing matrix."""
     json_to_stdout(json_out)
     from nettwin.engine import compile_network
-    from nettwin.estimate import estimate_tm, estimation_errors, pair_rates, routing_matrix
-    from nettwin.io import load_traffic
+    from nettwin.estimate import routing_matrix
+    from nettwin.estimate.history import estimate_tm_with_prior, prior_from_history
+    from nettwin.io.tm_history import load_tm_history, resolve_history_paths
     from nettwin.report import write_rows
 
     try:
+        prior_paths = resolve_history_paths(prior_from) if prior_from else []
         if validate:
             network = load(file, fmt, None, default_capacity, metric_policy)
             paths = sorted({Path(p) for pattern in validate
                             for p in glob.glob(pattern)})  # noqa: PTH207 - absolute globs
             if not paths:
                 raise typer.BadParameter(f"no file matches {validate}", param_hint="--validate")
-            rows = []
-            for path in track(paths, description="estimating", console=err,
-                              transient=True, disable=not err.is_terminal):
-                net = load_traffic(network, path)
-                c = compile_network(net)
-                rm = routing_matrix(c)
-                x = pair_rates(c, rm)
-                y = rm.a @ x
-                est = estimate_tm(
-                    rm, y, c.arc_src, c.arc_dst, c.n_nodes,
-                    node_out_bps=np.bincount(rm.src, x, c.n_nodes) if edge else None,
-                    node_in_bps=np.bincount(rm.dst, x, c.n_nodes) if edge else None)
-                e = estimation_errors(x, est.rate_bps)
-                g = estimation_errors(x, est.prior_bps)
-                rows.append({"matrix": path.name, "weighted_error": e["weighted_error"],
-                             "rmsre_top": e["rmsre_top"],
-                             "median_rel_error_top": e["median_rel_error_top"],
-                             "gravity_weighted_error": g["weighted_error"]})
-            _validation_table(rows, edge)
+            own = {p.resolve() for p in paths} & {p.resolve() for p in prior_paths}
+            if own:
+                raise typer.BadParameter(
+                    f"{len(own)} validated matrices are also in the prior (e.g. "
+                    f"{sorted(own)[0].name}): a matrix cannot be its own prior; give "
+                    "--prior-from other (earlier) matrices", param_hint="--prior-from")
+            rows = _validate_rows(network, paths, prior_paths, edge)
+            _validation_table(rows, edge, bool(prior_paths))
+            if csv_out:
+                write_rows(rows, csv_out)
+                err.print(f"wrote {csv_out}")
             if json_out:
                 write_json_file(json_out, rows)
             return
         twin = _twin(file, fmt, default_capacity, metric_policy, store)
+        span = _history_span(twin)
+        past = twin.state_at(span[1] if at is None else _when(at))
+        up = np.repeat([past.link_up.get(lk, True) for lk in twin.network.links], 2)
+        if prior_paths:
+            c = compile_network(twin.network)
+            rm = routing_matrix(c, up)
+            hist = load_tm_history(prior_paths, list(twin.network.node_ids), rm)
+            prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=False)
+            _print_choice(hist.n, choice)
+            est = estimate_tm_with_prior(
+                rm, np.where(up, past.arc_rate_bps, np.nan), prior,
+                time_of_day_s=float(past.time) % 86_400.0)
+            if prior.drift(est):
+                out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
+                          f"routing and the measured history (innovation "
+                          f"{est.innovation:.3g}, alarm above "
+                          f"{prior.alarm_innovation:.3g}): a silent failure or metric change?")
+        else:
+            est = twin.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up)
     except NettwinError as exc:
         raise fail(exc) from None
-    span = _history_span(twin)
-    past = twin.state_at(span[1] if at is None else _when(at))
-    up = np.repeat([past.link_up.get(lk, True) for lk in twin.network.links], 2)
-    est = twin.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up)
     ids = twin.network.node_ids
     order = np.argsort(-est.rate_bps)
     pairs = int((est.rate_bps > 0).sum())
     t = Table(title=f"Estimated traffic matrix at {_iso(past.time)}: "
                     f"{si(float(est.rate_bps.sum()), 'bit/s')} over {pairs} pairs")
-    for col in ("src", "dst", "rate", "± 1 sd", "gravity prior"):
+    for col in ("src", "dst", "rate", "± 1 sd", "history prior" if prior_paths else
+                "gravity prior"):
         t.add_column(col)
     for p in order[:15]:
         t.add_row(ids[est.src[p]], ids[est.dst[p]], si(float(est.rate_bps[p]), "bit/s"),
@@ -328,17 +348,99 @@ def estimate_tm_cmd(
         write_json_file(json_out, rows_out)
 
 
-def _validation_table(rows: list[dict[str, Any]], edge: bool) -> None:
-    def q(key: str, p: float) -> float:
-        return float(np.nanpercentile([r[key] for r in rows], p))
+def _print_choice(n: int, choice: Any) -> None:
+    hl = "none" if choice.half_life is None else f"{choice.half_life:.0f} matrices"
+    out.print(f"prior learned from {n} measured matrices: {choice.bins} time-of-day bin(s), "
+              f"recency half-life {hl}, fan-in combined: {choice.use_fanin}, KL-fitted to "
+              f"node totals: {choice.fit_totals}; sd calibrated x{choice.kappa:.2f}; "
+              f"{pct(choice.validation_error)} median error on the history's last "
+              f"{choice.validation_matrices} matrices")
 
-    t = Table(title=f"Estimation error over {len(rows)} real matrices "
-                    f"({'with' if edge else 'without'} node ingress/egress totals)")
-    for col in ("measure", "median", "p10", "p90"):
+
+def _validate_rows(network: Any, paths: list[Path], prior_paths: list[Path], edge: bool
+                   ) -> list[dict[str, Any]]:
+    """Route each real matrix, estimate it back from its link loads (and node totals with
+    ``edge``), score it; an empty matrix is reported as such, not as 0 % error."""
+    from nettwin.engine import compile_network
+    from nettwin.estimate import estimate_tm, estimation_errors, routing_matrix
+    from nettwin.estimate.history import estimate_tm_with_prior, prior_from_history
+    from nettwin.io.tm_history import load_tm_history
+
+    c = compile_network(network)
+    rm = routing_matrix(c)
+    ids = list(network.node_ids)
+    truth = load_tm_history(paths, ids, rm, keep_empty=True)
+    prior = None
+    if prior_paths:
+        hist = load_tm_history(prior_paths, ids, rm)
+        prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=edge)
+        _print_choice(hist.n, choice)
+    rows: list[dict[str, Any]] = []
+    for label, x, tod in track(list(zip(truth.labels, truth.rate_bps, truth.time_of_day_s,
+                                        strict=True)),
+                               description="estimating", console=err, transient=True,
+                               disable=not err.is_terminal):
+        row: dict[str, Any] = {"matrix": label, "empty": bool(x.sum() <= 0)}
+        if row["empty"]:
+            rows.append(row | {"weighted_error": math.nan, "rmsre_top": math.nan,
+                               "median_rel_error_top": math.nan,
+                               "prior_weighted_error": math.nan, "coverage_1sd": math.nan,
+                               "seconds": math.nan, "innovation": math.nan,
+                               "drift_alarm": None})
+            continue
+        y = rm.a @ x
+        node_out = np.bincount(rm.src, x, c.n_nodes) if edge else None
+        node_in = np.bincount(rm.dst, x, c.n_nodes) if edge else None
+        t0 = time.perf_counter()
+        if prior is not None:
+            est = estimate_tm_with_prior(rm, y, prior,
+                                         time_of_day_s=float(tod), node_out_bps=node_out,
+                                         node_in_bps=node_in)
+        else:
+            est = estimate_tm(rm, y, c.arc_src, c.arc_dst, c.n_nodes, node_out_bps=node_out,
+                              node_in_bps=node_in)
+        seconds = time.perf_counter() - t0
+        e = estimation_errors(x, est.rate_bps)
+        live = x > 0
+        cover = (float(np.mean(np.abs(est.rate_bps - x)[live] <= est.std_bps[live]))
+                 if est.std_bps is not None else math.nan)
+        rows.append(row | {"weighted_error": e["weighted_error"], "rmsre_top": e["rmsre_top"],
+                           "median_rel_error_top": e["median_rel_error_top"],
+                           "prior_weighted_error":
+                               estimation_errors(x, est.prior_bps)["weighted_error"],
+                           "coverage_1sd": cover, "seconds": seconds,
+                           "innovation": est.innovation,
+                           "drift_alarm": prior.drift(est) if prior is not None else None})
+    return rows
+
+
+def _validation_table(rows: list[dict[str, Any]], edge: bool, history: bool) -> None:
+    scored = [r for r in rows if not r["empty"]]
+    empty = len(rows) - len(scored)
+
+    def q(key: str, p: float | None) -> str:
+        v = np.array([r[key] for r in scored], dtype=np.float64)
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            return "—"
+        return pct(float(np.mean(v) if p is None else np.percentile(v, p)))
+
+    prior = "history prior" if history else "gravity prior"
+    t = Table(title=f"Estimation error over {len(scored)} real matrices "
+                    f"({'with' if edge else 'without'} node ingress/egress totals, {prior})"
+                    + (f"; {empty} empty matrices not scored" if empty else ""))
+    for col in ("measure", "median", "mean", "p10", "p90"):
         t.add_column(col)
-    for key, label in (("weighted_error", "tomogravity: traffic-weighted |error|"),
-                       ("gravity_weighted_error", "gravity prior alone"),
-                       ("rmsre_top", "tomogravity: RMS rel. error, top 75 % flows"),
-                       ("median_rel_error_top", "tomogravity: median rel. error, top flows")):
-        t.add_row(label, pct(q(key, 50)), pct(q(key, 10)), pct(q(key, 90)))
+    for key, label in (("weighted_error", "estimate: traffic-weighted |error|"),
+                       ("prior_weighted_error", f"{prior} alone"),
+                       ("rmsre_top", "estimate: RMS rel. error, top 75 % flows"),
+                       ("median_rel_error_top", "estimate: median rel. error, top flows"),
+                       ("coverage_1sd", "±1 sd interval covers the truth")):
+        t.add_row(label, q(key, 50), q(key, None), q(key, 10), q(key, 90))
     out.print(t)
+    if scored:
+        out.print(f"{1e3 * float(np.median([r['seconds'] for r in scored])):.1f} ms per "
+                  "estimate (median)")
+    alarms = sum(1 for r in scored if r["drift_alarm"])
+    if history:
+        out.print(f"drift alarm raised on {alarms} of {len(scored)} matrices")

@@ -101,8 +101,12 @@ def budget_cmd(
                   f"{r['r001_mm_h']:.0f}",
                   f"{r['margin_lowest_mode_db']:.1f}/{r['margin_top_mode_db']:.1f} dB",
                   _pct_avail(r["availability_link_up"]), _pct_avail(r["availability_top_mode"]),
-                  f"{r['outage_min_per_year']:.1f} min", r["limited_by"])
+                  f"{r['outage_min_per_year']:.1f} min" + ("*" if r["rain_extrapolated"] else ""),
+                  r["limited_by"])
     out.print(t)
+    if any(r["rain_extrapolated"] for r in rows):
+        out.print("* rain outage below 0.001 % of the time: P.530 stops there, the figure is "
+                  "extrapolated (log-log tangent, errs long)")
     t = Table(title="Service availability over its radio links (no rerouting)")
     for col in ("service", "radio links", "availability", "target", "limiting link"):
         t.add_column(col)

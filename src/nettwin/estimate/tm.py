@@ -106,6 +106,9 @@ class TmEstimate:
     std_bps: np.ndarray | None  # posterior standard deviation per pair (None: too many)
     residual_bps: np.ndarray  # A x - y on the measured arcs
     measured_arcs: np.ndarray
+    # how surprising the counters are given the prior: mean normalised innovation squared
+    # (b - B m)' S^-1 (b - B m) / rows of the Gaussian model (history priors only; nan else)
+    innovation: float = float("nan")
 
 
 def gravity_prior(rm: RoutingMatrix, y: np.ndarray, measured: np.ndarray, n: int,
@@ -177,18 +180,19 @@ def estimation_errors(true_bps: np.ndarray, est_bps: np.ndarray, share: float = 
                       ) -> dict[str, float]:
     """Error of an estimate against the real matrix: traffic-weighted mean absolute relative
     error, RMS relative error over the largest pairs carrying ``share`` of the traffic
-    (Zhang et al.), and the median relative error of those pairs."""
+    (Zhang et al.), and the median relative error of those pairs. An empty true matrix has
+    no relative error: nan throughout (callers report it as empty, never as 0 %)."""
     total = float(true_bps.sum())
     order = np.argsort(-true_bps)
     cum = np.cumsum(true_bps[order])
     top = order[: int(np.searchsorted(cum, share * total)) + 1]
     top = top[true_bps[top] > 0]
-    if top.size == 0:  # an empty matrix: nothing to be wrong about
-        return {"weighted_error": 0.0, "rmsre_top": 0.0, "median_rel_error_top": 0.0,
-                "pairs_top": 0}
+    if top.size == 0:  # an empty matrix: no error to speak of (nan, not a perfect 0 %)
+        return {"weighted_error": float("nan"), "rmsre_top": float("nan"),
+                "median_rel_error_top": float("nan"), "pairs_top": 0}
     rel = np.abs(est_bps[top] - true_bps[top]) / true_bps[top]
     return {
-        "weighted_error": float(np.abs(est_bps - true_bps).sum() / total) if total else 0.0,
+        "weighted_error": float(np.abs(est_bps - true_bps).sum() / total),
         "rmsre_top": float(np.sqrt(np.mean(rel ** 2))),
         "median_rel_error_top": float(np.median(rel)),
         "pairs_top": int(top.size),

@@ -2,8 +2,11 @@
 per modulation mode, annual outage, and what limits each link.
 
 RSL(mode) = min(Tx, Tx_max(mode)) + G_a + G_b - FSL (P.525) - gas (P.676) - losses. The time a
-mode is unavailable is the rain time (P.530 rain, inverse) plus the multipath time (P.530
-quick method, average year) for its fade margin; the link is down below the lowest mode.
+mode is unavailable is the rain time (P.530-18 §2.4.1, inverse; below 0.001 % of the time an
+extrapolation, flagged per link and mode) plus the multipath time (P.530-18 §2.3.2 for any fade
+depth, average year per §2.3.4) for its fade margin; the link is down below the lowest mode.
+P.530 apportions multipath to performance and rain to availability: both are reported apart,
+their sum is the conservative unavailability.
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ from nettwin.radio import climate
 from nettwin.radio.acm import AcmProfile, bundled_profiles, stack_profiles
 from nettwin.radio.p530 import (
     MINUTES_PER_YEAR,
-    multipath_worst_month,
+    multipath_time_exceeded,
     rain_attenuation_001,
+    rain_beyond_method,
     rain_time_exceeded,
-    worst_month_to_year,
 )
 from nettwin.radio.p676 import gaseous_specific_attenuation, water_vapour_pressure_hpa
 from nettwin.radio.p838 import rain_coefficients
@@ -255,6 +258,7 @@ class BudgetResult:
     a001_db: np.ndarray
     rain_percent: np.ndarray
     multipath_percent: np.ndarray
+    rain_extrapolated: np.ndarray  # bool: rain time below P.530's 0.001 %, extrapolated
 
     @property
     def unavailability_percent(self) -> np.ndarray:
@@ -294,6 +298,11 @@ class BudgetResult:
                     "availability_top_mode": float(self.availability[i, hi]),
                     "availability_link_up": float(self.availability[i, lo]),
                     "outage_min_per_year": float(self.outage_minutes_per_year[i, lo]),
+                    "rain_outage_min_per_year": float(
+                        self.rain_percent[i, lo] / 100 * MINUTES_PER_YEAR),
+                    "multipath_outage_min_per_year": float(
+                        self.multipath_percent[i, lo] / 100 * MINUTES_PER_YEAR),
+                    "rain_extrapolated": bool(self.rain_extrapolated[i, lo]),
                     "limited_by": limiting,
                 }
             )
@@ -309,16 +318,13 @@ def link_budget(radio: RadioArrays) -> BudgetResult:
     valid = np.isfinite(margin)
     m = np.where(valid, margin, 0.0)
     rain = rain_time_exceeded(a001[:, None], radio.f_ghz[:, None], m)
-    mp = worst_month_to_year(
-        multipath_worst_month(
-            m,
-            radio.d_km[:, None],
-            radio.f_ghz[:, None],
-            radio.dn1[:, None],
-            radio.lower_antenna_m[:, None],
-            radio.inclination_mrad[:, None],
-        ),
+    extrapolated = rain_beyond_method(a001[:, None], radio.f_ghz[:, None], m) & valid
+    mp = multipath_time_exceeded(
+        m,
         radio.d_km[:, None],
+        radio.f_ghz[:, None],
+        radio.dn1[:, None],
+        radio.lower_antenna_m[:, None],
         radio.inclination_mrad[:, None],
         radio.latitude_deg[:, None],
     )
@@ -331,4 +337,5 @@ def link_budget(radio: RadioArrays) -> BudgetResult:
         a001,
         np.where(valid, rain, np.nan),
         np.where(valid, mp, np.nan),
+        extrapolated,
     )

@@ -27,6 +27,7 @@ def service_availability(network: Network, budget: BudgetResult,
     lowest = np.array([int(np.flatnonzero(np.isfinite(radio.threshold_dbm[i]))[0])
                        for i in range(radio.n)], dtype=np.int64)
     down = budget.unavailability_percent[np.arange(radio.n), lowest] / 100
+    extrapolated = budget.rain_extrapolated[np.arange(radio.n), lowest]
     rows = []
     for s, sid in enumerate(compiled.service_ids):
         members = compiled.service_demand[compiled.service_ptr[s]:compiled.service_ptr[s + 1]]
@@ -42,7 +43,9 @@ def service_availability(network: Network, budget: BudgetResult,
                      "target": target, "meets_target": None if target is None
                      else availability >= target, "limiting_link": limiting,
                      "limiting_link_outage_min_per_year": float(
-                         down[idx].max() * 525_960) if idx.size else 0.0})
+                         down[idx].max() * 525_960) if idx.size else 0.0,
+                     # rain below P.530's 0.001 % on some link: an extrapolated figure
+                     "extrapolated": bool(extrapolated[idx].any())})
     return rows
 
 

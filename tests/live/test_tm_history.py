@@ -1,0 +1,270 @@
+"""Traffic matrix from counters and measured history: the closed-form projection against
+the information-form Gaussian posterior, exact recovery when the prior is the truth,
+counters reproduced, the KL margin fit against its rank-one closed form, real matrices
+(train on earlier, test on later) against tomogravity, and the CLI's validation."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nettwin import compile_network, simulate
+from nettwin.cli.app import app
+from nettwin.errors import ValidationError
+from nettwin.estimate import estimate_tm, estimation_errors, pair_rates, routing_matrix
+from nettwin.estimate.history import (
+    TmHistory,
+    estimate_tm_with_prior,
+    fit_margins,
+    learn_prior,
+    prior_from_history,
+    project_tm,
+)
+from nettwin.examples import example_path
+from nettwin.io import load_network
+from nettwin.io.tm_history import load_tm_history
+from tests.conftest import data_path
+
+
+def _abilene_example():  # type: ignore[no-untyped-def]
+    c = compile_network(load_network(example_path()))
+    rm = routing_matrix(c)
+    return c, rm, pair_rates(c, rm)
+
+
+def test_prior_equal_to_truth_is_recovered_exactly() -> None:
+    c, rm, x = _abilene_example()
+    y = rm.a @ x
+    out, inn = np.bincount(rm.src, x, c.n_nodes), np.bincount(rm.dst, x, c.n_nodes)
+    est = project_tm(rm, y, x, 0.3 * x + 1.0, node_out_bps=out, node_in_bps=inn)
+    np.testing.assert_allclose(est.rate_bps, x, rtol=1e-9, atol=1e-6 * x.max())
+    # and learned from a history of that matrix: the fan-out is the truth's own
+    hist = TmHistory(np.vstack([x, 2 * x, 0.5 * x]), np.full(3, np.nan), ("a", "b", "c"))
+    prior = learn_prior(hist, rm, c.n_nodes)
+    est = estimate_tm_with_prior(rm, y, prior,
+                                 node_out_bps=out, node_in_bps=inn)
+    np.testing.assert_allclose(est.rate_bps, x, rtol=1e-6, atol=1e-6 * x.max())
+
+
+def test_projection_matches_the_information_form_and_reproduces_the_counters() -> None:
+    c, rm, x = _abilene_example()
+    y = rm.a @ x
+    rng = np.random.default_rng(5)
+    m = x * rng.uniform(0.7, 1.3, x.size)  # a wrong prior, close enough to stay positive
+    sd = 0.3 * m + 1e-3 * m.max()
+    noise = 1e-3
+    est = project_tm(rm, y, m, sd, noise=noise)
+    assert np.all(est.rate_bps >= 0)
+    free = rm.routed
+    # oracle: the same posterior in information form, (B'R^-1 B + P^-1)^-1 (Woodbury's other
+    # side), computed directly
+    b = rm.a[:, free]
+    scale = float(np.abs(y).max())
+    r = (noise * np.abs(y / scale)) ** 2 + 1e-18
+    p = (sd[free] / scale) ** 2 + 1e-18
+    info = b.T @ (b / r[:, None]) + np.diag(1 / p)
+    cov = np.linalg.inv(info)
+    mean = cov @ (b.T @ (y / scale / r) + m[free] / scale / p)
+    assert np.all(mean >= 0)  # no pair clipped: the plain Gaussian posterior applies
+    np.testing.assert_allclose(est.rate_bps[free], mean * scale, rtol=1e-5,
+                               atol=1e-6 * x.max())
+    np.testing.assert_allclose(est.std_bps[free], np.sqrt(np.diag(cov)) * scale,
+                               rtol=1e-4, atol=1e-6 * x.max())
+    # the counters are reproduced to the noise level (and the engine agrees with A)
+    np.testing.assert_allclose(simulate(c).arc_load_bps, y, rtol=1e-9, atol=1e-3)
+    np.testing.assert_allclose(rm.a @ est.rate_bps, y, rtol=1e-2, atol=1e-3 * y.max())
+
+
+def test_a_full_mesh_is_pinned_down_whatever_the_prior() -> None:
+    from nettwin.model import build_network
+
+    nodes = "abcde"
+    links = [{"id": f"{u}{v}", "a": u, "b": v, "capacity_ab_bps": 1e10,
+              "capacity_ba_bps": 1e10} for i, u in enumerate(nodes) for v in nodes[i + 1:]]
+    rng = np.random.default_rng(3)
+    demands = [{"src": u, "dst": v, "rate_bps": float(rng.uniform(1e6, 1e9))}
+               for u in nodes for v in nodes if u != v]
+    c = compile_network(build_network("mesh", [{"id": n} for n in nodes], links, demands))
+    rm = routing_matrix(c)
+    x = pair_rates(c, rm)
+    wrong = np.full(x.size, x.mean())
+    est = project_tm(rm, simulate(c).arc_load_bps, wrong, wrong, noise=1e-9)
+    np.testing.assert_allclose(est.rate_bps, x, rtol=1e-6)
+    assert np.all(est.std_bps <= 1e-3 * x)  # nothing left unknown
+
+
+def test_margin_fit_of_a_rank_one_prior_is_gravity() -> None:
+    # the KL projection of any product prior u_s v_d onto the margins is out_s in_d / total
+    c, rm, x = _abilene_example()
+    out, inn = np.bincount(rm.src, x, c.n_nodes), np.bincount(rm.dst, x, c.n_nodes)
+    full = np.ones((c.n_nodes, c.n_nodes)) - np.eye(c.n_nodes)  # no self pairs: Sinkhorn
+    rng = np.random.default_rng(2)
+    u, v = rng.uniform(1, 5, c.n_nodes), rng.uniform(1, 5, c.n_nodes)
+    got = fit_margins(u[rm.src] * v[rm.dst], rm.src, rm.dst, c.n_nodes, out, inn, 500)
+    np.testing.assert_allclose(np.bincount(rm.src, got, c.n_nodes), out, rtol=1e-6)
+    np.testing.assert_allclose(np.bincount(rm.dst, got, c.n_nodes), inn, rtol=1e-6)
+    # oracle: Sinkhorn on the dense matrix by brute force (row/column scaling to convergence)
+    dense = np.outer(u, v) * full
+    for _ in range(2000):
+        dense *= (out / dense.sum(axis=1))[:, None]
+        dense *= (inn / dense.sum(axis=0))[None, :]
+    np.testing.assert_allclose(got, dense[rm.src, rm.dst], rtol=1e-5)
+
+
+def test_empty_matrix_is_not_a_perfect_score() -> None:
+    e = estimation_errors(np.zeros(4), np.ones(4))
+    assert np.isnan(e["weighted_error"]) and e["pairs_top"] == 0
+
+
+def _abilene_real():  # type: ignore[no-untyped-def]
+    net = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    c = compile_network(net)
+    rm = routing_matrix(c)
+    folder = data_path("traffic", "abilene-zhang-5min")
+    files = sorted(folder.glob("*.xml"))
+    return net, c, rm, files
+
+
+def test_real_abilene_history_prior_beats_tomogravity_on_later_days() -> None:
+    net, c, rm, files = _abilene_real()
+    train = load_tm_history(files[:288:2], list(net.node_ids), rm)  # day 1, every 10 min
+    assert train.n > 100 and np.isfinite(train.time_of_day_s).all()
+    prior, choice = prior_from_history(train, rm, c.n_nodes)
+    assert choice.kappa > 0 and choice.validation_matrices > 0
+    test = load_tm_history(files[-288::36], list(net.node_ids), rm)  # day 5
+    ours, tomo, cover = [], [], []
+    for x, tod in zip(test.rate_bps, test.time_of_day_s, strict=True):
+        y = rm.a @ x
+        out, inn = np.bincount(rm.src, x, c.n_nodes), np.bincount(rm.dst, x, c.n_nodes)
+        est = estimate_tm_with_prior(rm, y, prior,
+                                     node_out_bps=out, node_in_bps=inn,
+                                     time_of_day_s=float(tod))
+        ref = estimate_tm(rm, y, c.arc_src, c.arc_dst, c.n_nodes, node_out_bps=out,
+                          node_in_bps=inn)
+        np.testing.assert_allclose(rm.a @ est.rate_bps, y, rtol=0.02, atol=1e-3 * y.max())
+        ours.append(estimation_errors(x, est.rate_bps)["weighted_error"])
+        tomo.append(estimation_errors(x, ref.rate_bps)["weighted_error"])
+        live = x > 0
+        cover.append(np.mean(np.abs(est.rate_bps - x)[live] <= est.std_bps[live]))
+    # the reference: gravity-prior tomogravity on the same counters, three days later
+    assert np.median(ours) < 0.8 * np.median(tomo)
+    assert 0.4 < np.mean(cover) < 0.95  # calibrated on held-out history: near 68 %
+
+
+def test_history_with_unknown_nodes_is_an_error(tmp_path: Path) -> None:
+    _, rm, _ = _abilene_example()
+    bad = tmp_path / "m.csv"
+    bad.write_text("src,dst,rate_bps\nNowhere,Chicago,1e6\n")
+    ids = list(load_network(example_path()).node_ids)
+    with pytest.raises(ValidationError, match="Nowhere"):
+        load_tm_history([bad], ids, rm)
+
+
+def test_cli_validate_with_history_prior_csv_and_empty(tmp_path: Path) -> None:
+    net, c, rm, files = _abilene_real()
+    prior_dir = tmp_path / "history"
+    prior_dir.mkdir()
+    for f in files[:288:6]:
+        (prior_dir / f.name).write_bytes(f.read_bytes())
+    later = tmp_path / "later"
+    later.mkdir()
+    for f in files[-4:]:
+        (later / f.name).write_bytes(f.read_bytes())
+    empty = later / "demandMatrix-abilene-zhang-5min-20040305-2359.xml"
+    text = files[-1].read_text()
+    start, end = text.index("<demands>") + len("<demands>"), text.index("</demands>")
+    empty.write_text(text[:start] + text[end:])
+    topo = str(data_path("sndlib", "xml", "abilene.xml"))
+    runner = CliRunner()
+    out_csv, out_json = tmp_path / "v.csv", tmp_path / "v.json"
+    res = runner.invoke(app, ["estimate-tm", topo, "--validate", str(later / "*.xml"),
+                              "--prior-from", str(prior_dir), "--csv", str(out_csv),
+                              "--json", str(out_json)])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(out_json.read_text())
+    with out_csv.open() as fh:
+        csv_rows = list(csv.DictReader(fh))
+    assert [r["matrix"] for r in csv_rows] == [r["matrix"] for r in rows]
+    by_name = {r["matrix"]: r for r in rows}
+    assert by_name[empty.name]["empty"] is True  # reported, not scored 0 %
+    assert "1 empty matrices not scored" in res.output.replace("\n", " ")
+    # the CLI's numbers are the library's on the same matrix
+    hist = load_tm_history(sorted(prior_dir.iterdir()), list(net.node_ids), rm)
+    prior, _ = prior_from_history(hist, rm, c.n_nodes)
+    probe = load_tm_history([later / files[-2].name], list(net.node_ids), rm)
+    x = probe.rate_bps[0]
+    est = estimate_tm_with_prior(rm, rm.a @ x, prior,
+                                 node_out_bps=np.bincount(rm.src, x, c.n_nodes),
+                                 node_in_bps=np.bincount(rm.dst, x, c.n_nodes),
+                                 time_of_day_s=float(probe.time_of_day_s[0]))
+    assert by_name[files[-2].name]["weighted_error"] == pytest.approx(
+        estimation_errors(x, est.rate_bps)["weighted_error"], rel=1e-9)
+    # a matrix cannot be its own prior
+    res = runner.invoke(app, ["estimate-tm", topo, "--validate", str(later / "*.xml"),
+                              "--prior-from", str(later)])
+    assert res.exit_code != 0 and "own prior" in res.output
+
+
+def test_cli_live_estimate_with_history_prior(tmp_path: Path) -> None:
+    from nettwin.live.simulated import counter_records
+
+    net = load_network(example_path())
+    c, rm, x = _abilene_example()
+    rate = simulate(c).arc_load_bps
+    obs = tmp_path / "obs.jsonl"
+    with obs.open("w") as fh:
+        for recs in counter_records(net, rate, start=1.7e9, interval_s=60, steps=4):
+            fh.writelines(json.dumps(r) + "\n" for r in recs)
+    store = f"sqlite:///{tmp_path / 'twin.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(obs), "--store", store]).exit_code == 0
+    # measured history: the network's own matrix, exported three times with some wobble
+    hist = tmp_path / "flows"
+    hist.mkdir()
+    ids = net.node_ids
+    rng = np.random.default_rng(1)
+    for k in range(4):
+        rows = [f"{ids[s]},{ids[d]},{v * rng.uniform(0.95, 1.05)}"
+                for s, d, v in zip(rm.src, rm.dst, x, strict=True) if v > 0]
+        (hist / f"tm-20240101-{k:02d}00.csv").write_text("src,dst,rate_bps\n" + "\n".join(rows))
+    errors = {}
+    for args in ([], ["--prior-from", str(hist / "*.csv")]):
+        out = tmp_path / "est.json"
+        res = runner.invoke(app, ["estimate-tm", "--store", store, "--json", str(out), *args])
+        assert res.exit_code == 0, res.output
+        got = {(r["src"], r["dst"]): r["rate_bps"] for r in json.loads(out.read_text())}
+        est = np.array([got.get((ids[s], ids[d]), 0.0) for s, d in zip(rm.src, rm.dst,
+                                                                        strict=True)])
+        np.testing.assert_allclose(rm.a @ est, rate, rtol=0.02, atol=1e-3 * rate.max())
+        errors[bool(args)] = estimation_errors(x, est)["weighted_error"]
+    assert "prior learned from 4 measured matrices" in res.output.replace("\n", " ")
+    assert errors[True] < 0.5 * errors[False]  # the truth's own fan-out beats gravity
+
+
+def test_silent_link_failure_raises_the_drift_alarm() -> None:
+    # real Abilene matrices routed on the network with a link down that the twin was not
+    # told about: the estimate still fits the counters, the innovation gives it away
+    net, c, rm, files = _abilene_real()
+    hist = load_tm_history(files[:864:4], list(net.node_ids), rm)
+    prior, _ = prior_from_history(hist, rm, c.n_nodes)
+    assert np.isfinite(prior.alarm_innovation)
+    test = load_tm_history(files[-288::24], list(net.node_ids), rm)
+    links = list(net.links)
+    up = c.arc_up.copy()
+    i = links.index("DNVRng_KSCYng")
+    up[[2 * i, 2 * i + 1]] = False
+    actual = routing_matrix(c, up)  # how the network really routes now
+    assert not np.allclose(actual.a, rm.a)
+    for routing, expect in ((rm, False), (actual, True)):
+        alarms = []
+        for x, tod in zip(test.rate_bps, test.time_of_day_s, strict=True):
+            est = estimate_tm_with_prior(
+                rm, routing.a @ x, prior, node_out_bps=np.bincount(rm.src, x, c.n_nodes),
+                node_in_bps=np.bincount(rm.dst, x, c.n_nodes), time_of_day_s=float(tod))
+            alarms.append(prior.drift(est))
+        assert all(a == expect for a in alarms), (expect, alarms)
