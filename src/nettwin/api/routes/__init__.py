@@ -2,10 +2,21 @@
 
 from fastapi import APIRouter
 
-from nettwin.api.routes import basis, health, jobs, live, networks, qos, service, tmf, views
+from nettwin.api.routes import (
+    basis,
+    health,
+    jobs,
+    live,
+    networks,
+    optimize,
+    qos,
+    service,
+    tmf,
+    views,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, networks.router, basis.router, jobs.router,
                                   live.router, tmf.router, qos.router, views.router,
-                                  service.router)
+                                  service.router, optimize.router)
 
 __all__ = ["ROUTERS"]
