@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         "the full table.")
     mcp_max_resource_bytes: int = Field(
         default=8 * 2**20, ge=1024, description="Largest MCP resource document (bytes).")
+    mcp_max_time_limit_s: float = Field(
+        default=120.0, ge=1.0, le=3600.0, description="Longest search an MCP optimisation "
+        "tool (optimize_weights, optimize_paths) may ask for (the REST jobs: 3,600 s).")
     mcp_top_n: int = Field(default=10, ge=1, le=1000,
                            description="Entries per list in an MCP tool result unless the "
                                        "call asks for fewer or more (at most 100).")

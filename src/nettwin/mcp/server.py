@@ -14,19 +14,22 @@ from mcp.server.mcpserver import MCPServer
 from nettwin import __version__
 from nettwin.api.auth import Principal
 from nettwin.api.service import Twin
-from nettwin.mcp import resources, tools
+from nettwin.mcp import optimisation, resources, tools, validation
 from nettwin.mcp.guard import Gate
 from nettwin.mcp.results import ResultStore
 
 Register = Callable[[MCPServer, Gate, ResultStore], None]
 
-TOOLSETS: tuple[Register, ...] = (tools.register, resources.register)
+TOOLSETS: tuple[Register, ...] = (tools.register, resources.register, validation.register,
+                                  optimisation.register)
 
 INSTRUCTIONS = """\
 nettwin is a network digital twin. Before acting on a network, ask it: list_networks, \
 describe_network, simulate (KPIs), whatif (a change list: fail_link, fail_node, set_metric, \
 ...), sweep_summary (every single failure, worst first), live_state (now, at an instant, or \
-a diff), estimate_traffic_matrix. Answers are compact; each names a resource with the full \
+a diff), estimate_traffic_matrix, validate_change (a change list and/or FRR snippets: SAFE, \
+RISKY or UNSAFE), optimize_weights / optimize_paths (traffic engineering; their 'whatif' goes \
+straight to the whatif tool). Answers are compact; each names a resource with the full \
 table. Errors name the element, the bad value and the fix."""
 
 

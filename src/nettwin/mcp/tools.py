@@ -17,12 +17,13 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from nettwin.api.auth import Principal, Role
-from nettwin.api.jobs import JobState
+from nettwin.api.jobs import Job, JobState
 from nettwin.api.routes import jobs as job_routes
 from nettwin.api.routes import live as live_routes
 from nettwin.api.routes import networks as net_routes
 from nettwin.api.routes import tmf as tmf_routes
 from nettwin.api.routes import views as view_routes
+from nettwin.api.service import Twin
 from nettwin.engine import QueueModel
 from nettwin.mcp.guard import Gate
 from nettwin.mcp.results import ResultStore
@@ -190,20 +191,12 @@ def register(server: MCPServer, gate: Gate, results: ResultStore) -> None:
                 jid = status.id
             else:
                 jid = job_id
-            job = job_routes.job_status(who, twin, jid)  # 404 when unknown
-            the_job = twin.jobs.jobs[jid]
-            deadline = time.monotonic() + wait_s
-            while the_job.state in (JobState.QUEUED, JobState.RUNNING):
-                if time.monotonic() >= deadline:
-                    return {"job": the_job.status(), "note": (
-                        f"still {the_job.state.value}: call sweep_summary with "
-                        f"job_id={jid!r} to wait again")}
-                await _progress(ctx, the_job.done, the_job.total)
-                await anyio.sleep(0.1)
+            the_job, pending = await wait_for_job(ctx, who, twin, jid, wait_s,
+                                                  "sweep_summary", "sweep")
+            if pending is not None:
+                return pending
             job = job_routes.job_status(who, twin, jid)
-            if the_job.state is not JobState.DONE or the_job.result is None:
-                raise ToolError(f"sweep job {jid} is {the_job.state.value}: "
-                                f"{the_job.error or 'no results'}")
+            assert the_job.result is not None
             return summarise_sweep(the_job.result, n_of(top_n), job.model_dump(),
                                    f"nettwin://jobs/{jid}")
         return await gate.run(ctx, "sweep_summary", Role.PLANNER, network_id, work)
@@ -286,6 +279,30 @@ def register(server: MCPServer, gate: Gate, results: ResultStore) -> None:
                 ackState="acknowledged", state="cleared" if clear else None))
             return alarm.model_dump(mode="json", by_alias=True, exclude_none=True)
         return await gate.run_sync(ctx, "acknowledge_alarm", Role.OPERATOR, alarm_id, work)
+
+
+async def wait_for_job(ctx: Context, who: Principal, twin: Twin, jid: str, wait_s: float,
+                       tool: str, kind: str) -> tuple[Job, dict[str, Any] | None]:
+    """Job ``jid`` (of a ``kind``* job kind) once done, reporting progress meanwhile; if it
+    is still running after ``wait_s``, the second item is the answer that says how to wait
+    again. A failed or cancelled job is a tool error."""
+    job_routes.job_status(who, twin, jid)  # 404 when unknown
+    the_job = twin.jobs.jobs[jid]
+    if not the_job.kind.startswith(kind):
+        raise ToolError(f"job {jid!r} is a {the_job.kind} job, not a {kind} job: give "
+                        f"{tool} the id of one it started")
+    deadline = time.monotonic() + wait_s
+    while the_job.state in (JobState.QUEUED, JobState.RUNNING):
+        if time.monotonic() >= deadline:
+            return the_job, {"job": the_job.status(), "note": (
+                f"still {the_job.state.value}: call {tool} with job_id={jid!r} to wait "
+                "again")}
+        await _progress(ctx, the_job.done, the_job.total)
+        await anyio.sleep(0.1)
+    if the_job.state is not JobState.DONE or the_job.result is None:
+        raise ToolError(f"{kind} job {jid} is {the_job.state.value}: "
+                        f"{the_job.error or 'no results'}")
+    return the_job, None
 
 
 async def _progress(ctx: Context, done: int, total: int) -> None:
