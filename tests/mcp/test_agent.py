@@ -83,3 +83,63 @@ def test_scripted_agent_relieves_the_worst_failure(served: Served) -> None:
     fixed = library([*found["failure"], found["best"]["change"]])
     assert found["best"]["after"] == pytest.approx(fixed.max_utilisation_after, abs=1e-9)
     assert fixed.max_utilisation_after < under.max_utilisation_after  # it does relieve
+
+
+async def optimise_and_check(c: Client, nid: str) -> dict[str, Any]:
+    """The agent, on the plan: the worst single failure (sweep), metrics that survive n-1
+    (optimize_weights, a short search), the optimiser's claims checked with what-ifs (no
+    failure, its worst failure, the sweep's worst failure), then the change validated."""
+    sweep = answer(await c.call_tool("sweep_summary", {"network_id": nid, "top_n": 3,
+                                                       "basis": "plan"}))
+    worst = sweep["worst_failures"][0]["failure"]
+    opt = answer(await c.call_tool("optimize_weights", {
+        "network_id": nid, "survive": "n-1", "time_limit_s": 2, "seed": 1}))
+    assert opt["whatif"] is not None, "the optimiser found nothing to change"
+    changes = opt["whatif"]["changes"]
+    now = answer(await c.call_tool("whatif", opt["whatif"]))
+    under_its_worst = answer(await c.call_tool("whatif", opt["whatif"] | {
+        "changes": [{"fail_link": opt["worst_failure"]}, *changes]}))
+    under_sweeps_worst = answer(await c.call_tool("whatif", opt["whatif"] | {
+        "changes": [{"fail_link": worst}, *changes]}))
+    verdict = answer(await c.call_tool("validate_change", {
+        "network_id": nid, "changes": changes, "survive": "n-1"}))
+    return {"sweep_worst": worst, "opt": opt, "now": now, "under_its_worst": under_its_worst,
+            "under_sweeps_worst": under_sweeps_worst, "verdict": verdict}
+
+
+def test_scripted_agent_optimises_checks_and_validates(served: Served) -> None:
+    from nettwin.validate import ChangeSet, validate_change
+
+    async def go() -> dict[str, Any]:
+        async with mcp_session(served.mcp_url, served.tokens[Role.PLANNER]) as c:
+            return await optimise_and_check(c, "example")
+    found = run(go)
+    opt = found["opt"]
+
+    net = load_network(example_path())
+    assert found["sweep_worst"] == run_sweep(net).failure_rows()[0]["failure"]
+
+    def library(changes: list[dict[str, Any]]) -> Any:
+        return run_whatif(net, parse_scenario({"name": "ref", "changes": changes}, "t")).diff
+
+    changes = opt["whatif"]["changes"]
+    # the optimiser's claims, checked by what-ifs that equal the library's
+    assert found["now"]["max_utilisation_after"] == pytest.approx(opt["mlu"], abs=1e-9)
+    assert found["under_its_worst"]["max_utilisation_after"] == pytest.approx(
+        opt["worst_mlu"], abs=1e-9)
+    assert opt["worst_mlu"] <= opt["worst_mlu_before"] + 1e-9
+    assert opt["mlu_lower_bound"] <= opt["worst_mlu"] + 1e-9
+    for key, failure in (("now", []), ("under_its_worst", [{"fail_link": opt["worst_failure"]}]),
+                         ("under_sweeps_worst", [{"fail_link": found["sweep_worst"]}])):
+        assert found[key]["max_utilisation_after"] == pytest.approx(
+            library([*failure, *changes]).max_utilisation_after, abs=1e-9)
+    # n-1: no single failure is worse than the claimed worst, the sweep's included
+    assert found["under_sweeps_worst"]["max_utilisation_after"] <= opt["worst_mlu"] + 1e-9
+
+    ref = validate_change(net, ChangeSet("changes", parse_scenario(changes, "t")))
+    got = found["verdict"]
+    assert got["verdict"] == ref.grade.value and got["reasons"] == list(ref.reasons)
+    assert got["survival"]["max_utilisation_after"] == pytest.approx(
+        ref.survival.max_utilisation_after, abs=1e-12)
+    assert got["performance"]["after"]["max_utilisation"] == pytest.approx(opt["mlu"],
+                                                                           abs=1e-9)
