@@ -215,3 +215,34 @@ def test_optimize_time_limit_is_bounded_and_a_job_can_be_awaited_again(
     assert again["job"]["id"] == first["job"]["id"] and again["job"]["state"] == "done"
     assert again["mlu"] <= again["mlu_before"]
     assert "optimize-weights" in wrong
+
+
+def test_validate_change_result_stays_bounded_on_a_large_network(served: Served, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from nettwin.io import save_network
+    from tests.mcp.conftest import bench_network
+
+    net = bench_network(300, 1200)
+    path = tmp_path / "bench300.json"
+    save_network(net, path)
+    with path.open("rb") as fh:
+        r = httpx.post(f"{served.base}/api/v1/networks", files={"file": ("bench300.json", fh)},
+                       headers=served.headers(Role.ADMIN), timeout=120)
+    assert r.status_code == 201, r.text
+    nid = r.json()["id"]
+    # cut two routers off: every other router loses both prefixes (hundreds of findings)
+    cut = [lk.id for lk in net.links.values() if {lk.a, lk.b} & {"r0", "r1"}]
+    changes = [{"fail_link": lid} for lid in cut]
+
+    async def go() -> tuple[dict[str, Any], int]:
+        async with mcp_session(served.mcp_url, served.tokens[Role.PLANNER]) as c:
+            result = await c.call_tool("validate_change", {
+                "network_id": nid, "changes": changes, "survive": "none", "top_n": 100})
+            return answer(result), len(result.content[0].text)  # type: ignore[union-attr]
+    doc, size = run(go)
+    assert size <= served.settings.mcp_max_result_bytes
+    assert "error" not in doc and doc["verdict"] == "UNSAFE"
+    # counts stay whole: every other router loses each cut-off router's prefix, and back
+    assert doc["counts"]["reachability_lost"] >= 2 * (len(net.nodes) - 2)
+    assert doc["truncated"] and 1 <= len(doc["reachability_lost"]) < 100
