@@ -64,6 +64,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                       "back on mismatch."),
     "agent": ("nettwin.cli.agent:agent_app", "AI agents in the twin: evaluate policies, "
                                              "train one."),
+    "synth": ("nettwin.cli.synth", "Labelled synthetic telemetry: the network carries a "
+                                   "traffic day"),
     "serve": ("nettwin.cli.serve", "Serve the twin: REST API (OpenAPI at /docs) and the "
                                    "dashboard (/ui)"),
     "token": ("nettwin.cli.serve:token_app", "Local API tokens (stored hashed in the data "
