@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from nettwin.engine import CompiledNetwork
+from nettwin.engine import CompiledNetwork, SimulationResult
 from nettwin.errors import NettwinError
 
 METRIC_MAX = 16_777_214  # IS-IS wide metric max - 1: the usual "cost out" value
@@ -139,3 +139,27 @@ def srlg_members(link_srlgs: dict[str, tuple[str, ...]]) -> dict[str, tuple[str,
         for g in groups:
             out.setdefault(g, []).append(lid)
     return {g: tuple(v) for g, v in out.items()}
+
+
+def consequences(c: CompiledNetwork, before: SimulationResult, after: SimulationResult,
+                 cause: str, extra: list[str] | None = None
+                 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The fault chain from ``cause`` (reroute -> overloads -> trips -> loss -> SLA breaks)
+    by comparing two engine runs, and the services whose SLA it breaks."""
+    chain = [cause]
+    moved = int((np.abs(after.demand_path_signature - before.demand_path_signature) > 1e-12)
+                .sum())
+    if moved:
+        chain.append(f"reroute of {moved} demand(s)")
+    hot = np.flatnonzero((after.arc_utilisation > 0.9) & after.arc_up
+                         & ~((before.arc_utilisation > 0.9) & before.arc_up))
+    chain += [f"overload on {c.arc_label(a)} ({100 * after.arc_utilisation[a]:.0f} %)"
+              for a in hot[:5].tolist()]
+    chain += extra or []
+    lost = int((~after.demand_routed & before.demand_routed).sum())
+    if lost:
+        chain.append(f"{lost} demand(s) unroutable")
+    broke = after.services.violated & ~before.services.violated
+    services = tuple(sid for sid, b in zip(c.service_ids, broke.tolist(), strict=True) if b)
+    chain += [f"SLA break of {sid}" for sid in services]
+    return tuple(chain), services

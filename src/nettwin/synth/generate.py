@@ -18,7 +18,14 @@ from nettwin.engine.simulate import queue_arcs, route
 from nettwin.model import Network
 from nettwin.radio.budget import RadioArrays
 from nettwin.radio.storm import AcmState, RainCell, Storm, StormField
-from nettwin.synth.faults import METRIC_MAX, Fault, FaultKind, FaultModel, srlg_members
+from nettwin.synth.faults import (
+    METRIC_MAX,
+    Fault,
+    FaultKind,
+    FaultModel,
+    consequences,
+    srlg_members,
+)
 from nettwin.synth.telemetry import Noise, PortCounters, event, threshold_alarms
 
 # scenario -> root-cause kind of its label
@@ -385,23 +392,10 @@ class Synthesizer:
         state = self.model.apply((fault, *tripped), cap, up)
         after = simulate(state.compiled, arc_up=state.arc_up,
                          demand_rate_bps=rate * state.demand_factor)
-        chain = [fault.describe()]
-        moved = int((np.abs(after.demand_path_signature - before.demand_path_signature) > 1e-12)
-                    .sum())
-        if moved:
-            chain.append(f"reroute of {moved} demand(s)")
-        hot = np.flatnonzero((after.arc_utilisation > 0.9) & after.arc_up
-                             & ~((before.arc_utilisation > 0.9) & before.arc_up))
-        chain += [f"overload on {c.arc_label(a)} ({100 * after.arc_utilisation[a]:.0f} %)"
-                  for a in hot[:5].tolist()]
-        chain += [f"{lid} trips (overload) at +{(k - onset) * cfg.interval_s:.0f} s"
-                  for k, lid in trips]
-        lost = int((~after.demand_routed & before.demand_routed).sum())
-        if lost:
-            chain.append(f"{lost} demand(s) unroutable")
-        broke = after.services.violated & ~before.services.violated
-        services = tuple(sid for sid, b in zip(c.service_ids, broke.tolist(), strict=True) if b)
-        chain += [f"SLA break of {sid}" for sid in services]
+        chain, services = consequences(c, before, after, fault.describe(),
+                                       [f"{lid} trips (overload) at "
+                                        f"+{(k - onset) * cfg.interval_s:.0f} s"
+                                        for k, lid in trips])
         params = dict(params) | ({"cascade_level": level} if level != 1.0 else {})
         return Label(eid, scenario, SCENARIOS[scenario], fault.element, elements,
                      float(times[start_step]), window[1], *window, params, tuple(chain),

@@ -1,0 +1,522 @@
+"""Counterfactual root cause: candidate faults from the symptoms, each replayed through the
+engine over the observed window, ranked by how well its predicted symptoms (loads, drops,
+oper status, silent ports, events, radio levels) explain the observed ones.
+
+Cost of a candidate (lower is better), a log-likelihood under Gaussian measurement noise
+plus penalties: sum over post-onset steps and arcs of z^2 for carried and dropped rates
+(z = misfit / (3 % of the rate + 0.2 % of capacity), capped at 20 sigma), 50 per arc whose
+oper status or silence the candidate gets wrong, 30 per link_down/node_down event it leaves
+unexplained, the radio misfit (z^2 of received level deviations, 0.5 dB noise) and a
+complexity term per fitted parameter. Scores are the candidates' posterior weights
+exp(-cost / 2T), T the overdispersion of the best fit."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from nettwin.diagnose.observed import ObservedWindow
+from nettwin.diagnose.predict import Prediction, Predictor
+from nettwin.engine import compile_network, simulate
+from nettwin.model import Network
+from nettwin.synth.faults import (
+    METRIC_MAX,
+    Fault,
+    FaultKind,
+    FaultModel,
+    consequences,
+    srlg_members,
+)
+
+STATUS_PENALTY = 50.0
+EVENT_PENALTY = 30.0
+RSL_NOISE_DB = 0.5
+RSL_SIGNIFICANT_DB = 3.0
+TRIP_UTILISATION = 1.0
+TOP_RESIDUAL_LINKS = 8
+
+
+@dataclass(frozen=True)
+class Cause:
+    kind: FaultKind
+    element: str
+    score: float  # posterior weight among the candidates (0..1)
+    cost: float
+    explains: tuple[str, ...] = ()
+    unexplained: tuple[str, ...] = ()
+    chain: tuple[str, ...] = ()
+    params: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "element": self.element, "score": self.score,
+                "confidence": self.score, "cost": self.cost, "explains": list(self.explains),
+                "unexplained": list(self.unexplained), "chain": list(self.chain),
+                "params": self.params}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    causes: tuple[Cause, ...]
+    onset: float
+    candidates: int
+    elapsed_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"onset": self.onset, "candidates": self.candidates,
+                "elapsed_s": self.elapsed_s, "causes": [c.to_json() for c in self.causes]}
+
+
+@dataclass
+class _Scored:
+    fault: Fault
+    cost: float
+    pred: Prediction | None
+    extra: tuple[Fault, ...] = ()  # cascade trips the candidate brings
+    params: dict[str, float] = field(default_factory=dict)
+    radio_explained: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class _Context:
+    """The observed window as the candidates are compared on it (post-onset steps)."""
+
+    obs: ObservedWindow
+    post: np.ndarray
+    cap: np.ndarray  # [post, m] capacities in force (radio modulation)
+    radio_up: np.ndarray  # [m] arcs up by the radio state of the first post step
+    radio_down_links: set[str]
+    dev: np.ndarray  # [K, r] RSL fade below clear sky
+    pre_level: float  # traffic level just before the onset (x the modelled demands)
+
+    @cached_property
+    def carried(self) -> np.ndarray:
+        return np.asarray(self.obs.carried_bps[self.post])
+
+    @cached_property
+    def dropped(self) -> np.ndarray:
+        return np.asarray(self.obs.dropped_bps[self.post])
+
+    @cached_property
+    def obs_down(self) -> np.ndarray:
+        """Arcs reported down in most of their post-onset samples."""
+        s = self.obs.oper_up[self.post]
+        return np.asarray((s == 0).sum(axis=0) > (s == 1).sum(axis=0))
+
+    @cached_property
+    def reported(self) -> np.ndarray:
+        return np.asarray((self.obs.oper_up[self.post] >= 0).any(axis=0))
+
+    @cached_property
+    def silent(self) -> np.ndarray:
+        """Ports that reported before the onset and not after it."""
+        return np.asarray(self.obs.reported & (self.obs.last_report
+                                               < self.obs.times[self.post[0]]))
+
+    @cached_property
+    def link_events(self) -> set[str]:
+        return {e.object_id for e in self.obs.events if e.event == "link_down"}
+
+    @cached_property
+    def node_events(self) -> set[str]:
+        return {e.object_id for e in self.obs.events if e.event == "node_down"}
+
+
+class Diagnoser:
+    """Ranks root causes of a window of observations on one network."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self.c = compile_network(network)
+        self.model = FaultModel(self.c, srlg_members(
+            {lid: link.srlgs for lid, link in network.links.items()}))
+        self.predictor = Predictor(self.c, self.model)
+
+    # ------------------------------------------------------------------ public
+    def diagnose(self, obs: ObservedWindow, top: int = 5, exhaustive: bool = False
+                 ) -> Diagnosis:
+        t_start = time.perf_counter()
+        ctx = self.context(obs)
+        post, onset = ctx.post, int(ctx.post[0]) - 1
+        candidates = self._candidates(ctx, exhaustive)
+        scored = [self._score(f, ctx) for f in candidates]
+        costs = np.array([s.cost for s in scored])
+        first: dict[str, float] = {}
+        for e in obs.events:  # ties (a cascade's trigger and its trips) go to the first alarm
+            first[e.object_id] = min(first.get(e.object_id, math.inf), e.time)
+        alarm = np.array([min([first.get(x, math.inf) for x in (s.fault.element,
+                                                                 *s.fault.links)])
+                          for s in scored])
+        order = np.lexsort((alarm, np.round(costs, 6)))
+        best = scored[order[0]]
+        cells = max(1, int(np.isfinite(obs.carried_bps[post]).sum()))
+        temp = max(1.0, (best.pred.cost.sum() if best.pred is not None else 0.0) / cells)
+        weight = np.exp(-(costs - costs.min()) / (2 * temp))
+        weight /= weight.sum()
+        causes: list[Cause] = []
+        none_pred = next((s.pred for s in scored if s.fault.kind is FaultKind.NONE), None)
+        seen: set[tuple[FaultKind, str]] = set()
+        for i in order.tolist():  # the best variant of each (kind, element) only
+            s = scored[i]
+            if (s.fault.kind, s.fault.element) in seen:
+                continue
+            seen.add((s.fault.kind, s.fault.element))
+            rank = len(causes)
+            if rank >= top:
+                break
+            explains, unexplained = self._evidence(s, ctx, none_pred)
+            chain = self._chain(s, ctx) if rank < 3 else ()
+            causes.append(Cause(s.fault.kind, s.fault.element, float(weight[i]),
+                                float(s.cost), explains, unexplained, chain, s.params))
+        return Diagnosis(tuple(causes), float(obs.times[onset]), len(candidates),
+                         time.perf_counter() - t_start)
+
+    # ------------------------------------------------------------------ state
+    def context(self, obs: ObservedWindow) -> _Context:
+        """Radio state, onset, the post-onset steps and the traffic level before it."""
+        cap, radio_up, radio_down_links = self._radio_state(obs)
+        onset = self._onset(obs, cap, radio_up)
+        post = np.arange(onset + 1, obs.n_steps)
+        if post.size == 0:
+            post = np.array([obs.n_steps - 1])
+        load, up, _ = self.predictor.unit_loads((), radio_up[0])
+        level = self.predictor.predict(load, up, cap[:onset], obs.carried_bps[:onset],
+                                       obs.dropped_bps[:onset])[2]
+        pre_level = float(np.median(level[-5:])) if level.size else 1.0
+        return _Context(obs, post, cap[post], radio_up[post[0]], radio_down_links,
+                        self._rsl_deviation(obs), pre_level)
+
+    def _radio_state(self, obs: ObservedWindow) -> tuple[np.ndarray, np.ndarray, set[str]]:
+        """Capacities and up flags per step and arc as the radio readings give them."""
+        c = self.c
+        k = obs.n_steps
+        cap = np.tile(c.arc_capacity_bps, (k, 1))
+        up = np.tile(c.arc_up, (k, 1))
+        down_links: set[str] = set()
+        if obs.radio_links:
+            rc = _fill(obs.radio_capacity_bps)
+            for i, lid in enumerate(obs.radio_links):
+                li = self.model.link_index[lid]
+                col = rc[:, i]
+                known = np.isfinite(col)
+                arcs = [2 * li, 2 * li + 1]
+                cap[:, arcs] = np.where(known & (col > 0), col, cap[:, 2 * li])[:, None]
+                is_down = known & (col <= 0)
+                up[:, arcs] &= ~is_down[:, None]
+                if is_down.any():
+                    down_links.add(lid)
+        return cap, up, down_links
+
+    def _onset(self, obs: ObservedWindow, cap: np.ndarray, radio_up: np.ndarray) -> int:
+        """The step where the no-fault model starts to fail (or the first alarm, if
+        earlier): the split maximising the jump of the mean misfit."""
+        load, up, _ = self.predictor.unit_loads((), radio_up[0])
+        z = self._per_step_misfit(load, up, cap, obs)
+        dev = self._rsl_deviation(obs)
+        if dev.size:
+            z = z + np.minimum((dev / RSL_NOISE_DB) ** 2, 400).sum(axis=1)
+        k = z.size
+        best, split = -math.inf, max(1, k // 2)
+        csum = np.concatenate([[0.0], np.cumsum(z)])
+        for s in range(2, k - 1):
+            jump = (csum[k] - csum[s]) / (k - s) - csum[s] / s
+            if jump > best:
+                best, split = jump, s
+        alarms = [e.time for e in obs.events if e.event in ("link_down", "node_down")]
+        if alarms:
+            split = min(split, int(np.searchsorted(obs.times, min(alarms))))
+        return max(1, split)
+
+    def _per_step_misfit(self, load: np.ndarray, up: np.ndarray, cap: np.ndarray,
+                         obs: ObservedWindow) -> np.ndarray:
+        from nettwin.diagnose.predict import ABS_NOISE, MAX_Z2, REL_NOISE
+
+        c_pred, _, _, _ = self.predictor.predict(load, up, cap, obs.carried_bps,
+                                                 obs.dropped_bps)
+        r = obs.carried_bps
+        sigma = REL_NOISE * np.nan_to_num(r) + ABS_NOISE * cap
+        z2 = np.where(np.isfinite(r), np.minimum(((np.nan_to_num(r) - c_pred) / sigma) ** 2,
+                                                 MAX_Z2), 0.0)
+        n = np.maximum(np.isfinite(r).sum(axis=1), 1)
+        return np.asarray(z2.sum(axis=1) / n)
+
+    @staticmethod
+    def _rsl_deviation(obs: ObservedWindow) -> np.ndarray:
+        """Fade per step and radio link below its clear-sky level (the 90th percentile of
+        the window), 0 where unknown."""
+        if not obs.radio_links or np.isnan(obs.rsl_dbm).all():
+            return np.zeros((obs.n_steps, 0))
+        rsl = np.where(np.isnan(obs.rsl_dbm).all(axis=0)[None, :], 0.0, obs.rsl_dbm)
+        ref = np.nanpercentile(rsl, 90, axis=0)
+        return np.asarray(np.nan_to_num(ref[None, :] - rsl, nan=0.0))
+
+    # ------------------------------------------------------------------ candidates
+    def _candidates(self, ctx: _Context, exhaustive: bool) -> list[Fault]:
+        """Candidate faults generated from the symptoms (every element when exhaustive)."""
+        c, m = self.c, self.model
+        none = Fault(FaultKind.NONE, "")
+        load, up, _ = self.predictor.unit_loads((), ctx.radio_up)
+        _, _, level, arc_cost = self.predictor.predict(load, up, ctx.cap, ctx.carried,
+                                                       ctx.dropped)
+        link_cost = arc_cost.reshape(-1, 2).sum(axis=1)
+        suspect = set(np.argsort(-link_cost)[:TOP_RESIDUAL_LINKS].tolist())
+        suspect |= {a // 2 for a in np.flatnonzero(ctx.obs_down | ctx.silent).tolist()}
+        suspect |= {m.link_index[e] for e in ctx.link_events if e in m.link_index}
+        links = list(range(len(c.link_ids))) if exhaustive else sorted(suspect)
+        nodes = set(ctx.node_events) | {c.node_ids[c.arc_src[a]]
+                                        for a in np.flatnonzero(ctx.silent).tolist()}
+        for li in np.flatnonzero(ctx.obs_down.reshape(-1, 2).any(axis=1)).tolist():
+            nodes |= {c.node_ids[c.arc_src[2 * li]], c.node_ids[c.arc_dst[2 * li]]}
+        if exhaustive:
+            nodes = set(c.node_ids)
+        out = [none]
+        out += [m.fault(FaultKind.LINK_DOWN, c.link_ids[li]) for li in links]
+        out += [m.fault(FaultKind.NODE_DOWN, n) for n in sorted(nodes) if m.node_links[n]]
+        names = {c.link_ids[li] for li in links}
+        out += [m.fault(FaultKind.SRLG_DOWN, g) for g, members in sorted(m.srlgs.items())
+                if exhaustive or names & set(members)]
+        out += self._capacity_candidates(ctx, links)
+        for li in links:
+            old = int(c.arc_metric[2 * li])
+            for new in sorted({1, old * 10, METRIC_MAX, max(1, old // 10)} - {old}):
+                out.append(m.fault(FaultKind.METRIC_CHANGED, c.link_ids[li], metric=new))
+        out += self._surge_candidates(ctx, load, up, level)
+        strong = np.flatnonzero(ctx.dev.max(axis=0, initial=0.0) >= RSL_SIGNIFICANT_DB) \
+            if ctx.dev.size else np.zeros(0, np.int64)
+        out += [m.fault(FaultKind.MISALIGNMENT, ctx.obs.radio_links[j])
+                for j in strong.tolist()]
+        if strong.size:
+            worst = int(ctx.dev.max(axis=0).argmax())
+            out.append(m.fault(FaultKind.RAIN_FADE, ctx.obs.radio_links[worst]))
+        return out
+
+    def _capacity_candidates(self, ctx: _Context, links: list[int]) -> list[Fault]:
+        """A capacity loss where drops show it: the capacity is what the arc carries while
+        it drops (median over the post-onset steps)."""
+        out = []
+        d = np.nan_to_num(ctx.dropped)
+        r = np.nan_to_num(ctx.carried)
+        dropping = (d > 1e-3 * np.maximum(r, 1.0))
+        for li in set(links) | {a // 2 for a in np.flatnonzero(dropping.any(axis=0)).tolist()}:
+            arcs = [2 * li, 2 * li + 1]
+            best = 1.0
+            for a in arcs:
+                rows = dropping[:, a]
+                if rows.any():
+                    best = min(best, float(np.median(r[rows, a] / ctx.cap[rows, a])))
+            if best < 0.999:
+                out.append(self.model.fault(FaultKind.CAPACITY_DEGRADED, self.c.link_ids[li],
+                                            capacity_factor=max(best, 1e-3)))
+        return out
+
+    def _surge_candidates(self, ctx: _Context, load: np.ndarray, up: np.ndarray,
+                          level: np.ndarray) -> list[Fault]:
+        """Per destination, the surge factor that best explains the extra load (least
+        squares of the observed minus the no-fault load on that destination's load)."""
+        c, out = self.c, []
+        r = np.nan_to_num(ctx.carried)
+        p0 = np.where(up, load, 0.0)[None, :]
+        sigma = 0.03 * r + 0.002 * ctx.cap
+        w = np.where(np.isfinite(ctx.carried), 1.0 / sigma**2, 0.0)
+        s00 = (w * p0 * p0).sum(axis=1)
+        s0r = (w * p0 * r).sum(axis=1)
+        for node in np.unique(c.demand_dst).tolist():
+            pd = np.where(up, self.predictor.sink_loads(node), 0.0)[None, :]
+            s11 = (w * pd * pd).sum(axis=1)
+            s01 = (w * p0 * pd).sum(axis=1)
+            s1r = (w * pd * r).sum(axis=1)
+            det = s00 * s11 - s01 * s01
+            ok = np.abs(det) > 1e-12 * np.maximum(s00 * s11, 1e-300)
+            if not ok.any():
+                continue
+            a = (s0r * s11 - s1r * s01)[ok] / det[ok]  # per step: r ~ a p0 + b pd
+            b = (s00 * s1r - s01 * s0r)[ok] / det[ok]
+            beta = float(np.median(b / np.maximum(a, 1e-12)))
+            if beta > 0.05:
+                out.append(self.model.fault(FaultKind.TRAFFIC_SURGE, c.node_ids[node],
+                                            surge_factor=1.0 + beta))
+        return out
+
+    # ------------------------------------------------------------------ scoring
+    def _score(self, f: Fault, ctx: _Context) -> _Scored:
+        c = self.c
+        n_cells = max(2, int(np.isfinite(ctx.carried).sum()))
+        best: _Scored | None = None
+        trips: tuple[Fault, ...] = ()
+        for _ in range(5):  # the candidate alone, then with the links it would trip
+            faults = (f, *trips)
+            load, up, ratio = self.predictor.unit_loads(faults, ctx.radio_up)
+            cap = ctx.cap * ratio[None, :]
+            c_pred, d_pred, level, arc_cost = self.predictor.predict(
+                load, up, cap, ctx.carried, ctx.dropped)
+            down_links = tuple(c.link_ids[li] for li in
+                               np.flatnonzero((~up).reshape(-1, 2).any(axis=1)).tolist())
+            silent = np.zeros(c.n_arcs, bool)
+            if f.kind is FaultKind.NODE_DOWN:
+                silent[c.arc_src == self.model.node_index[f.element]] = True
+            pred = Prediction(c_pred, d_pred, up, silent, level, arc_cost, down_links)
+            cost = float(arc_cost.sum()) + self._status_cost(pred, ctx) \
+                + self._event_cost(f, pred, ctx)
+            radio_cost, explained = self._radio_cost(f, ctx)
+            cost += radio_cost
+            if f.kind is not FaultKind.NONE:
+                fitted = f.kind in (FaultKind.CAPACITY_DEGRADED, FaultKind.METRIC_CHANGED,
+                                    FaultKind.TRAFFIC_SURGE, FaultKind.MISALIGNMENT)
+                cost += (2.0 if fitted else 1.0) * math.log(n_cells)
+            params = {"capacity_factor": f.capacity_factor} \
+                if f.kind is FaultKind.CAPACITY_DEGRADED else \
+                {"metric": float(f.metric or 0)} if f.kind is FaultKind.METRIC_CHANGED else \
+                {"surge_factor": f.surge_factor} if f.kind is FaultKind.TRAFFIC_SURGE else {}
+            params = params | {"traffic_level": float(np.median(level))}
+            scored = _Scored(f, cost, pred, trips, params, explained)
+            if best is None or scored.cost < best.cost:
+                best = scored
+            if f.kind not in (FaultKind.LINK_DOWN, FaultKind.NODE_DOWN, FaultKind.SRLG_DOWN):
+                break
+            util = np.where(up[None, :], ctx.pre_level * load[None, :] / cap, 0.0)
+            over = np.flatnonzero(util.max(axis=0).reshape(-1, 2).max(axis=1)
+                                  > TRIP_UTILISATION)
+            new = tuple(self.model.fault(FaultKind.LINK_DOWN, c.link_ids[li])
+                        for li in over.tolist())
+            if not new:
+                break
+            trips = trips + new
+        assert best is not None
+        return best
+
+    def _status_cost(self, pred: Prediction, ctx: _Context) -> float:
+        radio_down = ~ctx.radio_up
+        fault_down = ~pred.arc_up & ~radio_down
+        obs_down = ctx.obs_down & ~radio_down
+        wrong = int(((fault_down != obs_down) & ctx.reported & ~pred.silent).sum())
+        wrong += int((pred.silent != ctx.silent).sum())
+        return STATUS_PENALTY * wrong
+
+    def _explained_links(self, f: Fault, pred: Prediction | None, ctx: _Context) -> set[str]:
+        links = set(pred.down_links) if pred is not None else set(f.links)
+        if f.kind in (FaultKind.RAIN_FADE, FaultKind.MISALIGNMENT):
+            links |= ctx.radio_down_links if f.kind is FaultKind.RAIN_FADE else \
+                ({f.element} & ctx.radio_down_links)
+        else:
+            links -= ctx.radio_down_links
+        return links
+
+    def _event_cost(self, f: Fault, pred: Prediction, ctx: _Context) -> float:
+        links = self._explained_links(f, pred, ctx)
+        missed = len(ctx.link_events - links)
+        missed += len(ctx.node_events - ({f.element} if f.kind is FaultKind.NODE_DOWN
+                                         else set()))
+        return EVENT_PENALTY * missed
+
+    def _radio_cost(self, f: Fault, ctx: _Context) -> tuple[float, tuple[str, ...]]:
+        """Radio misfit: every fade not explained costs its z^2; a misalignment explains
+        one link by a step (fitted time and size), a rain fade explains every faded link
+        freely but pays 2K per link (rain must be transient or widespread to win)."""
+        dev = ctx.dev
+        if dev.size == 0:
+            return 0.0, ()
+        z2 = np.minimum((dev / RSL_NOISE_DB) ** 2, 400.0)
+        per_link = z2.sum(axis=0)
+        links = ctx.obs.radio_links
+        if f.kind is FaultKind.MISALIGNMENT:
+            j = links.index(f.element)
+            per_link[j] = _step_misfit(dev[:, j] / RSL_NOISE_DB)
+            return float(per_link.sum()), (f.element,)
+        if f.kind is FaultKind.RAIN_FADE:
+            faded = dev.max(axis=0) >= RSL_SIGNIFICANT_DB
+            k = dev.shape[0]
+            return float(per_link[~faded].sum() + 2 * k * faded.sum()), \
+                tuple(lid for lid, x in zip(links, faded.tolist(), strict=True) if x)
+        return float(per_link.sum()), ()
+
+    # ------------------------------------------------------------------ evidence
+    def _evidence(self, s: _Scored, ctx: _Context, none: Prediction | None
+                  ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        c, pred = self.c, s.pred
+        yes: list[str] = []
+        no: list[str] = []
+        links = self._explained_links(s.fault, pred, ctx)
+        for lid in sorted(ctx.link_events):
+            (yes if lid in links else no).append(f"link_down event on {lid}")
+        for nid in sorted(ctx.node_events):
+            ok = s.fault.kind is FaultKind.NODE_DOWN and s.fault.element == nid
+            (yes if ok else no).append(f"node_down event on {nid}")
+        if pred is not None:
+            for a in np.flatnonzero(ctx.obs_down & ctx.radio_up).tolist():
+                (yes if not pred.arc_up[a] else no).append(f"oper down {c.arc_label(a)}")
+            for node in sorted({c.node_ids[c.arc_src[a]]
+                                for a in np.flatnonzero(ctx.silent).tolist()}):
+                ok = bool(pred.silent[c.arc_src == self.model.node_index[node]].all())
+                (yes if ok else no).append(f"{node} stopped reporting")
+            if none is not None:
+                p = max(1, ctx.post.size)
+                for a in np.flatnonzero(none.cost / p > 25.0).tolist()[:20]:
+                    obs = float(np.nanmean(ctx.carried[:, a])) if np.isfinite(
+                        ctx.carried[:, a]).any() else 0.0
+                    ref = float(none.carried_bps[:, a].mean())
+                    what = f"rate on {c.arc_label(a)} {_pct(obs, ref)} vs no fault"
+                    (yes if pred.cost[a] / p < max(9.0, 0.25 * none.cost[a] / p)
+                     else no).append(what)
+            drops = np.nanmean(np.nan_to_num(ctx.dropped), axis=0)
+            for a in np.flatnonzero(drops > 1e-3 * np.maximum(
+                    np.nanmean(np.nan_to_num(ctx.carried), axis=0), 1.0)).tolist():
+                ok = float(pred.dropped_bps[:, a].mean()) > 0.5 * float(drops[a])
+                (yes if ok else no).append(f"drops on {c.arc_label(a)}")
+        if ctx.dev.size:
+            for j in np.flatnonzero(ctx.dev.max(axis=0) >= RSL_SIGNIFICANT_DB).tolist():
+                lid = ctx.obs.radio_links[j]
+                (yes if lid in s.radio_explained else no).append(
+                    f"RSL {-float(ctx.dev[:, j].max()):.1f} dB on {lid}")
+        return tuple(yes[:12]), tuple(no[:12])
+
+    def _chain(self, s: _Scored, ctx: _Context) -> tuple[str, ...]:
+        """Engine runs without and with the cause at the fitted traffic level."""
+        if s.fault.kind is FaultKind.NONE:
+            return ("no fault: the observations match the modelled network",)
+        c = self.c
+        level = float(s.params.get("traffic_level", 1.0))
+        rate = c.demand_rate_bps * level
+        base = self.model.apply((), None, ctx.radio_up)
+        before = simulate(base.compiled, arc_up=base.arc_up, demand_rate_bps=rate)
+        state = self.model.apply((s.fault, *s.extra), None, ctx.radio_up)
+        after = simulate(state.compiled, arc_up=state.arc_up,
+                         demand_rate_bps=rate * state.demand_factor)
+        chain, _ = consequences(c, before, after, s.fault.describe(),
+                                [f"{t.element} trips (overload)" for t in s.extra])
+        return chain
+
+
+def _step_misfit(z: np.ndarray) -> float:
+    """Least squares of a step (0 before a split, a constant after), best split."""
+    k = z.size
+    c1 = np.concatenate([[0.0], np.cumsum(z)])
+    c2 = np.concatenate([[0.0], np.cumsum(z * z)])
+    best = float(c2[k])
+    for s in range(k):
+        n = k - s
+        after = c2[k] - c2[s] - (c1[k] - c1[s]) ** 2 / n
+        best = min(best, float(c2[s] + after))
+    return best
+
+
+def _fill(x: np.ndarray) -> np.ndarray:
+    """Carry the last known value forward (then the first one backward), per column."""
+    out = x.copy()
+    for j in range(out.shape[1]):
+        col = out[:, j]
+        known = np.flatnonzero(np.isfinite(col))
+        if known.size == 0:
+            continue
+        idx = np.maximum.accumulate(np.where(np.isfinite(col), np.arange(col.size), -1))
+        col[:] = np.where(idx >= 0, col[np.maximum(idx, 0)], col[known[0]])
+    return out
+
+
+def _pct(obs: float, ref: float) -> str:
+    if ref <= 0:
+        return f"{obs / 1e6:.3g} Mbit/s"
+    return f"{100 * (obs / ref - 1):+.0f} %"
