@@ -66,6 +66,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                              "train one."),
     "synth": ("nettwin.cli.synth", "Labelled synthetic telemetry: the network carries a "
                                    "traffic day"),
+    "diagnose": ("nettwin.cli.diagnose", "Counterfactual root cause: candidate faults "
+                                         "generated from the symptoms"),
     "serve": ("nettwin.cli.serve", "Serve the twin: REST API (OpenAPI at /docs) and the "
                                    "dashboard (/ui)"),
     "token": ("nettwin.cli.serve:token_app", "Local API tokens (stored hashed in the data "
