@@ -15,11 +15,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from nettwin.diagnose.evidence import (
+    RSL_SIGNIFICANT_DB,
+    Context,
+    Scored,
+    evidence,
+    explained_links,
+)
 from nettwin.diagnose.observed import ObservedWindow
 from nettwin.diagnose.predict import Prediction, Predictor
 from nettwin.engine import compile_network, simulate
@@ -36,7 +42,6 @@ from nettwin.synth.faults import (
 STATUS_PENALTY = 50.0
 EVENT_PENALTY = 30.0
 RSL_NOISE_DB = 0.5
-RSL_SIGNIFICANT_DB = 3.0
 TRIP_UTILISATION = 1.0
 TOP_RESIDUAL_LINKS = 8
 
@@ -69,61 +74,6 @@ class Diagnosis:
     def to_json(self) -> dict[str, Any]:
         return {"onset": self.onset, "candidates": self.candidates,
                 "elapsed_s": self.elapsed_s, "causes": [c.to_json() for c in self.causes]}
-
-
-@dataclass
-class _Scored:
-    fault: Fault
-    cost: float
-    pred: Prediction | None
-    extra: tuple[Fault, ...] = ()  # cascade trips the candidate brings
-    params: dict[str, float] = field(default_factory=dict)
-    radio_explained: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, eq=False)
-class _Context:
-    """The observed window as the candidates are compared on it (post-onset steps)."""
-
-    obs: ObservedWindow
-    post: np.ndarray
-    cap: np.ndarray  # [post, m] capacities in force (radio modulation)
-    radio_up: np.ndarray  # [m] arcs up by the radio state of the first post step
-    radio_down_links: set[str]
-    dev: np.ndarray  # [K, r] RSL fade below clear sky
-    pre_level: float  # traffic level just before the onset (x the modelled demands)
-
-    @cached_property
-    def carried(self) -> np.ndarray:
-        return np.asarray(self.obs.carried_bps[self.post])
-
-    @cached_property
-    def dropped(self) -> np.ndarray:
-        return np.asarray(self.obs.dropped_bps[self.post])
-
-    @cached_property
-    def obs_down(self) -> np.ndarray:
-        """Arcs reported down in most of their post-onset samples."""
-        s = self.obs.oper_up[self.post]
-        return np.asarray((s == 0).sum(axis=0) > (s == 1).sum(axis=0))
-
-    @cached_property
-    def reported(self) -> np.ndarray:
-        return np.asarray((self.obs.oper_up[self.post] >= 0).any(axis=0))
-
-    @cached_property
-    def silent(self) -> np.ndarray:
-        """Ports that reported before the onset and not after it."""
-        return np.asarray(self.obs.reported & (self.obs.last_report
-                                               < self.obs.times[self.post[0]]))
-
-    @cached_property
-    def link_events(self) -> set[str]:
-        return {e.object_id for e in self.obs.events if e.event == "link_down"}
-
-    @cached_property
-    def node_events(self) -> set[str]:
-        return {e.object_id for e in self.obs.events if e.event == "node_down"}
 
 
 class Diagnoser:
@@ -168,7 +118,7 @@ class Diagnoser:
             rank = len(causes)
             if rank >= top:
                 break
-            explains, unexplained = self._evidence(s, ctx, none_pred)
+            explains, unexplained = evidence(self.c, self.model, s, ctx, none_pred)
             chain = self._chain(s, ctx) if rank < 3 else ()
             causes.append(Cause(s.fault.kind, s.fault.element, float(weight[i]),
                                 float(s.cost), explains, unexplained, chain, s.params))
@@ -176,7 +126,7 @@ class Diagnoser:
                          time.perf_counter() - t_start)
 
     # ------------------------------------------------------------------ state
-    def context(self, obs: ObservedWindow) -> _Context:
+    def context(self, obs: ObservedWindow) -> Context:
         """Radio state, onset, the post-onset steps and the traffic level before it."""
         cap, radio_up, radio_down_links = self._radio_state(obs)
         onset = self._onset(obs, cap, radio_up)
@@ -187,7 +137,7 @@ class Diagnoser:
         level = self.predictor.predict(load, up, cap[:onset], obs.carried_bps[:onset],
                                        obs.dropped_bps[:onset])[2]
         pre_level = float(np.median(level[-5:])) if level.size else 1.0
-        return _Context(obs, post, cap[post], radio_up[post[0]], radio_down_links,
+        return Context(obs, post, cap[post], radio_up[post[0]], radio_down_links,
                         self._rsl_deviation(obs), pre_level)
 
     def _radio_state(self, obs: ObservedWindow) -> tuple[np.ndarray, np.ndarray, set[str]]:
@@ -255,7 +205,7 @@ class Diagnoser:
         return np.asarray(np.nan_to_num(ref[None, :] - rsl, nan=0.0))
 
     # ------------------------------------------------------------------ candidates
-    def _candidates(self, ctx: _Context, exhaustive: bool) -> list[Fault]:
+    def _candidates(self, ctx: Context, exhaustive: bool) -> list[Fault]:
         """Candidate faults generated from the symptoms (every element when exhaustive)."""
         c, m = self.c, self.model
         none = Fault(FaultKind.NONE, "")
@@ -294,7 +244,7 @@ class Diagnoser:
             out.append(m.fault(FaultKind.RAIN_FADE, ctx.obs.radio_links[worst]))
         return out
 
-    def _capacity_candidates(self, ctx: _Context, links: list[int]) -> list[Fault]:
+    def _capacity_candidates(self, ctx: Context, links: list[int]) -> list[Fault]:
         """A capacity loss where drops show it: the capacity is what the arc carries while
         it drops (median over the post-onset steps)."""
         out = []
@@ -313,7 +263,7 @@ class Diagnoser:
                                             capacity_factor=max(best, 1e-3)))
         return out
 
-    def _surge_candidates(self, ctx: _Context, load: np.ndarray, up: np.ndarray,
+    def _surge_candidates(self, ctx: Context, load: np.ndarray, up: np.ndarray,
                           level: np.ndarray) -> list[Fault]:
         """Per destination, the surge factor that best explains the extra load (least
         squares of the observed minus the no-fault load on that destination's load)."""
@@ -342,10 +292,10 @@ class Diagnoser:
         return out
 
     # ------------------------------------------------------------------ scoring
-    def _score(self, f: Fault, ctx: _Context) -> _Scored:
+    def _score(self, f: Fault, ctx: Context) -> Scored:
         c = self.c
         n_cells = max(2, int(np.isfinite(ctx.carried).sum()))
-        best: _Scored | None = None
+        best: Scored | None = None
         trips: tuple[Fault, ...] = ()
         for _ in range(5):  # the candidate alone, then with the links it would trip
             faults = (f, *trips)
@@ -372,7 +322,7 @@ class Diagnoser:
                 {"metric": float(f.metric or 0)} if f.kind is FaultKind.METRIC_CHANGED else \
                 {"surge_factor": f.surge_factor} if f.kind is FaultKind.TRAFFIC_SURGE else {}
             params = params | {"traffic_level": float(np.median(level))}
-            scored = _Scored(f, cost, pred, trips, params, explained)
+            scored = Scored(f, cost, pred, trips, params, explained)
             if best is None or scored.cost < best.cost:
                 best = scored
             if f.kind not in (FaultKind.LINK_DOWN, FaultKind.NODE_DOWN, FaultKind.SRLG_DOWN):
@@ -388,7 +338,7 @@ class Diagnoser:
         assert best is not None
         return best
 
-    def _status_cost(self, pred: Prediction, ctx: _Context) -> float:
+    def _status_cost(self, pred: Prediction, ctx: Context) -> float:
         radio_down = ~ctx.radio_up
         fault_down = ~pred.arc_up & ~radio_down
         obs_down = ctx.obs_down & ~radio_down
@@ -396,23 +346,14 @@ class Diagnoser:
         wrong += int((pred.silent != ctx.silent).sum())
         return STATUS_PENALTY * wrong
 
-    def _explained_links(self, f: Fault, pred: Prediction | None, ctx: _Context) -> set[str]:
-        links = set(pred.down_links) if pred is not None else set(f.links)
-        if f.kind in (FaultKind.RAIN_FADE, FaultKind.MISALIGNMENT):
-            links |= ctx.radio_down_links if f.kind is FaultKind.RAIN_FADE else \
-                ({f.element} & ctx.radio_down_links)
-        else:
-            links -= ctx.radio_down_links
-        return links
-
-    def _event_cost(self, f: Fault, pred: Prediction, ctx: _Context) -> float:
-        links = self._explained_links(f, pred, ctx)
+    def _event_cost(self, f: Fault, pred: Prediction, ctx: Context) -> float:
+        links = explained_links(f, pred, ctx)
         missed = len(ctx.link_events - links)
         missed += len(ctx.node_events - ({f.element} if f.kind is FaultKind.NODE_DOWN
                                          else set()))
         return EVENT_PENALTY * missed
 
-    def _radio_cost(self, f: Fault, ctx: _Context) -> tuple[float, tuple[str, ...]]:
+    def _radio_cost(self, f: Fault, ctx: Context) -> tuple[float, tuple[str, ...]]:
         """Radio misfit: every fade not explained costs its z^2; a misalignment explains
         one link by a step (fitted time and size), a rain fade explains every faded link
         freely but pays 2K per link (rain must be transient or widespread to win)."""
@@ -434,46 +375,7 @@ class Diagnoser:
         return float(per_link.sum()), ()
 
     # ------------------------------------------------------------------ evidence
-    def _evidence(self, s: _Scored, ctx: _Context, none: Prediction | None
-                  ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        c, pred = self.c, s.pred
-        yes: list[str] = []
-        no: list[str] = []
-        links = self._explained_links(s.fault, pred, ctx)
-        for lid in sorted(ctx.link_events):
-            (yes if lid in links else no).append(f"link_down event on {lid}")
-        for nid in sorted(ctx.node_events):
-            ok = s.fault.kind is FaultKind.NODE_DOWN and s.fault.element == nid
-            (yes if ok else no).append(f"node_down event on {nid}")
-        if pred is not None:
-            for a in np.flatnonzero(ctx.obs_down & ctx.radio_up).tolist():
-                (yes if not pred.arc_up[a] else no).append(f"oper down {c.arc_label(a)}")
-            for node in sorted({c.node_ids[c.arc_src[a]]
-                                for a in np.flatnonzero(ctx.silent).tolist()}):
-                ok = bool(pred.silent[c.arc_src == self.model.node_index[node]].all())
-                (yes if ok else no).append(f"{node} stopped reporting")
-            if none is not None:
-                p = max(1, ctx.post.size)
-                for a in np.flatnonzero(none.cost / p > 25.0).tolist()[:20]:
-                    obs = float(np.nanmean(ctx.carried[:, a])) if np.isfinite(
-                        ctx.carried[:, a]).any() else 0.0
-                    ref = float(none.carried_bps[:, a].mean())
-                    what = f"rate on {c.arc_label(a)} {_pct(obs, ref)} vs no fault"
-                    (yes if pred.cost[a] / p < max(9.0, 0.25 * none.cost[a] / p)
-                     else no).append(what)
-            drops = np.nanmean(np.nan_to_num(ctx.dropped), axis=0)
-            for a in np.flatnonzero(drops > 1e-3 * np.maximum(
-                    np.nanmean(np.nan_to_num(ctx.carried), axis=0), 1.0)).tolist():
-                ok = float(pred.dropped_bps[:, a].mean()) > 0.5 * float(drops[a])
-                (yes if ok else no).append(f"drops on {c.arc_label(a)}")
-        if ctx.dev.size:
-            for j in np.flatnonzero(ctx.dev.max(axis=0) >= RSL_SIGNIFICANT_DB).tolist():
-                lid = ctx.obs.radio_links[j]
-                (yes if lid in s.radio_explained else no).append(
-                    f"RSL {-float(ctx.dev[:, j].max()):.1f} dB on {lid}")
-        return tuple(yes[:12]), tuple(no[:12])
-
-    def _chain(self, s: _Scored, ctx: _Context) -> tuple[str, ...]:
+    def _chain(self, s: Scored, ctx: Context) -> tuple[str, ...]:
         """Engine runs without and with the cause at the fitted traffic level."""
         if s.fault.kind is FaultKind.NONE:
             return ("no fault: the observations match the modelled network",)
@@ -516,7 +418,3 @@ def _fill(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pct(obs: float, ref: float) -> str:
-    if ref <= 0:
-        return f"{obs / 1e6:.3g} Mbit/s"
-    return f"{100 * (obs / ref - 1):+.0f} %"
