@@ -37,8 +37,9 @@ def correlate(network: Network, obs: ObservedWindow, top: int = 3
     if len(ranked) < top:  # no alarm: the arc whose rate moved most
         r = obs.carried_bps
         half = r.shape[0] // 2
-        before = np.nanmean(r[:half], axis=0)
-        after = np.nanmean(r[half:], axis=0)
+        seen = np.isfinite(r)
+        before = np.nansum(r[:half], axis=0) / np.maximum(seen[:half].sum(axis=0), 1)
+        after = np.nansum(r[half:], axis=0) / np.maximum(seen[half:].sum(axis=0), 1)
         change = np.nan_to_num(np.abs(after - before) / np.maximum(before, 1.0))
         links = tuple(network.links)
         grew = float(np.nansum(after)) > 1.1 * float(np.nansum(before))

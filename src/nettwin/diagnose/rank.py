@@ -167,8 +167,10 @@ class Diagnoser:
         load, up, _ = self.predictor.unit_loads((), radio_up[0])
         z = self._per_step_misfit(load, up, cap, obs)
         dev = self._rsl_deviation(obs)
-        if dev.size:
-            z = z + np.minimum((dev / RSL_NOISE_DB) ** 2, 400).sum(axis=1)
+        if dev.size:  # significant fades only: reading noise on many links would drown it
+            z = z + np.where(dev >= RSL_SIGNIFICANT_DB,
+                             np.minimum((dev / RSL_NOISE_DB) ** 2, 400), 0.0).sum(axis=1)
+        z = np.log1p(z)  # a few wild steps must not pull the split
         k = z.size
         best, split = -math.inf, max(1, k // 2)
         csum = np.concatenate([[0.0], np.cumsum(z)])
@@ -177,8 +179,10 @@ class Diagnoser:
             if jump > best:
                 best, split = jump, s
         alarms = [e.time for e in obs.events if e.event in ("link_down", "node_down")]
-        if alarms:
-            split = min(split, int(np.searchsorted(obs.times, min(alarms))))
+        if alarms:  # a hard failure: its first alarm, late by its delivery delay at most
+            alarm = int(np.searchsorted(obs.times, min(alarms)))
+            if not alarm - 3 <= split <= alarm:
+                split = alarm - 1
         return max(1, split)
 
     def _per_step_misfit(self, load: np.ndarray, up: np.ndarray, cap: np.ndarray,
