@@ -183,7 +183,7 @@ class Diagnoser:
             alarm = int(np.searchsorted(obs.times, min(alarms)))
             if not alarm - 3 <= split <= alarm:
                 split = alarm - 1
-        return max(1, split)
+        return max(1, int(split))
 
     def _per_step_misfit(self, load: np.ndarray, up: np.ndarray, cap: np.ndarray,
                          obs: ObservedWindow) -> np.ndarray:
