@@ -25,6 +25,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "dask": "dask",
     "distributed": "dask",
     "itur": "climate",
+    "statsmodels": "forecast",
 }
 
 

@@ -68,6 +68,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                    "traffic day"),
     "diagnose": ("nettwin.cli.diagnose", "Counterfactual root cause: candidate faults "
                                          "generated from the symptoms"),
+    "forecast": ("nettwin.cli.forecast", "Seasonal traffic forecasts per link and demand"),
     "serve": ("nettwin.cli.serve", "Serve the twin: REST API (OpenAPI at /docs) and the "
                                    "dashboard (/ui)"),
     "token": ("nettwin.cli.serve:token_app", "Local API tokens (stored hashed in the data "
