@@ -56,9 +56,13 @@ class Cause:
     unexplained: tuple[str, ...] = ()
     chain: tuple[str, ...] = ()
     params: dict[str, float] = field(default_factory=dict)
+    # elements whose counterfactual of the same kind explains the observations exactly as
+    # well: the data cannot tell them apart (e.g. metric changes on links in series)
+    equivalent: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "element": self.element, "score": self.score,
+                "equivalent": list(self.equivalent),
                 "confidence": self.score, "cost": self.cost, "explains": list(self.explains),
                 "unexplained": list(self.unexplained), "chain": list(self.chain),
                 "params": self.params}
@@ -120,8 +124,13 @@ class Diagnoser:
                 break
             explains, unexplained = evidence(self.c, self.model, s, ctx, none_pred)
             chain = self._chain(s, ctx) if rank < 3 else ()
+            tie = 1e-6 * max(1.0, abs(s.cost))
+            same = tuple(sorted({o.fault.element for o in scored
+                                 if o.fault.kind is s.fault.kind
+                                 and o.fault.element != s.fault.element
+                                 and abs(o.cost - s.cost) <= tie}))
             causes.append(Cause(s.fault.kind, s.fault.element, float(weight[i]),
-                                float(s.cost), explains, unexplained, chain, s.params))
+                                float(s.cost), explains, unexplained, chain, s.params, same))
         return Diagnosis(tuple(causes), float(obs.times[onset]), len(candidates),
                          time.perf_counter() - t_start)
 
