@@ -61,14 +61,20 @@ def synth_cmd(
     no_noise: Annotated[bool, typer.Option("--no-noise", help="Exact counters: no jitter, "
                                            "no missing samples, no delays, no resets.")] = False,
     profiles: Annotated[Path | None, typer.Option(help="Extra ACM profiles (radio).")] = None,
+    traffic_series: Annotated[Path | None, typer.Option(
+        "--traffic-series", help="Folder of measured traffic matrices (SNDlib dynamic data, "
+                                 "e.g. ../shared/data/traffic/abilene-zhang-5min with "
+                                 "sndlib/native/abilene.txt) replayed instead of the diurnal "
+                                 "profile.")] = None,
     fmt: FormatOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Labelled synthetic telemetry: the network carries a traffic day (the demands times a
-    diurnal profile, 1.0 at 20:00, with per-demand burstiness), routed and queued by the
-    engine at every sample, with one injected fault per episode.
+    diurnal profile, 1.0 at 20:00, or measured matrices with --traffic-series; per-demand
+    burstiness on top), routed and queued by the engine at every sample, with one injected
+    fault per episode.
 
     Scenarios: fibre_cut_peak, fibre_cut_offpeak, srlg_cut, node_loss, lag_member_lost
     (silent: no event, capacity drops below the load), metric_misconfig, traffic_surge,
@@ -96,7 +102,13 @@ def synth_cmd(
         radio = radio_arrays(network, file, profiles)
         config = SynthConfig(interval_s=interval_s, steps=steps,
                              noise=Noise.off() if no_noise else Noise())
-        synth = Synthesizer(network, config, radio, seed)
+        measured, measured_interval = None, 300.0
+        if traffic_series is not None:
+            from nettwin.io.traffic_series import read_traffic_series, traffic_files
+
+            network, series = read_traffic_series(network, traffic_files(traffic_series))
+            measured, measured_interval = series.rate_bps, series.interval_s
+        synth = Synthesizer(network, config, radio, seed, measured, measured_interval)
         chosen = tuple(s.strip() for s in scenarios.split(",")) if scenarios else None
         unknown = [s for s in chosen or () if s not in synth.scenarios]
         if unknown:

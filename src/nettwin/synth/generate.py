@@ -96,7 +96,11 @@ class Synthesizer:
     """Episodes over one network. Deterministic for a seed."""
 
     def __init__(self, network: Network, config: SynthConfig | None = None,
-                 radio: RadioArrays | None = None, seed: int = 0) -> None:
+                 radio: RadioArrays | None = None, seed: int = 0,
+                 traffic_bps: np.ndarray | None = None, traffic_interval_s: float = 300.0
+                 ) -> None:
+        """``traffic_bps`` [intervals, demands] (optional): measured matrices replayed
+        instead of the demands times the diurnal profile (linear between intervals)."""
         self.network = network
         self.config = config or SynthConfig()
         self.compiled = compile_network(network)
@@ -106,6 +110,19 @@ class Synthesizer:
             self.demand_scale = self.config.busy_utilisation / busiest
             self.compiled = dataclasses.replace(
                 self.compiled, demand_rate_bps=self.compiled.demand_rate_bps * self.demand_scale)
+        self.traffic = None
+        if traffic_bps is not None:
+            traffic_bps = np.asarray(traffic_bps, np.float64)
+            if traffic_bps.ndim != 2 or traffic_bps.shape[1] != self.compiled.n_demands \
+                    or traffic_bps.shape[0] < 2 or not np.isfinite(traffic_bps).all() \
+                    or (traffic_bps < 0).any():
+                raise ValueError(f"traffic must be [intervals >= 2, {self.compiled.n_demands} "
+                                 f"demands] of finite rates >= 0, got {traffic_bps.shape}")
+            peak = float(traffic_bps.sum(axis=1).max())
+            ref = float(self.compiled.demand_rate_bps.sum())
+            # the busiest interval is the busy hour the utilisation check above refers to
+            self.traffic = traffic_bps * (self.demand_scale * ref / peak if peak > 0 else 1.0)
+        self.traffic_interval_s = traffic_interval_s
         self.model = FaultModel(self.compiled, srlg_members(
             {lid: link.srlgs for lid, link in network.links.items()}))
         self.radio = radio if radio is not None and radio.n else None
@@ -147,7 +164,11 @@ class Synthesizer:
         times = t0 + cfg.interval_s * np.arange(steps + 1)
         scale = np.array([diurnal_scale(hour + k * cfg.interval_s / 3600) for k in
                           range(steps + 1)])
-        fault, fade, params = self._choose(scenario, scale[onset], onset, steps)
+        profile = c.demand_rate_bps[None, :] * scale[:, None]
+        if self.traffic is not None:
+            profile = self._measured(scenario, steps)
+            scale = profile.sum(axis=1) / max(float(c.demand_rate_bps.sum()), 1e-300)
+        fault, fade, params = self._choose(scenario, float(scale[onset]), onset, steps)
         if scenario == "cascading_overload":
             level = params.pop("level")
         faults: tuple[Fault, ...] = (fault,) if fault is not None else ()
@@ -178,7 +199,7 @@ class Synthesizer:
             state = self.model.apply(applied, cap, up)
             demand_noise = (np.exp(noise.demand_jitter * rng.standard_normal(c.n_demands))
                             if noise.demand_jitter else 1.0)
-            rate = c.demand_rate_bps * (level * scale[k]) * demand_noise * state.demand_factor
+            rate = profile[k] * level * demand_noise * state.demand_factor
             load = route(state.compiled, state.arc_up, rate).load_bps
             q, _ = queue_arcs(state.compiled, _OPTIONS, load)
             loss = np.where(state.arc_up, q.loss, 0.0)
@@ -211,10 +232,29 @@ class Synthesizer:
                         tripped.append(lid)
                         trips.append((k + 1, lid))
         records.sort(key=lambda r: r["time"])
-        label = self._label(scenario, fault, fade, params, times, onset, level, scale, trips)
+        label = self._label(scenario, fault, fade, params, times, onset, level, profile[onset],
+                            trips)
         self.t_next = float(times[-1]) + 10 * cfg.interval_s
         self.n_episodes += 1
         return Episode(label, records)
+
+    def _measured(self, scenario: str, steps: int) -> np.ndarray:
+        """Per step and demand, the measured matrices from a random start (near the busiest
+        or quietest interval for the peak/off-peak scenarios), linear between intervals."""
+        assert self.traffic is not None
+        tr, rng = self.traffic, self.rng
+        n = tr.shape[0]
+        total = tr.sum(axis=1)
+        ranked = np.argsort(total)
+        tenth = max(1, n // 10)
+        start = int(rng.choice(ranked[-tenth:])) if scenario in (
+            "fibre_cut_peak", "lag_member_lost", "cascading_overload") else \
+            int(rng.choice(ranked[:tenth])) if scenario == "fibre_cut_offpeak" else \
+            int(rng.integers(n))
+        pos = start + np.arange(steps + 1) * self.config.interval_s / self.traffic_interval_s
+        lo = np.floor(pos).astype(np.int64)
+        w = (pos - lo)[:, None]
+        return np.asarray((1 - w) * tr[lo % n] + w * tr[(lo + 1) % n])
 
     # ------------------------------------------------------------------ choices
     def _unit_util(self, faults: tuple[Fault, ...] = ()) -> np.ndarray:
@@ -379,7 +419,7 @@ class Synthesizer:
     # ------------------------------------------------------------------ label
     def _label(self, scenario: str, fault: Fault | None, fade: np.ndarray,
                params: dict[str, float], times: np.ndarray, onset: int, level: float,
-               scale: np.ndarray, trips: list[tuple[int, str]]) -> Label:
+               demand_bps: np.ndarray, trips: list[tuple[int, str]]) -> Label:
         c, cfg = self.compiled, self.config
         eid = f"ev{self.n_episodes:05d}"
         window = (float(times[0]), float(times[-1]))
@@ -396,7 +436,7 @@ class Synthesizer:
             cap, up = acm.arc_state(c, *acm.update(fade[worst]))
             elements = tuple(self.radio.link_ids[i] for i in
                              np.flatnonzero(fade.max(axis=0) >= 3.0).tolist()) or elements
-        rate = c.demand_rate_bps * level * scale[onset]
+        rate = demand_bps * level
         before = simulate(c, demand_rate_bps=rate)
         tripped = [self.model.fault(FaultKind.LINK_DOWN, lid) for _, lid in trips]
         state = self.model.apply((fault, *tripped), cap, up)
