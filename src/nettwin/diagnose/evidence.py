@@ -28,6 +28,7 @@ class Context:
     radio_down_links: set[str]
     dev: np.ndarray  # [K, r] RSL fade below clear sky
     pre_level: float  # traffic level just before the onset (x the modelled demands)
+    dispersion: float = 1.0  # misfit per counter of the no-fault model before the onset
 
     @cached_property
     def carried(self) -> np.ndarray:

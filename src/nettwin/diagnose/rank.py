@@ -12,6 +12,7 @@ exp(-cost / 2T), T the overdispersion of the best fit."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ from nettwin.diagnose.evidence import (
 )
 from nettwin.diagnose.observed import ObservedWindow
 from nettwin.diagnose.predict import Prediction, Predictor
-from nettwin.engine import compile_network, simulate
+from nettwin.engine import CompiledNetwork, compile_network, simulate
+from nettwin.estimate.tm import RoutingMatrix, estimate_tm, pair_rates, routing_matrix
 from nettwin.model import Network
 from nettwin.synth.faults import (
     METRIC_MAX,
@@ -83,17 +85,28 @@ class Diagnosis:
 class Diagnoser:
     """Ranks root causes of a window of observations on one network."""
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, compiled: CompiledNetwork | None = None) -> None:
         self.network = network
-        self.c = compile_network(network)
+        self.c = compiled or compile_network(network)
+        self._routing: RoutingMatrix | None = None
         self.model = FaultModel(self.c, srlg_members(
             {lid: link.srlgs for lid, link in network.links.items()}))
         self.predictor = Predictor(self.c, self.model)
 
     # ------------------------------------------------------------------ public
-    def diagnose(self, obs: ObservedWindow, top: int = 5, exhaustive: bool = False
-                 ) -> Diagnosis:
+    def diagnose(self, obs: ObservedWindow, top: int = 5, exhaustive: bool = False,
+                 calibrate: bool = True) -> Diagnosis:
+        """Ranked causes. ``calibrate``: first re-estimate the traffic matrix from the
+        counters before the onset (tomogravity with the twin's matrix as the prior), as
+        the twin's own matrix drifts from the traffic of the moment."""
         t_start = time.perf_counter()
+        if calibrate:
+            rates = self.calibrated_rates(obs)
+            if rates is not None:
+                inner = Diagnoser(self.network, dataclasses.replace(
+                    self.c, demand_rate_bps=rates))
+                result = inner.diagnose(obs, top, exhaustive, calibrate=False)
+                return dataclasses.replace(result, elapsed_s=time.perf_counter() - t_start)
         ctx = self.context(obs)
         post, onset = ctx.post, int(ctx.post[0]) - 1
         candidates = self._candidates(ctx, exhaustive)
@@ -108,7 +121,8 @@ class Diagnoser:
         order = np.lexsort((alarm, np.round(costs, 6)))
         best = scored[order[0]]
         cells = max(1, int(np.isfinite(obs.carried_bps[post]).sum()))
-        temp = max(1.0, (best.pred.cost.sum() if best.pred is not None else 0.0) / cells)
+        temp = max(1.0, (best.pred.cost.sum() if best.pred is not None else 0.0) / cells
+                   / ctx.dispersion)
         weight = np.exp(-(costs - costs.min()) / (2 * temp))
         weight /= weight.sum()
         causes: list[Cause] = []
@@ -143,11 +157,47 @@ class Diagnoser:
         if post.size == 0:
             post = np.array([obs.n_steps - 1])
         load, up, _ = self.predictor.unit_loads((), radio_up[0])
-        level = self.predictor.predict(load, up, cap[:onset], obs.carried_bps[:onset],
-                                       obs.dropped_bps[:onset])[2]
+        _, _, level, arc_cost = self.predictor.predict(
+            load, up, cap[:onset], obs.carried_bps[:onset], obs.dropped_bps[:onset])
         pre_level = float(np.median(level[-5:])) if level.size else 1.0
+        cells = int(np.isfinite(obs.carried_bps[:onset]).sum())
+        # quasi-likelihood: where the twin's traffic mix drifts from the network's, the
+        # no-fault model already misfits before the onset; counter evidence is worth less
+        dispersion = max(1.0, float(arc_cost.sum()) / cells) if cells >= 20 else 1.0
         return Context(obs, post, cap[post], radio_up[post[0]], radio_down_links,
-                        self._rsl_deviation(obs), pre_level)
+                       self._rsl_deviation(obs), pre_level, dispersion)
+
+    def calibrated_rates(self, obs: ObservedWindow) -> np.ndarray | None:
+        """Demand rates re-estimated from the mean counters before the onset (None when
+        there are too few samples before it)."""
+        c = self.c
+        ctx = self.context(obs)
+        onset = int(ctx.post[0]) - 1
+        pre = obs.carried_bps[1:max(1, onset - 1)]
+        if pre.shape[0] < 3:
+            return None
+        seen = np.isfinite(pre)
+        y = np.where(seen.any(axis=0), np.nansum(pre, axis=0)
+                     / np.maximum(seen.sum(axis=0), 1), np.nan)
+        radio_up = ctx.radio_up if not obs.radio_links else self._radio_state(obs)[1][0]
+        rm = self._routing if self._routing is not None and radio_up.all() else \
+            routing_matrix(c, radio_up)
+        if radio_up.all():
+            self._routing = rm
+        twin = pair_rates(c, rm)
+        est = estimate_tm(rm, y, c.arc_src, c.arc_dst, c.n_nodes,
+                          prior=twin * ctx.pre_level).rate_bps
+        n = c.n_nodes
+        keys = rm.src.astype(np.int64) * n + rm.dst
+        order = np.argsort(keys)
+        pos = order[np.searchsorted(keys[order], c.demand_src.astype(np.int64) * n
+                                    + c.demand_dst)]
+        share = np.divide(c.demand_rate_bps, twin[pos], out=np.zeros(c.n_demands),
+                          where=twin[pos] > 0)
+        rates = np.where(c.demand_src != c.demand_dst, est[pos] * share, 0.0)
+        if not np.isfinite(rates).all() or rates.sum() <= 0:
+            return None
+        return np.asarray(rates / max(ctx.pre_level, 1e-12))
 
     def _radio_state(self, obs: ObservedWindow) -> tuple[np.ndarray, np.ndarray, set[str]]:
         """Capacities and up flags per step and arc as the radio readings give them."""
@@ -198,13 +248,14 @@ class Diagnoser:
                          obs: ObservedWindow) -> np.ndarray:
         from nettwin.diagnose.predict import ABS_NOISE, MAX_Z2, REL_NOISE
 
-        c_pred, _, _, _ = self.predictor.predict(load, up, cap, obs.carried_bps,
-                                                 obs.dropped_bps)
-        r = obs.carried_bps
-        sigma = REL_NOISE * np.nan_to_num(r) + ABS_NOISE * cap
-        z2 = np.where(np.isfinite(r), np.minimum(((np.nan_to_num(r) - c_pred) / sigma) ** 2,
-                                                 MAX_Z2), 0.0)
-        n = np.maximum(np.isfinite(r).sum(axis=1), 1)
+        c_pred, d_pred, _, _ = self.predictor.predict(load, up, cap, obs.carried_bps,
+                                                      obs.dropped_bps)
+        z2 = np.zeros_like(c_pred)
+        for seen, pred in ((obs.carried_bps, c_pred), (obs.dropped_bps, d_pred)):
+            sigma = REL_NOISE * np.nan_to_num(seen) + ABS_NOISE * cap
+            z2 += np.where(np.isfinite(seen), np.minimum(
+                ((np.nan_to_num(seen) - pred) / sigma) ** 2, MAX_Z2), 0.0)
+        n = np.maximum(np.isfinite(obs.carried_bps).sum(axis=1), 1)
         return np.asarray(z2.sum(axis=1) / n)
 
     @staticmethod
@@ -322,7 +373,7 @@ class Diagnoser:
             if f.kind is FaultKind.NODE_DOWN:
                 silent[c.arc_src == self.model.node_index[f.element]] = True
             pred = Prediction(c_pred, d_pred, up, silent, level, arc_cost, down_links)
-            cost = float(arc_cost.sum()) + self._status_cost(pred, ctx) \
+            cost = float(arc_cost.sum()) / ctx.dispersion + self._status_cost(pred, ctx) \
                 + self._event_cost(f, pred, ctx)
             radio_cost, explained = self._radio_cost(f, ctx)
             cost += radio_cost

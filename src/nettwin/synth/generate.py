@@ -287,9 +287,10 @@ class Synthesizer:
                     lost = next((j for j in range(1, n) if (n - j) / n < 0.9 * util[li]), None)
                     if lost is not None:
                         options.append((li, n, lost))
-            if not options:  # lightly loaded network: an 8-member LAG of the busiest link
+            if not options:  # lightly loaded: a LAG of many members down to one, below load
                 li = int(util.argmax())
-                options = [(li, 8, max(1, 8 - int(0.9 * util[li] * 8)))]
+                n = max(2, math.ceil(1.0 / (0.7 * max(float(util[li]), 1e-3))))
+                options = [(li, n, n - 1)]
             li, n, lost = options[int(rng.integers(len(options)))]
             params = {"members": float(n), "members_lost": float(lost)}
             return m.fault(FaultKind.CAPACITY_DEGRADED, links[li],
