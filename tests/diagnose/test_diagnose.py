@@ -99,3 +99,26 @@ def test_cli_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert doc["causes"][0]["kind"] == "link_down"
     assert doc["causes"][0]["element"] == label["element"]
     assert doc["causes"][0]["chain"][0].startswith("link_down")
+
+
+def test_calibrated_matrix_reproduces_the_true_one() -> None:
+    """Tomogravity with the twin's matrix as prior, fed exact counters of a drifted matrix:
+    the re-estimate routes to the observed loads (oracle: the engine)."""
+    import numpy as np
+
+    from nettwin.engine.simulate import route
+    from nettwin.synth import Noise
+
+    net = load_network(example_path())
+    synth = Synthesizer(net, SynthConfig(steps=24, noise=Noise.off()), None, 3)
+    diag = Diagnoser(net)
+    ep = synth.episode("fibre_cut_offpeak")
+    obs = observe(net, ep.records)
+    rates = diag.calibrated_rates(obs)
+    assert rates is not None
+    c = diag.c
+    load = route(c, c.arc_up, rates).load_bps
+    onset = int(diag.context(obs).post[0]) - 1
+    seen = obs.carried_bps[1:onset - 1]
+    level = np.nanmean(seen / load[None, :])
+    np.testing.assert_allclose(level * load, np.nanmean(seen, axis=0), rtol=0.02)
