@@ -231,6 +231,14 @@ class Synthesizer:
                     if lid not in tripped:
                         tripped.append(lid)
                         trips.append((k + 1, lid))
+        # repair between episodes: what is down comes back (and says so) before the next
+        t_fix = float(times[-1]) + cfg.interval_s
+        if fault is not None and fault.kind is FaultKind.NODE_DOWN:
+            records.append(event(t_fix, fault.element, "node_up", "cleared",
+                                 f"{fault.element} reachable again"))
+        for li in np.flatnonzero((~prev_up & c.arc_up).reshape(-1, 2).any(axis=1)).tolist():
+            records.append(event(t_fix, c.link_ids[li], "link_up", "cleared",
+                                 f"{c.link_ids[li]} repaired"))
         records.sort(key=lambda r: r["time"])
         label = self._label(scenario, fault, fade, params, times, onset, level, profile[onset],
                             trips)
