@@ -81,3 +81,16 @@ def test_worst_single_failure_matches_full_runs() -> None:
         worst = max(util[:, 2 * i].max(), util[:, 2 * i + 1].max(), base[2 * i], base[2 * i + 1])
         assert rows[lid].worst_failure_utilisation == pytest.approx(worst, rel=1e-9)
         assert rows[lid].busy_utilisation == pytest.approx(max(base[2 * i], base[2 * i + 1]))
+
+
+def test_cli_refuses_a_series_shorter_than_two_days(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from nettwin.cli.app import app
+
+    for i in range(3):
+        (tmp_path / f"tm-20040301-00{i}5.csv").write_text(
+            "src,dst,rate_bps\nNew-York,Chicago,1e9\nChicago,Denver,2e9\n")
+    res = CliRunner().invoke(app, ["forecast", "--traffic-series", str(tmp_path)])
+    assert res.exit_code == 3, res.output
+    assert "less than two days" in res.output
