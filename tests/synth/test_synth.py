@@ -135,3 +135,32 @@ def test_measured_matrices_replayed_through_the_engine(abilene) -> None:  # type
     assert matches == 1
     with pytest.raises(ValueError, match="demands"):
         Synthesizer(abilene, traffic_bps=traffic[:, :3])
+
+
+@pytest.mark.parametrize("scenario", ["node_loss", "srlg_cut", "metric_misconfig"])
+def test_whatif_of_each_label_reproduces_the_rates(abilene, scenario: str) -> None:  # type: ignore[no-untyped-def]
+    """The label, written as a what-if scenario, routes to the rates the counters show
+    after the onset (one traffic level for every reporting arc)."""
+    synth = Synthesizer(abilene, SynthConfig(steps=12, noise=Noise.off()), seed=8)
+    ep = synth.episode(scenario)
+    lab = ep.label
+    change = {"node_loss": {"fail_node": lab.element},
+              "srlg_cut": {"fail_srlg": lab.element},
+              "metric_misconfig": {"set_metric": {"link": lab.element,
+                                                  "metric": int(lab.params.get("new_metric", 0))}},
+              }[scenario]
+    c = synth.compiled
+    applied = apply_scenario(abilene, c, parse_scenario([change]))
+    after = simulate(applied.compiled, arc_up=applied.arc_up).arc_load_bps
+    rates = _rates(ep.records, c.link_ids)
+    at_end = {(r["device"], r["interface"]) for r in ep.records
+              if r["kind"] == "counter" and r["time"] == lab.window_end}
+    last = {}
+    for a in range(c.n_arcs):
+        key = (c.node_ids[c.arc_src[a]], c.link_ids[a // 2])
+        if key in at_end:  # a dead router's ports report nothing after the onset
+            last[a] = rates[key][-1]
+    arcs = [a for a in last if after[a] > 0]
+    k = np.array([last[a] / after[a] for a in arcs])
+    np.testing.assert_allclose(k, k[0], rtol=1e-6)
+    assert all(last[a] == 0 for a in last if after[a] == 0)
