@@ -122,3 +122,25 @@ def test_calibrated_matrix_reproduces_the_true_one() -> None:
     seen = obs.carried_bps[1:onset - 1]
     level = np.nanmean(seen / load[None, :])
     np.testing.assert_allclose(level * load, np.nanmean(seen, axis=0), rtol=0.02)
+
+
+def test_diagnosis_from_the_live_history_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Observations ingested by the live twin, read back from its store (no drops there)."""
+    from nettwin.diagnose import history_window
+    from nettwin.live import LiveTwin, Store
+    from nettwin.live.sources import Message
+
+    net, synth, diag = _setup("abilene", 51)
+    ep = synth.episode("node_loss")
+    url = f"sqlite:///{tmp_path / 'twin.db'}"
+    twin = LiveTwin(net, Store(url))
+    twin.process([Message(r) for r in ep.records], source="test")
+    obs = history_window(net, url, ep.label.window_start)
+    best = diag.diagnose(obs).causes[0]
+    assert (best.kind, best.element) == (FaultKind.NODE_DOWN, ep.label.element)
+    runner = CliRunner()
+    res = runner.invoke(app, ["diagnose", "--store", url, "--since", "0", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["diagnose", "--store", f"sqlite:///{tmp_path / 'empty.db'}",
+                              "--since", "0"])
+    assert res.exit_code == 3 and "holds no rates" in res.output

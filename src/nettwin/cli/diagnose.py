@@ -43,12 +43,16 @@ def _time(text: str | None) -> float | None:
 @commands.command("diagnose")
 def diagnose_cmd(
     file: FileArg = None,
-    observations: Annotated[Path, typer.Option(
+    observations: Annotated[Path | None, typer.Option(
         "--observations", "-o", help="JSON lines in the live observation format (counters, "
-                                     "radio readings, events), e.g. from 'nettwin synth'.")
-    ] = Path("observations.jsonl"),
+                                     "radio readings, events), e.g. from 'nettwin synth'. "
+                                     "Without it: the live twin's history since --since.")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="Window start (epoch s or ISO 8601).")
                      ] = None,
+    store: Annotated[str | None, typer.Option(
+        "--store", help="History database URL (default: the embedded twin.db in "
+                        "NETTWIN_DATA_DIR), read when no --observations is given.")] = None,
     until: Annotated[str | None, typer.Option(help="Window end (epoch s or ISO 8601).")
                      ] = None,
     top: Annotated[int, typer.Option(min=1, help="Causes to list.")] = 5,
@@ -71,11 +75,25 @@ def diagnose_cmd(
     """
     set_quiet(quiet)
     json_to_stdout(json_out)
-    from nettwin.diagnose import Diagnoser, load_observations
+    from nettwin.diagnose import (
+        Diagnoser,
+        ObservationError,
+        history_window,
+        load_observations,
+    )
 
     try:
         network = load(file, fmt, None, default_capacity, metric_policy)
-        obs = load_observations(network, observations, _time(since), _time(until))
+        if observations is not None:
+            obs = load_observations(network, observations, _time(since), _time(until))
+        else:
+            start = _time(since)
+            if start is None:
+                raise ObservationError("give --observations FILE, or --since T to read the "
+                                       "live twin's history")
+            from nettwin.live import default_store_url
+
+            obs = history_window(network, store or default_store_url(), start, _time(until))
         result = Diagnoser(network).diagnose(obs, top=top, exhaustive=exhaustive)
     except NettwinError as exc:
         raise fail(exc) from None

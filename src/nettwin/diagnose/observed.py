@@ -123,3 +123,77 @@ def load_observations(network: Network, path: Path, since: float | None = None,
         return observe(network, lines, since, until)
     except orjson.JSONDecodeError as exc:  # pragma: no cover - the decoder keeps them
         raise ObservationError(f"{path}: {exc}") from None
+
+
+def history_window(network: Network, store_url: str, since: float,
+                   until: float | None = None, name: str | None = None) -> ObservedWindow:
+    """The window as the live twin's history store has it: arc rates, link status (carried
+    forward), radio levels and events. Drops are not stored there (nan), so capacity losses
+    are found from rates and alarms only."""
+    from sqlalchemy import select
+
+    from nettwin.live.store import Store, events, history_key, link_status, radio, rates
+
+    key = name or history_key(network)
+    hi = math.inf if until is None else until
+    store = Store(store_url)
+    try:
+        with store.engine.connect() as conn:
+            def rows(table: Any, *cols: Any) -> list[Any]:
+                q = select(*cols).where(table.c.network == key, table.c.time >= since)
+                if until is not None:
+                    q = q.where(table.c.time <= hi)
+                return list(conn.execute(q.order_by(table.c.time)))
+
+            r_rows = rows(rates, rates.c.time, rates.c.arc, rates.c.rate_bps)
+            s_rows = rows(link_status, link_status.c.time, link_status.c.link,
+                          link_status.c.up)
+            x_rows = rows(radio, radio.c.time, radio.c.link, radio.c.modulation,
+                          radio.c.rsl_dbm)
+            e_rows = rows(events, events.c.time, events.c.object, events.c.event,
+                          events.c.severity, events.c.message)
+    finally:
+        store.close()
+    if not r_rows:
+        raise ObservationError(f"the history store {store_url} holds no rates of network "
+                               f"{key!r} since {since:.0f}: ingest observations first "
+                               "(nettwin ingest) or give --observations")
+    t = np.array([float(r[0]) for r in r_rows])
+    arc = np.array([int(r[1]) for r in r_rows], np.int64)
+    m = 2 * len(network.links)
+    ok = (arc >= 0) & (arc < m)
+    t, arc = t[ok], arc[ok]
+    rate = np.array([float(r[2]) for r in r_rows])[ok]
+    grid = np.unique(t)
+    if grid.size < 4:
+        raise ObservationError(f"only {grid.size} instant(s) of history since {since:.0f}: "
+                               "need at least 4")
+    k_of = np.searchsorted(grid, t)
+    carried = np.full((grid.size, m), np.nan)
+    carried[k_of, arc] = rate
+    link_index = {lid: i for i, lid in enumerate(network.links)}
+    up = np.ones((grid.size, m), np.int8)
+    for tt, lid, is_up in s_rows:  # carried forward from each change
+        if lid in link_index:
+            k = int(np.searchsorted(grid, float(tt)))
+            i = link_index[lid]
+            up[k:, [2 * i, 2 * i + 1]] = 1 if is_up else 0
+    reported = np.zeros(m, bool)
+    reported[arc] = True
+    last = np.full(m, -np.inf)
+    np.maximum.at(last, arc, t)
+    radio_links = tuple(lid for lid, link in network.links.items() if link.radio is not None)
+    r_index = {lid: i for i, lid in enumerate(radio_links)}
+    rsl = np.full((grid.size, len(radio_links)), np.nan)
+    rcap = np.full((grid.size, len(radio_links)), np.nan)
+    for tt, lid, mod, level in x_rows:
+        if lid in r_index:
+            k = min(int(np.searchsorted(grid, float(tt))), grid.size - 1)
+            if level is not None:
+                rsl[k, r_index[lid]] = float(level)
+            if mod == "down":
+                rcap[k, r_index[lid]] = 0.0
+    evs = tuple(Event(float(tt), str(o), str(e), str(s or ""), str(msg or ""))
+                for tt, o, e, s, msg in e_rows)
+    return ObservedWindow(grid, carried, np.full((grid.size, m), np.nan), up, reported, last,
+                          radio_links, rsl, rcap, evs, 0)
