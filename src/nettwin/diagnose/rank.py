@@ -185,6 +185,9 @@ class Diagnoser:
         if radio_up.all():
             self._routing = rm
         twin = pair_rates(c, rm)
+        cols = np.flatnonzero(twin > 0)  # only the pairs the twin has demands for
+        rm = RoutingMatrix(rm.a[:, cols], rm.src[cols], rm.dst[cols], rm.routed[cols])
+        twin = twin[cols]
         est = estimate_tm(rm, y, c.arc_src, c.arc_dst, c.n_nodes,
                           prior=twin * ctx.pre_level).rate_bps
         n = c.n_nodes
