@@ -124,7 +124,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=60, help="samples per episode (1 min)")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--json", type=Path, help="write every row here")
-    ap.add_argument("--measured", type=int, default=0,
+    ap.add_argument("--measured", type=int, default=60,
                     help="episodes on SNDlib Abilene replaying Zhang's measured 5-minute "
                          "matrices (the diagnosis knows only the first one)")
     ap.add_argument("--networks", default="abilene,munich-backhaul,geant,measured")
