@@ -26,6 +26,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "distributed": "dask",
     "itur": "climate",
     "mcp": "agents",
+    "statsmodels": "forecast",
 }
 
 

@@ -67,6 +67,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "optimize": ("nettwin.cli.optimize:optimize_app", "Traffic engineering: IGP metrics and "
                                                       "SR waypoints that lower the maximum "
                                                       "utilisation, beside the optimal bound."),
+    "synth": ("nettwin.cli.synth", "Labelled synthetic telemetry: the network carries a "
+                                   "traffic day"),
+    "diagnose": ("nettwin.cli.diagnose", "Counterfactual root cause: candidate faults "
+                                         "generated from the symptoms"),
+    "forecast": ("nettwin.cli.forecast", "Seasonal traffic forecasts per link and demand"),
     "serve": ("nettwin.cli.serve", "Serve the twin: REST API (OpenAPI at /docs) and the "
                                    "dashboard (/ui)"),
     "token": ("nettwin.cli.serve:token_app", "Local API tokens (stored hashed in the data "

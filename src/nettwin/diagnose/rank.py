@@ -1,0 +1,487 @@
+"""Counterfactual root cause: candidate faults from the symptoms, each replayed through the
+engine over the observed window, ranked by how well its predicted symptoms (loads, drops,
+oper status, silent ports, events, radio levels) explain the observed ones.
+
+Cost of a candidate (lower is better), a log-likelihood under Gaussian measurement noise
+plus penalties: sum over post-onset steps and arcs of z^2 for carried and dropped rates
+(z = misfit / (3 % of the rate + 0.2 % of capacity), capped at 20 sigma), 50 per arc whose
+oper status or silence the candidate gets wrong, 30 per link_down/node_down event it leaves
+unexplained, the radio misfit (z^2 of received level deviations, 0.5 dB noise) and a
+complexity term per fitted parameter. Scores are the candidates' posterior weights
+exp(-cost / 2T), T the overdispersion of the best fit."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nettwin.diagnose.evidence import (
+    RSL_SIGNIFICANT_DB,
+    Context,
+    Scored,
+    evidence,
+    explained_links,
+)
+from nettwin.diagnose.observed import ObservedWindow
+from nettwin.diagnose.predict import Prediction, Predictor
+from nettwin.engine import CompiledNetwork, compile_network, simulate
+from nettwin.estimate.tm import RoutingMatrix, estimate_tm, pair_rates, routing_matrix
+from nettwin.model import Network
+from nettwin.synth.faults import (
+    METRIC_MAX,
+    Fault,
+    FaultKind,
+    FaultModel,
+    consequences,
+    srlg_members,
+)
+
+STATUS_PENALTY = 50.0
+EVENT_PENALTY = 30.0
+RSL_NOISE_DB = 0.5
+TRIP_UTILISATION = 1.0
+TOP_RESIDUAL_LINKS = 8
+
+
+@dataclass(frozen=True)
+class Cause:
+    kind: FaultKind
+    element: str
+    score: float  # posterior weight among the candidates (0..1)
+    cost: float
+    explains: tuple[str, ...] = ()
+    unexplained: tuple[str, ...] = ()
+    chain: tuple[str, ...] = ()
+    params: dict[str, float] = field(default_factory=dict)
+    # elements whose counterfactual of the same kind explains the observations exactly as
+    # well: the data cannot tell them apart (e.g. metric changes on links in series)
+    equivalent: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "element": self.element, "score": self.score,
+                "equivalent": list(self.equivalent),
+                "confidence": self.score, "cost": self.cost, "explains": list(self.explains),
+                "unexplained": list(self.unexplained), "chain": list(self.chain),
+                "params": self.params}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    causes: tuple[Cause, ...]
+    onset: float
+    candidates: int
+    elapsed_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"onset": self.onset, "candidates": self.candidates,
+                "elapsed_s": self.elapsed_s, "causes": [c.to_json() for c in self.causes]}
+
+
+class Diagnoser:
+    """Ranks root causes of a window of observations on one network."""
+
+    def __init__(self, network: Network, compiled: CompiledNetwork | None = None) -> None:
+        self.network = network
+        self.c = compiled or compile_network(network)
+        self._routing: RoutingMatrix | None = None
+        self.model = FaultModel(self.c, srlg_members(
+            {lid: link.srlgs for lid, link in network.links.items()}))
+        self.predictor = Predictor(self.c, self.model)
+
+    # ------------------------------------------------------------------ public
+    def diagnose(self, obs: ObservedWindow, top: int = 5, exhaustive: bool = False,
+                 calibrate: bool = True) -> Diagnosis:
+        """Ranked causes. ``calibrate``: first re-estimate the traffic matrix from the
+        counters before the onset (tomogravity with the twin's matrix as the prior), as
+        the twin's own matrix drifts from the traffic of the moment."""
+        t_start = time.perf_counter()
+        if calibrate:
+            rates = self.calibrated_rates(obs)
+            if rates is not None:
+                inner = Diagnoser(self.network, dataclasses.replace(
+                    self.c, demand_rate_bps=rates))
+                result = inner.diagnose(obs, top, exhaustive, calibrate=False)
+                return dataclasses.replace(result, elapsed_s=time.perf_counter() - t_start)
+        ctx = self.context(obs)
+        post, onset = ctx.post, int(ctx.post[0]) - 1
+        candidates = self._candidates(ctx, exhaustive)
+        scored = [self._score(f, ctx) for f in candidates]
+        costs = np.array([s.cost for s in scored])
+        first: dict[str, float] = {}
+        for e in obs.events:  # ties (a cascade's trigger and its trips) go to the first alarm
+            first[e.object_id] = min(first.get(e.object_id, math.inf), e.time)
+        alarm = np.array([min([first.get(x, math.inf) for x in (s.fault.element,
+                                                                 *s.fault.links)])
+                          for s in scored])
+        order = np.lexsort((alarm, np.round(costs, 6)))
+        best = scored[order[0]]
+        cells = max(1, int(np.isfinite(obs.carried_bps[post]).sum()))
+        temp = max(1.0, (best.pred.cost.sum() if best.pred is not None else 0.0) / cells
+                   / ctx.dispersion)
+        weight = np.exp(-(costs - costs.min()) / (2 * temp))
+        weight /= weight.sum()
+        causes: list[Cause] = []
+        none_pred = next((s.pred for s in scored if s.fault.kind is FaultKind.NONE), None)
+        seen: set[tuple[FaultKind, str]] = set()
+        for i in order.tolist():  # the best variant of each (kind, element) only
+            s = scored[i]
+            if (s.fault.kind, s.fault.element) in seen:
+                continue
+            seen.add((s.fault.kind, s.fault.element))
+            rank = len(causes)
+            if rank >= top:
+                break
+            explains, unexplained = evidence(self.c, self.model, s, ctx, none_pred)
+            chain = self._chain(s, ctx) if rank < 3 else ()
+            tie = 1e-6 * max(1.0, abs(s.cost))
+            same = tuple(sorted({o.fault.element for o in scored
+                                 if o.fault.kind is s.fault.kind
+                                 and o.fault.element != s.fault.element
+                                 and abs(o.cost - s.cost) <= tie}))
+            causes.append(Cause(s.fault.kind, s.fault.element, float(weight[i]),
+                                float(s.cost), explains, unexplained, chain, s.params, same))
+        return Diagnosis(tuple(causes), float(obs.times[onset]), len(candidates),
+                         time.perf_counter() - t_start)
+
+    # ------------------------------------------------------------------ state
+    def context(self, obs: ObservedWindow) -> Context:
+        """Radio state, onset, the post-onset steps and the traffic level before it."""
+        cap, radio_up, radio_down_links = self._radio_state(obs)
+        onset = self._onset(obs, cap, radio_up)
+        post = np.arange(onset + 1, obs.n_steps)
+        if post.size == 0:
+            post = np.array([obs.n_steps - 1])
+        load, up, _ = self.predictor.unit_loads((), radio_up[0])
+        _, _, level, arc_cost = self.predictor.predict(
+            load, up, cap[:onset], obs.carried_bps[:onset], obs.dropped_bps[:onset])
+        pre_level = float(np.median(level[-5:])) if level.size else 1.0
+        cells = int(np.isfinite(obs.carried_bps[:onset]).sum())
+        # quasi-likelihood: where the twin's traffic mix drifts from the network's, the
+        # no-fault model already misfits before the onset; counter evidence is worth less
+        dispersion = max(1.0, float(arc_cost.sum()) / cells) if cells >= 20 else 1.0
+        return Context(obs, post, cap[post], radio_up[post[0]], radio_down_links,
+                       self._rsl_deviation(obs), pre_level, dispersion)
+
+    def calibrated_rates(self, obs: ObservedWindow) -> np.ndarray | None:
+        """Demand rates re-estimated from the mean counters before the onset (None when
+        there are too few samples before it)."""
+        c = self.c
+        ctx = self.context(obs)
+        onset = int(ctx.post[0]) - 1
+        pre = obs.carried_bps[1:max(1, onset - 1)]
+        if pre.shape[0] < 3:
+            return None
+        seen = np.isfinite(pre)
+        y = np.where(seen.any(axis=0), np.nansum(pre, axis=0)
+                     / np.maximum(seen.sum(axis=0), 1), np.nan)
+        radio_up = ctx.radio_up if not obs.radio_links else self._radio_state(obs)[1][0]
+        rm = self._routing if self._routing is not None and radio_up.all() else \
+            routing_matrix(c, radio_up)
+        if radio_up.all():
+            self._routing = rm
+        twin = pair_rates(c, rm)
+        cols = np.flatnonzero(twin > 0)  # only the pairs the twin has demands for
+        rm = RoutingMatrix(rm.a[:, cols], rm.src[cols], rm.dst[cols], rm.routed[cols])
+        twin = twin[cols]
+        est = estimate_tm(rm, y, c.arc_src, c.arc_dst, c.n_nodes,
+                          prior=twin * ctx.pre_level).rate_bps
+        n = c.n_nodes
+        keys = rm.src.astype(np.int64) * n + rm.dst
+        order = np.argsort(keys)
+        pos = order[np.searchsorted(keys[order], c.demand_src.astype(np.int64) * n
+                                    + c.demand_dst)]
+        share = np.divide(c.demand_rate_bps, twin[pos], out=np.zeros(c.n_demands),
+                          where=twin[pos] > 0)
+        rates = np.where(c.demand_src != c.demand_dst, est[pos] * share, 0.0)
+        if not np.isfinite(rates).all() or rates.sum() <= 0:
+            return None
+        return np.asarray(rates / max(ctx.pre_level, 1e-12))
+
+    def _radio_state(self, obs: ObservedWindow) -> tuple[np.ndarray, np.ndarray, set[str]]:
+        """Capacities and up flags per step and arc as the radio readings give them."""
+        c = self.c
+        k = obs.n_steps
+        cap = np.tile(c.arc_capacity_bps, (k, 1))
+        up = np.tile(c.arc_up, (k, 1))
+        down_links: set[str] = set()
+        if obs.radio_links:
+            rc = _fill(obs.radio_capacity_bps)
+            for i, lid in enumerate(obs.radio_links):
+                li = self.model.link_index[lid]
+                col = rc[:, i]
+                known = np.isfinite(col)
+                arcs = [2 * li, 2 * li + 1]
+                cap[:, arcs] = np.where(known & (col > 0), col, cap[:, 2 * li])[:, None]
+                is_down = known & (col <= 0)
+                up[:, arcs] &= ~is_down[:, None]
+                if is_down.any():
+                    down_links.add(lid)
+        return cap, up, down_links
+
+    def _onset(self, obs: ObservedWindow, cap: np.ndarray, radio_up: np.ndarray) -> int:
+        """The step where the no-fault model starts to fail (or the first alarm, if
+        earlier): the split maximising the jump of the mean misfit."""
+        load, up, _ = self.predictor.unit_loads((), radio_up[0])
+        z = self._per_step_misfit(load, up, cap, obs)
+        dev = self._rsl_deviation(obs)
+        if dev.size:  # significant fades only: reading noise on many links would drown it
+            z = z + np.where(dev >= RSL_SIGNIFICANT_DB,
+                             np.minimum((dev / RSL_NOISE_DB) ** 2, 400), 0.0).sum(axis=1)
+        z = np.log1p(z)  # a few wild steps must not pull the split
+        k = z.size
+        best, split = -math.inf, max(1, k // 2)
+        csum = np.concatenate([[0.0], np.cumsum(z)])
+        for s in range(2, k - 1):
+            jump = (csum[k] - csum[s]) / (k - s) - csum[s] / s
+            if jump > best:
+                best, split = jump, s
+        alarms = [e.time for e in obs.events if e.event in ("link_down", "node_down")]
+        if alarms:  # a hard failure: its first alarm, late by its delivery delay at most
+            alarm = int(np.searchsorted(obs.times, min(alarms)))
+            if not alarm - 3 <= split <= alarm:
+                split = alarm - 1
+        return max(1, int(split))
+
+    def _per_step_misfit(self, load: np.ndarray, up: np.ndarray, cap: np.ndarray,
+                         obs: ObservedWindow) -> np.ndarray:
+        from nettwin.diagnose.predict import ABS_NOISE, MAX_Z2, REL_NOISE
+
+        c_pred, d_pred, _, _ = self.predictor.predict(load, up, cap, obs.carried_bps,
+                                                      obs.dropped_bps)
+        z2 = np.zeros_like(c_pred)
+        for seen, pred in ((obs.carried_bps, c_pred), (obs.dropped_bps, d_pred)):
+            sigma = REL_NOISE * np.nan_to_num(seen) + ABS_NOISE * cap
+            z2 += np.where(np.isfinite(seen), np.minimum(
+                ((np.nan_to_num(seen) - pred) / sigma) ** 2, MAX_Z2), 0.0)
+        n = np.maximum(np.isfinite(obs.carried_bps).sum(axis=1), 1)
+        return np.asarray(z2.sum(axis=1) / n)
+
+    @staticmethod
+    def _rsl_deviation(obs: ObservedWindow) -> np.ndarray:
+        """Fade per step and radio link below its clear-sky level (the 90th percentile of
+        the window), 0 where unknown."""
+        if not obs.radio_links or np.isnan(obs.rsl_dbm).all():
+            return np.zeros((obs.n_steps, 0))
+        rsl = np.where(np.isnan(obs.rsl_dbm).all(axis=0)[None, :], 0.0, obs.rsl_dbm)
+        ref = np.nanpercentile(rsl, 90, axis=0)
+        return np.asarray(np.nan_to_num(ref[None, :] - rsl, nan=0.0))
+
+    # ------------------------------------------------------------------ candidates
+    def _candidates(self, ctx: Context, exhaustive: bool) -> list[Fault]:
+        """Candidate faults generated from the symptoms (every element when exhaustive)."""
+        c, m = self.c, self.model
+        none = Fault(FaultKind.NONE, "")
+        load, up, _ = self.predictor.unit_loads((), ctx.radio_up)
+        _, _, level, arc_cost = self.predictor.predict(load, up, ctx.cap, ctx.carried,
+                                                       ctx.dropped)
+        link_cost = arc_cost.reshape(-1, 2).sum(axis=1)
+        suspect = set(np.argsort(-link_cost)[:TOP_RESIDUAL_LINKS].tolist())
+        suspect |= {a // 2 for a in np.flatnonzero(ctx.obs_down | ctx.silent).tolist()}
+        suspect |= {m.link_index[e] for e in ctx.link_events if e in m.link_index}
+        links = list(range(len(c.link_ids))) if exhaustive else sorted(suspect)
+        nodes = set(ctx.node_events) | {c.node_ids[c.arc_src[a]]
+                                        for a in np.flatnonzero(ctx.silent).tolist()}
+        for li in np.flatnonzero(ctx.obs_down.reshape(-1, 2).any(axis=1)).tolist():
+            nodes |= {c.node_ids[c.arc_src[2 * li]], c.node_ids[c.arc_dst[2 * li]]}
+        if exhaustive:
+            nodes = set(c.node_ids)
+        out = [none]
+        out += [m.fault(FaultKind.LINK_DOWN, c.link_ids[li]) for li in links]
+        out += [m.fault(FaultKind.NODE_DOWN, n) for n in sorted(nodes) if m.node_links[n]]
+        names = {c.link_ids[li] for li in links}
+        out += [m.fault(FaultKind.SRLG_DOWN, g) for g, members in sorted(m.srlgs.items())
+                if exhaustive or names & set(members)]
+        out += self._capacity_candidates(ctx, links)
+        for li in links:
+            old = int(c.arc_metric[2 * li])
+            for new in sorted({1, old * 10, METRIC_MAX, max(1, old // 10)} - {old}):
+                out.append(m.fault(FaultKind.METRIC_CHANGED, c.link_ids[li], metric=new))
+        out += self._surge_candidates(ctx, load, up, level)
+        strong = np.flatnonzero(ctx.dev.max(axis=0, initial=0.0) >= RSL_SIGNIFICANT_DB) \
+            if ctx.dev.size else np.zeros(0, np.int64)
+        out += [m.fault(FaultKind.MISALIGNMENT, ctx.obs.radio_links[j])
+                for j in strong.tolist()]
+        if strong.size:
+            worst = int(ctx.dev.max(axis=0).argmax())
+            out.append(m.fault(FaultKind.RAIN_FADE, ctx.obs.radio_links[worst]))
+        return out
+
+    def _capacity_candidates(self, ctx: Context, links: list[int]) -> list[Fault]:
+        """A capacity loss where drops show it: the capacity is what the arc carries while
+        it drops (median over the post-onset steps)."""
+        out = []
+        d = np.nan_to_num(ctx.dropped)
+        r = np.nan_to_num(ctx.carried)
+        dropping = (d > 1e-3 * np.maximum(r, 1.0))
+        for li in set(links) | {a // 2 for a in np.flatnonzero(dropping.any(axis=0)).tolist()}:
+            arcs = [2 * li, 2 * li + 1]
+            best = 1.0
+            for a in arcs:
+                rows = dropping[:, a]
+                if rows.any():
+                    best = min(best, float(np.median(r[rows, a] / ctx.cap[rows, a])))
+            if best < 0.999:
+                out.append(self.model.fault(FaultKind.CAPACITY_DEGRADED, self.c.link_ids[li],
+                                            capacity_factor=max(best, 1e-3)))
+        return out
+
+    def _surge_candidates(self, ctx: Context, load: np.ndarray, up: np.ndarray,
+                          level: np.ndarray) -> list[Fault]:
+        """Per destination, the surge factor that best explains the extra load (least
+        squares of the observed minus the no-fault load on that destination's load)."""
+        c, out = self.c, []
+        r = np.nan_to_num(ctx.carried)
+        p0 = np.where(up, load, 0.0)[None, :]
+        sigma = 0.03 * r + 0.002 * ctx.cap
+        w = np.where(np.isfinite(ctx.carried), 1.0 / sigma**2, 0.0)
+        s00 = (w * p0 * p0).sum(axis=1)
+        s0r = (w * p0 * r).sum(axis=1)
+        for node in np.unique(c.demand_dst).tolist():
+            pd = np.where(up, self.predictor.sink_loads(node), 0.0)[None, :]
+            s11 = (w * pd * pd).sum(axis=1)
+            s01 = (w * p0 * pd).sum(axis=1)
+            s1r = (w * pd * r).sum(axis=1)
+            det = s00 * s11 - s01 * s01
+            ok = np.abs(det) > 1e-12 * np.maximum(s00 * s11, 1e-300)
+            if not ok.any():
+                continue
+            a = (s0r * s11 - s1r * s01)[ok] / det[ok]  # per step: r ~ a p0 + b pd
+            b = (s00 * s1r - s01 * s0r)[ok] / det[ok]
+            beta = float(np.median(b / np.maximum(a, 1e-12)))
+            if beta > 0.05:
+                out.append(self.model.fault(FaultKind.TRAFFIC_SURGE, c.node_ids[node],
+                                            surge_factor=1.0 + beta))
+        return out
+
+    # ------------------------------------------------------------------ scoring
+    def _score(self, f: Fault, ctx: Context) -> Scored:
+        c = self.c
+        n_cells = max(2, int(np.isfinite(ctx.carried).sum()))
+        best: Scored | None = None
+        trips: tuple[Fault, ...] = ()
+        for _ in range(5):  # the candidate alone, then with the links it would trip
+            faults = (f, *trips)
+            load, up, ratio = self.predictor.unit_loads(faults, ctx.radio_up)
+            cap = ctx.cap * ratio[None, :]
+            c_pred, d_pred, level, arc_cost = self.predictor.predict(
+                load, up, cap, ctx.carried, ctx.dropped)
+            down_links = tuple(c.link_ids[li] for li in
+                               np.flatnonzero((~up).reshape(-1, 2).any(axis=1)).tolist())
+            silent = np.zeros(c.n_arcs, bool)
+            if f.kind is FaultKind.NODE_DOWN:
+                silent[c.arc_src == self.model.node_index[f.element]] = True
+            pred = Prediction(c_pred, d_pred, up, silent, level, arc_cost, down_links)
+            cost = float(arc_cost.sum()) / ctx.dispersion + self._status_cost(pred, ctx) \
+                + self._event_cost(f, pred, ctx)
+            radio_cost, explained = self._radio_cost(f, ctx)
+            cost += radio_cost
+            if f.kind is not FaultKind.NONE:
+                fitted = f.kind in (FaultKind.CAPACITY_DEGRADED, FaultKind.METRIC_CHANGED,
+                                    FaultKind.TRAFFIC_SURGE, FaultKind.MISALIGNMENT)
+                cost += (2.0 if fitted else 1.0) * math.log(n_cells)
+            params = {"capacity_factor": f.capacity_factor} \
+                if f.kind is FaultKind.CAPACITY_DEGRADED else \
+                {"metric": float(f.metric or 0)} if f.kind is FaultKind.METRIC_CHANGED else \
+                {"surge_factor": f.surge_factor} if f.kind is FaultKind.TRAFFIC_SURGE else {}
+            params = params | {"traffic_level": float(np.median(level))}
+            scored = Scored(f, cost, pred, trips, params, explained)
+            if best is None or scored.cost < best.cost:
+                best = scored
+            if f.kind not in (FaultKind.LINK_DOWN, FaultKind.NODE_DOWN, FaultKind.SRLG_DOWN):
+                break
+            util = np.where(up[None, :], ctx.pre_level * load[None, :] / cap, 0.0)
+            over = np.flatnonzero(util.max(axis=0).reshape(-1, 2).max(axis=1)
+                                  > TRIP_UTILISATION)
+            new = tuple(self.model.fault(FaultKind.LINK_DOWN, c.link_ids[li])
+                        for li in over.tolist())
+            if not new:
+                break
+            trips = trips + new
+        assert best is not None
+        return best
+
+    def _status_cost(self, pred: Prediction, ctx: Context) -> float:
+        radio_down = ~ctx.radio_up
+        fault_down = ~pred.arc_up & ~radio_down
+        obs_down = ctx.obs_down & ~radio_down
+        wrong = int(((fault_down != obs_down) & ctx.reported & ~pred.silent).sum())
+        wrong += int((pred.silent != ctx.silent).sum())
+        return STATUS_PENALTY * wrong
+
+    def _event_cost(self, f: Fault, pred: Prediction, ctx: Context) -> float:
+        links = explained_links(f, pred, ctx)
+        missed = len(ctx.link_events - links)
+        missed += len(ctx.node_events - ({f.element} if f.kind is FaultKind.NODE_DOWN
+                                         else set()))
+        return EVENT_PENALTY * missed
+
+    def _radio_cost(self, f: Fault, ctx: Context) -> tuple[float, tuple[str, ...]]:
+        """Radio misfit: every fade not explained costs its z^2; a misalignment explains
+        one link by a step (fitted time and size), a rain fade explains every faded link
+        freely but pays 2K per link (rain must be transient or widespread to win)."""
+        dev = ctx.dev
+        if dev.size == 0:
+            return 0.0, ()
+        z2 = np.minimum((dev / RSL_NOISE_DB) ** 2, 400.0)
+        per_link = z2.sum(axis=0)
+        links = ctx.obs.radio_links
+        if f.kind is FaultKind.MISALIGNMENT:
+            j = links.index(f.element)
+            per_link[j] = _step_misfit(dev[:, j] / RSL_NOISE_DB)
+            return float(per_link.sum()), (f.element,)
+        if f.kind is FaultKind.RAIN_FADE:
+            faded = dev.max(axis=0) >= RSL_SIGNIFICANT_DB
+            k = dev.shape[0]
+            return float(per_link[~faded].sum() + 2 * k * faded.sum()), \
+                tuple(lid for lid, x in zip(links, faded.tolist(), strict=True) if x)
+        return float(per_link.sum()), ()
+
+    # ------------------------------------------------------------------ evidence
+    def _chain(self, s: Scored, ctx: Context) -> tuple[str, ...]:
+        """Engine runs without and with the cause at the fitted traffic level."""
+        if s.fault.kind is FaultKind.NONE:
+            return ("no fault: the observations match the modelled network",)
+        c = self.c
+        level = float(s.params.get("traffic_level", 1.0))
+        rate = c.demand_rate_bps * level
+        base = self.model.apply((), None, ctx.radio_up)
+        before = simulate(base.compiled, arc_up=base.arc_up, demand_rate_bps=rate)
+        state = self.model.apply((s.fault, *s.extra), None, ctx.radio_up)
+        after = simulate(state.compiled, arc_up=state.arc_up,
+                         demand_rate_bps=rate * state.demand_factor)
+        chain, _ = consequences(c, before, after, s.fault.describe(),
+                                [f"{t.element} trips (overload)" for t in s.extra])
+        return chain
+
+
+def _step_misfit(z: np.ndarray) -> float:
+    """Least squares of a step (0 before a split, a constant after), best split."""
+    k = z.size
+    c1 = np.concatenate([[0.0], np.cumsum(z)])
+    c2 = np.concatenate([[0.0], np.cumsum(z * z)])
+    best = float(c2[k])
+    for s in range(k):
+        n = k - s
+        after = c2[k] - c2[s] - (c1[k] - c1[s]) ** 2 / n
+        best = min(best, float(c2[s] + after))
+    return best
+
+
+def _fill(x: np.ndarray) -> np.ndarray:
+    """Carry the last known value forward (then the first one backward), per column."""
+    out = x.copy()
+    for j in range(out.shape[1]):
+        col = out[:, j]
+        known = np.flatnonzero(np.isfinite(col))
+        if known.size == 0:
+            continue
+        idx = np.maximum.accumulate(np.where(np.isfinite(col), np.arange(col.size), -1))
+        col[:] = np.where(idx >= 0, col[np.maximum(idx, 0)], col[known[0]])
+    return out
+
+
