@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from nettwin.api.routes import (
     basis,
+    diagnose,
     health,
     jobs,
     live,
@@ -17,6 +18,7 @@ from nettwin.api.routes import (
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, networks.router, basis.router, jobs.router,
                                   live.router, tmf.router, qos.router, views.router,
-                                  service.router, optimize.router)
+                                  service.router, optimize.router,
+                                  diagnose.router)
 
 __all__ = ["ROUTERS"]
