@@ -11,12 +11,14 @@ from nettwin.api.routes import (
     optimize,
     qos,
     service,
+    shadow,
     tmf,
     views,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, networks.router, basis.router, jobs.router,
                                   live.router, tmf.router, qos.router, views.router,
-                                  service.router, optimize.router)
+                                  service.router, optimize.router,
+                                  shadow.router)
 
 __all__ = ["ROUTERS"]
