@@ -48,7 +48,7 @@ class Prediction:
     def document(self) -> dict[str, Any]:
         return {"max_utilisation_before": self.max_utilisation_before,
                 "max_utilisation_after": self.max_utilisation_after,
-                "delta_max_utilisation": -self.gain,
+                "delta_max_utilisation": self.max_utilisation_after - self.max_utilisation_before,
                 "sla_violated_before": self.sla_violated_before,
                 "sla_violated_after": self.sla_violated_after}
 
