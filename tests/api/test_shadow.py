@@ -5,7 +5,6 @@ later instant, the scorecard against the records it sums."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from nettwin.live import Message
 from nettwin.report import json_safe
 from nettwin.scenarios import parse_scenario, run_whatif
 from nettwin.scenarios.whatif import diff_document
-from nettwin.validate import ChangeSet, Survive, merge_change_sets, validate_change
+from nettwin.validate import ChangeSet, merge_change_sets, validate_change
 
 URL = "/api/v1/networks/example"
 LOOP = ("! router New-York\nip route 10.255.0.2/32 New-York--Chicago\n"
@@ -214,18 +213,3 @@ def test_scorecard_counts_match_the_records(api: Any) -> None:
     only = client.get(f"{URL}/proposals/scorecard?agent=b", headers=tok[Role.VIEWER]).json()
     assert [c["agent"] for c in only["agents"]] == ["b"]
 
-
-def test_shadow_run_with_a_callable_policy() -> None:
-    from nettwin.validate.shadow import scorecard, shadow_run
-
-    net = abilene()
-    loop = parse_frr_config(LOOP, net)
-
-    def policy(network: Any) -> ChangeSet | None:
-        return loop
-
-    states = [(float(t), dataclasses.replace(net)) for t in range(3)]
-    records = shadow_run(policy, states, agent="p", survive=Survive.NONE)
-    assert [r.time for r in records] == [0.0, 1.0, 2.0]
-    assert all(r.grade.value == "UNSAFE" for r in records)
-    assert scorecard(records)["unsafe_caught"] == 3

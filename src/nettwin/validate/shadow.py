@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nettwin.model import Network
+from nettwin.scenarios.changes import Scenario
 from nettwin.validate.changeset import ChangeSet
 from nettwin.validate.performance import Survive
 from nettwin.validate.verdict import Grade, Verdict, validate_change
 
-Policy = Callable[[Network], ChangeSet | None]
+Policy = Callable[[Network], ChangeSet | Scenario | None]
 
 
 @dataclass(frozen=True)
@@ -122,10 +123,13 @@ def repredict(network_later: Network, change: ChangeSet, at: float,
 def shadow_run(policy: Policy, states: Iterable[tuple[float, Network]], *, agent: str,
                **checks: Any) -> list[ShadowRecord]:
     """Run a policy in shadow over a sequence of (time, network as it was then) states:
-    each proposal (None: the policy proposes nothing then) judged on its own instant."""
+    each proposal (None: the policy proposes nothing then) judged on its own instant. A
+    Gymnasium agent: ``lambda net: nettwin.gym.shadow.agent_proposal(agent, net)[0]``."""
     records = []
     for at, network in states:
         change = policy(network)
+        if isinstance(change, Scenario):
+            change = ChangeSet(change.name, change)
         if change is not None:
             records.append(judge(network, change, agent=agent, at=at, **checks))
     return records
