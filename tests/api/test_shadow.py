@@ -5,6 +5,7 @@ later instant, the scorecard against the records it sums."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -213,3 +214,33 @@ def test_scorecard_counts_match_the_records(api: Any) -> None:
     only = client.get(f"{URL}/proposals/scorecard?agent=b", headers=tok[Role.VIEWER]).json()
     assert [c["agent"] for c in only["agents"]] == ["b"]
 
+
+
+def test_records_survive_a_restart_and_the_call_is_audited(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    store = TokenStore(settings.tokens_file)
+    op = {"Authorization": f"Bearer {store.create('op', Role.OPERATOR)}"}
+    with TestClient(create_app(settings)) as client:
+        rec = client.post(f"{URL}/proposals", json={"agent": "night-shift", "changes": METRIC,
+                                                    "survive": "none"}, headers=op).json()
+    with TestClient(create_app(settings)) as client:
+        again = client.get(f"{URL}/proposals", headers=op).json()["proposals"]
+    assert [(p["id"], p["verdict"], p["predicted"]) for p in again] == [
+        (rec["id"], rec["verdict"], rec["predicted"])]
+    audit = [json.loads(line) for line in settings.audit_file.read_text().splitlines()]
+    assert any(a["what"] == f"POST {URL}/proposals" and a["who"] == "op"
+               and a["status"] == 201 for a in audit)
+
+
+def test_the_verdict_sees_the_capacities_of_the_basis() -> None:
+    from nettwin.api.basis import plan_basis
+    from nettwin.api.routes.shadow import network_of
+    from nettwin.engine import compile_network
+
+    net = abilene()
+    c = compile_network(net)
+    assert network_of(plan_basis(net, c)) is net
+    cap = c.arc_capacity_bps.copy()
+    cap[5] *= 0.25  # a radio link at a lower modulation now
+    shaped = network_of(plan_basis(net, dataclasses.replace(c, arc_capacity_bps=cap)))
+    assert np.array_equal(compile_network(shaped).arc_capacity_bps, cap)

@@ -6,6 +6,7 @@ what did happen; ``GET .../proposals/scorecard``: per agent)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Annotated, Any, Literal
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, model_validator
 
 from nettwin.api.auth import Role
-from nettwin.api.basis import BasisKind, resolve_basis
+from nettwin.api.basis import Basis, BasisKind, resolve_basis
 from nettwin.api.deps import NetworkId, Operator, Planner, Viewer, role_route
 from nettwin.api.schemas import ProposalList, ProposalRecord, Scorecards, VerdictDoc
 from nettwin.api.service import Twin, TwinDep
@@ -97,6 +98,20 @@ def change_set_of(body: ChangeRequest, network: Network) -> ChangeSet:
     return ChangeSet(body.name, merged.scenario, merged.config, merged.origins)
 
 
+def network_of(b: Basis) -> Network:
+    """The basis's network at the capacities it runs at (a radio link of the live state at
+    its reported modulation), so the verdict sees what the basis sees."""
+    links = list(b.network.links.values())
+    cap = b.compiled.arc_capacity_bps
+    if len(cap) != 2 * len(links) or all(
+            cap[2 * i] == lk.capacity_ab_bps and cap[2 * i + 1] == lk.capacity_ba_bps
+            for i, lk in enumerate(links)):
+        return b.network
+    return dataclasses.replace(b.network, links={lk.id: dataclasses.replace(
+        lk, capacity_ab_bps=float(cap[2 * i]), capacity_ba_bps=float(cap[2 * i + 1]))
+        for i, lk in enumerate(links)})
+
+
 def _checks(body: ChangeRequest) -> dict[str, Any]:
     rules = parse_guardrails(body.guardrails, "guardrails") if body.guardrails else ()
     return {"rules": rules, "survive": Survive(body.survive), "red_team": body.red_team,
@@ -111,7 +126,8 @@ def validate(_: Planner, twin: TwinDep, nid: NetworkId, body: ValidateRequest) -
     from nettwin.validate import validate_change
 
     b = resolve_basis(twin, nid, body.basis)
-    verdict = validate_change(b.network, change_set_of(body, b.network), **_checks(body))
+    network = network_of(b)
+    verdict = validate_change(network, change_set_of(body, network), **_checks(body))
     return VerdictDoc.model_validate(json_safe(verdict.document() | {"basis": b.document()}))
 
 
@@ -124,7 +140,8 @@ def propose(who: Operator, twin: TwinDep, nid: NetworkId, body: ProposalRequest
     b = resolve_basis(twin, nid, "auto")
     at = b.measured_at if b.measured_at is not None else time.time()
     keep = body.model_dump(exclude={"agent"})
-    record = judge(b.network, change_set_of(body, b.network), agent=body.agent, at=at,
+    network = network_of(b)
+    record = judge(network, change_set_of(body, network), agent=body.agent, at=at,
                    basis=b.kind, basis_note=b.note, body=keep, **_checks(body))
     doc = json_safe(record.document())
     twin.saved.save_proposal(nid, who.name, doc)
