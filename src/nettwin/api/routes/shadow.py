@@ -155,10 +155,12 @@ HorizonQuery = Annotated[float | None, Query(gt=0, le=365 * 86_400, description=
 AgentQuery = Annotated[str | None, Query(max_length=200)]
 
 
-def _hindsight(twin: Twin, nid: str, record: ShadowRecord, horizon_s: float | None
+def _hindsight(twin: Twin, nid: str, record: ShadowRecord, horizon_s: float | None,
+               seen: dict[float, tuple[Network, float | None]]
                ) -> tuple[Hindsight | None, str]:
     """The record re-predicted on the live twin's network at the later instant, with the
-    measured maximum utilisation then; None (and why) when that instant has not come."""
+    measured maximum utilisation then; None (and why) when that instant has not come.
+    ``seen`` keeps the network and measurement of each instant for the next record."""
     lt = twin.live.twins.get(nid)
     if lt is None or not twin.live.has_state(nid):
         return None, "no live data for this network: nothing to compare with"
@@ -168,11 +170,12 @@ def _hindsight(twin: Twin, nid: str, record: ShadowRecord, horizon_s: float | No
         return None, f"the state {horizon_s or 0:g} s after the proposal has not come yet"
     if later <= record.time:
         return None, "no state after the proposal yet"
-    network_then = lt.network_at(later)
+    if later not in seen:
+        c = lt.state.compiled
+        seen[later] = (lt.network_at(later), lt.state_at(later).snapshot(
+            [c.arc_label(a) for a in range(c.n_arcs)], c.arc_capacity_bps)["max_utilisation"])
+    network_then, measured = seen[later]
     change = change_set_of(ChangeRequest.model_validate(record.body), network_then)
-    c = lt.state.compiled
-    measured = lt.state_at(later).snapshot([c.arc_label(a) for a in range(c.n_arcs)],
-                                           c.arc_capacity_bps)["max_utilisation"]
     return repredict(network_then, change, later, measured), "re-predicted with later traffic"
 
 
@@ -190,8 +193,9 @@ def proposals(_: Viewer, twin: TwinDep, nid: NetworkId, agent: AgentQuery = None
     """The latest shadow records, oldest first, each with what would have happened (the
     change re-predicted with the traffic that came) and what did (measured)."""
     out = []
+    seen: dict[float, tuple[Network, float | None]] = {}
     for r in _records(twin, nid, agent, limit):
-        h, note = _hindsight(twin, nid, r, horizon_s)
+        h, note = _hindsight(twin, nid, r, horizon_s, seen)
         out.append(r.document() | {"hindsight": None if h is None else h.document(),
                                    "hindsight_note": note})
     return ProposalList.model_validate(json_safe({"network_id": nid, "proposals": out}))
@@ -208,7 +212,8 @@ def proposals_scorecard(_: Viewer, twin: TwinDep, nid: NetworkId, agent: AgentQu
     for r in records:
         agents.setdefault(r.agent, []).append(r)
     cards = []
+    seen: dict[float, tuple[Network, float | None]] = {}
     for name, rs in sorted(agents.items()):
-        hs = [_hindsight(twin, nid, r, horizon_s)[0] for r in rs]
+        hs = [_hindsight(twin, nid, r, horizon_s, seen)[0] for r in rs]
         cards.append({"agent": name} | scorecard(rs, hs))
     return Scorecards.model_validate(json_safe({"network_id": nid, "agents": cards}))
