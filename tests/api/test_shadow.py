@@ -244,3 +244,21 @@ def test_the_verdict_sees_the_capacities_of_the_basis() -> None:
     cap[5] *= 0.25  # a radio link at a lower modulation now
     shaped = network_of(plan_basis(net, dataclasses.replace(c, arc_capacity_bps=cap)))
     assert np.array_equal(compile_network(shaped).arc_capacity_bps, cap)
+
+
+def test_a_record_that_no_longer_fits_the_network_is_listed_with_a_note(api: Any) -> None:
+    client, tok = api
+    _feed(client, tok, 0.5)
+    rec = client.post(f"{URL}/proposals", json={"agent": "old", "changes": METRIC,
+                                                "survive": "none"},
+                      headers=tok[Role.OPERATOR]).json()
+    twin = client.app.state.twin
+    stale = rec | {"id": "stale", "body": rec["body"] | {"changes": [
+        {"set_metric": {"link": "Gone--Away", "metric": 5}}]}}
+    stale.pop("hindsight"), stale.pop("hindsight_note")
+    twin.saved.save_proposal("example", "operator", stale)
+    _feed(client, tok, 0.7)
+    got = {p["id"]: p for p in client.get(f"{URL}/proposals",
+                                          headers=tok[Role.VIEWER]).json()["proposals"]}
+    assert got["stale"]["hindsight"] is None and "Gone--Away" in got["stale"]["hindsight_note"]
+    assert got[rec["id"]]["hindsight"] is not None

@@ -13,13 +13,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, model_validator
+from pydantic import ValidationError as PydanticValidationError
 
 from nettwin.api.auth import Role
 from nettwin.api.basis import Basis, BasisKind, resolve_basis
 from nettwin.api.deps import NetworkId, Operator, Planner, Viewer, role_route
 from nettwin.api.schemas import ProposalList, ProposalRecord, Scorecards, VerdictDoc
 from nettwin.api.service import Twin, TwinDep
-from nettwin.errors import ValidationError
+from nettwin.errors import NettwinError, ValidationError
 from nettwin.model import Network
 from nettwin.model.problems import Problem
 from nettwin.report import json_safe
@@ -175,8 +176,12 @@ def _hindsight(twin: Twin, nid: str, record: ShadowRecord, horizon_s: float | No
         seen[later] = (lt.network_at(later), lt.state_at(later).snapshot(
             [c.arc_label(a) for a in range(c.n_arcs)], c.arc_capacity_bps)["max_utilisation"])
     network_then, measured = seen[later]
-    change = change_set_of(ChangeRequest.model_validate(record.body), network_then)
-    return repredict(network_then, change, later, measured), "re-predicted with later traffic"
+    try:
+        change = change_set_of(ChangeRequest.model_validate(record.body), network_then)
+        return (repredict(network_then, change, later, measured),
+                "re-predicted with later traffic")
+    except (NettwinError, PydanticValidationError) as exc:  # e.g. a link since removed
+        return None, f"cannot be re-predicted on the later network: {str(exc)[:300]}"
 
 
 def _records(twin: Twin, nid: str, agent: str | None, limit: int
