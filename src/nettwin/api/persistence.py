@@ -34,6 +34,12 @@ jobs = Table("api_jobs", metadata, Column("id", String(64), primary_key=True),
              Column("created", String(40), nullable=False),
              Column("finished", Float), Column("done", Integer), Column("total", Integer),
              Column("error", Text), Column("result", Text))
+proposals = Table("api_proposals", metadata, Column("id", String(64), primary_key=True),
+                  Column("network_id", String(200), nullable=False, index=True),
+                  Column("agent", String(200), nullable=False),
+                  Column("owner", String(200), nullable=False),
+                  Column("time", Float, nullable=False),
+                  Column("record", Text, nullable=False))
 
 
 class ServiceStore:
@@ -70,6 +76,30 @@ class ServiceStore:
             except (NettwinError, ValueError) as exc:  # one bad record never stops the service
                 log.warning("stored network %s not loaded (kept in the store): %s", nid, exc)
         return out
+
+    # ------------------------------------------------------------------ proposals
+    def save_proposal(self, nid: str, owner: str, record: dict[str, Any]) -> None:
+        """A shadow-mode record (``validate.shadow.ShadowRecord.document``)."""
+        with self.engine.begin() as conn:
+            conn.execute(proposals.insert().values(
+                id=record["id"], network_id=nid, agent=record["agent"], owner=owner,
+                time=record["time"], record=json.dumps(record)))
+
+    def load_proposals(self, nid: str, agent: str | None = None,
+                       limit: int = 1000) -> list[dict[str, Any]]:
+        """A network's shadow records, oldest first (the latest ``limit``), one agent's
+        when ``agent`` is given."""
+        q = select(proposals.c.record).where(proposals.c.network_id == nid)
+        if agent is not None:
+            q = q.where(proposals.c.agent == agent)
+        with self.engine.connect() as conn:
+            rows = [r for (r,) in conn.execute(
+                q.order_by(proposals.c.time.desc(), proposals.c.id).limit(limit))]
+        return [json.loads(r) for r in reversed(rows)]
+
+    def delete_proposals(self, nid: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(proposals).where(proposals.c.network_id == nid))
 
     # ------------------------------------------------------------------ jobs
     def save_job(self, job: Job) -> None:

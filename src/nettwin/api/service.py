@@ -101,6 +101,7 @@ class Twin:
             self.live_ids.remove(nid)
         self.live.forget(nid)
         self.saved.delete_network(nid)
+        self.saved.delete_proposals(nid)
 
     def load_examples(self) -> None:
         """The embedded default: Abilene (IP core) as 'example' and the Munich microwave

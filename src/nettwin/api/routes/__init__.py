@@ -12,6 +12,7 @@ from nettwin.api.routes import (
     optimize,
     qos,
     service,
+    shadow,
     tmf,
     views,
 )
@@ -19,6 +20,6 @@ from nettwin.api.routes import (
 ROUTERS: tuple[APIRouter, ...] = (health.router, networks.router, basis.router, jobs.router,
                                   live.router, tmf.router, qos.router, views.router,
                                   service.router, optimize.router,
-                                  diagnose.router)
+                                  diagnose.router, shadow.router)
 
 __all__ = ["ROUTERS"]
