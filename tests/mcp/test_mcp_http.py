@@ -18,7 +18,8 @@ from tests.mcp.conftest import Served, answer, bench_network, error_text, mcp_se
 
 TOOLS = {"list_networks", "describe_network", "describe_element", "simulate", "whatif",
          "sweep_summary", "live_state", "estimate_traffic_matrix", "list_alarms",
-         "acknowledge_alarm", "validate_change", "optimize_weights", "optimize_paths"}
+         "acknowledge_alarm", "validate_change", "optimize_weights", "optimize_paths",
+         "diagnose", "propose_change"}
 
 
 def test_no_token_no_session(served: Served) -> None:

@@ -14,14 +14,14 @@ from mcp.server.mcpserver import MCPServer
 from nettwin import __version__
 from nettwin.api.auth import Principal
 from nettwin.api.service import Twin
-from nettwin.mcp import optimisation, resources, tools, validation
+from nettwin.mcp import agency, optimisation, resources, tools, validation
 from nettwin.mcp.guard import Gate
 from nettwin.mcp.results import ResultStore
 
 Register = Callable[[MCPServer, Gate, ResultStore], None]
 
 TOOLSETS: tuple[Register, ...] = (tools.register, resources.register, validation.register,
-                                  optimisation.register)
+                                  optimisation.register, agency.register)
 
 INSTRUCTIONS = """\
 nettwin is a network digital twin. Before acting on a network, ask it: list_networks, \
