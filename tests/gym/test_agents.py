@@ -92,8 +92,17 @@ def test_cli_rejects_unknown_policies_and_envs() -> None:
     assert result.exit_code == 3 and "unknown policy" in result.output
     result = runner.invoke(app, ["agent", "evaluate", "noop", "--env", "nettwin/Chess-v0"])
     assert result.exit_code == 3 and "unknown environment" in result.output
-    result = runner.invoke(app, ["agent", "evaluate", "optimizer"])
-    assert result.exit_code == 3 and "not part of this build" in result.output
+
+
+def test_cli_evaluates_the_optimizer_baseline(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, [
+        "agent", "evaluate", "noop,optimizer", "--episodes", "1", "--episode-steps", "3",
+        "--traffic-scale", "2.5", "--seed", "2", "--json", str(tmp_path / "out.json")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "out.json").read_text())
+    opt, noop = doc["policies"]["optimizer"], doc["policies"]["noop"]
+    assert opt["changes"] >= 1  # overloaded at 2.5x: it acts
+    assert opt["mean_max_utilisation"] <= noop["mean_max_utilisation"] + 1e-9
 
 
 @pytest.mark.parametrize("action_type", ["continuous", "discrete"])
