@@ -117,7 +117,7 @@ def test_optimizer_policy_sets_what_the_optimiser_claims(abilene: Network,
     from nettwin.gym.agents import OptimizerPolicy
 
     env = gymnasium.make("nettwin/TrafficEngineering-v0", network=abilene,
-                         traffic=constant_series(abilene, scale=2.5),
+                         traffic=constant_series(abilene, scale=2.0),
                          action_type=action_type).unwrapped
     env.reset(seed=1)
     policy = OptimizerPolicy(iterations=40, max_changes=2)

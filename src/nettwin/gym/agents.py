@@ -223,12 +223,13 @@ class OptimizerPolicy:
     both directions together), so the optimiser's integer metrics are projected onto it: each
     changed link takes the level nearest (in log metric) to the optimiser's metrics. The
     projected setting is kept only when, re-simulated on the same state, it lowers the
-    maximum utilisation; otherwise the policy does nothing. With ``action_type='continuous'``
-    it is set in one action (every link's level); the discrete space moves one link one
-    level per step, so the policy walks towards the target in the optimiser's apply order
-    (and plans again only once it is there).
+    maximum utilisation and raises the environment's reward (which also counts SLA
+    violations and the change cost); otherwise the policy does nothing. With
+    ``action_type='continuous'`` it is set in one action (every link's level); the discrete
+    space moves one link one level per step, so the policy walks towards the target in the
+    optimiser's apply order (and plans again only once it is there).
     ``last`` records, for the latest optimisation: the MLU now, the optimiser's claim for its
-    own metrics, the projected setting's MLU and the target levels.
+    own metrics, the projected setting's MLU, both settings' rewards and the target levels.
     """
 
     every: int = 1
@@ -240,6 +241,7 @@ class OptimizerPolicy:
     _target: np.ndarray | None = field(default=None, init=False, repr=False)
     _order: list[int] = field(default_factory=list, init=False, repr=False)
     _calls: int = field(default=0, init=False, repr=False)
+    _look: dict[int, Stepper] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.every < 1 or self.iterations < 1 or (self.max_changes is not None
@@ -289,13 +291,27 @@ class OptimizerPolicy:
         metric = np.where(drained, net.arc_metric, metric)  # drains stay as they are
         projected = float(simulate(dataclasses.replace(net, arc_metric=metric),
                                    env.options).kpis()["max_utilisation"])
-        keep = projected < now - 1e-12
+        reward_now, reward_projected = self._judge(env, metric, int((target != env.level).sum()))
+        keep = projected < now - 1e-12 and reward_projected > reward_now + 1e-12
         link_of = {lid: i for i, lid in enumerate(env.compiled.link_ids)}
         self._target = target if keep else env.level.copy()
         self._order = [link_of[s["link"]] for s in result.steps]
         self.last = {"mlu_now": now, "mlu_claimed": result.mlu, "mlu_projected": projected,
+                     "reward_now": reward_now, "reward_projected": reward_projected,
                      "metric_claimed": result.metric, "metric_projected": metric,
                      "levels": target, "kept": keep}
+
+    def _judge(self, env: TwinEnv, metric: np.ndarray, changes: int) -> tuple[float, float]:
+        """The environment's own reward for this interval now and under ``metric`` (MLU,
+        SLA penalty and change cost: a lower MLU that breaks more SLAs is no gain)."""
+        look = self._look.get(id(env))
+        if look is None:
+            look = self._look[id(env)] = Stepper(env.compiled, env.options, env.sla, copies=2)
+        env._load_inputs(look, 0)
+        env._load_inputs(look, 1)
+        look.metric[1] = metric
+        look.step()
+        return env._reward(0, look, 0), env._reward(changes, look, 1)
 
 
 def project_levels(env: TwinEnv, metric: np.ndarray, now: np.ndarray) -> np.ndarray:
