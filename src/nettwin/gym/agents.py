@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from nettwin.engine import CompiledNetwork, simulate
+from nettwin.engine import CompiledNetwork
 from nettwin.errors import ValidationError
 from nettwin.gym.base import TwinEnv
 from nettwin.gym.stepper import Stepper
@@ -279,7 +279,6 @@ class OptimizerPolicy:
         from nettwin.optimize import optimize_weights
 
         net = self.state_network(env)
-        now = float(simulate(net, env.options).kpis()["max_utilisation"])
         result = optimize_weights(env.network, compiled=net, options=env.options,
                                   max_changes=self.max_changes, iterations=self.iterations,
                                   time_limit_s=3600.0, seed=self.seed, threads=1)
@@ -289,9 +288,8 @@ class OptimizerPolicy:
         drained = net.arc_metric != env.ladder[env.level.repeat(2) + lv,
                                                np.arange(net.n_arcs)]
         metric = np.where(drained, net.arc_metric, metric)  # drains stay as they are
-        projected = float(simulate(dataclasses.replace(net, arc_metric=metric),
-                                   env.options).kpis()["max_utilisation"])
-        reward_now, reward_projected = self._judge(env, metric, int((target != env.level).sum()))
+        now, projected, reward_now, reward_projected = self._judge(
+            env, metric, int((target != env.level).sum()))
         keep = projected < now - 1e-12 and reward_projected > reward_now + 1e-12
         link_of = {lid: i for i, lid in enumerate(env.compiled.link_ids)}
         self._target = target if keep else env.level.copy()
@@ -301,9 +299,11 @@ class OptimizerPolicy:
                      "metric_claimed": result.metric, "metric_projected": metric,
                      "levels": target, "kept": keep}
 
-    def _judge(self, env: TwinEnv, metric: np.ndarray, changes: int) -> tuple[float, float]:
-        """The environment's own reward for this interval now and under ``metric`` (MLU,
-        SLA penalty and change cost: a lower MLU that breaks more SLAs is no gain)."""
+    def _judge(self, env: TwinEnv, metric: np.ndarray, changes: int
+               ) -> tuple[float, float, float, float]:
+        """MLU and the environment's own reward for this interval, now and under ``metric``
+        (the reward counts SLA violations and the change cost: a lower MLU that breaks more
+        SLAs is no gain). One batched step of a two-copy twin."""
         look = self._look.get(id(env))
         if look is None:
             look = self._look[id(env)] = Stepper(env.compiled, env.options, env.sla, copies=2)
@@ -311,7 +311,8 @@ class OptimizerPolicy:
         env._load_inputs(look, 1)
         look.metric[1] = metric
         look.step()
-        return env._reward(0, look, 0), env._reward(changes, look, 1)
+        return (float(look.summary[0, 0]), float(look.summary[1, 0]),
+                env._reward(0, look, 0), env._reward(changes, look, 1))
 
 
 def project_levels(env: TwinEnv, metric: np.ndarray, now: np.ndarray) -> np.ndarray:
