@@ -7,6 +7,8 @@ Workloads
     SLA every step. Through ``gymnasium.make`` (checker and order wrappers) and unwrapped.
   * Reference in the same run: the same steps done with ``nettwin.simulate`` (a fresh full
     simulation per step, what an environment without cached state would do).
+  * The 'optimizer' baseline policy (optimize_weights on the state every step): the cost of
+    a decision, beside a bare step.
   * The vector environment: N copies stepped in one numba call.
   * A 200-node network (Topology Zoo Cogentco, 197 nodes, gravity full mesh ~39k demands).
   * reset() after the first.
@@ -30,6 +32,7 @@ import numpy as np
 import nettwin.gym
 from nettwin.engine import compile_network, simulate
 from nettwin.examples import example_path
+from nettwin.gym.agents import OptimizerPolicy
 from nettwin.io import load_network
 from nettwin.io.traffic_series import read_traffic_series, traffic_files
 from nettwin.model.gravity import gravity_demands
@@ -99,6 +102,19 @@ def main() -> None:
         s = raw.stepper
         states.append((s.metric[0].copy(), s.up[0].copy(), s.rate_bps[0].copy()))
     nets = [dataclasses.replace(raw.compiled, arc_metric=m) for m, _, _ in states]
+    # the 'optimizer' baseline: optimize_weights (60 iterations) on the state, every step
+    opt_env = gymnasium.make("nettwin/TrafficEngineering-v0", **kw).unwrapped
+    opt_env.reset(seed=0)
+    policy = OptimizerPolicy()
+    policy.begin_episode(0, opt_env)
+    n_opt = 20 if args.quick else 100
+    t = clock()
+    for _ in range(n_opt):
+        if opt_env.step(policy(None, opt_env))[3]:
+            opt_env.reset()
+    print("TE-v0 + optimizer policy     ", rate(n_opt, t),
+          f"-> {single / (n_opt / (time.perf_counter() - t[0])):,.0f}x a bare step")
+
     t = clock()
     for net_i, (_, up, rate_bps) in zip(nets, states, strict=True):
         simulate(net_i, arc_up=up, demand_rate_bps=rate_bps)

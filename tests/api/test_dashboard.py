@@ -733,3 +733,73 @@ def test_shadow_panel_shows_a_posted_proposal_with_its_verdict(site: dict[str, A
     page.screenshot(path=str(site["shots"] / "shadow.png"))
     assert not page.errors
     page.close()
+
+
+def test_optimise_panel_shows_the_result_the_engine_confirms(site: dict[str, Any]) -> None:
+    """A 2-s optimisation from the panel: MLU before/after as the API's result and as the
+    scenario engine's what-if of its changes; the change list is the result's steps in apply
+    order; the 'after' map is networkx ECMP on the optimised metrics, the 'before' map on the
+    plan's; 'apply as what-if' runs the same changes in the What-if panel."""
+    import dataclasses
+
+    from nettwin.scenarios import parse_scenario, run_whatif
+
+    network = load_network(example_path())
+    page = _page(site, Role.PLANNER)
+    page.click("[data-basis=plan]")  # the optimiser works on the plan: compare like with like
+    page.click("[data-tab=optimise]")
+    page.fill("#opt-time", "2")
+    page.fill("#opt-changes", "3")
+    page.fill("#opt-seed", "0")
+    page.click("#opt-run")
+    wait_js(page, "!!document.querySelector('#opt-summary') || "
+                  "!!document.querySelector('#opt-error')", timeout_s=90)
+    assert page.locator("#opt-error").count() == 0, page.inner_text("#opt-result")
+    job = page.get_attribute("#opt-result", "data-job")
+    with _client(site, Role.VIEWER) as api:
+        result = api.get(f"/api/v1/jobs/{job}/result").json()
+    doc = result["document"]
+    assert doc["steps"], "the example plan has room to improve within 3 changes"
+    # the engine as oracle: the what-if of the result's own changes
+    oracle = run_whatif(network, parse_scenario(result["whatif"])).diff
+    assert oracle.max_utilisation_before == pytest.approx(doc["mlu_before"], abs=1e-9)
+    assert oracle.max_utilisation_after == pytest.approx(doc["mlu"], abs=1e-9)
+    assert page.inner_text("#opt-mlu-before") == _pct(oracle.max_utilisation_before)
+    assert page.inner_text("#opt-mlu-after") == _pct(oracle.max_utilisation_after)
+    assert page.inner_text("#opt-bound") == _pct(doc["mlu_lower_bound"])
+    assert page.inner_text("#opt-ratio") == f"{doc['ratio']:.3f}"
+    rows = page.eval_on_selector_all(
+        "#opt-steps-table tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    assert [(int(r[0]), r[1], r[4]) for r in rows] == \
+        [(s["step"], s["link"], _pct(s["mlu"])) for s in doc["steps"]]
+    # after: networkx ECMP on the optimised metrics; changed links highlighted
+    changed = {c["link"]: c for c in doc["changed_links"]}
+    links = {lid: dataclasses.replace(lk, metric_ab=changed[lid]["metric_ab"],
+                                      metric_ba=changed[lid]["metric_ba"])
+             if lid in changed else lk for lid, lk in network.links.items()}
+    optimised = dataclasses.replace(network, links=links)
+    up = np.ones(2 * len(network.links), bool)
+    after = _expected_buckets(network, reference_ecmp(optimised, up,
+                                                      network.demands.rate_bps).arc_load_bps)
+    assert _wait_buckets(page, after) == after
+    marked = set(page.eval_on_selector_all("line.arc.optimised",
+                                           "ls => ls.map(l => l.dataset.link)"))
+    assert marked == set(changed)
+    page.screenshot(path=str(site["shots"] / "optimise-after.png"))
+    page.click("#opt-show-before")
+    before = _expected_buckets(network, reference_ecmp(network, up,
+                                                       network.demands.rate_bps).arc_load_bps)
+    assert _wait_buckets(page, before) == before
+    # apply as what-if: the What-if panel runs the same changes on its (plan) basis
+    page.click("#opt-show-after")
+    page.click("#opt-apply")
+    page.wait_for_selector("#whatif-verdict")
+    text = page.inner_text("#whatif-result")
+    assert f"{_pct(doc['mlu_before'])} → {_pct(doc['mlu'])}" in text
+    if max(s["mlu"] for s in doc["steps"]) > doc["mlu_before"]:  # a worse state on the way
+        assert page.locator("#opt-transient").count() == 1
+    assert page.inner_text("#view-mode") == "what-if on plan"
+    assert _wait_buckets(page, after) == after
+    page.screenshot(path=str(site["shots"] / "optimise-applied.png"))
+    assert not page.errors
+    page.close()

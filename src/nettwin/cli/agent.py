@@ -99,11 +99,6 @@ def resolve_policy(spec: str) -> tuple[str, Any]:
 
     if spec in BASELINES:
         return spec, BASELINES[spec]()
-    if spec == "optimizer":
-        raise ValidationError([Problem("policy 'optimizer'", "the TE optimiser "
-                                       "(nettwin.optimize) is not part of this build yet",
-                                       fix="use noop, random, greedy, a model or "
-                                           "module:callable")])
     if spec.endswith(".npz") or Path(spec).exists():
         return Path(spec).stem, load_policy(spec)
     if ":" in spec:

@@ -13,16 +13,21 @@ is called, when the policy has it, before each episode.
   link and of the network, one score per move): few parameters, so cross-entropy search
   trains it in seconds with the vector environment, and it applies to any network.
 * ``LinkLevelPolicy``: the same features, continuous: every link's metric level at once.
+* ``OptimizerPolicy``: the TE optimiser (``nettwin.optimize.optimize_weights``) on the
+  twin's current state and interval every k steps, its metrics projected onto the
+  environment's metric ladder (see the class).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from nettwin.engine import CompiledNetwork
 from nettwin.errors import ValidationError
 from nettwin.gym.base import TwinEnv
 from nettwin.gym.stepper import Stepper
@@ -207,6 +212,122 @@ class LinkLevelPolicy:
         np.savez(path, kind=np.array("link-level"), parameters=self.parameters)
 
 
+@dataclass
+class OptimizerPolicy:
+    """The TE optimiser as a policy: every ``every`` steps, ``optimize_weights`` (a fixed
+    ``iterations`` budget, so it is deterministic, and at most ``max_changes`` links) runs on
+    the twin as it is now: its current metrics, links up, capacities and the current
+    interval's traffic (a persistence forecast, as the greedy's).
+
+    The environments' actions move metrics on a ladder (``base x ratio^level`` per link,
+    both directions together), so the optimiser's integer metrics are projected onto it: each
+    changed link takes the level nearest (in log metric) to the optimiser's metrics. The
+    projected setting is kept only when, re-simulated on the same state, it lowers the
+    maximum utilisation and raises the environment's reward (which also counts SLA
+    violations and the change cost); otherwise the policy does nothing. With
+    ``action_type='continuous'`` it is set in one action (every link's level); the discrete
+    space moves one link one level per step, so the policy walks towards the target in the
+    optimiser's apply order (and plans again only once it is there).
+    ``last`` records, for the latest optimisation: the MLU now, the optimiser's claim for its
+    own metrics, the projected setting's MLU, both settings' rewards and the target levels.
+    """
+
+    every: int = 1
+    iterations: int = 60
+    max_changes: int | None = 3
+    seed: int = 0
+    name: str = "optimizer"
+    last: dict[str, Any] = field(default_factory=dict)
+    _target: np.ndarray | None = field(default=None, init=False, repr=False)
+    _order: list[int] = field(default_factory=list, init=False, repr=False)
+    _calls: int = field(default=0, init=False, repr=False)
+    _look: dict[int, Stepper] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.iterations < 1 or (self.max_changes is not None
+                                                     and self.max_changes < 1):
+            raise ValidationError([Problem(
+                "optimizer policy", "every, iterations and max_changes must be >= 1",
+                value=(self.every, self.iterations, self.max_changes),
+                fix="e.g. OptimizerPolicy(every=1, iterations=60, max_changes=3)")])
+
+    def begin_episode(self, seed: int, env: TwinEnv) -> None:
+        self._target, self._order, self._calls, self.last = None, [], 0, {}
+
+    def __call__(self, observation: np.ndarray, env: TwinEnv) -> Any:
+        walking = self._target is not None and bool((env.level != self._target).any())
+        if self._calls % self.every == 0 and not walking:  # finish a walk before replanning
+            self._plan(env)
+        self._calls += 1
+        target = self._target if self._target is not None else env.level.copy()
+        if getattr(env, "action_type", "discrete") == "continuous":
+            return (target / env.metric_levels).astype(np.float32)
+        for link in self._order:  # one level on the first link not yet at its target
+            if env.level[link] != target[link]:
+                return 1 + 3 * link + (0 if target[link] > env.level[link] else 1)
+        return 0
+
+    def state_network(self, env: TwinEnv) -> CompiledNetwork:
+        """The twin as the agent sees it now (stepper row 0 holds the current interval)."""
+        s = env.stepper
+        return dataclasses.replace(
+            env.compiled, arc_metric=s.metric[0].astype(np.int64).copy(),
+            arc_up=s.up[0].copy(), arc_capacity_bps=s.capacity_bps[0].copy(),
+            demand_rate_bps=s.rate_bps[0].copy())
+
+    def _plan(self, env: TwinEnv) -> None:
+        from nettwin.optimize import optimize_weights
+
+        net = self.state_network(env)
+        result = optimize_weights(env.network, compiled=net, options=env.options,
+                                  max_changes=self.max_changes, iterations=self.iterations,
+                                  time_limit_s=3600.0, seed=self.seed, threads=1)
+        target = project_levels(env, result.metric, net.arc_metric)
+        lv = env.metric_levels
+        metric = env.ladder[target.repeat(2) + lv, np.arange(net.n_arcs)]
+        drained = net.arc_metric != env.ladder[env.level.repeat(2) + lv,
+                                               np.arange(net.n_arcs)]
+        metric = np.where(drained, net.arc_metric, metric)  # drains stay as they are
+        now, projected, reward_now, reward_projected = self._judge(
+            env, metric, int((target != env.level).sum()))
+        keep = projected < now - 1e-12 and reward_projected > reward_now + 1e-12
+        link_of = {lid: i for i, lid in enumerate(env.compiled.link_ids)}
+        self._target = target if keep else env.level.copy()
+        self._order = [link_of[s["link"]] for s in result.steps]
+        self.last = {"mlu_now": now, "mlu_claimed": result.mlu, "mlu_projected": projected,
+                     "reward_now": reward_now, "reward_projected": reward_projected,
+                     "metric_claimed": result.metric, "metric_projected": metric,
+                     "levels": target, "kept": keep}
+
+    def _judge(self, env: TwinEnv, metric: np.ndarray, changes: int
+               ) -> tuple[float, float, float, float]:
+        """MLU and the environment's own reward for this interval, now and under ``metric``
+        (the reward counts SLA violations and the change cost: a lower MLU that breaks more
+        SLAs is no gain). One batched step of a two-copy twin."""
+        look = self._look.get(id(env))
+        if look is None:
+            look = self._look[id(env)] = Stepper(env.compiled, env.options, env.sla, copies=2)
+        env._load_inputs(look, 0)
+        env._load_inputs(look, 1)
+        look.metric[1] = metric
+        look.step()
+        return (float(look.summary[0, 0]), float(look.summary[1, 0]),
+                env._reward(0, look, 0), env._reward(changes, look, 1))
+
+
+def project_levels(env: TwinEnv, metric: np.ndarray, now: np.ndarray) -> np.ndarray:
+    """Per link, the ladder level nearest in log metric to ``metric`` (both directions);
+    links whose metrics the optimiser left alone keep their level."""
+    links = env.n_links
+    ladder = env.ladder.astype(np.float64).reshape(env.ladder.shape[0], links, 2)
+    want = np.log(np.maximum(metric, 1).astype(np.float64)).reshape(links, 2)
+    gap = np.abs(np.log(ladder) - want[None]).sum(axis=2)  # [levels, links]
+    level = gap.argmin(axis=0) - env.metric_levels
+    changed = (metric != now).reshape(links, 2).any(axis=1)
+    out: np.ndarray = np.where(changed, level, env.level).astype(np.int64)
+    return out
+
+
 def load_policy(path: str | Path) -> LinkScorePolicy | LinkLevelPolicy:
     """A policy saved by ``nettwin agent train`` (either kind)."""
     with np.load(path, allow_pickle=False) as doc:
@@ -224,4 +345,5 @@ def load_policy(path: str | Path) -> LinkScorePolicy | LinkLevelPolicy:
     return LinkScorePolicy.from_parameters(theta)
 
 
-BASELINES = {"noop": NoOpPolicy, "random": RandomPolicy, "greedy": GreedyPolicy}
+BASELINES = {"noop": NoOpPolicy, "random": RandomPolicy, "greedy": GreedyPolicy,
+             "optimizer": OptimizerPolicy}

@@ -196,6 +196,7 @@ window.addEventListener("DOMContentLoaded", () => {
     ui.failLinks.clear(); $("#whatif-links").textContent = "none";
     for (const id of ["#whatif-node", "#whatif-drain", "#surge-src", "#surge-dst"]) $(id).value = "";
     $("#whatif-scale").value = "1"; $("#whatif-result").innerHTML = "";
+    ui.extraChanges = null; $("#whatif-extra").hidden = true;
     if (ui.mode === "whatif") paintBase(); else markPicked();
   });
   $("#n1-run").addEventListener("click", runN1);

@@ -222,6 +222,7 @@ function note(text) { $("#map-note").hidden = !text; $("#map-note").textContent 
 // The base view: live utilisation, or the plan's (and saying why).
 function paintBase() {
   ui.mode = "base";
+  $$("line.arc.optimised").forEach((l) => l.classList.remove("optimised"));
   $("#back-live").hidden = true;
   $("#cells").replaceChildren();
   hideTimebar();
@@ -250,6 +251,7 @@ function paintBase() {
 
 function showResult(mode, badge) {
   ui.mode = mode;
+  $$("line.arc.optimised").forEach((l) => l.classList.remove("optimised"));
   setBadge(badge);
   $("#back-live").hidden = false;
   $("#back-live").textContent = `back to ${basisLabel()}`;
@@ -263,6 +265,7 @@ function clearResults() {
   $("#storm-result").innerHTML = "";
   $("#history-result").innerHTML = "";
   $("#qos-result").innerHTML = "";
+  $("#opt-result").innerHTML = ""; ui.extraChanges = null; $("#whatif-extra").hidden = true;
   ui.frames = null; ui.n1Job = null; ui.generation += 1;
   if (ui.topo) paintBase();
 }

@@ -274,6 +274,7 @@ function whatifChanges() {
   if (isFinite(scale) && scale !== 1) changes.push({ scale_traffic: { factor: scale } });
   const src = $("#surge-src").value, dst = $("#surge-dst").value, gbps = parseFloat($("#surge-gbps").value);
   if (src && dst && gbps > 0) changes.push({ surge: { sources: [src], target: dst, rate_bps: gbps * 1e9 } });
+  if (ui.extraChanges) changes.push(...ui.extraChanges.changes);  // "apply as what-if" (optimise.js)
   return changes;
 }
 function whatifInputsChanged() {
