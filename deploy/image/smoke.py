@@ -91,8 +91,9 @@ def main() -> int:
         token = sh(*run, "/opt/nettwin/bin/nettwin", "token", "create", "--name", "smoke",
                    "--role", "planner").stdout.strip().splitlines()[-1]
         port = free_port()
-        cmd = [*entrypoint, "--host", "127.0.0.1", "--port", str(port), "--telemetry-s", "0"]
-        cmd = [c if c != "0.0.0.0" else "127.0.0.1" for c in cmd]
+        # the image's own entrypoint, on loopback rather than every interface of this host
+        cmd = [c if c != "0.0.0.0" else "127.0.0.1" for c in entrypoint]
+        cmd += ["--port", str(port), "--telemetry-s", "0"]
         server = subprocess.Popen([*run, *cmd], stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
         base = f"http://127.0.0.1:{port}"

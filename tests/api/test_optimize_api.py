@@ -47,10 +47,8 @@ def test_optimised_weights_applied_as_a_whatif_give_the_claimed_mlu(api: Any) ->
     assert doc["mlu"] <= doc["mlu_before"] + 1e-12
     assert doc["mlu_lower_bound"] <= doc["mlu"] + 1e-9 and doc["ratio"] >= 1 - 1e-9
     assert len(doc["changed_links"]) <= 3
-    changes = result["whatif"]["changes"]
-    if not changes:  # nothing to improve: the what-if of no change is the baseline
-        assert doc["mlu"] == pytest.approx(doc["mlu_before"], abs=1e-12)
-        return
+    # Abilene's plan sits at 60.5 % against a 44.4 % bound: there is always a change to make
+    assert result["whatif"]["changes"] and doc["mlu"] < doc["mlu_before"]
     applied = client.post(f"{NETS}/example/whatif", headers=h[Role.PLANNER],
                           json=result["whatif"] | {"basis": "plan"}).json()
     assert applied["max_utilisation_before"] == pytest.approx(doc["mlu_before"], abs=1e-9)

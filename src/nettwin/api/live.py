@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from nettwin.api.payloads import SerialisedStates
 from nettwin.live import LiveTwin, Message, Store
 from nettwin.live.alarms import Alarm, AlarmBook
 from nettwin.live.simulated import SimulatedTelemetry
@@ -62,6 +63,7 @@ class LiveHub:
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]] = []
         self._lock = threading.RLock()
         self._states: dict[str, dict[str, Any]] = {}  # the latest state per network
+        self.encoded = SerialisedStates()  # its JSON (and gzip), made once per tick
         self.book.listeners.append(lambda a: self._publish("alarm", alarm_document(a)))
 
     # ------------------------------------------------------------------ twins

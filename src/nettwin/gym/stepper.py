@@ -160,13 +160,6 @@ class Stepper:
         out[np.searchsorted(net.destinations, net.demand_dst[timed])] = True
         return out
 
-    def invalidate(self, copy: int | None = None) -> None:
-        """Recompute every destination at the next step (after a reset)."""
-        if copy is None:
-            self.full[:] = True
-        else:
-            self.full[copy] = True
-
     def step(self) -> None:
         """Evaluate every copy with its current inputs."""
         kernel = step_batch if self.parallel else step_batch_serial

@@ -36,9 +36,6 @@ class TrafficSeries:
     def days(self) -> int:
         return max(1, self.steps // self.steps_per_day)
 
-    def day_of(self, step: int) -> int:
-        return step // self.steps_per_day
-
     def scaled(self, factor: float) -> TrafficSeries:
         return TrafficSeries(self.rate_bps * factor, self.interval_s, self.steps_per_day,
                              self.labels, self.source + (f" x{factor:g}" if factor != 1 else ""))

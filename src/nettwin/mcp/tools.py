@@ -149,7 +149,9 @@ def register(server: MCPServer, gate: Gate, results: ResultStore) -> None:
         KPIs, the most utilised arcs and violated services (role: planner)."""
         def work(who: Principal) -> dict[str, Any]:
             body = net_routes.SimulateRequest(queue_model=queue_model, scale=scale)
-            doc = json_safe(net_routes.simulation_document(twin, network_id, body))
+            network, compiled = twin.get(network_id)
+            result = net_routes.simulation_result(twin, network_id, body)
+            doc = json_safe(net_routes.simulation_document(network, compiled, result))
             rid = results.put("simulation", network_id, doc)
             return summarise_simulation(doc, n_of(top_n), rid)
         return await gate.run_sync(ctx, "simulate", Role.PLANNER, network_id, work)

@@ -64,10 +64,6 @@ def link_addresses(link_position: int) -> tuple[int, int]:
     return base + 1, base + 2
 
 
-def link_subnet(link_position: int) -> Prefix:
-    return Prefix(LINK_BASE + 4 * link_position, 30)
-
-
 @dataclass(frozen=True)
 class AddressPlan:
     """Who owns which prefix, and the address of each link end."""

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
 from nettwin.api.deps import NetworkId, Operator, Viewer, role_route
-from nettwin.api.payloads import SerialisedStates, accepts_gzip, json_bytes
+from nettwin.api.payloads import accepts_gzip, json_bytes
 from nettwin.api.schemas import (
     LiveHeader,
     LiveState,
@@ -64,9 +64,6 @@ def telemetry(_: Operator, twin: TwinDep, nid: NetworkId, body: TelemetryRequest
     return LiveHeader.model_validate(json_safe(twin.live.state(nid)))
 
 
-_serialised = SerialisedStates()  # one JSON encoding per tick, for every reader
-
-
 @router.get("/state", response_model=LiveState, **role_route(Role.VIEWER))
 async def live_state(_: Viewer, twin: TwinDep, nid: NetworkId, request: Request,
                      at: float | None = Query(default=None, ge=0, le=1e11, description=(
@@ -85,7 +82,7 @@ async def live_state(_: Viewer, twin: TwinDep, nid: NetworkId, request: Request,
         raise HTTPException(404, detail="no live state yet: POST telemetry or observations "
                                         "first")
     gz = accepts_gzip(request.headers.get("accept-encoding"))
-    body = _serialised.get(nid, twin.live.state(nid), gz)
+    body = twin.live.encoded.get(nid, twin.live.state(nid), gz)
     return Response(body, media_type="application/json",
                     headers={"Vary": "Accept-Encoding"} | ({"Content-Encoding": "gzip"}
                                                            if gz else {}))
@@ -130,7 +127,7 @@ async def stream(_: Viewer, twin: TwinDep, nid: NetworkId, request: Request,
                 if data.get("network_id", nid) != nid and event == "state":
                     continue
                 # a state is encoded once per tick for every subscriber (orjson)
-                raw = (_serialised.get(nid, data) if event == "state"
+                raw = (twin.live.encoded.get(nid, data) if event == "state"
                        else json_bytes(json_safe(data)))
                 yield b"event: " + event.encode() + b"\ndata: " + raw + b"\n\n"
                 sent += 1

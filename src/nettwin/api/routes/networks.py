@@ -23,7 +23,7 @@ from nettwin.api.schemas import (
 )
 from nettwin.api.service import Twin, TwinDep
 from nettwin.api.uploads import load_upload
-from nettwin.engine import QueueModel, SimulationOptions, SimulationResult
+from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
 from nettwin.io import NetworkFormat, save_network
 from nettwin.model import Network
@@ -122,12 +122,13 @@ def simulate(_: Planner, twin: TwinDep, nid: NetworkId, body: SimulateRequest,
         raise HTTPException(422, detail=f"limit {limit} is above the page size limit "
                                         f"{twin.settings.page_max}: page with 'cursor', or "
                                         "raise NETTWIN_PAGE_MAX")
-    _network, compiled = twin.get(nid)
+    network, compiled = twin.get(nid)
     result = simulation_result(twin, nid, body)
     longest = max(compiled.n_arcs, len(result.services.ids))
     arcs = page_of(compiled.n_arcs, cursor, limit, longest)
     services = page_of(len(result.services.ids), cursor, limit, longest)
-    return json_response(simulation_document(twin, nid, body, arcs.rows, services.rows) | {
+    return json_response(simulation_document(network, compiled, result, arcs.rows,
+                                             services.rows) | {
         "page": {"limit": limit, "arcs_total": arcs.total, "services_total": services.total,
                  "next_cursor": arcs.next_cursor or services.next_cursor}})
 
@@ -142,12 +143,10 @@ def simulation_result(twin: Twin, nid: str, body: SimulateRequest) -> Simulation
     return result
 
 
-def simulation_document(twin: Twin, nid: str, body: SimulateRequest,
+def simulation_document(network: Network, compiled: CompiledNetwork, result: SimulationResult,
                         arc_rows: range | None = None,
                         service_rows: range | None = None) -> dict[str, Any]:
     """KPIs, services and arcs of a run (the rows given, or all of them)."""
-    network, compiled = twin.get(nid)
-    result = simulation_result(twin, nid, body)
     return {"kpis": result.kpis(), "services": service_records(network, result, service_rows),
             "arcs": arc_records(compiled, result, arc_rows)}
 
