@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 import math
 
-from nettwin.api.views import Layout
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.model import build_network
 from nettwin.model.geo import haversine_km
+from nettwin.report.maps import Layout
 
 
 def test_geographic_layout_preserves_distance_ratios() -> None:

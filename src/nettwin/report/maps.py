@@ -1,14 +1,21 @@
-"""The network as an inline SVG map for HTML reports: arcs coloured by utilisation (the
-dashboard's buckets), failed arcs dashed, node names. No JavaScript, no external files."""
+"""Where nodes go on a map (``Layout``: shared by the dashboard and the reports) and the
+network as an inline SVG map for HTML reports: arcs coloured by utilisation (the dashboard's
+buckets), failed arcs dashed, node names. No JavaScript, no external files.
+
+Positions are geographic (longitude scaled by the cosine of the mean latitude) when every node
+has coordinates, else a deterministic force layout; both normalised to [0, 1] with y growing
+downwards, the SVG convention."""
 
 from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from nettwin.model import Network
+from nettwin.model.geo import EARTH_RADIUS_KM
 
 BUCKETS = ((1.0, "#d61f1f", "≥ 100 %"), (0.8, "#f07f13", "80–100 %"),
            (0.5, "#e3c400", "50–80 %"), (0.0, "#2e9d4b", "< 50 %"))
@@ -21,31 +28,63 @@ def colour_of(utilisation: float) -> str:
     return next(c for floor, c, _ in BUCKETS if utilisation >= floor)
 
 
-def map_positions(network: Network) -> tuple[dict[str, tuple[float, float]], bool]:
-    """Node positions in the unit square: geographic (equirectangular) when every node has
-    coordinates, else a force layout; and whether they are geographic."""
-    nodes = list(network.nodes.values())
-    if not nodes:
-        return {}, False
-    if all(n.has_coordinates for n in nodes):
-        lat = np.array([n.latitude for n in nodes], float)
-        lon = np.array([n.longitude for n in nodes], float)
-        x, y, geographic = lon * math.cos(math.radians(float(lat.mean()))), -lat, True
-    else:
-        import networkx as nx
+@dataclass(frozen=True)
+class Layout:
+    """Node positions in [0, 1]^2 (y down) and, when geographic, the map projection."""
 
-        g = nx.Graph()
-        g.add_nodes_from(network.nodes)
-        g.add_edges_from((lk.a, lk.b) for lk in network.links.values())
-        pos = (nx.kamada_kawai_layout(g) if len(nodes) <= 200 and g.number_of_edges()
-               else nx.spring_layout(g, seed=1))
-        x = np.array([pos[n.id][0] for n in nodes])
-        y = np.array([-pos[n.id][1] for n in nodes])
-        geographic = False
-    span = max(float(np.ptp(x)), float(np.ptp(y))) or 1.0
-    nx_ = (x - x.min()) / span + (1 - float(np.ptp(x)) / span) / 2
-    ny_ = (y - y.min()) / span + (1 - float(np.ptp(y)) / span) / 2
-    return {n.id: (float(nx_[i]), float(ny_[i])) for i, n in enumerate(nodes)}, geographic
+    pos: dict[str, tuple[float, float]]
+    geographic: bool
+    cos_lat: float = 1.0
+    x_min: float = 0.0
+    y_min: float = 0.0
+    span: float = 1.0
+    x_pad: float = 0.0
+    y_pad: float = 0.0
+
+    def xy(self, latitude: float, longitude: float) -> tuple[float, float]:
+        """Where a point of the map lies in the normalised square."""
+        x = longitude * self.cos_lat
+        return ((x - self.x_min) / self.span + self.x_pad,
+                (-latitude - self.y_min) / self.span + self.y_pad)
+
+    def km(self, distance_km: float) -> float:
+        """A ground distance in normalised units (geographic layouts)."""
+        return math.degrees(distance_km / EARTH_RADIUS_KM) / self.span
+
+    @classmethod
+    def of(cls, network: Network) -> Layout:
+        nodes = list(network.nodes.values())
+        if not nodes:
+            return cls({}, False)
+        geographic = all(n.has_coordinates for n in nodes)
+        cos_lat = 1.0
+        if geographic:
+            lat = np.array([n.latitude for n in nodes], dtype=float)
+            lon = np.array([n.longitude for n in nodes], dtype=float)
+            cos_lat = math.cos(math.radians(float(lat.mean())))
+            x, y = lon * cos_lat, -lat
+        else:
+            import networkx as nx
+
+            g = nx.Graph()
+            g.add_nodes_from(network.nodes)
+            g.add_edges_from((lk.a, lk.b) for lk in network.links.values())
+            layout = (nx.kamada_kawai_layout(g) if len(nodes) <= 200 and g.number_of_edges()
+                      else nx.spring_layout(g, seed=1))
+            x = np.array([layout[n.id][0] for n in nodes], dtype=float)
+            y = np.array([-layout[n.id][1] for n in nodes], dtype=float)
+        span = max(float(np.ptp(x)), float(np.ptp(y))) or 1.0
+        x_pad, y_pad = (1 - float(np.ptp(x)) / span) / 2, (1 - float(np.ptp(y)) / span) / 2
+        nx_ = (x - x.min()) / span + x_pad
+        ny_ = (y - y.min()) / span + y_pad
+        return cls({n.id: (float(nx_[i]), float(ny_[i])) for i, n in enumerate(nodes)},
+                   geographic, cos_lat, float(x.min()), float(y.min()), span, x_pad, y_pad)
+
+
+def map_positions(network: Network) -> tuple[dict[str, tuple[float, float]], bool]:
+    """Node positions in the unit square and whether they are geographic (``Layout``)."""
+    layout = Layout.of(network)
+    return layout.pos, layout.geographic
 
 
 def network_map_svg(network: Network, arc_utilisation: np.ndarray,

@@ -16,11 +16,12 @@ from nettwin.api.live import alarm_document
 from nettwin.api.schemas import Element, StormDoc, Topology
 from nettwin.api.service import Twin, TwinDep
 from nettwin.api.storm_frames import storm_frames
-from nettwin.api.views import MAX_STORM_STEPS, Layout, StormRequest, service_arcs
+from nettwin.api.views import MAX_STORM_STEPS, StormRequest, service_arcs
 from nettwin.engine import simulate
 from nettwin.io.native import element_document
 from nettwin.radio.storm import AcmState, StormField, parse_storm, run_storm
 from nettwin.report import json_safe
+from nettwin.report.maps import Layout
 
 router = APIRouter()
 
