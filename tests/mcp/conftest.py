@@ -70,6 +70,14 @@ def run(coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(coro())
 
 
+def call_tool(served: Served, role: Role, tool: str, args: dict[str, Any]) -> Any:
+    """One tool call in a session of its own, as the token of ``role``."""
+    async def go() -> Any:
+        async with mcp_session(served.mcp_url, served.tokens[role]) as c:
+            return await c.call_tool(tool, args)
+    return run(go)
+
+
 def answer(result: CallToolResult) -> dict[str, Any]:
     """A successful tool result's JSON (the text the agent reads)."""
     assert not result.is_error, result.content

@@ -4,8 +4,6 @@ is judged like the REST route judges it, recorded, and never applied; roles refu
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from nettwin.api import Role
@@ -14,17 +12,10 @@ from nettwin.diagnose import Diagnoser, observe
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.synth import SynthConfig, Synthesizer
-from tests.mcp.conftest import Served, answer, error_text, mcp_session, run
+from tests.mcp.conftest import Served, answer, call_tool, error_text
 
 LOOP = [{"router": "New-York", "text": "ip route 10.255.0.2/32 New-York--Chicago"},
         {"router": "Chicago", "text": "ip route 10.255.0.2/32 10.1.0.1"}]
-
-
-def _call(served: Served, role: Role, tool: str, args: dict[str, Any]) -> Any:
-    async def go() -> Any:
-        async with mcp_session(served.mcp_url, served.tokens[role]) as c:
-            return await c.call_tool(tool, args)
-    return run(go)
 
 
 def test_diagnose_ranks_as_the_library_and_names_the_cut(served: Served) -> None:
@@ -32,7 +23,7 @@ def test_diagnose_ranks_as_the_library_and_names_the_cut(served: Served) -> None
     net = load_network(path)
     ep = Synthesizer(net, SynthConfig(steps=24), radio_arrays(net, path, None),
                      11).episode("fibre_cut_peak")
-    doc = answer(_call(served, Role.PLANNER, "diagnose",
+    doc = answer(call_tool(served, Role.PLANNER, "diagnose",
                        {"network_id": "example", "observations": ep.records, "top_n": 3}))
     library = Diagnoser(net).diagnose(observe(net, ep.records), top=3)
     assert [(c["kind"], c["element"]) for c in doc["causes"]] == [
@@ -41,7 +32,7 @@ def test_diagnose_ranks_as_the_library_and_names_the_cut(served: Served) -> None
     assert (best["kind"], best["element"]) == (ep.label.kind.value, ep.label.element)
     assert best["explains_count"] == len(library.causes[0].explains)
     assert len(best["explains"]) <= 5 and doc["resource"].startswith("nettwin://results/")
-    refused = _call(served, Role.VIEWER, "diagnose", {"network_id": "example",
+    refused = call_tool(served, Role.VIEWER, "diagnose", {"network_id": "example",
                                                       "observations": ep.records})
     assert refused.is_error and "planner" in error_text(refused)
 
@@ -49,7 +40,7 @@ def test_diagnose_ranks_as_the_library_and_names_the_cut(served: Served) -> None
 def test_proposals_are_judged_recorded_and_never_applied(served: Served) -> None:
     h = served.headers(Role.VIEWER)
     before = httpx.get(f"{served.base}/api/v1/networks/example/export", headers=h).text
-    got = answer(_call(served, Role.OPERATOR, "propose_change",
+    got = answer(call_tool(served, Role.OPERATOR, "propose_change",
                        {"network_id": "example", "snippets": LOOP, "agent": "mcp-agent"}))
     assert got["verdict"] == "UNSAFE" and got["applied"] is False
     after = httpx.get(f"{served.base}/api/v1/networks/example/export", headers=h).text
@@ -59,6 +50,6 @@ def test_proposals_are_judged_recorded_and_never_applied(served: Served) -> None
     assert got["id"] in {p["id"] for p in listed}
     rec = next(p for p in listed if p["id"] == got["id"])
     assert rec["verdict"] == got["verdict"] and rec["reasons"] == got["reasons"]
-    refused = _call(served, Role.PLANNER, "propose_change",
+    refused = call_tool(served, Role.PLANNER, "propose_change",
                     {"network_id": "example", "snippets": LOOP})
     assert refused.is_error and "operator" in error_text(refused)

@@ -16,18 +16,11 @@ from nettwin.io.frr_config import parse_frr_config
 from nettwin.scenarios import parse_scenario, run_whatif
 from nettwin.validate import ChangeSet, Grade, Survive, validate_change
 from nettwin.validate.guardrails import MaxUtilisation, NeverIsolate, Under
-from tests.mcp.conftest import Served, answer, error_text, mcp_session, run
+from tests.mcp.conftest import Served, answer, call_tool, error_text, mcp_session, run
 
 NET = load_network(example_path())  # the twin's 'example'
 LOOP = [{"router": "New-York", "text": "ip route 10.255.0.2/32 New-York--Chicago"},
         {"router": "Chicago", "text": "ip route 10.255.0.2/32 10.1.0.1"}]
-
-
-def _call(served: Served, role: Role, tool: str, args: dict[str, Any]) -> Any:
-    async def go() -> Any:
-        async with mcp_session(served.mcp_url, served.tokens[role]) as c:
-            return await c.call_tool(tool, args)
-    return run(go)
 
 
 def _size_ok(served: Served, result: Any) -> None:
@@ -61,7 +54,7 @@ def test_planning_tools_are_listed_with_schemas(served: Served) -> None:
 def test_a_harmless_metric_change_is_safe_as_in_the_library(served: Served) -> None:
     same = NET.links["New-York--Chicago"].metric_ab
     change = [{"set_metric": {"link": "New-York--Chicago", "metric": same, "direction": "ab"}}]
-    result = _call(served, Role.PLANNER, "validate_change", {
+    result = call_tool(served, Role.PLANNER, "validate_change", {
         "network_id": "example", "changes": change,
         "guardrails": [{"max_utilisation": {"limit": 0.95}}, {"never_isolate": "Denver"}],
         "red_team": 50, "seed": 2})
@@ -145,7 +138,7 @@ def test_viewers_are_refused_the_planning_tools(served: Served) -> None:
     for tool, args in (("validate_change", {"snippets": LOOP}),
                        ("optimize_weights", {"time_limit_s": 1}),
                        ("optimize_paths", {"time_limit_s": 1})):
-        bad = error_text(_call(served, Role.VIEWER, tool, {"network_id": "example"} | args))
+        bad = error_text(call_tool(served, Role.VIEWER, tool, {"network_id": "example"} | args))
         assert "needs role planner" in bad and "viewer" in bad
     refused = {a["what"].split("/")[3] for a in served.audit()
                if a["who"] == "agent-viewer" and a["status"] == 403
@@ -182,7 +175,7 @@ def test_optimize_weights_whatif_gives_the_claimed_mlu(served: Served) -> None:
 
 
 def test_optimize_paths_whatif_applies_the_metric_part(served: Served) -> None:
-    result = _call(served, Role.PLANNER, "optimize_paths", {
+    result = call_tool(served, Role.PLANNER, "optimize_paths", {
         "network_id": "example", "time_limit_s": 2, "top_n": 2})
     _size_ok(served, result)
     got = answer(result)
@@ -197,7 +190,7 @@ def test_optimize_paths_whatif_applies_the_metric_part(served: Served) -> None:
 def test_optimize_time_limit_is_bounded_and_a_job_can_be_awaited_again(
         served: Served) -> None:
     most = served.settings.mcp_max_time_limit_s
-    bad = error_text(_call(served, Role.PLANNER, "optimize_weights", {
+    bad = error_text(call_tool(served, Role.PLANNER, "optimize_weights", {
         "network_id": "example", "time_limit_s": most + 1}))
     assert "mcp_max_time_limit_s" in bad and f"{most:g}" in bad
 
