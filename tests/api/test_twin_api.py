@@ -71,3 +71,52 @@ def test_observations_state_history_and_matrix(tmp_path: Path) -> None:
     rates = [p["rate_bps"] for p in tm["pairs"]]
     assert rates == sorted(rates, reverse=True)  # largest pairs first
     assert tm["total_bps"] == pytest.approx(float(est.rate_bps.sum()), rel=1e-12)
+
+
+def test_traffic_history_prior_over_the_api(tmp_path: Path) -> None:
+    from nettwin.estimate import pair_rates
+    from nettwin.estimate.history import TmHistory, estimate_tm_with_prior, prior_from_history
+
+    settings = Settings(data_dir=tmp_path)
+    op = {"Authorization": f"Bearer {TokenStore(settings.tokens_file).create('op', Role.OPERATOR)}"}
+    c = compile_network(NET)
+    rm = routing_matrix(c)
+    truth = pair_rates(c, rm)
+    rng = np.random.default_rng(3)
+    past = [truth * rng.uniform(0.6, 1.4, truth.size) for _ in range(6)]  # measured days
+    ids = NET.node_ids
+    body = {"matrices": [{"time": f"2026-12-0{k + 1}T{8 + k:02d}:00:00Z", "demands": [
+        {"src": ids[s], "dst": ids[d], "rate_bps": float(r)}
+        for s, d, r in zip(rm.src, rm.dst, x, strict=True)]} for k, x in enumerate(past)]}
+    rate = simulate(c).arc_load_bps
+    with TestClient(create_app(settings)) as client:
+        base = "/api/v1/networks/example"
+        assert client.get(f"{base}/traffic-history", headers=op).json()["prior"] == "gravity"
+        bad = {"matrices": [{"demands": [{"src": "Gotham", "dst": ids[0], "rate_bps": 1}]}]}
+        r = client.put(f"{base}/traffic-history", json=bad, headers=op)
+        assert r.status_code == 422 and "Gotham" in r.text and "matrix 0" in r.text
+        r = client.put(f"{base}/traffic-history", json=body, headers=op)
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        assert doc["prior"] == "history" and doc["matrices"] == 6
+        assert doc["validation_matrices"] >= 1 and doc["alarm_innovation"] > 0
+        for step in counter_records(NET, rate, start=T0, interval_s=60, steps=2):
+            client.post(f"{base}/observations", json={"items": step},
+                        headers=op).raise_for_status()
+        tm = client.get(f"{base}/traffic-matrix", params={"limit": 100_000},
+                        headers=op).json()
+        assert tm["prior"] == "history" and tm["drift"] is False
+        # the library's estimate with the prior learned from the same matrices
+        times = np.array([(8 + k) * 3600.0 for k in range(6)])
+        prior, _ = prior_from_history(TmHistory(np.vstack(past), times, tuple("abcdef")),
+                                      rm, c.n_nodes, edge=False)
+        est = estimate_tm_with_prior(rm, rate, prior, time_of_day_s=T0 % 86_400)
+        got = {(p["src"], p["dst"]): p["rate_bps"] for p in tm["pairs"]}
+        want = {(ids[s], ids[d]): float(x) for s, d, x
+                in zip(est.src, est.dst, est.rate_bps, strict=True) if x > 0}
+        assert got.keys() == want.keys()
+        for pair, x in want.items():
+            assert got[pair] == pytest.approx(x, rel=1e-9), pair
+        assert client.delete(f"{base}/traffic-history", headers=op).json()["prior"] == "gravity"
+        tm = client.get(f"{base}/traffic-matrix", headers=op).json()
+        assert tm["prior"] == "gravity" and tm["drift"] is None

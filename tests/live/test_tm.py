@@ -95,10 +95,12 @@ def test_fidelity_is_high_when_the_model_is_right_and_drift_raises_alarms() -> N
     up = c.arc_up.copy()
     up[[2 * i, 2 * i + 1]] = False
     rerouted = simulate(c, arc_up=up).arc_load_bps
-    twin2 = LiveTwin(net)
-    twin2.tm = accepted
+    twin2 = LiveTwin(net, drift_every_s=None)  # checked by hand below
+    auto = LiveTwin(net)  # checks itself every 60 s of data time
+    twin2.tm = auto.tm = accepted
     for recs in counter_records(net, rerouted, start=1e9, interval_s=60, steps=2):
-        twin2.process([Message({k: v for k, v in r.items() if k != "oper_status"})
+        for t in (twin2, auto):
+            t.process([Message({k: v for k, v in r.items() if k != "oper_status"})
                        for r in recs])
     fid = twin2.fidelity()
     assert fid.score < twin.fidelity().score
@@ -106,6 +108,8 @@ def test_fidelity_is_high_when_the_model_is_right_and_drift_raises_alarms() -> N
     assert raised and all(a[1] == "modelDrift" for a in raised)
     assert {a[0] for a in raised} >= {"Denver--Kansas-City (Denver->Kansas-City)",
                                       "Denver--Kansas-City (Kansas-City->Denver)"}
+    assert {k for k in auto.state.alarms if k[1] == "modelDrift"} == {
+        (a[0], a[1]) for a in raised}  # the same alarms, raised by the twin itself
     # once told (the link is down), the model fits again
     twin2.process([Message({"kind": "event", "time": 1e9 + 121, "object": "Denver--Kansas-City",
                             "event": "link_down"})])

@@ -28,6 +28,8 @@ from nettwin.estimate.history import (
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.io.tm_history import load_tm_history
+from nettwin.live import LiveTwin, Message
+from nettwin.live.simulated import CounterFeed
 from tests.conftest import data_path
 
 
@@ -268,3 +270,75 @@ def test_silent_link_failure_raises_the_drift_alarm() -> None:
                 node_in_bps=np.bincount(rm.dst, x, c.n_nodes), time_of_day_s=float(tod))
             alarms.append(prior.drift(est))
         assert all(a == expect for a in alarms), (expect, alarms)
+
+
+def _feed(lt: LiveTwin, feed: CounterFeed, t: float, rates: np.ndarray) -> None:
+    lt.process([Message({k: v for k, v in r.items() if k != "oper_status"})
+                for r in feed.step(t, rates)])
+
+
+def test_live_twin_uses_the_history_prior_and_checks_drift_by_itself() -> None:
+    # the live twin given measured past matrices (day 1) estimates later ones (day 5) from
+    # its counters better than tomogravity, and its own periodic check raises the network
+    # drift alarm at a silent link failure, clearing within three intervals once told
+    net, c, rm, files = _abilene_real()
+    train = load_tm_history(files[:288:2], list(net.node_ids), rm)
+    test = load_tm_history(files[-288::12], list(net.node_ids), rm)
+    midnight = 86_400.0 * 11_574  # a UTC midnight: times of day as the matrices'
+    lt, plain = LiveTwin(net, drift_every_s=300.0), LiveTwin(net, drift_every_s=None)
+    choice = lt.use_history(train)
+    assert choice.validation_matrices > 0 and lt.prior is not None
+    feeds = {id(t): CounterFeed(net) for t in (lt, plain)}
+    ours, tomo = [], []
+    for x, tod in zip(test.rate_bps[:8], test.time_of_day_s[:8], strict=True):
+        for twin in (lt, plain):  # two samples 300 s apart: one measured rate per arc
+            _feed(twin, feeds[id(twin)], midnight + tod - 300, rm.a @ x)
+            _feed(twin, feeds[id(twin)], midnight + tod, rm.a @ x)
+        ours.append(estimation_errors(x, lt.estimate_tm().rate_bps)["weighted_error"])
+        tomo.append(estimation_errors(x, plain.estimate_tm().rate_bps)["weighted_error"])
+        # the live basis of what-ifs carries the same estimate
+        live_total = float(lt.network_now().demands.rate_bps.sum())  # type: ignore[union-attr]
+        assert live_total == pytest.approx(float(lt.estimate_tm().rate_bps.sum()), rel=1e-6)
+    assert np.median(ours) < 0.75 * np.median(tomo), (ours, tomo)
+    assert lt.tm is not None and ("network", "modelDrift") not in lt.state.alarms
+    # a silent cut: the network reroutes, nobody reports it; the twin's own check notices
+    i = list(net.links).index("DNVRng_KSCYng")
+    up = c.arc_up.copy()
+    up[[2 * i, 2 * i + 1]] = False
+    actual = routing_matrix(c, up)
+    feed = feeds[id(lt)]
+    t = midnight + float(test.time_of_day_s[8])
+    raised_at = None
+    for k, x in enumerate(test.rate_bps[8:12]):
+        _feed(lt, feed, t + 300 * k, actual.a @ x)
+        if ("network", "modelDrift") in lt.state.alarms and raised_at is None:
+            raised_at = k
+    assert raised_at is not None and raised_at <= 1
+    assert "silent failure" in lt.state.alarm_problems[("network", "modelDrift")]
+    # told: the link is down; the alarm clears within three checks, the estimate recovers
+    lt.process([Message({"kind": "event", "time": t + 1250, "object": "DNVRng_KSCYng",
+                         "event": "link_down"})])
+    cleared_at, errors = None, []
+    for k, x in enumerate(test.rate_bps[12:16]):
+        _feed(lt, feed, t + 1500 + 300 * k, actual.a @ x)
+        errors.append(estimation_errors(x, lt.estimate_tm().rate_bps)["weighted_error"])
+        if ("network", "modelDrift") not in lt.state.alarms and cleared_at is None:
+            cleared_at = k
+    assert cleared_at is not None and cleared_at <= 2
+    assert np.median(errors) < 1.5 * np.median(ours)
+
+
+def test_tomogravity_closed_form_equals_the_bounded_least_squares_on_real_matrices() -> None:
+    # the closed form (used above 400 pairs) against scipy's bounded least squares on
+    # real Abilene matrices: the same estimate, counters reproduced
+    net, c, rm, files = _abilene_real()
+    test = load_tm_history(files[-288::72], list(net.node_ids), rm)
+    for x in test.rate_bps:
+        y = rm.a @ x
+        lsq = estimate_tm(rm, y, c.arc_src, c.arc_dst, c.n_nodes, method="lsq")
+        closed = estimate_tm(rm, y, c.arc_src, c.arc_dst, c.n_nodes, method="projection")
+        np.testing.assert_allclose(rm.a @ closed.rate_bps, y, rtol=1e-3, atol=1e-6 * y.max())
+        e_lsq = estimation_errors(x, lsq.rate_bps)["weighted_error"]
+        e_closed = estimation_errors(x, closed.rate_bps)["weighted_error"]
+        assert abs(e_closed - e_lsq) < 0.02 * e_lsq
+        np.testing.assert_allclose(closed.rate_bps, lsq.rate_bps, atol=0.02 * x.sum() / 10)

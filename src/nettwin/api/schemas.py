@@ -278,7 +278,25 @@ class TmPair(BaseModel):
 class TrafficMatrix(BaseModel):
     total_bps: float
     fidelity_score: float | None
+    prior: Literal["gravity", "history"]  # what the estimate started from
+    innovation: float | None  # with a history prior: how surprising the counters are
+    drift: bool | None  # with a history prior: innovation above the learned alarm level
     pairs: list[TmPair]
+
+
+class TrafficPrior(BaseModel):
+    """The live twin's traffic-matrix prior: gravity, or learned from measured matrices
+    (the options chosen on the history's own later third, and how well they did there)."""
+
+    prior: Literal["gravity", "history"]
+    matrices: int = 0
+    time_of_day_bins: int | None = None
+    half_life_matrices: float | None = None
+    spread_calibration: float | None = None  # kappa: +-1 sd covers ~68 % held out
+    validation_error: float | None = None  # median traffic-weighted error held out
+    validation_matrices: int | None = None
+    alarm_innovation: float | None = None  # the drift alarm level
+    drift_every_s: float | None = None  # data time between drift checks
 
 
 # --------------------------------------------------------------------------- TMF

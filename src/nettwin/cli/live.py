@@ -87,6 +87,13 @@ def _twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
     return LiveTwin(network, Store(store_url or default_store_url()))
 
 
+PriorOpt = Annotated[str | None, typer.Option(
+    "--prior-from", help="Measured past matrices (a folder or a quoted glob of traffic "
+                         "files: flow exports, uploaded matrices) to learn the prior from: "
+                         "per-source fan-out shares and time-of-day profiles, chosen and "
+                         "calibrated on the history's own later part. Without it: gravity.")]
+
+
 @commands.command()
 def ingest(
     source: Annotated[str, typer.Argument(
@@ -110,12 +117,27 @@ def ingest(
     json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    prior_from: PriorOpt = None,
+    drift_every: Annotated[float, typer.Option(
+        "--drift-every", min=0.0, help="Data seconds between the twin's drift checks "
+                                       "(matrix re-estimated, mispredicted arcs and, with "
+                                       "--prior-from, inconsistent counters alarmed); 0: "
+                                       "never.")] = 60.0,
 ) -> None:
     """Mirror a network from a stream of counters, radio readings and events; every batch is
     committed to the history store, bad records go to its dead letters."""
     json_to_stdout(json_out)
     try:
         twin = _twin(file, fmt, default_capacity, metric_policy, store)
+        twin.drift_every_s = drift_every or None
+        if prior_from:
+            from nettwin.estimate import routing_matrix
+            from nettwin.io.tm_history import load_tm_history, resolve_history_paths
+
+            rm = routing_matrix(twin.state.compiled)
+            hist = load_tm_history(resolve_history_paths(prior_from),
+                                   list(twin.network.node_ids), rm)
+            _print_choice(hist.n, twin.use_history(hist))
         src = _source(source, speed, query or [], stream, durable)
     except NettwinError as exc:
         raise fail(exc) from None
@@ -236,13 +258,6 @@ def state(
     _print_state(snap)
     if json_out:
         write_json_file(json_out, snap)
-
-
-PriorOpt = Annotated[str | None, typer.Option(
-    "--prior-from", help="Measured past matrices (a folder or a quoted glob of traffic "
-                         "files: flow exports, uploaded matrices) to learn the prior from: "
-                         "per-source fan-out shares and time-of-day profiles, chosen and "
-                         "calibrated on the history's own later part. Without it: gravity.")]
 
 
 @commands.command("estimate-tm")

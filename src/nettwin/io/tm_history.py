@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,11 +50,7 @@ def load_tm_history(paths: Iterable[str | Path], node_ids: Sequence[str],
     """Read measured matrices (any traffic format ``nettwin`` reads) onto ``rm``'s pairs.
     Demands between unknown nodes are an error naming the file; an empty file is skipped
     (a matrix of zeros says nothing about fan-out) unless ``keep_empty``."""
-    index = {name: i for i, name in enumerate(node_ids)}
-    n = len(node_ids)
-    pair_of = np.full(n * n, -1, np.int64)
-    pair_of[rm.src.astype(np.int64) * n + rm.dst] = np.arange(rm.src.size)
-    rows, times, labels = [], [], []
+    records = []
     for raw in paths:
         path = Path(raw)
         fmt = detect_traffic_format(path)
@@ -66,22 +63,55 @@ def load_tm_history(paths: Iterable[str | Path], node_ids: Sequence[str],
         else:
             raise ImportFormatError(str(path), f"{fmt.value} files carry no node names; "
                                                "give SNDlib XML, CSV or native matrices")
+        records.append(MeasuredMatrix(path.name, _time_of_day(rec.time, path.name),
+                                      rec.src, rec.dst, rec.rate_bps))
+    return tm_history(records, node_ids, rm, keep_empty=keep_empty)
+
+
+@dataclass(frozen=True)
+class MeasuredMatrix:
+    """One measured matrix by node names (a file, an upload)."""
+
+    label: str
+    time_of_day_s: float  # nan: unknown
+    src: Sequence[str]
+    dst: Sequence[str]
+    rate_bps: Sequence[float]
+
+
+def tm_history(matrices: Iterable[MeasuredMatrix], node_ids: Sequence[str], rm: RoutingMatrix,
+               *, keep_empty: bool = False) -> TmHistory:
+    """Measured matrices aligned on ``rm``'s pairs. Demands between unknown nodes are an
+    error naming the matrix; an empty matrix is skipped (a matrix of zeros says nothing
+    about fan-out) unless ``keep_empty``."""
+    index = {name: i for i, name in enumerate(node_ids)}
+    n = len(node_ids)
+    pair_of = np.full(n * n, -1, np.int64)
+    pair_of[rm.src.astype(np.int64) * n + rm.dst] = np.arange(rm.src.size)
+    rows, times, labels = [], [], []
+    for rec in matrices:
         unknown = sorted({s for s in (*rec.src, *rec.dst) if s not in index})
         if unknown:
-            raise ValidationError([Problem(f"matrix {path.name}", "nodes not in the network",
+            raise ValidationError([Problem(f"matrix {rec.label}", "nodes not in the network",
                                            value=unknown[:5],
                                            fix="measure the same network (same node ids)")])
         s = np.array([index[v] for v in rec.src], np.int64)
         d = np.array([index[v] for v in rec.dst], np.int64)
         r = np.asarray(rec.rate_bps, np.float64)
+        if not np.isfinite(r).all() or (r < 0).any():
+            bad = int(np.flatnonzero(~np.isfinite(r) | (r < 0))[0])
+            raise ValidationError([Problem(f"matrix {rec.label}", f"demand {rec.src[bad]}->"
+                                           f"{rec.dst[bad]}: rate not a finite non-negative "
+                                           "number", value=float(r[bad]),
+                                           fix="give rates in bit/s, >= 0")])
         keep = (s != d) & (r > 0)
         x = np.zeros(rm.src.size)
         np.add.at(x, pair_of[s[keep] * n + d[keep]], r[keep])
         if x.sum() <= 0 and not keep_empty:
             continue
         rows.append(x)
-        times.append(_time_of_day(rec.time, path.name))
-        labels.append(path.name)
+        times.append(rec.time_of_day_s)
+        labels.append(rec.label)
     if not rows or not any(r.sum() > 0 for r in rows):
         raise ImportFormatError("prior history", "every measured matrix is empty")
-    return TmHistory(np.vstack(rows), np.asarray(times), tuple(labels))
+    return TmHistory(np.vstack(rows), np.asarray(times, dtype=np.float64), tuple(labels))

@@ -1,5 +1,18 @@
 """The live twin: source -> decode -> state -> store, then acknowledge; traffic matrix from the
-counters, model fidelity and drift alarms, scenarios as of a past instant."""
+counters, model fidelity and drift alarms, scenarios as of a past instant.
+
+The traffic matrix is estimated from the measured arc rates: tomogravity (a gravity prior
+projected onto the counters) until the operator gives measured past matrices (flow exports,
+uploaded matrices); from then on the prior is learned from them (``use_history``: fan-out
+shares per time of day, chosen and calibrated on the history's own later part) and every
+estimate, the live basis of what-ifs and the drift check use it. Priors come only from
+measurements, never from the twin's own earlier estimates (that chain diverges).
+
+Drift is checked every ``drift_every_s`` of data time while telemetry flows (``maybe_check``):
+the accepted matrix routed as the twin believes the network routes against the counters
+(per arc), and, with a history prior, the innovation of the counters given the prior (the
+whole network: a silent failure or metric change makes the counters inconsistent with the
+twin's routing and the history). The matrix is then re-estimated and accepted."""
 
 from __future__ import annotations
 
@@ -19,6 +32,14 @@ import numpy as np
 from nettwin.engine import compile_network
 from nettwin.errors import NettwinError
 from nettwin.estimate import TmEstimate, estimate_tm, routing_matrix
+from nettwin.estimate.history import (
+    HistoryPrior,
+    PriorChoice,
+    TmHistory,
+    estimate_tm_with_prior,
+    prior_from_history,
+)
+from nettwin.estimate.tm import RoutingMatrix
 from nettwin.live.observations import DeadLetter, Decoder
 from nettwin.live.sources import Ack, Message, Source
 from nettwin.live.state import Changes, TwinState
@@ -29,6 +50,11 @@ from nettwin.model.demands import DEFAULT_CLASS, DemandTable
 from nettwin.paths import data_dir
 
 DRIFT_THRESHOLD = 0.2
+DRIFT_EVERY_S = 60.0  # data time between drift checks (and matrix refreshes)
+# the dense routing matrix (arcs x node pairs, float64) the estimate needs, above which the
+# live twin does not estimate the matrix on its own (the engine still simulates the plan)
+MAX_ROUTING_CELLS = 25_000_000  # 200 MB; germany50: 88 arcs x 2,450 pairs = 0.2 M
+NETWORK_OBJECT = "network"  # the alarm object of whole-network conditions
 
 
 def default_store_url(folder: Path | None = None) -> str:
@@ -51,7 +77,8 @@ class Fidelity:
 class LiveTwin:
     def __init__(self, network: Network, store: Store | None = None, *,
                  drift_threshold: float = DRIFT_THRESHOLD, assess_services: bool = False,
-                 name: str | None = None, network_id: str | None = None) -> None:
+                 name: str | None = None, network_id: str | None = None,
+                 drift_every_s: float | None = DRIFT_EVERY_S) -> None:
         self.network = network
         self.base_network = network  # before any topology update (history replays them)
         # The store's key: the network id + a fingerprint of its ports (never another
@@ -68,6 +95,12 @@ class LiveTwin:
         self.latencies_s: list[float] = []  # receive -> state applied, per batch
         self.listeners: list[Callable[[Changes], None]] = []  # after each committed batch
         self.tm: TmEstimate | None = None  # the accepted estimate the twin predicts with
+        self.prior: HistoryPrior | None = None  # learned from measured matrices (use_history)
+        self.prior_choice: PriorChoice | None = None
+        self.prior_matrices = 0
+        self.drift_every_s = drift_every_s
+        self._checked_at = -np.inf  # data time of the last drift check
+        self.last_innovation = float("nan")
         self._lock = threading.RLock()  # batches may come from several threads (API, feed)
         if store is not None:
             self.state.restore_counters(store.counters(self.name))
@@ -96,6 +129,10 @@ class LiveTwin:
             messages = [m for m in messages if m.position is None or m.position > done]
         batch = self.decoder.decode((m.payload for m in messages), source)
         changes = self.state.apply(batch)
+        drift = self.maybe_check()
+        if drift is not None:
+            changes.alarms_raised += drift.alarms_raised
+            changes.alarms_cleared += drift.alarms_cleared
         for t, change, raw in batch.topology:
             try:
                 self._retopologize(change)
@@ -164,20 +201,83 @@ class LiveTwin:
             await source.close()
 
     # ------------------------------------------------------------------ traffic matrix
+    def can_estimate(self) -> bool:
+        """Whether the network is small enough for the dense routing matrix of the estimate
+        (``MAX_ROUTING_CELLS``)."""
+        c = self.state.compiled
+        return c.n_arcs * c.n_nodes * (c.n_nodes - 1) <= MAX_ROUTING_CELLS
+
+    def _routing(self, up: np.ndarray) -> RoutingMatrix:
+        if not self.can_estimate():
+            c = self.state.compiled
+            raise NettwinError(
+                f"traffic-matrix estimation on {c.n_nodes} nodes / {c.n_arcs} arcs needs a "
+                f"{c.n_arcs * c.n_nodes * (c.n_nodes - 1) * 8 / 1e9:.1f} GB routing matrix "
+                f"(limit {MAX_ROUTING_CELLS * 8 / 1e9:.1f} GB): use the plan's demands")
+        return routing_matrix(self.state.compiled, up)
+
     def estimate_tm(self, *, arc_rate_bps: np.ndarray | None = None,
-                    arc_up: np.ndarray | None = None, mu: float = 0.01) -> TmEstimate:
-        """Traffic matrix from the current (or given) arc rates, routed as the network is."""
+                    arc_up: np.ndarray | None = None, mu: float = 0.01,
+                    at: float | None = None) -> TmEstimate:
+        """Traffic matrix from the current (or given) arc rates, routed as the network is:
+        with the history prior when one is learned (``use_history``), else tomogravity."""
         rates = self.state.arc_rate_bps if arc_rate_bps is None else arc_rate_bps
         up = self.state.arc_up() if arc_up is None else arc_up
-        c = self.state.compiled
-        rm = routing_matrix(c, up)
-        return estimate_tm(rm, np.where(up, rates, np.nan), c.arc_src, c.arc_dst, c.n_nodes,
-                           mu=mu)
+        rm = self._routing(up)
+        return _estimate(rm, np.where(up, rates, np.nan), self.state.compiled, self.prior,
+                         self.state.time if at is None else at, mu)
+
+    def use_history(self, history: TmHistory) -> PriorChoice:
+        """Learn the traffic-matrix prior from measured past matrices (on the network's
+        pairs, ``nettwin.io.load_tm_history``); every later estimate uses it."""
+        if history.n == 0:
+            raise NettwinError("no measured matrix in the history: give at least one "
+                               "non-empty matrix (three or more to choose and calibrate)")
+        rm = self._routing(self.state.compiled.arc_up)
+        if history.rate_bps.shape[1] != rm.src.size:
+            raise NettwinError(f"the history has {history.rate_bps.shape[1]} pairs per "
+                               f"matrix, the network {rm.src.size}: read it onto this "
+                               "network's pairs (load_tm_history)")
+        prior, choice = prior_from_history(history, rm, self.state.compiled.n_nodes,
+                                           edge=False)
+        with self._lock:
+            self.prior, self.prior_choice, self.prior_matrices = prior, choice, history.n
+            self.tm = None  # the next check starts from an estimate with the new prior
+        return choice
+
+    def forget_history(self) -> None:
+        """Back to tomogravity (gravity prior)."""
+        with self._lock:
+            self.prior, self.prior_choice, self.prior_matrices = None, None, 0
+            self.tm = None
+            self.state.alarms.pop((NETWORK_OBJECT, "modelDrift"), None)
 
     def refresh_tm(self) -> TmEstimate:
         """Estimate the matrix from the counters now and predict with it from here on."""
         self.tm = self.estimate_tm()
         return self.tm
+
+    def maybe_check(self) -> Changes | None:
+        """Every ``drift_every_s`` of data time: the drift check against the accepted
+        matrix, then a fresh estimate accepted unless the twin drifts (the first time only
+        the estimate). The
+        alarm changes are returned, not committed (the batch that triggered the check
+        carries them). None when it is not time yet, the network is too large to
+        estimate, or nothing is measured."""
+        if self.drift_every_s is None or not np.isfinite(self.state.time):
+            return None
+        if self.state.time - self._checked_at < self.drift_every_s or not self.can_estimate():
+            return None
+        if not np.isfinite(self.state.arc_rate_bps).any():
+            return None
+        self._checked_at = self.state.time
+        est = self.estimate_tm()
+        changes = None if self.tm is None else self._drift(self.fidelity(), est)
+        # a matrix estimated while the twin mispredicts is fitted to the wrong routing:
+        # keep the last good one until the drift is explained (the twin is told)
+        if not any(kind == "modelDrift" for _obj, kind in self.state.alarms):
+            self.tm = est
+        return changes
 
     def fidelity(self, est: TmEstimate | None = None) -> Fidelity:
         """How well the twin reproduces the counters: the accepted matrix (``refresh_tm``;
@@ -201,11 +301,33 @@ class LiveTwin:
                     for a in np.flatnonzero(ok & (err > self.drift_threshold))]
         return Fidelity(np.where(ok, err, np.nan), max(0.0, min(1.0, score)), drifting)
 
-    def check_drift(self, fidelity: Fidelity | None = None) -> Changes:
-        """Raise a drift alarm on every arc the twin mispredicts; clear those that recovered."""
-        fid = fidelity or self.fidelity()
+    def check_drift(self, fidelity: Fidelity | None = None, *,
+                    estimate: TmEstimate | None = None) -> Changes:
+        """Raise a drift alarm on every arc the twin mispredicts and, with a history prior,
+        on the network when the counters are inconsistent with the twin's routing and the
+        history (``estimate``: the counters' estimate now, made if not given); clear those
+        that recovered. Committed to the store."""
+        ch = self._drift(fidelity or self.fidelity(), estimate)
+        if self.store is not None and (ch.alarms_raised or ch.alarms_cleared):
+            self.store.commit(self.name, ch, received=time.time())
+        return ch
+
+    def _drift(self, fid: Fidelity, estimate: TmEstimate | None) -> Changes:
         ch = Changes(time=self.state.time)
         want = {(arc, "modelDrift"): "major" for arc in fid.drifting}
+        problems = dict.fromkeys(want, f"predicted rate off the measured one by more than "
+                                       f"{self.drift_threshold:.0%} (the twin's matrix, "
+                                       "routed as it believes the network routes)")
+        if self.prior is not None and self.can_estimate():
+            est = estimate or self.estimate_tm()
+            self.last_innovation = est.innovation
+            if self.prior.drift(est):
+                key = (NETWORK_OBJECT, "modelDrift")
+                want[key] = "major"
+                problems[key] = (
+                    f"counters inconsistent with the twin's routing and the measured history "
+                    f"(innovation {est.innovation:.3g} > alarm level "
+                    f"{self.prior.alarm_innovation:.3g}): a silent failure or metric change?")
         have = {k: v for k, v in self.state.alarms.items() if k[1] == "modelDrift"}
         for key, sev in want.items():
             if key not in have:
@@ -214,8 +336,8 @@ class LiveTwin:
             ch.alarms_cleared.append(key)
         self.state.alarms = {k: v for k, v in self.state.alarms.items()
                              if k[1] != "modelDrift"} | want
-        if self.store is not None and (ch.alarms_raised or ch.alarms_cleared):
-            self.store.commit(self.name, ch, received=time.time())
+        self.state.alarm_problems = {k: v for k, v in self.state.alarm_problems.items()
+                                     if k[1] != "modelDrift"} | problems
         return ch
 
     # ------------------------------------------------------------------ history
@@ -232,7 +354,8 @@ class LiveTwin:
         if self.store is not None:
             for change in self.store.topology_changes(self.name, at):
                 shaped = apply_topology(shaped, change)
-        return live_network(shaped, past.link_up, past.arc_rate_bps, mu)
+        return live_network(shaped, past.link_up, past.arc_rate_bps, mu, prior=self.prior,
+                            at=at)
 
     def network_now(self, mu: float = 0.01) -> Network | None:
         """The network as it is now (link states as observed, traffic estimated from the
@@ -240,7 +363,8 @@ class LiveTwin:
         if not np.isfinite(self.state.arc_rate_bps).any():
             return None
         up = dict(zip(self.state.link_ids, self.state.link_up.tolist(), strict=True))
-        return live_network(self.network, up, self.state.arc_rate_bps, mu)
+        return live_network(self.network, up, self.state.arc_rate_bps, mu, prior=self.prior,
+                            at=self.state.time)
 
     def summary(self) -> dict[str, Any]:
         lat = np.array(self.latencies_s) if self.latencies_s else np.zeros(1)
@@ -250,13 +374,25 @@ class LiveTwin:
                 "latency_p99_s": float(np.percentile(lat, 99))}
 
 
+def _estimate(rm: RoutingMatrix, rates: np.ndarray, c: Any, prior: HistoryPrior | None,
+              at: float, mu: float) -> TmEstimate:
+    if prior is not None and prior.src.size == rm.src.size:
+        return estimate_tm_with_prior(rm, rates, prior, time_of_day_s=_time_of_day(at))
+    return estimate_tm(rm, rates, c.arc_src, c.arc_dst, c.n_nodes, mu=mu)
+
+
+def _time_of_day(t: float) -> float | None:
+    return float(t % 86_400.0) if np.isfinite(t) else None
+
+
 def live_network(shaped: Network, link_up: dict[str, bool], arc_rate_bps: np.ndarray,
-                 mu: float = 0.01) -> Network:
-    """``shaped`` with these link states and the traffic matrix estimated (tomogravity)
-    from these arc rates. The plan's demands and services are kept, re-rated: the estimate
-    of each node pair is split over the plan's demands of that pair in proportion to their
-    planned rates (an unplanned pair becomes a demand of its own), so what-ifs on it still
-    check every SLA."""
+                 mu: float = 0.01, *, prior: HistoryPrior | None = None,
+                 at: float = float("nan")) -> Network:
+    """``shaped`` with these link states and the traffic matrix estimated from these arc
+    rates (with the history ``prior`` at time ``at`` when given, else tomogravity). The
+    plan's demands and services are kept, re-rated: the estimate of each node pair is split
+    over the plan's demands of that pair in proportion to their planned rates (an unplanned
+    pair becomes a demand of its own), so what-ifs on it still check every SLA."""
     links = {lid: dataclasses.replace(lk, oper_up=link_up.get(lid, lk.oper_up))
              for lid, lk in shaped.links.items()}
     network = dataclasses.replace(shaped, links=links)
@@ -265,7 +401,7 @@ def live_network(shaped: Network, link_up: dict[str, bool], arc_rate_bps: np.nda
     rm = routing_matrix(c, up)
     rates = arc_rate_bps[: c.n_arcs] if arc_rate_bps.size >= c.n_arcs else np.concatenate(
         [arc_rate_bps, np.full(c.n_arcs - arc_rate_bps.size, np.nan)])
-    est = estimate_tm(rm, np.where(up, rates, np.nan), c.arc_src, c.arc_dst, c.n_nodes, mu=mu)
+    est = _estimate(rm, np.where(up, rates, np.nan), c, prior, at, mu)
     n = c.n_nodes
     pair_est = np.zeros(n * n)
     np.add.at(pair_est, est.src.astype(np.int64) * n + est.dst, est.rate_bps)

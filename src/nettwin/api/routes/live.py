@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from nettwin.api.schemas import (
     PastState,
     StateDiff,
     TrafficMatrix,
+    TrafficPrior,
 )
 from nettwin.api.service import Twin, TwinDep
 from nettwin.live import LiveTwin, Message, diff_states
@@ -38,6 +40,27 @@ class TelemetryRequest(BaseModel):
     """A measured traffic level: every demand at ``scale`` x its modelled rate."""
 
     scale: float = Field(ge=0.0, le=1e6)
+
+
+class MatrixEntry(BaseModel):
+    src: str = Field(min_length=1, max_length=200)
+    dst: str = Field(min_length=1, max_length=200)
+    rate_bps: float = Field(ge=0.0, allow_inf_nan=False)
+
+
+class MeasuredMatrixBody(BaseModel):
+    """One measured matrix (a flow export's aggregate, an operator's matrix)."""
+
+    time: datetime | None = Field(default=None, description="When it was measured (ISO 8601 "
+                                  "or epoch seconds): its time of day picks the prior's bin")
+    label: str | None = Field(default=None, max_length=200)
+    demands: list[MatrixEntry] = Field(max_length=1_000_000)
+
+
+class TrafficHistory(BaseModel):
+    """Measured past matrices, oldest first, to learn the traffic-matrix prior from."""
+
+    matrices: list[MeasuredMatrixBody] = Field(min_length=1, max_length=10_000)
 
 
 class Observations(BaseModel):
@@ -185,18 +208,82 @@ def history(_: Viewer, twin: TwinDep, nid: NetworkId,
 @router.get("/traffic-matrix", **role_route(Role.VIEWER))
 def traffic_matrix(_: Viewer, twin: TwinDep, nid: NetworkId,
                    limit: int = Query(default=100, ge=1, le=100_000)) -> TrafficMatrix:
-    """The matrix estimated from the measured rates (tomogravity), largest pairs first,
-    with a standard deviation per pair."""
+    """The matrix estimated from the measured rates, largest pairs first, with a standard
+    deviation per pair: from the prior learned from measured matrices when they were given
+    (``PUT .../traffic-history``), else tomogravity."""
     lt = live_twin(twin, nid)
     if not np.isfinite(lt.state.arc_rate_bps).any():
         raise HTTPException(409, detail="no measured rates yet: POST observations first")
+    if not lt.can_estimate():
+        raise HTTPException(409, detail=f"{lt.state.compiled.n_nodes} nodes: too large for "
+                                        "the dense traffic-matrix estimate")
     est = lt.estimate_tm()
     ids = lt.network.node_ids
     order = np.argsort(-est.rate_bps)[:limit]
     fid = lt.fidelity(est)
+    history = lt.prior is not None
     return TrafficMatrix.model_validate(json_safe({
         "total_bps": float(est.rate_bps.sum()), "fidelity_score": fid.score,
+        "prior": "history" if history else "gravity",
+        "innovation": est.innovation if history else None,
+        "drift": lt.prior.drift(est) if lt.prior is not None else None,
         "pairs": [{"src": ids[est.src[p]], "dst": ids[est.dst[p]],
                    "rate_bps": float(est.rate_bps[p]),
                    "std_bps": None if est.std_bps is None else float(est.std_bps[p])}
                   for p in order.tolist() if est.rate_bps[p] > 0]}))
+
+
+def _prior_doc(lt: LiveTwin) -> TrafficPrior:
+    ch = lt.prior_choice
+    if lt.prior is None or ch is None:
+        return TrafficPrior(prior="gravity", drift_every_s=lt.drift_every_s)
+    return TrafficPrior.model_validate(json_safe({
+        "prior": "history", "matrices": lt.prior_matrices, "time_of_day_bins": ch.bins,
+        "half_life_matrices": ch.half_life, "spread_calibration": ch.kappa,
+        "validation_error": ch.validation_error, "validation_matrices":
+        ch.validation_matrices, "alarm_innovation": lt.prior.alarm_innovation,
+        "drift_every_s": lt.drift_every_s}))
+
+
+@router.get("/traffic-history", **role_route(Role.VIEWER))
+def traffic_prior(_: Viewer, twin: TwinDep, nid: NetworkId) -> TrafficPrior:
+    """The live twin's traffic-matrix prior: gravity, or learned from measured matrices."""
+    return _prior_doc(live_twin(twin, nid))
+
+
+@router.put("/traffic-history", **role_route(Role.OPERATOR))
+async def put_traffic_history(_: Operator, twin: TwinDep, nid: NetworkId,
+                              body: TrafficHistory) -> TrafficPrior:
+    """Learn the traffic-matrix prior from measured past matrices (oldest first; three or
+    more to choose its options and calibrate its spread on their later third). From then
+    on every estimate, the live basis of what-ifs and the drift check use it. Matrices
+    naming nodes the network lacks are refused (422, naming the matrix and the nodes)."""
+    from nettwin.io.tm_history import MeasuredMatrix, tm_history
+
+    lt = live_twin(twin, nid)
+    if not lt.can_estimate():
+        raise HTTPException(409, detail=f"{lt.state.compiled.n_nodes} nodes: too large for "
+                                        "the dense traffic-matrix estimate")
+    records = [MeasuredMatrix(
+        m.label or f"matrix {i}",
+        float("nan") if m.time is None else float(
+            m.time.hour * 3600 + m.time.minute * 60 + m.time.second),
+        [d.src for d in m.demands], [d.dst for d in m.demands],
+        [d.rate_bps for d in m.demands]) for i, m in enumerate(body.matrices)]
+
+    def learn() -> None:
+        from nettwin.estimate.tm import routing_matrix
+
+        rm = routing_matrix(lt.state.compiled, lt.state.compiled.arc_up)
+        lt.use_history(tm_history(records, lt.network.node_ids, rm))
+
+    await run_in_threadpool(learn)
+    return _prior_doc(lt)
+
+
+@router.delete("/traffic-history", **role_route(Role.OPERATOR))
+def delete_traffic_history(_: Operator, twin: TwinDep, nid: NetworkId) -> TrafficPrior:
+    """Forget the learned prior: back to tomogravity."""
+    lt = live_twin(twin, nid)
+    lt.forget_history()
+    return _prior_doc(lt)
