@@ -281,9 +281,10 @@ class LiveTwin:
 
     def fidelity(self, est: TmEstimate | None = None) -> Fidelity:
         """How well the twin reproduces the counters: the accepted matrix (``refresh_tm``;
-        else one estimated now) routed as the twin believes the network routes, against the
-        measured rates. A matrix estimated from the same counters explains them by
-        construction, so drift shows against an earlier estimate: when the network changes
+        else one estimated now) routed as the twin believes the network routes, its level
+        fitted to the counters (one factor), against the measured rates. A matrix estimated
+        from the same counters explains them by construction, so drift shows against an
+        earlier estimate: when the network changes
         in a way the twin was not told (a silent failure, a metric change), the prediction
         and the counters part."""
         est = est or self.tm or self.estimate_tm()
@@ -291,6 +292,12 @@ class LiveTwin:
         rm = routing_matrix(c, self.state.arc_up())
         predicted = rm.a @ est.rate_bps
         measured = self.state.arc_rate_bps
+        # the matrix's level fitted to the counters first: traffic rising or falling
+        # everywhere (the daily cycle) is not drift, a different routing is
+        both = np.isfinite(measured) & np.isfinite(predicted)
+        pp = float(predicted[both] @ predicted[both])
+        if pp > 0:
+            predicted = predicted * max(float(predicted[both] @ measured[both]) / pp, 0.0)
         floor = 0.01 * c.arc_capacity_bps
         err = np.abs(predicted - measured) / np.maximum(measured, floor)
         ok = np.isfinite(err)
