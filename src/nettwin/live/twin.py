@@ -284,9 +284,8 @@ class LiveTwin:
         else one estimated now) routed as the twin believes the network routes, its level
         fitted to the counters (one factor), against the measured rates. A matrix estimated
         from the same counters explains them by construction, so drift shows against an
-        earlier estimate: when the network changes
-        in a way the twin was not told (a silent failure, a metric change), the prediction
-        and the counters part."""
+        earlier estimate: when the network changes in a way the twin was not told (a silent
+        failure, a metric change), the prediction and the counters part."""
         est = est or self.tm or self.estimate_tm()
         c = self.state.compiled
         rm = routing_matrix(c, self.state.arc_up())
