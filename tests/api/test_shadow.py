@@ -262,3 +262,52 @@ def test_a_record_that_no_longer_fits_the_network_is_listed_with_a_note(api: Any
                                           headers=tok[Role.VIEWER]).json()["proposals"]}
     assert got["stale"]["hindsight"] is None and "Gone--Away" in got["stale"]["hindsight_note"]
     assert got[rec["id"]]["hindsight"] is not None
+
+
+def test_a_policy_in_continuous_shadow_mode_is_judged_recorded_never_applied(api: Any) -> None:
+    # the scheduler runs the sandbox's random policy on the network by itself; each record
+    # equals the library's: the policy's proposal (agent_proposal) on the same state,
+    # judged by validate_change; the network is never changed
+    import time as _time
+
+    from nettwin.gym.agents import RandomPolicy
+    from nettwin.gym.shadow import agent_proposal
+
+    client, tok = api
+    before = client.get(URL, headers=tok[Role.VIEWER]).json()
+    for bad, why in (({"policy": "cheater"}, "policy"), ({"policy": "random", "every_s": 1},
+                                                          "every_s")):
+        r = client.post(f"{URL}/shadow-agents", json=bad, headers=tok[Role.OPERATOR])
+        assert r.status_code == 422 and why in r.text
+    assert client.post(f"{URL}/shadow-agents", json={"policy": "random"},
+                       headers=tok[Role.PLANNER]).status_code == 403
+    r = client.post(f"{URL}/shadow-agents", json={"policy": "random", "every_s": 5},
+                    headers=tok[Role.OPERATOR])
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "shadow:random"
+    deadline = _time.monotonic() + 90
+    records: list[dict[str, Any]] = []
+    while _time.monotonic() < deadline and not records:
+        _time.sleep(0.5)
+        records = client.get(f"{URL}/proposals", params={"agent": "shadow:random"},
+                             headers=tok[Role.VIEWER]).json()["proposals"]
+    assert records, client.get(f"{URL}/shadow-agents", headers=tok[Role.VIEWER]).json()
+    rec = records[0]
+    runs = client.get(f"{URL}/shadow-agents", headers=tok[Role.VIEWER]).json()["agents"][0]
+    proposed = [agent_proposal(RandomPolicy(), abilene(), name="shadow:random", seed=k)[0]
+                for k in range(runs["runs"])]  # each run is an episode seeded by its index
+    scenario = next(s for s in proposed if s is not None)
+    assert rec["body"]["changes"] == [
+        {"set_metric": {"link": c.link, "metric": c.metric}} for c in scenario.changes]
+    expected = _without_timings(validate_change(
+        abilene(), ChangeSet("shadow:random", scenario)).document())
+    assert _without_timings(rec["verdict_document"]) == expected
+    assert rec["applied"] is False and rec["basis"] == "plan"
+    listed = client.get(f"{URL}/shadow-agents", headers=tok[Role.VIEWER]).json()["agents"]
+    assert listed[0]["runs"] >= 1 and listed[0]["proposals"] >= 1
+    assert listed[0]["last_error"] is None
+    assert client.get(URL, headers=tok[Role.VIEWER]).json() == before  # never applied
+    r = client.delete(f"{URL}/shadow-agents/shadow:random", headers=tok[Role.OPERATOR])
+    assert r.status_code == 200 and r.json()["agents"] == []
+    assert client.delete(f"{URL}/shadow-agents/shadow:random",
+                         headers=tok[Role.OPERATOR]).status_code == 404

@@ -28,6 +28,7 @@ from nettwin.api.routes import ROUTERS
 from nettwin.api.security import install_guard
 from nettwin.api.service import Twin
 from nettwin.api.settings import Settings
+from nettwin.api.shadow_agents import schedule as schedule_shadow_agents
 from nettwin.api.uploads import BodyLimit
 from nettwin.api.warmup import start_warmup
 from nettwin.errors import NettwinError, ValidationError
@@ -76,7 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.simulate_telemetry_s > 0 and twin.live_ids:
             ticker = asyncio.create_task(
                 _simulated_telemetry(twin, settings.simulate_telemetry_s))
+        for nid in twin.live_ids:  # `serve --shadow POLICY`: agents trusted by no one yet
+            for policy in settings.shadow_policies:
+                twin.shadow.add(nid, policy, every_s=settings.shadow_every_s,
+                                allow_files=True)
+        shadows = asyncio.create_task(schedule_shadow_agents(twin))
         yield
+        shadows.cancel()
         if ticker is not None:
             ticker.cancel()
         twin.jobs.shutdown()

@@ -275,6 +275,26 @@ class TmPair(BaseModel):
     std_bps: float | None
 
 
+class ShadowAgentDoc(BaseModel):
+    """A policy in continuous shadow mode on a network: its schedule and record so far."""
+
+    network_id: str
+    name: str
+    policy: str
+    every_s: float
+    survive: str
+    owner: str
+    runs: int
+    proposals: int
+    last_run: float | None
+    last_error: str | None
+
+
+class ShadowAgentList(BaseModel):
+    network_id: str
+    agents: list[ShadowAgentDoc]
+
+
 class TrafficMatrix(BaseModel):
     total_bps: float
     fidelity_score: float | None

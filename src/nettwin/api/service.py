@@ -19,6 +19,7 @@ from nettwin.api.payloads import RecentResults
 from nettwin.api.persistence import ServiceStore
 from nettwin.api.security import AuditLog, outcome_of
 from nettwin.api.settings import Settings
+from nettwin.api.shadow_agents import ShadowAgents
 from nettwin.api.views import radio_of
 from nettwin.engine import CompiledNetwork, SimulationResult, compile_network
 from nettwin.engine import simulate as run_simulation
@@ -58,6 +59,7 @@ class Twin:
         self.jobs = JobManager.of(settings)
         self.recent = RecentResults(2)  # simulations paged through
         self.live = LiveHub(settings.store_url, settings.data_dir)
+        self.shadow = ShadowAgents()  # policies in continuous shadow mode
         self.registry = CollectorRegistry()
         self.requests = Counter("nettwin_http_requests", "HTTP requests",
                                 ["method", "route", "status"], registry=self.registry)

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     simulate_telemetry_s: float = Field(
         default=0.0, ge=0.0, description="Every this many seconds, feed the example network "
                                          "simulated live traffic (0: off; `serve` turns it on).")
+    shadow_policies: list[str] = Field(default_factory=list, description=(
+        "Policies to run in continuous shadow mode on every simulated network from the "
+        "start (a sandbox baseline: greedy, optimizer, random, noop; or a saved .npz)."))
+    shadow_every_s: float = Field(default=60.0, ge=5.0, description=(
+        "Seconds between a shadow policy's runs."))
     store_url: str | None = Field(
         default=None, description="History of the live twin: SQLAlchemy URL (default: "
                                   "sqlite in data_dir; or postgresql+psycopg://...).")

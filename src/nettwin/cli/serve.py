@@ -9,7 +9,17 @@ import typer
 
 from nettwin.api.auth import Role, TokenStore
 from nettwin.api.settings import Settings
-from nettwin.cli.common import EXIT_BAD_INPUT, JsonOpt, alert, emit_json, err, json_to_stdout, out
+from nettwin.cli.common import (
+    EXIT_BAD_INPUT,
+    JsonOpt,
+    alert,
+    emit_json,
+    err,
+    fail,
+    json_to_stdout,
+    out,
+)
+from nettwin.errors import NettwinError
 
 commands = typer.Typer()
 
@@ -94,6 +104,13 @@ def serve(
     telemetry_s: Annotated[float, typer.Option(
         "--telemetry-s", min=0.0, help="Feed the example network simulated live traffic "
                                        "every this many seconds (0: off).")] = 2.0,
+    shadow: Annotated[list[str] | None, typer.Option(
+        "--shadow", help="Run a policy in continuous shadow mode on every simulated network "
+                         "(its changes judged and recorded, never applied): greedy, "
+                         "optimizer, random, noop, or a model saved by `nettwin agent train` "
+                         "(.npz). Repeatable.")] = None,
+    shadow_every_s: Annotated[float, typer.Option(
+        "--shadow-every-s", min=5.0, help="Seconds between a shadow policy's runs.")] = 60.0,
 ) -> None:
     """Serve the twin: REST API (OpenAPI at /docs) and the dashboard (/ui), with the bundled
     Abilene core and Munich microwave backhaul fed simulated live traffic and weather.
@@ -103,7 +120,16 @@ def serve(
 
     from nettwin.api import create_app
 
-    settings = _settings(data_dir, host=host, port=port, simulate_telemetry_s=telemetry_s)
+    settings = _settings(data_dir, host=host, port=port, simulate_telemetry_s=telemetry_s,
+                         shadow_policies=shadow or [], shadow_every_s=shadow_every_s)
+    if shadow:
+        from nettwin.api.shadow_agents import make_policy
+
+        try:
+            for spec in shadow:
+                make_policy(spec, allow_files=True)
+        except NettwinError as exc:
+            raise fail(exc) from None
     store = TokenStore(settings.tokens_file)
     scheme = "https" if certfile else "http"
     if not store.path.exists():

@@ -11,14 +11,21 @@ import math
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from nettwin.api.auth import Role
 from nettwin.api.basis import Basis, BasisKind, resolve_basis
 from nettwin.api.deps import NetworkId, Operator, Planner, Viewer, role_route
-from nettwin.api.schemas import ProposalList, ProposalRecord, Scorecards, VerdictDoc
+from nettwin.api.schemas import (
+    ProposalList,
+    ProposalRecord,
+    Scorecards,
+    ShadowAgentDoc,
+    ShadowAgentList,
+    VerdictDoc,
+)
 from nettwin.api.service import Twin, TwinDep
 from nettwin.errors import NettwinError, ValidationError
 from nettwin.model import Network
@@ -222,3 +229,47 @@ def proposals_scorecard(_: Viewer, twin: TwinDep, nid: NetworkId, agent: AgentQu
         hs = [_hindsight(twin, nid, r, horizon_s, seen)[0] for r in rs]
         cards.append({"agent": name} | scorecard(rs, hs))
     return Scorecards.model_validate(json_safe({"network_id": nid, "agents": cards}))
+
+
+class ShadowAgentRequest(BaseModel):
+    policy: Literal["noop", "random", "greedy", "optimizer"] = Field(description=(
+        "A sandbox baseline (a trained model can be scheduled from `nettwin serve --shadow "
+        "FILE.npz`: the API opens no file a caller names)"))
+    every_s: float = Field(default=60.0, ge=5.0, le=86_400.0, description=(
+        "Seconds between runs"))
+    name: str | None = Field(default=None, max_length=200, pattern=r"^[\w .:@/+-]+$",
+                             description="The agent name its records carry (default "
+                                         "shadow:POLICY)")
+    survive: Literal["none", "n-1", "n-2"] = "n-1"
+
+
+@router.get("/networks/{nid}/shadow-agents", **role_route(Role.VIEWER))
+def shadow_agents(_: Viewer, twin: TwinDep, nid: NetworkId) -> ShadowAgentList:
+    """The policies running in continuous shadow mode on the network, with their runs,
+    proposals recorded and last error."""
+    twin.get(nid)
+    return ShadowAgentList(network_id=nid, agents=[
+        ShadowAgentDoc.model_validate(json_safe(a.document())) for a in twin.shadow.of(nid)])
+
+
+@router.post("/networks/{nid}/shadow-agents", status_code=201, **role_route(Role.OPERATOR))
+def add_shadow_agent(who: Operator, twin: TwinDep, nid: NetworkId, body: ShadowAgentRequest
+                     ) -> ShadowAgentDoc:
+    """Run a policy in continuous shadow mode: every ``every_s`` seconds (the first run
+    now) its change on the network's live state is judged and recorded with the proposals
+    (``GET .../proposals``, agent = its name), never applied. The same name replaces it."""
+    twin.get(nid)
+    agent = twin.shadow.add(nid, body.policy, every_s=body.every_s, name=body.name,
+                            survive=body.survive, owner=who.name)
+    return ShadowAgentDoc.model_validate(json_safe(agent.document()))
+
+
+@router.delete("/networks/{nid}/shadow-agents/{name:path}", **role_route(Role.OPERATOR))
+def remove_shadow_agent(_: Operator, twin: TwinDep, nid: NetworkId, name: str
+                        ) -> ShadowAgentList:
+    """Stop a shadow agent (its records stay)."""
+    twin.get(nid)
+    if not twin.shadow.remove(nid, name):
+        raise HTTPException(404, detail=f"no shadow agent {name!r} on {nid}: see GET "
+                                        f"/api/v1/networks/{nid}/shadow-agents")
+    return shadow_agents(_, twin, nid)
