@@ -77,6 +77,10 @@ class Network:
         return dataclasses.replace(self, demands=demands, services=dict(services or {}),
                                    notes=self.notes + tuple(notes))
 
+    def with_slices(self, records: Iterable[Any], source: str | None = None) -> Network:
+        """The same network with these slices instead of its own (validated against it)."""
+        return dataclasses.replace(self, slices=build_slices(self, records, source))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Network):
             return NotImplemented
@@ -270,6 +274,21 @@ def build_network(
             "give length_km or delay_s, or node latitude/longitude"))
     return Network(name=name, nodes=node_map, links=link_map, demands=table,
                    services=service_map, notes=tuple(built_notes), slices=slice_map)
+
+
+def build_slices(network: Network, records: Iterable[Any], source: str | None = None
+                 ) -> dict[str, Slice]:
+    """Slice records (mappings or Slice) checked against a network, or a ValidationError
+    with every problem."""
+    prefix = f"{source}: " if source else ""
+    problems: list[Problem] = []
+    items = _coerce_all("slice", records, SLICE_FIELDS, prefix, problems)
+    known = set(network.demand_ids)
+    out = {v["id"]: Slice(**v) for label, v in items
+           if not _slice_problems(label, v, network.nodes, network.services, known, problems)}
+    if problems:
+        raise ValidationError(problems, source)
+    return out
 
 
 def _slice_problems(label: str, v: Mapping[str, Any], nodes: Mapping[str, Node],
