@@ -69,6 +69,7 @@ from nettwin.optimize.slice_plan import (
     policy_document,
     verdict_rows,
 )
+from nettwin.optimize.weights import kernel_threads
 from nettwin.scenarios.risk import RiskModel
 
 TARGET_SHARE = 0.8  # a slice's weight keeps its worst load at this share of it
@@ -392,12 +393,18 @@ def _violation(planner: _Planner, s: SliceDemands, ev: Evaluation, mp: SliceMapp
 
 def plan_slices(network: Network, slices: Sequence[Slice] | None = None, *,
                 survive: Survive = Survive.NONE, risk: RiskModel | None = None,
-                compiled: CompiledNetwork | None = None,
+                compiled: CompiledNetwork | None = None, threads: int | None = None,
                 progress: Progress | None = None) -> SlicePlan:
     """Admit the slices (the network's own unless ``slices`` is given) in priority order,
     map the admitted ones, and check them with the per-class engine (module doc)."""
-    t0 = time.perf_counter()
     net = compiled or compile_network(network)
+    with kernel_threads(net, threads):
+        return _plan(network, net, slices, survive, risk, progress)
+
+
+def _plan(network: Network, net: CompiledNetwork, slices: Sequence[Slice] | None,
+          survive: Survive, risk: RiskModel | None, progress: Progress | None) -> SlicePlan:
+    t0 = time.perf_counter()
     resolved = resolve_slices(network, slices)
     ordered = sorted(enumerate(resolved), key=lambda t: (-t[1].spec.priority, t[0]))
     planner = _Planner(network, net, resolved, survive, link_unavailability(network, risk))
