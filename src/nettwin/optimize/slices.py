@@ -289,9 +289,10 @@ class _Planner:
     def simulate(self, mp: SliceMapping, state: int, rate: np.ndarray | None = None
                  ) -> ClassResult:
         self.evaluations += 1
-        return simulate_classes(mp.compiled, mp.policy, arc_up=self.states[state].arc_up,
-                                demand_rate_bps=mp.rate_bps if rate is None else rate,
-                                pinned=mp.pins[state])
+        with np.errstate(invalid="ignore"):  # demands cut off by a failure: inf - inf
+            return simulate_classes(mp.compiled, mp.policy, arc_up=self.states[state].arc_up,
+                                    demand_rate_bps=mp.rate_bps if rate is None else rate,
+                                    pinned=mp.pins[state])
 
     def evaluate(self, chosen: Sequence[SliceDemands], mp: SliceMapping, *, surge: bool = True,
                  progress: Callable[[float], None] | None = None) -> Evaluation:
