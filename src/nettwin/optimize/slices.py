@@ -475,10 +475,11 @@ __all__ = ["SURGE", "Binding", "Check", "FailureState", "SliceDemands", "SliceMa
            "simulate_plan", "verdict_rows"]
 
 
-def simulate_plan(plan: SlicePlan, *, state: int = 0,
-                  rate_bps: np.ndarray | None = None) -> ClassResult:
+def simulate_plan(plan: SlicePlan, *, state: int = 0, rate_bps: np.ndarray | None = None,
+                  threads: int | None = None) -> ClassResult:
     """The per-class engine on the plan's mapping in one failure state (0: everything up)."""
     mp = plan.mapping
-    return simulate_classes(mp.compiled, mp.policy, arc_up=plan.states[state].arc_up,
-                            demand_rate_bps=mp.rate_bps if rate_bps is None else rate_bps,
-                            pinned=mp.pins[state])
+    with kernel_threads(mp.compiled, threads), np.errstate(invalid="ignore"):
+        return simulate_classes(mp.compiled, mp.policy, arc_up=plan.states[state].arc_up,
+                                demand_rate_bps=mp.rate_bps if rate_bps is None else rate_bps,
+                                pinned=mp.pins[state])
