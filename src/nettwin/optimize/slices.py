@@ -403,6 +403,14 @@ def plan_slices(network: Network, slices: Sequence[Slice] | None = None, *,
         return _plan(network, net, slices, survive, risk, progress)
 
 
+def _scaled(progress: Progress | None, start: float, width: float) -> Progress | None:
+    """A part of the progress: ``f`` in [0, 1] reported as ``start + width * f``."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda f: report(start + width * f)
+
+
 def _plan(network: Network, net: CompiledNetwork, slices: Sequence[Slice] | None,
           survive: Survive, risk: RiskModel | None, progress: Progress | None) -> SlicePlan:
     t0 = time.perf_counter()
@@ -412,6 +420,7 @@ def _plan(network: Network, net: CompiledNetwork, slices: Sequence[Slice] | None
     admitted: list[SliceDemands] = []
     steering: dict[str, Steering] = {}
     outcome: dict[str, dict[str, Any]] = {}
+    done: tuple[SliceMapping, Evaluation] | None = None  # of the slices admitted so far
     for step, (_pos, s) in enumerate(ordered):
         binding, fastest = planner.bound(s)
         outcome[s.id] = {"order": step, "fastest": fastest}
@@ -420,23 +429,25 @@ def _plan(network: Network, net: CompiledNetwork, slices: Sequence[Slice] | None
         else:
             failure: Binding | None = None
             tries = [Steering.IGP] + ([Steering.MIN_DELAY] if s.spec.max_delay_s else [])
-            for way in tries:
+            for t, way in enumerate(tries):
                 trial = {**steering, s.id: way}
                 chosen = [*admitted, s]
                 mp = planner.mapping(chosen, trial)
-                ev = planner.evaluate(chosen, mp)
+                width = 0.99 / (len(tries) * len(ordered))
+                ev = planner.evaluate(chosen, mp, progress=_scaled(
+                    progress, width * (step * len(tries) + t), width))
                 failure = next((b for b in (_violation(planner, x, ev, mp, s) for x in chosen)
                                 if b is not None), None)
                 if failure is None:
                     admitted.append(s)
                     steering = trial
+                    done = (mp, ev)
                     break
             if failure is not None:
                 outcome[s.id] |= {"binding": failure, "never": False}
         if progress is not None:
-            progress(0.9 * (step + 1) / max(len(ordered), 1))
-    mp = planner.mapping(admitted, steering)
-    ev = planner.evaluate(admitted, mp)
+            progress(0.99 * (step + 1) / max(len(ordered), 1))
+    mp, ev = done or (planner.mapping([], {}), Evaluation({}, {}, {}, {}, []))
     verdicts = []
     for s in resolved:
         o = outcome[s.id]
