@@ -64,6 +64,22 @@ def test_a_bad_slice_is_named_with_field_value_and_fix(record: dict[str, Any], f
     assert fix in (problem.fix or "")
 
 
+def test_a_network_file_with_a_bad_slice_names_the_file_and_the_slice() -> None:
+    from nettwin.io.native import parse_document
+
+    doc = {"nodes": [{"id": "a"}, {"id": "b"}],
+           "links": [{"id": "l", "a": "a", "b": "b", "capacity_bps": 1e9}],
+           "demands": [{"src": "a", "dst": "b", "rate_bps": 1e6}],
+           "slices": [{"id": "s", "demands": ["a->b"], "max_delay_s": 0}]}
+    with pytest.raises(ValidationError) as info:
+        parse_document(doc, "net.yaml")
+    (problem,) = info.value.problems
+    assert problem.element == "net.yaml: slice 's'" and problem.field == "max_delay_s"
+    assert "> 0" in (problem.fix or "")
+    doc["slices"][0]["max_delay_s"] = 0.01
+    assert parse_document(doc, "net.yaml").slices["s"].max_delay_s == 0.01
+
+
 def test_slices_that_share_a_demand_or_select_nothing_are_refused() -> None:
     network = abilene().with_slices([
         {"id": "a", "endpoints": ["Chicago", "Denver"]},
@@ -161,13 +177,25 @@ def test_api_stores_validated_slices_and_runs_the_admission_job(api: Any) -> Non
                       json={"survive": "n-1"})
     assert job.status_code == 202, job.text
     status = _wait(client, job.json()["id"], h[Role.VIEWER])
-    assert status["state"] == "done" and status["done"] == status["total"], status
+    assert status["state"] == "done" and status["done"] == status["total"] == 1000, status
     result = client.get(f"/api/v1/jobs/{status['id']}/result", headers=h[Role.VIEWER]).json()
     doc = result["document"]
     local = json.loads(json.dumps(doc))
     assert doc["admitted"] == ["urllc-east", "embb-west", "mmtc-central"]
     assert local["qos_policy"]["classes"][:3] == [f"slice:{s}" for s in doc["admitted"]]
     assert doc["survive"] == "n-1" and result["paths"] == {"paths": []}
+
+
+def test_api_slice_job_cancels(api: Any) -> None:
+    client, h = api
+    body = yaml.safe_load(SLICES.read_text(encoding="utf-8"))
+    job = client.post("/api/v1/networks/example/optimize/slices", headers=h[Role.PLANNER],
+                      json={"survive": "n-1"} | body).json()
+    assert client.delete(f"/api/v1/jobs/{job['id']}", headers=h[Role.PLANNER]).status_code == 202
+    status = _wait(client, job["id"], h[Role.VIEWER])
+    assert status["state"] == "cancelled" and status["done"] < 1000, status
+    assert client.get("/api/v1/networks/example/slices",  # inline slices are not stored
+                      headers=h[Role.VIEWER]).json() == {"slices": []}
 
 
 def test_api_slice_job_errors(api: Any) -> None:

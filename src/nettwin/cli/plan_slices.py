@@ -32,6 +32,7 @@ from nettwin.cli.common import (
 from nettwin.cli.render import si
 from nettwin.errors import NettwinError
 from nettwin.io import MetricPolicy
+from nettwin.optimize.objective import Survive
 
 SlicesOpt = Annotated[Path | None, typer.Option(
     "--slices", help="Slices file (YAML/JSON, 'slices:' list in the native slice fields); "
@@ -48,9 +49,9 @@ def slices_cmd(
     fmt: FormatOpt = None,
     traffic: TrafficOpt = None,
     slices_file: SlicesOpt = None,
-    survive: Annotated[str, typer.Option(
-        "--survive", help="none, or n-1: admitted slices keep their SLA under every single "
-                          "link failure.")] = "none",
+    survive: Annotated[Survive, typer.Option(
+        "--survive", help="n-1: admitted slices keep their SLA under every single link "
+                          "failure.")] = Survive.NONE,
     json_out: JsonOpt = None,
     qos_out: Annotated[Path | None, typer.Option(
         "--qos-out", help="Write the QoS policy (YAML) that 'qos-simulate --policy' reads.")]
@@ -73,13 +74,9 @@ def slices_cmd(
     from nettwin.examples import example_path
     from nettwin.io import NetworkFormat, save_network
     from nettwin.io.slice_files import load_slices
-    from nettwin.optimize.objective import Survive
     from nettwin.optimize.slices import plan_slices
 
-    try:
-        how = Survive(survive)
-    except ValueError:
-        raise typer.BadParameter(f"{survive!r}: use none or n-1", param_hint="--survive") from None
+    how = survive
     for p in (qos_out, paths_out, network_out):
         if p is not None and not p.resolve().parent.is_dir():
             raise typer.BadParameter(f"{p}: the folder {p.resolve().parent} does not exist; "
