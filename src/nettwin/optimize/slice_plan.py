@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,23 +208,19 @@ class SlicePlan:
                 "seconds": self.seconds, "evaluations": self.evaluations}
 
 
-
 def policy_document(net: CompiledNetwork, policy: ClassPolicy) -> dict[str, Any]:
-    """The QoS policy file (``io.qos_policy``) of a WFQ policy: a default and the ports
-    whose weights differ from it."""
-    default = policy.weights[0] if policy.weights.shape[0] else np.ones(len(policy.priority))
-    counts: dict[tuple[float, ...], int] = {}
-    for row in policy.weights:
-        counts[tuple(row.tolist())] = counts.get(tuple(row.tolist()), 0) + 1
-    if counts:
-        default = np.array(max(counts, key=lambda k: counts[k]))
-    ports = {f"{net.link_ids[a // 2]}:{'ab'[a % 2]}": {"weights": policy.weights[a].tolist()}
-             for a in range(net.n_arcs) if not np.array_equal(policy.weights[a], default)}
+    """The QoS policy file (``io.qos_policy``) of a WFQ policy: the most common weights as
+    the default, and the ports whose weights differ from it."""
+    rows = Counter(tuple(r) for r in policy.weights.tolist())
+    default = list(rows.most_common(1)[0][0]) if rows else [1.0] * len(policy.priority)
+    ports = {f"{net.link_ids[a // 2]}:{'ab'[a % 2]}": {"weights": w}
+             for a, w in enumerate(policy.weights.tolist()) if w != default}
+    k = len(policy.priority)
     return {"classes": list(policy.priority),
-            "default": {"scheduler": "wfq", "weights": default.tolist(),
+            "default": {"scheduler": "wfq", "weights": default,
                         "buffer_packets": BUFFER_PACKETS},
-            "packets": {"mean_bytes": [IMIX_MEAN_PACKET_BYTES] * len(policy.priority),
-                        "size_scv": [IMIX_PACKET_SCV] * len(policy.priority)},
+            "packets": {"mean_bytes": [IMIX_MEAN_PACKET_BYTES] * k,
+                        "size_scv": [IMIX_PACKET_SCV] * k},
             "ports": ports}
 
 
