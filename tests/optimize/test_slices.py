@@ -311,3 +311,65 @@ def test_admission_equals_brute_force_over_the_min_cut(rate_gbps: float) -> None
         assert not v.never_admissible  # alone, each fits the cut
         if not v.admitted:
             assert v.binding is not None and v.binding.kind == "sla"
+
+
+def _pairs_maxflow(g: nx.DiGraph, sources: list[int], sinks: list[int]) -> float:
+    h = g.copy()
+    for s in sources:
+        h.add_edge("S", s, capacity=float("inf"))
+    for t in sinks:
+        h.add_edge(t, "T", capacity=float("inf"))
+    return float(nx.maximum_flow_value(h, "S", "T"))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_slices_agree_with_the_networkx_bounds(seed: int) -> None:
+    """Admitted slices fit every cut and fastest path networkx finds (every single failure
+    too with n-1); a slice refused on a bound names a cut or path networkx confirms."""
+    rng = np.random.default_rng(100 + seed)
+    network = _with_lengths(ring_network(seed, 8, 4, demand_fraction=1.0), seed)
+    net = compile_network(network)
+    survive = Survive.N1 if seed % 2 else Survive.NONE
+    g = _nx_graph(net)
+    records = []
+    for k in range(3):
+        ends = [f"n{int(x)}" for x in rng.choice(8, size=2, replace=False)]
+        a, b = network.node_index[ends[0]], network.node_index[ends[1]]
+        cut = min(_pairs_maxflow(_nx_graph(net, down), [a], [b]) for down in (
+            [None, *net.link_ids] if survive is Survive.N1 else [None]))
+        fast = nx.shortest_path_length(g, a, b, weight="delay")
+        records.append({"id": f"s{k}", "demands": [f"{ends[0]}->{ends[1]}"],
+                        "guaranteed_rate_bps": float(np.exp(rng.uniform(-3, 0.4))) * cut,
+                        "max_delay_s": float(rng.uniform(0.7, 3.0)) * fast, "priority": -k})
+    plan = plan_slices(network.with_slices(records), survive=survive)
+    failures = [None, *net.link_ids] if survive is Survive.N1 else [None]
+    for v, s in zip(plan.verdicts, plan.slices, strict=True):
+        src, dst = net.demand_src[s.index], net.demand_dst[s.index]
+        if v.admitted:
+            for down in failures:
+                gd = _nx_graph(net, down)
+                for i in range(s.index.size):
+                    assert s.rate_bps[i] <= _pairs_maxflow(gd, [src[i]], [dst[i]]) * (1 + 1e-9)
+                    assert nx.shortest_path_length(gd, int(src[i]), int(dst[i]),
+                                                   weight="delay") <= s.spec.max_delay_s
+            assert v.normal is not None and v.normal.ok
+        elif v.never_admissible:
+            b = v.binding
+            assert b is not None and b.kind in ("min-cut", "propagation", "connectivity")
+            gd = _nx_graph(net, b.failure)
+            pairs = list(zip(src.tolist(), dst.tolist(), strict=True))
+            if b.kind == "min-cut":
+                candidates = [_pairs_maxflow(gd, [p], [q]) for p, q in pairs]
+                candidates += [_pairs_maxflow(gd, [p], sorted({q for pp, q in pairs if pp == p}))
+                               for p in {p for p, _ in pairs}]
+                candidates += [_pairs_maxflow(gd, sorted({p for p, qq in pairs if qq == q}), [q])
+                               for q in {q for _, q in pairs}]
+                assert b.value is not None and b.limit is not None and b.value > b.limit
+                assert min(abs(c - b.limit) for c in candidates) <= 1e-6 * b.limit
+            elif b.kind == "propagation":
+                paths = [nx.shortest_path_length(gd, p, q, weight="delay") for p, q in pairs
+                         if nx.has_path(gd, p, q)]
+                assert b.value is not None and s.spec.max_delay_s is not None
+                assert b.value > s.spec.max_delay_s
+                assert min(abs(d - b.value) for d in paths) <= 1e-12
+    assert {v.slice for v in plan.verdicts} == {"s0", "s1", "s2"}
