@@ -200,6 +200,36 @@ def test_a_slow_igp_path_gets_min_delay_steering_and_its_availability() -> None:
         "availability", "sla")
 
 
+def test_a_slice_the_igp_cannot_carry_gets_the_widest_path() -> None:
+    """Two 6 Gbit/s slices from A to B: the IGP puts both on the 10 Gbit/s direct link, the
+    second is pinned on the detour A-D-B; an independent run of the written policy and
+    paths shows both SLAs met."""
+    nodes = [{"id": n} for n in "ABD"]
+    links = [{"id": "AB", "a": "A", "b": "B", "capacity_bps": 10e9, "metric": 1},
+             {"id": "AD", "a": "A", "b": "D", "capacity_bps": 10e9, "metric": 1},
+             {"id": "DB", "a": "D", "b": "B", "capacity_bps": 10e9, "metric": 1}]
+    demands = [{"src": "A", "dst": "B", "rate_bps": 1e8},
+               {"src": "A", "dst": "B", "rate_bps": 1e8, "traffic_class": "video"},
+               {"src": "B", "dst": "A", "rate_bps": 1e8}]
+    network = build_network("wide", nodes, links, demands).with_slices([
+        {"id": "one", "demands": ["A->B"], "guaranteed_rate_bps": 6e9, "max_loss": 1e-4,
+         "priority": 2},
+        {"id": "two", "demands": ["A->B:video"], "guaranteed_rate_bps": 6e9,
+         "max_loss": 1e-4}])
+    plan = plan_slices(network)
+    assert plan.admitted == ["one", "two"]
+    assert plan.verdict("one").steering is Steering.IGP
+    assert plan.verdict("two").steering is Steering.WIDEST
+    assert plan.paths_document() == {"paths": [{"demand": "A->B:video",
+                                                "via": ["A", "D", "B"]}]}
+    _m, _c, res = _independent(plan)
+    for sid in ("one", "two"):
+        delay, loss = _worst(plan, res, sid)
+        v = plan.verdict(sid)
+        assert v.normal is not None and loss <= 1e-4
+        assert delay == pytest.approx(v.normal.worst_delay_s, rel=1e-9)
+
+
 @pytest.fixture(scope="module")
 def abilene_plan() -> SlicePlan:
     doc = yaml.safe_load(example_path("abilene-slices").read_text(encoding="utf-8"))

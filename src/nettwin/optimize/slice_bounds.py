@@ -130,6 +130,35 @@ def fastest_path(net: CompiledNetwork, arc_up: np.ndarray, src: int
     return dist, via
 
 
+def widest_path(net: CompiledNetwork, arc_up: np.ndarray, src: int, room_bps: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The path from ``src`` to every node whose narrowest arc has the most ``room_bps``
+    (ties: the fastest by propagation); that room per node (-inf: unreachable) and the arc
+    each is reached by (-1: none)."""
+    width = np.full(net.n_nodes, -np.inf)
+    delay = np.full(net.n_nodes, np.inf)
+    via = np.full(net.n_nodes, -1, np.int64)
+    width[src], delay[src] = np.inf, 0.0
+    heap = [(-np.inf, 0.0, src)]
+    done = np.zeros(net.n_nodes, bool)
+    while heap:
+        _w, d, u = heapq.heappop(heap)
+        if done[u]:
+            continue
+        done[u] = True
+        for a in net.out_arc[net.out_ptr[u]:net.out_ptr[u + 1]].tolist():
+            v = int(net.arc_dst[a])
+            if not arc_up[a] or done[v]:
+                continue
+            w = min(width[u], float(room_bps[a]))
+            nd = d + float(net.arc_propagation_s[a])
+            if w > width[v] or (w == width[v] and nd < delay[v]):
+                width[v], delay[v], via[v] = w, nd, a
+                heapq.heappush(heap, (-w, nd, v))
+    width[src] = -np.inf
+    return width, via
+
+
 def path_to(via: np.ndarray, net: CompiledNetwork, dst: int) -> list[int]:
     """The arcs from the tree's root to ``dst``, in order."""
     arcs: list[int] = []

@@ -27,6 +27,7 @@ class Steering(enum.Enum):
 
     IGP = "igp"  # shortest paths by IGP metric, ECMP
     MIN_DELAY = "min-delay"  # the fastest path by propagation, per failure state
+    WIDEST = "widest"  # the path with the most room left by the slices before, per state
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,8 +155,9 @@ class Verdict:
 class SlicePlan:
     """Verdicts per slice and the mapping that carries the admitted ones: ``to_document()``
     is out.json, ``policy_document()`` the QoS policy file, ``paths_document()`` the
-    explicit paths (min-delay slices, everything up), ``marked_network()`` the network with
-    the slices' demands in their classes at the rates they were checked at."""
+    explicit paths (min-delay and widest-path slices, everything up), ``marked_network()``
+    the network with the slices' demands in their classes at the rates they were checked
+    at."""
 
     network: Network
     slices: tuple[SliceDemands, ...]

@@ -11,9 +11,10 @@ Method, per slice in admission order (priority, higher first, then as listed):
    class (``slice:ID``), WFQ on every port, each slice's weight on a port its worst load
    there (at its guaranteed rate; over the failures it must survive) divided by
    ``TARGET_SHARE``; the traffic outside slices shares what is left (at least
-   ``BACKGROUND_SHARE``), by its load. A slice routed by the IGP that misses its delay is
-   tried once more on min-delay paths (the fastest by propagation, recomputed per failure,
-   as an SR policy with a delay metric does).
+   ``BACKGROUND_SHARE``), by its load. A slice the IGP's paths do not carry is tried
+   again on explicit paths, recomputed per failure as an SR policy's headend does: with a
+   delay target on min-delay paths (the fastest by propagation), then on the widest paths
+   (the most room the slices admitted before leave, demand by demand).
 3. Check: the per-class engine re-simulates the network (slices at their guaranteed rates,
    all other traffic as offered) with everything up and with each single link failed. The
    slice is admitted when every admitted slice still meets its SLA (delay, loss, rate;
@@ -54,6 +55,7 @@ from nettwin.optimize.slice_bounds import (
     fastest_path,
     path_to,
     rate_binding,
+    widest_path,
 )
 from nettwin.optimize.slice_plan import (
     BUFFER_PACKETS,
@@ -180,26 +182,43 @@ class _Planner:
         self.must = self.states if survive is Survive.N1 else self.states[:1]
         self.evaluations = 0
         self._loads: dict[tuple[str, Steering], np.ndarray] = {}
-        self._pins: dict[tuple[str, int], tuple[np.ndarray, list[list[int]]]] = {}
+        self._pins: dict[tuple[str, Steering, int], tuple[np.ndarray, list[list[int]]]] = {}
+        # per state and arc: what the admitted slices leave of the slices' part of a port
+        self.room = np.array([net.arc_capacity_bps * st.arc_up for st in self.states]) * (
+            1.0 - BACKGROUND_SHARE)
 
-    def fastest_arcs(self, s: SliceDemands, state: int) -> tuple[np.ndarray, list[list[int]]]:
-        """The slice's demands that have a path in a state and the fastest path of each."""
-        key = (s.id, state)
+    def pinned_arcs(self, s: SliceDemands, steering: Steering, state: int
+                    ) -> tuple[np.ndarray, list[list[int]]]:
+        """The slice's demands that have a path in a state and the path of each: the
+        fastest (MIN_DELAY) or the widest in the room the admitted slices leave (WIDEST:
+        demand by demand, each taking its room from the next)."""
+        key = (s.id, steering, state)
         if key not in self._pins:
             up = self.states[state].arc_up
+            room = self.room[state].copy()
             demands: list[int] = []
             paths: list[list[int]] = []
             trees: dict[int, Any] = {}
-            for d in s.index.tolist():
+            for d, rate in zip(s.index.tolist(), s.rate_bps.tolist(), strict=True):
                 src, dst = int(self.net.demand_src[d]), int(self.net.demand_dst[d])
-                if src not in trees:
-                    trees[src] = fastest_path(self.net, up, src)
-                dist, via = trees[src]
-                if np.isfinite(dist[dst]):
+                if steering is Steering.WIDEST:
+                    _room, via = widest_path(self.net, up, src, room)
+                    found = bool(via[dst] >= 0)
+                else:
+                    if src not in trees:
+                        trees[src] = fastest_path(self.net, up, src)
+                    dist, via = trees[src]
+                    found = bool(np.isfinite(dist[dst]))
+                if found:
                     demands.append(d)
                     paths.append(path_to(via, self.net, dst))
+                    room[paths[-1]] -= rate / TARGET_SHARE
             self._pins[key] = (np.array(demands, np.int64), paths)
         return self._pins[key]
+
+    def admit(self, s: SliceDemands, steering: Steering) -> None:
+        """Take the room the slice reserves (its loads / ``TARGET_SHARE``)."""
+        self.room -= self.loads(s, steering) / TARGET_SHARE
 
     def loads(self, s: SliceDemands, steering: Steering) -> np.ndarray:
         """The slice's load on every arc [states, arcs] at its guaranteed rate."""
@@ -212,7 +231,7 @@ class _Planner:
                 if steering is Steering.IGP:
                     out[i] = route(self.net, st.arc_up, rate).load_bps
                 else:
-                    demands, paths = self.fastest_arcs(s, i)
+                    demands, paths = self.pinned_arcs(s, steering, i)
                     for d, arcs in zip(demands.tolist(), paths, strict=True):
                         out[i, arcs] += rate[d]
             self._loads[key] = out
@@ -265,8 +284,8 @@ class _Planner:
             demands: list[int] = []
             paths: list[list[int]] = []
             for s in order:
-                if steering[s.id] is Steering.MIN_DELAY:
-                    d, p = self.fastest_arcs(s, i)
+                if steering[s.id] is not Steering.IGP:
+                    d, p = self.pinned_arcs(s, steering[s.id], i)
                     demands += d.tolist()
                     paths += p
             ptr = np.cumsum([0] + [len(p) for p in paths]).astype(np.int64)
@@ -428,7 +447,8 @@ def _plan(network: Network, net: CompiledNetwork, slices: Sequence[Slice] | None
             outcome[s.id] |= {"binding": binding, "never": True}
         else:
             failure: Binding | None = None
-            tries = [Steering.IGP] + ([Steering.MIN_DELAY] if s.spec.max_delay_s else [])
+            tries = [Steering.IGP, *([Steering.MIN_DELAY] if s.spec.max_delay_s else []),
+                     Steering.WIDEST]
             for t, way in enumerate(tries):
                 trial = {**steering, s.id: way}
                 chosen = [*admitted, s]
@@ -440,6 +460,7 @@ def _plan(network: Network, net: CompiledNetwork, slices: Sequence[Slice] | None
                                 if b is not None), None)
                 if failure is None:
                     admitted.append(s)
+                    planner.admit(s, way)
                     steering = trial
                     done = (mp, ev)
                     break
