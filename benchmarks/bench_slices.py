@@ -1,7 +1,7 @@
 """Slice admission benchmark: decisions and time on Abilene (the bundled example with its
 slices file, and SNDlib Abilene with a measured matrix) and GEANT (SNDlib, a measured
 15-minute matrix), each with an eMBB, a URLLC and an mMTC slice plus one no mapping can
-carry, without and with n-1 survival.
+carry (on GEANT also one that fits the cuts but not the paths), without and with n-1.
 
 Per run: the verdict per slice (admitted / rejected / never, with the binding constraint's
 kind), the engine runs the plan took, wall and CPU seconds, and the reference measured in the
@@ -46,6 +46,8 @@ GEANT = [
     {"id": "mmtc", "endpoints": ["pl1.pl", "cz1.cz", "sk1.sk", "hu1.hu", "se1.se"],
      "max_delay_s": 0.1, "max_loss": 1e-2, "isolation": False},
     {"id": "tactile", "endpoints": ["pt1.pt", "gr1.gr"], "max_delay_s": 0.008},
+    {"id": "backup", "endpoints": ["de1.de", "it1.it"], "guaranteed_rate_bps": 90e9,
+     "max_loss": 1e-3, "priority": -1},
 ]
 
 

@@ -465,7 +465,10 @@ def _plan(network: Network, net: CompiledNetwork, slices: Sequence[Slice] | None
                     done = (mp, ev)
                     break
             if failure is not None:
-                outcome[s.id] |= {"binding": failure, "never": False}
+                tried = ", ".join(w.value for w in tries)
+                outcome[s.id] |= {"never": False, "binding": dataclasses.replace(
+                    failure, message=f"{failure.message} (steering tried: {tried}; the "
+                                     f"figures are the last's)")}
         if progress is not None:
             progress(0.99 * (step + 1) / max(len(ordered), 1))
     mp, ev = done or (planner.mapping([], {}), Evaluation({}, {}, {}, {}, []))
