@@ -57,8 +57,8 @@ def slices_cmd(
         "--qos-out", help="Write the QoS policy (YAML) that 'qos-simulate --policy' reads.")]
         = None,
     paths_out: Annotated[Path | None, typer.Option(
-        "--paths-out", help="Write the explicit paths of min-delay slices (YAML, "
-                            "'qos-simulate --paths').")] = None,
+        "--paths-out", help="Write the explicit paths of min-delay and widest-path slices "
+                            "(YAML, 'qos-simulate --paths').")] = None,
     network_out: Annotated[Path | None, typer.Option(
         "--network-out", help="Write the network with the slices' demands in their classes "
                               "at the rates checked (native YAML/JSON).")] = None,
