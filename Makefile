@@ -135,3 +135,8 @@ bench-te: setup
 .PHONY: bench-tm
 bench-tm: setup
 	$(PY) benchmarks/bench_tm.py
+
+# Slice admission: decisions and wall/CPU time on Abilene and GEANT, without and with n-1.
+.PHONY: bench-slices
+bench-slices: setup
+	$(PY) benchmarks/bench_slices.py

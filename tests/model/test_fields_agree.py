@@ -15,7 +15,7 @@ from nettwin.model.fields import FIELDS_BY_ELEMENT, REQUIRED, FieldSpec
 
 RECORDS: dict[str, type] = {"node": elements.Node, "link": elements.Link,
                             "radio": elements.Radio, "service": elements.Service,
-                            "demand": elements.Demand}
+                            "demand": elements.Demand, "slice": elements.Slice}
 NESTED = {("link", "radio"): elements.Radio}  # declared as a mapping, held as its record
 # declared optional (None: derived when the network is built), held resolved in the record
 DERIVED = {("link", "metric_ab"): elements.DEFAULT_IGP_METRIC,  # with a note

@@ -536,3 +536,23 @@ class AgentScorecard(BaseModel):
 class Scorecards(BaseModel):
     network_id: str
     agents: list[AgentScorecard]
+
+
+# --------------------------------------------------------------------------- slices
+class SliceRecord(Open):
+    id: str
+    name: str | None = None
+    demands: list[str]
+    services: list[str]
+    endpoints: list[str]
+    traffic_classes: list[str]
+    guaranteed_rate_bps: float | None = None
+    max_delay_s: float | None = None
+    max_loss: float | None = None
+    min_availability: float | None = None
+    isolation: bool
+    priority: int
+
+
+class SlicesDoc(BaseModel):
+    slices: list[SliceRecord]

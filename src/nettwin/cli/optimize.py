@@ -279,3 +279,13 @@ def paths_cmd(
     if apply_to is not None and net_text is not None:
         _write_atomic(apply_to, net_text)
         err.print(f"wrote {apply_to}")
+
+
+def _register_slices() -> None:
+    """``optimize slices`` lives in its own module (cli/plan_slices.py)."""
+    from nettwin.cli.plan_slices import slices_cmd
+
+    optimize_app.command("slices")(slices_cmd)
+
+
+_register_slices()

@@ -1,4 +1,5 @@
-"""The native format: YAML or JSON, one document holding nodes, links, demands and services.
+"""The native format: YAML or JSON, one document holding nodes, links, demands, services and
+slices.
 
 Schema: ``nettwin schema`` prints it (generated from the field declarations). Export then
 import gives back an equal Network.
@@ -16,17 +17,18 @@ import yaml
 
 from nettwin.errors import ImportFormatError
 from nettwin.io.text import read_document
-from nettwin.model import Link, Network, Node, Service, build_network, demand_id
+from nettwin.model import Link, Network, Node, Service, Slice, build_network, demand_id
 from nettwin.model.fields import (
     DEMAND_FIELDS,
     LINK_FIELDS,
     NODE_FIELDS,
     RADIO_FIELDS,
     SERVICE_FIELDS,
+    SLICE_FIELDS,
 )
 from nettwin.model.schema import NATIVE_FORMAT_VERSION
 
-_SECTIONS = ("nettwin", "name", "nodes", "links", "demands", "services")
+_SECTIONS = ("nettwin", "name", "nodes", "links", "demands", "services", "slices")
 
 
 def parse_document(doc: Any, source: str) -> Network:
@@ -42,7 +44,7 @@ def parse_document(doc: Any, source: str) -> Network:
         raise ImportFormatError(source, f"format version {version!r} is not supported; "
                                         f"this nettwin reads version {NATIVE_FORMAT_VERSION}")
     sections = {}
-    for key in ("nodes", "links", "demands", "services"):
+    for key in ("nodes", "links", "demands", "services", "slices"):
         value = doc.get(key) or []
         if not isinstance(value, list):
             raise ImportFormatError(source, f"'{key}' must be a list, got {type(value).__name__}")
@@ -54,6 +56,7 @@ def parse_document(doc: Any, source: str) -> Network:
         sections["demands"],
         sections["services"],
         source=source,
+        slices=sections["slices"],
     )
 
 
@@ -87,10 +90,11 @@ def _record(obj: Any, specs: Any, skip_equal: Mapping[str, str] | None = None, *
     return out
 
 
-def element_document(element: Node | Link | Service) -> dict[str, Any]:
-    """Every field of a node, link (with its radio block) or service, JSON-ready (enums
-    as their values): what the API shows of one element."""
-    specs = {Node: NODE_FIELDS, Link: LINK_FIELDS, Service: SERVICE_FIELDS}[type(element)]
+def element_document(element: Node | Link | Service | Slice) -> dict[str, Any]:
+    """Every field of a node, link (with its radio block), service or slice, JSON-ready
+    (enums as their values): what the API shows of one element."""
+    specs = {Node: NODE_FIELDS, Link: LINK_FIELDS, Service: SERVICE_FIELDS,
+             Slice: SLICE_FIELDS}[type(element)]
     return _record(element, specs, full=True)
 
 
@@ -113,7 +117,8 @@ def network_to_document(network: Network) -> dict[str, Any]:
             del rec["id"]  # the default id; keeps large matrices short
         doc["demands"].append(rec)
     doc["services"] = [_record(s, SERVICE_FIELDS) for s in network.services.values()]
-    for key in ("demands", "services"):
+    doc["slices"] = [_record(s, SLICE_FIELDS) for s in network.slices.values()]
+    for key in ("demands", "services", "slices"):
         if not doc[key]:
             del doc[key]
     return doc

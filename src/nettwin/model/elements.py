@@ -1,4 +1,5 @@
-"""The records a network is made of: nodes, links, demands and services (frozen, unit-named)."""
+"""The records a network is made of: nodes, links, demands, services and slices (frozen,
+unit-named)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,25 @@ class Service:
     max_delay_s: float | None = None
     max_loss: float | None = None
     min_availability: float | None = None
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A network slice: the demands it selects (listed, by service, or by endpoints and
+    traffic class) with an SLA (None = no target) and an isolation requirement."""
+
+    id: str
+    name: str | None = None
+    demands: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    traffic_classes: tuple[str, ...] = ()
+    guaranteed_rate_bps: float | None = None
+    max_delay_s: float | None = None
+    max_loss: float | None = None
+    min_availability: float | None = None
+    isolation: bool = True
+    priority: int = 0
 
 
 def resolve_length_km(link: Link, a: Node, b: Node) -> float | None:

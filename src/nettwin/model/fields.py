@@ -164,11 +164,36 @@ SERVICE_FIELDS: tuple[FieldSpec, ...] = (
               default=None, minimum=0.0, maximum=1.0),
 )
 
+SLICE_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("id", str, "Unique slice id."),
+    FieldSpec("name", str, "Human-readable name; defaults to the id.", default=None),
+    FieldSpec("demands", tuple, "Ids of demands in the slice.", default=()),
+    FieldSpec("services", tuple, "Ids of services whose demands are in the slice.", default=()),
+    FieldSpec("endpoints", tuple, "Node ids: the demands between any two of them are in the "
+              "slice (with traffic_classes: only those classes).", default=()),
+    FieldSpec("traffic_classes", tuple, "Traffic classes: their demands are in the slice "
+              "(with endpoints: only between those nodes).", default=()),
+    FieldSpec("guaranteed_rate_bps", float, "SLA: total rate the slice may always send "
+              "(its demands scaled up to it); its offered rate when omitted.", unit="bit/s",
+              default=None, exclusive_minimum=0.0),
+    FieldSpec("max_delay_s", float, "SLA: worst-path one-way delay of every demand must stay "
+              "at or below.", unit="s", default=None, exclusive_minimum=0.0),
+    FieldSpec("max_loss", float, "SLA: packet loss fraction of every demand must stay at or "
+              "below.", default=None, minimum=0.0, maximum=1.0),
+    FieldSpec("min_availability", float, "SLA: fraction of time (failures weighted by link "
+              "unavailability) the SLA must hold.", default=None, minimum=0.0, maximum=1.0),
+    FieldSpec("isolation", bool, "The SLA must hold while any other slice surges (x3).",
+              default=True),
+    FieldSpec("priority", int, "Admission order: higher first, ties in listed order.",
+              default=0, minimum=-1_000_000, maximum=1_000_000),
+)
+
 FIELDS_BY_ELEMENT: Mapping[str, tuple[FieldSpec, ...]] = {
     "node": NODE_FIELDS,
     "link": LINK_FIELDS,
     "demand": DEMAND_FIELDS,
     "service": SERVICE_FIELDS,
+    "slice": SLICE_FIELDS,
     "radio": RADIO_FIELDS,
 }
 

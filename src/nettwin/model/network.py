@@ -1,4 +1,4 @@
-"""The Network: nodes, links, demands and services, validated as a whole."""
+"""The Network: nodes, links, demands, services and slices, validated as a whole."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from nettwin.model.elements import (
     Node,
     Radio,
     Service,
+    Slice,
     resolve_propagation_delay_s,
 )
 from nettwin.model.fields import (
@@ -31,6 +32,7 @@ from nettwin.model.fields import (
     NODE_FIELDS,
     RADIO_FIELDS,
     SERVICE_FIELDS,
+    SLICE_FIELDS,
     LinkKind,
     coerce_record,
 )
@@ -49,6 +51,7 @@ class Network:
     demands: DemandTable = field(default_factory=empty_demands)
     services: Mapping[str, Service] = field(default_factory=dict)
     notes: tuple[Problem, ...] = ()
+    slices: Mapping[str, Slice] = field(default_factory=dict)
 
     @cached_property
     def node_ids(self) -> tuple[str, ...]:
@@ -74,6 +77,10 @@ class Network:
         return dataclasses.replace(self, demands=demands, services=dict(services or {}),
                                    notes=self.notes + tuple(notes))
 
+    def with_slices(self, records: Iterable[Any], source: str | None = None) -> Network:
+        """The same network with these slices instead of its own (validated against it)."""
+        return dataclasses.replace(self, slices=build_slices(self, records, source))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Network):
             return NotImplemented
@@ -82,7 +89,8 @@ class Network:
                 and dict(self.links) == dict(other.links)
                 and self.demands == other.demands
                 and self.demand_ids == other.demand_ids
-                and dict(self.services) == dict(other.services))
+                and dict(self.services) == dict(other.services)
+                and dict(self.slices) == dict(other.slices))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -98,6 +106,7 @@ class Network:
             "demands": len(self.demands),
             "offered_bps": self.demands.total_rate_bps,
             "services": len(self.services),
+            "slices": len(self.slices),
             "capacity_bps": sum(lk.capacity_ab_bps + lk.capacity_ba_bps
                                 for lk in self.links.values()),
             "traffic_classes": list(self.demands.class_names),
@@ -165,6 +174,7 @@ def build_network(
     *,
     notes: Sequence[Problem] = (),
     source: str | None = None,
+    slices: Iterable[Any] = (),
 ) -> Network:
     """Validate records as a whole and build a Network, or raise with *every* problem found.
 
@@ -177,6 +187,7 @@ def build_network(
     link_items = _coerce_all("link", (_expand_link_shorthand(_as_record(r)) for r in links),
                              LINK_FIELDS, prefix, problems)
     service_items = _coerce_all("service", services, SERVICE_FIELDS, prefix, problems)
+    slice_items = _coerce_all("slice", slices, SLICE_FIELDS, prefix, problems)
 
     node_map: dict[str, Node] = {}
     for _, v in node_items:
@@ -239,6 +250,10 @@ def build_network(
                                         fix="use a demand id (default ids read 'SRC->DST')"))
         service_map.setdefault(v["id"], Service(**v))
 
+    slice_map = {v["id"]: Slice(**v) for label, v in slice_items
+                  if not _slice_problems(label, v, node_map, service_map, known_demands,
+                                         problems)}
+
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors:
         raise ValidationError(errors, source)
@@ -258,4 +273,42 @@ def build_network(
             f" e.g. {no_delay[:3]}",
             "give length_km or delay_s, or node latitude/longitude"))
     return Network(name=name, nodes=node_map, links=link_map, demands=table,
-                   services=service_map, notes=tuple(built_notes))
+                   services=service_map, notes=tuple(built_notes), slices=slice_map)
+
+
+def build_slices(network: Network, records: Iterable[Any], source: str | None = None
+                 ) -> dict[str, Slice]:
+    """Slice records (mappings or Slice) checked against a network, or a ValidationError
+    with every problem."""
+    prefix = f"{source}: " if source else ""
+    problems: list[Problem] = []
+    items = _coerce_all("slice", records, SLICE_FIELDS, prefix, problems)
+    known = set(network.demand_ids)
+    out = {v["id"]: Slice(**v) for label, v in items
+           if not _slice_problems(label, v, network.nodes, network.services, known, problems)}
+    if problems:
+        raise ValidationError(problems, source)
+    return out
+
+
+def _slice_problems(label: str, v: Mapping[str, Any], nodes: Mapping[str, Node],
+                    services: Mapping[str, Service], demands: set[str],
+                    problems: list[Problem]) -> bool:
+    """Report a slice's selectors that name nothing; True when any did."""
+    before = len(problems)
+    if not (v["demands"] or v["services"] or v["endpoints"] or v["traffic_classes"]):
+        problems.append(Problem(label, "slice selects no demand", field="demands",
+                                fix="give demands, services, endpoints or traffic_classes"))
+    for key, known, what in (("demands", demands, "demand"), ("services", services, "service"),
+                             ("endpoints", nodes, "node")):
+        for ident in v[key]:
+            if ident not in known:
+                problems.append(Problem(label, f"refers to a {what} that does not exist",
+                                        field=key, value=ident, fix=f"use a {what} id of the "
+                                        "network" + (" (default ids read 'SRC->DST')"
+                                                     if what == "demand" else "")))
+    if len(v["endpoints"]) == 1:
+        problems.append(Problem(label, "one endpoint selects no demand", field="endpoints",
+                                value=list(v["endpoints"]),
+                                fix="list two or more node ids (the demands between them)"))
+    return len(problems) > before

@@ -76,6 +76,7 @@ def export_json_schema() -> dict[str, Any]:
             "links": {"type": "array", "items": element_schema("link")},
             "demands": {"type": "array", "items": element_schema("demand")},
             "services": {"type": "array", "items": element_schema("service")},
+            "slices": {"type": "array", "items": element_schema("slice")},
         },
         "additionalProperties": False,
     }

@@ -13,6 +13,7 @@ from nettwin.api.routes import (
     qos,
     service,
     shadow,
+    slices,
     tmf,
     views,
 )
@@ -20,6 +21,6 @@ from nettwin.api.routes import (
 ROUTERS: tuple[APIRouter, ...] = (health.router, networks.router, basis.router, jobs.router,
                                   live.router, tmf.router, qos.router, views.router,
                                   service.router, optimize.router,
-                                  diagnose.router, shadow.router)
+                                  diagnose.router, shadow.router, slices.router)
 
 __all__ = ["ROUTERS"]
