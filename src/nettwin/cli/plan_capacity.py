@@ -33,6 +33,7 @@ from nettwin.cli.render import pct
 from nettwin.errors import NettwinError
 from nettwin.io import MetricPolicy, NetworkFormat, detect_network_format, save_network
 from nettwin.optimize.capacity import (
+    Candidate,
     CapacityPlan,
     InfeasiblePlanError,
     ModuleCatalogue,
@@ -191,7 +192,7 @@ def capacity_cmd(
                         "Fix: give --traffic.")
             raise typer.Exit(EXIT_BAD_INPUT)
         catalogue = _catalogue(file, fmt, modules, network)
-        cands = []
+        cands: list[Candidate] = []
         if candidates is not None:
             cands, catalogue = read_candidates(candidates, network, catalogue)
         with _bar() as advance:

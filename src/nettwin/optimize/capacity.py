@@ -212,9 +212,10 @@ def _problem(network: Network, catalogue: ModuleCatalogue, candidates: Sequence[
 
 def _need_bps(problem: _Problem, loads: PatternLoads, slot_id: str, factor: float) -> float:
     """Capacity the slot must gain (both directions get every module) in this pattern."""
-    i = loads.link_ids.index(slot_id)
+    i = loads.position[slot_id]
     before = problem.capacity_before(slot_id)
-    return max(factor * loads.worst_bps[i, d] / problem.threshold - before[d] for d in (0, 1))
+    return float(max(factor * loads.worst_bps[i, d] / problem.threshold - before[d]
+                     for d in (0, 1)))
 
 
 def _fmt_bps(bps: float) -> str:
@@ -260,7 +261,7 @@ def _explain_capacity(problem: _Problem, loads: PatternLoads, factor: float, yea
                       slot_id: str) -> tuple[str, dict[str, Any]]:
     offer = problem.catalogue.offer(slot_id)
     need = _need_bps(problem, loads, slot_id, factor)
-    i = loads.link_ids.index(slot_id)
+    i = loads.position[slot_id]
     worst = factor * float(loads.worst_bps[i].max())
     when = loads.worst_failure[i] or "normal operation"
     most = (0.0 if not offer.modules else math.inf if offer.max_modules is None
@@ -497,9 +498,9 @@ def _year_records(problem: _Problem, slots: list[Slot], now: np.ndarray, before:
     for i, s in enumerate(slots):
         offer = problem.catalogue.offer(s.id)
         delta = now[i, :len(s.module_capacity)] - before[i, :len(s.module_capacity)]
-        modules = [{"module": offer.modules[j].label(),
+        modules: list[dict[str, Any]] = [{"module": offer.modules[j].label(),
                     "capacity_bps": offer.modules[j].capacity_bps,
-                    "cost": offer.modules[j].cost, "count": int(round(delta[j]))}
+                    "cost": offer.modules[j].cost, "count": round(float(delta[j]))}
                    for j in range(len(s.module_capacity)) if delta[j] > 0.5]
         cost = sum(m["cost"] * m["count"] for m in modules)
         prior = sum(offer.modules[j].capacity_bps * before[i, j]

@@ -10,6 +10,7 @@ changes routing, hence a new sweep per pattern.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,6 +65,10 @@ class PatternLoads:
     failures: tuple[Failure, ...]
     failure_lost_bps: np.ndarray  # float64[failures]: traffic a failure cuts off
     normal_unroutable: tuple[tuple[str, str, float], ...]  # (src, dst, bps) never routable
+
+    @functools.cached_property
+    def position(self) -> dict[str, int]:
+        return {lid: i for i, lid in enumerate(self.link_ids)}
 
 
 def pattern_network(network: Network, candidates: Sequence[Candidate],

@@ -143,7 +143,7 @@ class Master:
         w = np.append(self.weights, 0.0)
         for (i, j, k), col in self.n_col.items():
             c[col] = self.slots[i].module_cost[j] * (w[k] - w[k + 1])
-        for i, s in enumerate(self.slots):
+        for s in self.slots:
             if s.candidate >= 0:
                 for k in range(self.years):
                     c[self.y_col[s.candidate, k]] = s.setup_cost * (w[k] - w[k + 1])
