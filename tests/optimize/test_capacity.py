@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from nettwin.errors import NettwinError
 from nettwin.model import Network, build_network
 from nettwin.optimize.capacity import (
     Candidate,
@@ -237,7 +238,7 @@ def test_candidate_links_match_the_subset_brute_force() -> None:
 
 def test_bad_arguments_are_named() -> None:
     cat = ModuleCatalogue(default=LinkOffer(MODULES))
-    with pytest.raises(Exception, match="threshold"):
+    with pytest.raises(NettwinError, match="threshold"):
         plan_capacity(_triangle(1e9), cat, threshold=1.5)
-    with pytest.raises(Exception, match="candidate link 'x'.*not in the network"):
+    with pytest.raises(NettwinError, match=r"candidate link 'x'.*not in the network"):
         plan_capacity(_triangle(1e9), cat, candidates=[Candidate("x", "A", "Z", 1)])

@@ -95,41 +95,52 @@ def read_module_catalogue(path: str | Path, network: Network) -> ModuleCatalogue
     """A ``modules.yaml``: a default offer and per-link offers (link ids must exist)."""
     path = Path(path)
     doc = _yaml(path)
-    problems: list[Problem] = []
     if not isinstance(doc, dict) or not ({"default", "links"} & set(doc)):
         raise ImportFormatError(str(path), "expected a mapping with 'default' and/or 'links' "
                                            "(see nettwin.io.capacity_files)")
+    return parse_module_catalogue(doc, network, path.name)
+
+
+def parse_module_catalogue(doc: Any, network: Network, source: str = "modules"
+                           ) -> ModuleCatalogue:
+    """A module catalogue from its parsed form (``modules.yaml``'s content)."""
+    problems: list[Problem] = []
+    if not isinstance(doc, dict) or not ({"default", "links"} & set(doc)):
+        raise ValidationError([Problem(source, "expected a mapping with 'default' and/or "
+                                               "'links'", value=doc,
+                                       fix="default: {modules: [{capacity_bps: 100e9, "
+                                           "cost: 1000}]}")])
     default = None
     if doc.get("default") is not None:
         # per-km costs of the default are applied per link below
-        default = _offer(doc["default"], f"{path.name} default", 0.0, problems)
+        default = _offer(doc["default"], f"{source} default", 0.0, problems)
     per_link: dict[str, LinkOffer] = {}
     raw_default = doc.get("default") or {}
     default_per_km = isinstance(raw_default, dict) and any(
         isinstance(m, dict) and m.get("cost_per_km") for m in raw_default.get("modules") or [])
     links = doc.get("links") or {}
     if not isinstance(links, dict):
-        problems.append(Problem(f"{path.name} links", "must map link ids to offers",
+        problems.append(Problem(f"{source} links", "must map link ids to offers",
                                 value=type(links).__name__, fix="links: {L1: {modules: ...}}"))
         links = {}
     for lid, raw in links.items():
         if str(lid) not in network.links:
-            problems.append(Problem(f"{path.name} links", "no such link in the network",
+            problems.append(Problem(f"{source} links", "no such link in the network",
                                     value=lid, fix="use a link id of the network"))
             continue
-        offer = _offer(raw, f"{path.name} link {lid}", link_length_km(network, str(lid)),
+        offer = _offer(raw, f"{source} link {lid}", link_length_km(network, str(lid)),
                        problems)
         if offer is not None:
             per_link[str(lid)] = offer
     if default_per_km:
         for lid in network.links:
             if lid not in per_link:
-                offer = _offer(raw_default, f"{path.name} default (link {lid})",
+                offer = _offer(raw_default, f"{source} default (link {lid})",
                                link_length_km(network, lid), problems)
                 if offer is not None:
                     per_link[lid] = offer
     if problems:
-        raise ValidationError(problems, path.name)
+        raise ValidationError(problems, source)
     return ModuleCatalogue(per_link, default)
 
 
@@ -159,18 +170,27 @@ def read_candidates(path: str | Path, network: Network, catalogue: ModuleCatalog
     if not isinstance(doc, dict) or not isinstance(doc.get("candidates"), list):
         raise ImportFormatError(str(path), "expected 'candidates:' with a list of links "
                                            "(id, a, b, metric, setup_cost, ...)")
+    return parse_candidates(doc["candidates"], network, catalogue, path.name)
+
+
+def parse_candidates(items: Any, network: Network, catalogue: ModuleCatalogue,
+                     source: str = "candidates") -> tuple[list[Candidate], ModuleCatalogue]:
+    """Candidate links from their parsed form (the list under ``candidates:``)."""
+    if not isinstance(items, list):
+        raise ValidationError([Problem(source, "expected a list of candidate links",
+                                       value=items, fix="[{id: N1, a: X, b: Y, metric: 10}]")])
     problems: list[Problem] = []
     out: list[Candidate] = []
     per_link = dict(catalogue.per_link)
     seen = set(network.links)
-    for k, raw in enumerate(doc["candidates"]):
-        where = f"{path.name} candidate {k + 1}"
+    for k, raw in enumerate(items):
+        where = f"{source} candidate {k + 1}"
         if not isinstance(raw, dict):
             problems.append(Problem(where, "is not a mapping", value=raw,
                                     fix="give {id: N1, a: X, b: Y, metric: 10}"))
             continue
         cid = str(raw.get("id", ""))
-        where = f"{path.name} candidate {cid or k + 1}"
+        where = f"{source} candidate {cid or k + 1}"
         bad = [(f, raw.get(f)) for f in ("a", "b") if str(raw.get(f)) not in network.nodes]
         for f, v in bad:
             problems.append(Problem(where, f"end {f!r} is not a node of the network", value=v,
@@ -202,7 +222,7 @@ def read_candidates(path: str | Path, network: Network, catalogue: ModuleCatalog
         out.append(Candidate(cid, str(raw["a"]), str(raw["b"]), int(metric), setup, length,
                              tuple(str(g) for g in srlgs)))
     if problems:
-        raise ValidationError(problems, path.name)
+        raise ValidationError(problems, source)
     return out, ModuleCatalogue(per_link, catalogue.default)
 
 

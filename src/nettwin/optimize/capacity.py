@@ -44,7 +44,7 @@ from nettwin.optimize.capacity_milp import DEFER, Master, Slot, Solution
 
 __all__ = ["Candidate", "CapacityPlan", "InfeasiblePlanError", "LinkOffer", "Module",
            "ModuleCatalogue", "Resilience", "apply_capacity_plan", "greedy_capacity",
-           "plan_capacity"]
+           "plan_capacity", "plan_changes"]
 
 Progress = Callable[[float, str], None]
 TOLERANCE = 1e-9  # relative slack when checking a requirement
@@ -611,3 +611,29 @@ def apply_capacity_plan(network: Network, plan: CapacityPlan) -> Network:
         capacity_ba_bps=lk.capacity_ba_bps + plan.added_bps.get(lid, 0.0))
         for lid, lk in net.links.items()}
     return dataclasses.replace(net, links=links)
+
+
+def plan_changes(network: Network, plan: CapacityPlan) -> list[dict[str, Any]]:
+    """The plan as what-if scenario changes (``set_capacity``, ``add_link``): applied to the
+    network, they give ``apply_capacity_plan``'s result."""
+    changes: list[dict[str, Any]] = []
+    built = {c.id: c for c in plan.candidates}
+    for lid, added in plan.added_bps.items():
+        if lid in built:
+            c = built[lid]
+            record = {"id": c.id, "a": c.a, "b": c.b, "capacity_bps": added,
+                      "metric": c.metric}
+            if c.length_km is not None:
+                record["length_km"] = c.length_km
+            changes.append({"add_link": record})
+            continue
+        link = network.links[lid]
+        if link.capacity_ab_bps == link.capacity_ba_bps:
+            changes.append({"set_capacity": {"link": lid,
+                                             "capacity_bps": link.capacity_ab_bps + added}})
+        else:
+            changes += [{"set_capacity": {"link": lid, "direction": d,
+                                          "capacity_bps": cap + added}}
+                        for d, cap in (("ab", link.capacity_ab_bps),
+                                       ("ba", link.capacity_ba_bps))]
+    return changes

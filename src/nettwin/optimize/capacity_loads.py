@@ -10,8 +10,8 @@ changes routing, hence a new sweep per pattern.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
