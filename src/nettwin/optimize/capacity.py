@@ -335,12 +335,15 @@ def plan_capacity(network: Network, catalogue: ModuleCatalogue, *, threshold: fl
     def names(positions: frozenset[int]) -> frozenset[str]:
         return frozenset(problem.candidates[c].id for c in positions)
 
+    if problem.candidates:
+        _add_node_cuts(problem, master, slots)
     iterations = 0
     status = "optimal"
-    solution: Solution | None = None
+    incumbent: Solution | None = None
+    best_bound = -math.inf
     while True:
         remaining = time_limit_s - (time.perf_counter() - t0)
-        if remaining <= 0 and solution is not None:
+        if remaining <= 0 and incumbent is not None:
             status = "time limit"
             break
         iterations += 1
@@ -348,8 +351,11 @@ def plan_capacity(network: Network, catalogue: ModuleCatalogue, *, threshold: fl
                f"MILP iteration {iterations} ({len(master.rows_lb)} rows)")
         solution = master.solve(max(1.0, remaining))
         if solution.status == "infeasible":
+            if incumbent is not None:  # cannot happen for a relaxation; keep what we have
+                break
             _raise_infeasible(problem, cache)
-        violated = False
+        best_bound = max(best_bound, solution.bound)
+        violated, connected = False, True
         for k, factor in enumerate(problem.factors):
             opened = names(solution.opened[k])
             loads = loads_for(opened)
@@ -359,53 +365,83 @@ def plan_capacity(network: Network, catalogue: ModuleCatalogue, *, threshold: fl
                 if not crossing:
                     raise InfeasiblePlanError(message, binding)
                 master.add_cover([cand_index[c] for c in crossing])
-                violated = True
+                violated, connected = True, False
                 continue
-            pattern = solution.opened[k]
+            # every requirement of the pattern goes in at once, so the master prices this
+            # pattern exactly from now on (only those the solution violates are news)
             for sid in loads.link_ids:
                 i = slot_position[sid]
                 need = _need_bps(problem, loads, sid, factor)
                 have = sum(cap * problem.scale * solution.counts[i, j, k]
                            for j, cap in enumerate(slots[i].module_capacity))
-                if need > have * (1 + TOLERANCE) + 1e-6:
-                    if need > _max_addable_bps(problem.catalogue.offer(sid)) and not \
-                            problem.candidates:
-                        message, binding = _explain_capacity(problem, loads, factor, k + 1, sid)
-                        raise InfeasiblePlanError(message, binding)
-                    violated |= master.add_requirement(i, pattern, k, need / problem.scale)
+                if need > _max_addable_bps(problem.catalogue.offer(sid)) and \
+                        not problem.candidates:
+                    message, binding = _explain_capacity(problem, loads, factor, k + 1, sid)
+                    raise InfeasiblePlanError(message, binding)
+                master.add_requirement(i, solution.opened[k], k, need / problem.scale)
+                violated |= need > have * (1 + TOLERANCE) + 1e-6
         if not violated:
+            incumbent = solution
+            status = solution.status
             break
-        if solution.status == "time limit":
-            status = "time limit"
-    assert solution is not None
-    if status == "time limit":
-        solution = _fallback(problem, master, solution, loads_for, slots, names)
+        if connected and problem.candidates:
+            # the plan these patterns need, priced exactly: the best so far is the answer
+            # if time runs out before the master's bound meets it
+            fixed = master.solve(max(1.0, time_limit_s - (time.perf_counter() - t0)),
+                                 fixed=solution.opened)
+            if fixed.status != "infeasible" and (
+                    incumbent is None or fixed.objective < incumbent.objective):
+                incumbent = fixed
+            if incumbent is not None and best_bound >= incumbent.objective * (1 - 1e-9):
+                break
+    if incumbent is None:
+        raise InfeasiblePlanError("no plan found within the time limit (the candidate links "
+                                  "tried so far leave demands disconnected); raise "
+                                  "--time-limit", {"constraint": "time limit"})
+    incumbent.bound = min(max(best_bound, incumbent.bound if status == "optimal" else
+                              best_bound), incumbent.objective)
     report(0.9, "LP relaxation")
     lp = master.solve(max(1.0, time_limit_s - (time.perf_counter() - t0)), relax=True)
     report(0.95, "final sweep of the plan")
-    return _build_plan(problem, "milp", status, solution, slots, names, lp.objective
+    return _build_plan(problem, "milp", status, incumbent, slots, names, lp.objective
                        if lp.status != "infeasible" else None, iterations, len(cache),
                        len(master.rows_lb), t0, c0)
 
 
-def _fallback(problem: _Problem, master: Master, solution: Solution,
-              loads_for: Callable[[frozenset[str]], PatternLoads], slots: list[Slot],
-              names: Callable[[frozenset[int]], frozenset[str]]) -> Solution:
-    """Out of time before the lazy loop closed: the patterns of the last solution, every
-    requirement row of them in, solved with the candidates fixed (a feasible plan)."""
-    for k, factor in enumerate(problem.factors):
-        loads = loads_for(names(solution.opened[k]))
-        for i, sid in enumerate(problem.slot_ids):
-            if sid in loads.link_ids:
-                master.add_requirement(i, solution.opened[k], k,
-                                       _need_bps(problem, loads, sid, factor) / problem.scale)
-    fixed = master.solve(60.0, fixed=solution.opened)
-    if fixed.status == "infeasible":
-        raise InfeasiblePlanError("no plan found within the time limit: the candidate links "
-                                  "chosen so far cannot be completed; raise --time-limit",
-                                  {"constraint": "time limit"})
-    fixed.bound = solution.bound
-    return fixed
+def _add_node_cuts(problem: _Problem, master: Master, slots: list[Slot]) -> None:
+    """Routing-free valid rows: all traffic a node sends (receives) must leave (enter) on
+    its surviving links below the threshold, normally and with each of them failed. They
+    hold for every set of built candidates, and lift the master's bound where the
+    per-pattern rows are void."""
+    position = {s.id: i for i, s in enumerate(slots)}
+    ends = {s.id: (problem.network.links[s.id].a, problem.network.links[s.id].b)
+            if s.candidate < 0 else (problem.candidates[s.candidate].a,
+                                     problem.candidates[s.candidate].b) for s in slots}
+    ids = problem.network.node_ids
+    t = problem.network.demands
+    sent = np.bincount(t.src, weights=t.rate_bps, minlength=len(ids))
+    received = np.bincount(t.dst, weights=t.rate_bps, minlength=len(ids))
+    for v, node in enumerate(ids):
+        incident = [sid for sid, (a, b) in ends.items() if node in (a, b)]
+        failing: list[str | None] = [None]
+        if problem.resilience is not Resilience.NONE:
+            failing += incident
+        for down in failing:
+            up = [sid for sid in incident if sid != down]
+            for traffic, out in ((sent[v], True), (received[v], False)):
+                before = 0.0
+                for sid in up:
+                    link = problem.network.links.get(sid)
+                    if link is not None:
+                        leaving = (link.a == node) == out
+                        before += link.capacity_ab_bps if leaving else link.capacity_ba_bps
+                for k, factor in enumerate(problem.factors):
+                    need = factor * traffic / problem.threshold - before
+                    if need > 0:
+                        master.add_plain_row({(position[sid], j): cap for sid in up
+                                              for j, cap in
+                                              enumerate(slots[position[sid]].module_capacity)},
+                                             k, need / problem.scale)
 
 
 def _raise_infeasible(problem: _Problem, cache: Mapping[frozenset[str], PatternLoads]
@@ -572,9 +608,9 @@ def greedy_capacity(network: Network, catalogue: ModuleCatalogue, *, threshold: 
     before = np.array([[problem.capacity_before(s.id)[d] for d in (0, 1)] for s in slots])
     choice = []
     for s in slots:
-        ratio = [(cost / cap, cap, j) for j, (cap, cost)
-                 in enumerate(zip(s.module_capacity, s.module_cost, strict=True))]
-        choice.append(min(ratio)[2] if ratio else -1)
+        ratio = [cost / cap for cap, cost in zip(s.module_capacity, s.module_cost, strict=True)]
+        best = [j for j, r in enumerate(ratio) if r <= min(ratio) * (1 + 1e-9)]
+        choice.append(min(best, key=lambda j: s.module_capacity[j]) if best else -1)
     current = np.zeros(len(slots))
     n_installed = np.zeros(len(slots))
     for k, factor in enumerate(problem.factors):

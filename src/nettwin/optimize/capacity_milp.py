@@ -95,6 +95,12 @@ class Master:
         self.rows_lb.append(need * (1 - len(pattern)))
         return True
 
+    def add_plain_row(self, coefficients: dict[tuple[int, int], float], year: int,
+                      lower: float) -> None:
+        """sum of coefficient * n[slot, module, year] >= lower (a row valid everywhere)."""
+        self.rows_a.append({self.n_col[i, j, year]: c for (i, j), c in coefficients.items()})
+        self.rows_lb.append(lower)
+
     def add_cover(self, candidates: Sequence[int]) -> None:
         """At least one of ``candidates`` must be built, every year (a cut they cross)."""
         for k in range(self.years):
