@@ -135,3 +135,8 @@ bench-te: setup
 .PHONY: bench-tm
 bench-tm: setup
 	$(PY) benchmarks/bench_tm.py
+
+# Capacity planning (MILP vs LP bound vs greedy) on SNDlib networks: `make bench-plan`.
+.PHONY: bench-plan
+bench-plan: setup
+	$(PY) benchmarks/bench_plan.py $(ARGS)
