@@ -199,7 +199,7 @@ def test_too_few_modules_names_the_link_and_the_shortfall() -> None:
 
 
 def _subset_oracle(network: Network, candidates: list[Candidate], offer: LinkOffer,
-                   threshold: float) -> float:
+                   threshold: float, factor: float = 1.0) -> float:
     """Every subset of candidates built, each priced by brute force; the cheapest that
     keeps every demand connected under every failure."""
     best = math.inf
@@ -213,7 +213,7 @@ def _subset_oracle(network: Network, candidates: list[Candidate], offer: LinkOff
                        for up in _scenarios(net, Resilience.N1))
             if lost:
                 continue
-            cost = _brute_force_cost(net, offer, threshold, Resilience.N1)
+            cost = _brute_force_cost(net, offer, threshold, Resilience.N1, factor)
             best = min(best, cost + sum(c.setup_cost for c in subset))
     return best
 
@@ -234,6 +234,26 @@ def test_candidate_links_match_the_subset_brute_force() -> None:
     assert plan.worst_utilisation_failure <= 0.8 * (1 + 1e-9)
     planned = apply_capacity_plan(network, plan)
     assert {n["link"] for n in plan.new_links} <= set(planned.links)
+
+
+def test_candidates_over_years_take_the_lazy_master_to_the_same_optimum() -> None:
+    # several years: the master MILP with pattern rows (no enumeration). Without discount
+    # the cheapest total is the cheapest candidate set and cover for the last year's traffic
+    network = _line(4)
+    offer = LinkOffer((Module(1e9, 10.0), Module(4e9, 30.0)), max_modules=8)
+    candidates = [Candidate("c03", "n0", "n3", 3, setup_cost=50.0),
+                  Candidate("c02", "n0", "n2", 1, setup_cost=20.0),
+                  Candidate("c13", "n1", "n3", 2, setup_cost=25.0)]
+    plan = plan_capacity(network, ModuleCatalogue(default=offer), candidates=candidates,
+                         growth=1.2, years=2)
+    assert plan.status == "optimal"
+    assert plan.cost == pytest.approx(_subset_oracle(network, candidates, offer, 0.8, 1.44))
+    assert plan.best_bound is not None and plan.best_bound <= plan.cost + 1e-6
+    built = [n["link"] for y in plan.years for n in y.new_links]
+    assert len(built) == len(set(built))  # a link is built once and stays
+    for y in plan.years:
+        assert y.worst_utilisation_failure is not None
+        assert y.worst_utilisation_failure <= 0.8 * (1 + 1e-9)
 
 
 def test_bad_arguments_are_named() -> None:

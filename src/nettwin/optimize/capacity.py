@@ -48,6 +48,7 @@ __all__ = ["Candidate", "CapacityPlan", "InfeasiblePlanError", "LinkOffer", "Mod
 
 Progress = Callable[[float, str], None]
 TOLERANCE = 1e-9  # relative slack when checking a requirement
+ENUMERATE_CANDIDATES = 6  # up to 2**6 sets of built candidates are each priced exactly
 
 
 class InfeasiblePlanError(NettwinError):
@@ -337,6 +338,16 @@ def plan_capacity(network: Network, catalogue: ModuleCatalogue, *, threshold: fl
 
     if problem.candidates:
         _add_node_cuts(problem, master, slots)
+    if problem.candidates and len(problem.factors) == 1 and \
+            len(problem.candidates) <= ENUMERATE_CANDIDATES:
+        best, priced, status = _price_patterns(problem, master, loads_for, names, t0,
+                                               time_limit_s, cache)
+        report(0.9, "LP relaxation")
+        lp = master.solve(max(1.0, time_limit_s - (time.perf_counter() - t0)), relax=True)
+        report(0.95, "final sweep of the plan")
+        return _build_plan(problem, "milp", status, best, slots, names, lp.objective
+                           if lp.status != "infeasible" else None, priced, len(cache),
+                           len(master.rows_lb), t0, c0)
     iterations = 0
     status = "optimal"
     incumbent: Solution | None = None
@@ -406,6 +417,65 @@ def plan_capacity(network: Network, catalogue: ModuleCatalogue, *, threshold: fl
     return _build_plan(problem, "milp", status, incumbent, slots, names, lp.objective
                        if lp.status != "infeasible" else None, iterations, len(cache),
                        len(master.rows_lb), t0, c0)
+
+
+def _price_patterns(problem: _Problem, master: Master,
+                    loads_for: Callable[[frozenset[str]], PatternLoads],
+                    names: Callable[[frozenset[int]], frozenset[str]], t0: float,
+                    time_limit_s: float, cache: Mapping[frozenset[str], PatternLoads]
+                    ) -> tuple[Solution, int, str]:
+    """Few candidates, one year: every set of built candidates is swept and priced exactly
+    (the master with those candidates fixed falls apart per link), cheapest setup first;
+    a set whose setup alone costs more than the best plan is skipped. Exact; the bound is
+    the least of the per-set bounds (and the master's LP bound for sets not reached)."""
+    n = len(problem.candidates)
+    setup = [c.setup_cost for c in problem.candidates]
+    masks = sorted(range(2 ** n), key=lambda m: (sum(setup[c] for c in range(n) if m >> c & 1),
+                                                 m))
+    best: Solution | None = None
+    bound = math.inf
+    priced = 0
+    status = "optimal"
+    first_cut: tuple[list[str], str, dict[str, Any]] | None = None
+    for mask in masks:
+        pattern = frozenset(c for c in range(n) if mask >> c & 1)
+        fixed_cost = sum(setup[c] for c in pattern)
+        if best is not None and fixed_cost >= best.objective:
+            bound = min(bound, fixed_cost)
+            continue
+        remaining = time_limit_s - (time.perf_counter() - t0)
+        if remaining <= 0 and best is not None:
+            status = "time limit"
+            bound = min(bound, master.solve(60.0, relax=True).objective)
+            break
+        opened = names(pattern)
+        loads = loads_for(opened)
+        lost = _check_connectivity(problem, loads, opened)
+        if lost is not None:
+            first_cut = first_cut or lost
+            continue
+        position = {sid: i for i, sid in enumerate(problem.slot_ids)}
+        for sid in loads.link_ids:
+            master.add_requirement(position[sid], pattern, 0,
+                                   _need_bps(problem, loads, sid, 1.0 * problem.factors[0])
+                                   / problem.scale)
+        solution = master.solve(max(1.0, remaining), fixed=[pattern])
+        priced += 1
+        if solution.status == "infeasible":
+            continue
+        bound = min(bound, solution.bound)
+        if best is None or solution.objective < best.objective:
+            best = solution
+    if best is None:
+        if first_cut is not None and len(cache) == 2 ** n and all(
+                _check_connectivity(problem, loads, opened) for opened, loads in cache.items()):
+            raise InfeasiblePlanError(first_cut[1].replace(
+                "add a candidate link", "no candidate set reconnects it: add another "
+                                        "candidate link"), first_cut[2])
+        _raise_infeasible(problem, cache)
+    assert best is not None
+    best.bound = min(bound, best.objective)
+    return best, priced, status
 
 
 def _add_node_cuts(problem: _Problem, master: Master, slots: list[Slot]) -> None:
