@@ -262,3 +262,27 @@ def test_bad_arguments_are_named() -> None:
         plan_capacity(_triangle(1e9), cat, threshold=1.5)
     with pytest.raises(NettwinError, match=r"candidate link 'x'.*not in the network"):
         plan_capacity(_triangle(1e9), cat, candidates=[Candidate("x", "A", "Z", 1)])
+
+
+def test_srlg_events_are_survived_as_the_recomputation_confirms() -> None:
+    # two ring links share a duct: losing both at once must stay under the threshold too
+    base = ring_network(4, 6, 2)
+    links = [dataclasses.replace(lk, srlgs=("duct",)) if lid in ("l0", "l3") else lk
+             for lid, lk in base.links.items()]
+    network = dataclasses.replace(base, links={lk.id: lk for lk in links})
+    cat = ModuleCatalogue(default=LinkOffer(MODULES))
+    n1 = plan_capacity(network, cat, resilience=Resilience.N1)
+    srlg = plan_capacity(network, cat, resilience=Resilience.SRLG)
+    assert srlg.cost >= n1.cost
+    assert srlg.failures_checked == len(network.links) + 1
+    planned = apply_capacity_plan(network, srlg)
+    capacity = np.array([[lk.capacity_ab_bps, lk.capacity_ba_bps]
+                         for lk in planned.links.values()]).ravel()
+    up = np.ones(capacity.size, bool)
+    for i, lid in enumerate(planned.links):
+        if lid in ("l0", "l3"):
+            up[2 * i:2 * i + 2] = False
+    duct = float(np.max(reference_ecmp(planned, up).arc_load_bps / capacity))
+    assert duct <= 0.8 * (1 + 1e-9)
+    assert srlg.worst_utilisation_failure is not None
+    assert duct <= srlg.worst_utilisation_failure + 1e-9
