@@ -112,11 +112,12 @@ HEAD = ["network", "case", "cost", "best bound", "gap", "LP bound", "LP gap", "g
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="germany50 and nobel-eu only")
+    ap.add_argument("--networks", nargs="+", choices=list(NETWORKS), help="these only")
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--candidates", type=int, default=4)
     ap.add_argument("--candidates-time-limit", type=float, default=120.0)
     args = ap.parse_args()
-    names = ["germany50", "nobel-eu"] if args.quick else list(NETWORKS)
+    names = args.networks or (["germany50", "nobel-eu"] if args.quick else list(NETWORKS))
     rows = []
     for name in names:
         t = time.perf_counter()
