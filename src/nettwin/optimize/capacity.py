@@ -103,8 +103,9 @@ def plan_capacity(network: Network, catalogue: ModuleCatalogue, *, threshold: fl
                            len(master.rows_lb), t0, c0)
     iterations = 0
     status = "optimal"
-    incumbent: Solution | None = None
     best_bound = -math.inf
+    incumbent = _price_no_new_links(problem, master, loads_for, time_limit_s) \
+        if problem.candidates else None
     while True:
         remaining = time_limit_s - (time.perf_counter() - t0)
         if remaining <= 0 and incumbent is not None:
@@ -144,8 +145,9 @@ def plan_capacity(network: Network, catalogue: ModuleCatalogue, *, threshold: fl
                     raise InfeasiblePlanError(message, binding)
                 master.add_requirement(i, solution.opened[k], k, need / problem.scale)
                 violated |= need > have * (1 + TOLERANCE) + 1e-6
-        if not violated:
-            incumbent = solution
+        if not violated:  # every pattern it builds swept and met: optimal for the master
+            if incumbent is None or solution.objective <= incumbent.objective:
+                incumbent = solution
             status = solution.status
             break
         if connected and problem.candidates:
@@ -170,6 +172,23 @@ def plan_capacity(network: Network, catalogue: ModuleCatalogue, *, threshold: fl
     return build_plan(problem, "milp", status, incumbent, slots, names, lp.objective
                        if lp.status != "infeasible" else None, iterations, len(cache),
                        len(master.rows_lb), t0, c0)
+
+
+def _price_no_new_links(problem: PlanProblem, master: Master,
+                        loads_for: Callable[[frozenset[str]], PatternLoads],
+                        time_limit_s: float) -> Solution | None:
+    """The plan that builds nothing new, priced exactly: the incumbent the lazy master
+    starts from (its first proposals may build links the node cuts favour)."""
+    loads = loads_for(frozenset())
+    if check_connectivity(problem, loads, frozenset()) is not None:
+        return None
+    position = {sid: i for i, sid in enumerate(problem.slot_ids)}
+    for k, factor in enumerate(problem.factors):
+        for sid in loads.link_ids:
+            master.add_requirement(position[sid], frozenset(), k,
+                                   need_bps(problem, loads, sid, factor) / problem.scale)
+    solution = master.solve(time_limit_s, fixed=[frozenset()] * len(problem.factors))
+    return None if solution.status == "infeasible" else solution
 
 
 def _price_patterns(problem: PlanProblem, master: Master,
