@@ -54,7 +54,7 @@ __all__ = ["Candidate", "CapacityPlan", "InfeasiblePlanError", "LinkOffer", "Mod
            "ModuleCatalogue", "Resilience", "apply_capacity_plan", "greedy_capacity",
            "plan_capacity", "plan_changes"]
 
-ENUMERATE_CANDIDATES = 6  # up to 2**6 sets of built candidates are each priced exactly
+ENUMERATE_CANDIDATES = 8  # up to 2**8 sets of built candidates are each priced exactly
 
 
 def plan_capacity(network: Network, catalogue: ModuleCatalogue, *, threshold: float = 0.8,
@@ -93,14 +93,11 @@ def plan_capacity(network: Network, catalogue: ModuleCatalogue, *, threshold: fl
         _add_node_cuts(problem, master, slots)
     if problem.candidates and len(problem.factors) == 1 and \
             len(problem.candidates) <= ENUMERATE_CANDIDATES:
-        best, priced, status = _price_patterns(problem, master, loads_for, names, t0,
-                                               time_limit_s, cache)
-        report(0.9, "LP relaxation")
-        lp = master.solve(max(1.0, time_limit_s - (time.perf_counter() - t0)), relax=True)
+        best, priced, status, lp_bound, rows = _price_patterns(
+            problem, master, loads_for, names, t0, time_limit_s, cache)
         report(0.95, "final sweep of the plan")
-        return build_plan(problem, "milp", status, best, slots, names, lp.objective
-                           if lp.status != "infeasible" else None, priced, len(cache),
-                           len(master.rows_lb), t0, c0)
+        return build_plan(problem, "milp", status, best, slots, names, lp_bound, priced,
+                          len(cache), rows, t0, c0)
     iterations = 0
     status = "optimal"
     best_bound = -math.inf
@@ -195,30 +192,32 @@ def _price_patterns(problem: PlanProblem, master: Master,
                     loads_for: Callable[[frozenset[str]], PatternLoads],
                     names: Callable[[frozenset[int]], frozenset[str]], t0: float,
                     time_limit_s: float, cache: Mapping[frozenset[str], PatternLoads]
-                    ) -> tuple[Solution, int, str]:
+                    ) -> tuple[Solution, int, str, float, int]:
     """Few candidates, one year: every set of built candidates is swept and priced exactly
-    (the master with those candidates fixed falls apart per link), cheapest setup first;
-    a set whose setup alone costs more than the best plan is skipped. Exact; the bound is
-    the least of the per-set bounds (and the master's LP bound for sets not reached)."""
+    by its own small MILP (with the set fixed it falls apart per link), cheapest setup
+    first; a set whose setup alone costs more than the best plan is skipped. Exact: the
+    bound (and the LP bound) is the least over the sets of theirs, and, for sets not
+    reached in time, the master's LP bound with the routing-free node cuts."""
     n = len(problem.candidates)
     setup = [c.setup_cost for c in problem.candidates]
     masks = sorted(range(2 ** n), key=lambda m: (sum(setup[c] for c in range(n) if m >> c & 1),
                                                  m))
     best: Solution | None = None
-    bound = math.inf
-    priced = 0
+    bound = lp_bound = math.inf
+    priced = rows = 0
     status = "optimal"
     first_cut: tuple[list[str], str, dict[str, Any]] | None = None
     for mask in masks:
         pattern = frozenset(c for c in range(n) if mask >> c & 1)
         fixed_cost = sum(setup[c] for c in pattern)
         if best is not None and fixed_cost >= best.objective:
-            bound = min(bound, fixed_cost)
+            bound, lp_bound = min(bound, fixed_cost), min(lp_bound, fixed_cost)
             continue
         remaining = time_limit_s - (time.perf_counter() - t0)
         if remaining <= 0 and best is not None:
             status = "time limit"
-            bound = min(bound, master.solve(60.0, relax=True).objective)
+            rest = master.solve(60.0, relax=True).objective
+            bound, lp_bound = min(bound, rest), min(lp_bound, rest)
             break
         opened = names(pattern)
         loads = loads_for(opened)
@@ -227,15 +226,19 @@ def _price_patterns(problem: PlanProblem, master: Master,
             first_cut = first_cut or lost
             continue
         position = {sid: i for i, sid in enumerate(problem.slot_ids)}
+        local = Master(master.slots, 1, master.weights, master.candidate_bound)
         for sid in loads.link_ids:
-            master.add_requirement(position[sid], pattern, 0,
-                                   need_bps(problem, loads, sid, 1.0 * problem.factors[0])
-                                   / problem.scale)
-        solution = master.solve(max(1.0, remaining), fixed=[pattern])
+            local.add_requirement(position[sid], pattern, 0,
+                                  need_bps(problem, loads, sid, problem.factors[0])
+                                  / problem.scale)
+        rows += len(local.rows_lb)
+        solution = local.solve(max(1.0, remaining), fixed=[pattern])
         priced += 1
         if solution.status == "infeasible":
             continue
         bound = min(bound, solution.bound)
+        lp_bound = min(lp_bound, local.solve(max(1.0, remaining), fixed=[pattern],
+                                             relax=True).objective)
         if best is None or solution.objective < best.objective:
             best = solution
     if best is None:
@@ -247,7 +250,7 @@ def _price_patterns(problem: PlanProblem, master: Master,
         _raise_infeasible(problem, cache)
     assert best is not None
     best.bound = min(bound, best.objective)
-    return best, priced, status
+    return best, priced, status, min(lp_bound, best.objective), rows
 
 
 def _add_node_cuts(problem: PlanProblem, master: Master, slots: list[Slot]) -> None:
