@@ -5,10 +5,12 @@ Routing follows the IGP as deployed (ECMP on the configured metrics, which an up
 does not change), so capacity never moves traffic: with no candidate links the problem
 falls apart into one small integer covering problem per link (need = worst load over the
 failures / threshold), solved exactly. Candidate links do change routing, and modules
-persist from year to year: those couple the links, and the MILP of
-``nettwin.optimize.capacity_milp`` handles them, with requirement rows added lazily from
+persist from year to year: those couple the links. With few candidates and one year,
+every set of built candidates is swept and priced by its own MILP (exact). Otherwise the
+master MILP of ``nettwin.optimize.capacity_milp`` takes requirement rows lazily from
 incremental failure sweeps (solve, sweep, add what is violated, repeat) until a sweep of
-the plan confirms every failure. ``greedy_capacity`` is the planner's rule of thumb
+the plan confirms every failure; its bound is weak (pattern rows are big-M), the gap says
+how weak. ``greedy_capacity`` is the planner's rule of thumb
 (one module on the most utilised link under the worst failure, until all pass), kept as
 the baseline the MILP is measured against.
 """
