@@ -5,7 +5,7 @@ Traffic: the measured matrices for germany50 (DFN, 21 daily matrices) and GEANT 
 228 15-minute matrices), planned for the peak of each demand over them; the SNDlib demands
 for nobel-eu and janos-us. Cases per network: today's traffic (1 year), and 3 years at
 x1.3 a year; then, to exercise the coupling the MILP exists for, today's traffic with
-``--candidates`` (default 4; ``--candidates-time-limit``, 120 s) new links allowed: the
+``--candidates`` (default 8; ``--candidates-time-limit``, 300 s) new links allowed: the
 shortest node pairs not yet linked, same IGP metric as the network's links, SNDlib's
 module types priced by length (the network's median cost per km), a setup cost of ten
 smallest modules.
@@ -114,8 +114,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="germany50 and nobel-eu only")
     ap.add_argument("--networks", nargs="+", choices=list(NETWORKS), help="these only")
     ap.add_argument("--time-limit", type=float, default=300.0)
-    ap.add_argument("--candidates", type=int, default=4)
-    ap.add_argument("--candidates-time-limit", type=float, default=120.0)
+    ap.add_argument("--candidates", type=int, default=8)
+    ap.add_argument("--candidates-time-limit", type=float, default=300.0)
     args = ap.parse_args()
     names = args.networks or (["germany50", "nobel-eu"] if args.quick else list(NETWORKS))
     rows = []
