@@ -140,3 +140,8 @@ bench-tm: setup
 .PHONY: bench-slices
 bench-slices: setup
 	$(PY) benchmarks/bench_slices.py
+
+# Capacity planning (MILP vs LP bound vs greedy) on SNDlib networks: `make bench-plan`.
+.PHONY: bench-plan
+bench-plan: setup
+	$(PY) benchmarks/bench_plan.py $(ARGS)

@@ -556,3 +556,26 @@ class SliceRecord(Open):
 
 class SlicesDoc(BaseModel):
     slices: list[SliceRecord]
+
+
+# --------------------------------------------------------------------------- capacity plan
+class CapacityPlanResult(Open):
+    """A capacity plan (``feasible``) or why none exists (``explanation``, ``binding``)."""
+
+    feasible: bool
+    cost: float | None = Field(default=None, description="Total capex of the plan, all years")
+    lp_bound: float | None = Field(default=None, description="LP relaxation bound")
+    best_bound: float | None = Field(default=None, description="HiGHS's MILP dual bound")
+    gap: float | None = Field(default=None, description="(cost - best_bound) / cost")
+    upgrades: list[dict[str, Any]] = Field(default_factory=list, description=(
+        "[{link, modules, capacity_bps_before, capacity_bps_after, cost}]"))
+    new_links: list[dict[str, Any]] = Field(default_factory=list)
+    worst_utilisation_normal: float | None = None
+    worst_utilisation_failure: float | None = Field(
+        default=None, description="From the final sweep of the planned network")
+    worst_failure: str | None = None
+    iterations: int | None = None
+    seconds: float | None = None
+    explanation: str | None = Field(default=None, description="Why no plan exists")
+    binding: dict[str, Any] | None = Field(default=None, description="The binding constraint")
+    whatif: dict[str, Any] = Field(description="The body of POST .../whatif that applies it")

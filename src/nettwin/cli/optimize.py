@@ -34,6 +34,7 @@ from nettwin.cli.common import (
     print_notes,
     simulation_options,
 )
+from nettwin.cli.plan_capacity import capacity_cmd
 from nettwin.cli.render import pct
 from nettwin.engine import QueueModel
 from nettwin.errors import NettwinError
@@ -279,6 +280,9 @@ def paths_cmd(
     if apply_to is not None and net_text is not None:
         _write_atomic(apply_to, net_text)
         err.print(f"wrote {apply_to}")
+
+
+optimize_app.command("capacity")(capacity_cmd)
 
 
 def _register_slices() -> None:

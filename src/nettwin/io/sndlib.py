@@ -33,6 +33,9 @@ class _Link:
     preinstalled: float
     modules: tuple[float, ...]
     line: int | None
+    module_costs: tuple[float, ...] = ()  # one per module, in the instance's cost unit
+    setup_cost: float = 0.0
+    routing_cost: float = 0.0  # per unit of flow
 
 
 def _unit_factor(path: Path, unit: str | None, notes: list[Problem]) -> float:
@@ -50,7 +53,7 @@ def _unit_factor(path: Path, unit: str | None, notes: list[Problem]) -> float:
 # line (a megabyte of '(') is matched in linear time (\S+ next to '\(' backtracked: O(n^2)).
 _T = r"[^\s()]+"
 _NODE_LINE = re.compile(rf"({_T})\s*(?:\(\s*({_T})\s+({_T})\s*\))?")
-_LINK_LINE = re.compile(rf"({_T})\s*\(\s*({_T})\s+({_T})\s*\)\s*({_T})\s+{_T}\s+{_T}\s+{_T}"
+_LINK_LINE = re.compile(rf"({_T})\s*\(\s*({_T})\s+({_T})\s*\)\s*({_T})\s+{_T}\s+({_T})\s+({_T})"
                         r"\s*\(([^()]*)\)")
 _DEMAND_LINE = re.compile(rf"({_T})\s*\(\s*({_T})\s+({_T})\s*\)\s*{_T}\s+({_T})(?:\s.*)?")
 
@@ -101,12 +104,16 @@ def _native_parts(path: Path) -> tuple[dict[str, str], list[tuple[str, float | N
             raise ImportFormatError(
                 str(path), f"link line not understood: {line[:120]!r}; expected "
                            "'ID ( A B ) cap cap_cost routing_cost setup_cost ( modules )'", number)
-        module_values = m.group(5).split()
+        module_values = m.group(7).split()
         modules = tuple(parse_number(path, x, "module capacity", number)
                         for x in module_values[0::2])
+        costs = tuple(parse_number(path, x, "module cost", number)
+                      for x in module_values[1::2])
         links.append(_Link(m.group(1), m.group(2), m.group(3),
                            parse_number(path, m.group(4), "pre-installed capacity", number),
-                           modules, number))
+                           modules, number, costs,
+                           parse_number(path, m.group(6), "setup cost", number),
+                           parse_number(path, m.group(5), "routing cost", number)))
     ids: list[str] = []
     traffic = TrafficRecords([], [], [], [], notes, ids=ids)
     for number, line in _section(text, "DEMANDS"):
@@ -165,11 +172,18 @@ def _xml_parts(path: Path) -> tuple[dict[str, str], list[tuple[str, float | None
             pre = child(el, "preInstalledModule")
             cap = parse_number(path, text_of(pre, "capacity"), f"link {el.get('id')} capacity") \
                 if pre is not None else 0.0
+            added = [m for m in el.iter() if local_name(m.tag) == "addModule"]
             modules = tuple(
                 parse_number(path, text_of(m, "capacity"), f"link {el.get('id')} module")
-                for m in el.iter() if local_name(m.tag) == "addModule")
+                for m in added)
+            costs = tuple(
+                parse_number(path, text_of(m, "cost") or "0", f"link {el.get('id')} module cost")
+                for m in added)
+            setup, routing = text_of(el, "setupCost"), text_of(el, "routingCost")
             links.append(_Link(el.get("id", ""), text_of(el, "source") or "",
-                               text_of(el, "target") or "", cap, modules, None))
+                               text_of(el, "target") or "", cap, modules, None, costs,
+                               parse_number(path, setup, "setupCost") if setup else 0.0,
+                               parse_number(path, routing, "routingCost") if routing else 0.0))
         elif tag == "demand":
             value = parse_number(path, text_of(el, "demandValue"),
                                  f"demand {el.get('id')} demandValue")
@@ -248,3 +262,27 @@ def read_sndlib_traffic(path: str | Path) -> TrafficRecords:
     path = Path(path)
     parts = _xml_parts(path)
     return parts[3]
+
+
+@dataclass(frozen=True)
+class SndlibLinkModules:
+    """What an SNDlib instance offers on one link: module (capacity bit/s, cost) pairs
+    (costs in the instance's own unit, already per link: SNDlib folds length into them),
+    the link's setup cost and its routing cost per bit/s of flow."""
+
+    link: str
+    modules: tuple[tuple[float, float], ...]
+    setup_cost: float
+    routing_cost_per_bps: float
+
+
+def read_sndlib_modules(path: str | Path) -> dict[str, SndlibLinkModules]:
+    """Module lists and costs per link id of an SNDlib native or XML network file."""
+    path = Path(path)
+    head = read_text(path)[:4096]
+    parts = _xml_parts(path) if head.lstrip().startswith("<") else _native_parts(path)
+    factor = parts[4]
+    return {lk.id: SndlibLinkModules(
+        lk.id, tuple((cap * factor, cost) for cap, cost in zip(
+            lk.modules, lk.module_costs or (0.0,) * len(lk.modules), strict=True)),
+        lk.setup_cost, lk.routing_cost / factor) for lk in parts[2]}

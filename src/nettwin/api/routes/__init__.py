@@ -10,6 +10,7 @@ from nettwin.api.routes import (
     live,
     networks,
     optimize,
+    plan,
     qos,
     service,
     shadow,
@@ -20,7 +21,7 @@ from nettwin.api.routes import (
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, networks.router, basis.router, jobs.router,
                                   live.router, tmf.router, qos.router, views.router,
-                                  service.router, optimize.router,
+                                  service.router, optimize.router, plan.router,
                                   diagnose.router, shadow.router, slices.router)
 
 __all__ = ["ROUTERS"]
