@@ -279,3 +279,8 @@ def paths_cmd(
     if apply_to is not None and net_text is not None:
         _write_atomic(apply_to, net_text)
         err.print(f"wrote {apply_to}")
+
+
+from nettwin.cli.plan_energy import energy_cmd  # noqa: E402 - one command per module
+
+optimize_app.command("energy")(energy_cmd)
