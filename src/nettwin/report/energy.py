@@ -75,10 +75,10 @@ def write_energy_report(path: Path, network: Network, doc: dict[str, Any],
                         "awake_w": lk["awake_w"], "power_source": lk["source"]}
                        for lk, h in zip(doc["links"], hours, strict=True)),
                       key=lambda r: -r["hours_asleep_or_reduced"])
-    headline = {k: doc[k] for k in ("energy_saved_fraction", "kwh_saved", "kwh_all_awake",
-                                    "sla_violations", "over_limit_arcs", "mlu_max",
-                                    "mlu_all_awake_max", "asleep_mean", "asleep_max",
-                                    "dwell_breaks") if k in doc}
+    keys = ("energy_saved_fraction", "kwh_saved", "kwh_all_awake", "sla_violations",
+            "over_limit_arcs", "mlu_max", "mlu_all_awake_max", "asleep_mean", "asleep_max",
+            "dwell_breaks")
+    headline: dict[str, Any] = {k: doc[k] for k in keys if k in doc}
     for k in ("worst_failure_mlu", "worst_failure_mlu_woken", "cut_failures"):
         if k in doc:
             headline[k] = doc[k]
