@@ -3,7 +3,11 @@ day replayed through the twin with that schedule."""
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -99,7 +103,11 @@ def energy_cmd(
         network = load(network_file, fmt, None, default_capacity, metric_policy)
         files = [f for spec in traffic_series for f in traffic_files(spec)]
         network, series = read_traffic_series(network, files, interval_s=interval_s)
-        with progress_bar(f"planning {series.steps} intervals") as advance:
+        if sla and not network.services:
+            err.print("note: --sla: the network has no services, so only the utilisation "
+                      "limit and connectivity are kept (add services with SLA targets).")
+        with progress_bar(f"planning {series.steps} intervals") as advance, \
+                _solver_chatter_to_stderr(bound):
             result = optimize_energy(
                 network, series.rate_bps, interval_s=series.interval_s, labels=series.labels,
                 max_utilisation=max_utilisation, survive=survive.value, sla=sla,
@@ -122,6 +130,23 @@ def energy_cmd(
             "sleep fraction": sleep_fraction})
         err.print(f"wrote {html}")
     emit_json(json_out, doc)
+
+
+@contextlib.contextmanager
+def _solver_chatter_to_stderr(active: bool) -> Iterator[None]:
+    """HiGHS may print from C to file descriptor 1: keep stdout for the JSON (``--json -``)."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _summary(doc: dict[str, Any]) -> Table:
