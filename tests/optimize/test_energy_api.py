@@ -73,3 +73,32 @@ def test_roles_bad_matrices_and_cancel(api: Any) -> None:
     job = long.json()["id"]
     client.delete(f"/api/v1/jobs/{job}", headers=h[Role.PLANNER])
     assert _wait(client, job, h[Role.VIEWER])["state"] == "cancelled"
+
+
+def test_measured_matrices_are_planned_as_given(api: Any) -> None:
+    """Two matrices over the API: each interval's MLU is the engine's for that matrix with
+    the interval's sleeping links removed (simulated here from the example file)."""
+    import numpy as np
+
+    from nettwin.engine import compile_network, simulate
+    from nettwin.examples import example_path
+    from nettwin.io import load_network
+
+    client, h = api
+    net = load_network(example_path())
+    demands = list(net.iter_demands())
+    matrices = [[{"src": d.src, "dst": d.dst, "rate_bps": d.rate_bps * k} for d in demands]
+                for k in (0.3, 0.6)]
+    r = client.post(f"{NETS}/example/optimize/energy", headers=h[Role.PLANNER],
+                    json={"matrices": matrices, "interval_s": 900, "min_dwell": 1})
+    status = _wait(client, r.json()["id"], h[Role.VIEWER])
+    assert status["state"] == "done", status
+    doc = client.get(f"/api/v1/jobs/{status['id']}/result",
+                     headers=h[Role.VIEWER]).json()["document"]
+    assert doc["steps"] == 2 and doc["interval_s"] == 900
+    compiled = compile_network(net)
+    for row, k in zip(doc["intervals"], (0.3, 0.6), strict=True):
+        up = np.repeat([lid not in row["asleep"] for lid in net.links], 2)
+        res = simulate(compiled, arc_up=up, demand_rate_bps=compiled.demand_rate_bps * k)
+        assert res.demand_routed.all()
+        assert row["mlu"] == pytest.approx(float(res.arc_utilisation[up].max()), rel=1e-9)
