@@ -62,3 +62,14 @@ def test_series_naming_an_unknown_node_is_refused(tmp_path: Path) -> None:
                               str(folder), "--json", str(out)])
     assert res.exit_code == EXIT_BAD_INPUT, res.output
     assert "NOWHERE" in res.output and not out.exists()
+
+
+def test_files_after_the_option_as_a_shell_glob_gives_them(tmp_path: Path) -> None:
+    files = [str(p) for p in sorted(SERIES.glob("*20040301-000*.xml"))]
+    out = tmp_path / "out.json"
+    res = runner.invoke(app, ["optimize", "energy", str(ABILENE), "--min-dwell", "1",
+                              "--traffic-series", *files, "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["steps"] == len(files) == 2
+    assert [row["label"][-8:-3] for row in doc["intervals"]] == ["00:00", "00:05"]

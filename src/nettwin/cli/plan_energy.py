@@ -47,6 +47,9 @@ SeriesOpt = Annotated[list[str], typer.Option(
 
 def energy_cmd(
     network_file: FileArg = None,
+    more_series: Annotated[list[str] | None, typer.Argument(
+        help="More series files (what a shell makes of an unquoted glob after "
+             "--traffic-series).", show_default=False)] = None,
     traffic_series: SeriesOpt = [],  # noqa: B006 - typer reads the default, never mutated
     sla: Annotated[bool, typer.Option(
         "--sla", help="Keep every service's SLA (delay, loss) in every interval.")] = False,
@@ -88,6 +91,7 @@ def energy_cmd(
     from nettwin.optimize.energy import optimize_energy
 
     to_stdout = json_to_stdout(json_out)
+    traffic_series = [*traffic_series, *(more_series or [])]
     if not traffic_series:
         err.print("[bold red]invalid input:[/] --traffic-series is required. Fix: give the "
                   "folder of the day's matrices, e.g. --traffic-series "
