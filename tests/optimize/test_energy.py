@@ -5,9 +5,11 @@ over every sleep set, the MILP bound) on small networks and on measured Abilene 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import networkx as nx
+import numba
 import numpy as np
 import pytest
 
@@ -60,6 +62,15 @@ def graph(net: Network, asleep: list[str]) -> nx.MultiGraph:
     g.add_nodes_from(net.nodes)
     g.add_edges_from((lk.a, lk.b, lk.id) for lk in net.links.values() if lk.id not in asleep)
     return g
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Hundreds of tiny oracle runs: a parallel region each would cost more than the run."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +133,6 @@ def test_energy_is_the_schedule_times_the_link_watts(planned) -> None:
     assert doc["kwh_saved"] == pytest.approx((total * steps - spent) * 3600 / 3.6e6)
 
 
-@pytest.mark.slow
 def test_the_schedule_is_no_better_than_a_brute_force_nor_the_milp_bound() -> None:
     net = mesh(3)
     rates = day(net, steps=3, peak=0.6, seed=2)
@@ -150,7 +160,6 @@ def test_the_schedule_is_no_better_than_a_brute_force_nor_the_milp_bound() -> No
     assert sum(greedy) > 0
 
 
-@pytest.mark.slow
 def test_n1_every_failure_stays_connected_and_within_capacity_before_the_wake() -> None:
     net = mesh(5)
     rates = day(net, steps=8, peak=0.4)
