@@ -256,3 +256,20 @@ def test_bad_series_is_refused_with_the_fix() -> None:
         optimize_energy(net, -np.ones((3, len(net.demand_ids))))
     with pytest.raises(ValidationError, match="min_dwell"):
         optimize_energy(net, np.ones((3, len(net.demand_ids))), min_dwell=0)
+
+
+def test_intervals_the_network_itself_cannot_hold_keep_every_link_awake() -> None:
+    net = mesh(2)
+    rates = day(net, steps=8, peak=0.9)
+    doc = optimize_energy(net, rates, interval_s=3600, max_utilisation=0.6,
+                          min_dwell=1).to_document()
+    compiled = compile_network(net)
+    broken = set(doc["intervals_broken_all_awake"])
+    assert broken, "the busy hours fit the limit: a vacuous test"
+    for row, rate in zip(doc["intervals"], rates, strict=True):
+        awake = float(simulate(compiled, demand_rate_bps=rate).arc_utilisation.max())
+        if row["t"] in broken:
+            assert row["asleep"] == [] and awake > 0.6 and row["broken_all_awake"]
+        else:
+            assert row["over_limit_arcs"] == 0 and row["mlu"] <= 0.6 + 1e-9
+    assert doc["sla_violations"] == 0 and doc["energy_saved_fraction"] > 0

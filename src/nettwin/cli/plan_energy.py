@@ -170,6 +170,10 @@ def _summary(doc: dict[str, Any]) -> Table:
         rows.append(("worst single failure before / after waking",
                      f"{pct(float(doc['worst_failure_mlu']))} / "
                      f"{pct(float(doc['worst_failure_mlu_woken']))}"))
+    if doc["intervals_broken_all_awake"]:
+        broken = doc["intervals_broken_all_awake"]
+        rows.append(("intervals over a limit even with every link awake",
+                     f"{len(broken)} (first: {doc['intervals'][broken[0]]['label']})"))
     if "bound" in doc:
         rows.append(("saving bound (any routing)",
                      pct(float(doc["bound"]["saving_upper_bound"]))))

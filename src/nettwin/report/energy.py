@@ -77,7 +77,7 @@ def write_energy_report(path: Path, network: Network, doc: dict[str, Any],
                       key=lambda r: -r["hours_asleep_or_reduced"])
     keys = ("energy_saved_fraction", "kwh_saved", "kwh_all_awake", "sla_violations",
             "over_limit_arcs", "mlu_max", "mlu_all_awake_max", "asleep_mean", "asleep_max",
-            "dwell_breaks")
+            "dwell_breaks", "intervals_broken_all_awake")
     headline: dict[str, Any] = {k: doc[k] for k in keys if k in doc}
     for k in ("worst_failure_mlu", "worst_failure_mlu_woken", "cut_failures"):
         if k in doc:
