@@ -80,6 +80,7 @@ def run(name: str, net: Any, rates: np.ndarray, interval_s: float, survive: str,
            "saved": doc["energy_saved_fraction"], "kwh_saved": doc["kwh_saved"],
            "kwh_all_awake": doc["kwh_all_awake"], "sla_violations": doc["sla_violations"],
            "over_limit": doc["over_limit_arcs"], "mlu_max": doc["mlu_max"],
+           "broken_all_awake": len(doc["intervals_broken_all_awake"]),
            "mlu_all_awake": doc["mlu_all_awake_max"], "asleep_mean": doc["asleep_mean"],
            "wall_s": wall, "cpu_s": cpu, "plan_s": doc["seconds"]["plan"],
            "bound": doc.get("bound", {}).get("saving_upper_bound"),
@@ -116,8 +117,9 @@ def main() -> None:
                       f"cut {row['cut_failures']}" if survive == "n-1" else "")
                 print(f"  {tag:<26} survive {survive:<4}: saved {row['saved']:6.1%} "
                       f"({row['kwh_saved']:.2f} of {row['kwh_all_awake']:.2f} kWh), bound {b}, "
-                      f"SLA violations {row['sla_violations']}, over limit "
-                      f"{row['over_limit']}, MLU {row['mlu_max']:.1%} (all awake "
+                      f"SLA violations {row['sla_violations']}, arcs over the limit "
+                      f"{row['over_limit']} (in {row['broken_all_awake']} intervals over it "
+                      f"with every link awake), MLU {row['mlu_max']:.1%} (all awake "
                       f"{row['mlu_all_awake']:.1%}), asleep {row['asleep_mean']:.1f}{n1}")
                 print(f"  {'':<26}   {row['wall_s']:.1f} s wall, {row['cpu_s']:.1f} s CPU "
                       f"(plan {row['plan_s']:.1f} s = {row['plan_vs_replay']:.1f}x the "
