@@ -1,6 +1,6 @@
-"""The Energy panel in headless Chromium against a real server: the saving is the job's, and
-each hour the slider shows is painted with that hour's sleeping links down and the maximum
-utilisation that networkx ECMP gives for the network without them at the hour's level."""
+"""The Energy section (Optimise tab) in headless Chromium against a real server: the saving
+is the job's, and each hour the slider shows is painted with that hour's sleeping links down
+and the maximum utilisation networkx ECMP gives without them at the hour's level."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _mlu_without(network: Any, asleep: list[str], level: float) -> float:
 def test_energy_panel_slides_through_the_day(site: dict[str, Any]) -> None:
     network = load_network(example_path())
     page = _page(site, Role.PLANNER)
-    page.click("[data-tab=energy]")
+    page.click("[data-tab=optimise]")
     page.fill("#energy-profile", "0.3, 0.3, 0.4, 0.6, 0.9, 1.0")
     page.fill("#energy-dwell", "1")
     page.click("#energy-run")
@@ -57,3 +57,5 @@ def test_energy_panel_slides_through_the_day(site: dict[str, Any]) -> None:
         assert page.inner_text("#energy-whatif-mlu") == _pct(oracle)
     page.screenshot(path=str(site["shots"] / "energy.png"))
     assert not page.errors, page.errors
+    # the section lives in the Optimise tab: the tab bar keeps one line and fits the panel
+    assert page.eval_on_selector("aside nav", "n => n.scrollWidth <= n.clientWidth")

@@ -1,4 +1,5 @@
-// nettwin dashboard: the Energy panel (issue 18). Runs POST .../optimize/energy as a job over
+// nettwin dashboard: the Energy section of the Optimise panel (issue 18; no extra tab: the tab
+// bar must stay one line). Runs POST .../optimize/energy as a job over
 // a day of hourly levels of the planned matrix (a diurnal profile the planner can edit),
 // then shows the saving, a strip of links asleep per hour, and a time slider: each hour is
 // painted on the map as the engine's what-if of that hour (its sleeping links failed, the
