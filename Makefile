@@ -132,6 +132,11 @@ clean:
 bench-te: setup
 	$(PY) benchmarks/bench_te.py $(ARGS)
 
+# Energy saving on measured Abilene and GEANT days (GreenTE anchor): `make bench-energy`.
+.PHONY: bench-energy
+bench-energy: setup
+	$(PY) benchmarks/bench_energy.py $(ARGS)
+
 .PHONY: bench-tm
 bench-tm: setup
 	$(PY) benchmarks/bench_tm.py

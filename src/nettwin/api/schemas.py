@@ -579,3 +579,39 @@ class CapacityPlanResult(Open):
     explanation: str | None = Field(default=None, description="Why no plan exists")
     binding: dict[str, Any] | None = Field(default=None, description="The binding constraint")
     whatif: dict[str, Any] = Field(description="The body of POST .../whatif that applies it")
+
+
+# --------------------------------------------------------------------------- energy
+
+
+class EnergyInterval(Open):
+    """One interval of an energy schedule, as the engine replayed it."""
+
+    t: int
+    label: str
+    asleep: list[str] = Field(description="Links asleep (out of the IGP graph)")
+    reduced: dict[str, str] = Field(description="Radio links with carriers asleep or a "
+                                                "modulation cap: link -> level")
+    mlu: float
+    mlu_all_awake: float
+    power_w: float
+    sla_violations: int
+    over_limit_arcs: int
+    worst_failure_mlu: float | None = Field(default=None, description=(
+        "With n-1: worst single failure before the sleepers wake"))
+
+
+class EnergySchedule(Open):
+    """The document of an energy job (``nettwin optimize energy``'s out.json)."""
+
+    network: str
+    steps: int
+    interval_s: float
+    energy_saved_fraction: float
+    kwh_saved: float
+    kwh_all_awake: float
+    sla_violations: int
+    over_limit_arcs: int
+    survive: Literal["none", "n-1"]
+    links: list[dict[str, Any]]
+    intervals: list[EnergyInterval]

@@ -293,3 +293,7 @@ def _register_slices() -> None:
 
 
 _register_slices()
+
+from nettwin.cli.plan_energy import energy_cmd  # noqa: E402 - one command per module
+
+optimize_app.command("energy")(energy_cmd)

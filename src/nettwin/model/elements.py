@@ -44,6 +44,7 @@ class Radio:
     rain_rate_r001_mm_h: float | None = None
     dn1: float | None = None
     hysteresis_db: float = 3.0
+    carriers: int = 1
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Link:
     buffer_packets: int | None = None
     radio: Radio | None = None
     attributes: dict[str, Any] | None = field(default=None, compare=True, hash=False)
+    power_ab_w: float | None = None  # None: the default of optimize.power (docs/energy.md)
+    power_ba_w: float | None = None
 
     @property
     def is_up(self) -> bool:

@@ -111,6 +111,12 @@ LINK_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("radio", dict, "Microwave radio parameters (see the radio fields).",
               default=None),
     FieldSpec("attributes", dict, "Free-form attributes kept as they came.", default=None),
+    FieldSpec("power_ab_w", float, "Power drawn for the A-to-B direction when awake (A's "
+              "port and transceiver, or its radio carriers at the top mode); from the kind and "
+              "capacity when omitted (docs/energy.md).", unit="W", default=None, minimum=0.0),
+    FieldSpec("power_ba_w", float, "Power drawn for the B-to-A direction when awake; "
+              "defaults to power_ab_w.", unit="W", default=None, minimum=0.0,
+              default_from="power_ab_w"),
 )
 
 RADIO_FIELDS: tuple[FieldSpec, ...] = (
@@ -141,6 +147,9 @@ RADIO_FIELDS: tuple[FieldSpec, ...] = (
               "ITU-R P.453 map when omitted.", unit="N/km", default=None),
     FieldSpec("hysteresis_db", float, "Margin above a mode's threshold before upshifting.",
               unit="dB", default=3.0, minimum=0.0),
+    FieldSpec("carriers", int, "Radio carriers bonded into the link (N+0); capacity and "
+              "power are shared equally, and each carrier can sleep on its own.", default=1,
+              minimum=1, maximum=16),
 )
 
 DEMAND_FIELDS: tuple[FieldSpec, ...] = (

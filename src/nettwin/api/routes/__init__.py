@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from nettwin.api.routes import (
     basis,
     diagnose,
+    energy,
     health,
     jobs,
     live,
@@ -22,6 +23,7 @@ from nettwin.api.routes import (
 ROUTERS: tuple[APIRouter, ...] = (health.router, networks.router, basis.router, jobs.router,
                                   live.router, tmf.router, qos.router, views.router,
                                   service.router, optimize.router, plan.router,
-                                  diagnose.router, shadow.router, slices.router)
+                                  diagnose.router, shadow.router, slices.router,
+                                  energy.router)
 
 __all__ = ["ROUTERS"]

@@ -1,0 +1,75 @@
+"""``nettwin optimize energy``: the JSON agrees with an independent simulation of the
+measured traffic; bad input exits 3 with the element and the fix, writing nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nettwin.cli import app
+from nettwin.cli.common import EXIT_BAD_INPUT
+from nettwin.engine import compile_network, simulate
+from nettwin.io import load_network, load_traffic
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+ABILENE = DATA / "sndlib" / "xml" / "abilene.xml"
+SERIES = DATA / "traffic" / "abilene-zhang-5min"
+
+runner = CliRunner()
+
+
+def test_a_measured_morning_writes_json_and_html(tmp_path: Path) -> None:
+    out, html = tmp_path / "out.json", tmp_path / "report.html"
+    res = runner.invoke(app, ["optimize", "energy", str(ABILENE), "--traffic-series",
+                              str(SERIES / "*20040301-00*.xml"), "--min-dwell", "2",
+                              "--json", str(out), "--html", str(html)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["steps"] == 12 and doc["sla_violations"] == 0
+    assert doc["energy_saved_fraction"] > 0
+    files = sorted(SERIES.glob("*20040301-00*.xml"))
+    base = load_network(ABILENE)
+    for row, f in zip(doc["intervals"][::5], files[::5], strict=True):
+        net = load_traffic(base, f)  # the interval's matrix, read on its own
+        compiled = compile_network(net)
+        up = [lk not in row["asleep"] for lk in net.links for _ in (0, 1)]
+        res_t = simulate(compiled, arc_up=up)
+        assert res_t.demand_routed.all()
+        assert row["mlu"] == pytest.approx(float(res_t.arc_utilisation[up].max()), rel=1e-9)
+    assert "most links asleep" in html.read_text()
+
+
+def test_missing_series_is_a_clear_error(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    res = runner.invoke(app, ["optimize", "energy", str(ABILENE), "--traffic-series",
+                              str(tmp_path / "nowhere"), "--json", str(out)])
+    assert res.exit_code == EXIT_BAD_INPUT
+    assert "no traffic files found" in res.output and not out.exists()
+    res = runner.invoke(app, ["optimize", "energy", str(ABILENE)])
+    assert res.exit_code == EXIT_BAD_INPUT and "--traffic-series is required" in res.output
+
+
+def test_series_naming_an_unknown_node_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "series"
+    folder.mkdir()
+    for i, extra in enumerate(("", "ATLAng,NOWHERE,1e6\n")):
+        (folder / f"tm-{i}.csv").write_text("src,dst,rate_bps\nATLAng,CHINng,1e6\n" + extra)
+    out = tmp_path / "out.json"
+    res = runner.invoke(app, ["optimize", "energy", str(ABILENE), "--traffic-series",
+                              str(folder), "--json", str(out)])
+    assert res.exit_code == EXIT_BAD_INPUT, res.output
+    assert "NOWHERE" in res.output and not out.exists()
+
+
+def test_files_after_the_option_as_a_shell_glob_gives_them(tmp_path: Path) -> None:
+    files = [str(p) for p in sorted(SERIES.glob("*20040301-000*.xml"))]
+    out = tmp_path / "out.json"
+    res = runner.invoke(app, ["optimize", "energy", str(ABILENE), "--min-dwell", "1",
+                              "--traffic-series", *files, "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["steps"] == len(files) == 2
+    assert [row["label"][-8:-3] for row in doc["intervals"]] == ["00:00", "00:05"]
