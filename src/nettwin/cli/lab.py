@@ -224,11 +224,12 @@ def lab_nexthops(
         twin = {k: v for k, v in twin.items() if k[0] == router}
         kernel = {k: v for k, v in kernel.items() if k[0] == router}
     differ = {(m.router, m.destination) for m in diff_next_hops(twin, kernel)}
-    rows = [{"router": r, "destination": t,
-             "twin": sorted(twin[(r, t)]) if (r, t) in twin else None,
-             "kernel": sorted(kernel[(r, t)]) if (r, t) in kernel else None,
-             "match": (r, t) not in differ}
-            for r, t in sorted(set(twin) | set(kernel))]
+    rows: list[dict[str, Any]] = [
+        {"router": r, "destination": t,
+         "twin": sorted(twin[(r, t)]) if (r, t) in twin else None,
+         "kernel": sorted(kernel[(r, t)]) if (r, t) in kernel else None,
+         "match": (r, t) not in differ}
+        for r, t in sorted(set(twin) | set(kernel))]
     table = Table(title=f"Next hops: twin vs kernel ({len(rows) - len(differ)} of "
                         f"{len(rows)} pairs match)")
     for col in ("router", "destination", "twin", "kernel", ""):

@@ -281,11 +281,13 @@ def apply_change(lab: Lab, change: ChangeSet, verdict: Verdict, *, force: bool =
     if took is not None:
         audit("tables verified", converged_s=took)
         if not (check_traffic and traffic_running(lab)):
+            _record(lab, change)
             return ApplyReport(change.name, verdict.grade.value, True, True, False,
                                tuple(commands), (), took, str(audit.path))
         rates = check_rates(lab, twin, change)
         audit("rates checked", **vars(rates))
         if rates.passed:
+            _record(lab, change)
             return ApplyReport(change.name, verdict.grade.value, True, True, False,
                                tuple(commands), (), took, str(audit.path), rates=rates)
         mismatches: tuple[Mismatch, ...] = ()
@@ -305,6 +307,19 @@ def apply_change(lab: Lab, change: ChangeSet, verdict: Verdict, *, force: bool =
                   f", worst {100 * rates.max_error:.0f} % on {rates.worst_arc}",)
     return ApplyReport(change.name, verdict.grade.value, True, False, True, tuple(commands),
                        mismatches, took, str(audit.path), notes, rates)
+
+
+def _record(lab: Lab, change: ChangeSet) -> None:
+    """A verified change is what the routers run now: the lab state's costs follow it (so
+    ``nettwin lab nexthops`` and later changes compare against them)."""
+    for c in change.scenario.changes:
+        if isinstance(c, SetMetric):
+            lk = lab.plan.link(c.link)
+            if c.direction in (Direction.AB, Direction.BOTH):
+                lk.cost_ab = c.metric
+            if c.direction in (Direction.BA, Direction.BOTH):
+                lk.cost_ba = c.metric
+    lab.save()
 
 
 def _roll_back(lab: Lab, done: list[RouterCommands], audit: _Audit) -> None:
