@@ -27,6 +27,13 @@ def test_the_stored_lab_episodes_cover_the_lab_faults() -> None:
             ep["label"]["element"] in network.nodes
 
 
+def test_one_fault_of_each_kind_is_named() -> None:
+    network, episodes = read_episodes(DATA)
+    last = {ep["label"]["kind"]: ep for ep in episodes}  # one episode of each kind
+    for s in diagnose_episodes(network, list(last.values())):
+        assert s.hit(1), (s.label["description"], s.got)
+
+
 @pytest.mark.slow
 def test_the_ranking_names_what_was_injected_in_the_lab() -> None:
     network, episodes = read_episodes(DATA)
