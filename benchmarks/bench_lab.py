@@ -25,6 +25,7 @@ from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.lab.forwarding import await_forwarding
 from nettwin.lab.frr import FRR_DIR, Lab, plan_lab
+from nettwin.model import Network, build_network
 
 
 def skip_reason() -> str | None:
@@ -35,10 +36,21 @@ def skip_reason() -> str | None:
     return None
 
 
-def measure(control_priority: bool, nodes: int, scale: float, load: float, timeout_s: float
-            ) -> tuple[float | None, list[float | None], list[float | None], str]:
+def ring(n: int = 8) -> Network:
+    """n routers in a ring, 1 Gbit/s links, every router sending 100 Mbit/s to each other:
+    one flooding path each way, the busiest links near 80 %, overloaded once a router is
+    lost (its traffic around the ring the long way)."""
+    names = [f"R{i}" for i in range(n)]
+    links = [{"id": f"{names[i]}--{names[(i + 1) % n]}", "a": names[i],
+              "b": names[(i + 1) % n], "capacity_bps": 1e9, "metric": 10} for i in range(n)]
+    demands = [{"src": a, "dst": b, "rate_bps": 1e8} for a in names for b in names if a != b]
+    return build_network(f"ring{n}", [{"id": x} for x in names], links, demands)
+
+
+def measure(control_priority: bool, nodes: int, scale: float, load: float, timeout_s: float,
+            topology: str) -> tuple[float | None, list[float | None], list[float | None], str]:
     """(lab up -> forwarding matches, per router failure: seconds to match, per restore)."""
-    net = load_network(example_path())
+    net = ring() if topology == "ring" else load_network(example_path())
     net = net.with_demands(dataclasses.replace(net.demands,
                                                rate_bps=net.demands.rate_bps * load))
     prefix = f"nbl{'p' if control_priority else 't'}{os.getpid() % 100}x"
@@ -82,18 +94,21 @@ def main() -> None:
                          "utilisation and at 84 %% under the worst router failure: x1.5 "
                          "overloads links after a failure, as heavier topologies did)")
     ap.add_argument("--timeout", type=float, default=20.0)
+    ap.add_argument("--topology", default="abilene,ring",
+                    help="abilene (bundled) and/or ring (8 routers, one flooding path)")
     args = ap.parse_args()
     reason = skip_reason()
     if reason:
         print(f"lab convergence: skipped ({reason})")
         return
-    for load, priority in itertools.product([float(x) for x in args.load.split(",")],
-                                            (False, True)):
+    for topology, load, priority in itertools.product(
+            args.topology.split(","), [float(x) for x in args.load.split(",")], (False, True)):
         label = "OSPF in its own class" if priority else "OSPF shaped with the data"
         w0, c0 = time.perf_counter(), time.process_time()
         up, fails, restores, shaping = measure(priority, args.nodes, args.scale, load,
-                                               args.timeout)
-        print(f"{label} ({shaping}), Abilene demands x{load:g}, lab scale x{args.scale:g}:")
+                                               args.timeout, topology)
+        print(f"{label} ({shaping}), {topology} demands x{load:g}, lab scale "
+              f"x{args.scale:g}:")
         print(f"  lab up -> kernels match the twin: "
               f"{'timed out' if up is None else f'{up:.2f} s'}")
         print(f"  router failure -> kernels match: {show(fails)}  "

@@ -66,14 +66,15 @@ def test_an_admin_down_link_is_down_in_state_and_raises_no_critical_alarm(
 
     save_network(net, native)
     url = f"sqlite:///{tmp_path}/twin.db"
-    twin = LiveTwin(net, Store(url))
+    store = Store(url)
+    twin = LiveTwin(net, store)
     export = tmp_path / "obs.jsonl"
     _export(net, export)
     twin.process([Message(line) for line in export.read_text().splitlines()])
     assert "R--S" in twin.state.snapshot()["links_down"]
     assert not [a for a in twin.state.snapshot()["alarms"]
                 if a["object"] == "R--S" and a["type"] == "CommunicationsAlarm"]
-    twin.store.close()
+    store.close()
     r = CliRunner().invoke(app, ["state", str(native), "--store", url])
     assert r.exit_code == 0, r.output
     assert "links down: R--S (admin down)" in r.output
