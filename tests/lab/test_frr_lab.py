@@ -220,3 +220,25 @@ def test_lab_up_without_traffic_waits_for_forwarding_and_refuses_a_second_lab(
     finally:
         runner.invoke(app, ["lab", "down", "--dir", str(folder)])
     assert not {n for n in _namespaces() if n.startswith(prefix)}
+
+
+def test_a_link_shaped_down_carries_no_more_than_its_new_rate(lab: Lab) -> None:
+    """The silent fault: the busiest arc's data rate cut to a third of its load; the counters
+    then show at most that (and the shaper's drops), and the full rate once restored."""
+    expected = simulate(compile_network(NET)).arc_load_bps
+    a = int(np.argmax(expected))
+    link = list(NET.links)[a // 2]
+    capacity = compile_network(NET).arc_capacity_bps[a]
+    factor = float(expected[a] / capacity) / 3
+    lab.shape(link, factor)
+    try:
+        time.sleep(1.0)
+        twin = LiveTwin(NET)
+        twin.process([Message(r) for r in lab.counters()])
+        time.sleep(3.0)
+        twin.process([Message(r) for r in lab.counters()])
+        assert twin.state.arc_rate_bps[a] <= 1.1 * factor * capacity
+        assert twin.state.arc_drop_pps[a] > 0
+    finally:
+        lab.shape(link, 1.0)
+    assert link not in lab.plan.rate_factor

@@ -3,23 +3,18 @@
 One namespace per node (loopback 10.255.x.y/32, the OSPF router id), one veth pair per link
 (a /30 from 10.1.0.0/16, point-to-point OSPF, cost = the IGP metric of the direction that
 leaves through the interface), ``tc`` shaping each direction's data to capacity x ``scale``
-(an HTB class, with the link's propagation delay by netem where the kernel has it). OSPF's
-own packets (IP protocol 89) and ARP go to a class of their own beside the data: shaped
-together with the data, at the default scale, flooded updates queued behind (or dropped
-with) the data on slow links and routers kept stale routes for 6-10 s after a node failure
-(FRR retransmits after 5 s); ``control_priority=False`` rebuilds that for comparison.
-Traffic generators send UDP from each node's loopback to every destination's loopback at
-demand rate x ``scale``.
-Counters read from the kernel (``ip -s -j link``) are scaled back by 1 / ``scale``, so the
-twin sees the lab at the topology's nominal rates.
+with OSPF and ARP in a class of their own beside it (``lab.shaping``). Traffic generators
+send UDP from each node's loopback to every destination's loopback at demand rate x
+``scale``. Counters read from the kernel (``ip -s -j link``, the shaper's drops from
+``tc``) are scaled back by 1 / ``scale``, so the twin sees the lab at nominal rates.
 
 Everything created is recorded in ``lab.json`` in the lab folder: ``down`` removes exactly
 that (processes by pid file, namespaces by name), never anything else. Router configs, pid
 files, logs and sockets live in /var/run/frr/NAMESPACE, where the frr user can reach them.
 
-FRR settings follow what was observed on these machines: hello 1 s / dead 4 s, SPF and LSA
-throttles at zero, and ``no zebra nexthop kernel enable`` (with kernel next-hop groups the
-kernel kept fewer equal-cost next hops than OSPF after a flap).
+FRR settings follow what was observed on these machines: hello 1 s / dead 4 s, retransmit
+2 s, SPF and LSA throttles at zero, and ``no zebra nexthop kernel enable`` (with kernel
+next-hop groups the kernel kept fewer equal-cost next hops than OSPF after a flap).
 """
 
 from __future__ import annotations
@@ -37,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from nettwin.errors import NettwinError
+from nettwin.lab.shaping import add_shaper, change_rate
 from nettwin.model import Network
 
 FRR_DIR = Path("/usr/lib/frr")
 RUN_DIR = Path("/var/run/frr")
-CONTROL_RATE_BPS = 10_000_000  # OSPF + ARP per interface: far above what they send
 
 
 class LabError(NettwinError):
@@ -230,70 +225,6 @@ class Lab:
             _run("ip", "netns", "exec", n.ns, "sysctl", "-qw",
                  "net.ipv4.fib_multipath_hash_policy=1")
 
-    def _shape(self, ns: str, ifname: str, rate_bps: float, delay_ms: float) -> None:
-        """The data shaped to ``rate_bps`` (with the propagation delay where netem exists);
-        with ``control_priority`` OSPF and ARP bypass the data's queue in a class of their
-        own. ``plan.shaping`` says what the kernel allowed."""
-        if not self.plan.control_priority:
-            self._shape_together(ns, ifname, rate_bps, delay_ms)
-            return
-        rate = max(int(rate_bps), 8000)
-        tc = ["ip", "netns", "exec", ns, "tc"]
-        steps = [
-            ["qdisc", "add", "dev", ifname, "root", "handle", "1:", "htb", "default", "10"],
-            # control: OSPF, ARP and anything not IP; never waits behind the data
-            ["class", "add", "dev", ifname, "parent", "1:", "classid", "1:10", "htb",
-             "rate", f"{CONTROL_RATE_BPS}bit", "ceil", f"{CONTROL_RATE_BPS}bit", "prio", "0"],
-            ["class", "add", "dev", ifname, "parent", "1:", "classid", "1:20", "htb",
-             *self._data_rate(rate), "prio", "1"],
-            ["filter", "add", "dev", ifname, "parent", "1:", "protocol", "ip", "prio", "1",
-             "u32", "match", "ip", "protocol", "89", "0xff", "flowid", "1:10"],
-            ["filter", "add", "dev", ifname, "parent", "1:", "protocol", "ip", "prio", "2",
-             "u32", "match", "u32", "0", "0", "flowid", "1:20"],
-        ]
-        for args in steps:
-            done = subprocess.run([*tc, *args], capture_output=True, check=False)
-            if done.returncode != 0:
-                subprocess.run([*tc, "qdisc", "del", "dev", ifname, "root"],
-                               capture_output=True, check=False)
-                self.plan.control_priority = False
-                self._shape_together(ns, ifname, rate_bps, delay_ms)
-                return
-        leaf = ["qdisc", "add", "dev", ifname, "parent", "1:20", "handle", "20:"]
-        if self.plan.shaping in ("htb + netem", "?"):
-            done = subprocess.run([*tc, *leaf, "netem", "delay", f"{delay_ms:.3f}ms",
-                                   "limit", "1000"], capture_output=True, check=False)
-            if done.returncode == 0:
-                self.plan.shaping = "htb + netem"
-                return
-        # about 100 ms of queue at the data rate, as the token bucket had
-        subprocess.run([*tc, *leaf, "bfifo", "limit", str(max(rate // 80, 3000))],
-                       capture_output=True, check=False)
-        self.plan.shaping = "htb (no netem here: rate only)"
-
-    @staticmethod
-    def _data_rate(rate: int) -> list[str]:
-        burst = str(max(rate // 8 // 100, 4000))
-        return ["rate", f"{rate}bit", "ceil", f"{rate}bit", "burst", burst, "cburst", burst]
-
-    def _shape_together(self, ns: str, ifname: str, rate_bps: float, delay_ms: float) -> None:
-        """Everything, OSPF included, in one netem or token-bucket queue (the lab before
-        control traffic had a class of its own)."""
-        rate = max(int(rate_bps), 8000)
-        tc = ["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", ifname, "root"]
-        if self.plan.shaping in ("netem", "?"):
-            done = subprocess.run([*tc, "netem", "delay", f"{delay_ms:.3f}ms", "rate",
-                                   f"{rate}bit", "limit", "1000"],
-                                  capture_output=True, check=False)
-            if done.returncode == 0:
-                self.plan.shaping = "netem"
-                return
-        burst = max(rate // 8 // 100, 4000)
-        done = subprocess.run([*tc, "tbf", "rate", f"{rate}bit", "burst", str(burst),
-                               "latency", "100ms"], capture_output=True, check=False)
-        self.plan.shaping = "tbf (no netem here: rate only)" if done.returncode == 0 \
-            else "none"
-
     def _links(self) -> None:
         for lk in self.plan.links:
             na, nb = self.plan.node(lk.a).ns, self.plan.node(lk.b).ns
@@ -303,7 +234,7 @@ class Lab:
                                    (nb, lk.addr_b, lk.rate_ba_bps)):
                 _run("ip", "-n", ns, "addr", "add", f"{addr}/30", "dev", lk.ifname)
                 _run("ip", "-n", ns, "link", "set", lk.ifname, "up")
-                self._shape(ns, lk.ifname, rate, lk.delay_ms)
+                add_shaper(self.plan, ns, lk.ifname, rate, lk.delay_ms)
 
     def _config(self, node: LabNode) -> tuple[Path, Path]:
         d = RUN_DIR / node.ns  # the frr user must reach configs, pid files and logs
@@ -426,16 +357,7 @@ class Lab:
             raise LabError(f"factor {factor} must be in (0, 1]: the share of the link's "
                            "capacity left")
         for node, rate in ((lk.a, lk.rate_ab_bps), (lk.b, lk.rate_ba_bps)):
-            ns = self.plan.node(node).ns
-            r = max(int(rate * factor), 8000)
-            if self.plan.control_priority:
-                _run("ip", "netns", "exec", ns, "tc", "class", "change", "dev", lk.ifname,
-                     "parent", "1:", "classid", "1:20", "htb", *self._data_rate(r), "prio",
-                     "1")
-            else:
-                _run("ip", "netns", "exec", ns, "tc", "qdisc", "change", "dev", lk.ifname,
-                     "root", "tbf", "rate", f"{r}bit", "burst", str(max(r // 800, 4000)),
-                     "latency", "100ms")
+            change_rate(self.plan, self.plan.node(node).ns, lk.ifname, rate * factor)
         if factor == 1:
             self.plan.rate_factor.pop(link_id, None)
         else:
