@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the tests drive: Chromium (dashboard), FRR + iproute2 (lab), Prometheus.
 SYSTEM_PACKAGES := chromium frr prometheus iproute2
 
-.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup bench-validate bench-rca bench-tables docs docs-serve clean image image-test deploy-check
+.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup bench-validate bench-rca bench-lab bench-tables docs docs-serve clean image image-test deploy-check
 
 
 setup: $(VENV)/.installed
@@ -97,6 +97,9 @@ bench-qos: setup
 
 bench-rca: setup
 	$(PY) benchmarks/bench_rca.py
+
+bench-lab: setup
+	$(PY) benchmarks/bench_lab.py
 
 bench-live: setup
 	$(PY) benchmarks/bench_live.py

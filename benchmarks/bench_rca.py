@@ -14,7 +14,10 @@ A diagnosis is a top-k hit when one of its first k causes has the labelled kind 
 "top1~" also counts the first cause's equivalents: elements whose counterfactual explains
 the observations exactly as well (the data cannot tell them apart).
 
-Run: ``make bench-rca`` or ``python benchmarks/bench_rca.py [--episodes N --geant N]``.
+The FRR lab section (``rca_lab.py``): faults injected into real routers, observed through the
+live twin; run live when root and frr are there, else the stored lab episodes.
+
+Run: ``make bench-rca`` or ``python benchmarks/bench_rca.py [--episodes N --geant N --lab N]``.
 """
 
 from __future__ import annotations
@@ -128,6 +131,11 @@ def main() -> None:
                     help="episodes on SNDlib Abilene replaying Zhang's measured 5-minute "
                          "matrices (the diagnosis knows only the first one)")
     ap.add_argument("--networks", default="abilene,munich-backhaul,geant,measured")
+    ap.add_argument("--lab", type=int, default=6,
+                    help="faults per kind injected in the FRR lab (link down, cost change, "
+                         "capacity shaped down, router lost; root and frr, else the stored "
+                         "lab episodes are re-diagnosed; 0: skip)")
+    ap.add_argument("--lab-save", type=Path, help="keep the lab episodes (gzip JSON lines)")
     ap.add_argument("--threads", type=int, default=1,
                     help="numba threads per diagnosis (windows are independent: parallelise "
                          "across them)")
@@ -146,6 +154,14 @@ def main() -> None:
         rows += run("abilene-measured", ABILENE_SNDLIB.resolve(), args.measured, args.steps,
                     args.seed + 3, ABILENE_TMS.resolve())
     report(rows)
+    if args.lab:
+        from rca_lab import lab_rows
+
+        print("\nFRR lab (Abilene, OSPF, traffic at x1e-4): faults observed through the live "
+              "twin's history")
+        lab = lab_rows(args.lab, args.seed, args.lab_save)
+        report(lab)
+        rows += lab
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

@@ -83,9 +83,23 @@ def test_a_second_lab_up_into_the_same_folder_is_refused(converged: Lab) -> None
     assert json.loads(converged.state_file.read_text())["prefix"] == PREFIX
 
 
+def _reset_costs(lab: Lab, before: list[tuple[int, int]]) -> None:
+    """Costs back as they were, on the routers and in the lab state (a verified change
+    records its costs there)."""
+    from nettwin.lab.faults import set_costs
+
+    for lk, (ab, ba) in zip(lab.plan.links, before, strict=True):
+        if (lk.cost_ab, lk.cost_ba) != (ab, ba):
+            set_costs(lab, lk.id, ab, ba)
+            lk.cost_ab, lk.cost_ba = ab, ba
+    lab.save()
+
+
 def test_a_safe_cost_change_is_applied_and_verified(converged: Lab) -> None:
     lab = converged
     twin = network_of(lab.plan)
+    costs = [(lk.cost_ab, lk.cost_ba) for lk in lab.plan.links]
+    tables_before = _current(lab)
     text = "".join(f"! router {r}\ninterface A--B\n ip ospf cost 40\n" for r in ("A", "B"))
     change = parse_frr_config(text, twin, "cost.conf")
     verdict = _validate(lab, change)
@@ -95,16 +109,15 @@ def test_a_safe_cost_change_is_applied_and_verified(converged: Lab) -> None:
         assert report.verified and not report.rolled_back
         _, after = predict_forwarding(twin, change, addresses=addresses_of(lab.plan))
         assert lab.kernel_next_hops() == predicted_next_hops(after)
-        assert predicted_next_hops(after) != _current(lab)  # the change moved traffic
+        assert predicted_next_hops(after) != tables_before  # the change moved traffic
+        # the lab state records what the routers run now
+        assert (lab.plan.link("A--B").cost_ab, lab.plan.link("A--B").cost_ba) == (40, 40)
+        assert Lab.load(lab.folder).plan.link("A--B").cost_ab == 40
+        assert _current(lab) == predicted_next_hops(after)
         steps = [json.loads(x)["step"] for x in Path(report.audit).read_text().splitlines()]
         assert steps[-4:] == ["validated", "pushed", "pushed", "tables verified"]
     finally:
-        undo = "".join(f"! router {r}\ninterface A--B\n ip ospf cost 10\n" for r in ("A", "B"))
-        back = parse_frr_config(undo, network_of(lab.plan), "undo.conf")
-        from nettwin.lab.apply import _push, plan_commands
-
-        for c in plan_commands(lab.plan, back):
-            _push(lab, c.router, c.apply)
+        _reset_costs(lab, costs)
         assert await_tables(lab, _current(lab), 30)[1] is not None
 
 
@@ -188,6 +201,8 @@ def test_the_apply_command(converged: Lab, tmp_path: Path) -> None:
     for c in plan_commands(lab.plan, parse_frr_config(cost.read_text(), network_of(lab.plan),
                                                       "cost.conf", lab_prefix=PREFIX)):
         _push(lab, c.router, c.rollback)
+    assert Lab.load(lab.folder).plan.link("D--E").cost_ab == 30  # recorded by the command
+    lab.save()  # the state as the routers are again
     assert await_tables(lab, _current(lab), 30)[1] is not None
 
 
@@ -198,8 +213,6 @@ def test_measured_rates_verify_a_change_and_a_wrong_traffic_twin_is_rolled_back(
     import signal
     import time
 
-    from nettwin.lab.apply import _push, plan_commands
-
     lab = converged
     twin = network_of(lab.plan)
     lab.start_traffic()
@@ -209,11 +222,11 @@ def test_measured_rates_verify_a_change_and_a_wrong_traffic_twin_is_rolled_back(
         change = parse_frr_config(text, twin, "bc.conf")
         verdict = _validate(lab, change)
         assert verdict.grade is Grade.SAFE, verdict.reasons
+        costs = [(lk.cost_ab, lk.cost_ba) for lk in lab.plan.links]
         report = apply_change(lab, change, verdict, timeout_s=30)
         assert report.verified, report
         assert report.rates is not None and report.rates.passed and report.rates.arcs >= 3
-        for c in plan_commands(lab.plan, change):
-            _push(lab, c.router, c.rollback)
+        _reset_costs(lab, costs)
         assert await_tables(lab, _current(lab), 30)[1] is not None
         # a twin that believes every demand is three times larger: same tables, other rates
         heavy = twin.with_demands(dataclasses.replace(

@@ -79,11 +79,40 @@ def _source(spec: str, speed: float, queries: list[str], stream: str, durable: s
                                  param_hint="SOURCE") from None
 
 
+LabOpt = Annotated[Path | None, typer.Option(
+    "--lab", help="Mirror the FRR lab whose state is in this folder (its routers, links, "
+                  "costs and traffic as built). Without --network or --lab, a lab running "
+                  "in NETTWIN_DATA_DIR/lab is mirrored; else the bundled Abilene.")]
+
+
+def _network(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
+             lab: Path | None = None) -> Any:
+    """--network, else --lab, else the lab running in the data folder, else Abilene: the
+    lab's exporter names its routers and links, which another network would dead-letter."""
+    if file is not None and lab is not None:
+        raise typer.BadParameter("give --network or --lab, not both", param_hint="--lab")
+    if file is None:
+        from nettwin.paths import data_dir
+
+        default = data_dir() / "lab"
+        folder = lab or (default if (default / "lab.json").is_file() else None)
+        if folder is not None:
+            from nettwin.lab.forwarding import network_of
+            from nettwin.lab.frr import Lab
+
+            network = network_of(Lab.load(folder).plan, injected=False)
+            if lab is None:
+                err.print(f"mirroring the lab in {folder} (--network FILE mirrors another "
+                          "network)")
+            return network
+    return load(file, fmt, None, capacity, policy)
+
+
 def _twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
-          store_url: str | None) -> Any:
+          store_url: str | None, lab: Path | None = None) -> Any:
     from nettwin.live import LiveTwin, Store, default_store_url
 
-    network = load(file, fmt, None, capacity, policy)
+    network = _network(file, fmt, capacity, policy, lab)
     return LiveTwin(network, Store(store_url or default_store_url()))
 
 
@@ -102,8 +131,10 @@ def ingest(
              "(persistent session per client id), "
              "prometheus+http://HOST:PORT (with --query).")],
     file: Annotated[Path | None, typer.Option(
-        "--network", "-n", help="The network mirrored (default: the bundled Abilene).")] = None,
+        "--network", "-n", help="The network mirrored (default: the lab, see --lab, else "
+                                "the bundled Abilene).")] = None,
     fmt: FormatOpt = None,
+    lab: LabOpt = None,
     store: StoreOpt = None,
     speed: Annotated[float, typer.Option(
         "--speed", min=0.0, help="File replay speed (x real time; 0: as fast as read).")] = 0.0,
@@ -128,7 +159,7 @@ def ingest(
     committed to the history store, bad records go to its dead letters."""
     json_to_stdout(json_out)
     try:
-        twin = _twin(file, fmt, default_capacity, metric_policy, store)
+        twin = _twin(file, fmt, default_capacity, metric_policy, store, lab)
         twin.drift_every_s = drift_every or None
         if prior_from:
             from nettwin.estimate import routing_matrix
@@ -174,7 +205,8 @@ def ingest(
         asyncio.run(run())
     except KeyboardInterrupt:
         err.print("[dim]stopped[/]")
-    _print_state(twin.state.snapshot(), twin.summary())
+    _print_state(twin.state.snapshot(), twin.summary(),
+                 {lid for lid, lk in twin.network.links.items() if not lk.admin_up})
     emit_json(json_out, twin.state.snapshot() | {"summary": twin.summary()})
 
 
@@ -187,11 +219,13 @@ def _history_span(twin: Any) -> tuple[float, float]:
     return span
 
 
-def _print_state(snap: dict[str, Any], summary: dict[str, Any] | None = None) -> None:
+def _print_state(snap: dict[str, Any], summary: dict[str, Any] | None = None,
+                 admin_down: set[str] | None = None) -> None:
     if summary:
         out.print(f"[bold]{summary['network']}[/]: {summary['samples']:,} samples, "
                   f"{summary['dead_letters']:,} dead letters, data up to {_iso(snap['time'])}")
-    down = snap.get("links_down") or []
+    down = [f"{lk} (admin down)" if lk in (admin_down or set()) else lk
+            for lk in snap.get("links_down") or []]
     out.print(f"links down: {', '.join(down) if down else 'none'}")
     arcs = [a for a in snap["arcs"] if a.get("utilisation") is not None]
     arcs.sort(key=lambda a: -a["utilisation"])
@@ -212,6 +246,7 @@ def _print_state(snap: dict[str, Any], summary: dict[str, Any] | None = None) ->
 def state(
     file: FileArg = None,
     fmt: FormatOpt = None,
+    lab: LabOpt = None,
     store: StoreOpt = None,
     at: Annotated[str | None, typer.Option(
         "--at", help="Instant: now, epoch seconds, ISO 8601 or -5m (default: the latest).")] = None,
@@ -227,7 +262,7 @@ def state(
     from nettwin.live import diff_states
 
     try:
-        twin = _twin(file, fmt, default_capacity, metric_policy, store)
+        twin = _twin(file, fmt, default_capacity, metric_policy, store, lab)
     except NettwinError as exc:
         raise fail(exc) from None
     span = _history_span(twin)
@@ -252,10 +287,14 @@ def state(
         if json_out:
             write_json_file(json_out, doc)
         return
+    for lid, lk in twin.network.links.items():  # down from the start: no change recorded
+        if not lk.is_up:
+            past.link_up.setdefault(lid, False)
     snap = past.snapshot([c.arc_label(a) for a in range(c.n_arcs)], c.arc_capacity_bps)
     out.print(f"[bold]{twin.name}[/] at {_iso(when)} (history {_iso(span[0])} .. "
               f"{_iso(span[1])})")
-    _print_state(snap)
+    _print_state(snap, admin_down={lid for lid, lk in twin.network.links.items()
+                                   if not lk.admin_up})
     if json_out:
         write_json_file(json_out, snap)
 

@@ -23,8 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nettwin.lab.forwarding import (
+    Mismatch,
+    NextHops,
+    await_tables,
+    diff_next_hops,
+    network_of,
+)
 from nettwin.lab.frr import FRR_DIR, RUN_DIR, Lab, LabError, LabPlan, _run
-from nettwin.model import Network, build_network
+from nettwin.model import Network
 from nettwin.scenarios.changes import Direction, DrainNode, SetMetric
 from nettwin.validate import ChangeSet, Grade, Prefix, Verdict
 from nettwin.validate.addressing import AddressPlan, format_address
@@ -32,22 +39,13 @@ from nettwin.validate.changeset import AddStaticRoute, RemoveStaticRoute, SetLin
 from nettwin.validate.forwarding import ForwardingState
 from nettwin.validate.verdict import predict_forwarding
 
-NextHops = dict[tuple[str, str], set[str]]
+__all__ = ["ApplyRefusedError", "ApplyReport", "Mismatch", "NextHops", "RateCheck",
+           "addresses_of", "apply_change", "await_tables", "network_of", "plan_commands",
+           "predicted_next_hops"]
 
 
 class ApplyRefusedError(LabError):
     """The change did not pass validation (or cannot be expressed as router configuration)."""
-
-
-def network_of(plan: LabPlan) -> Network:
-    """The lab's topology and traffic as a twin network (nominal rates, the lab's costs)."""
-    links = [{"id": lk.id, "a": lk.a, "b": lk.b, "metric_ab": lk.cost_ab,
-              "metric_ba": lk.cost_ba, "capacity_ab_bps": lk.rate_ab_bps / plan.scale,
-              "capacity_ba_bps": lk.rate_ba_bps / plan.scale, "delay_s": lk.delay_ms / 1e3}
-             for lk in plan.links]
-    demands = [{"src": s, "dst": d, "rate_bps": r / plan.scale} for s, d, r in plan.demands]
-    return build_network(f"lab {plan.prefix}", [{"id": n.id} for n in plan.nodes], links,
-                         demands)
 
 
 def addresses_of(plan: LabPlan) -> AddressPlan:
@@ -161,14 +159,6 @@ def _push(lab: Lab, router: str, lines: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class Mismatch:
-    router: str
-    destination: str
-    predicted: tuple[str, ...] | None  # None: no route predicted
-    kernel: tuple[str, ...] | None
-
-
-@dataclass(frozen=True)
 class RateCheck:
     """Measured link rates (counters, scaled to nominal) against the twin's loads, on the
     arcs carrying at least ``min_share`` of the busiest predicted load."""
@@ -238,31 +228,6 @@ def check_rates(lab: Lab, twin: Network, change: ChangeSet, *, window_s: float =
                      median <= median_tolerance and errors[worst] <= max_tolerance)
 
 
-def _diff(predicted: NextHops, kernel: NextHops) -> tuple[Mismatch, ...]:
-    keys = sorted(set(predicted) | set(kernel))
-    return tuple(Mismatch(r, t, tuple(sorted(predicted[(r, t)])) if (r, t) in predicted else None,
-                          tuple(sorted(kernel[(r, t)])) if (r, t) in kernel else None)
-                 for r, t in keys if predicted.get((r, t)) != kernel.get((r, t)))
-
-
-def await_tables(lab: Lab, expected: NextHops, timeout_s: float) -> tuple[NextHops, float | None]:
-    """Poll the kernels until they equal ``expected`` twice in a row, or time out."""
-    start = time.monotonic()
-    matched_at: float | None = None
-    while True:
-        kernel = lab.kernel_next_hops()
-        now = time.monotonic()
-        if kernel == expected:
-            if matched_at is not None:
-                return kernel, matched_at - start
-            matched_at = now
-        else:
-            matched_at = None
-        if now - start > timeout_s:
-            return kernel, None
-        time.sleep(0.3)
-
-
 class _Audit:
     def __init__(self, path: Path, change: str) -> None:
         self.path, self.change = path, change
@@ -316,29 +281,45 @@ def apply_change(lab: Lab, change: ChangeSet, verdict: Verdict, *, force: bool =
     if took is not None:
         audit("tables verified", converged_s=took)
         if not (check_traffic and traffic_running(lab)):
+            _record(lab, change)
             return ApplyReport(change.name, verdict.grade.value, True, True, False,
                                tuple(commands), (), took, str(audit.path))
         rates = check_rates(lab, twin, change)
         audit("rates checked", **vars(rates))
         if rates.passed:
+            _record(lab, change)
             return ApplyReport(change.name, verdict.grade.value, True, True, False,
                                tuple(commands), (), took, str(audit.path), rates=rates)
         mismatches: tuple[Mismatch, ...] = ()
     else:
-        mismatches = _diff(expected_after, kernel)
+        mismatches = diff_next_hops(expected_after, kernel)
         audit("mismatch", count=len(mismatches), examples=[vars(m) for m in mismatches[:20]])
     _roll_back(lab, done, audit)
     restored, back = await_tables(lab, expected_before, timeout_s)
     audit("rolled back", restored=back is not None,
-          still_different=len(_diff(expected_before, restored)))
+          still_different=len(diff_next_hops(expected_before, restored)))
     notes: tuple[str, ...] = () if back is not None else (
-        f"after the rollback {len(_diff(expected_before, restored))} entries still differ "
+        f"after the rollback {len(diff_next_hops(expected_before, restored))} entries still "
+        "differ "
         "from the twin's tables before the change",)
     if rates is not None:
         notes += (f"measured rates off the prediction: median {100 * rates.median_error:.0f} %"
                   f", worst {100 * rates.max_error:.0f} % on {rates.worst_arc}",)
     return ApplyReport(change.name, verdict.grade.value, True, False, True, tuple(commands),
                        mismatches, took, str(audit.path), notes, rates)
+
+
+def _record(lab: Lab, change: ChangeSet) -> None:
+    """A verified change is what the routers run now: the lab state's costs follow it (so
+    ``nettwin lab nexthops`` and later changes compare against them)."""
+    for c in change.scenario.changes:
+        if isinstance(c, SetMetric):
+            lk = lab.plan.link(c.link)
+            if c.direction in (Direction.AB, Direction.BOTH):
+                lk.cost_ab = c.metric
+            if c.direction in (Direction.BA, Direction.BOTH):
+                lk.cost_ba = c.metric
+    lab.save()
 
 
 def _roll_back(lab: Lab, done: list[RouterCommands], audit: _Audit) -> None:

@@ -1,4 +1,5 @@
-"""Exports a running lab's interface counters to where the twin ingests them:
+"""Exports a running lab's interface counters (and link status changes as events) to
+where the twin ingests them:
 ``python -m nettwin.lab.exporter --lab DIR --to URL [--interval S]``.
 
 ``URL``: ``file:PATH`` (JSON lines, appended), ``nats://HOST:PORT/SUBJECT`` (JetStream
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nettwin.lab.frr import Lab, LabError
+from nettwin.lab.telemetry import Telemetry
 from nettwin.live.sources import parse_bus_url
 
 Publish = Callable[[list[dict[str, Any]]], Awaitable[None]]
@@ -77,11 +79,12 @@ async def sink(url: str, stream: str = "NETTWIN") -> tuple[Publish, Callable[[],
 
 async def export(lab: Lab, url: str, interval_s: float, count: int | None = None) -> None:
     publish, close = await sink(url)
+    telemetry = Telemetry(lab)
     try:
         n = 0
         while count is None or n < count:
             started = time.monotonic()
-            await publish(lab.counters())
+            await publish(telemetry.sample())
             n += 1
             await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))
     finally:

@@ -2,20 +2,19 @@
 
 One namespace per node (loopback 10.255.x.y/32, the OSPF router id), one veth pair per link
 (a /30 from 10.1.0.0/16, point-to-point OSPF, cost = the IGP metric of the direction that
-leaves through the interface), ``tc`` shaping each direction to capacity x ``scale`` and the
-link's propagation delay with netem where the kernel has it, else to the rate alone with a
-token bucket (the machines seen here lack netem). Traffic generators send UDP
-from each node's loopback to every destination's loopback at demand rate x ``scale``.
-Counters read from the kernel (``ip -s -j link``) are scaled back by 1 / ``scale``, so the
-twin sees the lab at the topology's nominal rates.
+leaves through the interface), ``tc`` shaping each direction's data to capacity x ``scale``
+with OSPF and ARP in a class of their own beside it (``lab.shaping``). Traffic generators
+send UDP from each node's loopback to every destination's loopback at demand rate x
+``scale``. Counters read from the kernel (``ip -s -j link``, the shaper's drops from
+``tc``) are scaled back by 1 / ``scale``, so the twin sees the lab at nominal rates.
 
 Everything created is recorded in ``lab.json`` in the lab folder: ``down`` removes exactly
 that (processes by pid file, namespaces by name), never anything else. Router configs, pid
 files, logs and sockets live in /var/run/frr/NAMESPACE, where the frr user can reach them.
 
-FRR settings follow what was observed on these machines: hello 1 s / dead 4 s, SPF and LSA
-throttles at zero, and ``no zebra nexthop kernel enable`` (with kernel next-hop groups the
-kernel kept fewer equal-cost next hops than OSPF after a flap).
+FRR settings follow what was observed on these machines: hello 1 s / dead 4 s, retransmit
+2 s, SPF and LSA throttles at zero, and ``no zebra nexthop kernel enable`` (with kernel
+next-hop groups the kernel kept fewer equal-cost next hops than OSPF after a flap).
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from nettwin.errors import NettwinError
+from nettwin.lab.shaping import add_shaper, change_rate
 from nettwin.model import Network
 
 FRR_DIR = Path("/usr/lib/frr")
@@ -74,9 +74,22 @@ class LabPlan:
     demands: list[tuple[str, str, float]]  # (src, dst, rate at lab scale)
     pids: list[str] = field(default_factory=list)  # pid files of what the lab started
     shaping: str = "?"  # netem, tbf or none: found out on the first link
+    control_priority: bool = True  # OSPF and ARP in a class of their own, beside the data
+    # injected by `nettwin lab fail/shape`: what the routers run now differs from the plan
+    down_links: list[str] = field(default_factory=list)
+    down_nodes: list[str] = field(default_factory=list)
+    rate_factor: dict[str, float] = field(default_factory=dict)  # link -> capacity x factor
 
     def node(self, node_id: str) -> LabNode:
-        return next(n for n in self.nodes if n.id == node_id)
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise LabError(f"no router {node_id!r} in the lab: use one of "
+                       f"{', '.join(n.id for n in self.nodes[:6])}...")
+
+    def links_of(self, node_id: str) -> list[LabLink]:
+        self.node(node_id)
+        return [lk for lk in self.links if node_id in (lk.a, lk.b)]
 
     def link(self, link_id: str) -> LabLink:
         for lk in self.links:
@@ -86,7 +99,8 @@ class LabPlan:
                        f"{', '.join(lk.id for lk in self.links[:6])}...")
 
 
-def plan_lab(network: Network, prefix: str = "ntl", scale: float = 1e-4) -> LabPlan:
+def plan_lab(network: Network, prefix: str = "ntl", scale: float = 1e-4,
+             control_priority: bool = True) -> LabPlan:
     """Names and addresses for every node and link (pure: nothing is created)."""
     if len(network.nodes) > 60000 or len(network.links) > 16000:
         raise LabError("the lab addresses at most 60,000 nodes and 16,000 links")
@@ -119,7 +133,7 @@ def plan_lab(network: Network, prefix: str = "ntl", scale: float = 1e-4) -> LabP
     demands = [(ids[int(s)], ids[int(d)], float(r) * scale) for s, d, r in
                zip(network.demands.src, network.demands.dst, network.demands.rate_bps,
                    strict=True) if s != d and r > 0]
-    return LabPlan(prefix, scale, nodes, links, demands)
+    return LabPlan(prefix, scale, nodes, links, demands, control_priority=control_priority)
 
 
 def _run(*args: str, check: bool = True, capture: bool = False) -> str:
@@ -168,7 +182,9 @@ class Lab:
         plan = LabPlan(doc["prefix"], doc["scale"], [LabNode(**n) for n in doc["nodes"]],
                        [LabLink(**lk) for lk in doc["links"]],
                        [tuple(d) for d in doc["demands"]],
-                       doc.get("pids", []), doc.get("shaping", "?"))
+                       doc.get("pids", []), doc.get("shaping", "?"),
+                       doc.get("control_priority", False), doc.get("down_links", []),
+                       doc.get("down_nodes", []), doc.get("rate_factor", {}))
         return cls(plan, Path(folder))
 
     # ------------------------------------------------------------------ up
@@ -209,24 +225,6 @@ class Lab:
             _run("ip", "netns", "exec", n.ns, "sysctl", "-qw",
                  "net.ipv4.fib_multipath_hash_policy=1")
 
-    def _shape(self, ns: str, ifname: str, rate_bps: float, delay_ms: float) -> None:
-        """netem (rate and propagation delay) where the kernel has it, else a token bucket
-        (rate only), else nothing; ``plan.shaping`` says which."""
-        rate = max(int(rate_bps), 8000)
-        tc = ["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", ifname, "root"]
-        if self.plan.shaping in ("netem", "?"):
-            done = subprocess.run([*tc, "netem", "delay", f"{delay_ms:.3f}ms", "rate",
-                                   f"{rate}bit", "limit", "1000"],
-                                  capture_output=True, check=False)
-            if done.returncode == 0:
-                self.plan.shaping = "netem"
-                return
-        burst = max(rate // 8 // 100, 4000)
-        done = subprocess.run([*tc, "tbf", "rate", f"{rate}bit", "burst", str(burst),
-                               "latency", "100ms"], capture_output=True, check=False)
-        self.plan.shaping = "tbf (no netem here: rate only)" if done.returncode == 0 \
-            else "none"
-
     def _links(self) -> None:
         for lk in self.plan.links:
             na, nb = self.plan.node(lk.a).ns, self.plan.node(lk.b).ns
@@ -236,7 +234,7 @@ class Lab:
                                    (nb, lk.addr_b, lk.rate_ba_bps)):
                 _run("ip", "-n", ns, "addr", "add", f"{addr}/30", "dev", lk.ifname)
                 _run("ip", "-n", ns, "link", "set", lk.ifname, "up")
-                self._shape(ns, lk.ifname, rate, lk.delay_ms)
+                add_shaper(self.plan, ns, lk.ifname, rate, lk.delay_ms)
 
     def _config(self, node: LabNode) -> tuple[Path, Path]:
         d = RUN_DIR / node.ns  # the frr user must reach configs, pid files and logs
@@ -252,6 +250,9 @@ class Lab:
                 continue
             ospf += [f"interface {lk.ifname}", " ip ospf network point-to-point",
                      " ip ospf hello-interval 1", " ip ospf dead-interval 4",
+                     # an update sent as the peer's end comes up is lost on the veth: resend
+                     # it after 2 s, not OSPF's default 5 s (restores took 6 s, not 1)
+                     " ip ospf retransmit-interval 2",
                      f" ip ospf cost {cost}", " ip ospf area 0"]
         ospf += ["interface lo", " ip ospf area 0", "router ospf",
                  f" ospf router-id {node.loopback}", " timers throttle spf 0 50 500",
@@ -299,12 +300,69 @@ class Lab:
         for node in (lk.a, lk.b):
             _run("ip", "-n", self.plan.node(node).ns, "link", "set", lk.ifname, state)
 
-    def fail(self, link_id: str) -> None:
-        """Both ends down (as a cut fibre: carrier lost on both sides)."""
-        self._set_link(link_id, "down")
+    def fail(self, *link_ids: str) -> None:
+        """Both ends down (as a cut fibre: carrier lost on both sides), all links at once."""
+        for link_id in link_ids:
+            self.plan.link(link_id)  # every name checked before anything changes
+        for link_id in link_ids:
+            self._set_link(link_id, "down")
+            if link_id not in self.plan.down_links:
+                self.plan.down_links.append(link_id)
+        self.save()
 
-    def restore(self, link_id: str) -> None:
-        self._set_link(link_id, "up")
+    def restore(self, *link_ids: str) -> None:
+        for link_id in link_ids:
+            self.plan.link(link_id)
+        for link_id in link_ids:
+            if any(n in self.plan.down_nodes for n in self._ends(link_id)):
+                raise LabError(f"{link_id} ends at a failed router: `nettwin lab restore "
+                               "--node` it instead")
+        for link_id in link_ids:
+            self._set_link(link_id, "up")
+            if link_id in self.plan.down_links:
+                self.plan.down_links.remove(link_id)
+        self.save()
+
+    def _ends(self, link_id: str) -> tuple[str, str]:
+        lk = self.plan.link(link_id)
+        return lk.a, lk.b
+
+    def fail_node(self, node_id: str) -> None:
+        """A router lost (power, crash): every interface down, so each neighbour sees its
+        carrier go; the router's own generator has no route left."""
+        links = self.plan.links_of(node_id)
+        for lk in links:
+            self._set_link(lk.id, "down")
+        if node_id not in self.plan.down_nodes:
+            self.plan.down_nodes.append(node_id)
+        self.save()
+
+    def restore_node(self, node_id: str) -> None:
+        """Its interfaces back up, except links failed on their own or toward another
+        failed router."""
+        self.plan.node(node_id)
+        if node_id in self.plan.down_nodes:
+            self.plan.down_nodes.remove(node_id)
+        for lk in self.plan.links_of(node_id):
+            other = lk.b if lk.a == node_id else lk.a
+            if lk.id not in self.plan.down_links and other not in self.plan.down_nodes:
+                self._set_link(lk.id, "up")
+        self.save()
+
+    def shape(self, link_id: str, factor: float) -> None:
+        """The data rate of both directions set to capacity x ``factor`` (1 restores it):
+        a silent fault (a LAG member lost), no event, only counters show it."""
+        lk = self.plan.link(link_id)
+        if not 0 < factor <= 1:
+            raise LabError(f"factor {factor} must be in (0, 1]: the share of the link's "
+                           "capacity left")
+        for node, rate in ((lk.a, lk.rate_ab_bps), (lk.b, lk.rate_ba_bps)):
+            change_rate(self.plan, self.plan.node(node).ns, lk.ifname, rate * factor)
+        if factor == 1:
+            self.plan.rate_factor.pop(link_id, None)
+        else:
+            self.plan.rate_factor[link_id] = factor
+        self.save()
 
     # ------------------------------------------------------------------ down
     def down(self) -> list[str]:
@@ -337,7 +395,11 @@ class Lab:
 
     # ------------------------------------------------------------------ observe
     def counters(self) -> list[dict[str, Any]]:
-        """Counter observations of every lab interface, scaled to nominal rates."""
+        """Counter observations of every lab interface, scaled to nominal rates. Drops are
+        the shaper's (the kernel's interface counters do not see them), in octets of the
+        generators' frames, as the synthetic telemetry counts them."""
+        from nettwin.lab.traffic import FRAME
+
         out: list[dict[str, Any]] = []
         by_ns = {n.ns: n for n in self.plan.nodes}
         iface: dict[tuple[str, str], str] = {}
@@ -347,16 +409,23 @@ class Lab:
         for ns, node in by_ns.items():
             t = time.time()
             doc = json.loads(_run("ip", "-n", ns, "-s", "-j", "link", "show", capture=True))
+            drops: dict[str, int] = {}
+            for q in json.loads(_run("ip", "netns", "exec", ns, "tc", "-s", "-j", "qdisc",
+                                     "show", capture=True) or "[]"):
+                if q.get("kind") != "htb":  # a classful root only sums its leaves
+                    drops[q.get("dev", "")] = drops.get(q.get("dev", ""), 0) + \
+                        int(q.get("drops", 0))
             for entry in doc:
                 link_id = iface.get((ns, entry.get("ifname", "")))
                 if link_id is None:
                     continue
                 stats = entry.get("stats64") or entry.get("stats") or {}
                 tx = stats.get("tx", {})
+                dropped = drops.get(entry["ifname"], 0) + int(tx.get("dropped", 0))
                 out.append({"kind": "counter", "time": t, "device": node.id,
                             "interface": link_id,
                             "out_octets": tx.get("bytes", 0) / self.plan.scale,
-                            "out_drops": float(tx.get("dropped", 0)),
+                            "out_drops": dropped * FRAME / self.plan.scale,
                             "oper_status": "up" if entry.get("operstate") == "UP" else "down"})
         return out
 

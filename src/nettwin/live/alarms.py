@@ -3,7 +3,8 @@ lifecycle (raised, updated, cleared; acknowledged by an operator).
 
 Rules (``derive_alarms``), evaluated on every applied batch:
 
-- a link that is down: critical ``CommunicationsAlarm`` on the link;
+- a link that is down: critical ``CommunicationsAlarm`` on the link, unless it is
+  administratively down (shut on purpose: listed as down, no alarm, as routers do);
 - an arc at or above ``MAJOR_UTILISATION`` (80 %) of its capacity now: major
   ``QualityOfServiceAlarm`` (threshold crossed) on the arc, critical at or above
   ``CRITICAL_UTILISATION`` (100 %);
@@ -63,12 +64,17 @@ def utilisation_severity(utilisation: float) -> str | None:
 def derive_alarms(link_ids: Sequence[str], link_up: np.ndarray, arc_labels: Sequence[str],
                   utilisation: np.ndarray, *, service_ids: Sequence[str] = (),
                   service_violated: np.ndarray | None = None,
-                  service_worst_delay_s: np.ndarray | None = None
+                  service_worst_delay_s: np.ndarray | None = None,
+                  admin_down: np.ndarray | None = None
                   ) -> tuple[dict[AlarmKey, str], dict[AlarmKey, str]]:
-    """Every condition the state raises now: (key -> severity, key -> specific problem)."""
+    """Every condition the state raises now: (key -> severity, key -> specific problem).
+    ``admin_down``: links shut on purpose (no alarm)."""
     want: dict[AlarmKey, str] = {}
     text: dict[AlarmKey, str] = {}
-    for i in np.flatnonzero(~np.asarray(link_up, bool)).tolist():
+    down = ~np.asarray(link_up, bool)
+    if admin_down is not None:
+        down &= ~np.asarray(admin_down, bool)
+    for i in np.flatnonzero(down).tolist():
         want[link_ids[i], "CommunicationsAlarm"] = "critical"
         text[link_ids[i], "CommunicationsAlarm"] = "link down"
     util = np.nan_to_num(np.asarray(utilisation, float), nan=0.0)

@@ -238,7 +238,8 @@ class TwinState:
         want, self.alarm_problems = derive_alarms(
             self.link_ids, self.link_up, [c.arc_label(a) for a in range(c.n_arcs)],
             self.utilisation(), service_ids=c.service_ids, service_violated=violated,
-            service_worst_delay_s=worst)
+            service_worst_delay_s=worst,
+            admin_down=np.array([not lk.admin_up for lk in self.network.links.values()]))
         if violated is None:  # not assessed this batch: service alarms stand as they were
             want |= {k: v for k, v in self.alarms.items() if k[1] == "slaViolation"}
         for key, sev in want.items():
