@@ -5,6 +5,7 @@ the live state as new telemetry arrives."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ def _assert_same(got: dict[str, Any], want: dict[str, Any]) -> None:
                                                      for c in value), key
             step = [abs((c["utilisation_after"] or 0) - (c["utilisation_before"] or 0))
                     for c in got[key]]
-            assert all(a >= b - 1e-9 for a, b in zip(step, step[1:])), "not sorted"
+            assert all(a >= b - 1e-9 for a, b in itertools.pairwise(step)), "not sorted"
         elif key == "services":
             assert len(got[key]) == len(value) and all(
                 _close(g, w) for g, w in zip(got[key], value, strict=True)), key
