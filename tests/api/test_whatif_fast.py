@@ -14,11 +14,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from nettwin.api import Role, Settings, TokenStore, create_app
-from nettwin.api.basis import live_basis, resolve_basis
+from nettwin.api.basis import live_basis, plan_basis, resolve_basis
+from nettwin.api.whatif import failure_diff, failure_state
+from nettwin.engine import compile_network
 from nettwin.io import load_network, load_traffic
-from nettwin.model import Network
+from nettwin.model import Network, build_network
+from nettwin.model.gravity import gravity_demands
 from nettwin.report import json_safe
 from nettwin.scenarios import parse_scenario, run_whatif
+from nettwin.scenarios.apply import apply_scenario
 from nettwin.scenarios.whatif import diff_document
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -146,3 +150,41 @@ def test_other_changes_and_bad_ids_take_the_full_path(api: Any) -> None:
     bad = client.post(url, json={"changes": [{"fail_link": "no-such-link"}]},
                       headers=_auth(tokens[Role.PLANNER]))
     assert bad.status_code == 422 and "no-such-link" in bad.text
+
+
+def _backbone(n: int, m: int, seed: int) -> Network:
+    """A ring plus random chords, gravity traffic, some services (as bench_engine's)."""
+    rng = np.random.default_rng(seed)
+    pairs = {(i, (i + 1) % n) for i in range(n)}
+    while len(pairs) < m:
+        a, b = (int(x) for x in rng.choice(n, 2, replace=False))
+        if (b, a) not in pairs:
+            pairs.add((a, b))
+    links = [{"id": f"l{k}", "a": f"r{a}", "b": f"r{b}", "capacity_bps": 10e9,
+              "metric": int(rng.integers(1, 4))} for k, (a, b) in enumerate(sorted(pairs))]
+    net = build_network("bb", [{"id": f"r{i}"} for i in range(n)], links,
+                        gravity_demands(rng.lognormal(0, 1, n), 2e11))
+    return net
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reachability_and_rerouting_agree(seed: int) -> None:
+    """The two ways of finding moved and lost demands (reachability and upstream marks,
+    or routing the affected destinations again) give the same diff, and both the full
+    engine's, for single and multiple failures that cut nodes off (small integer metrics:
+    many equal-cost paths)."""
+    net = _backbone(60, 90, seed)
+    compiled = compile_network(net)
+    b = plan_basis(net, compiled)
+    st = failure_state(b)
+    rng = np.random.default_rng(seed)
+    for changes in _random_failures(net, rng, 16):
+        applied = apply_scenario(net, compiled, parse_scenario({"changes": changes}))
+        docs = [json_safe(diff_document(failure_diff(b, st, applied.arc_up, applied.failed_arcs,
+                                                     by_reach=reach), 10_000))
+                for reach in (True, False)]
+        want = _full(net, changes, 10_000)
+        for doc in docs:
+            _assert_same(doc, want)
+        assert docs[0]["demands_rerouted"] > 0 or docs[0]["demands_lost_count"] > 0 or \
+            want["demands_rerouted"] == want["demands_lost_count"] == 0

@@ -21,12 +21,15 @@ from typing import Any
 
 import numba
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from nettwin.api.basis import Basis
-from nettwin.engine import SimulationOptions
+from nettwin.engine import CompiledNetwork, SimulationOptions
 from nettwin.engine.incremental import Baseline, failure_loads, prepare_baseline
 from nettwin.engine.routing import path_metrics_all
 from nettwin.engine.simulate import queue_arcs, route, service_report
+from nettwin.engine.upstream import mark_upstream
 from nettwin.report import json_safe
 from nettwin.scenarios import Scenario, run_whatif
 from nettwin.scenarios.apply import apply_scenario
@@ -102,43 +105,58 @@ def _demands_of(c: Any, dests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ptr, demands
 
 
-def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray,
-                 failed: np.ndarray, options: SimulationOptions | None = None) -> ScenarioDiff:
-    """``compare`` of the full engine's run with ``failed`` arcs down, computed from the
-    incremental state: loads by the incremental engine; routed, paths and delays of the
-    demands toward the affected destinations and of the services' demands only."""
+def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndarray,
+                 options: SimulationOptions | None = None, *,
+                 by_reach: bool | None = None) -> ScenarioDiff:
+    """``compare`` of the full engine's run with ``failed`` arcs down, from the incremental
+    state: loads by the incremental engine; the demands that move or are cut off found
+    either by reachability (``by_reach``; links up in both directions or neither, the
+    default where that holds) or by routing the affected destinations again; services
+    measured on the new delays."""
     c, base, r = b.compiled, st.incremental, b.baseline
     options = options or r.options
     inc = base.dag_dest[np.concatenate([np.arange(base.dag_ptr[a], base.dag_ptr[a + 1])
                                         for a in failed.tolist()] or [np.zeros(0, np.int64)])]
     affected = np.unique(inc).astype(np.int64)
+    if by_reach is None:
+        by_reach = _symmetric(arc_up) and _symmetric(base.arc_up)
     with _one_thread():
         load, _lost = failure_loads(base, failed)
         q, arc_delay = queue_arcs(c, options, load)
-        # the affected destinations routed again, the services' others as they were
         ptr_a, dem_a = _demands_of(c, affected)
-        sub = dataclasses.replace(c, destinations=c.destinations[affected], dest_ptr=ptr_a,
-                                  dest_demand=dem_a)
+        if by_reach:
+            moved, now = _moved_by_reach(c, base, arc_up, failed, affected, ptr_a, dem_a)
+            routes = np.intersect1d(affected, st.service_dests)
+        else:
+            routes = affected
+        # the destinations routed again, the services' others as they were
+        ptr_r, dem_r = _demands_of(c, routes)
+        sub = dataclasses.replace(c, destinations=c.destinations[routes], dest_ptr=ptr_r,
+                                  dest_demand=dem_r)
         new = route(sub, arc_up, r.demand_rate_bps)
-        others = np.setdiff1d(st.service_dests, affected)
-        dests = np.concatenate([affected, others])
-        dist = np.concatenate([new.dist, base.state.dist[others]])
-        order = np.concatenate([new.order, base.state.order[others]])
-        count = np.concatenate([new.count, base.state.count[others]])
+        others = np.setdiff1d(st.service_dests, routes)
+        dests = np.concatenate([routes, others])
         ptr, dem = _demands_of(c, dests)
         k = dem.size
         delay_mean, delay_worst, delivered, hops, sig = (np.empty(k) for _ in range(5))
         routed = np.empty(k, bool)
-        path_metrics_all(c.n_nodes, c.destinations[dests], ptr, np.arange(k),
-                         c.demand_src[dem], c.out_ptr, c.out_arc, c.arc_dst, c.arc_metric,
-                         arc_up, arc_delay, 1.0 - q.loss, c.arc_signature, dist, order, count,
-                         1, delay_mean, delay_worst, delivered, hops, sig, routed)
-    # demands: only those toward affected destinations can change path or reachability
-    na = int(ptr[affected.size])
-    first = np.argsort(dem[:na], kind="stable")  # compare lists them by demand number
-    idx, now = dem[:na][first], routed[:na][first]
+        if k:
+            path_metrics_all(c.n_nodes, c.destinations[dests], ptr, np.arange(k),
+                             c.demand_src[dem], c.out_ptr, c.out_arc, c.arc_dst,
+                             c.arc_metric, arc_up, arc_delay, 1.0 - q.loss, c.arc_signature,
+                             np.concatenate([new.dist, base.state.dist[others]]),
+                             np.concatenate([new.order, base.state.order[others]]),
+                             np.concatenate([new.count, base.state.count[others]]), 1,
+                             delay_mean, delay_worst, delivered, hops, sig, routed)
+    if not by_reach:  # the demands toward the affected destinations, routed again
+        na = int(ptr[routes.size])
+        now = routed[:na]
+        moved = ~np.isclose(r.demand_path_signature[dem[:na]], sig[:na], rtol=0,
+                            atol=1e-12)
+        dem_a = dem[:na]
+    first = np.argsort(dem_a, kind="stable")  # compare lists them by demand number
+    idx, now, moved = dem_a[first], now[first], moved[first]
     was = r.demand_routed[idx]
-    moved = ~np.isclose(r.demand_path_signature[idx], sig[:na][first], rtol=0, atol=1e-12)
     ids = b.network.demand_ids
     lost_at = idx[was & ~now]
     lost = tuple(ids[j] for j in lost_at.tolist())
@@ -169,3 +187,30 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray,
         tuple(changes), rerouted, lost, restored, lost_bps, services,
         float(st.util_before.max(initial=0.0)), float(max(top_util.max(initial=0.0), 0.0)),
         c.arc_label(top) if top_util.size else "-")
+
+
+def _symmetric(arc_up: np.ndarray) -> bool:
+    """Every link up in both directions or in neither (arc 2i is a->b, 2i+1 b->a)."""
+    return bool(np.array_equal(arc_up[0::2], arc_up[1::2]))
+
+
+def _moved_by_reach(c: CompiledNetwork, base: Baseline, arc_up: np.ndarray,
+                    failed: np.ndarray, affected: np.ndarray, ptr: np.ndarray,
+                    dem: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per demand of ``dem`` (toward the affected destinations): whether its paths change
+    and whether it is still routed. A source whose DAG uses no failed arc keeps its paths;
+    one whose DAG uses one loses that arc's share (its paths change) and stays routed
+    exactly when it can still reach the destination: with links up in both directions or
+    neither, when both lie in one connected component of the links left up."""
+    marks = np.zeros((affected.size, c.n_nodes), bool)
+    mark_upstream(failed, affected, base.state.dist, base.arc_up, c.in_ptr, c.in_arc,
+                  c.arc_src, c.arc_dst, c.arc_metric, marks)
+    up = np.flatnonzero(arc_up)
+    graph = csr_matrix((np.ones(up.size, np.int8), (c.arc_src[up], c.arc_dst[up])),
+                       shape=(c.n_nodes, c.n_nodes))
+    _n, comp = connected_components(graph, directed=False)
+    src = c.demand_src[dem]
+    uses = marks[np.repeat(np.arange(affected.size), np.diff(ptr)), src]
+    reach = comp[src] == comp[c.demand_dst[dem]]
+    routed: np.ndarray = ~uses | reach
+    return uses, routed
