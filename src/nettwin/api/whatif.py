@@ -130,10 +130,6 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
         else:
             routes = affected
         # the destinations routed again, the services' others as they were
-        ptr_r, dem_r = _demands_of(c, routes)
-        sub = dataclasses.replace(c, destinations=c.destinations[routes], dest_ptr=ptr_r,
-                                  dest_demand=dem_r)
-        new = route(sub, arc_up, r.demand_rate_bps)
         others = np.setdiff1d(st.service_dests, routes)
         dests = np.concatenate([routes, others])
         ptr, dem = _demands_of(c, dests)
@@ -141,6 +137,10 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
         delay_mean, delay_worst, delivered, hops, sig = (np.empty(k) for _ in range(5))
         routed = np.empty(k, bool)
         if k:
+            ptr_r, dem_r = _demands_of(c, routes)
+            new = route(dataclasses.replace(
+                c, destinations=c.destinations[routes], dest_ptr=ptr_r, dest_demand=dem_r),
+                arc_up, r.demand_rate_bps)
             path_metrics_all(c.n_nodes, c.destinations[dests], ptr, np.arange(k),
                              c.demand_src[dem], c.out_ptr, c.out_arc, c.arc_dst,
                              c.arc_metric, arc_up, arc_delay, 1.0 - q.loss, c.arc_signature,

@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
 from nettwin.api.basis import BasisKind, resolve_basis
-from nettwin.api.whatif import failure_state
 from nettwin.api.deps import NetworkId, Planner, Viewer, role_route
 from nettwin.api.jobs import (
     Job,
@@ -21,6 +20,7 @@ from nettwin.api.jobs import (
 )
 from nettwin.api.schemas import JobStatus, Page
 from nettwin.api.service import Twin, TwinDep
+from nettwin.api.whatif import failure_state
 from nettwin.scenarios import run_sweep
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
