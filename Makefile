@@ -15,6 +15,8 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "compiling the engine's kernels once (about 20-30 s; cached for every later run)"
+	$(BIN)/nettwin warmup || echo "warm-up failed: the first runs will compile instead"
 	touch $@
 
 # The main job: the embedded twin (example networks, simulated live telemetry and weather),

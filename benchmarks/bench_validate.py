@@ -86,6 +86,8 @@ def bench(name: str, network: Network, red_team: int, naive: bool) -> None:
                            v.timings_s.items() if k != "total_s")
         print(f"{label}: {1e3 * wall:.0f} ms wall, {1e3 * cpu:.0f} ms CPU  [{stages} ms]"
               f" -> {v.grade.value}")
+        if v.survival.failures:
+            print(f"  N-1: {v.survival.note}")
     if naive:
         # the reference runs on the same threads as validate (one for small networks)
         threads = numba.get_num_threads()

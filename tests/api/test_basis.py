@@ -167,4 +167,5 @@ def test_warmup_reports_progress(tmp_path: Path) -> None:
                 break
             time.sleep(0.2)
         assert doc["state"] == "ready", doc
-        assert doc["done"] == doc["steps"] == ["simulate", "what-if", "N-1 sweep", "storm"]
+        assert doc["done"] == doc["steps"] == ["simulate", "what-if", "N-1 sweep", "validate",
+                                            "storm"]

@@ -10,19 +10,24 @@ plan's arc loads and the measured rates: how busy the network is against the pla
 
 ``auto`` is live when the twin has measured traffic and the plan otherwise (the answer says
 which and why); an explicit ``live`` without measurements is refused (409).
+
+Bases are kept (``Twin.bases``, a few at most) and made once however many requests ask at
+the same time: a plan basis until its network is replaced, a live one until the live twin
+takes its next batch of telemetry. Each carries what its what-ifs reuse (``api.whatif``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from fastapi import HTTPException
 
+from nettwin.api.payloads import RecentResults
 from nettwin.engine import CompiledNetwork, SimulationResult, compile_network, simulate
 from nettwin.model import Network
 
@@ -46,6 +51,10 @@ class Basis:
     level: float = 1.0  # measured traffic against the plan's
     links_down: tuple[str, ...] = ()
     note: str = PLAN_NOTE
+    # made from it on first use and dropped with it: the incremental engine's state and the
+    # answers to recent what-ifs (``api.whatif``)
+    derived: RecentResults = field(default_factory=lambda: RecentResults(1), repr=False)
+    answers: RecentResults = field(default_factory=lambda: RecentResults(64), repr=False)
 
     def document(self) -> dict[str, Any]:
         """How an answer says what it was computed on."""
@@ -99,16 +108,23 @@ def resolve_basis(twin: Twin, nid: str, kind: BasisKind) -> Basis:
     network, compiled = twin.get(nid)
     if kind != "plan":
         lt = twin.live.twins.get(nid)
-        live = live_basis(lt) if lt is not None else None
+        # the live twin itself is in the key (kept alive, so never confused with a later
+        # one); its batch count moves with every change of its state
+        live: Basis | None = None if lt is None else twin.bases.get(
+            ("live", nid, lt, lt.batches), lambda: live_basis(lt))
         if live is not None:
             return live
         if kind == "live":
             raise HTTPException(409, detail=f"network {nid!r} has no measured traffic yet: "
                                             "use basis 'plan' or 'auto', or feed telemetry "
                                             "first")
-        return plan_basis(network, compiled, twin.baseline(nid),
-                          "no live data for this network: computed on the plan")
-    return plan_basis(network, compiled, twin.baseline(nid))
+        note = "no live data for this network: computed on the plan"
+    else:
+        note = PLAN_NOTE
+    # a plan basis holds its network and arrays, so their ids are not reused while it is kept
+    plan: Basis = twin.bases.get(("plan", nid, id(network), id(compiled), note),
+                                 lambda: plan_basis(network, compiled, twin.baseline(nid), note))
+    return plan
 
 
 def arc_rows(basis: Basis) -> list[dict[str, Any]]:

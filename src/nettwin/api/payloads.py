@@ -12,6 +12,7 @@ import gzip
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,11 +65,14 @@ def page_of(total: int, cursor: str | None, limit: int, valid_to: int | None = N
 
 
 class RecentResults:
-    """The last ``size`` results by key (least recently used dropped), made once each."""
+    """The last ``size`` results by key (least recently used dropped), made once each:
+    concurrent requests for a key being made wait for that one making (single flight)
+    instead of making it again."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._making: dict[Hashable, Future[Any]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
@@ -76,12 +80,31 @@ class RecentResults:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        value = make()  # outside the lock: other keys need not wait
+            pending = self._making.get(key)
+            if pending is None:
+                self._making[key] = mine = Future[Any]()
+        if pending is not None:
+            return pending.result()  # made by another request right now
+        try:
+            value = make()  # outside the lock: other keys need not wait
+        except BaseException as exc:
+            with self._lock:
+                del self._making[key]
+            mine.set_exception(exc)
+            raise
         with self._lock:
+            del self._making[key]
             self._items[key] = value
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+        mine.set_result(value)
         return value
+
+    def forget(self, drop: Callable[[Hashable], bool]) -> None:
+        """Drop the results whose key ``drop`` says."""
+        with self._lock:
+            for key in [k for k in self._items if drop(k)]:
+                del self._items[key]
 
 
 class SerialisedStates:

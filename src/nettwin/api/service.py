@@ -58,6 +58,9 @@ class Twin:
         self.saved = ServiceStore(settings.history_url)  # uploaded networks and jobs
         self.jobs = JobManager.of(settings)
         self.recent = RecentResults(2)  # simulations paged through
+        # what-ifs and sweeps start from these (api.basis): a few, as each holds a network's
+        # baseline run and its incremental-engine state (~60 MB at 1,000 nodes, 1M demands)
+        self.bases = RecentResults(settings.bases_kept)
         self.live = LiveHub(settings.store_url, settings.data_dir)
         self.shadow = ShadowAgents()  # policies in continuous shadow mode
         self.registry = CollectorRegistry()
@@ -99,6 +102,7 @@ class Twin:
         for store in (self.networks, self.compiled, self.baselines, self.profiles, self.storms):
             store.pop(nid, None)
         self._cache = {k: v for k, v in self._cache.items() if k[0] != nid}
+        self.bases.forget(lambda key: key[1] == nid)  # type: ignore[index]
         if nid in self.live_ids:
             self.live_ids.remove(nid)
         self.live.forget(nid)

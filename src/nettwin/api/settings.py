@@ -65,6 +65,10 @@ class Settings(BaseSettings):
         "Largest sweep a planner or operator may submit, in failure cases x arcs."))
     sweep_max_work_admin: float = Field(default=5e10, gt=0, description=(
         "Largest sweep an admin may submit, in failure cases x arcs."))
+    bases_kept: int = Field(default=3, ge=1, le=100, description=(
+        "What-if bases kept ready (plan or live state of a network, with its baseline run "
+        "and incremental-engine state): more answer more networks at once, each costs "
+        "memory (~60 MB at 1,000 nodes and 1M demands)."))
     page_max: int = Field(default=10_000, ge=1, le=1_000_000, description=(
         "Most rows one page of a result-heavy response (simulate) carries."))
     audit_max_bytes: int = Field(default=100 * 2**20, ge=4096, description=(

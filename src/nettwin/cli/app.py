@@ -77,6 +77,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("nettwin.cli.serve:token_app", "Local API tokens (stored hashed in the data "
                                              "folder)."),
     "mcp": ("nettwin.cli.agents", "Serve the twin to a local AI agent over MCP (stdio)"),
+    "warmup": ("nettwin.cli.warmup", "Compile the numba kernels once into their on-disk "
+                                     "cache (run by `make setup`)"),
 }
 
 

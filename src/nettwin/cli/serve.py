@@ -140,6 +140,10 @@ def serve(
     else:
         alert.print(f"dashboard: {scheme}://{host}:{port}/ui/ (sign in with a token from "
                   "`nettwin token create`)")
+    if telemetry_s > 0:
+        err.print("kernels: warming in the background (a first start after an install "
+                  "compiles them, 20-30 s; `nettwin warmup` does it ahead; progress at "
+                  "/api/v1/warmup)")
     app = create_app(settings)
     try:  # the MCP server at /mcp, for AI agents, when nettwin[agents] is installed
         from nettwin.mcp import mount_mcp

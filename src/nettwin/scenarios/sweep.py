@@ -201,11 +201,13 @@ def run_sweep(network: Network, options: SimulationOptions | None = None, *,
               links: bool = True, nodes: bool = False, srlgs: bool = False,
               link_pairs: bool = False, max_pairs: int = 20_000,
               compiled: CompiledNetwork | None = None, progress: Progress | None = None,
-              scheduler: str | None = None) -> SweepResult:
-    """Fail every chosen element one at a time (and link pairs if asked), exactly."""
+              scheduler: str | None = None, baseline: Baseline | None = None) -> SweepResult:
+    """Fail every chosen element one at a time (and link pairs if asked), exactly.
+    ``baseline``: the incremental engine's state of ``compiled`` when one is kept already."""
     options = options or SimulationOptions()
     compiled = compiled or compile_network(network)
-    baseline = prepare_baseline(compiled)
+    baseline = baseline if baseline is not None and baseline.net is compiled else \
+        prepare_baseline(compiled)
     parts: list[tuple[list[Failure], SetOutcome, np.ndarray]] = []
 
     def run(failures: list[Failure]) -> tuple[list[Failure], SetOutcome, np.ndarray]:

@@ -26,6 +26,7 @@ from nettwin.scenarios.sweep import (
     plan_link_pairs,
     srlg_failures,
 )
+from nettwin.validate.bounds import ends_still_joined, utilisation_bounds
 
 OVERLOAD = 1.0
 LOST_TOLERANCE = 1e-9  # of the offered traffic: below this, "no traffic lost"
@@ -165,8 +166,10 @@ def _isolation(c: CompiledNetwork, up: np.ndarray, sets: list[np.ndarray],
 def evaluate_survival(mode: Survive, before_net: Network, base_before: Baseline,
                       after_net: Network, base_after: Baseline, options: SimulationOptions,
                       *, watch_nodes: tuple[str, ...] = (), max_pairs: int = 20_000,
-                      ) -> SurvivalReport:
-    """Every failure of ``mode`` on both networks; what the change makes worse."""
+                      prune: bool = True) -> SurvivalReport:
+    """Every failure of ``mode`` on both networks; what the change makes worse. With
+    ``prune``, failures that provably change no figure of the report are not swept on
+    large networks (``validate.bounds``; the report is the same either way)."""
     if mode is Survive.NONE:
         return SurvivalReport(mode, 0, (), None, 0.0, 0.0, {}, {}, "no failures evaluated")
     ca = base_after.net
@@ -184,12 +187,17 @@ def evaluate_survival(mode: Survive, before_net: Network, base_before: Baseline,
         note += f" and {len(plan.pairs)} link pairs ({plan.rule}; {plan.skipped} skipped)"
     sets_after = [f.arcs for f in failures]
     sets_before = _match(failures, before_net)
-    oa = evaluate_failure_sets(base_after, sets_after)
-    broken_a, delay_a = _broken(base_after, sets_after, options)
-    offered = max(float(base_after.demand_rate_bps.sum()), 1.0)
     # the unchanged network matters only where the changed one loses traffic, overloads or
     # breaks an SLA (nothing else can be "worse"): on large networks only those are swept
     full = len(failures) * ca.n_nodes <= FULL_BEFORE_WORK
+    oa, skipped = _sweep_changed(base_after, sets_after, prune and not full
+                                 and mode is Survive.N1 and not ca.service_ids
+                                 and not watch_nodes)
+    if skipped:
+        note += (f"; {skipped} failures bounded below the worst one (no overload, nothing "
+                 "cut off) without a sweep")
+    broken_a, delay_a = _broken(base_after, sets_after, options)
+    offered = max(float(base_after.demand_rate_bps.sum()), 1.0)
     harm = np.lexsort((-oa.max_utilisation, -broken_a.sum(axis=1), -oa.lost_bps))
     needed = ((oa.lost_bps > LOST_TOLERANCE * offered) | (oa.max_utilisation > OVERLOAD)
               | broken_a.any(axis=1))
@@ -218,6 +226,47 @@ def evaluate_survival(mode: Survive, before_net: Network, base_before: Baseline,
                           float(ob.max_utilisation.max(initial=0.0)) if full else None,
                           float(oa.max_utilisation.max(initial=0.0)), svc_delay, isolating,
                           note)
+
+
+def _sweep_changed(base: Baseline, sets: list[np.ndarray], prune: bool
+                   ) -> tuple[SetOutcome, int]:
+    """The changed network's outcome of every failure set; with ``prune``, the sets that
+    cannot overload, cut anything off or be the worst (``validate.bounds``) are left out
+    (max utilisation -inf, nothing lost): returns how many."""
+    if not prune or not np.array_equal(base.arc_up[0::2], base.arc_up[1::2]):
+        return evaluate_failure_sets(base, sets), 0
+    bound = utilisation_bounds(base, sets)
+    maybe = (bound <= OVERLOAD) & ends_still_joined(base, sets)
+    k, m = len(sets), base.net.n_arcs
+    out = SetOutcome(np.full(k, -np.inf), np.full(k, -1, np.int64), np.zeros(k),
+                     np.zeros(k, np.int64), base.load_bps / base.net.arc_capacity_bps,
+                     np.full(m, -1, np.int64))
+    worst = -np.inf
+
+    def sweep(idx: np.ndarray) -> None:
+        nonlocal worst
+        o = evaluate_failure_sets(base, [sets[i] for i in idx])
+        out.max_utilisation[idx], out.max_utilisation_arc[idx] = (o.max_utilisation,
+                                                                  o.max_utilisation_arc)
+        out.lost_bps[idx], out.overloaded_arcs[idx] = o.lost_bps, o.overloaded_arcs
+        worst = max(worst, float(o.max_utilisation.max()))
+        better = o.arc_worst_utilisation > out.arc_worst_utilisation
+        out.arc_worst_utilisation[better] = o.arc_worst_utilisation[better]
+        out.arc_worst_set[better] = idx[o.arc_worst_set[better]]
+
+    if (~maybe).any():
+        sweep(np.flatnonzero(~maybe))
+    # then the others, highest bound first, until the bound falls below the worst found
+    rest = np.flatnonzero(maybe)
+    rest = rest[np.argsort(-bound[rest], kind="stable")]
+    step = max(16, rest.size // 20)
+    for start in range(0, rest.size, step):
+        chunk = rest[start:start + step]
+        chunk = chunk[bound[chunk] >= worst]
+        if not chunk.size:
+            break
+        sweep(chunk)
+    return out, int(k - np.isfinite(out.max_utilisation).sum())
 
 
 def _harm(x: FailureImpact) -> tuple[float, int, float]:

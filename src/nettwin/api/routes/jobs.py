@@ -20,6 +20,7 @@ from nettwin.api.jobs import (
 )
 from nettwin.api.schemas import JobStatus, Page
 from nettwin.api.service import Twin, TwinDep
+from nettwin.api.whatif import failure_state
 from nettwin.scenarios import run_sweep
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
@@ -58,7 +59,8 @@ def submit_sweep(who: Planner, twin: TwinDep, nid: NetworkId, body: SweepRequest
     def work(progress: Callable[[int, int], None]) -> dict[str, Any]:
         result = run_sweep(b.network, links=body.links, nodes=body.nodes, srlgs=body.srlgs,
                            link_pairs=body.link_pairs, max_pairs=body.max_pairs,
-                           compiled=b.compiled, progress=progress)
+                           compiled=b.compiled, progress=progress,
+                           baseline=failure_state(b).incremental)  # kept with the basis
         return {"failures": result.failure_rows(), "worst_case": result.worst_case_rows(),
                 "basis": basis}
 

@@ -23,13 +23,13 @@ from nettwin.api.schemas import (
 )
 from nettwin.api.service import Twin, TwinDep
 from nettwin.api.uploads import load_upload
+from nettwin.api.whatif import whatif_document
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
 from nettwin.io import NetworkFormat, save_network
 from nettwin.model import Network
-from nettwin.report import arc_records, json_safe, service_records
-from nettwin.scenarios import parse_scenario, run_whatif
-from nettwin.scenarios.whatif import diff_document
+from nettwin.report import arc_records, service_records
+from nettwin.scenarios import parse_scenario
 
 router = APIRouter(prefix="/api/v1", tags=["networks"])
 
@@ -158,6 +158,4 @@ def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioRequest,
     """The scenario's changes against the no-change run, on the live state or the plan."""
     b = resolve_basis(twin, nid, body.basis)
     scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
-    diff = run_whatif(b.network, scenario, compiled=b.compiled, baseline=b.baseline).diff
-    return WhatIfDoc.model_validate(json_safe(
-        diff_document(diff, limit) | {"basis": b.document()}))
+    return WhatIfDoc.model_validate(whatif_document(b, body.changes, scenario, limit))

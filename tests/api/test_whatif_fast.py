@@ -1,0 +1,190 @@
+"""Failure what-ifs through the API are answered incrementally (api/whatif.py): every answer
+must equal the full engine's (``run_whatif`` on the same basis), for random link, node,
+SRLG and multi-link failures, on the plan and on the live state, and a basis must follow
+the live state as new telemetry arrives."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from nettwin.api import Role, Settings, TokenStore, create_app
+from nettwin.api.basis import live_basis, plan_basis, resolve_basis
+from nettwin.api.whatif import failure_diff, failure_state
+from nettwin.engine import compile_network
+from nettwin.io import load_network, load_traffic
+from nettwin.model import Network, build_network
+from nettwin.model.gravity import gravity_demands
+from nettwin.report import json_safe
+from nettwin.scenarios import parse_scenario, run_whatif
+from nettwin.scenarios.apply import apply_scenario
+from nettwin.scenarios.whatif import diff_document
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+GEANT = DATA / "sndlib" / "xml" / "geant.xml"
+GEANT_TM = (DATA / "traffic" / "geant-uhlig-15min"
+            / "demandMatrix-geant-uhlig-15min-20050505-1400.xml")
+
+
+@pytest.fixture
+def api(tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path)
+    store = TokenStore(settings.tokens_file)
+    tokens = {role: store.create(role.name.lower(), role) for role in Role}
+    with TestClient(create_app(settings)) as client:
+        yield client, tokens
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _full(network: Network, changes: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """The oracle: the full engine's what-if on the same network."""
+    diff = run_whatif(network, parse_scenario({"changes": changes})).diff
+    doc: dict[str, Any] = json_safe(diff_document(diff, limit))
+    return doc
+
+
+def _close(got: dict[str, Any], want: dict[str, Any]) -> bool:
+    return got.keys() == want.keys() and all(
+        got[k] == (pytest.approx(v, rel=1e-9, abs=1e-12) if isinstance(v, float) else v)
+        for k, v in want.items())
+
+
+def _assert_same(got: dict[str, Any], want: dict[str, Any]) -> None:
+    """Equal answers: floats to 1e-9 (loads are sums taken in another order), arcs whose
+    changes tie to within that may come in either order."""
+    for key, value in want.items():
+        if key == "verdict":  # percentages rounded from floats equal to 1e-12
+            assert got[key].split(":")[0] == value.split(":")[0], (got[key], value)
+        elif key == "arc_changes":
+            by_arc = {c["arc"]: c for c in got[key]}
+            assert len(by_arc) == len(value) and all(_close(by_arc[c["arc"]], c)
+                                                     for c in value), key
+            step = [abs((c["utilisation_after"] or 0) - (c["utilisation_before"] or 0))
+                    for c in got[key]]
+            assert all(a >= b - 1e-9 for a, b in itertools.pairwise(step)), "not sorted"
+        elif key == "services":
+            assert len(got[key]) == len(value) and all(
+                _close(g, w) for g, w in zip(got[key], value, strict=True)), key
+        elif isinstance(value, float):
+            assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-6), key
+        else:
+            assert got[key] == value, key
+
+
+def _random_failures(net: Network, rng: np.random.Generator, n: int) -> list[list[dict[str, Any]]]:
+    links, nodes = list(net.links), list(net.nodes)
+    srlgs = sorted({g for lk in net.links.values() for g in lk.srlgs})
+    cases: list[list[dict[str, Any]]] = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            cases.append([{"fail_link": str(rng.choice(links))}])
+        elif kind == 1:
+            cases.append([{"fail_link": str(x)} for x in rng.choice(links, 3, replace=False)])
+        elif kind == 2:
+            cases.append([{"fail_node": str(rng.choice(nodes))}])
+        else:
+            cases.append([{"fail_srlg": str(rng.choice(srlgs))}] if srlgs else
+                         [{"fail_link": str(rng.choice(links))},
+                          {"fail_node": str(rng.choice(nodes))}])
+    return cases
+
+
+def test_failure_whatifs_equal_the_full_engine_on_the_plan(api: Any) -> None:
+    client, tokens = api
+    twin = client.app.state.twin
+    nets = {"example": twin.networks["example"]}
+    if GEANT.exists() and GEANT_TM.exists():
+        twin.networks["geant"] = nets["geant"] = load_traffic(load_network(GEANT), GEANT_TM)
+    rng = np.random.default_rng(7)
+    for nid, net in nets.items():
+        for changes in _random_failures(net, rng, 12):
+            r = client.post(f"/api/v1/networks/{nid}/whatif?limit=1000",
+                            json={"changes": changes, "basis": "plan"},
+                            headers=_auth(tokens[Role.PLANNER]))
+            assert r.status_code == 200, r.text
+            _assert_same(r.json(), _full(net, changes, 1000))
+        # answered from the incremental state, not by the full engine
+        kept = resolve_basis(twin, nid, "plan").derived
+        kept.get("failures", lambda: pytest.fail("the failure what-ifs took the full path"))
+
+
+def test_failure_whatifs_follow_the_live_state(api: Any) -> None:
+    client, tokens = api
+    twin = client.app.state.twin
+    url = "/api/v1/networks/example/whatif?limit=1000"
+    rng = np.random.default_rng(3)
+    net = twin.networks["example"]
+    for scale in (0.7, 1.6):  # each telemetry batch is a new live state
+        client.post("/api/v1/networks/example/telemetry", json={"scale": scale},
+                    headers=_auth(tokens[Role.OPERATOR])).raise_for_status()
+        live = live_basis(twin.live.twins["example"])
+        assert live is not None
+        for changes in _random_failures(net, rng, 8):
+            doc = client.post(url, json={"changes": changes, "basis": "auto"},
+                              headers=_auth(tokens[Role.PLANNER])).json()
+            assert doc["basis"]["kind"] == "live"
+            assert doc["basis"]["traffic_level"] == pytest.approx(live.level)
+            _assert_same(doc, _full(live.network, changes, 1000))
+
+
+def test_other_changes_and_bad_ids_take_the_full_path(api: Any) -> None:
+    client, tokens = api
+    net = client.app.state.twin.networks["example"]
+    link, node = next(iter(net.links)), next(iter(net.nodes))
+    url = "/api/v1/networks/example/whatif?limit=1000"
+    for changes in ([{"drain_node": node}],
+                    [{"fail_link": link}, {"set_metric": {"link": link, "metric": 7}}],
+                    [{"fail_node": node}, {"scale_traffic": {"factor": 1.5}}]):
+        doc = client.post(url, json={"changes": changes, "basis": "plan"},
+                          headers=_auth(tokens[Role.PLANNER])).json()
+        _assert_same(doc, _full(net, changes, 1000))
+    bad = client.post(url, json={"changes": [{"fail_link": "no-such-link"}]},
+                      headers=_auth(tokens[Role.PLANNER]))
+    assert bad.status_code == 422 and "no-such-link" in bad.text
+
+
+def _backbone(n: int, m: int, seed: int) -> Network:
+    """A ring plus random chords, gravity traffic, some services (as bench_engine's)."""
+    rng = np.random.default_rng(seed)
+    pairs = {(i, (i + 1) % n) for i in range(n)}
+    while len(pairs) < m:
+        a, b = (int(x) for x in rng.choice(n, 2, replace=False))
+        if (b, a) not in pairs:
+            pairs.add((a, b))
+    links = [{"id": f"l{k}", "a": f"r{a}", "b": f"r{b}", "capacity_bps": 10e9,
+              "metric": int(rng.integers(1, 4))} for k, (a, b) in enumerate(sorted(pairs))]
+    net = build_network("bb", [{"id": f"r{i}"} for i in range(n)], links,
+                        gravity_demands(rng.lognormal(0, 1, n), 2e11))
+    return net
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reachability_and_rerouting_agree(seed: int) -> None:
+    """The two ways of finding moved and lost demands (reachability and upstream marks,
+    or routing the affected destinations again) give the same diff, and both the full
+    engine's, for single and multiple failures that cut nodes off (small integer metrics:
+    many equal-cost paths)."""
+    net = _backbone(60, 90, seed)
+    compiled = compile_network(net)
+    b = plan_basis(net, compiled)
+    st = failure_state(b)
+    rng = np.random.default_rng(seed)
+    for changes in _random_failures(net, rng, 16):
+        applied = apply_scenario(net, compiled, parse_scenario({"changes": changes}))
+        docs = [json_safe(diff_document(failure_diff(b, st, applied.arc_up, applied.failed_arcs,
+                                                     by_reach=reach), 10_000))
+                for reach in (True, False)]
+        want = _full(net, changes, 10_000)
+        for doc in docs:
+            _assert_same(doc, want)
+        assert docs[0]["demands_rerouted"] > 0 or docs[0]["demands_lost_count"] > 0 or \
+            want["demands_rerouted"] == want["demands_lost_count"] == 0

@@ -1,0 +1,38 @@
+"""engine.upstream against brute force: node x's DAG toward t uses arc u->v exactly when
+d(x, u) + w(u, v) + d(v, t) = d(x, t) (scipy's Dijkstra for the distances)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from nettwin import compile_network
+from nettwin.engine.incremental import prepare_baseline
+from nettwin.engine.upstream import mark_upstream
+from tests.conftest import random_network
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_marks_equal_brute_force(seed: int) -> None:
+    net = random_network(seed, 12, 24, max_metric=3)
+    c = compile_network(net)
+    base = prepare_baseline(c)
+    n, rng = c.n_nodes, np.random.default_rng(seed)
+    # parallel links: keep the cheapest arc per node pair for the distance matrix
+    w = np.full((n, n), np.inf)
+    np.minimum.at(w, (c.arc_src, c.arc_dst), c.arc_metric.astype(float))
+    d = dijkstra(csr_matrix(np.where(np.isfinite(w), w, 0)), directed=True)
+    dests = np.arange(c.destinations.size)
+    for _ in range(5):
+        arcs = rng.choice(c.n_arcs, int(rng.integers(1, 4)), replace=False).astype(np.int64)
+        marks = np.zeros((dests.size, n), bool)
+        mark_upstream(arcs, dests, base.state.dist, base.arc_up, c.in_ptr, c.in_arc,
+                      c.arc_src, c.arc_dst, c.arc_metric, marks)
+        for j, t in enumerate(c.destinations.tolist()):
+            want = np.zeros(n, bool)
+            for a in arcs.tolist():
+                u, v, m = int(c.arc_src[a]), int(c.arc_dst[a]), float(c.arc_metric[a])
+                want |= np.isfinite(d[:, t]) & (d[:, u] + m + d[v, t] == d[:, t])
+            np.testing.assert_array_equal(marks[j], want)
