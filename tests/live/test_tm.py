@@ -140,3 +140,23 @@ def test_scenarios_run_as_of_a_past_instant(tmp_path: Path) -> None:
                                atol=1e-3 * sim.arc_load_bps.max())
     result = run_whatif(then, parse_scenario({"changes": [{"fail_node": "Denver"}]}))
     assert len(result.diff.demands_rerouted) > 0
+
+
+def test_a_network_too_large_to_estimate_runs_live_on_the_plan_at_the_measured_level(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # above the dense routing matrix's limit the live basis is the plan's demands scaled by
+    # one factor fitted to the counters: traffic measured at 1.3 x the plan gives 1.3
+    import nettwin.live.twin as twin_module
+
+    net = load_network(example_path())
+    c = compile_network(net)
+    monkeypatch.setattr(twin_module, "MAX_ROUTING_CELLS", 10)
+    twin = LiveTwin(net)
+    assert not twin.can_estimate()
+    for recs in counter_records(net, 1.3 * simulate(c).arc_load_bps, start=1e9,
+                                interval_s=60, steps=2):
+        twin.process([Message(r) for r in recs])
+    now = twin.network_now()
+    assert now is not None
+    np.testing.assert_allclose(now.demands.rate_bps, 1.3 * net.demands.rate_bps, rtol=1e-9)
+    assert twin.maybe_check() is None  # no estimate, no drift check on such a network

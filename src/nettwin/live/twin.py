@@ -365,12 +365,32 @@ class LiveTwin:
 
     def network_now(self, mu: float = 0.01) -> Network | None:
         """The network as it is now (link states as observed, traffic estimated from the
-        measured rates), or None before any rate is measured."""
+        measured rates), or None before any rate is measured. A network too large for the
+        matrix estimate (``can_estimate``) carries the plan's demands scaled to the measured
+        level instead (one factor fitted to the counters)."""
         if not np.isfinite(self.state.arc_rate_bps).any():
             return None
         up = dict(zip(self.state.link_ids, self.state.link_up.tolist(), strict=True))
+        if not self.can_estimate():
+            return self._plan_at_measured_level(up)
         return live_network(self.network, up, self.state.arc_rate_bps, mu, prior=self.prior,
                             at=self.state.time)
+
+    def _plan_at_measured_level(self, link_up: dict[str, bool]) -> Network:
+        from nettwin.engine import simulate
+
+        links = {lid: dataclasses.replace(lk, oper_up=link_up.get(lid, lk.oper_up))
+                 for lid, lk in self.network.links.items()}
+        network = dataclasses.replace(self.network, links=links)
+        arc_up = self.state.arc_up()
+        planned = simulate(self.state.compiled, arc_up=arc_up).arc_load_bps
+        measured = self.state.arc_rate_bps
+        ok = arc_up & np.isfinite(measured) & np.isfinite(planned)
+        pp = float(planned[ok] @ planned[ok])
+        level = max(float(planned[ok] @ measured[ok]) / pp, 0.0) if pp > 0 else 1.0
+        d = network.demands
+        return network.with_demands(dataclasses.replace(d, rate_bps=d.rate_bps * level),
+                                    network.services)
 
     def summary(self) -> dict[str, Any]:
         lat = np.array(self.latencies_s) if self.latencies_s else np.zeros(1)
