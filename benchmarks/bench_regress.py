@@ -104,13 +104,13 @@ def real_networks(figures: dict[str, float], peers: bool) -> None:
     from nettwin.io.repetita import import_repetita
 
     rep = DATA / "repetita" / "2016TopologyZooUCL_inverseCapacity"
+    rf = DATA / "repetita" / "2016RocketFuelUCL"
     nets = {
         "geant": load_traffic(load_network(DATA / "sndlib" / "xml" / "geant.xml"), DATA / (
             "traffic/geant-uhlig-15min/demandMatrix-geant-uhlig-15min-20050505-1400.xml")),
         "abilene": import_repetita(rep / "Abilene.graph", rep / "Abilene.0000.demands"),
-        "rf1755": import_repetita(DATA / "repetita" / "2016RocketFuelUCL" / "rf1755_real_hard.graph",
-                                  DATA / "repetita" / "2016RocketFuelUCL"
-                                  / "rf1755_real_hard.0000.demands"),
+        "rf1755": import_repetita(rf / "rf1755_real_hard.graph",
+                                  rf / "rf1755_real_hard.0000.demands"),
     }
     for name, net in nets.items():
         c = compile_network(net)
@@ -127,7 +127,8 @@ def real_networks(figures: dict[str, float], peers: bool) -> None:
             ng = _ngraph(net, c)
             if ng is not None:
                 figures[f"{name}_ngraph_ms"] = 1e3 * ng
-                line += f"; ngraph {1e3 * ng:.1f} ms ({1e3 * ng / figures[f'{name}_scenario_p50_ms']:.0f}x)"
+                ratio = 1e3 * ng / figures[f"{name}_scenario_p50_ms"]
+                line += f"; ngraph {1e3 * ng:.1f} ms ({ratio:.0f}x)"
         print(line, flush=True)
 
 
@@ -179,6 +180,47 @@ def synthetic(figures: dict[str, float], networkx: bool) -> None:
               flush=True)
 
 
+def crossover() -> None:
+    """Serial against parallel kernels by work size (the figure behind
+    engine.threads.PARALLEL_ABOVE_WORK): one scenario and one double failure, wall p50/p90."""
+    from nettwin.engine import threads
+
+    print("crossover: work = destinations x arcs; wall p50 / p90 in ms, serial vs "
+          f"{threads.engine_threads()} threads")
+    for n in (20, 50, 100, 150, 200, 300, 500, 1000):
+        c = compile_network(make_network(n, 4 * n))
+        row = []
+        for label, limit in (("serial", float("inf")), ("parallel", 0.0)):
+            threads.PARALLEL_ABOVE_WORK = limit
+            walls, _ = _walls(lambda: simulate(c), max(5, min(300, 30_000 // n)))  # noqa: B023
+            row.append(f"{label} {1e3 * np.percentile(walls, 50):.3f}/"
+                       f"{1e3 * np.percentile(walls, 90):.3f}")
+        print(f"  n={n:5d} work {c.destinations.size * c.n_arcs:>10,}: " + ", ".join(row),
+              flush=True)
+    c = compile_network(make_network(1000, 4000))
+    base = prepare_baseline(c)
+    rng = np.random.default_rng(0)
+    pairs = [np.array([2 * i, 2 * i + 1, 2 * j, 2 * j + 1])
+             for i, j in rng.choice(4000, (100, 2))]
+    from nettwin.engine.incremental import WORK_PER_AFFECTED_DESTINATION
+    dag = base.dag_dest
+    affected = [len(np.unique(np.concatenate([dag[base.dag_ptr[a]:base.dag_ptr[a + 1]]
+                                              for a in p]))) for p in pairs]
+    row = []
+    for label, limit in (("serial", float("inf")), ("parallel", 0.0)):
+        threads.PARALLEL_ABOVE_WORK = limit
+        failure_loads(base, pairs[0])
+        walls = np.empty(len(pairs))
+        for k, p in enumerate(pairs):
+            t = time.perf_counter()
+            failure_loads(base, p)
+            walls[k] = time.perf_counter() - t
+        row.append(f"{label} {1e3 * np.percentile(walls, 50):.3f}/"
+                   f"{1e3 * np.percentile(walls, 90):.3f}")
+    print(f"  1k double failure, {np.mean(affected):.0f} affected destinations (work "
+          f"{np.mean(affected) * WORK_PER_AFFECTED_DESTINATION:,.0f}): " + ", ".join(row))
+
+
 def compare(figures: dict[str, float], previous: dict[str, Any] | None) -> None:
     if previous is None:
         print("\nno previous release's figures (run with --write-baseline to store them)")
@@ -198,7 +240,12 @@ def main() -> None:
     parser.add_argument("--write-baseline", action="store_true")
     parser.add_argument("--label", default="", help="name of the code measured (baseline)")
     parser.add_argument("--quick", action="store_true", help="skip networkx and ngraph")
+    parser.add_argument("--crossover", action="store_true",
+                        help="only measure serial vs parallel kernels by work size")
     args = parser.parse_args()
+    if args.crossover:
+        crossover()
+        return
     print(f"numba threads {numba.get_num_threads()}, {platform.processor() or platform.machine()}"
           f", load average {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}")
     figures: dict[str, float] = {}

@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 
 from nettwin.engine.compiled import CompiledNetwork
@@ -21,7 +20,8 @@ from nettwin.engine.queueing import (
     QueueModel,
     evaluate_queues,
 )
-from nettwin.engine.routing import path_metrics_all, route_all
+from nettwin.engine.routing import dag_words, path_metrics_all, route_all
+from nettwin.engine.threads import engine_threads
 from nettwin.errors import SimulationError
 
 
@@ -156,22 +156,26 @@ class RoutingState:
     count: np.ndarray  # int64[destinations]; how many nodes reach each destination
     flow: np.ndarray  # float64[destinations, n] or empty: traffic each node forwards
     n_chunks: int
+    dag_bits: np.ndarray  # uint64[destinations, dag_words(m)] or empty: each DAG's arcs
 
 
 def route(net: CompiledNetwork, arc_up: np.ndarray, demand_rate_bps: np.ndarray,
-          *, keep_flow: bool = False) -> RoutingState:
-    """ECMP routing of every destination (pass 1): distances, settle order, arc loads."""
+          *, keep_flow: bool = False, keep_dag: bool = False) -> RoutingState:
+    """ECMP routing of every destination (pass 1): distances, settle order, arc loads;
+    with ``keep_flow`` each node's traffic per destination, with ``keep_dag`` the DAGs."""
     n, n_dest = net.n_nodes, int(net.destinations.shape[0])
-    n_chunks = max(1, min(n_dest, 4 * numba.get_num_threads()))
+    n_chunks = max(1, min(n_dest, 4 * engine_threads()))
     dist_all = np.empty((n_dest, n), np.int64)
     order_all = np.empty((n_dest, n), np.int32)
     count_all = np.zeros(n_dest, np.int64)
     flow_all = np.empty((n_dest, n)) if keep_flow else np.zeros((0, 0))
+    bits = (np.empty((n_dest, dag_words(net.n_arcs)), np.uint64) if keep_dag
+            else np.zeros((0, 0), np.uint64))
     load = route_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
                      demand_rate_bps, net.in_ptr, net.in_arc, net.out_ptr, net.out_arc,
                      net.arc_src, net.arc_dst, net.arc_metric, arc_up, n_chunks, dist_all,
-                     order_all, count_all, flow_all)
-    return RoutingState(load, dist_all, order_all, count_all, flow_all, n_chunks)
+                     order_all, count_all, flow_all, bits)
+    return RoutingState(load, dist_all, order_all, count_all, flow_all, n_chunks, bits)
 
 
 def queue_arcs(net: CompiledNetwork, options: SimulationOptions, load_bps: np.ndarray,
@@ -213,7 +217,7 @@ def simulate(
         raise SimulationError("demand_rate_bps must be finite and >= 0")
 
     t0 = time.perf_counter()
-    state = route(net, ok, rate)
+    state = route(net, ok, rate, keep_dag=True)
     load, dist_all, order_all, count_all = (state.load_bps, state.dist, state.order,
                                             state.count)
     n_chunks = state.n_chunks
@@ -231,7 +235,8 @@ def simulate(
     path_metrics_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
                      net.out_ptr, net.out_arc, net.arc_dst, net.arc_metric, ok, arc_delay,
                      1.0 - q.loss, net.arc_signature, dist_all, order_all, count_all, n_chunks,
-                     delay_mean, delay_worst, delivered, hops, signature, routed)
+                     delay_mean, delay_worst, delivered, hops, signature, routed,
+                     state.dag_bits)
     t3 = time.perf_counter()
     loss = np.where(routed, 1.0 - delivered, 1.0)
     timings.update(routing_s=t1 - t0, queueing_s=t2 - t1, path_metrics_s=t3 - t2)

@@ -1,0 +1,86 @@
+"""How many threads the engine's kernels use, and when a job is too small to share out.
+
+Every kernel that loops over destinations or failure sets has a serial and a parallel
+(numba ``prange``) twin. A parallel region costs a thread wake-up and a join: about 20 us on
+an idle machine, but tens of milliseconds when the cores are shared and the second thread
+waits for a time slice. Jobs below ``PARALLEL_ABOVE_WORK`` run serially in the caller's
+thread; larger ones are spread over ``engine_threads()`` threads.
+
+The thread count is a setting: the environment variable ``NETTWIN_THREADS`` (read on first
+use) or :func:`set_engine_threads`; by default numba's own count (the machine's cores).
+``1`` makes every kernel serial (the thread pool is never started).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import numba
+
+from nettwin.errors import SimulationError
+
+# Work is counted in arc visits (destinations x arcs for a routing pass). Crossover measured
+# with benchmarks/bench_regress.py --crossover (synthetic backbones, full-mesh gravity
+# traffic, serial vs 2 threads, wall p50/p90, 2-core machine): idle, two threads win from
+# ~1e5 arc visits (100 nodes / 800 arcs: 0.42 ms serial vs 0.38 ms parallel); with 8 agents
+# on the 2 cores the serial kernel wins up to ~2e6 (parallel p90 grows 10-40 ms from waiting
+# for the second thread). 2e5 keeps every real network up to ~150 nodes serial (GEANT,
+# Abilene, Rocketfuel 1755) and a 1,000-node network parallel.
+PARALLEL_ABOVE_WORK = 200_000
+
+_setting: dict[str, int | None] = {"threads": None}  # None: not read from the environment yet
+
+
+def _from_env() -> int:
+    raw = os.environ.get("NETTWIN_THREADS", "").strip()
+    if not raw:
+        return int(numba.config.NUMBA_NUM_THREADS)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SimulationError(f"NETTWIN_THREADS must be a whole number >= 1 (got {raw!r}); "
+                              "unset it to use every core") from None
+    if value < 1:
+        raise SimulationError(f"NETTWIN_THREADS must be >= 1 (got {value}); unset it to use "
+                              "every core")
+    return value
+
+
+def engine_threads() -> int:
+    """Threads a large kernel may use: the setting, at most numba's pool size."""
+    threads = _setting["threads"]
+    if threads is None:
+        threads = _setting["threads"] = _from_env()
+    return max(1, min(threads, int(numba.config.NUMBA_NUM_THREADS)))
+
+
+def set_engine_threads(threads: int | None) -> None:
+    """Set the engine's thread count for this process (``None``: back to NETTWIN_THREADS or
+    the number of cores)."""
+    if threads is not None and threads < 1:
+        raise SimulationError(f"threads must be >= 1 (got {threads})")
+    _setting["threads"] = threads
+
+
+def threads_for(work: float) -> int:
+    """Threads to use for a job of ``work`` arc visits: 1 below the crossover, else the
+    setting (never more than the calling thread's numba limit, which callers may lower)."""
+    if work < PARALLEL_ABOVE_WORK:
+        return 1
+    return max(1, min(engine_threads(), numba.get_num_threads()))
+
+
+@contextlib.contextmanager
+def parallel_region(threads: int) -> Iterator[None]:
+    """Run a parallel kernel on exactly ``threads`` numba threads (thread-local in numba)."""
+    before = numba.get_num_threads()
+    if before == threads:
+        yield
+        return
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
