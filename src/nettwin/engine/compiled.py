@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from nettwin.model import Network
+from nettwin.model.demands import DemandIds
 from nettwin.model.elements import resolve_propagation_delay_s
 
 
@@ -61,6 +63,13 @@ class CompiledNetwork:
                 f"({self.node_ids[self.arc_src[arc]]}->{self.node_ids[self.arc_dst[arc]]})")
 
 
+def demand_lookup(ids: Sequence[str]) -> Callable[[str], int | None]:
+    """Row of a demand id, or None (the lazy view has its own index; explicit ids get one)."""
+    if isinstance(ids, DemandIds):
+        return ids.position
+    return {did: i for i, did in enumerate(ids)}.get
+
+
 def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(keys, kind="stable")
     ptr = np.zeros(n + 1, dtype=np.int64)
@@ -97,10 +106,9 @@ def compile_network(network: Network) -> CompiledNetwork:
     dsts, dest_inverse = np.unique(table.dst, return_inverse=True)
     dest_ptr, dest_demand = _csr(dest_inverse.astype(np.int64), len(dsts))
 
-    ids = network.demand_ids
-    position = {did: i for i, did in enumerate(ids)} if network.services else {}
     svc = list(network.services.values())
-    members = [np.array([position[d] for d in s.demands], np.int64) for s in svc]
+    row = demand_lookup(network.demand_ids) if svc else None
+    members = [np.array([row(d) for d in s.demands], np.int64) for s in svc] if row else []
     service_ptr = np.zeros(len(svc) + 1, np.int64)
     service_ptr[1:] = np.cumsum([len(x) for x in members]) if svc else []
     inf = float("inf")

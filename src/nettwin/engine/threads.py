@@ -33,10 +33,15 @@ PARALLEL_ABOVE_WORK = 200_000
 _setting: dict[str, int | None] = {"threads": None}  # None: not read from the environment yet
 
 
+def _pool_size() -> int:
+    """numba's thread pool size (NUMBA_NUM_THREADS, the cores by default)."""
+    return int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+
+
 def _from_env() -> int:
     raw = os.environ.get("NETTWIN_THREADS", "").strip()
     if not raw:
-        return int(numba.config.NUMBA_NUM_THREADS)
+        return _pool_size()
     try:
         value = int(raw)
     except ValueError:
@@ -53,7 +58,7 @@ def engine_threads() -> int:
     threads = _setting["threads"]
     if threads is None:
         threads = _setting["threads"] = _from_env()
-    return max(1, min(threads, int(numba.config.NUMBA_NUM_THREADS)))
+    return max(1, min(threads, _pool_size()))
 
 
 def set_engine_threads(threads: int | None) -> None:
