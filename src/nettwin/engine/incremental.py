@@ -20,6 +20,7 @@ there is enough work, else serially (``engine.threads``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,34 +60,44 @@ def prepare_baseline(net: CompiledNetwork, arc_up: np.ndarray | None = None,
     ok = net.arc_up if arc_up is None else np.asarray(arc_up, dtype=bool)
     rate = net.demand_rate_bps if demand_rate_bps is None else np.asarray(
         demand_rate_bps, dtype=np.float64)
-    state = route(net, ok, rate, keep_flow=True)
-    ptr, dest = _dag_index(state.dist, ok, net.arc_src, net.arc_dst, net.arc_metric)
+    routed = route(net, ok, rate, keep_flow=True, keep_dag=True)
+    ptr, dest = _dag_index(routed.dag_bits, net.out_arc)
+    state = dataclasses.replace(routed, dag_bits=np.zeros((0, 0), np.uint64))
     return Baseline(net, ok, rate, state, ptr, dest)
 
 
 @njit(cache=True)
-def _dag_index(dist_all, ok, arc_src, arc_dst, metric):
-    """For each arc, the destinations whose shortest-path DAG contains it."""
-    n_dest = dist_all.shape[0]
-    m = arc_src.shape[0]
+def _dag_index(bits_all, out_arc):
+    """For each arc, the destinations whose shortest-path DAG contains it (from the DAG
+    bitsets routing kept: set bits only, no second look at the distances)."""
+    n_dest, words = bits_all.shape
+    m = out_arc.shape[0]
     ptr = np.zeros(m + 1, np.int64)
+    one = np.uint64(1)
     for j in range(n_dest):
-        dist = dist_all[j]
-        for a in range(m):
-            dv = dist[arc_dst[a]]
-            if ok[a] and dv != UNREACHABLE and dv + metric[a] == dist[arc_src[a]]:
-                ptr[a + 1] += 1
+        for w in range(words):
+            x = bits_all[j, w]
+            b = 0
+            while x != 0:
+                if x & one:
+                    ptr[out_arc[64 * w + b] + 1] += 1
+                x >>= one
+                b += 1
     for a in range(m):
         ptr[a + 1] += ptr[a]
     fill = ptr[:-1].copy()
     dest = np.empty(ptr[m], np.int32)
     for j in range(n_dest):
-        dist = dist_all[j]
-        for a in range(m):
-            dv = dist[arc_dst[a]]
-            if ok[a] and dv != UNREACHABLE and dv + metric[a] == dist[arc_src[a]]:
-                dest[fill[a]] = j
-                fill[a] += 1
+        for w in range(words):
+            x = bits_all[j, w]
+            b = 0
+            while x != 0:
+                if x & one:
+                    a = out_arc[64 * w + b]
+                    dest[fill[a]] = j
+                    fill[a] += 1
+                x >>= one
+                b += 1
     return ptr, dest
 
 
