@@ -20,14 +20,13 @@ there is enough work, else serially (``engine.threads``).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
 
 from nettwin.engine.compiled import CompiledNetwork
-from nettwin.engine.routing import UNREACHABLE
+from nettwin.engine.routing import UNREACHABLE, dag_bitsets
 from nettwin.engine.simulate import RoutingState, route
 from nettwin.engine.threads import engine_threads, parallel_region, threads_for
 
@@ -47,11 +46,21 @@ class Baseline:
     def load_bps(self) -> np.ndarray:
         return self.state.load_bps
 
+    def dag_bits(self) -> np.ndarray:
+        """Each destination's baseline DAG as a bitset (rebuilt if the state lacks it)."""
+        s = self.state
+        if s.dag_bits.shape[0] == s.dist.shape[0]:
+            return s.dag_bits
+        n = self.net
+        bits: np.ndarray = dag_bitsets(s.dist, n.out_ptr, n.arc_dst[n.out_arc],
+                                       n.arc_metric[n.out_arc], self.arc_up[n.out_arc])
+        return bits
+
     @property
     def memory_bytes(self) -> int:
         s = self.state
         return int(s.dist.nbytes + s.order.nbytes + s.flow.nbytes + s.count.nbytes
-                   + self.dag_ptr.nbytes + self.dag_dest.nbytes)
+                   + s.dag_bits.nbytes + self.dag_ptr.nbytes + self.dag_dest.nbytes)
 
 
 def prepare_baseline(net: CompiledNetwork, arc_up: np.ndarray | None = None,
@@ -60,9 +69,8 @@ def prepare_baseline(net: CompiledNetwork, arc_up: np.ndarray | None = None,
     ok = net.arc_up if arc_up is None else np.asarray(arc_up, dtype=bool)
     rate = net.demand_rate_bps if demand_rate_bps is None else np.asarray(
         demand_rate_bps, dtype=np.float64)
-    routed = route(net, ok, rate, keep_flow=True, keep_dag=True)
-    ptr, dest = _dag_index(routed.dag_bits, net.out_arc)
-    state = dataclasses.replace(routed, dag_bits=np.zeros((0, 0), np.uint64))
+    state = route(net, ok, rate, keep_flow=True, keep_dag=True)
+    ptr, dest = _dag_index(state.dag_bits, net.out_arc)
     return Baseline(net, ok, rate, state, ptr, dest)
 
 
@@ -140,11 +148,13 @@ def _pq_pop(keys, vals, size):
 
 
 @njit(cache=True, nogil=True)
-def _destination_delta(t, dist, flow, failed, ok_base, ok_new, out_ptr, out_arc, in_ptr,
+def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, out_arc, in_ptr,
                        in_arc, arc_src, arc_dst, metric, mark, new_dist, fl, nodes, hkeys,
                        hvals, dload, touched_mark, touched, n_touched):
     """Add destination t's load differences under ``ok_new`` to ``dload``; return traffic
-    that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 queued for 4b."""
+    that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 queued for 4b.
+    ``bits``: t's baseline DAG (route_all's bitset over out-CSR positions)."""
+    one = np.uint64(1)
     n_nodes = 0
     size = 0
     # 1. candidates: tails of failed arcs that are on t's DAG
@@ -226,17 +236,15 @@ def _destination_delta(t, dist, flow, failed, ok_base, ok_new, out_ptr, out_arc,
         x = nodes[i]
         if x == t or flow[x] == 0.0:
             continue
-        k_old = 0
+        k_old = 0  # the old next hops: x's arcs in the baseline DAG
         for q in range(out_ptr[x], out_ptr[x + 1]):
-            a = out_arc[q]
-            y = arc_dst[a]
-            if ok_base[a] and dist[y] != UNREACHABLE and dist[y] + metric[a] == dist[x]:
+            if (bits[q >> 6] >> np.uint64(q & 63)) & one:
                 k_old += 1
         share = flow[x] / k_old
         for q in range(out_ptr[x], out_ptr[x + 1]):
-            a = out_arc[q]
-            y = arc_dst[a]
-            if ok_base[a] and dist[y] != UNREACHABLE and dist[y] + metric[a] == dist[x]:
+            if (bits[q >> 6] >> np.uint64(q & 63)) & one:
+                a = out_arc[q]
+                y = arc_dst[a]
                 if (mark[y] & 4) == 0:
                     mark[y] |= 4
                     fl[y] = flow[y]
@@ -261,22 +269,33 @@ def _destination_delta(t, dist, flow, failed, ok_base, ok_new, out_ptr, out_arc,
             if fl[x] > 0.0 and dist[x] != UNREACHABLE:
                 lost += fl[x]
             continue
-        f = fl[x] if mark[x] & 1 else fl[x] - flow[x]
+        repaired = (mark[x] & 1) != 0
+        f = fl[x] if repaired else fl[x] - flow[x]
         if f == 0.0:
             continue
+        # a node outside R keeps its distance and its baseline next hops (none of them grew
+        # its distance: their DAG predecessors are all in R), so it walks the baseline DAG
         k_new = 0
         for q in range(out_ptr[x], out_ptr[x + 1]):
-            a = out_arc[q]
-            y = arc_dst[a]
-            dy = new_dist[y] if mark[y] & 2 else dist[y]
-            if ok_new[a] and dy != UNREACHABLE and dy + metric[a] == dx:
+            if repaired:
+                a = out_arc[q]
+                y = arc_dst[a]
+                dy = new_dist[y] if mark[y] & 2 else dist[y]
+                if ok_new[a] and dy != UNREACHABLE and dy + metric[a] == dx:
+                    k_new += 1
+            elif (bits[q >> 6] >> np.uint64(q & 63)) & one:
                 k_new += 1
         share = f / k_new
         for q in range(out_ptr[x], out_ptr[x + 1]):
             a = out_arc[q]
             y = arc_dst[a]
-            dy = new_dist[y] if mark[y] & 2 else dist[y]
-            if ok_new[a] and dy != UNREACHABLE and dy + metric[a] == dx:
+            if repaired:
+                dy = new_dist[y] if mark[y] & 2 else dist[y]
+                hop = ok_new[a] and dy != UNREACHABLE and dy + metric[a] == dx
+            else:
+                dy = dist[y]
+                hop = ((bits[q >> 6] >> np.uint64(q & 63)) & one) != 0
+            if hop:
                 if (mark[y] & 4) == 0:
                     mark[y] |= 4
                     fl[y] = flow[y]
@@ -306,9 +325,9 @@ def _scratch(n, m):
 
 
 @njit(cache=True, nogil=True)
-def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, ok_base, ok_new,
-                  out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, mark, new_dist, fl,
-                  nodes, hkeys, hvals, dload, touched_mark, touched, n_touched):
+def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bits_all, ok_base,
+                  ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, mark,
+                  new_dist, fl, nodes, hkeys, hvals, dload, touched_mark, touched, n_touched):
     """Load differences of one failure set over the destinations whose DAG it cuts;
     returns the traffic that became unroutable. ``seen`` is scratch (bool per destination)."""
     for f in range(failed.shape[0]):
@@ -321,7 +340,8 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, ok
             if seen[j]:
                 continue
             seen[j] = True
-            lost += _destination_delta(dests[j], dist_all[j], flow_all[j], failed, ok_base,
+            lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
+                                       ok_base,
                                        ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
                                        arc_dst, metric,
                                        mark, new_dist, fl, nodes, hkeys, hvals, dload,
@@ -336,6 +356,7 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, ok
 
 @njit(cache=True, nogil=True)
 def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all,
+                 bits_all,
                  ok_base, out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
                  capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                  overloaded, chunk_worst, chunk_set):
@@ -351,6 +372,7 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
     for i in range(c, n_sets, n_chunks):
         failed = set_arcs[set_ptr[i]:set_ptr[i + 1]]
         lost[i] = _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all,
+                                bits_all,
                                 ok_base, ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
                                 arc_dst, metric, mark, new_dist, fl, nodes, hkeys, hvals,
                                 dload, touched_mark, touched, n_touched)
@@ -395,32 +417,35 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
 
 
 @njit(cache=True, nogil=True)
-def _sweep_serial(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, ok_base,
+def _sweep_serial(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
+                  ok_base,
                   out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
                   capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                   overloaded, chunk_worst, chunk_set):
-    _sweep_chunk(0, 1, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all,
+    _sweep_chunk(0, 1, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
                  ok_base, out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
                  capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                  overloaded, chunk_worst[0], chunk_set[0])
 
 
 @njit(cache=True, parallel=True)
-def _sweep_parallel(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, ok_base,
+def _sweep_parallel(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
+                    ok_base,
                     out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
                     capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                     overloaded, chunk_worst, chunk_set):
     n_chunks = chunk_worst.shape[0]
     for c in prange(n_chunks):
         _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all,
-                     flow_all, ok_base, out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst,
+                     flow_all, bits_all, ok_base, out_ptr, out_arc, in_ptr, in_arc, arc_src,
+                         arc_dst,
                      metric, base_load, capacity, base_util, by_util, base_over, max_util,
                      max_util_arc, lost, overloaded, chunk_worst[c], chunk_set[c])
 
 
 def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
                dag_ptr: np.ndarray, dag_dest: np.ndarray, dist_all: np.ndarray,
-               flow_all: np.ndarray, ok_base: np.ndarray, out_ptr: np.ndarray,
+               flow_all: np.ndarray, bits_all: np.ndarray, ok_base: np.ndarray, out_ptr: np.ndarray,
                out_arc: np.ndarray, in_ptr: np.ndarray, in_arc: np.ndarray,
                arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray,
                base_load: np.ndarray, capacity: np.ndarray, n_chunks: int,
@@ -437,7 +462,8 @@ def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
     chunks = 1 if threads == 1 else n_chunks
     chunk_worst = np.empty((chunks, m))
     chunk_set = np.full((chunks, m), -1, np.int64)
-    args = (set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, ok_base, out_ptr,
+    args = (set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all, ok_base,
+            out_ptr,
             out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load, capacity, base_util,
             by_util, base_over, max_util, max_util_arc, lost, overloaded, chunk_worst,
             chunk_set)
@@ -485,7 +511,8 @@ def _affected_destinations(failed, dag_ptr, dag_dest, n_dest):
 
 
 @njit(cache=True, nogil=True)
-def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, ok_base, ok_new,
+def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_all, ok_base,
+                 ok_new,
                  out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, dload):
     n = dist_all.shape[1]
     m = arc_src.shape[0]
@@ -493,7 +520,8 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, ok_ba
     lost = 0.0
     for i in range(c, affected.shape[0], n_chunks):
         j = affected[i]
-        lost += _destination_delta(dests[j], dist_all[j], flow_all[j], failed, ok_base, ok_new,
+        lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
+                                   ok_base, ok_new,
                                    out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric,
                                    mark, new_dist, fl, nodes, hkeys, hvals, dload,
                                    touched_mark, touched, n_touched)
@@ -501,13 +529,14 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, ok_ba
 
 
 @njit(cache=True, parallel=True)
-def _loads_parallel(n_chunks, affected, failed, dests, dist_all, flow_all, ok_base, ok_new,
+def _loads_parallel(n_chunks, affected, failed, dests, dist_all, flow_all, bits_all, ok_base,
+                    ok_new,
                     out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric):
     m = arc_src.shape[0]
     dloads = np.zeros((n_chunks, m))
     losts = np.zeros(n_chunks)
     for c in prange(n_chunks):
-        losts[c] = _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all,
+        losts[c] = _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_all,
                                 ok_base, ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
                                 arc_dst, metric, dloads[c])
     return dloads, losts
@@ -515,6 +544,7 @@ def _loads_parallel(n_chunks, affected, failed, dests, dist_all, flow_all, ok_ba
 
 def loads_under_failure(failed: np.ndarray, dests: np.ndarray, dag_ptr: np.ndarray,
                         dag_dest: np.ndarray, dist_all: np.ndarray, flow_all: np.ndarray,
+                            bits_all: np.ndarray,
                         ok_base: np.ndarray, out_ptr: np.ndarray, out_arc: np.ndarray,
                         in_ptr: np.ndarray, in_arc: np.ndarray, arc_src: np.ndarray,
                         arc_dst: np.ndarray, metric: np.ndarray, base_load: np.ndarray,
@@ -525,7 +555,8 @@ def loads_under_failure(failed: np.ndarray, dests: np.ndarray, dag_ptr: np.ndarr
     ok_new = ok_base.copy()
     ok_new[failed] = False
     threads = threads_for(affected.shape[0] * WORK_PER_AFFECTED_DESTINATION)
-    args = (affected, failed, dests, dist_all, flow_all, ok_base, ok_new, out_ptr, out_arc,
+    args = (affected, failed, dests, dist_all, flow_all, bits_all, ok_base, ok_new, out_ptr,
+            out_arc,
             in_ptr, in_arc, arc_src, arc_dst, metric)
     if threads == 1:
         dload = np.zeros(arc_src.shape[0])
@@ -561,12 +592,13 @@ def pack_sets(sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def evaluate_failure_sets(base: Baseline, sets: list[np.ndarray]) -> SetOutcome:
     """Exact outcome of each failure set (arc numbers), evaluated incrementally."""
     net, s = base.net, base.state
+    bits = base.dag_bits()
     ptr, arcs = pack_sets(sets)
     k = len(sets)
     out = SetOutcome(np.zeros(k), np.zeros(k, np.int64), np.zeros(k), np.zeros(k, np.int64),
                      np.zeros(net.n_arcs), np.zeros(net.n_arcs, np.int64))
     n_chunks = max(1, min(k, 8 * engine_threads()))
-    sweep_sets(ptr, arcs, net.destinations, base.dag_ptr, base.dag_dest, s.dist, s.flow,
+    sweep_sets(ptr, arcs, net.destinations, base.dag_ptr, base.dag_dest, s.dist, s.flow, bits,
                base.arc_up, net.out_ptr,
                net.out_arc, net.in_ptr, net.in_arc, net.arc_src, net.arc_dst, net.arc_metric,
                s.load_bps, net.arc_capacity_bps, n_chunks, out.max_utilisation,
@@ -578,9 +610,10 @@ def evaluate_failure_sets(base: Baseline, sets: list[np.ndarray]) -> SetOutcome:
 def failure_loads(base: Baseline, failed_arcs: np.ndarray) -> tuple[np.ndarray, float]:
     """Arc loads after failing ``failed_arcs`` (and the traffic that became unroutable)."""
     net, s = base.net, base.state
+    bits = base.dag_bits()
     load, lost = loads_under_failure(
         np.asarray(failed_arcs, np.int64), net.destinations, base.dag_ptr, base.dag_dest, s.dist,
-        s.flow, base.arc_up,
+        s.flow, bits, base.arc_up,
         net.out_ptr, net.out_arc, net.in_ptr, net.in_arc, net.arc_src, net.arc_dst,
         net.arc_metric, s.load_bps, engine_threads())
     return load, float(lost)

@@ -21,13 +21,19 @@ import numba
 
 from nettwin.errors import SimulationError
 
-# Work is counted in arc visits (destinations x arcs for a routing pass). Crossover measured
-# with benchmarks/bench_regress.py --crossover (synthetic backbones, full-mesh gravity
-# traffic, serial vs 2 threads, wall p50/p90, 2-core machine): idle, two threads win from
-# ~1e5 arc visits (100 nodes / 800 arcs: 0.42 ms serial vs 0.38 ms parallel); with 8 agents
-# on the 2 cores the serial kernel wins up to ~2e6 (parallel p90 grows 10-40 ms from waiting
-# for the second thread). 2e5 keeps every real network up to ~150 nodes serial (GEANT,
-# Abilene, Rocketfuel 1755) and a 1,000-node network parallel.
+# Work is counted in arc visits (destinations x arcs for a routing pass; an incremental
+# repair counts WORK_PER_AFFECTED_DESTINATION per destination it touches). Measured with
+# ``benchmarks/bench_regress.py --crossover`` (synthetic backbones with 4 links per node and
+# a full gravity matrix; one scenario, wall p50/p90, serial vs 2 threads) on the 2-core
+# build machine with ~8 agents on it (load average ~15): serial won at every size,
+# 0.08/0.13 vs 0.13/3.0 ms at 20 nodes (3.2e3), 3.5/18 vs 72/370 ms at 100 nodes (8e4),
+# 26/34 vs 228/404 ms at 200 nodes (3.2e5), 835/903 vs 986/1236 ms at 1,000 nodes (8e6);
+# a double failure at 1,000 nodes (542 destinations, 1.1e5) 18/44 vs 100/136 ms. Idle
+# (load 0.4), the 1,000-node scenario took 110 ms wall on 2 threads against 200 ms CPU on
+# one. The crossover sits where a parallel region (~20-50 us idle) is a few per cent of
+# the job on an idle machine: every real network up to ~150 nodes and a single what-if stay
+# serial, a 1,000-node scenario or sweep goes parallel. On a shared machine set
+# NETTWIN_THREADS=1.
 PARALLEL_ABOVE_WORK = 200_000
 
 _setting: dict[str, int | None] = {"threads": None}  # None: not read from the environment yet
