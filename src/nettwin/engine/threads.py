@@ -1,10 +1,10 @@
 """How many threads the engine's kernels use, and when a job is too small to share out.
 
 Every kernel that loops over destinations or failure sets has a serial and a parallel
-(numba ``prange``) twin. A parallel region costs a thread wake-up and a join: about 20 us on
-an idle machine, but tens of milliseconds when the cores are shared and the second thread
-waits for a time slice. Jobs below ``PARALLEL_ABOVE_WORK`` run serially in the caller's
-thread; larger ones are spread over ``engine_threads()`` threads.
+(numba ``prange``) twin. A parallel region costs a thread wake-up and a join: tens of
+microseconds on an idle machine, but tens of milliseconds when the cores are shared and the
+second thread waits for a time slice. Jobs below ``PARALLEL_ABOVE_WORK`` run serially in the
+caller's thread; larger ones are spread over ``engine_threads()`` threads.
 
 The thread count is a setting: the environment variable ``NETTWIN_THREADS`` (read on first
 use) or :func:`set_engine_threads`; by default numba's own count (the machine's cores).
@@ -30,10 +30,10 @@ from nettwin.errors import SimulationError
 # 26/34 vs 228/404 ms at 200 nodes (3.2e5), 835/903 vs 986/1236 ms at 1,000 nodes (8e6);
 # a double failure at 1,000 nodes (542 destinations, 1.1e5) 18/44 vs 100/136 ms. Idle
 # (load 0.4), the 1,000-node scenario took 110 ms wall on 2 threads against 200 ms CPU on
-# one. The crossover sits where a parallel region (~20-50 us idle) is a few per cent of
-# the job on an idle machine: every real network up to ~150 nodes and a single what-if stay
-# serial, a 1,000-node scenario or sweep goes parallel. On a shared machine set
-# NETTWIN_THREADS=1.
+# one. The crossover sits where a parallel region (tens of microseconds idle; not measured
+# on its own here) is a few per cent of the job on an idle machine: every real network up
+# to ~150 nodes and a single what-if stay serial, a 1,000-node scenario or sweep goes
+# parallel. On a shared machine set NETTWIN_THREADS=1.
 PARALLEL_ABOVE_WORK = 200_000
 
 _setting: dict[str, int | None] = {"threads": None}  # None: not read from the environment yet
