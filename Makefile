@@ -91,6 +91,11 @@ bench-peers-setup:
 bench-sweep: setup
 	$(PY) benchmarks/bench_sweep.py
 
+# Engine regression: ratios vs networkx, ngraph and the stored previous release's figures.
+.PHONY: bench-regress
+bench-regress: setup
+	$(PY) benchmarks/bench_regress.py $(ARGS)
+
 bench-radio: setup
 	$(PY) benchmarks/bench_radio.py
 

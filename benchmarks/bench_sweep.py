@@ -6,7 +6,9 @@ Workloads
     demands): every single-arc failure, every link + every node failure, a double failure;
   * real networks (Abilene/REPETITA, GEANT with a measured matrix, Rocketfuel 1755/REPETITA):
     one converged scenario and all link failures, nettwin vs pyNTM vs ngraph;
-  * with --large: 5,000 nodes / 20,000 arcs, every arc failure, baseline memory.
+  * with --large (alone): 5,000 nodes / 20,000 arcs / 25M demands: build, baseline time and
+    peak memory, arc failures (a random sample, extrapolated, unless --large-sample 0);
+  * with --scaling (alone): one scenario at 500-3,000 nodes, the exponent in nodes.
 
 Peers run in their own virtualenv (pyNTM pins an old networkx): ``make bench-peers-setup``.
 Run: ``make bench-sweep`` or ``python benchmarks/bench_sweep.py [--large] [--no-peers]``.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -26,6 +29,7 @@ import numpy as np
 
 from nettwin import compile_network, simulate
 from nettwin.engine.incremental import evaluate_failure_sets, failure_loads, prepare_baseline
+from nettwin.engine.threads import engine_threads, set_engine_threads
 from nettwin.io import load_network, load_traffic
 from nettwin.model import Network
 from nettwin.reference import reference_ecmp
@@ -47,22 +51,38 @@ def _timed(fn, repeats: int = 3) -> float:  # type: ignore[no-untyped-def]
     return best
 
 
-def synthetic(n: int, m: int, networkx_samples: int) -> None:
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def synthetic(n: int, m: int, networkx_samples: int, arc_sample: int = 0) -> None:
+    t = time.perf_counter()
     net = make_network(n, m)
     c = compile_network(net)
     print(f"\n== synthetic backbone: {n} nodes, {m} links ({c.n_arcs} arcs), "
-          f"{c.n_demands:,} demands")
-    t = time.perf_counter()
+          f"{c.n_demands:,} demands; build + compile {time.perf_counter() - t:.1f} s, "
+          f"peak RSS so far {_rss_mib():.0f} MiB")
+    t, cpu = time.perf_counter(), time.process_time()
     base = prepare_baseline(c)
-    print(f"baseline (routing + per-destination state): {time.perf_counter() - t:.2f} s, "
-          f"state {base.memory_bytes / 2**20:.0f} MiB")
+    print(f"baseline (routing + per-destination state): {time.perf_counter() - t:.2f} s "
+          f"({time.process_time() - cpu:.2f} s CPU, {engine_threads()} threads), "
+          f"state {base.memory_bytes / 2**20:.0f} MiB, peak RSS {_rss_mib():.0f} MiB")
     evaluate_failure_sets(base, [np.array([0])])  # kernels loaded
     arcs = [np.array([a]) for a in range(c.n_arcs)]
-    t = time.perf_counter()
+    if arc_sample and arc_sample < len(arcs):
+        pick = np.random.default_rng(0).choice(len(arcs), arc_sample, replace=False)
+        arcs = [arcs[i] for i in np.sort(pick)]
+    t, cpu = time.perf_counter(), time.process_time()
     evaluate_failure_sets(base, arcs)
-    all_arcs = time.perf_counter() - t
-    print(f"all {len(arcs)} single-arc failures: {all_arcs:.2f} s "
-          f"({1e3 * all_arcs / len(arcs):.3f} ms each, 2 threads)")
+    all_arcs = (time.perf_counter() - t) * c.n_arcs / len(arcs)
+    note = "" if len(arcs) == c.n_arcs else (
+        f" (extrapolated from a random {len(arcs):,}: {time.perf_counter() - t:.1f} s)")
+    print(f"all {c.n_arcs} single-arc failures: {all_arcs:.2f} s{note} "
+          f"({1e3 * all_arcs / c.n_arcs:.3f} ms each, {engine_threads()} threads, "
+          f"{(time.process_time() - cpu) * c.n_arcs / len(arcs):.1f} s CPU); peak RSS "
+          f"{_rss_mib():.0f} MiB", flush=True)
+    if len(arcs) != c.n_arcs:
+        return
     links = [np.array([2 * i, 2 * i + 1]) for i in range(m)]
     nodes = [np.flatnonzero((c.arc_src == v) | (c.arc_dst == v)) for v in range(n)]
     t = time.perf_counter()
@@ -75,9 +95,9 @@ def synthetic(n: int, m: int, networkx_samples: int) -> None:
     for p in pairs:
         failure_loads(base, p)
     double = (time.perf_counter() - t) / len(pairs)
-    print(f"one double link failure (full loads, 2 threads): {1e3 * double:.2f} ms "
+    print(f"one double link failure (full loads): {1e3 * double:.2f} ms "
           f"(mean of {len(pairs)})")
-    per_failure = all_arcs / len(arcs)
+    per_failure = all_arcs / c.n_arcs
     full = _timed(lambda: simulate(c, arc_up=np.where(np.arange(c.n_arcs) == 5, False,
                                                        c.arc_up)))
     print(f"engine full recomputation of one failure: {1e3 * full:.1f} ms -> incremental is "
@@ -172,19 +192,54 @@ def peers(sweep_limit: int) -> None:
         path.unlink()
 
 
+def scaling(sizes: tuple[int, ...]) -> None:
+    """One scenario's CPU time (one thread) against nodes: the exponent and its main term."""
+    print("\n== one scenario against network size (4 links per node, full gravity matrix; "
+          "CPU on one thread)")
+    set_engine_threads(1)
+    rows = []
+    for n in sizes:
+        c = compile_network(make_network(n, 4 * n))
+        simulate(c).paths.get()
+        best, parts = float("inf"), {}
+        for _ in range(2):
+            cpu = time.process_time()
+            r = simulate(c)
+            r.paths.get()  # with every demand's delay, loss and hops
+            if time.process_time() - cpu < best:
+                best, parts = time.process_time() - cpu, r.timings_s
+        rows.append((n, best))
+        print(f"  {n:5d} nodes, {c.n_demands:>11,} demands: {1e3 * best:8.1f} ms (routing + "
+              f"loads {1e3 * parts['routing_s']:.0f}, per-demand path metrics "
+              f"{1e3 * parts['path_metrics_s']:.0f})", flush=True)
+    set_engine_threads(None)
+    x, y = np.log([r[0] for r in rows]), np.log([r[1] for r in rows])
+    slope = float(np.polyfit(x, y, 1)[0])
+    print(f"  exponent: time ~ nodes^{slope:.2f} (routing is n Dijkstras on O(n) arcs: "
+          "n^2 log n; the path metrics write n^2 demands)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="failure-sweep benchmark")
     parser.add_argument("--large", action="store_true", help="also 5,000 nodes / 20,000 arcs")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--large-sample", type=int, default=2000,
+                        help="arc failures evaluated at 5,000 nodes (0: all 20,000)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="one scenario at 500-3,000 nodes: the exponent in nodes")
     parser.add_argument("--networkx-samples", type=int, default=2)
     parser.add_argument("--peer-sweep-limit", type=int, default=40,
                         help="failures a peer evaluates before its sweep time is extrapolated")
     args = parser.parse_args()
+    if args.scaling:
+        scaling((500, 1000, 2000, 3000))
+        return
+    if args.large:
+        synthetic(5000, 10000, 0, args.large_sample)
+        return
     synthetic(1000, 4000, args.networkx_samples)
     if not args.no_peers:
         peers(args.peer_sweep_limit)
-    if args.large:
-        synthetic(5000, 10000, 0)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from nettwin.engine.simulate import (
     SimulationResult,
     simulate,
 )
+from nettwin.engine.threads import engine_threads, set_engine_threads
 
 __all__ = [
     "CompiledNetwork",
@@ -16,6 +17,8 @@ __all__ = [
     "SimulationOptions",
     "SimulationResult",
     "compile_network",
+    "engine_threads",
     "evaluate_queues",
+    "set_engine_threads",
     "simulate",
 ]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from nettwin.model import Network
+from nettwin.model.demands import DemandIds
 from nettwin.model.elements import resolve_propagation_delay_s
 
 
@@ -61,10 +64,31 @@ class CompiledNetwork:
                 f"({self.node_ids[self.arc_src[arc]]}->{self.node_ids[self.arc_dst[arc]]})")
 
 
+def demand_lookup(ids: Sequence[str]) -> Callable[[str], int | None]:
+    """Row of a demand id, or None (the lazy view has its own index; explicit ids get one)."""
+    if isinstance(ids, DemandIds):
+        return ids.position
+    return {did: i for i, did in enumerate(ids)}.get
+
+
+@njit(cache=True, nogil=True)
+def _bucket(keys: np.ndarray, ptr: np.ndarray) -> np.ndarray:
+    """Positions grouped by key in a stable counting sort (O(k), no comparison sort: 25M
+    demands group in a fraction of a second)."""
+    fill = ptr[:-1].copy()
+    order = np.empty(keys.shape[0], np.int64)
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        order[fill[k]] = i
+        fill[k] += 1
+    return order
+
+
 def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(keys, kind="stable")
+    """CSR grouping of positions by key (keys in 0..n-1): ptr[n+1], positions[k]."""
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys, minlength=n), out=ptr[1:])
+    order: np.ndarray = _bucket(keys, ptr)
     return ptr, order
 
 
@@ -94,13 +118,13 @@ def compile_network(network: Network) -> CompiledNetwork:
     in_ptr, in_arc = _csr(arc_dst, n)
 
     table = network.demands
-    dsts, dest_inverse = np.unique(table.dst, return_inverse=True)
-    dest_ptr, dest_demand = _csr(dest_inverse.astype(np.int64), len(dsts))
+    node_ptr, dest_demand = _csr(table.dst, n)  # demands grouped by destination node
+    dsts = np.flatnonzero(np.diff(node_ptr))  # nodes that receive traffic
+    dest_ptr = np.append(node_ptr[dsts], node_ptr[-1])
 
-    ids = network.demand_ids
-    position = {did: i for i, did in enumerate(ids)} if network.services else {}
     svc = list(network.services.values())
-    members = [np.array([position[d] for d in s.demands], np.int64) for s in svc]
+    row = demand_lookup(network.demand_ids) if svc else None
+    members = [np.array([row(d) for d in s.demands], np.int64) for s in svc] if row else []
     service_ptr = np.zeros(len(svc) + 1, np.int64)
     service_ptr[1:] = np.cumsum([len(x) for x in members]) if svc else []
     inf = float("inf")
@@ -114,9 +138,12 @@ def compile_network(network: Network) -> CompiledNetwork:
         if links else np.zeros(0),
         out_ptr=out_ptr, out_arc=out_arc.astype(np.int32),
         in_ptr=in_ptr, in_arc=in_arc.astype(np.int32),
-        demand_src=table.src.astype(np.int32), demand_dst=table.dst.astype(np.int32),
-        demand_rate_bps=table.rate_bps.astype(np.float64),
-        demand_class=table.class_index.astype(np.int16), class_names=table.class_names,
+        # the table's own arrays where the dtype already fits (no copy of 25M demands)
+        demand_src=table.src.astype(np.int32, copy=False),
+        demand_dst=table.dst.astype(np.int32, copy=False),
+        demand_rate_bps=table.rate_bps.astype(np.float64, copy=False),
+        demand_class=table.class_index.astype(np.int16, copy=False),
+        class_names=table.class_names,
         destinations=dsts.astype(np.int32), dest_ptr=dest_ptr, dest_demand=dest_demand,
         service_ids=tuple(s.id for s in svc),
         service_ptr=service_ptr,

@@ -14,20 +14,21 @@ each node forwards toward t. For a set of failed arcs:
    received, over its unchanged next hops. Nodes cut off from t lose their traffic.
 
 The result equals a full recomputation (tests check it to 1e-9) at a small fraction of the
-cost. Failure sets are evaluated in parallel (numba ``prange`` over chunks of sets).
+cost. Failure sets are evaluated in parallel (numba ``prange`` over chunks of sets) when
+there is enough work, else serially (``engine.threads``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from nettwin.engine.compiled import CompiledNetwork
-from nettwin.engine.routing import UNREACHABLE
+from nettwin.engine.routing import UNREACHABLE, dag_bitsets
 from nettwin.engine.simulate import RoutingState, route
+from nettwin.engine.threads import engine_threads, parallel_region, threads_for
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,11 +46,21 @@ class Baseline:
     def load_bps(self) -> np.ndarray:
         return self.state.load_bps
 
+    def dag_bits(self) -> np.ndarray:
+        """Each destination's baseline DAG as a bitset (rebuilt if the state lacks it)."""
+        s = self.state
+        if s.dag_bits.shape[0] == s.dist.shape[0]:
+            return s.dag_bits
+        n = self.net
+        bits: np.ndarray = dag_bitsets(s.dist, n.out_ptr, n.arc_dst[n.out_arc],
+                                       n.arc_metric[n.out_arc], self.arc_up[n.out_arc])
+        return bits
+
     @property
     def memory_bytes(self) -> int:
         s = self.state
         return int(s.dist.nbytes + s.order.nbytes + s.flow.nbytes + s.count.nbytes
-                   + self.dag_ptr.nbytes + self.dag_dest.nbytes)
+                   + s.dag_bits.nbytes + self.dag_ptr.nbytes + self.dag_dest.nbytes)
 
 
 def prepare_baseline(net: CompiledNetwork, arc_up: np.ndarray | None = None,
@@ -58,34 +69,43 @@ def prepare_baseline(net: CompiledNetwork, arc_up: np.ndarray | None = None,
     ok = net.arc_up if arc_up is None else np.asarray(arc_up, dtype=bool)
     rate = net.demand_rate_bps if demand_rate_bps is None else np.asarray(
         demand_rate_bps, dtype=np.float64)
-    state = route(net, ok, rate, keep_flow=True)
-    ptr, dest = _dag_index(state.dist, ok, net.arc_src, net.arc_dst, net.arc_metric)
+    state = route(net, ok, rate, keep_flow=True, keep_dag=True)
+    ptr, dest = _dag_index(state.dag_bits, net.out_arc)
     return Baseline(net, ok, rate, state, ptr, dest)
 
 
 @njit(cache=True)
-def _dag_index(dist_all, ok, arc_src, arc_dst, metric):
-    """For each arc, the destinations whose shortest-path DAG contains it."""
-    n_dest = dist_all.shape[0]
-    m = arc_src.shape[0]
+def _dag_index(bits_all, out_arc):
+    """For each arc, the destinations whose shortest-path DAG contains it (from the DAG
+    bitsets routing kept: set bits only, no second look at the distances)."""
+    n_dest, words = bits_all.shape
+    m = out_arc.shape[0]
     ptr = np.zeros(m + 1, np.int64)
+    one = np.uint64(1)
     for j in range(n_dest):
-        dist = dist_all[j]
-        for a in range(m):
-            dv = dist[arc_dst[a]]
-            if ok[a] and dv != UNREACHABLE and dv + metric[a] == dist[arc_src[a]]:
-                ptr[a + 1] += 1
+        for w in range(words):
+            x = bits_all[j, w]
+            b = 0
+            while x != 0:
+                if x & one:
+                    ptr[out_arc[64 * w + b] + 1] += 1
+                x >>= one
+                b += 1
     for a in range(m):
         ptr[a + 1] += ptr[a]
     fill = ptr[:-1].copy()
     dest = np.empty(ptr[m], np.int32)
     for j in range(n_dest):
-        dist = dist_all[j]
-        for a in range(m):
-            dv = dist[arc_dst[a]]
-            if ok[a] and dv != UNREACHABLE and dv + metric[a] == dist[arc_src[a]]:
-                dest[fill[a]] = j
-                fill[a] += 1
+        for w in range(words):
+            x = bits_all[j, w]
+            b = 0
+            while x != 0:
+                if x & one:
+                    a = out_arc[64 * w + b]
+                    dest[fill[a]] = j
+                    fill[a] += 1
+                x >>= one
+                b += 1
     return ptr, dest
 
 
@@ -128,11 +148,13 @@ def _pq_pop(keys, vals, size):
 
 
 @njit(cache=True, nogil=True)
-def _destination_delta(t, dist, flow, failed, ok_base, ok_new, out_ptr, out_arc, in_ptr,
+def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, out_arc, in_ptr,
                        in_arc, arc_src, arc_dst, metric, mark, new_dist, fl, nodes, hkeys,
                        hvals, dload, touched_mark, touched, n_touched):
     """Add destination t's load differences under ``ok_new`` to ``dload``; return traffic
-    that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 queued for 4b."""
+    that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 queued for 4b.
+    ``bits``: t's baseline DAG (route_all's bitset over out-CSR positions)."""
+    one = np.uint64(1)
     n_nodes = 0
     size = 0
     # 1. candidates: tails of failed arcs that are on t's DAG
@@ -214,17 +236,15 @@ def _destination_delta(t, dist, flow, failed, ok_base, ok_new, out_ptr, out_arc,
         x = nodes[i]
         if x == t or flow[x] == 0.0:
             continue
-        k_old = 0
+        k_old = 0  # the old next hops: x's arcs in the baseline DAG
         for q in range(out_ptr[x], out_ptr[x + 1]):
-            a = out_arc[q]
-            y = arc_dst[a]
-            if ok_base[a] and dist[y] != UNREACHABLE and dist[y] + metric[a] == dist[x]:
+            if (bits[q >> 6] >> np.uint64(q & 63)) & one:
                 k_old += 1
         share = flow[x] / k_old
         for q in range(out_ptr[x], out_ptr[x + 1]):
-            a = out_arc[q]
-            y = arc_dst[a]
-            if ok_base[a] and dist[y] != UNREACHABLE and dist[y] + metric[a] == dist[x]:
+            if (bits[q >> 6] >> np.uint64(q & 63)) & one:
+                a = out_arc[q]
+                y = arc_dst[a]
                 if (mark[y] & 4) == 0:
                     mark[y] |= 4
                     fl[y] = flow[y]
@@ -249,22 +269,33 @@ def _destination_delta(t, dist, flow, failed, ok_base, ok_new, out_ptr, out_arc,
             if fl[x] > 0.0 and dist[x] != UNREACHABLE:
                 lost += fl[x]
             continue
-        f = fl[x] if mark[x] & 1 else fl[x] - flow[x]
+        repaired = (mark[x] & 1) != 0
+        f = fl[x] if repaired else fl[x] - flow[x]
         if f == 0.0:
             continue
+        # a node outside R keeps its distance and its baseline next hops (none of them grew
+        # its distance: their DAG predecessors are all in R), so it walks the baseline DAG
         k_new = 0
         for q in range(out_ptr[x], out_ptr[x + 1]):
-            a = out_arc[q]
-            y = arc_dst[a]
-            dy = new_dist[y] if mark[y] & 2 else dist[y]
-            if ok_new[a] and dy != UNREACHABLE and dy + metric[a] == dx:
+            if repaired:
+                a = out_arc[q]
+                y = arc_dst[a]
+                dy = new_dist[y] if mark[y] & 2 else dist[y]
+                if ok_new[a] and dy != UNREACHABLE and dy + metric[a] == dx:
+                    k_new += 1
+            elif (bits[q >> 6] >> np.uint64(q & 63)) & one:
                 k_new += 1
         share = f / k_new
         for q in range(out_ptr[x], out_ptr[x + 1]):
             a = out_arc[q]
             y = arc_dst[a]
-            dy = new_dist[y] if mark[y] & 2 else dist[y]
-            if ok_new[a] and dy != UNREACHABLE and dy + metric[a] == dx:
+            if repaired:
+                dy = new_dist[y] if mark[y] & 2 else dist[y]
+                hop = ok_new[a] and dy != UNREACHABLE and dy + metric[a] == dx
+            else:
+                dy = dist[y]
+                hop = ((bits[q >> 6] >> np.uint64(q & 63)) & one) != 0
+            if hop:
                 if (mark[y] & 4) == 0:
                     mark[y] |= 4
                     fl[y] = flow[y]
@@ -294,9 +325,9 @@ def _scratch(n, m):
 
 
 @njit(cache=True, nogil=True)
-def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, ok_base, ok_new,
-                  out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, mark, new_dist, fl,
-                  nodes, hkeys, hvals, dload, touched_mark, touched, n_touched):
+def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bits_all, ok_base,
+                  ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, mark,
+                  new_dist, fl, nodes, hkeys, hvals, dload, touched_mark, touched, n_touched):
     """Load differences of one failure set over the destinations whose DAG it cuts;
     returns the traffic that became unroutable. ``seen`` is scratch (bool per destination)."""
     for f in range(failed.shape[0]):
@@ -309,7 +340,8 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, ok
             if seen[j]:
                 continue
             seen[j] = True
-            lost += _destination_delta(dests[j], dist_all[j], flow_all[j], failed, ok_base,
+            lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
+                                       ok_base,
                                        ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
                                        arc_dst, metric,
                                        mark, new_dist, fl, nodes, hkeys, hvals, dload,
@@ -322,93 +354,150 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, ok
     return lost
 
 
-@njit(cache=True, parallel=True)
-def sweep_sets(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, ok_base, out_ptr,
-               out_arc, in_ptr,
-               in_arc, arc_src, arc_dst, metric, base_load, capacity, n_chunks, max_util,
-               max_util_arc, lost, overloaded, worst_util, worst_set):
-    """Evaluate every failure set; per set: max utilisation (and where), lost traffic,
-    overloaded arcs; per arc: worst utilisation over all sets and the set causing it."""
+@njit(cache=True, nogil=True)
+def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all,
+                 bits_all,
+                 ok_base, out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
+                 capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
+                 overloaded, chunk_worst, chunk_set):
+    """sweep_sets for failure sets c, c + n_chunks, ...; per-arc worst case into chunk_*."""
     n = dist_all.shape[1]
     m = arc_src.shape[0]
     n_sets = set_ptr.shape[0] - 1
-    base_util = base_load / capacity
-    by_util = np.argsort(-base_util)
-    base_over = 0
-    for a in range(m):
-        if base_util[a] > 1.0:
-            base_over += 1
-    chunk_worst = np.empty((n_chunks, m))
-    chunk_set = np.full((n_chunks, m), -1, np.int64)
-    for c in prange(n_chunks):
-        chunk_worst[c, :] = base_util
-        mark, new_dist, fl, nodes, hkeys, hvals, touched_mark, touched, n_touched = \
-            _scratch(n, m)
-        dload = np.zeros(m)
-        ok_new = ok_base.copy()
-        seen = np.zeros(dests.shape[0], np.bool_)
-        for i in range(c, n_sets, n_chunks):
-            failed = set_arcs[set_ptr[i]:set_ptr[i + 1]]
-            lost[i] = _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all,
-                                    ok_base, ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
-                                    arc_dst, metric, mark, new_dist, fl, nodes, hkeys, hvals,
-                                    dload, touched_mark, touched, n_touched)
-            best = 0.0
-            best_arc = -1
-            over = base_over
-            for k in range(n_touched[0]):
-                a = touched[k]
-                u = (base_load[a] + dload[a]) / capacity[a]
-                u = max(u, 0.0)  # rounding of a fully withdrawn load
-                if base_util[a] > 1.0:
-                    over -= 1
-                if u > 1.0:
-                    over += 1
-                if u > best:
-                    best = u
+    chunk_worst[:] = base_util
+    mark, new_dist, fl, nodes, hkeys, hvals, touched_mark, touched, n_touched = _scratch(n, m)
+    dload = np.zeros(m)
+    ok_new = ok_base.copy()
+    seen = np.zeros(dests.shape[0], np.bool_)
+    for i in range(c, n_sets, n_chunks):
+        failed = set_arcs[set_ptr[i]:set_ptr[i + 1]]
+        lost[i] = _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all,
+                                bits_all,
+                                ok_base, ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
+                                arc_dst, metric, mark, new_dist, fl, nodes, hkeys, hvals,
+                                dload, touched_mark, touched, n_touched)
+        best = 0.0
+        best_arc = -1
+        over = base_over
+        for k in range(n_touched[0]):
+            a = touched[k]
+            u = (base_load[a] + dload[a]) / capacity[a]
+            u = max(u, 0.0)  # rounding of a fully withdrawn load
+            if base_util[a] > 1.0:
+                over -= 1
+            if u > 1.0:
+                over += 1
+            if u > best:
+                best = u
+                best_arc = a
+            if u > chunk_worst[a]:
+                chunk_worst[a] = u
+                chunk_set[a] = i
+        for k in range(m):  # the most utilised arc the failure left alone
+            a = by_util[k]
+            if not touched_mark[a] and ok_base[a]:
+                failed_here = False
+                for f in range(failed.shape[0]):
+                    if failed[f] == a:
+                        failed_here = True
+                if failed_here:
+                    continue
+                if base_util[a] > best:
+                    best = base_util[a]
                     best_arc = a
-                if u > chunk_worst[c, a]:
-                    chunk_worst[c, a] = u
-                    chunk_set[c, a] = i
-            for k in range(m):  # the most utilised arc the failure left alone
-                a = by_util[k]
-                if not touched_mark[a] and ok_base[a]:
-                    failed_here = False
-                    for f in range(failed.shape[0]):
-                        if failed[f] == a:
-                            failed_here = True
-                    if failed_here:
-                        continue
-                    if base_util[a] > best:
-                        best = base_util[a]
-                        best_arc = a
-                    break
-            max_util[i] = best
-            max_util_arc[i] = best_arc
-            overloaded[i] = over
-            for k in range(n_touched[0]):
-                a = touched[k]
-                dload[a] = 0.0
-                touched_mark[a] = False
-            n_touched[0] = 0
-    for a in range(m):
-        worst_util[a] = base_util[a]
-        worst_set[a] = -1
-        for c in range(n_chunks):
-            if chunk_worst[c, a] > worst_util[a]:
-                worst_util[a] = chunk_worst[c, a]
-                worst_set[a] = chunk_set[c, a]
+                break
+        max_util[i] = best
+        max_util_arc[i] = best_arc
+        overloaded[i] = over
+        for k in range(n_touched[0]):
+            a = touched[k]
+            dload[a] = 0.0
+            touched_mark[a] = False
+        n_touched[0] = 0
+
+
+@njit(cache=True, nogil=True)
+def _sweep_serial(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
+                  ok_base,
+                  out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
+                  capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
+                  overloaded, chunk_worst, chunk_set):
+    _sweep_chunk(0, 1, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
+                 ok_base, out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
+                 capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
+                 overloaded, chunk_worst[0], chunk_set[0])
 
 
 @njit(cache=True, parallel=True)
-def loads_under_failure(failed, dests, dag_ptr, dag_dest, dist_all, flow_all, ok_base, out_ptr,
-                        out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load, n_chunks):
-    """Full arc loads after one failure set (base + differences) and the lost traffic; the
-    affected destinations are shared out over threads."""
-    n = dist_all.shape[1]
+def _sweep_parallel(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
+                    ok_base,
+                    out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
+                    capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
+                    overloaded, chunk_worst, chunk_set):
+    n_chunks = chunk_worst.shape[0]
+    for c in prange(n_chunks):
+        _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all,
+                     flow_all, bits_all, ok_base, out_ptr, out_arc, in_ptr, in_arc, arc_src,
+                         arc_dst,
+                     metric, base_load, capacity, base_util, by_util, base_over, max_util,
+                     max_util_arc, lost, overloaded, chunk_worst[c], chunk_set[c])
+
+
+def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
+               dag_ptr: np.ndarray, dag_dest: np.ndarray, dist_all: np.ndarray,
+               flow_all: np.ndarray, bits_all: np.ndarray, ok_base: np.ndarray, out_ptr: np.ndarray,
+               out_arc: np.ndarray, in_ptr: np.ndarray, in_arc: np.ndarray,
+               arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray,
+               base_load: np.ndarray, capacity: np.ndarray, n_chunks: int,
+               max_util: np.ndarray, max_util_arc: np.ndarray, lost: np.ndarray,
+               overloaded: np.ndarray, worst_util: np.ndarray, worst_set: np.ndarray) -> None:
+    """Evaluate every failure set; per set: max utilisation (and where), lost traffic,
+    overloaded arcs; per arc: worst utilisation over all sets and the set causing it.
+    Serial below the work crossover (engine.threads), else chunks of sets in parallel."""
     m = arc_src.shape[0]
-    seen = np.zeros(dests.shape[0], np.bool_)
-    affected = np.empty(dests.shape[0], np.int64)
+    base_util = base_load / capacity
+    by_util = np.argsort(-base_util)
+    base_over = int((base_util > 1.0).sum())
+    threads = threads_for(incremental_work(set_arcs, dag_ptr, dist_all.shape[1], m))
+    chunks = 1 if threads == 1 else n_chunks
+    chunk_worst = np.empty((chunks, m))
+    chunk_set = np.full((chunks, m), -1, np.int64)
+    args = (set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all, ok_base,
+            out_ptr,
+            out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load, capacity, base_util,
+            by_util, base_over, max_util, max_util_arc, lost, overloaded, chunk_worst,
+            chunk_set)
+    if threads == 1:
+        _sweep_serial(*args)
+    else:
+        with parallel_region(threads):
+            _sweep_parallel(*args)
+    better = chunk_worst > base_util[None, :]
+    worst_util[:] = base_util
+    worst_set[:] = -1
+    for c in range(chunks):  # the first chunk holding the maximum wins, as before
+        take = better[c] & (chunk_worst[c] > worst_util)
+        worst_util[take] = chunk_worst[c, take]
+        worst_set[take] = chunk_set[c, take]
+
+
+# Cost of one affected destination in an incremental repair, in route_all's unit (one arc
+# visit of a full Dijkstra + push): measured on the 1,000-node benchmark network (a link
+# failure repairs a few nodes per affected destination: ~3 us, ~200 arc visits).
+WORK_PER_AFFECTED_DESTINATION = 200.0
+
+
+def incremental_work(failed_arcs: np.ndarray, dag_ptr: np.ndarray, n: int, m: int) -> float:
+    """Estimated work of repairing the destinations whose DAGs the failed arcs cut."""
+    del n, m
+    visits = float((dag_ptr[failed_arcs + 1] - dag_ptr[failed_arcs]).sum())
+    return visits * WORK_PER_AFFECTED_DESTINATION
+
+
+@njit(cache=True, nogil=True)
+def _affected_destinations(failed, dag_ptr, dag_dest, n_dest):
+    seen = np.zeros(n_dest, np.bool_)
+    affected = np.empty(n_dest, np.int64)
     k = 0
     for f in range(failed.shape[0]):
         a = failed[f]
@@ -418,26 +507,66 @@ def loads_under_failure(failed, dests, dag_ptr, dag_dest, dist_all, flow_all, ok
                 seen[j] = True
                 affected[k] = j
                 k += 1
-    ok_new = ok_base.copy()
-    for f in range(failed.shape[0]):
-        ok_new[failed[f]] = False
+    return affected[:k]
+
+
+@njit(cache=True, nogil=True)
+def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_all, ok_base,
+                 ok_new,
+                 out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, dload):
+    n = dist_all.shape[1]
+    m = arc_src.shape[0]
+    mark, new_dist, fl, nodes, hkeys, hvals, touched_mark, touched, n_touched = _scratch(n, m)
+    lost = 0.0
+    for i in range(c, affected.shape[0], n_chunks):
+        j = affected[i]
+        lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
+                                   ok_base, ok_new,
+                                   out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric,
+                                   mark, new_dist, fl, nodes, hkeys, hvals, dload,
+                                   touched_mark, touched, n_touched)
+    return lost
+
+
+@njit(cache=True, parallel=True)
+def _loads_parallel(n_chunks, affected, failed, dests, dist_all, flow_all, bits_all, ok_base,
+                    ok_new,
+                    out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric):
+    m = arc_src.shape[0]
     dloads = np.zeros((n_chunks, m))
     losts = np.zeros(n_chunks)
     for c in prange(n_chunks):
-        mark, new_dist, fl, nodes, hkeys, hvals, touched_mark, touched, n_touched = \
-            _scratch(n, m)
-        for i in range(c, k, n_chunks):
-            j = affected[i]
-            losts[c] += _destination_delta(dests[j], dist_all[j], flow_all[j], failed, ok_base,
-                                           ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
-                                           arc_dst, metric, mark, new_dist, fl, nodes, hkeys,
-                                           hvals, dloads[c], touched_mark, touched, n_touched)
-    load = base_load.copy()
-    for c in range(n_chunks):
-        load += dloads[c]
-    for a in range(m):
-        load[a] = max(load[a], 0.0)
-    return load, losts.sum()
+        losts[c] = _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_all,
+                                ok_base, ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
+                                arc_dst, metric, dloads[c])
+    return dloads, losts
+
+
+def loads_under_failure(failed: np.ndarray, dests: np.ndarray, dag_ptr: np.ndarray,
+                        dag_dest: np.ndarray, dist_all: np.ndarray, flow_all: np.ndarray,
+                            bits_all: np.ndarray,
+                        ok_base: np.ndarray, out_ptr: np.ndarray, out_arc: np.ndarray,
+                        in_ptr: np.ndarray, in_arc: np.ndarray, arc_src: np.ndarray,
+                        arc_dst: np.ndarray, metric: np.ndarray, base_load: np.ndarray,
+                        n_chunks: int) -> tuple[np.ndarray, float]:
+    """Full arc loads after one failure set (base + differences) and the lost traffic; the
+    affected destinations are shared out over threads when there is enough work."""
+    affected = _affected_destinations(failed, dag_ptr, dag_dest, dests.shape[0])
+    ok_new = ok_base.copy()
+    ok_new[failed] = False
+    threads = threads_for(affected.shape[0] * WORK_PER_AFFECTED_DESTINATION)
+    args = (affected, failed, dests, dist_all, flow_all, bits_all, ok_base, ok_new, out_ptr,
+            out_arc,
+            in_ptr, in_arc, arc_src, arc_dst, metric)
+    if threads == 1:
+        dload = np.zeros(arc_src.shape[0])
+        lost = float(_loads_chunk(0, 1, *args, dload))
+    else:
+        with parallel_region(threads):
+            dloads, losts = _loads_parallel(max(1, min(n_chunks, threads)), *args)
+        dload, lost = dloads.sum(axis=0), float(losts.sum())
+    load = np.maximum(base_load + dload, 0.0)
+    return load, lost
 
 
 @dataclass(frozen=True, eq=False)
@@ -463,12 +592,13 @@ def pack_sets(sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def evaluate_failure_sets(base: Baseline, sets: list[np.ndarray]) -> SetOutcome:
     """Exact outcome of each failure set (arc numbers), evaluated incrementally."""
     net, s = base.net, base.state
+    bits = base.dag_bits()
     ptr, arcs = pack_sets(sets)
     k = len(sets)
     out = SetOutcome(np.zeros(k), np.zeros(k, np.int64), np.zeros(k), np.zeros(k, np.int64),
                      np.zeros(net.n_arcs), np.zeros(net.n_arcs, np.int64))
-    n_chunks = max(1, min(k, 8 * numba.get_num_threads()))
-    sweep_sets(ptr, arcs, net.destinations, base.dag_ptr, base.dag_dest, s.dist, s.flow,
+    n_chunks = max(1, min(k, 8 * engine_threads()))
+    sweep_sets(ptr, arcs, net.destinations, base.dag_ptr, base.dag_dest, s.dist, s.flow, bits,
                base.arc_up, net.out_ptr,
                net.out_arc, net.in_ptr, net.in_arc, net.arc_src, net.arc_dst, net.arc_metric,
                s.load_bps, net.arc_capacity_bps, n_chunks, out.max_utilisation,
@@ -480,9 +610,10 @@ def evaluate_failure_sets(base: Baseline, sets: list[np.ndarray]) -> SetOutcome:
 def failure_loads(base: Baseline, failed_arcs: np.ndarray) -> tuple[np.ndarray, float]:
     """Arc loads after failing ``failed_arcs`` (and the traffic that became unroutable)."""
     net, s = base.net, base.state
+    bits = base.dag_bits()
     load, lost = loads_under_failure(
         np.asarray(failed_arcs, np.int64), net.destinations, base.dag_ptr, base.dag_dest, s.dist,
-        s.flow, base.arc_up,
+        s.flow, bits, base.arc_up,
         net.out_ptr, net.out_arc, net.in_ptr, net.in_arc, net.arc_src, net.arc_dst,
-        net.arc_metric, s.load_bps, numba.get_num_threads())
+        net.arc_metric, s.load_bps, engine_threads())
     return load, float(lost)

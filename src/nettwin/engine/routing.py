@@ -4,10 +4,13 @@ OSPF/IS-IS semantics: for destination t, node u forwards over every arc u->v wit
 metric(u->v) + d(v, t) = d(u, t) and splits its traffic evenly over those next hops.
 Metrics are integers, so equal cost is exact equality, as on a router.
 
-Two passes over the destinations, both parallel (numba ``prange`` over destination chunks):
+Two passes over the destinations, each serial for small jobs and parallel (numba ``prange``
+over destination chunks) above the measured crossover (``engine.threads``):
 
-1. shortest distances on the reversed graph (Dijkstra, indexed 4-ary heap) and a farthest-first
-   push of each node's traffic toward t; arc loads are summed per chunk, then reduced.
+1. shortest distances on the reversed graph (Dijkstra, indexed 4-ary heap) that also links
+   each node's equal-cost next hops as it finds them, then a farthest-first push of each
+   node's traffic toward t along those links (no second scan of the arcs); arc loads are
+   summed per chunk, then reduced. The DAG is kept as a bitset per destination.
 2. once arc delays and losses are known, the same DAG gives per node the delay averaged
    over the ECMP split, the worst-path delay, the delivery probability and the mean hops.
 """
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
+
+from nettwin.engine.threads import parallel_region, threads_for
 
 UNREACHABLE = np.iinfo(np.int64).max
 
@@ -66,21 +71,19 @@ def _sift_down(heap, pos, dist, size):
 
 
 @njit(cache=True, nogil=True)
-def shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos, nh):
-    """Distances from every node to ``t``; ``order`` gets the settled nodes, nearest first.
-
-    Dijkstra on the reversed graph with an indexed 4-ary heap (decrease-key, at most n
-    entries). The in-arcs' tails, metrics and states come gathered in CSR order, so the
-    relaxation loop reads memory sequentially. ``nh`` gets each node's number of equal-cost
-    next hops, counted as its shortest distance is confirmed. Returns how many nodes reach
-    ``t``; ``dist`` is UNREACHABLE for the others.
-    """
+def _dijkstra(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos, nh, head, nxt,
+              track):
+    """Shortest distances to ``t`` (see shortest_distances_to); with ``track`` each node's
+    equal-cost next hops are also linked as in-CSR positions: ``head[u]`` is the first,
+    ``nxt[k]`` the one after position ``k``, -1 ends the list (valid for settled nodes)."""
     dist[:] = UNREACHABLE
     nh[:] = 0
     pos[:] = -1  # -1: never queued, -2: settled
     dist[t] = 0
     heap[0] = t
     pos[t] = 0
+    if track:
+        head[t] = -1
     size = 1
     count = 0
     while size > 0:
@@ -101,15 +104,62 @@ def shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap
             nd = d + in_metric[k]
             if nd == dist[u]:
                 nh[u] += 1  # another equal-cost next hop (v settles before u: w >= 1)
+                if track:
+                    nxt[k] = head[u]
+                    head[u] = k
             elif nd < dist[u]:
                 dist[u] = nd
                 nh[u] = 1
+                if track:
+                    nxt[k] = -1
+                    head[u] = k
                 if pos[u] == -1:
                     heap[size] = u
                     pos[u] = size
                     size += 1
                 _sift_up(heap, pos, dist, pos[u])
     return count
+
+
+@njit(cache=True, nogil=True)
+def shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos, nh):
+    """Distances from every node to ``t``; ``order`` gets the settled nodes, nearest first.
+
+    Dijkstra on the reversed graph with an indexed 4-ary heap (decrease-key, at most n
+    entries). The in-arcs' tails, metrics and states come gathered in CSR order, so the
+    relaxation loop reads memory sequentially. ``nh`` gets each node's number of equal-cost
+    next hops, counted as its shortest distance is confirmed. Returns how many nodes reach
+    ``t``; ``dist`` is UNREACHABLE for the others.
+    """
+    none = np.empty(0, np.int32)
+    return _dijkstra(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos, nh, none,
+                     none, False)
+
+
+@njit(cache=True, nogil=True)
+def push_dag_to(order, count, nh, head, nxt, in_arc, in_dst, in_to_out, flow, load, bits):
+    """Push ``flow`` down the ECMP DAG that ``_dijkstra`` linked (farthest node first, each
+    node's traffic split evenly over its next hops) into ``load``; with a non-empty ``bits``
+    also mark the DAG's arcs there (bit = position in the out-CSR)."""
+    track = bits.shape[0] > 0
+    if track:
+        bits[:] = 0
+    for k in range(count - 1, 0, -1):
+        u = order[k]
+        f = flow[u]
+        if f != 0.0:
+            share = f / nh[u]
+            q = head[u]
+            while q >= 0:
+                load[in_arc[q]] += share
+                flow[in_dst[q]] += share
+                q = nxt[q]
+        if track:
+            q = head[u]
+            while q >= 0:
+                p = in_to_out[q]
+                bits[p >> 6] |= np.uint64(1) << np.uint64(p & 63)
+                q = nxt[q]
 
 
 @njit(cache=True, nogil=True)
@@ -136,51 +186,114 @@ def push_load_to(dist, order, count, nh, flow, out_ptr, out_arc, out_dst, out_me
                     flow[v] += share
 
 
-@njit(cache=True, parallel=True)
-def route_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
-              in_ptr, in_arc, out_ptr, out_arc, arc_src, arc_dst, arc_metric, arc_ok,
-              n_chunks, dist_all, order_all, count_all, flow_all):
-    """Pass 1 for every destination: distances (kept for pass 2) and summed arc loads.
+@njit(cache=True, nogil=True)
+def _route_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
+                 in_ptr, in_src, in_metric, in_ok, in_arc, in_dst, in_to_out, dist_all,
+                 order_all, count_all, flow_all, bits_all, load):
+    """Pass 1 for destinations c, c + n_chunks, ...: loads summed into ``load``."""
+    n_in = in_src.shape[0]
+    flow = np.zeros(n)
+    heap = np.empty(n, np.int32)
+    pos = np.empty(n, np.int32)
+    nh = np.empty(n, np.int32)
+    head = np.empty(n, np.int32)
+    nxt = np.empty(n_in, np.int32)
+    no_bits = np.empty(0, np.uint64)
+    keep_bits = bits_all.shape[0] > 0
+    for j in range(c, destinations.shape[0], n_chunks):
+        t = destinations[j]
+        dist = dist_all[j]
+        order = order_all[j]
+        count = _dijkstra(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos, nh, head,
+                          nxt, True)
+        count_all[j] = count
+        for k in range(dest_ptr[j], dest_ptr[j + 1]):
+            d = dest_demand[k]
+            flow[demand_src[d]] += demand_rate[d]
+        push_dag_to(order, count, nh, head, nxt, in_arc, in_dst, in_to_out, flow, load,
+                    bits_all[j] if keep_bits else no_bits)
+        if flow_all.shape[0] > 0:
+            flow_all[j, :] = flow
+        for k in range(count):
+            flow[order[k]] = 0.0
+        for k in range(dest_ptr[j], dest_ptr[j + 1]):
+            flow[demand_src[dest_demand[k]]] = 0.0  # unreachable sources too
 
-    With a non-empty ``flow_all`` (destinations x nodes) the traffic each node forwards
-    toward each destination is kept too: the baseline an incremental failure sweep starts from.
-    """
-    m = arc_src.shape[0]
-    loads = np.zeros((n_chunks, m))
-    in_src = arc_src[in_arc]
-    in_metric = arc_metric[in_arc]
-    in_ok = arc_ok[in_arc]
-    out_dst = arc_dst[out_arc]
-    out_metric = arc_metric[out_arc]
-    out_ok = arc_ok[out_arc]
-    n_dest = destinations.shape[0]
+
+@njit(cache=True, parallel=True)
+def _route_parallel(n_chunks, n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
+                    in_ptr, in_src, in_metric, in_ok, in_arc, in_dst, in_to_out, dist_all,
+                    order_all, count_all, flow_all, bits_all):
+    loads = np.zeros((n_chunks, in_src.shape[0]))
     for c in prange(n_chunks):
-        flow = np.zeros(n)
-        heap = np.empty(n, np.int32)
-        pos = np.empty(n, np.int32)
-        nh = np.empty(n, np.int32)
-        for j in range(c, n_dest, n_chunks):
-            t = destinations[j]
-            dist = dist_all[j]
-            order = order_all[j]
-            count = shortest_distances_to(t, in_ptr, in_src, in_metric, in_ok, dist, order,
-                                          heap, pos, nh)
-            count_all[j] = count
-            for k in range(dest_ptr[j], dest_ptr[j + 1]):
-                d = dest_demand[k]
-                flow[demand_src[d]] += demand_rate[d]
-            push_load_to(dist, order, count, nh, flow, out_ptr, out_arc, out_dst, out_metric,
-                         out_ok, loads[c])
-            if flow_all.shape[0] > 0:
-                flow_all[j, :] = flow
-            for k in range(count):
-                flow[order[k]] = 0.0
-            for k in range(dest_ptr[j], dest_ptr[j + 1]):
-                flow[demand_src[dest_demand[k]]] = 0.0  # unreachable sources too
-    total = np.zeros(m)
+        _route_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+                     demand_rate, in_ptr, in_src, in_metric, in_ok, in_arc, in_dst, in_to_out,
+                     dist_all, order_all, count_all, flow_all, bits_all, loads[c])
+    total = np.zeros(in_src.shape[0])
     for c in range(n_chunks):
         total += loads[c]
     return total
+
+
+@njit(cache=True, nogil=True)
+def _route_serial(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr,
+                  in_src, in_metric, in_ok, in_arc, in_dst, in_to_out, dist_all, order_all,
+                  count_all, flow_all, bits_all):
+    total = np.zeros(in_src.shape[0])
+    _route_chunk(0, 1, n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr,
+                 in_src, in_metric, in_ok, in_arc, in_dst, in_to_out, dist_all, order_all,
+                 count_all, flow_all, bits_all, total)
+    return total
+
+
+def in_to_out_positions(in_arc: np.ndarray, out_ptr: np.ndarray,
+                        out_arc: np.ndarray) -> np.ndarray:
+    """For each in-CSR position, the out-CSR position of the same arc."""
+    where = np.empty(out_arc.size, np.int32)
+    where[out_arc] = np.arange(out_arc.size, dtype=np.int32)
+    out: np.ndarray = where[in_arc]
+    return out
+
+
+def route_all(n: int, destinations: np.ndarray, dest_ptr: np.ndarray, dest_demand: np.ndarray,
+              demand_src: np.ndarray, demand_rate: np.ndarray, in_ptr: np.ndarray,
+              in_arc: np.ndarray, out_ptr: np.ndarray, out_arc: np.ndarray,
+              arc_src: np.ndarray, arc_dst: np.ndarray, arc_metric: np.ndarray,
+              arc_ok: np.ndarray, n_chunks: int, dist_all: np.ndarray, order_all: np.ndarray,
+              count_all: np.ndarray, flow_all: np.ndarray,
+              bits_all: np.ndarray | None = None) -> np.ndarray:
+    """Pass 1 for every destination: distances (kept for pass 2) and summed arc loads.
+
+    With a non-empty ``flow_all`` (destinations x nodes) the traffic each node forwards
+    toward each destination is kept too: the baseline an incremental failure sweep starts
+    from. A non-empty ``bits_all`` (destinations x dag_words(m)) gets each destination's
+    shortest-path DAG as a bitset over out-CSR positions (pass 2 walks only those arcs).
+    Serial below the work crossover (engine.threads), else ``n_chunks`` chunks in parallel.
+    """
+    in_src = arc_src[in_arc]
+    in_metric = arc_metric[in_arc]
+    in_ok = arc_ok[in_arc]
+    in_dst = arc_dst[in_arc]
+    in_to_out = in_to_out_positions(in_arc, out_ptr, out_arc)
+    bits = np.zeros((0, 0), np.uint64) if bits_all is None else bits_all
+    threads = threads_for(float(destinations.shape[0]) * arc_src.shape[0])
+    if threads == 1:
+        load: np.ndarray = _route_serial(
+            n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr, in_src,
+            in_metric, in_ok, in_arc, in_dst, in_to_out, dist_all, order_all, count_all,
+            flow_all, bits)
+    else:
+        with parallel_region(threads):
+            load = _route_parallel(
+                n_chunks, n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
+                in_ptr, in_src, in_metric, in_ok, in_arc, in_dst, in_to_out, dist_all,
+                order_all, count_all, flow_all, bits)
+    return load
+
+
+def dag_words(n_arcs: int) -> int:
+    """uint64 words of one destination's DAG bitset."""
+    return (n_arcs + 63) // 64
 
 
 @dataclass(frozen=True, eq=False)
@@ -225,73 +338,115 @@ def turn_index(in_ptr: np.ndarray, in_arc: np.ndarray, out_ptr: np.ndarray,
     return Turns(pair_ptr, in_pos, out_pos, arc_in, arc_out)
 
 
+@njit(cache=True, nogil=True)
+def _thinned_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+                   demand_rate, in_ptr, in_arc, out_ptr, out_arc, out_dst, out_metric, out_ok,
+                   arc_pass, dist_all, order_all, count_all, pair_ptr, in_pos, loads, turns):
+    """push_thinned_all for destinations c, c + n_chunks, ..."""
+    m = out_arc.shape[0]
+    n_pairs = pair_ptr[n]
+    n_dest = destinations.shape[0]
+    flow = np.zeros(n)
+    inflow = np.zeros(m)
+    for j in range(c, n_dest, n_chunks):
+        dist = dist_all[j]
+        order = order_all[j]
+        count = count_all[j]
+        for k in range(dest_ptr[j], dest_ptr[j + 1]):
+            d = dest_demand[k]
+            if dist[demand_src[d]] != UNREACHABLE:
+                flow[demand_src[d]] += demand_rate[d]
+        for k in range(count - 1, 0, -1):
+            u = order[k]
+            f = flow[u]
+            flow[u] = 0.0
+            if f == 0.0:
+                continue
+            du = dist[u]
+            hops = 0
+            for q in range(out_ptr[u], out_ptr[u + 1]):
+                if out_ok[q] and dist[out_dst[q]] != UNREACHABLE \
+                        and dist[out_dst[q]] + out_metric[q] == du:
+                    hops += 1
+            share = f / hops
+            outdeg = out_ptr[u + 1] - out_ptr[u]
+            for q in range(out_ptr[u], out_ptr[u + 1]):
+                v = out_dst[q]
+                if out_ok[q] and dist[v] != UNREACHABLE and dist[v] + out_metric[q] == du:
+                    passed = share * arc_pass[out_arc[q]]
+                    loads[out_arc[q]] += share
+                    flow[v] += passed
+                    inflow[out_arc[q]] += passed
+                    if n_pairs == 0:
+                        continue
+                    # what came in on each in-arc leaves evenly over the next hops
+                    base = pair_ptr[u] + (q - out_ptr[u])
+                    for r in range(in_ptr[u], in_ptr[u + 1]):
+                        a_in = in_arc[r]
+                        if inflow[a_in] > 0.0:
+                            turns[base + in_pos[a_in] * outdeg] += inflow[a_in] / hops
+        for k in range(count):  # inflow lives on the arcs into the DAG's nodes
+            u = order[k]
+            for r in range(in_ptr[u], in_ptr[u + 1]):
+                inflow[in_arc[r]] = 0.0
+        flow[destinations[j]] = 0.0
+
+
 @njit(cache=True, parallel=True)
-def push_thinned_all(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr,
-                     in_arc, out_ptr, out_arc, arc_dst, arc_metric, arc_ok, arc_pass, dist_all,
-                     order_all, count_all, n_chunks, pair_ptr, in_pos):
-    """Pass 1 again on the DAGs pass 1 found, each arc passing on only ``arc_pass`` of what
-    reaches it. Returns the load that reaches every arc and the traffic that arrives on one
-    arc and leaves on the next, for every pair of arcs through a node (numbered as
-    ``turn_index`` does; a ``pair_ptr`` of zeros skips them)."""
-    m = arc_dst.shape[0]
+def _thinned_parallel(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr,
+                      in_arc, out_ptr, out_arc, out_dst, out_metric, out_ok, arc_pass, dist_all,
+                      order_all, count_all, n_chunks, pair_ptr, in_pos):
+    m = out_arc.shape[0]
     n_pairs = pair_ptr[n]
     loads = np.zeros((n_chunks, m))
     turns = np.zeros((n_chunks, n_pairs))
-    out_dst = arc_dst[out_arc]
-    out_metric = arc_metric[out_arc]
-    out_ok = arc_ok[out_arc]
-    n_dest = destinations.shape[0]
     for c in prange(n_chunks):
-        flow = np.zeros(n)
-        inflow = np.zeros(m)
-        for j in range(c, n_dest, n_chunks):
-            dist = dist_all[j]
-            order = order_all[j]
-            count = count_all[j]
-            for k in range(dest_ptr[j], dest_ptr[j + 1]):
-                d = dest_demand[k]
-                if dist[demand_src[d]] != UNREACHABLE:
-                    flow[demand_src[d]] += demand_rate[d]
-            for k in range(count - 1, 0, -1):
-                u = order[k]
-                f = flow[u]
-                flow[u] = 0.0
-                if f == 0.0:
-                    continue
-                du = dist[u]
-                hops = 0
-                for q in range(out_ptr[u], out_ptr[u + 1]):
-                    if out_ok[q] and dist[out_dst[q]] != UNREACHABLE \
-                            and dist[out_dst[q]] + out_metric[q] == du:
-                        hops += 1
-                share = f / hops
-                outdeg = out_ptr[u + 1] - out_ptr[u]
-                for q in range(out_ptr[u], out_ptr[u + 1]):
-                    v = out_dst[q]
-                    if out_ok[q] and dist[v] != UNREACHABLE and dist[v] + out_metric[q] == du:
-                        passed = share * arc_pass[out_arc[q]]
-                        loads[c, out_arc[q]] += share
-                        flow[v] += passed
-                        inflow[out_arc[q]] += passed
-                        if n_pairs == 0:
-                            continue
-                        # what came in on each in-arc leaves evenly over the next hops
-                        base = pair_ptr[u] + (q - out_ptr[u])
-                        for r in range(in_ptr[u], in_ptr[u + 1]):
-                            a_in = in_arc[r]
-                            if inflow[a_in] > 0.0:
-                                turns[c, base + in_pos[a_in] * outdeg] += inflow[a_in] / hops
-            for k in range(count):  # inflow lives on the arcs into the DAG's nodes
-                u = order[k]
-                for r in range(in_ptr[u], in_ptr[u + 1]):
-                    inflow[in_arc[r]] = 0.0
-            flow[destinations[j]] = 0.0
+        _thinned_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+                       demand_rate, in_ptr, in_arc, out_ptr, out_arc, out_dst, out_metric,
+                       out_ok, arc_pass, dist_all, order_all, count_all, pair_ptr, in_pos,
+                       loads[c], turns[c])
     total_loads = np.zeros(m)
     total_turns = np.zeros(n_pairs)
     for c in range(n_chunks):
         total_loads += loads[c]
         total_turns += turns[c]
     return total_loads, total_turns
+
+
+@njit(cache=True, nogil=True)
+def _thinned_serial(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr,
+                    in_arc, out_ptr, out_arc, out_dst, out_metric, out_ok, arc_pass, dist_all,
+                    order_all, count_all, pair_ptr, in_pos):
+    loads = np.zeros(out_arc.shape[0])
+    turns = np.zeros(pair_ptr[n])
+    _thinned_chunk(0, 1, n, destinations, dest_ptr, dest_demand, demand_src, demand_rate,
+                   in_ptr, in_arc, out_ptr, out_arc, out_dst, out_metric, out_ok, arc_pass,
+                   dist_all, order_all, count_all, pair_ptr, in_pos, loads, turns)
+    return loads, turns
+
+
+def push_thinned_all(n: int, destinations: np.ndarray, dest_ptr: np.ndarray,
+                     dest_demand: np.ndarray, demand_src: np.ndarray, demand_rate: np.ndarray,
+                     in_ptr: np.ndarray, in_arc: np.ndarray, out_ptr: np.ndarray,
+                     out_arc: np.ndarray, arc_dst: np.ndarray, arc_metric: np.ndarray,
+                     arc_ok: np.ndarray, arc_pass: np.ndarray, dist_all: np.ndarray,
+                     order_all: np.ndarray, count_all: np.ndarray, n_chunks: int,
+                     pair_ptr: np.ndarray, in_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pass 1 again on the DAGs pass 1 found, each arc passing on only ``arc_pass`` of what
+    reaches it. Returns the load that reaches every arc and the traffic that arrives on one
+    arc and leaves on the next, for every pair of arcs through a node (numbered as
+    ``turn_index`` does; a ``pair_ptr`` of zeros skips them)."""
+    out_dst = arc_dst[out_arc]
+    out_metric = arc_metric[out_arc]
+    out_ok = arc_ok[out_arc]
+    args = (n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr, in_arc,
+            out_ptr, out_arc, out_dst, out_metric, out_ok, arc_pass, dist_all, order_all,
+            count_all)
+    threads = threads_for(float(destinations.shape[0]) * arc_dst.shape[0])
+    if threads == 1:
+        return _thinned_serial(*args, pair_ptr, in_pos)  # type: ignore[no-any-return]
+    with parallel_region(threads):
+        return _thinned_parallel(*args, n_chunks, pair_ptr, in_pos)  # type: ignore[no-any-return]
 
 
 @njit(cache=True, nogil=True)
@@ -334,44 +489,131 @@ def node_metrics_to(t, dist, order, count, out_ptr, out_dst, out_metric, out_ok,
         hops[u] = s_hops / cnt
 
 
+@njit(cache=True, nogil=True)
+def _node_metrics_dag_to(t, order, count, bits, out_ptr, out_dst, out_delay, out_pass, out_sig,
+                         mean_d, worst_d, surv, hops, sig):
+    """node_metrics_to over a DAG given as a bitset of out-CSR positions (route_all's)."""
+    mean_d[t] = 0.0
+    worst_d[t] = 0.0
+    surv[t] = 1.0
+    hops[t] = 0.0
+    sig[t] = 0.0
+    for k in range(1, count):
+        u = order[k]
+        cnt = 0
+        s_mean = 0.0
+        s_worst = 0.0
+        s_surv = 0.0
+        s_hops = 0.0
+        s_sig = 0.0
+        for q in range(out_ptr[u], out_ptr[u + 1]):
+            if (bits[q >> 6] >> np.uint64(q & 63)) & np.uint64(1):
+                v = out_dst[q]
+                cnt += 1
+                s_mean += out_delay[q] + mean_d[v]
+                w = out_delay[q] + worst_d[v]
+                s_worst = max(s_worst, w)
+                s_surv += out_pass[q] * surv[v]
+                s_hops += 1.0 + hops[v]
+                s_sig += out_sig[q] + sig[v]
+        mean_d[u] = s_mean / cnt
+        sig[u] = s_sig / cnt
+        worst_d[u] = s_worst
+        surv[u] = s_surv / cnt
+        hops[u] = s_hops / cnt
+
+
+@njit(cache=True, nogil=True)
+def _metrics_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src, out_ptr,
+                   out_dst, out_delay, out_pass, out_sig, bits_all, dist_all, order_all,
+                   count_all, delay_mean, delay_worst, delivered, hops_mean, signature, routed):
+    """Pass 2 for destinations c, c + n_chunks, ..."""
+    mean_d = np.zeros(n)
+    worst_d = np.zeros(n)
+    surv = np.ones(n)
+    hops = np.zeros(n)
+    sig = np.zeros(n)
+    for j in range(c, destinations.shape[0], n_chunks):
+        dist = dist_all[j]
+        _node_metrics_dag_to(destinations[j], order_all[j], count_all[j], bits_all[j], out_ptr,
+                             out_dst, out_delay, out_pass, out_sig, mean_d, worst_d, surv, hops,
+                             sig)
+        for k in range(dest_ptr[j], dest_ptr[j + 1]):
+            d = dest_demand[k]
+            s = demand_src[d]
+            if dist[s] == UNREACHABLE:
+                routed[d] = False
+                delay_mean[d] = np.inf
+                delay_worst[d] = np.inf
+                delivered[d] = 0.0
+                hops_mean[d] = np.nan
+                signature[d] = np.nan
+            else:
+                routed[d] = True
+                delay_mean[d] = mean_d[s]
+                delay_worst[d] = worst_d[s]
+                delivered[d] = surv[s]
+                hops_mean[d] = hops[s]
+                signature[d] = sig[s]
+
+
 @njit(cache=True, parallel=True)
-def path_metrics_all(n, destinations, dest_ptr, dest_demand, demand_src, out_ptr, out_arc,
-                     arc_dst, arc_metric, arc_ok, arc_delay, arc_pass, arc_sig, dist_all,
-                     order_all, count_all, n_chunks, delay_mean, delay_worst, delivered,
-                     hops_mean, signature, routed):
-    """Pass 2: per demand, delay over the ECMP split, worst-path delay, delivery, mean hops."""
-    n_dest = destinations.shape[0]
-    out_dst = arc_dst[out_arc]
-    out_metric = arc_metric[out_arc]
-    out_ok = arc_ok[out_arc]
-    out_delay = arc_delay[out_arc]
-    out_pass = arc_pass[out_arc]
-    out_sig = arc_sig[out_arc]
+def _metrics_parallel(n_chunks, n, destinations, dest_ptr, dest_demand, demand_src, out_ptr,
+                      out_dst, out_delay, out_pass, out_sig, bits_all, dist_all, order_all,
+                      count_all, delay_mean, delay_worst, delivered, hops_mean, signature,
+                      routed):
     for c in prange(n_chunks):
-        mean_d = np.zeros(n)
-        worst_d = np.zeros(n)
-        surv = np.ones(n)
-        hops = np.zeros(n)
-        sig = np.zeros(n)
-        for j in range(c, n_dest, n_chunks):
-            dist = dist_all[j]
-            node_metrics_to(destinations[j], dist, order_all[j], count_all[j], out_ptr, out_dst,
-                            out_metric, out_ok, out_delay, out_pass, out_sig, mean_d, worst_d,
-                            surv, hops, sig)
-            for k in range(dest_ptr[j], dest_ptr[j + 1]):
-                d = dest_demand[k]
-                s = demand_src[d]
-                if dist[s] == UNREACHABLE:
-                    routed[d] = False
-                    delay_mean[d] = np.inf
-                    delay_worst[d] = np.inf
-                    delivered[d] = 0.0
-                    hops_mean[d] = np.nan
-                    signature[d] = np.nan
-                else:
-                    routed[d] = True
-                    delay_mean[d] = mean_d[s]
-                    delay_worst[d] = worst_d[s]
-                    delivered[d] = surv[s]
-                    hops_mean[d] = hops[s]
-                    signature[d] = sig[s]
+        _metrics_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+                       out_ptr, out_dst, out_delay, out_pass, out_sig, bits_all, dist_all,
+                       order_all, count_all, delay_mean, delay_worst, delivered, hops_mean,
+                       signature, routed)
+
+
+@njit(cache=True, nogil=True)
+def dag_bitsets(dist_all, out_ptr, out_dst, out_metric, out_ok):
+    """Each destination's shortest-path DAG as a bitset over out-CSR positions, from the
+    distances (for callers that routed without keeping route_all's bitsets)."""
+    n_dest, n = dist_all.shape
+    m = out_dst.shape[0]
+    bits_all = np.zeros((n_dest, (m + 63) // 64), np.uint64)
+    for j in range(n_dest):
+        dist = dist_all[j]
+        bits = bits_all[j]
+        for u in range(n):
+            du = dist[u]
+            if du == UNREACHABLE:
+                continue
+            for q in range(out_ptr[u], out_ptr[u + 1]):
+                dv = dist[out_dst[q]]
+                if out_ok[q] and dv != UNREACHABLE and dv + out_metric[q] == du:
+                    bits[q >> 6] |= np.uint64(1) << np.uint64(q & 63)
+    return bits_all
+
+
+def path_metrics_all(n: int, destinations: np.ndarray, dest_ptr: np.ndarray,
+                     dest_demand: np.ndarray, demand_src: np.ndarray, out_ptr: np.ndarray,
+                     out_arc: np.ndarray, arc_dst: np.ndarray, arc_metric: np.ndarray,
+                     arc_ok: np.ndarray, arc_delay: np.ndarray, arc_pass: np.ndarray,
+                     arc_sig: np.ndarray, dist_all: np.ndarray, order_all: np.ndarray,
+                     count_all: np.ndarray, n_chunks: int, delay_mean: np.ndarray,
+                     delay_worst: np.ndarray, delivered: np.ndarray, hops_mean: np.ndarray,
+                     signature: np.ndarray, routed: np.ndarray,
+                     bits_all: np.ndarray | None = None) -> None:
+    """Pass 2: per demand, delay over the ECMP split, worst-path delay, delivery, mean hops.
+
+    ``bits_all``: the DAG bitsets route_all kept (rebuilt from the distances when absent).
+    """
+    out_dst = arc_dst[out_arc]
+    if bits_all is None or bits_all.shape[0] != destinations.shape[0]:
+        bits_all = dag_bitsets(dist_all, out_ptr, out_dst, arc_metric[out_arc],
+                               arc_ok[out_arc])
+    args = (n, destinations, dest_ptr, dest_demand, demand_src, out_ptr, out_dst,
+            arc_delay[out_arc], arc_pass[out_arc], arc_sig[out_arc], bits_all, dist_all,
+            order_all, count_all, delay_mean, delay_worst, delivered, hops_mean, signature,
+            routed)
+    threads = threads_for(float(destinations.shape[0]) * arc_dst.shape[0])
+    if threads == 1:
+        _metrics_chunk(0, 1, *args)
+    else:
+        with parallel_region(threads):
+            _metrics_parallel(n_chunks, *args)

@@ -6,11 +6,11 @@ demand rates) and returns a new SimulationResult. Nothing is written into the ne
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 
 from nettwin.engine.compiled import CompiledNetwork
@@ -21,7 +21,8 @@ from nettwin.engine.queueing import (
     QueueModel,
     evaluate_queues,
 )
-from nettwin.engine.routing import path_metrics_all, route_all
+from nettwin.engine.routing import dag_words, path_metrics_all, route_all
+from nettwin.engine.threads import engine_threads
 from nettwin.errors import SimulationError
 
 
@@ -64,6 +65,58 @@ class ServiceReport:
 
 
 @dataclass(frozen=True, eq=False)
+class DemandOutcome:
+    """Per-demand results of one scenario (arrays over the CompiledNetwork's demands)."""
+
+    routed: np.ndarray
+    delay_mean_s: np.ndarray
+    delay_worst_s: np.ndarray
+    loss: np.ndarray
+    hops_mean: np.ndarray
+    path_signature: np.ndarray
+    services: ServiceReport
+
+
+class PathMetrics:
+    """Pass 2 of a scenario (per-demand delay, loss, hops over the ECMP split), run when a
+    per-demand field is first read: a caller that wants loads and utilisation only (an
+    optimiser, a sweep's full recomputation) never pays for a million demands' paths. The
+    routing state it needs is dropped once the result exists."""
+
+    __slots__ = ("_inputs", "_lock", "_outcome", "_timings")
+
+    def __init__(self, inputs: tuple[Any, ...], timings: dict[str, float]) -> None:
+        self._inputs: tuple[Any, ...] | None = inputs
+        self._outcome: DemandOutcome | None = None
+        self._timings = timings
+        self._lock = threading.Lock()
+
+    def get(self) -> DemandOutcome:
+        if self._outcome is None:
+            with self._lock:
+                if self._outcome is None:
+                    assert self._inputs is not None
+                    t = time.perf_counter()
+                    self._outcome = demand_outcome(*self._inputs)
+                    self._timings["path_metrics_s"] = time.perf_counter() - t
+                    self._inputs = None
+        return self._outcome
+
+    @property
+    def done(self) -> bool:
+        return self._outcome is not None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"outcome": self.get(), "timings": self._timings}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._inputs = None
+        self._outcome = state["outcome"]
+        self._timings = state["timings"]
+        self._lock = threading.Lock()
+
+
+@dataclass(frozen=True, eq=False)
 class SimulationResult:
     """Everything one scenario produced, as arrays indexed like the CompiledNetwork."""
 
@@ -78,14 +131,37 @@ class SimulationResult:
     arc_overloaded: np.ndarray
     arc_up: np.ndarray
     demand_rate_bps: np.ndarray
-    demand_routed: np.ndarray
-    demand_delay_mean_s: np.ndarray
-    demand_delay_worst_s: np.ndarray
-    demand_loss: np.ndarray
-    demand_hops_mean: np.ndarray
-    demand_path_signature: np.ndarray  # equal before/after: same paths, same split
-    services: ServiceReport
+    paths: PathMetrics  # per-demand delay, loss, hops: computed on first read
     timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def demand_routed(self) -> np.ndarray:
+        return self.paths.get().routed
+
+    @property
+    def demand_delay_mean_s(self) -> np.ndarray:
+        return self.paths.get().delay_mean_s
+
+    @property
+    def demand_delay_worst_s(self) -> np.ndarray:
+        return self.paths.get().delay_worst_s
+
+    @property
+    def demand_loss(self) -> np.ndarray:
+        return self.paths.get().loss
+
+    @property
+    def demand_hops_mean(self) -> np.ndarray:
+        return self.paths.get().hops_mean
+
+    @property
+    def demand_path_signature(self) -> np.ndarray:
+        """Equal before/after: same paths, same split."""
+        return self.paths.get().path_signature
+
+    @property
+    def services(self) -> ServiceReport:
+        return self.paths.get().services
 
     @property
     def offered_bps(self) -> float:
@@ -156,22 +232,26 @@ class RoutingState:
     count: np.ndarray  # int64[destinations]; how many nodes reach each destination
     flow: np.ndarray  # float64[destinations, n] or empty: traffic each node forwards
     n_chunks: int
+    dag_bits: np.ndarray  # uint64[destinations, dag_words(m)] or empty: each DAG's arcs
 
 
 def route(net: CompiledNetwork, arc_up: np.ndarray, demand_rate_bps: np.ndarray,
-          *, keep_flow: bool = False) -> RoutingState:
-    """ECMP routing of every destination (pass 1): distances, settle order, arc loads."""
+          *, keep_flow: bool = False, keep_dag: bool = False) -> RoutingState:
+    """ECMP routing of every destination (pass 1): distances, settle order, arc loads;
+    with ``keep_flow`` each node's traffic per destination, with ``keep_dag`` the DAGs."""
     n, n_dest = net.n_nodes, int(net.destinations.shape[0])
-    n_chunks = max(1, min(n_dest, 4 * numba.get_num_threads()))
+    n_chunks = max(1, min(n_dest, 4 * engine_threads()))
     dist_all = np.empty((n_dest, n), np.int64)
     order_all = np.empty((n_dest, n), np.int32)
     count_all = np.zeros(n_dest, np.int64)
     flow_all = np.empty((n_dest, n)) if keep_flow else np.zeros((0, 0))
+    bits = (np.empty((n_dest, dag_words(net.n_arcs)), np.uint64) if keep_dag
+            else np.zeros((0, 0), np.uint64))
     load = route_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
                      demand_rate_bps, net.in_ptr, net.in_arc, net.out_ptr, net.out_arc,
                      net.arc_src, net.arc_dst, net.arc_metric, arc_up, n_chunks, dist_all,
-                     order_all, count_all, flow_all)
-    return RoutingState(load, dist_all, order_all, count_all, flow_all, n_chunks)
+                     order_all, count_all, flow_all, bits)
+    return RoutingState(load, dist_all, order_all, count_all, flow_all, n_chunks, bits)
 
 
 def queue_arcs(net: CompiledNetwork, options: SimulationOptions, load_bps: np.ndarray,
@@ -213,14 +293,26 @@ def simulate(
         raise SimulationError("demand_rate_bps must be finite and >= 0")
 
     t0 = time.perf_counter()
-    state = route(net, ok, rate)
-    load, dist_all, order_all, count_all = (state.load_bps, state.dist, state.order,
-                                            state.count)
-    n_chunks = state.n_chunks
-    n = net.n_nodes
+    state = route(net, ok, rate, keep_dag=True)
+    load = state.load_bps
     t1 = time.perf_counter()
     q, arc_delay = queue_arcs(net, options, load)
     t2 = time.perf_counter()
+    timings.update(routing_s=t1 - t0, queueing_s=t2 - t1, path_metrics_s=0.0)
+    return SimulationResult(
+        options=options,
+        arc_load_bps=load, arc_capacity_bps=net.arc_capacity_bps,
+        arc_utilisation=q.utilisation, arc_transmission_s=q.transmission_s,
+        arc_queueing_s=q.queueing_s, arc_delay_s=arc_delay, arc_loss=q.loss,
+        arc_overloaded=q.overloaded, arc_up=ok, demand_rate_bps=rate,
+        paths=PathMetrics((net, ok, arc_delay, 1.0 - q.loss, state), timings),
+        timings_s=timings,
+    )
+
+
+def demand_outcome(net: CompiledNetwork, ok: np.ndarray, arc_delay: np.ndarray,
+                   arc_pass: np.ndarray, state: RoutingState) -> DemandOutcome:
+    """Pass 2: every demand's delay, loss and hops over its ECMP split, and the SLAs."""
     k = net.n_demands
     delay_mean = np.empty(k)
     delay_worst = np.empty(k)
@@ -228,22 +320,11 @@ def simulate(
     hops = np.empty(k)
     signature = np.empty(k)
     routed = np.empty(k, bool)
-    path_metrics_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
-                     net.out_ptr, net.out_arc, net.arc_dst, net.arc_metric, ok, arc_delay,
-                     1.0 - q.loss, net.arc_signature, dist_all, order_all, count_all, n_chunks,
-                     delay_mean, delay_worst, delivered, hops, signature, routed)
-    t3 = time.perf_counter()
-    loss = np.where(routed, 1.0 - delivered, 1.0)
-    timings.update(routing_s=t1 - t0, queueing_s=t2 - t1, path_metrics_s=t3 - t2)
-    return SimulationResult(
-        options=options,
-        arc_load_bps=load, arc_capacity_bps=net.arc_capacity_bps,
-        arc_utilisation=q.utilisation, arc_transmission_s=q.transmission_s,
-        arc_queueing_s=q.queueing_s, arc_delay_s=arc_delay, arc_loss=q.loss,
-        arc_overloaded=q.overloaded, arc_up=ok,
-        demand_rate_bps=rate, demand_routed=routed, demand_delay_mean_s=delay_mean,
-        demand_delay_worst_s=delay_worst, demand_loss=loss, demand_hops_mean=hops,
-        demand_path_signature=signature,
-        services=service_report(net, delay_worst, loss, routed),
-        timings_s=timings,
-    )
+    path_metrics_all(net.n_nodes, net.destinations, net.dest_ptr, net.dest_demand,
+                     net.demand_src, net.out_ptr, net.out_arc, net.arc_dst, net.arc_metric, ok,
+                     arc_delay, arc_pass, net.arc_signature, state.dist, state.order,
+                     state.count, state.n_chunks, delay_mean, delay_worst, delivered, hops,
+                     signature, routed, state.dag_bits)
+    np.subtract(1.0, delivered, out=delivered)  # now the loss; unroutable demands lose all
+    return DemandOutcome(routed, delay_mean, delay_worst, delivered, hops, signature,
+                         service_report(net, delay_worst, delivered, routed))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -58,15 +58,89 @@ def demand_id(src: str, dst: str, traffic_class: str) -> str:
     return base if traffic_class == DEFAULT_CLASS else f"{base}:{traffic_class}"
 
 
-def demand_ids(table: DemandTable, node_ids: Sequence[str]) -> tuple[str, ...]:
-    """Ids of every demand, derived from endpoints and class where none were given."""
+class DemandIds(Sequence[str]):
+    """The derived ids of a demand table ('SRC->DST', ':CLASS' when not best-effort), made
+    only when one is read: a million-demand matrix keeps its endpoints as arrays, and a
+    string exists only for the rows shown. Compares equal to any sequence of the same ids."""
+
+    __slots__ = ("_index", "_node_ids", "_table")
+
+    def __init__(self, table: DemandTable, node_ids: Sequence[str]) -> None:
+        self._table = table
+        self._node_ids = node_ids
+        self._index: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def _one(self, i: int) -> str:
+        t = self._table
+        return demand_id(self._node_ids[int(t.src[i])], self._node_ids[int(t.dst[i])],
+                         t.class_names[int(t.class_index[i])])
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self._one(k) for k in range(*i.indices(len(self)))]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"demand {i} out of range ({n} demands)")
+        return self._one(i % n if n else i)
+
+    def __iter__(self) -> Iterator[str]:
+        t, names, classes = self._table, self._node_ids, self._table.class_names
+        for s, d, c in zip(t.src.tolist(), t.dst.tolist(), t.class_index.tolist(), strict=True):
+            yield demand_id(names[s], names[d], classes[c])
+
+    def position(self, demand: str) -> int | None:
+        """Row of the demand with this id (None if there is none); the lookup table is built
+        on the first call."""
+        if self._index is None:
+            index: dict[str, int] = {}
+            for i, did in enumerate(self):
+                index.setdefault(did, i)  # the first row, as tuple.index finds it
+            self._index = index
+        return self._index.get(demand)
+
+    def __contains__(self, demand: object) -> bool:
+        return isinstance(demand, str) and self.position(demand) is not None
+
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        i = self.position(value) if isinstance(value, str) else None
+        if i is None or i < start or (stop is not None and i >= stop):
+            raise ValueError(f"{value!r} is not a demand id")
+        return i
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DemandIds):
+            a, b = self._table, other._table
+            if len(a) != len(b):
+                return False
+            if tuple(self._node_ids) == tuple(other._node_ids) and a.class_names == b.class_names:
+                return bool(np.array_equal(a.src, b.src) and np.array_equal(a.dst, b.dst)
+                            and np.array_equal(a.class_index, b.class_index))
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(x == y for x, y in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        head = ", ".join(repr(x) for x in self[:3])
+        return f"DemandIds([{head}{', ...' if len(self) > 3 else ''}], {len(self)} demands)"
+
+
+def demand_ids(table: DemandTable, node_ids: Sequence[str]) -> Sequence[str]:
+    """Ids of every demand: the given ones, or a lazy view deriving them from endpoints
+    and class (no string is made until one is read)."""
     if table.ids is not None:
         return table.ids
-    return tuple(
-        demand_id(node_ids[s], node_ids[d], table.class_names[c])
-        for s, d, c in zip(table.src.tolist(), table.dst.tolist(), table.class_index.tolist(),
-                           strict=True)
-    )
+    return DemandIds(table, node_ids)
 
 
 def demand_record(table: DemandTable, i: int, node_ids: Sequence[str]) -> Demand:
@@ -75,6 +149,35 @@ def demand_record(table: DemandTable, i: int, node_ids: Sequence[str]) -> Demand
     cls = table.class_names[int(table.class_index[i])]
     did = table.ids[i] if table.ids is not None else demand_id(src, dst, cls)
     return Demand(id=did, src=src, dst=dst, rate_bps=float(table.rate_bps[i]), traffic_class=cls)
+
+
+def _duplicates(ids: Sequence[str] | None, src: Sequence[str], dst: Sequence[str],
+                classes: Sequence[str], s_idx: np.ndarray, d_idx: np.ndarray,
+                class_index: np.ndarray,
+                node_index: Mapping[str, int]) -> list[tuple[int, int]]:
+    """(row, first row with the same id) for every repeated demand id, in row order.
+
+    Derived ids ('SRC->DST:CLASS') are compared as integer keys, without a string per row,
+    when no node or class name could make two different keys read the same.
+    """
+    n = len(src)
+    plain = (ids is None and bool((s_idx >= 0).all() and (d_idx >= 0).all())
+             and not any("->" in x or ":" in x for x in node_index))
+    if plain:
+        nn = max(1, len(node_index))
+        key = (class_index.astype(np.int64) * nn + s_idx) * nn + d_idx
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        rows = np.flatnonzero(first[inverse] != np.arange(n))
+        return list(zip(rows.tolist(), first[inverse[rows]].tolist(), strict=True))
+    seen: dict[str, int] = {}
+    out = []
+    keys = ids if ids is not None else [demand_id(src[i], dst[i], classes[i]) for i in range(n)]
+    for i, k in enumerate(keys):
+        if k in seen:
+            out.append((i, seen[k]))
+        else:
+            seen[k] = i
+    return out
 
 
 def build_demands_from_columns(
@@ -118,25 +221,27 @@ def build_demands_from_columns(
                                 value=float(rate[i]), fix="give the mean rate in bit/s"))
     ok &= (s_idx >= 0) & (d_idx >= 0) & (s_idx != d_idx) & ~bad_rate
 
-    classes = list(traffic_class) if traffic_class is not None else [DEFAULT_CLASS] * n
-    class_names = tuple(dict.fromkeys(classes)) or (DEFAULT_CLASS,)
-    class_pos = {c: i for i, c in enumerate(class_names)}
-    class_index = np.fromiter((class_pos[c] for c in classes), dtype=np.int16, count=n)
+    classes: Sequence[str]
+    class_names: tuple[str, ...]
+    if traffic_class is None:
+        classes, class_names = [DEFAULT_CLASS] * n, (DEFAULT_CLASS,)
+        class_index = np.zeros(n, np.int16)
+    else:
+        classes = list(traffic_class)
+        class_names = tuple(dict.fromkeys(classes)) or (DEFAULT_CLASS,)
+        class_pos = {c: i for i, c in enumerate(class_names)}
+        class_index = np.fromiter((class_pos[c] for c in classes), dtype=np.int16, count=n)
 
     the_ids: tuple[str, ...] | None = None
     if ids is not None:
         the_ids = tuple(ids)
-    seen: dict[str, int] = {}
-    key_ids = the_ids if the_ids is not None else [
-        demand_id(src[i], dst[i], classes[i]) for i in range(n)]
-    for i, key in enumerate(key_ids):
-        if key in seen:
-            problems.append(Problem(
-                label(i), "duplicate demand id", field="id", value=key,
-                fix=f"give each demand its own id, or merge it with demand #{seen[key] + 1}"
-                    " (the same endpoints and class)"))
-        else:
-            seen[key] = i
+    for i, first in _duplicates(the_ids, src, dst, classes, s_idx, d_idx, class_index,
+                                node_index):
+        key = the_ids[i] if the_ids is not None else demand_id(src[i], dst[i], classes[i])
+        problems.append(Problem(
+            label(i), "duplicate demand id", field="id", value=key,
+            fix=f"give each demand its own id, or merge it with demand #{first + 1}"
+                " (the same endpoints and class)"))
     table = DemandTable(
         src=s_idx[ok].astype(np.int32), dst=d_idx[ok].astype(np.int32), rate_bps=rate[ok],
         class_index=class_index[ok], class_names=class_names,

@@ -17,9 +17,15 @@ def gravity_demands(weights: np.ndarray, total_bps: float) -> DemandTable:
     if w.ndim != 1 or w.size < 2 or (w < 0).any() or not np.isfinite(w).all():
         raise ValueError("weights must be a 1-D array of at least two finite values >= 0")
     n = w.size
-    src, dst = np.nonzero(~np.eye(n, dtype=bool))
-    mass = w[src] * w[dst]
-    total_mass = mass.sum()
-    rate = mass * (total_bps / total_mass) if total_mass > 0 else np.zeros_like(mass)
-    return DemandTable(src=src.astype(np.int32), dst=dst.astype(np.int32), rate_bps=rate,
-                       class_index=np.zeros(src.size, np.int16))
+    # row-major off-diagonal pairs, built as int32 (25M demands: no n x n mask, no int64)
+    src = np.repeat(np.arange(n, dtype=np.int32), n - 1)
+    dst = np.tile(np.arange(n - 1, dtype=np.int32), n)
+    dst += dst >= src
+    rate = w[src]
+    rate *= w[dst]
+    total_mass = rate.sum()
+    if total_mass > 0:
+        rate *= total_bps / total_mass
+    else:
+        rate[:] = 0.0
+    return DemandTable(src=src, dst=dst, rate_bps=rate, class_index=np.zeros(src.size, np.int16))

@@ -11,6 +11,7 @@ from typing import Any
 
 from nettwin.errors import ValidationError
 from nettwin.model.demands import (
+    DemandIds,
     DemandTable,
     build_demands_from_records,
     demand_ids,
@@ -62,7 +63,8 @@ class Network:
         return {nid: i for i, nid in enumerate(self.nodes)}
 
     @cached_property
-    def demand_ids(self) -> tuple[str, ...]:
+    def demand_ids(self) -> Sequence[str]:
+        """Every demand's id (derived ids are a lazy view: strings only when read)."""
         return demand_ids(self.demands, self.node_ids)
 
     def demand(self, i: int) -> Demand:
@@ -237,14 +239,17 @@ def build_network(
         problems += found
 
     in_range = len(table) == 0 or int(max(table.src.max(), table.dst.max())) < len(node_map)
-    known_demands = set(demand_ids(table, tuple(node_map))) if in_range else set()
+    known: Sequence[str] | set[str] = ()
+    if in_range and service_items:  # the lazy view looks ids up without a string per demand
+        known = demand_ids(table, tuple(node_map))
+        known = known if isinstance(known, DemandIds) else set(known)
     service_map: dict[str, Service] = {}
     for label, v in service_items:
         if not v["demands"]:
             problems.append(Problem(label, "service has no demands", field="demands",
                                     fix="list the ids of the demands the service is made of"))
         for did in v["demands"]:
-            if did not in known_demands:
+            if did not in known:
                 problems.append(Problem(label, "refers to a demand that does not exist",
                                         field="demands", value=did,
                                         fix="use a demand id (default ids read 'SRC->DST')"))
