@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -240,7 +240,7 @@ def build_network(
 
     in_range = len(table) == 0 or int(max(table.src.max(), table.dst.max())) < len(node_map)
     known: Sequence[str] | set[str] = ()
-    if in_range and service_items:  # the lazy view looks ids up without a string per demand
+    if in_range and (service_items or slice_items):  # the lazy view: no string per demand
         known = demand_ids(table, tuple(node_map))
         known = known if isinstance(known, DemandIds) else set(known)
     service_map: dict[str, Service] = {}
@@ -256,8 +256,7 @@ def build_network(
         service_map.setdefault(v["id"], Service(**v))
 
     slice_map = {v["id"]: Slice(**v) for label, v in slice_items
-                  if not _slice_problems(label, v, node_map, service_map, known_demands,
-                                         problems)}
+                  if not _slice_problems(label, v, node_map, service_map, known, problems)}
 
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors:
@@ -297,7 +296,7 @@ def build_slices(network: Network, records: Iterable[Any], source: str | None = 
 
 
 def _slice_problems(label: str, v: Mapping[str, Any], nodes: Mapping[str, Node],
-                    services: Mapping[str, Service], demands: set[str],
+                    services: Mapping[str, Service], demands: Container[str],
                     problems: list[Problem]) -> bool:
     """Report a slice's selectors that name nothing; True when any did."""
     before = len(problems)

@@ -195,7 +195,7 @@ class SlicePlan:
         table = dataclasses.replace(
             self.network.demands, rate_bps=self.mapping.rate_bps.copy(),
             class_index=c.demand_class.astype(np.int16), class_names=c.class_names,
-            ids=self.network.demand_ids)
+            ids=tuple(self.network.demand_ids))
         return dataclasses.replace(self.network, demands=table)
 
     def to_document(self) -> dict[str, Any]:
