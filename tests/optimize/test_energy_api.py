@@ -89,6 +89,10 @@ def test_measured_matrices_are_planned_as_given(api: Any) -> None:
     demands = list(net.iter_demands())
     matrices = [[{"src": d.src, "dst": d.dst, "rate_bps": d.rate_bps * k} for d in demands]
                 for k in (0.3, 0.6)]
+    for bad in (5e-324, 0.5):  # found by the fuzz test: 86,400 / 5e-324 overflowed
+        r = client.post(f"{NETS}/example/optimize/energy", headers=h[Role.PLANNER],
+                        json={"matrices": matrices, "interval_s": bad})
+        assert r.status_code == 422 and "interval_s" in r.text
     r = client.post(f"{NETS}/example/optimize/energy", headers=h[Role.PLANNER],
                     json={"matrices": matrices, "interval_s": 900, "min_dwell": 1})
     status = _wait(client, r.json()["id"], h[Role.VIEWER])

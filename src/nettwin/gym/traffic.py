@@ -90,6 +90,10 @@ def series_from_matrices(net: CompiledNetwork, src: Sequence[np.ndarray],
             "traffic series", f"{len(missing)} node pair(s) have traffic but no demand in the "
             "network", value=[f"{net.node_ids[a]}->{net.node_ids[b]}" for a, b in pairs],
             fix="give the network a demand (rate 0 is fine) for every pair of the series")])
+    if not interval_s >= 1e-3 or not np.isfinite(interval_s):  # also nan
+        raise ValidationError([Problem("traffic series", "interval out of range",
+                                       field="interval_s", value=interval_s,
+                                       fix="seconds per matrix, e.g. 300 for 5-minute data")])
     per_day = max(1, round(86_400 / interval_s))
     return check_series(TrafficSeries(rows, float(interval_s), per_day, tuple(labels),
                                       source), net)

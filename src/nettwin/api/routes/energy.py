@@ -31,8 +31,8 @@ class MatrixEntry(BaseModel):
 
 
 class EnergyRequest(BaseModel):
-    interval_s: float = Field(default=3600.0, gt=0, le=86_400, description=(
-        "Seconds per interval"))
+    interval_s: float = Field(default=3600.0, ge=60.0, le=86_400, description=(
+        "Seconds per interval (1 minute to 1 day)"))
     profile: list[float] | None = Field(default=None, min_length=2, max_length=MAX_INTERVALS,
                                         description=(
         "Multipliers of the network's own matrix, one per interval (e.g. 24 hourly "
