@@ -1,0 +1,302 @@
+"""Bursty arrivals across a network: every demand's arrival process as a two-state MMPP,
+superposed and fitted at each port, queued as MMPP2/M/1/K, carried from port to port.
+
+A demand's arrivals are a Markov-modulated Poisson process with two states (``Bursts``):
+rate ``high_ratio x mean`` for exponential periods of mean ``high_s``, ``low_ratio x mean``
+for periods of mean ``low_s``. Poisson is ``high_ratio = low_ratio = 1``; an on-off source
+(interrupted Poisson) has ``low_ratio = 0`` and ``high_ratio = (on + off) / on``; a measured
+index of dispersion I with a correlation time tau is the symmetric MMPP with the same rate
+variance ``(I - 1) mean / (2 tau)`` (the packet-count variance over long windows).
+
+At a port (FIFO, one buffer of K packets including the one in service):
+
+* Superposition: the rate processes of independent streams add, so their mean, variance,
+  third central moment and the area under their autocovariance (variance x correlation time)
+  add. A two-state MMPP is fitted to these four sums (Heffes-Lucantoni style: mean, variance
+  and skewness give the two rates and the time share, the area the switching speed); a
+  stream that needs a negative low rate keeps its mean and variance with a zero low rate.
+* Queue: MMPP2/M/1/K solved exactly (``queueing.mmpp2_queue``), which gives the loss and the
+  wait of a packet arriving in either state. Packet-size variability is added as in
+  heavy-traffic theory (Kingman: the wait grows with (I_a + c_s^2) / 2): the M/M/1/K wait at
+  the same load times (c_s^2 - 1) / 2.
+* Per stream: a bursty stream's packets arrive mostly while the port is in its high state
+  (their rate is correlated with the port's); the share of a stream's packets that meet the
+  high state is the linear regression of its rate on the port's (covariance = its own
+  variance), so a Poisson stream sees time averages (PASTA) and the shares add up.
+* From port to port: a stream keeps its own description (lightly loaded ports pass bursts
+  through unchanged); a port that cannot carry a stream's peak (its capacity less the mean
+  of the others) clips it and stretches the burst (mean and cycle kept); losses thin the
+  stream. Losses and clipping settle by a few damped fixed-point rounds.
+
+With ``ArrivalModel.POISSON`` every stream is Poisson and nothing is clipped: per port
+M/M/1/K plus the size correction (M/G/1 when the buffer is large).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nettwin.engine.queueing import ArrivalModel, mm1k_blocking_and_mean, mmpp2_queue
+from nettwin.model.demands import ARRIVAL_KINDS, DemandArrivals
+from nettwin.model.fields import ArrivalKind
+
+DAMP = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class Bursts:
+    """Two-state MMPP per stream, relative to its mean rate (arrays of one length)."""
+
+    high_ratio: np.ndarray  # rate in the high state / mean rate (>= 1)
+    low_ratio: np.ndarray  # rate in the low state / mean rate (in [0, 1])
+    high_s: np.ndarray  # mean time in the high state
+    low_s: np.ndarray  # mean time in the low state
+
+    @staticmethod
+    def poisson(n: int) -> Bursts:
+        return Bursts(np.ones(n), np.ones(n), np.ones(n), np.ones(n))
+
+    @property
+    def is_poisson(self) -> np.ndarray:
+        same: np.ndarray = self.high_ratio - self.low_ratio <= 1e-12
+        return same
+
+    def take(self, idx: np.ndarray) -> Bursts:
+        return Bursts(self.high_ratio[idx], self.low_ratio[idx], self.high_s[idx],
+                      self.low_s[idx])
+
+    def moments(self, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Variance, third central moment and autocovariance area of the rate process of
+        streams with these mean rates (any unit; the results in that unit's powers)."""
+        p = self.high_s / (self.high_s + self.low_s)
+        d = mean * (self.high_ratio - self.low_ratio)
+        var = d * d * p * (1.0 - p)
+        m3 = var * d * (1.0 - 2.0 * p)
+        area = var / (1.0 / self.high_s + 1.0 / self.low_s)
+        return var, m3, area
+
+
+def onoff_bursts(on_s: np.ndarray, off_s: np.ndarray) -> Bursts:
+    """Interrupted Poisson (on-off) sources: Poisson at the peak while on, silent while off."""
+    on, off = np.asarray(on_s, float), np.asarray(off_s, float)
+    return Bursts((on + off) / on, np.zeros_like(on), on, off)
+
+
+def dispersion_bursts(mean_rate: np.ndarray, dispersion_index: np.ndarray,
+                      correlation_s: np.ndarray) -> Bursts:
+    """The symmetric MMPP with the given asymptotic index of dispersion of packet counts
+    (1 = Poisson) and correlation time; ``mean_rate`` in packets per second."""
+    idc = np.maximum(np.asarray(dispersion_index, float), 1.0)
+    tau = np.asarray(correlation_s, float)
+    m = np.maximum(np.asarray(mean_rate, float), 1e-300)
+    # I = 1 + 2 var tau / m for a rate process of variance var and correlation time tau
+    half = np.sqrt((idc - 1.0) * m / (2.0 * tau)) / m  # (h - l) / 2 relative to the mean
+    wide = half > 1.0  # no room below: an on-off source with the same mean and variance
+    var_rel = (idc - 1.0) / (2.0 * tau * m)
+    p_on = 1.0 / (1.0 + var_rel)
+    on = np.where(wide, tau / (1.0 - p_on), 2.0 * tau)  # correlation time on off / cycle
+    off = np.where(wide, tau / p_on, 2.0 * tau)
+    high = np.where(wide, 1.0 / p_on, 1.0 + half)
+    low = np.where(wide, 0.0, 1.0 - half)
+    return Bursts(high, low, on, off)
+
+
+def demand_bursts(arrivals: DemandArrivals | None, rate_bps: np.ndarray,
+                  mean_packet_bits: float | np.ndarray) -> Bursts:
+    """Every demand's arrival description (the model's fields) as a two-state MMPP."""
+    rate = np.asarray(rate_bps, float)
+    out = Bursts.poisson(rate.size)
+    if arrivals is None:
+        return out
+    kind = np.array(ARRIVAL_KINDS, dtype=object)[arrivals.kind]
+    peak, on, off = arrivals.peak_rate_bps, arrivals.on_mean_s, arrivals.off_mean_s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off_onoff = np.where(np.isnan(off), on * (peak / rate - 1.0), off)
+        p = on / (on + off)
+        high_mmpp = peak / rate
+        low_mmpp = (1.0 - p * high_mmpp) / (1.0 - p)
+    onoff = onoff_bursts(on, off_onoff)
+    disp = dispersion_bursts(rate / np.asarray(mean_packet_bits, float),
+                             np.nan_to_num(arrivals.dispersion_index, nan=1.0),
+                             np.nan_to_num(arrivals.correlation_time_s, nan=1.0))
+    mmpp = Bursts(high_mmpp, low_mmpp, on, off)
+    cols = {}
+    for f in ("high_ratio", "low_ratio", "high_s", "low_s"):
+        v = getattr(out, f)
+        for k, src in ((ArrivalKind.ONOFF, onoff), (ArrivalKind.MMPP, mmpp),
+                       (ArrivalKind.DISPERSION, disp)):
+            v = np.where(kind == k, getattr(src, f), v)
+        cols[f] = v
+    ok = (rate > 0) & np.isfinite(cols["high_ratio"]) & np.isfinite(cols["low_ratio"]) & (
+        cols["high_s"] > 0) & (cols["low_s"] > 0)
+    return Bursts(*(np.where(ok, cols[f], getattr(out, f))
+                    for f in ("high_ratio", "low_ratio", "high_s", "low_s")))
+
+
+def fit_mmpp2(mean: np.ndarray, var: np.ndarray, m3: np.ndarray, area: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Two-state MMPP with the given rate-process moments: (high rate, low rate, rate of
+    leaving high, rate of leaving low). Zero variance gives Poisson."""
+    mean = np.asarray(mean, float)
+    var = np.maximum(np.asarray(var, float), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        skew = np.where(var > 0, m3 / var ** 1.5, 0.0)
+        q = 1.0 / (skew * skew + 4.0)  # p (1 - p)
+        p = 0.5 * (1.0 - skew / np.sqrt(skew * skew + 4.0))
+        d = np.sqrt(var / q)
+        low = mean - p * d
+        # no room for a negative low rate: keep mean and variance with low = 0
+        p0 = np.where(var > 0, mean * mean / (mean * mean + var), 1.0)
+        p = np.where(low < 0, p0, p)
+        high = np.where(low < 0, mean / np.maximum(p0, 1e-300), low + d)
+        low = np.maximum(low, 0.0)
+        gamma = np.where(area > 0, var / area, 1.0)
+    bursty = var > 1e-12 * np.maximum(mean, 1e-300) ** 2
+    high = np.where(bursty, high, mean)
+    low = np.where(bursty, low, mean)
+    p = np.clip(np.where(bursty, p, 0.5), 1e-12, 1.0 - 1e-12)
+    return high, low, gamma * (1.0 - p), gamma * p
+
+
+@dataclass(frozen=True, eq=False)
+class PathQueues:
+    """Per demand on an explicit path and per port: what the bursty model predicts."""
+
+    delay_s: np.ndarray  # per demand: propagation excluded, own transmission + waiting
+    queueing_s: np.ndarray  # per demand: total waiting in buffers
+    loss: np.ndarray  # per demand
+    port_waiting_s: np.ndarray  # per port: mean wait of admitted packets
+    port_loss: np.ndarray  # per port: share of arriving packets dropped
+    port_utilisation: np.ndarray  # per port: offered load / capacity
+    hop_waiting_s: np.ndarray  # per hop of every path
+
+
+def _clip_bursts(b: Bursts, room: np.ndarray) -> Bursts:
+    """A stream whose high rate exceeds ``room`` (same unit as the ratios: mean = 1) leaves
+    at ``room``: the burst lasts longer, mean and cycle kept."""
+    h_out = np.maximum(np.minimum(b.high_ratio, room), 1.0)
+    clipped = (h_out < b.high_ratio) & ~b.is_poisson
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stretch = np.where(clipped, (b.high_ratio - b.low_ratio)
+                           / np.maximum(h_out - b.low_ratio, 1e-12), 1.0)
+    cycle = b.high_s + b.low_s
+    high_s = np.minimum(b.high_s * stretch, 0.999 * cycle)
+    h_out = np.where(clipped, np.maximum(h_out, 1.0 + 1e-9), b.high_ratio)
+    return Bursts(h_out, np.where(h_out - b.low_ratio < 1e-9, h_out, b.low_ratio),
+                  np.where(clipped, high_s, b.high_s), np.where(clipped, cycle - high_s,
+                                                                b.low_s))
+
+
+def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np.ndarray,
+                   size_mean_bits: np.ndarray, size_second_moment_bits2: np.ndarray,
+                   bursts: Bursts, capacity_bps: np.ndarray, system_packets: np.ndarray,
+                   model: ArrivalModel = ArrivalModel.BURSTY, *, rounds: int = 30
+                   ) -> PathQueues:
+    """FIFO ports with finite buffers (``system_packets`` K per port), demands on explicit
+    paths (demand d crosses ``path_arc[path_ptr[d]:path_ptr[d+1]]``)."""
+    cap = np.asarray(capacity_bps, float)
+    n_ports = cap.size
+    lengths = np.diff(path_ptr)
+    owner = np.repeat(np.arange(lengths.size), lengths)
+    arcs = np.asarray(path_arc, np.int64)
+    first = np.zeros(arcs.size, bool)
+    first[path_ptr[:-1][lengths > 0]] = True
+    pps = np.asarray(packets_per_s, float)[owner]
+    x_hop = np.asarray(size_mean_bits, float)[owner] / cap[arcs]  # service time per hop
+    x2_hop = np.asarray(size_second_moment_bits2, float)[owner] / cap[arcs] ** 2
+    src = bursts if model is ArrivalModel.BURSTY else Bursts.poisson(lengths.size)
+    hop_b = src.take(owner)
+    reach = np.ones(arcs.size)
+    hop_loss = np.zeros(arcs.size)
+    hop_wait = np.zeros(arcs.size)
+    port_wait = np.zeros(n_ports)
+    port_loss = np.zeros(n_ports)
+    rho = np.zeros(n_ports)
+    for r in range(max(1, rounds)):
+        lam_hop = pps * reach
+        lam = np.bincount(arcs, weights=lam_hop, minlength=n_ports)
+        work = np.bincount(arcs, weights=lam_hop * x_hop, minlength=n_ports)
+        work2 = np.bincount(arcs, weights=lam_hop * x2_hop, minlength=n_ports)
+        rho = work
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(lam > 0, work / lam, 1.0)
+            cs2 = np.where(lam > 0, work2 / lam / (x * x) - 1.0, 1.0)
+        var_h, m3_h, area_h = hop_b.moments(lam_hop)
+        var = np.bincount(arcs, weights=var_h, minlength=n_ports)
+        m3 = np.bincount(arcs, weights=m3_h, minlength=n_ports)
+        area = np.bincount(arcs, weights=area_h, minlength=n_ports)
+        high, low, to_low, to_high = fit_mmpp2(lam, var, m3, area)
+        k = np.asarray(system_packets, float)
+        q = mmpp2_queue(high, low, to_low, to_high, 1.0 / x, k)
+        # packet sizes: the M/M/1/K wait at this load, times (c_s^2 - 1) / 2 (Kingman)
+        _, n_mm1k = mm1k_blocking_and_mean(rho, k)
+        b_mm1k, _ = mm1k_blocking_and_mean(rho, k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w_mm1k = np.where(lam > 0, n_mm1k / (lam * (1.0 - b_mm1k)) - x, 0.0)
+        size_term = np.maximum(w_mm1k, 0.0) * (cs2 - 1.0) / 2.0
+        # each stream's share of packets that meet the high state: regression on the port
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beta = np.where(var[arcs] > 0, var_h / np.maximum(var[arcs], 1e-300), 0.0)
+            cond = lam_hop + beta * (high[arcs] - lam[arcs])
+            share_h = np.clip(np.where(lam_hop > 0, q.time_phase[arcs, 0] * cond / lam_hop,
+                                       q.time_phase[arcs, 0]), 0.0, 1.0)
+        new_loss = share_h * q.blocking_phase[arcs, 0] + (1 - share_h) * q.blocking_phase[
+            arcs, 1]
+        hop_wait = (share_h * q.waiting_phase_s[arcs, 0] + (1 - share_h)
+                    * q.waiting_phase_s[arcs, 1] + size_term[arcs])
+        port_wait = np.maximum(q.sojourn_s - x + size_term, 0.0)
+        port_loss = q.blocking
+        hop_loss = new_loss if r == 0 else DAMP * hop_loss + (1 - DAMP) * new_loss
+        # what reaches the next hop: thinned by the losses, clipped by the port's room
+        keep = 1.0 - hop_loss
+        cum = np.cumsum(np.log(np.maximum(keep, 1e-300)))
+        start = np.repeat(cum[path_ptr[:-1]] - np.log(np.maximum(keep[path_ptr[:-1]],
+                                                                 1e-300))
+                          if arcs.size else np.zeros(0), lengths)
+        new_reach = np.exp(cum - np.log(np.maximum(keep, 1e-300)) - start)
+        settled = r > 0 and np.abs(new_reach - reach).max() < 1e-7
+        reach = new_reach
+        if model is ArrivalModel.BURSTY and not src.is_poisson.all():
+            # room for a stream's peak: the port's capacity less the others' mean work
+            with np.errstate(divide="ignore", invalid="ignore"):
+                others = np.maximum(rho[arcs] - lam_hop * x_hop, 0.0)
+                room = np.where(lam_hop > 0, (1.0 - others) / (lam_hop * x_hop), np.inf)
+            out = _clip_bursts(hop_b, np.maximum(room, 1.0))
+            nxt = src.take(owner)
+            follow = ~first
+            prev = np.nonzero(follow)[0] - 1
+            hop_b = Bursts(*(np.where(follow, np.concatenate([[0.0], getattr(out, f)[:-1]]),
+                                      getattr(nxt, f))
+                             for f in ("high_ratio", "low_ratio", "high_s", "low_s")))
+            del prev
+        elif settled:
+            break
+    queueing = np.bincount(owner, weights=hop_wait, minlength=lengths.size)
+    delay = queueing + np.bincount(owner, weights=x_hop, minlength=lengths.size)
+    survive = np.exp(np.bincount(owner, weights=np.log(np.maximum(1.0 - hop_loss, 1e-300)),
+                                 minlength=lengths.size))
+    return PathQueues(delay, queueing, 1.0 - survive, port_wait, port_loss, rho, hop_wait)
+
+
+def bursty_arc_queues(load_bps: np.ndarray, var_bps2: np.ndarray, m3_bps3: np.ndarray,
+                      area_bps2_s: np.ndarray, capacity_bps: np.ndarray,
+                      mean_packet_bits: float, packet_scv: float, system_packets: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean wait and loss per arc whose arrivals are the superposition of demands with the
+    given summed rate-process moments (in bit units): MMPP2/M/1/K plus the size term."""
+    bits = float(mean_packet_bits)
+    lam = np.asarray(load_bps, float) / bits
+    high, low, to_low, to_high = fit_mmpp2(lam, var_bps2 / bits ** 2, m3_bps3 / bits ** 3,
+                                           area_bps2_s / bits ** 2)
+    x = bits / np.asarray(capacity_bps, float)
+    k = np.asarray(system_packets, float)
+    q = mmpp2_queue(high, low, to_low, to_high, 1.0 / x, k)
+    rho = lam * x
+    b, n = mm1k_blocking_and_mean(rho, k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w_mm1k = np.where(lam > 0, n / (lam * (1.0 - b)) - x, 0.0)
+    wait = np.maximum(q.sojourn_s - x + np.maximum(w_mm1k, 0.0) * (packet_scv - 1.0) / 2.0,
+                      0.0)
+    return np.where(lam > 0, wait, 0.0), np.where(lam > 0, q.blocking, 0.0)
