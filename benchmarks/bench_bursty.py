@@ -41,8 +41,8 @@ def main() -> None:
     ap.add_argument("--per-case", action="store_true")
     a = ap.parse_args()
     cases = load_cases(a.data)
-    times = {m: 0.0 for m in MODELS}
-    cpu = {m: 0.0 for m in MODELS}
+    times = dict.fromkeys(MODELS, 0.0)
+    cpu = dict.fromkeys(MODELS, 0.0)
     scored: dict[tuple[str, str, str], list[Scores]] = {}
     for case in cases:
         traffic = ("poisson" if case.onoff_share == 0 else "onoff" if case.onoff_share == 1

@@ -96,7 +96,7 @@ def test_fit_keeps_the_moments_of_a_superposition() -> None:
 def test_dispersion_description_has_the_measured_index() -> None:
     mean, tau = np.array([200.0, 200.0]), np.array([0.05, 0.05])
     b = dispersion_bursts(mean, np.array([3.0, 80.0]), tau)
-    var, _, area = b.moments(mean)
+    _, _, area = b.moments(mean)
     # asymptotic index of dispersion of counts: 1 + 2 * area / mean
     np.testing.assert_allclose(1.0 + 2.0 * area / mean, [3.0, 80.0], rtol=1e-9)
     p = b.high_s / (b.high_s + b.low_s)

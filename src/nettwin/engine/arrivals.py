@@ -38,7 +38,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nettwin.engine.queueing import ArrivalModel, mm1k_blocking_and_mean, mmpp2_queue
+from nettwin.engine.queueing import (
+    ArrivalModel,
+    mg1k_queue,
+    mm1k_blocking_and_mean,
+    mmpp2_queue,
+    mmpp_queue,
+)
 from nettwin.model.demands import ARRIVAL_KINDS, DemandArrivals
 from nettwin.model.fields import ArrivalKind
 
@@ -173,6 +179,78 @@ class PathQueues:
     hop_waiting_s: np.ndarray  # per hop of every path
 
 
+def size_correction(lam: np.ndarray, x: np.ndarray, cs2: np.ndarray, k: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """What packet-size variability adds to the exponential-service wait and loss: M/G/1/K
+    less M/M/1/K at the same load (exact for Poisson arrivals; added to the MMPP queue's as
+    heavy-traffic theory adds the two variabilities)."""
+    rho = lam * x
+    b, n = mm1k_blocking_and_mean(rho, k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w_mm1k = np.where(lam > 0, n / (lam * (1.0 - b)) - x, 0.0)
+    loss, wait = mg1k_queue(lam, x, cs2, k)
+    dw: np.ndarray = np.where(lam > 0, wait - np.maximum(w_mm1k, 0.0), 0.0)
+    dl: np.ndarray = np.where(lam > 0, loss - b, 0.0)
+    return dw, dl
+
+
+def port_phases(arcs: np.ndarray, n_ports: int, lam_hop: np.ndarray, hop_b: Bursts,
+                groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The modulating chain of every port (2^groups phases): its ``groups - 1`` burstiest
+    streams (by rate variance) each as its own two-state chain, the rest superposed and
+    fitted as one MMPP2, Poisson streams a constant rate. Returns the generator [P, m, m],
+    the port's rate in each phase [P, m] and each stream's rate in each phase [hops, m]."""
+    g = max(1, int(groups))
+    m = 2 ** g
+    var_h, m3_h, area_h = hop_b.moments(lam_hop)
+    bursty = var_h > 1e-12 * np.maximum(lam_hop, 1e-300) ** 2
+    order = np.lexsort((-var_h, arcs))
+    first_of = np.searchsorted(arcs[order], arcs[order], side="left")
+    rank = np.empty(arcs.size, np.int64)
+    rank[order] = np.arange(arcs.size) - first_of
+    group = np.where(bursty, np.minimum(rank, g - 1), -1)
+    alone = bursty & (rank < g - 1)
+    rest = bursty & ~alone  # the last group: superposed and fitted
+    hi, lo = np.zeros((n_ports, g)), np.zeros((n_ports, g))
+    to_low, to_high = np.ones((n_ports, g)), np.ones((n_ports, g))
+    idx = np.nonzero(alone)[0]
+    hi[arcs[idx], group[idx]] = hop_b.high_ratio[idx] * lam_hop[idx]
+    lo[arcs[idx], group[idx]] = hop_b.low_ratio[idx] * lam_hop[idx]
+    to_low[arcs[idx], group[idx]] = 1.0 / hop_b.high_s[idx]
+    to_high[arcs[idx], group[idx]] = 1.0 / hop_b.low_s[idx]
+
+    def port_sum(v: np.ndarray) -> np.ndarray:
+        return np.bincount(arcs, weights=np.where(rest, v, 0.0), minlength=n_ports)
+
+    rest_mean, rest_var = port_sum(lam_hop), port_sum(var_h)
+    fh, fl, fa, fb = fit_mmpp2(rest_mean, rest_var, port_sum(m3_h), port_sum(area_h))
+    hi[:, g - 1] += np.where(rest_var > 0, fh, 0.0)
+    lo[:, g - 1] += np.where(rest_var > 0, fl, 0.0)
+    to_low[:, g - 1] = np.where(rest_var > 0, fa, 1.0)
+    to_high[:, g - 1] = np.where(rest_var > 0, fb, 1.0)
+    poisson = np.bincount(arcs, weights=np.where(bursty, 0.0, lam_hop), minlength=n_ports)
+    phase = np.arange(m)
+    bit = (phase[None, :] >> np.arange(g)[:, None]) & 1  # [g, m]
+    rates = poisson[:, None] + (np.where(bit[None], hi[:, :, None], lo[:, :, None])).sum(1)
+    gen = np.zeros((n_ports, m, m))
+    for j in range(g):
+        other = phase ^ (1 << j)
+        gen[:, phase, other] = np.where(bit[j][None, :] == 1, to_low[:, j:j + 1],
+                                        to_high[:, j:j + 1])
+    gen[:, phase, phase] = -gen.sum(axis=2)
+    # each stream's rate by phase: its own chain, a share of the fitted group, or constant
+    own = np.where(bit[np.maximum(group, 0)] == 1, (hop_b.high_ratio * lam_hop)[:, None],
+                   (hop_b.low_ratio * lam_hop)[:, None])
+    group_rate = np.where(bit[g - 1][None, :] == 1, fh[arcs][:, None], fl[arcs][:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = np.where(rest, var_h / np.maximum(rest_var[arcs], 1e-300), 0.0)
+    shared = np.maximum(lam_hop[:, None] + beta[:, None] * (group_rate
+                                                            - rest_mean[arcs][:, None]), 0.0)
+    hop_rate = np.where(alone[:, None], own, np.where(rest[:, None], shared,
+                                                      lam_hop[:, None]))
+    return gen, rates, hop_rate
+
+
 def _clip_bursts(b: Bursts, room: np.ndarray) -> Bursts:
     """A stream whose high rate exceeds ``room`` (same unit as the ratios: mean = 1) leaves
     at ``room``: the burst lasts longer, mean and cycle kept."""
@@ -192,10 +270,11 @@ def _clip_bursts(b: Bursts, room: np.ndarray) -> Bursts:
 def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np.ndarray,
                    size_mean_bits: np.ndarray, size_second_moment_bits2: np.ndarray,
                    bursts: Bursts, capacity_bps: np.ndarray, system_packets: np.ndarray,
-                   model: ArrivalModel = ArrivalModel.BURSTY, *, rounds: int = 30
-                   ) -> PathQueues:
+                   model: ArrivalModel = ArrivalModel.BURSTY, *, rounds: int = 30,
+                   groups: int = 4) -> PathQueues:
     """FIFO ports with finite buffers (``system_packets`` K per port), demands on explicit
-    paths (demand d crosses ``path_arc[path_ptr[d]:path_ptr[d+1]]``)."""
+    paths (demand d crosses ``path_arc[path_ptr[d]:path_ptr[d+1]]``); at each port the
+    ``groups - 1`` burstiest streams are modulated exactly, the rest by one fitted MMPP2."""
     cap = np.asarray(capacity_bps, float)
     n_ports = cap.size
     lengths = np.diff(path_ptr)
@@ -223,31 +302,17 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.where(lam > 0, work / lam, 1.0)
             cs2 = np.where(lam > 0, work2 / lam / (x * x) - 1.0, 1.0)
-        var_h, m3_h, area_h = hop_b.moments(lam_hop)
-        var = np.bincount(arcs, weights=var_h, minlength=n_ports)
-        m3 = np.bincount(arcs, weights=m3_h, minlength=n_ports)
-        area = np.bincount(arcs, weights=area_h, minlength=n_ports)
-        high, low, to_low, to_high = fit_mmpp2(lam, var, m3, area)
         k = np.asarray(system_packets, float)
-        q = mmpp2_queue(high, low, to_low, to_high, 1.0 / x, k)
-        # packet sizes: the M/M/1/K wait at this load, times (c_s^2 - 1) / 2 (Kingman)
-        _, n_mm1k = mm1k_blocking_and_mean(rho, k)
-        b_mm1k, _ = mm1k_blocking_and_mean(rho, k)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w_mm1k = np.where(lam > 0, n_mm1k / (lam * (1.0 - b_mm1k)) - x, 0.0)
-        size_term = np.maximum(w_mm1k, 0.0) * (cs2 - 1.0) / 2.0
-        # each stream's share of packets that meet the high state: regression on the port
-        with np.errstate(divide="ignore", invalid="ignore"):
-            beta = np.where(var[arcs] > 0, var_h / np.maximum(var[arcs], 1e-300), 0.0)
-            cond = lam_hop + beta * (high[arcs] - lam[arcs])
-            share_h = np.clip(np.where(lam_hop > 0, q.time_phase[arcs, 0] * cond / lam_hop,
-                                       q.time_phase[arcs, 0]), 0.0, 1.0)
-        new_loss = share_h * q.blocking_phase[arcs, 0] + (1 - share_h) * q.blocking_phase[
-            arcs, 1]
-        hop_wait = (share_h * q.waiting_phase_s[arcs, 0] + (1 - share_h)
-                    * q.waiting_phase_s[arcs, 1] + size_term[arcs])
-        port_wait = np.maximum(q.sojourn_s - x + size_term, 0.0)
-        port_loss = q.blocking
+        gen, rates, hop_rate = port_phases(arcs, n_ports, lam_hop, hop_b, groups)
+        blocking, _, sojourn, wait_s, loss_s, time_s = mmpp_queue(gen, rates, 1.0 / x, k)
+        size_term, size_loss = size_correction(lam, x, cs2, k)
+        # a stream's packets meet each phase in proportion to time there x its rate there
+        weight = time_s[arcs] * hop_rate
+        weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
+        new_loss = np.clip((weight * loss_s[arcs]).sum(axis=1) + size_loss[arcs], 0.0, 1.0)
+        hop_wait = (weight * wait_s[arcs]).sum(axis=1) + size_term[arcs]
+        port_wait = np.maximum(sojourn - x + size_term, 0.0)
+        port_loss = np.clip(blocking + size_loss, 0.0, 1.0)
         hop_loss = new_loss if r == 0 else DAMP * hop_loss + (1 - DAMP) * new_loss
         # what reaches the next hop: thinned by the losses, clipped by the port's room
         keep = 1.0 - hop_loss
@@ -293,10 +358,6 @@ def bursty_arc_queues(load_bps: np.ndarray, var_bps2: np.ndarray, m3_bps3: np.nd
     x = bits / np.asarray(capacity_bps, float)
     k = np.asarray(system_packets, float)
     q = mmpp2_queue(high, low, to_low, to_high, 1.0 / x, k)
-    rho = lam * x
-    b, n = mm1k_blocking_and_mean(rho, k)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w_mm1k = np.where(lam > 0, n / (lam * (1.0 - b)) - x, 0.0)
-    wait = np.maximum(q.sojourn_s - x + np.maximum(w_mm1k, 0.0) * (packet_scv - 1.0) / 2.0,
-                      0.0)
-    return np.where(lam > 0, wait, 0.0), np.where(lam > 0, q.blocking, 0.0)
+    dw, dl = size_correction(lam, x, np.full(lam.size, float(packet_scv)), k)
+    wait = np.maximum(q.sojourn_s - x + dw, 0.0)
+    return np.where(lam > 0, wait, 0.0), np.where(lam > 0, np.clip(q.blocking + dl, 0, 1), 0.0)

@@ -13,8 +13,8 @@ from typing import Any
 import numba
 import numpy as np
 
-from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.arrivals import bursty_arc_queues, demand_bursts
+from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.queueing import (
     IMIX_MEAN_PACKET_BYTES,
     IMIX_PACKET_SCV,
