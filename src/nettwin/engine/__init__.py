@@ -1,7 +1,7 @@
 """The simulation engine: compile the model into arrays, then run pure numeric kernels."""
 
 from nettwin.engine.compiled import CompiledNetwork, compile_network
-from nettwin.engine.queueing import QueueModel, evaluate_queues
+from nettwin.engine.queueing import ArrivalModel, QueueModel, evaluate_queues
 from nettwin.engine.simulate import (
     ServiceReport,
     SimulationOptions,
@@ -10,6 +10,7 @@ from nettwin.engine.simulate import (
 )
 
 __all__ = [
+    "ArrivalModel",
     "CompiledNetwork",
     "QueueModel",
     "ServiceReport",

@@ -331,12 +331,13 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
             out = _clip_bursts(hop_b, np.maximum(room, 1.0))
             nxt = src.take(owner)
             follow = ~first
-            prev = np.nonzero(follow)[0] - 1
+            before = hop_b.high_ratio
             hop_b = Bursts(*(np.where(follow, np.concatenate([[0.0], getattr(out, f)[:-1]]),
                                       getattr(nxt, f))
                              for f in ("high_ratio", "low_ratio", "high_s", "low_s")))
-            del prev
-        elif settled:
+            settled = settled and bool(np.abs(hop_b.high_ratio - before).max()
+                                       <= 1e-6 * np.abs(before).max())
+        if settled:
             break
     queueing = np.bincount(owner, weights=hop_wait, minlength=lengths.size)
     delay = queueing + np.bincount(owner, weights=x_hop, minlength=lengths.size)
