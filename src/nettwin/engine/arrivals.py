@@ -292,7 +292,7 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
     hop_wait = np.zeros(arcs.size)
     port_wait = np.zeros(n_ports)
     port_loss = np.zeros(n_ports)
-    rho = np.zeros(n_ports)
+    rho: np.ndarray = np.zeros(n_ports)
     for r in range(max(1, rounds)):
         lam_hop = pps * reach
         lam = np.bincount(arcs, weights=lam_hop, minlength=n_ports)

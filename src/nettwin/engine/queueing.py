@@ -14,6 +14,15 @@ rho = offered bit rate / capacity.
 Overload (rho >= 1) in the infinite-buffer models is handled explicitly: the arc is flagged
 ``overloaded``, the excess is dropped (loss = 1 - 1/rho, the fluid limit) and queued packets
 wait a full buffer (buffer_packets x S), the most a real router port can hold them.
+
+For bursty arrivals (``engine.arrivals``):
+
+* MMPP/M/1/K  arrivals modulated by a Markov chain (``mmpp_queue``, m phases; ``mmpp2_queue``
+              two), solved exactly by linear level reduction of the finite QBD: loss, mean
+              number, and the wait and loss of a packet arriving in each phase. Checked against
+              M/M/1/K (equal rates) and IPP/M/1 (GI/M/1 with the on-off interarrival law).
+* M/G/1/K     exact from the embedded chain at departures (``mg1k_queue``), the service law a
+              two-moment fit; what packet-size variability adds to the exponential models.
 """
 
 from __future__ import annotations
@@ -149,7 +158,8 @@ def mmpp2_queue(rate_high_pps: np.ndarray, rate_low_pps: np.ndarray, to_low_per_
                         args[0].shape).astype(np.int64)
     p = args[0].size
     out = np.zeros((p, 9))
-    _mmpp2_kernel(*(np.ascontiguousarray(a) for a in args), np.ascontiguousarray(k), out)
+    lh, ll, a, b, mu = (np.ascontiguousarray(v) for v in args)
+    _mmpp2_kernel(lh, ll, a, b, mu, np.ascontiguousarray(k), out)
     return MMPPQueues(out[:, 0], out[:, 1], out[:, 2], out[:, 3:5], out[:, 5:7], out[:, 7:9])
 
 
@@ -242,7 +252,8 @@ def mg1k_queue(arrival_pps: np.ndarray, service_mean_s: np.ndarray, service_scv:
     args = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, np.float64)) for v in (
         arrival_pps, service_mean_s, service_scv, system_packets)))
     loss, wait = np.zeros(args[0].size), np.zeros(args[0].size)
-    _mg1k_kernel(*(np.ascontiguousarray(a) for a in args), MG1K_EXACT_MAX, loss, wait)
+    lam, x, scv, k = (np.ascontiguousarray(v) for v in args)
+    _mg1k_kernel(lam, x, scv, k, MG1K_EXACT_MAX, loss, wait)
     return loss, wait
 
 

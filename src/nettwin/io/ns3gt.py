@@ -75,7 +75,10 @@ def load_case(result: Path, scenario: Path | None = None) -> Ns3Case:
     pois = Bursts.poisson(len(flows))
     bursts = Bursts(*(np.where(onoff, getattr(b_on, f), getattr(pois, f))
                       for f in ("high_ratio", "low_ratio", "high_s", "low_s")))
-    col = lambda rows, key: np.array([r[key] or 0.0 for r in rows], float)  # noqa: E731
+
+    def col(rows: list[dict[str, Any]], key: str) -> np.ndarray:
+        return np.array([r[key] or 0.0 for r in rows], float)
+
     mean_b = col(flows, "size_mean_bytes")
     return Ns3Case(
         name=res["scenario"], split=sc["provenance"]["split"],
