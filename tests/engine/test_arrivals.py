@@ -158,3 +158,17 @@ def test_a_lightly_loaded_port_passes_bursts_on() -> None:
                              np.array([2 * 8000.0 ** 2]), b, np.array([1e8, 1e7]),
                              np.array([1001.0, 1001.0]), ArrivalModel.POISSON)
     assert out.port_waiting_s[1] > 5 * poisson.port_waiting_s[1]
+
+
+def test_per_class_engine_queues_an_onoff_demand_as_ipp() -> None:
+    from nettwin.engine.classes import simulate_classes, uniform_policy
+    from nettwin.engine.qos import Scheduler
+
+    c = compile_network(_onoff_network(arrival="onoff", on_mean_s=0.05, off_mean_s=0.05))
+    policy = uniform_policy(c, Scheduler.FIFO, mean_packet_bytes=1000, packet_size_scv=1.0,
+                            buffer_packets=5000)
+    res = simulate_classes(c, policy)
+    mu = 1e7 / 8000
+    want = ipp_m1_sojourn(1.2 * mu, 0.05, 0.05, mu) - 1.0 / mu
+    assert res.arc_class_waiting_s[0, 0] == pytest.approx(want, rel=0.02)
+    assert res.arc_class_waiting_s[1, 0] == pytest.approx(0.6 / 0.4 / mu, rel=0.02)

@@ -102,8 +102,9 @@ def dispersion_bursts(mean_rate: np.ndarray, dispersion_index: np.ndarray,
     wide = half > 1.0  # no room below: an on-off source with the same mean and variance
     var_rel = (idc - 1.0) / (2.0 * tau * m)
     p_on = 1.0 / (1.0 + var_rel)
-    on = np.where(wide, tau / (1.0 - p_on), 2.0 * tau)  # correlation time on off / cycle
-    off = np.where(wide, tau / p_on, 2.0 * tau)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the narrow ones are not used
+        on = np.where(wide, tau / (1.0 - p_on), 2.0 * tau)  # correlation time on off / cycle
+        off = np.where(wide, tau / p_on, 2.0 * tau)
     high = np.where(wide, 1.0 / p_on, 1.0 + half)
     low = np.where(wide, 0.0, 1.0 - half)
     return Bursts(high, low, on, off)
@@ -348,17 +349,18 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
 
 def bursty_arc_queues(load_bps: np.ndarray, var_bps2: np.ndarray, m3_bps3: np.ndarray,
                       area_bps2_s: np.ndarray, capacity_bps: np.ndarray,
-                      mean_packet_bits: float, packet_scv: float, system_packets: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      mean_packet_bits: float | np.ndarray, packet_scv: float | np.ndarray,
+                      system_packets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean wait and loss per arc whose arrivals are the superposition of demands with the
     given summed rate-process moments (in bit units): MMPP2/M/1/K plus the size term."""
-    bits = float(mean_packet_bits)
+    bits = np.asarray(mean_packet_bits, float)
     lam = np.asarray(load_bps, float) / bits
     high, low, to_low, to_high = fit_mmpp2(lam, var_bps2 / bits ** 2, m3_bps3 / bits ** 3,
                                            area_bps2_s / bits ** 2)
     x = bits / np.asarray(capacity_bps, float)
     k = np.asarray(system_packets, float)
     q = mmpp2_queue(high, low, to_low, to_high, 1.0 / x, k)
-    dw, dl = size_correction(lam, x, np.full(lam.size, float(packet_scv)), k)
+    dw, dl = size_correction(lam, x, np.broadcast_to(np.asarray(packet_scv, float), lam.shape),
+                             k)
     wait = np.maximum(q.sojourn_s - x + dw, 0.0)
     return np.where(lam > 0, wait, 0.0), np.where(lam > 0, np.clip(q.blocking + dl, 0, 1), 0.0)
