@@ -27,7 +27,7 @@ def _fmt(s: dict[str, float]) -> str:
             f" %, {int(s['links'])} links) | flow queueing MAPE "
             f"{100 * s['flow_queueing_mape']:5.1f} % ({int(s['flows'])}) | loss within 30 %: "
             f"{100 * s['loss_within_30']:5.1f} % of {int(s['lossy_links'])}, median |err| "
-            f"{100 * s['loss_median_abs']:5.1f} %")
+            f"{100 * s['loss_median_abs']:5.1f} %, pred/true x{s['loss_ratio_geomean']:.2f}")
 
 
 def _merge(scores: list[Scores]) -> Scores:

@@ -305,15 +305,24 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
             cs2 = np.where(lam > 0, work2 / lam / (x * x) - 1.0, 1.0)
         k = np.asarray(system_packets, float)
         gen, rates, hop_rate = port_phases(arcs, n_ports, lam_hop, hop_b, groups)
-        blocking, _, sojourn, wait_s, loss_s, time_s = mmpp_queue(gen, rates, 1.0 / x, k)
+        # each phase's arrivals in packets of the port's mean size: the work a phase brings
+        # (streams with larger packets weigh more in the phases they dominate)
+        phase_work = np.zeros(rates.shape)
+        np.add.at(phase_work, arcs, hop_rate * x_hop[:, None])
+        work_rates = phase_work / x[:, None]
+        _, _, _, wait_s, loss_s, time_s = mmpp_queue(gen, work_rates, 1.0 / x, k)
         size_term, size_loss = size_correction(lam, x, cs2, k)
         # a stream's packets meet each phase in proportion to time there x its rate there
         weight = time_s[arcs] * hop_rate
         weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
         new_loss = np.clip((weight * loss_s[arcs]).sum(axis=1) + size_loss[arcs], 0.0, 1.0)
         hop_wait = (weight * wait_s[arcs]).sum(axis=1) + size_term[arcs]
-        port_wait = np.maximum(sojourn - x + size_term, 0.0)
-        port_loss = np.clip(blocking + size_loss, 0.0, 1.0)
+        at_port = time_s * rates * (1.0 - loss_s)
+        at_port /= np.maximum(at_port.sum(axis=1, keepdims=True), 1e-300)
+        port_wait = np.maximum((at_port * wait_s).sum(axis=1) + size_term, 0.0)
+        at_port = time_s * rates
+        at_port /= np.maximum(at_port.sum(axis=1, keepdims=True), 1e-300)
+        port_loss = np.clip((at_port * loss_s).sum(axis=1) + size_loss, 0.0, 1.0)
         hop_loss = new_loss if r == 0 else DAMP * hop_loss + (1 - DAMP) * new_loss
         # what reaches the next hop: thinned by the losses, clipped by the port's room
         keep = 1.0 - hop_loss

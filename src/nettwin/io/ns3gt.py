@@ -153,6 +153,9 @@ class Scores:
                 if self.link_loss.size else float("nan"),
                 "loss_median_abs": float(np.median(np.abs(self.link_loss)))
                 if self.link_loss.size else float("nan"),
+                # predicted / measured loss, geometric mean over the lossy links
+                "loss_ratio_geomean": float(np.exp(np.mean(np.log(np.maximum(
+                    1.0 + self.link_loss, 1e-6))))) if self.link_loss.size else float("nan"),
                 "links": float(self.link_wait.size), "flows": float(self.flow_queueing.size),
                 "lossy_links": float(self.link_loss.size)}
 
