@@ -212,7 +212,8 @@ def main() -> None:
         for spec in todo:
             sc = make_scenario(*spec)
             _size(sc)
-            (DATA / "scenarios" / f"{spec[0]}.json").write_text(json.dumps(sc, indent=1) + "\n")
+            (DATA / "scenarios" / f"{spec[0]}.json").write_text(
+                json.dumps(sc, separators=(",", ":")) + "\n")
             print(spec[0], sc["sim"]["duration_s"], "s", flush=True)
         return
 
