@@ -16,7 +16,7 @@ from nettwin.engine.arrivals import (
     fit_mmpp2,
     onoff_bursts,
 )
-from nettwin.engine.queueing import ArrivalModel, QueueModel, mmpp2_queue
+from nettwin.engine.queueing import ArrivalModel, QueueModel, mmpp2_queue, mmpp_queue
 from nettwin.engine.simulate import SimulationOptions
 from nettwin.model import build_network
 
@@ -172,3 +172,30 @@ def test_per_class_engine_queues_an_onoff_demand_as_ipp() -> None:
     want = ipp_m1_sojourn(1.2 * mu, 0.05, 0.05, mu) - 1.0 / mu
     assert res.arc_class_waiting_s[0, 0] == pytest.approx(want, rel=0.02)
     assert res.arc_class_waiting_s[1, 0] == pytest.approx(0.6 / 0.4 / mu, rel=0.02)
+
+
+def test_mmpp_queue_is_a_distribution_and_obeys_littles_law() -> None:
+    rng = np.random.default_rng(7)
+    p, m = 20, 4
+    gen = rng.uniform(0.1, 5.0, (p, m, m))
+    gen[:, np.arange(m), np.arange(m)] = 0.0
+    gen[:, np.arange(m), np.arange(m)] = -gen.sum(axis=2)
+    rates = rng.uniform(0.0, 2.0, (p, m))
+    k = rng.integers(1, 30, p)
+    blocking, mean_n, sojourn, wait, loss, share = mmpp_queue(gen, rates, np.ones(p), k)
+    np.testing.assert_allclose(share.sum(axis=1), 1.0, rtol=1e-9)
+    assert ((blocking >= 0) & (blocking <= 1)).all() and ((loss >= 0) & (loss <= 1)).all()
+    assert (mean_n <= k + 1e-9).all()
+    # admitted packets' sojourn = wait + one service, averaged over the phases they arrive in
+    admitted = share * rates * (1 - loss)
+    mean_wait = (admitted * wait).sum(axis=1) / admitted.sum(axis=1)
+    np.testing.assert_allclose(sojourn, mean_wait + 1.0, rtol=1e-6)
+
+
+def test_burstier_input_waits_longer() -> None:
+    # the same mean load, ever longer on periods (same peak): the wait only grows
+    on = np.array([0.01, 0.1, 1.0, 10.0])
+    q = mmpp2_queue(np.full(4, 1.6), np.zeros(4), 1.0 / on, 1.0 / on, np.ones(4),
+                    np.full(4, 500))
+    assert (np.diff(q.sojourn_s) > 0).all()
+    assert q.sojourn_s[0] > 1.0 / (1.0 - 0.8)  # burstier than Poisson at the same load
