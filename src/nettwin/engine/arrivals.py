@@ -1,5 +1,5 @@
 """Bursty arrivals across a network: every demand's arrival process as a two-state MMPP,
-superposed and fitted at each port, queued as MMPP2/M/1/K, carried from port to port.
+superposed at each port, queued as MMPP/M/1/K with finite buffers, carried port to port.
 
 A demand's arrivals are a Markov-modulated Poisson process with two states (``Bursts``):
 rate ``high_ratio x mean`` for exponential periods of mean ``high_s``, ``low_ratio x mean``
@@ -15,21 +15,30 @@ At a port (FIFO, one buffer of K packets including the one in service):
   add. A two-state MMPP is fitted to these four sums (Heffes-Lucantoni style: mean, variance
   and skewness give the two rates and the time share, the area the switching speed); a
   stream that needs a negative low rate keeps its mean and variance with a zero low rate.
-* Queue: MMPP2/M/1/K solved exactly (``queueing.mmpp2_queue``), which gives the loss and the
-  wait of a packet arriving in either state. Packet-size variability is added as in
-  heavy-traffic theory (Kingman: the wait grows with (I_a + c_s^2) / 2): the M/M/1/K wait at
-  the same load times (c_s^2 - 1) / 2.
-* Per stream: a bursty stream's packets arrive mostly while the port is in its high state
-  (their rate is correlated with the port's); the share of a stream's packets that meet the
-  high state is the linear regression of its rate on the port's (covariance = its own
-  variance), so a Poisson stream sees time averages (PASTA) and the shares add up.
+  ``simulate`` (ECMP, moments routed like loads) uses this one fit per arc; on explicit
+  paths (``evaluate_paths``) a port keeps its three burstiest streams exactly, each its own
+  two-state chain, and fits only the rest (16 phases in all).
+* Queue: MMPP/M/1/K solved exactly (``queueing.mmpp_queue``): the loss and the wait of a
+  packet arriving in each phase. On explicit paths each phase's arrivals are counted in
+  packets of the port's mean size (the work they bring: a stream with larger packets weighs
+  more in the bursts it makes).
+* Packet sizes: what an exact M/G/1/K adds to the M/M/1/K at the port's load is added to the
+  MMPP queue's wait and loss (heavy-traffic theory adds the two variabilities: the wait grows
+  with (I_a + c_s^2) / 2).
+* Per stream: a stream's packets meet each phase in proportion to the time there times its
+  rate there (its own chain, or for the fitted rest the regression of its rate on the
+  group's, covariance = its own variance), so a Poisson stream sees time averages (PASTA).
+* Arrival variability on the packet scale (Whitt's QNA, ``qos.arrival_variability``): traffic
+  that left a busy port with regular packet sizes arrives smoother than Poisson, irregular
+  sizes rougher; the M/G/1/K wait is scaled by (c_a^2 + c_s^2) / (1 + c_s^2) (the difference
+  added, as the size term is).
 * From port to port: a stream keeps its own description (lightly loaded ports pass bursts
   through unchanged); a port that cannot carry a stream's peak (its capacity less the mean
   of the others) clips it and stretches the burst (mean and cycle kept); losses thin the
   stream. Losses and clipping settle by a few damped fixed-point rounds.
 
-With ``ArrivalModel.POISSON`` every stream is Poisson and nothing is clipped: per port
-M/M/1/K plus the size correction (M/G/1 when the buffer is large).
+With ``ArrivalModel.POISSON`` every stream is Poisson, nothing is clipped or smoothed: per
+port M/G/1/K (the textbook model).
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nettwin.engine.qos import arrival_variability
 from nettwin.engine.queueing import (
     ArrivalModel,
     mg1k_queue,
@@ -252,6 +262,22 @@ def port_phases(arcs: np.ndarray, n_ports: int, lam_hop: np.ndarray, hop_b: Burs
     return gen, rates, hop_rate
 
 
+def smoothing_term(arcs: np.ndarray, first: np.ndarray, lam_hop: np.ndarray,
+                   lam: np.ndarray, rho: np.ndarray, x: np.ndarray, cs2: np.ndarray,
+                   k: np.ndarray) -> np.ndarray:
+    """What the ports crossed before change the wait (QNA): traffic that left a busy port
+    with regular packet sizes arrives smoother than Poisson (and irregular sizes rougher);
+    Kingman's scaling of the M/G/1/K wait by (c_a^2 + c_s^2) / (1 + c_s^2)."""
+    step = np.nonzero(~first)[0]
+    n = lam.size
+    pair, inverse = np.unique(arcs[step - 1] * n + arcs[step], return_inverse=True)
+    ca2 = arrival_variability(lam, rho, np.maximum(cs2, 0.0), pair // n, pair % n,
+                              np.bincount(inverse, weights=lam_hop[step]))
+    _, wait = mg1k_queue(lam, x, cs2, k)
+    out: np.ndarray = wait * (ca2 - 1.0) / (1.0 + np.maximum(cs2, 0.0))
+    return out
+
+
 def _clip_bursts(b: Bursts, room: np.ndarray) -> Bursts:
     """A stream whose high rate exceeds ``room`` (same unit as the ratios: mean = 1) leaves
     at ``room``: the burst lasts longer, mean and cycle kept."""
@@ -312,6 +338,8 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
         work_rates = phase_work / x[:, None]
         _, _, _, wait_s, loss_s, time_s = mmpp_queue(gen, work_rates, 1.0 / x, k)
         size_term, size_loss = size_correction(lam, x, cs2, k)
+        if model is ArrivalModel.BURSTY:  # the ports crossed before (QNA)
+            size_term = size_term + smoothing_term(arcs, first, lam_hop, lam, rho, x, cs2, k)
         # a stream's packets meet each phase in proportion to time there x its rate there
         weight = time_s[arcs] * hop_rate
         weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
