@@ -10,7 +10,12 @@ here, before any comparison with the model.
 
     NS3GT_OUT=build/ns3gt ../shared/tools/ns3gt/build.sh
     python tools/bursty_groundtruth.py make      # scenarios/*.json (pilot runs size them)
-    python tools/bursty_groundtruth.py run       # results/*.json (about 35 CPU minutes)
+    python tools/bursty_groundtruth.py run       # results/*.json (about 15 CPU minutes)
+
+``run`` re-simulates the stored scenarios (fixed seeds: the same results); ``make`` draws the
+same networks and traffic again but sizes each window from a timed pilot run, so only the
+stored scenario files reproduce the stored results exactly. t01-t04 ran with a 150 s CPU
+budget, the rest with 45 s (12,000 s at most, 3,150-12,000 s simulated each).
 
 Never run by the test suite: the tests read the stored results.
 """
