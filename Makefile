@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the tests drive: Chromium (dashboard), FRR + iproute2 (lab), Prometheus.
 SYSTEM_PACKAGES := chromium frr prometheus iproute2
 
-.PHONY: system setup run simulate test lint validate validate-qos bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup bench-validate bench-rca bench-lab bench-tables docs docs-serve clean image image-test deploy-check
+.PHONY: system setup run simulate test lint validate validate-qos validate-bursty bench bench-sweep bench-radio bench-api bench-live bench-qos bench-peers-setup bench-validate bench-rca bench-lab bench-tables docs docs-serve clean image image-test deploy-check
 
 
 setup: $(VENV)/.installed
@@ -78,6 +78,10 @@ validate: setup
 
 validate-qos: setup
 	$(BIN)/nettwin qos-validate
+
+# bursty arrivals against stored ns-3 runs (tools/bursty_groundtruth.py regenerates them)
+validate-bursty: setup
+	$(PY) benchmarks/bench_bursty.py --per-case
 
 bench: setup
 	$(PY) benchmarks/bench_engine.py

@@ -1,7 +1,7 @@
 """The simulation engine: compile the model into arrays, then run pure numeric kernels."""
 
 from nettwin.engine.compiled import CompiledNetwork, compile_network
-from nettwin.engine.queueing import QueueModel, evaluate_queues
+from nettwin.engine.queueing import ArrivalModel, QueueModel, evaluate_queues
 from nettwin.engine.simulate import (
     ServiceReport,
     SimulationOptions,
@@ -11,6 +11,7 @@ from nettwin.engine.simulate import (
 from nettwin.engine.threads import engine_threads, set_engine_threads
 
 __all__ = [
+    "ArrivalModel",
     "CompiledNetwork",
     "QueueModel",
     "ServiceReport",

@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from nettwin.model import Network
-from nettwin.model.demands import DemandIds
+from nettwin.model.demands import DemandArrivals, DemandIds
 from nettwin.model.elements import resolve_propagation_delay_s
 
 
@@ -45,6 +45,7 @@ class CompiledNetwork:
     service_demand: np.ndarray  # int64[...]
     service_max_delay_s: np.ndarray  # float64[s]; inf = no target
     service_max_loss: np.ndarray  # float64[s]; inf = no target
+    demand_arrivals: DemandArrivals | None = None  # None: every demand Poisson
 
     @property
     def n_nodes(self) -> int:
@@ -152,4 +153,5 @@ def compile_network(network: Network) -> CompiledNetwork:
             [s.max_delay_s if s.max_delay_s is not None else inf for s in svc], np.float64),
         service_max_loss=np.array(
             [s.max_loss if s.max_loss is not None else inf for s in svc], np.float64),
+        demand_arrivals=table.arrivals,
     )

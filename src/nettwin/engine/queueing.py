@@ -14,6 +14,15 @@ rho = offered bit rate / capacity.
 Overload (rho >= 1) in the infinite-buffer models is handled explicitly: the arc is flagged
 ``overloaded``, the excess is dropped (loss = 1 - 1/rho, the fluid limit) and queued packets
 wait a full buffer (buffer_packets x S), the most a real router port can hold them.
+
+For bursty arrivals (``engine.arrivals``):
+
+* MMPP/M/1/K  arrivals modulated by a Markov chain (``mmpp_queue``, m phases; ``mmpp2_queue``
+              two), solved exactly by linear level reduction of the finite QBD: loss, mean
+              number, and the wait and loss of a packet arriving in each phase. Checked against
+              M/M/1/K (equal rates) and IPP/M/1 (GI/M/1 with the on-off interarrival law).
+* M/G/1/K     exact from the embedded chain at departures (``mg1k_queue``), the service law a
+              two-moment fit; what packet-size variability adds to the exponential models.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import enum
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 
 class QueueModel(enum.Enum):
@@ -111,3 +121,285 @@ def evaluate_queues(
     with np.errstate(divide="ignore", invalid="ignore"):
         loss = np.where(overloaded, 1.0 - 1.0 / np.where(overloaded, rho, 1.0), 0.0)
     return ArcQueues(rho, service_s, queueing, loss, overloaded)
+
+
+class ArrivalModel(enum.Enum):
+    """How a port's arrivals are described: the textbook Poisson stream, or the bursty
+    (MMPP) description built from every demand's own arrival process (``engine.arrivals``)."""
+
+    POISSON = "poisson"
+    BURSTY = "bursty"
+
+
+@dataclass(frozen=True)
+class MMPPQueues:
+    """Per-port outcome of an MMPP2/M/1/K queue (arrays of length P; ``*_phase`` [P, 2],
+    phase 0 the high-rate one)."""
+
+    blocking: np.ndarray  # share of all arrivals that find the system full
+    mean_in_system: np.ndarray  # time-average number in system
+    sojourn_s: np.ndarray  # mean time in system of admitted packets
+    waiting_phase_s: np.ndarray  # mean wait of a packet that arrives in each phase
+    blocking_phase: np.ndarray  # probability that a packet arriving in each phase is lost
+    time_phase: np.ndarray  # share of time in each phase
+
+
+def mmpp2_queue(rate_high_pps: np.ndarray, rate_low_pps: np.ndarray, to_low_per_s: np.ndarray,
+                to_high_per_s: np.ndarray, service_pps: np.ndarray, system_packets: np.ndarray
+                ) -> MMPPQueues:
+    """MMPP2/M/1/K, solved exactly (linear level reduction of the finite QBD) per port.
+    Arrivals at ``rate_high_pps`` while the modulating chain is high (left at
+    ``to_low_per_s``) and ``rate_low_pps`` while it is low (left at ``to_high_per_s``);
+    exponential service at ``service_pps``; at most ``system_packets`` (K) in the system.
+    With equal rates it is M/M/1/K. Cost O(K) per port."""
+    args = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, np.float64)) for v in (
+        rate_high_pps, rate_low_pps, to_low_per_s, to_high_per_s, service_pps)))
+    k = np.broadcast_to(np.maximum(np.asarray(system_packets, np.float64), 1.0),
+                        args[0].shape).astype(np.int64)
+    p = args[0].size
+    out = np.zeros((p, 9))
+    lh, ll, a, b, mu = (np.ascontiguousarray(v) for v in args)
+    _mmpp2_kernel(lh, ll, a, b, mu, np.ascontiguousarray(k), out)
+    return MMPPQueues(out[:, 0], out[:, 1], out[:, 2], out[:, 3:5], out[:, 5:7], out[:, 7:9])
+
+
+@njit(cache=True)
+def _mmpp2_kernel(lam_h: np.ndarray, lam_l: np.ndarray, a: np.ndarray, b: np.ndarray,
+                  mu: np.ndarray, k: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+    # out columns: blocking, mean N, sojourn, wait|high, wait|low, loss|high, loss|low,
+    # time share high, time share low. pi_{n+1} = pi_n R_n; R_{K-1} = U (-B_K)^-1,
+    # R_{n-1} = U (-(B_n + R_n D))^-1 with U = diag(lam), D = mu I.
+    for i in range(lam_h.size):
+        kk = k[i]
+        lh, ll, m = lam_h[i], lam_l[i], mu[i]
+        rs = np.zeros((kk, 4))
+        t00 = t01 = t10 = t11 = 0.0  # R_n D of the level above
+        for n in range(kk, 0, -1):
+            up_h = lh if n < kk else 0.0
+            up_l = ll if n < kk else 0.0
+            # -(B_n + tail), B_n = R - diag(up) - mu I
+            m00 = a[i] + up_h + m - t00
+            m01 = -a[i] - t01
+            m10 = -b[i] - t10
+            m11 = b[i] + up_l + m - t11
+            det = m00 * m11 - m01 * m10
+            r00, r01 = lh * m11 / det, -lh * m01 / det
+            r10, r11 = -ll * m10 / det, ll * m00 / det
+            rs[n - 1, 0], rs[n - 1, 1], rs[n - 1, 2], rs[n - 1, 3] = r00, r01, r10, r11
+            t00, t01, t10, t11 = r00 * m, r01 * m, r10 * m, r11 * m
+        # level 0: pi_0 (B_0 + tail) = 0, B_0 = R - diag(lam)
+        c00 = -a[i] - lh + t00
+        c10 = b[i] + t10
+        p0, p1 = c10, -c00
+        if abs(p0) + abs(p1) == 0.0:
+            p0 = p1 = 0.5
+        s0 = abs(p0) + abs(p1)
+        p0, p1 = abs(p0) / s0, abs(p1) / s0
+        total = p0 + p1
+        mean_n = 0.0
+        ph0, ph1 = p0, p1
+        seen0 = seen1 = 0.0  # sum of n pi(n, j) over n < K
+        for n in range(1, kk + 1):
+            q0 = p0 * rs[n - 1, 0] + p1 * rs[n - 1, 2]
+            q1 = p0 * rs[n - 1, 1] + p1 * rs[n - 1, 3]
+            if n < kk:
+                seen0 += n * q0
+                seen1 += n * q1
+            p0, p1 = q0, q1
+            total += p0 + p1
+            mean_n += n * (p0 + p1)
+            ph0 += p0
+            ph1 += p1
+            if total > 1e250:  # overloaded: the distribution grows with n; rescale
+                f = 1e-250
+                p0 *= f
+                p1 *= f
+                total *= f
+                mean_n *= f
+                ph0 *= f
+                ph1 *= f
+                seen0 *= f
+                seen1 *= f
+        full0, full1 = p0 / total, p1 / total
+        ph0, ph1 = ph0 / total, ph1 / total
+        mean_n /= total
+        seen0, seen1 = seen0 / total, seen1 / total
+        arrivals = ph0 * lh + ph1 * ll
+        blocking = (full0 * lh + full1 * ll) / arrivals if arrivals > 0 else 0.0
+        out[i, 0] = blocking
+        out[i, 1] = mean_n
+        admitted = arrivals * (1.0 - blocking)
+        out[i, 2] = mean_n / admitted if admitted > 0 else 1.0 / m
+        out[i, 3] = seen0 / (ph0 - full0) / m if ph0 - full0 > 0 else 0.0
+        out[i, 4] = seen1 / (ph1 - full1) / m if ph1 - full1 > 0 else 0.0
+        out[i, 5] = full0 / ph0 if ph0 > 0 else 0.0
+        out[i, 6] = full1 / ph1 if ph1 > 0 else 0.0
+        out[i, 7] = ph0
+        out[i, 8] = ph1
+
+
+MG1K_EXACT_MAX = 400  # larger buffers: the infinite-buffer M/G/1 (their loss is negligible)
+
+
+def mg1k_queue(arrival_pps: np.ndarray, service_mean_s: np.ndarray, service_scv: np.ndarray,
+               system_packets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """M/G/1/K loss and mean wait of admitted packets (K in the system), from the embedded
+    chain at departures (balance across each level cut: every term positive, so stable) and
+    the time-average law P_K = 1 - 1 / (pi_0 + rho). The service law is a two-moment fit:
+    a constant plus an exponential for c_s^2 <= 1 (0: deterministic, 1: exponential), a
+    balanced two-phase hyperexponential above. K above ``MG1K_EXACT_MAX``: the M/G/1
+    wait (Pollaczek-Khinchine) and the M/M/1/K loss."""
+    args = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, np.float64)) for v in (
+        arrival_pps, service_mean_s, service_scv, system_packets)))
+    loss, wait = np.zeros(args[0].size), np.zeros(args[0].size)
+    lam, x, scv, k = (np.ascontiguousarray(v) for v in args)
+    _mg1k_kernel(lam, x, scv, k, MG1K_EXACT_MAX, loss, wait)
+    return loss, wait
+
+
+@njit(cache=True)
+def _mg1k_kernel(lam: np.ndarray, x: np.ndarray, scv: np.ndarray, kf: np.ndarray, kmax: int,
+                 loss: np.ndarray, wait: np.ndarray) -> None:  # pragma: no cover
+    for i in range(lam.size):
+        rho = lam[i] * x[i]
+        k = int(kf[i])
+        c2 = max(scv[i], 0.0)
+        if lam[i] <= 0.0:
+            continue
+        if k > kmax:
+            if rho < 1.0:
+                wait[i] = rho * x[i] * (1.0 + c2) / (2.0 * (1.0 - rho))
+                # M/M/1/K loss: the tail beyond a large buffer
+                loss[i] = (1.0 - rho) * rho ** k / (1.0 - rho ** (k + 1))
+            else:
+                loss[i] = 1.0 - 1.0 / rho
+                wait[i] = k * x[i]
+            continue
+        # a[j] = P(j arrivals during one service), j = 0..k
+        a = np.zeros(k + 1)
+        if c2 <= 1.0:
+            e = np.sqrt(c2) * x[i]
+            d = x[i] - e
+            q = lam[i] * e / (1.0 + lam[i] * e)  # geometric arrivals during Exp(e)
+            pois = np.zeros(k + 1)
+            pois[0] = np.exp(-lam[i] * d)
+            for j in range(1, k + 1):
+                pois[j] = pois[j - 1] * lam[i] * d / j
+            geo = np.zeros(k + 1)
+            for j in range(k + 1):
+                geo[j] = (1.0 - q) * q ** j
+            for j in range(k + 1):
+                s = 0.0
+                for m in range(j + 1):
+                    s += pois[m] * geo[j - m]
+                a[j] = s
+        else:
+            p1 = 0.5 * (1.0 + np.sqrt((c2 - 1.0) / (c2 + 1.0)))
+            for ph in range(2):
+                pp = p1 if ph == 0 else 1.0 - p1
+                mean = x[i] / (2.0 * pp)
+                q = lam[i] * mean / (1.0 + lam[i] * mean)
+                for j in range(k + 1):
+                    a[j] += pp * (1.0 - q) * q ** j
+        tail = np.zeros(k + 2)  # tail[n] = P(A >= n)
+        tail[0] = 1.0
+        for n in range(1, k + 2):
+            tail[n] = max(tail[n - 1] - a[n - 1], 0.0)
+        pi = np.zeros(k)  # departure epochs see 0..K-1
+        pi[0] = 1.0
+        for j in range(k - 1):
+            up = pi[0] * tail[j + 1]
+            for m in range(1, j + 1):
+                up += pi[m] * tail[j - m + 2]
+            pi[j + 1] = up / a[0]
+        pi /= pi.sum()
+        norm = pi[0] + rho
+        mean_n = 0.0
+        for j in range(k):
+            mean_n += j * pi[j] / norm
+        p_full = 1.0 - 1.0 / norm
+        mean_n += k * p_full
+        loss[i] = p_full
+        admitted = lam[i] * (1.0 - p_full)
+        wait[i] = max(mean_n / admitted - x[i], 0.0) if admitted > 0 else 0.0
+
+
+def mmpp_queue(generator: np.ndarray, rates_pps: np.ndarray, service_pps: np.ndarray,
+               system_packets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                    np.ndarray, np.ndarray, np.ndarray]:
+    """MMPP/M/1/K with m phases per port (``generator`` [P, m, m], ``rates_pps`` [P, m]),
+    solved exactly by linear level reduction. Returns blocking, mean number in system,
+    sojourn of admitted packets [P] and, per phase [P, m], the wait and the loss of a packet
+    arriving in it and the share of time in it."""
+    gen = np.ascontiguousarray(generator, np.float64)
+    lam = np.ascontiguousarray(rates_pps, np.float64)
+    p, m = lam.shape
+    k = np.broadcast_to(np.maximum(np.asarray(system_packets, np.float64), 1.0),
+                        (p,)).astype(np.int64)
+    mu = np.ascontiguousarray(np.broadcast_to(np.asarray(service_pps, np.float64), (p,)))
+    out = np.zeros((p, 3 + 3 * m))
+    _mmpp_kernel(gen, lam, mu, np.ascontiguousarray(k), out)
+    return (out[:, 0], out[:, 1], out[:, 2], out[:, 3:3 + m], out[:, 3 + m:3 + 2 * m],
+            out[:, 3 + 2 * m:])
+
+
+@njit(cache=True)
+def _mmpp_kernel(gen: np.ndarray, lam: np.ndarray, mu: np.ndarray, k: np.ndarray,
+                 out: np.ndarray) -> None:  # pragma: no cover
+    p, m = lam.shape
+    for i in range(p):
+        kk = k[i]
+        rs = np.zeros((kk, m, m))
+        tail = np.zeros((m, m))
+        up = np.diag(lam[i])
+        for n in range(kk, 0, -1):
+            block = gen[i].copy() + tail
+            for j in range(m):
+                block[j, j] -= mu[i] + (lam[i, j] if n < kk else 0.0)
+            rn = up @ np.linalg.inv(-block)
+            rs[n - 1] = rn
+            tail = rn * mu[i]
+        b0 = gen[i].copy() + tail
+        for j in range(m):
+            b0[j, j] -= lam[i, j]
+        # left null vector of b0: solve x b0 = 0 with sum x = 1 (replace one equation)
+        a = b0.T.copy()
+        a[0, :] = 1.0
+        rhs = np.zeros(m)
+        rhs[0] = 1.0
+        x = np.abs(np.linalg.solve(a, rhs))
+        total = x.sum()
+        phase = x.copy()
+        mean_n = 0.0
+        seen = np.zeros(m)
+        cur = x.copy()
+        for n in range(1, kk + 1):
+            cur = cur @ rs[n - 1]
+            s = cur.sum()
+            total += s
+            mean_n += n * s
+            phase += cur
+            if n < kk:
+                seen += n * cur
+            if total > 1e250:
+                f = 1e-250
+                cur *= f
+                total *= f
+                mean_n *= f
+                phase *= f
+                seen *= f
+        full = cur / total
+        phase /= total
+        seen /= total
+        mean_n /= total
+        arrivals = (phase * lam[i]).sum()
+        blocking = (full * lam[i]).sum() / arrivals if arrivals > 0 else 0.0
+        out[i, 0] = blocking
+        out[i, 1] = mean_n
+        admitted = arrivals * (1.0 - blocking)
+        out[i, 2] = mean_n / admitted if admitted > 0 else 1.0 / mu[i]
+        for j in range(m):
+            free = phase[j] - full[j]
+            out[i, 3 + j] = seen[j] / free / mu[i] if free > 0 else 0.0
+            out[i, 3 + m + j] = full[j] / phase[j] if phase[j] > 0 else 0.0
+            out[i, 3 + 2 * m + j] = phase[j]

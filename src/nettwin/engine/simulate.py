@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from nettwin.engine.arrivals import bursty_arc_queues, demand_bursts
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.queueing import (
     IMIX_MEAN_PACKET_BYTES,
     IMIX_PACKET_SCV,
     ArcQueues,
+    ArrivalModel,
     QueueModel,
     evaluate_queues,
 )
@@ -35,6 +37,9 @@ class SimulationOptions:
     packet_size_scv: float = IMIX_PACKET_SCV
     default_buffer_packets: int = 1000
     utilisation_thresholds: tuple[float, ...] = (0.5, 0.8, 1.0)
+    # BURSTY: arcs that carry demands with bursty arrivals (model field ``arrival``) are
+    # queued as MMPP2/G/1/K (engine.arrivals); POISSON: the textbook model everywhere
+    arrival_model: ArrivalModel = ArrivalModel.BURSTY
 
     def __post_init__(self) -> None:
         if not self.mean_packet_bytes > 0:
@@ -266,6 +271,30 @@ def queue_arcs(net: CompiledNetwork, options: SimulationOptions, load_bps: np.nd
     return q, net.arc_propagation_s[sel] + q.transmission_s + q.queueing_s
 
 
+def queue_bursty_arcs(net: CompiledNetwork, options: SimulationOptions, arc_up: np.ndarray,
+                      rate: np.ndarray, q: ArcQueues, arc_delay: np.ndarray
+                      ) -> tuple[ArcQueues, np.ndarray]:
+    """Arcs that carry bursty demands: MMPP2/G/1/K on the routed rate-process moments (they
+    add over demands like loads, so routing carries them); the others keep ``q``."""
+    bits = 8.0 * options.mean_packet_bytes
+    bursts = demand_bursts(net.demand_arrivals, rate, bits)
+    if bursts.is_poisson.all():
+        return q, arc_delay
+    var, m3, area = (route(net, arc_up, np.where(bursts.is_poisson, 0.0, v)).load_bps
+                     for v in bursts.moments(rate))
+    hit = np.nonzero(var > 0)[0]
+    scv = {QueueModel.MD1: 0.0, QueueModel.MG1: options.packet_size_scv}.get(
+        options.queue_model, 1.0)
+    own = net.arc_buffer_packets[hit]
+    k = np.where(own > 0, own, options.default_buffer_packets) + 1.0
+    wait, loss = bursty_arc_queues(q.utilisation[hit] * net.arc_capacity_bps[hit], var[hit],
+                                   m3[hit], area[hit], net.arc_capacity_bps[hit], bits, scv, k)
+    queueing, lost = q.queueing_s.copy(), q.loss.copy()
+    queueing[hit], lost[hit] = wait, loss
+    out = ArcQueues(q.utilisation, q.transmission_s, queueing, lost, q.overloaded)
+    return out, net.arc_propagation_s + q.transmission_s + queueing
+
+
 def simulate(
     net: CompiledNetwork,
     options: SimulationOptions | None = None,
@@ -297,6 +326,8 @@ def simulate(
     load = state.load_bps
     t1 = time.perf_counter()
     q, arc_delay = queue_arcs(net, options, load)
+    if options.arrival_model is ArrivalModel.BURSTY and net.demand_arrivals is not None:
+        q, arc_delay = queue_bursty_arcs(net, options, ok, rate, q, arc_delay)
     t2 = time.perf_counter()
     timings.update(routing_s=t1 - t0, queueing_s=t2 - t1, path_metrics_s=0.0)
     return SimulationResult(

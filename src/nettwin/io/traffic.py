@@ -6,10 +6,12 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nettwin.errors import ImportFormatError, ValidationError
 from nettwin.io.text import parse_number, read_document, read_text
 from nettwin.model import Network, build_demands_from_columns, demand_id
+from nettwin.model.demands import DemandArrivals, arrival_problems, arrivals_from_records
 from nettwin.model.fields import DEMAND_FIELDS, coerce_record
 from nettwin.model.problems import Problem, note
 
@@ -25,6 +27,7 @@ class TrafficRecords:
     notes: list[Problem] = field(default_factory=list)
     time: str | None = None
     ids: list[str] | None = None  # the file's own demand ids, where it has them
+    arrivals: DemandArrivals | None = None  # per-demand arrival processes (None: Poisson)
 
 
 def read_traffic_csv(path: str | Path) -> TrafficRecords:
@@ -65,6 +68,7 @@ def read_traffic_native(path: str | Path) -> TrafficRecords:
     if not isinstance(rows, list):
         raise ImportFormatError(str(path), "expected a list of demands (or 'demands: [...]')")
     out = TrafficRecords([], [], [], [], ids=[])
+    arrival: list[dict[str, Any]] = []
     problems: list[Problem] = []
     for i, row in enumerate(rows):
         label = f"{path.name} demands[{i}]"
@@ -73,9 +77,11 @@ def read_traffic_native(path: str | Path) -> TrafficRecords:
                                     fix="write {src: ..., dst: ..., rate_bps: ...}"))
             continue
         values, found = coerce_record("demand", label, row, DEMAND_FIELDS)
+        found = found or arrival_problems(label, values)
         problems += found
         if found:
             continue
+        arrival.append(values)
         out.src.append(values["src"])
         out.dst.append(values["dst"])
         out.rate_bps.append(values["rate_bps"])
@@ -85,6 +91,7 @@ def read_traffic_native(path: str | Path) -> TrafficRecords:
                                                  values["traffic_class"]))
     if problems:
         raise ValidationError(problems, str(path))
+    out.arrivals = arrivals_from_records(arrival)
     return out
 
 
@@ -98,7 +105,7 @@ def apply_traffic(network: Network, records: TrafficRecords, *, source: str = ""
     """
     table, problems = build_demands_from_columns(
         records.src, records.dst, records.rate_bps, network.node_index, labels=records.labels,
-        ids=records.ids or None)
+        ids=records.ids or None, arrivals=records.arrivals)
     notes = list(records.notes)
     if problems:
         if not skip_invalid:

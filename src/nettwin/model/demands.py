@@ -9,10 +9,80 @@ from typing import Any, overload
 import numpy as np
 
 from nettwin.model.elements import Demand
-from nettwin.model.fields import DEMAND_FIELDS, coerce_record
+from nettwin.model.fields import DEMAND_FIELDS, ArrivalKind, coerce_record
 from nettwin.model.problems import Problem
 
 DEFAULT_CLASS = "best-effort"
+ARRIVAL_KINDS = tuple(ArrivalKind)  # DemandArrivals.kind holds positions in this tuple
+ARRIVAL_COLUMNS = ("peak_rate_bps", "on_mean_s", "off_mean_s", "dispersion_index",
+                   "correlation_time_s")
+
+
+@dataclass(frozen=True, eq=False)
+class DemandArrivals:
+    """Per-demand arrival processes by column (NaN: not given); ``kind`` indexes
+    ``ARRIVAL_KINDS``. Absent from a table whose demands are all Poisson."""
+
+    kind: np.ndarray  # int8[k]
+    peak_rate_bps: np.ndarray
+    on_mean_s: np.ndarray
+    off_mean_s: np.ndarray
+    dispersion_index: np.ndarray
+    correlation_time_s: np.ndarray
+
+    def take(self, keep: np.ndarray) -> DemandArrivals:
+        return DemandArrivals(self.kind[keep], *(getattr(self, c)[keep]
+                                                  for c in ARRIVAL_COLUMNS))
+
+    def values(self, i: int) -> dict[str, Any]:
+        """Demand ``i``'s arrival fields as the record holds them."""
+        out: dict[str, Any] = {"arrival": ARRIVAL_KINDS[int(self.kind[i])]}
+        for c in ARRIVAL_COLUMNS:
+            v = float(getattr(self, c)[i])
+            out[c] = None if np.isnan(v) else v
+        return out
+
+
+def arrival_problems(label: str, values: Mapping[str, Any]) -> list[Problem]:
+    """What a demand's arrival fields lack or contradict (the kind says which it needs)."""
+    kind = values.get("arrival") or ArrivalKind.POISSON
+    given = {c for c in ARRIVAL_COLUMNS if values.get(c) is not None}
+    need: dict[ArrivalKind, tuple[set[str], ...]] = {
+        ArrivalKind.POISSON: (set(),),
+        ArrivalKind.ONOFF: ({"on_mean_s", "off_mean_s"}, {"on_mean_s", "peak_rate_bps"}),
+        ArrivalKind.MMPP: ({"peak_rate_bps", "on_mean_s", "off_mean_s"},),
+        ArrivalKind.DISPERSION: ({"dispersion_index", "correlation_time_s"},),
+    }
+    options = need[kind]
+    if not any(opt <= given for opt in options):
+        missing = sorted(min(options, key=lambda o: len(o - given)) - given)
+        return [Problem(label, f"arrival '{kind.value}' needs {', '.join(missing)}",
+                        field=missing[0], value=None,
+                        fix=f"give {' and '.join(missing)}, or arrival: poisson")]
+    extra = sorted(given - set().union(*options))
+    if extra:
+        return [Problem(label, f"{', '.join(extra)} has no meaning for arrival "
+                               f"'{kind.value}'", field=extra[0], value=values[extra[0]],
+                        fix="remove it or choose the arrival kind that uses it")]
+    rate, peak = values.get("rate_bps") or 0.0, values.get("peak_rate_bps")
+    if peak is not None and peak < rate:
+        return [Problem(label, "peak_rate_bps is below the mean rate", field="peak_rate_bps",
+                        value=peak, fix=f"give a peak of at least rate_bps ({rate:g})")]
+    if (kind is ArrivalKind.ONOFF and peak is not None and values.get("off_mean_s") is not None
+            and values.get("on_mean_s") is not None):
+        on, off = values["on_mean_s"], values["off_mean_s"]
+        if abs(peak * on / (on + off) - rate) > 1e-6 * max(rate, 1.0):
+            return [Problem(label, "peak_rate_bps, on_mean_s and off_mean_s disagree with "
+                                   "rate_bps (mean = peak x on / (on + off))",
+                            field="peak_rate_bps", value=peak,
+                            fix="give two of them and let the third follow from rate_bps")]
+    if kind is ArrivalKind.MMPP and peak is not None:
+        on, off = values["on_mean_s"], values["off_mean_s"]
+        if peak * on / (on + off) > rate * (1 + 1e-9):
+            return [Problem(label, "the peak alone carries more than the mean rate "
+                                   "(low rate would be negative)", field="peak_rate_bps",
+                            value=peak, fix="lower peak_rate_bps or on_mean_s, or use onoff")]
+    return []
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,6 +95,7 @@ class DemandTable:
     class_index: np.ndarray
     class_names: tuple[str, ...] = (DEFAULT_CLASS,)
     ids: tuple[str, ...] | None = None  # None: derived as 'SRC->DST' on request
+    arrivals: DemandArrivals | None = None  # None: every demand Poisson
 
     def __len__(self) -> int:
         return int(self.src.shape[0])
@@ -42,9 +113,17 @@ class DemandTable:
             and np.array_equal(self.rate_bps, other.rate_bps)
             and [self.class_names[i] for i in self.class_index]
             == [other.class_names[i] for i in other.class_index]
+            and _arrival_rows(self) == _arrival_rows(other)
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _arrival_rows(table: DemandTable) -> list[dict[str, Any]] | None:
+    a = table.arrivals
+    if a is None or not a.kind.any():
+        return None
+    return [a.values(i) for i in range(len(table))]
 
 
 def empty_demands() -> DemandTable:
@@ -148,7 +227,9 @@ def demand_record(table: DemandTable, i: int, node_ids: Sequence[str]) -> Demand
     src, dst = node_ids[int(table.src[i])], node_ids[int(table.dst[i])]
     cls = table.class_names[int(table.class_index[i])]
     did = table.ids[i] if table.ids is not None else demand_id(src, dst, cls)
-    return Demand(id=did, src=src, dst=dst, rate_bps=float(table.rate_bps[i]), traffic_class=cls)
+    arrival = table.arrivals.values(i) if table.arrivals is not None else {}
+    return Demand(id=did, src=src, dst=dst, rate_bps=float(table.rate_bps[i]), traffic_class=cls,
+                  **arrival)
 
 
 def _duplicates(ids: Sequence[str] | None, src: Sequence[str], dst: Sequence[str],
@@ -189,6 +270,7 @@ def build_demands_from_columns(
     traffic_class: Sequence[str] | None = None,
     ids: Sequence[str] | None = None,
     labels: Sequence[str] | None = None,
+    arrivals: DemandArrivals | None = None,
 ) -> tuple[DemandTable, list[Problem]]:
     """Validate demand columns against the nodes; return the table and every problem.
 
@@ -246,6 +328,7 @@ def build_demands_from_columns(
         src=s_idx[ok].astype(np.int32), dst=d_idx[ok].astype(np.int32), rate_bps=rate[ok],
         class_index=class_index[ok], class_names=class_names,
         ids=None if the_ids is None else tuple(np.asarray(the_ids, dtype=object)[ok].tolist()),
+        arrivals=arrivals.take(ok) if arrivals is not None and arrivals.kind.any() else None,
     )
     return table, problems
 
@@ -261,6 +344,7 @@ def build_demands_from_records(
     classes: list[str] = []
     ids: list[str] = []
     labels: list[str] = []
+    arrival: list[dict[str, Any]] = []
     for i, rec in enumerate(records):
         if not isinstance(rec, Mapping):
             problems.append(Problem(f"{source}demands[{i}]", "expected a mapping", value=rec,
@@ -268,9 +352,11 @@ def build_demands_from_records(
             continue
         label = f"{source}demand {rec.get('id')!r}" if rec.get("id") else f"{source}demands[{i}]"
         values, found = coerce_record("demand", label, rec, DEMAND_FIELDS)
+        found = found or arrival_problems(label, values)
         problems += found
         if found:
             continue
+        arrival.append(values)
         src.append(values["src"])
         dst.append(values["dst"])
         rate.append(values["rate_bps"])
@@ -279,5 +365,18 @@ def build_demands_from_records(
                                               values["traffic_class"]))
         labels.append(label)
     table, more = build_demands_from_columns(src, dst, rate, node_index, traffic_class=classes,
-                                             ids=ids, labels=labels)
+                                             ids=ids, labels=labels,
+                                             arrivals=arrivals_from_records(arrival))
     return table, problems + more
+
+
+def arrivals_from_records(values: Sequence[Mapping[str, Any]]) -> DemandArrivals | None:
+    """Arrival columns of coerced demand records; None when every one is Poisson."""
+    kinds = [v.get("arrival") or ArrivalKind.POISSON for v in values]
+    if all(k is ArrivalKind.POISSON for k in kinds):
+        return None
+    nan = float("nan")
+    return DemandArrivals(
+        np.array([ARRIVAL_KINDS.index(k) for k in kinds], np.int8),
+        *(np.array([nan if v.get(c) is None else float(v[c]) for v in values])
+          for c in ARRIVAL_COLUMNS))

@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nettwin.model.fields import DEFAULT_IGP_METRIC, LinkKind, NodeKind, Polarization
+from nettwin.model.fields import (
+    DEFAULT_IGP_METRIC,
+    ArrivalKind,
+    LinkKind,
+    NodeKind,
+    Polarization,
+)
 from nettwin.model.geo import PROPAGATION_SPEED_KM_S, haversine_km
 
 
@@ -84,6 +90,12 @@ class Demand:
     dst: str
     rate_bps: float
     traffic_class: str = "best-effort"
+    arrival: ArrivalKind = ArrivalKind.POISSON
+    peak_rate_bps: float | None = None
+    on_mean_s: float | None = None
+    off_mean_s: float | None = None
+    dispersion_index: float | None = None
+    correlation_time_s: float | None = None
 
 
 @dataclass(frozen=True)

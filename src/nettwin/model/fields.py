@@ -36,6 +36,15 @@ class LinkKind(enum.Enum):
     OTHER = "other"
 
 
+class ArrivalKind(enum.Enum):
+    """How a demand's packets arrive (the engine's bursty queueing reads it)."""
+
+    POISSON = "poisson"
+    ONOFF = "onoff"  # Poisson at the peak rate while on, silent while off
+    MMPP = "mmpp"  # two rates: the peak while on, the rest of the mean while off
+    DISPERSION = "dispersion"  # a measured index of dispersion and correlation time
+
+
 class Polarization(enum.Enum):
     """Polarisation of a radio link."""
 
@@ -159,6 +168,21 @@ DEMAND_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("dst", str, "Node id where the traffic leaves."),
     FieldSpec("rate_bps", float, "Mean offered rate.", unit="bit/s", minimum=0.0),
     FieldSpec("traffic_class", str, "Traffic class (QoS) name.", default="best-effort"),
+    FieldSpec("arrival", ArrivalKind, "How packets arrive: poisson; onoff (on_mean_s with "
+              "off_mean_s or peak_rate_bps); mmpp (peak_rate_bps, on_mean_s, off_mean_s); "
+              "dispersion (dispersion_index, correlation_time_s).",
+              default=ArrivalKind.POISSON),
+    FieldSpec("peak_rate_bps", float, "Rate while on (onoff, mmpp).", unit="bit/s",
+              default=None, exclusive_minimum=0.0),
+    FieldSpec("on_mean_s", float, "Mean length of an on (peak) period.", unit="s",
+              default=None, exclusive_minimum=0.0),
+    FieldSpec("off_mean_s", float, "Mean length of an off (low-rate) period.", unit="s",
+              default=None, exclusive_minimum=0.0),
+    FieldSpec("dispersion_index", float, "Measured index of dispersion of packet counts over "
+              "long windows (variance / mean; 1 = Poisson).", default=None, minimum=1.0),
+    FieldSpec("correlation_time_s", float, "Correlation time of the measured rate "
+              "fluctuations (with dispersion_index).", unit="s", default=None,
+              exclusive_minimum=0.0),
 )
 
 SERVICE_FIELDS: tuple[FieldSpec, ...] = (

@@ -1,0 +1,72 @@
+"""Bursty whole-network queueing against packet-level ns-3 (``make validate-bursty``).
+
+Scores the stored ns3gt runs (``tests/validation/data/ns3_bursty``, made by
+``tools/bursty_groundtruth.py``) with three models side by side: ``bursty`` (per-demand MMPP
+arrivals, engine.arrivals), ``poisson`` (the same machinery, Poisson arrivals) and ``qna``
+(the per-class engine's FIFO ports before bursty arrivals). Tuning and held-out scenarios are
+reported apart; only the held-out ones measure the model. Prints the model's time per run
+as a ratio to the QNA model's in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nettwin.io.ns3gt import Scores, load_cases, predict_case, score_case
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "validation" / "data" / "ns3_bursty"
+MODELS = ("bursty", "poisson", "qna")
+
+
+def _fmt(s: dict[str, float]) -> str:
+    return (f"wait MAPE {100 * s['link_wait_mape']:5.1f} % (bias {100 * s['link_wait_bias']:+5.1f}"
+            f" %, {int(s['links'])} links) | flow queueing MAPE "
+            f"{100 * s['flow_queueing_mape']:5.1f} % ({int(s['flows'])}) | loss within 30 %: "
+            f"{100 * s['loss_within_30']:5.1f} % of {int(s['lossy_links'])}, median |err| "
+            f"{100 * s['loss_median_abs']:5.1f} %, pred/true x{s['loss_ratio_geomean']:.2f}")
+
+
+def _merge(scores: list[Scores]) -> Scores:
+    return Scores(*(np.concatenate([getattr(s, f) for s in scores]) if scores else np.zeros(0)
+                    for f in ("link_wait", "flow_queueing", "link_loss")))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--per-case", action="store_true")
+    a = ap.parse_args()
+    cases = load_cases(a.data)
+    times = dict.fromkeys(MODELS, 0.0)
+    cpu = dict.fromkeys(MODELS, 0.0)
+    scored: dict[tuple[str, str, str], list[Scores]] = {}
+    for case in cases:
+        traffic = ("poisson" if case.onoff_share == 0 else "onoff" if case.onoff_share == 1
+                   else "mixed")
+        for m in MODELS:
+            t0, c0 = time.perf_counter(), time.process_time()
+            pred = predict_case(case, m)
+            times[m] += time.perf_counter() - t0
+            cpu[m] += time.process_time() - c0
+            s = score_case(case, pred)
+            for key in ((case.split, "all", m), (case.split, traffic, m)):
+                scored.setdefault(key, []).append(s)
+            if a.per_case:
+                print(f"{case.name:4s} {traffic:7s} {m:8s} {_fmt(s.summary())}")
+    for split in ("tuning", "heldout"):
+        for traffic in ("all", "poisson", "onoff", "mixed"):
+            for m in MODELS:
+                if (split, traffic, m) in scored:
+                    s = _merge(scored[split, traffic, m]).summary()
+                    print(f"{split:7s} {traffic:7s} {m:8s} {_fmt(s)}")
+    print(f"{len(cases)} cases; wall s per model: "
+          + ", ".join(f"{m} {times[m]:.3f} (CPU {cpu[m]:.3f})" for m in MODELS)
+          + f"; bursty / qna {times['bursty'] / max(times['qna'], 1e-9):.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,403 @@
+"""Bursty arrivals across a network: every demand's arrival process as a two-state MMPP,
+superposed at each port, queued as MMPP/M/1/K with finite buffers, carried port to port.
+
+A demand's arrivals are a Markov-modulated Poisson process with two states (``Bursts``):
+rate ``high_ratio x mean`` for exponential periods of mean ``high_s``, ``low_ratio x mean``
+for periods of mean ``low_s``. Poisson is ``high_ratio = low_ratio = 1``; an on-off source
+(interrupted Poisson) has ``low_ratio = 0`` and ``high_ratio = (on + off) / on``; a measured
+index of dispersion I with a correlation time tau is the symmetric MMPP with the same rate
+variance ``(I - 1) mean / (2 tau)`` (the packet-count variance over long windows).
+
+At a port (FIFO, one buffer of K packets including the one in service):
+
+* Superposition: the rate processes of independent streams add, so their mean, variance,
+  third central moment and the area under their autocovariance (variance x correlation time)
+  add. A two-state MMPP is fitted to these four sums (Heffes-Lucantoni style: mean, variance
+  and skewness give the two rates and the time share, the area the switching speed); a
+  stream that needs a negative low rate keeps its mean and variance with a zero low rate.
+  ``simulate`` (ECMP, moments routed like loads) uses this one fit per arc; on explicit
+  paths (``evaluate_paths``) a port keeps its three burstiest streams exactly, each its own
+  two-state chain, and fits only the rest (16 phases in all).
+* Queue: MMPP/M/1/K solved exactly (``queueing.mmpp_queue``): the loss and the wait of a
+  packet arriving in each phase. On explicit paths each phase's arrivals are counted in
+  packets of the port's mean size (the work they bring: a stream with larger packets weighs
+  more in the bursts it makes).
+* Packet sizes: what an exact M/G/1/K adds to the M/M/1/K at the port's load is added to the
+  MMPP queue's wait and loss (heavy-traffic theory adds the two variabilities: the wait grows
+  with (I_a + c_s^2) / 2).
+* Per stream: a stream's packets meet each phase in proportion to the time there times its
+  rate there (its own chain, or for the fitted rest the regression of its rate on the
+  group's, covariance = its own variance), so a Poisson stream sees time averages (PASTA).
+* Arrival variability on the packet scale (Whitt's QNA, ``qos.arrival_variability``): traffic
+  that left a busy port with regular packet sizes arrives smoother than Poisson, irregular
+  sizes rougher; the M/G/1/K wait is scaled by (c_a^2 + c_s^2) / (1 + c_s^2) (the difference
+  added, as the size term is).
+* From port to port: a stream keeps its own description (lightly loaded ports pass bursts
+  through unchanged); a port that cannot carry a stream's peak (its capacity less the mean
+  of the others) clips it and stretches the burst (mean and cycle kept); losses thin the
+  stream. Losses and clipping settle by a few damped fixed-point rounds.
+
+With ``ArrivalModel.POISSON`` every stream is Poisson, nothing is clipped or smoothed: per
+port M/G/1/K (the textbook model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nettwin.engine.qos import arrival_variability
+from nettwin.engine.queueing import (
+    ArrivalModel,
+    mg1k_queue,
+    mm1k_blocking_and_mean,
+    mmpp2_queue,
+    mmpp_queue,
+)
+from nettwin.model.demands import ARRIVAL_KINDS, DemandArrivals
+from nettwin.model.fields import ArrivalKind
+
+DAMP = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class Bursts:
+    """Two-state MMPP per stream, relative to its mean rate (arrays of one length)."""
+
+    high_ratio: np.ndarray  # rate in the high state / mean rate (>= 1)
+    low_ratio: np.ndarray  # rate in the low state / mean rate (in [0, 1])
+    high_s: np.ndarray  # mean time in the high state
+    low_s: np.ndarray  # mean time in the low state
+
+    @staticmethod
+    def poisson(n: int) -> Bursts:
+        return Bursts(np.ones(n), np.ones(n), np.ones(n), np.ones(n))
+
+    @property
+    def is_poisson(self) -> np.ndarray:
+        same: np.ndarray = self.high_ratio - self.low_ratio <= 1e-12
+        return same
+
+    def take(self, idx: np.ndarray) -> Bursts:
+        return Bursts(self.high_ratio[idx], self.low_ratio[idx], self.high_s[idx],
+                      self.low_s[idx])
+
+    def moments(self, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Variance, third central moment and autocovariance area of the rate process of
+        streams with these mean rates (any unit; the results in that unit's powers)."""
+        p = self.high_s / (self.high_s + self.low_s)
+        d = mean * (self.high_ratio - self.low_ratio)
+        var = d * d * p * (1.0 - p)
+        m3 = var * d * (1.0 - 2.0 * p)
+        area = var / (1.0 / self.high_s + 1.0 / self.low_s)
+        return var, m3, area
+
+
+def onoff_bursts(on_s: np.ndarray, off_s: np.ndarray) -> Bursts:
+    """Interrupted Poisson (on-off) sources: Poisson at the peak while on, silent while off."""
+    on, off = np.asarray(on_s, float), np.asarray(off_s, float)
+    return Bursts((on + off) / on, np.zeros_like(on), on, off)
+
+
+def dispersion_bursts(mean_rate: np.ndarray, dispersion_index: np.ndarray,
+                      correlation_s: np.ndarray) -> Bursts:
+    """The symmetric MMPP with the given asymptotic index of dispersion of packet counts
+    (1 = Poisson) and correlation time; ``mean_rate`` in packets per second."""
+    idc = np.maximum(np.asarray(dispersion_index, float), 1.0)
+    tau = np.asarray(correlation_s, float)
+    m = np.maximum(np.asarray(mean_rate, float), 1e-300)
+    # I = 1 + 2 var tau / m for a rate process of variance var and correlation time tau
+    half = np.sqrt((idc - 1.0) * m / (2.0 * tau)) / m  # (h - l) / 2 relative to the mean
+    wide = half > 1.0  # no room below: an on-off source with the same mean and variance
+    var_rel = (idc - 1.0) / (2.0 * tau * m)
+    p_on = 1.0 / (1.0 + var_rel)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the narrow ones are not used
+        on = np.where(wide, tau / (1.0 - p_on), 2.0 * tau)  # correlation time on off / cycle
+        off = np.where(wide, tau / p_on, 2.0 * tau)
+    high = np.where(wide, 1.0 / p_on, 1.0 + half)
+    low = np.where(wide, 0.0, 1.0 - half)
+    return Bursts(high, low, on, off)
+
+
+def demand_bursts(arrivals: DemandArrivals | None, rate_bps: np.ndarray,
+                  mean_packet_bits: float | np.ndarray) -> Bursts:
+    """Every demand's arrival description (the model's fields) as a two-state MMPP."""
+    rate = np.asarray(rate_bps, float)
+    out = Bursts.poisson(rate.size)
+    if arrivals is None:
+        return out
+    kind = np.array(ARRIVAL_KINDS, dtype=object)[arrivals.kind]
+    peak, on, off = arrivals.peak_rate_bps, arrivals.on_mean_s, arrivals.off_mean_s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off_onoff = np.where(np.isnan(off), on * (peak / rate - 1.0), off)
+        p = on / (on + off)
+        high_mmpp = peak / rate
+        low_mmpp = (1.0 - p * high_mmpp) / (1.0 - p)
+    onoff = onoff_bursts(on, off_onoff)
+    disp = dispersion_bursts(rate / np.asarray(mean_packet_bits, float),
+                             np.nan_to_num(arrivals.dispersion_index, nan=1.0),
+                             np.nan_to_num(arrivals.correlation_time_s, nan=1.0))
+    mmpp = Bursts(high_mmpp, low_mmpp, on, off)
+    cols = {}
+    for f in ("high_ratio", "low_ratio", "high_s", "low_s"):
+        v = getattr(out, f)
+        for k, src in ((ArrivalKind.ONOFF, onoff), (ArrivalKind.MMPP, mmpp),
+                       (ArrivalKind.DISPERSION, disp)):
+            v = np.where(kind == k, getattr(src, f), v)
+        cols[f] = v
+    ok = (rate > 0) & np.isfinite(cols["high_ratio"]) & np.isfinite(cols["low_ratio"]) & (
+        cols["high_s"] > 0) & (cols["low_s"] > 0)
+    return Bursts(*(np.where(ok, cols[f], getattr(out, f))
+                    for f in ("high_ratio", "low_ratio", "high_s", "low_s")))
+
+
+def fit_mmpp2(mean: np.ndarray, var: np.ndarray, m3: np.ndarray, area: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Two-state MMPP with the given rate-process moments: (high rate, low rate, rate of
+    leaving high, rate of leaving low). Zero variance gives Poisson."""
+    mean = np.asarray(mean, float)
+    var = np.maximum(np.asarray(var, float), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        skew = np.where(var > 0, m3 / var ** 1.5, 0.0)
+        q = 1.0 / (skew * skew + 4.0)  # p (1 - p)
+        p = 0.5 * (1.0 - skew / np.sqrt(skew * skew + 4.0))
+        d = np.sqrt(var / q)
+        low = mean - p * d
+        # no room for a negative low rate: keep mean and variance with low = 0
+        p0 = np.where(var > 0, mean * mean / (mean * mean + var), 1.0)
+        p = np.where(low < 0, p0, p)
+        high = np.where(low < 0, mean / np.maximum(p0, 1e-300), low + d)
+        low = np.maximum(low, 0.0)
+        gamma = np.where(area > 0, var / area, 1.0)
+    bursty = var > 1e-12 * np.maximum(mean, 1e-300) ** 2
+    high = np.where(bursty, high, mean)
+    low = np.where(bursty, low, mean)
+    p = np.clip(np.where(bursty, p, 0.5), 1e-12, 1.0 - 1e-12)
+    return high, low, gamma * (1.0 - p), gamma * p
+
+
+@dataclass(frozen=True, eq=False)
+class PathQueues:
+    """Per demand on an explicit path and per port: what the bursty model predicts."""
+
+    delay_s: np.ndarray  # per demand: propagation excluded, own transmission + waiting
+    queueing_s: np.ndarray  # per demand: total waiting in buffers
+    loss: np.ndarray  # per demand
+    port_waiting_s: np.ndarray  # per port: mean wait of admitted packets
+    port_loss: np.ndarray  # per port: share of arriving packets dropped
+    port_utilisation: np.ndarray  # per port: offered load / capacity
+    hop_waiting_s: np.ndarray  # per hop of every path
+
+
+def size_correction(lam: np.ndarray, x: np.ndarray, cs2: np.ndarray, k: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """What packet-size variability adds to the exponential-service wait and loss: M/G/1/K
+    less M/M/1/K at the same load (exact for Poisson arrivals; added to the MMPP queue's as
+    heavy-traffic theory adds the two variabilities)."""
+    rho = lam * x
+    b, n = mm1k_blocking_and_mean(rho, k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w_mm1k = np.where(lam > 0, n / (lam * (1.0 - b)) - x, 0.0)
+    loss, wait = mg1k_queue(lam, x, cs2, k)
+    dw: np.ndarray = np.where(lam > 0, wait - np.maximum(w_mm1k, 0.0), 0.0)
+    dl: np.ndarray = np.where(lam > 0, loss - b, 0.0)
+    return dw, dl
+
+
+def port_phases(arcs: np.ndarray, n_ports: int, lam_hop: np.ndarray, hop_b: Bursts,
+                groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The modulating chain of every port (2^groups phases): its ``groups - 1`` burstiest
+    streams (by rate variance) each as its own two-state chain, the rest superposed and
+    fitted as one MMPP2, Poisson streams a constant rate. Returns the generator [P, m, m],
+    the port's rate in each phase [P, m] and each stream's rate in each phase [hops, m]."""
+    g = max(1, int(groups))
+    m = 2 ** g
+    var_h, m3_h, area_h = hop_b.moments(lam_hop)
+    bursty = var_h > 1e-12 * np.maximum(lam_hop, 1e-300) ** 2
+    order = np.lexsort((-var_h, arcs))
+    first_of = np.searchsorted(arcs[order], arcs[order], side="left")
+    rank = np.empty(arcs.size, np.int64)
+    rank[order] = np.arange(arcs.size) - first_of
+    group = np.where(bursty, np.minimum(rank, g - 1), -1)
+    alone = bursty & (rank < g - 1)
+    rest = bursty & ~alone  # the last group: superposed and fitted
+    hi, lo = np.zeros((n_ports, g)), np.zeros((n_ports, g))
+    to_low, to_high = np.ones((n_ports, g)), np.ones((n_ports, g))
+    idx = np.nonzero(alone)[0]
+    hi[arcs[idx], group[idx]] = hop_b.high_ratio[idx] * lam_hop[idx]
+    lo[arcs[idx], group[idx]] = hop_b.low_ratio[idx] * lam_hop[idx]
+    to_low[arcs[idx], group[idx]] = 1.0 / hop_b.high_s[idx]
+    to_high[arcs[idx], group[idx]] = 1.0 / hop_b.low_s[idx]
+
+    def port_sum(v: np.ndarray) -> np.ndarray:
+        return np.bincount(arcs, weights=np.where(rest, v, 0.0), minlength=n_ports)
+
+    rest_mean, rest_var = port_sum(lam_hop), port_sum(var_h)
+    fh, fl, fa, fb = fit_mmpp2(rest_mean, rest_var, port_sum(m3_h), port_sum(area_h))
+    hi[:, g - 1] += np.where(rest_var > 0, fh, 0.0)
+    lo[:, g - 1] += np.where(rest_var > 0, fl, 0.0)
+    to_low[:, g - 1] = np.where(rest_var > 0, fa, 1.0)
+    to_high[:, g - 1] = np.where(rest_var > 0, fb, 1.0)
+    poisson = np.bincount(arcs, weights=np.where(bursty, 0.0, lam_hop), minlength=n_ports)
+    phase = np.arange(m)
+    bit = (phase[None, :] >> np.arange(g)[:, None]) & 1  # [g, m]
+    rates = poisson[:, None] + (np.where(bit[None], hi[:, :, None], lo[:, :, None])).sum(1)
+    gen = np.zeros((n_ports, m, m))
+    for j in range(g):
+        other = phase ^ (1 << j)
+        gen[:, phase, other] = np.where(bit[j][None, :] == 1, to_low[:, j:j + 1],
+                                        to_high[:, j:j + 1])
+    gen[:, phase, phase] = -gen.sum(axis=2)
+    # each stream's rate by phase: its own chain, a share of the fitted group, or constant
+    own = np.where(bit[np.maximum(group, 0)] == 1, (hop_b.high_ratio * lam_hop)[:, None],
+                   (hop_b.low_ratio * lam_hop)[:, None])
+    group_rate = np.where(bit[g - 1][None, :] == 1, fh[arcs][:, None], fl[arcs][:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = np.where(rest, var_h / np.maximum(rest_var[arcs], 1e-300), 0.0)
+    shared = np.maximum(lam_hop[:, None] + beta[:, None] * (group_rate
+                                                            - rest_mean[arcs][:, None]), 0.0)
+    hop_rate = np.where(alone[:, None], own, np.where(rest[:, None], shared,
+                                                      lam_hop[:, None]))
+    return gen, rates, hop_rate
+
+
+def smoothing_term(arcs: np.ndarray, first: np.ndarray, lam_hop: np.ndarray,
+                   lam: np.ndarray, rho: np.ndarray, x: np.ndarray, cs2: np.ndarray,
+                   k: np.ndarray) -> np.ndarray:
+    """What the ports crossed before change the wait (QNA): traffic that left a busy port
+    with regular packet sizes arrives smoother than Poisson (and irregular sizes rougher);
+    Kingman's scaling of the M/G/1/K wait by (c_a^2 + c_s^2) / (1 + c_s^2)."""
+    step = np.nonzero(~first)[0]
+    n = lam.size
+    pair, inverse = np.unique(arcs[step - 1] * n + arcs[step], return_inverse=True)
+    ca2 = arrival_variability(lam, rho, np.maximum(cs2, 0.0), pair // n, pair % n,
+                              np.bincount(inverse, weights=lam_hop[step]))
+    _, wait = mg1k_queue(lam, x, cs2, k)
+    out: np.ndarray = wait * (ca2 - 1.0) / (1.0 + np.maximum(cs2, 0.0))
+    return out
+
+
+def _clip_bursts(b: Bursts, room: np.ndarray) -> Bursts:
+    """A stream whose high rate exceeds ``room`` (same unit as the ratios: mean = 1) leaves
+    at ``room``: the burst lasts longer, mean and cycle kept."""
+    h_out = np.maximum(np.minimum(b.high_ratio, room), 1.0)
+    clipped = (h_out < b.high_ratio) & ~b.is_poisson
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stretch = np.where(clipped, (b.high_ratio - b.low_ratio)
+                           / np.maximum(h_out - b.low_ratio, 1e-12), 1.0)
+    cycle = b.high_s + b.low_s
+    high_s = np.minimum(b.high_s * stretch, 0.999 * cycle)
+    h_out = np.where(clipped, np.maximum(h_out, 1.0 + 1e-9), b.high_ratio)
+    return Bursts(h_out, np.where(h_out - b.low_ratio < 1e-9, h_out, b.low_ratio),
+                  np.where(clipped, high_s, b.high_s), np.where(clipped, cycle - high_s,
+                                                                b.low_s))
+
+
+def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np.ndarray,
+                   size_mean_bits: np.ndarray, size_second_moment_bits2: np.ndarray,
+                   bursts: Bursts, capacity_bps: np.ndarray, system_packets: np.ndarray,
+                   model: ArrivalModel = ArrivalModel.BURSTY, *, rounds: int = 30,
+                   groups: int = 4) -> PathQueues:
+    """FIFO ports with finite buffers (``system_packets`` K per port), demands on explicit
+    paths (demand d crosses ``path_arc[path_ptr[d]:path_ptr[d+1]]``); at each port the
+    ``groups - 1`` burstiest streams are modulated exactly, the rest by one fitted MMPP2."""
+    cap = np.asarray(capacity_bps, float)
+    n_ports = cap.size
+    lengths = np.diff(path_ptr)
+    owner = np.repeat(np.arange(lengths.size), lengths)
+    arcs = np.asarray(path_arc, np.int64)
+    first = np.zeros(arcs.size, bool)
+    first[path_ptr[:-1][lengths > 0]] = True
+    pps = np.asarray(packets_per_s, float)[owner]
+    x_hop = np.asarray(size_mean_bits, float)[owner] / cap[arcs]  # service time per hop
+    x2_hop = np.asarray(size_second_moment_bits2, float)[owner] / cap[arcs] ** 2
+    src = bursts if model is ArrivalModel.BURSTY else Bursts.poisson(lengths.size)
+    hop_b = src.take(owner)
+    reach = np.ones(arcs.size)
+    hop_loss = np.zeros(arcs.size)
+    hop_wait = np.zeros(arcs.size)
+    port_wait = np.zeros(n_ports)
+    port_loss = np.zeros(n_ports)
+    rho: np.ndarray = np.zeros(n_ports)
+    for r in range(max(1, rounds)):
+        lam_hop = pps * reach
+        lam = np.bincount(arcs, weights=lam_hop, minlength=n_ports)
+        work = np.bincount(arcs, weights=lam_hop * x_hop, minlength=n_ports)
+        work2 = np.bincount(arcs, weights=lam_hop * x2_hop, minlength=n_ports)
+        rho = work
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(lam > 0, work / lam, 1.0)
+            cs2 = np.where(lam > 0, work2 / lam / (x * x) - 1.0, 1.0)
+        k = np.asarray(system_packets, float)
+        gen, rates, hop_rate = port_phases(arcs, n_ports, lam_hop, hop_b, groups)
+        # each phase's arrivals in packets of the port's mean size: the work a phase brings
+        # (streams with larger packets weigh more in the phases they dominate)
+        phase_work = np.zeros(rates.shape)
+        np.add.at(phase_work, arcs, hop_rate * x_hop[:, None])
+        work_rates = phase_work / x[:, None]
+        _, _, _, wait_s, loss_s, time_s = mmpp_queue(gen, work_rates, 1.0 / x, k)
+        size_term, size_loss = size_correction(lam, x, cs2, k)
+        if model is ArrivalModel.BURSTY:  # the ports crossed before (QNA)
+            size_term = size_term + smoothing_term(arcs, first, lam_hop, lam, rho, x, cs2, k)
+        # a stream's packets meet each phase in proportion to time there x its rate there
+        weight = time_s[arcs] * hop_rate
+        weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
+        new_loss = np.clip((weight * loss_s[arcs]).sum(axis=1) + size_loss[arcs], 0.0, 1.0)
+        hop_wait = (weight * wait_s[arcs]).sum(axis=1) + size_term[arcs]
+        at_port = time_s * rates * (1.0 - loss_s)
+        at_port /= np.maximum(at_port.sum(axis=1, keepdims=True), 1e-300)
+        port_wait = np.maximum((at_port * wait_s).sum(axis=1) + size_term, 0.0)
+        at_port = time_s * rates
+        at_port /= np.maximum(at_port.sum(axis=1, keepdims=True), 1e-300)
+        port_loss = np.clip((at_port * loss_s).sum(axis=1) + size_loss, 0.0, 1.0)
+        hop_loss = new_loss if r == 0 else DAMP * hop_loss + (1 - DAMP) * new_loss
+        # what reaches the next hop: thinned by the losses, clipped by the port's room
+        keep = 1.0 - hop_loss
+        cum = np.cumsum(np.log(np.maximum(keep, 1e-300)))
+        start = np.repeat(cum[path_ptr[:-1]] - np.log(np.maximum(keep[path_ptr[:-1]],
+                                                                 1e-300))
+                          if arcs.size else np.zeros(0), lengths)
+        new_reach = np.exp(cum - np.log(np.maximum(keep, 1e-300)) - start)
+        settled = r > 0 and np.abs(new_reach - reach).max() < 1e-7
+        reach = new_reach
+        if model is ArrivalModel.BURSTY and not src.is_poisson.all():
+            # room for a stream's peak: the port's capacity less the others' mean work
+            with np.errstate(divide="ignore", invalid="ignore"):
+                others = np.maximum(rho[arcs] - lam_hop * x_hop, 0.0)
+                room = np.where(lam_hop > 0, (1.0 - others) / (lam_hop * x_hop), np.inf)
+            out = _clip_bursts(hop_b, np.maximum(room, 1.0))
+            nxt = src.take(owner)
+            follow = ~first
+            before = hop_b.high_ratio
+            hop_b = Bursts(*(np.where(follow, np.concatenate([[0.0], getattr(out, f)[:-1]]),
+                                      getattr(nxt, f))
+                             for f in ("high_ratio", "low_ratio", "high_s", "low_s")))
+            settled = settled and bool(np.abs(hop_b.high_ratio - before).max()
+                                       <= 1e-6 * np.abs(before).max())
+        if settled:
+            break
+    queueing = np.bincount(owner, weights=hop_wait, minlength=lengths.size)
+    delay = queueing + np.bincount(owner, weights=x_hop, minlength=lengths.size)
+    survive = np.exp(np.bincount(owner, weights=np.log(np.maximum(1.0 - hop_loss, 1e-300)),
+                                 minlength=lengths.size))
+    return PathQueues(delay, queueing, 1.0 - survive, port_wait, port_loss, rho, hop_wait)
+
+
+def bursty_arc_queues(load_bps: np.ndarray, var_bps2: np.ndarray, m3_bps3: np.ndarray,
+                      area_bps2_s: np.ndarray, capacity_bps: np.ndarray,
+                      mean_packet_bits: float | np.ndarray, packet_scv: float | np.ndarray,
+                      system_packets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean wait and loss per arc whose arrivals are the superposition of demands with the
+    given summed rate-process moments (in bit units): MMPP2/M/1/K plus the size term."""
+    bits = np.asarray(mean_packet_bits, float)
+    lam = np.asarray(load_bps, float) / bits
+    high, low, to_low, to_high = fit_mmpp2(lam, var_bps2 / bits ** 2, m3_bps3 / bits ** 3,
+                                           area_bps2_s / bits ** 2)
+    x = bits / np.asarray(capacity_bps, float)
+    k = np.asarray(system_packets, float)
+    q = mmpp2_queue(high, low, to_low, to_high, 1.0 / x, k)
+    dw, dl = size_correction(lam, x, np.broadcast_to(np.asarray(packet_scv, float), lam.shape),
+                             k)
+    wait = np.maximum(q.sojourn_s - x + dw, 0.0)
+    return np.where(lam > 0, wait, 0.0), np.where(lam > 0, np.clip(q.blocking + dl, 0, 1), 0.0)

@@ -1,0 +1,172 @@
+"""Packet-level ground truth from ns-3 (``ns3gt`` results, compact copies made by
+``tools/bursty_groundtruth.py``) and the bursty queueing model scored against it.
+
+A case is one whole network: directed links with DropTail buffers (K = queue + 1 packets),
+flows on explicit paths with Poisson or on-off (interrupted Poisson) arrivals and their
+exact wire-size moments. Scores: per-link mean wait (links busy >= 10 % with >= 1,000
+packets), per-flow queueing delay (flows with >= 1,000 packets received whose queueing is
+>= 5 % of their delay), and loss on links that lose > 0.1 % of their packets.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nettwin.engine.arrivals import Bursts, evaluate_paths, onoff_bursts
+from nettwin.engine.qos import PathDemands, Scheduler, simulate_paths
+from nettwin.engine.queueing import ArrivalModel
+from nettwin.errors import ImportFormatError
+
+
+@dataclass(frozen=True, eq=False)
+class Ns3Case:
+    """One ns-3 run as arrays: links are ports, flows follow ``path_arc``."""
+
+    name: str
+    split: str  # tuning or heldout
+    onoff_share: float
+    capacity_bps: np.ndarray
+    queue_packets: np.ndarray
+    path_ptr: np.ndarray
+    path_arc: np.ndarray
+    packets_per_s: np.ndarray
+    size_mean_bits: np.ndarray
+    size_second_moment_bits2: np.ndarray
+    bursts: Bursts
+    onoff: np.ndarray  # per flow
+    # measured
+    link_wait_s: np.ndarray
+    link_wait_ci_s: np.ndarray
+    link_utilisation: np.ndarray
+    link_tx_packets: np.ndarray
+    link_loss: np.ndarray
+    link_drops: np.ndarray
+    flow_queueing_s: np.ndarray
+    flow_delay_s: np.ndarray
+    flow_rx_packets: np.ndarray
+    flow_loss: np.ndarray
+
+
+def load_case(result: Path, scenario: Path | None = None) -> Ns3Case:
+    """Read a compact ns3gt result and its scenario (``../scenarios/NAME.json`` by default)."""
+    try:
+        res: dict[str, Any] = json.loads(result.read_text())
+        scenario = scenario or result.parent.parent / "scenarios" / f"{res['scenario']}.json"
+        sc: dict[str, Any] = json.loads(scenario.read_text())
+        links = res["links"]
+        index = {link["id"]: i for i, link in enumerate(links)}
+        flows = res["flows"]
+        paths = [[index[lid] for lid in f["path_links"]] for f in flows]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ImportFormatError(str(result), f"not a compact ns3gt result ({exc}); make it "
+                                             "with tools/bursty_groundtruth.py") from None
+    ptr = np.zeros(len(paths) + 1, np.int64)
+    ptr[1:] = np.cumsum([len(p) for p in paths])
+    arrival = [f.get("arrival") or {"type": "poisson"} for f in flows]
+    onoff = np.array([a.get("type") == "onoff" for a in arrival])
+    on = np.array([a.get("on_mean_s", 1.0) for a in arrival], float)
+    off = np.array([a.get("off_mean_s", 1.0) for a in arrival], float)
+    b_on = onoff_bursts(on, off)
+    pois = Bursts.poisson(len(flows))
+    bursts = Bursts(*(np.where(onoff, getattr(b_on, f), getattr(pois, f))
+                      for f in ("high_ratio", "low_ratio", "high_s", "low_s")))
+
+    def col(rows: list[dict[str, Any]], key: str) -> np.ndarray:
+        return np.array([r[key] or 0.0 for r in rows], float)
+
+    mean_b = col(flows, "size_mean_bytes")
+    return Ns3Case(
+        name=res["scenario"], split=sc["provenance"]["split"],
+        onoff_share=float(sc["provenance"]["onoff_share"]),
+        capacity_bps=col(links, "capacity_bps"), queue_packets=col(links, "queue_pkts"),
+        path_ptr=ptr, path_arc=np.array([a for p in paths for a in p], np.int64),
+        packets_per_s=col(flows, "rate_bps") / (8.0 * mean_b), size_mean_bits=8.0 * mean_b,
+        size_second_moment_bits2=64.0 * col(flows, "size_m2_bytes2"), bursts=bursts,
+        onoff=onoff,
+        link_wait_s=col(links, "mean_wait_s"),
+        link_wait_ci_s=col(links, "mean_wait_ci95_halfwidth_s"),
+        link_utilisation=col(links, "utilisation"), link_tx_packets=col(links, "tx_packets"),
+        link_loss=col(links, "loss_ratio"), link_drops=col(links, "drops"),
+        flow_queueing_s=np.array([f["delay"]["mean_queueing_s"] or 0.0 for f in flows]),
+        flow_delay_s=np.array([f["delay"]["mean_s"] or 0.0 for f in flows]),
+        flow_rx_packets=col(flows, "rx_packets"), flow_loss=col(flows, "loss_ratio"))
+
+
+def load_cases(folder: Path) -> list[Ns3Case]:
+    """Every compact result in ``folder/results`` (sorted by name)."""
+    return [load_case(p) for p in sorted((folder / "results").glob("*.json"))]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    link_wait_s: np.ndarray
+    link_loss: np.ndarray
+    flow_queueing_s: np.ndarray
+    flow_loss: np.ndarray
+
+
+def predict_case(case: Ns3Case, model: str = "bursty") -> Prediction:
+    """The model's per-link waits and losses and per-flow queueing: ``bursty`` (this
+    engine's arrivals), ``poisson`` (the same with Poisson arrivals), ``qna`` (the per-class
+    engine's FIFO ports with QNA smoothing, the model before bursty arrivals)."""
+    k = case.queue_packets + 1.0
+    if model == "qna":
+        n = case.capacity_bps.size
+        res = simulate_paths(
+            PathDemands(case.path_ptr, case.path_arc, np.zeros(case.packets_per_s.size, int),
+                        case.packets_per_s, case.size_mean_bits, case.size_second_moment_bits2),
+            case.capacity_bps, np.full(n, int(Scheduler.FIFO)), np.ones((n, 1)),
+            case.queue_packets[:, None])
+        lengths = np.diff(case.path_ptr)
+        owner = np.repeat(np.arange(lengths.size), lengths)
+        hop = res.queues.waiting_s[case.path_arc, 0]
+        return Prediction(res.queues.waiting_s[:, 0], res.queues.loss[:, 0],
+                          np.bincount(owner, weights=hop, minlength=lengths.size), res.loss)
+    arrivals = ArrivalModel.BURSTY if model == "bursty" else ArrivalModel.POISSON
+    out = evaluate_paths(case.path_ptr, case.path_arc, case.packets_per_s, case.size_mean_bits,
+                         case.size_second_moment_bits2, case.bursts, case.capacity_bps, k,
+                         arrivals)
+    return Prediction(out.port_waiting_s, out.port_loss, out.queueing_s, out.loss)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Relative errors (prediction / truth - 1) of the scored links and flows."""
+
+    link_wait: np.ndarray
+    flow_queueing: np.ndarray
+    link_loss: np.ndarray
+
+    def summary(self) -> dict[str, float]:
+        def mape(e: np.ndarray) -> float:
+            return float(np.abs(e).mean()) if e.size else float("nan")
+
+        return {"link_wait_mape": mape(self.link_wait),
+                "link_wait_bias": float(self.link_wait.mean()) if self.link_wait.size else 0.0,
+                "flow_queueing_mape": mape(self.flow_queueing),
+                "loss_within_30": float((np.abs(self.link_loss) <= 0.3).mean())
+                if self.link_loss.size else float("nan"),
+                "loss_median_abs": float(np.median(np.abs(self.link_loss)))
+                if self.link_loss.size else float("nan"),
+                # predicted / measured loss, geometric mean over the lossy links
+                "loss_ratio_geomean": float(np.exp(np.mean(np.log(np.maximum(
+                    1.0 + self.link_loss, 1e-6))))) if self.link_loss.size else float("nan"),
+                "links": float(self.link_wait.size), "flows": float(self.flow_queueing.size),
+                "lossy_links": float(self.link_loss.size)}
+
+
+def score_case(case: Ns3Case, pred: Prediction) -> Scores:
+    """Which links and flows are scored: see the module notes."""
+    links = (case.link_utilisation >= 0.1) & (case.link_tx_packets >= 1000) & (
+        case.link_wait_s > 0)
+    flows = (case.flow_rx_packets >= 1000) & (case.flow_queueing_s
+                                              >= 0.05 * case.flow_delay_s)
+    lossy = case.link_loss > 1e-3
+    return Scores(pred.link_wait_s[links] / case.link_wait_s[links] - 1.0,
+                  pred.flow_queueing_s[flows] / case.flow_queueing_s[flows] - 1.0,
+                  pred.link_loss[lossy] / case.link_loss[lossy] - 1.0)

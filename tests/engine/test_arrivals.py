@@ -1,0 +1,201 @@
+"""Bursty arrivals: the MMPP2/M/1/K solver against closed forms (M/M/1/K, M/M/1, IPP/M/1 as
+GI/M/1), the MMPP fit, and ``simulate``'s switch between bursty and textbook arrivals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from nettwin import compile_network, simulate
+from nettwin.engine.arrivals import (
+    Bursts,
+    demand_bursts,
+    dispersion_bursts,
+    evaluate_paths,
+    fit_mmpp2,
+    onoff_bursts,
+)
+from nettwin.engine.queueing import ArrivalModel, QueueModel, mmpp2_queue, mmpp_queue
+from nettwin.engine.simulate import SimulationOptions
+from nettwin.model import build_network
+
+
+def mm1k(rho: float, k: int) -> tuple[float, float]:
+    """Blocking and mean number in system of M/M/1/K from the state probabilities."""
+    p = np.array([rho ** n for n in range(k + 1)], float)
+    p /= p.sum()
+    return float(p[-1]), float((np.arange(k + 1) * p).sum())
+
+
+def ipp_m1_sojourn(peak: float, on_s: float, off_s: float, mu: float) -> float:
+    """IPP/M/1 as GI/M/1: sigma = A*(mu (1 - sigma)), T = 1 / (mu (1 - sigma)), with the
+    interarrival transform of the interrupted Poisson process."""
+    w1, w2 = 1.0 / on_s, 1.0 / off_s
+
+    def lst(s: float) -> float:
+        return peak * (s + w2) / ((s + peak + w1) * (s + w2) - w1 * w2)
+
+    sigma = brentq(lambda z: lst(mu * (1.0 - z)) - z, 1e-12, 1.0 - 1e-12)
+    return 1.0 / (mu * (1.0 - sigma))
+
+
+@pytest.mark.parametrize("rho", [0.1, 0.5, 0.9, 1.0, 1.3, 3.0])
+@pytest.mark.parametrize("k", [1, 5, 40])
+def test_equal_rates_are_mm1k(rho: float, k: int) -> None:
+    q = mmpp2_queue(np.array([rho]), np.array([rho]), np.array([2.0]), np.array([3.0]),
+                    np.array([1.0]), np.array([k]))
+    blocking, mean_n = mm1k(rho, k)
+    assert q.blocking[0] == pytest.approx(blocking, rel=1e-9, abs=1e-15)
+    assert q.mean_in_system[0] == pytest.approx(mean_n, rel=1e-9)
+    # PASTA: both phases see the same wait and loss
+    assert q.waiting_phase_s[0, 0] == pytest.approx(q.waiting_phase_s[0, 1], rel=1e-9)
+
+
+def test_large_buffer_is_mm1() -> None:
+    rho = np.array([0.3, 0.6, 0.9])
+    q = mmpp2_queue(rho, rho, np.ones(3), np.ones(3), np.ones(3), np.full(3, 2000))
+    np.testing.assert_allclose(q.sojourn_s, 1.0 / (1.0 - rho), rtol=1e-9)
+
+
+@pytest.mark.parametrize(("peak_load", "on_s", "off_s"),
+                         [(1.2, 0.05, 0.05), (3.0, 0.01, 0.04), (0.9, 0.2, 0.1)])
+def test_onoff_source_is_gi_m1(peak_load: float, on_s: float, off_s: float) -> None:
+    mu = 1250.0  # 1000-byte packets on 10 Mbit/s
+    q = mmpp2_queue(np.array([peak_load * mu]), np.array([0.0]), np.array([1.0 / on_s]),
+                    np.array([1.0 / off_s]), np.array([mu]), np.array([6000]))
+    assert q.sojourn_s[0] == pytest.approx(ipp_m1_sojourn(peak_load * mu, on_s, off_s, mu),
+                                           rel=1e-6)
+
+
+def test_fit_of_one_onoff_source_is_itself() -> None:
+    b = onoff_bursts(np.array([0.02]), np.array([0.06]))
+    mean = np.array([100.0])
+    high, low, to_low, to_high = fit_mmpp2(mean, *b.moments(mean))
+    assert high[0] == pytest.approx(400.0)
+    assert low[0] == pytest.approx(0.0, abs=1e-9)
+    assert to_low[0] == pytest.approx(50.0)
+    assert to_high[0] == pytest.approx(1.0 / 0.06)
+
+
+def test_fit_keeps_the_moments_of_a_superposition() -> None:
+    b = onoff_bursts(np.array([0.02, 0.1, 0.01]), np.array([0.06, 0.1, 0.05]))
+    mean = np.array([100.0, 50.0, 30.0])
+    var, m3, area = (v.sum() for v in b.moments(mean))
+    high, low, to_low, to_high = fit_mmpp2(np.array([mean.sum()]), np.array([var]),
+                                           np.array([m3]), np.array([area]))
+    fitted = Bursts(high / mean.sum(), low / mean.sum(), 1.0 / to_low, 1.0 / to_high)
+    v2, m32, a2 = fitted.moments(np.array([mean.sum()]))
+    assert v2[0] == pytest.approx(var, rel=1e-9)
+    assert a2[0] == pytest.approx(area, rel=1e-9)
+    assert m32[0] == pytest.approx(m3, rel=1e-6)
+    p = to_high / (to_low + to_high)
+    assert (p * high + (1 - p) * low)[0] == pytest.approx(mean.sum())
+
+
+def test_dispersion_description_has_the_measured_index() -> None:
+    mean, tau = np.array([200.0, 200.0]), np.array([0.05, 0.05])
+    b = dispersion_bursts(mean, np.array([3.0, 80.0]), tau)
+    _, _, area = b.moments(mean)
+    # asymptotic index of dispersion of counts: 1 + 2 * area / mean
+    np.testing.assert_allclose(1.0 + 2.0 * area / mean, [3.0, 80.0], rtol=1e-9)
+    p = b.high_s / (b.high_s + b.low_s)
+    np.testing.assert_allclose(p * b.high_ratio + (1 - p) * b.low_ratio, 1.0)
+    assert b.low_ratio[1] == 0.0  # too bursty for a positive low rate: on-off
+
+
+def _onoff_network(**arrival: object) -> object:
+    demand = {"src": "a", "dst": "b", "rate_bps": 6e6, **arrival}
+    return build_network("n", [{"id": "a"}, {"id": "b"}],
+                         [{"id": "l", "a": "a", "b": "b", "capacity_ab_bps": 1e7}],
+                         [demand, {"src": "b", "dst": "a", "rate_bps": 6e6}])
+
+
+def test_simulate_queues_an_onoff_demand_as_ipp_and_switches_to_textbook() -> None:
+    c = compile_network(_onoff_network(arrival="onoff", on_mean_s=0.05, off_mean_s=0.05))
+    opts = SimulationOptions(queue_model=QueueModel.MM1, mean_packet_bytes=1000)
+    bursty = simulate(c, opts)
+    mu = 1e7 / 8000
+    want = ipp_m1_sojourn(1.2 * mu, 0.05, 0.05, mu) - 1.0 / mu
+    assert bursty.arc_queueing_s[0] == pytest.approx(want, rel=1e-3)  # buffer 1000, not inf
+    assert bursty.arc_queueing_s[1] == pytest.approx(0.6 / 0.4 / mu)  # Poisson: M/M/1
+    textbook = simulate(c, SimulationOptions(queue_model=QueueModel.MM1, mean_packet_bytes=1000,
+                                             arrival_model=ArrivalModel.POISSON))
+    np.testing.assert_allclose(textbook.arc_queueing_s, 0.6 / 0.4 / mu)
+
+
+def test_poisson_demands_give_the_same_result_either_way() -> None:
+    c = compile_network(_onoff_network())
+    assert c.demand_arrivals is None
+    a = simulate(c)
+    b = simulate(c, SimulationOptions(arrival_model=ArrivalModel.POISSON))
+    np.testing.assert_array_equal(a.arc_queueing_s, b.arc_queueing_s)
+
+
+def test_peak_and_on_time_give_the_same_source_as_on_and_off() -> None:
+    one = compile_network(_onoff_network(arrival="onoff", on_mean_s=0.05, off_mean_s=0.15))
+    two = compile_network(_onoff_network(arrival="onoff", on_mean_s=0.05,
+                                         peak_rate_bps=24e6))
+    b1 = demand_bursts(one.demand_arrivals, one.demand_rate_bps, 8000.0)
+    b2 = demand_bursts(two.demand_arrivals, two.demand_rate_bps, 8000.0)
+    for f in ("high_ratio", "low_ratio", "high_s", "low_s"):
+        np.testing.assert_allclose(getattr(b1, f), getattr(b2, f))
+
+
+def test_a_lightly_loaded_port_passes_bursts_on() -> None:
+    # one on-off demand over two ports in a row; the first has room for its peak, so the
+    # second sees the same bursts (same wait), where a smoothing model would see less
+    ptr, arcs = np.array([0, 2]), np.array([0, 1])
+    b = onoff_bursts(np.array([0.05]), np.array([0.15]))
+    out = evaluate_paths(ptr, arcs, np.array([300.0]), np.array([8000.0]),
+                         np.array([2 * 8000.0 ** 2]), b, np.array([1e8, 1e7]),
+                         np.array([1001.0, 1001.0]))
+    alone = evaluate_paths(np.array([0, 1]), np.array([0]), np.array([300.0]),
+                           np.array([8000.0]), np.array([2 * 8000.0 ** 2]), b,
+                           np.array([1e7]), np.array([1001.0]))
+    assert out.port_waiting_s[1] == pytest.approx(alone.port_waiting_s[0], rel=1e-6)
+    poisson = evaluate_paths(ptr, arcs, np.array([300.0]), np.array([8000.0]),
+                             np.array([2 * 8000.0 ** 2]), b, np.array([1e8, 1e7]),
+                             np.array([1001.0, 1001.0]), ArrivalModel.POISSON)
+    assert out.port_waiting_s[1] > 5 * poisson.port_waiting_s[1]
+
+
+def test_per_class_engine_queues_an_onoff_demand_as_ipp() -> None:
+    from nettwin.engine.classes import simulate_classes, uniform_policy
+    from nettwin.engine.qos import Scheduler
+
+    c = compile_network(_onoff_network(arrival="onoff", on_mean_s=0.05, off_mean_s=0.05))
+    policy = uniform_policy(c, Scheduler.FIFO, mean_packet_bytes=1000, packet_size_scv=1.0,
+                            buffer_packets=5000)
+    res = simulate_classes(c, policy)
+    mu = 1e7 / 8000
+    want = ipp_m1_sojourn(1.2 * mu, 0.05, 0.05, mu) - 1.0 / mu
+    assert res.arc_class_waiting_s[0, 0] == pytest.approx(want, rel=0.02)
+    assert res.arc_class_waiting_s[1, 0] == pytest.approx(0.6 / 0.4 / mu, rel=0.02)
+
+
+def test_mmpp_queue_is_a_distribution_and_obeys_littles_law() -> None:
+    rng = np.random.default_rng(7)
+    p, m = 20, 4
+    gen = rng.uniform(0.1, 5.0, (p, m, m))
+    gen[:, np.arange(m), np.arange(m)] = 0.0
+    gen[:, np.arange(m), np.arange(m)] = -gen.sum(axis=2)
+    rates = rng.uniform(0.0, 2.0, (p, m))
+    k = rng.integers(1, 30, p)
+    blocking, mean_n, sojourn, wait, loss, share = mmpp_queue(gen, rates, np.ones(p), k)
+    np.testing.assert_allclose(share.sum(axis=1), 1.0, rtol=1e-9)
+    assert ((blocking >= 0) & (blocking <= 1)).all() and ((loss >= 0) & (loss <= 1)).all()
+    assert (mean_n <= k + 1e-9).all()
+    # admitted packets' sojourn = wait + one service, averaged over the phases they arrive in
+    admitted = share * rates * (1 - loss)
+    mean_wait = (admitted * wait).sum(axis=1) / admitted.sum(axis=1)
+    np.testing.assert_allclose(sojourn, mean_wait + 1.0, rtol=1e-6)
+
+
+def test_burstier_input_waits_longer() -> None:
+    # the same mean load, ever longer on periods (same peak): the wait only grows
+    on = np.array([0.01, 0.1, 1.0, 10.0])
+    q = mmpp2_queue(np.full(4, 1.6), np.zeros(4), 1.0 / on, 1.0 / on, np.ones(4),
+                    np.full(4, 500))
+    assert (np.diff(q.sojourn_s) > 0).all()
+    assert q.sojourn_s[0] > 1.0 / (1.0 - 0.8)  # burstier than Poisson at the same load
