@@ -49,6 +49,9 @@ def synth_cmd(
     file: FileArg = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for observations.jsonl "
                                           "and labels.jsonl.")] = Path("synth-out"),
+    parquet: Annotated[bool, typer.Option(
+        "--parquet", help="Also write observations.parquet and labels.parquet (schema "
+                          "below).")] = False,
     episodes: Annotated[int, typer.Option("--episodes", "-n", min=1,
                                           help="Episodes (one fault or none each).")] = 22,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 0,
@@ -93,6 +96,17 @@ def synth_cmd(
     none), element (link, node, SRLG or surge destination), elements (links affected),
     start, end, window_start, window_end (epoch s), params, chain (cause -> reroute ->
     overload -> SLA break), affected_services.
+
+    With --parquet, the same data as Parquet tables beside the JSON lines (replay them with
+    ``nettwin diagnose NET --observations observations.parquet``). observations.parquet,
+    one row per record, null where the record's kind lacks the column: kind string, time
+    float64, device string, interface string, out_octets float64, out_drops float64,
+    oper_status string, counter_bits int8 (counter); link string, rsl_dbm float64,
+    modulation string, capacity_bps float64 (radio); object string, event string, severity
+    string, message string (event). labels.parquet: event_id string, scenario string, kind
+    string, element string, elements list<string>, start float64, end float64, window_start
+    float64, window_end float64, params string (a JSON object), chain list<string>,
+    affected_services list<string>.
     """
     set_quiet(quiet)
     from nettwin.synth import Noise, SynthConfig, Synthesizer
@@ -118,12 +132,25 @@ def synth_cmd(
         raise fail(exc) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     n_records = 0
-    with (progress_bar("synthesising") as advance,
-          (out_dir / "observations.jsonl").open("wb") as obs,
-          (out_dir / "labels.jsonl").open("wb") as labels):
-        for i, ep in enumerate(synth.episodes(episodes, chosen)):
-            obs.write(b"".join(orjson.dumps(r) + b"\n" for r in ep.records))
-            labels.write(orjson.dumps(ep.label.to_json()) + b"\n")
-            n_records += len(ep.records)
-            advance(i + 1, episodes)
-    err.print(f"wrote {n_records} observations and {episodes} labels to {out_dir}")
+    sink = None
+    if parquet:
+        from nettwin.synth.parquet import ParquetSink
+
+        sink = ParquetSink(out_dir)
+    try:
+        with (progress_bar("synthesising") as advance,
+              (out_dir / "observations.jsonl").open("wb") as obs,
+              (out_dir / "labels.jsonl").open("wb") as labels):
+            for i, ep in enumerate(synth.episodes(episodes, chosen)):
+                label = ep.label.to_json()
+                obs.write(b"".join(orjson.dumps(r) + b"\n" for r in ep.records))
+                labels.write(orjson.dumps(label) + b"\n")
+                if sink is not None:
+                    sink.write(ep.records, label)
+                n_records += len(ep.records)
+                advance(i + 1, episodes)
+    finally:
+        if sink is not None:
+            sink.close()
+    formats = "JSON lines and Parquet" if parquet else "JSON lines"
+    err.print(f"wrote {n_records} observations and {episodes} labels ({formats}) to {out_dir}")
