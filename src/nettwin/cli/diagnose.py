@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -111,3 +111,83 @@ def diagnose_cmd(
     if result.causes and result.causes[0].chain:
         out.print("chain: " + escape(" -> ".join(result.causes[0].chain)))
     emit_json(json_out, result.to_json())
+
+
+@commands.command("anomalies")
+def anomalies_cmd(
+    file: FileArg = None,
+    observations: Annotated[Path, typer.Option(
+        "--observations", "-o", help="JSON lines or Parquet observations to watch (e.g. "
+                                     "from 'nettwin synth').")] = Path("observations.jsonl"),
+    train: Annotated[Path | None, typer.Option(
+        help="Observations of normal operation to learn the bands from (default: the "
+             "first --learn fraction of the window itself).")] = None,
+    learn: Annotated[float, typer.Option(min=0.05, max=0.9, help="Without --train: the "
+                                         "leading fraction of the window taken as normal.")
+                     ] = 0.3,
+    threshold: Annotated[float, typer.Option(min=1.0, help="Band spreads a residual must "
+                                             "leave the band by.")] = 5.0,
+    persist: Annotated[int, typer.Option(min=1, help="Consecutive samples it must stay "
+                                         "out.")] = 2,
+    fmt: FormatOpt = None,
+    default_capacity: CapacityOpt = 10e9,
+    metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    json_out: JsonOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Anomalies against the twin: per link the measured rate and drops against what the
+    twin predicts (its traffic matrix over the reported topology, traffic level fitted per
+    sample), per node the traffic balance (demand), per radio link the received level,
+    each judged on a normal band learned from history. Classes: traffic (demand changed),
+    topology (the twin's state is wrong: cut, silent node, unknown metric or capacity),
+    physics (radio fade).
+
+    JSON: {"alarms": [{"class", "element", "start", "end", "score" (band spreads),
+    "evidence"}], "learned_samples"}.
+    """
+    set_quiet(quiet)
+    json_to_stdout(json_out)
+    from nettwin.diagnose import load_observations, observe
+    from nettwin.diagnose.anomaly import AnomalyDetector
+
+    try:
+        network = load(file, fmt, None, default_capacity, metric_policy)
+        obs = load_observations(network, observations)
+        detector = AnomalyDetector(network, threshold=threshold, persist=persist)
+        if train is not None:
+            history = [load_observations(network, train)]
+        else:
+            cut = float(obs.times[0] + learn * (obs.times[-1] - obs.times[0]))
+            from nettwin.diagnose.observed import read_observations
+
+            records = _records(observations, read_observations)
+            history = [observe(network, records, None, cut)]
+            obs = observe(network, records, cut, None)
+        bands = detector.fit(history)
+        alarms = detector.detect(obs)
+    except NettwinError as exc:
+        raise fail(exc) from None
+    table = Table(title=f"Anomalies ({len(alarms)}; bands learned from {bands.samples} "
+                        "samples)")
+    for col in ("class", "element", "from", "to", "sigma", "evidence"):
+        table.add_column(col)
+    for a in sorted(alarms, key=lambda a: -a.score):  # the strongest first
+        table.add_row(a.cls.value, escape(a.element), _clock(a.start), _clock(a.end),
+                      f"{a.score:.0f}", escape(a.evidence[0] if a.evidence else ""))
+    out.print(table)
+    emit_json(json_out, {"alarms": [a.to_json() for a in alarms],
+                         "learned_samples": bands.samples})
+
+
+def _records(path: Path, read: Any) -> list[Any]:
+    if path.suffix == ".parquet":
+        from nettwin.synth.parquet import read_observations_parquet
+
+        return read_observations_parquet(path)
+    return list(read(path))
+
+
+def _clock(t: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -98,7 +98,7 @@ def read_observations_parquet(path: Path) -> list[dict[str, Any]]:
 
 def read_labels_parquet(path: Path) -> list[dict[str, Any]]:
     """The label rows (params decoded back into a dictionary)."""
-    rows = pq.read_table(path).to_pylist()
+    rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
     for r in rows:
         r["params"] = orjson.loads(r["params"]) if r.get("params") else {}
     return rows

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from nettwin.api.routes import (
+    anomalies,
     basis,
     diagnose,
     health,
@@ -20,6 +21,6 @@ from nettwin.api.routes import (
 ROUTERS: tuple[APIRouter, ...] = (health.router, networks.router, basis.router, jobs.router,
                                   live.router, tmf.router, qos.router, views.router,
                                   service.router, optimize.router,
-                                  diagnose.router, shadow.router)
+                                  diagnose.router, shadow.router, anomalies.router)
 
 __all__ = ["ROUTERS"]
