@@ -22,7 +22,7 @@ from nettwin.synth.radio_history import Degradation, synth_radio_history
 def test_implied_rain_rate_inverts_the_p838_validation_vectors() -> None:
     path = data_path("radio", "itu_validation", "ITURP838-3_rain_specific_attenuation.csv")
     rows = list(csv.reader(path.open(encoding="latin-1")))[2:]
-    el, f, rate, tau, k, alpha, gamma = np.array(
+    _el, _f, rate, _tau, k, alpha, gamma = np.array(
         [[float(x) for x in r[:7]] for r in rows if r and r[0]]).T
     for d_km in (1.0, 7.5):
         np.testing.assert_allclose(implied_rain_rate(gamma * d_km, k, alpha, d_km), rate,

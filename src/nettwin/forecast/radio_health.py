@@ -94,7 +94,7 @@ class RadioHealth:
                clear_sky_dbm: np.ndarray | None = None, margin_db: np.ndarray | None = None
                ) -> list[HealthAlarm]:
         """Rain fades and degradations in the history, each with its warning time."""
-        cfg, r = self.config, self.radio
+        cfg = self.config
         rsl = _fill(np.asarray(rsl_dbm, np.float64))
         day0 = times < times[0] + SECONDS_PER_DAY
         ref = clear_sky_dbm if clear_sky_dbm is not None else \
@@ -106,7 +106,7 @@ class RadioHealth:
         recent = _rolling_reference(times, rsl)
         near = ((recent - rsl) >= cfg.neighbour_fade_db).astype(np.int64) @ \
             self.neighbours.astype(np.int64) > 0
-        rainy = _dilate(near, max(1, int(round(3600.0 / _step(times)))))
+        rainy = _dilate(near, max(1, round(3600.0 / _step(times))))
         alarms = self._rain(times, fade, near)
         alarms += self._degradations(times, rsl, ref, rainy, margin_db)
         return sorted(alarms, key=lambda a: (a.detected_at, a.link))
@@ -183,7 +183,7 @@ class RadioHealth:
             return HealthAlarm(lid, HealthKind.MISALIGNMENT, float(t[j]), now, eta,
                                step_db=jump, evidence=(
                                    f"clear-sky level stepped down {jump:.1f} dB at one "
-                                   "instant, neighbours steady",) + _margin_text(lost, margin))
+                                   "instant, neighbours steady", *_margin_text(lost, margin)))
         se = math.sqrt(line_rss / max(n - 2, 1) / max(float(((x - x.mean()) ** 2).sum()), 1e-12))
         if -slope >= cfg.min_rate_db_per_day and -slope * x[-1] >= cfg.min_decline_db \
                 and -slope / max(se, 1e-12) >= cfg.significance:
@@ -195,7 +195,7 @@ class RadioHealth:
             return HealthAlarm(lid, HealthKind.SLOW_DECLINE, min(start, now), now, eta,
                                rate_db_per_day=rate, evidence=(
                                    f"clear-sky level falling {rate:.2f} dB/day, neighbours "
-                                   "steady",) + _margin_text(lost, margin))
+                                   "steady", *_margin_text(lost, margin)))
         return None
 
 
