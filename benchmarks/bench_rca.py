@@ -153,10 +153,13 @@ def run_anomaly(name: str, path: Path, episodes: int, seed: int) -> None:
     print(f"{'scenario':20} {'n':>4} {'recall':>7} {'on elem':>8} {'precision':>9} "
           f"{'false':>6} {'delay p50 s':>11} {'p95 s':>6}")
     for scen, sc in sorted(scores.items(), key=lambda kv: (kv[0] == "ALL", kv[0])):
+        if scen == "none":
+            print(f"{scen:20} {sc.quiet_episodes:4d} {'-':>7} {'-':>8} {'-':>9} "
+                  f"{sc.false_alarms:6d}   (false alarms in fault-free episodes)")
+            continue
         d = np.array(sc.delays_s) if sc.delays_s else np.array([np.nan])
-        rec = "-" if scen == "none" else f"{100 * sc.recall:5.1f}%"
-        elem = "-" if scen == "none" else f"{100 * sc.on_element / sc.episodes:6.1f}%"
-        print(f"{scen:20} {sc.episodes:4d} {rec:>7} {elem:>8} {100 * sc.precision:8.1f}% "
+        print(f"{scen:20} {sc.episodes:4d} {100 * sc.recall:6.1f}% "
+              f"{100 * sc.on_element / max(sc.episodes, 1):7.1f}% {100 * sc.precision:8.1f}% "
               f"{sc.false_alarms:6d} {np.nanmedian(d):11.0f} {np.nanpercentile(d, 95):6.0f}")
 
 

@@ -77,10 +77,12 @@ class Alarm:
     end: float
     score: float  # the largest excursion, in band spreads
     evidence: tuple[str, ...] = ()
+    raised: float = math.nan  # when it is raised: ``start`` once it has persisted
 
     def to_json(self) -> dict[str, Any]:
         return {"class": self.cls.value, "element": self.element, "start": self.start,
-                "end": self.end, "score": self.score, "evidence": list(self.evidence)}
+                "raised": self.raised, "end": self.end, "score": self.score,
+                "evidence": list(self.evidence)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,6 +218,10 @@ class AnomalyDetector:
         thr = self.threshold
         t = obs.times
 
+        def up_at(s: int, e: int, n: int | None = None) -> float:
+            """When a run from sample s is raised: once it has lasted ``persist`` samples."""
+            return float(t[min(s + (self.persist if n is None else n) - 1, e)])
+
         def z(x: np.ndarray, band: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
             return np.asarray(np.nan_to_num((x - band[0][None, :]) / band[1][None, :]))
 
@@ -239,7 +245,7 @@ class AnomalyDetector:
                 alarms.append(Alarm(AnomalyClass.PHYSICS, lid, float(t[s]), float(t[e]),
                                     float(z_rsl[s:e + 1, j].max()),
                                     (f"RSL {-float(fade_db[s:e + 1, j].max()):.1f} dB below "
-                                     f"its clear-sky band on {lid}",)))
+                                     f"its clear-sky band on {lid}",), up_at(s, e)))
         for n in range(c.n_nodes):
             for s, e in _runs(node_hit[:, n]):
                 if physics_on[s:e + 1].all():
@@ -249,8 +255,8 @@ class AnomalyDetector:
                 what = f"traffic balance of {c.node_ids[n]} {'+' if peak > 0 else '-'}" \
                        f"{abs(peak):.0f} sigma vs the twin's demands"
                 alarms.append(Alarm(AnomalyClass.TRAFFIC, c.node_ids[n], float(t[s]),
-                                    float(t[e]), abs(peak), (what,)))
-        by_link: dict[str, list[tuple[int, int, float, str]]] = {}
+                                    float(t[e]), abs(peak), (what,), up_at(s, e)))
+        by_link: dict[str, list[tuple[int, int, float, str, float]]] = {}
         for a in range(c.n_arcs):
             for s, e in _runs(arc_hit[:, a]):
                 peak = float(np.max(np.maximum(np.abs(z_arc[s:e + 1, a]), z_drop[s:e + 1, a])))
@@ -259,11 +265,14 @@ class AnomalyDetector:
                 what = f"rate on {c.arc_label(a)} x{ratio:.2f} of the twin's" + (
                     f", drops {100 * float(np.nanmax(r.drop[s:e + 1, a])):.1f} %"
                     if z_drop[s:e + 1, a].max() > thr else "")
-                by_link.setdefault(c.link_ids[a // 2], []).append((s, e, peak, what))
+                by_link.setdefault(c.link_ids[a // 2], []).append((s, e, peak, what,
+                                                                   up_at(s, e)))
             for s, e in _runs(status[:, a]):
-                what = f"{c.arc_label(a)} reported down" if r.down[s:e + 1, a].any() else \
+                down_now = bool(r.down[s:e + 1, a].any())
+                what = f"{c.arc_label(a)} reported down" if down_now else \
                     f"{c.node_ids[c.arc_src[a]]} stopped reporting {c.link_ids[a // 2]}"
-                by_link.setdefault(c.link_ids[a // 2], []).append((s, e, 50.0, what))
+                by_link.setdefault(c.link_ids[a // 2], []).append(
+                    (s, e, 50.0, what, up_at(s, e, 1 if down_now else None)))
         for lid, runs in by_link.items():
             s, e = min(x[0] for x in runs), max(x[1] for x in runs)
             hard = any(x[2] == 50.0 for x in runs)
@@ -272,7 +281,7 @@ class AnomalyDetector:
                 AnomalyClass.TRAFFIC if traffic_on[s:e + 1].any() else AnomalyClass.TOPOLOGY
             evidence = tuple(dict.fromkeys(x[3] for x in sorted(runs)))[:6]
             alarms.append(Alarm(cls, lid, float(t[s]), float(t[e]),
-                                max(x[2] for x in runs), evidence))
+                                max(x[2] for x in runs), evidence, min(x[4] for x in runs)))
         alarms += self._silent_nodes(r, t)
         alarms.sort(key=lambda a: (a.start, a.cls.value, a.element))
         return alarms
@@ -289,7 +298,8 @@ class AnomalyDetector:
             for s, e in _runs(all_quiet):
                 what = f"{c.node_ids[n]} stopped reporting on all {arcs.size} ports"
                 out.append(Alarm(AnomalyClass.TOPOLOGY, c.node_ids[n], float(t[s]),
-                                 float(t[e]), 50.0, (what,)))
+                                 float(t[e]), 50.0, (what,),
+                                 float(t[min(s + self.persist - 1, e)])))
         return out
 
 
@@ -298,10 +308,11 @@ class AnomalyDetector:
 class Score:
     """Detection against labels, per labelled kind."""
 
-    episodes: int = 0
+    episodes: int = 0  # with a fault
+    quiet_episodes: int = 0  # without ("none"): every alarm there is false
     detected: int = 0  # an alarm of the expected class from the onset on
     on_element: int = 0  # ... on the labelled element (or one it affects)
-    delays_s: list[float] = field(default_factory=list)
+    delays_s: list[float] = field(default_factory=list)  # raised minus labelled start
     true_alarms: int = 0
     false_alarms: int = 0
 
@@ -321,14 +332,17 @@ def score_episode(score: Score, kind: FaultKind, element: str, elements: tuple[s
     and starts from ``slack_s`` before the labelled start on; every other alarm is false
     (a "none" episode has no true alarm)."""
     want = EXPECTED_CLASS.get(kind)
+    if want is None:
+        score.quiet_episodes += 1
+        score.false_alarms += len(alarms)
+        return
     score.episodes += 1
-    true = [a for a in alarms if want is not None and a.cls is want
-            and start - slack_s <= a.start <= end]
+    true = [a for a in alarms if a.cls is want and start - slack_s <= a.start <= end]
     score.true_alarms += len(true)
     score.false_alarms += len(alarms) - len(true)
     if true:
         score.detected += 1
-        score.delays_s.append(max(0.0, min(a.start for a in true) - start))
+        score.delays_s.append(max(0.0, min(a.raised for a in true) - start))
         if any(a.element in (element, *elements) for a in true):
             score.on_element += 1
 

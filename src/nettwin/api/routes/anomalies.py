@@ -33,7 +33,8 @@ class AnomaliesRequest(BaseModel):
 class AlarmDoc(BaseModel):
     cls: str = Field(alias="class", description="traffic, topology or physics")
     element: str = Field(description="Link, node or radio link id")
-    start: float
+    start: float = Field(description="First sample out of the band (epoch s)")
+    raised: float = Field(description="When it had persisted long enough to raise")
     end: float
     score: float = Field(description="Largest excursion, in band spreads")
     evidence: list[str]
