@@ -50,8 +50,8 @@ TOP_RESIDUAL_LINKS = 8
 # ordinary drift of a measured traffic mix (Abilene's 5-minute matrices move a destination's
 # traffic by up to ~75 % within an hour), which a "surge" would only overfit
 MIN_SURGE_FACTOR = 2.0
-# complexity of a candidate with a fitted value (capacity, metric, surge factor, RSL step),
-# in log(cells): well above BIC's 2, as a window's residuals are correlated from one sample
+# complexity of a candidate with a value fitted to the counters (capacity, metric, surge
+# factor), in log(cells): well above BIC's 2, as a window's residuals are correlated from one sample
 # to the next (a drifting traffic mix), which inflates the gain of any extra parameter
 FITTED_PENALTY = 10.0
 
@@ -394,9 +394,13 @@ class Diagnoser:
             radio_cost, explained = self._radio_cost(f, ctx)
             cost += radio_cost
             if f.kind is not FaultKind.NONE:
-                fitted = f.kind in (FaultKind.CAPACITY_DEGRADED, FaultKind.METRIC_CHANGED,
-                                    FaultKind.TRAFFIC_SURGE, FaultKind.MISALIGNMENT)
-                cost += (FITTED_PENALTY if fitted else 1.0) * math.log(n_cells)
+                # a value fitted to the counters (which traffic drift also moves) pays
+                # FITTED_PENALTY; a misalignment's step is fitted to the radio levels: BIC's 2
+                on_counters = f.kind in (FaultKind.CAPACITY_DEGRADED, FaultKind.METRIC_CHANGED,
+                                         FaultKind.TRAFFIC_SURGE)
+                weight = FITTED_PENALTY if on_counters else \
+                    2.0 if f.kind is FaultKind.MISALIGNMENT else 1.0
+                cost += weight * math.log(n_cells)
             params = {"capacity_factor": f.capacity_factor} \
                 if f.kind is FaultKind.CAPACITY_DEGRADED else \
                 {"metric": float(f.metric or 0)} if f.kind is FaultKind.METRIC_CHANGED else \
