@@ -67,3 +67,26 @@ def test_labelled_degradation_found_and_rain_not_mistaken(munich, seed: int,  # 
             seen += 1
             hit += any(link == lid and r.start - 3600 <= t <= r.end + 3600 for link, t in rain)
     assert seen >= 5 and hit >= 0.8 * seen
+
+
+def test_cli_synth_radio_days_then_radio_health_finds_the_label(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from nettwin.cli.app import app
+
+    net = str(example_path("munich-backhaul"))
+    runner = CliRunner()
+    res = runner.invoke(app, ["synth", net, "--radio-days", "6", "--radio-degradation",
+                              "misalignment", "--seed", "2", "-o", str(tmp_path), "-q"])
+    assert res.exit_code == 0, res.output
+    label = json.loads((tmp_path / "radio_labels.json").read_text())["degradation"]
+    out = tmp_path / "health.json"
+    res = runner.invoke(app, ["radio-health", net, "-o", str(tmp_path / "radio.jsonl"),
+                              "--json", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    found = [a for a in json.loads(out.read_text())["alarms"] if a["kind"] != "rain_fade"]
+    assert [(a["link"], a["kind"]) for a in found] == [(label["link"], "misalignment")]
+    res = runner.invoke(app, ["radio-health", "-o", str(tmp_path / "radio.jsonl")])
+    assert res.exit_code == 3 and "microwave" in res.output  # Abilene has no radio links

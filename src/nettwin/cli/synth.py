@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,6 +50,14 @@ def synth_cmd(
     file: FileArg = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for observations.jsonl "
                                           "and labels.jsonl.")] = Path("synth-out"),
+    radio_days: Annotated[float, typer.Option(
+        "--radio-days", min=0.0, help="Instead of episodes: this many days of received "
+                                      "levels of every radio link (15 min), rain cells "
+                                      "passing and one labelled degradation, to radio.jsonl "
+                                      "and radio_labels.json (for 'nettwin radio-health').")
+    ] = 0.0,
+    radio_degradation: Annotated[str, typer.Option(
+        help="With --radio-days: slow_decline, misalignment or none.")] = "slow_decline",
     parquet: Annotated[bool, typer.Option(
         "--parquet", help="Also write observations.parquet and labels.parquet (schema "
                           "below).")] = False,
@@ -131,6 +140,9 @@ def synth_cmd(
     except NettwinError as exc:
         raise fail(exc) from None
     out_dir.mkdir(parents=True, exist_ok=True)
+    if radio_days > 0:
+        _radio_history(radio, out_dir, radio_days, radio_degradation, seed)
+        return
     n_records = 0
     sink = None
     if parquet:
@@ -154,3 +166,32 @@ def synth_cmd(
             sink.close()
     formats = "JSON lines and Parquet" if parquet else "JSON lines"
     err.print(f"wrote {n_records} observations and {episodes} labels ({formats}) to {out_dir}")
+
+
+def _radio_history(radio: Any, out_dir: Path, days: float, degradation: str, seed: int) -> None:
+    """Days of received levels with a labelled degradation (radio predictive maintenance)."""
+    import dataclasses
+
+    from nettwin.synth.radio_history import Degradation, synth_radio_history
+
+    if radio is None:
+        raise fail(NettwinError("--radio-days needs a network with microwave links (e.g. "
+                                "the bundled munich-backhaul)"))
+    kinds = {d.value: d for d in Degradation} | {"none": None}
+    if degradation not in kinds:
+        raise typer.BadParameter(f"--radio-degradation {degradation!r}: use one of "
+                                 f"{', '.join(kinds)}")
+    h = synth_radio_history(radio, seed=seed, days=days, degradation=kinds[degradation])
+    with (out_dir / "radio.jsonl").open("wb") as fh:
+        for k, t in enumerate(h.times.tolist()):
+            fh.write(b"".join(orjson.dumps({"kind": "radio", "time": t, "link": lid,
+                                            "rsl_dbm": v}) + b"\n"
+                              for lid, v in zip(h.link_ids, h.rsl_dbm[k].tolist(),
+                                                strict=True) if not math.isnan(v)))
+    labels = {"degradation": None if h.degradation is None else
+              dataclasses.asdict(h.degradation) | {"kind": h.degradation.kind.value},
+              "rain": [dataclasses.asdict(r) for r in h.rain]}
+    (out_dir / "radio_labels.json").write_bytes(orjson.dumps(labels, option=orjson.OPT_INDENT_2
+                                                             | orjson.OPT_SERIALIZE_NUMPY))
+    err.print(f"wrote {h.times.size} instants of {len(h.link_ids)} radio links and "
+              f"{len(h.rain)} rain passage(s) to {out_dir}")
