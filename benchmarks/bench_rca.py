@@ -17,7 +17,19 @@ the observations exactly as well (the data cannot tell them apart).
 The FRR lab section (``rca_lab.py``): faults injected into real routers, observed through the
 live twin; run live when root and frr are there, else the stored lab episodes.
 
-Run: ``make bench-rca`` or ``python benchmarks/bench_rca.py [--episodes N --geant N --lab N]``.
+Anomaly detection (--anomaly N per network, Abilene and Munich): bands learned from 4
+fault-free episodes, then every episode's alarms scored against its label: recall (an alarm
+of the class the label's kind shows up as, traffic / topology / physics, from the onset on),
+on the element, precision (alarms of the right class from the onset on over all alarms; on
+"none" every alarm is false) and detection delay.
+
+Radio predictive maintenance (--radio N histories of 14 days at 15 min on Munich, thirds
+without degradation, with a slow decline, with a misalignment, rain cells passing at
+0.6 a day): degradation recall/precision by kind, lead time of the slow-decline warning
+before the fade margin is exhausted, rain fades of 3 dB or more reported as rain.
+
+Run: ``make bench-rca`` or ``python benchmarks/bench_rca.py [--episodes N --geant N --lab N
+--anomaly N --radio N]``.
 """
 
 from __future__ import annotations
@@ -34,12 +46,15 @@ import numpy as np
 
 from nettwin.cli.synth import radio_arrays
 from nettwin.diagnose import Diagnoser, observe
+from nettwin.diagnose.anomaly import AnomalyDetector, Score, score_episode
 from nettwin.diagnose.baseline import correlate
 from nettwin.examples import example_path
+from nettwin.forecast.radio_health import HealthKind, RadioHealth
 from nettwin.io import load_network
 from nettwin.io.traffic_series import read_traffic_series, traffic_files
 from nettwin.synth import Label, SynthConfig, Synthesizer
 from nettwin.synth.faults import FaultKind
+from nettwin.synth.radio_history import Degradation, synth_radio_history
 
 DATA = Path(__file__).resolve().parents[1] / "../shared/data"
 GEANT = DATA / "sndlib/native/geant.txt"
@@ -120,6 +135,94 @@ def report(rows: list[dict[str, Any]]) -> None:
         print(f"  miss: {r['network']} {r['scenario']} {r['element']!r} -> {r['got']}")
 
 
+def run_anomaly(name: str, path: Path, episodes: int, seed: int) -> None:
+    """Alarms of every episode against its label, per scenario."""
+    net = load_network(path)
+    synth = Synthesizer(net, SynthConfig(steps=60), radio_arrays(net, path, None), seed)
+    det = AnomalyDetector(net, synth.compiled)
+    det.fit([observe(net, synth.episode("none").records) for _ in range(4)])
+    scores: dict[str, Score] = defaultdict(Score)
+    cpu = 0.0
+    for ep in synth.episodes(episodes):
+        lab = ep.label
+        obs = observe(net, ep.records)
+        c0 = time.process_time()
+        alarms = det.detect(obs)
+        cpu += time.process_time() - c0
+        for key in (lab.scenario, "ALL"):
+            score_episode(scores[key], lab.kind, lab.element, lab.elements, lab.start,
+                          lab.end, alarms, synth.config.interval_s)
+    print(f"\nanomaly detection on {name} ({episodes} episodes, bands from 4 fault-free "
+          f"ones; {1e3 * cpu / max(episodes, 1):.0f} ms CPU per 60-sample window)")
+    print(f"{'scenario':20} {'n':>4} {'recall':>7} {'on elem':>8} {'precision':>9} "
+          f"{'false':>6} {'delay p50 s':>11} {'p95 s':>6}")
+    for scen, sc in sorted(scores.items(), key=lambda kv: (kv[0] == "ALL", kv[0])):
+        if scen == "none":
+            print(f"{scen:20} {sc.quiet_episodes:4d} {'-':>7} {'-':>8} {'-':>9} "
+                  f"{sc.false_alarms:6d}   (false alarms in fault-free episodes)")
+            continue
+        d = np.array(sc.delays_s) if sc.delays_s else np.array([np.nan])
+        print(f"{scen:20} {sc.episodes:4d} {100 * sc.recall:6.1f}% "
+              f"{100 * sc.on_element / max(sc.episodes, 1):7.1f}% {100 * sc.precision:8.1f}% "
+              f"{sc.false_alarms:6d} {np.nanmedian(d):11.0f} {np.nanpercentile(d, 95):6.0f}")
+
+
+def run_radio(histories: int, seed: int) -> None:
+    """Rain versus degradation on synthetic RSL histories of the Munich backhaul."""
+    path = example_path("munich-backhaul")
+    net = load_network(path)
+    radio = radio_arrays(net, path, None)
+    health = RadioHealth(radio)
+    kinds = (None, Degradation.SLOW_DECLINE, Degradation.MISALIGNMENT)
+    found: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # kind -> [hits, labelled]
+    right_link = false_alarms = rain_seen = rain_hit = 0
+    lead_days: list[float] = []
+    delay_h: list[float] = []
+    cpu = 0.0
+    for h_i in range(histories):
+        h = synth_radio_history(radio, seed=seed + h_i, degradation=kinds[h_i % 3])
+        c0 = time.process_time()
+        alarms = health.assess(h.times, h.rsl_dbm, h.clear_sky_dbm, h.margin_db)
+        cpu += time.process_time() - c0
+        degr = [a for a in alarms if a.kind is not HealthKind.RAIN_FADE]
+        lab = h.degradation
+        hit = [a for a in degr if lab is not None and a.link == lab.link
+               and a.detected_at >= lab.start]
+        false_alarms += len(degr) - len(hit)
+        if lab is not None:
+            found[lab.kind.value][1] += 1
+            if hit:
+                right_link += 1
+                found[lab.kind.value][0] += hit[0].kind.value == lab.kind.value
+                if lab.kind is Degradation.SLOW_DECLINE:
+                    lead_days.append((lab.exhausted_at - hit[0].detected_at) / 86400)
+                else:
+                    delay_h.append((hit[0].detected_at - lab.start) / 3600)
+        rain = [(a.link, a.start) for a in alarms if a.kind is HealthKind.RAIN_FADE]
+        for r in h.rain:
+            for lid in r.links:
+                rain_seen += 1
+                rain_hit += any(link == lid and r.start - 3600 <= t <= r.end + 3600
+                                for link, t in rain)
+    n_deg = sum(v[1] for v in found.values())
+    print(f"\nradio predictive maintenance, Munich backhaul ({histories} histories of 14 days "
+          f"at 15 min, {len(radio.link_ids)} radio links; {cpu / max(histories, 1):.2f} s "
+          "CPU per history)")
+    for kind, (ok, n) in sorted(found.items()):
+        print(f"  {kind:14} recall (link and kind) {ok}/{n}")
+    print(f"  degradations on the right link {right_link}/{n_deg}; precision "
+          f"{right_link / max(right_link + false_alarms, 1):.3f} ({false_alarms} false "
+          "degradation alarms, rain included)")
+    if lead_days:
+        ld = np.array(lead_days)
+        print(f"  slow decline warned before the margin is gone: {(ld > 0).sum()}/{ld.size}; "
+              f"lead time median {np.median(ld):.1f} d, min {ld.min():.1f} d")
+    if delay_h:
+        print(f"  misalignment found after median {np.median(delay_h):.1f} h, max "
+              f"{max(delay_h):.1f} h")
+    print(f"  rain fades >= 3 dB reported as rain: {rain_hit}/{rain_seen}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--episodes", type=int, default=250, help="per network (Abilene, Munich)")
@@ -136,6 +239,10 @@ def main() -> None:
                          "capacity shaped down, router lost; root and frr, else the stored "
                          "lab episodes are re-diagnosed; 0: skip)")
     ap.add_argument("--lab-save", type=Path, help="keep the lab episodes (gzip JSON lines)")
+    ap.add_argument("--anomaly", type=int, default=100,
+                    help="episodes per network for anomaly detection (0: skip)")
+    ap.add_argument("--radio", type=int, default=30,
+                    help="RSL histories for radio predictive maintenance (0: skip)")
     ap.add_argument("--threads", type=int, default=1,
                     help="numba threads per diagnosis (windows are independent: parallelise "
                          "across them)")
@@ -153,7 +260,8 @@ def main() -> None:
     if "measured" in which and args.measured and ABILENE_TMS.exists():
         rows += run("abilene-measured", ABILENE_SNDLIB.resolve(), args.measured, args.steps,
                     args.seed + 3, ABILENE_TMS.resolve())
-    report(rows)
+    if rows:
+        report(rows)
     if args.lab:
         from rca_lab import lab_rows
 
@@ -162,6 +270,12 @@ def main() -> None:
         lab = lab_rows(args.lab, args.seed, args.lab_save)
         report(lab)
         rows += lab
+    if args.anomaly:
+        run_anomaly("abilene", example_path("abilene"), args.anomaly, args.seed + 10)
+        run_anomaly("munich-backhaul", example_path("munich-backhaul"), args.anomaly,
+                    args.seed + 11)
+    if args.radio:
+        run_radio(args.radio, args.seed + 20)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

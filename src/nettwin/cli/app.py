@@ -71,6 +71,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                    "traffic day"),
     "diagnose": ("nettwin.cli.diagnose", "Counterfactual root cause: candidate faults "
                                          "generated from the symptoms"),
+    "anomalies": ("nettwin.cli.diagnose", "Anomalies against the twin: per link the "
+                                          "measured rate and drops against what the twin "
+                                          "predicts"),
+    "radio-health": ("nettwin.cli.diagnose", "Radio predictive maintenance: from "
+                                             "received-level history, rain fades"),
     "forecast": ("nettwin.cli.forecast", "Seasonal traffic forecasts per link and demand"),
     "serve": ("nettwin.cli.serve", "Serve the twin: REST API (OpenAPI at /docs) and the "
                                    "dashboard (/ui)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,6 +50,17 @@ def synth_cmd(
     file: FileArg = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for observations.jsonl "
                                           "and labels.jsonl.")] = Path("synth-out"),
+    radio_days: Annotated[float, typer.Option(
+        "--radio-days", min=0.0, help="Instead of episodes: this many days of received "
+                                      "levels of every radio link (15 min), rain cells "
+                                      "passing and one labelled degradation, to radio.jsonl "
+                                      "and radio_labels.json (for 'nettwin radio-health').")
+    ] = 0.0,
+    radio_degradation: Annotated[str, typer.Option(
+        help="With --radio-days: slow_decline, misalignment or none.")] = "slow_decline",
+    parquet: Annotated[bool, typer.Option(
+        "--parquet", help="Also write observations.parquet and labels.parquet (schema "
+                          "below).")] = False,
     episodes: Annotated[int, typer.Option("--episodes", "-n", min=1,
                                           help="Episodes (one fault or none each).")] = 22,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 0,
@@ -93,6 +105,17 @@ def synth_cmd(
     none), element (link, node, SRLG or surge destination), elements (links affected),
     start, end, window_start, window_end (epoch s), params, chain (cause -> reroute ->
     overload -> SLA break), affected_services.
+
+    With --parquet, the same data as Parquet tables beside the JSON lines (replay them with
+    ``nettwin diagnose NET --observations observations.parquet``). observations.parquet,
+    one row per record, null where the record's kind lacks the column: kind string, time
+    float64, device string, interface string, out_octets float64, out_drops float64,
+    oper_status string, counter_bits int8 (counter); link string, rsl_dbm float64,
+    modulation string, capacity_bps float64 (radio); object string, event string, severity
+    string, message string (event). labels.parquet: event_id string, scenario string, kind
+    string, element string, elements list<string>, start float64, end float64, window_start
+    float64, window_end float64, params string (a JSON object), chain list<string>,
+    affected_services list<string>.
     """
     set_quiet(quiet)
     from nettwin.synth import Noise, SynthConfig, Synthesizer
@@ -117,13 +140,58 @@ def synth_cmd(
     except NettwinError as exc:
         raise fail(exc) from None
     out_dir.mkdir(parents=True, exist_ok=True)
+    if radio_days > 0:
+        _radio_history(radio, out_dir, radio_days, radio_degradation, seed)
+        return
     n_records = 0
-    with (progress_bar("synthesising") as advance,
-          (out_dir / "observations.jsonl").open("wb") as obs,
-          (out_dir / "labels.jsonl").open("wb") as labels):
-        for i, ep in enumerate(synth.episodes(episodes, chosen)):
-            obs.write(b"".join(orjson.dumps(r) + b"\n" for r in ep.records))
-            labels.write(orjson.dumps(ep.label.to_json()) + b"\n")
-            n_records += len(ep.records)
-            advance(i + 1, episodes)
-    err.print(f"wrote {n_records} observations and {episodes} labels to {out_dir}")
+    sink = None
+    if parquet:
+        from nettwin.synth.parquet import ParquetSink
+
+        sink = ParquetSink(out_dir)
+    try:
+        with (progress_bar("synthesising") as advance,
+              (out_dir / "observations.jsonl").open("wb") as obs,
+              (out_dir / "labels.jsonl").open("wb") as labels):
+            for i, ep in enumerate(synth.episodes(episodes, chosen)):
+                label = ep.label.to_json()
+                obs.write(b"".join(orjson.dumps(r) + b"\n" for r in ep.records))
+                labels.write(orjson.dumps(label) + b"\n")
+                if sink is not None:
+                    sink.write(ep.records, label)
+                n_records += len(ep.records)
+                advance(i + 1, episodes)
+    finally:
+        if sink is not None:
+            sink.close()
+    formats = "JSON lines and Parquet" if parquet else "JSON lines"
+    err.print(f"wrote {n_records} observations and {episodes} labels ({formats}) to {out_dir}")
+
+
+def _radio_history(radio: Any, out_dir: Path, days: float, degradation: str, seed: int) -> None:
+    """Days of received levels with a labelled degradation (radio predictive maintenance)."""
+    import dataclasses
+
+    from nettwin.synth.radio_history import Degradation, synth_radio_history
+
+    if radio is None:
+        raise fail(NettwinError("--radio-days needs a network with microwave links (e.g. "
+                                "the bundled munich-backhaul)"))
+    kinds = {d.value: d for d in Degradation} | {"none": None}
+    if degradation not in kinds:
+        raise typer.BadParameter(f"--radio-degradation {degradation!r}: use one of "
+                                 f"{', '.join(kinds)}")
+    h = synth_radio_history(radio, seed=seed, days=days, degradation=kinds[degradation])
+    with (out_dir / "radio.jsonl").open("wb") as fh:
+        for k, t in enumerate(h.times.tolist()):
+            fh.write(b"".join(orjson.dumps({"kind": "radio", "time": t, "link": lid,
+                                            "rsl_dbm": v}) + b"\n"
+                              for lid, v in zip(h.link_ids, h.rsl_dbm[k].tolist(),
+                                                strict=True) if not math.isnan(v)))
+    labels = {"degradation": None if h.degradation is None else
+              dataclasses.asdict(h.degradation) | {"kind": h.degradation.kind.value},
+              "rain": [dataclasses.asdict(r) for r in h.rain]}
+    (out_dir / "radio_labels.json").write_bytes(orjson.dumps(labels, option=orjson.OPT_INDENT_2
+                                                             | orjson.OPT_SERIALIZE_NUMPY))
+    err.print(f"wrote {h.times.size} instants of {len(h.link_ids)} radio links and "
+              f"{len(h.rain)} rain passage(s) to {out_dir}")

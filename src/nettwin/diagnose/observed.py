@@ -45,7 +45,7 @@ def read_observations(path: Path) -> list[bytes]:
     """The lines of a JSON lines file (clear error when it is missing or empty)."""
     if not path.is_file():
         raise ObservationError(f"observations file {path} does not exist: give a JSON lines "
-                               "file (e.g. written by 'nettwin synth')")
+                               "or Parquet file (e.g. written by 'nettwin synth')")
     lines = [ln for ln in path.read_bytes().splitlines() if ln.strip()]
     if not lines:
         raise ObservationError(f"observations file {path} is empty")
@@ -118,6 +118,14 @@ def observe(network: Network, payloads: Iterable[bytes | str | Mapping[str, Any]
 
 def load_observations(network: Network, path: Path, since: float | None = None,
                       until: float | None = None) -> ObservedWindow:
+    """A window from a JSON lines file or a Parquet table (``nettwin synth --parquet``)."""
+    if path.suffix == ".parquet" and path.is_file():
+        from nettwin.synth.parquet import read_observations_parquet
+
+        records = read_observations_parquet(path)
+        if not records:
+            raise ObservationError(f"observations file {path} is empty")
+        return observe(network, records, since, until)
     lines = read_observations(path)
     try:
         return observe(network, lines, since, until)

@@ -17,6 +17,7 @@ from nettwin.synth.faults import Fault, FaultKind, FaultModel
 REL_NOISE = 0.03  # relative spread of a measured rate (burstiness + polling jitter)
 ABS_NOISE = 0.002  # absolute floor, as a fraction of the arc's capacity
 MAX_Z2 = 400.0  # one cell never costs more than a 20-sigma miss (robust to glitches)
+LEVEL_GRID = 13  # traffic levels tried per step around the least-squares fit
 _OPTIONS = SimulationOptions()
 
 
@@ -74,24 +75,50 @@ class Predictor:
         return self._sinks[node]
 
     def predict(self, unit_load: np.ndarray, arc_up: np.ndarray, cap: np.ndarray,
-                carried: np.ndarray, dropped: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                   np.ndarray, np.ndarray]:
+                carried: np.ndarray, dropped: np.ndarray, noise_cap: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Fit the traffic level per step, then carried/dropped and the misfit.
 
         ``cap``, ``carried``, ``dropped``: [steps, m] (capacities in force, observations).
+        ``noise_cap``: the capacities the absolute noise floor scales with (default
+        ``cap``): the observed state's, not the candidate's, so that a candidate that
+        lowers a capacity is not judged with a tighter floor than its rivals.
         Returns (carried, dropped, level, cost per arc)."""
         load = np.where(arc_up, unit_load, 0.0)[None, :]
         meas = np.isfinite(carried)
-        sigma = REL_NOISE * np.nan_to_num(carried) + ABS_NOISE * cap
+        floor = ABS_NOISE * (cap if noise_cap is None else noise_cap)
+        sigma = REL_NOISE * np.nan_to_num(carried) + floor
         w = np.where(meas & (load > 0), 1.0 / sigma**2, 0.0)
         r = np.nan_to_num(carried)
         level = _robust_ratio(w, r, load)
         for _ in range(2):  # saturated arcs carry their capacity: they don't tell the level;
             # arcs 20 % off the level are what the candidate fails to explain, not the level
             pred = level[:, None] * load
-            inlier = (pred < 0.95 * cap) & (np.abs(r - pred) <= 0.2 * pred + ABS_NOISE * cap)
+            inlier = (pred < 0.95 * cap) & (np.abs(r - pred) <= 0.2 * pred + floor)
             level = _weighted_ratio(w * inlier, r, load, fallback=level)
-        offered = level[:, None] * load
+        # profile likelihood: per step, the level (within +-15 % of the fit) that minimises
+        # the very misfit the candidate is scored with, so that which arcs the fit above
+        # kept as inliers does not decide between candidates
+        grid = np.exp(np.linspace(-0.15, 0.15, LEVEL_GRID))
+        g_level = (grid[:, None] * level[None, :]).reshape(-1)
+        steps = level.size
+        c_all, d_all, z_all = self._misfit(g_level[:, None] * load, np.tile(cap, (grid.size, 1)),
+                                           np.tile(r, (grid.size, 1)),
+                                           np.tile(meas, (grid.size, 1)),
+                                           np.tile(dropped, (grid.size, 1)),
+                                           np.tile(sigma, (grid.size, 1)),
+                                           np.tile(floor, (grid.size, 1)))
+        pick = z_all.sum(axis=1).reshape(grid.size, steps).argmin(axis=0) * steps \
+            + np.arange(steps)
+        c_pred, d_pred, z2 = c_all[pick], d_all[pick], z_all[pick]
+        level = g_level[pick]
+        return c_pred, d_pred, level, z2.sum(axis=0)
+
+
+    def _misfit(self, offered: np.ndarray, cap: np.ndarray, r: np.ndarray, meas: np.ndarray,
+                dropped: np.ndarray, sigma: np.ndarray, floor: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Carried and dropped rates the queueing model gives, and z^2 per cell."""
         q = evaluate_queues(offered.ravel(), cap.ravel(), _OPTIONS.queue_model,
                             _OPTIONS.mean_packet_bytes, _OPTIONS.packet_size_scv,
                             np.tile(self._buffers, offered.shape[0]))
@@ -100,10 +127,10 @@ class Predictor:
         d_pred = offered * loss
         z2 = np.where(meas, np.minimum(((r - c_pred) / sigma) ** 2, MAX_Z2), 0.0)
         dmeas = np.isfinite(dropped)
-        dsig = REL_NOISE * np.nan_to_num(dropped) + ABS_NOISE * cap
+        dsig = REL_NOISE * np.nan_to_num(dropped) + floor
         z2 += np.where(dmeas, np.minimum(((np.nan_to_num(dropped) - d_pred) / dsig) ** 2,
                                          MAX_Z2), 0.0)
-        return c_pred, d_pred, level, z2.sum(axis=0)
+        return c_pred, d_pred, z2
 
 
 def _robust_ratio(w: np.ndarray, r: np.ndarray, load: np.ndarray) -> np.ndarray:

@@ -46,6 +46,14 @@ EVENT_PENALTY = 30.0
 RSL_NOISE_DB = 0.5
 TRIP_UTILISATION = 1.0
 TOP_RESIDUAL_LINKS = 8
+# a surge is traffic toward a node at least doubling; smaller shifts within a window are the
+# ordinary drift of a measured traffic mix (Abilene's 5-minute matrices move a destination's
+# traffic by up to ~75 % within an hour), which a "surge" would only overfit
+MIN_SURGE_FACTOR = 2.0
+# complexity of a candidate with a value fitted to the counters (capacity, metric, surge
+# factor), in log(cells): well above BIC's 2, as a window's residuals are correlated from one sample
+# to the next (a drifting traffic mix), which inflates the gain of any extra parameter
+FITTED_PENALTY = 10.0
 
 
 @dataclass(frozen=True)
@@ -240,6 +248,11 @@ class Diagnoser:
             jump = (csum[k] - csum[s]) / (k - s) - csum[s] / s
             if jump > best:
                 best, split = jump, s
+        drop_onset = _drop_onset(obs)
+        if drop_onset is not None and not drop_onset - 3 <= split <= drop_onset - 1:
+            # drops cannot start before the fault: a new, persistent stream of drops dates
+            # it better than the misfit split, which traffic drift can pull early
+            split = drop_onset - 1
         alarms = [e.time for e in obs.events if e.event in ("link_down", "node_down")]
         if alarms:  # a hard failure: its first alarm, late by its delivery delay at most
             alarm = int(np.searchsorted(obs.times, min(alarms)))
@@ -353,7 +366,7 @@ class Diagnoser:
             a = (s0r * s11 - s1r * s01)[ok] / det[ok]  # per step: r ~ a p0 + b pd
             b = (s00 * s1r - s01 * s0r)[ok] / det[ok]
             beta = float(np.median(b / np.maximum(a, 1e-12)))
-            if beta > 0.05:
+            if 1.0 + beta >= MIN_SURGE_FACTOR:
                 out.append(self.model.fault(FaultKind.TRAFFIC_SURGE, c.node_ids[node],
                                             surge_factor=1.0 + beta))
         return out
@@ -369,7 +382,7 @@ class Diagnoser:
             load, up, ratio = self.predictor.unit_loads(faults, ctx.radio_up)
             cap = ctx.cap * ratio[None, :]
             c_pred, d_pred, level, arc_cost = self.predictor.predict(
-                load, up, cap, ctx.carried, ctx.dropped)
+                load, up, cap, ctx.carried, ctx.dropped, noise_cap=ctx.cap)
             down_links = tuple(c.link_ids[li] for li in
                                np.flatnonzero((~up).reshape(-1, 2).any(axis=1)).tolist())
             silent = np.zeros(c.n_arcs, bool)
@@ -381,9 +394,13 @@ class Diagnoser:
             radio_cost, explained = self._radio_cost(f, ctx)
             cost += radio_cost
             if f.kind is not FaultKind.NONE:
-                fitted = f.kind in (FaultKind.CAPACITY_DEGRADED, FaultKind.METRIC_CHANGED,
-                                    FaultKind.TRAFFIC_SURGE, FaultKind.MISALIGNMENT)
-                cost += (2.0 if fitted else 1.0) * math.log(n_cells)
+                # a value fitted to the counters (which traffic drift also moves) pays
+                # FITTED_PENALTY; a misalignment's step is fitted to the radio levels: BIC's 2
+                on_counters = f.kind in (FaultKind.CAPACITY_DEGRADED, FaultKind.METRIC_CHANGED,
+                                         FaultKind.TRAFFIC_SURGE)
+                weight = FITTED_PENALTY if on_counters else \
+                    2.0 if f.kind is FaultKind.MISALIGNMENT else 1.0
+                cost += weight * math.log(n_cells)
             params = {"capacity_factor": f.capacity_factor} \
                 if f.kind is FaultKind.CAPACITY_DEGRADED else \
                 {"metric": float(f.metric or 0)} if f.kind is FaultKind.METRIC_CHANGED else \
@@ -457,6 +474,29 @@ class Diagnoser:
         chain, _ = consequences(c, before, after, s.fault.describe(),
                                 [f"{t.element} trips (overload)" for t in s.extra])
         return chain
+
+
+def _drop_onset(obs: ObservedWindow, quiet: float = 0.1, steady: float = 0.8) -> int | None:
+    """The earliest step from which some arc drops in most samples, having (almost) never
+    dropped before it (None: no such arc)."""
+    d, r = obs.dropped_bps, obs.carried_bps
+    seen = np.isfinite(d) & np.isfinite(r)
+    dropping = seen & (np.nan_to_num(d) > 1e-3 * np.maximum(np.nan_to_num(r), 1.0))
+    k = obs.n_steps
+    best: int | None = None
+    for a in np.flatnonzero(dropping.any(axis=0)).tolist():
+        hit, ok = dropping[:, a], seen[:, a]
+        n_hit = np.concatenate([[0], np.cumsum(hit)])
+        n_ok = np.concatenate([[0], np.cumsum(ok)])
+        for s in range(2, k - 2):
+            before, after = n_ok[s], n_ok[k] - n_ok[s]
+            if after < 3 or not hit[s]:
+                continue
+            if n_hit[s] <= quiet * max(before, 1) and \
+                    n_hit[k] - n_hit[s] >= steady * after:
+                best = s if best is None else min(best, s)
+                break
+    return best
 
 
 def _step_misfit(z: np.ndarray) -> float:

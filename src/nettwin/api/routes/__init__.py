@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from nettwin.api.routes import (
+    anomalies,
     basis,
     diagnose,
     energy,
@@ -24,6 +25,6 @@ ROUTERS: tuple[APIRouter, ...] = (health.router, networks.router, basis.router, 
                                   live.router, tmf.router, qos.router, views.router,
                                   service.router, optimize.router, plan.router,
                                   diagnose.router, shadow.router, slices.router,
-                                  energy.router)
+                                  energy.router, anomalies.router)
 
 __all__ = ["ROUTERS"]
