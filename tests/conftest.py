@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -84,3 +85,32 @@ def networks(draw: st.DrawFn) -> Network:
     seed = draw(st.integers(0, 2**32 - 1))
     max_metric = draw(st.sampled_from([1, 2, 3, 10]))
     return random_network(seed, n, m, max_metric=max_metric)
+
+
+@pytest.fixture
+def role_api(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A service on a fresh data folder with the bundled examples, and request headers with
+    a token of each role: ``client, headers[Role.PLANNER]``."""
+    from fastapi.testclient import TestClient
+
+    from nettwin.api import Role, Settings, TokenStore, create_app
+
+    settings = Settings(data_dir=tmp_path, load_example=True)
+    store = TokenStore(settings.tokens_file)
+    tokens = {r: store.create(r.name.lower(), r) for r in Role}
+    with TestClient(create_app(settings)) as client:
+        yield client, {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}
+
+
+def wait_job(client: Any, job_id: str, headers: dict[str, str],
+             timeout_s: float = 120.0) -> dict[str, Any]:
+    """Poll a job until it is done, failed or cancelled; its last status."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
+        if status["state"] in ("done", "failed", "cancelled"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still running")

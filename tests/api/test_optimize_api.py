@@ -4,43 +4,22 @@ the library's answer for the same seed and iteration-free time budget."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from nettwin.api import Role, Settings, TokenStore, create_app
+from nettwin.api import Role
+from tests.conftest import wait_job
 
 NETS = "/api/v1/networks"
 
 
-def _wait(client: TestClient, job_id: str, h: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}", headers=h).json()
-        if status["state"] in ("done", "failed", "cancelled"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still running")
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Any:
-    settings = Settings(data_dir=tmp_path, load_example=True)
-    store = TokenStore(settings.tokens_file)
-    tokens = {r: store.create(r.name.lower(), r) for r in Role}
-    with TestClient(create_app(settings)) as client:
-        yield client, {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}
-
-
-def test_optimised_weights_applied_as_a_whatif_give_the_claimed_mlu(api: Any) -> None:
-    client, h = api
+def test_optimised_weights_applied_as_a_whatif_give_the_claimed_mlu(role_api: Any) -> None:
+    client, h = role_api
     r = client.post(f"{NETS}/example/optimize/weights", headers=h[Role.PLANNER],
                     json={"time_limit_s": 2, "max_changes": 3, "seed": 1, "basis": "plan"})
     assert r.status_code == 202, r.text
-    status = _wait(client, r.json()["id"], h[Role.VIEWER])
+    status = wait_job(client, r.json()["id"], h[Role.VIEWER])
     assert status["state"] == "done", status
     result = client.get(f"/api/v1/jobs/{status['id']}/result", headers=h[Role.VIEWER]).json()
     doc = result["document"]
@@ -55,8 +34,8 @@ def test_optimised_weights_applied_as_a_whatif_give_the_claimed_mlu(api: Any) ->
     assert applied["max_utilisation_after"] == pytest.approx(doc["mlu"], abs=1e-9)
 
 
-def test_optimisation_roles_errors_and_results(api: Any) -> None:
-    client, h = api
+def test_optimisation_roles_errors_and_results(role_api: Any) -> None:
+    client, h = role_api
     url = f"{NETS}/example/optimize/weights"
     assert client.post(url, headers=h[Role.VIEWER], json={}).status_code == 403
     bad = client.post(url, headers=h[Role.PLANNER], json={"objective": "cheapest"})
@@ -67,16 +46,16 @@ def test_optimisation_roles_errors_and_results(api: Any) -> None:
                        json={}).status_code == 404
     sweep = client.post(f"{NETS}/example/sweeps", headers=h[Role.PLANNER],
                         json={"basis": "plan"}).json()
-    _wait(client, sweep["id"], h[Role.VIEWER])
+    wait_job(client, sweep["id"], h[Role.VIEWER])
     assert client.get(f"/api/v1/jobs/{sweep['id']}/result",
                       headers=h[Role.VIEWER]).status_code == 409  # a sweep pages tables
 
 
-def test_waypoints_job_returns_explicit_paths_for_the_qos_route(api: Any) -> None:
-    client, h = api
+def test_waypoints_job_returns_explicit_paths_for_the_qos_route(role_api: Any) -> None:
+    client, h = role_api
     r = client.post(f"{NETS}/example/optimize/paths", headers=h[Role.PLANNER],
                     json={"time_limit_s": 2, "seed": 0})
-    status = _wait(client, r.json()["id"], h[Role.VIEWER])
+    status = wait_job(client, r.json()["id"], h[Role.VIEWER])
     assert status["state"] == "done", status
     result = client.get(f"/api/v1/jobs/{status['id']}/result", headers=h[Role.VIEWER]).json()
     doc, paths = result["document"], result["paths"]["paths"]

@@ -3,48 +3,27 @@ applied by the twin, gives the utilisation the plan claims (the engine is the or
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from nettwin.api import Role, Settings, TokenStore, create_app
+from nettwin.api import Role
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.optimize.capacity import LinkOffer, Module, ModuleCatalogue, plan_capacity
+from tests.conftest import wait_job
 
 NETS = "/api/v1/networks"
 MODULES = {"default": {"modules": [{"name": "10G", "capacity_bps": 10e9, "cost": 100},
                                    {"name": "40G", "capacity_bps": 40e9, "cost": 300}]}}
 
 
-def _wait(client: TestClient, job_id: str, h: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}", headers=h).json()
-        if status["state"] in ("done", "failed", "cancelled"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still running")
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Any:
-    settings = Settings(data_dir=tmp_path, load_example=True)
-    store = TokenStore(settings.tokens_file)
-    tokens = {r: store.create(r.name.lower(), r) for r in Role}
-    with TestClient(create_app(settings)) as client:
-        yield client, {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}
-
-
-def test_capacity_job_matches_the_library_and_its_whatif_holds(api: Any) -> None:
-    client, h = api
+def test_capacity_job_matches_the_library_and_its_whatif_holds(role_api: Any) -> None:
+    client, h = role_api
     r = client.post(f"{NETS}/example/optimize/capacity", headers=h[Role.PLANNER],
                     json={"modules": MODULES, "threshold": 0.5, "survive": "n-1"})
     assert r.status_code == 202, r.text
-    status = _wait(client, r.json()["id"], h[Role.VIEWER])
+    status = wait_job(client, r.json()["id"], h[Role.VIEWER])
     assert status["state"] == "done", status
     plan = client.get(f"/api/v1/jobs/{status['id']}/capacity-plan",
                       headers=h[Role.VIEWER]).json()
@@ -63,8 +42,8 @@ def test_capacity_job_matches_the_library_and_its_whatif_holds(api: Any) -> None
     assert generic.status_code == 200 and generic.json()["document"]["cost"] == plan["cost"]
 
 
-def test_capacity_roles_bad_input_and_infeasible_plans(api: Any) -> None:
-    client, h = api
+def test_capacity_roles_bad_input_and_infeasible_plans(role_api: Any) -> None:
+    client, h = role_api
     url = f"{NETS}/example/optimize/capacity"
     assert client.post(url, headers=h[Role.VIEWER], json={"modules": MODULES}).status_code \
         == 403
@@ -81,7 +60,7 @@ def test_capacity_roles_bad_input_and_infeasible_plans(api: Any) -> None:
     tight = {"default": {"modules": [{"capacity_bps": 10e9, "cost": 1}], "max_modules": 1}}
     r = client.post(url, headers=h[Role.PLANNER],
                     json={"modules": tight, "growth": 50, "threshold": 0.5})
-    status = _wait(client, r.json()["id"], h[Role.VIEWER])
+    status = wait_job(client, r.json()["id"], h[Role.VIEWER])
     assert status["state"] == "done"
     plan = client.get(f"/api/v1/jobs/{status['id']}/capacity-plan",
                       headers=h[Role.VIEWER]).json()

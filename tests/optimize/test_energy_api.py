@@ -4,43 +4,22 @@ claims; roles, bad matrices and cancel."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from nettwin.api import Role, Settings, TokenStore, create_app
+from nettwin.api import Role
+from tests.conftest import wait_job
 
 NETS = "/api/v1/networks"
 
 
-def _wait(client: TestClient, job_id: str, h: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}", headers=h).json()
-        if status["state"] in ("done", "failed", "cancelled"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still running")
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Any:
-    settings = Settings(data_dir=tmp_path, load_example=True)
-    store = TokenStore(settings.tokens_file)
-    tokens = {r: store.create(r.name.lower(), r) for r in Role}
-    with TestClient(create_app(settings)) as client:
-        yield client, {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}
-
-
-def test_the_deepest_sleep_applied_as_a_whatif_gives_the_claimed_utilisation(api: Any) -> None:
-    client, h = api
+def test_the_deepest_sleep_applied_as_a_whatif_gives_the_claimed_utilisation(role_api: Any) -> None:
+    client, h = role_api
     r = client.post(f"{NETS}/example/optimize/energy", headers=h[Role.PLANNER],
                     json={"profile": [0.5, 0.5, 0.5], "min_dwell": 1, "basis": "plan"})
     assert r.status_code == 202, r.text
-    status = _wait(client, r.json()["id"], h[Role.VIEWER])
+    status = wait_job(client, r.json()["id"], h[Role.VIEWER])
     assert status["state"] == "done", status
     result = client.get(f"/api/v1/jobs/{status['id']}/result", headers=h[Role.VIEWER]).json()
     doc = result["document"]
@@ -57,8 +36,8 @@ def test_the_deepest_sleep_applied_as_a_whatif_gives_the_claimed_utilisation(api
     assert applied["demands_lost_count"] == 0
 
 
-def test_roles_bad_matrices_and_cancel(api: Any) -> None:
-    client, h = api
+def test_roles_bad_matrices_and_cancel(role_api: Any) -> None:
+    client, h = role_api
     url = f"{NETS}/example/optimize/energy"
     assert client.post(url, headers=h[Role.VIEWER], json={}).status_code == 403
     bad = client.post(url, headers=h[Role.PLANNER], json={"matrices": [
@@ -72,10 +51,10 @@ def test_roles_bad_matrices_and_cancel(api: Any) -> None:
                        json={"profile": [1.0] * 2000, "survive": "n-1", "min_dwell": 1})
     job = long.json()["id"]
     client.delete(f"/api/v1/jobs/{job}", headers=h[Role.PLANNER])
-    assert _wait(client, job, h[Role.VIEWER])["state"] == "cancelled"
+    assert wait_job(client, job, h[Role.VIEWER])["state"] == "cancelled"
 
 
-def test_measured_matrices_are_planned_as_given(api: Any) -> None:
+def test_measured_matrices_are_planned_as_given(role_api: Any) -> None:
     """Two matrices over the API: each interval's MLU is the engine's for that matrix with
     the interval's sleeping links removed (simulated here from the example file)."""
     import numpy as np
@@ -84,7 +63,7 @@ def test_measured_matrices_are_planned_as_given(api: Any) -> None:
     from nettwin.examples import example_path
     from nettwin.io import load_network
 
-    client, h = api
+    client, h = role_api
     net = load_network(example_path())
     demands = list(net.iter_demands())
     matrices = [[{"src": d.src, "dst": d.dst, "rate_bps": d.rate_bps * k} for d in demands]
@@ -95,7 +74,7 @@ def test_measured_matrices_are_planned_as_given(api: Any) -> None:
         assert r.status_code == 422 and "interval_s" in r.text
     r = client.post(f"{NETS}/example/optimize/energy", headers=h[Role.PLANNER],
                     json={"matrices": matrices, "interval_s": 900, "min_dwell": 1})
-    status = _wait(client, r.json()["id"], h[Role.VIEWER])
+    status = wait_job(client, r.json()["id"], h[Role.VIEWER])
     assert status["state"] == "done", status
     doc = client.get(f"/api/v1/jobs/{status['id']}/result",
                      headers=h[Role.VIEWER]).json()["document"]

@@ -5,16 +5,14 @@ path) and the API (slices stored and validated, the admission job)."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from nettwin.api import Role, Settings, TokenStore, create_app
+from nettwin.api import Role
 from nettwin.cli import app
 from nettwin.cli.common import EXIT_BAD_INPUT
 from nettwin.engine import compile_network
@@ -26,6 +24,7 @@ from nettwin.io.native import export_native, import_native
 from nettwin.io.qos_policy import load_policy
 from nettwin.io.slice_files import load_slices, parse_slices
 from nettwin.optimize.slices import resolve_slices
+from tests.conftest import wait_job
 
 runner = CliRunner()
 SLICES = example_path("abilene-slices")
@@ -137,27 +136,8 @@ def test_cli_bad_input_exits_2_or_3(tmp_path: Path) -> None:
     assert res.exit_code == EXIT_BAD_INPUT and "no such file" in res.output
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Any:
-    settings = Settings(data_dir=tmp_path, load_example=True)
-    store = TokenStore(settings.tokens_file)
-    tokens = {r: store.create(r.name.lower(), r) for r in Role}
-    with TestClient(create_app(settings)) as client:
-        yield client, {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}
-
-
-def _wait(client: TestClient, job_id: str, h: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}", headers=h).json()
-        if status["state"] in ("done", "failed", "cancelled"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still running")
-
-
-def test_api_stores_validated_slices_and_runs_the_admission_job(api: Any) -> None:
-    client, h = api
+def test_api_stores_validated_slices_and_runs_the_admission_job(role_api: Any) -> None:
+    client, h = role_api
     url = "/api/v1/networks/example/slices"
     body = yaml.safe_load(SLICES.read_text(encoding="utf-8"))
     assert client.get(url, headers=h[Role.VIEWER]).json() == {"slices": []}
@@ -176,7 +156,7 @@ def test_api_stores_validated_slices_and_runs_the_admission_job(api: Any) -> Non
     job = client.post("/api/v1/networks/example/optimize/slices", headers=h[Role.PLANNER],
                       json={"survive": "n-1"})
     assert job.status_code == 202, job.text
-    status = _wait(client, job.json()["id"], h[Role.VIEWER])
+    status = wait_job(client, job.json()["id"], h[Role.VIEWER])
     assert status["state"] == "done" and status["done"] == status["total"] == 1000, status
     result = client.get(f"/api/v1/jobs/{status['id']}/result", headers=h[Role.VIEWER]).json()
     doc = result["document"]
@@ -186,20 +166,20 @@ def test_api_stores_validated_slices_and_runs_the_admission_job(api: Any) -> Non
     assert doc["survive"] == "n-1" and result["paths"] == {"paths": []}
 
 
-def test_api_slice_job_cancels(api: Any) -> None:
-    client, h = api
+def test_api_slice_job_cancels(role_api: Any) -> None:
+    client, h = role_api
     body = yaml.safe_load(SLICES.read_text(encoding="utf-8"))
     job = client.post("/api/v1/networks/example/optimize/slices", headers=h[Role.PLANNER],
                       json={"survive": "n-1"} | body).json()
     assert client.delete(f"/api/v1/jobs/{job['id']}", headers=h[Role.PLANNER]).status_code == 202
-    status = _wait(client, job["id"], h[Role.VIEWER])
+    status = wait_job(client, job["id"], h[Role.VIEWER])
     assert status["state"] == "cancelled" and status["done"] < 1000, status
     assert client.get("/api/v1/networks/example/slices",  # inline slices are not stored
                       headers=h[Role.VIEWER]).json() == {"slices": []}
 
 
-def test_api_slice_job_errors(api: Any) -> None:
-    client, h = api
+def test_api_slice_job_errors(role_api: Any) -> None:
+    client, h = role_api
     url = "/api/v1/networks/example/optimize/slices"
     assert client.post(url, headers=h[Role.VIEWER], json={}).status_code == 403
     none = client.post(url, headers=h[Role.PLANNER], json={})
