@@ -38,6 +38,7 @@ from nettwin.diagnose.observed import ObservedWindow
 from nettwin.engine import CompiledNetwork, compile_network
 from nettwin.engine.simulate import route
 from nettwin.errors import NettwinError
+from nettwin.forecast.radio_health import dilate, true_runs
 from nettwin.model import Network
 from nettwin.synth.faults import FaultKind
 
@@ -237,17 +238,17 @@ class AnomalyDetector:
                                self.persist)
         arc_hit = _persistent((np.abs(z_arc) > thr) | (z_drop > thr), self.persist)
         status = _persistent(r.down, 1) | _persistent(r.silent, self.persist)
-        physics_on = _dilate(np.asarray(phys.any(axis=1)), 2)
-        traffic_on = _dilate(np.asarray(node_hit.any(axis=1)), 2)
+        physics_on = dilate(np.asarray(phys.any(axis=1)), 2)
+        traffic_on = dilate(np.asarray(node_hit.any(axis=1)), 2)
         alarms: list[Alarm] = []
         for j, lid in enumerate(obs.radio_links):
-            for s, e in _runs(phys[:, j]):
+            for s, e in true_runs(phys[:, j]):
                 alarms.append(Alarm(AnomalyClass.PHYSICS, lid, float(t[s]), float(t[e]),
                                     float(z_rsl[s:e + 1, j].max()),
                                     (f"RSL {-float(fade_db[s:e + 1, j].max()):.1f} dB below "
                                      f"its clear-sky band on {lid}",), up_at(s, e)))
         for n in range(c.n_nodes):
-            for s, e in _runs(node_hit[:, n]):
+            for s, e in true_runs(node_hit[:, n]):
                 if physics_on[s:e + 1].all():
                     continue
                 zz = z_node[s:e + 1, n]
@@ -258,7 +259,7 @@ class AnomalyDetector:
                                     float(t[e]), abs(peak), (what,), up_at(s, e)))
         by_link: dict[str, list[tuple[int, int, float, str, float]]] = {}
         for a in range(c.n_arcs):
-            for s, e in _runs(arc_hit[:, a]):
+            for s, e in true_runs(arc_hit[:, a]):
                 peak = float(np.max(np.maximum(np.abs(z_arc[s:e + 1, a]), z_drop[s:e + 1, a])))
                 ratio = math.exp(float(np.nanmedian(r.arc[s:e + 1, a]))) \
                     if np.isfinite(r.arc[s:e + 1, a]).any() else float("nan")
@@ -267,7 +268,7 @@ class AnomalyDetector:
                     if z_drop[s:e + 1, a].max() > thr else "")
                 by_link.setdefault(c.link_ids[a // 2], []).append((s, e, peak, what,
                                                                    up_at(s, e)))
-            for s, e in _runs(status[:, a]):
+            for s, e in true_runs(status[:, a]):
                 down_now = bool(r.down[s:e + 1, a].any())
                 what = f"{c.arc_label(a)} reported down" if down_now else \
                     f"{c.node_ids[c.arc_src[a]]} stopped reporting {c.link_ids[a // 2]}"
@@ -295,7 +296,7 @@ class AnomalyDetector:
             if arcs.size == 0:
                 continue
             all_quiet = np.asarray(quiet[:, arcs].all(axis=1))
-            for s, e in _runs(all_quiet):
+            for s, e in true_runs(all_quiet):
                 what = f"{c.node_ids[n]} stopped reporting on all {arcs.size} ports"
                 out.append(Alarm(AnomalyClass.TOPOLOGY, c.node_ids[n], float(t[s]),
                                  float(t[e]), 50.0, (what,),
@@ -376,17 +377,3 @@ def _persistent(hit: np.ndarray, n: int) -> np.ndarray:
         for back in range(1, min(n, s + 1)):  # the run's first steps belong to it too
             out[s - back] |= done
     return out
-
-
-def _dilate(x: np.ndarray, n: int) -> np.ndarray:
-    out = x.copy()
-    for k in range(1, n + 1):
-        out[k:] |= x[:-k]
-        out[:-k] |= x[k:]
-    return out
-
-
-def _runs(x: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) index of every run of True."""
-    idx = np.flatnonzero(np.diff(np.concatenate([[0], x.astype(np.int8), [0]])))
-    return [(int(s), int(e) - 1) for s, e in zip(idx[::2], idx[1::2], strict=True)]

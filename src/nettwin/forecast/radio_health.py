@@ -106,7 +106,7 @@ class RadioHealth:
         recent = _rolling_reference(times, rsl)
         near = ((recent - rsl) >= cfg.neighbour_fade_db).astype(np.int64) @ \
             self.neighbours.astype(np.int64) > 0
-        rainy = _dilate(near, max(1, round(3600.0 / _step(times))))
+        rainy = dilate(near, max(1, round(3600.0 / _step(times))))
         alarms = self._rain(times, fade, near)
         alarms += self._degradations(times, rsl, ref, rainy, margin_db)
         return sorted(alarms, key=lambda a: (a.detected_at, a.link))
@@ -117,7 +117,7 @@ class RadioHealth:
         cfg, r = self.config, self.radio
         out = []
         for i in range(r.n):
-            for s, e in _runs(fade[:, i] >= cfg.fade_db):
+            for s, e in true_runs(fade[:, i] >= cfg.fade_db):
                 if not near[s:e + 1, i].any():
                     continue  # one link alone: not rain (a degradation is judged below)
                 k = s + int(np.argmax(fade[s:e + 1, i]))
@@ -251,7 +251,8 @@ def _fill(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _dilate(x: np.ndarray, n: int) -> np.ndarray:
+def dilate(x: np.ndarray, n: int) -> np.ndarray:
+    """``x`` (bool, time first) widened by ``n`` steps either way."""
     out = x.copy()
     for k in range(1, n + 1):
         out[k:] |= x[:-k]
@@ -259,6 +260,7 @@ def _dilate(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _runs(x: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(x: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of every run of True."""
     idx = np.flatnonzero(np.diff(np.concatenate([[0], x.astype(np.int8), [0]])))
     return [(int(s), int(e) - 1) for s, e in zip(idx[::2], idx[1::2], strict=True)]
