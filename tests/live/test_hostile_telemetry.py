@@ -407,3 +407,13 @@ def test_rate_margin_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NETTWIN_RATE_MARGIN", "0.5")
     with pytest.raises(ValueError, match="give a number >= 1"):
         LiveTwin(NET)
+
+
+def test_a_64_bit_counter_just_below_the_top_wraps_not_resets() -> None:
+    # found by the property test above: 2^64 - 1024 is 2^64 in float64, and the wrap from
+    # it to a small value was taken for a reset; the true rate is 1024 bytes in 10 s
+    top = 2.0**64
+    steps = counter_steps(np.array([float(2**64 - 1024)]), np.array([0.0]), np.array([10.0]),
+                          np.array([1e10]), 1.5, np.zeros(1, np.int8))
+    assert steps.valid.all()
+    assert steps.rate_bps[0] == pytest.approx(8 * (top - float(2**64 - 1024)) / 10, abs=2e3)

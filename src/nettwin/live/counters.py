@@ -92,7 +92,8 @@ def counter_steps(prev_octets: np.ndarray, octets: np.ndarray, dt_s: np.ndarray,
     down = ok_dt & (delta < 0)
     step[down] = Step.RESET
     for width, kind, declared in ((_2_32, Step.WRAP32, 32), (_2_64, Step.WRAP64, 64)):
-        in_range = (prev_octets < width) & (octets < width)
+        # <= : a 64-bit counter within 1 KiB of the top reads as exactly 2^64 in float64
+        in_range = (prev_octets <= width) & (octets < width)
         near_top = prev_octets >= width / 2
         allowed = (bits == declared) | ((bits == 0) & near_top)
         wrapped = 8.0 * (octets + width - prev_octets) / safe_dt
