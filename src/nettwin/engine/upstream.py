@@ -4,6 +4,9 @@ A failure changes the paths of a demand only when its source's ECMP DAG toward t
 destination uses a failed arc (a DAG without one keeps every distance and next hop), and
 then always: the failed arc's share of the traffic drops to zero. So the demands a failure
 reroutes or cuts off are those whose sources this finds, without routing anything again.
+
+Every kernel here takes arrays only and releases the GIL (``nogil``): concurrent what-ifs
+in a server's threads run on separate cores.
 """
 
 from __future__ import annotations
@@ -15,35 +18,109 @@ from nettwin.engine.routing import UNREACHABLE
 
 
 @njit(cache=True, nogil=True)
+def _mark_one(arcs: np.ndarray, dist: np.ndarray, arc_ok: np.ndarray, in_ptr: np.ndarray,
+              in_arc: np.ndarray, arc_src: np.ndarray, arc_dst: np.ndarray,
+              metric: np.ndarray, mark: np.ndarray, stack: np.ndarray) -> None:
+    """Mark the nodes whose DAG toward the destination of ``dist`` uses one of ``arcs``."""
+    top = 0
+    for f in range(arcs.shape[0]):
+        a = arcs[f]
+        u = arc_src[a]
+        dv = dist[arc_dst[a]]
+        if arc_ok[a] and dv != UNREACHABLE and dist[u] != UNREACHABLE \
+                and dv + metric[a] == dist[u] and not mark[u]:
+            mark[u] = True
+            stack[top] = u
+            top += 1
+    while top > 0:
+        top -= 1
+        x = stack[top]
+        for q in range(in_ptr[x], in_ptr[x + 1]):
+            a = in_arc[q]
+            z = arc_src[a]
+            if arc_ok[a] and not mark[z] and dist[z] != UNREACHABLE \
+                    and dist[x] + metric[a] == dist[z]:
+                mark[z] = True
+                stack[top] = z
+                top += 1
+
+
+@njit(cache=True, nogil=True)
 def mark_upstream(arcs: np.ndarray, dests: np.ndarray, dist_all: np.ndarray,
                   arc_ok: np.ndarray, in_ptr: np.ndarray, in_arc: np.ndarray,
                   arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray,
                   marks: np.ndarray) -> None:
     """``marks[i, x]`` = True when node x's DAG toward destination row ``dests[i]`` (of
     ``dist_all``) uses one of ``arcs``: the DAG ancestors of those arcs' tails."""
+    stack = np.empty(dist_all.shape[1], np.int64)
+    for i in range(dests.shape[0]):
+        _mark_one(arcs, dist_all[dests[i]], arc_ok, in_ptr, in_arc, arc_src, arc_dst, metric,
+                  marks[i], stack)
+
+
+@njit(cache=True, nogil=True)
+def link_components(n: int, arc_ok: np.ndarray, arc_src: np.ndarray,
+                    arc_dst: np.ndarray) -> np.ndarray:
+    """A component label per node: equal exactly when the arcs up join the two nodes,
+    ignoring direction (union-find)."""
+    parent = np.arange(n)
+    for a in range(arc_src.shape[0]):
+        if not arc_ok[a]:
+            continue
+        x, y = arc_src[a], arc_dst[a]
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        while parent[y] != y:
+            parent[y] = parent[parent[y]]
+            y = parent[y]
+        if x != y:
+            parent[max(x, y)] = min(x, y)
+    for v in range(n):  # roots have the smallest number of their tree: one pass suffices
+        parent[v] = parent[parent[v]]
+    return parent
+
+
+@njit(cache=True, nogil=True)
+def failure_outcome(arcs: np.ndarray, dests: np.ndarray, dist_all: np.ndarray,
+                    arc_ok: np.ndarray, in_ptr: np.ndarray, in_arc: np.ndarray,
+                    arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray,
+                    dest_ptr: np.ndarray, dest_demand: np.ndarray, demand_src: np.ndarray,
+                    demand_dst: np.ndarray, comp: np.ndarray,
+                    was_routed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The demands toward destination rows ``dests`` that failing ``arcs`` reroutes, cuts
+    off and restores (demand numbers, as met). A demand's paths change exactly when its
+    source's DAG uses a failed arc (``mark_upstream``); it stays routed when it did not, or
+    when ``comp`` (labels of the links left up, up in both directions or neither) still
+    joins its source and destination."""
     n = dist_all.shape[1]
+    total = 0
+    for i in range(dests.shape[0]):
+        total += dest_ptr[dests[i] + 1] - dest_ptr[dests[i]]
+    rerouted = np.empty(total, np.int64)
+    lost = np.empty(total, np.int64)
+    restored = np.empty(total, np.int64)
+    n_re = n_lost = n_back = 0
+    mark = np.zeros(n, np.bool_)
     stack = np.empty(n, np.int64)
     for i in range(dests.shape[0]):
-        dist = dist_all[dests[i]]
-        mark = marks[i]
-        top = 0
-        for f in range(arcs.shape[0]):
-            a = arcs[f]
-            u = arc_src[a]
-            dv = dist[arc_dst[a]]
-            if arc_ok[a] and dv != UNREACHABLE and dist[u] != UNREACHABLE \
-                    and dv + metric[a] == dist[u] and not mark[u]:
-                mark[u] = True
-                stack[top] = u
-                top += 1
-        while top > 0:
-            top -= 1
-            x = stack[top]
-            for q in range(in_ptr[x], in_ptr[x + 1]):
-                a = in_arc[q]
-                z = arc_src[a]
-                if arc_ok[a] and not mark[z] and dist[z] != UNREACHABLE \
-                        and dist[x] + metric[a] == dist[z]:
-                    mark[z] = True
-                    stack[top] = z
-                    top += 1
+        j = dests[i]
+        mark[:] = False
+        _mark_one(arcs, dist_all[j], arc_ok, in_ptr, in_arc, arc_src, arc_dst, metric, mark,
+                  stack)
+        for k in range(dest_ptr[j], dest_ptr[j + 1]):
+            d = dest_demand[k]
+            s = demand_src[d]
+            uses = mark[s]
+            now = (not uses) or comp[s] == comp[demand_dst[d]]
+            was = was_routed[d]
+            if was and not now:
+                lost[n_lost] = d
+                n_lost += 1
+            elif now and not was:
+                restored[n_back] = d
+                n_back += 1
+            elif was and uses:
+                rerouted[n_re] = d
+                n_re += 1
+    return rerouted[:n_re], lost[:n_lost], restored[:n_back]
