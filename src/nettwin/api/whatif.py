@@ -34,7 +34,7 @@ from nettwin.engine.incremental import (
 from nettwin.engine.routing import path_metrics_all
 from nettwin.engine.simulate import ServiceReport, queue_arcs, route, service_report
 from nettwin.engine.threads import engine_threads
-from nettwin.engine.upstream import failure_outcome, link_components
+from nettwin.engine.upstream import failure_outcome, link_components, sorted_and_routed
 from nettwin.report import json_safe
 from nettwin.scenarios import Scenario, run_whatif
 from nettwin.scenarios.apply import apply_scenario, link_arcs, node_arcs, srlg_arcs
@@ -63,6 +63,7 @@ class FailureState:
     svc_routed: np.ndarray
     link_pos: dict[str, int]  # link id -> position
     srlgs: frozenset[str]
+    by_source: np.ndarray  # bool[destinations]: demands by source, all routed (upstream)
 
 
 def prepare_failures(b: Basis) -> FailureState:
@@ -86,7 +87,8 @@ def prepare_failures(b: Basis) -> FailureState:
         unique.astype(np.int64), members.astype(np.int64).reshape(-1),
         r.demand_delay_worst_s[unique], r.demand_loss[unique], r.demand_routed[unique],
         {lid: i for i, lid in enumerate(net.links)},
-        frozenset(g for link in net.links.values() for g in link.srlgs))
+        frozenset(g for link in net.links.values() for g in link.srlgs),
+        sorted_and_routed(c.dest_ptr, c.dest_demand, c.demand_src, r.demand_routed))
 
 
 def failure_state(b: Basis) -> FailureState:
@@ -231,7 +233,7 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
             rerouted, lost_at, restored = failure_outcome(
                 failed, affected, base.state.dist, base.arc_up, c.in_ptr, c.in_arc,
                 c.arc_src, c.arc_dst, c.arc_metric, c.dest_ptr, c.dest_demand, c.demand_src,
-                c.demand_dst, comp, r.demand_routed)
+                c.demand_dst, comp, r.demand_routed, st.by_source)
             routes = np.intersect1d(affected, st.service_dests)
             ptr, dem = _demands_of(st.svc_ptr, st.svc_dem, routes)  # services' only
         else:  # every demand toward the affected destinations, routed again
