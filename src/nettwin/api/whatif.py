@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import json
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -101,29 +102,51 @@ def whatif_document(b: Basis, changes: list[dict[str, Any]], scenario: Scenario,
     """The what-if answer on ``b`` (one per distinct request, kept with the basis)."""
     key = (json.dumps(changes, sort_keys=True, default=str), limit)
 
-    def make() -> dict[str, Any]:
-        with _computing():
-            made: dict[str, Any] = json_safe(diff_document(whatif_diff(b, scenario), limit)
-                                             | {"basis": b.document()})
-        return made
-
-    doc: dict[str, Any] = b.answers.get(key, make)
+    doc: dict[str, Any] = b.answers.get(key, lambda: json_safe(
+        diff_document(whatif_diff(b, scenario), limit) | {"basis": b.document()}))
     return doc
 
 
-_gate: dict[str, threading.Semaphore] = {}
+class Turns:
+    """At most ``slots`` holders at once, the others served strictly in arrival order (a
+    semaphore lets a newcomer take a slot before those already waiting)."""
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._waiting: deque[threading.Event] = deque()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()  # the slot is handed over by the holder leaving
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._free += 1
+
+
+_gate: dict[str, Turns] = {}
 _gate_lock = threading.Lock()
 
 
-def _computing() -> threading.Semaphore:
-    """What-ifs computed at once: one per engine thread (``engine_threads``), the others
-    wait their turn. The server's threads would otherwise share the cores among every
-    request in flight, each finishing only when all do (50 at once: p50 = p99 = all of
-    them); in turn, half finish in half the time. Each what-if runs on one thread and
-    releases the GIL in its kernels, so the ones admitted use a core each."""
+def _computing() -> Turns:
+    """Failure what-ifs computed at once: one per engine thread (``engine_threads``), the
+    others wait their turn. The server's threads would otherwise share the cores among
+    every request in flight, each finishing only when all do (50 at once: p50 = p99 = all
+    of them); in turn, half finish in half the time. Each runs on one thread and releases
+    the GIL in its kernels, so the ones admitted use a core each. Full-engine what-ifs
+    (hundreds of ms each) are not gated: failure what-ifs never queue behind them."""
     with _gate_lock:
         if "gate" not in _gate:
-            _gate["gate"] = threading.Semaphore(engine_threads())
+            _gate["gate"] = Turns(engine_threads())
         return _gate["gate"]
 
 
@@ -138,7 +161,8 @@ def whatif_diff(b: Basis, scenario: Scenario) -> ScenarioDiff:
         else:
             arc_up = b.compiled.arc_up.copy()
             arc_up[failed] = False
-        return failure_diff(b, st, arc_up, failed)
+        with _computing():
+            return failure_diff(b, st, arc_up, failed)
     return run_whatif(b.network, scenario, compiled=b.compiled, baseline=b.baseline).diff
 
 
