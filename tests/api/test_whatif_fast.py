@@ -5,6 +5,7 @@ the live state as new telemetry arrives."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 from typing import Any
@@ -170,19 +171,22 @@ def _backbone(n: int, m: int, seed: int) -> Network:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_reachability_and_rerouting_agree(seed: int) -> None:
     """The two ways of finding moved and lost demands (reachability and upstream marks,
-    or routing the affected destinations again) give the same diff, and both the full
+    reading every demand or looking up the marked sources; or routing the affected
+    destinations again) give the same diff, and both the full
     engine's, for single and multiple failures that cut nodes off (small integer metrics:
     many equal-cost paths)."""
     net = _backbone(60, 90, seed)
     compiled = compile_network(net)
     b = plan_basis(net, compiled)
     st = failure_state(b)
+    assert st.by_source.any()  # marked sources looked up ...
+    every_demand = dataclasses.replace(st, by_source=np.zeros_like(st.by_source))  # ... or not
     rng = np.random.default_rng(seed)
     for changes in _random_failures(net, rng, 16):
         applied = apply_scenario(net, compiled, parse_scenario({"changes": changes}))
-        docs = [json_safe(diff_document(failure_diff(b, st, applied.arc_up, applied.failed_arcs,
+        docs = [json_safe(diff_document(failure_diff(b, kept, applied.arc_up, applied.failed_arcs,
                                                      by_reach=reach), 10_000))
-                for reach in (True, False)]
+                for reach in (True, False) for kept in (st, every_demand)]
         want = _full(net, changes, 10_000)
         for doc in docs:
             _assert_same(doc, want)

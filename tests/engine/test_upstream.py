@@ -36,3 +36,23 @@ def test_marks_equal_brute_force(seed: int) -> None:
                 u, v, m = int(c.arc_src[a]), int(c.arc_dst[a]), float(c.arc_metric[a])
                 want |= np.isfinite(d[:, t]) & (d[:, u] + m + d[v, t] == d[:, t])
             np.testing.assert_array_equal(marks[j], want)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_link_components_equal_scipy(seed: int) -> None:
+    """Two nodes share a label exactly when scipy's undirected components join them."""
+    from scipy.sparse.csgraph import connected_components
+
+    from nettwin.engine.upstream import link_components
+
+    net = random_network(seed, 30, 34, max_metric=3)
+    c = compile_network(net)
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        ok = rng.random(c.n_arcs) < 0.6
+        up = np.flatnonzero(ok)
+        graph = csr_matrix((np.ones(up.size), (c.arc_src[up], c.arc_dst[up])),
+                           shape=(c.n_nodes, c.n_nodes))
+        _n, want = connected_components(graph, directed=False)
+        got = link_components(c.n_nodes, ok, c.arc_src, c.arc_dst)
+        np.testing.assert_array_equal(got[:, None] == got[None, :], want[:, None] == want[None, :])

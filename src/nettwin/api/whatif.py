@@ -15,24 +15,30 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from collections.abc import Iterator
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numba
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from nettwin.api.basis import Basis
 from nettwin.engine import CompiledNetwork, SimulationOptions
-from nettwin.engine.incremental import Baseline, failure_loads, prepare_baseline
+from nettwin.engine.incremental import (
+    Baseline,
+    affected_destinations,
+    failure_loads,
+    prepare_baseline,
+)
 from nettwin.engine.routing import path_metrics_all
-from nettwin.engine.simulate import queue_arcs, route, service_report
-from nettwin.engine.upstream import mark_upstream
+from nettwin.engine.simulate import ServiceReport, queue_arcs, route, service_report
+from nettwin.engine.threads import engine_threads
+from nettwin.engine.upstream import failure_outcome, link_components, sorted_and_routed
 from nettwin.report import json_safe
 from nettwin.scenarios import Scenario, run_whatif
-from nettwin.scenarios.apply import apply_scenario
+from nettwin.scenarios.apply import apply_scenario, link_arcs, node_arcs, srlg_arcs
 from nettwin.scenarios.changes import FailLink, FailNode, FailSrlg
 from nettwin.scenarios.whatif import ArcChange, ScenarioDiff, ServiceChange, diff_document
 
@@ -44,21 +50,46 @@ class FailureState:
     """What failure what-ifs on one basis reuse."""
 
     incremental: Baseline
-    dest_pos: np.ndarray  # int64[n]: node -> its position among destinations (-1: none)
     service_dests: np.ndarray  # int64[...]: positions of destinations with service demands
     util_before: np.ndarray  # float64[m]: utilisation where up, 0 where down
+    # the service demands by destination (CSR over destination positions, as dest_ptr)
+    svc_ptr: np.ndarray
+    svc_dem: np.ndarray
+    # the distinct service demands (sorted), service_demand as positions among them, and
+    # their baseline worst delay, loss and routed flag
+    svc_unique: np.ndarray
+    svc_members: np.ndarray
+    svc_worst: np.ndarray
+    svc_loss: np.ndarray
+    svc_routed: np.ndarray
+    link_pos: dict[str, int]  # link id -> position
+    srlgs: frozenset[str]
+    by_source: np.ndarray  # bool[destinations]: demands by source, all routed (upstream)
 
 
 def prepare_failures(b: Basis) -> FailureState:
-    c = b.compiled
+    c, r = b.compiled, b.baseline
     with _one_thread():
         base = prepare_baseline(c)
     pos = np.full(c.n_nodes, -1, np.int64)
     pos[c.destinations] = np.arange(c.destinations.size)
+    is_svc = np.zeros(c.n_demands, bool)
+    is_svc[c.service_demand] = True
+    keep = is_svc[c.dest_demand]
+    kept = np.zeros(keep.size + 1, np.int64)
+    np.cumsum(keep, out=kept[1:])
+    svc_dem = c.dest_demand[keep]
     svc = np.unique(pos[c.demand_dst[c.service_demand]]) if c.service_demand.size else \
         np.zeros(0, np.int64)
-    r = b.baseline
-    return FailureState(base, pos, svc, np.where(r.arc_up, r.arc_utilisation, 0.0))
+    unique, members = np.unique(c.service_demand, return_inverse=True)
+    net = b.network
+    return FailureState(
+        base, svc, np.where(r.arc_up, r.arc_utilisation, 0.0), kept[c.dest_ptr], svc_dem,
+        unique.astype(np.int64), members.astype(np.int64).reshape(-1),
+        r.demand_delay_worst_s[unique], r.demand_loss[unique], r.demand_routed[unique],
+        {lid: i for i, lid in enumerate(net.links)},
+        frozenset(g for link in net.links.values() for g in link.srlgs),
+        sorted_and_routed(c.dest_ptr, c.dest_demand, c.demand_src, r.demand_routed))
 
 
 def failure_state(b: Basis) -> FailureState:
@@ -70,18 +101,90 @@ def whatif_document(b: Basis, changes: list[dict[str, Any]], scenario: Scenario,
                     limit: int) -> dict[str, Any]:
     """The what-if answer on ``b`` (one per distinct request, kept with the basis)."""
     key = (json.dumps(changes, sort_keys=True, default=str), limit)
+
     doc: dict[str, Any] = b.answers.get(key, lambda: json_safe(
         diff_document(whatif_diff(b, scenario), limit) | {"basis": b.document()}))
     return doc
 
 
+class Turns:
+    """At most ``slots`` holders at once, the others served strictly in arrival order (a
+    semaphore lets a newcomer take a slot before those already waiting)."""
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._waiting: deque[threading.Event] = deque()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()  # the slot is handed over by the holder leaving
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._free += 1
+
+
+_gate: dict[str, Turns] = {}
+_gate_lock = threading.Lock()
+
+
+def _computing() -> Turns:
+    """Failure what-ifs computed at once: one per engine thread (``engine_threads``), the
+    others wait their turn. The server's threads would otherwise share the cores among
+    every request in flight, each finishing only when all do (50 at once: p50 = p99 = all
+    of them); in turn, half finish in half the time. Each runs on one thread and releases
+    the GIL in its kernels, so the ones admitted use a core each. Full-engine what-ifs
+    (hundreds of ms each) are not gated: failure what-ifs never queue behind them."""
+    with _gate_lock:
+        if "gate" not in _gate:
+            _gate["gate"] = Turns(engine_threads())
+        return _gate["gate"]
+
+
 def whatif_diff(b: Basis, scenario: Scenario) -> ScenarioDiff:
     """The scenario against ``b``'s no-change run: incrementally when it only fails things."""
     if scenario.changes and all(isinstance(ch, FAILURES) for ch in scenario.changes):
-        applied = apply_scenario(b.network, b.compiled, scenario)  # checks every id
-        if applied.network is b.network and applied.compiled is b.compiled:
-            return failure_diff(b, failure_state(b), applied.arc_up, applied.failed_arcs)
+        st = failure_state(b)
+        failed = _failed_arcs(b, st, scenario)
+        if failed is None:  # an unknown id: apply_scenario says which
+            applied = apply_scenario(b.network, b.compiled, scenario)
+            arc_up, failed = applied.arc_up, applied.failed_arcs
+        else:
+            arc_up = b.compiled.arc_up.copy()
+            arc_up[failed] = False
+        with _computing():
+            return failure_diff(b, st, arc_up, failed)
     return run_whatif(b.network, scenario, compiled=b.compiled, baseline=b.baseline).diff
+
+
+def _failed_arcs(b: Basis, st: FailureState, scenario: Scenario) -> np.ndarray | None:
+    """The arcs a pure-failure scenario fails (as ``apply_scenario`` finds them, without
+    copying the network's demand arrays); None when an id is unknown."""
+    arcs: list[int] = []
+    for ch in scenario.changes:
+        if isinstance(ch, FailLink):
+            if ch.link not in st.link_pos:
+                return None
+            arcs += link_arcs(st.link_pos[ch.link])
+        elif isinstance(ch, FailNode):
+            v = b.network.node_index.get(ch.node)
+            if v is None:
+                return None
+            arcs += node_arcs(b.compiled, v).tolist()
+        elif isinstance(ch, FailSrlg):
+            if ch.srlg not in st.srlgs:
+                return None
+            arcs += srlg_arcs(b.network, ch.srlg)
+    return np.unique(np.asarray(arcs, np.int64))
 
 
 @contextlib.contextmanager
@@ -96,13 +199,40 @@ def _one_thread() -> Iterator[None]:
         numba.set_num_threads(previous)
 
 
-def _demands_of(c: Any, dests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR pointers and demand numbers of the destinations at positions ``dests``."""
-    lo, hi = c.dest_ptr[dests], c.dest_ptr[dests + 1]
+def _demands_of(dest_ptr: np.ndarray, dest_demand: np.ndarray,
+                dests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR pointers and demand numbers of the destinations at positions ``dests`` (of the
+    CSR ``dest_ptr``/``dest_demand``)."""
+    lo, hi = dest_ptr[dests], dest_ptr[dests + 1]
     ptr = np.zeros(dests.size + 1, np.int64)
     np.cumsum(hi - lo, out=ptr[1:])
-    demands = c.dest_demand[np.repeat(lo - ptr[:-1], hi - lo) + np.arange(ptr[-1])]
+    demands = dest_demand[np.repeat(lo - ptr[:-1], hi - lo) + np.arange(ptr[-1])]
     return ptr, demands
+
+
+class DemandIdsAt(Sequence[str]):
+    """The ids of the demands numbered ``at``, each made only when read: a what-if that
+    reroutes a hundred thousand demands reports their count and makes no string."""
+
+    __slots__ = ("_at", "_ids")
+
+    def __init__(self, ids: Sequence[str], at: np.ndarray) -> None:
+        self._ids = ids
+        self._at = at
+
+    def __len__(self) -> int:
+        return int(self._at.size)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self._ids[k] for k in self._at[i].tolist()]
+        return self._ids[int(self._at[i])]
 
 
 def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndarray,
@@ -115,32 +245,38 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
     measured on the new delays."""
     c, base, r = b.compiled, st.incremental, b.baseline
     options = options or r.options
-    inc = base.dag_dest[np.concatenate([np.arange(base.dag_ptr[a], base.dag_ptr[a + 1])
-                                        for a in failed.tolist()] or [np.zeros(0, np.int64)])]
-    affected = np.unique(inc).astype(np.int64)
+    failed = np.asarray(failed, np.int64)
+    affected = np.sort(affected_destinations(base, failed))
     if by_reach is None:
         by_reach = _symmetric(arc_up) and _symmetric(base.arc_up)
-    with _one_thread():
+    with _one_thread():  # every kernel below releases the GIL
         load, _lost = failure_loads(base, failed)
         q, arc_delay = queue_arcs(c, options, load)
-        ptr_a, dem_a = _demands_of(c, affected)
         if by_reach:
-            moved, now = _moved_by_reach(c, base, arc_up, failed, affected, ptr_a, dem_a)
+            comp = link_components(c.n_nodes, arc_up, c.arc_src, c.arc_dst)
+            rerouted, lost_at, restored = failure_outcome(
+                failed, affected, base.state.dist, base.arc_up, c.in_ptr, c.in_arc,
+                c.arc_src, c.arc_dst, c.arc_metric, c.dest_ptr, c.dest_demand, c.demand_src,
+                c.demand_dst, comp, r.demand_routed, st.by_source)
             routes = np.intersect1d(affected, st.service_dests)
-        else:
+            ptr, dem = _demands_of(st.svc_ptr, st.svc_dem, routes)  # services' only
+        else:  # every demand toward the affected destinations, routed again
             routes = affected
-        # the destinations routed again, the services' others as they were
+            ptr, dem = _demands_of(c.dest_ptr, c.dest_demand, routes)
+        na = dem.size
+        # then the services' demands toward the other destinations, as they were routed
         others = np.setdiff1d(st.service_dests, routes)
+        ptr_o, dem_o = _demands_of(st.svc_ptr, st.svc_dem, others)
         dests = np.concatenate([routes, others])
-        ptr, dem = _demands_of(c, dests)
+        ptr = np.concatenate([ptr, na + ptr_o[1:]])
+        dem = np.concatenate([dem, dem_o])
         k = dem.size
         delay_mean, delay_worst, delivered, hops, sig = (np.empty(k) for _ in range(5))
         routed = np.empty(k, bool)
         if k:
-            ptr_r, dem_r = _demands_of(c, routes)
             new = route(dataclasses.replace(
-                c, destinations=c.destinations[routes], dest_ptr=ptr_r, dest_demand=dem_r),
-                arc_up, r.demand_rate_bps)
+                c, destinations=c.destinations[routes], dest_ptr=ptr[:routes.size + 1],
+                dest_demand=dem[:na]), arc_up, r.demand_rate_bps)
             path_metrics_all(c.n_nodes, c.destinations[dests], ptr, np.arange(k),
                              c.demand_src[dem], c.out_ptr, c.out_arc, c.arc_dst,
                              c.arc_metric, arc_up, arc_delay, 1.0 - q.loss, c.arc_signature,
@@ -148,28 +284,20 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
                              np.concatenate([new.order, base.state.order[others]]),
                              np.concatenate([new.count, base.state.count[others]]), 1,
                              delay_mean, delay_worst, delivered, hops, sig, routed)
-    if not by_reach:  # the demands toward the affected destinations, routed again
-        na = int(ptr[routes.size])
-        now = routed[:na]
-        moved = ~np.isclose(r.demand_path_signature[dem[:na]], sig[:na], rtol=0,
-                            atol=1e-12)
-        dem_a = dem[:na]
-    first = np.argsort(dem_a, kind="stable")  # compare lists them by demand number
-    idx, now, moved = dem_a[first], now[first], moved[first]
-    was = r.demand_routed[idx]
+    if not by_reach:  # compare the demands toward the affected destinations
+        dem_a, now = dem[:na], routed[:na]
+        moved = ~np.isclose(r.demand_path_signature[dem_a], sig[:na], rtol=0, atol=1e-12)
+        was = r.demand_routed[dem_a]
+        rerouted, lost_at, restored = (dem_a[was & now & moved], dem_a[was & ~now],
+                                       dem_a[now & ~was])
     ids = b.network.demand_ids
-    lost_at = idx[was & ~now]
+    lost_at = np.sort(lost_at)  # compare lists them by demand number
     lost = tuple(ids[j] for j in lost_at.tolist())
-    restored = tuple(ids[j] for j in idx[now & ~was].tolist())
-    rerouted = tuple(ids[j] for j in idx[was & now & moved].tolist())
+    restored_ids = tuple(ids[j] for j in np.sort(restored).tolist())
     lost_bps = float(r.demand_rate_bps[lost_at].sum())
     services: tuple[ServiceChange, ...] = ()
     if c.service_ids:
-        worst, loss, ok = (r.demand_delay_worst_s.copy(), r.demand_loss.copy(),
-                           r.demand_routed.copy())
-        worst[dem], ok[dem] = delay_worst, routed
-        loss[dem] = np.where(routed, 1.0 - delivered, 1.0)
-        after = service_report(c, worst, loss, ok)
+        after = _services_after(c, st, dem, delay_worst, delivered, routed)
         services = tuple(ServiceChange(
             sid, float(r.services.worst_delay_s[i]), float(after.worst_delay_s[i]),
             bool(r.services.violated[i]), bool(after.violated[i]))
@@ -184,33 +312,27 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
     top_util = np.where(arc_up, q.utilisation, -1.0)
     top = int(np.argmax(top_util)) if top_util.size else 0
     return ScenarioDiff(
-        tuple(changes), rerouted, lost, restored, lost_bps, services,
-        float(st.util_before.max(initial=0.0)), float(max(top_util.max(initial=0.0), 0.0)),
+        tuple(changes), DemandIdsAt(ids, np.sort(rerouted)), lost, restored_ids, lost_bps,
+        services, float(st.util_before.max(initial=0.0)),
+        float(max(top_util.max(initial=0.0), 0.0)),
         c.arc_label(top) if top_util.size else "-")
+
+
+def _services_after(c: CompiledNetwork, st: FailureState, dem: np.ndarray,
+                    delay_worst: np.ndarray, delivered: np.ndarray,
+                    routed: np.ndarray) -> ServiceReport:
+    """The services' report with the demands ``dem`` measured again (the others as in the
+    baseline), over the service demands only."""
+    worst, loss, ok = st.svc_worst.copy(), st.svc_loss.copy(), st.svc_routed.copy()
+    at = np.minimum(np.searchsorted(st.svc_unique, dem), max(st.svc_unique.size - 1, 0))
+    hit = st.svc_unique[at] == dem if st.svc_unique.size else np.zeros(dem.size, bool)
+    at = at[hit]
+    worst[at], ok[at] = delay_worst[hit], routed[hit]
+    loss[at] = np.where(routed[hit], 1.0 - delivered[hit], 1.0)
+    return service_report(dataclasses.replace(c, service_demand=st.svc_members), worst, loss,
+                          ok)
 
 
 def _symmetric(arc_up: np.ndarray) -> bool:
     """Every link up in both directions or in neither (arc 2i is a->b, 2i+1 b->a)."""
     return bool(np.array_equal(arc_up[0::2], arc_up[1::2]))
-
-
-def _moved_by_reach(c: CompiledNetwork, base: Baseline, arc_up: np.ndarray,
-                    failed: np.ndarray, affected: np.ndarray, ptr: np.ndarray,
-                    dem: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per demand of ``dem`` (toward the affected destinations): whether its paths change
-    and whether it is still routed. A source whose DAG uses no failed arc keeps its paths;
-    one whose DAG uses one loses that arc's share (its paths change) and stays routed
-    exactly when it can still reach the destination: with links up in both directions or
-    neither, when both lie in one connected component of the links left up."""
-    marks = np.zeros((affected.size, c.n_nodes), bool)
-    mark_upstream(failed, affected, base.state.dist, base.arc_up, c.in_ptr, c.in_arc,
-                  c.arc_src, c.arc_dst, c.arc_metric, marks)
-    up = np.flatnonzero(arc_up)
-    graph = csr_matrix((np.ones(up.size, np.int8), (c.arc_src[up], c.arc_dst[up])),
-                       shape=(c.n_nodes, c.n_nodes))
-    _n, comp = connected_components(graph, directed=False)
-    src = c.demand_src[dem]
-    uses = marks[np.repeat(np.arange(affected.size), np.diff(ptr)), src]
-    reach = comp[src] == comp[c.demand_dst[dem]]
-    routed: np.ndarray = ~uses | reach
-    return uses, routed

@@ -510,6 +510,13 @@ def _affected_destinations(failed, dag_ptr, dag_dest, n_dest):
     return affected[:k]
 
 
+def affected_destinations(base: Baseline, failed: np.ndarray) -> np.ndarray:
+    """Positions of the destinations whose baseline DAG uses one of ``failed`` (as met)."""
+    found: np.ndarray = _affected_destinations(np.asarray(failed, np.int64), base.dag_ptr,
+                                               base.dag_dest, base.net.destinations.shape[0])
+    return found
+
+
 @njit(cache=True, nogil=True)
 def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_all, ok_base,
                  ok_new,

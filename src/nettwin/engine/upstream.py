@@ -4,6 +4,9 @@ A failure changes the paths of a demand only when its source's ECMP DAG toward t
 destination uses a failed arc (a DAG without one keeps every distance and next hop), and
 then always: the failed arc's share of the traffic drops to zero. So the demands a failure
 reroutes or cuts off are those whose sources this finds, without routing anything again.
+
+Every kernel here takes arrays only and releases the GIL (``nogil``): concurrent what-ifs
+in a server's threads run on separate cores.
 """
 
 from __future__ import annotations
@@ -15,35 +18,160 @@ from nettwin.engine.routing import UNREACHABLE
 
 
 @njit(cache=True, nogil=True)
+def _mark_one(arcs: np.ndarray, dist: np.ndarray, arc_ok: np.ndarray, in_ptr: np.ndarray,
+              in_arc: np.ndarray, arc_src: np.ndarray, arc_dst: np.ndarray,
+              metric: np.ndarray, mark: np.ndarray, stack: np.ndarray,
+              found: np.ndarray) -> int:
+    """Mark the nodes whose DAG toward the destination of ``dist`` uses one of ``arcs``;
+    they are also listed in ``found`` (returns how many)."""
+    top = 0
+    n_found = 0
+    for f in range(arcs.shape[0]):
+        a = arcs[f]
+        u = arc_src[a]
+        dv = dist[arc_dst[a]]
+        if arc_ok[a] and dv != UNREACHABLE and dist[u] != UNREACHABLE \
+                and dv + metric[a] == dist[u] and not mark[u]:
+            mark[u] = True
+            stack[top] = u
+            top += 1
+            found[n_found] = u
+            n_found += 1
+    while top > 0:
+        top -= 1
+        x = stack[top]
+        for q in range(in_ptr[x], in_ptr[x + 1]):
+            a = in_arc[q]
+            z = arc_src[a]
+            if arc_ok[a] and not mark[z] and dist[z] != UNREACHABLE \
+                    and dist[x] + metric[a] == dist[z]:
+                mark[z] = True
+                stack[top] = z
+                top += 1
+                found[n_found] = z
+                n_found += 1
+    return n_found
+
+
+@njit(cache=True, nogil=True)
 def mark_upstream(arcs: np.ndarray, dests: np.ndarray, dist_all: np.ndarray,
                   arc_ok: np.ndarray, in_ptr: np.ndarray, in_arc: np.ndarray,
                   arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray,
                   marks: np.ndarray) -> None:
     """``marks[i, x]`` = True when node x's DAG toward destination row ``dests[i]`` (of
     ``dist_all``) uses one of ``arcs``: the DAG ancestors of those arcs' tails."""
-    n = dist_all.shape[1]
-    stack = np.empty(n, np.int64)
+    stack = np.empty(dist_all.shape[1], np.int64)
+    found = np.empty(dist_all.shape[1], np.int64)
     for i in range(dests.shape[0]):
-        dist = dist_all[dests[i]]
-        mark = marks[i]
-        top = 0
-        for f in range(arcs.shape[0]):
-            a = arcs[f]
-            u = arc_src[a]
-            dv = dist[arc_dst[a]]
-            if arc_ok[a] and dv != UNREACHABLE and dist[u] != UNREACHABLE \
-                    and dv + metric[a] == dist[u] and not mark[u]:
-                mark[u] = True
-                stack[top] = u
-                top += 1
-        while top > 0:
-            top -= 1
-            x = stack[top]
-            for q in range(in_ptr[x], in_ptr[x + 1]):
-                a = in_arc[q]
-                z = arc_src[a]
-                if arc_ok[a] and not mark[z] and dist[z] != UNREACHABLE \
-                        and dist[x] + metric[a] == dist[z]:
-                    mark[z] = True
-                    stack[top] = z
-                    top += 1
+        _mark_one(arcs, dist_all[dests[i]], arc_ok, in_ptr, in_arc, arc_src, arc_dst, metric,
+                  marks[i], stack, found)
+
+
+@njit(cache=True, nogil=True)
+def link_components(n: int, arc_ok: np.ndarray, arc_src: np.ndarray,
+                    arc_dst: np.ndarray) -> np.ndarray:
+    """A component label per node: equal exactly when the arcs up join the two nodes,
+    ignoring direction (union-find)."""
+    parent = np.arange(n)
+    for a in range(arc_src.shape[0]):
+        if not arc_ok[a]:
+            continue
+        x, y = arc_src[a], arc_dst[a]
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        while parent[y] != y:
+            parent[y] = parent[parent[y]]
+            y = parent[y]
+        if x != y:
+            parent[max(x, y)] = min(x, y)
+    for v in range(n):  # roots have the smallest number of their tree: one pass suffices
+        parent[v] = parent[parent[v]]
+    return parent
+
+
+@njit(cache=True, nogil=True)
+def sorted_and_routed(dest_ptr: np.ndarray, dest_demand: np.ndarray, demand_src: np.ndarray,
+                      routed: np.ndarray) -> np.ndarray:
+    """Per destination: its demands come by source (non-decreasing) and all are routed, so
+    ``failure_outcome`` may look up the marked sources instead of reading every demand."""
+    n_dest = dest_ptr.shape[0] - 1
+    ok = np.ones(n_dest, np.bool_)
+    for j in range(n_dest):
+        for k in range(dest_ptr[j], dest_ptr[j + 1]):
+            d = dest_demand[k]
+            if not routed[d] or (k > dest_ptr[j]
+                                 and demand_src[dest_demand[k - 1]] > demand_src[d]):
+                ok[j] = False
+                break
+    return ok
+
+
+@njit(cache=True, nogil=True)
+def failure_outcome(arcs: np.ndarray, dests: np.ndarray, dist_all: np.ndarray,
+                    arc_ok: np.ndarray, in_ptr: np.ndarray, in_arc: np.ndarray,
+                    arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray,
+                    dest_ptr: np.ndarray, dest_demand: np.ndarray, demand_src: np.ndarray,
+                    demand_dst: np.ndarray, comp: np.ndarray, was_routed: np.ndarray,
+                    by_source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The demands toward destination rows ``dests`` that failing ``arcs`` reroutes, cuts
+    off and restores (demand numbers, as met). A demand's paths change exactly when its
+    source's DAG uses a failed arc (``mark_upstream``); it stays routed when it did not, or
+    when ``comp`` (labels of the links left up, up in both directions or neither) still
+    joins its source and destination. Destinations flagged in ``by_source``
+    (``sorted_and_routed``) have only their marked sources' demands looked up."""
+    n = dist_all.shape[1]
+    total = 0
+    for i in range(dests.shape[0]):
+        total += dest_ptr[dests[i] + 1] - dest_ptr[dests[i]]
+    rerouted = np.empty(total, np.int64)
+    lost = np.empty(total, np.int64)
+    restored = np.empty(total, np.int64)
+    n_re = n_lost = n_back = 0
+    mark = np.zeros(n, np.bool_)
+    stack = np.empty(n, np.int64)
+    found = np.empty(n, np.int64)
+    for i in range(dests.shape[0]):
+        j = dests[i]
+        lo, hi = dest_ptr[j], dest_ptr[j + 1]
+        n_found = _mark_one(arcs, dist_all[j], arc_ok, in_ptr, in_arc, arc_src, arc_dst,
+                            metric, mark, stack, found)
+        if by_source[j]:  # every demand routed before: only marked sources change
+            for f in range(n_found):
+                s = found[f]
+                a, b = lo, hi  # the first demand from s
+                while a < b:
+                    mid = (a + b) >> 1
+                    if demand_src[dest_demand[mid]] < s:
+                        a = mid + 1
+                    else:
+                        b = mid
+                k = a
+                while k < hi and demand_src[dest_demand[k]] == s:
+                    d = dest_demand[k]
+                    if comp[s] == comp[demand_dst[d]]:
+                        rerouted[n_re] = d
+                        n_re += 1
+                    else:
+                        lost[n_lost] = d
+                        n_lost += 1
+                    k += 1
+        else:
+            for k in range(lo, hi):
+                d = dest_demand[k]
+                s = demand_src[d]
+                uses = mark[s]
+                now = (not uses) or comp[s] == comp[demand_dst[d]]
+                was = was_routed[d]
+                if was and not now:
+                    lost[n_lost] = d
+                    n_lost += 1
+                elif now and not was:
+                    restored[n_back] = d
+                    n_back += 1
+                elif was and uses:
+                    rerouted[n_re] = d
+                    n_re += 1
+        for f in range(n_found):
+            mark[found[f]] = False
+    return rerouted[:n_re], lost[:n_lost], restored[:n_back]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ class ScenarioDiff:
     """Scenario versus baseline, matched by link and demand ids."""
 
     arcs_changed: tuple[ArcChange, ...]
-    demands_rerouted: tuple[str, ...]
+    demands_rerouted: Sequence[str]  # a tuple, or ids made on reading (api.whatif)
     demands_lost: tuple[str, ...]
     demands_restored: tuple[str, ...]
     lost_bps: float
