@@ -73,3 +73,16 @@ def test_files_after_the_option_as_a_shell_glob_gives_them(tmp_path: Path) -> No
     doc = json.loads(out.read_text())
     assert doc["steps"] == len(files) == 2
     assert [row["label"][-8:-3] for row in doc["intervals"]] == ["00:00", "00:05"]
+
+
+def test_network_named_after_a_shell_glob_is_not_taken_for_a_series(tmp_path: Path) -> None:
+    # the shell's files then the network: typer reads the second file as the network,
+    # a demandMatrix with nodes and no links (the file itself shows none)
+    files = [str(p) for p in sorted(SERIES.glob("*20040301-00[01]*.xml"))]
+    assert len(load_network(files[1]).links) == 0
+    out = tmp_path / "out.json"
+    res = runner.invoke(app, ["optimize", "energy", "--traffic-series", *files, str(ABILENE),
+                              "--json", str(out)])
+    assert res.exit_code == EXIT_BAD_INPUT, res.output
+    assert "no links" in res.output and "before --traffic-series" in res.output
+    assert not out.exists()

@@ -30,7 +30,7 @@ from nettwin.cli.common import (
     progress_bar,
 )
 from nettwin.cli.render import pct
-from nettwin.errors import NettwinError
+from nettwin.errors import ImportFormatError, NettwinError
 from nettwin.io import MetricPolicy
 
 
@@ -105,6 +105,12 @@ def energy_cmd(
             raise typer.Exit(EXIT_BAD_INPUT)
     try:
         network = load(network_file, fmt, None, default_capacity, metric_policy)
+        if not network.links:  # e.g. a series file taken for the network (see below)
+            raise ImportFormatError(
+                str(network_file), "the network has no links, so nothing can sleep. Fix: "
+                "name the network file before --traffic-series, or quote the glob (the "
+                "shell expands an unquoted one into files whose second is then read as "
+                "the network)")
         files = [f for spec in traffic_series for f in traffic_files(spec)]
         network, series = read_traffic_series(network, files, interval_s=interval_s)
         if sla and not network.services:
