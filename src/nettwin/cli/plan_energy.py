@@ -112,7 +112,16 @@ def energy_cmd(
                 "shell expands an unquoted one into files whose second is then read as "
                 "the network)")
         files = [f for spec in traffic_series for f in traffic_files(spec)]
+        planned = network
         network, series = read_traffic_series(network, files, interval_s=interval_s)
+        # the series replaces the demands (and so drops the services): keep each service
+        # whose demands (ids 'SRC->DST') the series carries, so --sla has SLAs to keep
+        ids = set(network.demand_ids)
+        kept = {sid: sv for sid, sv in planned.services.items() if set(sv.demands) <= ids}
+        network = network.with_demands(network.demands, services=kept)
+        for sid in planned.services.keys() - kept.keys():
+            err.print(f"note: service {sid!r} not kept: its demands are not all in the "
+                      "traffic series")
         if sla and not network.services:
             err.print("note: --sla: the network has no services, so only the utilisation "
                       "limit and connectivity are kept (add services with SLA targets).")
