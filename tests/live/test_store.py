@@ -121,3 +121,27 @@ def test_topology_updates_change_routing_and_replay_in_history(tmp_path) -> None
     later = twin.network_at(T0 + 120)
     assert "Denver--Chicago" in later.links
     assert later.links["Denver--Kansas-City"].metric_ab == 5000
+
+
+def test_the_default_store_is_private_to_its_user(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # `nettwin ingest` without --store: the same 0700 folder / 0600 file as `nettwin serve`
+    import os
+    import stat
+
+    from typer.testing import CliRunner
+
+    from nettwin.cli import app
+
+    monkeypatch.setenv("NETTWIN_DATA_DIR", str(tmp_path / "data"))
+    old = os.umask(0o022)
+    try:
+        obs = tmp_path / "obs.jsonl"
+        obs.write_text('{"kind":"counter","time":1764576000.0,"device":"New-York",'
+                       '"interface":"New-York--Chicago","out_octets":0.0}\n')
+        res = CliRunner().invoke(app, ["ingest", str(obs)])
+        assert res.exit_code == 0, res.output
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    for f in (tmp_path / "data").iterdir():  # twin.db and SQLite's -wal/-shm
+        assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f
