@@ -130,3 +130,14 @@ def test_sla_keeps_the_services_of_the_network_file(tmp_path: Path) -> None:
     assert all(delay(row, f) <= 0.004 for row, f in zip(docs[True]["intervals"], files,
                                                         strict=True))
     assert docs[True]["sla_violations"] == 0 and docs[True]["energy_saved_fraction"] > 0
+
+
+def test_an_empty_matrix_in_the_series_is_told(tmp_path: Path) -> None:
+    folder = tmp_path / "series"
+    folder.mkdir()
+    for i, body in enumerate(("ATLAng,CHINng,1e6\n", "", "ATLAng,CHINng,2e6\n")):
+        (folder / f"tm-{i}.csv").write_text("src,dst,rate_bps\n" + body)
+    res = runner.invoke(app, ["optimize", "energy", str(ABILENE), "--traffic-series",
+                              str(folder), "--min-dwell", "1", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    assert "1 interval(s) carry no traffic" in res.output and "tm-1" in res.output

@@ -122,6 +122,11 @@ def energy_cmd(
         for sid in planned.services.keys() - kept.keys():
             err.print(f"note: service {sid!r} not kept: its demands are not all in the "
                       "traffic series")
+        empty = [label for label, row in zip(series.labels, series.rate_bps, strict=False)
+                 if not row.any()]
+        if empty:  # a measurement gap reads as no traffic: everything may sleep then
+            err.print(f"note: {len(empty)} interval(s) carry no traffic at all (e.g. "
+                      f"{empty[0]}): planned as idle; leave such files out if they are gaps")
         if sla and not network.services:
             err.print("note: --sla: the network has no services, so only the utilisation "
                       "limit and connectivity are kept (add services with SLA targets).")
