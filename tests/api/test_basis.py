@@ -87,6 +87,14 @@ def test_whatif_on_live_uses_the_measured_state(api: Any) -> None:
     assert view["basis"]["has_live"] and view["basis"]["kind"] == "live"
     assert view["basis"]["requested"] == "auto"
     assert view["max_utilisation"] == pytest.approx(float(measured_util.max()), rel=1e-3)
+    # asked for the plan, it still says live traffic is there (the telemetry posted above)
+    plan = client.get("/api/v1/networks/example/basis?kind=plan",
+                      headers=_auth(tokens[Role.VIEWER])).json()["basis"]
+    assert plan["kind"] == "plan" and plan["has_live"]
+    # and not where none was fed: the bundled Munich backhaul
+    munich = client.get("/api/v1/networks/munich/basis?kind=plan",
+                        headers=_auth(tokens[Role.VIEWER])).json()["basis"]
+    assert not munich["has_live"]
 
 
 def test_live_basis_takes_down_links_and_fits_the_level() -> None:

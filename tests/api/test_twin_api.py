@@ -94,7 +94,8 @@ def test_traffic_history_prior_over_the_api(tmp_path: Path) -> None:
         assert client.get(f"{base}/traffic-history", headers=op).json()["prior"] == "gravity"
         bad = {"matrices": [{"demands": [{"src": "Gotham", "dst": ids[0], "rate_bps": 1}]}]}
         r = client.put(f"{base}/traffic-history", json=bad, headers=op)
-        assert r.status_code == 422 and "Gotham" in r.text and "matrix 0" in r.text
+        assert r.status_code == 422 and "Gotham" in r.text and "matrix #0" in r.text
+        assert "matrix matrix" not in r.text
         r = client.put(f"{base}/traffic-history", json=body, headers=op)
         assert r.status_code == 200, r.text
         doc = r.json()

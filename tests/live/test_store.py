@@ -4,6 +4,7 @@ the past; a restart resumes without losing or double-counting; dead letters are 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
@@ -121,3 +122,48 @@ def test_topology_updates_change_routing_and_replay_in_history(tmp_path) -> None
     later = twin.network_at(T0 + 120)
     assert "Denver--Chicago" in later.links
     assert later.links["Denver--Kansas-City"].metric_ab == 5000
+
+
+def test_the_default_store_is_private_to_its_user(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # `nettwin ingest` without --store: the same 0700 folder / 0600 file as `nettwin serve`
+    import os
+    import stat
+
+    from typer.testing import CliRunner
+
+    from nettwin.cli import app
+
+    monkeypatch.setenv("NETTWIN_DATA_DIR", str(tmp_path / "data"))
+    old = os.umask(0o022)
+    try:
+        obs = tmp_path / "obs.jsonl"
+        obs.write_text('{"kind":"counter","time":1764576000.0,"device":"New-York",'
+                       '"interface":"New-York--Chicago","out_octets":0.0}\n')
+        res = CliRunner().invoke(app, ["ingest", str(obs)])
+        assert res.exit_code == 0, res.output
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    for f in (tmp_path / "data").iterdir():  # twin.db and SQLite's -wal/-shm
+        assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f
+
+
+def test_history_of_link_status_does_not_depend_on_batching(tmp_path,  # type: ignore[no-untyped-def]
+                                                            unique_name: str) -> None:
+    # the bundled replay file (a fibre cut at minute 6): the whole file in one batch, as
+    # `nettwin ingest --speed 0` reads it, against one batch per record time
+    import json
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "observations.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    times = sorted({r["time"] for r in records})
+    net = dataclasses.replace(NET, name=unique_name)
+    one = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'one.db'}"))
+    one.process([Message(r) for r in records])
+    stepped = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'stepped.db'}"))
+    for t in times:
+        stepped.process([Message(r) for r in records if r["time"] == t])
+    cut = next(r["time"] for r in records if r["kind"] == "event")
+    for t in times:
+        assert one.state_at(t).link_up == stepped.state_at(t).link_up, t
+        assert (one.state_at(t).link_up.get("Denver--Kansas-City", True)) == (t < cut), t

@@ -198,6 +198,21 @@ def test_too_few_modules_names_the_link_and_the_shortfall() -> None:
     assert binding["link"] in str(info.value) and "max_modules" in str(info.value)
 
 
+def test_an_empty_module_catalogue_plans_or_names_the_link() -> None:
+    # no module offered anywhere: nothing to decide, the MILP has no variable at all
+    empty = ModuleCatalogue(default=LinkOffer(()))
+    # 0.5G over 1G links: under 0.8 even with AB down (the oracle sweep), so nothing to buy
+    plan = plan_capacity(_triangle(0.5e9), empty)
+    assert plan.cost == 0 and not plan.upgrades
+    assert plan.worst_utilisation_failure == pytest.approx(
+        _worst_loads(_triangle(0.5e9), Resilience.N1).max() / 1e9)
+    # 2G needs more on AB (the oracle: 2G / 0.8 - 1G) and nothing can be added
+    with pytest.raises(InfeasiblePlanError) as info:
+        plan_capacity(_triangle(2e9), empty)
+    assert info.value.binding["need_bps"] == pytest.approx(2e9 / 0.8 - 1e9)
+    assert info.value.binding["available_bps"] == 0
+
+
 def _subset_oracle(network: Network, candidates: list[Candidate], offer: LinkOffer,
                    threshold: float, factor: float = 1.0) -> float:
     """Every subset of candidates built, each priced by brute force; the cheapest that

@@ -76,7 +76,8 @@ def test_capacity_cli_years_and_candidates(tmp_path: Path) -> None:
     net = _network(tmp_path)
     cands = tmp_path / "new.yaml"
     cands.write_text(yaml.safe_dump({"candidates": [
-        {"id": "BD", "a": "B", "b": "D", "metric": 1, "setup_cost": 5}]}))
+        {"id": "BD", "a": "B", "b": "D", "metric": 1, "setup_cost": 5,
+         "length_km": 150.0}]}))  # the default modules cost per km
     res = runner.invoke(app, ["optimize", "capacity", str(net), "--modules",
                               str(_modules(tmp_path)), "--candidates", str(cands), "--growth",
                               "1.5", "--years", "2", "--json", "-"])
@@ -121,3 +122,34 @@ def test_sndlib_modules_are_read_as_the_file_gives_them() -> None:
                                              strict=True))
     xml = read_sndlib_modules(SNDLIB / "xml" / "nobel-eu.xml")
     assert xml == native
+
+
+def test_candidates_without_modules_pay_the_default_per_km_at_their_length(
+        tmp_path: Path) -> None:
+    # modules.yaml: a module costs cost + cost_per_km * length_km (its documented formula),
+    # for a candidate that takes the default offer as for a link
+    cands = tmp_path / "new_links.yaml"
+    cands.write_text(yaml.safe_dump({"candidates": [
+        {"id": "BD", "a": "B", "b": "D", "metric": 1, "setup_cost": 5, "length_km": 300.0},
+        {"id": "BE", "a": "B", "b": "E", "metric": 1, "setup_cost": 5,
+         "modules": [{"name": "own", "capacity_bps": 1e9, "cost": 7}]}]}))
+    out = tmp_path / "out.json"
+    res = runner.invoke(app, ["optimize", "capacity", str(_network(tmp_path)), "--modules",
+                              str(_modules(tmp_path)), "--candidates", str(cands),
+                              "--threshold", "0.3", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    from nettwin.io.capacity_files import read_candidates, read_module_catalogue
+
+    net = load_network(_network(tmp_path))
+    _, catalogue = read_candidates(cands, net, read_module_catalogue(_modules(tmp_path), net))
+    assert [m.cost for m in catalogue.offer("BD").modules] == [10 + 0.1 * 300, 50 + 0.2 * 300]
+    assert [m.cost for m in catalogue.offer("BE").modules] == [7]
+    assert [m.cost for m in catalogue.offer("AB").modules] == [10 + 0.1 * 100, 50 + 0.2 * 100]
+    doc = json.loads(out.read_text())
+    assert doc["new_links"], "nothing built: a vacuous check"
+    for new in doc["new_links"]:  # what the plan charged per module
+        for m in new["modules"]:
+            per_km = {"1G": 0.1, "10G": 0.2}.get(m["module"], 0.0)
+            base = {"1G": 10, "10G": 50, "own": 7}[m["module"]]
+            assert m["cost"] == pytest.approx(base + per_km * 300 if new["link"] == "BD"
+                                              else base)

@@ -85,3 +85,47 @@ def test_measured_matrices_are_planned_as_given(role_api: Any) -> None:
         res = simulate(compiled, arc_up=up, demand_rate_bps=compiled.demand_rate_bps * k)
         assert res.demand_routed.all()
         assert row["mlu"] == pytest.approx(float(res.arc_utilisation[up].max()), rel=1e-9)
+
+
+def test_sla_over_given_matrices_keeps_the_services(api: Any, tmp_path: Path) -> None:
+    """Matrices replace the demands; the services on those pairs still bind with 'sla'."""
+    import dataclasses
+
+    import numpy as np
+
+    from nettwin.engine import compile_network, simulate
+    from nettwin.examples import abilene
+    from nettwin.io import save_network
+    from nettwin.model import Service
+
+    client, h = api
+    # Atlanta -> Indianapolis within 4 ms: only the direct link (3.4 ms) keeps it
+    net = dataclasses.replace(abilene(), services={"hub": Service(
+        id="hub", demands=("Atlanta->Indianapolis",), max_delay_s=0.004)})
+    save_network(net, tmp_path / "hub.yaml")
+    r = client.post(NETS, headers=h[Role.ADMIN],
+                    files={"file": ("hub.yaml", (tmp_path / "hub.yaml").read_bytes())})
+    assert r.status_code == 201, r.text
+    nid = r.json()["id"]
+    demands = list(net.iter_demands())
+    levels = (0.6, 0.5, 0.6)
+    matrices = [[{"src": d.src, "dst": d.dst, "rate_bps": d.rate_bps * k} for d in demands]
+                for k in levels]
+    compiled = compile_network(net)
+    pair = list(net.demand_ids).index("Atlanta->Indianapolis")
+    broken = {}
+    for sla in (False, True):
+        r = client.post(f"{NETS}/{nid}/optimize/energy", headers=h[Role.PLANNER],
+                        json={"matrices": matrices, "min_dwell": 1, "sla": sla})
+        status = _wait(client, r.json()["id"], h[Role.VIEWER])
+        assert status["state"] == "done", status
+        doc = client.get(f"/api/v1/jobs/{status['id']}/result",
+                         headers=h[Role.VIEWER]).json()["document"]
+        broken[sla] = 0
+        for row, k in zip(doc["intervals"], levels, strict=True):  # the engine's replay
+            up = np.repeat([lid not in row["asleep"] for lid in net.links], 2)
+            res = simulate(compiled, arc_up=up, demand_rate_bps=compiled.demand_rate_bps * k)
+            broken[sla] += int(res.demand_delay_worst_s[pair] > 0.004)
+        if sla:
+            assert doc["sla_violations"] == 0 and doc["energy_saved_fraction"] > 0
+    assert broken == {False: 3, True: 0}

@@ -64,9 +64,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                       "back on mismatch."),
     "agent": ("nettwin.cli.agent:agent_app", "AI agents in the twin: evaluate policies, "
                                              "train one."),
-    "optimize": ("nettwin.cli.optimize:optimize_app", "Traffic engineering: IGP metrics and "
-                                                      "SR waypoints that lower the maximum "
-                                                      "utilisation, beside the optimal bound."),
+    "optimize": ("nettwin.cli.optimize:optimize_app", "Traffic engineering and planning: IGP "
+                                                      "metrics, SR waypoints, capacity, energy "
+                                                      "(sleeping links) and slice admission."),
     "synth": ("nettwin.cli.synth", "Labelled synthetic telemetry: the network carries a "
                                    "traffic day"),
     "diagnose": ("nettwin.cli.diagnose", "Counterfactual root cause: candidate faults "

@@ -42,8 +42,8 @@ from nettwin.io import MetricPolicy, NetworkFormat, save_network
 from nettwin.optimize import Objective, Survive, apply_metrics, optimize_paths, optimize_weights
 from nettwin.report.tables import json_safe
 
-optimize_app = typer.Typer(help="Traffic engineering: IGP metrics and SR waypoints that lower "
-                                "the maximum utilisation, beside the optimal bound.",
+optimize_app = typer.Typer(help="Traffic engineering and planning: IGP metrics, SR waypoints, "
+                                "capacity, energy (sleeping links) and slice admission.",
                            no_args_is_help=True)
 
 JsonOpt = Annotated[Path | None, typer.Option(

@@ -30,7 +30,7 @@ from nettwin.cli.common import (
     progress_bar,
 )
 from nettwin.cli.render import pct
-from nettwin.errors import NettwinError
+from nettwin.errors import ImportFormatError, NettwinError
 from nettwin.io import MetricPolicy
 
 
@@ -105,8 +105,28 @@ def energy_cmd(
             raise typer.Exit(EXIT_BAD_INPUT)
     try:
         network = load(network_file, fmt, None, default_capacity, metric_policy)
+        if not network.links:  # e.g. a series file taken for the network (see below)
+            raise ImportFormatError(
+                str(network_file), "the network has no links, so nothing can sleep. Fix: "
+                "name the network file before --traffic-series, or quote the glob (the "
+                "shell expands an unquoted one into files whose second is then read as "
+                "the network)")
         files = [f for spec in traffic_series for f in traffic_files(spec)]
+        planned = network
         network, series = read_traffic_series(network, files, interval_s=interval_s)
+        # the series replaces the demands (and so drops the services): keep each service
+        # whose demands (ids 'SRC->DST') the series carries, so --sla has SLAs to keep
+        ids = set(network.demand_ids)
+        kept = {sid: sv for sid, sv in planned.services.items() if set(sv.demands) <= ids}
+        network = network.with_demands(network.demands, services=kept)
+        for sid in planned.services.keys() - kept.keys():
+            err.print(f"note: service {sid!r} not kept: its demands are not all in the "
+                      "traffic series")
+        empty = [label for label, row in zip(series.labels, series.rate_bps, strict=False)
+                 if not row.any()]
+        if empty:  # a measurement gap reads as no traffic: everything may sleep then
+            err.print(f"note: {len(empty)} interval(s) carry no traffic at all (e.g. "
+                      f"{empty[0]}): planned as idle; leave such files out if they are gaps")
         if sla and not network.services:
             err.print("note: --sla: the network has no services, so only the utilisation "
                       "limit and connectivity are kept (add services with SLA targets).")

@@ -22,6 +22,7 @@ the node coordinates).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def _offer(raw: Any, where: str, length_km: float | None, problems: list[Problem
                                                       "coordinates)"))
         if cap is not None and cost is not None and per_km is not None:
             modules.append(Module(cap, cost + per_km * (length_km or 0.0),
-                                  str(m.get("name", ""))))
+                                  str(m.get("name", "")), per_km))
     most = raw.get("max_modules")
     if most is not None and (isinstance(most, bool) or not isinstance(most, int) or most < 0):
         problems.append(Problem(where, "max_modules must be a whole number >= 0", value=most,
@@ -215,6 +216,17 @@ def parse_candidates(items: Any, network: Network, catalogue: ModuleCatalogue,
             offer = _offer(raw, where, length, problems)
             if offer is not None:
                 per_link[cid] = offer
+        elif catalogue.default is not None and any(
+                m.cost_per_km for m in catalogue.default.modules):
+            # the default's per-km costs at this candidate's own length
+            if length is None or not math.isfinite(length):
+                problems.append(Problem(where, "the default modules cost per km but the "
+                                               "candidate has no length", value=length,
+                                        fix="give its length_km (or node coordinates)"))
+            else:
+                per_link[cid] = LinkOffer(tuple(
+                    dataclasses.replace(m, cost=m.cost + m.cost_per_km * length)
+                    for m in catalogue.default.modules), catalogue.default.max_modules)
         srlgs = raw.get("srlgs") or []
         if bad or not cid or cid in seen or metric is None or setup is None:
             continue
@@ -230,7 +242,6 @@ def load_plan_traffic(network: Network, spec: str | Path) -> tuple[Network, str]
     """Traffic to plan for: one matrix file, or a folder/glob of measured matrices reduced
     to the peak of each demand over all of them (what a link must carry at the busiest
     interval of any pair). Returns the network and a line saying what was used."""
-    import dataclasses
 
     from nettwin.io.formats import load_traffic
     from nettwin.io.traffic_series import read_traffic_series, traffic_files

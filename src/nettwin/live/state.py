@@ -114,6 +114,10 @@ class TwinState:
     # ------------------------------------------------------------------ apply
     def apply(self, batch: Batch) -> Changes:
         ch = Changes()
+        # per link, when in this batch it went down (first report) / came up (last one):
+        # the time its status change is stamped with, not the batch's latest report
+        self._down_since: dict[str, float] = {}
+        self._up_since: dict[str, float] = {}
         if batch.n_counters:
             self._counters(batch, ch)
         for ev in batch.events:
@@ -122,6 +126,7 @@ class TwinState:
                 self.event_down[ev.object_id] = ev.event == "link_down"
                 self.link_time[ev.object_id] = max(ev.time,
                                                    self.link_time.get(ev.object_id, -np.inf))
+                self._since(ev.object_id, ev.event == "link_down", ev.time)
             self.time = max(self.time, ev.time)
         for r in batch.radio:
             self.modulation[r.link] = r.modulation
@@ -148,6 +153,15 @@ class TwinState:
         has_status = oper >= 0
         if has_status.any():
             idx = np.flatnonzero(has_status)
+            p_s, t_s, d_s = port[idx], t[idx], oper[idx] == 0  # by port, then time
+            starts = np.flatnonzero(np.r_[True, p_s[1:] != p_s[:-1]]).tolist()
+            for s, e in zip(starts, [*starts[1:], p_s.size], strict=True):
+                final = bool(d_s[e - 1])
+                differ = np.flatnonzero(d_s[s:e] != final)
+                if differ.size or bool(self.port_down[p_s[s]]) != final:
+                    k = s + int(differ[-1]) + 1 if differ.size else s
+                    self._since(self.link_ids[self.ports.port_arc[p_s[s]] // 2], final,
+                                float(t_s[k]))
             last_of = np.unique(port[idx][::-1], return_index=True)
             sel = idx[::-1][last_of[1]]
             self.port_down[port[sel]] = oper[sel] == 0
@@ -217,6 +231,12 @@ class TwinState:
             self.arc_drop_pps[a] = np.where(g_drop >= 0, g_drop, np.nan)
         self.time = max(self.time, float(t.max()))
 
+    def _since(self, lid: str, down: bool, t: float) -> None:
+        if down:
+            self._down_since[lid] = min(t, self._down_since.get(lid, np.inf))
+        else:
+            self._up_since[lid] = max(t, self._up_since.get(lid, -np.inf))
+
     def _links(self, ch: Changes) -> None:
         down_ports = np.flatnonzero(self.port_down)
         down = {self.link_ids[self.ports.port_arc[p] // 2] for p in down_ports.tolist()}
@@ -225,7 +245,8 @@ class TwinState:
             up = lid not in down and self.network.links[lid].admin_up
             if up != bool(self.link_up[i]):
                 self.link_up[i] = up
-                t = self.link_time.get(lid, self.time)
+                t = (self._up_since if up else self._down_since).get(
+                    lid, self.link_time.get(lid, self.time))
                 ch.link_status.append((t, lid, up))
                 ch.alarm_time[(lid, "CommunicationsAlarm")] = t
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -59,9 +60,12 @@ NETWORK_OBJECT = "network"  # the alarm object of whole-network conditions
 
 def default_store_url(folder: Path | None = None) -> str:
     """Embedded SQLite file ``twin.db`` in ``folder`` (default: the data folder,
-    NETTWIN_DATA_DIR or ~/.local/share/nettwin), created if missing."""
+    NETTWIN_DATA_DIR or ~/.local/share/nettwin), created if missing: the folder 0700 and
+    the file 0600, as ``nettwin serve`` makes them (the history is the network's traffic)."""
     folder = folder or data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # created empty before SQLite opens it (a valid empty database); its -wal/-shm inherit
+    os.close(os.open(folder / "twin.db", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
     return f"sqlite:///{folder / 'twin.db'}"
 
 

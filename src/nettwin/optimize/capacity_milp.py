@@ -158,6 +158,11 @@ class Master:
     def solve(self, time_limit_s: float, *, relax: bool = False,
               fixed: Sequence[frozenset[int]] | None = None) -> Solution:
         """Solve (or its LP relaxation); ``fixed`` pins the built candidates per year."""
+        if self.n_vars == 0:  # no module offered anywhere: HiGHS takes no empty problem
+            if any(lo > 0 for lo in self.rows_lb):
+                return Solution("infeasible", math.inf, -math.inf, np.zeros(0), [])
+            return Solution("optimal", 0.0, 0.0, np.zeros((len(self.slots), 0, self.years)),
+                            [frozenset()] * self.years)
         rows, lb, ub = self._structure()
         rows = rows + self.rows_a
         lb = lb + self.rows_lb

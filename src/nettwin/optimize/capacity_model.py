@@ -47,6 +47,7 @@ class Module:
     capacity_bps: float
     cost: float
     name: str = ""
+    cost_per_km: float = 0.0  # kept for a default offer: a candidate adds it at its length
 
     def label(self) -> str:
         if self.name:

@@ -22,7 +22,10 @@ def basis(_: Viewer, twin: TwinDep, nid: NetworkId, kind: BasisKind = "plan") ->
     ``basis.kind`` says which one it really is."""
     b = resolve_basis(twin, nid, kind)
     util = np.where(b.baseline.arc_up, b.baseline.arc_utilisation, 0.0)
+    lt = twin.live.twins.get(nid)  # asked for the plan: is live traffic there all the same?
+    has_live = b.kind == "live" or (
+        lt is not None and bool(np.isfinite(lt.state.arc_rate_bps).any()))
     return BasisView.model_validate({
-        "basis": b.document() | {"requested": kind, "has_live": b.kind == "live"},
+        "basis": b.document() | {"requested": kind, "has_live": has_live},
         "max_utilisation": float(np.nan_to_num(util).max(initial=0.0)),
         "arcs": arc_rows(b)})

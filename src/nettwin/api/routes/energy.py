@@ -70,7 +70,10 @@ def _series(body: EnergyRequest, network: Any, compiled: Any) -> tuple[Any, np.n
             [s for s, _ in pairs], [d for _, d in pairs], [0.0] * len(pairs), index)
         if problems:
             raise HTTPException(422, detail="; ".join(str(p) for p in problems[:5]))
-        network = network.with_demands(table)
+        # new demands drop the services: keep those whose demands ('SRC->DST') are given
+        ids = set(network.with_demands(table).demand_ids)
+        network = network.with_demands(table, services={
+            sid: sv for sid, sv in network.services.items() if set(sv.demands) <= ids})
         compiled = compile_network(network)
         series = series_from_matrices(
             compiled, [np.array([index[e.src] for e in m if e.src != e.dst], np.int64)

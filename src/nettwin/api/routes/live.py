@@ -265,7 +265,7 @@ async def put_traffic_history(_: Operator, twin: TwinDep, nid: NetworkId,
         raise HTTPException(409, detail=f"{lt.state.compiled.n_nodes} nodes: too large for "
                                         "the dense traffic-matrix estimate")
     records = [MeasuredMatrix(
-        m.label or f"matrix {i}",
+        m.label or f"#{i}",  # named "matrix #i" in a problem
         float("nan") if m.time is None else float(
             m.time.hour * 3600 + m.time.minute * 60 + m.time.second),
         [d.src for d in m.demands], [d.dst for d in m.demands],
