@@ -4,6 +4,7 @@ claims; roles, bad matrices and cancel."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,7 +88,7 @@ def test_measured_matrices_are_planned_as_given(role_api: Any) -> None:
         assert row["mlu"] == pytest.approx(float(res.arc_utilisation[up].max()), rel=1e-9)
 
 
-def test_sla_over_given_matrices_keeps_the_services(api: Any, tmp_path: Path) -> None:
+def test_sla_over_given_matrices_keeps_the_services(role_api: Any, tmp_path: Path) -> None:
     """Matrices replace the demands; the services on those pairs still bind with 'sla'."""
     import dataclasses
 
@@ -98,7 +99,7 @@ def test_sla_over_given_matrices_keeps_the_services(api: Any, tmp_path: Path) ->
     from nettwin.io import save_network
     from nettwin.model import Service
 
-    client, h = api
+    client, h = role_api
     # Atlanta -> Indianapolis within 4 ms: only the direct link (3.4 ms) keeps it
     net = dataclasses.replace(abilene(), services={"hub": Service(
         id="hub", demands=("Atlanta->Indianapolis",), max_delay_s=0.004)})
@@ -117,7 +118,7 @@ def test_sla_over_given_matrices_keeps_the_services(api: Any, tmp_path: Path) ->
     for sla in (False, True):
         r = client.post(f"{NETS}/{nid}/optimize/energy", headers=h[Role.PLANNER],
                         json={"matrices": matrices, "min_dwell": 1, "sla": sla})
-        status = _wait(client, r.json()["id"], h[Role.VIEWER])
+        status = wait_job(client, r.json()["id"], h[Role.VIEWER])
         assert status["state"] == "done", status
         doc = client.get(f"/api/v1/jobs/{status['id']}/result",
                          headers=h[Role.VIEWER]).json()["document"]
