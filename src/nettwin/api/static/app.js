@@ -35,6 +35,7 @@ async function uploadNetwork(file) {
 // ---------------------------------------------------------------- shell
 function tab(name) {
   $$("aside nav button").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
+  $(`aside nav button[data-tab="${name}"]`)?.scrollIntoView({ block: "nearest", inline: "nearest" });
   $$(".panel").forEach((p) => { p.hidden = p.id !== `panel-${name}`; });
   if (name === "alarms") loadAlarms();
 }
@@ -152,6 +153,11 @@ window.addEventListener("DOMContentLoaded", () => {
   $("#back-live").addEventListener("click", () => paintBase());
   $$("#basis button").forEach((b) => b.addEventListener("click", () => setBasis(b.dataset.basis)));
   $$("aside nav button").forEach((b) => b.addEventListener("click", () => tab(b.dataset.tab)));
+  $("aside nav").addEventListener("wheel", (ev) => {  // a vertical wheel scrolls the bar sideways
+    const nav = ev.currentTarget;
+    if (nav.scrollWidth <= nav.clientWidth || Math.abs(ev.deltaX) > Math.abs(ev.deltaY)) return;
+    nav.scrollLeft += ev.deltaY; ev.preventDefault();
+  }, { passive: false });
   $("#upload-btn").addEventListener("click", () => $("#upload-file").click());
   $("#upload-msg").addEventListener("click", (ev) => { if (ev.target.id === "upload-msg-close") $("#upload-msg").hidden = true; });
   $("#upload-file").addEventListener("change", (ev) => { const f = ev.target.files[0]; if (f) uploadNetwork(f); ev.target.value = ""; });
