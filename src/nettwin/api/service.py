@@ -106,6 +106,7 @@ class Twin:
         if nid in self.live_ids:
             self.live_ids.remove(nid)
         self.live.forget(nid)
+        self.shadow.forget_network(nid)
         self.saved.delete_network(nid)
         self.saved.delete_proposals(nid)
 
