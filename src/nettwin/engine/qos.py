@@ -79,7 +79,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nettwin.engine.queueing import mm1k_blocking_and_mean
+from nettwin.engine.queueing import mm1k_admitted_wait_moments, mm1k_blocking_and_mean
 
 OVERLOAD_SWITCH = 0.9
 DAMP = 0.5  # of the loss fixed point
@@ -247,6 +247,8 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     with np.errstate(divide="ignore", invalid="ignore"):
         finite = np.where(admitted > 0, mean_n / admitted - service_left, 0.0)
     full = rho_eff >= OVERLOAD_SWITCH
+    # jitter of a full queue: the admitted packets' wait in the same M/M/1/K, in services
+    _, full_var = mm1k_admitted_wait_moments(rho_eff, np.asarray(buffer_packets) + 1.0)
     if fifo_p.any():  # one shared order: the port's whole load is one M/M/1/K
         total = rho.sum(axis=1, keepdims=True)
         n_all = lam.sum(axis=1, keepdims=True)
@@ -260,12 +262,13 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
         finite = np.where(fifo_p, shared, finite)
         service_left = np.where(fifo_p, mean_x, service_left)
         full = np.where(fifo_p, total >= OVERLOAD_SWITCH, full)
+        full_var = np.where(fifo_p, mm1k_admitted_wait_moments(total, k_port)[1], full_var)
     if arrival_scv is not None:
         service_scv = port_service_scv(lam, x, x2)
         scale = (np.asarray(arrival_scv) + service_scv) / (1.0 + service_scv)
         waiting = waiting * scale[:, None]
     waiting = np.where(full, np.maximum(finite, 0.0), waiting + round_wait)
-    variance = np.where(full, (np.asarray(buffer_packets) + 1.0) * service_left ** 2, variance)
+    variance = np.where(full, full_var * service_left ** 2, variance)
     waiting = np.where(lam > 0, waiting, 0.0)
     variance = np.where(lam > 0, variance, 0.0)
     return ClassQueues(waiting, variance, np.where(lam > 0, blocking, 0.0), rho.sum(axis=1))
