@@ -252,6 +252,24 @@ class Prediction:
     path_utilisation: np.ndarray  # highest offered utilisation of a port on the path
 
 
+def observed_delay_sd(delay_s: np.ndarray, delay_var_s2: np.ndarray,
+                      horizon_s: float = DELAY_HORIZON_S) -> np.ndarray:
+    """Standard deviation of the delay that a run seeing delays up to ``horizon_s`` measures:
+    the model's delay taken as normal (mean ``delay_s``, variance ``delay_var_s2``) and
+    conditioned on being below the horizon, sd^2 (1 - a l - l^2), a = (H - D) / sd,
+    l = phi(a) / Phi(a). A path far past its capacity, whose mean delay lies beyond the
+    horizon, is seen only through its fastest packets: sd^2 / (D - H) for D - H >> sd."""
+    from scipy.special import erfcx
+
+    sd = np.sqrt(np.maximum(np.asarray(delay_var_s2, dtype=np.float64), 0.0))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        a = (horizon_s - np.asarray(delay_s, dtype=np.float64)) / sd
+        ratio = 2.0 / (math.sqrt(2.0 * math.pi) * erfcx(-a / math.sqrt(2.0)))
+        share = np.where(a < -30.0, 1.0 / a ** 2 - 6.0 / a ** 4, 1.0 - a * ratio - ratio ** 2)
+    out: np.ndarray = np.where(sd > 0, sd * np.sqrt(np.clip(share, 0.0, 1.0)), 0.0)
+    return out
+
+
 def predict(sample: GnnetSample, scheduling_aware: bool = True,
             delay_horizon_s: float | None = None, smooth_arrivals: bool = True) -> Prediction:
     """Predicted per-pair delay, jitter and loss (``scheduling_aware=False``: one FIFO queue
