@@ -1,0 +1,89 @@
+"""Delay variance (jitter) of full finite-buffer queues and of delays seen within a horizon,
+against independent oracles: a packet-by-packet M/M/1/K simulation, exact rational sums and
+scipy's truncated normal."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from scipy.stats import truncnorm
+
+from nettwin.engine.qos import Scheduler, evaluate_class_queues
+from nettwin.engine.queueing import mm1k_admitted_wait_moments
+from nettwin.io.gnnet import observed_delay_sd
+
+
+def simulate_mm1k(rho: float, k: int, packets: int, seed: int) -> np.ndarray:
+    """Waiting times (service 1) of the admitted packets of a FIFO M/M/1/K queue."""
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(1.0 / rho, packets))
+    services = rng.exponential(1.0, packets)
+    departures = np.empty(packets)
+    waits = np.empty(packets)
+    done = admitted = 0
+    last = 0.0
+    for a, s in zip(arrivals.tolist(), services.tolist(), strict=True):
+        while done < admitted and departures[done] <= a:
+            done += 1
+        if admitted - done >= k:  # k in the system: lost
+            continue
+        start = max(a, last)
+        last = start + s
+        departures[admitted] = last
+        waits[admitted] = start - a
+        admitted += 1
+    return waits[admitted // 20:admitted]  # without the start-up
+
+
+@pytest.mark.parametrize(("rho", "k"), [(0.95, 10), (1.0, 16), (1.3, 10), (4.0, 6)])
+def test_admitted_wait_matches_packet_simulation(rho: float, k: int) -> None:
+    waits = simulate_mm1k(rho, k, 300_000, seed=7)
+    mean, var = mm1k_admitted_wait_moments(np.array([rho]), np.array([float(k)]))
+    assert mean[0] == pytest.approx(waits.mean(), rel=0.03)
+    assert var[0] == pytest.approx(waits.var(), rel=0.05)
+
+
+def test_old_full_queue_variance_was_wrong_near_capacity() -> None:
+    """The full queue's K services squared is far from the simulation at rho = 1; the
+    closed form is not."""
+    waits = simulate_mm1k(1.0, 16, 300_000, seed=3)
+    _, var = mm1k_admitted_wait_moments(np.array([1.0]), np.array([16.0]))
+    assert abs(16.0 - waits.var()) > 0.3 * waits.var()  # 16 against about 29
+    assert var[0] == pytest.approx(waits.var(), rel=0.05)
+
+
+@pytest.mark.parametrize("rho", ["1/3", "999999/1000000", "1", "1000001/1000000", "3/2", "40"])
+@pytest.mark.parametrize("k", [1, 2, 7, 64, 1001])
+def test_admitted_wait_matches_exact_sums(rho: str, k: int) -> None:
+    """E[W] = E[N], Var W = E[N] + Var N, N the truncated geometric an admitted packet
+    finds, summed exactly in rationals (no series, no cancellation)."""
+    r = Fraction(rho)
+    weights = [r ** n for n in range(k)]
+    total = sum(weights)
+    m1 = sum(n * w for n, w in enumerate(weights)) / total
+    m2 = sum(n * n * w for n, w in enumerate(weights)) / total
+    mean, var = mm1k_admitted_wait_moments(np.array([float(r)]), np.array([float(k)]))
+    assert mean[0] == pytest.approx(float(m1), rel=1e-9, abs=1e-12)
+    assert var[0] == pytest.approx(float(m1 + m2 - m1 * m1), rel=1e-8, abs=1e-12)
+
+
+def test_engine_full_fifo_port_jitter_matches_simulation() -> None:
+    """One FIFO port past capacity (rho 1.3, buffer 9): the engine's waiting mean and variance
+    of the admitted packets against the packet simulation (exponential sizes)."""
+    x = 1e-3
+    q = evaluate_class_queues(np.array([[1.3 / x]]), np.array([[x]]), np.array([[2 * x * x]]),
+                              np.array([Scheduler.FIFO]), np.ones((1, 1)), np.array([[9]]))
+    waits = simulate_mm1k(1.3, 10, 300_000, seed=11) * x
+    assert q.waiting_s[0, 0] == pytest.approx(waits.mean(), rel=0.03)
+    assert q.waiting_var_s2[0, 0] == pytest.approx(waits.var(), rel=0.05)
+
+
+@pytest.mark.parametrize(("mean", "sd"), [(1.0, 0.5), (18.0, 3.0), (20.0, 2.0), (25.0, 4.0),
+                                          (60.0, 10.0), (400.0, 30.0)])
+def test_observed_sd_is_the_truncated_normal(mean: float, sd: float) -> None:
+    horizon = 20.0
+    want = truncnorm.std(-np.inf, (horizon - mean) / sd, loc=mean, scale=sd)
+    got = observed_delay_sd(np.array([mean]), np.array([sd * sd]), horizon)[0]
+    assert got == pytest.approx(want, rel=1e-3)
