@@ -346,12 +346,18 @@ def path_follows(ptr: np.ndarray) -> np.ndarray:
 
 
 def path_totals(owner: np.ndarray, paths: int, hop_delay_s: np.ndarray,
-                hop_var_s2: np.ndarray, hop_passed: np.ndarray
+                hop_var_s2: np.ndarray, hop_passed: np.ndarray,
+                hop_common_sd_s: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per path (``owner`` of each hop): delay and its variance summed over the hops, hops
-    taken as independent, and the share lost on the way."""
+    taken as independent, and the share lost on the way. ``hop_common_sd_s``: the standard
+    deviation of a part of each hop's delay that is one random quantity scaled per hop (a
+    packet's own transmission time, L / C_i: the same L at every hop), fully correlated
+    along the path: its variance is (sum of the sds)^2, not the sum of the variances."""
     delay = np.bincount(owner, weights=hop_delay_s, minlength=paths)
     variance = np.bincount(owner, weights=hop_var_s2, minlength=paths)
+    if hop_common_sd_s is not None:
+        variance = variance + np.bincount(owner, weights=hop_common_sd_s, minlength=paths) ** 2
     survive = np.exp(np.bincount(owner, weights=np.log(np.maximum(hop_passed, 1e-300)),
                                  minlength=paths))
     return delay, variance, 1.0 - survive
@@ -410,5 +416,6 @@ def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np
                          - demands.size_mean_bits[owner] ** 2, 0.0) / cap[arcs] ** 2
     delay, variance, loss = path_totals(
         owner, lengths.size, queues.waiting_s[arcs, cls] + demands.size_mean_bits[owner]
-        / cap[arcs], queues.waiting_var_s2[arcs, cls] + own_var, 1.0 - queues.loss[arcs, cls])
+        / cap[arcs], queues.waiting_var_s2[arcs, cls], 1.0 - queues.loss[arcs, cls],
+        np.sqrt(own_var))
     return PathResult(delay, variance, loss, queues)
