@@ -56,17 +56,21 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   roughly exponential otherwise, r the probability that an arrival finds the server busy
   (the port's carried load, whatever the class: non-preemptive), so Var W = W^2 (2 - r) / r
   (the class's own load on the capacity left to it was the first choice of r: 58.6 % jitter
-  MAPE on NSFNET against 35.5 %). A full finite queue (the M/M/1/K above, service
+  MAPE on NSFNET against 35.5 %). A full finite queue (the M/M/1/K above, mean service
   s = E[S] / (1 - I)): an admitted packet finds n = 0..K-1 ahead with probability ~ rho^n and
-  waits n exponential services, Var W = (E[N_a] + Var N_a) s^2 (``queueing.
-  mm1k_admitted_wait_moments``; it was K s^2, right only far past capacity: near rho = 1 the
-  queue length is uniform and Var N_a = (K^2 - 1) / 12). Waiting times at successive hops are
-  taken as independent; the demand's own transmission times L / C_i are one L at every hop,
-  so their sds add up (``path_totals``). On GNNet (sd of the delay, MAPE, paths without an
-  overloaded port; NSFNET / GEANT2): independent transmission times 12.4 / 17.8 %, correlated
-  5.8 / 6.9 %; paths through a port past capacity, the full-queue variance K s^2 41 / 60 %,
-  the M/M/1/K one 31 / 51 %, and 18 / 22 % compared as the 20 s horizon lets the simulator see
-  them (``io.gnnet.observed_delay_sd``).
+  waits their n services, Var W = E[N_a] Var S_eff + Var N_a s^2 (``queueing.
+  mm1k_admitted_wait_moments``: E[N_a] + Var N_a for exponential services; it was K s^2,
+  right only far past capacity: near rho = 1 the queue length is uniform, Var N_a =
+  (K^2 - 1) / 12). S_eff, a packet's service on the capacity left to it, is its
+  transmission stretched by the interfering classes' work arriving meanwhile (completion
+  time): Var S_eff = Var S / f^2 + E[S] I E[S_I^2] / E[S_I] / f^3, f = 1 - I floored at
+  ``COMPLETION_FREE_FLOOR`` (chosen on NSFNET). Waiting times at successive hops are taken as
+  independent; the demand's own transmission times L / C_i are one L at every hop, so their
+  sds add up (``path_totals``). On GNNet (sd of the delay, MAPE, NSFNET / GEANT2 held out,
+  compared as the 20 s horizon lets the simulator see them, ``io.gnnet.observed_delay_sd``):
+  paths through a port past capacity 24.7 / 25.8 % with K s^2, 15.4 / 17.2 % with the
+  M/M/1/K variance, 12.0 / 14.2 % with the completion time; paths without loss or overload,
+  own transmission times independent 12.4 / 17.8 %, correlated 5.8 / 6.9 %.
 
 Choices (made on the NSFNET samples of the GNNet 2020 data set; GEANT2 is the unseen topology;
 per-pair mean-delay MAPE on NSFNET, delays seen up to the data set's 20 s): WFQ as a GPS-fluid
@@ -90,6 +94,10 @@ import numpy as np
 from nettwin.engine.queueing import mm1k_admitted_wait_moments, mm1k_blocking_and_mean
 
 OVERLOAD_SWITCH = 0.9
+# the completion-time variance of a full queue's packets grows as 1 / free^3; a class left less
+# than this share is starved by classes that are themselves losing, whose work is bounded by
+# their buffers: chosen on NSFNET (GEANT2 held out), see "Delay variance" above
+COMPLETION_FREE_FLOOR = 0.3
 DAMP = 0.5  # of the loss fixed point
 
 
@@ -256,7 +264,15 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
         finite = np.where(admitted > 0, mean_n / admitted - service_left, 0.0)
     full = rho_eff >= OVERLOAD_SWITCH
     # jitter of a full queue: the admitted packets' wait in the same M/M/1/K, in services
-    _, full_var = mm1k_admitted_wait_moments(rho_eff, np.asarray(buffer_packets) + 1.0)
+    ahead_n, ahead_var = mm1k_admitted_wait_moments(rho_eff, np.asarray(buffer_packets) + 1.0)
+    # a packet's service on the capacity left to it is its own transmission stretched by the
+    # interfering classes' work that arrives meanwhile (completion time: variance
+    # Var S / free^2 + E[S] I E[S_I^2] / E[S_I] / free^3, S_I the port's packets)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        work = (lam * x).sum(axis=1, keepdims=True)
+        m2_m1 = np.where(work > 0, (lam * x2).sum(axis=1, keepdims=True) / work, 0.0)
+    service_var = (np.maximum(x2 - x * x, 0.0) / free ** 2
+                   + x * interfering * m2_m1 / np.maximum(free, COMPLETION_FREE_FLOOR) ** 3)
     if fifo_p.any():  # one shared order: the port's whole load is one M/M/1/K
         total = rho.sum(axis=1, keepdims=True)
         n_all = lam.sum(axis=1, keepdims=True)
@@ -270,13 +286,20 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
         finite = np.where(fifo_p, shared, finite)
         service_left = np.where(fifo_p, mean_x, service_left)
         full = np.where(fifo_p, total >= OVERLOAD_SWITCH, full)
-        full_var = np.where(fifo_p, mm1k_admitted_wait_moments(total, k_port)[1], full_var)
+        port_n, port_var = mm1k_admitted_wait_moments(total, k_port)
+        ahead_n = np.where(fifo_p, port_n, ahead_n)
+        ahead_var = np.where(fifo_p, port_var, ahead_var)
+        service_var = np.where(fifo_p, port_service_scv(lam, x, x2)[:, None] * mean_x ** 2,
+                               service_var)
     if arrival_scv is not None:
         service_scv = port_service_scv(lam, x, x2)
         scale = (np.asarray(arrival_scv) + service_scv) / (1.0 + service_scv)
         waiting = waiting * scale[:, None]
     waiting = np.where(full, np.maximum(finite, 0.0), waiting + round_wait)
-    variance = np.where(full, full_var * service_left ** 2, variance)
+    # W = the services of the N_a packets found: E[N_a] Var S + Var N_a E[S]^2 (ahead_var is
+    # E[N_a] + Var N_a, the exponential service's)
+    full_var = ahead_n * service_var + (ahead_var - ahead_n) * service_left ** 2
+    variance = np.where(full, full_var, variance)
     waiting = np.where(lam > 0, waiting, 0.0)
     variance = np.where(lam > 0, variance, 0.0)
     return ClassQueues(waiting, variance, np.where(lam > 0, blocking, 0.0), rho.sum(axis=1))
