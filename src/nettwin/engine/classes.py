@@ -294,6 +294,9 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
         # variance over the split: mean of the paths' variances plus the spread of their means
         spread = (delay_worst[mine] - delay_mean[mine]) ** 2 / 4.0
         variance = np.maximum(mean[mine], 0.0) + spread
+        if size_var[c] <= 0:  # one packet size: transmission times do not vary
+            jitter[mine] = np.sqrt(variance)
+            continue
         path_metrics_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
                          net.out_ptr, net.out_arc, net.arc_dst, net.arc_metric, ok,
                          np.sqrt(size_var[c]) / cap, passed, net.arc_signature, state.dist,
