@@ -29,7 +29,12 @@ from nettwin.cli.common import (
 from nettwin.cli.render import si
 from nettwin.errors import ImportFormatError, NettwinError
 from nettwin.io import MetricPolicy
-from nettwin.io.gnnet import DELAY_HORIZON_S, iter_gnnet_samples, predict
+from nettwin.io.gnnet import (
+    DELAY_HORIZON_S,
+    iter_gnnet_samples,
+    observed_delay_sd,
+    predict,
+)
 
 commands = typer.Typer()
 
@@ -74,7 +79,8 @@ def qos_validate(
                     pred = predict(sample)
                     raw, loss, util = pred.delay_s, pred.loss, pred.path_utilisation
                     aware = np.minimum(raw, horizon) if horizon > 0 else raw
-                    jitter = np.sqrt(pred.delay_var_s2)
+                    jitter = (observed_delay_sd(raw, pred.delay_var_s2, horizon) if horizon > 0
+                              else np.sqrt(pred.delay_var_s2))
                     single = predict(sample, scheduling_aware=False).delay_s
                     poisson = predict(sample, smooth_arrivals=False).delay_s
                     if horizon > 0:

@@ -276,7 +276,8 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
         if not mine.any():
             continue
         arc_delay = net.arc_propagation_s + x[:, c] + queues.waiting_s[:, c]
-        arc_var = queues.waiting_var_s2[:, c] + size_var[c] / cap ** 2
+        # the packet's own transmission times L / C_i share one L: summed as sds (qos.path_totals)
+        arc_var = queues.waiting_var_s2[:, c]
         passed = 1.0 - queues.loss[:, c]
         mean, worst, delivered, hops, sig = scratch
         path_metrics_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
@@ -292,14 +293,23 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
                          state.n_chunks, mean, worst, delivered, hops, sig, flags)
         # variance over the split: mean of the paths' variances plus the spread of their means
         spread = (delay_worst[mine] - delay_mean[mine]) ** 2 / 4.0
-        jitter[mine] = np.sqrt(np.maximum(mean[mine], 0.0) + spread)
+        variance = np.maximum(mean[mine], 0.0) + spread
+        if size_var[c] <= 0:  # one packet size: transmission times do not vary
+            jitter[mine] = np.sqrt(variance)
+            continue
+        path_metrics_all(n, net.destinations, net.dest_ptr, net.dest_demand, net.demand_src,
+                         net.out_ptr, net.out_arc, net.arc_dst, net.arc_metric, ok,
+                         np.sqrt(size_var[c]) / cap, passed, net.arc_signature, state.dist,
+                         state.order, state.count, state.n_chunks, mean, worst, delivered, hops,
+                         sig, flags)
+        jitter[mine] = np.sqrt(variance + mean[mine] ** 2)
     if pin.demand.size:
         d_pin, var_pin, loss_pin = path_totals(
             pin_owner, pin.demand.size,
             net.arc_propagation_s[pin.arc] + x[pin.arc, pin_cls]
             + queues.waiting_s[pin.arc, pin_cls],
-            queues.waiting_var_s2[pin.arc, pin_cls] + size_var[pin_cls] / cap[pin.arc] ** 2,
-            1.0 - queues.loss[pin.arc, pin_cls])
+            queues.waiting_var_s2[pin.arc, pin_cls], 1.0 - queues.loss[pin.arc, pin_cls],
+            np.sqrt(size_var[pin_cls]) / cap[pin.arc])
         delay_mean[pin.demand] = np.where(pin_ok, d_pin, np.inf)
         delay_worst[pin.demand] = delay_mean[pin.demand]
         jitter[pin.demand] = np.where(pin_ok, np.sqrt(var_pin), np.nan)

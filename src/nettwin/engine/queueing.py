@@ -90,6 +90,34 @@ def mm1k_blocking_and_mean(rho: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, 
     return blocking, mean_in_system
 
 
+def mm1k_admitted_wait_moments(rho: np.ndarray, k: np.ndarray
+                                ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of the waiting time of *admitted* packets in M/M/1/K (K = system
+    size), in units of the mean service time; any rho, overload included.
+
+    An admitted arrival finds n = 0..K-1 packets with probability proportional to rho^n (a
+    geometric law truncated to M = K terms, PASTA conditioned on acceptance) and waits for
+    n exponential services (the one in service is memoryless): W | n ~ Erlang(n), so
+    E[W] = E[N_a] and Var W = E[N_a] + Var N_a. With e = -ln rho (either sign):
+    E[N_a] = 1 / (e^e - 1) - M / (e^(M e) - 1) and
+    Var N_a = 1 / (4 sinh^2(e / 2)) - M^2 / (4 sinh^2(M e / 2)); near rho = 1 (|M e| small)
+    their series, (M - 1) / 2 - (M^2 - 1) e / 12 and (M^2 - 1) / 12 - (M^4 - 1) e^2 / 240.
+    A queue far past capacity holds K - 1 ahead of an admitted packet: Var W -> K - 1; at
+    rho = 1 the queue length is uniform and Var W = (K - 1) / 2 + (K^2 - 1) / 12."""
+    rho = np.asarray(rho, dtype=np.float64)
+    m = np.asarray(k, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        e = -np.log(np.where(rho > 0, rho, 1.0))
+        mean = 1.0 / np.expm1(e) - m / np.expm1(m * e)
+        var = 1.0 / (4.0 * np.sinh(e / 2) ** 2) - m ** 2 / (4.0 * np.sinh(m * e / 2) ** 2)
+    small = np.abs(m * e) < 1e-2
+    mean = np.where(small, (m - 1) / 2 - (m ** 2 - 1) * e / 12, mean)
+    var = np.where(small, (m ** 2 - 1) / 12 - (m ** 4 - 1) * e ** 2 / 240, var)
+    mean = np.where(rho > 0, np.clip(mean, 0.0, m - 1), 0.0)
+    var = np.where(rho > 0, np.maximum(var, 0.0), 0.0)
+    return mean, mean + var
+
+
 def evaluate_queues(
     load_bps: np.ndarray,
     capacity_bps: np.ndarray,

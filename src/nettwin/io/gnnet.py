@@ -252,6 +252,29 @@ class Prediction:
     path_utilisation: np.ndarray  # highest offered utilisation of a port on the path
 
 
+def observed_delay_sd(delay_s: np.ndarray, delay_var_s2: np.ndarray,
+                      horizon_s: float = DELAY_HORIZON_S) -> np.ndarray:
+    """Standard deviation of the delay that a run seeing delays up to ``horizon_s`` measures:
+    the model's delay taken as lognormal (positive; mean ``delay_s``, variance
+    ``delay_var_s2``: s^2 = ln(1 + V / D^2), mu = ln D - s^2 / 2) and conditioned on being
+    below the horizon H, E[X^k | X < H] = e^(k mu + k^2 s^2 / 2) Phi(z - k s) / Phi(z),
+    z = (ln H - mu) / s. A path far past its capacity, whose mean delay lies beyond the
+    horizon, is seen only through its fastest packets, bunched below H."""
+    from scipy.special import log_ndtr
+
+    d = np.maximum(np.asarray(delay_s, dtype=np.float64), 1e-300)
+    v = np.maximum(np.asarray(delay_var_s2, dtype=np.float64), 0.0)
+    s2 = np.log1p(v / d ** 2)
+    s = np.sqrt(np.maximum(s2, 1e-300))
+    mu = np.log(d) - s2 / 2
+    z = (math.log(horizon_s) - mu) / s
+    base = log_ndtr(z)
+    m1 = np.exp(mu + s2 / 2 + log_ndtr(z - s) - base)
+    m2 = np.exp(2 * mu + 2 * s2 + log_ndtr(z - 2 * s) - base)
+    out: np.ndarray = np.where(v > 0, np.sqrt(np.maximum(m2 - m1 ** 2, 0.0)), 0.0)
+    return out
+
+
 def predict(sample: GnnetSample, scheduling_aware: bool = True,
             delay_horizon_s: float | None = None, smooth_arrivals: bool = True) -> Prediction:
     """Predicted per-pair delay, jitter and loss (``scheduling_aware=False``: one FIFO queue
