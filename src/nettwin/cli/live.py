@@ -126,7 +126,7 @@ PriorOpt = Annotated[str | None, typer.Option(
 @commands.command()
 def ingest(
     source: Annotated[str, typer.Argument(
-        help="Where observations come from: FILE.jsonl / FILE.csv (replay), "
+        help="Where observations come from: FILE.jsonl / FILE.csv / FILE.parquet (replay), "
              "nats://HOST:PORT/SUBJECT (JetStream), mqtt://HOST:PORT/TOPIC[?client_id=ID] "
              "(persistent session per client id), "
              "prometheus+http://HOST:PORT (with --query).")],
