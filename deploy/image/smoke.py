@@ -87,6 +87,7 @@ def main() -> int:
     run = ["buildah", "run", "--isolation", "chroot", "--user", f"{UID}:{UID}",
            "-v", f"{data}:/var/lib/nettwin", "--env", "NUMBA_CACHE_DIR=/tmp/numba", ctr, "--"]
     server: subprocess.Popen[str] | None = None
+    port: int | None = None
     try:
         token = sh(*run, "/opt/nettwin/bin/nettwin", "token", "create", "--name", "smoke",
                    "--role", "planner").stdout.strip().splitlines()[-1]
@@ -152,6 +153,9 @@ def main() -> int:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 server.kill()
+        if port is not None:  # buildah's chroot run does not pass the signal to the server
+            subprocess.run(["pkill", "-KILL", "-u", str(UID), "-f", "--", f"--port {port} "],
+                           check=False)
         sh("buildah", "rm", ctr, check=False)
         subprocess.run(["rm", "-rf", str(data)], check=False)
 
