@@ -12,16 +12,14 @@ full engine. Equal requests on the same basis share one answer (``Basis.answers`
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-import numba
 import numpy as np
 
 from nettwin.api.basis import Basis
@@ -34,7 +32,7 @@ from nettwin.engine.incremental import (
 )
 from nettwin.engine.routing import path_metrics_all
 from nettwin.engine.simulate import ServiceReport, queue_arcs, route, service_report
-from nettwin.engine.threads import engine_threads
+from nettwin.engine.threads import engine_threads, parallel_region
 from nettwin.engine.upstream import failure_outcome, link_components, sorted_and_routed
 from nettwin.report import json_safe
 from nettwin.scenarios import Scenario, run_whatif
@@ -69,7 +67,7 @@ class FailureState:
 
 def prepare_failures(b: Basis) -> FailureState:
     c, r = b.compiled, b.baseline
-    with _one_thread():
+    with parallel_region(1):
         base = prepare_baseline(c)
     pos = np.full(c.n_nodes, -1, np.int64)
     pos[c.destinations] = np.arange(c.destinations.size)
@@ -187,18 +185,6 @@ def _failed_arcs(b: Basis, st: FailureState, scenario: Scenario) -> np.ndarray |
     return np.unique(np.asarray(arcs, np.int64))
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """This request's kernels on one numba thread (the setting is per calling thread):
-    concurrent what-ifs share the cores better than one what-if splitting tiny kernels."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
 def _demands_of(dest_ptr: np.ndarray, dest_demand: np.ndarray,
                 dests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CSR pointers and demand numbers of the destinations at positions ``dests`` (of the
@@ -249,7 +235,7 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
     affected = np.sort(affected_destinations(base, failed))
     if by_reach is None:
         by_reach = _symmetric(arc_up) and _symmetric(base.arc_up)
-    with _one_thread():  # every kernel below releases the GIL
+    with parallel_region(1):  # every kernel below releases the GIL
         load, _lost = failure_loads(base, failed)
         q, arc_delay = queue_arcs(c, options, load)
         if by_reach:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network, simulate
 from nettwin.engine.incremental import evaluate_failure_sets, prepare_baseline
+from nettwin.engine.threads import parallel_region
 from nettwin.errors import ValidationError
 from nettwin.model import Network
 from nettwin.model.fields import MAX_IGP_METRIC
@@ -176,17 +176,13 @@ def failure_bound(net: CompiledNetwork, arc_up: np.ndarray, rate: np.ndarray,
     return Bound(best.value, best.method, time.perf_counter() - t0)
 
 
-@contextlib.contextmanager
-def kernel_threads(net: CompiledNetwork, threads: int | None) -> Iterator[None]:
+def kernel_threads(net: CompiledNetwork, threads: int | None
+                   ) -> contextlib.AbstractContextManager[None]:
     """Small networks run the kernels on one thread: a parallel region costs more than
     routing a few dozen destinations (and far more when the cores are shared)."""
     before = numba.get_num_threads()
     small = int(net.destinations.size) * net.n_arcs < 500_000
-    numba.set_num_threads(max(1, min(threads or (1 if small else before), before)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
+    return parallel_region(max(1, min(threads or (1 if small else before), before)))
 
 
 def optimize_weights(

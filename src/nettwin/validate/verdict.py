@@ -12,11 +12,9 @@ import contextlib
 import dataclasses
 import enum
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 
 from nettwin.engine import (
@@ -28,6 +26,7 @@ from nettwin.engine import (
 )
 from nettwin.engine.incremental import prepare_baseline
 from nettwin.engine.simulate import queue_arcs
+from nettwin.engine.threads import parallel_region
 from nettwin.errors import ValidationError
 from nettwin.model import Network
 from nettwin.model.problems import Problem
@@ -226,20 +225,11 @@ def predict_forwarding(network: Network, change: ChangeSet, *,
                             apply_static_changes(running_routes, change.config), addresses)
 
 
-@contextlib.contextmanager
-def _threads(n_nodes: int) -> Iterator[None]:
+def _threads(n_nodes: int) -> contextlib.AbstractContextManager[None]:
     """One numba thread for small networks: a validation runs hundreds of tiny kernels, and
     waking the thread pool costs more than it saves (Abilene routing: 0.07 ms on one thread,
     30 ms with two on a busy 2-core machine)."""
-    if n_nodes >= SERIAL_BELOW_NODES:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
+    return parallel_region(1) if n_nodes < SERIAL_BELOW_NODES else contextlib.nullcontext()
 
 
 def validate_change(network: Network, change: ChangeSet, *,
