@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
-from fastapi.testclient import TestClient
 
-from nettwin.api import Role, Settings, TokenStore, create_app
+from nettwin.api import Role
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.model import Network
@@ -29,18 +26,8 @@ def _reference_utilisation(net: Network, scale: float) -> np.ndarray:
     return np.asarray(load / cap.ravel())
 
 
-@pytest.fixture
-def api(tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=tmp_path)
-    store = TokenStore(settings.tokens_file)
-    tokens = {role: {"Authorization": f"Bearer {store.create(role.name.lower(), role)}"}
-              for role in Role}
-    with TestClient(create_app(settings)) as client:
-        yield client, tokens
-
-
-def test_alarms_follow_the_traffic(api) -> None:  # type: ignore[no-untyped-def]
-    client, h = api
+def test_alarms_follow_the_traffic(role_api) -> None:  # type: ignore[no-untyped-def]
+    client, h = role_api
     for scale in (1.0, 1.5, 1.8, 1.0):
         r = client.post("/api/v1/networks/example/telemetry", json={"scale": scale},
                         headers=h[Role.OPERATOR])
@@ -61,10 +48,10 @@ def test_alarms_follow_the_traffic(api) -> None:  # type: ignore[no-untyped-def]
     assert sla  # at 1.8 x the coast-to-coast voice trunk broke its SLA
 
 
-def test_state_from_counters_matches_the_reference(api) -> None:  # type: ignore[no-untyped-def]
+def test_state_from_counters_matches_the_reference(role_api) -> None:  # type: ignore[no-untyped-def]
     """Counters written here (device = the arc's sender, interface = the link id, octets
     growing at the networkx reference loads) drive the mirrored state and its alarms."""
-    client, h = api
+    client, h = role_api
     octets = np.zeros(2 * len(NET.links))
     t = T0
     for scale in (1.0, 1.8, 1.0):
@@ -89,8 +76,8 @@ def test_state_from_counters_matches_the_reference(api) -> None:  # type: ignore
     assert scale == 1.0 and not qos  # back at 60 %: every threshold alarm cleared
 
 
-def test_acknowledge_and_clear_by_hand(api) -> None:  # type: ignore[no-untyped-def]
-    client, h = api
+def test_acknowledge_and_clear_by_hand(role_api) -> None:  # type: ignore[no-untyped-def]
+    client, h = role_api
     client.post("/api/v1/networks/example/telemetry", json={"scale": 1.8},
                 headers=h[Role.OPERATOR])
     alarm = client.get(ALARMS + "?state=raised", headers=h[Role.VIEWER]).json()[0]
@@ -110,8 +97,8 @@ def test_acknowledge_and_clear_by_hand(api) -> None:  # type: ignore[no-untyped-
     assert client.patch(f"{ALARMS}/nope", json={}, headers=h[Role.OPERATOR]).status_code == 404
 
 
-def test_inventory_is_tmf639_shaped(api) -> None:  # type: ignore[no-untyped-def]
-    client, h = api
+def test_inventory_is_tmf639_shaped(role_api) -> None:  # type: ignore[no-untyped-def]
+    client, h = role_api
     rows = client.get("/tmf-api/resourceInventoryManagement/v4/resource?limit=1000",
                       headers=h[Role.VIEWER]).json()
     net = load_network(example_path())
@@ -125,8 +112,8 @@ def test_inventory_is_tmf639_shaped(api) -> None:  # type: ignore[no-untyped-def
     assert chars["metricAb"] == 20 and chars["capacityAbBps"] == 9953280000.0
 
 
-def test_stream_pushes_state_and_alarm_events(api) -> None:  # type: ignore[no-untyped-def]
-    client, h = api
+def test_stream_pushes_state_and_alarm_events(role_api) -> None:  # type: ignore[no-untyped-def]
+    client, h = role_api
 
     def feed() -> None:
         time.sleep(0.3)

@@ -29,16 +29,6 @@ LOOP = ("! router New-York\nip route 10.255.0.2/32 New-York--Chicago\n"
 METRIC = [{"set_metric": {"link": "Denver--Kansas-City", "metric": 3000}}]
 
 
-@pytest.fixture
-def api(tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=tmp_path)
-    store = TokenStore(settings.tokens_file)
-    tokens = {role: {"Authorization": f"Bearer {store.create(role.name.lower(), role)}"}
-              for role in Role}
-    with TestClient(create_app(settings)) as client:
-        yield client, tokens
-
-
 def _without_timings(doc: dict[str, Any]) -> dict[str, Any]:
     """The document as JSON carries it, less what differs between two runs."""
     plain = json.loads(json.dumps(json_safe(doc)))
@@ -58,8 +48,8 @@ def _library(network: Any, changes: list[dict[str, Any]], snippet: str | None,
     return _without_timings(validate_change(network, change, **kw).document())
 
 
-def test_validate_through_the_api_equals_the_library(api: Any) -> None:
-    client, tok = api
+def test_validate_through_the_api_equals_the_library(role_api: Any) -> None:
+    client, tok = role_api
     snippet = "! router Denver\ninterface Seattle--Denver\n ip ospf cost 5000\n"
     body = {"changes": METRIC, "snippets": [{"text": snippet}], "basis": "plan",
             "red_team": 30, "seed": 4,
@@ -80,8 +70,8 @@ def test_validate_through_the_api_equals_the_library(api: Any) -> None:
     assert _without_timings(r.json()) == _library(abilene(), [], LOOP)
 
 
-def test_bad_input_is_422_naming_the_element(api: Any) -> None:
-    client, tok = api
+def test_bad_input_is_422_naming_the_element(role_api: Any) -> None:
+    client, tok = role_api
     h = tok[Role.PLANNER]
     r = client.post(f"{URL}/validate", json={"changes": [{"fail_link": "Nowhere--Else"}]},
                     headers=h)
@@ -101,8 +91,8 @@ def test_bad_input_is_422_naming_the_element(api: Any) -> None:
     assert r.status_code == 422 and "65535" in r.text.replace(",", "")
 
 
-def test_an_unsafe_proposal_is_recorded_and_never_applied(api: Any) -> None:
-    client, tok = api
+def test_an_unsafe_proposal_is_recorded_and_never_applied(role_api: Any) -> None:
+    client, tok = role_api
     twin = client.app.state.twin
     network_before = twin.networks["example"]
     doc_before = client.get(URL, headers=tok[Role.VIEWER]).json()
@@ -130,8 +120,8 @@ def _feed(client: Any, tok: Any, scale: float) -> float:
     return float(client.app.state.twin.live.twins["example"].state.time)
 
 
-def test_a_proposal_is_judged_on_the_live_state(api: Any) -> None:
-    client, tok = api
+def test_a_proposal_is_judged_on_the_live_state(role_api: Any) -> None:
+    client, tok = role_api
     t = _feed(client, tok, 0.6)
     lt = client.app.state.twin.live.twins["example"]
     # Seattle has two links: one down in the live state, the proposal shuts the other
@@ -153,8 +143,8 @@ def test_a_proposal_is_judged_on_the_live_state(api: Any) -> None:
     assert plan["reachability_lost_count"] == 0  # on the plan it would have looked fine
 
 
-def test_hindsight_equals_a_whatif_at_the_later_instant(api: Any) -> None:
-    client, tok = api
+def test_hindsight_equals_a_whatif_at_the_later_instant(role_api: Any) -> None:
+    client, tok = role_api
     t0 = _feed(client, tok, 0.5)
     r = client.post(f"{URL}/proposals", json={"agent": "te", "changes": METRIC},
                     headers=tok[Role.OPERATOR])
@@ -184,8 +174,8 @@ def test_hindsight_equals_a_whatif_at_the_later_instant(api: Any) -> None:
     assert far["proposals"][0]["hindsight"] is None
 
 
-def test_scorecard_counts_match_the_records(api: Any) -> None:
-    client, tok = api
+def test_scorecard_counts_match_the_records(role_api: Any) -> None:
+    client, tok = role_api
     h = tok[Role.OPERATOR]
     same = abilene().links["Denver--Kansas-City"].metric_ab
     bodies: list[tuple[str, dict[str, Any]]] = [("a", {"snippets": [{"text": LOOP}]}),
@@ -246,8 +236,8 @@ def test_the_verdict_sees_the_capacities_of_the_basis() -> None:
     assert np.array_equal(compile_network(shaped).arc_capacity_bps, cap)
 
 
-def test_a_record_that_no_longer_fits_the_network_is_listed_with_a_note(api: Any) -> None:
-    client, tok = api
+def test_a_record_that_no_longer_fits_the_network_is_listed_with_a_note(role_api: Any) -> None:
+    client, tok = role_api
     _feed(client, tok, 0.5)
     rec = client.post(f"{URL}/proposals", json={"agent": "old", "changes": METRIC,
                                                 "survive": "none"},
@@ -264,7 +254,7 @@ def test_a_record_that_no_longer_fits_the_network_is_listed_with_a_note(api: Any
     assert got[rec["id"]]["hindsight"] is not None
 
 
-def test_a_policy_in_continuous_shadow_mode_is_judged_recorded_never_applied(api: Any) -> None:
+def test_a_policy_in_continuous_shadow_mode_is_judged_recorded_never_applied(role_api: Any) -> None:
     # the scheduler runs the sandbox's random policy on the network by itself; each record
     # equals the library's: the policy's proposal (agent_proposal) on the same state,
     # judged by validate_change; the network is never changed
@@ -273,7 +263,7 @@ def test_a_policy_in_continuous_shadow_mode_is_judged_recorded_never_applied(api
     from nettwin.gym.agents import RandomPolicy
     from nettwin.gym.shadow import agent_proposal
 
-    client, tok = api
+    client, tok = role_api
     before = client.get(URL, headers=tok[Role.VIEWER]).json()
     for bad, why in (({"policy": "cheater"}, "policy"), ({"policy": "random", "every_s": 1},
                                                           "every_s")):
