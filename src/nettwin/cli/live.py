@@ -162,12 +162,10 @@ def ingest(
         twin = _twin(file, fmt, default_capacity, metric_policy, store, lab)
         twin.drift_every_s = drift_every or None
         if prior_from:
-            from nettwin.estimate import routing_matrix
             from nettwin.io.tm_history import load_tm_history, resolve_history_paths
 
-            rm = routing_matrix(twin.state.compiled)
             hist = load_tm_history(resolve_history_paths(prior_from),
-                                   list(twin.network.node_ids), rm)
+                                   list(twin.network.node_ids), twin.routing())
             _print_choice(hist.n, twin.use_history(hist))
         src = _source(source, speed, query or [], stream, durable)
     except NettwinError as exc:

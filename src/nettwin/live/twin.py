@@ -105,6 +105,7 @@ class LiveTwin:
         self.drift_every_s = drift_every_s
         self._checked_at = -np.inf  # data time of the last drift check
         self.last_innovation = float("nan")
+        self._rm: tuple[tuple[int, bytes], RoutingMatrix] | None = None
         self._lock = threading.RLock()  # batches may come from several threads (API, feed)
         if store is not None:
             self.state.restore_counters(store.counters(self.name))
@@ -211,6 +212,16 @@ class LiveTwin:
         c = self.state.compiled
         return c.n_arcs * c.n_nodes * (c.n_nodes - 1) <= MAX_ROUTING_CELLS
 
+    def routing(self, up: np.ndarray | None = None) -> RoutingMatrix:
+        """The routing matrix of the network with these arcs up (default: the plan's),
+        kept for the last link state asked (a drift check, the estimate and its fidelity
+        share one)."""
+        up = self.state.compiled.arc_up if up is None else up
+        key = (id(self.state.compiled), up.tobytes())
+        if self._rm is None or self._rm[0] != key:
+            self._rm = (key, self._routing(up))
+        return self._rm[1]
+
     def _routing(self, up: np.ndarray) -> RoutingMatrix:
         if not self.can_estimate():
             c = self.state.compiled
@@ -227,7 +238,7 @@ class LiveTwin:
         with the history prior when one is learned (``use_history``), else tomogravity."""
         rates = self.state.arc_rate_bps if arc_rate_bps is None else arc_rate_bps
         up = self.state.arc_up() if arc_up is None else arc_up
-        rm = self._routing(up)
+        rm = self.routing(up)
         return _estimate(rm, np.where(up, rates, np.nan), self.state.compiled, self.prior,
                          self.state.time if at is None else at, mu)
 
@@ -237,7 +248,7 @@ class LiveTwin:
         if history.n == 0:
             raise NettwinError("no measured matrix in the history: give at least one "
                                "non-empty matrix (three or more to choose and calibrate)")
-        rm = self._routing(self.state.compiled.arc_up)
+        rm = self.routing()
         if history.rate_bps.shape[1] != rm.src.size:
             raise NettwinError(f"the history has {history.rate_bps.shape[1]} pairs per "
                                f"matrix, the network {rm.src.size}: read it onto this "
@@ -292,7 +303,7 @@ class LiveTwin:
         failure, a metric change), the prediction and the counters part."""
         est = est or self.tm or self.estimate_tm()
         c = self.state.compiled
-        rm = routing_matrix(c, self.state.arc_up())
+        rm = self.routing(self.state.arc_up())
         predicted = rm.a @ est.rate_bps
         measured = self.state.arc_rate_bps
         # the matrix's level fitted to the counters first: traffic rising or falling

@@ -272,10 +272,7 @@ async def put_traffic_history(_: Operator, twin: TwinDep, nid: NetworkId,
         [d.rate_bps for d in m.demands]) for i, m in enumerate(body.matrices)]
 
     def learn() -> None:
-        from nettwin.estimate.tm import routing_matrix
-
-        rm = routing_matrix(lt.state.compiled, lt.state.compiled.arc_up)
-        lt.use_history(tm_history(records, lt.network.node_ids, rm))
+        lt.use_history(tm_history(records, lt.network.node_ids, lt.routing()))
 
     await run_in_threadpool(learn)
     return _prior_doc(lt)
