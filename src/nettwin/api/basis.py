@@ -29,6 +29,7 @@ from fastapi import HTTPException
 
 from nettwin.api.payloads import RecentResults
 from nettwin.engine import CompiledNetwork, SimulationResult, compile_network, simulate
+from nettwin.live.twin import fit_level
 from nettwin.model import Network
 
 if TYPE_CHECKING:
@@ -62,15 +63,6 @@ class Basis:
                 if self.measured_at is not None else None)
         return {"kind": self.kind, "measured_at": when, "traffic_level": self.level,
                 "links_down": list(self.links_down), "note": self.note}
-
-
-def fit_level(planned_bps: np.ndarray, measured_bps: np.ndarray) -> float | None:
-    """The factor s minimising sum (s * planned - measured)^2 over the measured arcs
-    (None: no arc measured)."""
-    ok = np.isfinite(measured_bps) & np.isfinite(planned_bps)
-    p, m = planned_bps[ok], measured_bps[ok]
-    denom = float(p @ p)
-    return float(p @ m) / denom if denom > 0 else None
 
 
 def plan_basis(network: Network, compiled: CompiledNetwork,

@@ -308,10 +308,9 @@ class LiveTwin:
         measured = self.state.arc_rate_bps
         # the matrix's level fitted to the counters first: traffic rising or falling
         # everywhere (the daily cycle) is not drift, a different routing is
-        both = np.isfinite(measured) & np.isfinite(predicted)
-        pp = float(predicted[both] @ predicted[both])
-        if pp > 0:
-            predicted = predicted * max(float(predicted[both] @ measured[both]) / pp, 0.0)
+        level = fit_level(predicted, measured)
+        if level is not None:
+            predicted = predicted * max(level, 0.0)
         floor = 0.01 * c.arc_capacity_bps
         err = np.abs(predicted - measured) / np.maximum(measured, floor)
         ok = np.isfinite(err)
@@ -394,15 +393,11 @@ class LiveTwin:
     def _plan_at_measured_level(self, link_up: dict[str, bool]) -> Network:
         from nettwin.engine import simulate
 
-        links = {lid: dataclasses.replace(lk, oper_up=link_up.get(lid, lk.oper_up))
-                 for lid, lk in self.network.links.items()}
-        network = dataclasses.replace(self.network, links=links)
+        network = with_link_states(self.network, link_up)
         arc_up = self.state.arc_up()
         planned = simulate(self.state.compiled, arc_up=arc_up).arc_load_bps
-        measured = self.state.arc_rate_bps
-        ok = arc_up & np.isfinite(measured) & np.isfinite(planned)
-        pp = float(planned[ok] @ planned[ok])
-        level = max(float(planned[ok] @ measured[ok]) / pp, 0.0) if pp > 0 else 1.0
+        level = fit_level(np.where(arc_up, planned, np.nan), self.state.arc_rate_bps)
+        level = 1.0 if level is None else max(level, 0.0)
         d = network.demands
         return network.with_demands(dataclasses.replace(d, rate_bps=d.rate_bps * level),
                                     network.services)
@@ -413,6 +408,22 @@ class LiveTwin:
                 "batches": self.batches, "time": self.state.time,
                 "latency_p50_s": float(np.percentile(lat, 50)),
                 "latency_p99_s": float(np.percentile(lat, 99))}
+
+
+def fit_level(planned_bps: np.ndarray, measured_bps: np.ndarray) -> float | None:
+    """The factor s minimising sum (s * planned - measured)^2 over the arcs where both are
+    known (None: no such arc, or nothing planned there)."""
+    ok = np.isfinite(measured_bps) & np.isfinite(planned_bps)
+    p, m = planned_bps[ok], measured_bps[ok]
+    denom = float(p @ p)
+    return float(p @ m) / denom if denom > 0 else None
+
+
+def with_link_states(network: Network, link_up: dict[str, bool]) -> Network:
+    """``network`` with the operational state of the links named in ``link_up``."""
+    return dataclasses.replace(network, links={
+        lid: dataclasses.replace(lk, oper_up=link_up.get(lid, lk.oper_up))
+        for lid, lk in network.links.items()})
 
 
 def _estimate(rm: RoutingMatrix, rates: np.ndarray, c: Any, prior: HistoryPrior | None,
@@ -434,10 +445,8 @@ def live_network(shaped: Network, link_up: dict[str, bool], arc_rate_bps: np.nda
     plan's demands and services are kept, re-rated: the estimate of each node pair is split
     over the plan's demands of that pair in proportion to their planned rates (an unplanned
     pair becomes a demand of its own), so what-ifs on it still check every SLA."""
-    links = {lid: dataclasses.replace(lk, oper_up=link_up.get(lid, lk.oper_up))
-             for lid, lk in shaped.links.items()}
-    network = dataclasses.replace(shaped, links=links)
-    up = np.repeat([lk.is_up for lk in links.values()], 2)
+    network = with_link_states(shaped, link_up)
+    up = np.repeat([lk.is_up for lk in network.links.values()], 2)
     c = compile_network(network)
     rm = routing_matrix(c, up)
     rates = arc_rate_bps[: c.n_arcs] if arc_rate_bps.size >= c.n_arcs else np.concatenate(
