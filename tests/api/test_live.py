@@ -120,7 +120,8 @@ def test_stream_pushes_state_and_alarm_events(role_api) -> None:  # type: ignore
         client.post("/api/v1/networks/example/telemetry", json={"scale": 1.8},
                     headers=h[Role.OPERATOR])
 
-    threading.Thread(target=feed, daemon=True).start()
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
     events: list[tuple[str, dict[str, object]]] = []
     with client.stream("GET", "/api/v1/networks/example/stream?max_events=3",
                        headers=h[Role.VIEWER]) as r:
@@ -131,5 +132,9 @@ def test_stream_pushes_state_and_alarm_events(role_api) -> None:  # type: ignore
                 kind = line[7:]
             elif line.startswith("data: "):
                 events.append((str(kind), json.loads(line[6:])))
+    # the stream may end before the feed's request has: closing the client under it
+    # stopped the portal mid-request (a warning, once a hang in teardown)
+    feeder.join(timeout=60)
+    assert not feeder.is_alive()
     assert len(events) == 3 and {k for k, _ in events} <= {"state", "alarm"}
     assert any(k == "alarm" for k, _ in events)
