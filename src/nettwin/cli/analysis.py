@@ -17,6 +17,7 @@ from nettwin.cli.common import (
     FormatOpt,
     JsonOpt,
     MetricOpt,
+    MetricsFileOpt,
     ModelOpt,
     PacketBytesOpt,
     PacketScvOpt,
@@ -84,9 +85,9 @@ def _cli_scenarios(scenario_file: Path | None, fail_link: list[str] | None,
 
 
 def _network(file: Path | None, fmt: Any, traffic: Path | None, cap: float,
-             metric: MetricPolicy) -> Network:
+             metric: MetricPolicy, metrics: Path | None) -> Network:
     try:
-        return load(file, fmt, traffic, cap, metric)
+        return load(file, fmt, traffic, cap, metric, metrics=metrics)
     except NettwinError as exc:
         raise fail(exc) from None
 
@@ -111,6 +112,7 @@ def whatif(
     html_out: HtmlOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
     fail_on_violation: Annotated[bool, typer.Option(
         "--fail-on-violation", help="Exit 1 if any scenario's verdict is FAIL.")] = False,
 ) -> None:
@@ -119,7 +121,7 @@ def whatif(
     json_to_stdout(json_out)
     from nettwin.report.pages import write_whatif_report
 
-    network = _network(file, fmt, traffic, default_capacity, metric_policy)
+    network = _network(file, fmt, traffic, default_capacity, metric_policy, metrics_file)
     try:
         scenarios = _cli_scenarios(scenario, fail_link, fail_node, fail_srlg, drain, scale)
         options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)
@@ -203,6 +205,7 @@ def sweep(
     json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Fail every link (and node, SRLG, link pair) in turn, exactly and incrementally:
     worst-case utilisation per link, criticality ranking, SLA breaks per service."""
@@ -212,7 +215,7 @@ def sweep(
 
     if table_format not in ("csv", "parquet", "json"):
         raise typer.BadParameter("--table-format must be csv, parquet or json")
-    network = _network(file, fmt, traffic, default_capacity, metric_policy)
+    network = _network(file, fmt, traffic, default_capacity, metric_policy, metrics_file)
     try:
         options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)
         t0 = time.perf_counter()
@@ -284,10 +287,11 @@ def cascade(
     json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Follow an overload cascade from a trigger (failure, surge) to its fixed point."""
     json_to_stdout(json_out)
-    network = _network(file, fmt, traffic, default_capacity, metric_policy)
+    network = _network(file, fmt, traffic, default_capacity, metric_policy, metrics_file)
     try:
         scenarios = _cli_scenarios(scenario, fail_link, fail_node, fail_srlg, drain, scale)
         results = [run_cascade(network, sc, trip_utilisation=trip_utilisation,
@@ -338,13 +342,14 @@ def risk(
     html_out: HtmlOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Monte Carlo risk: random (and SRLG-correlated) failures and traffic growth give
     distributions of max utilisation, unserved traffic and SLA violation probability."""
     json_to_stdout(json_out)
     from nettwin.report.pages import write_risk_report
 
-    network = _network(file, fmt, traffic, default_capacity, metric_policy)
+    network = _network(file, fmt, traffic, default_capacity, metric_policy, metrics_file)
     rm = RiskModel(fiber_cuts_per_1000km_year=cuts, link_mttr_h=link_mttr,
                    node_mtbf_h=node_mtbf, growth_median=growth, growth_sigma=growth_sigma,
                    include_nodes=nodes)

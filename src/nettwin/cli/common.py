@@ -18,6 +18,7 @@ from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
 from nettwin.errors import ImportFormatError, NettwinError, SimulationError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import ImportOptions, MetricPolicy, NetworkFormat, load_network, load_traffic
+from nettwin.io.metrics import apply_metrics_file
 from nettwin.model import Network
 from nettwin.model.problems import Severity
 
@@ -65,17 +66,24 @@ CapacityOpt = Annotated[float, typer.Option(
     "--default-capacity", min=1.0, help="Capacity (bit/s) for links a format leaves without.")]
 MetricOpt = Annotated[MetricPolicy, typer.Option(
     "--metric-policy", help="IGP metrics for formats that carry none.")]
+MetricsFileOpt = Annotated[Path | None, typer.Option(
+    "--metrics", help="The network's real IGP metrics (CSV link,metric[_ab,metric_ba] or "
+                      "src,dst,metric; or 'router_a router_b metric' lines as Rocketfuel's "
+                      "weights.intra), applied over the file's or --metric-policy's.")]
 
 
 def load(path: Path | None, fmt: NetworkFormat | None, traffic: Path | None,
           default_capacity: float, metric_policy: MetricPolicy,
-          skip_invalid: bool = False) -> Network:
+          skip_invalid: bool = False, metrics: Path | None = None) -> Network:
     path = path or example_path()
     options = ImportOptions(default_capacity_bps=default_capacity, metric_policy=metric_policy)
     with step(f"loading {path.name}"):
         network = load_network(path, fmt, options)
         if traffic is not None:
             network = load_traffic(network, traffic, skip_invalid=skip_invalid)
+    if metrics is not None:
+        with step(f"reading IGP metrics from {metrics.name}"):
+            network = apply_metrics_file(network, metrics)
     return network
 
 

@@ -15,6 +15,7 @@ from nettwin.cli.common import (
     FormatOpt,
     JsonOpt,
     MetricOpt,
+    MetricsFileOpt,
     emit_json,
     err,
     fail,
@@ -61,6 +62,7 @@ def diagnose_cmd(
     fmt: FormatOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
     json_out: JsonOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -83,7 +85,7 @@ def diagnose_cmd(
     )
 
     try:
-        network = load(file, fmt, None, default_capacity, metric_policy)
+        network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
         if observations is not None:
             obs = load_observations(network, observations, _time(since), _time(until))
         else:
@@ -132,6 +134,7 @@ def anomalies_cmd(
     fmt: FormatOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
     json_out: JsonOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -151,7 +154,7 @@ def anomalies_cmd(
     from nettwin.diagnose.anomaly import AnomalyDetector
 
     try:
-        network = load(file, fmt, None, default_capacity, metric_policy)
+        network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
         obs = load_observations(network, observations)
         detector = AnomalyDetector(network, threshold=threshold, persist=persist)
         if train is not None:
@@ -204,6 +207,7 @@ def radio_health_cmd(
     fmt: FormatOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
     json_out: JsonOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -223,7 +227,7 @@ def radio_health_cmd(
     from nettwin.synth.radio_history import clear_sky_levels
 
     try:
-        network = load(file, fmt, None, default_capacity, metric_policy)
+        network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
         radio = radio_arrays(network, file, profiles)
         if radio is None:
             raise ObservationError(f"{network.name} has no microwave links")

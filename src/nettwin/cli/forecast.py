@@ -17,6 +17,7 @@ from nettwin.cli.common import (
     FormatOpt,
     JsonOpt,
     MetricOpt,
+    MetricsFileOpt,
     emit_json,
     fail,
     json_to_stdout,
@@ -64,6 +65,7 @@ def forecast_cmd(
     fmt: FormatOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
     json_out: JsonOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -84,7 +86,7 @@ def forecast_cmd(
     from nettwin.io.traffic_series import read_traffic_series, traffic_files
 
     try:
-        network = load(file, fmt, None, default_capacity, metric_policy)
+        network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
         with step("reading the traffic series"):
             network, series = read_traffic_series(network, traffic_files(traffic_series))
         c = compile_network(network)

@@ -17,6 +17,7 @@ from nettwin.cli.common import (
     FormatOpt,
     JsonOpt,
     MetricOpt,
+    MetricsFileOpt,
     alert,
     emit_json,
     err,
@@ -61,6 +62,7 @@ def lab_up(
     wait: WaitOpt = 60.0,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Build the topology as FRR routers (OSPF, costs = IGP metrics) with traffic
     generators following its demands; wait until every kernel forwards as the twin
@@ -69,7 +71,7 @@ def lab_up(
     from nettwin.lab.frr import Lab, plan_lab
 
     try:
-        network = load(file, fmt, None, default_capacity, metric_policy)
+        network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
         lab = Lab(plan_lab(network, prefix, scale), _lab_dir(folder))
         started = time.monotonic()
         lab.up(traffic=traffic)

@@ -25,6 +25,7 @@ from nettwin.cli.common import (
     FormatOpt,
     JsonOpt,
     MetricOpt,
+    MetricsFileOpt,
     alert,
     emit_json,
     err,
@@ -86,7 +87,7 @@ LabOpt = Annotated[Path | None, typer.Option(
 
 
 def _network(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
-             lab: Path | None = None) -> Any:
+             lab: Path | None = None, metrics: Path | None = None) -> Any:
     """--network, else --lab, else the lab running in the data folder, else Abilene: the
     lab's exporter names its routers and links, which another network would dead-letter."""
     if file is not None and lab is not None:
@@ -104,15 +105,19 @@ def _network(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
             if lab is None:
                 err.print(f"mirroring the lab in {folder} (--network FILE mirrors another "
                           "network)")
+            if metrics is not None:
+                from nettwin.io.metrics import apply_metrics_file
+
+                network = apply_metrics_file(network, metrics)
             return network
-    return load(file, fmt, None, capacity, policy)
+    return load(file, fmt, None, capacity, policy, metrics=metrics)
 
 
 def _twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
-          store_url: str | None, lab: Path | None = None) -> Any:
+          store_url: str | None, lab: Path | None = None, metrics: Path | None = None) -> Any:
     from nettwin.live import LiveTwin, Store, default_store_url
 
-    network = _network(file, fmt, capacity, policy, lab)
+    network = _network(file, fmt, capacity, policy, lab, metrics)
     return LiveTwin(network, Store(store_url or default_store_url()))
 
 
@@ -148,6 +153,7 @@ def ingest(
     json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
     prior_from: PriorOpt = None,
     drift_every: Annotated[float, typer.Option(
         "--drift-every", min=0.0, help="Data seconds between the twin's drift checks "
@@ -159,7 +165,7 @@ def ingest(
     committed to the history store, bad records go to its dead letters."""
     json_to_stdout(json_out)
     try:
-        twin = _twin(file, fmt, default_capacity, metric_policy, store, lab)
+        twin = _twin(file, fmt, default_capacity, metric_policy, store, lab, metrics_file)
         twin.drift_every_s = drift_every or None
         if prior_from:
             from nettwin.io.tm_history import load_tm_history, resolve_history_paths
@@ -253,6 +259,7 @@ def state(
     json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """The mirrored state as the history store has it, at any instant, or two instants
     compared."""
@@ -260,7 +267,7 @@ def state(
     from nettwin.live import diff_states
 
     try:
-        twin = _twin(file, fmt, default_capacity, metric_policy, store, lab)
+        twin = _twin(file, fmt, default_capacity, metric_policy, store, lab, metrics_file)
     except NettwinError as exc:
         raise fail(exc) from None
     span = _history_span(twin)
@@ -318,6 +325,7 @@ def estimate_tm_cmd(
     json_out: JsonOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Traffic matrix from link counters, with per-pair uncertainty: a prior (gravity, or
     learned from measured history with --prior-from) projected onto the counters through
@@ -332,7 +340,7 @@ def estimate_tm_cmd(
     try:
         prior_paths = resolve_history_paths(prior_from) if prior_from else []
         if validate:
-            network = load(file, fmt, None, default_capacity, metric_policy)
+            network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
             paths = sorted({Path(p) for pattern in validate
                             for p in glob.glob(pattern)})  # noqa: PTH207 - absolute globs
             if not paths:
@@ -351,7 +359,7 @@ def estimate_tm_cmd(
             if json_out:
                 write_json_file(json_out, rows)
             return
-        twin = _twin(file, fmt, default_capacity, metric_policy, store)
+        twin = _twin(file, fmt, default_capacity, metric_policy, store, metrics=metrics_file)
         span = _history_span(twin)
         past = twin.state_at(span[1] if at is None else _when(at))
         up = np.repeat([past.link_up.get(lk, True) for lk in twin.network.links], 2)

@@ -17,6 +17,7 @@ from nettwin.cli.common import (
     FormatOpt,
     JsonOpt,
     MetricOpt,
+    MetricsFileOpt,
     ModelOpt,
     PacketBytesOpt,
     PacketScvOpt,
@@ -49,11 +50,12 @@ def info(
     traffic: TrafficOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
     json_out: JsonOpt = None,
 ) -> None:
     """Load a network, validate it and summarise it (with every default the import applied)."""
     try:
-        network = load(file, fmt, traffic, default_capacity, metric_policy)
+        network = load(file, fmt, traffic, default_capacity, metric_policy, metrics=metrics_file)
     except NettwinError as exc:
         raise fail(exc) from None
     emit_json(json_out, network.summary() | {"notes": [str(n) for n in network.notes]})
@@ -83,6 +85,7 @@ def simulate_cmd(
     top: Annotated[int, typer.Option("--top", min=0, help="Arcs shown in the table.")] = 10,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
     skip_invalid_traffic: Annotated[bool, typer.Option(
         "--skip-invalid-traffic", help="Set bad traffic records aside instead of failing.")] =
         False,
@@ -96,7 +99,7 @@ def simulate_cmd(
 
     try:
         network = load(file, fmt, traffic, default_capacity, metric_policy,
-                        skip_invalid_traffic)
+                        skip_invalid_traffic, metrics=metrics_file)
         options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)
         t0 = time.perf_counter()
         with step("compiling the network into arrays"):
@@ -141,11 +144,12 @@ def convert(
     traffic: TrafficOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
     json_out: JsonOpt = None,
 ) -> None:
     """Convert a network between formats (e.g. Topology Zoo GraphML to native YAML)."""
     try:
-        network = load(source, fmt, traffic, default_capacity, metric_policy)
+        network = load(source, fmt, traffic, default_capacity, metric_policy, metrics=metrics_file)
         write_network(network, target, to)
     except NettwinError as exc:
         raise fail(exc) from None

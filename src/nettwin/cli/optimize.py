@@ -23,6 +23,7 @@ from nettwin.cli.common import (
     FileArg,
     FormatOpt,
     MetricOpt,
+    MetricsFileOpt,
     ModelOpt,
     PacketBytesOpt,
     PacketScvOpt,
@@ -197,12 +198,13 @@ def weights_cmd(
     buffer_packets: BufferOpt = 1000,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Integer IGP metrics that minimise the maximum utilisation (or delay, or SLA breaks),
     optionally robust to every single-link failure, with the changes in apply order."""
     _check_outputs(json_out, network_out=apply_to)
     try:
-        network = load(file, fmt, traffic, default_capacity, metric_policy)
+        network = load(file, fmt, traffic, default_capacity, metric_policy, metrics=metrics_file)
         options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)
         t0 = time.perf_counter()
         with _search_bar(time_limit) as advance:
@@ -252,12 +254,13 @@ def paths_cmd(
     threads: ThreadsOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Segment-routing waypoints (at most --segments per demand, IGP shortest paths between
     them) on top of the given or optimised metrics."""
     _check_outputs(json_out, paths_out, network_out=apply_to)
     try:
-        network = load(file, fmt, traffic, default_capacity, metric_policy)
+        network = load(file, fmt, traffic, default_capacity, metric_policy, metrics=metrics_file)
         with _search_bar(time_limit) as advance:
             result = optimize_paths(network, segments=segments,
                                     optimize_metrics=not keep_metrics, max_metric=max_metric,

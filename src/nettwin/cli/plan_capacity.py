@@ -20,6 +20,7 @@ from nettwin.cli.common import (
     FormatOpt,
     JsonOpt,
     MetricOpt,
+    MetricsFileOpt,
     alert,
     emit_json,
     err,
@@ -167,6 +168,7 @@ def capacity_cmd(
     top: Annotated[int, typer.Option("--top", min=0, help="Upgrades shown.")] = 20,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Cheapest capacity modules (and new links) keeping every link under the threshold,
     normally and under every failure; MILP (HiGHS) with failures added lazily."""
@@ -182,7 +184,7 @@ def capacity_cmd(
             raise typer.BadParameter(f"cannot write {p}: the folder {p.resolve().parent} "
                                      "does not exist", param_hint="--json/--apply-to")
     try:
-        network = load(file, fmt, None, default_capacity, metric_policy)
+        network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
         used = "traffic of the network file"
         if traffic is not None:
             with step("reading traffic"):

@@ -21,6 +21,7 @@ from nettwin.cli.common import (
     FormatOpt,
     JsonOpt,
     MetricOpt,
+    MetricsFileOpt,
     emit_json,
     err,
     fail,
@@ -80,6 +81,7 @@ def energy_cmd(
     fmt: FormatOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Put links (radio carriers, modulation caps) to sleep per interval of a measured day,
     keeping the utilisation limit, SLAs and optionally n-1; replayed through the twin.
@@ -104,7 +106,8 @@ def energy_cmd(
                       "path.")
             raise typer.Exit(EXIT_BAD_INPUT)
     try:
-        network = load(network_file, fmt, None, default_capacity, metric_policy)
+        network = load(network_file, fmt, None, default_capacity, metric_policy,
+                       metrics=metrics_file)
         if not network.links:  # e.g. a series file taken for the network (see below)
             raise ImportFormatError(
                 str(network_file), "the network has no links, so nothing can sleep. Fix: "

@@ -19,6 +19,7 @@ from nettwin.cli.common import (
     FormatOpt,
     JsonOpt,
     MetricOpt,
+    MetricsFileOpt,
     TrafficOpt,
     err,
     fail,
@@ -66,6 +67,7 @@ def slices_cmd(
         "--fail-on-reject", help="Exit 1 when a slice is not admitted.")] = False,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Slice admission: which slices fit with their SLA (normally and, with --survive n-1,
     under every single link failure), the per-class QoS policy that carries them, each
@@ -86,7 +88,7 @@ def slices_cmd(
                                  param_hint="--network-out")
     t0, c0 = time.perf_counter(), time.process_time()
     try:
-        network = load(file, fmt, traffic, default_capacity, metric_policy)
+        network = load(file, fmt, traffic, default_capacity, metric_policy, metrics=metrics_file)
         if slices_file is None and not network.slices and file is None:
             slices_file = example_path("abilene-slices")
         if slices_file is not None:

@@ -17,6 +17,7 @@ from nettwin.cli.common import (
     FormatOpt,
     JsonOpt,
     MetricOpt,
+    MetricsFileOpt,
     TrafficOpt,
     err,
     fail,
@@ -195,6 +196,7 @@ def qos_simulate(
     fail_on_violation: Annotated[bool, typer.Option("--fail-on-violation")] = False,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Per-class QoS on the network's IGP/ECMP routing: delay, jitter and loss per traffic
     class and demand, SLAs checked on each service's own class."""
@@ -217,7 +219,7 @@ def qos_simulate(
         raise typer.BadParameter(f"{weights!r}: numbers separated by commas",
                                  param_hint="--weights") from None
     try:
-        network = load(file, fmt, traffic, default_capacity, metric_policy)
+        network = load(file, fmt, traffic, default_capacity, metric_policy, metrics=metrics_file)
         c = compile_network(network)
         order = tuple(p.strip() for p in priority.split(",")) if priority else None
         if policy_file is not None:

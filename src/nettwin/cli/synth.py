@@ -14,6 +14,7 @@ from nettwin.cli.common import (
     FileArg,
     FormatOpt,
     MetricOpt,
+    MetricsFileOpt,
     err,
     fail,
     load,
@@ -81,6 +82,7 @@ def synth_cmd(
     fmt: FormatOpt = None,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Labelled synthetic telemetry: the network carries a traffic day (the demands times a
@@ -121,7 +123,7 @@ def synth_cmd(
     from nettwin.synth import Noise, SynthConfig, Synthesizer
 
     try:
-        network = load(file, fmt, None, default_capacity, metric_policy)
+        network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
         radio = radio_arrays(network, file, profiles)
         config = SynthConfig(interval_s=interval_s, steps=steps,
                              noise=Noise.off() if no_noise else Noise())

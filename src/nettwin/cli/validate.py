@@ -16,6 +16,7 @@ from nettwin.cli.common import (
     CapacityOpt,
     FormatOpt,
     MetricOpt,
+    MetricsFileOpt,
     ModelOpt,
     TrafficOpt,
     err,
@@ -203,6 +204,7 @@ def validate_cmd(
     model: ModelOpt = QueueModel.MM1,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
+    metrics_file: MetricsFileOpt = None,
 ) -> None:
     """Validate a change before it reaches the network: forwarding (loops, blackholes,
     reachability, asymmetry per prefix), performance now and under every failure, guardrails,
@@ -211,7 +213,8 @@ def validate_cmd(
     from nettwin.io.guardrails import load_guardrails
 
     try:
-        network = load(network_file, fmt, traffic, default_capacity, metric_policy)
+        network = load(network_file, fmt, traffic, default_capacity, metric_policy,
+                       metrics=metrics_file)
         change = load_change_sets(change_files, network, lab_prefix)
         rules = load_guardrails(policy) if policy is not None else ()
         routes = load_static_routes(running or [], network, lab_prefix)
