@@ -13,6 +13,7 @@ twice). ``state_at(t)`` rebuilds the state at any past instant from the tables.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -38,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from nettwin.estimate.history import TmHistory
 from nettwin.live.observations import DeadLetter, TimeWindow
 from nettwin.live.state import Changes
 from nettwin.model import Network
@@ -70,6 +73,13 @@ counters = Table("counters", metadata, Column("network", String(200), primary_ke
 cursors = Table("cursors", metadata, Column("network", String(200), primary_key=True),
                 Column("source", String(200), primary_key=True),
                 Column("position", Integer, nullable=False))
+# the measured matrices the traffic-matrix prior is learned from (``LiveTwin.use_history``):
+# one row per network, the arrays as an .npz, so a restart learns the same prior again
+traffic_history = Table("traffic_history", metadata,
+                        Column("network", String(200), primary_key=True),
+                        Column("matrices", Integer, nullable=False),
+                        Column("pairs", Integer, nullable=False),
+                        Column("payload", LargeBinary, nullable=False))
 dead_letters = Table("dead_letters", metadata, Column("id", Integer, primary_key=True),
                      Column("network", String(200), nullable=False),
                      Column("received", Float, nullable=False),
@@ -192,6 +202,40 @@ class Store:
                 conn.execute(stmt.on_conflict_do_update(
                     index_elements=["network", "source"],
                     set_={"position": stmt.excluded.position}))
+
+    def save_tm_history(self, network: str, history: TmHistory) -> None:
+        """Keep the measured matrices the prior is learned from (replacing earlier ones)."""
+        buf = io.BytesIO()
+        np.savez(buf, rate_bps=np.asarray(history.rate_bps, np.float64),
+                 time_of_day_s=np.asarray(history.time_of_day_s, np.float64),
+                 labels=np.array(history.labels, dtype=np.str_))
+        row = {"network": network, "matrices": history.n,
+               "pairs": int(history.rate_bps.shape[1]), "payload": buf.getvalue()}
+        with self.engine.begin() as conn:
+            conn.execute(traffic_history.delete().where(traffic_history.c.network == network))
+            conn.execute(traffic_history.insert(), [row])
+
+    def forget_tm_history(self, network: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(traffic_history.delete().where(traffic_history.c.network == network))
+
+    def tm_history(self, network: str) -> TmHistory | None:
+        """The measured matrices kept for ``network``, or None. A payload that cannot be
+        read back raises ValueError (the caller decides: the twin starts without it)."""
+        with self.engine.connect() as conn:
+            payload = conn.execute(select(traffic_history.c.payload).where(
+                traffic_history.c.network == network)).scalar()
+        if payload is None:
+            return None
+        try:
+            with np.load(io.BytesIO(payload), allow_pickle=False) as z:
+                rate, tod, labels = z["rate_bps"], z["time_of_day_s"], z["labels"]
+        except (OSError, KeyError, ValueError, EOFError) as exc:
+            raise ValueError(f"stored traffic history unreadable: {exc}") from None
+        if rate.ndim != 2 or tod.shape != (rate.shape[0],) or labels.shape != tod.shape:
+            raise ValueError(f"stored traffic history has shapes {rate.shape}, {tod.shape}, "
+                             f"{labels.shape}")
+        return TmHistory(rate, tod, tuple(str(x) for x in labels.tolist()))
 
     # ------------------------------------------------------------------ read
     def counters(self, network: str, window: TimeWindow | None = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import os
 import threading
 import time
@@ -49,6 +50,8 @@ from nettwin.live.topology import apply_topology
 from nettwin.model import Network
 from nettwin.model.demands import DEFAULT_CLASS, DemandTable
 from nettwin.paths import data_dir
+
+log = logging.getLogger(__name__)
 
 DRIFT_THRESHOLD = 0.2
 DRIFT_EVERY_S = 60.0  # data time between drift checks (and matrix refreshes)
@@ -109,6 +112,7 @@ class LiveTwin:
         self._lock = threading.RLock()  # batches may come from several threads (API, feed)
         if store is not None:
             self.state.restore_counters(store.counters(self.name))
+            self._restore_history(store)
 
     # ------------------------------------------------------------------ ingestion
     def process(self, messages: list[Message], source: str = "in-process",
@@ -242,9 +246,20 @@ class LiveTwin:
         return _estimate(rm, np.where(up, rates, np.nan), self.state.compiled, self.prior,
                          self.state.time if at is None else at, mu)
 
-    def use_history(self, history: TmHistory) -> PriorChoice:
+    def _restore_history(self, store: Store) -> None:
+        """Learn the prior again from the matrices kept in the store (a restart keeps it); a
+        history that no longer fits or cannot be read is reported and left out."""
+        try:
+            history = store.tm_history(self.name)
+            if history is not None:
+                self.use_history(history, keep=False)
+        except (ValueError, NettwinError) as exc:
+            log.warning("traffic history of %s not used: %s (PUT it again)", self.name, exc)
+
+    def use_history(self, history: TmHistory, keep: bool = True) -> PriorChoice:
         """Learn the traffic-matrix prior from measured past matrices (on the network's
-        pairs, ``nettwin.io.load_tm_history``); every later estimate uses it."""
+        pairs, ``nettwin.io.load_tm_history``); every later estimate uses it. With a store
+        the matrices are kept there (``keep``): a restart learns the same prior again."""
         if history.n == 0:
             raise NettwinError("no measured matrix in the history: give at least one "
                                "non-empty matrix (three or more to choose and calibrate)")
@@ -258,6 +273,8 @@ class LiveTwin:
         with self._lock:
             self.prior, self.prior_choice, self.prior_matrices = prior, choice, history.n
             self.tm = None  # the next check starts from an estimate with the new prior
+        if keep and self.store is not None:
+            self.store.save_tm_history(self.name, history)
         return choice
 
     def forget_history(self) -> None:
@@ -266,6 +283,8 @@ class LiveTwin:
             self.prior, self.prior_choice, self.prior_matrices = None, None, 0
             self.tm = None
             self.state.alarms.pop((NETWORK_OBJECT, "modelDrift"), None)
+        if self.store is not None:
+            self.store.forget_tm_history(self.name)
 
     def refresh_tm(self) -> TmEstimate:
         """Estimate the matrix from the counters now and predict with it from here on."""

@@ -1,0 +1,67 @@
+"""The live twin keeps the measured matrices its prior is learned from: a restart (a new
+LiveTwin on the same store) estimates exactly as before, forgetting is kept too, and a
+stored history that no longer reads leaves the twin on tomogravity instead of failing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import update
+
+from nettwin.estimate import estimate_tm, routing_matrix
+from nettwin.io import load_network
+from nettwin.io.tm_history import load_tm_history
+from nettwin.live import LiveTwin, Message, Store
+from nettwin.live.simulated import CounterFeed
+from nettwin.live.store import traffic_history
+from tests.conftest import data_path
+
+
+def _feed_once(lt: LiveTwin, rates: np.ndarray, t: float) -> None:
+    feed = CounterFeed(lt.network)
+    for when in (t - 300, t):
+        lt.process([Message({k: v for k, v in r.items() if k != "oper_status"})
+                    for r in feed.step(when, rates)])
+
+
+def test_restart_learns_the_same_prior_from_the_store(tmp_path: Path) -> None:
+    net = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*.xml"))
+    lt = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
+    rm = lt.routing()
+    train = load_tm_history(files[:288:6], list(net.node_ids), rm)
+    truth = load_tm_history(files[-1:], list(net.node_ids), rm).rate_bps[0]
+    lt.use_history(train)
+    t = 86_400.0 * 11_574 + 3_600
+    _feed_once(lt, rm.a @ truth, t)
+    rates = lt.state.arc_rate_bps.copy()
+    before = lt.estimate_tm(at=t)
+
+    again = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
+    assert again.prior is not None and again.prior_matrices == train.n
+    assert again.prior_choice == lt.prior_choice
+    after = again.estimate_tm(arc_rate_bps=rates, at=t)
+    np.testing.assert_allclose(after.rate_bps, before.rate_bps, rtol=1e-12)
+    # and it is the prior's estimate, not tomogravity's
+    tomo = estimate_tm(rm, rates, again.state.compiled.arc_src,
+                       again.state.compiled.arc_dst, again.state.compiled.n_nodes)
+    assert not np.allclose(after.rate_bps, tomo.rate_bps, rtol=1e-3)
+
+    again.forget_history()
+    third = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
+    assert third.prior is None
+
+
+def test_unreadable_stored_history_leaves_tomogravity(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    net = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*.xml"))
+    store = Store(f"sqlite:///{tmp_path / 'twin.db'}")
+    lt = LiveTwin(net, store, drift_every_s=None)
+    lt.use_history(load_tm_history(files[:40:4], list(net.node_ids),
+                                   routing_matrix(lt.state.compiled)))
+    with store.engine.begin() as conn:
+        conn.execute(update(traffic_history).values(payload=b"not an npz"))
+    again = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
+    assert again.prior is None
+    assert "traffic history" in caplog.text and "PUT it again" in caplog.text
