@@ -59,7 +59,6 @@ from nettwin.model.demands import ARRIVAL_KINDS, DemandArrivals
 from nettwin.model.fields import ArrivalKind
 
 DAMP = 0.5
-_EXP: dict[str, object] = {}
 
 
 @dataclass(frozen=True, eq=False)
@@ -279,124 +278,6 @@ def smoothing_term(arcs: np.ndarray, first: np.ndarray, lam_hop: np.ndarray,
     return out
 
 
-SIZE_POINTS = 16  # points of each flow's discretised packet-size law (pair expectations)
-
-
-def size_law_points(mean_bits: np.ndarray, scv: np.ndarray, n: int = SIZE_POINTS
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Each flow's packet size law as ``n`` weighted points, the engine's two-moment family
-    (``queueing.mg1k_queue``): a constant plus an exponential for c^2 <= 1, a balanced
-    two-phase hyperexponential above. Returns points [flows, n] (bits) and weights [n]-rows."""
-    m = np.asarray(mean_bits, float)[:, None]
-    c2 = np.maximum(np.asarray(scv, float), 0.0)[:, None]
-    u = (np.arange(n) + 0.5) / n
-    expo = -np.log1p(-u)[None, :]
-    c = np.sqrt(np.minimum(c2, 1.0))
-    low = (1.0 - c) * m + c * m * expo
-    half = n // 2
-    uh = (np.arange(half) + 0.5) / half
-    eh = -np.log1p(-uh)[None, :]
-    p1 = 0.5 * (1.0 + np.sqrt(np.maximum(c2 - 1.0, 0.0) / (c2 + 1.0)))
-    p2 = 1.0 - p1
-    high = np.concatenate([m / (2.0 * p1) * eh, m / (2.0 * p2) * eh], axis=1)
-    w_high = np.concatenate([np.repeat(p1, half, axis=1), np.repeat(p2, half, axis=1)],
-                            axis=1) / half
-    hyper = c2[:, 0] > 1.0
-    pts = np.where(hyper[:, None], high, low)
-    w = np.where(hyper[:, None], w_high, 1.0 / n)
-    return pts, w
-
-
-@dataclass(frozen=True, eq=False)
-class TandemPairs:
-    """Pairs of hops (a after b) that reach a port from the same upstream port, and their
-    packet sizes in service times (discretised: [pairs, points of b, points of a])."""
-
-    a: np.ndarray  # hop index of the later packet
-    b: np.ndarray  # hop index of the earlier packet (the blocker)
-    up: np.ndarray  # the upstream port
-    sbu: np.ndarray  # S_b^u
-    over: np.ndarray  # (S_b^j - S_a^u)^+
-    weight: np.ndarray  # probability of each (b, a) point pair
-    e_sj2: np.ndarray  # E[(S_b^j)^2] / 2, the Poisson value
-
-
-def tandem_pairs(arcs: np.ndarray, first: np.ndarray, size_bits: np.ndarray,
-                 size_scv: np.ndarray, capacity: np.ndarray) -> TandemPairs:
-    """Every ordered pair of hops that enter the same port from the same upstream port (see
-    ``tandem_factor``)."""
-    step = np.nonzero(~first)[0]
-    key = arcs[step - 1] * capacity.size + arcs[step]
-    order = np.argsort(key, kind="stable")
-    step, key = step[order], key[order]
-    bounds = np.flatnonzero(np.diff(key)) + 1
-    groups = np.split(step, bounds) if step.size else []
-    a = np.concatenate([np.repeat(g, g.size) for g in groups]) if groups else np.zeros(0, int)
-    b = np.concatenate([np.tile(g, g.size) for g in groups]) if groups else np.zeros(0, int)
-    pts, w = size_law_points(size_bits, size_scv)
-    cu, cj = capacity[arcs[b - 1]], capacity[arcs[b]]
-    sbj = pts[b][:, :, None] / cj[:, None, None]
-    sbu = pts[b][:, :, None] / cu[:, None, None]
-    sau = pts[a][:, None, :] / cu[:, None, None]
-    return TandemPairs(a, b, arcs[b - 1], np.broadcast_to(sbu, (b.size,) + sbu.shape[1:2]
-                                                          + sau.shape[2:3]).copy(),
-                       np.maximum(sbj - sau, 0.0), w[b][:, :, None] * w[a][:, None, :],
-                       (w[b] * (pts[b] / cj[:, None]) ** 2).sum(1) / 2.0)
-
-
-def tandem_factor(pairs: TandemPairs, arcs: np.ndarray, n_ports: int, lam_hop: np.ndarray,
-                  x2_hop: np.ndarray, rho: np.ndarray, burst_ratio: np.ndarray | None = None
-                  ) -> np.ndarray:
-    """What the packets that crossed the same upstream port change in a port's packet-scale
-    wait, as a factor on the M/G/1/K wait. Light traffic: an arriving packet waits only for
-    the one before it. A packet a that reaches port j from port u after packet b, both
-    Poisson at u: a arrives at u T after b; if during b's transmission (T < S_b^u) it
-    leaves right after b, the gap at j is S_a^u; later, the gap is S_a^u + T - S_b^u. The
-    pair's wait per unit rate is E[S_b^u (S_b^j - S_a^u)^+] + E[((S_b^j - S_a^u)^+)^2] / 2,
-    against E[(S_b^j)^2] / 2 for Poisson arrivals at j: equal sizes after a link no slower
-    never wait; variable sizes bunch small packets behind a large one, and they queue
-    behind it again. A packet of u's other traffic arriving in between (rate lam_o) spaces
-    them further: each term is weighted by the chance that none does (first order in the
-    load: the wait at u is left out, it is second order in a network's light traffic).
-    Heavy traffic keeps the Poisson value (a queue keeps the long-run variability of its
-    input): the factor is interpolated linearly in the load (Reiman-Simon)."""
-    lam = np.bincount(arcs, weights=lam_hop, minlength=n_ports)
-    base = np.bincount(arcs, weights=lam_hop * x2_hop / 2.0, minlength=n_ports)
-    pa, pb = pairs.a, pairs.b
-    # u's packets that do not follow this pair's way to j
-    group = np.bincount(arcs[pb], weights=lam_hop[pb] * (pa == pb), minlength=n_ports)
-    lam_u_to_j = np.zeros(pa.size)
-    if pa.size:
-        key = pairs.up * n_ports + arcs[pb]
-        uniq, inv = np.unique(key, return_inverse=True)
-        same = pa == pb
-        per = np.bincount(inv, weights=np.where(same, lam_hop[pb], 0.0), minlength=uniq.size)
-        lam_u_to_j = per[inv]
-    del group
-    lam_o = np.maximum(lam[pairs.up] - lam_u_to_j, 0.0)[:, None, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        during = np.where(lam_o > 0, -np.expm1(-lam_o * pairs.sbu) / lam_o, pairs.sbu)
-    after = np.exp(-lam_o * pairs.sbu) * pairs.over * pairs.over / 2.0
-    e = (pairs.weight * (during * pairs.over + after)).sum((1, 2))
-    pair = lam_hop[pa] * lam_hop[pb] * (e - pairs.e_sj2)
-    mode = _EXP.get("pairmode")
-    if mode == "poissononly" and burst_ratio is not None:
-        pair = np.where((burst_ratio[pa] > 1.0) | (burst_ratio[pb] > 1.0), 0.0, pair)
-    elif mode == "boost" and burst_ratio is not None:
-        pair = pair * np.where(pa == pb, burst_ratio[pa], 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.bincount(arcs[pa], weights=pair, minlength=n_ports) / np.maximum(lam, 1e-300)
-        f_lt = np.where(base > 0, np.maximum(1.0 + delta / base, 0.0), 1.0)
-    r = np.clip(rho, 0.0, 1.0)
-    if _EXP.get("pair") == "lt":
-        r = np.zeros_like(r)
-    out: np.ndarray = (1.0 - r) * f_lt + r
-    per_a = np.bincount(pa, weights=pair / np.maximum(lam_hop[pa], 1e-300),
-                        minlength=lam_hop.size)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        _EXP["per_hop"] = np.where(base[arcs] > 0, per_a / base[arcs], 0.0) * (1.0 - r[arcs])
-    return out
-
 def _clip_bursts(b: Bursts, room: np.ndarray) -> Bursts:
     """A stream whose high rate exceeds ``room`` (same unit as the ratios: mean = 1) leaves
     at ``room``: the burst lasts longer, mean and cycle kept."""
@@ -411,49 +292,6 @@ def _clip_bursts(b: Bursts, room: np.ndarray) -> Bursts:
     return Bursts(h_out, np.where(h_out - b.low_ratio < 1e-9, h_out, b.low_ratio),
                   np.where(clipped, high_s, b.high_s), np.where(clipped, cycle - high_s,
                                                                 b.low_s))
-
-
-def _clip_bursts_lossy(b: Bursts, room: np.ndarray, loss: np.ndarray) -> Bursts:
-    """What leaves a port, relative to what leaves (the mean after the port's loss): a
-    stream whose peak exceeds ``room`` (relative to its arriving mean) leaves at ``room``
-    while it is backlogged, and the packets it loses are the ones its bursts bring beyond
-    what the buffer holds: the low state passes whole, the high state leaves at ``room``,
-    the share of time in the high state keeps the mean (cycle kept). A stream that is not
-    clipped is thinned evenly."""
-    keep = np.clip(1.0 - loss, 1e-9, 1.0)
-    peak = np.minimum(b.high_ratio, room)
-    clipped = (peak < b.high_ratio) & ~b.is_poisson
-    h_o = np.where(clipped, peak / keep, b.high_ratio)
-    l_o = np.where(clipped, b.low_ratio / keep, b.low_ratio)
-    ok = clipped & (h_o > 1.0 + 1e-9) & (l_o < 1.0 - 1e-9)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_o = np.where(ok, (1.0 - l_o) / (h_o - l_o), 0.5)
-    cycle = b.high_s + b.low_s
-    high_s = np.clip(p_o * cycle, 1e-3 * cycle, 0.999 * cycle)
-    flat = clipped & ~ok  # nothing left of the burst
-    return Bursts(np.where(ok, h_o, np.where(flat, 1.0, b.high_ratio)),
-                  np.where(ok, l_o, np.where(flat, 1.0, b.low_ratio)),
-                  np.where(ok, high_s, b.high_s), np.where(ok, cycle - high_s, b.low_s))
-
-
-def backlog_factor(arcs: np.ndarray, n_ports: int, clip_in: np.ndarray, hop_rate: np.ndarray,
-                   lam_hop: np.ndarray, smooth_v: np.ndarray, rates: np.ndarray,
-                   phase_work: np.ndarray, cs2: np.ndarray) -> np.ndarray:
-    """Kingman's factor on each phase's wait for the packets of clipped bursts: in its high
-    state a clipped stream is the output of a backlogged port, packets back to back (the
-    gap before a packet is its own transmission upstream plus the upstream's other packets
-    in between), not Poisson; in a phase the port can carry (load < 1) the wait is all on
-    the packet scale and scales by (sum of the arrivals' variabilities) / (1 + c_s^2)."""
-    high = clip_in[:, None] & (hop_rate > lam_hop[:, None] * (1 + 1e-9))
-    sm_rate = np.zeros(rates.shape)
-    sm_var = np.zeros(rates.shape)
-    np.add.at(sm_rate, arcs, np.where(high, hop_rate, 0.0))
-    np.add.at(sm_var, arcs, np.where(high, hop_rate * smooth_v[:, None], 0.0))
-    del cs2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = np.where(rates > 0, (sm_var + rates - sm_rate) / rates, 1.0)
-    out: np.ndarray = np.where(phase_work < 1.0, np.clip(kappa, 0.0, 1.0e3), 1.0)
-    return out
 
 
 def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np.ndarray,
@@ -482,11 +320,6 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
     port_wait = np.zeros(n_ports)
     port_loss = np.zeros(n_ports)
     rho: np.ndarray = np.zeros(n_ports)
-    size_bits = np.asarray(size_mean_bits, float)
-    scv_flow = np.asarray(size_second_moment_bits2, float) / np.maximum(size_bits, 1e-300) ** 2 - 1
-    pairs = tandem_pairs(arcs, first, size_bits[owner], scv_flow[owner], cap)
-    clip_in = np.zeros(arcs.size, bool)  # the stream left the port before backlogged
-    smooth_v = np.zeros(arcs.size)
     for r in range(max(1, rounds)):
         lam_hop = pps * reach
         lam = np.bincount(arcs, weights=lam_hop, minlength=n_ports)
@@ -504,50 +337,14 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
         np.add.at(phase_work, arcs, hop_rate * x_hop[:, None])
         work_rates = phase_work / x[:, None]
         _, _, _, wait_s, loss_s, time_s = mmpp_queue(gen, work_rates, 1.0 / x, k)
-        if model is ArrivalModel.BURSTY and _EXP.get("smooth") and clip_in.any():
-            wait_s = wait_s * backlog_factor(arcs, n_ports, clip_in, hop_rate, lam_hop,
-                                             smooth_v, rates, phase_work, cs2)
         size_term, size_loss = size_correction(lam, x, cs2, k)
-        if model is ArrivalModel.BURSTY and _EXP.get("pair"):
-            p_on = hop_b.high_s / (hop_b.high_s + hop_b.low_s)
-            e2 = p_on * hop_b.high_ratio ** 2 + (1 - p_on) * hop_b.low_ratio ** 2
-            fac = tandem_factor(pairs, arcs, n_ports, lam_hop, x2_hop, rho, e2)
-            _, w_mg = mg1k_queue(lam, x, cs2, k)
-            if _EXP.get("pair") == "mix":  # heavy-traffic end: QNA's factor
-                qna = smoothing_term(arcs, first, lam_hop, lam, rho, x, cs2, k)
-                rr = np.clip(rho, 0.0, 1.0)
-                size_term = size_term + w_mg * (fac - rr - (1.0 - rr)) + rr * qna
-            else:
-                size_term = size_term + w_mg * (fac - 1.0)
-            if _EXP.get("pair") == "both":
-                size_term = size_term + smoothing_term(arcs, first, lam_hop, lam, rho, x, cs2,
-                                                       k)
-        elif model is ArrivalModel.BURSTY:  # the ports crossed before (QNA)
-            rho_dep = rho
-            if _EXP.get("seen"):
-                seen = time_s * rates
-                seen /= np.maximum(seen.sum(axis=1, keepdims=True), 1e-300)
-                rho_dep = (seen * np.minimum(phase_work, 1.0)).sum(axis=1)
-            sm = smoothing_term(arcs, first, lam_hop, lam, rho_dep, x, cs2, k)
-            if _EXP.get("whole"):
-                _, w_mg0 = mg1k_queue(lam, x, cs2, k)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    kap = np.where(w_mg0 > 0, 1.0 + sm / w_mg0, 1.0)
-                _EXP["kappa"] = kap
-            else:
-                size_term = size_term + sm
+        if model is ArrivalModel.BURSTY:  # the ports crossed before (QNA)
+            size_term = size_term + smoothing_term(arcs, first, lam_hop, lam, rho, x, cs2, k)
         # a stream's packets meet each phase in proportion to time there x its rate there
         weight = time_s[arcs] * hop_rate
         weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
         new_loss = np.clip((weight * loss_s[arcs]).sum(axis=1) + size_loss[arcs], 0.0, 1.0)
-        if model is ArrivalModel.BURSTY and _EXP.get("whole"):
-            wait_s = wait_s * _EXP["kappa"][:, None]
-            size_term = size_term * _EXP["kappa"]
         hop_wait = (weight * wait_s[arcs]).sum(axis=1) + size_term[arcs]
-        if model is ArrivalModel.BURSTY and _EXP.get("perhop"):
-            hop_wait = hop_wait - (fac[arcs] - 1.0) * w_mg[arcs] * (
-                1.0 if _EXP.get("pair") != "mix" else (1.0 - np.clip(rho[arcs], 0, 1))
-                / np.maximum(1.0 - np.clip(rho[arcs], 0, 1), 1e-12)) + w_mg[arcs] * _EXP["per_hop"]
         at_port = time_s * rates * (1.0 - loss_s)
         at_port /= np.maximum(at_port.sum(axis=1, keepdims=True), 1e-300)
         port_wait = np.maximum((at_port * wait_s).sum(axis=1) + size_term, 0.0)
@@ -568,32 +365,10 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
             # room for a stream's peak: the port's capacity less the others' mean work
             with np.errstate(divide="ignore", invalid="ignore"):
                 others = np.maximum(rho[arcs] - lam_hop * x_hop, 0.0)
-                if _EXP.get("clip") == "fifo":
-                    own_peak = hop_b.high_ratio * lam_hop * x_hop
-                    room = np.where((lam_hop > 0) & (own_peak + others > 1.0),
-                                    hop_b.high_ratio / (own_peak + others), np.inf)
-                else:
-                    room = np.where(lam_hop > 0, (1.0 - others) / (lam_hop * x_hop), np.inf)
-            if _EXP.get("lossclip"):
-                out = _clip_bursts_lossy(hop_b, room, hop_loss)
-            else:
-                out = _clip_bursts(hop_b, np.maximum(room, 1.0))
+                room = np.where(lam_hop > 0, (1.0 - others) / (lam_hop * x_hop), np.inf)
+            out = _clip_bursts(hop_b, np.maximum(room, 1.0))
             nxt = src.take(owner)
             follow = ~first
-            was = np.concatenate([[False], ((out.high_ratio < hop_b.high_ratio * (1 - 1e-9))
-                                           & ~hop_b.is_poisson)[:-1]])
-            clip_in = follow & was
-            if clip_in.any():
-                prev = np.maximum(np.arange(arcs.size) - 1, 0)
-                ratio = cap[arcs[prev]] / cap[arcs]  # r = C_u / C_j
-                lam_u = np.bincount(arcs, weights=lam_hop, minlength=n_ports)
-                key = arcs[prev] * n_ports + arcs
-                uniq, inv = np.unique(np.where(follow, key, -1), return_inverse=True)
-                q = np.clip(np.bincount(inv, weights=np.where(follow, lam_hop, 0.0))[inv]
-                            / np.maximum(lam_u[arcs[prev]], 1e-300), 0.0, 1.0)
-                c2h = np.maximum(scv_flow[owner], 0.0)
-                smooth_v = np.where(clip_in, q * (ratio - 1.0) ** 2 * c2h
-                                    / (1.0 + ratio ** 2 * c2h) + 1.0 - q, 1.0)
             before = hop_b.high_ratio
             hop_b = Bursts(*(np.where(follow, np.concatenate([[0.0], getattr(out, f)[:-1]]),
                                       getattr(nxt, f))
