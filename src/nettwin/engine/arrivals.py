@@ -59,7 +59,9 @@ the capacity less the others' mean (what a priority queue would leave) 13.2 / 6.
 FIFO share 13.0 / 6.4 / 74 %; with back-to-back arrivals of clipped bursts 12.7 / 6.0 / 74 %
 (12.6 without the floor, kept: Kingman's zero at r = 1 is wrong, the wait telescopes to
 about max S - S); scaling a phase's whole wait rather than its packet-scale part 12.8 /
-6.1. Tried in commit 1b3f9da (reverted) and not kept, each with the model of then:
+6.1; a clipped stream kept back to back through the ports after that pass it on (spacing
+of the port that clipped it) 13.1 / 6.2, not kept, though it is the consistent reading.
+Tried in commit 1b3f9da (reverted) and not kept, each with the model of then:
 Whitt's superposition weight instead of the p^2 rule (no better on trimmed errors), losses
 cutting bursts rather than thinning streams (14.0 / 7.3), and a light-traffic tandem-pair
 factor for Poisson streams (a packet's gap at j is its own transmission at u: equal sizes
