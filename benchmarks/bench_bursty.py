@@ -4,8 +4,11 @@ Scores the stored ns3gt runs (``tests/validation/data/ns3_bursty``, made by
 ``tools/bursty_groundtruth.py``) with three models side by side: ``bursty`` (per-demand MMPP
 arrivals, engine.arrivals), ``poisson`` (the same machinery, Poisson arrivals) and ``qna``
 (the per-class engine's FIFO ports before bursty arrivals). Tuning and held-out scenarios are
-reported apart; only the held-out ones measure the model. Prints the model's time per run
-as a ratio to the QNA model's in the same process.
+reported apart; only the held-out ones measure the model (t01-t05 were the first tuning
+networks, t06-t11 were added to choose among model changes). Prints the model's time per run
+as a ratio to the QNA model's in the same process. ``--breakdown``: the bursty model's link
+wait error by the kind of link (mostly Poisson or on-off load; entered by its flows only
+there, partly, or mostly transit; load below 0.5, 0.5-0.75, above), where the error lives.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from nettwin.io.ns3gt import Scores, load_cases, predict_case, score_case
+from nettwin.io.ns3gt import (
+    Ns3Case,
+    Scores,
+    link_mix,
+    load_cases,
+    predict_case,
+    score_case,
+    scored_links,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "validation" / "data" / "ns3_bursty"
 MODELS = ("bursty", "poisson", "qna")
@@ -35,12 +46,36 @@ def _merge(scores: list[Scores]) -> Scores:
                     for f in ("link_wait", "flow_queueing", "link_loss")))
 
 
+def _breakdown(cases: list[Ns3Case]) -> None:
+    """Link wait error of the bursty model by kind of link, per split."""
+    for split in ("tuning", "heldout"):
+        rows: dict[tuple[str, str, str], list[float]] = {}
+        for case in (c for c in cases if c.split == split):
+            pred = predict_case(case, "bursty")
+            ok = scored_links(case)
+            rho, transit, onoff = (v[ok] for v in link_mix(case))
+            err = pred.link_wait_s[ok] / case.link_wait_s[ok] - 1.0
+            for e, r, t, o in zip(err, rho, transit, onoff, strict=True):
+                key = ("on-off" if o > 0.5 else "poisson",
+                       "first hop" if t == 0 else "transit<50%" if t < 0.5 else "transit>=50%",
+                       "rho<.5" if r < 0.5 else "rho<.75" if r < 0.75 else "rho>=.75")
+                rows.setdefault(key, []).append(float(e))
+        for key in sorted(rows):
+            e = np.array(rows[key])
+            print(f"{split:7s} {key[0]:7s} {key[1]:12s} {key[2]:8s} links {e.size:3d} "
+                  f"wait MAPE {100 * np.abs(e).mean():5.1f} % bias {100 * e.mean():+6.1f} % "
+                  f"worst {100 * e[np.argmax(np.abs(e))]:+6.0f} %")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--per-case", action="store_true")
+    ap.add_argument("--breakdown", action="store_true")
     a = ap.parse_args()
     cases = load_cases(a.data)
+    if a.breakdown:
+        _breakdown(cases)
     times = dict.fromkeys(MODELS, 0.0)
     cpu = dict.fromkeys(MODELS, 0.0)
     scored: dict[tuple[str, str, str], list[Scores]] = {}
@@ -61,8 +96,8 @@ def main() -> None:
         for traffic in ("all", "poisson", "onoff", "mixed"):
             for m in MODELS:
                 if (split, traffic, m) in scored:
-                    s = _merge(scored[split, traffic, m]).summary()
-                    print(f"{split:7s} {traffic:7s} {m:8s} {_fmt(s)}")
+                    merged = _merge(scored[split, traffic, m]).summary()
+                    print(f"{split:7s} {traffic:7s} {m:8s} {_fmt(merged)}")
     print(f"{len(cases)} cases; wall s per model: "
           + ", ".join(f"{m} {times[m]:.3f} (CPU {cpu[m]:.3f})" for m in MODELS)
           + f"; bursty / qna {times['bursty'] / max(times['qna'], 1e-9):.1f}x")

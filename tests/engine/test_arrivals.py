@@ -10,6 +10,8 @@ from scipy.optimize import brentq
 from nettwin import compile_network, simulate
 from nettwin.engine.arrivals import (
     Bursts,
+    back_to_back_gap_wait,
+    back_to_back_variability,
     demand_bursts,
     dispersion_bursts,
     evaluate_paths,
@@ -199,3 +201,30 @@ def test_burstier_input_waits_longer() -> None:
                     np.full(4, 500))
     assert (np.diff(q.sojourn_s) > 0).all()
     assert q.sojourn_s[0] > 1.0 / (1.0 - 0.8)  # burstier than Poisson at the same load
+
+
+def test_back_to_back_wait_behind_the_packet_before() -> None:
+    # E[(S_b^j - S_a^u)^+] against closed forms: equal sizes after a link no faster never
+    # wait; after a faster one they wait the difference of their transmissions; i.i.d.
+    # exponential sizes on equal links wait E[(S1 - S2)^+] = E[S] / 2
+    cap_u = np.array([1e6, 1e6, 2e6, 1e6])
+    cap_j = np.array([1e6, 2e6, 1e6, 1e6])
+    mean = np.array([8000.0, 8000.0, 8000.0, 8000.0])
+    scv = np.array([0.0, 0.0, 0.0, 1.0])
+    got = back_to_back_gap_wait(mean, scv, cap_u, cap_j)
+    assert got[0] == 0.0 and got[1] == 0.0
+    assert got[2] == pytest.approx(8000.0 / 1e6 - 8000.0 / 2e6)
+    assert got[3] == pytest.approx(8000.0 / 1e6 / 2, rel=0.03)  # 16-point discretisation
+
+
+def test_back_to_back_variability_limits() -> None:
+    # Kingman with the lag-one covariance: a whole backlogged output on a link of the same
+    # speed has no packet-scale variability; equal sizes have none whatever the speeds;
+    # the share of other packets in between counts as random spacing; a much faster
+    # upstream link leaves a Poisson-like stream
+    r = np.array([1.0, 0.5, 1.0, 1e4])
+    got = back_to_back_variability(r, np.array([1.0, 0.0, 1.0, 1.0]),
+                                   np.array([1.0, 1.0, 0.25, 1.0]))
+    assert got[:2] == pytest.approx([0.0, 0.0])
+    assert got[2] == pytest.approx(0.75)
+    assert got[3] == pytest.approx(1.0, rel=1e-3)

@@ -160,10 +160,35 @@ class Scores:
                 "lossy_links": float(self.link_loss.size)}
 
 
+def scored_links(case: Ns3Case) -> np.ndarray:
+    """The links whose mean wait is scored (busy >= 10 %, >= 1,000 packets, some wait)."""
+    links: np.ndarray = (case.link_utilisation >= 0.1) & (case.link_tx_packets >= 1000) & (
+        case.link_wait_s > 0)
+    return links
+
+
+def link_mix(case: Ns3Case) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per link, from the scenario: offered load / capacity, the share of its flows that
+    entered the network at another link (transit) and the share of its load from on-off
+    flows."""
+    lengths = np.diff(case.path_ptr)
+    owner = np.repeat(np.arange(lengths.size), lengths)
+    first = np.zeros(case.path_arc.size, bool)
+    first[case.path_ptr[:-1][lengths > 0]] = True
+    n = case.capacity_bps.size
+    bits = (case.packets_per_s * case.size_mean_bits)[owner]
+    load = np.bincount(case.path_arc, weights=bits, minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        transit = np.bincount(case.path_arc, weights=~first, minlength=n) / np.maximum(
+            np.bincount(case.path_arc, minlength=n), 1)
+        onoff = np.where(load > 0, np.bincount(case.path_arc, weights=bits * case.onoff[owner],
+                                               minlength=n) / load, 0.0)
+    return load / case.capacity_bps, transit, onoff
+
+
 def score_case(case: Ns3Case, pred: Prediction) -> Scores:
     """Which links and flows are scored: see the module notes."""
-    links = (case.link_utilisation >= 0.1) & (case.link_tx_packets >= 1000) & (
-        case.link_wait_s > 0)
+    links = scored_links(case)
     flows = (case.flow_rx_packets >= 1000) & (case.flow_queueing_s
                                               >= 0.05 * case.flow_delay_s)
     lossy = case.link_loss > 1e-3
