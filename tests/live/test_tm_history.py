@@ -368,7 +368,7 @@ def test_analog_shares_equal_the_brute_force_weighted_shares() -> None:
     assert prior.analog is not None
     now = x * np.random.default_rng(1).uniform(0.9, 1.1, x.size)
     out, inn = np.bincount(rm.src, now, n), np.bincount(rm.dst, now, n)
-    (fan, _), (fin, _) = prior.analog.shares(out, inn, tau)
+    (fan, spread), (fin, _) = prior.analog.shares(out, inn, tau)
     # oracle: per matrix, loops over nodes; the weights from first principles
     def feature(m: np.ndarray) -> np.ndarray:
         o = np.array([m[rm.src == s].sum() for s in range(n)])
@@ -386,6 +386,11 @@ def test_analog_shares_equal_the_brute_force_weighted_shares() -> None:
         want_in = sum(w[t] * hist.rate_bps[t, k] for t in range(hist.n)) / np.dot(w, ingress)
         assert fan[k] == pytest.approx(want_out, rel=1e-9)
         assert fin[k] == pytest.approx(want_in, rel=1e-9)
+        # the spread: the traffic-weighted standard deviation of the share, floored at
+        # a tenth of the share
+        dev2 = sum(w[t] * egress[t] * (hist.rate_bps[t, k] / egress[t] - want_out) ** 2
+                   for t in range(hist.n)) / np.dot(w, egress)
+        assert spread[k] == pytest.approx(max(np.sqrt(dev2), 0.1 * want_out), rel=1e-6)
 
 
 def test_a_wide_analog_kernel_is_the_plain_learned_prior() -> None:

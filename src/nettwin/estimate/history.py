@@ -112,10 +112,10 @@ class AnalogHistory:
     weight: np.ndarray  # [T] recency weight
     features: np.ndarray  # [T, 2 nodes]
     scale: float  # typical distance between two past matrices' features
-    out_total: np.ndarray  # [T, pairs]: the source's egress
-    out_share: np.ndarray  # [T, pairs]: x_sd / egress(s)
-    in_total: np.ndarray
-    in_share: np.ndarray
+    # [T, 5 pairs]: per matrix x, then the source's egress and x * its fan-out share, then
+    # the destination's ingress and x * its fan-in share: the weighted shares and spreads
+    # are then one matrix-vector product (sum w x / sum w total; the second moment likewise)
+    moments: np.ndarray
     routed: np.ndarray
     n_nodes: int
 
@@ -128,10 +128,19 @@ class AnalogHistory:
 
     def shares(self, node_out_bps: np.ndarray, node_in_bps: np.ndarray, tau: float
                ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-        """(fan-out, spread), (fan-in, spread) learned with the analog weights."""
-        w = self.weights(node_out_bps, node_in_bps, tau)
-        return (_share_fit(w, self.out_total, self.out_share, self.n_nodes, self.routed),
-                _share_fit(w, self.in_total, self.in_share, self.n_nodes, self.routed))
+        """(fan-out, spread), (fan-in, spread) learned with the analog weights (the same
+        traffic-weighted mean and spread as ``_share_fit``, from the moments)."""
+        x, out_tot, out_sq, in_tot, in_sq = (self.weights(node_out_bps, node_in_bps, tau)
+                                             @ self.moments).reshape(5, -1)
+        floor_share = 1e-3 / max(self.n_nodes - 1, 1)
+        fits = []
+        for tot, sq in ((out_tot, out_sq), (in_tot, in_sq)):
+            mean = np.divide(x, tot, out=np.zeros_like(x), where=tot > 0)
+            var = np.divide(sq, tot, out=np.zeros_like(x), where=tot > 0) - mean**2
+            sd = np.maximum(np.sqrt(np.clip(var, 0.0, None)),
+                            0.1 * np.maximum(mean, floor_share))
+            fits.append((np.where(self.routed, mean, 0.0), np.where(self.routed, sd, 0.0)))
+        return fits[0], fits[1]
 
     @staticmethod
     def learn(x: np.ndarray, src: np.ndarray, dst: np.ndarray, n_nodes: int,
@@ -143,11 +152,10 @@ class AnalogHistory:
                                                                 strict=True)])
         # the rms distance between two past matrices (2 x the variance about the mean)
         scale = float(np.sqrt(2.0 * ((feats - feats.mean(axis=0)) ** 2).sum(axis=1).mean()))
-        return AnalogHistory(
-            weight, feats, max(scale, 1e-12), out_total,
-            np.divide(x, out_total, out=np.zeros_like(x), where=out_total > 0), in_total,
-            np.divide(x, in_total, out=np.zeros_like(x), where=in_total > 0), routed,
-            n_nodes)
+        out_share = np.divide(x, out_total, out=np.zeros_like(x), where=out_total > 0)
+        in_share = np.divide(x, in_total, out=np.zeros_like(x), where=in_total > 0)
+        moments = np.hstack([x, out_total, x * out_share, in_total, x * in_share])
+        return AnalogHistory(weight, feats, max(scale, 1e-12), moments, routed, n_nodes)
 
 
 @dataclass(frozen=True, eq=False)
