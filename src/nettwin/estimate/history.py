@@ -28,7 +28,13 @@ those weights (``AnalogHistory``: T x pairs products, well under a millisecond).
 the node totals reveal (time of day, weekday against weekend, the week of unusual traffic
 in the DFN history) get the shares of their own kind without bins chosen in advance. On
 the held-out days of ``benchmarks/bench_tm.py`` the protocol picks it on GEANT (13.0 % ->
-11.8 % traffic-weighted error) and germany50 (10.5 % -> 10.2 %).
+11.8 % traffic-weighted error) and germany50 (10.5 % -> 10.2 %). Tried on GEANT and not
+kept (no gain on the validation tail, or lost on the held-out day): a learned low-rank
+prior covariance from training residuals (13.0 -> 14-17 %), a Kalman filter on the
+prior's deviation over consecutive estimates (at best 12.7 %: the counters see the same
+subspace every interval, so the unseen part of the deviation stays unseen), a log-normal
+(KL-like) posterior (13.4 %), a spread proportional to the mean, and a per-pair spread
+learned from held-out residuals (GEANT 11.8 -> 12.1 %).
 
 The estimate is the Gaussian posterior mean given the measurements ``B x = b`` (link
 counters, node egress and ingress totals; a small relative noise), in closed form:
