@@ -3,9 +3,10 @@
 Protocol (no test day touches any choice): the matrices of each data set in time order;
 the last ones are the test days (Abilene: the last 576 five-minute matrices, two days;
 GEANT: the last 96 fifteen-minute matrices, one day; germany50: the last 7 daily
-matrices). The rest is training. Choices (time-of-day bins, recency half-life) are made on
-a validation tail of the training part (its last third) with priors learned on what comes
-before it; the spread calibration kappa there too (the 68th percentile of |error| / sd).
+matrices). The rest is training. Choices (time-of-day bins, recency half-life, analog
+weighting width, fan-in, KL fit to node totals) are made on a validation tail of the
+training part (its last third) with priors learned on what comes before it; the spread
+calibration kappa there too (the 68th percentile of |error| / sd).
 Then the prior is learned on the whole training part and every test matrix is routed on
 the network (ECMP, the loader's metrics), its link loads and node totals handed to the
 estimator, and the estimate scored against the truth: traffic-weighted |error|, coverage
@@ -146,6 +147,7 @@ def evaluate(case: Case, full: bool) -> dict[str, float]:
     bins, hl, kappa = choice.bins, choice.half_life, choice.kappa
     fitted = choice.fit_totals
     fanin = choice.use_fanin
+    tau = -1.0 if choice.analog_tau is None else choice.analog_tau
     errs, cover, wall, cpu = _run(rm, c, prior, test)
     false_alarms, caught, failures = _drift(c, rm, prior, test)
     robust = {"false_alarm": false_alarms, "detected": caught, "failures": failures,
@@ -165,7 +167,7 @@ def evaluate(case: Case, full: bool) -> dict[str, float]:
             ref_err.append(estimation_errors(x, e.rate_bps)["weighted_error"])
             ref_grav.append(estimation_errors(x, e.prior_bps)["weighted_error"])
     return {"pairs": rm.src.size, "train": n_train, "test": test.n, "skipped": skipped,
-            "bins": bins, "fit_totals": float(fitted), "fanin": float(fanin),
+            "bins": bins, "fit_totals": float(fitted), "fanin": float(fanin), "tau": tau,
             "half_life": -1.0 if hl is None else hl, "kappa": kappa,
             "err_median": float(np.median(errs)), "err_mean": float(np.mean(errs)),
             "err_p90": float(np.percentile(errs, 90)), "coverage": float(np.mean(cover)),
@@ -206,10 +208,11 @@ def main() -> None:
         reference = (f"gravity prior alone {100 * r['ref_gravity']:.1f} %; speed-up vs "
                      f"tomogravity {r['ref_ms'] / r['wall_ms']:.0f}x" if r["ref_n"] else
                      "tomogravity reference: --full")
+        tau = "off" if r["tau"] < 0 else f"tau {r['tau']:.2g}"
         print(f"{'':10} routing matrix {r['rm_ms']:.0f} ms once; kappa {r['kappa']:.2f}; "
-              f"half-life {hl}; fan-in combined: {bool(r['fanin'])}; KL-fitted to node "
-              f"totals: {bool(r['fit_totals'])}; {r['skipped']} empty matrices skipped; "
-              f"{reference}")
+              f"half-life {hl}; analog weighting {tau}; fan-in combined: "
+              f"{bool(r['fanin'])}; KL-fitted to node totals: {bool(r['fit_totals'])}; "
+              f"{r['skipped']} empty matrices skipped; {reference}")
         print(f"{'':10} robustness (median error): 1 % counter noise {100 * r['noise']:.1f} %, "
               f"one counter missing {100 * r['missing']:.1f} %, no node totals (counters "
               f"only, same prior) {100 * r['no_edge']:.1f} %")

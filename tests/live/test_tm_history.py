@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -342,3 +343,78 @@ def test_tomogravity_closed_form_equals_the_bounded_least_squares_on_real_matric
         e_closed = estimation_errors(x, closed.rate_bps)["weighted_error"]
         assert abs(e_closed - e_lsq) < 0.02 * e_lsq
         np.testing.assert_allclose(closed.rate_bps, lsq.rate_bps, atol=0.02 * x.sum() / 10)
+
+
+def _two_regime_history(x: np.ndarray, rm, n_nodes: int, copies: int = 4):  # type: ignore[no-untyped-def]
+    """A history of two regimes: noisy copies of ``x`` and of ``x`` with its nodes
+    relabelled (a different mix of sources and sinks), oldest the relabelled one."""
+    rng = np.random.default_rng(8)
+    perm = rng.permutation(n_nodes)
+    pair = {(int(s), int(d)): k for k, (s, d) in enumerate(zip(rm.src, rm.dst, strict=True))}
+    other = np.array([x[pair[(int(perm[s]), int(perm[d]))]]
+                      for s, d in zip(rm.src, rm.dst, strict=True)])
+    rows = [other * rng.uniform(0.8, 1.2, x.size) for _ in range(copies)]
+    rows += [x * rng.uniform(0.8, 1.2, x.size) for _ in range(copies)]
+    return TmHistory(np.vstack(rows), np.full(len(rows), np.nan),
+                     tuple(f"m{i}" for i in range(len(rows))))
+
+
+def test_analog_shares_equal_the_brute_force_weighted_shares() -> None:
+    c, rm, x = _abilene_example()
+    n = c.n_nodes
+    hist = _two_regime_history(x, rm, n)
+    tau, half_life = 0.7, 3.0
+    prior = learn_prior(hist, rm, n, half_life=half_life, analog_tau=tau)
+    assert prior.analog is not None
+    now = x * np.random.default_rng(1).uniform(0.9, 1.1, x.size)
+    out, inn = np.bincount(rm.src, now, n), np.bincount(rm.dst, now, n)
+    (fan, spread), (fin, _) = prior.analog.shares(out, inn, tau)
+    # oracle: per matrix, loops over nodes; the weights from first principles
+    def feature(m: np.ndarray) -> np.ndarray:
+        o = np.array([m[rm.src == s].sum() for s in range(n)])
+        i = np.array([m[rm.dst == d].sum() for d in range(n)])
+        return np.concatenate([np.sqrt(o / o.sum()), np.sqrt(i / i.sum())])
+    feats = np.array([feature(m) for m in hist.rate_bps])
+    typical = np.sqrt(np.mean([np.sum((f - g) ** 2) for f in feats for g in feats]))
+    w = np.array([0.5 ** ((hist.n - 1 - t) / half_life)
+                  * np.exp(-np.sum((feats[t] - feature(now)) ** 2) / (2 * (tau * typical) ** 2))
+                  for t in range(hist.n)])
+    for k, (s, d) in enumerate(zip(rm.src, rm.dst, strict=True)):
+        egress = [m[rm.src == s].sum() for m in hist.rate_bps]
+        ingress = [m[rm.dst == d].sum() for m in hist.rate_bps]
+        want_out = sum(w[t] * hist.rate_bps[t, k] for t in range(hist.n)) / np.dot(w, egress)
+        want_in = sum(w[t] * hist.rate_bps[t, k] for t in range(hist.n)) / np.dot(w, ingress)
+        assert fan[k] == pytest.approx(want_out, rel=1e-9)
+        assert fin[k] == pytest.approx(want_in, rel=1e-9)
+        # the spread: the traffic-weighted standard deviation of the share, floored at
+        # a tenth of the share
+        dev2 = sum(w[t] * egress[t] * (hist.rate_bps[t, k] / egress[t] - want_out) ** 2
+                   for t in range(hist.n)) / np.dot(w, egress)
+        assert spread[k] == pytest.approx(max(np.sqrt(dev2), 0.1 * want_out), rel=1e-6)
+
+
+def test_a_wide_analog_kernel_is_the_plain_learned_prior() -> None:
+    c, rm, x = _abilene_example()
+    hist = _two_regime_history(x, rm, c.n_nodes)
+    out, inn = np.bincount(rm.src, x, c.n_nodes), np.bincount(rm.dst, x, c.n_nodes)
+    plain = learn_prior(hist, rm, c.n_nodes, half_life=5.0)
+    wide = learn_prior(hist, rm, c.n_nodes, half_life=5.0, analog_tau=1e6)
+    for a, b in zip(plain.mean_sd(out, inn), wide.mean_sd(out, inn), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12 * x.max())
+
+
+def test_analog_weighting_picks_the_regime_that_matches_the_node_totals() -> None:
+    c, rm, x = _abilene_example()
+    n = c.n_nodes
+    hist = _two_regime_history(x, rm, n)
+    out, inn = np.bincount(rm.src, x, n), np.bincount(rm.dst, x, n)
+    y = rm.a @ x
+    errors = {}
+    for tau in (None, 0.05):
+        prior = replace(learn_prior(hist, rm, n, analog_tau=tau), fit_totals=False)
+        errors[tau] = estimation_errors(x, prior.mean_sd(out, inn)[0])["weighted_error"]
+        est = estimate_tm_with_prior(rm, y, prior, node_out_bps=out, node_in_bps=inn)
+        np.testing.assert_allclose(rm.a @ est.rate_bps, y, rtol=1e-2, atol=1e-3 * y.max())
+    # the mean of both regimes is far off; the near one alone is x's own fan-out up to
+    # the copies' +-20 % noise
+    assert errors[0.05] < 0.15 < errors[None]

@@ -410,8 +410,10 @@ def estimate_tm_cmd(
 
 def _print_choice(n: int, choice: Any) -> None:
     hl = "none" if choice.half_life is None else f"{choice.half_life:.0f} matrices"
+    analog = "off" if choice.analog_tau is None else f"tau {choice.analog_tau:g}"
     out.print(f"prior learned from {n} measured matrices: {choice.bins} time-of-day bin(s), "
-              f"recency half-life {hl}, fan-in combined: {choice.use_fanin}, KL-fitted to "
+              f"recency half-life {hl}, analog weighting by node totals: {analog}, "
+              f"fan-in combined: {choice.use_fanin}, KL-fitted to "
               f"node totals: {choice.fit_totals}; sd calibrated x{choice.kappa:.2f}; "
               f"{pct(choice.validation_error)} median error on the history's last "
               f"{choice.validation_matrices} matrices")
