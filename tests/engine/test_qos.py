@@ -8,7 +8,9 @@ import pytest
 from nettwin.engine.qos import (
     PathDemands,
     Scheduler,
+    arrival_variability,
     evaluate_class_queues,
+    network_arrival_variability,
     simulate_paths,
 )
 from nettwin.io.gnnet import iter_gnnet_samples, predict
@@ -168,6 +170,23 @@ def test_mm1_delay_variance_is_the_textbook_one() -> None:
                              np.array([[1.0]]), np.array([[1e9]]))
         assert res.delay_s[0] == pytest.approx(1 / (mu - lam), rel=1e-9)
         assert res.delay_var_s2[0] == pytest.approx(1 / (mu - lam) ** 2, rel=1e-9)
+
+
+def test_arrival_variability_carries_through_a_chain_of_ports() -> None:
+    # ports 0 -> 1 -> 2, all of port 0's traffic goes on to 1 and all of 1's to 2, no local
+    # traffic after port 0: QNA's traffic variability equations by hand,
+    # c_1 = r0^2 cs + (1 - r0^2) * 1, c_2 = r1^2 cs + (1 - r1^2) c_1; the one-pass form takes
+    # port 1's arrivals as Poisson in port 2's
+    rho, cs = np.array([0.8, 0.6, 0.5]), np.array([0.49, 0.2, 1.3])
+    pps = np.full(3, 100.0)
+    src, dst, stream = np.array([0, 1]), np.array([1, 2]), np.array([100.0, 100.0])
+    c1 = rho[0] ** 2 * cs[0] + 1 - rho[0] ** 2
+    c2 = rho[1] ** 2 * cs[1] + (1 - rho[1] ** 2) * c1
+    full = network_arrival_variability(pps, rho, cs, src, dst, stream)
+    np.testing.assert_allclose(full, [1.0, c1, c2], rtol=1e-12)
+    one = arrival_variability(pps, rho, cs, src, dst, stream)
+    np.testing.assert_allclose(one, [1.0, c1, rho[1] ** 2 * cs[1] + 1 - rho[1] ** 2],
+                               rtol=1e-12)
 
 
 @pytest.mark.parametrize("c1", [1.1e4, 1e4])

@@ -26,8 +26,8 @@ from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.qos import (
     DAMP,
     Scheduler,
-    arrival_variability,
     evaluate_class_queues,
+    network_arrival_variability,
     path_follows,
     path_reach,
     path_totals,
@@ -255,9 +255,9 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
         np.add.at(turn_bps, turns.pair(pin.arc[after - 1], pin.arc[after], net.arc_dst,
                                        net.out_ptr), pinned_reach(carried)[after])
         used = turn_bps > 0
-        scv = arrival_variability(loads.sum(axis=1), (lam * x).sum(axis=1),
-                                  port_service_scv(lam, x, x2), turns.arc_in[used],
-                                  turns.arc_out[used], turn_bps[used])
+        scv = network_arrival_variability(loads.sum(axis=1), (lam * x).sum(axis=1),
+                                          port_service_scv(lam, x, x2), turns.arc_in[used],
+                                          turns.arc_out[used], turn_bps[used])
         if net.demand_arrivals is not None:  # bursty demands (model field ``arrival``)
             scv = burst_scaled_scv(net, ok, rate_ecmp, policy.mean_packet_bits[pos], scv, lam,
                                    x, x2, policy.buffer_packets)

@@ -52,6 +52,12 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   (c_a^2 + c_s^2) / (1 + c_s^2) (Kingman's form; 1 for Poisson). A full queue's waiting is
   the buffer's and is left alone. Against a packet simulation of two ports in a row
   (``reference.port_sim.simulate_tandem``) this halves the error of the Poisson assumption.
+  The departures carry their port's own arrival variability, c_d^2 = rho^2 c_s^2 +
+  (1 - rho^2) c_a^2 (Whitt 1983, QNA's traffic variability equations, solved by fixed-point
+  iteration, ``network_arrival_variability``): a stream smoothed by two busy ports in a row
+  is smoother than one smoothed by one. Taking every port's arrivals as Poisson in c_d^2 (one
+  pass) gave 2.09 % mean-delay MAPE on NSFNET (GEANT2 held out: 3.70 %); the full equations
+  2.085 % (3.645 %).
 * Delay variance (jitter) per hop: the waiting time is zero with probability 1 - r and
   roughly exponential otherwise, r the probability that an arrival finds the server busy
   (the port's carried load, whatever the class: non-preemptive), so Var W = W^2 (2 - r) / r
@@ -318,15 +324,19 @@ def port_service_scv(arrival_pps: np.ndarray, service_s: np.ndarray,
 
 def arrival_variability(port_pps: np.ndarray, port_utilisation: np.ndarray,
                         service_scv: np.ndarray, stream_src: np.ndarray,
-                        stream_dst: np.ndarray, stream_pps: np.ndarray) -> np.ndarray:
+                        stream_dst: np.ndarray, stream_pps: np.ndarray,
+                        upstream_scv: np.ndarray | None = None) -> np.ndarray:
     """Squared coefficient of variation of the arrivals at every port (Whitt's QNA, one
     pass): traffic that enters the network at a port is Poisson (1); a port's departures
     have rho^2 c_s^2 + (1 - rho^2) (its arrivals taken as Poisson); a stream that takes the
     share p of a port's departures to the next port has p c_d^2 + 1 - p; a port's arrivals
     mix its streams by rate. Streams are (upstream port, port, packets/s) aggregates; the
-    rest of a port's arrivals is local."""
+    rest of a port's arrivals is local. ``upstream_scv`` [ports], the arrival variability of
+    every port from a previous pass: the departures then follow Whitt's full equation,
+    rho^2 c_s^2 + (1 - rho^2) c_a^2 (``network_arrival_variability`` iterates it)."""
     rho = np.clip(port_utilisation, 0.0, 1.0)
-    departure = rho ** 2 * service_scv + (1.0 - rho ** 2)
+    arrivals = 1.0 if upstream_scv is None else upstream_scv
+    departure = rho ** 2 * service_scv + (1.0 - rho ** 2) * arrivals
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(port_pps[stream_src] > 0, stream_pps / port_pps[stream_src], 0.0)
     p = np.clip(p, 0.0, 1.0)
@@ -336,6 +346,29 @@ def arrival_variability(port_pps: np.ndarray, port_utilisation: np.ndarray,
     local = np.maximum(port_pps - transit, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(port_pps > 0, (mixed + local) / port_pps, 1.0)
+
+
+def network_arrival_variability(port_pps: np.ndarray, port_utilisation: np.ndarray,
+                                service_scv: np.ndarray, stream_src: np.ndarray,
+                                stream_dst: np.ndarray, stream_pps: np.ndarray, *,
+                                rounds: int = 50, tol: float = 1e-9) -> np.ndarray:
+    """Arrival variability of every port as QNA solves it (Whitt, "The Queueing Network
+    Analyzer", Bell System Technical Journal 62(9), 1983, the traffic variability
+    equations): a port's departures carry its own arrival variability,
+    c_d^2 = rho^2 c_s^2 + (1 - rho^2) c_a^2, so a stream smoothed by two busy ports in a row is
+    smoother than one smoothed by one. Fixed-point iteration from the one-pass answer
+    (``arrival_variability``, which takes every port's arrivals as Poisson), at most
+    ``rounds`` passes: each multiplies the change by at most the largest (1 - rho^2) p, below
+    1 at every port that carries traffic."""
+    args = (port_pps, port_utilisation, service_scv, stream_src, stream_dst, stream_pps)
+    scv = arrival_variability(*args)
+    for _ in range(rounds):
+        new = arrival_variability(*args, upstream_scv=scv)
+        done = bool(np.abs(new - scv).max(initial=0.0) <= tol)
+        scv = new
+        if done:
+            break
+    return scv
 
 
 @dataclass(frozen=True, eq=False)
@@ -438,9 +471,9 @@ def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np
         step = np.nonzero(path_follows(demands.path_ptr))[0]
         pair, inverse = np.unique(arcs[step - 1] * n_arcs + arcs[step], return_inverse=True)
         port_pps = np.bincount(arcs, weights=pps * reach, minlength=n_arcs)
-        scv = arrival_variability(port_pps, (lam * x).sum(axis=1),
-                                  port_service_scv(lam, x, x2), pair // n_arcs, pair % n_arcs,
-                                  np.bincount(inverse, weights=(pps * reach)[step]))
+        scv = network_arrival_variability(
+            port_pps, (lam * x).sum(axis=1), port_service_scv(lam, x, x2), pair // n_arcs,
+            pair % n_arcs, np.bincount(inverse, weights=(pps * reach)[step]))
     queues = evaluate_class_queues(lam, x, x2, scheduler, weights, buffer_packets, carried,
                                    scv)
     own_var = np.maximum(demands.size_second_moment_bits2[owner]
