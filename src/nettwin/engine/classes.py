@@ -27,6 +27,7 @@ from nettwin.engine.qos import (
     DAMP,
     Scheduler,
     evaluate_class_queues,
+    link_spacing,
     network_arrival_variability,
     path_follows,
     path_reach,
@@ -257,7 +258,9 @@ def simulate_classes(net: CompiledNetwork, policy: ClassPolicy, *,
         used = turn_bps > 0
         scv = network_arrival_variability(loads.sum(axis=1), (lam * x).sum(axis=1),
                                           port_service_scv(lam, x, x2), turns.arc_in[used],
-                                          turns.arc_out[used], turn_bps[used])
+                                          turns.arc_out[used], turn_bps[used],
+                                          stream_spacing=link_spacing(
+                                              cap[turns.arc_in[used]], cap[turns.arc_out[used]]))
         if net.demand_arrivals is not None:  # bursty demands (model field ``arrival``)
             scv = burst_scaled_scv(net, ok, rate_ecmp, policy.mean_packet_bits[pos], scv, lam,
                                    x, x2, policy.buffer_packets)
