@@ -31,15 +31,20 @@ from nettwin.engine.routing import UNREACHABLE, dag_bitsets
 from nettwin.engine.simulate import RoutingState, route
 from nettwin.engine.threads import engine_threads, parallel_region, threads_for
 
-CsrArcs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+CsrArcs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def csr_arcs(out_arc: np.ndarray, in_arc: np.ndarray, arc_src: np.ndarray, arc_dst: np.ndarray,
              metric: np.ndarray) -> CsrArcs:
-    """Head and metric of the arc at each out-CSR position, tail and metric at each in-CSR
-    position: the repair reads a node's arcs sequentially instead of through ``out_arc``."""
+    """Head and metric of the arc at each out-CSR position; tail, metric and out-CSR
+    position of the arc at each in-CSR position: the repair reads a node's arcs sequentially
+    instead of through ``out_arc``/``in_arc``, and tests an in-arc's DAG membership in the
+    destination's bitset instead of reading its tail's distance."""
+    out_pos = np.empty(out_arc.shape[0], np.int64)
+    out_pos[out_arc] = np.arange(out_arc.shape[0])
     return (np.ascontiguousarray(arc_dst[out_arc]), np.ascontiguousarray(metric[out_arc]),
-            np.ascontiguousarray(arc_src[in_arc]), np.ascontiguousarray(metric[in_arc]))
+            np.ascontiguousarray(arc_src[in_arc]), np.ascontiguousarray(metric[in_arc]),
+            out_pos[in_arc])
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,11 +177,15 @@ def _on_dag(bits, q):
 
 @njit(cache=True, nogil=True)
 def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, out_arc, out_dst,
-                       out_met, in_ptr, in_arc, in_src, in_met, arc_src, arc_dst, metric, mark,
+                       out_met, in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst, metric,
+                       mark,
                        new_dist, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched,
                        n_touched):
     """Add destination t's load differences under ``ok_new`` to ``dload``; return traffic
     that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 queued for 4b.
+    ``fl``: an R node's traffic after the failure, for any other node queued the difference
+    it receives (kept apart from its baseline traffic: differences that cancel are exactly
+    zero and stop there instead of carrying a rounding residue down to t).
     ``bits``: t's baseline DAG (route_all's bitset over out-CSR positions). The graph is
     read through the CSR-ordered copies (``out_dst``/``out_met``: head and metric of the arc
     at each out-CSR position, ``in_src``/``in_met`` for the in-CSR), sequentially, and a
@@ -213,11 +222,9 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
             continue
         mark[x] |= 2
         n_a += 1
-        dx = dist[x]
         for q in range(in_ptr[x], in_ptr[x + 1]):
             z = in_src[q]
-            if mark[z] == 0 and dist[z] != UNREACHABLE and dx + in_met[q] == dist[z] \
-                    and ok_base[in_arc[q]]:
+            if mark[z] == 0 and _on_dag(bits, in_out[q]):
                 nodes[n_nodes] = z
                 n_nodes += 1
                 mark[z] = 1
@@ -271,7 +278,7 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
             y = out_dst[q]
             if (mark[y] & 4) == 0:
                 mark[y] |= 4
-                fl[y] = flow[y]
+                fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
                 nodes[n_nodes] = y
                 n_nodes += 1
                 size = _pq_push(hkeys, hvals, size, -dist[y], y)
@@ -294,7 +301,7 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
                 lost += fl[x]
             continue
         repaired = (mark[x] & 1) != 0
-        f = fl[x] if repaired else fl[x] - flow[x]
+        f = fl[x]
         if f == 0.0:
             continue
         # a node outside R keeps its distance and its baseline next hops (none of them grew
@@ -319,7 +326,7 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
             y = out_dst[q]
             if (mark[y] & 4) == 0:
                 mark[y] |= 4
-                fl[y] = flow[y]
+                fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
                 nodes[n_nodes] = y
                 n_nodes += 1
                 dy = new_dist[y] if (repaired and mark[y] & 2) else dist[y]
@@ -350,6 +357,7 @@ def _scratch(n, m):
 @njit(cache=True, nogil=True)
 def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bits_all, ok_base,
                   ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
+                  in_out,
                   arc_src, arc_dst, metric, mark,
                   new_dist, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched, n_touched):
     """Load differences of one failure set over the destinations whose DAG it cuts;
@@ -367,7 +375,7 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
             lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
                                        ok_base,
                                        ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc,
-                                       in_src, in_met, arc_src,
+                                       in_src, in_met, in_out, arc_src,
                                        arc_dst, metric,
                                        mark, new_dist, fl, nodes, hkeys, hvals, hops, dload,
                                        touched_mark, touched, n_touched)
@@ -383,6 +391,7 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
 def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all,
                  bits_all,
                  ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
+                 in_out,
                  arc_src, arc_dst, metric, base_load,
                  capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                  overloaded, chunk_worst, chunk_set):
@@ -401,7 +410,7 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
         lost[i] = _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all,
                                 bits_all,
                                 ok_base, ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr,
-                                in_arc, in_src, in_met, arc_src,
+                                in_arc, in_src, in_met, in_out, arc_src,
                                 arc_dst, metric, mark, new_dist, fl, nodes, hkeys, hvals, hops,
                                 dload, touched_mark, touched, n_touched)
         best = 0.0
@@ -447,12 +456,14 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
 @njit(cache=True, nogil=True)
 def _sweep_serial(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
                   ok_base,
-                  out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, arc_src,
+                  out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out,
+                  arc_src,
                   arc_dst, metric, base_load,
                   capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                   overloaded, chunk_worst, chunk_set):
     _sweep_chunk(0, 1, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
                  ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
+                 in_out,
                  arc_src, arc_dst, metric, base_load,
                  capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                  overloaded, chunk_worst[0], chunk_set[0])
@@ -461,7 +472,8 @@ def _sweep_serial(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_al
 @njit(cache=True, parallel=True)
 def _sweep_parallel(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
                     ok_base,
-                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, arc_src,
+                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out,
+                    arc_src,
                     arc_dst, metric, base_load,
                     capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                     overloaded, chunk_worst, chunk_set):
@@ -469,7 +481,7 @@ def _sweep_parallel(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_
     for c in prange(n_chunks):
         _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all,
                      flow_all, bits_all, ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr,
-                     in_arc, in_src, in_met, arc_src,
+                     in_arc, in_src, in_met, in_out, arc_src,
                          arc_dst,
                      metric, base_load, capacity, base_util, by_util, base_over, max_util,
                      max_util_arc, lost, overloaded, chunk_worst[c], chunk_set[c])
@@ -489,7 +501,8 @@ def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
     Serial below the work crossover (engine.threads), else chunks of sets in parallel.
     ``csr``: ``csr_arcs`` of the graph (made here when not given)."""
     m = arc_src.shape[0]
-    out_dst, out_met, in_src, in_met = csr or csr_arcs(out_arc, in_arc, arc_src, arc_dst, metric)
+    out_dst, out_met, in_src, in_met, in_out = csr or csr_arcs(out_arc, in_arc, arc_src,
+                                                               arc_dst, metric)
     base_util = base_load / capacity
     by_util = np.argsort(-base_util)
     base_over = int((base_util > 1.0).sum())
@@ -499,7 +512,8 @@ def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
     chunk_set = np.full((chunks, m), -1, np.int64)
     args = (set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all, ok_base,
             out_ptr,
-            out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, arc_src, arc_dst, metric,
+            out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst,
+            metric,
             base_load, capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
             overloaded, chunk_worst,
             chunk_set)
@@ -556,7 +570,8 @@ def affected_destinations(base: Baseline, failed: np.ndarray) -> np.ndarray:
 @njit(cache=True, nogil=True)
 def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_all, ok_base,
                  ok_new,
-                 out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, arc_src,
+                 out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out,
+                 arc_src,
                  arc_dst, metric, dload):
     n = dist_all.shape[1]
     m = arc_src.shape[0]
@@ -568,7 +583,7 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_
         lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
                                    ok_base, ok_new,
                                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src,
-                                   in_met, arc_src, arc_dst, metric,
+                                   in_met, in_out, arc_src, arc_dst, metric,
                                    mark, new_dist, fl, nodes, hkeys, hvals, hops, dload,
                                    touched_mark, touched, n_touched)
     return lost
@@ -577,7 +592,8 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_
 @njit(cache=True, parallel=True)
 def _loads_parallel(n_chunks, affected, failed, dests, dist_all, flow_all, bits_all, ok_base,
                     ok_new,
-                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, arc_src,
+                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out,
+                    arc_src,
                     arc_dst, metric):
     m = arc_src.shape[0]
     dloads = np.zeros((n_chunks, m))
@@ -585,7 +601,7 @@ def _loads_parallel(n_chunks, affected, failed, dests, dist_all, flow_all, bits_
     for c in prange(n_chunks):
         losts[c] = _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_all,
                                 ok_base, ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr,
-                                in_arc, in_src, in_met, arc_src,
+                                in_arc, in_src, in_met, in_out, arc_src,
                                 arc_dst, metric, dloads[c])
     return dloads, losts
 
@@ -600,14 +616,15 @@ def loads_under_failure(failed: np.ndarray, dests: np.ndarray, dag_ptr: np.ndarr
     """Full arc loads after one failure set (base + differences) and the lost traffic; the
     affected destinations are shared out over threads when there is enough work. ``csr``:
     ``csr_arcs`` of the graph (made here when not given)."""
-    out_dst, out_met, in_src, in_met = csr or csr_arcs(out_arc, in_arc, arc_src, arc_dst, metric)
+    out_dst, out_met, in_src, in_met, in_out = csr or csr_arcs(out_arc, in_arc, arc_src,
+                                                               arc_dst, metric)
     affected = _affected_destinations(failed, dag_ptr, dag_dest, dests.shape[0])
     ok_new = ok_base.copy()
     ok_new[failed] = False
     threads = threads_for(affected.shape[0] * WORK_PER_AFFECTED_DESTINATION)
     args = (affected, failed, dests, dist_all, flow_all, bits_all, ok_base, ok_new, out_ptr,
             out_arc, out_dst, out_met,
-            in_ptr, in_arc, in_src, in_met, arc_src, arc_dst, metric)
+            in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst, metric)
     if threads == 1:
         dload = np.zeros(arc_src.shape[0])
         lost = float(_loads_chunk(0, 1, *args, dload))
