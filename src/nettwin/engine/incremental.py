@@ -21,6 +21,7 @@ there is enough work, else serially (``engine.threads``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numba import njit, prange
@@ -29,6 +30,21 @@ from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.routing import UNREACHABLE, dag_bitsets
 from nettwin.engine.simulate import RoutingState, route
 from nettwin.engine.threads import engine_threads, parallel_region, threads_for
+
+CsrArcs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def csr_arcs(out_arc: np.ndarray, in_arc: np.ndarray, arc_src: np.ndarray, arc_dst: np.ndarray,
+             metric: np.ndarray) -> CsrArcs:
+    """Head and metric of the arc at each out-CSR position; tail, metric and out-CSR
+    position of the arc at each in-CSR position: the repair reads a node's arcs sequentially
+    instead of through ``out_arc``/``in_arc``, and tests an in-arc's DAG membership in the
+    destination's bitset instead of reading its tail's distance."""
+    out_pos = np.empty(out_arc.shape[0], np.int64)
+    out_pos[out_arc] = np.arange(out_arc.shape[0])
+    return (np.ascontiguousarray(arc_dst[out_arc]), np.ascontiguousarray(metric[out_arc]),
+            np.ascontiguousarray(arc_src[in_arc]), np.ascontiguousarray(metric[in_arc]),
+            out_pos[in_arc])
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +61,12 @@ class Baseline:
     @property
     def load_bps(self) -> np.ndarray:
         return self.state.load_bps
+
+    @cached_property
+    def csr(self) -> CsrArcs:
+        """The arcs' heads, tails and metrics in CSR order (``csr_arcs``), made once."""
+        n = self.net
+        return csr_arcs(n.out_arc, n.in_arc, n.arc_src, n.arc_dst, n.arc_metric)
 
     def dag_bits(self) -> np.ndarray:
         """Each destination's baseline DAG as a bitset (rebuilt if the state lacks it)."""
@@ -147,14 +169,35 @@ def _pq_pop(keys, vals, size):
     return key, val, size
 
 
+# Differences below this fraction of the destination's traffic are rounding residue of
+# shares that cancel (a re-split whose paths meet again) and are not pushed further: each
+# node left out moves a load by at most this much of the traffic (1e-14 * n in all, far
+# inside the 1e-9 the tests hold the loads to against a full recomputation).
+RESIDUE = 1e-14
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _on_dag(bits, q):
+    """Whether out-CSR position ``q`` is an arc of the baseline DAG (bitset ``bits``)."""
+    return ((bits[q >> 6] >> np.uint64(q & 63)) & np.uint64(1)) != np.uint64(0)
+
+
 @njit(cache=True, nogil=True)
-def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, out_arc, in_ptr,
-                       in_arc, arc_src, arc_dst, metric, mark, new_dist, fl, nodes, hkeys,
-                       hvals, dload, touched_mark, touched, n_touched):
+def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, out_arc, out_dst,
+                       out_met, in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst, metric,
+                       mark,
+                       new_dist, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched,
+                       n_touched):
     """Add destination t's load differences under ``ok_new`` to ``dload``; return traffic
     that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 queued for 4b.
-    ``bits``: t's baseline DAG (route_all's bitset over out-CSR positions)."""
-    one = np.uint64(1)
+    ``fl``: an R node's traffic after the failure, for any other node queued the difference
+    it receives (kept apart from its baseline traffic: differences that cancel are exactly
+    zero and stop there instead of carrying a rounding residue down to t).
+    ``bits``: t's baseline DAG (route_all's bitset over out-CSR positions). The graph is
+    read through the CSR-ordered copies (``out_dst``/``out_met``: head and metric of the arc
+    at each out-CSR position, ``in_src``/``in_met`` for the in-CSR), sequentially, and a
+    node's baseline next hops through ``bits`` alone; ``hops`` is scratch (a repaired node's
+    new next hops)."""
     n_nodes = 0
     size = 0
     # 1. candidates: tails of failed arcs that are on t's DAG
@@ -172,16 +215,14 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
             size = _pq_push(hkeys, hvals, size, dist[u], u)
     if n_nodes == 0:
         return 0.0
-    # 2. nodes whose distance grows (A), nearest first
+    # 2. nodes whose distance grows (A), nearest first: x keeps its distance when one of its
+    # baseline next hops survives outside A
     n_a = 0
     while size > 0:
         _, x, size = _pq_pop(hkeys, hvals, size)
         survives = False
         for q in range(out_ptr[x], out_ptr[x + 1]):
-            a = out_arc[q]
-            y = arc_dst[a]
-            if ok_new[a] and (mark[y] & 2) == 0 and dist[y] != UNREACHABLE \
-                    and dist[y] + metric[a] == dist[x]:
+            if _on_dag(bits, q) and (mark[out_dst[q]] & 2) == 0 and ok_new[out_arc[q]]:
                 survives = True
                 break
         if survives:
@@ -189,10 +230,8 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
         mark[x] |= 2
         n_a += 1
         for q in range(in_ptr[x], in_ptr[x + 1]):
-            a = in_arc[q]
-            z = arc_src[a]
-            if ok_base[a] and mark[z] == 0 and dist[z] != UNREACHABLE \
-                    and dist[x] + metric[a] == dist[z]:
+            z = in_src[q]
+            if mark[z] == 0 and _on_dag(bits, in_out[q]):
                 nodes[n_nodes] = z
                 n_nodes += 1
                 mark[z] = 1
@@ -205,10 +244,9 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
         if mark[x] & 2:
             best = UNREACHABLE
             for q in range(out_ptr[x], out_ptr[x + 1]):
-                a = out_arc[q]
-                y = arc_dst[a]
-                if ok_new[a] and (mark[y] & 2) == 0 and dist[y] != UNREACHABLE:
-                    c = dist[y] + metric[a]
+                y = out_dst[q]
+                if (mark[y] & 2) == 0 and dist[y] != UNREACHABLE and ok_new[out_arc[q]]:
+                    c = dist[y] + out_met[q]
                     best = min(best, c)
             new_dist[x] = best
             if best != UNREACHABLE:
@@ -218,10 +256,9 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
         if d > new_dist[x]:
             continue
         for q in range(in_ptr[x], in_ptr[x + 1]):
-            a = in_arc[q]
-            z = arc_src[a]
-            if ok_new[a] and (mark[z] & 2):
-                c = d + metric[a]
+            z = in_src[q]
+            if (mark[z] & 2) and ok_new[in_arc[q]]:
+                c = d + in_met[q]
                 if c < new_dist[z]:
                     new_dist[z] = c
                     size = _pq_push(hkeys, hvals, size, c, z)
@@ -238,28 +275,30 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
             continue
         k_old = 0  # the old next hops: x's arcs in the baseline DAG
         for q in range(out_ptr[x], out_ptr[x + 1]):
-            if (bits[q >> 6] >> np.uint64(q & 63)) & one:
+            if _on_dag(bits, q):
+                hops[k_old] = q
                 k_old += 1
         share = flow[x] / k_old
-        for q in range(out_ptr[x], out_ptr[x + 1]):
-            if (bits[q >> 6] >> np.uint64(q & 63)) & one:
-                a = out_arc[q]
-                y = arc_dst[a]
-                if (mark[y] & 4) == 0:
-                    mark[y] |= 4
-                    fl[y] = flow[y]
-                    nodes[n_nodes] = y
-                    n_nodes += 1
-                    size = _pq_push(hkeys, hvals, size, -dist[y], y)
-                fl[y] -= share
-                dload[a] -= share
-                if not touched_mark[a]:
-                    touched_mark[a] = True
-                    touched[n_touched[0]] = a
-                    n_touched[0] += 1
+        for h in range(k_old):
+            q = hops[h]
+            a = out_arc[q]
+            y = out_dst[q]
+            if (mark[y] & 4) == 0:
+                mark[y] |= 4
+                fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
+                nodes[n_nodes] = y
+                n_nodes += 1
+                size = _pq_push(hkeys, hvals, size, -dist[y], y)
+            fl[y] -= share
+            dload[a] -= share
+            if not touched_mark[a]:
+                touched_mark[a] = True
+                touched[n_touched[0]] = a
+                n_touched[0] += 1
     # 4b. push down the new DAG, farthest first: R nodes re-send all their traffic, the
     # others (same next hops as before) only the difference that reached them
     lost = 0.0
+    residue = RESIDUE * flow[t]
     while size > 0:
         key, x, size = _pq_pop(hkeys, hvals, size)
         dx = -key
@@ -270,44 +309,42 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
                 lost += fl[x]
             continue
         repaired = (mark[x] & 1) != 0
-        f = fl[x] if repaired else fl[x] - flow[x]
-        if f == 0.0:
+        f = fl[x]
+        if abs(f) <= residue:
             continue
         # a node outside R keeps its distance and its baseline next hops (none of them grew
         # its distance: their DAG predecessors are all in R), so it walks the baseline DAG
         k_new = 0
-        for q in range(out_ptr[x], out_ptr[x + 1]):
-            if repaired:
-                a = out_arc[q]
-                y = arc_dst[a]
+        if repaired:
+            for q in range(out_ptr[x], out_ptr[x + 1]):
+                y = out_dst[q]
                 dy = new_dist[y] if mark[y] & 2 else dist[y]
-                if ok_new[a] and dy != UNREACHABLE and dy + metric[a] == dx:
+                if dy != UNREACHABLE and dy + out_met[q] == dx and ok_new[out_arc[q]]:
+                    hops[k_new] = q
                     k_new += 1
-            elif (bits[q >> 6] >> np.uint64(q & 63)) & one:
-                k_new += 1
+        else:
+            for q in range(out_ptr[x], out_ptr[x + 1]):
+                if _on_dag(bits, q):
+                    hops[k_new] = q
+                    k_new += 1
         share = f / k_new
-        for q in range(out_ptr[x], out_ptr[x + 1]):
+        for h in range(k_new):
+            q = hops[h]
             a = out_arc[q]
-            y = arc_dst[a]
-            if repaired:
-                dy = new_dist[y] if mark[y] & 2 else dist[y]
-                hop = ok_new[a] and dy != UNREACHABLE and dy + metric[a] == dx
-            else:
-                dy = dist[y]
-                hop = ((bits[q >> 6] >> np.uint64(q & 63)) & one) != 0
-            if hop:
-                if (mark[y] & 4) == 0:
-                    mark[y] |= 4
-                    fl[y] = flow[y]
-                    nodes[n_nodes] = y
-                    n_nodes += 1
-                    size = _pq_push(hkeys, hvals, size, -dy, y)
-                fl[y] += share
-                dload[a] += share
-                if not touched_mark[a]:
-                    touched_mark[a] = True
-                    touched[n_touched[0]] = a
-                    n_touched[0] += 1
+            y = out_dst[q]
+            if (mark[y] & 4) == 0:
+                mark[y] |= 4
+                fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
+                nodes[n_nodes] = y
+                n_nodes += 1
+                dy = new_dist[y] if (repaired and mark[y] & 2) else dist[y]
+                size = _pq_push(hkeys, hvals, size, -dy, y)
+            fl[y] += share
+            dload[a] += share
+            if not touched_mark[a]:
+                touched_mark[a] = True
+                touched[n_touched[0]] = a
+                n_touched[0] += 1
     for i in range(n_nodes):
         x = nodes[i]
         mark[x] = 0
@@ -321,13 +358,16 @@ def _scratch(n, m):
     """Per-thread work arrays of _destination_delta (all clean: it leaves them clean)."""
     return (np.zeros(n, np.int8), np.full(n, UNREACHABLE, np.int64), np.zeros(n),
             np.empty(n, np.int32), np.empty(n + m + 1, np.int64), np.empty(n + m + 1, np.int32),
-            np.zeros(m, np.bool_), np.empty(m, np.int32), np.zeros(1, np.int64))
+            np.empty(m + 1, np.int64), np.zeros(m, np.bool_), np.empty(m, np.int32),
+            np.zeros(1, np.int64))
 
 
 @njit(cache=True, nogil=True)
 def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bits_all, ok_base,
-                  ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, mark,
-                  new_dist, fl, nodes, hkeys, hvals, dload, touched_mark, touched, n_touched):
+                  ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
+                  in_out,
+                  arc_src, arc_dst, metric, mark,
+                  new_dist, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched, n_touched):
     """Load differences of one failure set over the destinations whose DAG it cuts;
     returns the traffic that became unroutable. ``seen`` is scratch (bool per destination)."""
     for f in range(failed.shape[0]):
@@ -342,9 +382,10 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
             seen[j] = True
             lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
                                        ok_base,
-                                       ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
+                                       ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc,
+                                       in_src, in_met, in_out, arc_src,
                                        arc_dst, metric,
-                                       mark, new_dist, fl, nodes, hkeys, hvals, dload,
+                                       mark, new_dist, fl, nodes, hkeys, hvals, hops, dload,
                                        touched_mark, touched, n_touched)
     for f in range(failed.shape[0]):
         a = failed[f]
@@ -357,7 +398,9 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
 @njit(cache=True, nogil=True)
 def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all,
                  bits_all,
-                 ok_base, out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
+                 ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
+                 in_out,
+                 arc_src, arc_dst, metric, base_load,
                  capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                  overloaded, chunk_worst, chunk_set):
     """sweep_sets for failure sets c, c + n_chunks, ...; per-arc worst case into chunk_*."""
@@ -365,7 +408,8 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
     m = arc_src.shape[0]
     n_sets = set_ptr.shape[0] - 1
     chunk_worst[:] = base_util
-    mark, new_dist, fl, nodes, hkeys, hvals, touched_mark, touched, n_touched = _scratch(n, m)
+    (mark, new_dist, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
+     n_touched) = _scratch(n, m)
     dload = np.zeros(m)
     ok_new = ok_base.copy()
     seen = np.zeros(dests.shape[0], np.bool_)
@@ -373,8 +417,9 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
         failed = set_arcs[set_ptr[i]:set_ptr[i + 1]]
         lost[i] = _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all,
                                 bits_all,
-                                ok_base, ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
-                                arc_dst, metric, mark, new_dist, fl, nodes, hkeys, hvals,
+                                ok_base, ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr,
+                                in_arc, in_src, in_met, in_out, arc_src,
+                                arc_dst, metric, mark, new_dist, fl, nodes, hkeys, hvals, hops,
                                 dload, touched_mark, touched, n_touched)
         best = 0.0
         best_arc = -1
@@ -419,11 +464,15 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
 @njit(cache=True, nogil=True)
 def _sweep_serial(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
                   ok_base,
-                  out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
+                  out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out,
+                  arc_src,
+                  arc_dst, metric, base_load,
                   capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                   overloaded, chunk_worst, chunk_set):
     _sweep_chunk(0, 1, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
-                 ok_base, out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
+                 ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
+                 in_out,
+                 arc_src, arc_dst, metric, base_load,
                  capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                  overloaded, chunk_worst[0], chunk_set[0])
 
@@ -431,13 +480,16 @@ def _sweep_serial(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_al
 @njit(cache=True, parallel=True)
 def _sweep_parallel(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
                     ok_base,
-                    out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load,
+                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out,
+                    arc_src,
+                    arc_dst, metric, base_load,
                     capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                     overloaded, chunk_worst, chunk_set):
     n_chunks = chunk_worst.shape[0]
     for c in prange(n_chunks):
         _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all,
-                     flow_all, bits_all, ok_base, out_ptr, out_arc, in_ptr, in_arc, arc_src,
+                     flow_all, bits_all, ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr,
+                     in_arc, in_src, in_met, in_out, arc_src,
                          arc_dst,
                      metric, base_load, capacity, base_util, by_util, base_over, max_util,
                      max_util_arc, lost, overloaded, chunk_worst[c], chunk_set[c])
@@ -450,11 +502,15 @@ def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
                arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray,
                base_load: np.ndarray, capacity: np.ndarray, n_chunks: int,
                max_util: np.ndarray, max_util_arc: np.ndarray, lost: np.ndarray,
-               overloaded: np.ndarray, worst_util: np.ndarray, worst_set: np.ndarray) -> None:
+               overloaded: np.ndarray, worst_util: np.ndarray, worst_set: np.ndarray,
+               csr: CsrArcs | None = None) -> None:
     """Evaluate every failure set; per set: max utilisation (and where), lost traffic,
     overloaded arcs; per arc: worst utilisation over all sets and the set causing it.
-    Serial below the work crossover (engine.threads), else chunks of sets in parallel."""
+    Serial below the work crossover (engine.threads), else chunks of sets in parallel.
+    ``csr``: ``csr_arcs`` of the graph (made here when not given)."""
     m = arc_src.shape[0]
+    out_dst, out_met, in_src, in_met, in_out = csr or csr_arcs(out_arc, in_arc, arc_src,
+                                                               arc_dst, metric)
     base_util = base_load / capacity
     by_util = np.argsort(-base_util)
     base_over = int((base_util > 1.0).sum())
@@ -464,8 +520,10 @@ def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
     chunk_set = np.full((chunks, m), -1, np.int64)
     args = (set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all, ok_base,
             out_ptr,
-            out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, base_load, capacity, base_util,
-            by_util, base_over, max_util, max_util_arc, lost, overloaded, chunk_worst,
+            out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst,
+            metric,
+            base_load, capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
+            overloaded, chunk_worst,
             chunk_set)
     if threads == 1:
         _sweep_serial(*args)
@@ -520,17 +578,21 @@ def affected_destinations(base: Baseline, failed: np.ndarray) -> np.ndarray:
 @njit(cache=True, nogil=True)
 def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_all, ok_base,
                  ok_new,
-                 out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric, dload):
+                 out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out,
+                 arc_src,
+                 arc_dst, metric, dload):
     n = dist_all.shape[1]
     m = arc_src.shape[0]
-    mark, new_dist, fl, nodes, hkeys, hvals, touched_mark, touched, n_touched = _scratch(n, m)
+    (mark, new_dist, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
+     n_touched) = _scratch(n, m)
     lost = 0.0
     for i in range(c, affected.shape[0], n_chunks):
         j = affected[i]
         lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
                                    ok_base, ok_new,
-                                   out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric,
-                                   mark, new_dist, fl, nodes, hkeys, hvals, dload,
+                                   out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src,
+                                   in_met, in_out, arc_src, arc_dst, metric,
+                                   mark, new_dist, fl, nodes, hkeys, hvals, hops, dload,
                                    touched_mark, touched, n_touched)
     return lost
 
@@ -538,13 +600,16 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_
 @njit(cache=True, parallel=True)
 def _loads_parallel(n_chunks, affected, failed, dests, dist_all, flow_all, bits_all, ok_base,
                     ok_new,
-                    out_ptr, out_arc, in_ptr, in_arc, arc_src, arc_dst, metric):
+                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out,
+                    arc_src,
+                    arc_dst, metric):
     m = arc_src.shape[0]
     dloads = np.zeros((n_chunks, m))
     losts = np.zeros(n_chunks)
     for c in prange(n_chunks):
         losts[c] = _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_all,
-                                ok_base, ok_new, out_ptr, out_arc, in_ptr, in_arc, arc_src,
+                                ok_base, ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr,
+                                in_arc, in_src, in_met, in_out, arc_src,
                                 arc_dst, metric, dloads[c])
     return dloads, losts
 
@@ -555,16 +620,19 @@ def loads_under_failure(failed: np.ndarray, dests: np.ndarray, dag_ptr: np.ndarr
                         ok_base: np.ndarray, out_ptr: np.ndarray, out_arc: np.ndarray,
                         in_ptr: np.ndarray, in_arc: np.ndarray, arc_src: np.ndarray,
                         arc_dst: np.ndarray, metric: np.ndarray, base_load: np.ndarray,
-                        n_chunks: int) -> tuple[np.ndarray, float]:
+                        n_chunks: int, csr: CsrArcs | None = None) -> tuple[np.ndarray, float]:
     """Full arc loads after one failure set (base + differences) and the lost traffic; the
-    affected destinations are shared out over threads when there is enough work."""
+    affected destinations are shared out over threads when there is enough work. ``csr``:
+    ``csr_arcs`` of the graph (made here when not given)."""
+    out_dst, out_met, in_src, in_met, in_out = csr or csr_arcs(out_arc, in_arc, arc_src,
+                                                               arc_dst, metric)
     affected = _affected_destinations(failed, dag_ptr, dag_dest, dests.shape[0])
     ok_new = ok_base.copy()
     ok_new[failed] = False
     threads = threads_for(affected.shape[0] * WORK_PER_AFFECTED_DESTINATION)
     args = (affected, failed, dests, dist_all, flow_all, bits_all, ok_base, ok_new, out_ptr,
-            out_arc,
-            in_ptr, in_arc, arc_src, arc_dst, metric)
+            out_arc, out_dst, out_met,
+            in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst, metric)
     if threads == 1:
         dload = np.zeros(arc_src.shape[0])
         lost = float(_loads_chunk(0, 1, *args, dload))
@@ -610,7 +678,7 @@ def evaluate_failure_sets(base: Baseline, sets: list[np.ndarray]) -> SetOutcome:
                net.out_arc, net.in_ptr, net.in_arc, net.arc_src, net.arc_dst, net.arc_metric,
                s.load_bps, net.arc_capacity_bps, n_chunks, out.max_utilisation,
                out.max_utilisation_arc, out.lost_bps, out.overloaded_arcs,
-               out.arc_worst_utilisation, out.arc_worst_set)
+               out.arc_worst_utilisation, out.arc_worst_set, base.csr)
     return out
 
 
@@ -622,5 +690,5 @@ def failure_loads(base: Baseline, failed_arcs: np.ndarray) -> tuple[np.ndarray, 
         np.asarray(failed_arcs, np.int64), net.destinations, base.dag_ptr, base.dag_dest, s.dist,
         s.flow, bits, base.arc_up,
         net.out_ptr, net.out_arc, net.in_ptr, net.in_arc, net.arc_src, net.arc_dst,
-        net.arc_metric, s.load_bps, engine_threads())
+        net.arc_metric, s.load_bps, engine_threads(), base.csr)
     return load, float(lost)

@@ -19,11 +19,12 @@ from nettwin.engine.routing import UNREACHABLE
 
 @njit(cache=True, nogil=True)
 def _mark_one(arcs: np.ndarray, dist: np.ndarray, arc_ok: np.ndarray, in_ptr: np.ndarray,
-              in_arc: np.ndarray, arc_src: np.ndarray, arc_dst: np.ndarray,
-              metric: np.ndarray, mark: np.ndarray, stack: np.ndarray,
-              found: np.ndarray) -> int:
+              in_arc: np.ndarray, in_src: np.ndarray, in_met: np.ndarray,
+              arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray, mark: np.ndarray,
+              stack: np.ndarray, found: np.ndarray) -> int:
     """Mark the nodes whose DAG toward the destination of ``dist`` uses one of ``arcs``;
-    they are also listed in ``found`` (returns how many)."""
+    they are also listed in ``found`` (returns how many). ``in_src``/``in_met``: tail and
+    metric of the arc at each in-CSR position (read in order, not through ``in_arc``)."""
     top = 0
     n_found = 0
     for f in range(arcs.shape[0]):
@@ -40,11 +41,11 @@ def _mark_one(arcs: np.ndarray, dist: np.ndarray, arc_ok: np.ndarray, in_ptr: np
     while top > 0:
         top -= 1
         x = stack[top]
+        dx = dist[x]
         for q in range(in_ptr[x], in_ptr[x + 1]):
-            a = in_arc[q]
-            z = arc_src[a]
-            if arc_ok[a] and not mark[z] and dist[z] != UNREACHABLE \
-                    and dist[x] + metric[a] == dist[z]:
+            z = in_src[q]
+            if not mark[z] and dist[z] != UNREACHABLE and dx + in_met[q] == dist[z] \
+                    and arc_ok[in_arc[q]]:
                 mark[z] = True
                 stack[top] = z
                 top += 1
@@ -62,9 +63,10 @@ def mark_upstream(arcs: np.ndarray, dests: np.ndarray, dist_all: np.ndarray,
     ``dist_all``) uses one of ``arcs``: the DAG ancestors of those arcs' tails."""
     stack = np.empty(dist_all.shape[1], np.int64)
     found = np.empty(dist_all.shape[1], np.int64)
+    in_src, in_met = arc_src[in_arc], metric[in_arc]
     for i in range(dests.shape[0]):
-        _mark_one(arcs, dist_all[dests[i]], arc_ok, in_ptr, in_arc, arc_src, arc_dst, metric,
-                  marks[i], stack, found)
+        _mark_one(arcs, dist_all[dests[i]], arc_ok, in_ptr, in_arc, in_src, in_met, arc_src,
+                  arc_dst, metric, marks[i], stack, found)
 
 
 @njit(cache=True, nogil=True)
@@ -131,11 +133,12 @@ def failure_outcome(arcs: np.ndarray, dests: np.ndarray, dist_all: np.ndarray,
     mark = np.zeros(n, np.bool_)
     stack = np.empty(n, np.int64)
     found = np.empty(n, np.int64)
+    in_src, in_met = arc_src[in_arc], metric[in_arc]
     for i in range(dests.shape[0]):
         j = dests[i]
         lo, hi = dest_ptr[j], dest_ptr[j + 1]
-        n_found = _mark_one(arcs, dist_all[j], arc_ok, in_ptr, in_arc, arc_src, arc_dst,
-                            metric, mark, stack, found)
+        n_found = _mark_one(arcs, dist_all[j], arc_ok, in_ptr, in_arc, in_src, in_met,
+                            arc_src, arc_dst, metric, mark, stack, found)
         if by_source[j]:  # every demand routed before: only marked sources change
             for f in range(n_found):
                 s = found[f]

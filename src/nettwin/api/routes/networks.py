@@ -151,11 +151,14 @@ def simulation_document(network: Network, compiled: CompiledNetwork, result: Sim
             "arcs": arc_records(compiled, result, arc_rows)}
 
 
-@router.post("/networks/{nid}/whatif", **role_route(Role.PLANNER))
+@router.post("/networks/{nid}/whatif", response_model=WhatIfDoc, **role_route(Role.PLANNER))
 def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioRequest,
            limit: Annotated[int, Query(ge=1, le=1_000_000, description=(
-               "Entries kept in each list (counts stay whole)"))] = 50) -> WhatIfDoc:
-    """The scenario's changes against the no-change run, on the live state or the plan."""
+               "Entries kept in each list (counts stay whole)"))] = 50) -> Response:
+    """The scenario's changes against the no-change run, on the live state or the plan.
+    The answer is checked against ``WhatIfDoc`` and serialised here, in the request's
+    thread: FastAPI would check it again in a second hop through the thread pool."""
     b = resolve_basis(twin, nid, body.basis)
     scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
-    return WhatIfDoc.model_validate(whatif_document(b, body.changes, scenario, limit))
+    doc = WhatIfDoc.model_validate(whatif_document(b, body.changes, scenario, limit))
+    return Response(doc.model_dump_json(), media_type="application/json")
