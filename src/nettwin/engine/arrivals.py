@@ -347,6 +347,93 @@ def size_law_points(mean_bits: np.ndarray, scv: np.ndarray, n: int = SIZE_POINTS
     return pts, w
 
 
+@dataclass(frozen=True, eq=False)
+class TandemPairs:
+    """Ordered pairs of hops (blocker a, later packet b) that reach a port from the same
+    upstream port, their packet sizes as discretised laws ([pairs, points of a, points of
+    b]): what ``tandem_factor`` needs, fixed by the paths and sizes."""
+
+    a: np.ndarray  # hop of the earlier packet (the one in service at j)
+    b: np.ndarray  # hop of the later packet
+    up: np.ndarray  # the upstream port
+    sau: np.ndarray  # S_a^u [pairs, n, 1]
+    over: np.ndarray  # (S_a^j - S_b^u)^+ [pairs, n, n]
+    weight: np.ndarray  # probability of each point pair [pairs, n, n]
+    poisson: np.ndarray  # E[(S_a^j)^2] / 2 of the same discretised law [pairs]
+
+
+def tandem_pairs(arcs: np.ndarray, first: np.ndarray, size_bits: np.ndarray,
+                 size_scv: np.ndarray, capacity: np.ndarray) -> TandemPairs:
+    """Every ordered pair of hops that enter the same port from the same upstream port."""
+    step = np.nonzero(~first)[0]
+    key = arcs[step - 1] * capacity.size + arcs[step]
+    order = np.argsort(key, kind="stable")
+    step, key = step[order], key[order]
+    groups = np.split(step, np.flatnonzero(np.diff(key)) + 1) if step.size else []
+    a = np.concatenate([np.repeat(g, g.size) for g in groups]) if groups else np.zeros(0, int)
+    b = np.concatenate([np.tile(g, g.size) for g in groups]) if groups else np.zeros(0, int)
+    pts, w = size_law_points(size_bits, size_scv)
+    cu, cj = capacity[arcs[a - 1]], capacity[arcs[a]]
+    saj = pts[a][:, :, None] / cj[:, None, None]
+    sau = pts[a][:, :, None] / cu[:, None, None]
+    sbu = pts[b][:, None, :] / cu[:, None, None]
+    return TandemPairs(a, b, arcs[a - 1], sau, np.maximum(saj - sbu, 0.0),
+                       w[a][:, :, None] * w[b][:, None, :],
+                       (w[a] * (pts[a] / cj[:, None]) ** 2).sum(1) / 2.0)
+
+
+TANDEM_UP_POWER = 4.0  # a pair's light-traffic term fades as 1 - rho_u^4 (u busy)
+TANDEM_PORT_POWER = 1.0  # the port's correction fades as 1 - rho_j (j busy)
+
+
+def tandem_factor(pairs: TandemPairs, arcs: np.ndarray, n_ports: int, lam_hop: np.ndarray,
+                  x2_hop: np.ndarray, up_weight: np.ndarray | None = None,
+                  lam_all: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Light-traffic factor on a port's packet-scale wait from packets that keep their size
+    from hop to hop: per port (its arrivals' mean) and per hop (the packets of that hop).
+
+    Light traffic: a packet waits only for the one in service when it arrives. Packet b
+    reaching port j from port u after packet a (both Poisson at u, in that order): if b
+    reached u during a's transmission there (and no other packet of u's came between) it
+    left right behind a, the gap at j is S_b^u and it waits (S_a^j - S_b^u)^+; if later,
+    by T after a left u, it waits (S_a^j - S_b^u - T)^+. Per unit rate of a:
+    E[S_a^u* (S_a^j - S_b^u)^+] + E[((S_a^j - S_b^u)^+)^2] / 2 (S_a^u* = (1 - e^{-l_o
+    S_a^u}) / l_o, l_o u's other traffic), against E[(S_a^j)^2] / 2 for Poisson arrivals
+    at j. Equal sizes after a link no faster never wait behind their own stream; variable
+    sizes bunch small packets behind a large one, which queue behind it again. Sizes are
+    each flow's two-moment law as ``SIZE_POINTS`` points; the Poisson value is taken on the
+    same points and rescaled to the exact second moment. Pairs from other upstream ports,
+    or entering at j, are independent (the Poisson value). ``lam_hop`` the rates whose
+    pairs count (zero: left at the Poisson value), ``lam_all`` every hop's rate (default
+    ``lam_hop``), ``up_weight`` per upstream port: a factor on its pairs' terms."""
+    lam_all = lam_hop if lam_all is None else lam_all
+    lam = np.bincount(arcs, weights=lam_all, minlength=n_ports)
+    base = np.bincount(arcs, weights=lam_all * x2_hop / 2.0, minlength=n_ports)
+    pa, pb = pairs.a, pairs.b
+    if pa.size == 0:
+        return np.ones(n_ports), np.ones(lam_all.size)
+    key = pairs.up * n_ports + arcs[pa]
+    _, inv = np.unique(key, return_inverse=True)
+    to_j = np.bincount(inv, weights=np.where(pa == pb, lam_all[pa], 0.0))[inv]
+    lam_o = np.maximum(np.bincount(arcs, weights=lam_all, minlength=n_ports)[pairs.up] - to_j,
+                       0.0)[:, None, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        during = np.where(lam_o > 0, -np.expm1(-lam_o * pairs.sau) / lam_o, pairs.sau)
+    e = (pairs.weight * (during * pairs.over + pairs.over * pairs.over / 2.0)).sum((1, 2))
+    pair = lam_hop[pa] * lam_hop[pb] * (e / np.maximum(pairs.poisson, 1e-300) - 1.0) * (
+        x2_hop[pa] / 2.0)
+    if up_weight is not None:
+        pair = pair * up_weight[pairs.up]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.bincount(arcs[pa], weights=pair, minlength=n_ports) / np.maximum(lam, 1e-300)
+        f_port: np.ndarray = np.where(base > 0, np.maximum(1.0 + delta / base, 0.0), 1.0)
+        own = np.bincount(pb, weights=pair, minlength=lam_all.size) / np.maximum(lam_all,
+                                                                                1e-300)
+        f_hop: np.ndarray = np.where(base[arcs] > 0, np.maximum(1.0 + own / base[arcs], 0.0),
+                                     1.0)
+    return f_port, f_hop
+
+
 def back_to_back_gap_wait(size_bits: np.ndarray, size_scv: np.ndarray, cap_up: np.ndarray,
                           cap_here: np.ndarray) -> np.ndarray:
     """E[(S_b^j - S_a^u)^+]: the wait at port j of a packet that left port u right behind
@@ -456,6 +543,8 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
     size_scv = (np.asarray(size_second_moment_bits2, float)
                 / np.maximum(np.asarray(size_mean_bits, float), 1e-300) ** 2 - 1.0)[owner]
     prev = np.maximum(np.arange(arcs.size) - 1, 0)
+    size_flow = np.asarray(size_mean_bits, float)
+    pairs = tandem_pairs(arcs, first, size_flow[owner], size_scv, cap)
     gap_wait = back_to_back_gap_wait(np.asarray(size_mean_bits, float)[owner], size_scv,
                                      cap[arcs[prev]], cap[arcs])
     for r in range(max(1, rounds)):
@@ -479,16 +568,27 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
             wait_s = backlog_smoothing(arcs, n_ports, backlogged, hop_rate, lam_hop,
                                        variability, gap_wait, phase_work, x, wait_s)
         size_term, size_loss = size_correction(lam, x, cs2, k)
+        tandem_port = np.zeros(n_ports)
+        tandem_hop = np.zeros(arcs.size)
         if model is ArrivalModel.BURSTY:  # the ports crossed before (QNA)
             size_term = size_term + smoothing_term(arcs, first, lam_hop, lam, rho, x, cs2, k)
+            # packets that keep their size from the port before (Poisson streams)
+            load = np.clip(rho, 0.0, 1.0)
+            fac, fac_hop = tandem_factor(
+                pairs, arcs, n_ports, np.where(hop_b.is_poisson, lam_hop, 0.0), x2_hop,
+                1.0 - load ** TANDEM_UP_POWER, lam_hop)
+            _, w_mg = mg1k_queue(lam, x, cs2, k)
+            light = w_mg * (1.0 - load ** TANDEM_PORT_POWER)
+            tandem_port = light * (fac - 1.0)
+            tandem_hop = light[arcs] * (fac_hop - 1.0)
         # a stream's packets meet each phase in proportion to time there x its rate there
         weight = time_s[arcs] * hop_rate
         weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
         new_loss = np.clip((weight * loss_s[arcs]).sum(axis=1) + size_loss[arcs], 0.0, 1.0)
-        hop_wait = (weight * wait_s[arcs]).sum(axis=1) + size_term[arcs]
+        hop_wait = (weight * wait_s[arcs]).sum(axis=1) + size_term[arcs] + tandem_hop
         at_port = time_s * rates * (1.0 - loss_s)
         at_port /= np.maximum(at_port.sum(axis=1, keepdims=True), 1e-300)
-        port_wait = np.maximum((at_port * wait_s).sum(axis=1) + size_term, 0.0)
+        port_wait = np.maximum((at_port * wait_s).sum(axis=1) + size_term + tandem_port, 0.0)
         at_port = time_s * rates
         at_port /= np.maximum(at_port.sum(axis=1, keepdims=True), 1e-300)
         port_loss = np.clip((at_port * loss_s).sum(axis=1) + size_loss, 0.0, 1.0)
