@@ -47,6 +47,17 @@ At a port (FIFO, one buffer of K packets including the one in service):
   of a phase's arrivals takes p^2), only the packet-scale part of a phase's wait (at most
   its M/M/1 wait, phases the port can carry) shrinks, and never below the wait behind the
   packet just before, E[(S_b^j - S_a^u)^+].
+* Packets keep their size from hop to hop (``tandem_factor``): a port's arrivals split by
+  the port they come from; a Poisson stream's packets that crossed the same upstream port
+  u are spaced by their own transmission there, so (light traffic, pairs of packets)
+  equal sizes after a link no faster never queue behind one another, while variable
+  sizes bunch small packets behind a large one, which queue behind it again (one
+  exponential flow between equal links: 1.75 x the Poisson light-traffic wait). Checked
+  against closed forms and a packet-level tandem (tests). The light-traffic term of a
+  pair fades as 1 - rho_u^4 (a busy u sends trains whose spacing Kingman's/QNA's term
+  already counts) and the port's as 1 - rho_j (heavy traffic at j keeps the long-run,
+  Poisson, variability); applied per hop (only the packets of the stream from u are
+  spaced) and as their mean per port. On-off streams are left to the clipping above.
 
 With ``ArrivalModel.POISSON`` every stream is Poisson, nothing is clipped or smoothed: per
 port M/G/1/K (the textbook model).
@@ -70,10 +81,27 @@ interpolated to QNA by load (Reiman-Simon): 10.6 / 6.5, the fixed-size outliers 
 30 links better, 31 worse. Held out, before / after: 9.2 / 9.8 %, 5.3 / 5.3 %, 79 / 84 %
 (loss better, waits on transit ports carrying on-off traffic worse there: 22 / 28 % on
 light ones, 11 / 15 % on busy ones, where the tuning networks went 20 / 14 % and 10 / 11 %).
-Left: light transit ports (load < 0.5, mostly transit traffic), 14-67 % MAPE (a few links
-up to 10x), where packet sizes that stay with a packet from hop to hop (spacing after a
-slower link, small packets bunched behind a large one) decide the wait; the
-Kleinrock-independent M/G/1/K misses both.
+Tandem pairs (light-traffic pair wait by upstream port, above), chosen on the tuning set:
+link wait / flow queueing MAPE 12.7 / 6.0 % before. With the earlier try's discount of
+the idle-time term (below): pairs of all streams, fades (1 - rho_u^2)(1 - rho_j^2) 9.9 /
+6.7 (on-off transit ports worse: their packet-scale wait is the MMPP phases', and
+clipping already spaces them), Poisson streams only 9.2 / 6.3; a pair's chance to leave
+u back to back taken as lam (W_u + S_u) (u's queue bunching the pair) 12.5-28 / 6.8-16
+(too much bunching). Without it, Poisson streams only, fades rho_u^2, rho_j 9.4 / 5.9;
+rho_u^2, rho_j^2 8.7 / 6.1; rho_u^4, rho_j 8.6 / 6.0 (kept); the port fade 1 - (1 - sum
+of the upstream groups' squared shares) rho_j, which keeps the exact zero wait of one
+equal-size stream at any load (the packet-level tandem's shape), 9.2 / 6.6, not kept.
+The earlier try (commit 1b3f9da) discounted the idle-time term by u's
+other arrivals, which do not space a later packet (it arrives after they left): a
+fixed-size flow from a 9x faster link lost half its (correct M/D/1) wait. Held out,
+before / after: link wait 9.8 / 8.9 %, flow queueing 5.3 / 4.97 %, loss 83.9 / 83.9 %;
+light Poisson transit ports 16.4 / 9.5 %, on-off ones unchanged (28 %).
+Left: light transit ports carrying on-off traffic (28 % held out, 14 % tuning) and busy
+on-off transit ports (bias -10 to -15 %); light Poisson transit ports with a busy
+upstream port and variable sizes, where the train it sends is smoother than Poisson at
+the next port (the packet-level tandem: 0.5-0.9 x M/G/1 at rho_u 0.7-0.9), which neither
+QNA (c_d^2 = 1 for exponential sizes) nor the fading pair term predicts; u's other
+traffic bunching a pair of variable-size packets (about +10 % at light traffic).
 """
 
 from __future__ import annotations
