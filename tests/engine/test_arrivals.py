@@ -311,10 +311,45 @@ def test_tandem_pair_factor_matches_a_packet_level_tandem(lam_o: float, cap_u: f
 def test_equal_sizes_on_equal_links_do_not_queue_twice() -> None:
     # one flow of 1,000-byte packets over two 1 Mb/s links, lightly loaded: at the second
     # link a packet never waits behind its own flow's (exact: no wait); the model leaves
-    # only the fade of the light-traffic term (1 - rho) and QNA's smoothing
+    # only the fade of the light-traffic term (1 - rho) and the busy-port smoothing
     out = evaluate_paths(np.array([0, 2]), np.array([0, 1]), np.array([6.25]),
                          np.array([8000.0]), np.array([8000.0 ** 2]), Bursts.poisson(1),
                          np.array([1e6, 1e6]), np.array([100.0, 100.0]))
     assert out.port_waiting_s[0] == pytest.approx(0.05 * 8e-3 / 2 / 0.95, rel=1e-3)  # M/D/1
     assert out.port_waiting_s[1] < 0.06 * out.port_waiting_s[0]
     assert out.hop_waiting_s[1] == pytest.approx(out.port_waiting_s[1], rel=1e-6)
+
+
+@pytest.mark.parametrize(("cap_u", "share", "rho", "exponential"),
+                         [(1.0, 0.6, 0.5, False), (2.0, 1.0, 0.5, True),
+                          (0.8, 0.6, 0.7, True)])
+def test_transit_port_matches_a_packet_level_tandem(cap_u: float, share: float, rho: float,
+                                                   exponential: bool) -> None:
+    # flow a crosses u then j (sizes kept), u's other traffic leaves after u, j's own
+    # traffic enters there: the second port's mean wait against the packet-level tandem,
+    # within 10 % and closer than the M/G/1 (Pollaczek-Khinchine) wait, which takes sizes
+    # drawn anew at j and Poisson arrivals
+    lam_a, lam_o, cap_j = share * rho, 0.15 * cap_u, 1.0
+    lam_c = rho - lam_a
+    rng = np.random.default_rng(11)
+    horizon = 150_000 / (lam_a + lam_o + lam_c)
+    t = [np.sort(rng.uniform(0, horizon, rng.poisson(v * horizon)))
+         for v in (lam_a, lam_o, lam_c)]
+    size = [rng.exponential(1.0, v.size) if exponential else np.ones(v.size) for v in t]
+    at_u = np.concatenate(t[:2])
+    order = np.argsort(at_u, kind="stable")
+    dep, _ = _fifo(at_u[order], np.concatenate(size[:2])[order] / cap_u)
+    is_a = (np.arange(at_u.size) < t[0].size)[order]
+    at_j = np.concatenate([dep[is_a], t[2]])
+    s_j = np.concatenate([np.concatenate(size[:2])[order][is_a], size[2]])
+    order_j = np.argsort(at_j, kind="stable")
+    _, wait = _fifo(at_j[order_j], s_j[order_j] / cap_j)
+    measured = float(wait[at_j[order_j] > 0.1 * horizon].mean())
+    m2 = 2.0 if exponential else 1.0
+    out = evaluate_paths(np.array([0, 2, 3, 4]), np.array([0, 1, 0, 1]),
+                         np.array([lam_a, lam_o, lam_c]), np.ones(3), np.full(3, m2),
+                         Bursts.poisson(3), np.array([cap_u, cap_j]), np.array([1e4, 1e4]))
+    pk = rho * m2 / 2.0 / (1.0 - rho)
+    got = out.port_waiting_s[1]
+    assert got == pytest.approx(measured, rel=0.10)
+    assert abs(got - measured) < abs(pk - measured)
