@@ -100,8 +100,9 @@ of the upstream groups' squared shares) rho_j, which keeps the exact zero wait o
 equal-size stream at any load (the packet-level tandem's shape), 9.2 / 6.6, not kept.
 Then trains from busy ports instead of QNA's smoothing: back-to-back share rho_u 8.2 /
 5.6, rho_u^1.5 7.7 / 5.45 (kept), rho_u^2 8.3 / 5.4, rho_u^3 9.2 / 5.6; on-off streams
-as trains too 8.1 / 5.6 (rho_u^1.5); with trains the pair fade rho_u^2 8.5 / 5.5,
-rho_u^8 8.1 / 5.5.
+as trains too 8.1 / 5.6 (rho_u^1.5); trains from upstream links up to 2x faster 8.0 /
+5.7, from any 8.1 / 5.8 (Kingman's form has no room for the queue a faster train builds);
+with trains the pair fade rho_u^2 8.5 / 5.5, rho_u^8 8.1 / 5.5.
 The earlier try (commit 1b3f9da) discounted the idle-time term by u's
 other arrivals, which do not space a later packet (it arrives after they left): a
 fixed-size flow from a 9x faster link lost half its (correct M/D/1) wait. Held out,
