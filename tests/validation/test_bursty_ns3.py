@@ -17,11 +17,13 @@ import pytest
 from nettwin.io.ns3gt import Ns3Case, Scores, load_cases, predict_case, score_case
 
 DATA = Path(__file__).resolve().parent / "data" / "ns3_bursty"
-# measured on the 8 held-out networks (this model, FIFO-share clipping and back-to-back
-# clipped bursts): link wait MAPE 9.8 %, flow queueing MAPE 5.3 %, 83.9 % of the 87 links
-# losing > 0.1 % within +-30 % (before them: 9.2 %, 5.3 %, 79.3 %; the QNA model: 32.6 %,
-# 33.7 %, 13.8 %)
-WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.10, 0.06, 0.80
+# measured on the 8 held-out networks (this model, FIFO-share clipping, back-to-back
+# clipped bursts, light-traffic tandem pairs and size-keeping trains from busy ports): link
+# wait MAPE 8.85 %, flow queueing MAPE 4.86 %, 83.9 % of the 87 links losing > 0.1 % within
+# +-30 % (before the tandem terms: 9.8 %, 5.3 %, 83.9 %; before the clipping changes:
+# 9.2 %, 5.3 %, 79.3 %; the QNA model: 32.6 %, 33.7 %, 13.8 %); tolerances tightened to
+# the new figures with a small margin
+WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.092, 0.052, 0.80
 HELDOUT = {f"h{i:02d}" for i in range(1, 9)}
 
 
