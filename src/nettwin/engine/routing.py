@@ -727,7 +727,7 @@ def _node_metrics_dag_to(t, order, count, bits, out_ptr, out_dst, out_delay, out
             top = min(hi, lo + 64)
             w = _span_bits(bits, lo, top)
             while w != 0:
-                q = lo + trailing_zeros(w)
+                q = lo + trailing_zeros(w)  # type: ignore[call-arg]
                 w &= w - one
                 v = out_dst[q]
                 cnt += 1
