@@ -130,6 +130,12 @@ def _dijkstra(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos, nh, h
 # interleaved (one cache line serves four arcs' relaxations). Same distances, same next
 # hops, same settle order within a distance (ties by node number) as ``_dijkstra``.
 INT32_DIST_LIMIT = 2**31 - 1
+# The bucket queue (``_dial32``) replaces the heap when there are at least this many nodes
+# per bucket (buckets: the largest metric rounded up to a power of two): its scan over
+# empty buckets then stays small against the heap's log n per node. Measured on the
+# synthetic backbones (largest metric ~180, 256 buckets): at 5,000 nodes / 20,000 arcs the
+# shortest paths took 1.8-2.2 s CPU instead of 3.0-3.3 s; at 1,000 nodes they tie.
+DIAL_NODES_PER_BUCKET = 8
 _NODE_MASK = 0xFFFFFFFF
 
 
@@ -217,6 +223,61 @@ def _dijkstra32(t, ptr, pack, dist, order, keys, pos, nh, head, nxt):
                     size += 1
                 keys[p] = (np.int64(nd) << 32) | u
                 _key_up(keys, pos, p)
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _dial32(t, ptr, pack, n_buckets, dist, order, bucket, entry_next, entry_node, nh, head,
+            nxt):
+    """``_dijkstra32`` with a bucket queue (Dial): ``n_buckets`` (a power of two above the
+    largest metric) circular buckets of distances; a node found nearer is queued again and
+    its stale entry skipped when met. No comparisons; the scan passes every distance up to
+    the farthest node's, so this suits small metrics on large networks (route_all picks)."""
+    mask = n_buckets - 1
+    dist[:] = INT32_DIST_LIMIT
+    bucket[:] = -1
+    dist[t] = 0
+    entry_node[0] = t
+    entry_next[0] = -1
+    bucket[0] = 0
+    entries = 1
+    queued = 1
+    head[t] = -1
+    count = 0
+    d = 0
+    while queued > 0:
+        e = bucket[d & mask]
+        if e < 0:
+            d += 1
+            continue
+        bucket[d & mask] = entry_next[e]
+        queued -= 1
+        v = entry_node[e]
+        if dist[v] != d:
+            continue  # queued again nearer: settled already
+        order[count] = v
+        count += 1
+        for k in range(ptr[v], ptr[v + 1]):
+            u = pack[2 * k]
+            nd = d + pack[2 * k + 1]
+            du = dist[u]
+            if nd > du:
+                continue
+            if nd == du:
+                nh[u] += 1
+                nxt[k] = head[u]
+                head[u] = k
+            else:
+                dist[u] = nd
+                nh[u] = 1
+                nxt[k] = -1
+                head[u] = k
+                b = nd & mask
+                entry_node[entries] = u
+                entry_next[entries] = bucket[b]
+                bucket[b] = entries
+                entries += 1
+                queued += 1
     return count
 
 
@@ -347,10 +408,10 @@ def _route_serial(n, destinations, dest_ptr, dest_demand, demand_src, demand_rat
 
 @njit(cache=True, nogil=True)
 def _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
-                   demand_rate, ptr, pack, c_arc, c_dst, c_to_out, dist_all, order_all,
-                   count_all, flow_all, bits_all, load):
-    """``_route_chunk`` on the fast path (``_dijkstra32``); the push marks the DAG's bits in
-    the same walk of each node's next hops."""
+                   demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, dist_all,
+                   order_all, count_all, flow_all, bits_all, load):
+    """``_route_chunk`` on the fast path (``_dijkstra32``, or ``_dial32`` with a non-zero
+    ``n_buckets``); the push marks the DAG's bits in the same walk of a node's next hops."""
     m = pack.shape[0] // 2
     flow = np.zeros(n)
     dist = np.empty(n, np.int32)
@@ -359,13 +420,20 @@ def _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_s
     nh = np.empty(n, np.int32)
     head = np.empty(n, np.int32)
     nxt = np.empty(max(m, 1), np.int32)
+    bucket = np.empty(n_buckets, np.int32)
+    entry_next = np.empty(m + 1 if n_buckets else 0, np.int32)
+    entry_node = np.empty(m + 1 if n_buckets else 0, np.int32)
     keep_bits = bits_all.shape[0] > 0
     keep_flow = flow_all.shape[0] > 0
     one = np.uint64(1)
     for j in range(c, destinations.shape[0], n_chunks):
         t = destinations[j]
         order = order_all[j]
-        count = _dijkstra32(t, ptr, pack, dist, order, keys, pos, nh, head, nxt)
+        if n_buckets:
+            count = _dial32(t, ptr, pack, n_buckets, dist, order, bucket, entry_next,
+                            entry_node, nh, head, nxt)
+        else:
+            count = _dijkstra32(t, ptr, pack, dist, order, keys, pos, nh, head, nxt)
         count_all[j] = count
         row = dist_all[j]
         row[:] = UNREACHABLE
@@ -399,13 +467,13 @@ def _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_s
 
 @njit(cache=True, parallel=True)
 def _route32_parallel(n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
-                      demand_rate, ptr, pack, c_arc, c_dst, c_to_out, m, dist_all, order_all,
-                      count_all, flow_all, bits_all):
+                      demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, m, dist_all,
+                      order_all, count_all, flow_all, bits_all):
     loads = np.zeros((n_chunks, m))
     for c in prange(n_chunks):
         _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
-                       demand_rate, ptr, pack, c_arc, c_dst, c_to_out, dist_all, order_all,
-                       count_all, flow_all, bits_all, loads[c])
+                       demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, dist_all,
+                       order_all, count_all, flow_all, bits_all, loads[c])
     total = np.zeros(m)
     for c in range(n_chunks):
         total += loads[c]
@@ -414,12 +482,12 @@ def _route32_parallel(n_chunks, n, destinations, dest_ptr, dest_demand, demand_s
 
 @njit(cache=True, nogil=True)
 def _route32_serial(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, ptr, pack,
-                    c_arc, c_dst, c_to_out, m, dist_all, order_all, count_all, flow_all,
-                    bits_all):
+                    c_arc, c_dst, c_to_out, n_buckets, m, dist_all, order_all, count_all,
+                    flow_all, bits_all):
     total = np.zeros(m)
     _route_chunk32(0, 1, n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, ptr,
-                   pack, c_arc, c_dst, c_to_out, dist_all, order_all, count_all, flow_all,
-                   bits_all, total)
+                   pack, c_arc, c_dst, c_to_out, n_buckets, dist_all, order_all, count_all,
+                   flow_all, bits_all, total)
     return total
 
 
@@ -462,8 +530,12 @@ def route_all(n: int, destinations: np.ndarray, dest_ptr: np.ndarray, dest_deman
         pack = np.empty(2 * keep.size, np.int32)
         pack[0::2] = arc_src[c_arc]
         pack[1::2] = arc_metric[c_arc]
+        largest = int(up_metric.max()) if up_metric.size else 0
+        n_buckets = 1 << largest.bit_length()  # a power of two above the largest metric
+        if n_buckets * DIAL_NODES_PER_BUCKET > n:
+            n_buckets = 0  # the heap
         args = (n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, ptr, pack,
-                c_arc, arc_dst[c_arc], in_to_out[keep], arc_src.shape[0])
+                c_arc, arc_dst[c_arc], in_to_out[keep], n_buckets, arc_src.shape[0])
         if threads == 1:
             return _route32_serial(*args, dist_all, order_all,  # type: ignore[no-any-return]
                                    count_all, flow_all, bits)
