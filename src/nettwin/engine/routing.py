@@ -10,7 +10,10 @@ over destination chunks) above the measured crossover (``engine.threads``):
 1. shortest distances on the reversed graph (Dijkstra, indexed 4-ary heap) that also links
    each node's equal-cost next hops as it finds them, then a farthest-first push of each
    node's traffic toward t along those links (no second scan of the arcs); arc loads are
-   summed per chunk, then reduced. The DAG is kept as a bitset per destination.
+   summed per chunk, then reduced. The DAG is kept as a bitset per destination. When the
+   distances fit in int32 (nearly always) a fast path runs: heap keys packed with their
+   node, arcs down compacted away, and a bucket queue instead of the heap on large networks
+   with small metrics (``_dijkstra32``, ``_dial32``).
 2. once arc delays and losses are known, the same DAG gives per node the delay averaged
    over the ECMP split, the worst-path delay, the delivery probability and the mean hops.
 """
