@@ -144,12 +144,13 @@ def test_bucket_queue_loads_equal_networkx_reference(network: Network, seed: int
     from nettwin.engine import routing
 
     arc_up = np.random.default_rng(seed).random(2 * len(network.links)) >= fail_fraction
-    before = routing.DIAL_NODES_PER_BUCKET
-    routing.DIAL_NODES_PER_BUCKET = 0
+    before = routing.DIAL_MIN_NODES, routing.DIAL_BUCKETS_PER_NODE, routing.DIAL_SCAN_PER_NODE
+    routing.DIAL_MIN_NODES, routing.DIAL_BUCKETS_PER_NODE, routing.DIAL_SCAN_PER_NODE = 0, 64, 10**6
     try:
         assert_loads_match(network, arc_up)
     finally:
-        routing.DIAL_NODES_PER_BUCKET = before
+        (routing.DIAL_MIN_NODES, routing.DIAL_BUCKETS_PER_NODE,
+         routing.DIAL_SCAN_PER_NODE) = before
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -133,12 +133,17 @@ def _dijkstra(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos, nh, h
 # interleaved (one cache line serves four arcs' relaxations). Same distances, same next
 # hops, same settle order within a distance (ties by node number) as ``_dijkstra``.
 INT32_DIST_LIMIT = 2**31 - 1
-# The bucket queue (``_dial32``) replaces the heap when there are at least this many nodes
-# per bucket (buckets: the largest metric rounded up to a power of two): its scan over
-# empty buckets then stays small against the heap's log n per node. Measured on the
-# synthetic backbones (largest metric ~180, 256 buckets): at 5,000 nodes / 20,000 arcs the
-# shortest paths took 1.8-2.2 s CPU instead of 3.0-3.3 s; at 1,000 nodes they tie.
-DIAL_NODES_PER_BUCKET = 8
+# The bucket queue (``_dial32``) replaces the heap on networks of DIAL_MIN_NODES or more
+# with at most DIAL_BUCKETS_PER_NODE buckets per node (buckets: the largest metric rounded
+# up to a power of two) and whose farthest distance from the first destination (one heap
+# run finds it) is at most DIAL_SCAN_PER_NODE x nodes: the bucket scan passes every distance
+# up to the farthest, so this bounds it against the heap's log n per node (a long ring with
+# large metrics keeps the heap). Measured on the synthetic backbones (largest metric ~180,
+# 256 buckets), CPU on one thread: loads at 1,000 nodes 105 ms instead of 119, at 2,000
+# nodes 460-490 instead of 540-660; the 5,000-node shortest paths 1.8-2.2 s, not 3.0-3.3 s.
+DIAL_MIN_NODES = 256
+DIAL_BUCKETS_PER_NODE = 1
+DIAL_SCAN_PER_NODE = 4
 _NODE_MASK = 0xFFFFFFFF
 
 
@@ -282,6 +287,18 @@ def _dial32(t, ptr, pack, n_buckets, dist, order, bucket, entry_next, entry_node
                 entries += 1
                 queued += 1
     return count
+
+
+@njit(cache=True, nogil=True)
+def _farthest32(t, n, ptr, pack):
+    """The largest shortest distance to ``t`` (one ``_dijkstra32`` run): how far a bucket
+    queue's scan would go for a destination like it."""
+    dist = np.empty(n, np.int32)
+    order = np.empty(n, np.int32)
+    m = pack.shape[0] // 2
+    count = _dijkstra32(t, ptr, pack, dist, order, np.empty(n, np.int64), np.empty(n, np.int32),
+                        np.empty(n, np.int32), np.empty(n, np.int32), np.empty(max(m, 1), np.int32))
+    return dist[order[count - 1]]
 
 
 @njit(cache=True, nogil=True)
@@ -535,7 +552,9 @@ def route_all(n: int, destinations: np.ndarray, dest_ptr: np.ndarray, dest_deman
         pack[1::2] = arc_metric[c_arc]
         largest = int(up_metric.max()) if up_metric.size else 0
         n_buckets = 1 << largest.bit_length()  # a power of two above the largest metric
-        if n_buckets * DIAL_NODES_PER_BUCKET > n:
+        if (n < DIAL_MIN_NODES or n_buckets > DIAL_BUCKETS_PER_NODE * n
+                or destinations.shape[0] == 0
+                or _farthest32(int(destinations[0]), n, ptr, pack) > DIAL_SCAN_PER_NODE * n):
             n_buckets = 0  # the heap
         args = (n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, ptr, pack,
                 c_arc, arc_dst[c_arc], in_to_out[keep], n_buckets, arc_src.shape[0])
