@@ -130,8 +130,9 @@ def _dijkstra(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos, nh, h
 # the high half and the node in the low half, so the heap compares its own keys instead of
 # reading dist[] through the node (the indirect loads were most of the heap's cost). Arcs
 # down are left out of a compacted copy of the in-CSR whose tails and metrics are
-# interleaved (one cache line serves four arcs' relaxations). Same distances, same next
-# hops, same settle order within a distance (ties by node number) as ``_dijkstra``.
+# interleaved (one cache line serves four arcs' relaxations). Same distances and next hops
+# as ``_dijkstra``; nodes at equal distance may settle in another order (here by node
+# number), which only reorders the floating-point sums of the loads (~1e-16 relative).
 INT32_DIST_LIMIT = 2**31 - 1
 # The bucket queue (``_dial32``) replaces the heap on networks of DIAL_MIN_NODES or more
 # with at most DIAL_BUCKETS_PER_NODE buckets per node (buckets: the largest metric rounded
