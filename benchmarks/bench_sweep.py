@@ -216,7 +216,7 @@ def scaling(sizes: tuple[int, ...]) -> None:
     x, y = np.log([r[0] for r in rows]), np.log([r[1] for r in rows])
     slope = float(np.polyfit(x, y, 1)[0])
     print(f"  exponent: time ~ nodes^{slope:.2f} (routing is n Dijkstras on O(n) arcs: "
-          "n^2 log n; the path metrics write n^2 demands)")
+          "n^2 log n, n (m + D) with the bucket queue; the path metrics write n^2 demands)")
 
 
 def main() -> None:

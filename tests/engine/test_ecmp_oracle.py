@@ -133,3 +133,32 @@ def test_rocketfuel_with_gravity_traffic_and_failures_matches_reference() -> Non
     arc_up = np.ones(2 * len(net.links), bool)
     arc_up[::7] = False
     assert_loads_match(net, arc_up)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(), st.integers(0, 2**32 - 1), st.floats(0.0, 0.5))
+def test_bucket_queue_loads_equal_networkx_reference(network: Network, seed: int,
+                                                     fail_fraction: float) -> None:
+    """route_all's bucket queue (chosen on large networks with small metrics) gives the
+    reference's loads too: forced here on the small random graphs."""
+    from nettwin.engine import routing
+
+    arc_up = np.random.default_rng(seed).random(2 * len(network.links)) >= fail_fraction
+    before = routing.DIAL_MIN_NODES, routing.DIAL_BUCKETS_PER_NODE, routing.DIAL_SCAN_PER_NODE
+    routing.DIAL_MIN_NODES, routing.DIAL_BUCKETS_PER_NODE, routing.DIAL_SCAN_PER_NODE = 0, 64, 10**6
+    try:
+        assert_loads_match(network, arc_up)
+    finally:
+        (routing.DIAL_MIN_NODES, routing.DIAL_BUCKETS_PER_NODE,
+         routing.DIAL_SCAN_PER_NODE) = before
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_metrics_too_large_for_int32_distances_match_reference(seed: int) -> None:
+    """IS-IS wide metrics on 150 nodes: distances may pass 2**31, the int64 kernels route."""
+    from nettwin.model.fields import MAX_IGP_METRIC
+
+    network = random_network(seed, n=150, m=450, max_metric=MAX_IGP_METRIC,
+                             demand_fraction=0.05)
+    arc_up = np.random.default_rng(seed).random(900) > 0.1
+    assert_loads_match(network, arc_up)

@@ -25,6 +25,7 @@ from functools import cached_property
 
 import numpy as np
 from numba import njit, prange
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.routing import UNREACHABLE, dag_bitsets
@@ -107,12 +108,9 @@ def _dag_index(bits_all, out_arc):
     for j in range(n_dest):
         for w in range(words):
             x = bits_all[j, w]
-            b = 0
-            while x != 0:
-                if x & one:
-                    ptr[out_arc[64 * w + b] + 1] += 1
-                x >>= one
-                b += 1
+            while x != 0:  # set bits only, lowest first
+                ptr[out_arc[64 * w + trailing_zeros(x)] + 1] += 1  # type: ignore[call-arg]
+                x &= x - one
     for a in range(m):
         ptr[a + 1] += ptr[a]
     fill = ptr[:-1].copy()
@@ -120,14 +118,11 @@ def _dag_index(bits_all, out_arc):
     for j in range(n_dest):
         for w in range(words):
             x = bits_all[j, w]
-            b = 0
             while x != 0:
-                if x & one:
-                    a = out_arc[64 * w + b]
-                    dest[fill[a]] = j
-                    fill[a] += 1
-                x >>= one
-                b += 1
+                a = out_arc[64 * w + trailing_zeros(x)]  # type: ignore[call-arg]
+                dest[fill[a]] = j
+                fill[a] += 1
+                x &= x - one
     return ptr, dest
 
 

@@ -10,7 +10,10 @@ over destination chunks) above the measured crossover (``engine.threads``):
 1. shortest distances on the reversed graph (Dijkstra, indexed 4-ary heap) that also links
    each node's equal-cost next hops as it finds them, then a farthest-first push of each
    node's traffic toward t along those links (no second scan of the arcs); arc loads are
-   summed per chunk, then reduced. The DAG is kept as a bitset per destination.
+   summed per chunk, then reduced. The DAG is kept as a bitset per destination. When the
+   distances fit in int32 (nearly always) a fast path runs: heap keys packed with their
+   node, arcs down compacted away, and a bucket queue instead of the heap on large networks
+   with small metrics (``_dijkstra32``, ``_dial32``).
 2. once arc delays and losses are known, the same DAG gives per node the delay averaged
    over the ECMP split, the worst-path delay, the delivery probability and the mean hops.
 """
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from nettwin.engine.threads import parallel_region, threads_for
 
@@ -119,6 +123,183 @@ def _dijkstra(t, in_ptr, in_src, in_metric, in_ok, dist, order, heap, pos, nh, h
                     size += 1
                 _sift_up(heap, pos, dist, pos[u])
     return count
+
+
+# Fast path of pass 1 (route_all): when every shortest distance fits in 31 bits (the largest
+# up metric times n - 1), distances are int32 and a heap entry is one int64, the distance in
+# the high half and the node in the low half, so the heap compares its own keys instead of
+# reading dist[] through the node (the indirect loads were most of the heap's cost). Arcs
+# down are left out of a compacted copy of the in-CSR whose tails and metrics are
+# interleaved (one cache line serves four arcs' relaxations). Same distances and next hops
+# as ``_dijkstra``; nodes at equal distance may settle in another order (here by node
+# number), which only reorders the floating-point sums of the loads (~1e-16 relative).
+INT32_DIST_LIMIT = 2**31 - 1
+# The bucket queue (``_dial32``) replaces the heap on networks of DIAL_MIN_NODES or more
+# with at most DIAL_BUCKETS_PER_NODE buckets per node (buckets: the largest metric rounded
+# up to a power of two) and whose farthest distance from the first destination (one heap
+# run finds it) is at most DIAL_SCAN_PER_NODE x nodes: the bucket scan passes every distance
+# up to the farthest, so this bounds it against the heap's log n per node (a long ring with
+# large metrics keeps the heap). Measured on the synthetic backbones (largest metric ~180,
+# 256 buckets), CPU on one thread: loads at 1,000 nodes 105 ms instead of 119, at 2,000
+# nodes 460-490 instead of 540-660; the 5,000-node shortest paths 1.8-2.2 s, not 3.0-3.3 s.
+DIAL_MIN_NODES = 256
+DIAL_BUCKETS_PER_NODE = 1
+DIAL_SCAN_PER_NODE = 4
+_NODE_MASK = 0xFFFFFFFF
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _key_up(keys, pos, i):
+    key = keys[i]
+    while i > 0:
+        parent = (i - 1) >> 2
+        pk = keys[parent]
+        if pk <= key:
+            break
+        keys[i] = pk
+        pos[pk & _NODE_MASK] = i
+        i = parent
+    keys[i] = key
+    pos[key & _NODE_MASK] = i
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _key_down(keys, pos, size):
+    key = keys[0]
+    i = 0
+    while True:
+        first = 4 * i + 1
+        if first >= size:
+            break
+        best = first
+        bk = keys[first]
+        last = min(first + 4, size)
+        for c in range(first + 1, last):
+            ck = keys[c]
+            if ck < bk:
+                best = c
+                bk = ck
+        if key <= bk:
+            break
+        keys[i] = bk
+        pos[bk & _NODE_MASK] = i
+        i = best
+    keys[i] = key
+    pos[key & _NODE_MASK] = i
+
+
+@njit(cache=True, nogil=True)
+def _dijkstra32(t, ptr, pack, dist, order, keys, pos, nh, head, nxt):
+    """``_dijkstra`` (tracking next hops) on the compacted in-CSR: ``pack`` holds each up
+    in-arc's tail and metric side by side; ``dist`` is int32 (INT32_DIST_LIMIT: unreached)."""
+    dist[:] = INT32_DIST_LIMIT
+    pos[:] = -1  # -1: never queued, -2: settled
+    dist[t] = 0
+    keys[0] = np.int64(t)
+    pos[t] = 0
+    head[t] = -1
+    size = 1
+    count = 0
+    while size > 0:
+        key = keys[0]
+        v = np.int32(key & _NODE_MASK)
+        d = np.int32(key >> 32)
+        pos[v] = -2
+        size -= 1
+        if size > 0:
+            keys[0] = keys[size]
+            _key_down(keys, pos, size)
+        order[count] = v
+        count += 1
+        for k in range(ptr[v], ptr[v + 1]):
+            u = pack[2 * k]
+            nd = d + pack[2 * k + 1]
+            du = dist[u]
+            if nd > du:
+                continue
+            if nd == du:
+                nh[u] += 1  # another equal-cost next hop (v settles before u: w >= 1)
+                nxt[k] = head[u]
+                head[u] = k
+            else:
+                dist[u] = nd
+                nh[u] = 1
+                nxt[k] = -1
+                head[u] = k
+                p = pos[u]
+                if p == -1:
+                    p = size
+                    size += 1
+                keys[p] = (np.int64(nd) << 32) | u
+                _key_up(keys, pos, p)
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _dial32(t, ptr, pack, n_buckets, dist, order, bucket, entry_next, entry_node, nh, head,
+            nxt):
+    """``_dijkstra32`` with a bucket queue (Dial): ``n_buckets`` (a power of two above the
+    largest metric) circular buckets of distances; a node found nearer is queued again and
+    its stale entry skipped when met. No comparisons; the scan passes every distance up to
+    the farthest node's, so this suits small metrics on large networks (route_all picks)."""
+    mask = n_buckets - 1
+    dist[:] = INT32_DIST_LIMIT
+    bucket[:] = -1
+    dist[t] = 0
+    entry_node[0] = t
+    entry_next[0] = -1
+    bucket[0] = 0
+    entries = 1
+    queued = 1
+    head[t] = -1
+    count = 0
+    d = 0
+    while queued > 0:
+        e = bucket[d & mask]
+        if e < 0:
+            d += 1
+            continue
+        bucket[d & mask] = entry_next[e]
+        queued -= 1
+        v = entry_node[e]
+        if dist[v] != d:
+            continue  # queued again nearer: settled already
+        order[count] = v
+        count += 1
+        for k in range(ptr[v], ptr[v + 1]):
+            u = pack[2 * k]
+            nd = d + pack[2 * k + 1]
+            du = dist[u]
+            if nd > du:
+                continue
+            if nd == du:
+                nh[u] += 1
+                nxt[k] = head[u]
+                head[u] = k
+            else:
+                dist[u] = nd
+                nh[u] = 1
+                nxt[k] = -1
+                head[u] = k
+                b = nd & mask
+                entry_node[entries] = u
+                entry_next[entries] = bucket[b]
+                bucket[b] = entries
+                entries += 1
+                queued += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _farthest32(t, n, ptr, pack):
+    """The largest shortest distance to ``t`` (one ``_dijkstra32`` run): how far a bucket
+    queue's scan would go for a destination like it."""
+    dist = np.empty(n, np.int32)
+    order = np.empty(n, np.int32)
+    m = pack.shape[0] // 2
+    count = _dijkstra32(t, ptr, pack, dist, order, np.empty(n, np.int64), np.empty(n, np.int32),
+                        np.empty(n, np.int32), np.empty(n, np.int32), np.empty(max(m, 1), np.int32))
+    return dist[order[count - 1]]
 
 
 @njit(cache=True, nogil=True)
@@ -246,6 +427,91 @@ def _route_serial(n, destinations, dest_ptr, dest_demand, demand_src, demand_rat
     return total
 
 
+@njit(cache=True, nogil=True)
+def _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+                   demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, dist_all,
+                   order_all, count_all, flow_all, bits_all, load):
+    """``_route_chunk`` on the fast path (``_dijkstra32``, or ``_dial32`` with a non-zero
+    ``n_buckets``); the push marks the DAG's bits in the same walk of a node's next hops."""
+    m = pack.shape[0] // 2
+    flow = np.zeros(n)
+    dist = np.empty(n, np.int32)
+    keys = np.empty(n, np.int64)
+    pos = np.empty(n, np.int32)
+    nh = np.empty(n, np.int32)
+    head = np.empty(n, np.int32)
+    nxt = np.empty(max(m, 1), np.int32)
+    bucket = np.empty(n_buckets, np.int32)
+    entry_next = np.empty(m + 1 if n_buckets else 0, np.int32)
+    entry_node = np.empty(m + 1 if n_buckets else 0, np.int32)
+    keep_bits = bits_all.shape[0] > 0
+    keep_flow = flow_all.shape[0] > 0
+    one = np.uint64(1)
+    for j in range(c, destinations.shape[0], n_chunks):
+        t = destinations[j]
+        order = order_all[j]
+        if n_buckets:
+            count = _dial32(t, ptr, pack, n_buckets, dist, order, bucket, entry_next,
+                            entry_node, nh, head, nxt)
+        else:
+            count = _dijkstra32(t, ptr, pack, dist, order, keys, pos, nh, head, nxt)
+        count_all[j] = count
+        row = dist_all[j]
+        row[:] = UNREACHABLE
+        for k in range(count):
+            x = order[k]
+            row[x] = dist[x]
+        for k in range(dest_ptr[j], dest_ptr[j + 1]):
+            d = dest_demand[k]
+            flow[demand_src[d]] += demand_rate[d]
+        if keep_bits:
+            bits = bits_all[j]
+            bits[:] = 0
+        for k in range(count - 1, 0, -1):
+            u = order[k]
+            share = flow[u] / nh[u]
+            q = head[u]
+            while q >= 0:
+                load[c_arc[q]] += share
+                flow[c_dst[q]] += share
+                if keep_bits:
+                    p = c_to_out[q]
+                    bits[p >> 6] |= one << np.uint64(p & 63)
+                q = nxt[q]
+        if keep_flow:
+            flow_all[j, :] = flow
+        for k in range(count):
+            flow[order[k]] = 0.0
+        for k in range(dest_ptr[j], dest_ptr[j + 1]):
+            flow[demand_src[dest_demand[k]]] = 0.0  # unreachable sources too
+
+
+@njit(cache=True, parallel=True)
+def _route32_parallel(n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+                      demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, m, dist_all,
+                      order_all, count_all, flow_all, bits_all):
+    loads = np.zeros((n_chunks, m))
+    for c in prange(n_chunks):
+        _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+                       demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, dist_all,
+                       order_all, count_all, flow_all, bits_all, loads[c])
+    total = np.zeros(m)
+    for c in range(n_chunks):
+        total += loads[c]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _route32_serial(n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, ptr, pack,
+                    c_arc, c_dst, c_to_out, n_buckets, m, dist_all, order_all, count_all,
+                    flow_all, bits_all):
+    total = np.zeros(m)
+    _route_chunk32(0, 1, n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, ptr,
+                   pack, c_arc, c_dst, c_to_out, n_buckets, dist_all, order_all, count_all,
+                   flow_all, bits_all, total)
+    return total
+
+
 def in_to_out_positions(in_arc: np.ndarray, out_ptr: np.ndarray,
                         out_arc: np.ndarray) -> np.ndarray:
     """For each in-CSR position, the out-CSR position of the same arc."""
@@ -270,13 +536,38 @@ def route_all(n: int, destinations: np.ndarray, dest_ptr: np.ndarray, dest_deman
     shortest-path DAG as a bitset over out-CSR positions (pass 2 walks only those arcs).
     Serial below the work crossover (engine.threads), else ``n_chunks`` chunks in parallel.
     """
-    in_src = arc_src[in_arc]
-    in_metric = arc_metric[in_arc]
     in_ok = arc_ok[in_arc]
-    in_dst = arc_dst[in_arc]
     in_to_out = in_to_out_positions(in_arc, out_ptr, out_arc)
     bits = np.zeros((0, 0), np.uint64) if bits_all is None else bits_all
     threads = threads_for(float(destinations.shape[0]) * arc_src.shape[0])
+    up_metric = arc_metric[arc_ok]
+    if up_metric.size == 0 or (up_metric.min() >= 0 and int(up_metric.max()) * max(n - 1, 1)
+                               < INT32_DIST_LIMIT):
+        keep = np.flatnonzero(in_ok)
+        up_before = np.zeros(in_ok.size + 1, np.int64)  # up in-arcs before each position
+        np.cumsum(in_ok, out=up_before[1:])
+        ptr = up_before[in_ptr]
+        c_arc = in_arc[keep]
+        pack = np.empty(2 * keep.size, np.int32)
+        pack[0::2] = arc_src[c_arc]
+        pack[1::2] = arc_metric[c_arc]
+        largest = int(up_metric.max()) if up_metric.size else 0
+        n_buckets = 1 << largest.bit_length()  # a power of two above the largest metric
+        if (n < DIAL_MIN_NODES or n_buckets > DIAL_BUCKETS_PER_NODE * n
+                or destinations.shape[0] == 0
+                or _farthest32(int(destinations[0]), n, ptr, pack) > DIAL_SCAN_PER_NODE * n):
+            n_buckets = 0  # the heap
+        args = (n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, ptr, pack,
+                c_arc, arc_dst[c_arc], in_to_out[keep], n_buckets, arc_src.shape[0])
+        if threads == 1:
+            return _route32_serial(*args, dist_all, order_all,  # type: ignore[no-any-return]
+                                   count_all, flow_all, bits)
+        with parallel_region(threads):
+            return _route32_parallel(n_chunks, *args,  # type: ignore[no-any-return]
+                                     dist_all, order_all, count_all, flow_all, bits)
+    in_src = arc_src[in_arc]
+    in_metric = arc_metric[in_arc]
+    in_dst = arc_dst[in_arc]
     if threads == 1:
         load: np.ndarray = _route_serial(
             n, destinations, dest_ptr, dest_demand, demand_src, demand_rate, in_ptr, in_src,
@@ -489,72 +780,125 @@ def node_metrics_to(t, dist, order, count, out_ptr, out_dst, out_metric, out_ok,
         hops[u] = s_hops / cnt
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _span_bits(bits, lo, hi):
+    """Bits ``lo .. hi - 1`` (at most 64) of a bitset as the low bits of one word."""
+    w0 = lo >> 6
+    shift = lo & 63
+    x = bits[w0] >> np.uint64(shift)
+    if shift != 0 and (hi - 1) >> 6 != w0:
+        x |= bits[w0 + 1] << np.uint64(64 - shift)
+    width = hi - lo
+    if width < 64:
+        x &= (np.uint64(1) << np.uint64(width)) - np.uint64(1)
+    return x
+
+
 @njit(cache=True, nogil=True)
 def _node_metrics_dag_to(t, order, count, bits, out_ptr, out_dst, out_delay, out_pass, out_sig,
                          mean_d, worst_d, surv, hops, sig):
-    """node_metrics_to over a DAG given as a bitset of out-CSR positions (route_all's)."""
+    """node_metrics_to over a DAG given as a bitset of out-CSR positions (route_all's).
+
+    A node's out-arcs are consecutive bits: they are read a word at a time and only the set
+    ones visited (trailing-zero count), instead of testing every out-arc's bit. A single
+    next hop (most nodes) needs no division: the sums are the values."""
     mean_d[t] = 0.0
     worst_d[t] = 0.0
     surv[t] = 1.0
     hops[t] = 0.0
     sig[t] = 0.0
+    one = np.uint64(1)
     for k in range(1, count):
         u = order[k]
+        lo = out_ptr[u]
+        hi = out_ptr[u + 1]
         cnt = 0
         s_mean = 0.0
         s_worst = 0.0
         s_surv = 0.0
         s_hops = 0.0
         s_sig = 0.0
-        for q in range(out_ptr[u], out_ptr[u + 1]):
-            if (bits[q >> 6] >> np.uint64(q & 63)) & np.uint64(1):
+        while lo < hi:
+            top = min(hi, lo + 64)
+            w = _span_bits(bits, lo, top)
+            while w != 0:
+                q = lo + trailing_zeros(w)  # type: ignore[call-arg]
+                w &= w - one
                 v = out_dst[q]
                 cnt += 1
                 s_mean += out_delay[q] + mean_d[v]
-                w = out_delay[q] + worst_d[v]
-                s_worst = max(s_worst, w)
+                x = out_delay[q] + worst_d[v]
+                s_worst = max(s_worst, x)
                 s_surv += out_pass[q] * surv[v]
                 s_hops += 1.0 + hops[v]
                 s_sig += out_sig[q] + sig[v]
-        mean_d[u] = s_mean / cnt
-        sig[u] = s_sig / cnt
+            lo = top
         worst_d[u] = s_worst
-        surv[u] = s_surv / cnt
-        hops[u] = s_hops / cnt
+        if cnt == 1:
+            mean_d[u] = s_mean
+            sig[u] = s_sig
+            surv[u] = s_surv
+            hops[u] = s_hops
+        else:
+            mean_d[u] = s_mean / cnt
+            sig[u] = s_sig / cnt
+            surv[u] = s_surv / cnt
+            hops[u] = s_hops / cnt
+
+
+# Pass 2 takes destinations in blocks of this many consecutive rows and writes their demands'
+# results round-robin (the r-th demand of each destination in turn): a full matrix lists its
+# demands source by source, so a round's demands sit next to each other in every per-demand
+# output array (the same pages and cache lines) instead of one destination's demands lying
+# a row of the matrix apart. Measured at 1,000 nodes: the writes took 21 ms instead of 35.
+METRICS_BLOCK = 16
 
 
 @njit(cache=True, nogil=True)
 def _metrics_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src, out_ptr,
                    out_dst, out_delay, out_pass, out_sig, bits_all, dist_all, order_all,
                    count_all, delay_mean, delay_worst, delivered, hops_mean, signature, routed):
-    """Pass 2 for destinations c, c + n_chunks, ..."""
-    mean_d = np.zeros(n)
-    worst_d = np.zeros(n)
-    surv = np.ones(n)
-    hops = np.zeros(n)
-    sig = np.zeros(n)
-    for j in range(c, destinations.shape[0], n_chunks):
-        dist = dist_all[j]
-        _node_metrics_dag_to(destinations[j], order_all[j], count_all[j], bits_all[j], out_ptr,
-                             out_dst, out_delay, out_pass, out_sig, mean_d, worst_d, surv, hops,
-                             sig)
-        for k in range(dest_ptr[j], dest_ptr[j + 1]):
-            d = dest_demand[k]
-            s = demand_src[d]
-            if dist[s] == UNREACHABLE:
-                routed[d] = False
-                delay_mean[d] = np.inf
-                delay_worst[d] = np.inf
-                delivered[d] = 0.0
-                hops_mean[d] = np.nan
-                signature[d] = np.nan
-            else:
-                routed[d] = True
-                delay_mean[d] = mean_d[s]
-                delay_worst[d] = worst_d[s]
-                delivered[d] = surv[s]
-                hops_mean[d] = hops[s]
-                signature[d] = sig[s]
+    """Pass 2 for the blocks of METRICS_BLOCK destinations c, c + n_chunks, ..."""
+    width = METRICS_BLOCK
+    mean_d = np.zeros((width, n))
+    worst_d = np.zeros((width, n))
+    surv = np.ones((width, n))
+    hops = np.zeros((width, n))
+    sig = np.zeros((width, n))
+    n_dest = destinations.shape[0]
+    n_blocks = (n_dest + width - 1) // width
+    for blk in range(c, n_blocks, n_chunks):
+        first = blk * width
+        last = min(first + width, n_dest)
+        longest = 0
+        for j in range(first, last):
+            b = j - first
+            _node_metrics_dag_to(destinations[j], order_all[j], count_all[j], bits_all[j],
+                                 out_ptr, out_dst, out_delay, out_pass, out_sig, mean_d[b],
+                                 worst_d[b], surv[b], hops[b], sig[b])
+            longest = max(longest, dest_ptr[j + 1] - dest_ptr[j])
+        for r in range(longest):
+            for j in range(first, last):
+                k = dest_ptr[j] + r
+                if k >= dest_ptr[j + 1]:
+                    continue
+                b = j - first
+                d = dest_demand[k]
+                s = demand_src[d]
+                if dist_all[j, s] == UNREACHABLE:
+                    routed[d] = False
+                    delay_mean[d] = np.inf
+                    delay_worst[d] = np.inf
+                    delivered[d] = 0.0
+                    hops_mean[d] = np.nan
+                    signature[d] = np.nan
+                else:
+                    routed[d] = True
+                    delay_mean[d] = mean_d[b, s]
+                    delay_worst[d] = worst_d[b, s]
+                    delivered[d] = surv[b, s]
+                    hops_mean[d] = hops[b, s]
+                    signature[d] = sig[b, s]
 
 
 @njit(cache=True, parallel=True)
