@@ -105,6 +105,9 @@ class LiveTwin:
         self.prior: HistoryPrior | None = None  # learned from measured matrices (use_history)
         self.prior_choice: PriorChoice | None = None
         self.prior_matrices = 0
+        self.prior_labels: tuple[str, ...] = ()  # the matrices it was learned from
+        # "given" (use_history) or "store" (learned again from the kept matrices at start)
+        self.prior_source: str | None = None
         self.drift_every_s = drift_every_s
         self._checked_at = -np.inf  # data time of the last drift check
         self.last_innovation = float("nan")
@@ -250,9 +253,10 @@ class LiveTwin:
         """Learn the prior again from the matrices kept in the store (a restart keeps it); a
         history that no longer fits or cannot be read is reported and left out."""
         try:
-            history = store.tm_history(self.name)
+            history = store.tm_history(self.name, self._pair_names())
             if history is not None:
                 self.use_history(history, keep=False)
+                self.prior_source = "store"
         except (ValueError, NettwinError) as exc:
             log.warning("traffic history of %s not used: %s (PUT it again)", self.name, exc)
 
@@ -272,15 +276,23 @@ class LiveTwin:
                                            edge=False)
         with self._lock:
             self.prior, self.prior_choice, self.prior_matrices = prior, choice, history.n
+            self.prior_labels, self.prior_source = tuple(history.labels), "given"
             self.tm = None  # the next check starts from an estimate with the new prior
         if keep and self.store is not None:
-            self.store.save_tm_history(self.name, history)
+            self.store.save_tm_history(self.name, history, self._pair_names())
         return choice
+
+    def _pair_names(self) -> list[tuple[str, str]]:
+        """(src, dst) node names of the routing matrix's pairs, in its column order."""
+        rm, ids = self.routing(), self.network.node_ids
+        return [(ids[a], ids[b]) for a, b in zip(rm.src.tolist(), rm.dst.tolist(),
+                                                 strict=True)]
 
     def forget_history(self) -> None:
         """Back to tomogravity (gravity prior)."""
         with self._lock:
             self.prior, self.prior_choice, self.prior_matrices = None, None, 0
+            self.prior_labels, self.prior_source = (), None
             self.tm = None
             self.state.alarms.pop((NETWORK_OBJECT, "modelDrift"), None)
         if self.store is not None:
