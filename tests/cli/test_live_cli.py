@@ -95,3 +95,48 @@ def test_bad_time_is_a_clear_error(tmp_path: Path) -> None:
     runner.invoke(app, ["ingest", str(obs), "--store", store])
     res = runner.invoke(app, ["state", "--store", store, "--at", "yesterday"])
     assert res.exit_code == 2 and "ISO 8601" in res.output
+
+
+def test_estimate_tm_says_it_uses_the_prior_kept_by_ingest(tmp_path: Path) -> None:
+    # ingest --prior-from keeps the matrices; a later estimate-tm without --prior-from uses
+    # the prior learned from them (oracle: a twin given the same files), labels its column
+    # so and says where the prior came from
+    from nettwin.io.tm_history import load_tm_history
+    from nettwin.live import LiveTwin
+    from tests.conftest import data_path
+
+    abilene = data_path("sndlib", "xml", "abilene.xml")
+    net = load_network(abilene)
+    files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*20040301-*.xml"))[::12]
+    oracle = LiveTwin(net, None, drift_every_s=None)
+    oracle.use_history(load_tm_history(files, list(net.node_ids), oracle.routing()))
+    truth = load_tm_history(files[-1:], list(net.node_ids), oracle.routing()).rate_bps[0]
+    rate = oracle.routing().a @ truth
+    obs = tmp_path / "obs.jsonl"
+    with obs.open("w") as fh:
+        for recs in counter_records(net, rate, start=T0, interval_s=60, steps=3):
+            fh.writelines(json.dumps(r) + "\n" for r in recs)
+    store = f"sqlite:///{tmp_path / 'twin.db'}"
+    glob = str(data_path("traffic", "abilene-zhang-5min")) + "/*20040301-*00.xml"
+    res = runner.invoke(app, ["ingest", str(obs), "--network", str(abilene), "--store", store,
+                              "--prior-from", glob, "--drift-every", "0"])
+    assert res.exit_code == 0, res.output
+    out_csv = tmp_path / "tm.csv"
+    res = runner.invoke(app, ["estimate-tm", str(abilene), "--store", store,
+                              "--csv", str(out_csv)])
+    assert res.exit_code == 0, res.output
+    assert "history prior" in res.output and "gravity prior" not in res.output
+    assert f"{len(files)} measured matrices kept in the store" in res.output
+    assert files[0].name in res.output and files[-1].name in res.output
+    with out_csv.open() as fh:
+        got = {(r["src"], r["dst"]): float(r["rate_bps"]) for r in csv.DictReader(fh)}
+    est = oracle.estimate_tm(arc_rate_bps=rate, at=T0 + 120)
+    ids = net.node_ids
+    want = {(ids[s], ids[d]): float(x)
+            for s, d, x in zip(est.src, est.dst, est.rate_bps, strict=True) if x > 0}
+    assert got.keys() == want.keys()
+    for pair, x in want.items():
+        assert got[pair] == pytest.approx(x, rel=1e-6), pair
+    res = runner.invoke(app, ["ingest", str(obs), "--network", str(abilene), "--store", store,
+                              "--drift-every", "0"])
+    assert res.exit_code == 0 and "kept in the store" in res.output, res.output
