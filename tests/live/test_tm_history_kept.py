@@ -93,3 +93,31 @@ def test_reordered_nodes_do_not_misread_the_kept_history(tmp_path: Path) -> None
                                oracle.estimate_tm(arc_rate_bps=rates, at=t).rate_bps,
                                rtol=1e-9, atol=1e-6)
 
+
+
+def test_a_restart_learns_the_kept_prior_only_when_an_estimate_needs_it(
+        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # learning the prior again costs ~1 s of CPU on Abilene and ~20 s on GEANT: a twin
+    # opened to read the state (nettwin state, the API's first GET) must not pay it; the
+    # first estimate learns it and equals the eager twin's (oracle)
+    import nettwin.live.twin as twin_mod
+
+    net = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*.xml"))[:288:8]
+    lt = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
+    lt.use_history(load_tm_history(files, list(net.node_ids), lt.routing()))
+    calls = []
+    real = twin_mod.prior_from_history
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(twin_mod, "prior_from_history", counted)
+    again = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
+    assert calls == [] and again.prior_source == "store" and again.prior_matrices == len(files)
+    truth = load_tm_history(files[-1:], list(net.node_ids), lt.routing()).rate_bps[0]
+    rates, t = lt.routing().a @ truth, 86_400.0 * 11_574 + 3_600
+    np.testing.assert_allclose(again.estimate_tm(arc_rate_bps=rates, at=t).rate_bps,
+                               lt.estimate_tm(arc_rate_bps=rates, at=t).rate_bps, rtol=1e-12)
+    assert calls == [1] and again.prior_choice == lt.prior_choice
