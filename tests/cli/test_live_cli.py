@@ -140,3 +140,44 @@ def test_estimate_tm_says_it_uses_the_prior_kept_by_ingest(tmp_path: Path) -> No
     res = runner.invoke(app, ["ingest", str(obs), "--network", str(abilene), "--store", store,
                               "--drift-every", "0"])
     assert res.exit_code == 0 and "kept in the store" in res.output, res.output
+
+
+def test_estimate_tm_forget_prior_goes_back_to_tomogravity_for_good(tmp_path: Path) -> None:
+    # the CLI twin of DELETE .../traffic-history: after --forget-prior the estimate is
+    # tomogravity's (oracle: the library's estimate_tm on the same counters), now and later
+    from tests.conftest import data_path
+
+    obs = tmp_path / "obs.jsonl"
+    rate = _observations(obs)
+    store = f"sqlite:///{tmp_path / 'twin.db'}"
+    abilene_tm = data_path("traffic", "abilene-zhang-5min")
+    # the example's node names differ from SNDlib's: a history on its own pairs instead
+    c = compile_network(NET)
+    rm = routing_matrix(c)
+    ids = NET.node_ids
+    hist = tmp_path / "hist"
+    hist.mkdir()
+    rng = np.random.default_rng(1)
+    for k in range(4):
+        (hist / f"m{k}.csv").write_text("src,dst,rate_bps\n" + "".join(
+            f"{ids[s]},{ids[d]},{r}\n" for s, d, r in zip(
+                rm.src, rm.dst, rng.uniform(1e6, 1e9, rm.src.size), strict=True)))
+    assert abilene_tm.is_dir()
+    res = runner.invoke(app, ["ingest", str(obs), "--store", store, "--prior-from",
+                              str(hist), "--drift-every", "0"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["estimate-tm", "--store", store, "--at", str(T0 + 150)])
+    assert res.exit_code == 0 and "history prior" in res.output, res.output
+    for args in (["--forget-prior"], []):
+        out_csv = tmp_path / "tm.csv"
+        res = runner.invoke(app, ["estimate-tm", "--store", store, "--at", str(T0 + 150),
+                                  "--csv", str(out_csv), *args])
+        assert res.exit_code == 0 and "gravity prior" in res.output, res.output
+        with out_csv.open() as fh:
+            got = {(r["src"], r["dst"]): float(r["rate_bps"]) for r in csv.DictReader(fh)}
+        est = estimate_tm(rm, rate, c.arc_src, c.arc_dst, c.n_nodes)
+        want = {(ids[s], ids[d]): float(x)
+                for s, d, x in zip(est.src, est.dst, est.rate_bps, strict=True) if x > 0}
+        assert got.keys() == want.keys()
+        for pair, x in want.items():
+            assert got[pair] == pytest.approx(x, rel=1e-9), pair

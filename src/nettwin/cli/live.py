@@ -318,6 +318,10 @@ def estimate_tm_cmd(
                            "'traffic/abilene/*.xml', repeatable): route each on the network, "
                            "estimate it back from the link loads, report the error.")] = None,
     prior_from: PriorOpt = None,
+    forget_prior: Annotated[bool, typer.Option(
+        "--forget-prior", help="Forget the measured matrices the store keeps for this "
+                               "network (from 'ingest --prior-from' or PUT "
+                               ".../traffic-history): back to gravity, now and after.")] = False,
     edge: Annotated[bool, typer.Option(
         "--edge/--no-edge", help="With --validate: give the estimator each node's total "
                                  "ingress/egress (as access counters would).")] = True,
@@ -341,6 +345,9 @@ def estimate_tm_cmd(
 
     try:
         prior_paths = resolve_history_paths(prior_from) if prior_from else []
+        if validate and forget_prior:
+            raise typer.BadParameter("--validate reads no store: give --forget-prior "
+                                     "without it", param_hint="--forget-prior")
         if validate:
             network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
             paths = sorted({Path(p) for pattern in validate
@@ -362,6 +369,11 @@ def estimate_tm_cmd(
                 write_json_file(json_out, rows)
             return
         twin = _twin(file, fmt, default_capacity, metric_policy, store, metrics=metrics_file)
+        if forget_prior:
+            kept = twin.prior_matrices
+            twin.forget_history()
+            err.print(f"forgot the {kept} measured matrices kept for {twin.name}: gravity prior"
+                      if kept else f"no measured matrices kept for {twin.name}")
         span = _history_span(twin)
         past = twin.state_at(span[1] if at is None else _when(at))
         up = np.repeat([past.link_up.get(lk, True) for lk in twin.network.links], 2)
