@@ -181,3 +181,24 @@ def test_estimate_tm_forget_prior_goes_back_to_tomogravity_for_good(tmp_path: Pa
         assert got.keys() == want.keys()
         for pair, x in want.items():
             assert got[pair] == pytest.approx(x, rel=1e-9), pair
+
+
+def test_synth_help_replays_with_a_working_ingest_command(tmp_path: Path) -> None:
+    # the replay command synth's help gives must be one ingest accepts (oracle: ingest
+    # itself mirrors the synthesised counters with no dead letters)
+    import re
+    import shlex
+
+    from nettwin.cli.synth import synth_cmd
+
+    doc = " ".join((synth_cmd.__doc__ or "").split())
+    cmd = re.search(r"``nettwin (ingest [^`]+)``", doc)
+    assert cmd is not None, doc
+    out = tmp_path / "syn"
+    res = runner.invoke(app, ["synth", str(example_path()), "-o", str(out), "--episodes", "1",
+                              "--scenarios", "none", "--steps", "6", "--no-noise"])
+    assert res.exit_code == 0, res.output
+    args = [a.replace("observations.jsonl", str(out / "observations.jsonl"))
+             .replace("NET", str(example_path())) for a in shlex.split(cmd.group(1))]
+    res = runner.invoke(app, [*args, "--store", f"sqlite:///{tmp_path / 'twin.db'}"])
+    assert res.exit_code == 0 and "0 dead letters" in res.output, (args, res.output)
