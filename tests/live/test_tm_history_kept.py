@@ -121,3 +121,18 @@ def test_a_restart_learns_the_kept_prior_only_when_an_estimate_needs_it(
     np.testing.assert_allclose(again.estimate_tm(arc_rate_bps=rates, at=t).rate_bps,
                                lt.estimate_tm(arc_rate_bps=rates, at=t).rate_bps, rtol=1e-12)
     assert calls == [1] and again.prior_choice == lt.prior_choice
+
+
+def test_a_changed_topology_does_not_reuse_the_kept_prior(tmp_path: Path) -> None:
+    # a link removed (same network name): another history key, so gravity until told
+    import dataclasses
+
+    net = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*.xml"))[:40:4]
+    lt = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
+    lt.use_history(load_tm_history(files, list(net.node_ids), lt.routing()))
+    cut = dataclasses.replace(net, links=dict(list(net.links.items())[1:]))
+    other = LiveTwin(cut, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
+    assert other.name != lt.name and other.prior is None and other.prior_source is None
+    same = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
+    assert same.prior is not None  # the original topology still has it
