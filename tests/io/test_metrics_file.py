@@ -212,3 +212,9 @@ def test_unknown_link_suggests_the_near_id(tmp_path: Path) -> None:
     bad.write_text(f"link,metric\n{lk.lower()},5\n")
     with pytest.raises(ValidationError, match=f"did you mean {lk!r}"):
         apply_metrics_file(net, bad)
+
+
+def test_traffic_given_a_directory_says_so_like_metrics(tmp_path: Path) -> None:
+    # the same convention for --traffic as --metrics: a folder is named as one, exit 3
+    res = runner.invoke(app, ["info", str(ABILENE), "--traffic", str(tmp_path)])
+    assert res.exit_code == 3 and "a directory, not a traffic file" in res.output, res.output
