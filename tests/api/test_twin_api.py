@@ -121,3 +121,44 @@ def test_traffic_history_prior_over_the_api(tmp_path: Path) -> None:
         assert client.delete(f"{base}/traffic-history", headers=op).json()["prior"] == "gravity"
         tm = client.get(f"{base}/traffic-matrix", headers=op).json()
         assert tm["prior"] == "gravity" and tm["drift"] is None
+
+
+def test_traffic_history_says_what_it_was_learned_from_and_survives_a_restart(
+        tmp_path: Path) -> None:
+    # the operator sees which matrices the prior was learned from and whether it came from
+    # the request or the store; a time with a UTC offset is the same instant as in UTC
+    from nettwin.live import Store, default_store_url
+    from nettwin.live.store import history_key
+
+    settings = Settings(data_dir=tmp_path)
+    op = {"Authorization": f"Bearer {TokenStore(settings.tokens_file).create('op', Role.OPERATOR)}"}
+    c = compile_network(NET)
+    rm = routing_matrix(c)
+    from nettwin.estimate import pair_rates
+
+    truth = pair_rates(c, rm)
+    rng = np.random.default_rng(5)
+    ids = NET.node_ids
+    hours = [1, 7, 13, 19]
+    body = {"matrices": [{"label": f"m{k}", "time": f"2026-12-01T{h + 2:02d}:30:00+02:00",
+                          "demands": [{"src": ids[s], "dst": ids[d], "rate_bps": float(r)}
+                                      for s, d, r in zip(rm.src, rm.dst,
+                                                         truth * rng.uniform(0.5, 1.5,
+                                                                             truth.size),
+                                                         strict=True)]}
+                         for k, h in enumerate(hours)]}
+    base = "/api/v1/networks/example"
+    with TestClient(create_app(settings)) as client:
+        doc = client.put(f"{base}/traffic-history", json=body, headers=op).json()
+        assert doc["labels"] == ["m0", "m1", "m2", "m3"] and doc["source"] == "request"
+    kept = Store(default_store_url(tmp_path)).tm_history(history_key(NET, "example"))
+    assert kept is not None
+    np.testing.assert_allclose(kept.time_of_day_s, [h * 3600 + 1800 for h in hours])
+    with TestClient(create_app(settings)) as client:  # a restart
+        doc = client.get(f"{base}/traffic-history", headers=op).json()
+        assert doc["prior"] == "history" and doc["source"] == "store"
+        assert doc["labels"] == ["m0", "m1", "m2", "m3"]
+        client.delete(f"{base}/traffic-history", headers=op).raise_for_status()
+    with TestClient(create_app(settings)) as client:
+        doc = client.get(f"{base}/traffic-history", headers=op).json()
+        assert doc["prior"] == "gravity" and doc["labels"] == [] and doc["source"] is None

@@ -95,3 +95,110 @@ def test_bad_time_is_a_clear_error(tmp_path: Path) -> None:
     runner.invoke(app, ["ingest", str(obs), "--store", store])
     res = runner.invoke(app, ["state", "--store", store, "--at", "yesterday"])
     assert res.exit_code == 2 and "ISO 8601" in res.output
+
+
+def test_estimate_tm_says_it_uses_the_prior_kept_by_ingest(tmp_path: Path) -> None:
+    # ingest --prior-from keeps the matrices; a later estimate-tm without --prior-from uses
+    # the prior learned from them (oracle: a twin given the same files), labels its column
+    # so and says where the prior came from
+    from nettwin.io.tm_history import load_tm_history
+    from nettwin.live import LiveTwin
+    from tests.conftest import data_path
+
+    abilene = data_path("sndlib", "xml", "abilene.xml")
+    net = load_network(abilene)
+    files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*20040301-*.xml"))[::12]
+    oracle = LiveTwin(net, None, drift_every_s=None)
+    oracle.use_history(load_tm_history(files, list(net.node_ids), oracle.routing()))
+    truth = load_tm_history(files[-1:], list(net.node_ids), oracle.routing()).rate_bps[0]
+    rate = oracle.routing().a @ truth
+    obs = tmp_path / "obs.jsonl"
+    with obs.open("w") as fh:
+        for recs in counter_records(net, rate, start=T0, interval_s=60, steps=3):
+            fh.writelines(json.dumps(r) + "\n" for r in recs)
+    store = f"sqlite:///{tmp_path / 'twin.db'}"
+    glob = str(data_path("traffic", "abilene-zhang-5min")) + "/*20040301-*00.xml"
+    res = runner.invoke(app, ["ingest", str(obs), "--network", str(abilene), "--store", store,
+                              "--prior-from", glob, "--drift-every", "0"])
+    assert res.exit_code == 0, res.output
+    out_csv = tmp_path / "tm.csv"
+    res = runner.invoke(app, ["estimate-tm", str(abilene), "--store", store,
+                              "--csv", str(out_csv)])
+    assert res.exit_code == 0, res.output
+    assert "history prior" in res.output and "gravity prior" not in res.output
+    assert f"{len(files)} measured matrices kept in the store" in res.output
+    assert files[0].name in res.output and files[-1].name in res.output
+    with out_csv.open() as fh:
+        got = {(r["src"], r["dst"]): float(r["rate_bps"]) for r in csv.DictReader(fh)}
+    est = oracle.estimate_tm(arc_rate_bps=rate, at=T0 + 120)
+    ids = net.node_ids
+    want = {(ids[s], ids[d]): float(x)
+            for s, d, x in zip(est.src, est.dst, est.rate_bps, strict=True) if x > 0}
+    assert got.keys() == want.keys()
+    for pair, x in want.items():
+        assert got[pair] == pytest.approx(x, rel=1e-6), pair
+    res = runner.invoke(app, ["ingest", str(obs), "--network", str(abilene), "--store", store,
+                              "--drift-every", "0"])
+    assert res.exit_code == 0 and "kept in the store" in res.output, res.output
+
+
+def test_estimate_tm_forget_prior_goes_back_to_tomogravity_for_good(tmp_path: Path) -> None:
+    # the CLI twin of DELETE .../traffic-history: after --forget-prior the estimate is
+    # tomogravity's (oracle: the library's estimate_tm on the same counters), now and later
+    from tests.conftest import data_path
+
+    obs = tmp_path / "obs.jsonl"
+    rate = _observations(obs)
+    store = f"sqlite:///{tmp_path / 'twin.db'}"
+    abilene_tm = data_path("traffic", "abilene-zhang-5min")
+    # the example's node names differ from SNDlib's: a history on its own pairs instead
+    c = compile_network(NET)
+    rm = routing_matrix(c)
+    ids = NET.node_ids
+    hist = tmp_path / "hist"
+    hist.mkdir()
+    rng = np.random.default_rng(1)
+    for k in range(4):
+        (hist / f"m{k}.csv").write_text("src,dst,rate_bps\n" + "".join(
+            f"{ids[s]},{ids[d]},{r}\n" for s, d, r in zip(
+                rm.src, rm.dst, rng.uniform(1e6, 1e9, rm.src.size), strict=True)))
+    assert abilene_tm.is_dir()
+    res = runner.invoke(app, ["ingest", str(obs), "--store", store, "--prior-from",
+                              str(hist), "--drift-every", "0"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["estimate-tm", "--store", store, "--at", str(T0 + 150)])
+    assert res.exit_code == 0 and "history prior" in res.output, res.output
+    for args in (["--forget-prior"], []):
+        out_csv = tmp_path / "tm.csv"
+        res = runner.invoke(app, ["estimate-tm", "--store", store, "--at", str(T0 + 150),
+                                  "--csv", str(out_csv), *args])
+        assert res.exit_code == 0 and "gravity prior" in res.output, res.output
+        with out_csv.open() as fh:
+            got = {(r["src"], r["dst"]): float(r["rate_bps"]) for r in csv.DictReader(fh)}
+        est = estimate_tm(rm, rate, c.arc_src, c.arc_dst, c.n_nodes)
+        want = {(ids[s], ids[d]): float(x)
+                for s, d, x in zip(est.src, est.dst, est.rate_bps, strict=True) if x > 0}
+        assert got.keys() == want.keys()
+        for pair, x in want.items():
+            assert got[pair] == pytest.approx(x, rel=1e-9), pair
+
+
+def test_synth_help_replays_with_a_working_ingest_command(tmp_path: Path) -> None:
+    # the replay command synth's help gives must be one ingest accepts (oracle: ingest
+    # itself mirrors the synthesised counters with no dead letters)
+    import re
+    import shlex
+
+    from nettwin.cli.synth import synth_cmd
+
+    doc = " ".join((synth_cmd.__doc__ or "").split())
+    cmd = re.search(r"``nettwin (ingest [^`]+)``", doc)
+    assert cmd is not None, doc
+    out = tmp_path / "syn"
+    res = runner.invoke(app, ["synth", str(example_path()), "-o", str(out), "--episodes", "1",
+                              "--scenarios", "none", "--steps", "6", "--no-noise"])
+    assert res.exit_code == 0, res.output
+    args = [a.replace("observations.jsonl", str(out / "observations.jsonl"))
+             .replace("NET", str(example_path())) for a in shlex.split(cmd.group(1))]
+    res = runner.invoke(app, [*args, "--store", f"sqlite:///{tmp_path / 'twin.db'}"])
+    assert res.exit_code == 0 and "0 dead letters" in res.output, (args, res.output)

@@ -132,3 +132,89 @@ def test_cli_metrics_equal_a_native_file_carrying_them(tmp_path: Path) -> None:
     assert x == y and x
     res = runner.invoke(app, ["simulate", str(ABILENE), "--metrics", str(tmp_path / "no.csv")])
     assert res.exit_code != 0 and "no such file" in res.output
+
+
+def _metrics_of(net):  # type: ignore[no-untyped-def]
+    return {k: (lk.metric_ab, lk.metric_ba) for k, lk in net.links.items()}
+
+
+def test_spreadsheet_csv_with_bom_and_crlf_reads_as_plain_csv(tmp_path: Path) -> None:
+    # Excel's "CSV UTF-8" starts with a byte order mark and ends lines with CRLF: the same
+    # metrics as the plain file (oracle), not a refused header
+    net = load_network(ABILENE)
+    ids = list(net.links)
+    body = "link,metric\n" + "".join(f"{k},{i + 3}\n" for i, k in enumerate(ids))
+    plain, excel = tmp_path / "plain.csv", tmp_path / "excel.csv"
+    plain.write_text(body)
+    excel.write_bytes(b"\xef\xbb\xbf" + body.replace("\n", "\r\n").encode())
+    assert _metrics_of(apply_metrics_file(net, excel)) == _metrics_of(
+        apply_metrics_file(net, plain))
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('"link","metric"\n' + "".join(f'"{k}","{i + 3}"\n'
+                                                    for i, k in enumerate(ids)))
+    assert _metrics_of(apply_metrics_file(net, quoted)) == _metrics_of(
+        apply_metrics_file(net, plain))
+
+
+def test_a_link_or_direction_given_twice_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    net = load_network(ABILENE)
+    lk = next(iter(net.links.values()))
+    dup = tmp_path / "dup.csv"
+    dup.write_text(f"link,metric\n{lk.id},5\n{lk.id},7\n")
+    with pytest.raises(ValidationError, match=r"dup.csv:3.*given twice \(line 2"):
+        apply_metrics_file(net, dup)
+    pair = tmp_path / "pair.csv"
+    pair.write_text(f"src,dst,metric\n{lk.a},{lk.b},5\n{lk.b},{lk.a},6\n{lk.a},{lk.b},9\n")
+    with pytest.raises(ValidationError, match=r"pair.csv:4.*given twice \(line 2 gives 5\)"):
+        apply_metrics_file(net, pair)
+
+
+def test_header_only_and_directory_are_refused(tmp_path: Path) -> None:
+    net = load_network(ABILENE)
+    (tmp_path / "h.csv").write_text("link,metric\n")
+    with pytest.raises(ImportFormatError, match="only its header"):
+        apply_metrics_file(net, tmp_path / "h.csv")
+    with pytest.raises(ImportFormatError, match="a directory, not a metrics file"):
+        apply_metrics_file(net, tmp_path)
+    res = runner.invoke(app, ["info", str(ABILENE), "--metrics", str(tmp_path / "h.csv")])
+    assert res.exit_code == 3 and "only its header" in res.output
+
+
+def test_fractional_metrics_rounded_as_the_rocketfuel_importer_and_said(tmp_path: Path) -> None:
+    # Rocketfuel's 1239 weights hold halves (2.5, 6.5): the file read as --metrics over the
+    # importer's topology gives the importer's own metrics (oracle), and a note says so
+    path = data_path("rocketfuel", "1239", "weights.intra")
+    real = import_rocketfuel(path)
+    back = apply_metrics_file(_strip(real), path)
+    assert _metrics_of(back) == _metrics_of(real)
+    assert any("fractional" in p.message and "2.5 -> 2" in p.message for p in back.notes)
+
+
+def test_hostile_rows_stop_at_50_problems_without_a_traceback(tmp_path: Path) -> None:
+    net = load_network(ABILENE)
+    many = tmp_path / "many.csv"
+    many.write_text("link,metric\n" + "".join(f"X{i},5\n" for i in range(200_000)))
+    with pytest.raises(ValidationError) as info:
+        apply_metrics_file(net, many)
+    assert len(info.value.problems) == 50 and "many.csv:51" in str(info.value)
+    long_field = tmp_path / "long.csv"
+    long_field.write_text('link,metric\n"' + "A" * 200_000 + '",5\n')
+    res = runner.invoke(app, ["info", str(ABILENE), "--metrics", str(long_field)])
+    assert res.exit_code == 3 and "long.csv:2" in res.output, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert len(res.output) < 2_000  # the value is quoted short
+
+
+def test_unknown_link_suggests_the_near_id(tmp_path: Path) -> None:
+    net = load_network(ABILENE)
+    lk = next(iter(net.links))
+    bad = tmp_path / "typo.csv"
+    bad.write_text(f"link,metric\n{lk.lower()},5\n")
+    with pytest.raises(ValidationError, match=f"did you mean {lk!r}"):
+        apply_metrics_file(net, bad)
+
+
+def test_traffic_given_a_directory_says_so_like_metrics(tmp_path: Path) -> None:
+    # the same convention for --traffic as --metrics: a folder is named as one, exit 3
+    res = runner.invoke(app, ["info", str(ABILENE), "--traffic", str(tmp_path)])
+    assert res.exit_code == 3 and "a directory, not a traffic file" in res.output, res.output

@@ -317,6 +317,10 @@ class TrafficPrior(BaseModel):
     validation_matrices: int | None = None
     alarm_innovation: float | None = None  # the drift alarm level
     drift_every_s: float | None = None  # data time between drift checks
+    labels: list[str] = []  # the measured matrices it was learned from, oldest first
+    # "request": learned from a PUT; "store": learned again at start from the matrices the
+    # store keeps (a restart); None: gravity
+    source: Literal["request", "store"] | None = None
 
 
 # --------------------------------------------------------------------------- TMF

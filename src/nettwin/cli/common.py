@@ -18,7 +18,7 @@ from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
 from nettwin.errors import ImportFormatError, NettwinError, SimulationError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import ImportOptions, MetricPolicy, NetworkFormat, load_network, load_traffic
-from nettwin.io.metrics import apply_metrics_file
+from nettwin.io.metrics import apply_metrics_file, check_metrics_path
 from nettwin.model import Network
 from nettwin.model.problems import Severity
 
@@ -77,6 +77,8 @@ def load(path: Path | None, fmt: NetworkFormat | None, traffic: Path | None,
           skip_invalid: bool = False, metrics: Path | None = None) -> Network:
     path = path or example_path()
     options = ImportOptions(default_capacity_bps=default_capacity, metric_policy=metric_policy)
+    if metrics is not None:
+        check_metrics_path(metrics)  # a typo in the path: said before a large network loads
     with step(f"loading {path.name}"):
         network = load_network(path, fmt, options)
         if traffic is not None:

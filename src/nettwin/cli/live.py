@@ -173,6 +173,8 @@ def ingest(
             hist = load_tm_history(resolve_history_paths(prior_from),
                                    list(twin.network.node_ids), twin.routing())
             _print_choice(hist.n, twin.use_history(hist))
+        else:
+            _print_kept_prior(twin)
         src = _source(source, speed, query or [], stream, durable)
     except NettwinError as exc:
         raise fail(exc) from None
@@ -316,6 +318,10 @@ def estimate_tm_cmd(
                            "'traffic/abilene/*.xml', repeatable): route each on the network, "
                            "estimate it back from the link loads, report the error.")] = None,
     prior_from: PriorOpt = None,
+    forget_prior: Annotated[bool, typer.Option(
+        "--forget-prior", help="Forget the measured matrices the store keeps for this "
+                               "network (from 'ingest --prior-from' or PUT "
+                               ".../traffic-history): back to gravity, now and after.")] = False,
     edge: Annotated[bool, typer.Option(
         "--edge/--no-edge", help="With --validate: give the estimator each node's total "
                                  "ingress/egress (as access counters would).")] = True,
@@ -339,6 +345,9 @@ def estimate_tm_cmd(
 
     try:
         prior_paths = resolve_history_paths(prior_from) if prior_from else []
+        if validate and forget_prior:
+            raise typer.BadParameter("--validate reads no store: give --forget-prior "
+                                     "without it", param_hint="--forget-prior")
         if validate:
             network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
             paths = sorted({Path(p) for pattern in validate
@@ -360,9 +369,17 @@ def estimate_tm_cmd(
                 write_json_file(json_out, rows)
             return
         twin = _twin(file, fmt, default_capacity, metric_policy, store, metrics=metrics_file)
+        if forget_prior:
+            kept = twin.prior_matrices
+            twin.forget_history()
+            err.print(f"forgot the {kept} measured matrices kept for {twin.name}: gravity prior"
+                      if kept else f"no measured matrices kept for {twin.name}")
         span = _history_span(twin)
         past = twin.state_at(span[1] if at is None else _when(at))
         up = np.repeat([past.link_up.get(lk, True) for lk in twin.network.links], 2)
+        if prior_paths and twin.prior is not None:
+            err.print("[dim]note:[/] the prior kept in the store is not used (nor replaced: "
+                      "`nettwin ingest --prior-from` replaces it)")
         if prior_paths:
             c = compile_network(twin.network)
             rm = routing_matrix(c, up)
@@ -378,7 +395,13 @@ def estimate_tm_cmd(
                           f"{est.innovation:.3g}, alarm above "
                           f"{prior.alarm_innovation:.3g}): a silent failure or metric change?")
         else:
-            est = twin.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up)
+            _print_kept_prior(twin)
+            est = twin.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up, at=past.time)
+            if twin.prior is not None and twin.prior.drift(est):
+                out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
+                          f"routing and the kept history (innovation {est.innovation:.3g}, "
+                          f"alarm above {twin.prior.alarm_innovation:.3g}): a silent failure "
+                          "or metric change?")
     except NettwinError as exc:
         raise fail(exc) from None
     ids = twin.network.node_ids
@@ -386,8 +409,8 @@ def estimate_tm_cmd(
     pairs = int((est.rate_bps > 0).sum())
     t = Table(title=f"Estimated traffic matrix at {_iso(past.time)}: "
                     f"{si(float(est.rate_bps.sum()), 'bit/s')} over {pairs} pairs")
-    for col in ("src", "dst", "rate", "± 1 sd", "history prior" if prior_paths else
-                "gravity prior"):
+    for col in ("src", "dst", "rate", "± 1 sd", "history prior"
+                if prior_paths or twin.prior is not None else "gravity prior"):
         t.add_column(col)
     for p in order[:15]:
         t.add_row(ids[est.src[p]], ids[est.dst[p]], si(float(est.rate_bps[p]), "bit/s"),
@@ -406,6 +429,18 @@ def estimate_tm_cmd(
         err.print(f"wrote {csv_out}")
     if json_out:
         write_json_file(json_out, rows_out)
+
+
+def _print_kept_prior(twin: Any) -> None:
+    """Say that the twin's prior was learned again from the matrices the store keeps (an
+    earlier ``ingest --prior-from`` or PUT .../traffic-history), and from which."""
+    if twin.prior_source != "store" or twin.prior_choice is None:
+        return
+    labels = twin.prior_labels
+    span = f" ({labels[0]} .. {labels[-1]})" if labels else ""
+    out.print(f"prior: learned from {twin.prior_matrices} measured matrices kept in the store "
+              f"for {twin.name}{span}; `ingest --prior-from` replaces them")
+    _print_choice(twin.prior_matrices, twin.prior_choice)
 
 
 def _print_choice(n: int, choice: Any) -> None:

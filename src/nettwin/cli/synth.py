@@ -95,7 +95,7 @@ def synth_cmd(
     rain_storm and misalignment (radio links), cascading_overload, none.
 
     observations.jsonl: the live twin's observation format (replay it with ``nettwin
-    ingest NET --source file:observations.jsonl``): {"kind": "counter", "time", "device",
+    ingest observations.jsonl --network NET``): {"kind": "counter", "time", "device",
     "interface" (the link id), "out_octets", "out_drops", "oper_status", "counter_bits"};
     {"kind": "radio", "time", "link", "rsl_dbm", "modulation", "capacity_bps"};
     {"kind": "event", "time", "object", "event" (link_down, link_up, node_down, syslog),

@@ -150,6 +150,10 @@ def load_traffic(network: Network, path: str | Path, fmt: TrafficFormat | str | 
     path = Path(path)
     if not path.exists():
         raise ImportFormatError(str(path), "no such file")
+    if path.is_dir():
+        raise ImportFormatError(str(path), "a directory, not a traffic file: give one matrix "
+                                           "(.xml, .demands, .csv or .yaml); a series of "
+                                           "matrices goes to --prior-from or --traffic-series")
     fmt = TrafficFormat(fmt) if fmt is not None else detect_traffic_format(path)
     records: TrafficRecords
     try:

@@ -27,15 +27,16 @@ def check_file_size(path: Path) -> None:
 
 
 def read_text(path: Path) -> str:
-    """The file's text (UTF-8, falling back to Latin-1 as some older data sets use), at most
-    ``max_bytes`` of the input limits in force."""
+    """The file's text (UTF-8, falling back to Latin-1 as some older data sets use; a UTF-8
+    byte order mark, as spreadsheets write, is dropped), at most ``max_bytes`` of the input
+    limits in force."""
     check_file_size(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImportFormatError(str(path), f"cannot read file: {exc.strerror}") from exc
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")
 

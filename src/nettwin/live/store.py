@@ -203,12 +203,18 @@ class Store:
                     index_elements=["network", "source"],
                     set_={"position": stmt.excluded.position}))
 
-    def save_tm_history(self, network: str, history: TmHistory) -> None:
-        """Keep the measured matrices the prior is learned from (replacing earlier ones)."""
+    def save_tm_history(self, network: str, history: TmHistory,
+                        pairs: Sequence[tuple[str, str]] | None = None) -> None:
+        """Keep the measured matrices the prior is learned from (replacing earlier ones),
+        with the (src, dst) node names of their columns: a network whose nodes are listed
+        in another order reads them onto its own pairs."""
         buf = io.BytesIO()
+        names = list(pairs or [])
         np.savez(buf, rate_bps=np.asarray(history.rate_bps, np.float64),
                  time_of_day_s=np.asarray(history.time_of_day_s, np.float64),
-                 labels=np.array(history.labels, dtype=np.str_))
+                 labels=np.array(history.labels, dtype=np.str_),
+                 src=np.array([a for a, _ in names], dtype=np.str_),
+                 dst=np.array([b for _, b in names], dtype=np.str_))
         row = {"network": network, "matrices": history.n,
                "pairs": int(history.rate_bps.shape[1]), "payload": buf.getvalue()}
         with self.engine.begin() as conn:
@@ -219,9 +225,12 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(traffic_history.delete().where(traffic_history.c.network == network))
 
-    def tm_history(self, network: str) -> TmHistory | None:
-        """The measured matrices kept for ``network``, or None. A payload that cannot be
-        read back raises ValueError (the caller decides: the twin starts without it)."""
+    def tm_history(self, network: str, pairs: Sequence[tuple[str, str]] | None = None
+                   ) -> TmHistory | None:
+        """The measured matrices kept for ``network``, or None; with ``pairs`` (src, dst
+        node names) their columns in that order. A payload that cannot be read back, or
+        kept on other node pairs, raises ValueError (the caller decides: the twin starts
+        without it)."""
         with self.engine.connect() as conn:
             payload = conn.execute(select(traffic_history.c.payload).where(
                 traffic_history.c.network == network)).scalar()
@@ -230,11 +239,22 @@ class Store:
         try:
             with np.load(io.BytesIO(payload), allow_pickle=False) as z:
                 rate, tod, labels = z["rate_bps"], z["time_of_day_s"], z["labels"]
+                src = z["src"] if "src" in z.files else None
+                dst = z["dst"] if "dst" in z.files else None
         except (OSError, KeyError, ValueError, EOFError) as exc:
             raise ValueError(f"stored traffic history unreadable: {exc}") from None
         if rate.ndim != 2 or tod.shape != (rate.shape[0],) or labels.shape != tod.shape:
             raise ValueError(f"stored traffic history has shapes {rate.shape}, {tod.shape}, "
                              f"{labels.shape}")
+        if pairs is not None and src is not None and dst is not None and src.size:
+            column = {(str(a), str(b)): k for k, (a, b) in enumerate(zip(
+                src.tolist(), dst.tolist(), strict=True))}  # ValueError when unequal
+            missing = [p for p in pairs if p not in column]
+            if missing or len(column) != len(pairs) or src.size != rate.shape[1]:
+                raise ValueError(f"stored traffic history is on other node pairs ("
+                                 f"{len(missing)} of this network's {len(pairs)} pairs "
+                                 f"missing, e.g. {missing[:1]})")
+            rate = rate[:, [column[p] for p in pairs]]
         return TmHistory(rate, tod, tuple(str(x) for x in labels.tolist()))
 
     # ------------------------------------------------------------------ read

@@ -102,9 +102,15 @@ class LiveTwin:
         self.latencies_s: list[float] = []  # receive -> state applied, per batch
         self.listeners: list[Callable[[Changes], None]] = []  # after each committed batch
         self.tm: TmEstimate | None = None  # the accepted estimate the twin predicts with
-        self.prior: HistoryPrior | None = None  # learned from measured matrices (use_history)
-        self.prior_choice: PriorChoice | None = None
+        self._prior: HistoryPrior | None = None  # learned from measured matrices
+        self._prior_choice: PriorChoice | None = None
+        # matrices kept in the store, learned from at the first use of the prior (learning
+        # costs seconds on large networks; reading the state needs none of it)
+        self._pending: TmHistory | None = None
         self.prior_matrices = 0
+        self.prior_labels: tuple[str, ...] = ()  # the matrices it was learned from
+        # "given" (use_history) or "store" (learned again from the kept matrices at start)
+        self.prior_source: str | None = None
         self.drift_every_s = drift_every_s
         self._checked_at = -np.inf  # data time of the last drift check
         self.last_innovation = float("nan")
@@ -246,15 +252,47 @@ class LiveTwin:
         return _estimate(rm, np.where(up, rates, np.nan), self.state.compiled, self.prior,
                          self.state.time if at is None else at, mu)
 
+    @property
+    def prior(self) -> HistoryPrior | None:
+        """The traffic-matrix prior learned from measured matrices (``use_history``, or
+        the ones the store keeps), None for tomogravity's gravity prior."""
+        self._learn_pending()
+        return self._prior
+
+    @property
+    def prior_choice(self) -> PriorChoice | None:
+        self._learn_pending()
+        return self._prior_choice
+
     def _restore_history(self, store: Store) -> None:
-        """Learn the prior again from the matrices kept in the store (a restart keeps it); a
-        history that no longer fits or cannot be read is reported and left out."""
+        """Read the matrices kept in the store (a restart keeps the prior); the prior is
+        learned from them at its first use. A history that cannot be read or no longer
+        fits is reported and left out."""
         try:
-            history = store.tm_history(self.name)
-            if history is not None:
-                self.use_history(history, keep=False)
+            history = store.tm_history(self.name, self._pair_names())
         except (ValueError, NettwinError) as exc:
             log.warning("traffic history of %s not used: %s (PUT it again)", self.name, exc)
+            return
+        if history is not None:
+            with self._lock:
+                self._pending = history
+                self.prior_matrices, self.prior_labels = history.n, tuple(history.labels)
+                self.prior_source = "store"
+
+    def _learn_pending(self) -> None:
+        if self._pending is None:
+            return
+        with self._lock:
+            history, self._pending = self._pending, None
+            if history is None:
+                return
+            try:
+                self.use_history(history, keep=False)
+                self.prior_source = "store"
+            except (ValueError, NettwinError) as exc:
+                log.warning("traffic history of %s not used: %s (PUT it again)", self.name,
+                            exc)
+                self.prior_matrices, self.prior_labels, self.prior_source = 0, (), None
 
     def use_history(self, history: TmHistory, keep: bool = True) -> PriorChoice:
         """Learn the traffic-matrix prior from measured past matrices (on the network's
@@ -271,16 +309,26 @@ class LiveTwin:
         prior, choice = prior_from_history(history, rm, self.state.compiled.n_nodes,
                                            edge=False)
         with self._lock:
-            self.prior, self.prior_choice, self.prior_matrices = prior, choice, history.n
+            self._pending = None
+            self._prior, self._prior_choice, self.prior_matrices = prior, choice, history.n
+            self.prior_labels, self.prior_source = tuple(history.labels), "given"
             self.tm = None  # the next check starts from an estimate with the new prior
         if keep and self.store is not None:
-            self.store.save_tm_history(self.name, history)
+            self.store.save_tm_history(self.name, history, self._pair_names())
         return choice
+
+    def _pair_names(self) -> list[tuple[str, str]]:
+        """(src, dst) node names of the routing matrix's pairs, in its column order."""
+        rm, ids = self.routing(), self.network.node_ids
+        return [(ids[a], ids[b]) for a, b in zip(rm.src.tolist(), rm.dst.tolist(),
+                                                 strict=True)]
 
     def forget_history(self) -> None:
         """Back to tomogravity (gravity prior)."""
         with self._lock:
-            self.prior, self.prior_choice, self.prior_matrices = None, None, 0
+            self._pending = None
+            self._prior, self._prior_choice, self.prior_matrices = None, None, 0
+            self.prior_labels, self.prior_source = (), None
             self.tm = None
             self.state.alarms.pop((NETWORK_OBJECT, "modelDrift"), None)
         if self.store is not None:

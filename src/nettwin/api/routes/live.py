@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -242,7 +242,8 @@ def _prior_doc(lt: LiveTwin) -> TrafficPrior:
         "half_life_matrices": ch.half_life, "spread_calibration": ch.kappa,
         "validation_error": ch.validation_error, "validation_matrices":
         ch.validation_matrices, "alarm_innovation": lt.prior.alarm_innovation,
-        "drift_every_s": lt.drift_every_s}))
+        "drift_every_s": lt.drift_every_s, "labels": list(lt.prior_labels),
+        "source": "store" if lt.prior_source == "store" else "request"}))
 
 
 @router.get("/traffic-history", **role_route(Role.VIEWER))
@@ -264,10 +265,15 @@ async def put_traffic_history(_: Operator, twin: TwinDep, nid: NetworkId,
     if not lt.can_estimate():
         raise HTTPException(409, detail=f"{lt.state.compiled.n_nodes} nodes: too large for "
                                         "the dense traffic-matrix estimate")
+    def time_of_day(t: datetime | None) -> float:  # in UTC, as the counters' times are
+        if t is None:
+            return float("nan")
+        t = t.astimezone(UTC) if t.tzinfo is not None else t
+        return float(t.hour * 3600 + t.minute * 60 + t.second)
+
     records = [MeasuredMatrix(
         m.label or f"#{i}",  # named "matrix #i" in a problem
-        float("nan") if m.time is None else float(
-            m.time.hour * 3600 + m.time.minute * 60 + m.time.second),
+        time_of_day(m.time),
         [d.src for d in m.demands], [d.dst for d in m.demands],
         [d.rate_bps for d in m.demands]) for i, m in enumerate(body.matrices)]
 
