@@ -164,7 +164,7 @@ def register(server: MCPServer, gate: Gate, results: ResultStore) -> None:
         verdict, max utilisation before/after, most loaded arcs, lost and rerouted demands,
         services newly violated (role: planner). Nothing is changed in the twin."""
         def work(who: Principal) -> dict[str, Any]:
-            doc = net_routes.whatif(who, twin, network_id, net_routes.ScenarioRequest(
+            doc = net_routes.whatif_doc(twin, network_id, net_routes.ScenarioRequest(
                 name=name, changes=changes, basis=basis), limit=1_000_000
             ).model_dump(mode="json")
             rid = results.put("whatif", network_id, doc)

@@ -158,7 +158,12 @@ def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioRequest,
     """The scenario's changes against the no-change run, on the live state or the plan.
     The answer is checked against ``WhatIfDoc`` and serialised here, in the request's
     thread: FastAPI would check it again in a second hop through the thread pool."""
+    doc = whatif_doc(twin, nid, body, limit)
+    return Response(doc.model_dump_json(), media_type="application/json")
+
+
+def whatif_doc(twin: Twin, nid: str, body: ScenarioRequest, limit: int) -> WhatIfDoc:
+    """The what-if answer, checked (the route and the MCP tool serialise it)."""
     b = resolve_basis(twin, nid, body.basis)
     scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
-    doc = WhatIfDoc.model_validate(whatif_document(b, body.changes, scenario, limit))
-    return Response(doc.model_dump_json(), media_type="application/json")
+    return WhatIfDoc.model_validate(whatif_document(b, body.changes, scenario, limit))
