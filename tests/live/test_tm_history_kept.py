@@ -136,3 +136,13 @@ def test_a_changed_topology_does_not_reuse_the_kept_prior(tmp_path: Path) -> Non
     assert other.name != lt.name and other.prior is None and other.prior_source is None
     same = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
     assert same.prior is not None  # the original topology still has it
+
+
+def test_a_twin_without_kept_history_builds_no_routing_matrix(tmp_path: Path,
+                                                              caplog) -> None:  # type: ignore[no-untyped-def]
+    # opening a twin on a store that keeps no history for it costs no routing matrix (on a
+    # network too large to estimate that would even warn about a history that is not there)
+    net = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    lt = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
+    assert lt._rm is None and lt.prior is None
+    assert "traffic history" not in caplog.text

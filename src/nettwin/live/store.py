@@ -225,6 +225,11 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(traffic_history.delete().where(traffic_history.c.network == network))
 
+    def has_tm_history(self, network: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(traffic_history).where(
+                traffic_history.c.network == network)).scalar() != 0
+
     def tm_history(self, network: str, pairs: Sequence[tuple[str, str]] | None = None
                    ) -> TmHistory | None:
         """The measured matrices kept for ``network``, or None; with ``pairs`` (src, dst

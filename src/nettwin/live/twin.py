@@ -268,6 +268,8 @@ class LiveTwin:
         """Read the matrices kept in the store (a restart keeps the prior); the prior is
         learned from them at its first use. A history that cannot be read or no longer
         fits is reported and left out."""
+        if not store.has_tm_history(self.name):  # the usual case: no routing matrix built
+            return
         try:
             history = store.tm_history(self.name, self._pair_names())
         except (ValueError, NettwinError) as exc:
