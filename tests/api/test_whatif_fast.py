@@ -192,3 +192,56 @@ def test_reachability_and_rerouting_agree(seed: int) -> None:
             _assert_same(doc, want)
         assert docs[0]["demands_rerouted"] > 0 or docs[0]["demands_lost_count"] > 0 or \
             want["demands_rerouted"] == want["demands_lost_count"] == 0
+
+
+def test_the_gate_serves_the_cheapest_waiting_first_and_learns_costs() -> None:
+    """``Turns``: with the slot held, waiters of about the same arrival are served cheapest
+    first (equal costs in arrival order); one that came long before the others is not
+    overtaken. ``CostModel``: seconds per unit of work as a ratio of decaying sums, not
+    pulled up by a what-if of tiny work."""
+    import threading
+    import time
+
+    from nettwin.api.whatif import CostModel, Turns
+
+    gate = Turns(1, weight=10.0)
+    served: list[str] = []
+
+    def wait(name: str, cost_s: float) -> threading.Thread:
+        def run() -> None:
+            with gate.turn(cost_s):
+                served.append(name)
+        t = threading.Thread(target=run)
+        t.start()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # queued before the next one comes
+            with gate._lock:
+                if len(gate._waiting) == len(threads) + 1:
+                    break
+            time.sleep(0.001)
+        return t
+
+    threads: list[threading.Thread] = []
+    with gate.turn(0.0):
+        for name, cost in [("costly", 0.010), ("cheap", 0.001), ("medium", 0.005),
+                           ("cheap2", 0.001)]:
+            threads.append(wait(name, cost))
+    for t in threads:
+        t.join(5)
+    assert served == ["cheap", "cheap2", "medium", "costly"]
+
+    served.clear()
+    threads = []
+    with gate.turn(0.0):
+        threads.append(wait("early", 0.001))
+        time.sleep(0.05)  # the next one comes 50 ms later: more than 10 x its cost
+        threads.append(wait("late", 0.0))
+    for t in threads:
+        t.join(5)
+    assert served == ["early", "late"]
+
+    model = CostModel(per_work_s=10e-6)
+    for _ in range(50):
+        model.learn(300.0, 3e-3)  # 10 us per unit
+    model.learn(1.0, 1e-3)  # a what-if that repairs nothing: its fixed cost
+    assert model.expected_s(300.0) == pytest.approx(3e-3, rel=0.05)

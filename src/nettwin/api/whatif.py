@@ -110,13 +110,25 @@ def whatif_document(b: Basis, changes: list[dict[str, Any]], scenario: Scenario,
 
 class Turns:
     """At most ``slots`` holders at once; the others wait and are served by ``arrival +
-    expected cost`` (shortest first among those that came at about the same time). With
-    many what-ifs at once (a dashboard firing 50) the cheap ones stop queueing behind the
-    few that repair most of the network, which halves the median wait; a costly one is
-    overtaken only by those arriving within its own expected cost after it, so none waits
-    for ever. Equal costs are served in arrival order."""
+    weight * expected cost`` (shortest first among those that came at about the same
+    time). With many what-ifs at once (a dashboard firing 50) the cheap ones stop queueing
+    behind the few that repair most of the network: single failures differ a hundredfold in
+    cost (a link in few shortest-path DAGs or in most), so shortest first roughly halves the
+    median wait, while the last answer comes when all the work is done, in any order. A
+    costly one is overtaken only by those arriving within ``weight`` times its expected cost
+    after it, so none waits for ever. Equal costs are served in arrival order.
 
-    def __init__(self, slots: int) -> None:
+    ``weight``: the server reads a burst's requests one after the other (about half a
+    millisecond each), so they reach the gate spread over tens of milliseconds, longer than
+    most of them cost; with weight 1 the order stayed close to arrival order. Simulated
+    with the single-failure costs of the 1,000-node benchmark network (1.5 ms + 15 us per
+    destination repaired; 50 at once, 2 slots, 0.6 ms between arrivals), the median wait
+    falls from 53 ms (weight 1) to 30 ms (weight 10; 28 ms shortest first regardless of
+    arrival), the 99th percentile rises from 120 to 131 ms; measured through the API, the
+    median answer came at 31-38% of the burst's drain time (was 35-40%)."""
+
+    def __init__(self, slots: int, weight: float = 10.0) -> None:
+        self._weight = weight
         self._free = slots
         self._waiting: list[tuple[float, int, threading.Event]] = []
         self._seq = itertools.count()
@@ -131,7 +143,8 @@ class Turns:
                 self._free -= 1
             else:
                 turn = threading.Event()
-                heapq.heappush(self._waiting, (time.monotonic() + cost_s, next(self._seq),
+                heapq.heappush(self._waiting, (time.monotonic() + self._weight * cost_s,
+                                               next(self._seq),
                                                turn))
         if turn is not None:
             turn.wait()  # the slot is handed over by a holder leaving
@@ -147,9 +160,30 @@ class Turns:
 
 _gate: dict[str, Turns] = {}
 _gate_lock = threading.Lock()
-# seconds of a failure what-if per destination it repairs (the DAG entries of its failed
-# arcs), learnt from the ones answered (a running mean): the gate's expected cost
-_per_destination_s = [10e-6]
+
+
+class CostModel:
+    """Expected seconds of a failure what-if from its work (the DAG entries of its failed
+    arcs, plus one): seconds per unit of work learnt from the ones answered, as a ratio of
+    decaying sums. (A running mean of each one's seconds / work was pulled far up by the
+    what-ifs that repair nothing, whose fixed cost divided by a work of 1 is large.)"""
+
+    def __init__(self, per_work_s: float = 10e-6, decay: float = 0.9) -> None:
+        self._lock = threading.Lock()
+        self._decay = decay
+        self._seconds = per_work_s * 1000.0
+        self._work = 1000.0
+
+    def expected_s(self, work: float) -> float:
+        return work * self._seconds / self._work
+
+    def learn(self, work: float, seconds: float) -> None:
+        with self._lock:
+            self._seconds = self._decay * self._seconds + seconds
+            self._work = self._decay * self._work + work
+
+
+_cost = CostModel()
 
 
 def _computing() -> Turns:
@@ -179,11 +213,10 @@ def whatif_diff(b: Basis, scenario: Scenario) -> ScenarioDiff:
             arc_up[failed] = False
         ptr = st.incremental.dag_ptr
         work = float((ptr[failed + 1] - ptr[failed]).sum()) + 1.0
-        with _computing().turn(work * _per_destination_s[0]):
+        with _computing().turn(_cost.expected_s(work)):
             t = time.perf_counter()
             diff = failure_diff(b, st, arc_up, failed)
-            _per_destination_s[0] += 0.1 * ((time.perf_counter() - t) / work
-                                            - _per_destination_s[0])
+            _cost.learn(work, time.perf_counter() - t)
             return diff
     return run_whatif(b.network, scenario, compiled=b.compiled, baseline=b.baseline).diff
 
