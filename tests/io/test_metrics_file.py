@@ -218,3 +218,21 @@ def test_traffic_given_a_directory_says_so_like_metrics(tmp_path: Path) -> None:
     # the same convention for --traffic as --metrics: a folder is named as one, exit 3
     res = runner.invoke(app, ["info", str(ABILENE), "--traffic", str(tmp_path)])
     assert res.exit_code == 3 and "a directory, not a traffic file" in res.output, res.output
+
+
+def test_policy_note_withdrawn_only_when_every_metric_is_replaced(tmp_path: Path) -> None:
+    # SNDlib carries no metrics: the import says which policy it applied; once a file gives
+    # every link's real metric that note is no longer true, while a partial file keeps it
+    net = load_network(ABILENE)
+
+    def policy_notes(n):  # type: ignore[no-untyped-def]
+        return [p for p in n.notes if "carries no IGP metrics" in p.message]
+
+    assert len(policy_notes(net)) == 1 and "--metrics" in str(policy_notes(net)[0])
+    ids = list(net.links)
+    full = tmp_path / "full.csv"
+    full.write_text("link,metric\n" + "".join(f"{k},5\n" for k in ids))
+    assert policy_notes(apply_metrics_file(net, full)) == []
+    part = tmp_path / "part.csv"
+    part.write_text("link,metric\n" + "".join(f"{k},5\n" for k in ids[:-1]))
+    assert len(policy_notes(apply_metrics_file(net, part))) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nettwin.errors import ImportFormatError
-from nettwin.io.options import ImportOptions
+from nettwin.io.options import ImportOptions, metric_policy_note
 from nettwin.io.text import check_file_size
 from nettwin.model import Network, build_network
 from nettwin.model.fields import LinkKind
@@ -146,7 +146,7 @@ def import_graphml(path: str | Path, options: ImportOptions | None = None) -> Ne
                                f"(LinkSpeedRaw/LinkSpeed/LinkType); capacity "
                                f"{options.default_capacity_bps:g} bit/s assumed",
                           "pass another default capacity or correct the links in a native file"))
-    notes.append(note(src, f"capacities from: {dict(sources)}; no IGP metrics in GraphML: "
-                           f"{options.describe_metric()}"))
+    notes.append(note(src, f"capacities from: {dict(sources)}"))
+    notes.append(metric_policy_note(src, "no IGP metrics in GraphML", options))
     name = str(g.graph.get("Network") or g.graph.get("label") or path.stem)
     return build_network(name, nodes, links, notes=notes, source=src)

@@ -28,10 +28,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nettwin.errors import ImportFormatError, ValidationError
+from nettwin.io.options import POLICY_METRIC_FIELD
 from nettwin.io.text import read_text
 from nettwin.model import Network
 from nettwin.model.fields import MAX_IGP_METRIC
-from nettwin.model.problems import Problem, note
+from nettwin.model.problems import Problem, Severity, note
 
 _SRC = ("src", "a", "from", "source")
 _DST = ("dst", "b", "to", "target")
@@ -277,7 +278,11 @@ def _with_metrics(network: Network, given: dict[tuple[str, bool], tuple[float, i
                                 f"whole IGP metrics as the Rocketfuel importer does ({shown}"
                                 f"{', ...' if len(fractional) > 3 else ''})",
                           fix="give whole metrics, scaled if ties matter"))
-    return dataclasses.replace(network, links=links, notes=network.notes + tuple(notes))
+    earlier = network.notes
+    if not untouched:  # every metric replaced: the importer's policy note no longer holds
+        earlier = tuple(n for n in earlier if not (
+            n.severity is Severity.NOTE and n.field == POLICY_METRIC_FIELD))
+    return dataclasses.replace(network, links=links, notes=earlier + tuple(notes))
 
 
 def _untouched(network: Network, given: dict[tuple[str, bool], tuple[float, int]]

@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from nettwin.model.fields import MAX_IGP_METRIC
+from nettwin.model.problems import Problem, Severity
+
+# the field of the note an importer writes when it applied the metric policy: a metrics
+# file that replaces every link's metric (io.metrics) withdraws that note
+POLICY_METRIC_FIELD = "metric"
 
 
 class MetricPolicy(enum.Enum):
@@ -58,3 +63,10 @@ def _positive(value: Any) -> float | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) and number > 0 else None
+
+
+def metric_policy_note(element: str, what: str, options: ImportOptions) -> Problem:
+    """The note that the metric policy was applied (``what``: where metrics were missing)."""
+    return Problem(element, f"{what}: {options.describe_metric()}", field=POLICY_METRIC_FIELD,
+                   fix="give the routers' real metrics with --metrics FILE",
+                   severity=Severity.NOTE)

@@ -17,7 +17,7 @@ from typing import Any
 from nettwin.errors import ImportFormatError
 from nettwin.io.documents import parse_json
 from nettwin.io.native import radio_document
-from nettwin.io.options import ImportOptions
+from nettwin.io.options import ImportOptions, metric_policy_note
 from nettwin.io.text import read_text
 from nettwin.model import Network, build_network
 from nettwin.model.problems import Problem, note
@@ -196,8 +196,8 @@ def import_rfc8345(path: str | Path, options: ImportOptions | None = None,
         notes.append(note(path.name, f"{defaulted_capacity} link direction(s) carry no "
                                      f"capacity; {options.default_capacity_bps:g} bit/s assumed"))
     if defaulted_metric:
-        notes.append(note(path.name, f"{defaulted_metric} link(s) lack RFC 8346 metric1: "
-                                     f"{options.describe_metric()}"))
+        notes.append(metric_policy_note(
+            path.name, f"{defaulted_metric} link(s) lack RFC 8346 metric1", options))
     return build_network(str(net.get("network-id") or path.stem), nodes, links, notes=notes,
                          source=path.name)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nettwin.errors import ImportFormatError, ValidationError
-from nettwin.io.options import ImportOptions
+from nettwin.io.options import ImportOptions, metric_policy_note
 from nettwin.io.text import local_name, parse_number, parse_xml, read_text
 from nettwin.io.traffic import TrafficRecords
 from nettwin.model import Network, build_demands_from_columns, build_network
@@ -235,7 +235,7 @@ def _build(path: Path, parts: tuple[dict[str, str], list[tuple[str, float | None
     if from_modules:
         notes.append(note(src, f"{from_modules} link(s) have no pre-installed capacity; the "
                                "smallest installable module's capacity is used"))
-    notes.append(note(src, f"SNDlib carries no IGP metrics: {options.describe_metric()}"))
+    notes.append(metric_policy_note(src, "SNDlib carries no IGP metrics", options))
     index = {nid: i for i, (nid, _, _) in enumerate(nodes)}
     table, problems = build_demands_from_columns(traffic.src, traffic.dst, traffic.rate_bps,
                                                  index, labels=traffic.labels,
