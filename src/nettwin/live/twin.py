@@ -102,13 +102,12 @@ class LiveTwin:
         self.latencies_s: list[float] = []  # receive -> state applied, per batch
         self.listeners: list[Callable[[Changes], None]] = []  # after each committed batch
         self.tm: TmEstimate | None = None  # the accepted estimate the twin predicts with
-        self._prior: HistoryPrior | None = None  # learned from measured matrices
+        # the measured matrices the prior is learned from; read from the store at start,
+        # they are learned from at the prior's first use (seconds on large networks;
+        # reading the state needs none of it): _history set, _prior still None
+        self._history: TmHistory | None = None
+        self._prior: HistoryPrior | None = None
         self._prior_choice: PriorChoice | None = None
-        # matrices kept in the store, learned from at the first use of the prior (learning
-        # costs seconds on large networks; reading the state needs none of it)
-        self._pending: TmHistory | None = None
-        self.prior_matrices = 0
-        self.prior_labels: tuple[str, ...] = ()  # the matrices it was learned from
         # "given" (use_history) or "store" (learned again from the kept matrices at start)
         self.prior_source: str | None = None
         self.drift_every_s = drift_every_s
@@ -264,6 +263,16 @@ class LiveTwin:
         self._learn_pending()
         return self._prior_choice
 
+    @property
+    def prior_matrices(self) -> int:
+        """How many measured matrices the prior is (or will be) learned from."""
+        return 0 if self._history is None else self._history.n
+
+    @property
+    def prior_labels(self) -> tuple[str, ...]:
+        """The matrices the prior is (or will be) learned from."""
+        return () if self._history is None else self._history.labels
+
     def _restore_history(self, store: Store) -> None:
         """Read the matrices kept in the store (a restart keeps the prior); the prior is
         learned from them at its first use. A history that cannot be read or no longer
@@ -277,16 +286,14 @@ class LiveTwin:
             return
         if history is not None:
             with self._lock:
-                self._pending = history
-                self.prior_matrices, self.prior_labels = history.n, tuple(history.labels)
-                self.prior_source = "store"
+                self._history, self.prior_source = history, "store"
 
     def _learn_pending(self) -> None:
-        if self._pending is None:
+        if self._prior is not None or self._history is None:
             return
         with self._lock:
-            history, self._pending = self._pending, None
-            if history is None:
+            history = self._history
+            if self._prior is not None or history is None:
                 return
             try:
                 self.use_history(history, keep=False)
@@ -294,7 +301,7 @@ class LiveTwin:
             except (ValueError, NettwinError) as exc:
                 log.warning("traffic history of %s not used: %s (PUT it again)", self.name,
                             exc)
-                self.prior_matrices, self.prior_labels, self.prior_source = 0, (), None
+                self._history, self.prior_source = None, None
 
     def use_history(self, history: TmHistory, keep: bool = True) -> PriorChoice:
         """Learn the traffic-matrix prior from measured past matrices (on the network's
@@ -311,9 +318,8 @@ class LiveTwin:
         prior, choice = prior_from_history(history, rm, self.state.compiled.n_nodes,
                                            edge=False)
         with self._lock:
-            self._pending = None
-            self._prior, self._prior_choice, self.prior_matrices = prior, choice, history.n
-            self.prior_labels, self.prior_source = tuple(history.labels), "given"
+            self._history, self._prior, self._prior_choice = history, prior, choice
+            self.prior_source = "given"
             self.tm = None  # the next check starts from an estimate with the new prior
         if keep and self.store is not None:
             self.store.save_tm_history(self.name, history, self._pair_names())
@@ -328,9 +334,8 @@ class LiveTwin:
     def forget_history(self) -> None:
         """Back to tomogravity (gravity prior)."""
         with self._lock:
-            self._pending = None
-            self._prior, self._prior_choice, self.prior_matrices = None, None, 0
-            self.prior_labels, self.prior_source = (), None
+            self._history, self._prior, self._prior_choice = None, None, None
+            self.prior_source = None
             self.tm = None
             self.state.alarms.pop((NETWORK_OBJECT, "modelDrift"), None)
         if self.store is not None:
