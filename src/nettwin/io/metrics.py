@@ -141,29 +141,47 @@ def apply_metrics_file(network: Network, path: str | Path) -> Network:
     """The network with the IGP metrics of ``path`` (see the module's layouts)."""
     path = Path(path)
     check_metrics_path(path)
-    name = path.name
-    problems: list[Problem] = []
-    header, rows = _rows(path, name, problems)
-    # (link id, forward?) -> (metric as given, line)
-    given: dict[tuple[str, bool], tuple[float, int]] = {}
-    pairs = _pair_index(network)
+    read = _Read(network, path.name)
+    header, rows = _rows(path, read.name, read.problems)
+    if header is not None and "link" in header:
+        read.link_rows(header, rows)
+    else:
+        read.pair_rows(header, rows)
+    if read.problems:
+        raise ValidationError(read.problems[:_MAX_PROBLEMS], source=read.name)
+    if not read.given:
+        raise ImportFormatError(str(path), "no metrics in the file, only its header: give "
+                                           "one row per link (or per direction)")
+    return _with_metrics(network, read.given, read.name)
 
-    def set_arc(link_id: str, forward: bool, metric: float | None, line: int,
+
+class _Read:
+    """The metrics read so far, (link id, forward?) -> (metric as given, line), and every
+    problem met."""
+
+    def __init__(self, network: Network, name: str) -> None:
+        self.network, self.name = network, name
+        self.given: dict[tuple[str, bool], tuple[float, int]] = {}
+        self.problems: list[Problem] = []
+
+    def set_arc(self, link_id: str, forward: bool, metric: float | None, line: int,
                 where: str) -> None:
         if metric is None:
             return
-        before = given.get((link_id, forward))
+        before = self.given.get((link_id, forward))
         if before is not None:
-            ends = (network.links[link_id].a, network.links[link_id].b)
-            src, dst = ends if forward else ends[::-1]
-            problems.append(Problem(where, f"the metric of {src} -> {dst} is given twice "
-                                    f"(line {before[1]} gives {before[0]:g})",
-                                    fix="keep one row per link (or per direction)",
-                                    value=f"{metric:g}"))
+            link = self.network.links[link_id]
+            src, dst = (link.a, link.b) if forward else (link.b, link.a)
+            self.problems.append(Problem(where, f"the metric of {src} -> {dst} is given twice "
+                                         f"(line {before[1]} gives {before[0]:g})",
+                                         fix="keep one row per link (or per direction)",
+                                         value=f"{metric:g}"))
             return
-        given[(link_id, forward)] = (metric, line)
+        self.given[(link_id, forward)] = (metric, line)
 
-    if header is not None and "link" in header:
+    def link_rows(self, header: list[str], rows: Iterator[tuple[int, list[str]]]) -> None:
+        """``link,metric`` or ``link,metric_ab,metric_ba`` rows."""
+        name, links, problems = self.name, self.network.links, self.problems
         col = {h: k for k, h in enumerate(header)}
         if "metric" not in col and not {"metric_ab", "metric_ba"} <= col.keys():
             raise ImportFormatError(name, f"columns {header}: with 'link' give 'metric' or "
@@ -173,34 +191,36 @@ def apply_metrics_file(network: Network, path: str | Path) -> Network:
                 problems.append(Problem(f"{name}:{line}", f"{len(row)} fields, the header has "
                                         f"{len(header)}", fix="one value per column",
                                         value=_shown(",".join(row))))
-            elif row[col["link"]] not in network.links:
-                link_id = row[col["link"]]
-                hint = _near(link_id, list(network.links))
+                continue
+            link_id = row[col["link"]]
+            where = f"{name}:{line} (link {link_id})"
+            before = self.given.get((link_id, True)) or self.given.get((link_id, False))
+            if link_id not in links:
+                hint = _near(link_id, list(links))
                 problems.append(Problem(f"{name}:{line}", "no such link in the network",
                                         fix=f"{hint}use the network's link ids (`nettwin "
                                             "convert FILE net.yaml` lists them under links) "
                                             "or the src,dst,metric layout",
                                         field="link", value=_shown(link_id)))
+            elif before is not None:
+                problems.append(Problem(where, f"the link is given twice (line "
+                                        f"{before[1]} gives it already)",
+                                        fix="keep one row per link"))
+            elif "metric" in col:
+                m = _metric(row[col["metric"]], where, problems)
+                self.set_arc(link_id, True, m, line, where)
+                self.set_arc(link_id, False, m, line, where)
             else:
-                link_id = row[col["link"]]
-                where = f"{name}:{line} (link {link_id})"
-                before = given.get((link_id, True)) or given.get((link_id, False))
-                if before is not None:
-                    problems.append(Problem(where, f"the link is given twice (line "
-                                            f"{before[1]} gives it already)",
-                                            fix="keep one row per link"))
-                elif "metric" in col:
-                    m = _metric(row[col["metric"]], where, problems)
-                    set_arc(link_id, True, m, line, where)
-                    set_arc(link_id, False, m, line, where)
-                else:
-                    set_arc(link_id, True, _metric(row[col["metric_ab"]], where, problems),
-                            line, where)
-                    set_arc(link_id, False, _metric(row[col["metric_ba"]], where, problems),
-                            line, where)
+                for forward, key in ((True, "metric_ab"), (False, "metric_ba")):
+                    self.set_arc(link_id, forward, _metric(row[col[key]], where, problems),
+                                 line, where)
             if len(problems) >= _MAX_PROBLEMS:
-                break
-    else:
+                return
+
+    def pair_rows(self, header: list[str] | None,
+                  rows: Iterator[tuple[int, list[str]]]) -> None:
+        """``src,dst,metric`` rows, or whitespace ``router_a router_b metric`` lines."""
+        name, network, problems = self.name, self.network, self.problems
         if header is not None:
             col = {h: k for k, h in enumerate(header)}
             src = next((col[h] for h in _SRC if h in col), None)
@@ -212,6 +232,7 @@ def apply_metrics_file(network: Network, path: str | Path) -> Network:
             width = len(header)
         else:
             src, dst, met, width = 0, 1, 2, 3
+        pairs = _pair_index(network)
         for line, row in rows:
             if len(row) != width:
                 layout = ("one value per column" if header else
@@ -219,33 +240,26 @@ def apply_metrics_file(network: Network, path: str | Path) -> Network:
                           "layout src,dst,metric)")
                 problems.append(Problem(f"{name}:{line}", f"{len(row)} fields, expected "
                                         f"{width}", fix=layout, value=_shown(" ".join(row))))
+                continue
+            a, b = row[src], row[dst]
+            found = pairs.get((a, b), [])
+            where = f"{name}:{line} ({_shown(a)} -> {_shown(b)})"
+            if not found:
+                unknown = [n for n in (a, b) if n not in network.nodes]
+                what = (f"no node {_shown(unknown[0])!r} in the network" if unknown
+                        else "no link between these nodes")
+                problems.append(Problem(where, what, fix="name nodes as the network "
+                                        "does, one line per existing link direction",
+                                        value=_shown(f"{a},{b}")))
+            elif len(found) > 1:
+                problems.append(Problem(where, f"{len(found)} parallel links "
+                                        f"({', '.join(i for i, _ in found)})",
+                                        fix="use the link,metric layout to name each"))
             else:
-                a, b = row[src], row[dst]
-                found = pairs.get((a, b), [])
-                where = f"{name}:{line} ({_shown(a)} -> {_shown(b)})"
-                if not found:
-                    unknown = [n for n in (a, b) if n not in network.nodes]
-                    what = (f"no node {_shown(unknown[0])!r} in the network" if unknown
-                            else "no link between these nodes")
-                    problems.append(Problem(where, what, fix="name nodes as the network "
-                                            "does, one line per existing link direction",
-                                            value=_shown(f"{a},{b}")))
-                elif len(found) > 1:
-                    problems.append(Problem(where, f"{len(found)} parallel links "
-                                            f"({', '.join(i for i, _ in found)})",
-                                            fix="use the link,metric layout to name each"))
-                else:
-                    link_id, forward = found[0]
-                    set_arc(link_id, forward, _metric(row[met], where, problems), line,
-                            where)
+                link_id, forward = found[0]
+                self.set_arc(link_id, forward, _metric(row[met], where, problems), line, where)
             if len(problems) >= _MAX_PROBLEMS:
-                break
-    if problems:
-        raise ValidationError(problems[:_MAX_PROBLEMS], source=name)
-    if not given:
-        raise ImportFormatError(str(path), "no metrics in the file, only its header: give "
-                                           "one row per link (or per direction)")
-    return _with_metrics(network, given, name)
+                return
 
 
 def _with_metrics(network: Network, given: dict[tuple[str, bool], tuple[float, int]],
