@@ -182,7 +182,9 @@ class LiveArc(BaseModel):
     rate_bps: float | None = Field(description="Measured; null: not measured yet.")
     capacity_bps: float = Field(description="Now (radio links: at their modulation).")
     utilisation: float | None
-    drops_pps: float | None = None
+    drops_pps: float | None = Field(
+        default=None, description="Packets discarded per second at the sending port "
+        "(the rate of its out_drops counter, like ifOutDiscards); null: not counted.")
     up: bool | None = None
 
 

@@ -96,7 +96,8 @@ def synth_cmd(
 
     observations.jsonl: the live twin's observation format (replay it with ``nettwin
     ingest observations.jsonl --network NET``): {"kind": "counter", "time", "device",
-    "interface" (the link id), "out_octets", "out_drops", "oper_status", "counter_bits"};
+    "interface" (the link id), "out_octets" (bytes), "out_packets", "out_drops" (packets,
+    like ifOutDiscards), "oper_status", "counter_bits"};
     {"kind": "radio", "time", "link", "rsl_dbm", "modulation", "capacity_bps"};
     {"kind": "event", "time", "object", "event" (link_down, link_up, node_down, syslog),
     "severity", "message"}. Noise: counter jitter, lost samples, delayed and lost events,
@@ -111,13 +112,13 @@ def synth_cmd(
     With --parquet, the same data as Parquet tables beside the JSON lines (replay them with
     ``nettwin diagnose NET --observations observations.parquet``). observations.parquet,
     one row per record, null where the record's kind lacks the column: kind string, time
-    float64, device string, interface string, out_octets float64, out_drops float64,
-    oper_status string, counter_bits int8 (counter); link string, rsl_dbm float64,
-    modulation string, capacity_bps float64 (radio); object string, event string, severity
-    string, message string (event). labels.parquet: event_id string, scenario string, kind
-    string, element string, elements list<string>, start float64, end float64, window_start
-    float64, window_end float64, params string (a JSON object), chain list<string>,
-    affected_services list<string>.
+    float64, device string, interface string, out_octets float64, out_packets float64,
+    out_drops float64, oper_status string, counter_bits int8 (counter); link string,
+    rsl_dbm float64, modulation string, capacity_bps float64 (radio); object string, event
+    string, severity string, message string (event). labels.parquet: event_id string,
+    scenario string, kind string, element string, elements list<string>, start float64,
+    end float64, window_start float64, window_end float64, params string (a JSON object),
+    chain list<string>, affected_services list<string>.
     """
     set_quiet(quiet)
     from nettwin.synth import Noise, SynthConfig, Synthesizer

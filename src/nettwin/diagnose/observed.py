@@ -14,7 +14,13 @@ import numpy as np
 import orjson
 
 from nettwin.errors import NettwinError
-from nettwin.live.observations import Decoder, Event, InterfaceMap, TimeWindow
+from nettwin.live.observations import (
+    DEFAULT_PACKET_BYTES,
+    Decoder,
+    Event,
+    InterfaceMap,
+    TimeWindow,
+)
 from nettwin.model import Network
 
 
@@ -26,7 +32,7 @@ class ObservationError(NettwinError):
 class ObservedWindow:
     times: np.ndarray  # float[K]: ends of the sample intervals
     carried_bps: np.ndarray  # float[K, m]; nan where not measured
-    dropped_bps: np.ndarray  # float[K, m]; nan where not measured
+    dropped_bps: np.ndarray  # float[K, m]; nan where not measured (out_drops packets x size)
     oper_up: np.ndarray  # int8[K, m]: 1 up, 0 down, -1 not reported
     reported: np.ndarray  # bool[m]: the arc's sending port reports at all in the window
     last_report: np.ndarray  # float[m]: time of its last sample (-inf: never)
@@ -69,7 +75,8 @@ def observe(network: Network, payloads: Iterable[bytes | str | Mapping[str, Any]
     arc = ports.port_arc[batch.port[keep]]
     t = batch.time[keep]
     octets = batch.out_octets[keep]
-    drops = batch.out_drops[keep]
+    packets = batch.out_packets[keep]
+    drops = batch.out_drop_packets[keep]
     oper = batch.oper_up[keep]
     m = 2 * len(network.links)
     grid = np.unique(t)
@@ -90,9 +97,12 @@ def observe(network: Network, payloads: Iterable[bytes | str | Mapping[str, Any]
     ok = same & (dt > 0) & (do >= 0)  # a negative step is a counter reset: no rate there
     idx = np.flatnonzero(ok)
     carried[k_s[idx + 1], a_s[idx + 1]] = do[idx] * 8.0 / dt[idx]
+    size = _packet_bytes(a_s, o_s, packets[order], ok, m)
     dd_ok = ok & (dd >= 0)
     idx = np.flatnonzero(dd_ok)
-    dropped[k_s[idx + 1], a_s[idx + 1]] = np.nan_to_num(dd[idx], nan=0.0) * 8.0 / dt[idx]
+    # drops count packets (ifOutDiscards): bit/s at the port's own octets per packet
+    dropped[k_s[idx + 1], a_s[idx + 1]] = (np.nan_to_num(dd[idx], nan=0.0) * 8.0
+                                           * size[a_s[idx + 1]] / dt[idx])
     reported = np.zeros(m, bool)
     reported[arc] = True
     last = np.full(m, -np.inf)
@@ -114,6 +124,20 @@ def observe(network: Network, payloads: Iterable[bytes | str | Mapping[str, Any]
     events = tuple(e for e in batch.events if lo <= e.time <= hi)
     return ObservedWindow(grid, carried, dropped, up, reported, last, radio_links, rsl, rcap,
                           events, len(batch.dead))
+
+
+def _packet_bytes(arc: np.ndarray, octets: np.ndarray, packets: np.ndarray,
+                  ok: np.ndarray, m: int) -> np.ndarray:
+    """Per arc the octets per packet its port sent over the window (steps ``ok`` that also
+    count packets); ``DEFAULT_PACKET_BYTES`` where the port counts no packets."""
+    dp = np.diff(packets)
+    use = ok & (dp > 0)  # nan (not given) compares false
+    sent_octets = np.zeros(m)
+    sent_packets = np.zeros(m)
+    np.add.at(sent_octets, arc[1:][use], np.diff(octets)[use])
+    np.add.at(sent_packets, arc[1:][use], dp[use])
+    return np.where(sent_packets > 0, sent_octets / np.maximum(sent_packets, 1.0),
+                    DEFAULT_PACKET_BYTES)
 
 
 def load_observations(network: Network, path: Path, since: float | None = None,

@@ -396,10 +396,8 @@ class Lab:
     # ------------------------------------------------------------------ observe
     def counters(self) -> list[dict[str, Any]]:
         """Counter observations of every lab interface, scaled to nominal rates. Drops are
-        the shaper's (the kernel's interface counters do not see them), in octets of the
-        generators' frames, as the synthetic telemetry counts them."""
-        from nettwin.lab.traffic import FRAME
-
+        the shaper's (the kernel's interface counters do not see them), in packets like
+        ifOutDiscards, beside the packets sent, as the synthetic telemetry counts them."""
         out: list[dict[str, Any]] = []
         by_ns = {n.ns: n for n in self.plan.nodes}
         iface: dict[tuple[str, str], str] = {}
@@ -425,7 +423,8 @@ class Lab:
                 out.append({"kind": "counter", "time": t, "device": node.id,
                             "interface": link_id,
                             "out_octets": tx.get("bytes", 0) / self.plan.scale,
-                            "out_drops": dropped * FRAME / self.plan.scale,
+                            "out_packets": tx.get("packets", 0) / self.plan.scale,
+                            "out_drops": dropped / self.plan.scale,  # packets
                             "oper_status": "up" if entry.get("operstate") == "UP" else "down"})
         return out
 

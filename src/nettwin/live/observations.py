@@ -6,6 +6,11 @@ One JSON object per observation (JSON lines, a bus message holding one object or
   "out_octets": N, "in_octets": N, "out_packets": N, "in_packets": N, "out_drops": N,
   "in_drops": N, "oper_status": "up"|"down"}`` — cumulative interface counters; only
   ``out_octets`` is required (the rate of an arc is measured where it leaves its node).
+  Octets count bytes; ``*_packets`` and ``*_drops`` count packets, as SNMP (ifHCOutOctets,
+  ifHCOutUcastPkts, ifOutDiscards) and gNMI (out-octets, out-pkts, out-discards) do. The
+  live state shows drops in packets per second (``drops_pps``); diagnosis turns them into
+  bit/s with the port's measured octets per packet (``out_octets`` over ``out_packets``),
+  or ``DEFAULT_PACKET_BYTES`` where the port gives no packet count.
   ``interface`` may name the link instead of the port (see ``InterfaceMap``).
 - ``radio``: ``{"kind": "radio", "time": T, "link": "A--B", "rsl_dbm": -45.2,
   "modulation": "1024QAM", "capacity_bps": 9.1e8}`` (capacity: what adaptive modulation
@@ -37,10 +42,13 @@ from typing import Any
 import numpy as np
 import orjson
 
+from nettwin.engine.simulate import SimulationOptions
 from nettwin.model import Network
 
 COUNTER_FIELDS = ("out_octets", "in_octets", "out_packets", "in_packets", "out_drops",
                   "in_drops")
+# bytes per packet where a port counts drops but not the packets it sent: the engine's mean
+DEFAULT_PACKET_BYTES = SimulationOptions.mean_packet_bytes
 EVENTS = ("link_down", "link_up", "node_down", "node_up", "syslog")
 SEVERITIES = ("critical", "major", "minor", "warning", "indeterminate", "cleared", "info")
 
@@ -77,7 +85,8 @@ class Batch:
     port: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # InterfaceMap
     time: np.ndarray = field(default_factory=lambda: np.zeros(0))
     out_octets: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    out_drops: np.ndarray = field(default_factory=lambda: np.zeros(0))  # nan: not given
+    out_packets: np.ndarray = field(default_factory=lambda: np.zeros(0))  # nan: not given
+    out_drop_packets: np.ndarray = field(default_factory=lambda: np.zeros(0))  # nan: not given
     oper_up: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # -1 unknown
     counter_bits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # 0: ?
     events: list[Event] = field(default_factory=list)
@@ -224,10 +233,11 @@ class Decoder:
         port: list[int] = []
         time: list[float] = []
         octets: list[float] = []
+        packets: list[float] = []
         drops: list[float] = []
         oper: list[int] = []
         bits: list[int] = []
-        cols = (port, time, octets, drops, oper, bits)
+        cols = (port, time, octets, packets, drops, oper, bits)
         batch = Batch()
         self._bounds = self.window.bounds()
         for payload in payloads:
@@ -256,7 +266,8 @@ class Decoder:
         batch.port = np.array(port, np.int64)
         batch.time = np.array(time)
         batch.out_octets = np.array(octets)
-        batch.out_drops = np.array(drops)
+        batch.out_packets = np.array(packets)
+        batch.out_drop_packets = np.array(drops)
         batch.oper_up = np.array(oper, np.int8)
         batch.counter_bits = np.array(bits, np.int8)
         return batch
@@ -264,7 +275,7 @@ class Decoder:
     def _one(self, rec: Any, cols: tuple[list[Any], ...], batch: Batch) -> None:
         if not isinstance(rec, Mapping):
             raise ValueError(f"an observation is a JSON object, got {type(rec).__name__}")
-        port, time, octets, drops, oper, bits = cols
+        port, time, octets, packets, drops, oper, bits = cols
         if "error" in rec:  # set by decode_gnmi for a port whose update was unusable
             raise ValueError(str(rec["error"]))
         kind = rec.get("kind")
@@ -287,10 +298,12 @@ class Decoder:
             width = rec.get("counter_bits", 0)
             if width not in (0, 32, 64) or isinstance(width, bool):
                 raise ValueError(f"counter_bits {width!r}: use 32 or 64 (or leave it out)")
+            sent = _number(rec, "out_packets")
             dropped = _number(rec, "out_drops")
             port.append(p)
             time.append(t)
             octets.append(out)
+            packets.append(sent)
             drops.append(dropped)
             oper.append(-1 if status is None else int(str(status).lower() == "up"))
             bits.append(int(width))

@@ -449,7 +449,8 @@ class PrometheusSource:
                  interface_label: str = "interface", interval_s: float = 1.0) -> None:
         if "out_octets" not in queries and "oper_status" not in queries:
             raise ValueError("queries need out_octets (and optionally oper_status, "
-                             "out_drops): e.g. {'out_octets': 'ifHCOutOctets'}")
+                             "out_packets, out_drops in packets): e.g. {'out_octets': "
+                             "'ifHCOutOctets', 'out_drops': 'ifOutDiscards'}")
         self.url = url.rstrip("/")
         self.queries, self.interval_s = queries, interval_s
         self.device_label, self.interface_label = device_label, interface_label

@@ -62,8 +62,8 @@ class TwinState:
         self.last_octets = np.full(n_ports, np.nan)
         self.arc_rate_bps = np.full(m, np.nan)
         self.arc_rate_time = np.full(m, -np.inf)
-        self.last_drops = np.full(n_ports, np.nan)
-        self.arc_drop_pps = np.full(m, np.nan)  # packets dropped per second at the sender
+        self.last_drop_packets = np.full(n_ports, np.nan)
+        self.arc_drop_pps = np.full(m, np.nan)  # out_drops: packets/s at the sender
         self.port_down = np.zeros(n_ports, bool)
         self.event_down: dict[str, bool] = {}  # link -> down by event
         self.link_time: dict[str, float] = {}  # link -> time of its latest status report
@@ -84,7 +84,8 @@ class TwinState:
             q = old.ports.ports.get(key)
             if q is not None:
                 self.last_time[p], self.last_octets[p] = old.last_time[q], old.last_octets[q]
-                self.last_drops[p], self.port_down[p] = old.last_drops[q], old.port_down[q]
+                self.last_drop_packets[p] = old.last_drop_packets[q]
+                self.port_down[p] = old.port_down[q]
         old_arcs = {old.compiled.arc_label(a): a for a in range(old.compiled.n_arcs)}
         for a in range(self.compiled.n_arcs):
             b = old_arcs.get(self.compiled.arc_label(a))
@@ -109,7 +110,7 @@ class TwinState:
         for port, t, octets, drops in rows:
             if 0 <= port < len(self.last_time) and t > self.last_time[port]:
                 self.last_time[port], self.last_octets[port] = t, octets
-                self.last_drops[port] = drops
+                self.last_drop_packets[port] = drops
 
     # ------------------------------------------------------------------ apply
     def apply(self, batch: Batch) -> Changes:
@@ -145,7 +146,7 @@ class TwinState:
     def _counters(self, batch: Batch, ch: Changes) -> None:
         order = np.lexsort((batch.time, batch.port))
         port, t = batch.port[order], batch.time[order]
-        octets, drops, oper = batch.out_octets[order], batch.out_drops[order], \
+        octets, drops, oper = batch.out_octets[order], batch.out_drop_packets[order], \
             batch.oper_up[order]
         bits = batch.counter_bits[order]
         # status first: the latest status per port wins
@@ -202,7 +203,7 @@ class TwinState:
                                               self.rate_margin))
         prev_d = np.empty_like(drops)
         prev_d[1:] = drops[:-1]
-        prev_d[first] = self.last_drops[port[first]]
+        prev_d[first] = self.last_drop_packets[port[first]]
         drop_rate = (drops - prev_d) / np.where(dt > 0, dt, 1.0)
         good = np.flatnonzero(valid)
         ch.rates.extend(zip(t[good].tolist(), arcs[good].tolist(), rate[good].tolist(),
@@ -213,7 +214,7 @@ class TwinState:
         li = np.flatnonzero(last)
         self.last_time[port[li]] = t[li]
         self.last_octets[port[li]] = octets[li]
-        self.last_drops[port[li]] = drops[li]
+        self.last_drop_packets[port[li]] = drops[li]
         ch.counters.extend(zip(port[li].tolist(), t[li].tolist(), octets[li].tolist(),
                                drops[li].tolist(), strict=True))
         if good.size:

@@ -23,7 +23,8 @@ OBSERVATION_FIELDS: dict[str, tuple[pa.DataType, tuple[str, ...]]] = {
     "device": (pa.string(), ("counter",)),
     "interface": (pa.string(), ("counter",)),
     "out_octets": (pa.float64(), ("counter",)),
-    "out_drops": (pa.float64(), ("counter",)),
+    "out_packets": (pa.float64(), ("counter",)),
+    "out_drops": (pa.float64(), ("counter",)),  # packets, like ifOutDiscards
     "oper_status": (pa.string(), ("counter",)),
     "counter_bits": (pa.int8(), ("counter",)),
     "link": (pa.string(), ("radio",)),

@@ -1,11 +1,13 @@
-"""From a per-step network state to what routers report: counters (out_octets, out_drops,
-oper status) per port, radio readings, events and threshold alarms, with realistic noise.
+"""From a per-step network state to what routers report: counters (out_octets, out_packets,
+out_drops, oper status) per port, radio readings, events and threshold alarms, with realistic noise.
 
 Counters are the engine's carried rate integrated over each interval: carried = offered x
 (1 - loss) and drops = offered x loss on every arc, as the engine's queueing model gives them
 (with the default fluid model, an arc over capacity carries its capacity and drops the rest).
 Each arc is counted where it leaves its node (device = sending node, interface = link id),
-the convention of ``live.observations``."""
+the convention of ``live.observations``: octets in bytes, ``out_packets`` and ``out_drops`` in
+packets (as SNMP ifHCOutUcastPkts / ifOutDiscards count them) of the engine's mean packet
+size."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from nettwin.engine import CompiledNetwork
+from nettwin.engine import CompiledNetwork, SimulationOptions
 
 UTILISATION_ALARM = 0.9  # a "high utilisation" syslog when an arc crosses it upward
 DROP_ALARM = 1e-3  # an "output drops" syslog when the dropped fraction crosses it
@@ -38,35 +40,44 @@ class Noise:
 
 
 class PortCounters:
-    """Cumulative out_octets/out_drops per arc, reported by its sending node."""
+    """Cumulative out_octets (bytes), out_packets and out_drops (packets) per arc, reported
+    by its sending node. Packets are ``packet_bytes`` long (the engine's mean packet size)."""
 
-    def __init__(self, compiled: CompiledNetwork) -> None:
+    def __init__(self, compiled: CompiledNetwork,
+                 packet_bytes: float = SimulationOptions.mean_packet_bytes) -> None:
         self.compiled = compiled
+        self.packet_bytes = packet_bytes
         self.octets = np.zeros(compiled.n_arcs)
-        self.drops = np.zeros(compiled.n_arcs)
+        self.packets = np.zeros(compiled.n_arcs)
+        self.drop_packets = np.zeros(compiled.n_arcs)
         self.device = [compiled.node_ids[s] for s in compiled.arc_src.tolist()]
         self.interface = [compiled.link_ids[a // 2] for a in range(compiled.n_arcs)]
 
     def advance(self, interval_s: float, carried_bps: np.ndarray, dropped_bps: np.ndarray
                 ) -> None:
-        self.octets += np.maximum(carried_bps, 0.0) * interval_s / 8.0
-        self.drops += np.maximum(dropped_bps, 0.0) * interval_s / 8.0
+        carried = np.maximum(carried_bps, 0.0) * interval_s / 8.0
+        self.octets += carried
+        self.packets += carried / self.packet_bytes
+        self.drop_packets += np.maximum(dropped_bps, 0.0) * interval_s / 8.0 / self.packet_bytes
 
     def reset(self, arc: int) -> None:
         self.octets[arc] = 0.0
-        self.drops[arc] = 0.0
+        self.packets[arc] = 0.0
+        self.drop_packets[arc] = 0.0
 
     def records(self, t: float, arc_up: np.ndarray, reporting: np.ndarray,
                 rng: np.random.Generator, missing: float) -> list[dict[str, Any]]:
         """One counter record per arc whose sending node reports (and whose sample is not
-        lost). Octets are whole numbers, as on a router."""
+        lost). Counts are whole numbers, as on a router."""
         keep = reporting & (rng.random(self.octets.size) >= missing) if missing else reporting
         octets = np.floor(self.octets).tolist()
-        drops = np.floor(self.drops).tolist()
+        packets = np.floor(self.packets).tolist()
+        drops = np.floor(self.drop_packets).tolist()
         up = arc_up.tolist()
         return [{"kind": "counter", "time": t, "device": self.device[a],
                  "interface": self.interface[a], "out_octets": octets[a],
-                 "out_drops": drops[a], "oper_status": "up" if up[a] else "down",
+                 "out_packets": packets[a], "out_drops": drops[a],
+                 "oper_status": "up" if up[a] else "down",
                  "counter_bits": 64}
                 for a in np.flatnonzero(keep).tolist()]
 
