@@ -11,7 +11,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from nettwin.cli.common import err, fail, load, out, write_json_file
+from nettwin.cli.common import MetricsFileOpt, err, fail, load, out, write_json_file
 from nettwin.errors import NettwinError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import MetricPolicy
@@ -58,13 +58,14 @@ def _days(spec: str | None) -> list[int] | None:
 
 def env_kwargs(network_file: Path | None, traffic: str | None, scale: float, days: str | None,
                episode_steps: int | None, events: str | None, storm: Path | None,
-               profiles: Path | None) -> dict[str, Any]:
+               profiles: Path | None, metrics: Path | None = None) -> dict[str, Any]:
     """Keyword arguments of gymnasium.make from the command line (files read here)."""
     from nettwin.io.traffic_series import read_traffic_series, traffic_files
     from nettwin.radio.acm import bundled_profiles, load_acm_profiles
     from nettwin.radio.storm import parse_storm
 
-    network = load(network_file, None, None, 10e9, MetricPolicy.INVERSE_CAPACITY)
+    network = load(network_file, None, None, 10e9, MetricPolicy.INVERSE_CAPACITY,
+                   metrics=metrics)
     kwargs: dict[str, Any] = {"traffic_scale": scale}
     if traffic is not None:
         network, kwargs["traffic"] = read_traffic_series(network, traffic_files(traffic))
@@ -137,6 +138,7 @@ def evaluate_cmd(
     episodes: Annotated[int, typer.Option("--episodes", min=1)] = 5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     network_file: NetworkOpt = None,
+    metrics: MetricsFileOpt = None,
     traffic: SeriesOpt = None,
     traffic_scale: ScaleOpt = 1.0,
     days: DaysOpt = None,
@@ -155,7 +157,7 @@ def evaluate_cmd(
 
     try:
         kwargs = env_kwargs(network_file, traffic, traffic_scale, days, episode_steps,
-                            events, storm, profiles)
+                            events, storm, profiles, metrics)
         if env_id not in nettwin.gym.ENV_IDS:
             raise ValidationError([Problem("--env", "unknown environment", value=env_id,
                                            fix=f"use {', '.join(nettwin.gym.ENV_IDS)}")])
@@ -196,6 +198,7 @@ def evaluate_cmd(
 def train_cmd(
     out_path: Annotated[Path, typer.Option("--out", help="Where to save the policy (.npz).")],
     network_file: NetworkOpt = None,
+    metrics: MetricsFileOpt = None,
     traffic: SeriesOpt = None,
     traffic_scale: ScaleOpt = 1.0,
     days: DaysOpt = None,
@@ -216,7 +219,7 @@ def train_cmd(
 
     try:
         kwargs = env_kwargs(network_file, traffic, traffic_scale, days, episode_steps, None,
-                            None, None)
+                            None, None, metrics)
         kwargs.pop("radio_profiles")
         t0 = time.perf_counter()
         policy, _ = train_link_score(
