@@ -25,6 +25,7 @@ from nettwin.api.settings import Settings
 from nettwin.errors import ImportFormatError, InputLimitError, NettwinError, ValidationError
 from nettwin.io import NetworkFormat, load_network
 from nettwin.io.documents import InputLimits, input_limits
+from nettwin.io.metrics import apply_metrics_file
 from nettwin.model import Network
 
 MAX_NAME_BYTES = 255  # what every common file system stores in one name
@@ -66,19 +67,28 @@ def upload_limits(settings: Settings) -> InputLimits:
 
 
 def parse_upload(data: bytes, name: str, fmt: NetworkFormat | None,
-                 settings: Settings) -> Network:
-    """Import uploaded bytes (blocking: call it from a worker thread). Errors name the
-    uploaded file, never the server's temporary copy; limits exceeded raise 413."""
+                 settings: Settings, metrics: tuple[str, bytes] | None = None) -> Network:
+    """Import uploaded bytes (blocking: call it from a worker thread), with the real IGP
+    metrics of ``metrics`` (file name, bytes; the layouts of ``nettwin.io.metrics``) applied.
+    Errors name the uploaded files, never the server's temporary copies; limits exceeded
+    raise 413."""
     with tempfile.TemporaryDirectory(prefix="nettwin-upload-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
+        # the metrics in a folder of their own: the two parts may share a file name
+        folder = Path(tmp) / "metrics"
+        prefixes = (f"{folder}/", f"{tmp}/")
         try:
             with input_limits(upload_limits(settings)):
                 network = load_network(path, fmt)
+                if metrics is not None:
+                    folder.mkdir()
+                    (folder / metrics[0]).write_bytes(metrics[1])
+                    network = apply_metrics_file(network, folder / metrics[0])
         except InputLimitError as exc:
-            raise HTTPException(413, detail=without_prefix(exc, f"{tmp}/").args[0]) from None
+            raise HTTPException(413, detail=without_prefix(exc, *prefixes).args[0]) from None
         except NettwinError as exc:
-            raise without_prefix(exc, f"{tmp}/") from None
+            raise without_prefix(exc, *prefixes) from None
     elements = (len(network.nodes) + len(network.links) + len(network.demands)
                 + len(network.services))
     if elements > settings.max_upload_elements:
@@ -88,30 +98,44 @@ def parse_upload(data: bytes, name: str, fmt: NetworkFormat | None,
     return network
 
 
-async def load_upload(file: UploadFile, fmt: NetworkFormat | None,
-                      settings: Settings) -> Network:
-    """An uploaded network: name checked (400), size bounded (413), parsed and validated in
-    a worker thread (422 with every problem)."""
-    name = check_upload_name(file.filename)
+async def _read_part(file: UploadFile, settings: Settings) -> bytes:
     data = await file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise HTTPException(413, detail=f"upload larger than {settings.max_upload_bytes:,} "
                                         "bytes; raise NETTWIN_MAX_UPLOAD_BYTES")
-    return await run_in_threadpool(parse_upload, data, name, fmt, settings)
+    return data
 
 
-def without_prefix(exc: NettwinError, prefix: str) -> NettwinError:
-    """The same error, naming the uploaded file rather than the server's temporary copy."""
+async def load_upload(file: UploadFile, fmt: NetworkFormat | None, settings: Settings,
+                      metrics: UploadFile | None = None) -> Network:
+    """An uploaded network, with its real IGP metrics when the ``metrics`` part is given:
+    names checked (400), sizes bounded (413), parsed and validated in a worker thread (422
+    with every problem)."""
+    name = check_upload_name(file.filename)
+    data = await _read_part(file, settings)
+    extra = None
+    if metrics is not None:
+        extra = (check_upload_name(metrics.filename or "metrics.csv"),
+                 await _read_part(metrics, settings))
+    return await run_in_threadpool(parse_upload, data, name, fmt, settings, extra)
+
+
+def without_prefix(exc: NettwinError, *prefixes: str) -> NettwinError:
+    """The same error, naming the uploaded files rather than the server's temporary copies
+    (``prefixes``: the temporary folders, the innermost first)."""
     import dataclasses
 
+    def clean(text: str) -> str:
+        for prefix in prefixes:
+            text = text.replace(prefix, "")
+        return text
+
     if isinstance(exc, ValidationError):
-        problems = [dataclasses.replace(p, element=p.element.replace(prefix, ""))
-                    for p in exc.problems]
-        return ValidationError(problems, (exc.source or "").replace(prefix, "") or None)
+        problems = [dataclasses.replace(p, element=clean(p.element)) for p in exc.problems]
+        return ValidationError(problems, clean(exc.source or "") or None)
     if isinstance(exc, ImportFormatError):
-        return type(exc)(exc.path.replace(prefix, ""), exc.message.replace(prefix, ""),
-                         exc.line)
-    return NettwinError(str(exc).replace(prefix, ""))
+        return type(exc)(clean(exc.path), clean(exc.message), exc.line)
+    return NettwinError(clean(str(exc)))
 
 
 class BodyLimit:

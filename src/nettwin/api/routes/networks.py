@@ -50,9 +50,17 @@ class ScenarioRequest(BaseModel):
         "network's traffic matrix), or auto: live when the live twin has measured traffic.")
 
 
-async def _upload(twin: Twin, file: UploadFile, fmt: NetworkFormat | None) -> Network:
+MetricsPart = Annotated[UploadFile | None, File(description=(
+    "The network's real IGP metrics, applied over the file's (the CLI's --metrics FILE): CSV "
+    "link,metric or link,metric_ab,metric_ba; CSV src,dst,metric; or 'router_a router_b "
+    "metric' lines as Rocketfuel's weights.intra. A bad row is a 422 naming its line, value "
+    "and fix."))]
+
+
+async def _upload(twin: Twin, file: UploadFile, fmt: NetworkFormat | None,
+                  metrics: UploadFile | None) -> Network:
     """Name checked (400), size and element limits (413/422), parsed off the event loop."""
-    return await load_upload(file, fmt, twin.settings)
+    return await load_upload(file, fmt, twin.settings, metrics)
 
 
 def _notes(network: Network) -> list[str]:
@@ -66,15 +74,16 @@ def list_networks(_: Viewer, twin: TwinDep) -> list[NetworkListItem]:
 
 @router.post("/networks", status_code=201, **role_route(Role.ADMIN))
 async def create_network(_: Admin, twin: TwinDep, file: Annotated[UploadFile, File()],
-                         fmt: FormatQuery = None) -> NetworkInfo:
-    network = await _upload(twin, file, fmt)
+                         fmt: FormatQuery = None, metrics: MetricsPart = None) -> NetworkInfo:
+    network = await _upload(twin, file, fmt, metrics)
     return NetworkInfo(id=twin.add(network), notes=_notes(network), **network.summary())
 
 
 @router.post("/networks:validate", **role_route(Role.PLANNER))
 async def validate_network(_: Planner, twin: TwinDep, file: Annotated[UploadFile, File()],
-                           fmt: FormatQuery = None) -> ValidationReport:
-    network = await _upload(twin, file, fmt)
+                           fmt: FormatQuery = None, metrics: MetricsPart = None
+                           ) -> ValidationReport:
+    network = await _upload(twin, file, fmt, metrics)
     return ValidationReport(valid=True, notes=_notes(network), **network.summary())
 
 
