@@ -122,14 +122,21 @@ def test_estimate_tm_says_it_uses_the_prior_kept_by_ingest(tmp_path: Path) -> No
                               "--prior-from", glob, "--drift-every", "0"])
     assert res.exit_code == 0, res.output
     out_csv = tmp_path / "tm.csv"
+    out_json = tmp_path / "tm.json"
     res = runner.invoke(app, ["estimate-tm", str(abilene), "--store", store,
-                              "--csv", str(out_csv)])
+                              "--csv", str(out_csv), "--json", str(out_json)])
     assert res.exit_code == 0, res.output
     assert "history prior" in res.output and "gravity prior" not in res.output
     assert f"{len(files)} measured matrices kept in the store" in res.output
     assert files[0].name in res.output and files[-1].name in res.output
+    # the JSON says the same: where the prior came from and from which matrices
+    doc = json.loads(out_json.read_text())
+    assert doc["prior"] == "history" and doc["prior_source"] == "store"
+    assert doc["prior_matrices"] == len(files)
+    assert doc["prior_labels"] == list(oracle.prior_labels)
     with out_csv.open() as fh:
         got = {(r["src"], r["dst"]): float(r["rate_bps"]) for r in csv.DictReader(fh)}
+    assert {(r["src"], r["dst"]): r["rate_bps"] for r in doc["pairs"]} == got
     est = oracle.estimate_tm(arc_rate_bps=rate, at=T0 + 120)
     ids = net.node_ids
     want = {(ids[s], ids[d]): float(x)
@@ -170,9 +177,12 @@ def test_estimate_tm_forget_prior_goes_back_to_tomogravity_for_good(tmp_path: Pa
     assert res.exit_code == 0 and "history prior" in res.output, res.output
     for args in (["--forget-prior"], []):
         out_csv = tmp_path / "tm.csv"
+        out_json = tmp_path / "tm.json"
         res = runner.invoke(app, ["estimate-tm", "--store", store, "--at", str(T0 + 150),
-                                  "--csv", str(out_csv), *args])
+                                  "--csv", str(out_csv), "--json", str(out_json), *args])
         assert res.exit_code == 0 and "gravity prior" in res.output, res.output
+        doc = json.loads(out_json.read_text())
+        assert (doc["prior"], doc["prior_source"], doc["prior_matrices"]) == ("gravity", None, 0)
         with out_csv.open() as fh:
             got = {(r["src"], r["dst"]): float(r["rate_bps"]) for r in csv.DictReader(fh)}
         est = estimate_tm(rm, rate, c.arc_src, c.arc_dst, c.n_nodes)

@@ -240,7 +240,10 @@ def test_cli_live_estimate_with_history_prior(tmp_path: Path) -> None:
         out = tmp_path / "est.json"
         res = runner.invoke(app, ["estimate-tm", "--store", store, "--json", str(out), *args])
         assert res.exit_code == 0, res.output
-        got = {(r["src"], r["dst"]): r["rate_bps"] for r in json.loads(out.read_text())}
+        doc = json.loads(out.read_text())
+        assert doc["prior_source"] == ("files" if args else None)
+        assert (doc["prior_matrices"], len(doc["prior_labels"])) == ((4, 4) if args else (0, 0))
+        got = {(r["src"], r["dst"]): r["rate_bps"] for r in doc["pairs"]}
         est = np.array([got.get((ids[s], ids[d]), 0.0) for s, d in zip(rm.src, rm.dst,
                                                                         strict=True)])
         np.testing.assert_allclose(rm.a @ est, rate, rtol=0.02, atol=1e-3 * rate.max())

@@ -8,6 +8,7 @@ import contextlib
 import glob
 import math
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -335,7 +336,9 @@ def estimate_tm_cmd(
 ) -> None:
     """Traffic matrix from link counters, with per-pair uncertainty: a prior (gravity, or
     learned from measured history with --prior-from) projected onto the counters through
-    the ECMP routing matrix."""
+    the ECMP routing matrix. --json writes {time, total_bps, prior (gravity | history),
+    prior_source (store | files | null), prior_matrices, prior_labels, innovation, drift,
+    pairs: [{src, dst, rate_bps, std_bps}]} (with --validate: one row per matrix)."""
     json_to_stdout(json_out)
     from nettwin.engine import compile_network
     from nettwin.estimate import routing_matrix
@@ -386,6 +389,7 @@ def estimate_tm_cmd(
             hist = load_tm_history(prior_paths, list(twin.network.node_ids), rm)
             prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=False)
             _print_choice(hist.n, choice)
+            drift_prior, prior_doc = prior, _prior_json("files", hist.n, hist.labels)
             est = estimate_tm_with_prior(
                 rm, np.where(up, past.arc_rate_bps, np.nan), prior,
                 time_of_day_s=float(past.time) % 86_400.0)
@@ -396,6 +400,10 @@ def estimate_tm_cmd(
                           f"{prior.alarm_innovation:.3g}): a silent failure or metric change?")
         else:
             _print_kept_prior(twin)
+            drift_prior = twin.prior
+            prior_doc = _prior_json(twin.prior_source, twin.prior_matrices,
+                                    twin.prior_labels) if drift_prior is not None \
+                else _prior_json(None, 0, ())
             est = twin.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up, at=past.time)
             if twin.prior is not None and twin.prior.drift(est):
                 out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
@@ -428,7 +436,20 @@ def estimate_tm_cmd(
         write_rows([{k: r[k] for k in ("src", "dst", "rate_bps")} for r in rows_out], csv_out)
         err.print(f"wrote {csv_out}")
     if json_out:
-        write_json_file(json_out, rows_out)
+        write_json_file(json_out, {
+            "time": past.time, "total_bps": float(est.rate_bps.sum()), **prior_doc,
+            "innovation": est.innovation if drift_prior is not None else None,
+            "drift": bool(drift_prior.drift(est)) if drift_prior is not None else None,
+            "pairs": rows_out})
+
+
+def _prior_json(source: str | None, matrices: int, labels: Sequence[str]
+                ) -> dict[str, Any]:
+    """What the estimate's prior was learned from, for --json: ``prior_source`` "store"
+    (the matrices kept by an earlier ``ingest --prior-from`` or PUT .../traffic-history),
+    "files" (this run's --prior-from) or None (gravity), with the matrices' labels."""
+    return {"prior": "gravity" if source is None else "history", "prior_source": source,
+            "prior_matrices": matrices, "prior_labels": list(labels)}
 
 
 def _print_kept_prior(twin: Any) -> None:
