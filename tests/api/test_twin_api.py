@@ -162,3 +162,41 @@ def test_traffic_history_says_what_it_was_learned_from_and_survives_a_restart(
     with TestClient(create_app(settings)) as client:
         doc = client.get(f"{base}/traffic-history", headers=op).json()
         assert doc["prior"] == "gravity" and doc["labels"] == [] and doc["source"] is None
+
+
+def test_deleting_a_network_deletes_what_the_store_keeps_for_it(role_api,  # type: ignore[no-untyped-def]
+                                                                tmp_path: Path) -> None:
+    # oracle: the store's own SQLite file, read with sqlite3
+    import sqlite3
+
+    from nettwin.estimate import pair_rates
+
+    client, headers = role_api
+    op, admin = headers[Role.OPERATOR], headers[Role.ADMIN]
+    c = compile_network(NET)
+    rm = routing_matrix(c)
+    ids = NET.node_ids
+    body = {"matrices": [{"demands": [{"src": ids[s], "dst": ids[d], "rate_bps": float(r)}
+                                      for s, d, r in zip(rm.src, rm.dst, pair_rates(c, rm),
+                                                         strict=True)]}]}
+    up = client.post("/api/v1/networks", headers=admin,
+                     files={"file": ("mine.yaml", example_path().read_bytes())})
+    assert up.status_code == 201, up.text
+    nid = up.json()["id"]
+    base = f"/api/v1/networks/{nid}"
+    assert client.put(f"{base}/traffic-history", json=body, headers=op).status_code == 200
+    rate = simulate(c).arc_load_bps
+    for step in counter_records(NET, rate, start=T0, interval_s=60, steps=2):
+        client.post(f"{base}/observations", json={"items": step},
+                    headers=op).raise_for_status()
+    db = tmp_path / "twin.db"
+
+    def rows() -> dict[str, int]:
+        with sqlite3.connect(db) as conn:
+            return {t: conn.execute(f"SELECT count(*) FROM {t} WHERE network LIKE ?",
+                                    (f"{nid}#%",)).fetchone()[0]
+                    for t in ("traffic_history", "rates", "counters")}
+
+    assert all(rows().values()), rows()
+    assert client.delete(base, headers=admin).status_code == 204
+    assert rows() == {"traffic_history": 0, "rates": 0, "counters": 0}

@@ -103,11 +103,21 @@ class LiveHub:
         return lt
 
     def forget(self, nid: str) -> None:
+        """Drop the network's live twin and everything the store keeps for it (rates,
+        counters, traffic history of every version of its ports): nothing is left orphaned
+        under an id no network has any more."""
         with self._lock:
-            self.twins.pop(nid, None)
+            lt = self.twins.pop(nid, None)
             self.simulators.pop(nid, None)
             self.history.pop(nid, None)
             self._states.pop(nid, None)
+        store = lt.store if lt is not None and lt.store is not None else \
+            Store(self.store_url or default_store_url(self.data_dir))
+        try:
+            store.forget_network(nid)
+        finally:
+            if lt is None:
+                store.close()
 
     def _after_batch(self, nid: str, lt: LiveTwin, _changes: Changes) -> None:
         st = lt.state

@@ -322,7 +322,12 @@ def estimate_tm_cmd(
     forget_prior: Annotated[bool, typer.Option(
         "--forget-prior", help="Forget the measured matrices the store keeps for this "
                                "network (from 'ingest --prior-from' or PUT "
-                               ".../traffic-history): back to gravity, now and after.")] = False,
+                               ".../traffic-history, and for earlier versions of the "
+                               "network): back to gravity, now and after.")] = False,
+    carry_prior: Annotated[bool, typer.Option(
+        "--carry-prior", help="Learn the prior from the matrices the store keeps for an "
+                              "earlier version of this network (its links or ports changed "
+                              "since) and keep them for this one.")] = False,
     edge: Annotated[bool, typer.Option(
         "--edge/--no-edge", help="With --validate: give the estimator each node's total "
                                  "ingress/egress (as access counters would).")] = True,
@@ -348,9 +353,12 @@ def estimate_tm_cmd(
 
     try:
         prior_paths = resolve_history_paths(prior_from) if prior_from else []
-        if validate and forget_prior:
-            raise typer.BadParameter("--validate reads no store: give --forget-prior "
-                                     "without it", param_hint="--forget-prior")
+        if validate and (forget_prior or carry_prior):
+            raise typer.BadParameter("--validate reads no store: give --forget-prior or "
+                                     "--carry-prior without it", param_hint="--validate")
+        if carry_prior and (forget_prior or prior_from):
+            raise typer.BadParameter("carry the kept history over, forget it or learn from "
+                                     "--prior-from: give one", param_hint="--carry-prior")
         if validate:
             network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
             paths = sorted({Path(p) for pattern in validate
@@ -373,10 +381,16 @@ def estimate_tm_cmd(
             return
         twin = _twin(file, fmt, default_capacity, metric_policy, store, metrics=metrics_file)
         if forget_prior:
-            kept = twin.prior_matrices
+            kept = twin.prior_matrices + sum(n for _, n in twin.history_elsewhere)
             twin.forget_history()
             err.print(f"forgot the {kept} measured matrices kept for {twin.name}: gravity prior"
                       if kept else f"no measured matrices kept for {twin.name}")
+        if carry_prior:
+            old_key = twin.history_elsewhere[0][0] if twin.history_elsewhere else None
+            choice = twin.carry_history()
+            err.print(f"carried {twin.prior_matrices} measured matrices over from {old_key} "
+                      f"to {twin.name}")
+            _print_choice(twin.prior_matrices, choice)
         span = _history_span(twin)
         past = twin.state_at(span[1] if at is None else _when(at))
         up = np.repeat([past.link_up.get(lk, True) for lk in twin.network.links], 2)
@@ -454,7 +468,15 @@ def _prior_json(source: str | None, matrices: int, labels: Sequence[str]
 
 def _print_kept_prior(twin: Any) -> None:
     """Say that the twin's prior was learned again from the matrices the store keeps (an
-    earlier ``ingest --prior-from`` or PUT .../traffic-history), and from which."""
+    earlier ``ingest --prior-from`` or PUT .../traffic-history), and from which; or that
+    matrices are kept for an earlier version of the network (other links or ports) and how
+    to carry them over or forget them."""
+    if twin.prior_source is None:
+        for key, n in twin.history_elsewhere:
+            out.print(f"[dim]note:[/] gravity prior, while {n} measured matrices are kept in "
+                      f"the store under {key}, an earlier version of this network (its links "
+                      "or ports changed since): `estimate-tm --carry-prior` carries them "
+                      "over, `estimate-tm --forget-prior` forgets them")
     if twin.prior_source != "store" or twin.prior_choice is None:
         return
     labels = twin.prior_labels

@@ -225,6 +225,33 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(traffic_history.delete().where(traffic_history.c.network == network))
 
+    def tm_history_elsewhere(self, network: str) -> list[tuple[str, int]]:
+        """(key, matrices) of the traffic histories kept under the other keys of the same
+        network id (``history_key``): an earlier version of the network, whose links or
+        ports have changed since."""
+        prefix = network.split("#", 1)[0] + "#"
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(traffic_history.c.network, traffic_history.c.matrices)
+                                .where(traffic_history.c.network.startswith(
+                                    prefix, autoescape=True),
+                                       traffic_history.c.network != network)
+                                .order_by(traffic_history.c.network)).all()
+        return [(str(k), int(n)) for k, n in rows]
+
+    def forget_network(self, network_id: str) -> int:
+        """Delete everything kept for a network id, under every key ``history_key`` gave
+        it (each version of its ports); the number of rows deleted."""
+        deleted = 0
+        with self.engine.begin() as conn:
+            for table in metadata.sorted_tables:
+                col = table.c.get("network")
+                if col is None:
+                    continue
+                deleted += conn.execute(table.delete().where(
+                    (col == network_id) | col.startswith(f"{network_id}#", autoescape=True))
+                ).rowcount
+        return deleted
+
     def has_tm_history(self, network: str) -> bool:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(traffic_history).where(

@@ -110,6 +110,9 @@ class LiveTwin:
         self._prior_choice: PriorChoice | None = None
         # "given" (use_history) or "store" (learned again from the kept matrices at start)
         self.prior_source: str | None = None
+        # (key, matrices) of histories kept for earlier versions of this network (other
+        # ports, another key) when none is kept under this one: carry_history takes one over
+        self.history_elsewhere: list[tuple[str, int]] = []
         self.drift_every_s = drift_every_s
         self._checked_at = -np.inf  # data time of the last drift check
         self.last_innovation = float("nan")
@@ -278,6 +281,11 @@ class LiveTwin:
         learned from them at its first use. A history that cannot be read or no longer
         fits is reported and left out."""
         if not store.has_tm_history(self.name):  # the usual case: no routing matrix built
+            self.history_elsewhere = store.tm_history_elsewhere(self.name)
+            for key, n in self.history_elsewhere:
+                log.warning("%s: gravity prior, while %d measured matrices are kept under %s "
+                            "(an earlier version of the network): carry_history() takes "
+                            "them over, forget_history() forgets them", self.name, n, key)
             return
         try:
             history = store.tm_history(self.name, self._pair_names())
@@ -331,8 +339,33 @@ class LiveTwin:
         return [(ids[a], ids[b]) for a, b in zip(rm.src.tolist(), rm.dst.tolist(),
                                                  strict=True)]
 
+    def carry_history(self) -> PriorChoice:
+        """Learn the prior from the matrices kept for an earlier version of this network
+        (``history_elsewhere``: its links or ports changed, so its key did) and keep them
+        under this network's key; the old key's copy is forgotten."""
+        if self.store is None or not self.history_elsewhere:
+            raise NettwinError(f"no traffic history is kept for an earlier version of "
+                               f"{self.name}: give measured matrices (ingest --prior-from "
+                               "FILES)")
+        key, _n = self.history_elsewhere[0]
+        try:
+            history = self.store.tm_history(key, self._pair_names())
+        except ValueError as exc:
+            raise NettwinError(f"the traffic history kept under {key} does not fit "
+                               f"{self.name}: {exc}; learn the prior again (ingest "
+                               "--prior-from FILES) or forget it (estimate-tm "
+                               "--forget-prior)") from None
+        if history is None:
+            raise NettwinError(f"the traffic history kept under {key} is gone (forgotten "
+                               "meanwhile?): give measured matrices (ingest --prior-from)")
+        choice = self.use_history(history)
+        self.store.forget_tm_history(key)
+        self.history_elsewhere = self.history_elsewhere[1:]
+        return choice
+
     def forget_history(self) -> None:
-        """Back to tomogravity (gravity prior)."""
+        """Back to tomogravity (gravity prior); the histories kept for earlier versions of
+        the network (``history_elsewhere``) are forgotten too."""
         with self._lock:
             self._history, self._prior, self._prior_choice = None, None, None
             self.prior_source = None
@@ -340,6 +373,9 @@ class LiveTwin:
             self.state.alarms.pop((NETWORK_OBJECT, "modelDrift"), None)
         if self.store is not None:
             self.store.forget_tm_history(self.name)
+            for key, _n in self.history_elsewhere:
+                self.store.forget_tm_history(key)
+        self.history_elsewhere = []
 
     def refresh_tm(self) -> TmEstimate:
         """Estimate the matrix from the counters now and predict with it from here on."""
