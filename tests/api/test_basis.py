@@ -21,15 +21,6 @@ from nettwin.live.twin import live_network
 from nettwin.reference import reference_ecmp
 
 
-@pytest.fixture
-def api(tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=tmp_path)
-    store = TokenStore(settings.tokens_file)
-    tokens = {role: store.create(role.name.lower(), role) for role in Role}
-    with TestClient(create_app(settings)) as client:
-        yield client, tokens
-
-
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -48,27 +39,27 @@ def _live_net(net: Any, level: float) -> Any:
     return live_network(net, {}, rates), rates / compiled.arc_capacity_bps
 
 
-def test_whatif_on_live_uses_the_measured_state(api: Any) -> None:
-    client, tokens = api
+def test_whatif_on_live_uses_the_measured_state(role_api: Any) -> None:
+    client, headers = role_api
     net = abilene()
     failed = "Denver--Kansas-City"
     body = {"changes": [{"fail_link": failed}]}
     url = "/api/v1/networks/example/whatif"
     # Nothing measured yet: 'live' is refused, 'auto' falls back to the plan and says so.
     assert client.post(url, json=body | {"basis": "live"},
-                       headers=_auth(tokens[Role.PLANNER])).status_code == 409
-    r = client.post(url, json=body | {"basis": "auto"}, headers=_auth(tokens[Role.PLANNER]))
+                       headers=headers[Role.PLANNER]).status_code == 409
+    r = client.post(url, json=body | {"basis": "auto"}, headers=headers[Role.PLANNER])
     assert r.status_code == 200, r.text
     assert r.json()["basis"]["kind"] == "plan" and "no live data" in r.json()["basis"]["note"]
     client.post("/api/v1/networks/example/telemetry", json={"scale": 0.55},
-                headers=_auth(tokens[Role.OPERATOR])).raise_for_status()
+                headers=headers[Role.OPERATOR]).raise_for_status()
     i = list(net.links).index(failed)
     up = np.ones(2 * len(net.links), bool)
     up[[2 * i, 2 * i + 1]] = False
     live_net, measured_util = _live_net(net, 0.55)
     for basis, level, on in (("live", 0.55, live_net), ("plan", 1.0, net)):
         doc = client.post(url, json=body | {"basis": basis},
-                          headers=_auth(tokens[Role.PLANNER])).json()
+                          headers=headers[Role.PLANNER]).json()
         assert doc["basis"]["kind"] == basis
         assert doc["basis"]["traffic_level"] == pytest.approx(level)
         assert (doc["basis"]["measured_at"] is None) == (basis == "plan")
@@ -83,17 +74,17 @@ def test_whatif_on_live_uses_the_measured_state(api: Any) -> None:
         == pytest.approx(float(measured_util.max()), rel=1e-3)
     # The basis route paints the same numbers the what-if started from.
     view = client.get("/api/v1/networks/example/basis?kind=auto",
-                      headers=_auth(tokens[Role.VIEWER])).json()
+                      headers=headers[Role.VIEWER]).json()
     assert view["basis"]["has_live"] and view["basis"]["kind"] == "live"
     assert view["basis"]["requested"] == "auto"
     assert view["max_utilisation"] == pytest.approx(float(measured_util.max()), rel=1e-3)
     # asked for the plan, it still says live traffic is there (the telemetry posted above)
     plan = client.get("/api/v1/networks/example/basis?kind=plan",
-                      headers=_auth(tokens[Role.VIEWER])).json()["basis"]
+                      headers=headers[Role.VIEWER]).json()["basis"]
     assert plan["kind"] == "plan" and plan["has_live"]
     # and not where none was fed: the bundled Munich backhaul
     munich = client.get("/api/v1/networks/munich/basis?kind=plan",
-                        headers=_auth(tokens[Role.VIEWER])).json()["basis"]
+                        headers=headers[Role.VIEWER]).json()["basis"]
     assert not munich["has_live"]
 
 
@@ -125,22 +116,22 @@ def test_live_basis_takes_down_links_and_fits_the_level() -> None:
     assert fit_level(np.array([1.0, 2.0]), np.array([3.0, 6.0])) == pytest.approx(3.0)
 
 
-def test_sweep_on_live_matches_brute_force(api: Any) -> None:
-    client, tokens = api
+def test_sweep_on_live_matches_brute_force(role_api: Any) -> None:
+    client, headers = role_api
     net = abilene()
     client.post("/api/v1/networks/example/telemetry", json={"scale": 1.4},
-                headers=_auth(tokens[Role.OPERATOR])).raise_for_status()
+                headers=headers[Role.OPERATOR]).raise_for_status()
     job = client.post("/api/v1/networks/example/sweeps", json={"basis": "live"},
-                      headers=_auth(tokens[Role.PLANNER])).json()
+                      headers=headers[Role.PLANNER]).json()
     assert job["basis"]["kind"] == "live"
     assert job["basis"]["traffic_level"] == pytest.approx(1.4)
     for _ in range(600):
-        st = client.get(f"/api/v1/jobs/{job['id']}", headers=_auth(tokens[Role.VIEWER])).json()
+        st = client.get(f"/api/v1/jobs/{job['id']}", headers=headers[Role.VIEWER]).json()
         if st["state"] not in ("queued", "running"):
             break
         time.sleep(0.1)
     rows = client.get(f"/api/v1/jobs/{job['id']}/results?table=failures&limit=100",
-                      headers=_auth(tokens[Role.VIEWER])).json()["items"]
+                      headers=headers[Role.VIEWER]).json()["items"]
     live_net, _u = _live_net(net, 1.4)
     m = 2 * len(net.links)
     assert len(rows) == len(net.links)
@@ -154,8 +145,8 @@ def test_sweep_on_live_matches_brute_force(api: Any) -> None:
         assert row["max_utilisation"] == pytest.approx(_max_util(net, load, up))
 
 
-def test_docs_are_served_without_a_cdn(api: Any) -> None:
-    client, _tokens = api
+def test_docs_are_served_without_a_cdn(role_api: Any) -> None:
+    client, _headers = role_api
     page = client.get("/docs").text
     assert "cdn" not in page.lower() and "/docs-assets/swagger-ui-bundle.js" in page
     js = client.get("/docs-assets/swagger-ui-bundle.js")

@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
-from nettwin.api import Role, Settings, TokenStore, create_app
+from nettwin.api import Role
 from nettwin.api.basis import live_basis, plan_basis, resolve_basis
 from nettwin.api.whatif import failure_diff, failure_state
 from nettwin.engine import compile_network
@@ -30,19 +29,6 @@ DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 GEANT = DATA / "sndlib" / "xml" / "geant.xml"
 GEANT_TM = (DATA / "traffic" / "geant-uhlig-15min"
             / "demandMatrix-geant-uhlig-15min-20050505-1400.xml")
-
-
-@pytest.fixture
-def api(tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=tmp_path)
-    store = TokenStore(settings.tokens_file)
-    tokens = {role: store.create(role.name.lower(), role) for role in Role}
-    with TestClient(create_app(settings)) as client:
-        yield client, tokens
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _full(network: Network, changes: list[dict[str, Any]], limit: int) -> dict[str, Any]:
@@ -99,8 +85,8 @@ def _random_failures(net: Network, rng: np.random.Generator, n: int) -> list[lis
     return cases
 
 
-def test_failure_whatifs_equal_the_full_engine_on_the_plan(api: Any) -> None:
-    client, tokens = api
+def test_failure_whatifs_equal_the_full_engine_on_the_plan(role_api: Any) -> None:
+    client, headers = role_api
     twin = client.app.state.twin
     nets = {"example": twin.networks["example"]}
     if GEANT.exists() and GEANT_TM.exists():
@@ -110,7 +96,7 @@ def test_failure_whatifs_equal_the_full_engine_on_the_plan(api: Any) -> None:
         for changes in _random_failures(net, rng, 12):
             r = client.post(f"/api/v1/networks/{nid}/whatif?limit=1000",
                             json={"changes": changes, "basis": "plan"},
-                            headers=_auth(tokens[Role.PLANNER]))
+                            headers=headers[Role.PLANNER])
             assert r.status_code == 200, r.text
             _assert_same(r.json(), _full(net, changes, 1000))
         # answered from the incremental state, not by the full engine
@@ -118,27 +104,27 @@ def test_failure_whatifs_equal_the_full_engine_on_the_plan(api: Any) -> None:
         kept.get("failures", lambda: pytest.fail("the failure what-ifs took the full path"))
 
 
-def test_failure_whatifs_follow_the_live_state(api: Any) -> None:
-    client, tokens = api
+def test_failure_whatifs_follow_the_live_state(role_api: Any) -> None:
+    client, headers = role_api
     twin = client.app.state.twin
     url = "/api/v1/networks/example/whatif?limit=1000"
     rng = np.random.default_rng(3)
     net = twin.networks["example"]
     for scale in (0.7, 1.6):  # each telemetry batch is a new live state
         client.post("/api/v1/networks/example/telemetry", json={"scale": scale},
-                    headers=_auth(tokens[Role.OPERATOR])).raise_for_status()
+                    headers=headers[Role.OPERATOR]).raise_for_status()
         live = live_basis(twin.live.twins["example"])
         assert live is not None
         for changes in _random_failures(net, rng, 8):
             doc = client.post(url, json={"changes": changes, "basis": "auto"},
-                              headers=_auth(tokens[Role.PLANNER])).json()
+                              headers=headers[Role.PLANNER]).json()
             assert doc["basis"]["kind"] == "live"
             assert doc["basis"]["traffic_level"] == pytest.approx(live.level)
             _assert_same(doc, _full(live.network, changes, 1000))
 
 
-def test_other_changes_and_bad_ids_take_the_full_path(api: Any) -> None:
-    client, tokens = api
+def test_other_changes_and_bad_ids_take_the_full_path(role_api: Any) -> None:
+    client, headers = role_api
     net = client.app.state.twin.networks["example"]
     link, node = next(iter(net.links)), next(iter(net.nodes))
     url = "/api/v1/networks/example/whatif?limit=1000"
@@ -146,10 +132,10 @@ def test_other_changes_and_bad_ids_take_the_full_path(api: Any) -> None:
                     [{"fail_link": link}, {"set_metric": {"link": link, "metric": 7}}],
                     [{"fail_node": node}, {"scale_traffic": {"factor": 1.5}}]):
         doc = client.post(url, json={"changes": changes, "basis": "plan"},
-                          headers=_auth(tokens[Role.PLANNER])).json()
+                          headers=headers[Role.PLANNER]).json()
         _assert_same(doc, _full(net, changes, 1000))
     bad = client.post(url, json={"changes": [{"fail_link": "no-such-link"}]},
-                      headers=_auth(tokens[Role.PLANNER]))
+                      headers=headers[Role.PLANNER])
     assert bad.status_code == 422 and "no-such-link" in bad.text
 
 
