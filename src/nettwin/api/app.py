@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         twin.jobs = JobManager.of(settings, twin.saved, audit)  # fresh pool, stored jobs
         twin.networks.update(twin.saved.load_networks())
+        twin.modules.update({nid: doc for nid, doc in twin.saved.load_modules().items()
+                             if nid in twin.networks})
         if settings.load_example:
             twin.load_examples()
         # the embedded demo compiles the kernels in the background (GET /api/v1/warmup)

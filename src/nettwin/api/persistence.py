@@ -26,6 +26,10 @@ metadata = MetaData()
 networks = Table("api_networks", metadata, Column("id", String(64), primary_key=True),
                  Column("created", Float, nullable=False),
                  Column("document", Text, nullable=False))
+# what an uploaded file gave beside the network (SNDlib capacity modules, as modules.yaml)
+network_modules = Table("api_network_modules", metadata,
+                        Column("id", String(64), primary_key=True),
+                        Column("document", Text, nullable=False))
 jobs = Table("api_jobs", metadata, Column("id", String(64), primary_key=True),
              Column("kind", String(40), nullable=False),
              Column("network_id", String(200), nullable=False),
@@ -54,15 +58,28 @@ class ServiceStore:
         self.store.close()
 
     # ------------------------------------------------------------------ networks
-    def save_network(self, nid: str, network: Network) -> None:
+    def save_network(self, nid: str, network: Network,
+                     modules: dict[str, Any] | None = None) -> None:
+        """Keep a network, and the capacity modules its file gave (``modules``)."""
         doc = json.dumps(network_to_document(network))
         with self.engine.begin() as conn:
             conn.execute(delete(networks).where(networks.c.id == nid))
+            conn.execute(delete(network_modules).where(network_modules.c.id == nid))
             conn.execute(networks.insert().values(id=nid, created=time.time(), document=doc))
+            if modules is not None:
+                conn.execute(network_modules.insert().values(id=nid,
+                                                             document=json.dumps(modules)))
 
     def delete_network(self, nid: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(networks).where(networks.c.id == nid))
+            conn.execute(delete(network_modules).where(network_modules.c.id == nid))
+
+    def load_modules(self) -> dict[str, dict[str, Any]]:
+        """The capacity modules kept beside stored networks, by network id."""
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(select(network_modules.c.id, network_modules.c.document)))
+        return {nid: json.loads(doc) for nid, doc in rows}
 
     def load_networks(self) -> dict[str, Network]:
         """Every stored network by id, oldest first."""

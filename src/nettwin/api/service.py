@@ -41,6 +41,8 @@ class Twin:
         self.baselines: dict[str, SimulationResult] = {}
         self.profiles: dict[str, dict[str, AcmProfile]] = {}  # extra ACM ladders per network
         self.storms: dict[str, Storm] = {}  # the storm a network's dashboard offers first
+        # capacity modules an uploaded file gave (SNDlib), as a modules.yaml document
+        self.modules: dict[str, dict[str, Any]] = {}
         self.live_ids: list[str] = []  # networks fed simulated telemetry
         self._cache: dict[tuple[str, str], Any] = {}
         self.tokens = TokenStore(settings.tokens_file)
@@ -69,10 +71,13 @@ class Twin:
         self.latency = Histogram("nettwin_http_request_seconds", "Request latency",
                                  ["route"], registry=self.registry)
 
-    def add(self, network: Network) -> str:
+    def add(self, network: Network, modules: dict[str, Any] | None = None) -> str:
+        """Keep an uploaded network (and the capacity modules its file gave) under a new id."""
         nid = uuid.uuid4().hex[:12]
         self.networks[nid] = network
-        self.saved.save_network(nid, network)
+        self.saved.save_network(nid, network, modules)
+        if modules is not None:
+            self.modules[nid] = modules
         return nid
 
     def baseline(self, nid: str) -> SimulationResult:
@@ -99,7 +104,8 @@ class Twin:
         return self.storms.get(nid)
 
     def forget(self, nid: str) -> None:
-        for store in (self.networks, self.compiled, self.baselines, self.profiles, self.storms):
+        for store in (self.networks, self.compiled, self.baselines, self.profiles, self.storms,
+                      self.modules):
             store.pop(nid, None)
         self._cache = {k: v for k, v in self._cache.items() if k[0] != nid}
         self.bases.forget(lambda key: key[1] == nid)  # type: ignore[index]

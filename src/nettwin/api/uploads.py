@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from nettwin.api.settings import Settings
 from nettwin.errors import ImportFormatError, InputLimitError, NettwinError, ValidationError
 from nettwin.io import NetworkFormat, load_network
+from nettwin.io.capacity_files import sndlib_module_document
 from nettwin.io.documents import InputLimits, input_limits
+from nettwin.io.formats import detect_network_format
 from nettwin.io.metrics import apply_metrics_file
 from nettwin.model import Network
 
 MAX_NAME_BYTES = 255  # what every common file system stores in one name
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries and part headers around the file
 DOCUMENT_VALUES_PER_ELEMENT = 16  # a link record: its keys and values, radio, attributes
+SNDLIB_FORMATS = (NetworkFormat.SNDLIB_NATIVE, NetworkFormat.SNDLIB_XML)  # carry modules
 
 
 def check_upload_name(filename: str | None) -> str:
@@ -66,8 +70,18 @@ def upload_limits(settings: Settings) -> InputLimits:
                        max_alias_elements=min(100_000, settings.max_upload_elements))
 
 
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded network and what its file holds beside it that the network model does
+    not: an SNDlib file's capacity modules and costs (a ``modules.yaml`` document), which a
+    capacity job plans with when it gives no catalogue."""
+
+    network: Network
+    modules: dict[str, Any] | None = None
+
+
 def parse_upload(data: bytes, name: str, fmt: NetworkFormat | None,
-                 settings: Settings, metrics: tuple[str, bytes] | None = None) -> Network:
+                 settings: Settings, metrics: tuple[str, bytes] | None = None) -> Upload:
     """Import uploaded bytes (blocking: call it from a worker thread), with the real IGP
     metrics of ``metrics`` (file name, bytes; the layouts of ``nettwin.io.metrics``) applied.
     Errors name the uploaded files, never the server's temporary copies; limits exceeded
@@ -81,6 +95,9 @@ def parse_upload(data: bytes, name: str, fmt: NetworkFormat | None,
         try:
             with input_limits(upload_limits(settings)):
                 network = load_network(path, fmt)
+                modules = (sndlib_module_document(path, network)
+                           if (fmt or detect_network_format(path)) in SNDLIB_FORMATS
+                           else None)
                 if metrics is not None:
                     folder.mkdir()
                     (folder / metrics[0]).write_bytes(metrics[1])
@@ -95,7 +112,7 @@ def parse_upload(data: bytes, name: str, fmt: NetworkFormat | None,
         raise HTTPException(413, detail=f"{name}: {elements:,} nodes, links, demands and "
                                         f"services, more than {settings.max_upload_elements:,};"
                                         " raise NETTWIN_MAX_UPLOAD_ELEMENTS")
-    return network
+    return Upload(network, modules)
 
 
 async def _read_part(file: UploadFile, settings: Settings) -> bytes:
@@ -107,7 +124,7 @@ async def _read_part(file: UploadFile, settings: Settings) -> bytes:
 
 
 async def load_upload(file: UploadFile, fmt: NetworkFormat | None, settings: Settings,
-                      metrics: UploadFile | None = None) -> Network:
+                      metrics: UploadFile | None = None) -> Upload:
     """An uploaded network, with its real IGP metrics when the ``metrics`` part is given:
     names checked (400), sizes bounded (413), parsed and validated in a worker thread (422
     with every problem)."""

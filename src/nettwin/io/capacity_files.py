@@ -163,6 +163,18 @@ def catalogue_from_sndlib(path: str | Path, network: Network) -> ModuleCatalogue
     return ModuleCatalogue(per_link)
 
 
+def sndlib_module_document(path: str | Path, network: Network) -> dict[str, Any] | None:
+    """The module lists and costs an SNDlib network file gives per link, as a
+    ``modules.yaml`` document (``parse_module_catalogue`` reads it back to the catalogue
+    ``catalogue_from_sndlib`` gives), or None when the file lists none: what a service keeps
+    beside an uploaded network once the file itself is gone."""
+    links = {lid: {"modules": [{"capacity_bps": cap, "cost": cost}
+                               for cap, cost in entry.modules]}
+             for lid, entry in read_sndlib_modules(Path(path)).items()
+             if lid in network.links and entry.modules}
+    return {"links": links} if links else None
+
+
 def read_candidates(path: str | Path, network: Network, catalogue: ModuleCatalogue
                     ) -> tuple[list[Candidate], ModuleCatalogue]:
     """A ``new_links.yaml``: candidate links and the catalogue with their offers added."""

@@ -22,7 +22,7 @@ from nettwin.api.schemas import (
     WhatIfDoc,
 )
 from nettwin.api.service import Twin, TwinDep
-from nettwin.api.uploads import load_upload
+from nettwin.api.uploads import Upload, load_upload
 from nettwin.api.whatif import whatif_document
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
@@ -58,9 +58,17 @@ MetricsPart = Annotated[UploadFile | None, File(description=(
 
 
 async def _upload(twin: Twin, file: UploadFile, fmt: NetworkFormat | None,
-                  metrics: UploadFile | None) -> Network:
+                  metrics: UploadFile | None) -> Upload:
     """Name checked (400), size and element limits (413/422), parsed off the event loop."""
     return await load_upload(file, fmt, twin.settings, metrics)
+
+
+def _upload_notes(upload: Upload) -> list[str]:
+    notes = _notes(upload.network)
+    if upload.modules is not None:
+        notes.append(f"capacity modules and costs of {len(upload.modules['links'])} link(s) "
+                     "kept from the file: a capacity job without 'modules' plans with them")
+    return notes
 
 
 def _notes(network: Network) -> list[str]:
@@ -75,16 +83,19 @@ def list_networks(_: Viewer, twin: TwinDep) -> list[NetworkListItem]:
 @router.post("/networks", status_code=201, **role_route(Role.ADMIN))
 async def create_network(_: Admin, twin: TwinDep, file: Annotated[UploadFile, File()],
                          fmt: FormatQuery = None, metrics: MetricsPart = None) -> NetworkInfo:
-    network = await _upload(twin, file, fmt, metrics)
-    return NetworkInfo(id=twin.add(network), notes=_notes(network), **network.summary())
+    upload = await _upload(twin, file, fmt, metrics)
+    network = upload.network
+    return NetworkInfo(id=twin.add(network, modules=upload.modules),
+                       notes=_upload_notes(upload), **network.summary())
 
 
 @router.post("/networks:validate", **role_route(Role.PLANNER))
 async def validate_network(_: Planner, twin: TwinDep, file: Annotated[UploadFile, File()],
                            fmt: FormatQuery = None, metrics: MetricsPart = None
                            ) -> ValidationReport:
-    network = await _upload(twin, file, fmt, metrics)
-    return ValidationReport(valid=True, notes=_notes(network), **network.summary())
+    upload = await _upload(twin, file, fmt, metrics)
+    return ValidationReport(valid=True, notes=_upload_notes(upload),
+                            **upload.network.summary())
 
 
 @router.get("/networks/{nid}", **role_route(Role.VIEWER))

@@ -26,9 +26,10 @@ KIND = "optimize-capacity"
 
 
 class CapacityRequest(BaseModel):
-    modules: dict[str, Any] = Field(description=(
+    modules: dict[str, Any] | None = Field(default=None, description=(
         "The module catalogue, as modules.yaml: {default: {modules: [{capacity_bps, cost, "
-        "cost_per_km?, name?}], max_modules?}, links: {LINK: {...}}}"))
+        "cost_per_km?, name?}], max_modules?}, links: {LINK: {...}}}. Default: the modules "
+        "and costs of the uploaded SNDlib file"))
     candidates: list[dict[str, Any]] = Field(default_factory=list, max_length=64, description=(
         "Links that may be built: [{id, a, b, metric, setup_cost?, length_km?, modules?, "
         "max_modules?}] (they change routing)"))
@@ -58,8 +59,14 @@ def optimise_capacity(who: Planner, twin: TwinDep, nid: NetworkId, body: Capacit
     network, _ = twin.get(nid)
     if not len(network.demands):
         raise HTTPException(422, detail=f"network {nid!r} has no traffic to plan for")
+    modules = body.modules if body.modules is not None else twin.modules.get(nid)
+    if modules is None:
+        raise HTTPException(422, detail=f"network {nid!r} was not uploaded with capacity "
+                                        "modules (an SNDlib file's): give 'modules', as "
+                                        "modules.yaml: {default: {modules: [{capacity_bps, "
+                                        "cost}]}}")
     try:
-        catalogue = parse_module_catalogue(body.modules, network, "modules")
+        catalogue = parse_module_catalogue(modules, network, "modules")
         candidates, catalogue = parse_candidates(body.candidates, network, catalogue,
                                                  "candidates")
     except NettwinError as exc:
