@@ -95,3 +95,26 @@ def test_storm_outputs(tmp_path: Path) -> None:
     assert len(rows) == summary["steps"] * summary["radio_links"]
     assert summary["links_ever_down"] == len({r["link"] for r in rows if r["mode"] == "-1"})
     assert html.read_text().count("<img") == 3
+
+
+def test_storm_takes_the_real_metrics(tmp_path: Path) -> None:
+    # oracle: the same storm on a native file that carries the metrics (convert --metrics)
+    net_path = example_path("munich-backhaul")
+    net = load_network(net_path)
+    rng = np.random.default_rng(4)
+    metrics = tmp_path / "igp.csv"
+    metrics.write_text("link,metric_ab,metric_ba\n" + "".join(
+        f"{k},{int(rng.integers(1, 200))},{int(rng.integers(1, 200))}\n" for k in net.links))
+    native = tmp_path / "munich.json"
+    res = runner.invoke(app, ["convert", str(net_path), str(native), "--metrics", str(metrics)])
+    assert res.exit_code == 0, res.output
+    profiles = ["--profiles", str(net_path.with_name("munich-acm-38ghz.txt"))]
+    docs = {}
+    for name, args in (("file", [str(net_path), "--metrics", str(metrics)]),
+                       ("carried", [str(native)]), ("plain", [str(net_path)])):
+        out = tmp_path / f"{name}.json"
+        res = runner.invoke(app, ["radio", "storm", *args, *profiles, "--json", str(out)])
+        assert res.exit_code == 0, res.output
+        docs[name] = json.loads(out.read_text())
+    assert docs["file"] == docs["carried"]
+    assert docs["file"] != docs["plain"]  # the metrics changed where traffic goes

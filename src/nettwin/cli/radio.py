@@ -13,6 +13,7 @@ from rich.table import Table
 from nettwin.cli.common import (
     FormatOpt,
     JsonOpt,
+    MetricsFileOpt,
     err,
     fail,
     json_to_stdout,
@@ -40,8 +41,8 @@ ProfilesOpt = Annotated[Path | None, typer.Option(
                        "38 GHz profile is added automatically.")]
 
 
-def _radio_inputs(file: Path | None, fmt: Any, profiles: Path | None
-                  ) -> tuple[Network, dict[str, AcmProfile]]:
+def _radio_inputs(file: Path | None, fmt: Any, profiles: Path | None,
+                  metrics: Path | None = None) -> tuple[Network, dict[str, AcmProfile]]:
     path = file or example_path("munich-backhaul")
     extra: dict[str, AcmProfile] = {}
     if file is None:
@@ -50,7 +51,7 @@ def _radio_inputs(file: Path | None, fmt: Any, profiles: Path | None
         if not profiles.exists():
             raise ImportFormatError(str(profiles), "no such file")
         extra |= load_acm_profiles(profiles)
-    return load(path, fmt, None, 10e9, MetricPolicy.INVERSE_CAPACITY), extra
+    return load(path, fmt, None, 10e9, MetricPolicy.INVERSE_CAPACITY, metrics=metrics), extra
 
 
 def _pct_avail(a: float) -> str:
@@ -152,6 +153,7 @@ def storm_cmd(
                         "bundled squall line over Munich.")] = None,
     fmt: FormatOpt = None,
     profiles: ProfilesOpt = None,
+    metrics: MetricsFileOpt = None,
     at: Annotated[float | None, typer.Option(
         "--at", help="Minute drawn on the storm map (default: the worst step).")] = None,
     json_out: JsonOpt = None,
@@ -169,7 +171,7 @@ def storm_cmd(
     from nettwin.report.plots import storm_map_png, storm_services_png, storm_timeline_png
 
     try:
-        network, extra = _radio_inputs(file, fmt, profiles)
+        network, extra = _radio_inputs(file, fmt, profiles, metrics)
         storm_path = storm or example_path("munich-storm")
         if not storm_path.exists():
             raise ImportFormatError(str(storm_path), "no such file")
