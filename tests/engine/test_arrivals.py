@@ -11,12 +11,14 @@ from nettwin import compile_network, simulate
 from nettwin.engine.arrivals import (
     Bursts,
     back_to_back_gap_wait,
+    back_to_back_train_wait,
     back_to_back_variability,
     demand_bursts,
     dispersion_bursts,
     evaluate_paths,
     fit_mmpp2,
     onoff_bursts,
+    port_phases,
     tandem_factor,
     tandem_pairs,
 )
@@ -217,6 +219,59 @@ def test_back_to_back_wait_behind_the_packet_before() -> None:
     assert got[0] == 0.0 and got[1] == 0.0
     assert got[2] == pytest.approx(8000.0 / 1e6 - 8000.0 / 2e6)
     assert got[3] == pytest.approx(8000.0 / 1e6 / 2, rel=0.03)  # 16-point discretisation
+
+
+def _simulated_train_wait(mean_bits: float, scv: float, cap_u: float, cap_j: float,
+                          train: float, rng: np.random.Generator) -> float:
+    """Packet by packet: trains of geometric length leave u back to back and cross j,
+    sizes from the engine's two-moment law (constant plus exponential for c^2 <= 1)."""
+    c = np.sqrt(scv)
+    waits = []
+    for _ in range(4000):
+        n = rng.geometric(1.0 / train)
+        size = (1.0 - c) * mean_bits + c * rng.exponential(mean_bits, n)
+        arrive = np.cumsum(size / cap_u)  # each leaves u when its own transmission ends
+        free = 0.0
+        for t, s in zip(arrive, size / cap_j, strict=True):
+            waits.append(max(free - t, 0.0))
+            free = max(free, t) + s
+    return float(np.mean(waits))
+
+
+def test_back_to_back_train_wait_matches_a_packet_level_tandem() -> None:
+    # equal sizes on equal links never wait; variable sizes wait behind the largest
+    # earlier packet of the train (not just the one before): against a simulated tandem
+    mean = np.array([8000.0, 8000.0, 8000.0])
+    scv = np.array([0.0, 1.0, 0.5])
+    cap_u = np.array([1e6, 0.95e6, 0.8e6])
+    cap_j = np.full(3, 1e6)
+    train = np.array([30.0, 40.0, 20.0])
+    got = back_to_back_train_wait(mean, scv, cap_u, cap_j, train)
+    assert got[0] < 0.005 * 8000.0 / 1e6  # zero but for the grid's spreading
+    rng = np.random.default_rng(7)
+    for i in (1, 2):
+        ref = _simulated_train_wait(mean[i], scv[i], cap_u[i], cap_j[i], train[i], rng)
+        assert got[i] == pytest.approx(ref, rel=0.06)
+    # a train is never better spaced than its packets' gap behind the one before
+    assert (got[1:] >= back_to_back_gap_wait(mean, scv, cap_u, cap_j)[1:]).all()
+
+
+def test_streams_from_one_port_never_arrive_faster_than_it_sends() -> None:
+    # two on-off streams leave upstream port u (load 0.6, 1000 packets a second) together
+    # for port j: as one source they never arrive faster than u sends, where apart both
+    # peaks would add; the phases keep the streams' mean rates (regression on the source)
+    arcs = np.array([0, 0])
+    lam = np.array([200.0, 200.0])  # packets per second at j
+    b = onoff_bursts(np.array([0.02, 0.03]), np.array([0.06, 0.09]))  # peaks 4x the mean
+    x_u = np.full(2, 1.0 / 1000.0)  # u sends 1000 packets per second
+    gen, rates, hop_rate = port_phases(arcs, 2, lam, b, 4, np.array([1, 1]), x_u,
+                                       np.full(2, 0.6))  # both from port 1
+    assert rates[0].max() < 1000.0  # never more than u sends
+    q = np.linalg.svd(gen[0].T)[2][-1]
+    q = q / q.sum()  # stationary phase distribution
+    assert hop_rate @ q == pytest.approx(lam, rel=1e-9)
+    _, apart, _ = port_phases(arcs, 2, lam, b, 4)  # each its own chain, nothing capped
+    assert apart[0].max() == pytest.approx(lam.sum() * 4.0)  # 1600 a second: both peaks
 
 
 def test_back_to_back_variability_limits() -> None:

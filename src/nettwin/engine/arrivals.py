@@ -16,8 +16,12 @@ At a port (FIFO, one buffer of K packets including the one in service):
   and skewness give the two rates and the time share, the area the switching speed); a
   stream that needs a negative low rate keeps its mean and variance with a zero low rate.
   ``simulate`` (ECMP, moments routed like loads) uses this one fit per arc; on explicit
-  paths (``evaluate_paths``) a port keeps its three burstiest streams exactly, each its own
-  two-state chain, and fits only the rest (16 phases in all).
+  paths (``evaluate_paths``) a port keeps its three burstiest sources exactly, each its own
+  two-state chain, and fits only the rest (16 phases in all). A source is a stream that
+  enters the network there, or all the bursty streams that come from one upstream port u,
+  superposed and fitted as one MMPP2 whose high rate is at most the FIFO share of u's
+  capacity it can take (h x_u / (h x_u + others at u) of it): streams that left one port
+  together never arrive faster than it sends (independent streams' peaks would add).
 * Queue: MMPP/M/1/K solved exactly (``queueing.mmpp_queue``): the loss and the wait of a
   packet arriving in each phase. On explicit paths each phase's arrivals are counted in
   packets of the port's mean size (the work they bring: a stream with larger packets weighs
@@ -36,8 +40,11 @@ At a port (FIFO, one buffer of K packets including the one in service):
   through unchanged); a port that cannot carry a stream's peak with the others' mean load
   is backlogged while the burst lasts and, FIFO, serves the stream in proportion to what
   it brings (peak / (peak + others) of the capacity): it clips the stream to that and
-  stretches the burst (mean and cycle kept); losses thin the stream. Losses and clipping
-  settle by a few damped fixed-point rounds.
+  stretches the burst (mean and cycle kept). What the port drops of a clipped burst
+  shortens the burst, not the rate: while it lasts the stream still leaves at its share of
+  the capacity (the peak, relative to the thinned mean, is the share / (1 - loss)); losses
+  of streams not clipped thin them. Losses and clipping settle by a few damped
+  fixed-point rounds.
 * Clipped bursts arrive back to back: in its high state a stream clipped at the port
   before is that port's backlogged output, the gap before a packet its own transmission
   there (plus the other packets in between), not exponential. Counting the lag-one
@@ -45,8 +52,12 @@ At a port (FIFO, one buffer of K packets including the one in service):
   q (r - 1)^2 c_s^2 / (1 + r^2 c_s^2) + 1 - q (r = C_u / C_j, q its share of u's
   departures); only packets behind their own stream's are spaced (a stream with the share p
   of a phase's arrivals takes p^2), only the packet-scale part of a phase's wait (at most
-  its M/M/1 wait, phases the port can carry) shrinks, and never below the wait behind the
-  packet just before, E[(S_b^j - S_a^u)^+].
+  its M/M/1 wait, phases the port can carry) shrinks, and never below the train's own
+  wait (``back_to_back_train_wait``, behind a port no faster: the Lindley chain of a tandem
+  with identical service times, Boxma 1979, from an empty queue over a train of the burst's
+  packets; a packet waits behind the largest earlier one of its train, not just the one
+  before) or, behind a faster port, the wait behind the packet just before,
+  E[(S_b^j - S_a^u)^+].
 * Packets keep their size from hop to hop (``tandem_factor``): a port's arrivals split by
   the port they come from; a Poisson stream's packets that crossed the same upstream port
   u are spaced by their own transmission there, so (light traffic, pairs of packets)
@@ -109,6 +120,19 @@ fixed-size flow from a 9x faster link lost half its (correct M/D/1) wait. Held o
 before / pairs / pairs and trains: link wait 9.8 / 8.95 / 8.85 %, flow queueing 5.3 /
 4.97 / 4.86 %, loss 83.9 % throughout; light Poisson transit ports 16.4 / 9.5 / 9.0 %,
 light on-off ones 28 / 28 / 28 %.
+Session 2026-12-07, on 15 tuning networks (t12-t15 added: all or mostly on-off traffic,
+one a line; the held-out set unchanged). Link wait / flow queueing MAPE / lossy links within
++-30 %, all 15: before 9.18 / 6.49 / 75.7 % (t01-t11 alone 7.68 / 5.45 / 73.6 %); the
+train's own wait in place of the one-gap floor (T) 8.96 / 6.48 / 75.7 (light on-off transit
+ports 17.1 -> 15.3 %); T and sources by upstream port capped at u's FIFO share (G) 8.83 /
+6.46 / 74.6; T and losses shortening clipped bursts (A) 9.26 / 7.36 / 76.8 (each stream's
+peak kept at its share while the streams from one port burst independently: a line
+network's flows +40-80 %); T + G + A 8.68 / 6.52 / 77.4 % (kept; on-off transit ports
+busy 15.1 -> 13.3 %, light 17.1 -> 16.0 %). Not kept: G's cap also at the ports two or more
+hops back that the whole source crossed 8.70 / 6.56 / 77.4; five sources instead of four
+(no change on 13 networks); no packet-scale smoothing of clipped bursts at all (13
+networks: 8.31 / 6.19 against 8.30 / 6.01, busy on-off transit ports better, light ones
++12 % bias).
 Left: light transit ports carrying on-off traffic (28 % held out, 14 % tuning) and busy
 on-off transit ports (bias -10 to -15 % held out); light Poisson transit ports on the
 tuning networks (18 %, one link +167 %); one equal-size stream alone behind a link no
@@ -282,39 +306,89 @@ def size_correction(lam: np.ndarray, x: np.ndarray, cs2: np.ndarray, k: np.ndarr
 
 
 def port_phases(arcs: np.ndarray, n_ports: int, lam_hop: np.ndarray, hop_b: Bursts,
-                groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                groups: int, source: np.ndarray | None = None,
+                up_service_s: np.ndarray | None = None,
+                up_load: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The modulating chain of every port (2^groups phases): its ``groups - 1`` burstiest
-    streams (by rate variance) each as its own two-state chain, the rest superposed and
-    fitted as one MMPP2, Poisson streams a constant rate. Returns the generator [P, m, m],
-    the port's rate in each phase [P, m] and each stream's rate in each phase [hops, m]."""
+    sources (by rate variance) each as its own two-state chain, the rest superposed and
+    fitted as one MMPP2, Poisson streams a constant rate. A source is one stream, or with
+    ``source`` (per hop: the upstream port, -1 where the stream enters the network) every
+    bursty stream that comes from the same upstream port, superposed and fitted as one
+    MMPP2 whose high rate is at most the FIFO share of the upstream port's capacity that it
+    can take (``up_service_s``: the hop's packet time at the upstream port, ``up_load``:
+    that port's load): streams that leave one port together never arrive faster than it
+    sends. Returns the generator [P, m, m], the port's rate in each phase [P, m] and each
+    stream's rate in each phase [hops, m]."""
     g = max(1, int(groups))
     m = 2 ** g
+    n_hops = arcs.size
     var_h, m3_h, area_h = hop_b.moments(lam_hop)
     bursty = var_h > 1e-12 * np.maximum(lam_hop, 1e-300) ** 2
-    order = np.lexsort((-var_h, arcs))
-    first_of = np.searchsorted(arcs[order], arcs[order], side="left")
-    rank = np.empty(arcs.size, np.int64)
-    rank[order] = np.arange(arcs.size) - first_of
-    group = np.where(bursty, np.minimum(rank, g - 1), -1)
-    alone = bursty & (rank < g - 1)
+    hop_idx = np.arange(n_hops)
+    width = n_ports + n_hops
+    key = hop_idx + n_ports if source is None else np.where(source >= 0, source,
+                                                              n_ports + hop_idx)
+    uniq, inv = np.unique(np.where(bursty, arcs * width + key, -1), return_inverse=True)
+    inv = inv.reshape(-1)
+    n_g = uniq.size
+
+    def group_sum(v: np.ndarray) -> np.ndarray:
+        return np.bincount(inv, weights=np.where(bursty, v, 0.0), minlength=n_g)
+
+    valid = uniq >= 0
+    g_port = np.where(valid, uniq // width, -1)
+    g_mean, g_var = group_sum(lam_hop), group_sum(var_h)
+    g_count = group_sum(np.ones(n_hops))
+    order = np.lexsort((-g_var, g_port))
+    first_of = np.searchsorted(g_port[order], g_port[order], side="left")
+    g_rank = np.empty(n_g, np.int64)
+    g_rank[order] = np.arange(n_g) - first_of
+    g_alone = valid & (g_rank < g - 1)
+    alone = bursty & g_alone[inv]
     rest = bursty & ~alone  # the last group: superposed and fitted
+    # the alone sources: one stream as it is, several superposed and fitted
+    member = group_sum(hop_idx.astype(float)).astype(np.int64)
+    single = g_count < 1.5
+    fh, fl, fa, fb = fit_mmpp2(g_mean, g_var, group_sum(m3_h), group_sum(area_h))
+    pick = np.where(single & valid, member, 0)
+    gh = np.where(single, hop_b.high_ratio[pick] * lam_hop[pick], fh)
+    gl = np.where(single, hop_b.low_ratio[pick] * lam_hop[pick], fl)
+    ga = np.where(single, 1.0 / hop_b.high_s[pick], fa)
+    gb = np.where(single, 1.0 / hop_b.low_s[pick], fb)
+    if source is not None and up_service_s is not None and up_load is not None:
+        # FIFO share at the upstream port while the source is high: h x / (h x + others)
+        # of its capacity (as ``evaluate_paths`` clips one stream)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xbar = np.where(g_mean > 0, group_sum(lam_hop * up_service_s) / g_mean, 0.0)
+            load_u = np.where(g_mean > 0, group_sum(lam_hop * up_load) / g_mean, 0.0)
+            others = np.maximum(load_u - g_mean * xbar, 0.0)
+            over = g_alone & (xbar > 0) & (gh * xbar + others > 1.0) & (gl < g_mean)
+            h_new = np.where(over, np.maximum(gh / (gh * xbar + others),
+                                              g_mean * (1.0 + 1e-9)), gh)
+            # mean and cycle kept: the source stays high longer
+            share = np.where(over, (g_mean - gl) / (h_new - gl), 0.0)
+            cycle = 1.0 / ga + 1.0 / gb
+            high_s = np.minimum(share * cycle, 0.999 * cycle)
+            ga = np.where(over, 1.0 / high_s, ga)
+            gb = np.where(over, 1.0 / (cycle - high_s), gb)
+        gh = h_new
     hi, lo = np.zeros((n_ports, g)), np.zeros((n_ports, g))
     to_low, to_high = np.ones((n_ports, g)), np.ones((n_ports, g))
-    idx = np.nonzero(alone)[0]
-    hi[arcs[idx], group[idx]] = hop_b.high_ratio[idx] * lam_hop[idx]
-    lo[arcs[idx], group[idx]] = hop_b.low_ratio[idx] * lam_hop[idx]
-    to_low[arcs[idx], group[idx]] = 1.0 / hop_b.high_s[idx]
-    to_high[arcs[idx], group[idx]] = 1.0 / hop_b.low_s[idx]
+    gi = np.nonzero(g_alone)[0]
+    hi[g_port[gi], g_rank[gi]] = gh[gi]
+    lo[g_port[gi], g_rank[gi]] = gl[gi]
+    to_low[g_port[gi], g_rank[gi]] = ga[gi]
+    to_high[g_port[gi], g_rank[gi]] = gb[gi]
 
     def port_sum(v: np.ndarray) -> np.ndarray:
         return np.bincount(arcs, weights=np.where(rest, v, 0.0), minlength=n_ports)
 
     rest_mean, rest_var = port_sum(lam_hop), port_sum(var_h)
-    fh, fl, fa, fb = fit_mmpp2(rest_mean, rest_var, port_sum(m3_h), port_sum(area_h))
-    hi[:, g - 1] += np.where(rest_var > 0, fh, 0.0)
-    lo[:, g - 1] += np.where(rest_var > 0, fl, 0.0)
-    to_low[:, g - 1] = np.where(rest_var > 0, fa, 1.0)
-    to_high[:, g - 1] = np.where(rest_var > 0, fb, 1.0)
+    rh, rl, ra, rb = fit_mmpp2(rest_mean, rest_var, port_sum(m3_h), port_sum(area_h))
+    hi[:, g - 1] += np.where(rest_var > 0, rh, 0.0)
+    lo[:, g - 1] += np.where(rest_var > 0, rl, 0.0)
+    to_low[:, g - 1] = np.where(rest_var > 0, ra, 1.0)
+    to_high[:, g - 1] = np.where(rest_var > 0, rb, 1.0)
     poisson = np.bincount(arcs, weights=np.where(bursty, 0.0, lam_hop), minlength=n_ports)
     phase = np.arange(m)
     bit = (phase[None, :] >> np.arange(g)[:, None]) & 1  # [g, m]
@@ -325,16 +399,19 @@ def port_phases(arcs: np.ndarray, n_ports: int, lam_hop: np.ndarray, hop_b: Burs
         gen[:, phase, other] = np.where(bit[j][None, :] == 1, to_low[:, j:j + 1],
                                         to_high[:, j:j + 1])
     gen[:, phase, phase] = -gen.sum(axis=2)
-    # each stream's rate by phase: its own chain, a share of the fitted group, or constant
-    own = np.where(bit[np.maximum(group, 0)] == 1, (hop_b.high_ratio * lam_hop)[:, None],
-                   (hop_b.low_ratio * lam_hop)[:, None])
-    group_rate = np.where(bit[g - 1][None, :] == 1, fh[arcs][:, None], fl[arcs][:, None])
+    # each stream's rate by phase: the regression of its rate on its source's (its own
+    # chain when alone: covariance = its variance), or constant
+    slot = np.where(alone, g_rank[inv], g - 1)
+    src_high = np.where(alone, gh[inv], rh[arcs])
+    src_low = np.where(alone, gl[inv], rl[arcs])
+    src_mean = np.where(alone, g_mean[inv], rest_mean[arcs])
+    src_var = np.where(alone, g_var[inv], rest_var[arcs])
+    src_rate = np.where(bit[slot] == 1, src_high[:, None], src_low[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
-        beta = np.where(rest, var_h / np.maximum(rest_var[arcs], 1e-300), 0.0)
-    shared = np.maximum(lam_hop[:, None] + beta[:, None] * (group_rate
-                                                            - rest_mean[arcs][:, None]), 0.0)
-    hop_rate = np.where(alone[:, None], own, np.where(rest[:, None], shared,
-                                                      lam_hop[:, None]))
+        beta = np.where(bursty, var_h / np.maximum(src_var, 1e-300), 0.0)
+    shared = np.maximum(lam_hop[:, None] + beta[:, None] * (src_rate - src_mean[:, None]),
+                        0.0)
+    hop_rate = np.where(bursty[:, None], shared, lam_hop[:, None])
     return gen, rates, hop_rate
 
 
@@ -528,6 +605,51 @@ def back_to_back_gap_wait(size_bits: np.ndarray, size_scv: np.ndarray, cap_up: n
     return out
 
 
+TRAIN_GRID = 129  # bins of a train's sojourn law: 0 to twice the largest packet, which is on one
+TRAIN_POINTS = 64  # points of each size law there: the wait follows the largest packets
+
+
+def back_to_back_train_wait(size_bits: np.ndarray, size_scv: np.ndarray, cap_up: np.ndarray,
+                            cap_here: np.ndarray, train_packets: np.ndarray) -> np.ndarray:
+    """Mean wait at port j of the packets of a train that leaves a backlogged port u back to
+    back (no faster than j: C_u <= C_j), from an empty queue, averaged over a train of
+    geometric length (mean ``train_packets``). Packet n+1 reaches j S_{n+1}^u after packet
+    n, and the two take its size with them, so the sojourn D at j is a Markov chain driven
+    by i.i.d. sizes: D_{n+1} = max(0, D_n - S_{n+1}^u) + S_{n+1}^j, W_{n+1} = max(0, D_n -
+    S_{n+1}^u) (tandem queues with identical service times, Boxma 1979, Adv. Appl. Prob.
+    11: the wait telescopes to the largest earlier packet's time at j less its own at u,
+    not just the one before's). Sizes are each flow's two-moment law on ``TRAIN_POINTS``
+    points, D on ``TRAIN_GRID`` bins (spread linearly); the geometric sum over the train
+    is one linear solve per hop: sum_n s^n d0 P^n = d0 (I - s P)^-1."""
+    pts, w = size_law_points(size_bits, size_scv, TRAIN_POINTS)
+    su = pts / cap_up[:, None]
+    sj = pts / cap_here[:, None]
+    n_hops = pts.shape[0]
+    step = (2.0 * sj.max(axis=1) + 1e-300) / (TRAIN_GRID - 1)
+    grid = np.arange(TRAIN_GRID)[None, :] * step[:, None]  # [hops, G]
+    # one step of the chain from every grid point and size point: the wait, where D lands
+    waited = np.maximum(grid[:, :, None] - su[:, None, :], 0.0)  # [hops, G, pts]
+    land = np.minimum((waited + sj[:, None, :]) / step[:, None, None], TRAIN_GRID - 1.0)
+    lo = np.floor(land).astype(np.int64)
+    hi = np.minimum(lo + 1, TRAIN_GRID - 1)
+    frac = land - lo
+    cell = (np.arange(n_hops)[:, None, None] * TRAIN_GRID
+            + np.arange(TRAIN_GRID)[None, :, None]) * TRAIN_GRID
+    mass = np.broadcast_to(w[:, None, :], waited.shape)
+    size = n_hops * TRAIN_GRID * TRAIN_GRID
+    move = (np.bincount((cell + lo).ravel(), weights=(mass * (1.0 - frac)).ravel(),
+                        minlength=size)
+            + np.bincount((cell + hi).ravel(), weights=(mass * frac).ravel(), minlength=size))
+    stay = np.clip(1.0 - 1.0 / np.maximum(train_packets, 1.0), 0.0, 1.0 - 1e-9)
+    system = np.eye(TRAIN_GRID)[None] - stay[:, None, None] * move.reshape(
+        n_hops, TRAIN_GRID, TRAIN_GRID)
+    start = np.zeros((n_hops, TRAIN_GRID, 1))
+    start[:, 0, 0] = 1.0  # the first packet of the train finds j empty (of its stream)
+    visits = np.linalg.solve(np.transpose(system, (0, 2, 1)), start)[:, :, 0]
+    out: np.ndarray = (1.0 - stay) * (visits * (waited * w[:, None, :]).sum(2)).sum(1)
+    return out
+
+
 def back_to_back_variability(ratio: np.ndarray, size_scv: np.ndarray, share: np.ndarray
                              ) -> np.ndarray:
     """Packet-scale variability, relative to Poisson arrivals, of a stream that left a
@@ -629,6 +751,12 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
     pairs = tandem_pairs(arcs, first, size_flow[owner], size_scv, cap)
     gap_wait = back_to_back_gap_wait(np.asarray(size_mean_bits, float)[owner], size_scv,
                                      cap[arcs[prev]], cap[arcs])
+    # a clipped burst behind a port no faster: the whole train's wait, not one gap's
+    train = np.nonzero(~first & ~hop_b.is_poisson & (cap[arcs[prev]] <= cap[arcs]))[0]
+    if model is ArrivalModel.BURSTY and train.size:
+        gap_wait[train] = back_to_back_train_wait(
+            size_flow[owner][train], size_scv[train], cap[arcs[prev]][train], cap[arcs][train],
+            pps[train] * hop_b.high_ratio[train] * hop_b.high_s[train])
     for r in range(max(1, rounds)):
         lam_hop = pps * reach
         lam = np.bincount(arcs, weights=lam_hop, minlength=n_ports)
@@ -639,7 +767,12 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
             x = np.where(lam > 0, work / lam, 1.0)
             cs2 = np.where(lam > 0, work2 / lam / (x * x) - 1.0, 1.0)
         k = np.asarray(system_packets, float)
-        gen, rates, hop_rate = port_phases(arcs, n_ports, lam_hop, hop_b, groups)
+        if model is ArrivalModel.BURSTY:  # streams from one port arrive as one source
+            gen, rates, hop_rate = port_phases(
+                arcs, n_ports, lam_hop, hop_b, groups, np.where(first, -1, arcs[prev]),
+                np.where(first, 0.0, x_hop[prev]), np.where(first, 0.0, rho[arcs[prev]]))
+        else:
+            gen, rates, hop_rate = port_phases(arcs, n_ports, lam_hop, hop_b, groups)
         # each phase's arrivals in packets of the port's mean size: the work a phase brings
         # (streams with larger packets weigh more in the phases they dominate)
         phase_work = np.zeros(rates.shape)
@@ -694,10 +827,14 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
                 peak = hop_b.high_ratio * lam_hop * x_hop
                 room = np.where((lam_hop > 0) & (peak + others > 1.0),
                                 hop_b.high_ratio / (peak + others), np.inf)
-            out = _clip_bursts(hop_b, np.maximum(room, 1.0))
+            clip_at = np.maximum(room, 1.0)
+            # what the port drops of a clipped burst shortens it: the stream still leaves
+            # at its share of the capacity while the burst lasts (not thinned below it)
+            out = _clip_bursts(hop_b, np.maximum(room / np.maximum(1.0 - hop_loss, 1e-6),
+                                                 1.0))
             nxt = src.take(owner)
             follow = ~first
-            clipped = (out.high_ratio < hop_b.high_ratio * (1.0 - 1e-9)) & ~hop_b.is_poisson
+            clipped = (clip_at < hop_b.high_ratio * (1.0 - 1e-9)) & ~hop_b.is_poisson
             backlogged = follow & clipped[prev]
             if backlogged.any():
                 pair = np.where(follow, arcs[prev] * n_ports + arcs, -1)
