@@ -375,6 +375,16 @@ def test_equal_sizes_on_equal_links_do_not_queue_twice() -> None:
     assert out.hop_waiting_s[1] == pytest.approx(out.port_waiting_s[1], rel=1e-6)
 
 
+def test_equal_sizes_keep_a_slow_links_spacing_through_a_faster_one() -> None:
+    # the same flow with a 10 Mb/s link between the two 1 Mb/s ones: the fast link passes
+    # the packets on as the slow one spaced them, so at the third link they still never
+    # wait behind their own flow's (exact: no wait; M/D/1 would give the first link's)
+    out = evaluate_paths(np.array([0, 3]), np.array([0, 1, 2]), np.array([6.25]),
+                         np.array([8000.0]), np.array([8000.0 ** 2]), Bursts.poisson(1),
+                         np.array([1e6, 1e7, 1e6]), np.array([100.0, 100.0, 100.0]))
+    assert out.port_waiting_s[2] < 0.06 * out.port_waiting_s[0]
+
+
 @pytest.mark.parametrize(("cap_u", "share", "rho", "exponential"),
                          [(1.0, 0.6, 0.5, False), (2.0, 1.0, 0.5, True),
                           (0.8, 0.6, 0.7, True)])
