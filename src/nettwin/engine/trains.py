@@ -213,6 +213,7 @@ def back_to_back_gap_wait(size_bits: np.ndarray, size_scv: np.ndarray, cap_up: n
 
 TRAIN_GRID = 129  # bins of a train's sojourn law: 0 to twice the largest packet, which is on one
 TRAIN_POINTS = 64  # points of each size law there: the wait follows the largest packets
+TRAIN_CHUNK = 128  # hops per batch of linear solves (about 20 MB)
 
 
 def back_to_back_train_wait(size_bits: np.ndarray, size_scv: np.ndarray, cap_up: np.ndarray,
@@ -226,7 +227,22 @@ def back_to_back_train_wait(size_bits: np.ndarray, size_scv: np.ndarray, cap_up:
     11: the wait telescopes to the largest earlier packet's time at j less its own at u,
     not just the one before's). Sizes are each flow's two-moment law on ``TRAIN_POINTS``
     points, D on ``TRAIN_GRID`` bins (spread linearly); the geometric sum over the train
-    is one linear solve per hop: sum_n s^n d0 P^n = d0 (I - s P)^-1."""
+    is one linear solve per hop: sum_n s^n d0 P^n = d0 (I - s P)^-1, ``TRAIN_CHUNK`` hops
+    at a time (memory)."""
+    n = np.asarray(size_bits).size
+    out = np.zeros(n)
+    for lo in range(0, n, TRAIN_CHUNK):
+        part = slice(lo, lo + TRAIN_CHUNK)
+        out[part] = _train_wait_chunk(np.asarray(size_bits, float)[part],
+                                      np.asarray(size_scv, float)[part],
+                                      np.asarray(cap_up, float)[part],
+                                      np.asarray(cap_here, float)[part],
+                                      np.asarray(train_packets, float)[part])
+    return out
+
+
+def _train_wait_chunk(size_bits: np.ndarray, size_scv: np.ndarray, cap_up: np.ndarray,
+                      cap_here: np.ndarray, train_packets: np.ndarray) -> np.ndarray:
     pts, w = size_law_points(size_bits, size_scv, TRAIN_POINTS)
     su = pts / cap_up[:, None]
     sj = pts / cap_here[:, None]
