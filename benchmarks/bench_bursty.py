@@ -5,7 +5,7 @@ Scores the stored ns3gt runs (``tests/validation/data/ns3_bursty``, made by
 arrivals, engine.arrivals), ``poisson`` (the same machinery, Poisson arrivals) and ``qna``
 (the per-class engine's FIFO ports before bursty arrivals). Tuning and held-out scenarios are
 reported apart; only the held-out ones measure the model (t01-t05 were the first tuning
-networks, t06-t11 were added to choose among model changes). Prints the model's time per run
+networks, t06-t15 were added to choose among model changes). Prints the model's time per run
 as a ratio to the QNA model's in the same process. ``--breakdown``: the bursty model's link
 wait error by the kind of link (mostly Poisson or on-off load; entered by its flows only
 there, partly, or mostly transit; load below 0.5, 0.5-0.75, above), where the error lives.

@@ -18,12 +18,15 @@ from nettwin.io.ns3gt import Ns3Case, Scores, load_cases, predict_case, score_ca
 
 DATA = Path(__file__).resolve().parent / "data" / "ns3_bursty"
 # measured on the 8 held-out networks (this model, FIFO-share clipping, back-to-back
-# clipped bursts, light-traffic tandem pairs and size-keeping trains from busy ports): link
-# wait MAPE 8.85 %, flow queueing MAPE 4.86 %, 83.9 % of the 87 links losing > 0.1 % within
-# +-30 % (before the tandem terms: 9.8 %, 5.3 %, 83.9 %; before the clipping changes:
-# 9.2 %, 5.3 %, 79.3 %; the QNA model: 32.6 %, 33.7 %, 13.8 %); tolerances tightened to
-# the new figures with a small margin
-WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.092, 0.052, 0.80
+# clipped bursts with the train's own wait, sources by upstream port capped at its FIFO
+# share, losses shortening clipped bursts, light-traffic tandem pairs and size-keeping
+# trains from busy ports, spacing kept through faster ports): link wait MAPE 7.66 %, flow
+# queueing MAPE 5.04 %, 83.9 % of the 87 links losing > 0.1 % within +-30 % (before the
+# 2026-12-07 changes 8.85 %, 4.86 %, 83.9 %; with the first of them 8.03, 5.00, 83.9 %;
+# before the tandem terms: 9.8 %, 5.3 %, 83.9 %; before the clipping changes: 9.2 %,
+# 5.3 %, 79.3 %; the QNA model: 32.6 %, 33.7 %, 13.8 %); tolerances at the figures with a
+# small margin
+WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.080, 0.052, 0.80
 HELDOUT = {f"h{i:02d}" for i in range(1, 9)}
 
 
@@ -43,7 +46,7 @@ def heldout(cases: list[Ns3Case]) -> list[Ns3Case]:
 
 
 def test_the_held_out_set_stays_held_out(cases: list[Ns3Case]) -> None:
-    # tuning networks were added later (t06-t11); the held-out ones never move to tuning
+    # tuning networks were added later (t06-t15); the held-out ones never move to tuning
     assert {c.name for c in cases if c.split == "heldout"} == HELDOUT
     assert all(c.name.startswith("t") for c in cases if c.split == "tuning")
     assert sum(c.split == "tuning" for c in cases) >= 11
