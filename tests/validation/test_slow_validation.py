@@ -50,9 +50,9 @@ def test_rocketfuel_all_link_failures_equal_full_recomputation(name: str) -> Non
 
 def test_qos_model_on_all_gnnet_samples() -> None:
     # the 400 OMNeT++ samples of GNNet 2020 (147,170 pairs); model choices were made on
-    # NSFNET, GEANT2 is unseen. Measured: 2.105 % / 3.455 % mean-delay MAPE (delays seen to
-    # the data set's 20 s), medians 1.07 % / 1.61 % (with QNA's link spacing; without it
-    # 2.085 % / 3.645 %); one FIFO queue per port: 53 % / 52 %
+    # NSFNET, GEANT2 is unseen. Measured: 1.893 % / 3.298 % mean-delay MAPE (delays seen to
+    # the data set's 20 s), medians 1.04 % / 1.61 % (DRR held to the conservation law; before
+    # it 2.105 % / 3.455 %); one FIFO queue per port: 53 % / 52 %
     errors: dict[bool, list[np.ndarray]] = {True: [], False: []}
     fifo: dict[bool, list[np.ndarray]] = {True: [], False: []}
     for tar in sorted(data_path("gnnet2020", "train").glob("*.tar.gz")):
@@ -65,6 +65,6 @@ def test_qos_model_on_all_gnnet_samples() -> None:
             fifo[nsf].append(np.abs(single - sample.delay_s) / sample.delay_s)
     nsf, geant = np.concatenate(errors[True]), np.concatenate(errors[False])
     assert nsf.size + geant.size == 147_170
-    assert nsf.mean() < 0.022 and geant.mean() < 0.036
-    assert np.median(nsf) < 0.015 and np.median(geant) < 0.018
+    assert nsf.mean() < 0.020 and geant.mean() < 0.034
+    assert np.median(nsf) < 0.012 and np.median(geant) < 0.017
     assert np.concatenate(fifo[False]).mean() > 5 * geant.mean()
