@@ -126,24 +126,32 @@ def test_drr_model_follows_the_packet_simulation() -> None:
     assert e.mean() < 0.075 and e.max() < 0.45
 
 
-def test_coarse_drr_quantum_follows_the_packet_simulation() -> None:
-    # a quantum of 4 largest packets (6.8 mean packets a turn): measured 14.3 % and 13.6 %
-    # mean error over the cases of seeds 7 and 11 (taken as 1.7 packets a turn: 11.9 % and
-    # 19.0 %); the blend toward FIFO is an empirical form, chosen on GNNet
+def _coarse_quantum_errors(seeds: tuple[int, ...], equal_weights: bool) -> np.ndarray:
+    """The model against packet-by-packet DRR with a quantum of 4 largest packets."""
     errors = []
     x, x2 = 1000.0 / CAP, (300.0**2 + 1700.0**2) / 2 / CAP**2
-    for seed in (7, 11):
+    for seed in seeds:
         for k, (lam, w) in enumerate(_port_cases(seed, 8)):
+            w = np.full(3, 1 / 3) if equal_weights else w
             run = simulate_port(lam.tolist(), [SIZES] * 3, CAP, Scheduler.DRR,
-                                weights=w.tolist(), quantum_bits=(4 * 1700.0 * w / w.max()
-                                                                  ).tolist(),
+                                weights=w.tolist(),
+                                quantum_bits=(4 * 1700.0 * w / w.max()).tolist(),
                                 packets=60_000, seed=k)
             q = evaluate_class_queues(lam[None], np.full((1, 3), x), np.full((1, 3), x2),
                                       np.array([Scheduler.DRR]), w[None], np.full((1, 3), 1e9),
                                       drr_turn_packets=np.array([4 * 1.7]))
             errors.append(np.abs(q.waiting_s[0] - run.waiting_s) / run.waiting_s)
-    e = np.concatenate(errors)
-    assert e.mean() < 0.16
+    return np.concatenate(errors)
+
+
+def test_coarse_drr_quantum_follows_the_packet_simulation() -> None:
+    # 6.8 mean packets a turn. Round robin (k-limited polling with that k): measured 6.8 %
+    # mean error, 30 % worst (taken as 1.7 packets a turn: 12.4 %). Unequal weights (the
+    # blend toward FIFO, an empirical form chosen on GNNet): 13.7 % and 13.9 % over the cases
+    # of seeds 7 and 11 (taken as 1.7 packets a turn: 11.9 % and 19.0 %)
+    e = _coarse_quantum_errors((7,), equal_weights=True)
+    assert e.mean() < 0.085 and e.max() < 0.40
+    assert _coarse_quantum_errors((7, 11), equal_weights=False).mean() < 0.16
 
 
 def test_round_robin_follows_the_packet_simulation() -> None:
