@@ -132,7 +132,12 @@ odd ones held out; NSFNET / GEANT2 even, MAPE): blending toward FIFO by (1.7 / k
 2.093 % and 2.846 / 2.744 / 2.857 %; blending equal-weight ports too instead of putting k in
 round robin's split 1.870 / 2.745 %. As coded 1.869 % / 2.738 %; GEANT2 odd (held out) 3.327
 -> 2.825 % (median 1.60 -> 1.42 %), all GEANT2 3.298 -> 2.781 %; jitter 6.70 / 8.98 % (odd;
-8.69 % before). The loss
+8.69 % before). Not taken: a packet of a class that does not lose waiting a whole turn of each
+saturated class (k mean packets times phi_s / phi_max) instead of x_c phi_s / phi_c, 1.856 % /
+2.633 % (the classes that do not lose at GEANT2's overloaded DRR ports are 15 % short), but
+against packet DRR at ports with a saturated class their error grows from 33 to 37 % (4 times
+the quantum: 45 to 54 %): the model of such ports misses packet DRR by a third either way. The
+loss
 fixed point is damped (it swung between two states every other round: jitter MAPE 35 % or 41 %
 by the parity of the round count). Before the conservation law, a polling (rounds) view, an
 effective-rate view, their maximum and a self-clocked stamp view were tried in place of the GPS
