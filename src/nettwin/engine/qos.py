@@ -136,10 +136,9 @@ round robin's split 1.870 / 2.745 %. As coded 1.869 % / 2.738 %; GEANT2 odd (hel
 saturated class (k mean packets times phi_s / phi_max) instead of x_c phi_s / phi_c, 1.856 % /
 2.633 % (the classes that do not lose at GEANT2's overloaded DRR ports are 15 % short), but
 against packet DRR at ports with a saturated class their error grows from 33 to 37 % (4 times
-the quantum: 45 to 54 %): the model of such ports misses packet DRR by a third either way. The
-loss
-fixed point is damped (it swung between two states every other round: jitter MAPE 35 % or 41 %
-by the parity of the round count). Before the conservation law, a polling (rounds) view, an
+the quantum: 45 to 54 %): the model of such ports misses packet DRR by a third either way.
+The loss fixed point is damped (it swung between two states every other round: jitter MAPE 35 %
+or 41 % by the parity of the round count). Before the conservation law, a polling (rounds) view, an
 effective-rate view, their maximum and a self-clocked stamp view were tried in place of the GPS
 view of DRR and were not better against a packet-by-packet DRR.
 """
