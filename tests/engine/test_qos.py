@@ -49,10 +49,13 @@ def test_fair_queueing_limits() -> None:
         assert alone.waiting_s[0, 1] == 0.0
         even = _one_port([300.0, 300.0], sched)  # symmetric: both classes wait alike
         assert even.waiting_s[0, 0] == pytest.approx(even.waiting_s[0, 1])
-    # virtual clock with equal stamps is one FIFO queue (the GPS view of DRR is not: 18 %
-    # above P-K here, one of the reasons its error against packets is the largest)
-    even = _one_port([300.0, 300.0], Scheduler.WFQ)
-    assert even.waiting_s[0] == pytest.approx([600 * 1.5e-6 / (2 * (1 - 0.6))] * 2, rel=1e-6)
+    # virtual clock with equal stamps is one FIFO queue; round robin between two like classes
+    # is too: they wait alike and, by the conservation law, as long as FIFO (the GPS view of
+    # DRR alone was 18 % above P-K here)
+    for sched in (Scheduler.WFQ, Scheduler.DRR):
+        even = _one_port([300.0, 300.0], sched)
+        assert even.waiting_s[0] == pytest.approx([600 * 1.5e-6 / (2 * (1 - 0.6))] * 2,
+                                                  rel=1e-6)
     # DRR: a heavy weight shields a class the way a higher priority does, never more
     skew = _one_port([300.0, 300.0], Scheduler.DRR, [0.9, 0.1])
     sp = _one_port([300.0, 300.0], Scheduler.SP)
@@ -80,11 +83,13 @@ def _port_cases(seed: int, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
              weights[rng.integers(len(weights))]) for _ in range(n)]
 
 
-def _model_vs_packets(sched: Scheduler, seed: int, n: int) -> np.ndarray:
+def _model_vs_packets(sched: Scheduler, seed: int, n: int, equal_weights: bool = False
+                      ) -> np.ndarray:
     """Relative error of the model's per-class waiting against the packet simulation."""
     errors = []
     x, x2 = 1000.0 / CAP, (300.0**2 + 1700.0**2) / 2 / CAP**2
     for k, (lam, w) in enumerate(_port_cases(seed, n)):
+        w = np.full(3, 1 / 3) if equal_weights else w
         run = simulate_port(lam.tolist(), [SIZES] * 3, CAP, sched, weights=w.tolist(),
                             quantum_bits=(1700.0 * w / w.max()).tolist(), packets=60_000,
                             seed=k)
@@ -114,11 +119,46 @@ def test_wfq_model_follows_the_packet_simulation() -> None:
 
 
 def test_drr_model_follows_the_packet_simulation() -> None:
-    # measured: 10.4 % mean error, 35 % worst (DRR, quantum one largest packet for the
-    # heaviest weight; other packet seeds 10.4-11.2 % and 35-49 %): the GPS view misses the
-    # rounds a low-weight class waits to build up its deficit
+    # measured: 6.0 % mean error, 33 % worst (DRR, quantum one largest packet for the
+    # heaviest weight; cases of seeds 11 and 13: 11.2 % and 17.5 % mean); the GPS view alone
+    # was 10.4 % (12.9 %, 22.7 %)
     e = _model_vs_packets(Scheduler.DRR, seed=7, n=8)
-    assert e.mean() < 0.12 and e.max() < 0.55
+    assert e.mean() < 0.075 and e.max() < 0.45
+
+
+def _coarse_quantum_errors(seeds: tuple[int, ...], equal_weights: bool) -> np.ndarray:
+    """The model against packet-by-packet DRR with a quantum of 4 largest packets."""
+    errors = []
+    x, x2 = 1000.0 / CAP, (300.0**2 + 1700.0**2) / 2 / CAP**2
+    for seed in seeds:
+        for k, (lam, w) in enumerate(_port_cases(seed, 8)):
+            w = np.full(3, 1 / 3) if equal_weights else w
+            run = simulate_port(lam.tolist(), [SIZES] * 3, CAP, Scheduler.DRR,
+                                weights=w.tolist(),
+                                quantum_bits=(4 * 1700.0 * w / w.max()).tolist(),
+                                packets=60_000, seed=k)
+            q = evaluate_class_queues(lam[None], np.full((1, 3), x), np.full((1, 3), x2),
+                                      np.array([Scheduler.DRR]), w[None], np.full((1, 3), 1e9),
+                                      drr_turn_packets=np.array([4 * 1.7]))
+            errors.append(np.abs(q.waiting_s[0] - run.waiting_s) / run.waiting_s)
+    return np.concatenate(errors)
+
+
+def test_coarse_drr_quantum_follows_the_packet_simulation() -> None:
+    # 6.8 mean packets a turn. Round robin (k-limited polling with that k): measured 6.8 %
+    # mean error, 30 % worst (taken as 1.7 packets a turn: 12.4 %). Unequal weights (the
+    # blend toward FIFO, an empirical form chosen on GNNet): 13.7 % and 13.9 % over the cases
+    # of seeds 7 and 11 (taken as 1.7 packets a turn: 11.9 % and 19.0 %)
+    e = _coarse_quantum_errors((7,), equal_weights=True)
+    assert e.mean() < 0.085 and e.max() < 0.40
+    assert _coarse_quantum_errors((7, 11), equal_weights=False).mean() < 0.16
+
+
+def test_round_robin_follows_the_packet_simulation() -> None:
+    # equal weights (quantum one largest packet: round robin): the conserved total split as
+    # k-limited polling; measured 6.1 % mean error, 26 % worst (the GPS view: 22 %, 55 %)
+    e = _model_vs_packets(Scheduler.DRR, seed=3, n=8, equal_weights=True)
+    assert e.mean() < 0.08 and e.max() < 0.35
 
 
 def test_overload_fills_the_buffer_and_drops() -> None:
@@ -153,8 +193,8 @@ def test_scheduling_aware_model_on_omnet_samples_without_drops() -> None:
         single.append(np.abs(fifo - sample.delay_s) / sample.delay_s)
     e, s = np.concatenate(errors), np.concatenate(single)
     assert e.size > 5000
-    # measured 1.101 % vs 4.23 % (the data set is fixed: no noise to allow for)
-    assert e.mean() < 0.012 and e.mean() < s.mean() / 3.5
+    # measured 1.040 % vs 4.23 % (the data set is fixed: no noise to allow for)
+    assert e.mean() < 0.0115 and e.mean() < s.mean() / 3.5
 
 
 def test_mm1_delay_variance_is_the_textbook_one() -> None:

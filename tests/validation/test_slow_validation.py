@@ -50,21 +50,26 @@ def test_rocketfuel_all_link_failures_equal_full_recomputation(name: str) -> Non
 
 def test_qos_model_on_all_gnnet_samples() -> None:
     # the 400 OMNeT++ samples of GNNet 2020 (147,170 pairs); model choices were made on
-    # NSFNET, GEANT2 is unseen. Measured: 2.105 % / 3.455 % mean-delay MAPE (delays seen to
-    # the data set's 20 s), medians 1.07 % / 1.61 % (with QNA's link spacing; without it
-    # 2.085 % / 3.645 %); one FIFO queue per port: 53 % / 52 %
+    # NSFNET and, since DRR's rate-scaled quantum, on the even-numbered GEANT2 samples: the
+    # odd ones are unseen. Measured: 1.869 % / 2.825 % (odd GEANT2) mean-delay MAPE (delays
+    # seen to the data set's 20 s; all GEANT2 2.781 %), medians 1.03 % / 1.42 % (before DRR's
+    # conservation law 2.105 % / 3.327 %); one FIFO queue per port: 53 % / 52 %
     errors: dict[bool, list[np.ndarray]] = {True: [], False: []}
     fifo: dict[bool, list[np.ndarray]] = {True: [], False: []}
+    seen = {True: 0, False: 0}
     for tar in sorted(data_path("gnnet2020", "train").glob("*.tar.gz")):
         for sample in iter_gnnet_samples(tar):
             nsf = sample.topology.n_nodes == 14
+            seen[nsf] += 1
+            if not nsf and seen[nsf] % 2 == 1:  # GEANT2 samples 0, 2, 4, ...: chosen on
+                continue
             pred = predict(sample, delay_horizon_s=DELAY_HORIZON_S).delay_s
             single = predict(sample, scheduling_aware=False,
                              delay_horizon_s=DELAY_HORIZON_S).delay_s
             errors[nsf].append(np.abs(pred - sample.delay_s) / sample.delay_s)
             fifo[nsf].append(np.abs(single - sample.delay_s) / sample.delay_s)
     nsf, geant = np.concatenate(errors[True]), np.concatenate(errors[False])
-    assert nsf.size + geant.size == 147_170
-    assert nsf.mean() < 0.022 and geant.mean() < 0.036
-    assert np.median(nsf) < 0.015 and np.median(geant) < 0.018
+    assert nsf.size == 36_218 and geant.size == 55_200
+    assert nsf.mean() < 0.020 and geant.mean() < 0.030
+    assert np.median(nsf) < 0.012 and np.median(geant) < 0.016
     assert np.concatenate(fifo[False]).mean() > 5 * geant.mean()
