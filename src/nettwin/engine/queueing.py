@@ -359,16 +359,40 @@ def mmpp_queue(generator: np.ndarray, rates_pps: np.ndarray, service_pps: np.nda
     solved exactly by linear level reduction. Returns blocking, mean number in system,
     sojourn of admitted packets [P] and, per phase [P, m], the wait and the loss of a packet
     arriving in it and the share of time in it."""
+    out, m = _mmpp_solve(generator, rates_pps, service_pps, system_packets)
+    return (out[:, 0], out[:, 1], out[:, 2], out[:, 3:3 + m], out[:, 3 + m:3 + 2 * m],
+            out[:, 3 + 2 * m:3 + 3 * m])
+
+
+def mmpp_queue_busy(generator: np.ndarray, rates_pps: np.ndarray, service_pps: np.ndarray,
+                    system_packets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                         np.ndarray, np.ndarray, np.ndarray,
+                                                         np.ndarray]:
+    """``mmpp_queue`` (the same six results, computed alike) and, per phase [P, m], the
+    probability that the server is busy while the chain is in it, P(N > 0 | phase j): the
+    port's throughput in phase j is ``service_pps`` times it. That is the rate of the
+    departure process of the MMPP/M/1/K queue conditioned on the arrival phase (its
+    departures form a Markovian arrival process on the pairs (level, phase), Lucantoni
+    1991, Stoch. Models 7; its phase-conditioned rates are the first moments that
+    departure-process MMPP fits match, e.g. Ferng and Chang 2001, Perf. Eval. 43, Heindl
+    2004): while the arrivals run above the service rate the port sends at line rate, and
+    after such a phase its backlog keeps it busy (the output burst outlasts the input)."""
+    out, m = _mmpp_solve(generator, rates_pps, service_pps, system_packets)
+    return (out[:, 0], out[:, 1], out[:, 2], out[:, 3:3 + m], out[:, 3 + m:3 + 2 * m],
+            out[:, 3 + 2 * m:3 + 3 * m], out[:, 3 + 3 * m:])
+
+
+def _mmpp_solve(generator: np.ndarray, rates_pps: np.ndarray, service_pps: np.ndarray,
+                system_packets: np.ndarray) -> tuple[np.ndarray, int]:
     gen = np.ascontiguousarray(generator, np.float64)
     lam = np.ascontiguousarray(rates_pps, np.float64)
     p, m = lam.shape
     k = np.broadcast_to(np.maximum(np.asarray(system_packets, np.float64), 1.0),
                         (p,)).astype(np.int64)
     mu = np.ascontiguousarray(np.broadcast_to(np.asarray(service_pps, np.float64), (p,)))
-    out = np.zeros((p, 3 + 3 * m))
+    out = np.zeros((p, 3 + 4 * m))
     _mmpp_kernel(gen, lam, mu, np.ascontiguousarray(k), out)
-    return (out[:, 0], out[:, 1], out[:, 2], out[:, 3:3 + m], out[:, 3 + m:3 + 2 * m],
-            out[:, 3 + 2 * m:])
+    return out, m
 
 
 @njit(cache=True)
@@ -396,6 +420,7 @@ def _mmpp_kernel(gen: np.ndarray, lam: np.ndarray, mu: np.ndarray, k: np.ndarray
         rhs = np.zeros(m)
         rhs[0] = 1.0
         x = np.abs(np.linalg.solve(a, rhs))
+        empty = x.copy()  # level 0, unnormalised (kept beside the rescaling below)
         total = x.sum()
         phase = x.copy()
         mean_n = 0.0
@@ -416,7 +441,9 @@ def _mmpp_kernel(gen: np.ndarray, lam: np.ndarray, mu: np.ndarray, k: np.ndarray
                 mean_n *= f
                 phase *= f
                 seen *= f
+                empty *= f
         full = cur / total
+        empty /= total
         phase /= total
         seen /= total
         mean_n /= total
@@ -431,3 +458,4 @@ def _mmpp_kernel(gen: np.ndarray, lam: np.ndarray, mu: np.ndarray, k: np.ndarray
             out[i, 3 + j] = seen[j] / free / mu[i] if free > 0 else 0.0
             out[i, 3 + m + j] = full[j] / phase[j] if phase[j] > 0 else 0.0
             out[i, 3 + 2 * m + j] = phase[j]
+            out[i, 3 + 3 * m + j] = 1.0 - empty[j] / phase[j] if phase[j] > 0 else 0.0
