@@ -16,8 +16,15 @@ from nettwin.engine.arrivals import (
     fit_mmpp2,
     onoff_bursts,
     port_phases,
+    queue_room,
 )
-from nettwin.engine.queueing import ArrivalModel, QueueModel, mmpp2_queue, mmpp_queue
+from nettwin.engine.queueing import (
+    ArrivalModel,
+    QueueModel,
+    mmpp2_queue,
+    mmpp_queue,
+    mmpp_queue_busy,
+)
 from nettwin.engine.simulate import SimulationOptions
 from nettwin.model import build_network
 
@@ -218,3 +225,19 @@ def test_streams_from_one_port_never_arrive_faster_than_it_sends() -> None:
     assert hop_rate @ q == pytest.approx(lam, rel=1e-9)
     _, apart, _ = port_phases(arcs, 2, lam, b, 4)  # each its own chain, nothing capped
     assert apart[0].max() == pytest.approx(lam.sum() * 4.0)  # 1600 a second: both peaks
+
+
+@pytest.mark.parametrize(("capacity", "want"), [(1e6, 4.0), (60.0, 60.0 / 25.0)])
+def test_queue_room_passes_light_bursts_and_sends_saturated_ones_at_line_rate(
+        capacity: float, want: float) -> None:
+    # an on-off stream (mean 25 packets a second, peak 4x) alone at a port: far faster than
+    # its peak the port sends what comes (the peak, 4x the mean); slower than the peak
+    # (60 packets a second, bursts of 100 s), it sends at line rate while the stream is on
+    b = onoff_bursts(np.array([100.0]), np.array([300.0]))
+    lam = np.array([25.0])
+    gen, rates, hop_rate = port_phases(np.array([0]), 1, lam, b, 2)
+    _, _, _, _, _, time_s, busy = mmpp_queue_busy(gen, rates, np.array([capacity]),
+                                                   np.array([2000]))
+    room = queue_room(np.array([0]), hop_rate, lam, b.high_ratio, time_s, busy,
+                      rates / capacity)
+    assert room[0] == pytest.approx(want, rel=0.01)

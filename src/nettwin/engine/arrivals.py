@@ -43,8 +43,12 @@ At a port (FIFO, one buffer of K packets including the one in service):
   stretches the burst (mean and cycle kept). What the port drops of a clipped burst
   shortens the burst, not the rate: while it lasts the stream still leaves at its share of
   the capacity (the peak, relative to the thinned mean, is the share / (1 - loss)); losses
-  of streams not clipped thin them. Losses and clipping settle by a few damped
-  fixed-point rounds.
+  of streams not clipped thin them. A port that carries the peak beside the others' mean
+  still falls behind when their bursts coincide: there the stream is clipped to the rate the
+  port sends it at while it is high, from the port's own MMPP/M/1/K solution
+  (``queue_room``: the busy probability of each phase, the FIFO share of it), and not
+  taken for a back-to-back train. Losses and clipping settle by a few damped fixed-point
+  rounds.
 * Clipped bursts arrive back to back: in its high state a stream clipped at the port
   before is that port's backlogged output, the gap before a packet its own transmission
   there (plus the other packets in between), not exponential. Counting the lag-one
@@ -156,6 +160,25 @@ none); u's other traffic bunching a pair of variable-size packets (about +10 % a
 traffic); trains from upstream links faster than the port (QNA's departures kept); loss of
 Poisson first-hop ports with small losses (0.1-0.2 %) off by up to +80 % with exact waits:
 the two-moment size law of the M/G/1/K term, not the arrivals.
+Second session 2026-12-07, the upstream port's own queue solution (``queueing.
+mmpp_queue_busy``: the busy probability in each phase, so the rate the port sends each
+stream at in each phase). Tuning (15 networks), link wait / flow queueing / lossy within
++-30 %: before 8.27 / 6.48 / 77.4 %; the burst of every bursty stream clipped to its
+queue-derived rate in its high phases 8.17 / 6.29 / 75.7; that rate only where the FIFO
+share already clipped 8.57 / 6.47 / 75.7 (calmer: busy on-off transit bias -3.8 -> -5.3 %);
+that rate only where the FIFO share did not clip 7.82 / 6.27 / 77.4 (on-off transit
+ports busy 13.4 -> 12.9 %, light 14.4 -> 11.9 %), and only where it is below 99 % of the
+peak (a light port delays a burst by its wait, it does not stretch it; a unit test's
+tandem) 7.81 / 6.27 / 77.4 (kept); the kept one with the streams it clips
+taken as back-to-back trains 8.11 / 6.36 / 77.4. Not kept: the whole source from u as a
+function of u's phases (each stream's rate there its FIFO share of u's busy server plus its
+share of the drain by what it left behind, the source fitted as an MMPP2 by mean,
+variance, third moment and autocovariance area under u's chain, Ferng-Chang style)
+10.85 / 7.85 / 71.2 % (much too calm: a phase function spreads the short drain after a
+burst over the whole low phase; without the drain term the source loses its mean, and
+rescaled 12.0 / 8.8). Held out, measured once per candidate (the last two, the same
+figures): 7.66 / 5.04 / 83.9 % before, 7.93 / 5.19 / 83.9 % after (worse there: busy on-off
+transit ports 13.2 -> 14.1 %, bias -12.3 -> -8.8 %, light ones 16.9 -> 17.7 %).
 """
 
 from __future__ import annotations
@@ -169,7 +192,7 @@ from nettwin.engine.queueing import (
     mg1k_queue,
     mm1k_blocking_and_mean,
     mmpp2_queue,
-    mmpp_queue,
+    mmpp_queue_busy,
 )
 from nettwin.engine.trains import (
     TANDEM_PORT_POWER,
@@ -458,6 +481,35 @@ def _clip_bursts(b: Bursts, room: np.ndarray) -> Bursts:
                                                                 b.low_s))
 
 
+QUEUE_ROOM_SLACK = 0.99  # a port that sends a burst on at 99 % of its rate or more delays it
+
+
+def queue_room(arcs: np.ndarray, hop_rate: np.ndarray, lam_hop: np.ndarray,
+               high_ratio: np.ndarray, time_s: np.ndarray, busy_s: np.ndarray,
+               phase_load: np.ndarray) -> np.ndarray:
+    """The rate, relative to its mean arrival rate, at which each stream leaves its port
+    while it is in its high state, from the port's own MMPP/M/1/K solution (``hop_rate``
+    [hops, m] the stream's arrival rate in each of its port's phases, ``time_s``, ``busy_s``
+    and ``phase_load`` [ports, m] the port's time share, busy probability and offered load
+    in each): in phase j the port sends busy_j of its capacity, the FIFO share
+    hop_rate_j x / load_j of it the stream's. That is the phase-conditioned rate of the
+    queue's departure process (the departures of an MMPP/M/1/K queue form a Markovian
+    arrival process on (level, phase): Lucantoni 1991, Stoch. Models 7; its per-phase rates
+    are the first moments that departure-process MMPP fits match, Ferng and Chang 2001,
+    Perf. Eval. 43; Heindl 2004). Averaged over the phases where the stream runs above its
+    mean, weighted by time there, relative to what it brings in them, times its peak;
+    infinite for a stream with no such phase (Poisson)."""
+    port_time = time_s[arcs]
+    high = hop_rate > lam_hop[:, None] * (1.0 + 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sent = np.where(phase_load[arcs] > 0, hop_rate * busy_s[arcs] / phase_load[arcs], 0.0)
+        came = np.where(high, port_time * hop_rate, 0.0).sum(axis=1)
+        ratio = np.where(came > 0, np.where(high, port_time * sent, 0.0).sum(axis=1) / came,
+                         1.0)
+    out: np.ndarray = np.where(came > 0, high_ratio * ratio, np.inf)
+    return out
+
+
 def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np.ndarray,
                    size_mean_bits: np.ndarray, size_second_moment_bits2: np.ndarray,
                    bursts: Bursts, capacity_bps: np.ndarray, system_packets: np.ndarray,
@@ -522,7 +574,8 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
         phase_work = np.zeros(rates.shape)
         np.add.at(phase_work, arcs, hop_rate * x_hop[:, None])
         work_rates = phase_work / x[:, None]
-        _, _, _, wait_s, loss_s, time_s = mmpp_queue(gen, work_rates, 1.0 / x, k)
+        _, _, _, wait_s, loss_s, time_s, busy_s = mmpp_queue_busy(gen, work_rates, 1.0 / x,
+                                                                  k)
         if backlogged.any():
             wait_s = backlog_smoothing(arcs, n_ports, backlogged, hop_rate, lam_hop,
                                        variability, gap_wait, phase_work, x, wait_s)
@@ -572,6 +625,13 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
                 room = np.where((lam_hop > 0) & (peak + others > 1.0),
                                 hop_b.high_ratio / (peak + others), np.inf)
             clip_at = np.maximum(room, 1.0)
+            # a port that carries the stream's peak beside the others' mean load still falls
+            # behind when their bursts coincide: the rate it sends the stream at while the
+            # stream is high, from its own queue solution, clips the burst there
+            q_room = queue_room(arcs, hop_rate, lam_hop, hop_b.high_ratio, time_s, busy_s,
+                                phase_work)
+            room = np.where(np.isfinite(room) | (q_room > hop_b.high_ratio * QUEUE_ROOM_SLACK),
+                            room, q_room)
             # what the port drops of a clipped burst shortens it: the stream still leaves
             # at its share of the capacity while the burst lasts (not thinned below it)
             out = _clip_bursts(hop_b, np.maximum(room / np.maximum(1.0 - hop_loss, 1e-6),
