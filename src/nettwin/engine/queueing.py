@@ -21,6 +21,8 @@ For bursty arrivals (``engine.arrivals``):
               two), solved exactly by linear level reduction of the finite QBD: loss, mean
               number, and the wait and loss of a packet arriving in each phase. Checked against
               M/M/1/K (equal rates) and IPP/M/1 (GI/M/1 with the on-off interarrival law).
+              ``mmpp_queue_busy`` adds the busy probability in each phase (the port's
+              throughput there: the per-phase rate of its departure process).
 * M/G/1/K     exact from the embedded chain at departures (``mg1k_queue``), the service law a
               two-moment fit; what packet-size variability adds to the exponential models.
 """
