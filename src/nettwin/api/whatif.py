@@ -297,10 +297,11 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
         q, arc_delay = queue_arcs(c, options, load)
         if by_reach:
             comp = link_components(c.n_nodes, arc_up, c.arc_src, c.arc_dst)
+            _, _, in_src, _, in_out = base.csr
             rerouted, lost_at, restored = failure_outcome(
-                failed, affected, base.state.dist, base.arc_up, c.in_ptr, c.in_arc,
-                c.arc_src, c.arc_dst, c.arc_metric, c.dest_ptr, c.dest_demand, c.demand_src,
-                c.demand_dst, comp, r.demand_routed, st.by_source)
+                base.out_pos[failed], c.arc_src[failed], affected, base.dag_bits(), c.in_ptr,
+                in_src, in_out, c.dest_ptr, c.dest_demand, c.demand_src, c.demand_dst, comp,
+                r.demand_routed, st.by_source)
             routes = np.intersect1d(affected, st.service_dests)
             ptr, dem = _demands_of(st.svc_ptr, st.svc_dem, routes)  # services' only
         else:  # every demand toward the affected destinations, routed again

@@ -69,6 +69,13 @@ class Baseline:
         n = self.net
         return csr_arcs(n.out_arc, n.in_arc, n.arc_src, n.arc_dst, n.arc_metric)
 
+    @cached_property
+    def out_pos(self) -> np.ndarray:
+        """int64[m]: each arc's position in the out-CSR (where its bit is in ``dag_bits``)."""
+        pos = np.empty(self.net.n_arcs, np.int64)
+        pos[self.net.out_arc] = np.arange(self.net.n_arcs)
+        return pos
+
     def dag_bits(self) -> np.ndarray:
         """Each destination's baseline DAG as a bitset (rebuilt if the state lacks it)."""
         s = self.state
