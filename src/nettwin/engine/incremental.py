@@ -188,7 +188,7 @@ def _on_dag(bits, q):
 def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, out_arc, out_dst,
                        out_met, in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst, metric,
                        mark,
-                       new_dist, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched,
+                       new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched,
                        n_touched):
     """Add destination t's load differences under ``ok_new`` to ``dload``; return traffic
     that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 queued for 4b.
@@ -214,6 +214,7 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
             nodes[n_nodes] = u
             n_nodes += 1
             mark[u] = 1
+            base_d[u] = dist[u]
             size = _pq_push(hkeys, hvals, size, dist[u], u)
     if n_nodes == 0:
         return 0.0
@@ -237,7 +238,8 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
                 nodes[n_nodes] = z
                 n_nodes += 1
                 mark[z] = 1
-                size = _pq_push(hkeys, hvals, size, dist[z], z)
+                base_d[z] = base_d[x] + in_met[q]  # z -> x is a DAG arc
+                size = _pq_push(hkeys, hvals, size, base_d[z], z)
     # 3. new distances inside A
     n_r = n_nodes
     size = 0
@@ -270,7 +272,7 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
         x = nodes[i]
         mark[x] |= 4
         fl[x] = flow[x]
-        size = _pq_push(hkeys, hvals, size, -(new_dist[x] if mark[x] & 2 else dist[x]), x)
+        size = _pq_push(hkeys, hvals, size, -(new_dist[x] if mark[x] & 2 else base_d[x]), x)
     for i in range(n_r):
         x = nodes[i]
         if x == t or flow[x] == 0.0:
@@ -290,7 +292,8 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
                 fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
                 nodes[n_nodes] = y
                 n_nodes += 1
-                size = _pq_push(hkeys, hvals, size, -dist[y], y)
+                base_d[y] = base_d[x] - out_met[q]  # x -> y was a DAG arc
+                size = _pq_push(hkeys, hvals, size, -base_d[y], y)
             fl[y] -= share
             dload[a] -= share
             if not touched_mark[a]:
@@ -307,7 +310,7 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
         if x == t:
             continue
         if dx == UNREACHABLE:
-            if fl[x] > 0.0 and dist[x] != UNREACHABLE:
+            if fl[x] > 0.0 and base_d[x] != UNREACHABLE:
                 lost += fl[x]
             continue
         repaired = (mark[x] & 1) != 0
@@ -335,12 +338,14 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
             a = out_arc[q]
             y = out_dst[q]
             if (mark[y] & 4) == 0:
+                # y is outside R (so outside A): its distance is unchanged, and x -> y is on
+                # the new DAG, so it is dx less the metric (no read of dist, a cache miss)
                 mark[y] |= 4
                 fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
                 nodes[n_nodes] = y
                 n_nodes += 1
-                dy = new_dist[y] if (repaired and mark[y] & 2) else dist[y]
-                size = _pq_push(hkeys, hvals, size, -dy, y)
+                base_d[y] = dx - out_met[q]
+                size = _pq_push(hkeys, hvals, size, -base_d[y], y)
             fl[y] += share
             dload[a] += share
             if not touched_mark[a]:
@@ -358,7 +363,8 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
 @njit(cache=True, nogil=True)
 def _scratch(n, m):
     """Per-thread work arrays of _destination_delta (all clean: it leaves them clean)."""
-    return (np.zeros(n, np.int8), np.full(n, UNREACHABLE, np.int64), np.zeros(n),
+    return (np.zeros(n, np.int8), np.full(n, UNREACHABLE, np.int64), np.empty(n, np.int64),
+            np.zeros(n),
             np.empty(n, np.int32), np.empty(n + m + 1, np.int64), np.empty(n + m + 1, np.int32),
             np.empty(m + 1, np.int64), np.zeros(m, np.bool_), np.empty(m, np.int32),
             np.zeros(1, np.int64))
@@ -369,7 +375,7 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
                   ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
                   in_out,
                   arc_src, arc_dst, metric, mark,
-                  new_dist, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched, n_touched):
+                  new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched, n_touched):
     """Load differences of one failure set over the destinations whose DAG it cuts;
     returns the traffic that became unroutable. ``seen`` is scratch (bool per destination)."""
     for f in range(failed.shape[0]):
@@ -387,7 +393,7 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
                                        ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc,
                                        in_src, in_met, in_out, arc_src,
                                        arc_dst, metric,
-                                       mark, new_dist, fl, nodes, hkeys, hvals, hops, dload,
+                                       mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload,
                                        touched_mark, touched, n_touched)
     for f in range(failed.shape[0]):
         a = failed[f]
@@ -410,7 +416,7 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
     m = arc_src.shape[0]
     n_sets = set_ptr.shape[0] - 1
     chunk_worst[:] = base_util
-    (mark, new_dist, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
+    (mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
      n_touched) = _scratch(n, m)
     dload = np.zeros(m)
     ok_new = ok_base.copy()
@@ -421,7 +427,7 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
                                 bits_all,
                                 ok_base, ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr,
                                 in_arc, in_src, in_met, in_out, arc_src,
-                                arc_dst, metric, mark, new_dist, fl, nodes, hkeys, hvals, hops,
+                                arc_dst, metric, mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops,
                                 dload, touched_mark, touched, n_touched)
         best = 0.0
         best_arc = -1
@@ -585,7 +591,7 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_
                  arc_dst, metric, dload):
     n = dist_all.shape[1]
     m = arc_src.shape[0]
-    (mark, new_dist, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
+    (mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
      n_touched) = _scratch(n, m)
     lost = 0.0
     for i in range(c, affected.shape[0], n_chunks):
@@ -594,7 +600,7 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_
                                    ok_base, ok_new,
                                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src,
                                    in_met, in_out, arc_src, arc_dst, metric,
-                                   mark, new_dist, fl, nodes, hkeys, hvals, hops, dload,
+                                   mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload,
                                    touched_mark, touched, n_touched)
     return lost
 
