@@ -187,9 +187,8 @@ def _on_dag(bits, q):
 @njit(cache=True, nogil=True)
 def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, out_arc, out_dst,
                        out_met, in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst, metric,
-                       mark,
-                       new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched,
-                       n_touched):
+                       mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark,
+                       touched, n_touched):
     """Add destination t's load differences under ``ok_new`` to ``dload``; return traffic
     that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 queued for 4b.
     ``fl``: an R node's traffic after the failure, for any other node queued the difference
@@ -375,7 +374,8 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
                   ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
                   in_out,
                   arc_src, arc_dst, metric, mark,
-                  new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched, n_touched):
+                  new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched,
+                  n_touched):
     """Load differences of one failure set over the destinations whose DAG it cuts;
     returns the traffic that became unroutable. ``seen`` is scratch (bool per destination)."""
     for f in range(failed.shape[0]):
@@ -427,8 +427,8 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
                                 bits_all,
                                 ok_base, ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr,
                                 in_arc, in_src, in_met, in_out, arc_src,
-                                arc_dst, metric, mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops,
-                                dload, touched_mark, touched, n_touched)
+                                arc_dst, metric, mark, new_dist, base_d, fl, nodes, hkeys, hvals,
+                                hops, dload, touched_mark, touched, n_touched)
         best = 0.0
         best_arc = -1
         over = base_over
