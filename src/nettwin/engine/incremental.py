@@ -24,8 +24,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba import njit, prange, types
+from numba.core import cgutils
 from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.routing import UNREACHABLE, dag_bitsets
@@ -171,6 +174,27 @@ def _pq_pop(keys, vals, size):
     return key, val, size
 
 
+@intrinsic
+def _prefetch(typingctx, arr, i):
+    """Ask the CPU to load ``arr[i]``'s cache line now (LLVM's prefetch: read, keep in all
+    levels): the repair learns which distances it will read a phase before it reads them,
+    and a destination's distance row is far larger than the cache."""
+    del typingctx
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, i), codegen
+
+
 # Differences below this fraction of the destination's traffic are rounding residue of
 # shares that cancel (a re-split whose paths meet again) and are not pushed further: each
 # node left out moves a load by at most this much of the traffic (1e-14 * n in all, far
@@ -231,12 +255,15 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
             continue
         mark[x] |= 2
         n_a += 1
+        for q in range(out_ptr[x], out_ptr[x + 1]):  # read by step 3
+            _prefetch(dist, out_dst[q])  # type: ignore[call-arg]
         for q in range(in_ptr[x], in_ptr[x + 1]):
             z = in_src[q]
             if mark[z] == 0 and _on_dag(bits, in_out[q]):
                 nodes[n_nodes] = z
                 n_nodes += 1
                 mark[z] = 1
+                _prefetch(flow, z)  # type: ignore[call-arg]  # read by step 4a
                 base_d[z] = base_d[x] + in_met[q]  # z -> x is a DAG arc
                 size = _pq_push(hkeys, hvals, size, base_d[z], z)
     # 3. new distances inside A
