@@ -9,7 +9,7 @@ each node forwards toward t. For a set of failed arcs:
    first; a node joins A when none of its next hops survives outside A.
 3. A's new distances: seeded from surviving arcs leaving A, then Dijkstra inside A.
 4. Load differences: the nodes whose next-hop set changes (R = every candidate) withdraw
-   their old contributions; then, farthest (new distance) first, R nodes push all their
+   their old contributions (as step 2 visits them); then, farthest (new distance) first, R nodes push all their
    traffic down the new DAG and every other node reached pushes only the difference it
    received, over its unchanged next hops. Nodes cut off from t lose their traffic.
 
@@ -236,25 +236,49 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
         if on_dag and mark[u] == 0:
             nodes[n_nodes] = u
             n_nodes += 1
-            mark[u] = 1
+            mark[u] = 5
+            fl[u] = 0.0
             base_d[u] = dist[u]
             size = _pq_push(hkeys, hvals, size, dist[u], u)
     if n_nodes == 0:
         return 0.0
     # 2. nodes whose distance grows (A), nearest first: x keeps its distance when one of its
-    # baseline next hops survives outside A
-    n_a = 0
+    # baseline next hops survives outside A. Every candidate's next hops change (R), so it
+    # withdraws its old contributions here, while its arcs are at hand: a node nearer than x
+    # is no candidate by now (candidates come farther than the node that made them), so the
+    # nodes it reaches are final members of R or outside it for good.
     while size > 0:
         _, x, size = _pq_pop(hkeys, hvals, size)
         survives = False
+        k_old = 0  # the old next hops: x's arcs in the baseline DAG
         for q in range(out_ptr[x], out_ptr[x + 1]):
-            if _on_dag(bits, q) and (mark[out_dst[q]] & 2) == 0 and ok_new[out_arc[q]]:
-                survives = True
-                break
+            if _on_dag(bits, q):
+                hops[k_old] = q
+                k_old += 1
+                if (mark[out_dst[q]] & 2) == 0 and ok_new[out_arc[q]]:
+                    survives = True
+        fx = flow[x]
+        if fx != 0.0:
+            share = fx / k_old
+            for h in range(k_old):
+                q = hops[h]
+                a = out_arc[q]
+                y = out_dst[q]
+                if (mark[y] & 4) == 0:
+                    mark[y] |= 4
+                    fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
+                    nodes[n_nodes] = y
+                    n_nodes += 1
+                    base_d[y] = base_d[x] - out_met[q]  # x -> y was a DAG arc
+                fl[y] -= share
+                dload[a] -= share
+                if not touched_mark[a]:
+                    touched_mark[a] = True
+                    touched[n_touched[0]] = a
+                    n_touched[0] += 1
         if survives:
             continue
         mark[x] |= 2
-        n_a += 1
         for q in range(out_ptr[x], out_ptr[x + 1]):  # read by step 3
             _prefetch(dist, out_dst[q])  # type: ignore[call-arg]
         for q in range(in_ptr[x], in_ptr[x + 1]):
@@ -262,14 +286,14 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
             if mark[z] == 0 and _on_dag(bits, in_out[q]):
                 nodes[n_nodes] = z
                 n_nodes += 1
-                mark[z] = 1
-                _prefetch(flow, z)  # type: ignore[call-arg]  # read by step 4a
+                mark[z] = 5
+                fl[z] = 0.0  # its traffic is added once all its withdrawals are in
+                _prefetch(flow, z)  # type: ignore[call-arg]  # read when it is popped
                 base_d[z] = base_d[x] + in_met[q]  # z -> x is a DAG arc
                 size = _pq_push(hkeys, hvals, size, base_d[z], z)
     # 3. new distances inside A
-    n_r = n_nodes
     size = 0
-    for i in range(n_r):
+    for i in range(n_nodes):
         x = nodes[i]
         if mark[x] & 2:
             best = UNREACHABLE
@@ -292,40 +316,17 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
                 if c < new_dist[z]:
                     new_dist[z] = c
                     size = _pq_push(hkeys, hvals, size, c, z)
-    # 4a. withdraw the old contributions of every node whose next hops change (R)
+    # 4a. every node reached so far, farthest (new distance) first; R nodes re-send all
+    # their traffic
     size = 0
-    for i in range(n_r):
+    for i in range(n_nodes):
         x = nodes[i]
-        mark[x] |= 4
-        fl[x] = flow[x]
-        size = _pq_push(hkeys, hvals, size, -(new_dist[x] if mark[x] & 2 else base_d[x]), x)
-    for i in range(n_r):
-        x = nodes[i]
-        if x == t or flow[x] == 0.0:
-            continue
-        k_old = 0  # the old next hops: x's arcs in the baseline DAG
-        for q in range(out_ptr[x], out_ptr[x + 1]):
-            if _on_dag(bits, q):
-                hops[k_old] = q
-                k_old += 1
-        share = flow[x] / k_old
-        for h in range(k_old):
-            q = hops[h]
-            a = out_arc[q]
-            y = out_dst[q]
-            if (mark[y] & 4) == 0:
-                mark[y] |= 4
-                fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
-                nodes[n_nodes] = y
-                n_nodes += 1
-                base_d[y] = base_d[x] - out_met[q]  # x -> y was a DAG arc
-                size = _pq_push(hkeys, hvals, size, -base_d[y], y)
-            fl[y] -= share
-            dload[a] -= share
-            if not touched_mark[a]:
-                touched_mark[a] = True
-                touched[n_touched[0]] = a
-                n_touched[0] += 1
+        if mark[x] & 1:
+            fl[x] += flow[x]
+            key = new_dist[x] if mark[x] & 2 else base_d[x]
+        else:
+            key = base_d[x]
+        size = _pq_push(hkeys, hvals, size, -key, x)
     # 4b. push down the new DAG, farthest first: R nodes re-send all their traffic, the
     # others (same next hops as before) only the difference that reached them
     lost = 0.0
