@@ -9,9 +9,10 @@ each node forwards toward t. For a set of failed arcs:
    first; a node joins A when none of its next hops survives outside A.
 3. A's new distances: seeded from surviving arcs leaving A, then Dijkstra inside A.
 4. Load differences: the nodes whose next-hop set changes (R = every candidate) withdraw
-   their old contributions (as step 2 visits them); then, farthest (new distance) first, R nodes push all their
-   traffic down the new DAG and every other node reached pushes only the difference it
-   received, over its unchanged next hops. Nodes cut off from t lose their traffic.
+   their old contributions (as step 2 visits them); then, farthest (new distance) first, R
+   nodes push all their traffic down the new DAG and every other node reached pushes only
+   the difference it received, over its unchanged next hops. Nodes cut off from t lose
+   their traffic.
 
 The result equals a full recomputation (tests check it to 1e-9) at a small fraction of the
 cost. Failure sets are evaluated in parallel (numba ``prange`` over chunks of sets) when
