@@ -348,11 +348,18 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
         # a node outside R keeps its distance and its baseline next hops (none of them grew
         # its distance: their DAG predecessors are all in R), so it walks the baseline DAG
         k_new = 0
-        if repaired:
+        if mark[x] & 2:
             for q in range(out_ptr[x], out_ptr[x + 1]):
                 y = out_dst[q]
                 dy = new_dist[y] if mark[y] & 2 else dist[y]
                 if dy != UNREACHABLE and dy + out_met[q] == dx and ok_new[out_arc[q]]:
+                    hops[k_new] = q
+                    k_new += 1
+        elif repaired:
+            # x kept its distance: its new next hops are its old ones that stay up and do
+            # not lead into A (a node of A is now farther than before, so off x's DAG)
+            for q in range(out_ptr[x], out_ptr[x + 1]):
+                if _on_dag(bits, q) and (mark[out_dst[q]] & 2) == 0 and ok_new[out_arc[q]]:
                     hops[k_new] = q
                     k_new += 1
         else:
