@@ -165,8 +165,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of distinct-link what-ifs (new links each round)")
     parser.add_argument("--parts", default="readers,job,whatif",
-                        help="what to measure, comma list of readers, job, whatif")
+                        help="what to measure, comma list of readers, job, whatif; or "
+                             "whatif-cpu alone: one what-if's CPU in this process, no HTTP")
     args = parser.parse_args()
+    if args.parts == "whatif-cpu":
+        _whatif_cpu(args.nodes, args.links, args.clients * args.rounds)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         store = TokenStore(Settings(data_dir=Path(tmp)).tokens_file)
         token, admin = store.create("bench", Role.OPERATOR), store.create("boss", Role.ADMIN)
@@ -191,6 +195,45 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.join(30)
+
+
+def _whatif_cpu(nodes: int, links: int, count: int) -> None:
+    """CPU of one single-failure what-if in this process, one thread, no HTTP: the answer
+    (``failure_diff``, as the API's incremental path makes it) and, apart, its arc loads
+    (``failure_loads``), over ``count`` distinct links (those ``_whatifs`` sends). Run it with
+    PYTHONPATH at an older tree's src for the reference in the same minute."""
+    from nettwin.api.basis import plan_basis
+    from nettwin.api.whatif import failure_diff, failure_state
+    from nettwin.engine import compile_network
+    from nettwin.engine.incremental import failure_loads
+    from nettwin.engine.threads import parallel_region
+    from nettwin.scenarios import parse_scenario
+    from nettwin.scenarios.apply import apply_scenario
+
+    net = make_network(nodes, links)
+    c = compile_network(net)
+    b = plan_basis(net, c)
+    st = failure_state(b)
+    picked = np.random.default_rng(5).choice(np.arange(18, links), count, replace=False)
+    cases = [apply_scenario(net, c, parse_scenario({"changes": [{"fail_link": f"l{i}"}]}))
+             for i in picked.tolist()]
+    for a in cases[:3]:  # kernels loaded
+        failure_diff(b, st, a.arc_up, a.failed_arcs)
+    answer, loads = [], []
+    for _ in range(2):
+        for a in cases:
+            t = time.process_time()
+            failure_diff(b, st, a.arc_up, a.failed_arcs)
+            answer.append(time.process_time() - t)
+            with parallel_region(1):
+                t = time.process_time()
+                failure_loads(st.incremental, a.failed_arcs)
+                loads.append(time.process_time() - t)
+    print(f"single-failure what-if CPU, {nodes} nodes / {2 * links} arcs, {count} distinct "
+          f"links x 2, one thread, no HTTP: mean {1e3 * np.mean(answer):.3f} ms, p50 "
+          f"{1e3 * np.median(answer):.3f} ms, p99 {1e3 * np.percentile(answer, 99):.3f} ms; of "
+          f"which arc loads {1e3 * np.mean(loads):.3f} ms (load average "
+          f"{os.getloadavg()[0]:.1f})")
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -56,3 +56,43 @@ def test_link_components_equal_scipy(seed: int) -> None:
         _n, want = connected_components(graph, directed=False)
         got = link_components(c.n_nodes, ok, c.arc_src, c.arc_dst)
         np.testing.assert_array_equal(got[:, None] == got[None, :], want[:, None] == want[None, :])
+
+
+@pytest.mark.parametrize(("seed", "fraction"), [(0, 0.7), (1, 0.7), (2, 1.0), (3, 1.0)])
+def test_failure_outcome_equals_brute_force(seed: int, fraction: float) -> None:
+    """The demands a failure reroutes and cuts off are those whose source's DAG uses a failed
+    arc (brute force from scipy's distances), split by whether the links left up still join
+    source and destination; the same whether the marked sources are looked up (partial and
+    full matrices) or every demand is read."""
+    from nettwin.engine.upstream import failure_outcome, link_components, sorted_and_routed
+
+    net = random_network(seed, 14, 26, max_metric=3, demand_fraction=fraction)
+    c = compile_network(net)
+    base = prepare_baseline(c)
+    n, rng = c.n_nodes, np.random.default_rng(seed)
+    w = np.full((n, n), np.inf)
+    np.minimum.at(w, (c.arc_src, c.arc_dst), c.arc_metric.astype(float))
+    d = dijkstra(csr_matrix(np.where(np.isfinite(w), w, 0)), directed=True)
+    routed = np.isfinite(d[c.demand_src, c.demand_dst])
+    by_source = sorted_and_routed(c.dest_ptr, c.dest_demand, c.demand_src, routed)
+    _, _, in_src, _, in_out = base.csr
+    dests = np.arange(c.destinations.size)
+    for _ in range(6):
+        arcs = rng.choice(c.n_arcs, int(rng.integers(1, 4)), replace=False).astype(np.int64)
+        up = c.arc_up.copy()
+        up[arcs] = False
+        comp = link_components(n, up, c.arc_src, c.arc_dst)
+        uses = np.zeros(c.n_demands, bool)
+        for a in arcs.tolist():
+            u, v, m = int(c.arc_src[a]), int(c.arc_dst[a]), float(c.arc_metric[a])
+            s, t = c.demand_src, c.demand_dst
+            uses |= routed & (d[s, u] + m + d[v, t] == d[s, t])
+        joined = comp[c.demand_src] == comp[c.demand_dst]
+        for flags in (by_source, np.zeros_like(by_source)):
+            re, lost, back = failure_outcome(
+                base.out_pos[arcs], c.arc_src[arcs], dests, base.dag_bits(), c.in_ptr, in_src,
+                in_out, c.dest_ptr, c.dest_demand, c.demand_src, c.demand_dst, comp, routed,
+                flags)
+            np.testing.assert_array_equal(np.sort(re), np.flatnonzero(uses & joined))
+            np.testing.assert_array_equal(np.sort(lost), np.flatnonzero(uses & ~joined))
+            assert back.size == 0  # nothing was unrouted before that a failure could restore

@@ -246,6 +246,8 @@ def _demands_of(dest_ptr: np.ndarray, dest_demand: np.ndarray,
                 dests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CSR pointers and demand numbers of the destinations at positions ``dests`` (of the
     CSR ``dest_ptr``/``dest_demand``)."""
+    if not dests.size:  # a network without services: nothing to look up, no numpy calls
+        return np.zeros(1, np.int64), dest_demand[:0]
     lo, hi = dest_ptr[dests], dest_ptr[dests + 1]
     ptr = np.zeros(dests.size + 1, np.int64)
     np.cumsum(hi - lo, out=ptr[1:])
@@ -297,18 +299,21 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
         q, arc_delay = queue_arcs(c, options, load)
         if by_reach:
             comp = link_components(c.n_nodes, arc_up, c.arc_src, c.arc_dst)
+            _, _, in_src, _, in_out = base.csr
             rerouted, lost_at, restored = failure_outcome(
-                failed, affected, base.state.dist, base.arc_up, c.in_ptr, c.in_arc,
-                c.arc_src, c.arc_dst, c.arc_metric, c.dest_ptr, c.dest_demand, c.demand_src,
-                c.demand_dst, comp, r.demand_routed, st.by_source)
-            routes = np.intersect1d(affected, st.service_dests)
+                base.out_pos[failed], c.arc_src[failed], affected, base.dag_bits(), c.in_ptr,
+                in_src, in_out, c.dest_ptr, c.dest_demand, c.demand_src, c.demand_dst, comp,
+                r.demand_routed, st.by_source)
+            routes = (np.intersect1d(affected, st.service_dests) if st.service_dests.size
+                      else st.service_dests)
             ptr, dem = _demands_of(st.svc_ptr, st.svc_dem, routes)  # services' only
         else:  # every demand toward the affected destinations, routed again
             routes = affected
             ptr, dem = _demands_of(c.dest_ptr, c.dest_demand, routes)
         na = dem.size
         # then the services' demands toward the other destinations, as they were routed
-        others = np.setdiff1d(st.service_dests, routes)
+        others = (np.setdiff1d(st.service_dests, routes) if st.service_dests.size
+                  else st.service_dests)
         ptr_o, dem_o = _demands_of(st.svc_ptr, st.svc_dem, others)
         dests = np.concatenate([routes, others])
         ptr = np.concatenate([ptr, na + ptr_o[1:]])

@@ -9,9 +9,10 @@ each node forwards toward t. For a set of failed arcs:
    first; a node joins A when none of its next hops survives outside A.
 3. A's new distances: seeded from surviving arcs leaving A, then Dijkstra inside A.
 4. Load differences: the nodes whose next-hop set changes (R = every candidate) withdraw
-   their old contributions; then, farthest (new distance) first, R nodes push all their
-   traffic down the new DAG and every other node reached pushes only the difference it
-   received, over its unchanged next hops. Nodes cut off from t lose their traffic.
+   their old contributions (as step 2 visits them); then, farthest (new distance) first, R
+   nodes push all their traffic down the new DAG and every other node reached pushes only
+   the difference it received, over its unchanged next hops. Nodes cut off from t lose
+   their traffic.
 
 The result equals a full recomputation (tests check it to 1e-9) at a small fraction of the
 cost. Failure sets are evaluated in parallel (numba ``prange`` over chunks of sets) when
@@ -24,8 +25,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba import njit, prange, types
+from numba.core import cgutils
 from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.routing import UNREACHABLE, dag_bitsets
@@ -68,6 +72,13 @@ class Baseline:
         """The arcs' heads, tails and metrics in CSR order (``csr_arcs``), made once."""
         n = self.net
         return csr_arcs(n.out_arc, n.in_arc, n.arc_src, n.arc_dst, n.arc_metric)
+
+    @cached_property
+    def out_pos(self) -> np.ndarray:
+        """int64[m]: each arc's position in the out-CSR (where its bit is in ``dag_bits``)."""
+        pos = np.empty(self.net.n_arcs, np.int64)
+        pos[self.net.out_arc] = np.arange(self.net.n_arcs)
+        return pos
 
     def dag_bits(self) -> np.ndarray:
         """Each destination's baseline DAG as a bitset (rebuilt if the state lacks it)."""
@@ -164,6 +175,27 @@ def _pq_pop(keys, vals, size):
     return key, val, size
 
 
+@intrinsic
+def _prefetch(typingctx, arr, i):
+    """Ask the CPU to load ``arr[i]``'s cache line now (LLVM's prefetch: read, keep in all
+    levels): the repair learns which distances it will read a phase before it reads them,
+    and a destination's distance row is far larger than the cache."""
+    del typingctx
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, i), codegen
+
+
 # Differences below this fraction of the destination's traffic are rounding residue of
 # shares that cancel (a re-split whose paths meet again) and are not pushed further: each
 # node left out moves a load by at most this much of the traffic (1e-14 * n in all, far
@@ -180,9 +212,8 @@ def _on_dag(bits, q):
 @njit(cache=True, nogil=True)
 def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, out_arc, out_dst,
                        out_met, in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst, metric,
-                       mark,
-                       new_dist, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched,
-                       n_touched):
+                       mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark,
+                       touched, n_touched):
     """Add destination t's load differences under ``ok_new`` to ``dload``; return traffic
     that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 queued for 4b.
     ``fl``: an R node's traffic after the failure, for any other node queued the difference
@@ -206,35 +237,64 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
         if on_dag and mark[u] == 0:
             nodes[n_nodes] = u
             n_nodes += 1
-            mark[u] = 1
+            mark[u] = 5
+            fl[u] = 0.0
+            base_d[u] = dist[u]
             size = _pq_push(hkeys, hvals, size, dist[u], u)
     if n_nodes == 0:
         return 0.0
     # 2. nodes whose distance grows (A), nearest first: x keeps its distance when one of its
-    # baseline next hops survives outside A
-    n_a = 0
+    # baseline next hops survives outside A. Every candidate's next hops change (R), so it
+    # withdraws its old contributions here, while its arcs are at hand: a node nearer than x
+    # is no candidate by now (candidates come farther than the node that made them), so the
+    # nodes it reaches are final members of R or outside it for good.
     while size > 0:
         _, x, size = _pq_pop(hkeys, hvals, size)
         survives = False
+        k_old = 0  # the old next hops: x's arcs in the baseline DAG
         for q in range(out_ptr[x], out_ptr[x + 1]):
-            if _on_dag(bits, q) and (mark[out_dst[q]] & 2) == 0 and ok_new[out_arc[q]]:
-                survives = True
-                break
+            if _on_dag(bits, q):
+                hops[k_old] = q
+                k_old += 1
+                if (mark[out_dst[q]] & 2) == 0 and ok_new[out_arc[q]]:
+                    survives = True
+        fx = flow[x]
+        if fx != 0.0:
+            share = fx / k_old
+            for h in range(k_old):
+                q = hops[h]
+                a = out_arc[q]
+                y = out_dst[q]
+                if (mark[y] & 4) == 0:
+                    mark[y] |= 4
+                    fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
+                    nodes[n_nodes] = y
+                    n_nodes += 1
+                    base_d[y] = base_d[x] - out_met[q]  # x -> y was a DAG arc
+                fl[y] -= share
+                dload[a] -= share
+                if not touched_mark[a]:
+                    touched_mark[a] = True
+                    touched[n_touched[0]] = a
+                    n_touched[0] += 1
         if survives:
             continue
         mark[x] |= 2
-        n_a += 1
+        for q in range(out_ptr[x], out_ptr[x + 1]):  # read by step 3
+            _prefetch(dist, out_dst[q])  # type: ignore[call-arg]
         for q in range(in_ptr[x], in_ptr[x + 1]):
             z = in_src[q]
             if mark[z] == 0 and _on_dag(bits, in_out[q]):
                 nodes[n_nodes] = z
                 n_nodes += 1
-                mark[z] = 1
-                size = _pq_push(hkeys, hvals, size, dist[z], z)
+                mark[z] = 5
+                fl[z] = 0.0  # its traffic is added once all its withdrawals are in
+                _prefetch(flow, z)  # type: ignore[call-arg]  # read when it is popped
+                base_d[z] = base_d[x] + in_met[q]  # z -> x is a DAG arc
+                size = _pq_push(hkeys, hvals, size, base_d[z], z)
     # 3. new distances inside A
-    n_r = n_nodes
     size = 0
-    for i in range(n_r):
+    for i in range(n_nodes):
         x = nodes[i]
         if mark[x] & 2:
             best = UNREACHABLE
@@ -257,39 +317,17 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
                 if c < new_dist[z]:
                     new_dist[z] = c
                     size = _pq_push(hkeys, hvals, size, c, z)
-    # 4a. withdraw the old contributions of every node whose next hops change (R)
+    # 4a. every node reached so far, farthest (new distance) first; R nodes re-send all
+    # their traffic
     size = 0
-    for i in range(n_r):
+    for i in range(n_nodes):
         x = nodes[i]
-        mark[x] |= 4
-        fl[x] = flow[x]
-        size = _pq_push(hkeys, hvals, size, -(new_dist[x] if mark[x] & 2 else dist[x]), x)
-    for i in range(n_r):
-        x = nodes[i]
-        if x == t or flow[x] == 0.0:
-            continue
-        k_old = 0  # the old next hops: x's arcs in the baseline DAG
-        for q in range(out_ptr[x], out_ptr[x + 1]):
-            if _on_dag(bits, q):
-                hops[k_old] = q
-                k_old += 1
-        share = flow[x] / k_old
-        for h in range(k_old):
-            q = hops[h]
-            a = out_arc[q]
-            y = out_dst[q]
-            if (mark[y] & 4) == 0:
-                mark[y] |= 4
-                fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
-                nodes[n_nodes] = y
-                n_nodes += 1
-                size = _pq_push(hkeys, hvals, size, -dist[y], y)
-            fl[y] -= share
-            dload[a] -= share
-            if not touched_mark[a]:
-                touched_mark[a] = True
-                touched[n_touched[0]] = a
-                n_touched[0] += 1
+        if mark[x] & 1:
+            fl[x] += flow[x]
+            key = new_dist[x] if mark[x] & 2 else base_d[x]
+        else:
+            key = base_d[x]
+        size = _pq_push(hkeys, hvals, size, -key, x)
     # 4b. push down the new DAG, farthest first: R nodes re-send all their traffic, the
     # others (same next hops as before) only the difference that reached them
     lost = 0.0
@@ -300,7 +338,7 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
         if x == t:
             continue
         if dx == UNREACHABLE:
-            if fl[x] > 0.0 and dist[x] != UNREACHABLE:
+            if fl[x] > 0.0 and base_d[x] != UNREACHABLE:
                 lost += fl[x]
             continue
         repaired = (mark[x] & 1) != 0
@@ -310,11 +348,18 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
         # a node outside R keeps its distance and its baseline next hops (none of them grew
         # its distance: their DAG predecessors are all in R), so it walks the baseline DAG
         k_new = 0
-        if repaired:
+        if mark[x] & 2:
             for q in range(out_ptr[x], out_ptr[x + 1]):
                 y = out_dst[q]
                 dy = new_dist[y] if mark[y] & 2 else dist[y]
                 if dy != UNREACHABLE and dy + out_met[q] == dx and ok_new[out_arc[q]]:
+                    hops[k_new] = q
+                    k_new += 1
+        elif repaired:
+            # x kept its distance: its new next hops are its old ones that stay up and do
+            # not lead into A (a node of A is now farther than before, so off x's DAG)
+            for q in range(out_ptr[x], out_ptr[x + 1]):
+                if _on_dag(bits, q) and (mark[out_dst[q]] & 2) == 0 and ok_new[out_arc[q]]:
                     hops[k_new] = q
                     k_new += 1
         else:
@@ -328,12 +373,14 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
             a = out_arc[q]
             y = out_dst[q]
             if (mark[y] & 4) == 0:
+                # y is outside R (so outside A): its distance is unchanged, and x -> y is on
+                # the new DAG, so it is dx less the metric (no read of dist, a cache miss)
                 mark[y] |= 4
                 fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
                 nodes[n_nodes] = y
                 n_nodes += 1
-                dy = new_dist[y] if (repaired and mark[y] & 2) else dist[y]
-                size = _pq_push(hkeys, hvals, size, -dy, y)
+                base_d[y] = dx - out_met[q]
+                size = _pq_push(hkeys, hvals, size, -base_d[y], y)
             fl[y] += share
             dload[a] += share
             if not touched_mark[a]:
@@ -351,7 +398,8 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
 @njit(cache=True, nogil=True)
 def _scratch(n, m):
     """Per-thread work arrays of _destination_delta (all clean: it leaves them clean)."""
-    return (np.zeros(n, np.int8), np.full(n, UNREACHABLE, np.int64), np.zeros(n),
+    return (np.zeros(n, np.int8), np.full(n, UNREACHABLE, np.int64), np.empty(n, np.int64),
+            np.zeros(n),
             np.empty(n, np.int32), np.empty(n + m + 1, np.int64), np.empty(n + m + 1, np.int32),
             np.empty(m + 1, np.int64), np.zeros(m, np.bool_), np.empty(m, np.int32),
             np.zeros(1, np.int64))
@@ -362,7 +410,8 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
                   ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
                   in_out,
                   arc_src, arc_dst, metric, mark,
-                  new_dist, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched, n_touched):
+                  new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched,
+                  n_touched):
     """Load differences of one failure set over the destinations whose DAG it cuts;
     returns the traffic that became unroutable. ``seen`` is scratch (bool per destination)."""
     for f in range(failed.shape[0]):
@@ -380,7 +429,7 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
                                        ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc,
                                        in_src, in_met, in_out, arc_src,
                                        arc_dst, metric,
-                                       mark, new_dist, fl, nodes, hkeys, hvals, hops, dload,
+                                       mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload,
                                        touched_mark, touched, n_touched)
     for f in range(failed.shape[0]):
         a = failed[f]
@@ -403,7 +452,7 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
     m = arc_src.shape[0]
     n_sets = set_ptr.shape[0] - 1
     chunk_worst[:] = base_util
-    (mark, new_dist, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
+    (mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
      n_touched) = _scratch(n, m)
     dload = np.zeros(m)
     ok_new = ok_base.copy()
@@ -414,8 +463,8 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
                                 bits_all,
                                 ok_base, ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr,
                                 in_arc, in_src, in_met, in_out, arc_src,
-                                arc_dst, metric, mark, new_dist, fl, nodes, hkeys, hvals, hops,
-                                dload, touched_mark, touched, n_touched)
+                                arc_dst, metric, mark, new_dist, base_d, fl, nodes, hkeys, hvals,
+                                hops, dload, touched_mark, touched, n_touched)
         best = 0.0
         best_arc = -1
         over = base_over
@@ -578,7 +627,7 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_
                  arc_dst, metric, dload):
     n = dist_all.shape[1]
     m = arc_src.shape[0]
-    (mark, new_dist, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
+    (mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
      n_touched) = _scratch(n, m)
     lost = 0.0
     for i in range(c, affected.shape[0], n_chunks):
@@ -587,7 +636,7 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_
                                    ok_base, ok_new,
                                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src,
                                    in_met, in_out, arc_src, arc_dst, metric,
-                                   mark, new_dist, fl, nodes, hkeys, hvals, hops, dload,
+                                   mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload,
                                    touched_mark, touched, n_touched)
     return lost
 

@@ -109,20 +109,80 @@ def sorted_and_routed(dest_ptr: np.ndarray, dest_demand: np.ndarray, demand_src:
     return ok
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _on_dag(bits: np.ndarray, q: int) -> bool:
+    """Whether out-CSR position ``q`` is set in the DAG bitset ``bits``."""
+    on: bool = ((bits[q >> 6] >> np.uint64(q & 63)) & np.uint64(1)) != np.uint64(0)
+    return on
+
+
 @njit(cache=True, nogil=True)
-def failure_outcome(arcs: np.ndarray, dests: np.ndarray, dist_all: np.ndarray,
-                    arc_ok: np.ndarray, in_ptr: np.ndarray, in_arc: np.ndarray,
-                    arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray,
-                    dest_ptr: np.ndarray, dest_demand: np.ndarray, demand_src: np.ndarray,
-                    demand_dst: np.ndarray, comp: np.ndarray, was_routed: np.ndarray,
+def _mark_one_dag(fail_pos: np.ndarray, fail_tail: np.ndarray, bits: np.ndarray,
+                  in_ptr: np.ndarray, in_src: np.ndarray, in_out: np.ndarray,
+                  mark: np.ndarray, stack: np.ndarray, found: np.ndarray) -> int:
+    """``_mark_one`` read from the destination's DAG bitset (``route``'s ``dag_bits``, over
+    out-CSR positions) instead of its distances: the bitset row is a few cache lines where
+    the distances are one line per node looked at. ``fail_pos``/``fail_tail``: the failed
+    arcs' out-CSR positions and tails; ``in_out``: the out-CSR position of each in-CSR arc."""
+    top = 0
+    n_found = 0
+    for f in range(fail_pos.shape[0]):
+        u = fail_tail[f]
+        if _on_dag(bits, fail_pos[f]) and not mark[u]:
+            mark[u] = True
+            stack[top] = u
+            top += 1
+            found[n_found] = u
+            n_found += 1
+    while top > 0:
+        top -= 1
+        x = stack[top]
+        for q in range(in_ptr[x], in_ptr[x + 1]):
+            z = in_src[q]
+            if not mark[z] and _on_dag(bits, in_out[q]):
+                mark[z] = True
+                stack[top] = z
+                top += 1
+                found[n_found] = z
+                n_found += 1
+    return n_found
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _first_from(s: int, lo: int, hi: int, dest_demand: np.ndarray,
+                demand_src: np.ndarray) -> int:
+    """The first position in ``lo:hi`` (demands by non-decreasing source) whose source is
+    not below ``s``. A destination with one demand from every other node (a full matrix)
+    has it at ``lo + s`` or ``lo + s - 1``: tried first, then a binary search."""
+    for g in (lo + s - 1, lo + s):
+        if lo <= g < hi and demand_src[dest_demand[g]] == s and (
+                g == lo or demand_src[dest_demand[g - 1]] < s):
+            return g
+    a, b = lo, hi
+    while a < b:
+        mid = (a + b) >> 1
+        if demand_src[dest_demand[mid]] < s:
+            a = mid + 1
+        else:
+            b = mid
+    return a
+
+
+@njit(cache=True, nogil=True)
+def failure_outcome(fail_pos: np.ndarray, fail_tail: np.ndarray, dests: np.ndarray,
+                    bits_all: np.ndarray, in_ptr: np.ndarray, in_src: np.ndarray,
+                    in_out: np.ndarray, dest_ptr: np.ndarray, dest_demand: np.ndarray,
+                    demand_src: np.ndarray, demand_dst: np.ndarray, comp: np.ndarray,
+                    was_routed: np.ndarray,
                     by_source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The demands toward destination rows ``dests`` that failing ``arcs`` reroutes, cuts
-    off and restores (demand numbers, as met). A demand's paths change exactly when its
-    source's DAG uses a failed arc (``mark_upstream``); it stays routed when it did not, or
-    when ``comp`` (labels of the links left up, up in both directions or neither) still
-    joins its source and destination. Destinations flagged in ``by_source``
+    """The demands toward destination rows ``dests`` that failing the arcs at out-CSR
+    positions ``fail_pos`` (tails ``fail_tail``) reroutes, cuts off and restores (demand
+    numbers, as met). A demand's paths change exactly when its source's DAG (``bits_all``,
+    the baseline's DAG bitsets) uses a failed arc (``_mark_one_dag``); it stays routed when
+    it did not, or when ``comp`` (labels of the links left up, up in both directions or
+    neither) still joins its source and destination. Destinations flagged in ``by_source``
     (``sorted_and_routed``) have only their marked sources' demands looked up."""
-    n = dist_all.shape[1]
+    n = comp.shape[0]
     total = 0
     for i in range(dests.shape[0]):
         total += dest_ptr[dests[i] + 1] - dest_ptr[dests[i]]
@@ -133,23 +193,15 @@ def failure_outcome(arcs: np.ndarray, dests: np.ndarray, dist_all: np.ndarray,
     mark = np.zeros(n, np.bool_)
     stack = np.empty(n, np.int64)
     found = np.empty(n, np.int64)
-    in_src, in_met = arc_src[in_arc], metric[in_arc]
     for i in range(dests.shape[0]):
         j = dests[i]
         lo, hi = dest_ptr[j], dest_ptr[j + 1]
-        n_found = _mark_one(arcs, dist_all[j], arc_ok, in_ptr, in_arc, in_src, in_met,
-                            arc_src, arc_dst, metric, mark, stack, found)
+        n_found = _mark_one_dag(fail_pos, fail_tail, bits_all[j], in_ptr, in_src, in_out,
+                                mark, stack, found)
         if by_source[j]:  # every demand routed before: only marked sources change
             for f in range(n_found):
                 s = found[f]
-                a, b = lo, hi  # the first demand from s
-                while a < b:
-                    mid = (a + b) >> 1
-                    if demand_src[dest_demand[mid]] < s:
-                        a = mid + 1
-                    else:
-                        b = mid
-                k = a
+                k = _first_from(s, lo, hi, dest_demand, demand_src)
                 while k < hi and demand_src[dest_demand[k]] == s:
                     d = dest_demand[k]
                     if comp[s] == comp[demand_dst[d]]:
@@ -164,7 +216,8 @@ def failure_outcome(arcs: np.ndarray, dests: np.ndarray, dist_all: np.ndarray,
                 d = dest_demand[k]
                 s = demand_src[d]
                 uses = mark[s]
-                now = (not uses) or comp[s] == comp[demand_dst[d]]
+                # a failure changes nothing for a demand whose DAG it misses (routed or not)
+                now = comp[s] == comp[demand_dst[d]] if uses else was_routed[d]
                 was = was_routed[d]
                 if was and not now:
                     lost[n_lost] = d
