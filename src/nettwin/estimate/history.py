@@ -62,6 +62,7 @@ import itertools
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.linalg import LinAlgError, cholesky, solve_triangular
 
 from nettwin.estimate.tm import RoutingMatrix, TmEstimate
 
@@ -189,6 +190,8 @@ class HistoryPrior:
     # by how close each past matrix's node totals are to the present ones (module doc)
     analog: AnalogHistory | None = None
     analog_tau: float | None = None
+    # the counters' relative noise every estimate assumes at least (chosen on the history)
+    noise_floor: float = 1e-3
 
     def drift(self, est: TmEstimate) -> bool:
         """Whether the counters behind ``est`` are inconsistent with the twin's routing."""
@@ -313,26 +316,33 @@ def project_tm(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior_bps: np.ndarra
     free = rm.routed.copy()
     x = np.zeros(rm.src.size)
     innovation = float("nan")
+    bf = b_all[:, free]
+    s = (bf * var[free]) @ bf.T + np.diag(r)  # S = B P B' + R
     for _ in range(rounds):
         bf = b_all[:, free]
-        pbt = var[free, None] * bf.T  # P B'
-        s = bf @ pbt + np.diag(r)
         v = bn - bf @ m[free]
         gain = np.linalg.solve(s, v)
         if not np.isfinite(innovation):  # of the prior itself, before any clipping
             innovation = float(v @ gain) / max(v.size, 1)
         x[:] = 0.0
-        x[free] = m[free] + pbt @ gain
+        x[free] = m[free] + var[free] * (bf.T @ gain)
         neg = free & (x < 0)
         if not neg.any():
             break
+        # pairs fixed at 0 leave S: a downdate by their columns, not a new product
+        b_neg = b_all[:, neg]
+        s -= (b_neg * var[neg]) @ b_neg.T
         free &= ~neg
     x = np.maximum(x, 0.0)
     bf = b_all[:, free]
-    pbt = var[free, None] * bf.T
-    s = bf @ pbt + np.diag(r)
+    # posterior variance diag(P - P B' S^-1 B P), with S = L L': P B' L'^-1 squared
+    pbt = bf * var[free]
     post = var.copy()
-    post[free] = var[free] - np.einsum("ij,ji->i", pbt, np.linalg.solve(s, pbt.T))
+    try:
+        w = solve_triangular(cholesky(s, lower=True), pbt, lower=True)
+        post[free] = var[free] - (w**2).sum(axis=0)
+    except LinAlgError:  # numerically not positive definite (rows without traffic)
+        post[free] = var[free] - np.einsum("ij,ij->j", pbt, np.linalg.solve(s, pbt))
     post[~free] = 0.0
     std = np.sqrt(np.clip(post, 0.0, None)) * scale
     std = np.where(rm.routed, std, 0.0)
@@ -384,92 +394,153 @@ def estimate_tm_with_prior(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior: H
         sd = sd * np.divide(fitted, mean, out=np.ones_like(mean), where=mean > 0)
         mean = fitted
     return project_tm(rm, arc_rate_bps, mean, sd, node_out_bps=node_out_bps,
-                      node_in_bps=node_in_bps, n_nodes=n, noise=noise)
+                      node_in_bps=node_in_bps, n_nodes=n, noise=max(noise, prior.noise_floor))
 
 
 @dataclass(frozen=True)
 class PriorChoice:
-    """What ``prior_from_history`` chose on the held-out tail of the history, and why."""
+    """What ``prior_from_history`` chose on the rolling-origin validation of the history,
+    and why."""
 
     bins: int
     half_life: float | None  # in matrices
     fit_totals: bool
     use_fanin: bool
     kappa: float
-    validation_error: float  # median traffic-weighted error on the held-out tail
-    validation_matrices: int
+    validation_error: float  # median traffic-weighted error over the validation estimates
+    validation_matrices: int  # distinct matrices estimated in the validation
     analog_tau: float | None = None  # node-total likeness weighting (None: off)
+    noise_floor: float = 1e-3  # the counters' relative noise the estimate assumes, at least
+    origins: int = 1  # rolling origins of the validation
+    validation_estimates: int = 0  # (origin, matrix) estimates behind the choice
 
 
 # analog weighting widths tried by ``prior_from_history`` (units: the typical distance
 # between two past matrices' node-total features); None: off
-ANALOG_TAUS: tuple[float | None, ...] = (None, 1.0, 0.5)
+ANALOG_TAUS: tuple[float | None, ...] = (None, 1.0, 0.5, 0.25)
+# the counters' assumed relative noise, at least (the counter-versus-prior balance): exact
+# counters pinned down (1e-3), or a misfit allowed where the prior's spread is misshapen
+NOISE_FLOORS = (1e-3, 3e-3, 1e-2, 3e-2)
+# rolling-origin validation: at most this many origins; at least this many matrices
+# validated (when the history allows a first fit of MIN_FIT matrices)
+MAX_ORIGINS = 8
+MIN_VALIDATED = 8
+MIN_FIT = 3
+
+
+def validation_origins(n: int, holdout: float = 1 / 3) -> list[int]:
+    """Rolling origins of the validation of a history of ``n`` matrices: origin k learns
+    on matrices [0, k) only and is checked on every later one, [k, n) (the horizons of a
+    prior learned now and used on the days ahead). The validated part is the last
+    ``holdout`` of the history but at least ``MIN_VALIDATED`` matrices (a first fit of
+    ``MIN_FIT`` allowing); every matrix of it is an origin when there are at most
+    ``MAX_ORIGINS``, else ``MAX_ORIGINS`` evenly spaced ones."""
+    held = max(round(n * holdout), min(MIN_VALIDATED, n - MIN_FIT), 1)
+    first = max(n - held, 2)
+    if first >= n:
+        return []
+    if n - first <= MAX_ORIGINS:
+        return list(range(first, n))
+    return [first + (n - first) * i // MAX_ORIGINS for i in range(MAX_ORIGINS)]
+
+
+@dataclass(frozen=True)
+class _Validation:
+    """The estimates of one candidate prior over every (origin, later matrix)."""
+
+    error: float  # median traffic-weighted error
+    ratio: np.ndarray  # |error| / sd of every pair carrying traffic
+    innovation: np.ndarray  # of every estimate
 
 
 def prior_from_history(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *,
                        edge: bool = True,
                        holdout: float = 1 / 3) -> tuple[HistoryPrior, PriorChoice]:
-    """Learn the prior, choosing by a train-earlier / check-later protocol inside the
-    history itself: priors learned on the first part, each held-out matrix routed (``rm``)
-    and estimated back; the time-of-day bins (1, 4, 24 when times are known) and recency
-    half-life (none, a third of the history) with the lowest median error win, and the
-    spread is calibrated there (kappa: the 68th percentile of |error| / sd); whether to
-    combine fan-out with fan-in shares and (with node totals) to KL-fit the prior to them
-    is chosen the same way. The chosen prior is then learned on the whole history."""
-    if history.n < 3:
+    """Learn the prior, choosing by a rolling-origin protocol inside the history itself
+    (``validation_origins``): at each origin a prior learned on the matrices before it,
+    every later matrix of the history routed (``rm``) and estimated back; the options with
+    the lowest median error over all those estimates win. Options: time-of-day bins (1,
+    4, 24 when times are known), recency half-life (none, a third of the history), analog
+    weighting width, fan-in combined, KL fit to the node totals (with node totals), then
+    the counters' noise floor (the counter-versus-prior balance, kept at 1e-3 unless a
+    larger one does better). The spread is calibrated there (kappa: the 68th percentile
+    of |error| / sd) and the drift alarm set (twice the 99th percentile of the
+    innovations). Many origins instead of one tail: on a short history (germany50: 14
+    daily matrices) one tail of 5 matrices makes noisy choices. The chosen prior is then
+    learned on the whole history."""
+    origins = validation_origins(history.n, holdout)
+    if history.n < 3 or not origins:
         return learn_prior(history, rm, n_nodes), PriorChoice(1, None, True, False,
                                                                1.0, float("nan"), 0)
-    n_fit = max(history.n - max(round(history.n * holdout), 1), 2)
-    fit = TmHistory(history.rate_bps[:n_fit], history.time_of_day_s[:n_fit],
-                    history.labels[:n_fit])
-    held = range(n_fit, history.n)
     has_time = bool(np.isfinite(history.time_of_day_s).all())
-    best: tuple[float, HistoryPrior, float | None, np.ndarray, np.ndarray] | None = None
+    best: tuple[_Validation, HistoryPrior, float | None] | None = None
     for bins in (1, 4, 24) if has_time else (1,):
-        for half_life in (None, n_fit / 3):
+        for hl_share in (None, 1 / 3):
             # analog weighting needs node totals at estimate time; with bins it would
             # split an already thin history twice
             taus = ANALOG_TAUS if edge and bins == 1 else (None,)
-            learned = learn_prior(fit, rm, n_nodes, bins=bins, half_life=half_life,
-                                  analog_tau=taus[-1])
+            learned = [learn_prior(_head(history, k), rm, n_nodes, bins=bins,
+                                   half_life=None if hl_share is None else hl_share * k,
+                                   analog_tau=taus[-1]) for k in origins]
             for tau, fit_totals, use_fanin in itertools.product(
                     taus, (True, False) if edge else (False,), (False, True)):
-                prior = replace(learned, fit_totals=fit_totals, use_fanin=use_fanin,
-                                analog_tau=tau)
-                err, ratio, innovation = _held_out(history, held, rm, prior, edge)
-                if best is None or err < best[0]:
-                    best = (err, prior, half_life, ratio, innovation)
+                priors = [replace(p, fit_totals=fit_totals, use_fanin=use_fanin,
+                                  analog_tau=tau) for p in learned]
+                val = _validate(history, origins, priors, rm, edge)
+                if best is None or val.error < best[0].error:
+                    best = (val, priors[0], hl_share)
     assert best is not None
-    err, chosen, half_life, ratio, innovation = best
-    kappa = float(np.quantile(ratio, 0.6827)) if ratio.size else 1.0
-    hl = None if half_life is None else half_life * history.n / n_fit
-    learned = learn_prior(history, rm, n_nodes, bins=chosen.bins, half_life=hl,
-                          analog_tau=chosen.analog_tau)
-    # the innovation scales as 1 / kappa^2 with the calibrated spread
-    alarm = 2 * float(np.quantile(innovation, 0.99)) / kappa**2
-    prior = replace(learned, kappa=kappa, fit_totals=chosen.fit_totals,
-                    use_fanin=chosen.use_fanin, alarm_innovation=alarm)
+    val, chosen, hl_share = best
+    learned = [learn_prior(_head(history, k), rm, n_nodes, bins=chosen.bins,
+                           half_life=None if hl_share is None else hl_share * k,
+                           analog_tau=chosen.analog_tau) for k in origins]
+    priors = [replace(p, fit_totals=chosen.fit_totals, use_fanin=chosen.use_fanin,
+                      analog_tau=chosen.analog_tau) for p in learned]
+    floor = NOISE_FLOORS[0]
+    for candidate in NOISE_FLOORS[1:]:
+        trial = _validate(history, origins, [replace(p, noise_floor=candidate)
+                                             for p in priors], rm, edge)
+        if trial.error < val.error:
+            val, floor = trial, candidate
+    kappa = float(np.quantile(val.ratio, 0.6827)) if val.ratio.size else 1.0
+    # the innovations again with the calibrated spread: the alarm level of the prior used
+    calibrated = _validate(history, origins, [replace(p, noise_floor=floor, kappa=kappa)
+                                              for p in priors], rm, edge)
+    alarm = 2 * float(np.quantile(calibrated.innovation, 0.99))
+    hl = None if hl_share is None else hl_share * history.n
+    final = learn_prior(history, rm, n_nodes, bins=chosen.bins, half_life=hl,
+                        analog_tau=chosen.analog_tau)
+    prior = replace(final, kappa=kappa, fit_totals=chosen.fit_totals,
+                    use_fanin=chosen.use_fanin, alarm_innovation=alarm, noise_floor=floor)
     return prior, PriorChoice(chosen.bins, hl, chosen.fit_totals, chosen.use_fanin, kappa,
-                              err, len(held), chosen.analog_tau)
+                              val.error, history.n - origins[0], chosen.analog_tau, floor,
+                              len(origins), int(val.innovation.size))
 
 
-def _held_out(history: TmHistory, held: range, rm: RoutingMatrix, prior: HistoryPrior,
-              edge: bool              ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Median traffic-weighted error over the held-out matrices, |error| / sd, and the
-    innovation of each."""
-    n_nodes = prior.n_nodes
+def _head(history: TmHistory, k: int) -> TmHistory:
+    """The first ``k`` matrices of the history (what a rolling origin at k may learn on)."""
+    return TmHistory(history.rate_bps[:k], history.time_of_day_s[:k], history.labels[:k])
+
+
+def _validate(history: TmHistory, origins: list[int], priors: list[HistoryPrior],
+              rm: RoutingMatrix, edge: bool) -> _Validation:
+    """Every matrix after each origin estimated with that origin's prior: the median
+    traffic-weighted error, |error| / sd per pair carrying traffic, the innovations."""
     errs, ratios, innovations = [], [], []
-    for t in held:
-        x = history.rate_bps[t]
-        est = estimate_tm_with_prior(
-            rm, rm.a @ x, prior,
-            node_out_bps=np.bincount(rm.src, x, n_nodes) if edge else None,
-            node_in_bps=np.bincount(rm.dst, x, n_nodes) if edge else None,
-            time_of_day_s=float(history.time_of_day_s[t]))
-        errs.append(float(np.abs(est.rate_bps - x).sum() / x.sum()))
-        innovations.append(est.innovation)
-        live = x > 0
-        assert est.std_bps is not None
-        ratios.append(np.abs(est.rate_bps - x)[live]
-                      / np.maximum(est.std_bps[live], 1e-12 * x.max()))
-    return float(np.median(errs)), np.concatenate(ratios), np.asarray(innovations)
+    for k, prior in zip(origins, priors, strict=True):
+        n_nodes = prior.n_nodes
+        for t in range(k, history.n):
+            x = history.rate_bps[t]
+            est = estimate_tm_with_prior(
+                rm, rm.a @ x, prior,
+                node_out_bps=np.bincount(rm.src, x, n_nodes) if edge else None,
+                node_in_bps=np.bincount(rm.dst, x, n_nodes) if edge else None,
+                time_of_day_s=float(history.time_of_day_s[t]))
+            errs.append(float(np.abs(est.rate_bps - x).sum() / x.sum()))
+            innovations.append(est.innovation)
+            live = x > 0
+            assert est.std_bps is not None
+            ratios.append(np.abs(est.rate_bps - x)[live]
+                          / np.maximum(est.std_bps[live], 1e-12 * x.max()))
+    return _Validation(float(np.median(errs)), np.concatenate(ratios),
+                       np.asarray(innovations))
