@@ -3,9 +3,9 @@
 Protocol (no test day touches any choice): the matrices of each data set in time order;
 the last ones are the test days (Abilene: the last 576 five-minute matrices, two days;
 GEANT: the last 96 fifteen-minute matrices, one day; germany50: the last 7 daily
-matrices). The rest is training. Choices (time-of-day bins, recency half-life, analog
-weighting width, fan-in, KL fit to node totals) are made on a validation tail of the
-training part by rolling origins (``validation_origins``: at each origin a prior learned
+matrices). The rest is training. Choices (time-of-day bins, recency half-life, shares
+traffic-weighted or per matrix, analog weighting width, fan-in, KL fit to node totals) are
+made on the training part by rolling origins (``validation_origins``: at each origin a prior learned
 on the training matrices before it, every later training matrix estimated; the last third
 of training but at least 8 matrices validated, up to 8 origins), then the counters' noise
 floor; the spread calibration kappa there too (the 68th percentile of |error| / sd) and
@@ -153,7 +153,8 @@ def evaluate(case: Case, full: bool) -> tuple[dict[str, float], str]:
     tau = -1.0 if choice.analog_tau is None else choice.analog_tau
     validation = (f"{choice.origins} origins, {choice.validation_estimates} estimates of "
                   f"{choice.validation_matrices} matrices, median error "
-                  f"{100 * choice.validation_error:.1f} %; noise floor {choice.noise_floor:g}")
+                  f"{100 * choice.validation_error:.1f} %; noise floor {choice.noise_floor:g}; "
+                  f"shares {'per matrix' if choice.per_matrix else 'traffic-weighted'}")
     errs, cover, wall, cpu = _run(rm, c, prior, test)
     false_alarms, caught, failures = _drift(c, rm, prior, test)
     robust = {"false_alarm": false_alarms, "detected": caught, "failures": failures,

@@ -461,3 +461,32 @@ def test_rolling_origins_validate_only_later_matrices(n: int, holdout: float) ->
     # a short history is validated on at least MIN_VALIDATED matrices where it can be
     assert n - origins[0] >= min(MIN_VALIDATED, n - MIN_FIT, round(n * holdout))
 
+
+
+def test_per_matrix_shares_count_each_matrix_once() -> None:
+    # oracle: the weighted mean and spread of each matrix's share, by loops; the same from
+    # the learned prior (plain) and from the analog moments with a kernel wide enough to
+    # weigh every matrix alike; and a matrix scaled up tenfold changes nothing
+    c, rm, x = _abilene_example()
+    n = c.n_nodes
+    hist = _two_regime_history(x, rm, n)
+    half_life = 3.0
+    w = np.array([0.5 ** ((hist.n - 1 - t) / half_life) for t in range(hist.n)])
+    prior = learn_prior(hist, rm, n, half_life=half_life, per_matrix=True, analog_tau=1e6)
+    assert prior.analog is not None
+    (fan, spread), (fin, _) = prior.analog.shares(np.ones(n), np.ones(n), 1e6)
+    for k, (s, d) in enumerate(zip(rm.src, rm.dst, strict=True)):
+        share = np.array([m[k] / m[rm.src == s].sum() for m in hist.rate_bps])
+        share_in = np.array([m[k] / m[rm.dst == d].sum() for m in hist.rate_bps])
+        want = np.dot(w, share) / w.sum()
+        sd = np.sqrt(np.dot(w, (share - want) ** 2) / w.sum())
+        for got_fan, got_spread in ((prior.fanout[0, k], prior.spread[0, k]),
+                                    (fan[k], spread[k])):
+            assert got_fan == pytest.approx(want, rel=1e-9)
+            assert got_spread == pytest.approx(max(sd, 0.1 * want), rel=1e-6)
+        assert fin[k] == pytest.approx(np.dot(w, share_in) / w.sum(), rel=1e-9)
+    louder = hist.rate_bps.copy()
+    louder[0] *= 10
+    again = learn_prior(TmHistory(louder, hist.time_of_day_s, hist.labels), rm, n,
+                        half_life=half_life, per_matrix=True)
+    np.testing.assert_allclose(again.fanout, prior.fanout, rtol=1e-12)
