@@ -3,10 +3,13 @@
 Protocol (no test day touches any choice): the matrices of each data set in time order;
 the last ones are the test days (Abilene: the last 576 five-minute matrices, two days;
 GEANT: the last 96 fifteen-minute matrices, one day; germany50: the last 7 daily
-matrices). The rest is training. Choices (time-of-day bins, recency half-life, analog
-weighting width, fan-in, KL fit to node totals) are made on a validation tail of the
-training part (its last third) with priors learned on what comes before it; the spread
-calibration kappa there too (the 68th percentile of |error| / sd).
+matrices). The rest is training. Choices (time-of-day bins, recency half-life, shares
+traffic-weighted or per matrix, analog weighting width, fan-in, KL fit to node totals) are
+made on the training part by rolling origins (``validation_origins``: at each origin a prior learned
+on the training matrices before it, every later training matrix estimated; the last third
+of training but at least 8 matrices validated, up to 8 origins), then the counters' noise
+floor; the spread calibration kappa there too (the 68th percentile of |error| / sd) and
+the drift alarm (twice the 99th percentile of the validation innovations).
 Then the prior is learned on the whole training part and every test matrix is routed on
 the network (ECMP, the loader's metrics), its link loads and node totals handed to the
 estimator, and the estimate scored against the truth: traffic-weighted |error|, coverage
@@ -132,7 +135,7 @@ def _drift(c, rm, prior: HistoryPrior, test: TmHistory) -> tuple[float, float, i
     return float(np.mean(normal)), float(np.mean(hits)) if hits else float("nan"), failures
 
 
-def evaluate(case: Case, full: bool) -> dict[str, float]:
+def evaluate(case: Case, full: bool) -> tuple[dict[str, float], str]:
     net = load_network(DATA / case.topology)
     c = compile_network(net)
     t0 = time.perf_counter()
@@ -148,6 +151,10 @@ def evaluate(case: Case, full: bool) -> dict[str, float]:
     fitted = choice.fit_totals
     fanin = choice.use_fanin
     tau = -1.0 if choice.analog_tau is None else choice.analog_tau
+    validation = (f"{choice.origins} origins, {choice.validation_estimates} estimates of "
+                  f"{choice.validation_matrices} matrices, median error "
+                  f"{100 * choice.validation_error:.1f} %; noise floor {choice.noise_floor:g}; "
+                  f"shares {'per matrix' if choice.per_matrix else 'traffic-weighted'}")
     errs, cover, wall, cpu = _run(rm, c, prior, test)
     false_alarms, caught, failures = _drift(c, rm, prior, test)
     robust = {"false_alarm": false_alarms, "detected": caught, "failures": failures,
@@ -177,7 +184,8 @@ def evaluate(case: Case, full: bool) -> dict[str, float]:
             "ref_gravity": float(np.median(ref_grav)) if ref_grav else float("nan"),
             "ref_ms": 1e3 * float(np.median(ref_t)) if ref_t else float("nan"),
             "ref_n": len(ref_err), "target": case.target, **robust,
-            "time_target_ms": 1e3 * case.time_target_s if case.time_target_s else float("nan")}
+            "time_target_ms": 1e3 * case.time_target_s if case.time_target_s else float("nan")
+            }, validation
 
 
 def main() -> None:
@@ -196,7 +204,7 @@ def main() -> None:
         if not (DATA / case.folder).exists():
             print(f"{case.name}: no data at {DATA / case.folder}")
             continue
-        r = evaluate(case, args.full)
+        r, validation = evaluate(case, args.full)
         ref = (f"{100 * r['ref_err']:.1f} % ({r['ref_n']}), {r['ref_ms']:.0f} ms"
                if r["ref_n"] else "— (--full)")
         print(f"{case.name:10} {r['pairs']:>5} {r['train']:>4}/{r['test']:<5} "
@@ -213,6 +221,7 @@ def main() -> None:
               f"half-life {hl}; analog weighting {tau}; fan-in combined: "
               f"{bool(r['fanin'])}; KL-fitted to node totals: {bool(r['fit_totals'])}; "
               f"{r['skipped']} empty matrices skipped; {reference}")
+        print(f"{'':10} chosen on training only: {validation}")
         print(f"{'':10} robustness (median error): 1 % counter noise {100 * r['noise']:.1f} %, "
               f"one counter missing {100 * r['missing']:.1f} %, no node totals (counters "
               f"only, same prior) {100 * r['no_edge']:.1f} %")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nettwin import compile_network, simulate
@@ -19,12 +21,16 @@ from nettwin.cli.app import app
 from nettwin.errors import ValidationError
 from nettwin.estimate import estimate_tm, estimation_errors, pair_rates, routing_matrix
 from nettwin.estimate.history import (
+    MAX_ORIGINS,
+    MIN_FIT,
+    MIN_VALIDATED,
     TmHistory,
     estimate_tm_with_prior,
     fit_margins,
     learn_prior,
     prior_from_history,
     project_tm,
+    validation_origins,
 )
 from nettwin.examples import example_path
 from nettwin.io import load_network
@@ -421,3 +427,69 @@ def test_analog_weighting_picks_the_regime_that_matches_the_node_totals() -> Non
     # the mean of both regimes is far off; the near one alone is x's own fan-out up to
     # the copies' +-20 % noise
     assert errors[0.05] < 0.15 < errors[None]
+
+
+def test_clipped_projection_is_the_posterior_of_the_pairs_left_free() -> None:
+    # a prior far enough off that the non-negative projection fixes pairs at 0 (the
+    # covariance is then downdated, not rebuilt); oracle: the information-form posterior of
+    # the pairs left free, those fixed at 0 taken out, computed directly
+    _, rm, x = _abilene_example()
+    y = rm.a @ x
+    rng = np.random.default_rng(1)
+    m = x.copy()
+    m[rng.choice(x.size, 10, replace=False)] *= 100  # ten pairs a hundred times too big
+    sd = np.sqrt(m * m.mean())
+    noise = 1e-3
+    est = project_tm(rm, y, m, sd, noise=noise)
+    free = rm.routed & (est.rate_bps > 0)
+    assert (rm.routed & ~free).any()  # the case under test: some pairs were clipped
+    b = rm.a[:, free]
+    scale = float(np.abs(y).max())
+    r = (noise * np.abs(y / scale)) ** 2 + 1e-18
+    p = (sd[free] / scale) ** 2 + 1e-18
+    cov = np.linalg.inv(b.T @ (b / r[:, None]) + np.diag(1 / p))
+    mean = cov @ (b.T @ (y / scale / r) + m[free] / scale / p)
+    np.testing.assert_allclose(est.rate_bps[free], mean * scale, rtol=1e-5,
+                               atol=1e-6 * x.max())
+    np.testing.assert_allclose(est.std_bps[free], np.sqrt(np.diag(cov)) * scale,
+                               rtol=1e-4, atol=1e-6 * x.max())
+
+
+@given(st.integers(min_value=3, max_value=2000), st.floats(min_value=0.05, max_value=0.9))
+def test_rolling_origins_validate_only_later_matrices(n: int, holdout: float) -> None:
+    origins = validation_origins(n, holdout)
+    assert origins == sorted(set(origins)) and len(origins) <= MAX_ORIGINS
+    # every origin learns on at least two matrices and is checked on one or more after it
+    assert all(2 <= k < n for k in origins)
+    # a short history is validated on at least MIN_VALIDATED matrices where it can be
+    assert n - origins[0] >= min(MIN_VALIDATED, n - MIN_FIT, round(n * holdout))
+
+
+
+def test_per_matrix_shares_count_each_matrix_once() -> None:
+    # oracle: the weighted mean and spread of each matrix's share, by loops; the same from
+    # the learned prior (plain) and from the analog moments with a kernel wide enough to
+    # weigh every matrix alike; and a matrix scaled up tenfold changes nothing
+    c, rm, x = _abilene_example()
+    n = c.n_nodes
+    hist = _two_regime_history(x, rm, n)
+    half_life = 3.0
+    w = np.array([0.5 ** ((hist.n - 1 - t) / half_life) for t in range(hist.n)])
+    prior = learn_prior(hist, rm, n, half_life=half_life, per_matrix=True, analog_tau=1e6)
+    assert prior.analog is not None
+    (fan, spread), (fin, _) = prior.analog.shares(np.ones(n), np.ones(n), 1e6)
+    for k, (s, d) in enumerate(zip(rm.src, rm.dst, strict=True)):
+        share = np.array([m[k] / m[rm.src == s].sum() for m in hist.rate_bps])
+        share_in = np.array([m[k] / m[rm.dst == d].sum() for m in hist.rate_bps])
+        want = np.dot(w, share) / w.sum()
+        sd = np.sqrt(np.dot(w, (share - want) ** 2) / w.sum())
+        for got_fan, got_spread in ((prior.fanout[0, k], prior.spread[0, k]),
+                                    (fan[k], spread[k])):
+            assert got_fan == pytest.approx(want, rel=1e-9)
+            assert got_spread == pytest.approx(max(sd, 0.1 * want), rel=1e-6)
+        assert fin[k] == pytest.approx(np.dot(w, share_in) / w.sum(), rel=1e-9)
+    louder = hist.rate_bps.copy()
+    louder[0] *= 10
+    again = learn_prior(TmHistory(louder, hist.time_of_day_s, hist.labels), rm, n,
+                        half_life=half_life, per_matrix=True)
+    np.testing.assert_allclose(again.fanout, prior.fanout, rtol=1e-12)

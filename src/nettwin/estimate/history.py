@@ -9,15 +9,36 @@ balancing measurements, inference and modeling", SIGMETRICS 2005), so the prior 
 
     m_sd = out_s(t) * F_sd(bin(t)),   sd_sd = out_s(t) * S_sd(bin(t)) * kappa
 
-with ``F`` the traffic-weighted mean fan-out share of the history in the time-of-day bin
-(or all of it; optionally recency-weighted), ``S`` its spread, ``out_s`` the node's
+with ``F`` the mean fan-out share of the history in the time-of-day bin (or all of it;
+optionally recency-weighted), traffic-weighted or each matrix counting once (then a week of
+unusual volume, as in the DFN history, does not set the shares of the weeks after it),
+``S`` its spread, ``out_s`` the node's
 measured egress total (access counters) and ``kappa`` a calibration of the spread chosen so
 that +-1 sd covers about 68 % of held-out true values. Optionally the geometric mean with
 the same prior built from fan-in shares (in_d G_sd), and a Kullback-Leibler fit to the node
 totals (iterative proportional fitting). Without access counters the history's node shares
 of the total stand in, the total fitted to the link counters. Which options, by the
-train-earlier/check-later protocol of ``prior_from_history``. Priors come only from
+rolling-origin protocol of ``prior_from_history`` below. Priors come only from
 measurements: chaining the estimator's own output as the next prior diverges.
+
+Choosing: at each of up to 8 origins inside the history a prior is learned on the matrices
+before the origin only and every later matrix of the history is estimated with it (the
+horizons of a prior learned today and used on the days ahead); the options with the
+lowest median error over all those estimates win, then the counters' noise floor (the
+counter-versus-prior balance), then the spread calibration and the drift alarm level on
+the same estimates. One validation tail (the history's last third, the protocol until
+December 2026) gave germany50, 14 daily matrices, 5 validation estimates: its choices
+(analog weighting, fan-in, a 5-matrix half-life) rested on five numbers, and its alarm
+level, twice the 99th percentile of five innovations, sat below the innovation of an
+ordinary test Sunday (7.8 against 3.9: a false alarm on 1 of 7 test days). Eight origins
+give 36 estimates at horizons of 1 to 8 days. With the plain options they chose the
+fan-out prior alone (test 10.1 %, alarm 10.4 against that Sunday's 8.6: no false alarm,
+79 % of silent failures caught instead of 89 %); with per-matrix shares among the options
+they choose those with fan-in (training 7.6 -> 7.3 %, test 10.8 %, and that Sunday's
+innovation, 10.0, alarms again). The Sunday (20 February 2005, the lowest volume of the
+test week, the prior's largest error) is an outlier beyond anything in the 14 training
+days; its innovation and those of failures that move only a few pairs overlap, and the
+training history cannot place the alarm between them.
 
 Analog weighting: the node totals of the present matrix say which past matrices to learn
 the shares from. Each past matrix weighs exp(-d^2 / (2 (tau s)^2)) times its recency
@@ -27,25 +48,35 @@ matrices; the fan-out and fan-in shares and spreads are then learned per estimat
 those weights (``AnalogHistory``: T x pairs products, well under a millisecond). Regimes
 the node totals reveal (time of day, weekday against weekend, the week of unusual traffic
 in the DFN history) get the shares of their own kind without bins chosen in advance. On
-the held-out days of ``benchmarks/bench_tm.py`` the protocol picks it on GEANT (13.0 % ->
-11.8 % traffic-weighted error) and germany50 (10.5 % -> 10.2 %). Tried on GEANT and not
+the held-out days of ``benchmarks/bench_tm.py`` the protocol picks it on Abilene (tau
+0.25; 13.5 %) and GEANT (tau 0.5; 13.0 % -> 11.7 % traffic-weighted error), not on
+germany50. Tried on GEANT and not
 kept (no gain on the validation tail, or lost on the held-out day): a learned low-rank
 prior covariance from training residuals (13.0 -> 14-17 %), a Kalman filter on the
 prior's deviation over consecutive estimates (at best 12.7 %: the counters see the same
 subspace every interval, so the unseen part of the deviation stays unseen), a log-normal
 (KL-like) posterior (13.4 %), a spread proportional to the mean, and a per-pair spread
-learned from held-out residuals (GEANT 11.8 -> 12.1 %).
+learned from held-out residuals (GEANT 11.8 -> 12.1 %); on the rolling-origin
+validation (training days only): each pair's share spread shrunk towards a pooled
+coefficient of variation (germany50 7.65 -> 7.66 % at half weight, 9.0 % at full), a
+Poisson-like term added to the prior variance (GEANT 11.16 -> 11.18-11.22 %), analog
+width 0.125 (Abilene 13.2 -> 13.8 %, GEANT 11.2 -> 12.9 %), recency half-lives of a sixth
+or all of the history on germany50 (7.6 -> 8.6 / 7.7 %), and, with 1 % counter noise on
+GEANT, telling the estimate a noise other than the true 1 % (0.5 %: 11.6 %, 1 %: 11.4 %,
+2 %: 11.5 %).
 
 The estimate is the Gaussian posterior mean given the measurements ``B x = b`` (link
 counters, node egress and ingress totals; a small relative noise), in closed form:
 
     x = m + P B' (B P B' + R)^-1 (b - B m),  P = diag(sd^2),  R = diag((eta b)^2)
 
-then negative pairs are fixed at 0 and the rest re-solved (a few rounds: the non-negative
-projection). The linear system has one row per measurement (arcs + 2 nodes), whatever the
-number of pairs, so germany50 (2,450 pairs, 276 rows) solves in milliseconds where the
-bounded least squares of ``estimate_tm`` takes a minute. The posterior standard deviation
-is diag(P - P B' (B P B' + R)^-1 B P).
+(eta: the counters' relative noise, at least the prior's chosen noise floor), then
+negative pairs are fixed at 0 and the rest re-solved (a few rounds: the non-negative
+projection; S = B P B' + R is downdated by the columns fixed, not rebuilt). The linear
+system has one row per measurement (arcs + 2 nodes), whatever the number of pairs, so
+germany50 (2,450 pairs, 276 rows) solves in about 70 ms of CPU (140 ms when S was
+rebuilt each round) where the bounded least squares of ``estimate_tm`` takes a minute.
+The posterior standard deviation is diag(P - P B' S^-1 B P), by a Cholesky factor of S.
 
 Drift: the estimate always fits the counters, so its residual cannot reveal that the twin
 routes differently from the network. The innovation can: v = b - B m is what the counters
@@ -62,6 +93,7 @@ import itertools
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.linalg import LinAlgError, cholesky, solve_triangular
 
 from nettwin.estimate.tm import RoutingMatrix, TmEstimate
 
@@ -118,9 +150,10 @@ class AnalogHistory:
     weight: np.ndarray  # [T] recency weight
     features: np.ndarray  # [T, 2 nodes]
     scale: float  # typical distance between two past matrices' features
-    # [T, 5 pairs]: per matrix x, then the source's egress and x * its fan-out share, then
-    # the destination's ingress and x * its fan-in share: the weighted shares and spreads
-    # are then one matrix-vector product (sum w x / sum w total; the second moment likewise)
+    # [T, 6 pairs]: per matrix, for the fan-out then the fan-in share, the numerator, the
+    # denominator and the second moment of the weighted mean share: x, the key node's
+    # total and x * share (traffic-weighted), or share, 1 and share^2 (each matrix once);
+    # the weighted shares and spreads are then one matrix-vector product
     moments: np.ndarray
     routed: np.ndarray
     n_nodes: int
@@ -136,11 +169,11 @@ class AnalogHistory:
                ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
         """(fan-out, spread), (fan-in, spread) learned with the analog weights (the same
         traffic-weighted mean and spread as ``_share_fit``, from the moments)."""
-        x, out_tot, out_sq, in_tot, in_sq = (self.weights(node_out_bps, node_in_bps, tau)
-                                             @ self.moments).reshape(5, -1)
+        out_x, out_tot, out_sq, in_x, in_tot, in_sq = (
+            self.weights(node_out_bps, node_in_bps, tau) @ self.moments).reshape(6, -1)
         floor_share = 1e-3 / max(self.n_nodes - 1, 1)
         fits = []
-        for tot, sq in ((out_tot, out_sq), (in_tot, in_sq)):
+        for x, tot, sq in ((out_x, out_tot, out_sq), (in_x, in_tot, in_sq)):
             mean = np.divide(x, tot, out=np.zeros_like(x), where=tot > 0)
             var = np.divide(sq, tot, out=np.zeros_like(x), where=tot > 0) - mean**2
             sd = np.maximum(np.sqrt(np.clip(var, 0.0, None)),
@@ -150,7 +183,8 @@ class AnalogHistory:
 
     @staticmethod
     def learn(x: np.ndarray, src: np.ndarray, dst: np.ndarray, n_nodes: int,
-              weight: np.ndarray, routed: np.ndarray) -> AnalogHistory:
+              weight: np.ndarray, routed: np.ndarray, per_matrix: bool = False
+              ) -> AnalogHistory:
         node_out = np.stack([np.bincount(src, row, n_nodes) for row in x])
         node_in = np.stack([np.bincount(dst, row, n_nodes) for row in x])
         out_total, in_total = node_out[:, src], node_in[:, dst]
@@ -160,7 +194,13 @@ class AnalogHistory:
         scale = float(np.sqrt(2.0 * ((feats - feats.mean(axis=0)) ** 2).sum(axis=1).mean()))
         out_share = np.divide(x, out_total, out=np.zeros_like(x), where=out_total > 0)
         in_share = np.divide(x, in_total, out=np.zeros_like(x), where=in_total > 0)
-        moments = np.hstack([x, out_total, x * out_share, in_total, x * in_share])
+        blocks = []
+        for total, share in ((out_total, out_share), (in_total, in_share)):
+            if per_matrix:
+                blocks += [share, (total > 0).astype(np.float64), share**2]
+            else:
+                blocks += [x, total, x * share]
+        moments = np.hstack(blocks)
         return AnalogHistory(weight, feats, max(scale, 1e-12), moments, routed, n_nodes)
 
 
@@ -189,6 +229,9 @@ class HistoryPrior:
     # by how close each past matrix's node totals are to the present ones (module doc)
     analog: AnalogHistory | None = None
     analog_tau: float | None = None
+    # the counters' relative noise every estimate assumes at least (chosen on the history)
+    noise_floor: float = 1e-3
+    per_matrix: bool = False  # shares learned with each matrix counting once (record only)
 
     def drift(self, est: TmEstimate) -> bool:
         """Whether the counters behind ``est`` are inconsistent with the twin's routing."""
@@ -241,10 +284,14 @@ def _node_shares(x: np.ndarray, key: np.ndarray, n_nodes: int, w: np.ndarray,
 
 
 def _shares(x: np.ndarray, key: np.ndarray, n_nodes: int, w: np.ndarray, tod: np.ndarray,
-            bins: int, routed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Traffic-weighted mean and spread of x_sd / total(key node), per time-of-day bin."""
+            bins: int, routed: np.ndarray, per_matrix: bool = False
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread of x_sd / total(key node), per time-of-day bin: traffic-weighted,
+    or (``per_matrix``) each matrix weighing the same whatever its volume."""
     tot_node = np.stack([np.bincount(key, row, n_nodes) for row in x])[:, key]  # [T, pairs]
     share = np.divide(x, tot_node, out=np.zeros_like(x), where=tot_node > 0)
+    if per_matrix:
+        tot_node = (tot_node > 0).astype(np.float64)
 
     def fit(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _share_fit(w[sel], tot_node[sel], share[sel], n_nodes, routed)
@@ -263,26 +310,27 @@ def _shares(x: np.ndarray, key: np.ndarray, n_nodes: int, w: np.ndarray, tod: np
 
 
 def learn_prior(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *, bins: int = 1,
-                half_life: float | None = None,
-                analog_tau: float | None = None) -> HistoryPrior:
-    """Fan-out and fan-in shares (traffic-weighted) and their spread from measured
-    matrices; with ``bins`` > 1 one set per time-of-day bin (bins with fewer than two
-    matrices fall back to all of them); ``half_life`` (in matrices) weighs recent ones
+                half_life: float | None = None, analog_tau: float | None = None,
+                per_matrix: bool = False) -> HistoryPrior:
+    """Fan-out and fan-in shares (traffic-weighted, or with ``per_matrix`` each matrix
+    counting once whatever its volume) and their spread from measured matrices; with
+    ``bins`` > 1 one set per time-of-day bin (bins with fewer than two matrices fall back
+    to all of them); ``half_life`` (in matrices) weighs recent ones
     more; ``analog_tau`` (in units of the typical distance between past matrices) keeps
     the history to re-weigh it per estimate by node-total likeness (``AnalogHistory``)."""
     w = np.ones(history.n) if half_life is None else 0.5 ** (
         (history.n - 1 - np.arange(history.n)) / half_life)
     fan_out, spread_out = _shares(history.rate_bps, rm.src, n_nodes, w,
-                                  history.time_of_day_s, bins, rm.routed)
+                                  history.time_of_day_s, bins, rm.routed, per_matrix)
     fan_in, spread_in = _shares(history.rate_bps, rm.dst, n_nodes, w,
-                                history.time_of_day_s, bins, rm.routed)
+                                history.time_of_day_s, bins, rm.routed, per_matrix)
     masks = _bin_masks(history.time_of_day_s, bins, history.n)
     analog = None if analog_tau is None else AnalogHistory.learn(
-        history.rate_bps, rm.src, rm.dst, n_nodes, w, rm.routed)
+        history.rate_bps, rm.src, rm.dst, n_nodes, w, rm.routed, per_matrix)
     return HistoryPrior(rm.src, rm.dst, n_nodes, fan_out, spread_out, fan_in, spread_in,
                         _node_shares(history.rate_bps, rm.src, n_nodes, w, masks),
                         _node_shares(history.rate_bps, rm.dst, n_nodes, w, masks),
-                        analog=analog, analog_tau=analog_tau)
+                        analog=analog, analog_tau=analog_tau, per_matrix=per_matrix)
 
 
 def project_tm(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior_bps: np.ndarray,
@@ -313,26 +361,33 @@ def project_tm(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior_bps: np.ndarra
     free = rm.routed.copy()
     x = np.zeros(rm.src.size)
     innovation = float("nan")
+    bf = b_all[:, free]
+    s = (bf * var[free]) @ bf.T + np.diag(r)  # S = B P B' + R
     for _ in range(rounds):
         bf = b_all[:, free]
-        pbt = var[free, None] * bf.T  # P B'
-        s = bf @ pbt + np.diag(r)
         v = bn - bf @ m[free]
         gain = np.linalg.solve(s, v)
         if not np.isfinite(innovation):  # of the prior itself, before any clipping
             innovation = float(v @ gain) / max(v.size, 1)
         x[:] = 0.0
-        x[free] = m[free] + pbt @ gain
+        x[free] = m[free] + var[free] * (bf.T @ gain)
         neg = free & (x < 0)
         if not neg.any():
             break
+        # pairs fixed at 0 leave S: a downdate by their columns, not a new product
+        b_neg = b_all[:, neg]
+        s -= (b_neg * var[neg]) @ b_neg.T
         free &= ~neg
     x = np.maximum(x, 0.0)
     bf = b_all[:, free]
-    pbt = var[free, None] * bf.T
-    s = bf @ pbt + np.diag(r)
+    # posterior variance diag(P - P B' S^-1 B P), with S = L L': P B' L'^-1 squared
+    pbt = bf * var[free]
     post = var.copy()
-    post[free] = var[free] - np.einsum("ij,ji->i", pbt, np.linalg.solve(s, pbt.T))
+    try:
+        w = solve_triangular(cholesky(s, lower=True), pbt, lower=True)
+        post[free] = var[free] - (w**2).sum(axis=0)
+    except LinAlgError:  # numerically not positive definite (rows without traffic)
+        post[free] = var[free] - np.einsum("ij,ij->j", pbt, np.linalg.solve(s, pbt))
     post[~free] = 0.0
     std = np.sqrt(np.clip(post, 0.0, None)) * scale
     std = np.where(rm.routed, std, 0.0)
@@ -384,92 +439,162 @@ def estimate_tm_with_prior(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior: H
         sd = sd * np.divide(fitted, mean, out=np.ones_like(mean), where=mean > 0)
         mean = fitted
     return project_tm(rm, arc_rate_bps, mean, sd, node_out_bps=node_out_bps,
-                      node_in_bps=node_in_bps, n_nodes=n, noise=noise)
+                      node_in_bps=node_in_bps, n_nodes=n, noise=max(noise, prior.noise_floor))
 
 
 @dataclass(frozen=True)
 class PriorChoice:
-    """What ``prior_from_history`` chose on the held-out tail of the history, and why."""
+    """What ``prior_from_history`` chose on the rolling-origin validation of the history,
+    and why."""
 
     bins: int
     half_life: float | None  # in matrices
     fit_totals: bool
     use_fanin: bool
     kappa: float
-    validation_error: float  # median traffic-weighted error on the held-out tail
-    validation_matrices: int
+    validation_error: float  # median traffic-weighted error over the validation estimates
+    validation_matrices: int  # distinct matrices estimated in the validation
     analog_tau: float | None = None  # node-total likeness weighting (None: off)
+    noise_floor: float = 1e-3  # the counters' relative noise the estimate assumes, at least
+    origins: int = 1  # rolling origins of the validation
+    validation_estimates: int = 0  # (origin, matrix) estimates behind the choice
+    per_matrix: bool = False  # shares with each matrix counting once, not by its volume
 
 
 # analog weighting widths tried by ``prior_from_history`` (units: the typical distance
 # between two past matrices' node-total features); None: off
-ANALOG_TAUS: tuple[float | None, ...] = (None, 1.0, 0.5)
+ANALOG_TAUS: tuple[float | None, ...] = (None, 1.0, 0.5, 0.25)
+# the counters' assumed relative noise, at least (the counter-versus-prior balance): exact
+# counters pinned down (1e-3), or a misfit allowed where the prior's spread is misshapen
+NOISE_FLOORS = (1e-3, 3e-3, 1e-2, 3e-2)
+# rolling-origin validation: at most this many origins; at least this many matrices
+# validated (when the history allows a first fit of MIN_FIT matrices)
+MAX_ORIGINS = 8
+MIN_VALIDATED = 8
+MIN_FIT = 3
+
+
+def validation_origins(n: int, holdout: float = 1 / 3) -> list[int]:
+    """Rolling origins of the validation of a history of ``n`` matrices: origin k learns
+    on matrices [0, k) only and is checked on every later one, [k, n) (the horizons of a
+    prior learned now and used on the days ahead). The validated part is the last
+    ``holdout`` of the history but at least ``MIN_VALIDATED`` matrices (a first fit of
+    ``MIN_FIT`` allowing); every matrix of it is an origin when there are at most
+    ``MAX_ORIGINS``, else ``MAX_ORIGINS`` evenly spaced ones."""
+    held = max(round(n * holdout), min(MIN_VALIDATED, n - MIN_FIT), 1)
+    first = max(n - held, 2)
+    if first >= n:
+        return []
+    if n - first <= MAX_ORIGINS:
+        return list(range(first, n))
+    return [first + (n - first) * i // MAX_ORIGINS for i in range(MAX_ORIGINS)]
+
+
+@dataclass(frozen=True)
+class _Validation:
+    """The estimates of one candidate prior over every (origin, later matrix)."""
+
+    error: float  # median traffic-weighted error
+    ratio: np.ndarray  # |error| / sd of every pair carrying traffic
+    innovation: np.ndarray  # of every estimate
 
 
 def prior_from_history(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *,
                        edge: bool = True,
                        holdout: float = 1 / 3) -> tuple[HistoryPrior, PriorChoice]:
-    """Learn the prior, choosing by a train-earlier / check-later protocol inside the
-    history itself: priors learned on the first part, each held-out matrix routed (``rm``)
-    and estimated back; the time-of-day bins (1, 4, 24 when times are known) and recency
-    half-life (none, a third of the history) with the lowest median error win, and the
-    spread is calibrated there (kappa: the 68th percentile of |error| / sd); whether to
-    combine fan-out with fan-in shares and (with node totals) to KL-fit the prior to them
-    is chosen the same way. The chosen prior is then learned on the whole history."""
-    if history.n < 3:
+    """Learn the prior, choosing by a rolling-origin protocol inside the history itself
+    (``validation_origins``): at each origin a prior learned on the matrices before it,
+    every later matrix of the history routed (``rm``) and estimated back; the options with
+    the lowest median error over all those estimates win. Options: time-of-day bins (1,
+    4, 24 when times are known and the history passes midnight), recency half-life
+    (none, a third of the history), shares traffic-weighted or per matrix, analog
+    weighting width, fan-in combined, KL fit to the node totals (with node totals), then
+    the counters' noise floor (the counter-versus-prior balance, kept at 1e-3 unless a
+    larger one does better). The spread is calibrated there (kappa: the 68th percentile
+    of |error| / sd) and the drift alarm set (twice the 99th percentile of the
+    innovations). Many origins instead of one tail: on a short history (germany50: 14
+    daily matrices) one tail of 5 matrices makes noisy choices. The chosen prior is then
+    learned on the whole history."""
+    origins = validation_origins(history.n, holdout)
+    if history.n < 3 or not origins:
         return learn_prior(history, rm, n_nodes), PriorChoice(1, None, True, False,
                                                                1.0, float("nan"), 0)
-    n_fit = max(history.n - max(round(history.n * holdout), 1), 2)
-    fit = TmHistory(history.rate_bps[:n_fit], history.time_of_day_s[:n_fit],
-                    history.labels[:n_fit])
-    held = range(n_fit, history.n)
-    has_time = bool(np.isfinite(history.time_of_day_s).all())
-    best: tuple[float, HistoryPrior, float | None, np.ndarray, np.ndarray] | None = None
-    for bins in (1, 4, 24) if has_time else (1,):
-        for half_life in (None, n_fit / 3):
-            # analog weighting needs node totals at estimate time; with bins it would
-            # split an already thin history twice
-            taus = ANALOG_TAUS if edge and bins == 1 else (None,)
-            learned = learn_prior(fit, rm, n_nodes, bins=bins, half_life=half_life,
-                                  analog_tau=taus[-1])
-            for tau, fit_totals, use_fanin in itertools.product(
-                    taus, (True, False) if edge else (False,), (False, True)):
-                prior = replace(learned, fit_totals=fit_totals, use_fanin=use_fanin,
-                                analog_tau=tau)
-                err, ratio, innovation = _held_out(history, held, rm, prior, edge)
-                if best is None or err < best[0]:
-                    best = (err, prior, half_life, ratio, innovation)
+    # time-of-day bins only from a history that sees some time of day twice (it wraps
+    # past midnight): within one day a bin is learned on the hours before the origin and
+    # judged on the next ones, and its thin spread set the drift alarm ten times too high
+    # (Abilene, one day every 10 min, counters only: 108 against 13)
+    tod = history.time_of_day_s
+    has_time = bool(np.isfinite(tod).all()) and bool((np.diff(tod) < 0).any())
+    best: tuple[_Validation, HistoryPrior, float | None] | None = None
+    for bins, hl_share, per_matrix in itertools.product(
+            (1, 4, 24) if has_time else (1,), (None, 1 / 3), (False, True)):
+        # analog weighting needs node totals at estimate time; with bins it would
+        # split an already thin history twice
+        taus = ANALOG_TAUS if edge and bins == 1 else (None,)
+        learned = [learn_prior(_head(history, k), rm, n_nodes, bins=bins,
+                               half_life=None if hl_share is None else hl_share * k,
+                               analog_tau=taus[-1], per_matrix=per_matrix)
+                   for k in origins]
+        for tau, fit_totals, use_fanin in itertools.product(
+                taus, (True, False) if edge else (False,), (False, True)):
+            priors = [replace(p, fit_totals=fit_totals, use_fanin=use_fanin,
+                              analog_tau=tau) for p in learned]
+            val = _validate(history, origins, priors, rm, edge)
+            if best is None or val.error < best[0].error:
+                best = (val, priors[0], hl_share)
     assert best is not None
-    err, chosen, half_life, ratio, innovation = best
-    kappa = float(np.quantile(ratio, 0.6827)) if ratio.size else 1.0
-    hl = None if half_life is None else half_life * history.n / n_fit
-    learned = learn_prior(history, rm, n_nodes, bins=chosen.bins, half_life=hl,
-                          analog_tau=chosen.analog_tau)
-    # the innovation scales as 1 / kappa^2 with the calibrated spread
-    alarm = 2 * float(np.quantile(innovation, 0.99)) / kappa**2
-    prior = replace(learned, kappa=kappa, fit_totals=chosen.fit_totals,
-                    use_fanin=chosen.use_fanin, alarm_innovation=alarm)
+    val, chosen, hl_share = best
+    learned = [learn_prior(_head(history, k), rm, n_nodes, bins=chosen.bins,
+                           half_life=None if hl_share is None else hl_share * k,
+                           analog_tau=chosen.analog_tau, per_matrix=chosen.per_matrix)
+               for k in origins]
+    priors = [replace(p, fit_totals=chosen.fit_totals, use_fanin=chosen.use_fanin,
+                      analog_tau=chosen.analog_tau) for p in learned]
+    floor = NOISE_FLOORS[0]
+    for candidate in NOISE_FLOORS[1:]:
+        trial = _validate(history, origins, [replace(p, noise_floor=candidate)
+                                             for p in priors], rm, edge)
+        if trial.error < val.error:
+            val, floor = trial, candidate
+    kappa = float(np.quantile(val.ratio, 0.6827)) if val.ratio.size else 1.0
+    # the innovations again with the calibrated spread: the alarm level of the prior used
+    calibrated = _validate(history, origins, [replace(p, noise_floor=floor, kappa=kappa)
+                                              for p in priors], rm, edge)
+    alarm = 2 * float(np.quantile(calibrated.innovation, 0.99))
+    hl = None if hl_share is None else hl_share * history.n
+    final = learn_prior(history, rm, n_nodes, bins=chosen.bins, half_life=hl,
+                        analog_tau=chosen.analog_tau, per_matrix=chosen.per_matrix)
+    prior = replace(final, kappa=kappa, fit_totals=chosen.fit_totals,
+                    use_fanin=chosen.use_fanin, alarm_innovation=alarm, noise_floor=floor)
     return prior, PriorChoice(chosen.bins, hl, chosen.fit_totals, chosen.use_fanin, kappa,
-                              err, len(held), chosen.analog_tau)
+                              val.error, history.n - origins[0], chosen.analog_tau, floor,
+                              len(origins), int(val.innovation.size), chosen.per_matrix)
 
 
-def _held_out(history: TmHistory, held: range, rm: RoutingMatrix, prior: HistoryPrior,
-              edge: bool              ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Median traffic-weighted error over the held-out matrices, |error| / sd, and the
-    innovation of each."""
-    n_nodes = prior.n_nodes
+def _head(history: TmHistory, k: int) -> TmHistory:
+    """The first ``k`` matrices of the history (what a rolling origin at k may learn on)."""
+    return TmHistory(history.rate_bps[:k], history.time_of_day_s[:k], history.labels[:k])
+
+
+def _validate(history: TmHistory, origins: list[int], priors: list[HistoryPrior],
+              rm: RoutingMatrix, edge: bool) -> _Validation:
+    """Every matrix after each origin estimated with that origin's prior: the median
+    traffic-weighted error, |error| / sd per pair carrying traffic, the innovations."""
     errs, ratios, innovations = [], [], []
-    for t in held:
-        x = history.rate_bps[t]
-        est = estimate_tm_with_prior(
-            rm, rm.a @ x, prior,
-            node_out_bps=np.bincount(rm.src, x, n_nodes) if edge else None,
-            node_in_bps=np.bincount(rm.dst, x, n_nodes) if edge else None,
-            time_of_day_s=float(history.time_of_day_s[t]))
-        errs.append(float(np.abs(est.rate_bps - x).sum() / x.sum()))
-        innovations.append(est.innovation)
-        live = x > 0
-        assert est.std_bps is not None
-        ratios.append(np.abs(est.rate_bps - x)[live]
-                      / np.maximum(est.std_bps[live], 1e-12 * x.max()))
-    return float(np.median(errs)), np.concatenate(ratios), np.asarray(innovations)
+    for k, prior in zip(origins, priors, strict=True):
+        n_nodes = prior.n_nodes
+        for t in range(k, history.n):
+            x = history.rate_bps[t]
+            est = estimate_tm_with_prior(
+                rm, rm.a @ x, prior,
+                node_out_bps=np.bincount(rm.src, x, n_nodes) if edge else None,
+                node_in_bps=np.bincount(rm.dst, x, n_nodes) if edge else None,
+                time_of_day_s=float(history.time_of_day_s[t]))
+            errs.append(float(np.abs(est.rate_bps - x).sum() / x.sum()))
+            innovations.append(est.innovation)
+            live = x > 0
+            assert est.std_bps is not None
+            ratios.append(np.abs(est.rate_bps - x)[live]
+                          / np.maximum(est.std_bps[live], 1e-12 * x.max()))
+    return _Validation(float(np.median(errs)), np.concatenate(ratios),
+                       np.asarray(innovations))
