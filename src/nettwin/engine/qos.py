@@ -169,7 +169,12 @@ kbit/s (GEANT2) from -29 % to -14 %; NSFNET as a whole is 0.017 points worse, GE
 2.825 % before, 2.737 % for the candidate without that capacity (measured once, then the
 capacity chosen on the choice set alone), 2.735 % for the code as it stands
 (all GEANT2 2.781 -> 2.691 %), jitter 8.98 -> 8.93 %, through overloaded ports (all samples)
-11.8 / 14.6 -> 11.9 / 14.5 %.
+11.8 / 14.6 -> 11.9 / 14.5 %. Not taken: a class in its full-buffer regime (load on its GPS
+capacity >= 0.9, not saturated) treated as saturated for the others' polling, 1.876 / 2.621 %
+(NSFNET worse), and against packet DRR near capacity (ten ports, a class at 85-100 % of the
+share left to it) 21.5 -> 24.8 % with a quantum of one largest packet, 95.7 -> 55.2 % with
+four: there the waits below saturation are the problem (the blend toward FIFO for coarse
+quanta gives a light class of heavy weight 4 times packet DRR's wait), not the polling.
 The loss fixed point is damped (it swung between two states every other round: jitter MAPE 35 %
 or 41 % by the parity of the round count). Before the conservation law, a polling (rounds) view, an
 effective-rate view, their maximum and a self-clocked stamp view were tried in place of the GPS
