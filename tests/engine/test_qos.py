@@ -13,6 +13,7 @@ from nettwin.engine.qos import (
     link_spacing,
     network_arrival_variability,
     simulate_paths,
+    water_fill,
 )
 from nettwin.io.gnnet import iter_gnnet_samples, predict
 from nettwin.reference.port_sim import simulate_port, simulate_tandem
@@ -159,6 +160,46 @@ def test_round_robin_follows_the_packet_simulation() -> None:
     # k-limited polling; measured 6.1 % mean error, 26 % worst (the GPS view: 22 %, 55 %)
     e = _model_vs_packets(Scheduler.DRR, seed=3, n=8, equal_weights=True)
     assert e.mean() < 0.08 and e.max() < 0.35
+
+
+def _saturated_drr_errors(seed: int, quantum_multiple: float) -> np.ndarray:
+    """The model against packet-by-packet DRR at ports where one class asks more than its
+    share (32-packet buffers): relative error of the waits of the classes that lose nothing
+    there, the quantum of the heaviest weight ``quantum_multiple`` largest packets."""
+    rng = np.random.default_rng(seed)
+    weights = np.array([[0.6, 0.3, 0.1], [0.65, 0.25, 0.1], [0.8, 0.1, 0.1], [0.5, 0.4, 0.1],
+                        [1 / 3, 1 / 3, 1 / 3], [0.7, 0.2, 0.1]])
+    x, x2 = 1000.0 / CAP, (300.0**2 + 1700.0**2) / 2 / CAP**2
+    errors = []
+    for k in range(8):
+        w = weights[rng.integers(len(weights))]
+        rho = rng.uniform(0.05, 0.3, 3)
+        rho[rng.integers(3)] = rng.uniform(0.6, 1.0)
+        lam = rho / x
+        run = simulate_port(lam.tolist(), [SIZES] * 3, CAP, Scheduler.DRR, weights=w.tolist(),
+                            quantum_bits=(quantum_multiple * 1700.0 * w / w.max()).tolist(),
+                            buffer_packets=32, packets=60_000, seed=k)
+        q = evaluate_class_queues(lam[None], np.full((1, 3), x), np.full((1, 3), x2),
+                                  np.array([Scheduler.DRR]), w[None], np.full((1, 3), 32.0),
+                                  drr_turn_packets=np.array([quantum_multiple * 1.7]))
+        _, saturated = water_fill(rho[None], w[None], np.ones((1, 3), bool), np.ones(1))
+        clean = (run.loss < 1e-3) & saturated.any() & ~saturated[0]
+        errors.append((np.abs(q.waiting_s[0] - run.waiting_s) / run.waiting_s)[clean])
+    return np.concatenate(errors)
+
+
+@pytest.mark.parametrize("quantum_multiple", [1.0, 4.0, 10.0])
+def test_drr_beside_a_saturated_class_follows_the_packet_simulation(
+        quantum_multiple: float) -> None:
+    # a saturated class takes its whole turn every round: the others are a polling queue
+    # with vacations. Measured here: 5.2 %, 7.0 %, 7.7 % mean error with quanta of 1, 4 and
+    # 10 largest packets (20.5 % worst); the GPS share with a round wait it replaces: 18.9 %,
+    # 30.6 %, 56.2 % (76 % worst). On other draws of such ports (three classes, 20-30 classes
+    # that lose nothing per quantum) 6.0-8.1 %, 6.9-9.0 %, 7.0-11.9 % against 22.6-28.5 %,
+    # 25.5-28.7 %, 45.0-52.2 %
+    e = _saturated_drr_errors(5, quantum_multiple)
+    assert e.size >= 8
+    assert e.mean() < 0.09 and e.max() < 0.25
 
 
 def test_overload_fills_the_buffer_and_drops() -> None:
