@@ -29,56 +29,9 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   solved by fixed-point iteration. Equal stamps give FIFO exactly; far apart ones Cobham.
   Against a packet-by-packet virtual clock (``reference.port_sim``) the mean error is 7 %
   over random three-class ports.
-* DRR, a GPS view: while class c is backlogged, class j takes at most its weight's
-  worth of the server relative to c, so the load interfering with c is
-  I_c = sum_j min(rho_j, rho_c phi_j / phi_c). Class c's own residual work drains at the
-  share left to it, the others' part way (``DRR_OTHERS_DRAIN`` = 0.5: 0 is the fluid GPS
-  view, 1 Cobham's last class; a class that has to build its deficit over several rounds
-  waits behind more than the packet in service):
-  W_c = (R_c / (1 - I_c) + (R - R_c) / (1 - I_c)^0.5) / (1 - I_c - rho_c),
-  R_c = lambda_c E[S_c^2] / 2. Below a port load of 0.95 with no saturated class the waits
-  are held to Kleinrock's conservation law (any work-conserving non-preemptive order:
-  sum_c rho_c W_c = rho R / (1 - rho), the FIFO total), which fixes the sum and leaves the
-  model only the split: with equal weights DRR is round robin, a polling system with
-  k-limited service and no switchover, and the split is Boxma and Meister's (1987),
-  W_c proportional to 1 - rho + rho_c / k (k = ``DRR_PACKETS_PER_TURN`` = 1.7: a quantum
-  of the largest packet, 1.7 mean GNNet packets; the GPS view there makes the heaviest class
-  the last, where the data set has it close to FIFO); with unequal weights the classes
-  within their weight keep the GPS view and those beyond it (rho_c > phi_c) are cut to what
-  the sum leaves them (never raised). A coarser quantum, k packets a turn
-  (``drr_turn_packets``; GNNet's simulator scales its quantum with the link rate,
-  ``io.gnnet.DRR_QUANTUM_S``), sends each class in longer bursts: round robin's split has
-  k in it (against packet-by-packet DRR with 4 times the quantum, equal weights: 6.8 % mean
-  error, 12.4 % with k = 1.7); with unequal weights the waits move toward FIFO's,
-  W = f W_split + (1 - f) W_FIFO, f = sqrt(1.7 / k) for k above 1.7 (an empirical form
-  chosen on the data set; against the same packet DRR 13.7 / 13.9 % mean error over two
-  seeds of cases, 11.9 / 19.0 % without it). Against packet-by-packet DRR (quantum the largest
-  packet for the heaviest weight, ``reference.port_sim``, the ports of tests/engine/
-  test_qos.py) the mean error of the class waits falls from 10.4 / 12.9 / 22.7 % (GPS
-  view, three seeds of cases) to 6.0 / 11.2 / 17.5 %, with equal weights from 22 % to 6 %.
-  Loads are carried loads (after the class's own losses) so an overloaded class cannot
-  starve the others twice. Past capacity the classes get GPS's long-run rates
-  (``water_fill``): a class that asks more than its share is saturated, served at its share.
-  It always has a quantum to send, so every round it takes its whole turn, T_s = Q_s / C
-  (Q the quantum, the heaviest weight's scaled by phi / phi_max), and the other classes are
-  a polling queue with vacations (``_drr_saturated_polling``): to class c the server is away
-  between its turns for V, the saturated turns Delta = sum_s T_s and the other classes' work,
-  E[V] = cycle (1 - rho_c), cycle = Delta / (1 - rho_u) (rho_u: the classes not saturated).
-  While c is backlogged it sends Q_c a round and the round is Delta + T_c + sum_j min(rho_j
-  cycle, T_j) (a fixed point): a packet's service is stretched to B = S cycle_c / T_c, and c
-  is an M/G/1 queue with multiple vacations (Fuhrmann-Cooper decomposition), W = lambda
-  E[B^2] / (2 (1 - lambda E[B])) + E[V^2] / (2 E[V]). Var V: a saturated turn is floor(n)
-  or ceil(n) whole packets, n = T_s / E[S] (variance n Var S + E[S]^2 f (1 - f), f the
-  fraction of n), the others' work compound Poisson over a cycle. A packet that finds c
-  idle has no deficit (DRR drops it when a queue empties) and first waits ceil(L / Q_c) - 1
-  whole rounds. The time away is left out of the arrival-variability scaling (it is the
-  saturated classes' turns, not queueing). Variance: Takacs's second moment of the M/G/1
-  part plus the residual time away taken as uniform (W_V^2 / 3). The capacity left to such a
-  class (its finite buffer past 0.9, its completion time) is T_c / its backlogged round.
-  Against packet-by-packet DRR at such ports (the classes that do not lose,
-  tests/engine/test_qos.py) the mean error is 5-8 % with quanta of 1, 4 and 10 largest
-  packets (fresh draws of ports: 6-12 %); the GPS share it replaced, with a round wait
-  x_c phi_sat / phi_c, 19-29 %, 26-31 %, 45-56 %.
+* DRR: ``engine.drr`` (a GPS view held to Kleinrock's conservation law below saturation,
+  round robin's split at equal weights, a polling queue with vacations beside a saturated
+  class; its notes give the model, the sources and the choices with their figures).
 * Finite buffer: when a class's load on the capacity left to it (1 - I_c, or 1 - the load
   of the classes served strictly before it) passes 0.9, its queue is an M/M/1/K on that
   capacity (K = buffer + 1): waiting by Little's law on admitted packets, loss = blocking.
@@ -131,54 +84,9 @@ per-pair mean-delay MAPE on NSFNET, delays seen up to the data set's 20 s): WFQ 
 share like DRR 6.2 %, as strict priority by rho / phi 3.2 %, as the virtual clock above 2.95 %;
 with arrival variability 2.6 % (applied to full queues too: 2.8 %); classes beyond their weight
 sharing by weight once saturated (rather than strictly by rho / phi) 2.2 %; DRR's saturated
-classes at their GPS share 2.16 %, with the turns the others wait behind them 2.09 %. DRR
-below saturation (from 2.105 %, after QNA and link spacing): the conservation law with the GPS
-split kept 2.065 %, with a flatter split (GPS waits to a power 0.25-0.5) 2.3-3.2 % (equal and
-unequal weights err in opposite directions); round robin's split at equal-weight ports only,
-GPS elsewhere, 2.015 % with k = 1 (Boxma-Meister's 1-limited), 1.997 % with k = 1.7 (k from 1
-to 2.5: 2.015-1.992 %); the classes beyond their weight held to the conserved sum 1.983 %;
-the others' residual draining part way 1.894 % (exponent 0.25 / 0.5 / 0.75 / 1: 1.920 /
-1.894 / 1.912 / 1.951 %; without the cut of the classes beyond their weight 1.962 %; k = 1
-or 2.5: 1.912 or 1.889 %, k stays 1.7, the quantum's own reading; conserved up to port load
-0.9 / 0.95 / 0.999: 1.896 / 1.894 / 1.933 %); as coded 1.893 %, GEANT2 (held out) 3.455 ->
-3.298 %, jitter 6.93 -> 6.70 % / 8.71 -> 8.58 %. DRR's quantum growing with the link rate
-(seen on GEANT2's faster links, so chosen on NSFNET and the even-numbered GEANT2 samples, the
-odd ones held out; NSFNET / GEANT2 even, MAPE): blending toward FIFO by (1.7 / k)^g with g =
-0.25 / 0.5 / 0.75 / 1: 1.872 / 1.873 / 1.884 / 1.900 % and 2.829 / 2.744 / 2.809 / 2.902 %
-(from 1.893 / 3.270 %); the quantum 0.085 / 0.17 / 0.34 s of the link rate: 1.885 / 1.873 /
-2.093 % and 2.846 / 2.744 / 2.857 %; blending equal-weight ports too instead of putting k in
-round robin's split 1.870 / 2.745 %. As coded 1.869 % / 2.738 %; GEANT2 odd (held out) 3.327
--> 2.825 % (median 1.60 -> 1.42 %), all GEANT2 3.298 -> 2.781 %; jitter 6.70 / 8.98 % (odd;
-8.69 % before). Not taken: a packet of a class that does not lose waiting a whole turn of each
-saturated class (k mean packets times phi_s / phi_max) instead of x_c phi_s / phi_c, 1.856 % /
-2.633 % (the classes that do not lose at GEANT2's overloaded DRR ports are 15 % short), but
-against packet DRR at ports with a saturated class their error grows from 33 to 37 % (4 times
-the quantum: 45 to 54 %): the model of such ports missed packet DRR by a third either way.
-The polling model with vacations that replaced it was built on packet DRR (the oracle), then
-scored (NSFNET / GEANT2 even, mean-delay MAPE; the choice set together): the GPS share with a
-round wait 1.869 / 2.738 % (2.396 %); the vacation model with the mean time away only 1.948 /
-2.768 %, with the time away's variance 1.908 / 2.729 %, its vacation unscaled by arrival
-variability 1.901 / 2.707 %, the backlogged round 1.886 / 2.660 % (2.355 %; packet DRR: 22.6
-/ 28.7 / 52.2 % -> 6.9 / 6.9 / 7.0 % on the development draw); the fluid deficit wait in place
-of ceil(L / Q_c) - 1 rounds 1.885 / 2.659 % (kept the packet one). Jitter through overloaded
-ports with W^2 (2 - r) / r as the variance 12.1 / 15.0 %, with Takacs's 11.9 / 14.6 %. One-hop
-pairs at saturated 10 kbit/s DRR ports move from bias -0.4 % to +2.4 % (NSFNET), those at 40
-kbit/s (GEANT2) from -29 % to -14 %; NSFNET as a whole is 0.017 points worse, GEANT2 even
-0.078 points better; with the capacity left to a polled class T_c / its backlogged round
-(rather than the GPS view's) 1.873 / 2.646 % (2.342 %), as coded. GEANT2 odd (held out):
-2.825 % before, 2.737 % for the candidate without that capacity (measured once, then the
-capacity chosen on the choice set alone), 2.735 % for the code as it stands
-(all GEANT2 2.781 -> 2.691 %), jitter 8.98 -> 8.93 %, through overloaded ports (all samples)
-11.8 / 14.6 -> 11.9 / 14.5 %. Not taken: a class in its full-buffer regime (load on its GPS
-capacity >= 0.9, not saturated) treated as saturated for the others' polling, 1.876 / 2.621 %
-(NSFNET worse), and against packet DRR near capacity (ten ports, a class at 85-100 % of the
-share left to it) 21.5 -> 24.8 % with a quantum of one largest packet, 95.7 -> 55.2 % with
-four: there the waits below saturation are the problem (the blend toward FIFO for coarse
-quanta gives a light class of heavy weight 4 times packet DRR's wait), not the polling.
+classes at their GPS share 2.16 %, with the turns the others wait behind them 2.09 %.
 The loss fixed point is damped (it swung between two states every other round: jitter MAPE 35 %
-or 41 % by the parity of the round count). Before the conservation law, a polling (rounds) view, an
-effective-rate view, their maximum and a self-clocked stamp view were tried in place of the GPS
-view of DRR and were not better against a packet-by-packet DRR.
+or 41 % by the parity of the round count).
 """
 
 from __future__ import annotations
@@ -188,6 +96,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nettwin.engine.drr import (
+    DRR_OTHERS_DRAIN,
+    DRR_PACKETS_PER_TURN,
+    conserved_split,
+    saturated_polling,
+)
 from nettwin.engine.queueing import mm1k_admitted_wait_moments, mm1k_blocking_and_mean
 
 OVERLOAD_SWITCH = 0.9
@@ -196,13 +110,6 @@ OVERLOAD_SWITCH = 0.9
 # their buffers: chosen on NSFNET (GEANT2 held out), see "Delay variance" above
 COMPLETION_FREE_FLOOR = 0.3
 DAMP = 0.5  # of the loss fixed point
-# DRR (see "DRR" above), chosen on NSFNET (GEANT2 held out): the others' residual work ahead
-# of a class drains at (1 - I)^this; an equal-weight port is k-limited polling with k packets
-# a turn; waits are held to the conservation law up to this port load
-DRR_OTHERS_DRAIN = 0.5
-DRR_PACKETS_PER_TURN = 1.7
-DRR_CONSERVED_LOAD = 0.95
-DRR_CYCLE_ROUNDS = 30  # passes of the round of a backlogged class (geometric, rate sum rho_j)
 
 
 class Scheduler(enum.IntEnum):
@@ -301,90 +208,6 @@ def _virtual_clock_waiting(rho: np.ndarray, carried: np.ndarray, service: np.nda
     return waiting, ahead
 
 
-def _drr_conserved(gps: np.ndarray, carried: np.ndarray, phi: np.ndarray,
-                   residual: np.ndarray, saturated: np.ndarray, turn_packets: np.ndarray
-                   ) -> np.ndarray:
-    """DRR waiting held to the conservation law at ports below ``DRR_CONSERVED_LOAD`` with
-    no saturated class (see "DRR" in the module notes); ``gps`` elsewhere. ``turn_packets``
-    [ports, 1]: the quantum of the heaviest weight in mean packets."""
-    total = carried.sum(axis=1, keepdims=True)
-    ok = ~saturated.any(axis=1, keepdims=True) & (total < DRR_CONSERVED_LOAD)
-    # sum_c rho_c W_c: the same under every work-conserving order (Kleinrock)
-    work = total * residual / np.maximum(1.0 - total, 1e-3)
-    # equal weights: round robin, k-limited polling (Boxma & Meister), W_c ~ 1 - rho + rho_c / k
-    turns = np.where(carried > 0, 1.0 - total + carried / np.maximum(turn_packets, 1e-9), 0.0)
-    turns_work = (carried * turns).sum(axis=1, keepdims=True)
-    equal = np.ptp(phi, axis=1, keepdims=True) < 1e-9
-    # unequal weights: classes beyond their weight take at most what the others leave
-    over = carried > phi
-    within = np.where(over, 0.0, carried * gps).sum(axis=1, keepdims=True)
-    over_work = np.where(over, carried * gps, 0.0).sum(axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        split = np.where(turns_work > 0, turns * work / turns_work, gps)
-        scale = np.where(over_work > 0, np.clip((work - within) / over_work, 0.0, 1.0), 1.0)
-    # unequal weights, coarser turns than DRR_PACKETS_PER_TURN: each class goes in longer
-    # bursts, toward FIFO (an empirical form; round robin's split has k in it already)
-    fine = np.sqrt(np.clip(DRR_PACKETS_PER_TURN / np.maximum(turn_packets, 1e-9), 0.0, 1.0))
-    fifo = np.where(carried > 0, work / np.maximum(total, 1e-300), 0.0)
-    weighted = fine * np.where(over, gps * scale, gps) + (1.0 - fine) * fifo
-    return np.where(ok, np.where(equal, split, weighted), gps)
-
-
-def _drr_saturated_polling(lam: np.ndarray, x: np.ndarray, x2: np.ndarray,
-                           carried: np.ndarray, phi: np.ndarray, saturated: np.ndarray,
-                           turn_packets: np.ndarray
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Waiting of the classes that are not saturated at a DRR port with a saturated class:
-    a polling queue with vacations (see "DRR" in the module notes). ``turn_packets``
-    [ports, 1]: the quantum of the heaviest weight in the port's mean packets. Returns the
-    mean waits, their part that is time away (not scaled by arrival variability), their
-    variances, where they apply, and the capacity left to each (T_c / its backlogged round)."""
-    n_port = lam.sum(axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        port_x = np.where(n_port > 0, (lam * x).sum(axis=1, keepdims=True) / n_port, 0.0)
-    turn_s = turn_packets * port_x * phi / phi.max(axis=1, keepdims=True)  # Q_c / C
-    delta = np.where(saturated, turn_s, 0.0).sum(axis=1, keepdims=True)
-    polled = ~saturated & (lam > 0)
-    rho = np.where(polled, carried, 0.0)
-    cycle = delta / np.maximum(1.0 - rho.sum(axis=1, keepdims=True), 1e-3)
-    away = cycle * (1.0 - rho)
-    t_c = np.maximum(turn_s, 1e-300)
-    # while c is backlogged: cycle = Delta + T_c + sum_j min(rho_j cycle, T_j), increasing
-    # from Delta + T_c to its fixed point
-    t_j = np.where(polled, turn_s, 0.0)[:, None, :]
-    rho_j = rho[:, None, :] * (1.0 - np.eye(rho.shape[1]))
-    busy_cycle = delta + t_c
-    for _ in range(DRR_CYCLE_ROUNDS):
-        busy_cycle = delta + t_c + np.minimum(rho_j * busy_cycle[:, :, None], t_j).sum(axis=2)
-    stretch = busy_cycle / t_c
-    busy = np.minimum(rho * stretch, 0.999)
-    # variance of the time away: a saturated class's turn is floor(n) or ceil(n) whole
-    # packets, n = T_s / E[S]; the others send what arrived in a cycle (compound Poisson)
-    var_s = np.maximum(x2 - x * x, 0.0)
-    n_turn = turn_s / np.maximum(x, 1e-300)
-    frac = n_turn - np.floor(n_turn)
-    turn_var = np.where(saturated & (lam > 0), n_turn * var_s + x * x * frac * (1.0 - frac), 0.0)
-    others = np.where(polled, lam * x2, 0.0)
-    away_var = turn_var.sum(axis=1, keepdims=True) + cycle * (
-        others.sum(axis=1, keepdims=True) - others)
-    residual_away = away / 2 + away_var / (2 * np.maximum(away, 1e-300))
-    # M/G/1 with B = S cycle / T_c (plus the rounds' variance, L / Q_c rounds a packet)
-    queue = lam * (x2 * stretch ** 2 + x / t_c * away_var) / (2 * (1.0 - busy))
-    # a packet that finds c idle has no deficit: ceil(L / Q_c) - 1 whole rounds before it
-    # fits (sizes as a two-point law, mean +- sd: GNNet's 300 / 1,700 bits exactly)
-    sd = np.sqrt(var_s)
-    pre = 0.5 * (np.maximum(np.ceil((x - sd) / t_c - 1e-9) - 1.0, 0.0)
-                 + np.maximum(np.ceil((x + sd) / t_c - 1e-9) - 1.0, 0.0))
-    vacation = residual_away + (1.0 - busy) * pre * cycle
-    # Takacs: E[W_q^2] = 2 W_q^2 + lambda E[B^3] / (3 (1 - rho)), E[S^3] = m^3 + 3 m sd^2 for
-    # the two-point law; the time away is about uniform over a nearly constant round
-    variance = (queue ** 2 + lam * (x ** 3 + 3 * x * var_s) * stretch ** 3 / (3 * (1.0 - busy))
-                + vacation ** 2 / 3)
-    use = saturated.any(axis=1, keepdims=True) & polled & (delta > 0)
-    return (np.where(use, queue + vacation, 0.0), np.where(use, vacation, 0.0),
-            np.where(use, variance, 0.0), use, 1.0 / stretch)
-
-
 def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
                           service_sq_s2: np.ndarray, scheduler: np.ndarray,
                           weights: np.ndarray, buffer_packets: np.ndarray,
@@ -443,9 +266,9 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     if drr_p.any():
         turn = np.full(rho.shape[0], DRR_PACKETS_PER_TURN) if drr_turn_packets is None else \
             np.asarray(drr_turn_packets, dtype=np.float64)
-        gps = _drr_conserved(gps, carried, phi, residual, saturated, turn[:, None])
+        gps = conserved_split(gps, carried, phi, residual, saturated, turn[:, None])
         # the others at a port with a saturated class: a polling queue with vacations
-        polled_w, vacation, polled_var, polled, polled_share = _drr_saturated_polling(
+        polled_w, vacation, polled_var, polled, polled_share = saturated_polling(
             lam * keep, x, x2, carried, phi, saturated, turn[:, None])
         polled &= drr_p
         gps = np.where(polled, polled_w, gps)
