@@ -15,40 +15,12 @@ import numpy as np
 
 from nettwin.engine.arrivals import bursty_arc_queues, demand_bursts
 from nettwin.engine.compiled import CompiledNetwork
-from nettwin.engine.queueing import (
-    IMIX_MEAN_PACKET_BYTES,
-    IMIX_PACKET_SCV,
-    ArcQueues,
-    ArrivalModel,
-    QueueModel,
-    evaluate_queues,
-)
+from nettwin.engine.options import ArrivalModel, QueueModel
+from nettwin.engine.options import SimulationOptions as SimulationOptions  # noqa: PLC0414
+from nettwin.engine.queueing import ArcQueues, evaluate_queues
 from nettwin.engine.routing import dag_words, path_metrics_all, route_all
 from nettwin.engine.threads import engine_threads
 from nettwin.errors import SimulationError
-
-
-@dataclass(frozen=True)
-class SimulationOptions:
-    """How to turn loads into delay and loss."""
-
-    queue_model: QueueModel = QueueModel.MM1
-    mean_packet_bytes: float = IMIX_MEAN_PACKET_BYTES
-    packet_size_scv: float = IMIX_PACKET_SCV
-    default_buffer_packets: int = 1000
-    utilisation_thresholds: tuple[float, ...] = (0.5, 0.8, 1.0)
-    # BURSTY: arcs that carry demands with bursty arrivals (model field ``arrival``) are
-    # queued as MMPP2/G/1/K (engine.arrivals); POISSON: the textbook model everywhere
-    arrival_model: ArrivalModel = ArrivalModel.BURSTY
-
-    def __post_init__(self) -> None:
-        if not self.mean_packet_bytes > 0:
-            raise SimulationError(f"mean_packet_bytes must be > 0 (got {self.mean_packet_bytes})")
-        if not self.packet_size_scv >= 0:
-            raise SimulationError(f"packet_size_scv must be >= 0 (got {self.packet_size_scv})")
-        if self.default_buffer_packets < 1:
-            raise SimulationError(
-                f"default_buffer_packets must be >= 1 (got {self.default_buffer_packets})")
 
 
 @dataclass(frozen=True, eq=False)
