@@ -8,6 +8,8 @@ numba; ``compile_network`` or ``simulate`` does.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
@@ -57,3 +59,17 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+class _EngineModule(types.ModuleType):
+    """The package's module type: an exported name stays the exported object. The import
+    system binds each submodule on its package when it is first imported, which would hide
+    the function ``simulate`` behind the submodule of the same name."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _EngineModule

@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit, prange
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from nettwin.engine.threads import parallel_region, threads_for
+from nettwin.engine.threads import claim_next, parallel_region, threads_for
 
 UNREACHABLE = np.iinfo(np.int64).max
 
@@ -487,14 +487,22 @@ def _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_s
 
 
 @njit(cache=True, parallel=True)
-def _route32_parallel(n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+def _route32_parallel(n_workers, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
                       demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, m, dist_all,
                       order_all, count_all, flow_all, bits_all):
+    """Chunks dealt out one at a time to ``n_workers`` threads (``claim_next``); each chunk
+    sums its own loads and the chunks are added in order, so the loads do not depend on
+    which thread ran what."""
     loads = np.zeros((n_chunks, m))
-    for c in prange(n_chunks):
-        _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
-                       demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, dist_all,
-                       order_all, count_all, flow_all, bits_all, loads[c])
+    counter = np.zeros(1, np.int64)
+    for _w in prange(n_workers):
+        while True:
+            mine: int = claim_next(counter)  # type: ignore[call-arg]
+            if mine >= n_chunks:
+                break
+            _route_chunk32(mine, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+                           demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, dist_all,
+                           order_all, count_all, flow_all, bits_all, loads[mine])
     total = np.zeros(m)
     for c in range(n_chunks):
         total += loads[c]
@@ -563,7 +571,7 @@ def route_all(n: int, destinations: np.ndarray, dest_ptr: np.ndarray, dest_deman
             return _route32_serial(*args, dist_all, order_all,  # type: ignore[no-any-return]
                                    count_all, flow_all, bits)
         with parallel_region(threads):
-            return _route32_parallel(n_chunks, *args,  # type: ignore[no-any-return]
+            return _route32_parallel(threads, n_chunks, *args,  # type: ignore[no-any-return]
                                      dist_all, order_all, count_all, flow_all, bits)
     in_src = arc_src[in_arc]
     in_metric = arc_metric[in_arc]
@@ -855,62 +863,83 @@ METRICS_BLOCK = 16
 
 
 @njit(cache=True, nogil=True)
+def _metrics_block(blk, destinations, dest_ptr, dest_demand, demand_src, out_ptr, out_dst,
+                   out_delay, out_pass, out_sig, bits_all, dist_all, order_all, count_all,
+                   mean_d, worst_d, surv, hops, sig, delay_mean, delay_worst, delivered,
+                   hops_mean, signature, routed):
+    """Pass 2 for the METRICS_BLOCK destinations of block ``blk`` (``mean_d`` .. ``sig``:
+    the caller's scratch, one row per destination of the block)."""
+    width = METRICS_BLOCK
+    first = blk * width
+    last = min(first + width, destinations.shape[0])
+    longest = 0
+    for j in range(first, last):
+        b = j - first
+        _node_metrics_dag_to(destinations[j], order_all[j], count_all[j], bits_all[j], out_ptr,
+                             out_dst, out_delay, out_pass, out_sig, mean_d[b], worst_d[b],
+                             surv[b], hops[b], sig[b])
+        longest = max(longest, dest_ptr[j + 1] - dest_ptr[j])
+    for r in range(longest):
+        for j in range(first, last):
+            k = dest_ptr[j] + r
+            if k >= dest_ptr[j + 1]:
+                continue
+            b = j - first
+            d = dest_demand[k]
+            s = demand_src[d]
+            if dist_all[j, s] == UNREACHABLE:
+                routed[d] = False
+                delay_mean[d] = np.inf
+                delay_worst[d] = np.inf
+                delivered[d] = 0.0
+                hops_mean[d] = np.nan
+                signature[d] = np.nan
+            else:
+                routed[d] = True
+                delay_mean[d] = mean_d[b, s]
+                delay_worst[d] = worst_d[b, s]
+                delivered[d] = surv[b, s]
+                hops_mean[d] = hops[b, s]
+                signature[d] = sig[b, s]
+
+
+@njit(cache=True, nogil=True)
 def _metrics_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src, out_ptr,
                    out_dst, out_delay, out_pass, out_sig, bits_all, dist_all, order_all,
-                   count_all, delay_mean, delay_worst, delivered, hops_mean, signature, routed):
-    """Pass 2 for the blocks of METRICS_BLOCK destinations c, c + n_chunks, ..."""
+                   count_all, delay_mean, delay_worst, delivered, hops_mean, signature, routed,
+                   counter):
+    """Pass 2 for the blocks of METRICS_BLOCK destinations c, c + n_chunks, ...; with a
+    non-empty ``counter``, for the blocks this thread claims from it instead."""
     width = METRICS_BLOCK
     mean_d = np.zeros((width, n))
     worst_d = np.zeros((width, n))
     surv = np.ones((width, n))
     hops = np.zeros((width, n))
     sig = np.zeros((width, n))
-    n_dest = destinations.shape[0]
-    n_blocks = (n_dest + width - 1) // width
-    for blk in range(c, n_blocks, n_chunks):
-        first = blk * width
-        last = min(first + width, n_dest)
-        longest = 0
-        for j in range(first, last):
-            b = j - first
-            _node_metrics_dag_to(destinations[j], order_all[j], count_all[j], bits_all[j],
-                                 out_ptr, out_dst, out_delay, out_pass, out_sig, mean_d[b],
-                                 worst_d[b], surv[b], hops[b], sig[b])
-            longest = max(longest, dest_ptr[j + 1] - dest_ptr[j])
-        for r in range(longest):
-            for j in range(first, last):
-                k = dest_ptr[j] + r
-                if k >= dest_ptr[j + 1]:
-                    continue
-                b = j - first
-                d = dest_demand[k]
-                s = demand_src[d]
-                if dist_all[j, s] == UNREACHABLE:
-                    routed[d] = False
-                    delay_mean[d] = np.inf
-                    delay_worst[d] = np.inf
-                    delivered[d] = 0.0
-                    hops_mean[d] = np.nan
-                    signature[d] = np.nan
-                else:
-                    routed[d] = True
-                    delay_mean[d] = mean_d[b, s]
-                    delay_worst[d] = worst_d[b, s]
-                    delivered[d] = surv[b, s]
-                    hops_mean[d] = hops[b, s]
-                    signature[d] = sig[b, s]
+    n_blocks = (destinations.shape[0] + width - 1) // width
+    claim = counter.shape[0] > 0
+    blk = claim_next(counter) if claim else c  # type: ignore[call-arg]
+    while blk < n_blocks:
+        _metrics_block(blk, destinations, dest_ptr, dest_demand, demand_src, out_ptr, out_dst,
+                       out_delay, out_pass, out_sig, bits_all, dist_all, order_all, count_all,
+                       mean_d, worst_d, surv, hops, sig, delay_mean, delay_worst, delivered,
+                       hops_mean, signature, routed)
+        blk = claim_next(counter) if claim else blk + n_chunks  # type: ignore[call-arg]
 
 
 @njit(cache=True, parallel=True)
-def _metrics_parallel(n_chunks, n, destinations, dest_ptr, dest_demand, demand_src, out_ptr,
+def _metrics_parallel(n_workers, n, destinations, dest_ptr, dest_demand, demand_src, out_ptr,
                       out_dst, out_delay, out_pass, out_sig, bits_all, dist_all, order_all,
                       count_all, delay_mean, delay_worst, delivered, hops_mean, signature,
                       routed):
-    for c in prange(n_chunks):
-        _metrics_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+    """Blocks dealt out one at a time (``claim_next``): every demand's results are its own,
+    so which thread runs which block changes nothing but the time."""
+    counter = np.zeros(1, np.int64)
+    for _w in prange(n_workers):
+        _metrics_chunk(0, 1, n, destinations, dest_ptr, dest_demand, demand_src,
                        out_ptr, out_dst, out_delay, out_pass, out_sig, bits_all, dist_all,
                        order_all, count_all, delay_mean, delay_worst, delivered, hops_mean,
-                       signature, routed)
+                       signature, routed, counter)
 
 
 @njit(cache=True, nogil=True)
@@ -957,7 +986,7 @@ def path_metrics_all(n: int, destinations: np.ndarray, dest_ptr: np.ndarray,
             routed)
     threads = threads_for(float(destinations.shape[0]) * arc_dst.shape[0])
     if threads == 1:
-        _metrics_chunk(0, 1, *args)
+        _metrics_chunk(0, 1, *args, np.zeros(0, np.int64))
     else:
         with parallel_region(threads):
-            _metrics_parallel(n_chunks, *args)
+            _metrics_parallel(threads, *args)

@@ -16,8 +16,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import numba
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from nettwin.errors import SimulationError
 
@@ -95,3 +99,26 @@ def parallel_region(threads: int) -> Iterator[None]:
         yield
     finally:
         numba.set_num_threads(before)
+
+
+@intrinsic
+def claim_next(typingctx: Any, counter: Any) -> Any:
+    """In a numba kernel: ``counter[0] += 1`` atomically, returning the value before.
+
+    How a parallel kernel deals out work dynamically: each of its threads claims the next
+    unit until they run out, so a thread the OS leaves waiting (a loaded machine) holds up
+    one unit, not a fixed share of the job (numba's prange splits statically)."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+    signature = types.int64(counter)
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        array_type = sig.args[0]
+        array = context.make_array(array_type)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        slot = cgutils.get_item_pointer(  # type: ignore[no-untyped-call]
+            context, builder, array_type, array, [zero])
+        one = context.get_constant(types.int64, 1)
+        return builder.atomic_rmw("add", slot, one, "monotonic")
+
+    return signature, codegen
