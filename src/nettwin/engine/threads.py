@@ -25,6 +25,17 @@ from numba.extending import intrinsic
 
 from nettwin.errors import SimulationError
 
+# numba's OpenMP threads (GNU libgomp) by default spin for a while, burning a core, at the
+# end of each parallel region and between regions before they sleep. On a shared machine
+# that spinning takes time slices from the thread still working and from everyone else.
+# PASSIVE makes a waiting thread sleep at once (a futex wake-up, microseconds, per region).
+# Measured with ``bench_regress.py --scenario`` on the 2-core machine at load ~7.5, three
+# alternations, the 1,000-node scenario on 2 threads: wall median 416-456 ms instead of
+# 556-747, CPU 146-149 ms instead of 209-243 (one thread: ~135). OpenMP reads it when numba
+# starts its threads (the first parallel kernel, after this import); a user's own
+# OMP_WAIT_POLICY wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 # Work is counted in arc visits (destinations x arcs for a routing pass; an incremental
 # repair counts WORK_PER_AFFECTED_DESTINATION per destination it touches). Measured with
 # ``benchmarks/bench_regress.py --crossover`` (synthetic backbones with 4 links per node and
