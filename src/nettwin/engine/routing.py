@@ -4,8 +4,10 @@ OSPF/IS-IS semantics: for destination t, node u forwards over every arc u->v wit
 metric(u->v) + d(v, t) = d(u, t) and splits its traffic evenly over those next hops.
 Metrics are integers, so equal cost is exact equality, as on a router.
 
-Two passes over the destinations, each serial for small jobs and parallel (numba ``prange``
-over destination chunks) above the measured crossover (``engine.threads``):
+Two passes over the destinations, each serial for small jobs and parallel above the
+measured crossover (``engine.threads``): one numba ``prange`` iteration per thread, each
+claiming destination chunks (pass 1) or blocks (pass 2) until none is left
+(``engine.threads.claim_next``), so a thread the OS delays holds up one unit of work:
 
 1. shortest distances on the reversed graph (Dijkstra, indexed 4-ary heap) that also links
    each node's equal-cost next hops as it finds them, then a farthest-first push of each
