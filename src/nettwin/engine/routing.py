@@ -459,10 +459,8 @@ def _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_s
             count = _dijkstra32(t, ptr, pack, dist, order, keys, pos, nh, head, nxt)
         count_all[j] = count
         row = dist_all[j]
-        row[:] = UNREACHABLE
-        for k in range(count):
-            x = order[k]
-            row[x] = dist[x]
+        for x in range(n):  # every node reached is settled: the queue ran empty
+            row[x] = dist[x] if dist[x] != INT32_DIST_LIMIT else UNREACHABLE
         for k in range(dest_ptr[j], dest_ptr[j + 1]):
             d = dest_demand[k]
             flow[demand_src[d]] += demand_rate[d]
