@@ -211,6 +211,19 @@ RESULT_FIELDS = ("arc_load_bps", "demand_routed", "demand_delay_mean_s", "demand
                  "demand_loss", "demand_hops_mean", "demand_path_signature")
 
 
+def thread_cpu_s() -> dict[int, float]:
+    """CPU seconds of each thread of this process so far (Linux /proc; empty elsewhere)."""
+    tasks = Path("/proc/self/task")
+    if not tasks.exists():
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for task in tasks.iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def scenario(repeats: int, save: Path | None, same_as: Path | None) -> None:
     """The 1,000-node scenario alone: CPU per pass on one thread and wall on all threads,
     medians of ``repeats`` (the load average printed beside), results saved or compared."""
@@ -236,6 +249,16 @@ def scenario(repeats: int, save: Path | None, same_as: Path | None) -> None:
               f" and queueing {1e3 * np.median(pass1):.1f}, per-demand results "
               f"{1e3 * np.median(pass2):.1f}); load average {os.getloadavg()[0]:.1f}",
               flush=True)
+        if count > 1:  # each thread's share: the largest bounds the idle machine's wall
+            before = thread_cpu_s()
+            for _ in range(repeats):
+                simulate(c).demand_loss  # noqa: B018
+            shares = sorted((after - before.get(tid, 0.0)) / repeats
+                            for tid, after in thread_cpu_s().items())
+            busy = [x for x in shares if x > 0]
+            if busy:
+                print(f"  CPU per scenario by thread (/proc counters, another {repeats} runs): "
+                      f"{', '.join(f'{1e3 * x:.1f}' for x in busy)} ms", flush=True)
     numba.set_num_threads(threads)
     for count, res in results.items():
         arrays = {f: getattr(res, f) for f in RESULT_FIELDS}
