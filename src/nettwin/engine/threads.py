@@ -49,7 +49,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # on its own here) is a few per cent of the job on an idle machine: every real network up
 # to ~150 nodes and a single what-if stay serial, a 1,000-node scenario or sweep goes
 # parallel. On a shared machine set NETTWIN_THREADS=1. Re-measured with waiting threads
-# asleep (OMP_WAIT_POLICY=PASSIVE, below) at load ~6.5: the parallel kernels no longer cost
+# asleep (OMP_WAIT_POLICY=PASSIVE, above) at load ~6.5: the parallel kernels no longer cost
 # tens of milliseconds on small jobs (100 nodes 0.83/4.4 ms against serial 0.70/4.8; 20
 # nodes 0.18/0.27 against 0.09/0.11), parity at 300-500 nodes, and at 1,000 nodes serial
 # still won on that loaded machine (181 against 246 ms): the crossover stands.
