@@ -298,7 +298,8 @@ def simulate(
     if rate.shape != (net.n_demands,):
         raise SimulationError(f"demand_rate_bps must have one entry per demand "
                               f"({net.n_demands}), got shape {rate.shape}")
-    if rate.size and (not np.isfinite(rate).all() or rate.min() < 0):
+    # two reductions, no temporary: a NaN fails both comparisons, an infinity one of them
+    if rate.size and not (rate.min() >= 0 and rate.max() < np.inf):
         raise SimulationError("demand_rate_bps must be finite and >= 0")
 
     t0 = time.perf_counter()
