@@ -14,7 +14,12 @@ Workloads
     networks when the peers' virtualenv exists (``make bench-peers-setup``).
 
 Run: ``make bench-regress`` (``--write-baseline`` stores this run as the new baseline;
-``--quick`` skips networkx and the peers).
+``--quick`` skips networkx and the peers). ``--scenario`` times only the 1,000-node scenario
+(CPU per pass on one thread, wall on all threads, medians of ``--repeats``); with
+``--save-results DIR`` it stores the results and with ``--same-as DIR`` checks them bit for
+bit against a run of other code, e.g. the previous release in a git worktree:
+``PYTHONPATH=../old/src python benchmarks/bench_regress.py --scenario --save-results /tmp/r``
+then ``--scenario --same-as /tmp/r`` here.
 """
 
 from __future__ import annotations
@@ -202,6 +207,72 @@ def synthetic(figures: dict[str, float], networkx: bool, ngraph: bool) -> None:
                   f"one thread each), {wall_ratio:.0f}x (wall, {threads} threads)", flush=True)
 
 
+RESULT_FIELDS = ("arc_load_bps", "demand_routed", "demand_delay_mean_s", "demand_delay_worst_s",
+                 "demand_loss", "demand_hops_mean", "demand_path_signature")
+
+
+def thread_cpu_s() -> dict[int, float]:
+    """CPU seconds of each thread of this process so far (Linux /proc; empty elsewhere)."""
+    tasks = Path("/proc/self/task")
+    if not tasks.exists():
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for task in tasks.iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def scenario(repeats: int, save: Path | None, same_as: Path | None) -> None:
+    """The 1,000-node scenario alone: CPU per pass on one thread and wall on all threads,
+    medians of ``repeats`` (the load average printed beside), results saved or compared."""
+    c = compile_network(make_network(1000, 4000))
+    threads = numba.get_num_threads()
+    results = {}
+    for label, count in (("one thread", 1), (f"{threads} threads", threads)):
+        numba.set_num_threads(count)
+        simulate(c).demand_loss  # noqa: B018 (kernels loaded)
+        walls, pass1, pass2 = [], [], []
+        for _ in range(repeats):
+            t, c0 = time.perf_counter(), time.process_time()
+            res = simulate(c)
+            c1 = time.process_time()
+            res.demand_loss  # noqa: B018 (per-demand results computed on first read)
+            pass2.append(time.process_time() - c1)
+            pass1.append(c1 - c0)
+            walls.append(time.perf_counter() - t)
+        results[count] = res
+        cpu = np.add(pass1, pass2)
+        print(f"1k scenario on {label}: wall median {1e3 * np.median(walls):.1f} ms (min "
+              f"{1e3 * min(walls):.1f}); CPU median {1e3 * np.median(cpu):.1f} ms (routing, loads"
+              f" and queueing {1e3 * np.median(pass1):.1f}, per-demand results "
+              f"{1e3 * np.median(pass2):.1f}); load average {os.getloadavg()[0]:.1f}",
+              flush=True)
+        if count > 1:  # each thread's share: the largest bounds the idle machine's wall
+            before = thread_cpu_s()
+            for _ in range(repeats):
+                simulate(c).demand_loss  # noqa: B018
+            shares = sorted((after - before.get(tid, 0.0)) / repeats
+                            for tid, after in thread_cpu_s().items())
+            busy = [x for x in shares if x > 0]
+            if busy:
+                print(f"  CPU per scenario by thread (/proc counters, another {repeats} runs): "
+                      f"{', '.join(f'{1e3 * x:.1f}' for x in busy)} ms", flush=True)
+    numba.set_num_threads(threads)
+    for count, res in results.items():
+        arrays = {f: getattr(res, f) for f in RESULT_FIELDS}
+        if save is not None:
+            save.mkdir(parents=True, exist_ok=True)
+            np.savez(save / f"threads{count}.npz", **arrays)
+        if same_as is not None:
+            before = np.load(same_as / f"threads{count}.npz")
+            differ = [f for f in RESULT_FIELDS
+                      if not np.array_equal(before[f], arrays[f], equal_nan=True)]
+            print(f"results on {count} thread(s) against {same_as}: "
+                  + ("bit-identical" if not differ else f"DIFFER in {', '.join(differ)}"))
+
+
 def crossover() -> None:
     """Serial against parallel kernels by work size (the figure behind
     engine.threads.PARALLEL_ABOVE_WORK): one scenario and one double failure, wall p50/p90."""
@@ -268,9 +339,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip networkx and ngraph")
     parser.add_argument("--crossover", action="store_true",
                         help="only measure serial vs parallel kernels by work size")
+    parser.add_argument("--scenario", action="store_true",
+                        help="only the 1,000-node scenario, CPU per pass and wall")
+    parser.add_argument("--repeats", type=int, default=7, help="repeats with --scenario")
+    parser.add_argument("--save-results", type=Path, help="with --scenario: store results")
+    parser.add_argument("--same-as", type=Path,
+                        help="with --scenario: check results bit for bit against a saved run")
     args = parser.parse_args()
     if args.crossover:
         crossover()
+        return
+    if args.scenario:
+        scenario(args.repeats, args.save_results, args.same_as)
         return
     load = os.getloadavg()[0]
     print(f"numba threads {numba.get_num_threads()}, {platform.processor() or platform.machine()}"

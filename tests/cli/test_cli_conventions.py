@@ -81,6 +81,20 @@ def test_help_loads_no_heavy_module() -> None:
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("name", ["simulate", "info", "convert", "schema", "example"])
+def test_a_commands_help_does_not_load_the_kernels(name: str) -> None:
+    """Option declarations (queue model, packet sizes) come from engine.options: a command's
+    --help answers without importing numba or the engine's kernel modules."""
+    code = ("import sys; from typer.testing import CliRunner; from nettwin.cli import app; "
+            f"r = CliRunner().invoke(app, [{name!r}, '--help']); "
+            "assert r.exit_code == 0, r.output; "
+            "print(sorted(m for m in ('numba', 'scipy', 'nettwin.engine.compiled', "
+            "'nettwin.engine.routing', 'nettwin.engine.queueing') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize(("command", "blocked", "extra"), [
     (["serve"], ("fastapi", "pydantic_settings", "uvicorn"), "api"),
     (["ingest", "x.jsonl"], ("sqlalchemy", "orjson"), "live"),

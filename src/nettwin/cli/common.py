@@ -13,8 +13,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from nettwin.engine import QueueModel, SimulationOptions
-from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
+from nettwin.engine.options import (
+    IMIX_MEAN_PACKET_BYTES,
+    IMIX_PACKET_SCV,
+    QueueModel,
+    SimulationOptions,
+)
 from nettwin.errors import ImportFormatError, NettwinError, SimulationError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import ImportOptions, MetricPolicy, NetworkFormat, load_network, load_traffic

@@ -33,7 +33,7 @@ from nettwin.cli.common import (
     simulation_options,
     step,
 )
-from nettwin.engine import QueueModel, compile_network, simulate
+from nettwin.engine.options import QueueModel
 from nettwin.errors import NettwinError
 from nettwin.examples import example_path
 from nettwin.io import MetricPolicy, NetworkFormat
@@ -95,6 +95,7 @@ def simulate_cmd(
     """Route the traffic (IGP shortest paths, ECMP), load the links, and report delay, loss
     and SLAs."""
     from nettwin.cli.render import arc_table, kpi_table, service_table, summary_table
+    from nettwin.engine import compile_network, simulate
     from nettwin.report import demand_records, result_document, write_csv
 
     try:

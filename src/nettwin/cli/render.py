@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from nettwin.engine import CompiledNetwork, SimulationResult
 from nettwin.model import Network
 from nettwin.report import service_records, top_arcs
+
+if TYPE_CHECKING:  # annotations only: rendering never loads the engine's kernels
+    from nettwin.engine import CompiledNetwork, SimulationResult
 
 
 def si(value: float, unit: str) -> str:

@@ -29,25 +29,17 @@ For bursty arrivals (``engine.arrivals``):
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
-
-class QueueModel(enum.Enum):
-    """Which queueing formula gives per-arc delay and loss."""
-
-    MM1 = "mm1"
-    MD1 = "md1"
-    MG1 = "mg1"
-    MM1K = "mm1k"
-
-
-# Simple IMIX (7 x 40 B, 4 x 576 B, 1 x 1500 B): mean 340.33 B, squared CV 1.587.
-IMIX_MEAN_PACKET_BYTES = (7 * 40 + 4 * 576 + 1500) / 12
-IMIX_PACKET_SCV = ((7 * 40**2 + 4 * 576**2 + 1500**2) / 12) / IMIX_MEAN_PACKET_BYTES**2 - 1
+# declared in engine.options (the command line reads them without loading numba);
+# re-exported here for the modules that import them from the queueing models
+from nettwin.engine.options import IMIX_MEAN_PACKET_BYTES as IMIX_MEAN_PACKET_BYTES  # noqa: PLC0414
+from nettwin.engine.options import IMIX_PACKET_SCV as IMIX_PACKET_SCV  # noqa: PLC0414
+from nettwin.engine.options import ArrivalModel as ArrivalModel  # noqa: PLC0414
+from nettwin.engine.options import QueueModel as QueueModel  # noqa: PLC0414
 
 
 @dataclass(frozen=True)
@@ -151,14 +143,6 @@ def evaluate_queues(
     with np.errstate(divide="ignore", invalid="ignore"):
         loss = np.where(overloaded, 1.0 - 1.0 / np.where(overloaded, rho, 1.0), 0.0)
     return ArcQueues(rho, service_s, queueing, loss, overloaded)
-
-
-class ArrivalModel(enum.Enum):
-    """How a port's arrivals are described: the textbook Poisson stream, or the bursty
-    (MMPP) description built from every demand's own arrival process (``engine.arrivals``)."""
-
-    POISSON = "poisson"
-    BURSTY = "bursty"
 
 
 @dataclass(frozen=True)

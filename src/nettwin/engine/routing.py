@@ -4,8 +4,10 @@ OSPF/IS-IS semantics: for destination t, node u forwards over every arc u->v wit
 metric(u->v) + d(v, t) = d(u, t) and splits its traffic evenly over those next hops.
 Metrics are integers, so equal cost is exact equality, as on a router.
 
-Two passes over the destinations, each serial for small jobs and parallel (numba ``prange``
-over destination chunks) above the measured crossover (``engine.threads``):
+Two passes over the destinations, each serial for small jobs and parallel above the
+measured crossover (``engine.threads``): one numba ``prange`` iteration per thread, each
+claiming destination chunks (pass 1) or blocks (pass 2) until none is left
+(``engine.threads.claim_next``), so a thread the OS delays holds up one unit of work:
 
 1. shortest distances on the reversed graph (Dijkstra, indexed 4-ary heap) that also links
    each node's equal-cost next hops as it finds them, then a farthest-first push of each
@@ -26,7 +28,7 @@ import numpy as np
 from numba import njit, prange
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from nettwin.engine.threads import parallel_region, threads_for
+from nettwin.engine.threads import claim_next, parallel_region, threads_for
 
 UNREACHABLE = np.iinfo(np.int64).max
 
@@ -457,10 +459,8 @@ def _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_s
             count = _dijkstra32(t, ptr, pack, dist, order, keys, pos, nh, head, nxt)
         count_all[j] = count
         row = dist_all[j]
-        row[:] = UNREACHABLE
-        for k in range(count):
-            x = order[k]
-            row[x] = dist[x]
+        for x in range(n):  # every node reached is settled: the queue ran empty
+            row[x] = dist[x] if dist[x] != INT32_DIST_LIMIT else UNREACHABLE
         for k in range(dest_ptr[j], dest_ptr[j + 1]):
             d = dest_demand[k]
             flow[demand_src[d]] += demand_rate[d]
@@ -487,14 +487,22 @@ def _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_s
 
 
 @njit(cache=True, parallel=True)
-def _route32_parallel(n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+def _route32_parallel(n_workers, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
                       demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, m, dist_all,
                       order_all, count_all, flow_all, bits_all):
+    """Chunks dealt out one at a time to ``n_workers`` threads (``claim_next``); each chunk
+    sums its own loads and the chunks are added in order, so the loads do not depend on
+    which thread ran what."""
     loads = np.zeros((n_chunks, m))
-    for c in prange(n_chunks):
-        _route_chunk32(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
-                       demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, dist_all,
-                       order_all, count_all, flow_all, bits_all, loads[c])
+    counter = np.zeros(1, np.int64)
+    for _w in prange(n_workers):
+        while True:
+            mine: int = claim_next(counter)  # type: ignore[call-arg]
+            if mine >= n_chunks:
+                break
+            _route_chunk32(mine, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
+                           demand_rate, ptr, pack, c_arc, c_dst, c_to_out, n_buckets, dist_all,
+                           order_all, count_all, flow_all, bits_all, loads[mine])
     total = np.zeros(m)
     for c in range(n_chunks):
         total += loads[c]
@@ -563,7 +571,7 @@ def route_all(n: int, destinations: np.ndarray, dest_ptr: np.ndarray, dest_deman
             return _route32_serial(*args, dist_all, order_all,  # type: ignore[no-any-return]
                                    count_all, flow_all, bits)
         with parallel_region(threads):
-            return _route32_parallel(n_chunks, *args,  # type: ignore[no-any-return]
+            return _route32_parallel(threads, n_chunks, *args,  # type: ignore[no-any-return]
                                      dist_all, order_all, count_all, flow_all, bits)
     in_src = arc_src[in_arc]
     in_metric = arc_metric[in_arc]
@@ -794,22 +802,33 @@ def _span_bits(bits, lo, hi):
     return x
 
 
+# Pass 2 keeps each node's five metrics toward a destination side by side in one record of
+# NODE_RECORD floats (a cache line): a node reads its next hops' records whole, and a
+# demand's results are one record (fields below) instead of five arrays' entries.
+NODE_RECORD = 8
+MEAN, WORST, SURV, HOPS, SIG, STAMP = 0, 1, 2, 3, 4, 5
+
+
 @njit(cache=True, nogil=True)
 def _node_metrics_dag_to(t, order, count, bits, out_ptr, out_dst, out_delay, out_pass, out_sig,
-                         mean_d, worst_d, surv, hops, sig):
-    """node_metrics_to over a DAG given as a bitset of out-CSR positions (route_all's).
+                         rec, stamp):
+    """node_metrics_to over a DAG given as a bitset of out-CSR positions (route_all's), into
+    ``rec[node]`` (fields MEAN .. SIG); the nodes that reach ``t`` get ``stamp`` in STAMP
+    (the records of the others are left as they were: an older stamp says unreachable).
 
     A node's out-arcs are consecutive bits: they are read a word at a time and only the set
     ones visited (trailing-zero count), instead of testing every out-arc's bit. A single
     next hop (most nodes) needs no division: the sums are the values."""
-    mean_d[t] = 0.0
-    worst_d[t] = 0.0
-    surv[t] = 1.0
-    hops[t] = 0.0
-    sig[t] = 0.0
+    rec[t, MEAN] = 0.0
+    rec[t, WORST] = 0.0
+    rec[t, SURV] = 1.0
+    rec[t, HOPS] = 0.0
+    rec[t, SIG] = 0.0
+    rec[t, STAMP] = stamp
     one = np.uint64(1)
     for k in range(1, count):
         u = order[k]
+        rec[u, STAMP] = stamp
         lo = out_ptr[u]
         hi = out_ptr[u + 1]
         cnt = 0
@@ -826,24 +845,24 @@ def _node_metrics_dag_to(t, order, count, bits, out_ptr, out_dst, out_delay, out
                 w &= w - one
                 v = out_dst[q]
                 cnt += 1
-                s_mean += out_delay[q] + mean_d[v]
-                x = out_delay[q] + worst_d[v]
+                s_mean += out_delay[q] + rec[v, MEAN]
+                x = out_delay[q] + rec[v, WORST]
                 s_worst = max(s_worst, x)
-                s_surv += out_pass[q] * surv[v]
-                s_hops += 1.0 + hops[v]
-                s_sig += out_sig[q] + sig[v]
+                s_surv += out_pass[q] * rec[v, SURV]
+                s_hops += 1.0 + rec[v, HOPS]
+                s_sig += out_sig[q] + rec[v, SIG]
             lo = top
-        worst_d[u] = s_worst
+        rec[u, WORST] = s_worst
         if cnt == 1:
-            mean_d[u] = s_mean
-            sig[u] = s_sig
-            surv[u] = s_surv
-            hops[u] = s_hops
+            rec[u, MEAN] = s_mean
+            rec[u, SIG] = s_sig
+            rec[u, SURV] = s_surv
+            rec[u, HOPS] = s_hops
         else:
-            mean_d[u] = s_mean / cnt
-            sig[u] = s_sig / cnt
-            surv[u] = s_surv / cnt
-            hops[u] = s_hops / cnt
+            rec[u, MEAN] = s_mean / cnt
+            rec[u, SIG] = s_sig / cnt
+            rec[u, SURV] = s_surv / cnt
+            rec[u, HOPS] = s_hops / cnt
 
 
 # Pass 2 takes destinations in blocks of this many consecutive rows and writes their demands'
@@ -855,62 +874,74 @@ METRICS_BLOCK = 16
 
 
 @njit(cache=True, nogil=True)
-def _metrics_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src, out_ptr,
-                   out_dst, out_delay, out_pass, out_sig, bits_all, dist_all, order_all,
-                   count_all, delay_mean, delay_worst, delivered, hops_mean, signature, routed):
-    """Pass 2 for the blocks of METRICS_BLOCK destinations c, c + n_chunks, ..."""
+def _metrics_block(blk, destinations, dest_ptr, dest_demand, demand_src, out_ptr, out_dst,
+                   out_delay, out_pass, out_sig, bits_all, order_all, count_all, recs,
+                   delay_mean, delay_worst, delivered, hops_mean, signature, routed):
+    """Pass 2 for the METRICS_BLOCK destinations of block ``blk`` (``recs``: the caller's
+    scratch, node records per destination of the block)."""
     width = METRICS_BLOCK
-    mean_d = np.zeros((width, n))
-    worst_d = np.zeros((width, n))
-    surv = np.ones((width, n))
-    hops = np.zeros((width, n))
-    sig = np.zeros((width, n))
-    n_dest = destinations.shape[0]
-    n_blocks = (n_dest + width - 1) // width
-    for blk in range(c, n_blocks, n_chunks):
-        first = blk * width
-        last = min(first + width, n_dest)
-        longest = 0
+    first = blk * width
+    last = min(first + width, destinations.shape[0])
+    longest = 0
+    for j in range(first, last):
+        _node_metrics_dag_to(destinations[j], order_all[j], count_all[j], bits_all[j], out_ptr,
+                             out_dst, out_delay, out_pass, out_sig, recs[j - first], j + 1.0)
+        longest = max(longest, dest_ptr[j + 1] - dest_ptr[j])
+    for r in range(longest):
         for j in range(first, last):
-            b = j - first
-            _node_metrics_dag_to(destinations[j], order_all[j], count_all[j], bits_all[j],
-                                 out_ptr, out_dst, out_delay, out_pass, out_sig, mean_d[b],
-                                 worst_d[b], surv[b], hops[b], sig[b])
-            longest = max(longest, dest_ptr[j + 1] - dest_ptr[j])
-        for r in range(longest):
-            for j in range(first, last):
-                k = dest_ptr[j] + r
-                if k >= dest_ptr[j + 1]:
-                    continue
-                b = j - first
-                d = dest_demand[k]
-                s = demand_src[d]
-                if dist_all[j, s] == UNREACHABLE:
-                    routed[d] = False
-                    delay_mean[d] = np.inf
-                    delay_worst[d] = np.inf
-                    delivered[d] = 0.0
-                    hops_mean[d] = np.nan
-                    signature[d] = np.nan
-                else:
-                    routed[d] = True
-                    delay_mean[d] = mean_d[b, s]
-                    delay_worst[d] = worst_d[b, s]
-                    delivered[d] = surv[b, s]
-                    hops_mean[d] = hops[b, s]
-                    signature[d] = sig[b, s]
+            k = dest_ptr[j] + r
+            if k >= dest_ptr[j + 1]:
+                continue
+            d = dest_demand[k]
+            rec = recs[j - first, demand_src[d]]
+            if rec[STAMP] != j + 1.0:  # the source does not reach the destination
+                routed[d] = False
+                delay_mean[d] = np.inf
+                delay_worst[d] = np.inf
+                delivered[d] = 0.0
+                hops_mean[d] = np.nan
+                signature[d] = np.nan
+            else:
+                routed[d] = True
+                delay_mean[d] = rec[MEAN]
+                delay_worst[d] = rec[WORST]
+                delivered[d] = rec[SURV]
+                hops_mean[d] = rec[HOPS]
+                signature[d] = rec[SIG]
+
+
+@njit(cache=True, nogil=True)
+def _metrics_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src, out_ptr,
+                   out_dst, out_delay, out_pass, out_sig, bits_all, order_all, count_all,
+                   delay_mean, delay_worst, delivered, hops_mean, signature, routed,
+                   counter):
+    """Pass 2 for the blocks of METRICS_BLOCK destinations c, c + n_chunks, ...; with a
+    non-empty ``counter``, for the blocks this thread claims from it instead."""
+    width = METRICS_BLOCK
+    recs = np.zeros((width, n, NODE_RECORD))
+    n_blocks = (destinations.shape[0] + width - 1) // width
+    claim = counter.shape[0] > 0
+    blk = claim_next(counter) if claim else c  # type: ignore[call-arg]
+    while blk < n_blocks:
+        _metrics_block(blk, destinations, dest_ptr, dest_demand, demand_src, out_ptr, out_dst,
+                       out_delay, out_pass, out_sig, bits_all, order_all, count_all, recs,
+                       delay_mean, delay_worst, delivered, hops_mean, signature, routed)
+        blk = claim_next(counter) if claim else blk + n_chunks  # type: ignore[call-arg]
 
 
 @njit(cache=True, parallel=True)
-def _metrics_parallel(n_chunks, n, destinations, dest_ptr, dest_demand, demand_src, out_ptr,
-                      out_dst, out_delay, out_pass, out_sig, bits_all, dist_all, order_all,
-                      count_all, delay_mean, delay_worst, delivered, hops_mean, signature,
+def _metrics_parallel(n_workers, n, destinations, dest_ptr, dest_demand, demand_src, out_ptr,
+                      out_dst, out_delay, out_pass, out_sig, bits_all, order_all, count_all,
+                      delay_mean, delay_worst, delivered, hops_mean, signature,
                       routed):
-    for c in prange(n_chunks):
-        _metrics_chunk(c, n_chunks, n, destinations, dest_ptr, dest_demand, demand_src,
-                       out_ptr, out_dst, out_delay, out_pass, out_sig, bits_all, dist_all,
-                       order_all, count_all, delay_mean, delay_worst, delivered, hops_mean,
-                       signature, routed)
+    """Blocks dealt out one at a time (``claim_next``): every demand's results are its own,
+    so which thread runs which block changes nothing but the time."""
+    counter = np.zeros(1, np.int64)
+    for _w in prange(n_workers):
+        _metrics_chunk(0, 1, n, destinations, dest_ptr, dest_demand, demand_src,
+                       out_ptr, out_dst, out_delay, out_pass, out_sig, bits_all, order_all,
+                       count_all, delay_mean, delay_worst, delivered, hops_mean,
+                       signature, routed, counter)
 
 
 @njit(cache=True, nogil=True)
@@ -946,18 +977,20 @@ def path_metrics_all(n: int, destinations: np.ndarray, dest_ptr: np.ndarray,
     """Pass 2: per demand, delay over the ECMP split, worst-path delay, delivery, mean hops.
 
     ``bits_all``: the DAG bitsets route_all kept (rebuilt from the distances when absent).
+    ``n_chunks`` is not needed any more (the parallel kernel deals out blocks of
+    destinations as threads become free); kept so that callers need not change.
     """
     out_dst = arc_dst[out_arc]
     if bits_all is None or bits_all.shape[0] != destinations.shape[0]:
         bits_all = dag_bitsets(dist_all, out_ptr, out_dst, arc_metric[out_arc],
                                arc_ok[out_arc])
     args = (n, destinations, dest_ptr, dest_demand, demand_src, out_ptr, out_dst,
-            arc_delay[out_arc], arc_pass[out_arc], arc_sig[out_arc], bits_all, dist_all,
-            order_all, count_all, delay_mean, delay_worst, delivered, hops_mean, signature,
+            arc_delay[out_arc], arc_pass[out_arc], arc_sig[out_arc], bits_all, order_all,
+            count_all, delay_mean, delay_worst, delivered, hops_mean, signature,
             routed)
     threads = threads_for(float(destinations.shape[0]) * arc_dst.shape[0])
     if threads == 1:
-        _metrics_chunk(0, 1, *args)
+        _metrics_chunk(0, 1, *args, np.zeros(0, np.int64))
     else:
         with parallel_region(threads):
-            _metrics_parallel(n_chunks, *args)
+            _metrics_parallel(threads, *args)

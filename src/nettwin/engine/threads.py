@@ -16,10 +16,25 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import numba
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from nettwin.errors import SimulationError
+
+# numba's OpenMP threads (GNU libgomp) by default spin for a while, burning a core, at the
+# end of each parallel region and between regions before they sleep. On a shared machine
+# that spinning takes time slices from the thread still working and from everyone else.
+# PASSIVE makes a waiting thread sleep at once (a futex wake-up, microseconds, per region).
+# Measured with ``bench_regress.py --scenario`` on the 2-core machine at load ~7.5, three
+# alternations, the 1,000-node scenario on 2 threads: wall median 416-456 ms instead of
+# 556-747, CPU 146-149 ms instead of 209-243 (one thread: ~135). OpenMP reads it when numba
+# starts its threads (the first parallel kernel, after this import); a user's own
+# OMP_WAIT_POLICY wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Work is counted in arc visits (destinations x arcs for a routing pass; an incremental
 # repair counts WORK_PER_AFFECTED_DESTINATION per destination it touches). Measured with
@@ -33,7 +48,11 @@ from nettwin.errors import SimulationError
 # one. The crossover sits where a parallel region (tens of microseconds idle; not measured
 # on its own here) is a few per cent of the job on an idle machine: every real network up
 # to ~150 nodes and a single what-if stay serial, a 1,000-node scenario or sweep goes
-# parallel. On a shared machine set NETTWIN_THREADS=1.
+# parallel. On a shared machine set NETTWIN_THREADS=1. Re-measured with waiting threads
+# asleep (OMP_WAIT_POLICY=PASSIVE, above) at load ~6.5: the parallel kernels no longer cost
+# tens of milliseconds on small jobs (100 nodes 0.83/4.4 ms against serial 0.70/4.8; 20
+# nodes 0.18/0.27 against 0.09/0.11), parity at 300-500 nodes, and at 1,000 nodes serial
+# still won on that loaded machine (181 against 246 ms): the crossover stands.
 PARALLEL_ABOVE_WORK = 200_000
 
 _setting: dict[str, int | None] = {"threads": None}  # None: not read from the environment yet
@@ -95,3 +114,26 @@ def parallel_region(threads: int) -> Iterator[None]:
         yield
     finally:
         numba.set_num_threads(before)
+
+
+@intrinsic
+def claim_next(typingctx: Any, counter: Any) -> Any:
+    """In a numba kernel: ``counter[0] += 1`` atomically, returning the value before.
+
+    How a parallel kernel deals out work dynamically: each of its threads claims the next
+    unit until they run out, so a thread the OS leaves waiting (a loaded machine) holds up
+    one unit, not a fixed share of the job (numba's prange splits statically)."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+    signature = types.int64(counter)
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        array_type = sig.args[0]
+        array = context.make_array(array_type)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        slot = cgutils.get_item_pointer(  # type: ignore[no-untyped-call]
+            context, builder, array_type, array, [zero])
+        one = context.get_constant(types.int64, 1)
+        return builder.atomic_rmw("add", slot, one, "monotonic")
+
+    return signature, codegen
