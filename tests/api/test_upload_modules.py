@@ -57,3 +57,22 @@ def test_an_uploaded_sndlib_network_plans_with_its_own_modules(tmp_path: Path) -
     with TestClient(create_app(settings)) as client:  # a restart keeps them
         again = _plan(client, nid, h, PLAN)
         assert again["cost"] == cli["cost"]
+
+
+def test_changing_an_uploaded_network_keeps_its_modules_over_a_restart(tmp_path: Path) -> None:
+    # PUT .../slices stores the network again; the file's modules must stay stored with it
+    settings = Settings(data_dir=tmp_path / "service")
+    store = TokenStore(settings.tokens_file)
+    h = {r: {"Authorization": f"Bearer {store.create(r.name.lower(), r)}"} for r in Role}
+    with TestClient(create_app(settings)) as client:
+        up = client.post("/api/v1/networks", headers=h[Role.ADMIN],
+                         files={"file": ("abilene.xml", ABILENE.read_bytes())})
+        nid = up.json()["id"]
+        r = client.put(f"/api/v1/networks/{nid}/slices", headers=h[Role.PLANNER],
+                       json={"slices": []})
+        assert r.status_code == 200, r.text
+    with TestClient(create_app(settings)) as client:
+        r = client.post(f"/api/v1/networks/{nid}/optimize/capacity",
+                        headers=h[Role.PLANNER], json=PLAN)
+        assert r.status_code == 202, r.text  # not 422 "uploaded without capacity modules"
+        wait_job(client, r.json()["id"], h[Role.VIEWER], timeout_s=300)

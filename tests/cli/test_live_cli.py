@@ -278,9 +278,14 @@ def test_a_changed_topology_hints_at_the_kept_history_and_carries_it_over(
         assert f"4 measured matrices are kept in the store under {old_key}" in said, said
         assert "--carry-prior" in said and "--forget-prior" in said
         out_csv = tmp_path / "tm.csv"
+        out_json = tmp_path / "tm.json"
         res = runner.invoke(app, ["estimate-tm", str(changed_path), "--store", store,
-                                  f"--{verb}-prior", "--csv", str(out_csv)])
+                                  f"--{verb}-prior", "--csv", str(out_csv), "--json",
+                                  str(out_json)])
         assert res.exit_code == 0, res.output
+        doc = json.loads(out_json.read_text())
+        assert doc["prior_source"] == ("store" if verb == "carry" else None)  # documented
+        assert res.output.count("prior learned from") == (verb == "carry")
         kept = _history_rows(db)
         assert old_key not in kept
         with out_csv.open() as fh:

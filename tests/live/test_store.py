@@ -167,3 +167,19 @@ def test_history_of_link_status_does_not_depend_on_batching(tmp_path,  # type: i
     for t in times:
         assert one.state_at(t).link_up == stepped.state_at(t).link_up, t
         assert (one.state_at(t).link_up.get("Denver--Kansas-City", True)) == (t < cut), t
+
+
+def test_histories_elsewhere_are_those_of_the_same_network_name_only(store: Store,
+                                                                   unique_name: str) -> None:
+    """Oracle: ``history_key`` itself. A name that holds '#' (``lab#1``) is one network; the
+    histories of ``lab`` or ``lab#2`` are not earlier versions of it."""
+    from nettwin.estimate import TmHistory
+    from nettwin.live.store import history_key
+
+    hist = TmHistory(np.ones((2, 3)), np.full(2, np.nan), ("a", "b"))
+    mine = dataclasses.replace(NET, name=f"{unique_name}#1")
+    older = dataclasses.replace(mine, links=dict(list(NET.links.items())[:-1]))
+    others = [dataclasses.replace(NET, name=n) for n in (unique_name, f"{unique_name}#2")]
+    for net in (older, *others):
+        store.save_tm_history(history_key(net), hist)
+    assert store.tm_history_elsewhere(history_key(mine)) == [(history_key(older), 2)]

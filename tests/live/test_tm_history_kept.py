@@ -146,3 +146,23 @@ def test_a_twin_without_kept_history_builds_no_routing_matrix(tmp_path: Path,
     lt = LiveTwin(net, Store(f"sqlite:///{tmp_path / 'twin.db'}"), drift_every_s=None)
     assert lt._rm is None and lt.prior is None
     assert "traffic history" not in caplog.text
+
+
+def test_a_carried_history_is_reported_as_the_store_s_like_after_a_restart(
+        tmp_path: Path) -> None:
+    # oracle: a restart of the changed network's twin on the same store, which reads the
+    # carried matrices back from it (what estimate-tm --json's prior_source documents)
+    import dataclasses
+
+    net = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*.xml"))[:40:4]
+    url = f"sqlite:///{tmp_path / 'twin.db'}"
+    lt = LiveTwin(net, Store(url), drift_every_s=None)
+    lt.use_history(load_tm_history(files, list(net.node_ids), lt.routing()))
+    cut = dataclasses.replace(net, links=dict(list(net.links.items())[1:]))
+    other = LiveTwin(cut, Store(url), drift_every_s=None)
+    other.carry_history()
+    again = LiveTwin(cut, Store(url), drift_every_s=None)
+    assert again.prior_source == "store" and again.prior_matrices == len(files)
+    assert (other.prior_source, other.prior_matrices) == (again.prior_source,
+                                                          again.prior_matrices)

@@ -60,13 +60,15 @@ class ServiceStore:
     # ------------------------------------------------------------------ networks
     def save_network(self, nid: str, network: Network,
                      modules: dict[str, Any] | None = None) -> None:
-        """Keep a network, and the capacity modules its file gave (``modules``)."""
+        """Keep a network, and the capacity modules its file gave (``modules``; None keeps
+        those stored with it: a network stored again after a change, PUT .../slices, still
+        has its file's modules; ``delete_network`` forgets them)."""
         doc = json.dumps(network_to_document(network))
         with self.engine.begin() as conn:
             conn.execute(delete(networks).where(networks.c.id == nid))
-            conn.execute(delete(network_modules).where(network_modules.c.id == nid))
             conn.execute(networks.insert().values(id=nid, created=time.time(), document=doc))
             if modules is not None:
+                conn.execute(delete(network_modules).where(network_modules.c.id == nid))
                 conn.execute(network_modules.insert().values(id=nid,
                                                              document=json.dumps(modules)))
 

@@ -387,10 +387,9 @@ def estimate_tm_cmd(
                       if kept else f"no measured matrices kept for {twin.name}")
         if carry_prior:
             old_key = twin.history_elsewhere[0][0] if twin.history_elsewhere else None
-            choice = twin.carry_history()
+            twin.carry_history()  # the choice is printed with the kept prior below
             err.print(f"carried {twin.prior_matrices} measured matrices over from {old_key} "
                       f"to {twin.name}")
-            _print_choice(twin.prior_matrices, choice)
         span = _history_span(twin)
         past = twin.state_at(span[1] if at is None else _when(at))
         up = np.repeat([past.link_up.get(lk, True) for lk in twin.network.links], 2)

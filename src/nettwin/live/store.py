@@ -229,14 +229,15 @@ class Store:
         """(key, matrices) of the traffic histories kept under the other keys of the same
         network id (``history_key``): an earlier version of the network, whose links or
         ports have changed since."""
-        prefix = network.split("#", 1)[0] + "#"
+        name = network.rsplit("#", 1)[0]  # a name may hold '#' itself: the digest is last
+        prefix = name + "#"
         with self.engine.connect() as conn:
             rows = conn.execute(select(traffic_history.c.network, traffic_history.c.matrices)
                                 .where(traffic_history.c.network.startswith(
                                     prefix, autoescape=True),
                                        traffic_history.c.network != network)
                                 .order_by(traffic_history.c.network)).all()
-        return [(str(k), int(n)) for k, n in rows]
+        return [(str(k), int(n)) for k, n in rows if str(k).rsplit("#", 1)[0] == name]
 
     def forget_network(self, network_id: str) -> int:
         """Delete everything kept for a network id, under every key ``history_key`` gave

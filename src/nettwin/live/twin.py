@@ -359,6 +359,8 @@ class LiveTwin:
             raise NettwinError(f"the traffic history kept under {key} is gone (forgotten "
                                "meanwhile?): give measured matrices (ingest --prior-from)")
         choice = self.use_history(history)
+        with self._lock:  # kept in the store under this key now, as a restart reports it
+            self.prior_source = "store"
         self.store.forget_tm_history(key)
         self.history_elsewhere = self.history_elsewhere[1:]
         return choice
