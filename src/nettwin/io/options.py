@@ -68,5 +68,6 @@ def _positive(value: Any) -> float | None:
 def metric_policy_note(element: str, what: str, options: ImportOptions) -> Problem:
     """The note that the metric policy was applied (``what``: where metrics were missing)."""
     return Problem(element, f"{what}: {options.describe_metric()}", field=POLICY_METRIC_FIELD,
-                   fix="give the routers' real metrics with --metrics FILE",
+                   fix="give the routers' real metrics: --metrics FILE, or over the API the "
+                       "upload's 'metrics' part",
                    severity=Severity.NOTE)
