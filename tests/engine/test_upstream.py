@@ -10,7 +10,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from nettwin import compile_network
 from nettwin.engine.incremental import prepare_baseline
-from nettwin.engine.upstream import mark_upstream
+from nettwin.engine.upstream import _mark_one_dag
 from tests.conftest import random_network
 
 
@@ -24,18 +24,21 @@ def test_marks_equal_brute_force(seed: int) -> None:
     w = np.full((n, n), np.inf)
     np.minimum.at(w, (c.arc_src, c.arc_dst), c.arc_metric.astype(float))
     d = dijkstra(csr_matrix(np.where(np.isfinite(w), w, 0)), directed=True)
-    dests = np.arange(c.destinations.size)
+    _, _, in_src, _, in_out = base.csr
+    bits_all = base.dag_bits()
+    stack, found = np.empty(n, np.int64), np.empty(n, np.int64)
     for _ in range(5):
         arcs = rng.choice(c.n_arcs, int(rng.integers(1, 4)), replace=False).astype(np.int64)
-        marks = np.zeros((dests.size, n), bool)
-        mark_upstream(arcs, dests, base.state.dist, base.arc_up, c.in_ptr, c.in_arc,
-                      c.arc_src, c.arc_dst, c.arc_metric, marks)
         for j, t in enumerate(c.destinations.tolist()):
+            mark = np.zeros(n, bool)
+            n_found = _mark_one_dag(base.out_pos[arcs], c.arc_src[arcs], bits_all[j], c.in_ptr,
+                                    in_src, in_out, mark, stack, found)
+            assert sorted(found[:n_found].tolist()) == np.flatnonzero(mark).tolist()
             want = np.zeros(n, bool)
             for a in arcs.tolist():
                 u, v, m = int(c.arc_src[a]), int(c.arc_dst[a]), float(c.arc_metric[a])
                 want |= np.isfinite(d[:, t]) & (d[:, u] + m + d[v, t] == d[:, t])
-            np.testing.assert_array_equal(marks[j], want)
+            np.testing.assert_array_equal(mark, want)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -35,6 +35,7 @@ from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.routing import UNREACHABLE, dag_bitsets
 from nettwin.engine.simulate import RoutingState, route
 from nettwin.engine.threads import engine_threads, parallel_region, threads_for
+from nettwin.engine.upstream import _on_dag
 
 CsrArcs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -201,12 +202,6 @@ def _prefetch(typingctx, arr, i):
 # node left out moves a load by at most this much of the traffic (1e-14 * n in all, far
 # inside the 1e-9 the tests hold the loads to against a full recomputation).
 RESIDUE = 1e-14
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _on_dag(bits, q):
-    """Whether out-CSR position ``q`` is an arc of the baseline DAG (bitset ``bits``)."""
-    return ((bits[q >> 6] >> np.uint64(q & 63)) & np.uint64(1)) != np.uint64(0)
 
 
 @njit(cache=True, nogil=True)

@@ -14,60 +14,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from nettwin.engine.routing import UNREACHABLE
-
-
-@njit(cache=True, nogil=True)
-def _mark_one(arcs: np.ndarray, dist: np.ndarray, arc_ok: np.ndarray, in_ptr: np.ndarray,
-              in_arc: np.ndarray, in_src: np.ndarray, in_met: np.ndarray,
-              arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray, mark: np.ndarray,
-              stack: np.ndarray, found: np.ndarray) -> int:
-    """Mark the nodes whose DAG toward the destination of ``dist`` uses one of ``arcs``;
-    they are also listed in ``found`` (returns how many). ``in_src``/``in_met``: tail and
-    metric of the arc at each in-CSR position (read in order, not through ``in_arc``)."""
-    top = 0
-    n_found = 0
-    for f in range(arcs.shape[0]):
-        a = arcs[f]
-        u = arc_src[a]
-        dv = dist[arc_dst[a]]
-        if arc_ok[a] and dv != UNREACHABLE and dist[u] != UNREACHABLE \
-                and dv + metric[a] == dist[u] and not mark[u]:
-            mark[u] = True
-            stack[top] = u
-            top += 1
-            found[n_found] = u
-            n_found += 1
-    while top > 0:
-        top -= 1
-        x = stack[top]
-        dx = dist[x]
-        for q in range(in_ptr[x], in_ptr[x + 1]):
-            z = in_src[q]
-            if not mark[z] and dist[z] != UNREACHABLE and dx + in_met[q] == dist[z] \
-                    and arc_ok[in_arc[q]]:
-                mark[z] = True
-                stack[top] = z
-                top += 1
-                found[n_found] = z
-                n_found += 1
-    return n_found
-
-
-@njit(cache=True, nogil=True)
-def mark_upstream(arcs: np.ndarray, dests: np.ndarray, dist_all: np.ndarray,
-                  arc_ok: np.ndarray, in_ptr: np.ndarray, in_arc: np.ndarray,
-                  arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray,
-                  marks: np.ndarray) -> None:
-    """``marks[i, x]`` = True when node x's DAG toward destination row ``dests[i]`` (of
-    ``dist_all``) uses one of ``arcs``: the DAG ancestors of those arcs' tails."""
-    stack = np.empty(dist_all.shape[1], np.int64)
-    found = np.empty(dist_all.shape[1], np.int64)
-    in_src, in_met = arc_src[in_arc], metric[in_arc]
-    for i in range(dests.shape[0]):
-        _mark_one(arcs, dist_all[dests[i]], arc_ok, in_ptr, in_arc, in_src, in_met, arc_src,
-                  arc_dst, metric, marks[i], stack, found)
-
 
 @njit(cache=True, nogil=True)
 def link_components(n: int, arc_ok: np.ndarray, arc_src: np.ndarray,
@@ -120,10 +66,12 @@ def _on_dag(bits: np.ndarray, q: int) -> bool:
 def _mark_one_dag(fail_pos: np.ndarray, fail_tail: np.ndarray, bits: np.ndarray,
                   in_ptr: np.ndarray, in_src: np.ndarray, in_out: np.ndarray,
                   mark: np.ndarray, stack: np.ndarray, found: np.ndarray) -> int:
-    """``_mark_one`` read from the destination's DAG bitset (``route``'s ``dag_bits``, over
-    out-CSR positions) instead of its distances: the bitset row is a few cache lines where
-    the distances are one line per node looked at. ``fail_pos``/``fail_tail``: the failed
-    arcs' out-CSR positions and tails; ``in_out``: the out-CSR position of each in-CSR arc."""
+    """Mark the nodes whose DAG toward the destination uses one of the failed arcs; they are
+    also listed in ``found`` (returns how many). Read from the destination's DAG bitset
+    (``route``'s ``dag_bits``, over out-CSR positions) instead of its distances: the bitset
+    row is a few cache lines where the distances are one line per node looked at.
+    ``fail_pos``/``fail_tail``: the failed arcs' out-CSR positions and tails; ``in_out``: the
+    out-CSR position of each in-CSR arc."""
     top = 0
     n_found = 0
     for f in range(fail_pos.shape[0]):
