@@ -41,7 +41,8 @@ import numba
 import numpy as np
 
 from nettwin import compile_network, simulate
-from nettwin.engine.incremental import evaluate_failure_sets, failure_loads, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import failure_loads, prepare_baseline
 from nettwin.io import load_network, load_traffic
 from nettwin.reference import reference_ecmp
 

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from nettwin import compile_network, simulate
-from nettwin.engine.incremental import evaluate_failure_sets, failure_loads, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import failure_loads, prepare_baseline
 from nettwin.engine.threads import engine_threads, set_engine_threads
 from nettwin.io import load_network, load_traffic
 from nettwin.model import Network

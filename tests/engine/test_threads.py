@@ -10,7 +10,8 @@ import pytest
 
 from nettwin import compile_network, simulate
 from nettwin.engine import threads
-from nettwin.engine.incremental import evaluate_failure_sets, failure_loads, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import failure_loads, prepare_baseline
 from nettwin.errors import SimulationError
 from nettwin.reference import reference_ecmp
 from tests.conftest import random_network

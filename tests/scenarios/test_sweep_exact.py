@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nettwin import compile_network, simulate
-from nettwin.engine.incremental import evaluate_failure_sets, failure_loads, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import failure_loads, prepare_baseline
 from nettwin.io import load_network, load_traffic
 from nettwin.model import Network
 from nettwin.model.gravity import gravity_demands

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from nettwin import compile_network, simulate
-from nettwin.engine.incremental import evaluate_failure_sets, failure_loads, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import failure_loads, prepare_baseline
 from nettwin.io import load_network, load_traffic
 from nettwin.io.gnnet import DELAY_HORIZON_S, iter_gnnet_samples, predict
 from nettwin.io.repetita import import_repetita

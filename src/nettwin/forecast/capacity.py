@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nettwin.engine import CompiledNetwork
-from nettwin.engine.incremental import evaluate_failure_sets, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import prepare_baseline
 from nettwin.forecast.seasonal import ForecastError, fit_seasonal
 
 Z95 = 1.96

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, compile_network
-from nettwin.engine.incremental import evaluate_failure_sets, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import prepare_baseline
 from nettwin.engine.routing import UNREACHABLE
 from nettwin.model import Network
 from nettwin.model.elements import Link

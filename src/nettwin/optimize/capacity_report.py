@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from nettwin.engine import compile_network
-from nettwin.engine.incremental import evaluate_failure_sets, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import prepare_baseline
 from nettwin.model import Network
 from nettwin.optimize.capacity_loads import failure_sets, pattern_network
 from nettwin.optimize.capacity_milp import Slot, Solution

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network, simulate
-from nettwin.engine.incremental import evaluate_failure_sets, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import prepare_baseline
 from nettwin.errors import ValidationError
 from nettwin.model import Network
 from nettwin.model.problems import Problem

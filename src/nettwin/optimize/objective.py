@@ -20,7 +20,8 @@ import enum
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationOptions
-from nettwin.engine.incremental import evaluate_failure_sets, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import prepare_baseline
 from nettwin.engine.simulate import queue_arcs
 from nettwin.scenarios.services import check_services
 

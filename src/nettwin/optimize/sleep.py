@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationOptions
-from nettwin.engine.incremental import evaluate_failure_sets, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import prepare_baseline
 from nettwin.engine.routing import UNREACHABLE
 from nettwin.engine.simulate import route
 from nettwin.errors import ValidationError

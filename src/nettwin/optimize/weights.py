@@ -12,7 +12,8 @@ import numba
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network, simulate
-from nettwin.engine.incremental import evaluate_failure_sets, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import prepare_baseline
 from nettwin.engine.threads import parallel_region
 from nettwin.errors import ValidationError
 from nettwin.model import Network

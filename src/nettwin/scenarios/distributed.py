@@ -6,7 +6,8 @@ import itertools
 
 import numpy as np
 
-from nettwin.engine.incremental import Baseline, SetOutcome, evaluate_failure_sets
+from nettwin.engine.failure_sets import SetOutcome, evaluate_failure_sets
+from nettwin.engine.incremental import Baseline
 
 
 def merge_outcomes(parts: list[SetOutcome], baseline: Baseline) -> SetOutcome:

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network
-from nettwin.engine.incremental import evaluate_failure_sets, failure_loads, prepare_baseline
+from nettwin.engine.failure_sets import evaluate_failure_sets
+from nettwin.engine.incremental import failure_loads, prepare_baseline
 from nettwin.model import Network
 from nettwin.model.elements import resolve_length_km
 from nettwin.scenarios.apply import link_arcs, node_arcs, srlg_arcs

@@ -17,13 +17,8 @@ from typing import Any
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network
-from nettwin.engine.incremental import (
-    Baseline,
-    SetOutcome,
-    evaluate_failure_sets,
-    failure_loads,
-    prepare_baseline,
-)
+from nettwin.engine.failure_sets import SetOutcome, evaluate_failure_sets
+from nettwin.engine.incremental import Baseline, failure_loads, prepare_baseline
 from nettwin.model import Network
 from nettwin.scenarios.apply import link_arcs, node_arcs, srlg_arcs
 from nettwin.scenarios.distributed import evaluate_sets_distributed, merge_outcomes

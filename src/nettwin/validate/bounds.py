@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from nettwin.engine.incremental import Baseline, pack_sets
+from nettwin.engine.failure_sets import pack_sets
+from nettwin.engine.incremental import Baseline
 
 MARGIN = 1e-9  # relative: the sweep's float sums may exceed the exact bound by rounding
 

@@ -10,12 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationOptions, SimulationResult
-from nettwin.engine.incremental import (
-    Baseline,
-    SetOutcome,
-    evaluate_failure_sets,
-    failure_loads,
-)
+from nettwin.engine.failure_sets import SetOutcome, evaluate_failure_sets
+from nettwin.engine.incremental import Baseline, failure_loads
 from nettwin.model import Network
 from nettwin.scenarios.services import check_services
 from nettwin.scenarios.sweep import (

@@ -1,0 +1,240 @@
+"""Every failure set of a sweep evaluated incrementally: per set its worst utilisation, lost
+traffic and overloaded arcs, per arc its worst case over all sets.
+
+Each set repairs only the destinations whose DAG it cuts (``engine.incremental``'s
+per-destination kernel). Sets are evaluated in parallel (numba ``prange`` over chunks of
+sets) when there is enough work, else serially (``engine.threads``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from nettwin.engine.incremental import (
+    Baseline,
+    CsrArcs,
+    _destination_delta,
+    _scratch,
+    csr_arcs,
+    incremental_work,
+)
+from nettwin.engine.threads import engine_threads, parallel_region, threads_for
+
+
+@njit(cache=True, nogil=True)
+def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bits_all, ok_base,
+                  ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
+                  in_out,
+                  arc_src, arc_dst, metric, mark,
+                  new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched,
+                  n_touched):
+    """Load differences of one failure set over the destinations whose DAG it cuts;
+    returns the traffic that became unroutable. ``seen`` is scratch (bool per destination)."""
+    for f in range(failed.shape[0]):
+        ok_new[failed[f]] = False
+    lost = 0.0
+    for f in range(failed.shape[0]):
+        a = failed[f]
+        for k in range(dag_ptr[a], dag_ptr[a + 1]):
+            j = dag_dest[k]
+            if seen[j]:
+                continue
+            seen[j] = True
+            lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
+                                       ok_base,
+                                       ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc,
+                                       in_src, in_met, in_out, arc_src,
+                                       arc_dst, metric,
+                                       mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload,
+                                       touched_mark, touched, n_touched)
+    for f in range(failed.shape[0]):
+        a = failed[f]
+        ok_new[a] = ok_base[a]
+        for k in range(dag_ptr[a], dag_ptr[a + 1]):
+            seen[dag_dest[k]] = False
+    return lost
+
+
+@njit(cache=True, nogil=True)
+def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all,
+                 bits_all,
+                 ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
+                 in_out,
+                 arc_src, arc_dst, metric, base_load,
+                 capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
+                 overloaded, chunk_worst, chunk_set):
+    """sweep_sets for failure sets c, c + n_chunks, ...; per-arc worst case into chunk_*."""
+    n = dist_all.shape[1]
+    m = arc_src.shape[0]
+    n_sets = set_ptr.shape[0] - 1
+    chunk_worst[:] = base_util
+    (mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
+     n_touched) = _scratch(n, m)
+    dload = np.zeros(m)
+    ok_new = ok_base.copy()
+    seen = np.zeros(dests.shape[0], np.bool_)
+    for i in range(c, n_sets, n_chunks):
+        failed = set_arcs[set_ptr[i]:set_ptr[i + 1]]
+        lost[i] = _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all,
+                                bits_all,
+                                ok_base, ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr,
+                                in_arc, in_src, in_met, in_out, arc_src,
+                                arc_dst, metric, mark, new_dist, base_d, fl, nodes, hkeys, hvals,
+                                hops, dload, touched_mark, touched, n_touched)
+        best = 0.0
+        best_arc = -1
+        over = base_over
+        for k in range(n_touched[0]):
+            a = touched[k]
+            u = (base_load[a] + dload[a]) / capacity[a]
+            u = max(u, 0.0)  # rounding of a fully withdrawn load
+            if base_util[a] > 1.0:
+                over -= 1
+            if u > 1.0:
+                over += 1
+            if u > best:
+                best = u
+                best_arc = a
+            if u > chunk_worst[a]:
+                chunk_worst[a] = u
+                chunk_set[a] = i
+        for k in range(m):  # the most utilised arc the failure left alone
+            a = by_util[k]
+            if not touched_mark[a] and ok_base[a]:
+                failed_here = False
+                for f in range(failed.shape[0]):
+                    if failed[f] == a:
+                        failed_here = True
+                if failed_here:
+                    continue
+                if base_util[a] > best:
+                    best = base_util[a]
+                    best_arc = a
+                break
+        max_util[i] = best
+        max_util_arc[i] = best_arc
+        overloaded[i] = over
+        for k in range(n_touched[0]):
+            a = touched[k]
+            dload[a] = 0.0
+            touched_mark[a] = False
+        n_touched[0] = 0
+
+
+@njit(cache=True, nogil=True)
+def _sweep_serial(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
+                  ok_base,
+                  out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out,
+                  arc_src,
+                  arc_dst, metric, base_load,
+                  capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
+                  overloaded, chunk_worst, chunk_set):
+    _sweep_chunk(0, 1, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
+                 ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
+                 in_out,
+                 arc_src, arc_dst, metric, base_load,
+                 capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
+                 overloaded, chunk_worst[0], chunk_set[0])
+
+
+@njit(cache=True, parallel=True)
+def _sweep_parallel(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
+                    ok_base,
+                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out,
+                    arc_src,
+                    arc_dst, metric, base_load,
+                    capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
+                    overloaded, chunk_worst, chunk_set):
+    n_chunks = chunk_worst.shape[0]
+    for c in prange(n_chunks):
+        _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all,
+                     flow_all, bits_all, ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr,
+                     in_arc, in_src, in_met, in_out, arc_src,
+                         arc_dst,
+                     metric, base_load, capacity, base_util, by_util, base_over, max_util,
+                     max_util_arc, lost, overloaded, chunk_worst[c], chunk_set[c])
+
+
+def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
+               dag_ptr: np.ndarray, dag_dest: np.ndarray, dist_all: np.ndarray,
+               flow_all: np.ndarray, bits_all: np.ndarray, ok_base: np.ndarray, out_ptr: np.ndarray,
+               out_arc: np.ndarray, in_ptr: np.ndarray, in_arc: np.ndarray,
+               arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray,
+               base_load: np.ndarray, capacity: np.ndarray, n_chunks: int,
+               max_util: np.ndarray, max_util_arc: np.ndarray, lost: np.ndarray,
+               overloaded: np.ndarray, worst_util: np.ndarray, worst_set: np.ndarray,
+               csr: CsrArcs | None = None) -> None:
+    """Evaluate every failure set; per set: max utilisation (and where), lost traffic,
+    overloaded arcs; per arc: worst utilisation over all sets and the set causing it.
+    Serial below the work crossover (engine.threads), else chunks of sets in parallel.
+    ``csr``: ``csr_arcs`` of the graph (made here when not given)."""
+    m = arc_src.shape[0]
+    out_dst, out_met, in_src, in_met, in_out = csr or csr_arcs(out_arc, in_arc, arc_src,
+                                                               arc_dst, metric)
+    base_util = base_load / capacity
+    by_util = np.argsort(-base_util)
+    base_over = int((base_util > 1.0).sum())
+    threads = threads_for(incremental_work(set_arcs, dag_ptr, dist_all.shape[1], m))
+    chunks = 1 if threads == 1 else n_chunks
+    chunk_worst = np.empty((chunks, m))
+    chunk_set = np.full((chunks, m), -1, np.int64)
+    args = (set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all, ok_base,
+            out_ptr,
+            out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst,
+            metric,
+            base_load, capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
+            overloaded, chunk_worst,
+            chunk_set)
+    if threads == 1:
+        _sweep_serial(*args)
+    else:
+        with parallel_region(threads):
+            _sweep_parallel(*args)
+    better = chunk_worst > base_util[None, :]
+    worst_util[:] = base_util
+    worst_set[:] = -1
+    for c in range(chunks):  # the first chunk holding the maximum wins, as before
+        take = better[c] & (chunk_worst[c] > worst_util)
+        worst_util[take] = chunk_worst[c, take]
+        worst_set[take] = chunk_set[c, take]
+
+
+@dataclass(frozen=True, eq=False)
+class SetOutcome:
+    """Per failure set (arrays over sets) and per arc (worst case over all sets)."""
+
+    max_utilisation: np.ndarray
+    max_utilisation_arc: np.ndarray
+    lost_bps: np.ndarray
+    overloaded_arcs: np.ndarray
+    arc_worst_utilisation: np.ndarray
+    arc_worst_set: np.ndarray  # -1: no failure raises the arc above its baseline
+
+
+def pack_sets(sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """CSR of failure sets: arcs of set i are set_arcs[set_ptr[i]:set_ptr[i+1]]."""
+    ptr = np.zeros(len(sets) + 1, np.int64)
+    ptr[1:] = np.cumsum([len(s) for s in sets])
+    arcs = np.concatenate(sets).astype(np.int64) if sets else np.zeros(0, np.int64)
+    return ptr, arcs
+
+
+def evaluate_failure_sets(base: Baseline, sets: list[np.ndarray]) -> SetOutcome:
+    """Exact outcome of each failure set (arc numbers), evaluated incrementally."""
+    net, s = base.net, base.state
+    bits = base.dag_bits()
+    ptr, arcs = pack_sets(sets)
+    k = len(sets)
+    out = SetOutcome(np.zeros(k), np.zeros(k, np.int64), np.zeros(k), np.zeros(k, np.int64),
+                     np.zeros(net.n_arcs), np.zeros(net.n_arcs, np.int64))
+    n_chunks = max(1, min(k, 8 * engine_threads()))
+    sweep_sets(ptr, arcs, net.destinations, base.dag_ptr, base.dag_dest, s.dist, s.flow, bits,
+               base.arc_up, net.out_ptr,
+               net.out_arc, net.in_ptr, net.in_arc, net.arc_src, net.arc_dst, net.arc_metric,
+               s.load_bps, net.arc_capacity_bps, n_chunks, out.max_utilisation,
+               out.max_utilisation_arc, out.lost_bps, out.overloaded_arcs,
+               out.arc_worst_utilisation, out.arc_worst_set, base.csr)
+    return out
