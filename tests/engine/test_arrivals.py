@@ -8,16 +8,8 @@ import pytest
 from scipy.optimize import brentq
 
 from nettwin import compile_network, simulate
-from nettwin.engine.arrivals import (
-    Bursts,
-    demand_bursts,
-    dispersion_bursts,
-    evaluate_paths,
-    fit_mmpp2,
-    onoff_bursts,
-    port_phases,
-    queue_room,
-)
+from nettwin.engine.arrivals import evaluate_paths, port_phases, queue_room
+from nettwin.engine.bursts import Bursts, demand_bursts, dispersion_bursts, fit_mmpp2, onoff_bursts
 from nettwin.engine.queueing import (
     ArrivalModel,
     QueueModel,

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nettwin.engine.arrivals import Bursts, evaluate_paths
+from nettwin.engine.arrivals import evaluate_paths
+from nettwin.engine.bursts import Bursts
 from nettwin.engine.trains import (
     back_to_back_gap_wait,
     back_to_back_train_wait,

@@ -21,7 +21,8 @@ from typing import Any
 import numba
 import numpy as np
 
-from nettwin.engine.arrivals import bursty_arc_queues, demand_bursts
+from nettwin.engine.arrivals import bursty_arc_queues
+from nettwin.engine.bursts import demand_bursts
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.qos import (
     DAMP,

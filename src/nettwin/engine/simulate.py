@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from nettwin.engine.arrivals import bursty_arc_queues, demand_bursts
+from nettwin.engine.arrivals import bursty_arc_queues
+from nettwin.engine.bursts import demand_bursts
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.options import ArrivalModel, QueueModel
 from nettwin.engine.options import SimulationOptions as SimulationOptions  # noqa: PLC0414

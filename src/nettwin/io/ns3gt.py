@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from nettwin.engine.arrivals import Bursts, evaluate_paths, onoff_bursts
+from nettwin.engine.arrivals import evaluate_paths
+from nettwin.engine.bursts import Bursts, onoff_bursts
 from nettwin.engine.qos import PathDemands, Scheduler, simulate_paths
 from nettwin.engine.queueing import ArrivalModel
 from nettwin.errors import ImportFormatError
