@@ -7,7 +7,7 @@ matrices). The rest is training. Choices (time-of-day bins, recency half-life, s
 traffic-weighted or per matrix, analog weighting width, fan-in, KL fit to node totals) are
 made on the training part by rolling origins (``validation_origins``: at each origin a prior learned
 on the training matrices before it, every later training matrix estimated; the last third
-of training but at least 8 matrices validated, up to 8 origins, at most 48 estimates:
+of training but at least 8 matrices validated, up to 8 origins, at most 64 estimates:
 ``validation_plan``), then the counters' noise
 floor; the spread calibration kappa there too (the 68th percentile of |error| / sd) and
 the drift alarm (twice the 99th percentile of the validation innovations).
