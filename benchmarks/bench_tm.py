@@ -7,7 +7,8 @@ matrices). The rest is training. Choices (time-of-day bins, recency half-life, s
 traffic-weighted or per matrix, analog weighting width, fan-in, KL fit to node totals) are
 made on the training part by rolling origins (``validation_origins``: at each origin a prior learned
 on the training matrices before it, every later training matrix estimated; the last third
-of training but at least 8 matrices validated, up to 8 origins), then the counters' noise
+of training but at least 8 matrices validated, up to 8 origins, at most 64 estimates:
+``validation_plan``), then the counters' noise
 floor; the spread calibration kappa there too (the 68th percentile of |error| / sd) and
 the drift alarm (twice the 99th percentile of the validation innovations).
 Then the prior is learned on the whole training part and every test matrix is routed on
@@ -146,7 +147,9 @@ def evaluate(case: Case, full: bool) -> tuple[dict[str, float], str]:
     skipped = len(files) - history.n
     n_train = history.n - case.n_test
     train, test = _subset(history, slice(0, n_train)), _subset(history, slice(n_train, None))
+    t1, p1 = time.perf_counter(), time.process_time()
     prior, choice = prior_from_history(train, rm, c.n_nodes)
+    learn_s, learn_cpu_s = time.perf_counter() - t1, time.process_time() - p1
     bins, hl, kappa = choice.bins, choice.half_life, choice.kappa
     fitted = choice.fit_totals
     fanin = choice.use_fanin
@@ -154,7 +157,8 @@ def evaluate(case: Case, full: bool) -> tuple[dict[str, float], str]:
     validation = (f"{choice.origins} origins, {choice.validation_estimates} estimates of "
                   f"{choice.validation_matrices} matrices, median error "
                   f"{100 * choice.validation_error:.1f} %; noise floor {choice.noise_floor:g}; "
-                  f"shares {'per matrix' if choice.per_matrix else 'traffic-weighted'}")
+                  f"shares {'per matrix' if choice.per_matrix else 'traffic-weighted'}; "
+                  f"learned in {learn_s:.1f} s ({learn_cpu_s:.1f} s CPU)")
     errs, cover, wall, cpu = _run(rm, c, prior, test)
     false_alarms, caught, failures = _drift(c, rm, prior, test)
     robust = {"false_alarm": false_alarms, "detected": caught, "failures": failures,

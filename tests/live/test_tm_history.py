@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from nettwin.errors import ValidationError
 from nettwin.estimate import estimate_tm, estimation_errors, pair_rates, routing_matrix
 from nettwin.estimate.history import (
     MAX_ORIGINS,
+    MAX_VALIDATION_ESTIMATES,
     MIN_FIT,
     MIN_VALIDATED,
     TmHistory,
@@ -31,6 +33,7 @@ from nettwin.estimate.history import (
     prior_from_history,
     project_tm,
     validation_origins,
+    validation_plan,
 )
 from nettwin.examples import example_path
 from nettwin.io import load_network
@@ -463,6 +466,39 @@ def test_rolling_origins_validate_only_later_matrices(n: int, holdout: float) ->
     assert all(2 <= k < n for k in origins)
     # a short history is validated on at least MIN_VALIDATED matrices where it can be
     assert n - origins[0] >= min(MIN_VALIDATED, n - MIN_FIT, round(n * holdout))
+
+
+@given(st.integers(min_value=3, max_value=2000), st.floats(min_value=0.05, max_value=0.9))
+def test_validation_plan_keeps_its_budget_and_every_horizon_range(n: int,
+                                                                  holdout: float) -> None:
+    # oracle: the full plan (every later matrix of every origin) enumerated directly
+    origins = validation_origins(n, holdout)
+    plan = validation_plan(n, origins)
+    assert [k for k, _ in plan] == origins
+    full = sum(n - k for k in origins)
+    total = sum(len(t) for _, t in plan)
+    if full <= MAX_VALIDATION_ESTIMATES:  # a short history keeps the whole protocol
+        assert all(list(t) == list(range(k, n)) for k, t in plan)
+        return
+    assert total <= MAX_VALIDATION_ESTIMATES
+    q = max(len(t) for _, t in plan)
+    # the budget is used: one more per origin would not fit
+    assert sum(min(n - k, q + 1) for k in origins) > MAX_VALIDATION_ESTIMATES
+    for k, t in plan:
+        # only later matrices, each once; the same number per origin unless it has fewer
+        assert list(t) == sorted(set(t.tolist())) and k <= t[0] and t[-1] < n
+        assert len(t) == min(n - k, q)
+        if len(t) < n - k:  # one matrix in each of q equal strata of the horizons
+            bounds = [math.ceil(j * (n - k) / q) for j in range(q + 1)]
+            assert all(bounds[j] <= t[j] - k < bounds[j + 1] for j in range(q))
+
+
+def test_germany50_sized_history_is_validated_in_full() -> None:
+    # 14 daily training matrices: 8 origins, every later matrix, 36 estimates (the protocol
+    # the budget must not touch)
+    plan = validation_plan(14, validation_origins(14))
+    assert sum(len(t) for _, t in plan) == 36
+    assert all(list(t) == list(range(k, 14)) for k, t in plan)
 
 
 

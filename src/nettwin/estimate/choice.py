@@ -1,0 +1,248 @@
+"""How ``prior_from_history`` chooses the options of the traffic-matrix prior on the
+history itself (the prior model and its estimate: ``nettwin.estimate.prior``).
+
+Choosing: at each of up to 8 origins inside the history a prior is learned on the matrices
+before the origin only and every later matrix of the history (or, past a budget, an
+even sample of them: below) is estimated with it (the
+horizons of a prior learned today and used on the days ahead); the options with the
+lowest median error over all those estimates win, then the counters' noise floor (the
+counter-versus-prior balance), then the spread calibration and the drift alarm level on
+the same estimates. One validation tail (the history's last third, the protocol until
+December 2026) gave germany50, 14 daily matrices, 5 validation estimates: its choices
+(analog weighting, fan-in, a 5-matrix half-life) rested on five numbers, and its alarm
+level, twice the 99th percentile of five innovations, sat below the innovation of an
+ordinary test Sunday (7.8 against 3.9: a false alarm on 1 of 7 test days). Eight origins
+give 36 estimates at horizons of 1 to 8 days. With the plain options they chose the
+fan-out prior alone (test 10.1 %, alarm 10.4 against that Sunday's 8.6: no false alarm,
+79 % of silent failures caught instead of 89 %); with per-matrix shares among the options
+they choose those with fan-in (training 7.6 -> 7.3 %, test 10.8 %, and that Sunday's
+innovation, 10.0, alarms again). The Sunday (20 February 2005, the lowest volume of the
+test week, the prior's largest error) is an outlier beyond anything in the 14 training
+days; its innovation and those of failures that move only a few pairs overlap, and the
+training history cannot place the alarm between them.
+
+Budget: the whole option grid (96 combinations with times of day, 64 without) is
+validated on the same (origin, later matrix) estimates, so learning costs the grid times
+their number, at every start of the live twin. ``validation_plan`` caps them at
+``MAX_VALIDATION_ESTIMATES`` (64, 8 per origin on average, as many as a short history's
+first origin checks): a short history such as germany50's (36 estimates) is validated in
+full, a long one (GEANT 226 matrices: 341 estimates, 92 s of CPU) by the same number of
+matrices per origin, one per stratum of its horizons, at about the cost of the single
+tail of 75 matrices used before the rolling origins. The price is a noisier choice: on
+GEANT's 130 training matrices (every option scored on all 197 estimates, training only)
+the option chosen on 62 of them is the 20th of 96, 0.5 points of median error above the
+best (budgets of 32, 48 and 95 estimates: +0.1, +0.3, +0.1 points; the next 8 matrices
+of each origin instead of strata: +0.3). The budget is set by cost, not by these. Only the median
+error decides between options; the posterior spread (for kappa) is computed once, for
+the chosen prior.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from nettwin.estimate.prior import (
+    HistoryPrior,
+    TmHistory,
+    estimate_tm_with_prior,
+    learn_prior,
+)
+from nettwin.estimate.tm import RoutingMatrix
+
+
+@dataclass(frozen=True)
+class PriorChoice:
+    """What ``prior_from_history`` chose on the rolling-origin validation of the history,
+    and why."""
+
+    bins: int
+    half_life: float | None  # in matrices
+    fit_totals: bool
+    use_fanin: bool
+    kappa: float
+    validation_error: float  # median traffic-weighted error over the validation estimates
+    validation_matrices: int  # distinct matrices estimated in the validation
+    analog_tau: float | None = None  # node-total likeness weighting (None: off)
+    noise_floor: float = 1e-3  # the counters' relative noise the estimate assumes, at least
+    origins: int = 1  # rolling origins of the validation
+    validation_estimates: int = 0  # (origin, matrix) estimates behind the choice
+    per_matrix: bool = False  # shares with each matrix counting once, not by its volume
+
+
+# analog weighting widths tried by ``prior_from_history`` (units: the typical distance
+# between two past matrices' node-total features); None: off
+ANALOG_TAUS: tuple[float | None, ...] = (None, 1.0, 0.5, 0.25)
+# the counters' assumed relative noise, at least (the counter-versus-prior balance): exact
+# counters pinned down (1e-3), or a misfit allowed where the prior's spread is misshapen
+NOISE_FLOORS = (1e-3, 3e-3, 1e-2, 3e-2)
+# rolling-origin validation: at most this many origins; at least this many matrices
+# validated (when the history allows a first fit of MIN_FIT matrices)
+MAX_ORIGINS = 8
+MIN_VALIDATED = 8
+MIN_FIT = 3
+# at most this many (origin, later matrix) estimates per option (``validation_plan``): the
+# whole option grid is validated on them, so learning costs grid x this many estimates;
+# on average MIN_VALIDATED per origin, what a short history's first origin checks
+MAX_VALIDATION_ESTIMATES = MAX_ORIGINS * MIN_VALIDATED
+
+
+def validation_origins(n: int, holdout: float = 1 / 3) -> list[int]:
+    """Rolling origins of the validation of a history of ``n`` matrices: origin k learns
+    on matrices [0, k) only and is checked on every later one, [k, n) (the horizons of a
+    prior learned now and used on the days ahead). The validated part is the last
+    ``holdout`` of the history but at least ``MIN_VALIDATED`` matrices (a first fit of
+    ``MIN_FIT`` allowing); every matrix of it is an origin when there are at most
+    ``MAX_ORIGINS``, else ``MAX_ORIGINS`` evenly spaced ones."""
+    held = max(round(n * holdout), min(MIN_VALIDATED, n - MIN_FIT), 1)
+    first = max(n - held, 2)
+    if first >= n:
+        return []
+    if n - first <= MAX_ORIGINS:
+        return list(range(first, n))
+    return [first + (n - first) * i // MAX_ORIGINS for i in range(MAX_ORIGINS)]
+
+
+def validation_plan(n: int, origins: list[int]) -> list[tuple[int, np.ndarray]]:
+    """Which later matrices each origin estimates: all of [k, n) while the whole plan
+    holds at most ``MAX_VALIDATION_ESTIMATES`` estimates, else the same number q for every
+    origin (the largest q within the budget; an origin with fewer later matrices keeps
+    all of them), one in each of q equal strata of its horizons (every horizon range stays
+    represented), the place within the stratum shifted from origin to origin so that the
+    origins check different matrices. germany50's 14 training days (36 estimates of 8
+    matrices) are validated in full; GEANT's 226 matrices (341 estimates of 75) by 64 of
+    36."""
+    counts = [n - k for k in origins]
+    q = max(counts, default=0)
+    while q > 1 and sum(min(c, q) for c in counts) > MAX_VALIDATION_ESTIMATES:
+        q -= 1
+    plan = []
+    for i, (k, c) in enumerate(zip(origins, counts, strict=True)):
+        if c <= q:
+            plan.append((k, np.arange(k, n)))
+        else:
+            # stratum j: horizons [ceil(j c / q), ceil((j + 1) c / q)), at least one each
+            lo = -((-np.arange(q + 1) * c) // q)
+            place = (i + 0.5) / len(origins)
+            plan.append((k, k + lo[:-1] + np.floor(place * np.diff(lo)).astype(np.int64)))
+    return plan
+
+
+@dataclass(frozen=True)
+class _Validation:
+    """The estimates of one candidate prior over every (origin, later matrix)."""
+
+    error: float  # median traffic-weighted error
+    ratio: np.ndarray  # |error| / sd of every pair carrying traffic
+    innovation: np.ndarray  # of every estimate
+
+
+def prior_from_history(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *,
+                       edge: bool = True,
+                       holdout: float = 1 / 3) -> tuple[HistoryPrior, PriorChoice]:
+    """Learn the prior, choosing by a rolling-origin protocol inside the history itself
+    (``validation_origins``): at each origin a prior learned on the matrices before it,
+    every later matrix of the history routed (``rm``) and estimated back; the options with
+    the lowest median error over all those estimates win. Options: time-of-day bins (1,
+    4, 24 when times are known and the history passes midnight), recency half-life
+    (none, a third of the history), shares traffic-weighted or per matrix, analog
+    weighting width, fan-in combined, KL fit to the node totals (with node totals), then
+    the counters' noise floor (the counter-versus-prior balance, kept at 1e-3 unless a
+    larger one does better). The spread is calibrated there (kappa: the 68th percentile
+    of |error| / sd) and the drift alarm set (twice the 99th percentile of the
+    innovations). Many origins instead of one tail: on a short history (germany50: 14
+    daily matrices) one tail of 5 matrices makes noisy choices. The chosen prior is then
+    learned on the whole history."""
+    origins = validation_origins(history.n, holdout)
+    plan = validation_plan(history.n, origins)
+    if history.n < 3 or not origins:
+        return learn_prior(history, rm, n_nodes), PriorChoice(1, None, True, False,
+                                                               1.0, float("nan"), 0)
+    # time-of-day bins only from a history that sees some time of day twice (it wraps
+    # past midnight): within one day a bin is learned on the hours before the origin and
+    # judged on the next ones, and its thin spread set the drift alarm ten times too high
+    # (Abilene, one day every 10 min, counters only: 108 against 13)
+    tod = history.time_of_day_s
+    has_time = bool(np.isfinite(tod).all()) and bool((np.diff(tod) < 0).any())
+    best: tuple[_Validation, HistoryPrior, float | None] | None = None
+    for bins, hl_share, per_matrix in itertools.product(
+            (1, 4, 24) if has_time else (1,), (None, 1 / 3), (False, True)):
+        # analog weighting needs node totals at estimate time; with bins it would
+        # split an already thin history twice
+        taus = ANALOG_TAUS if edge and bins == 1 else (None,)
+        learned = [learn_prior(_head(history, k), rm, n_nodes, bins=bins,
+                               half_life=None if hl_share is None else hl_share * k,
+                               analog_tau=taus[-1], per_matrix=per_matrix)
+                   for k in origins]
+        for tau, fit_totals, use_fanin in itertools.product(
+                taus, (True, False) if edge else (False,), (False, True)):
+            priors = [replace(p, fit_totals=fit_totals, use_fanin=use_fanin,
+                              analog_tau=tau) for p in learned]
+            val = _validate(history, plan, priors, rm, edge)
+            if best is None or val.error < best[0].error:
+                best = (val, priors[0], hl_share)
+    assert best is not None
+    val, chosen, hl_share = best
+    learned = [learn_prior(_head(history, k), rm, n_nodes, bins=chosen.bins,
+                           half_life=None if hl_share is None else hl_share * k,
+                           analog_tau=chosen.analog_tau, per_matrix=chosen.per_matrix)
+               for k in origins]
+    priors = [replace(p, fit_totals=chosen.fit_totals, use_fanin=chosen.use_fanin,
+                      analog_tau=chosen.analog_tau) for p in learned]
+    floor = NOISE_FLOORS[0]
+    for candidate in NOISE_FLOORS[1:]:
+        trial = _validate(history, plan, [replace(p, noise_floor=candidate)
+                                          for p in priors], rm, edge)
+        if trial.error < val.error:
+            val, floor = trial, candidate
+    # the option grid and the noise floors compare medians only; the spread once, here
+    val = _validate(history, plan, [replace(p, noise_floor=floor) for p in priors], rm, edge,
+                    with_std=True)
+    kappa = float(np.quantile(val.ratio, 0.6827)) if val.ratio.size else 1.0
+    # the innovations again with the calibrated spread: the alarm level of the prior used
+    calibrated = _validate(history, plan, [replace(p, noise_floor=floor, kappa=kappa)
+                                           for p in priors], rm, edge)
+    alarm = 2 * float(np.quantile(calibrated.innovation, 0.99))
+    hl = None if hl_share is None else hl_share * history.n
+    final = learn_prior(history, rm, n_nodes, bins=chosen.bins, half_life=hl,
+                        analog_tau=chosen.analog_tau, per_matrix=chosen.per_matrix)
+    prior = replace(final, kappa=kappa, fit_totals=chosen.fit_totals,
+                    use_fanin=chosen.use_fanin, alarm_innovation=alarm, noise_floor=floor)
+    return prior, PriorChoice(chosen.bins, hl, chosen.fit_totals, chosen.use_fanin, kappa,
+                              val.error, len(np.unique(np.concatenate([t for _, t in plan]))),
+                              chosen.analog_tau, floor,
+                              len(origins), int(val.innovation.size), chosen.per_matrix)
+
+
+def _head(history: TmHistory, k: int) -> TmHistory:
+    """The first ``k`` matrices of the history (what a rolling origin at k may learn on)."""
+    return TmHistory(history.rate_bps[:k], history.time_of_day_s[:k], history.labels[:k])
+
+
+def _validate(history: TmHistory, plan: list[tuple[int, np.ndarray]],
+              priors: list[HistoryPrior], rm: RoutingMatrix, edge: bool,
+              with_std: bool = False) -> _Validation:
+    """The plan's matrices after each origin estimated with that origin's prior: the
+    median traffic-weighted error, the innovations and (``with_std``) |error| / sd per pair
+    carrying traffic."""
+    errs, ratios, innovations = [], [], []
+    for (_, targets), prior in zip(plan, priors, strict=True):
+        n_nodes = prior.n_nodes
+        for t in targets:
+            x = history.rate_bps[t]
+            est = estimate_tm_with_prior(
+                rm, rm.a @ x, prior,
+                node_out_bps=np.bincount(rm.src, x, n_nodes) if edge else None,
+                node_in_bps=np.bincount(rm.dst, x, n_nodes) if edge else None,
+                time_of_day_s=float(history.time_of_day_s[t]), with_std=with_std)
+            errs.append(float(np.abs(est.rate_bps - x).sum() / x.sum()))
+            innovations.append(est.innovation)
+            if est.std_bps is not None:
+                live = x > 0
+                ratios.append(np.abs(est.rate_bps - x)[live]
+                              / np.maximum(est.std_bps[live], 1e-12 * x.max()))
+    return _Validation(float(np.median(errs)),
+                       np.concatenate(ratios) if ratios else np.zeros(0),
+                       np.asarray(innovations))
