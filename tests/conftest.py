@@ -58,6 +58,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"{count:4d}  {reason}")
 
 
+def random_metrics_csv(net: Network, path: Path, seed: int, high: int = 50) -> Path:
+    """A metrics file (``link,metric_ab,metric_ba``) of random metrics 1..high-1 for every
+    link of ``net``: the layout --metrics and the upload's ``metrics`` part read."""
+    rng = np.random.default_rng(seed)
+    path.write_text("link,metric_ab,metric_ba\n" + "".join(
+        f"{k},{int(rng.integers(1, high))},{int(rng.integers(1, high))}\n" for k in net.links))
+    return path
+
+
 def random_network(seed: int, n: int, m: int, *, max_metric: int = 4,
                    demand_fraction: float = 0.7) -> Network:
     """A random multigraph with asymmetric integer metrics and a random partial matrix."""

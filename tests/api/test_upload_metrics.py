@@ -7,25 +7,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from nettwin.api import Role
 from nettwin.errors import ValidationError
 from nettwin.io import load_network
 from nettwin.io.metrics import apply_metrics_file
-from tests.conftest import data_path
+from tests.conftest import data_path, random_metrics_csv
 
 ABILENE = data_path("sndlib", "xml", "abilene.xml")
 
 
 def _metrics_csv(tmp_path: Path) -> Path:
-    net = load_network(ABILENE)
-    rng = np.random.default_rng(11)
-    path = tmp_path / "igp.csv"
-    path.write_text("link,metric_ab,metric_ba\n" + "".join(
-        f"{k},{int(rng.integers(1, 50))},{int(rng.integers(1, 50))}\n" for k in net.links))
-    return path
+    return random_metrics_csv(load_network(ABILENE), tmp_path / "igp.csv", seed=11)
 
 
 def _files(metrics: Path | None = None, text: str | None = None,

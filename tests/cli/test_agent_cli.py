@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from nettwin.cli import app
 from nettwin.io import load_network
-from tests.conftest import data_path
+from tests.conftest import data_path, random_metrics_csv
 
 runner = CliRunner()
 ABILENE = data_path("sndlib", "xml", "abilene.xml")
@@ -20,11 +20,7 @@ SHORT = ["--episode-steps", "3", "--traffic-scale", "2.5", "--seed", "1"]
 
 
 def _metrics_file(tmp_path: Path) -> tuple[Path, Path]:
-    net = load_network(ABILENE)
-    rng = np.random.default_rng(7)
-    path = tmp_path / "igp.csv"
-    path.write_text("link,metric_ab,metric_ba\n" + "".join(
-        f"{k},{int(rng.integers(1, 50))},{int(rng.integers(1, 50))}\n" for k in net.links))
+    path = random_metrics_csv(load_network(ABILENE), tmp_path / "igp.csv", seed=7)
     native = tmp_path / "abilene.json"
     res = runner.invoke(app, ["convert", str(ABILENE), str(native), "--metrics", str(path)])
     assert res.exit_code == 0, res.output

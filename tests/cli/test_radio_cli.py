@@ -17,6 +17,7 @@ from nettwin.cli.common import EXIT_BAD_INPUT
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.reference.networkx_ecmp import reference_ecmp
+from tests.conftest import random_metrics_csv
 
 runner = CliRunner()
 
@@ -101,10 +102,7 @@ def test_storm_takes_the_real_metrics(tmp_path: Path) -> None:
     # oracle: the same storm on a native file that carries the metrics (convert --metrics)
     net_path = example_path("munich-backhaul")
     net = load_network(net_path)
-    rng = np.random.default_rng(4)
-    metrics = tmp_path / "igp.csv"
-    metrics.write_text("link,metric_ab,metric_ba\n" + "".join(
-        f"{k},{int(rng.integers(1, 200))},{int(rng.integers(1, 200))}\n" for k in net.links))
+    metrics = random_metrics_csv(net, tmp_path / "igp.csv", seed=4, high=200)
     native = tmp_path / "munich.json"
     res = runner.invoke(app, ["convert", str(net_path), str(native), "--metrics", str(metrics)])
     assert res.exit_code == 0, res.output
