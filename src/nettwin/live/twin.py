@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from nettwin.engine import compile_network
-from nettwin.errors import NettwinError
+from nettwin.errors import NettwinError, NetworkGoneError
 from nettwin.estimate import TmEstimate, estimate_tm, routing_matrix
 from nettwin.estimate.history import (
     HistoryPrior,
@@ -118,6 +118,10 @@ class LiveTwin:
         self.last_innovation = float("nan")
         self._rm: tuple[tuple[int, bytes], RoutingMatrix] | None = None
         self._lock = threading.RLock()  # batches may come from several threads (API, feed)
+        # held while a batch (or anything else kept for the network) is written: ``retire``
+        # takes it, so once it returns no write is in flight and none follows
+        self._write_lock = threading.RLock()
+        self.retired = False
         if store is not None:
             self.state.restore_counters(store.counters(self.name))
             self._restore_history(store)
@@ -138,6 +142,7 @@ class LiveTwin:
 
     def _prepare_locked(self, messages: list[Message], source: str
                         ) -> tuple[Changes, list[DeadLetter], tuple[str, int] | None]:
+        self._refuse_if_retired()
         if source not in self._cursor:
             self._cursor[source] = (self.store.cursor(self.name, source)
                                     if self.store is not None else None)
@@ -175,12 +180,31 @@ class LiveTwin:
 
     def _commit(self, changes: Changes, dead: list[DeadLetter],
                 cursor: tuple[str, int] | None, received: float) -> None:
-        if self.store is not None:
-            self.store.commit(self.name, changes, dead, cursor, received=received)
-        self.latencies_s.append(time.time() - received)
-        with self._lock:  # listeners hear a batch once it is in the history
-            for listener in self.listeners:
-                listener(changes)
+        with self._write_lock:
+            self._refuse_if_retired()
+            if self.store is not None:
+                self.store.commit(self.name, changes, dead, cursor, received=received)
+            self.latencies_s.append(time.time() - received)
+            with self._lock:  # listeners hear a batch once it is in the history
+                for listener in self.listeners:
+                    listener(changes)
+
+    def retire(self) -> None:
+        """Take nothing more (the network is being deleted): waits for a write in flight,
+        then every later batch or kept history raises NetworkGoneError, so nothing is
+        written under the network's key once its rows are deleted."""
+        with self._write_lock, self._lock:
+            self.retired = True
+
+    def reopen(self) -> None:
+        """Take batches again (the delete that retired the twin failed)."""
+        with self._write_lock, self._lock:
+            self.retired = False
+
+    def _refuse_if_retired(self) -> None:
+        if self.retired:
+            raise NetworkGoneError(f"the network of {self.name} is being deleted or was: "
+                                   "nothing more is taken for it")
 
     async def run(self, source: Source, *, stop: asyncio.Event | None = None,
                   max_batch: int = 10_000, max_wait_s: float = 0.05,
@@ -330,7 +354,9 @@ class LiveTwin:
             self.prior_source = "given"
             self.tm = None  # the next check starts from an estimate with the new prior
         if keep and self.store is not None:
-            self.store.save_tm_history(self.name, history, self._pair_names())
+            with self._write_lock:
+                self._refuse_if_retired()
+                self.store.save_tm_history(self.name, history, self._pair_names())
         return choice
 
     def _pair_names(self) -> list[tuple[str, str]]:
@@ -441,7 +467,9 @@ class LiveTwin:
         that recovered. Committed to the store."""
         ch = self._drift(fidelity or self.fidelity(), estimate)
         if self.store is not None and (ch.alarms_raised or ch.alarms_cleared):
-            self.store.commit(self.name, ch, received=time.time())
+            with self._write_lock:
+                self._refuse_if_retired()
+                self.store.commit(self.name, ch, received=time.time())
         return ch
 
     def _drift(self, fid: Fidelity, estimate: TmEstimate | None) -> Changes:
