@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,10 @@ class LiveTwin:
         self.prior_source: str | None = None
         # (key, matrices) of histories kept for earlier versions of this network (other
         # ports, another key) when none is kept under this one: carry_history takes one over
-        self.history_elsewhere: list[tuple[str, int]] = []
+        self.history_elsewhere: list[tuple[str, int]] = []  # the most recently written first
+        self._elsewhere_written: dict[str, float | None] = {}
+        # which of them carry_history took, and why that one (its key, when written)
+        self.carried_from: str | None = None
         self.drift_every_s = drift_every_s
         self._checked_at = -np.inf  # data time of the last drift check
         self.last_innovation = float("nan")
@@ -305,7 +309,9 @@ class LiveTwin:
         learned from them at its first use. A history that cannot be read or no longer
         fits is reported and left out."""
         if not store.has_tm_history(self.name):  # the usual case: no routing matrix built
-            self.history_elsewhere = store.tm_history_elsewhere(self.name)
+            found = store.tm_histories_elsewhere(self.name)  # the newest first
+            self.history_elsewhere = [(key, n) for key, n, _w in found]
+            self._elsewhere_written = {key: w for key, _n, w in found}
             for key, n in self.history_elsewhere:
                 log.warning("%s: gravity prior, while %d measured matrices are kept under %s "
                             "(an earlier version of the network): carry_history() takes "
@@ -368,7 +374,8 @@ class LiveTwin:
     def carry_history(self) -> PriorChoice:
         """Learn the prior from the matrices kept for an earlier version of this network
         (``history_elsewhere``: its links or ports changed, so its key did) and keep them
-        under this network's key; the old key's copy is forgotten."""
+        under this network's key; the old key's copy is forgotten. Of several, the most
+        recently written is taken; ``carried_from`` says which, and logs it."""
         if self.store is None or not self.history_elsewhere:
             raise NettwinError(f"no traffic history is kept for an earlier version of "
                                f"{self.name}: give measured matrices (ingest --prior-from "
@@ -388,6 +395,14 @@ class LiveTwin:
         with self._lock:  # kept in the store under this key now, as a restart reports it
             self.prior_source = "store"
         self.store.forget_tm_history(key)
+        written = self._elsewhere_written.get(key)
+        when = ("written before write times were kept" if written is None else
+                f"written {datetime.fromtimestamp(written, UTC).isoformat(timespec='seconds')}")
+        others = len(self.history_elsewhere) - 1
+        self.carried_from = (f"{key} ({when}; the most recently written of {others + 1} "
+                             "earlier versions' histories)" if others else f"{key} ({when})")
+        log.info("%s: carried %d measured matrices over from %s", self.name, history.n,
+                 self.carried_from)
         self.history_elsewhere = self.history_elsewhere[1:]
         return choice
 
