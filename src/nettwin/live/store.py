@@ -73,7 +73,14 @@ alarms = Table("alarms", metadata, Column("network", String(200), nullable=False
                Index("alarms_by_object", "network", "object", "type", "time"))
 counters = Table("counters", metadata, Column("network", String(200), primary_key=True),
                  Column("port", Integer, primary_key=True), Column("time", Float),
-                 Column("octets", Float), Column("drops", Float))
+                 Column("octets", Float), Column("drops", Float),
+                 # the unit of ``drops``: "packets". Added later: stores written before
+                 # hold NULL there, and their drops may be bytes (synth and the lab counted
+                 # bytes then), so a restart does not difference them (``counters``)
+                 Column("drop_unit", String(10)))
+DROP_UNIT = "packets"
+# columns added since tables were first created: (table, column, SQL type)
+_ADDED = (("traffic_history", "written", "FLOAT"), ("counters", "drop_unit", "VARCHAR(10)"))
 cursors = Table("cursors", metadata, Column("network", String(200), primary_key=True),
                 Column("source", String(200), primary_key=True),
                 Column("position", Integer, nullable=False))
@@ -160,9 +167,10 @@ class Store:
                           f"({mark}, {mark}, {mark}, {mark})"
         # the same upsert syntax in SQLite (>= 3.24) and PostgreSQL
         self._counters_sql = (
-            f"INSERT INTO counters (network, port, time, octets, drops) VALUES "
-            f"({mark}, {mark}, {mark}, {mark}, {mark}) ON CONFLICT (network, port) DO UPDATE "
-            "SET time = excluded.time, octets = excluded.octets, drops = excluded.drops")
+            f"INSERT INTO counters (network, port, time, octets, drops, drop_unit) VALUES "
+            f"({mark}, {mark}, {mark}, {mark}, {mark}, '{DROP_UNIT}') ON CONFLICT (network, "
+            "port) DO UPDATE SET time = excluded.time, octets = excluded.octets, drops = "
+            "excluded.drops, drop_unit = excluded.drop_unit")
         self._insert = (postgresql.insert if self.engine.dialect.name == "postgresql"
                         else sqlite.insert)
 
@@ -172,17 +180,21 @@ class Store:
     def _upgrade(self) -> None:
         """Columns added since a store was created (``create_all`` makes missing tables,
         never missing columns): added empty, so a store written before still reads."""
-        have = {c["name"] for c in inspect(self.engine).get_columns("traffic_history")}
-        if "written" not in have:  # IF NOT EXISTS: two services may open it at once
+        for table, column, kind in _ADDED:
+            if column in self._columns(table):
+                continue
+            # IF NOT EXISTS: two services may open an old store at once
             guard = "IF NOT EXISTS " if self.engine.dialect.name == "postgresql" else ""
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(text(f"ALTER TABLE traffic_history ADD COLUMN {guard}"
-                                      "written FLOAT"))
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {guard}{column} "
+                                      f"{kind}"))
             except OperationalError:  # SQLite: another process added it meanwhile
-                have = {c["name"] for c in inspect(self.engine).get_columns("traffic_history")}
-                if "written" not in have:
+                if column not in self._columns(table):
                     raise
+
+    def _columns(self, table: str) -> set[str]:
+        return {c["name"] for c in inspect(self.engine).get_columns(table)}
 
     # ------------------------------------------------------------------ write
     def commit(self, network: str, ch: Changes, dead: Sequence[DeadLetter] = (),
@@ -326,13 +338,18 @@ class Store:
                  ) -> list[tuple[int, float, float, float]]:
         """The last counter values per port, for a restart. A row whose time lies outside
         ``window`` (stored before times were checked: 1e300) is left out, so that port
-        restarts its baseline instead of dropping every later sample as old."""
+        restarts its baseline instead of dropping every later sample as old. A drop counter
+        kept without its unit (before drops were packets everywhere) reads as NaN: its next
+        sample starts the drop baseline instead of being differenced against bytes."""
         window = window or TimeWindow.from_env()
         with self.engine.connect() as conn:
             rows = conn.execute(select(counters.c.port, counters.c.time, counters.c.octets,
-                                       counters.c.drops).where(counters.c.network == network))
+                                       counters.c.drops, counters.c.drop_unit)
+                                .where(counters.c.network == network))
             out = []
-            for p, t, o, d in rows:
+            for p, t, o, d, unit in rows:
+                if unit != DROP_UNIT:  # kept before drops were packets: maybe bytes
+                    d = None  # the port's drop counter starts a new baseline
                 try:
                     window.check(float(t))
                 except ValueError:
