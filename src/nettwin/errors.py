@@ -22,6 +22,8 @@
     │   ├── InvalidRequestError     400, 413, 422: bad input (problems name the element)
     │   ├── ServerError             5xx
     │   └── TwinUnreachableError    no answer at all (connection refused, timed out)
+    ├── NetworkGoneError            a live twin's network is being or was deleted: nothing
+    │                               more is taken for it (the service answers 404)
     └── JobError                    a job (sweep) failed or was cancelled (``status``)
         └── JobTimeoutError         ... or did not finish in the time given
 
@@ -121,6 +123,10 @@ class ServerError(ClientError):
 
 class TwinUnreachableError(ClientError):
     """No answer at all: connection refused, reset, or timed out."""
+
+
+class NetworkGoneError(NettwinError):
+    """The network is being deleted or was: its live twin takes no more observations."""
 
 
 class JobError(NettwinError):

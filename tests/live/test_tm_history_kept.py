@@ -166,3 +166,67 @@ def test_a_carried_history_is_reported_as_the_store_s_like_after_a_restart(
     assert again.prior_source == "store" and again.prior_matrices == len(files)
     assert (other.prior_source, other.prior_matrices) == (again.prior_source,
                                                           again.prior_matrices)
+
+
+def test_carry_takes_the_most_recently_written_earlier_history(tmp_path: Path) -> None:
+    # oracle: the order the histories were written in. Two earlier versions of the network
+    # keep histories of different lengths; the one written last is carried, whichever way
+    # their keys (hashes) sort
+    import dataclasses
+
+    from nettwin.live.store import history_key
+
+    net = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*.xml"))[:40:4]
+    url = f"sqlite:///{tmp_path / 'twin.db'}"
+    links = list(net.links.items())
+    older = [dataclasses.replace(net, links=dict(links[:-1])),
+             dataclasses.replace(net, links=dict(links[:-2]))]
+    older.sort(key=history_key)  # the later key in key order is written last
+    for version, n in zip(older, (4, 7), strict=True):
+        lt = LiveTwin(version, Store(url), drift_every_s=None)
+        lt.use_history(load_tm_history(files[:n], list(net.node_ids), lt.routing()))
+    newest = history_key(older[-1])
+    assert newest == max(history_key(v) for v in older)
+    now = LiveTwin(dataclasses.replace(net, links=dict(links[1:])), Store(url),
+                   drift_every_s=None)
+    assert now.history_elsewhere[0][0] == newest
+    now.carry_history()
+    assert now.prior_matrices == 7
+    assert now.carried_from is not None and newest in now.carried_from
+
+
+def test_a_store_kept_before_write_times_still_reads_and_carries(tmp_path: Path) -> None:
+    # oracle: a traffic_history table in the shape older releases created (no write time),
+    # with a row in it; the store opens, lists it, and a history written since is newer
+    import dataclasses
+    import sqlite3
+
+    from nettwin.live.store import history_key
+
+    net = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*.xml"))[:40:4]
+    db = tmp_path / "twin.db"
+    links = list(net.links.items())
+    old, newer = (dataclasses.replace(net, links=dict(links[:-1])),
+                  dataclasses.replace(net, links=dict(links[:-2])))
+    lt = LiveTwin(old, Store(f"sqlite:///{db}"), drift_every_s=None)
+    lt.use_history(load_tm_history(files[:3], list(net.node_ids), lt.routing()))
+    with sqlite3.connect(db) as conn:  # back to the old table: no write time
+        conn.execute("CREATE TABLE th_old AS SELECT network, matrices, pairs, payload "
+                     "FROM traffic_history")
+        conn.execute("DROP TABLE traffic_history")
+        conn.execute("CREATE TABLE traffic_history (network VARCHAR(200) PRIMARY KEY, "
+                     "matrices INTEGER NOT NULL, pairs INTEGER NOT NULL, payload BLOB NOT "
+                     "NULL)")
+        conn.execute("INSERT INTO traffic_history SELECT * FROM th_old")
+        conn.execute("DROP TABLE th_old")
+    now_net = dataclasses.replace(net, links=dict(links[1:]))
+    now = LiveTwin(now_net, Store(f"sqlite:///{db}"), drift_every_s=None)
+    assert now.history_elsewhere == [(history_key(old), 3)]
+    lt = LiveTwin(newer, Store(f"sqlite:///{db}"), drift_every_s=None)
+    lt.use_history(load_tm_history(files[:5], list(net.node_ids), lt.routing()))
+    now = LiveTwin(now_net, Store(f"sqlite:///{db}"), drift_every_s=None)
+    assert [k for k, _n in now.history_elsewhere] == [history_key(newer), history_key(old)]
+    now.carry_history()
+    assert now.prior_matrices == 5

@@ -31,7 +31,7 @@ from nettwin.api.settings import Settings
 from nettwin.api.shadow_agents import schedule as schedule_shadow_agents
 from nettwin.api.uploads import BodyLimit
 from nettwin.api.warmup import start_warmup
-from nettwin.errors import NettwinError, ValidationError
+from nettwin.errors import NettwinError, NetworkGoneError, ValidationError
 
 
 def _problem_body(exc: NettwinError) -> dict[str, Any]:
@@ -52,9 +52,12 @@ async def _simulated_telemetry(twin: Twin, interval_s: float) -> None:
             if nid not in twin.networks:
                 continue
             network, _c = twin.get(nid)
-            await asyncio.to_thread(twin.live.feed_simulated, nid, network, None,
-                                    radio=twin.radio(nid), storm=twin.default_storm(nid),
-                                    interval_s=interval_s)
+            try:
+                await asyncio.to_thread(twin.live.feed_simulated, nid, network, None,
+                                        radio=twin.radio(nid), storm=twin.default_storm(nid),
+                                        interval_s=interval_s)
+            except NetworkGoneError:
+                continue  # deleted meanwhile
         await asyncio.sleep(interval_s)
 
 
@@ -102,7 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(NettwinError)
     async def domain_error(request: Request, exc: NettwinError) -> JSONResponse:
-        return JSONResponse(_problem_body(exc), status_code=422)
+        gone = isinstance(exc, NetworkGoneError)  # deleted while the request ran
+        return JSONResponse(_problem_body(exc), status_code=404 if gone else 422)
 
     install_guard(app, twin.requests, twin.latency, audit, twin.tokens)
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from nettwin.api.payloads import SerialisedStates
+from nettwin.errors import NetworkGoneError
 from nettwin.live import LiveTwin, Message, Store
 from nettwin.live.alarms import Alarm, AlarmBook
 from nettwin.live.simulated import SimulatedTelemetry
@@ -63,6 +64,9 @@ class LiveHub:
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]] = []
         self._lock = threading.RLock()
         self._states: dict[str, dict[str, Any]] = {}  # the latest state per network
+        # networks being deleted or deleted (ids are never reused): no twin is made for
+        # them, so a request that found the network just before its delete writes nothing
+        self._gone: set[str] = set()
         self.encoded = SerialisedStates()  # its JSON (and gzip), made once per tick
         self.book.listeners.append(lambda a: self._publish("alarm", alarm_document(a)))
 
@@ -70,6 +74,7 @@ class LiveHub:
     def twin(self, nid: str, network: Network) -> LiveTwin:
         """The network's live twin, created on first use with the service's store."""
         with self._lock:
+            self._refuse_if_gone(nid)
             if nid not in self.twins:
                 url = self.store_url or default_store_url(self.data_dir)
                 lt = LiveTwin(network, Store(url), assess_services=True, network_id=nid)
@@ -102,22 +107,70 @@ class LiveHub:
         lt.process([Message(r) for r in sim.step(scale)], sim.name)
         return lt
 
-    def forget(self, nid: str) -> None:
-        """Drop the network's live twin and everything the store keeps for it (rates,
-        counters, traffic history of every version of its ports): nothing is left orphaned
-        under an id no network has any more."""
+    def retire(self, nid: str) -> None:
+        """First step of a delete: the network's twin takes nothing more (waiting for a
+        batch being written) and no new twin is made for it; ingestion answers
+        NetworkGoneError from here on."""
+        with self._lock:
+            self._gone.add(nid)
+            lt = self.twins.get(nid)
+        if lt is not None:
+            lt.retire()  # outside the hub's lock: a batch's listeners take it
+
+    def reopen(self, nid: str) -> None:
+        """The delete failed: the network takes observations again."""
+        with self._lock:
+            self._gone.discard(nid)
+            lt = self.twins.get(nid)
+        if lt is not None:
+            lt.reopen()
+
+    def forget_stored(self, nid: str) -> int:
+        """Delete everything the store keeps for a (retired) network (rates, counters,
+        traffic history of every version of its ports): nothing is left orphaned under an
+        id no network has any more. The number of rows deleted."""
+        with self._lock:
+            lt = self.twins.get(nid)
+        if lt is not None and lt.store is not None:
+            return lt.store.forget_network(nid)
+        store = Store(self.store_url or default_store_url(self.data_dir))
+        try:
+            return store.forget_network(nid)
+        finally:
+            store.close()
+
+    def drop(self, nid: str) -> None:
+        """Last step of a delete: the network's twin, simulator and history leave memory."""
         with self._lock:
             lt = self.twins.pop(nid, None)
             self.simulators.pop(nid, None)
             self.history.pop(nid, None)
             self._states.pop(nid, None)
-        store = lt.store if lt is not None and lt.store is not None else \
-            Store(self.store_url or default_store_url(self.data_dir))
+        if lt is not None and lt.store is not None:
+            lt.store.close()
+
+    def forget(self, nid: str) -> None:
+        """Delete a network's live side: refuse ingestion, delete its stored rows, then drop
+        it from memory (a failing store leaves it taking observations as before)."""
+        self.retire(nid)
         try:
-            store.forget_network(nid)
-        finally:
-            if lt is None:
-                store.close()
+            self.forget_stored(nid)
+        except BaseException:
+            self.reopen(nid)
+            raise
+        self.drop(nid)
+
+    def _refuse_if_gone(self, nid: str) -> None:
+        if nid in self._gone:
+            raise NetworkGoneError(f"network {nid!r} is being deleted or was: nothing more "
+                                   "is taken for it")
+
+    def _twin_of(self, nid: str) -> LiveTwin:
+        lt = self.twins.get(nid)
+        if lt is None:
+            self._refuse_if_gone(nid)
+            raise KeyError(nid)
+        return lt
 
     def _after_batch(self, nid: str, lt: LiveTwin, _changes: Changes) -> None:
         st = lt.state
@@ -142,7 +195,7 @@ class LiveHub:
             return made
 
     def _snapshot(self, nid: str) -> dict[str, Any]:
-        lt = self.twins[nid]
+        lt = self._twin_of(nid)
         snap = lt.state.snapshot()
         sim = self.simulators.get(nid)
         return snap | {"network_id": nid, "link_modes": snap["modulation"],
@@ -153,7 +206,7 @@ class LiveHub:
     def state_at(self, nid: str, at: float) -> dict[str, Any]:
         """The live state as it was at ``at`` (epoch seconds), rebuilt from the history, in
         the shape of ``state``; ``note`` says when ``at`` lies outside the history."""
-        lt = self.twins[nid]
+        lt = self._twin_of(nid)
         c = lt.state.compiled
         past = lt.state_at(at)
         snap = past.snapshot([c.arc_label(a) for a in range(c.n_arcs)], c.arc_capacity_bps)

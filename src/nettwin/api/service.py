@@ -104,6 +104,18 @@ class Twin:
         return self.storms.get(nid)
 
     def forget(self, nid: str) -> None:
+        """Delete a network, atomic as a client sees it: ingestion for it is refused first
+        (a batch being written finishes), then the stores delete its rows and the network,
+        then memory lets it go. A store that fails leaves the network as it was, in memory
+        and in the store (a restart finds what the client still sees), taking observations
+        again."""
+        self.live.retire(nid)
+        try:
+            self.live.forget_stored(nid)
+            self.saved.delete_network(nid)
+        except BaseException:
+            self.live.reopen(nid)
+            raise
         for store in (self.networks, self.compiled, self.baselines, self.profiles, self.storms,
                       self.modules):
             store.pop(nid, None)
@@ -111,10 +123,9 @@ class Twin:
         self.bases.forget(lambda key: key[1] == nid)  # type: ignore[index]
         if nid in self.live_ids:
             self.live_ids.remove(nid)
-        self.live.forget(nid)
+        self.live.drop(nid)
         self.shadow.forget_network(nid)
-        self.saved.delete_network(nid)
-        self.saved.delete_proposals(nid)
+        self.saved.delete_proposals(nid)  # after its agents stop: none proposes again
 
     def load_examples(self) -> None:
         """The embedded default: Abilene (IP core) as 'example' and the Munich microwave

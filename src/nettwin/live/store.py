@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,10 +36,13 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from nettwin.estimate.history import TmHistory
 from nettwin.live.observations import DeadLetter, TimeWindow
@@ -69,7 +73,14 @@ alarms = Table("alarms", metadata, Column("network", String(200), nullable=False
                Index("alarms_by_object", "network", "object", "type", "time"))
 counters = Table("counters", metadata, Column("network", String(200), primary_key=True),
                  Column("port", Integer, primary_key=True), Column("time", Float),
-                 Column("octets", Float), Column("drops", Float))
+                 Column("octets", Float), Column("drops", Float),
+                 # the unit of ``drops``: "packets". Added later: stores written before
+                 # hold NULL there, and their drops may be bytes (synth and the lab counted
+                 # bytes then), so a restart does not difference them (``counters``)
+                 Column("drop_unit", String(10)))
+DROP_UNIT = "packets"
+# columns added since tables were first created: (table, column, SQL type)
+_ADDED = (("traffic_history", "written", "FLOAT"), ("counters", "drop_unit", "VARCHAR(10)"))
 cursors = Table("cursors", metadata, Column("network", String(200), primary_key=True),
                 Column("source", String(200), primary_key=True),
                 Column("position", Integer, nullable=False))
@@ -79,7 +90,10 @@ traffic_history = Table("traffic_history", metadata,
                         Column("network", String(200), primary_key=True),
                         Column("matrices", Integer, nullable=False),
                         Column("pairs", Integer, nullable=False),
-                        Column("payload", LargeBinary, nullable=False))
+                        Column("payload", LargeBinary, nullable=False),
+                        # when it was written (epoch s): carry_history takes the newest.
+                        # Added later: a store from before has NULL there (see _upgrade)
+                        Column("written", Float))
 dead_letters = Table("dead_letters", metadata, Column("id", Integer, primary_key=True),
                      Column("network", String(200), nullable=False),
                      Column("received", Float, nullable=False),
@@ -147,19 +161,40 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        self._upgrade()
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         self._rates_sql = f"INSERT INTO rates (network, time, arc, rate_bps) VALUES " \
                           f"({mark}, {mark}, {mark}, {mark})"
         # the same upsert syntax in SQLite (>= 3.24) and PostgreSQL
         self._counters_sql = (
-            f"INSERT INTO counters (network, port, time, octets, drops) VALUES "
-            f"({mark}, {mark}, {mark}, {mark}, {mark}) ON CONFLICT (network, port) DO UPDATE "
-            "SET time = excluded.time, octets = excluded.octets, drops = excluded.drops")
+            f"INSERT INTO counters (network, port, time, octets, drops, drop_unit) VALUES "
+            f"({mark}, {mark}, {mark}, {mark}, {mark}, '{DROP_UNIT}') ON CONFLICT (network, "
+            "port) DO UPDATE SET time = excluded.time, octets = excluded.octets, drops = "
+            "excluded.drops, drop_unit = excluded.drop_unit")
         self._insert = (postgresql.insert if self.engine.dialect.name == "postgresql"
                         else sqlite.insert)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def _upgrade(self) -> None:
+        """Columns added since a store was created (``create_all`` makes missing tables,
+        never missing columns): added empty, so a store written before still reads."""
+        for table, column, kind in _ADDED:
+            if column in self._columns(table):
+                continue
+            # IF NOT EXISTS: two services may open an old store at once
+            guard = "IF NOT EXISTS " if self.engine.dialect.name == "postgresql" else ""
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {guard}{column} "
+                                      f"{kind}"))
+            except OperationalError:  # SQLite: another process added it meanwhile
+                if column not in self._columns(table):
+                    raise
+
+    def _columns(self, table: str) -> set[str]:
+        return {c["name"] for c in inspect(self.engine).get_columns(table)}
 
     # ------------------------------------------------------------------ write
     def commit(self, network: str, ch: Changes, dead: Sequence[DeadLetter] = (),
@@ -216,7 +251,8 @@ class Store:
                  src=np.array([a for a, _ in names], dtype=np.str_),
                  dst=np.array([b for _, b in names], dtype=np.str_))
         row = {"network": network, "matrices": history.n,
-               "pairs": int(history.rate_bps.shape[1]), "payload": buf.getvalue()}
+               "pairs": int(history.rate_bps.shape[1]), "payload": buf.getvalue(),
+               "written": time.time()}
         with self.engine.begin() as conn:
             conn.execute(traffic_history.delete().where(traffic_history.c.network == network))
             conn.execute(traffic_history.insert(), [row])
@@ -227,17 +263,24 @@ class Store:
 
     def tm_history_elsewhere(self, network: str) -> list[tuple[str, int]]:
         """(key, matrices) of the traffic histories kept under the other keys of the same
-        network id (``history_key``): an earlier version of the network, whose links or
-        ports have changed since."""
+        network id (``history_key``): earlier versions of the network, whose links or ports
+        have changed since. The most recently written first (those written before write
+        times were kept last, in key order)."""
+        return [(k, n) for k, n, _w in self.tm_histories_elsewhere(network)]
+
+    def tm_histories_elsewhere(self, network: str) -> list[tuple[str, int, float | None]]:
+        """As ``tm_history_elsewhere``, with each one's write time (epoch s; None: written
+        before write times were kept)."""
         name = network.rsplit("#", 1)[0]  # a name may hold '#' itself: the digest is last
         prefix = name + "#"
+        th = traffic_history.c
         with self.engine.connect() as conn:
-            rows = conn.execute(select(traffic_history.c.network, traffic_history.c.matrices)
-                                .where(traffic_history.c.network.startswith(
-                                    prefix, autoescape=True),
-                                       traffic_history.c.network != network)
-                                .order_by(traffic_history.c.network)).all()
-        return [(str(k), int(n)) for k, n in rows if str(k).rsplit("#", 1)[0] == name]
+            rows = conn.execute(select(th.network, th.matrices, th.written)
+                                .where(th.network.startswith(prefix, autoescape=True),
+                                       th.network != network)
+                                .order_by(th.written.desc().nulls_last(), th.network)).all()
+        return [(str(k), int(n), None if w is None else float(w)) for k, n, w in rows
+                if str(k).rsplit("#", 1)[0] == name]
 
     def forget_network(self, network_id: str) -> int:
         """Delete everything kept for a network id, under every key ``history_key`` gave
@@ -295,13 +338,18 @@ class Store:
                  ) -> list[tuple[int, float, float, float]]:
         """The last counter values per port, for a restart. A row whose time lies outside
         ``window`` (stored before times were checked: 1e300) is left out, so that port
-        restarts its baseline instead of dropping every later sample as old."""
+        restarts its baseline instead of dropping every later sample as old. A drop counter
+        kept without its unit (before drops were packets everywhere) reads as NaN: its next
+        sample starts the drop baseline instead of being differenced against bytes."""
         window = window or TimeWindow.from_env()
         with self.engine.connect() as conn:
             rows = conn.execute(select(counters.c.port, counters.c.time, counters.c.octets,
-                                       counters.c.drops).where(counters.c.network == network))
+                                       counters.c.drops, counters.c.drop_unit)
+                                .where(counters.c.network == network))
             out = []
-            for p, t, o, d in rows:
+            for p, t, o, d, unit in rows:
+                if unit != DROP_UNIT:  # kept before drops were packets: maybe bytes
+                    d = None  # the port's drop counter starts a new baseline
                 try:
                     window.check(float(t))
                 except ValueError:

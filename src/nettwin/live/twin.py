@@ -26,13 +26,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nettwin.engine import compile_network
-from nettwin.errors import NettwinError
+from nettwin.errors import NettwinError, NetworkGoneError
 from nettwin.estimate import TmEstimate, estimate_tm, routing_matrix
 from nettwin.estimate.history import (
     HistoryPrior,
@@ -112,12 +113,19 @@ class LiveTwin:
         self.prior_source: str | None = None
         # (key, matrices) of histories kept for earlier versions of this network (other
         # ports, another key) when none is kept under this one: carry_history takes one over
-        self.history_elsewhere: list[tuple[str, int]] = []
+        self.history_elsewhere: list[tuple[str, int]] = []  # the most recently written first
+        self._elsewhere_written: dict[str, float | None] = {}
+        # which of them carry_history took, and why that one (its key, when written)
+        self.carried_from: str | None = None
         self.drift_every_s = drift_every_s
         self._checked_at = -np.inf  # data time of the last drift check
         self.last_innovation = float("nan")
         self._rm: tuple[tuple[int, bytes], RoutingMatrix] | None = None
         self._lock = threading.RLock()  # batches may come from several threads (API, feed)
+        # held while a batch (or anything else kept for the network) is written: ``retire``
+        # takes it, so once it returns no write is in flight and none follows
+        self._write_lock = threading.RLock()
+        self.retired = False
         if store is not None:
             self.state.restore_counters(store.counters(self.name))
             self._restore_history(store)
@@ -138,6 +146,7 @@ class LiveTwin:
 
     def _prepare_locked(self, messages: list[Message], source: str
                         ) -> tuple[Changes, list[DeadLetter], tuple[str, int] | None]:
+        self._refuse_if_retired()
         if source not in self._cursor:
             self._cursor[source] = (self.store.cursor(self.name, source)
                                     if self.store is not None else None)
@@ -175,12 +184,31 @@ class LiveTwin:
 
     def _commit(self, changes: Changes, dead: list[DeadLetter],
                 cursor: tuple[str, int] | None, received: float) -> None:
-        if self.store is not None:
-            self.store.commit(self.name, changes, dead, cursor, received=received)
-        self.latencies_s.append(time.time() - received)
-        with self._lock:  # listeners hear a batch once it is in the history
-            for listener in self.listeners:
-                listener(changes)
+        with self._write_lock:
+            self._refuse_if_retired()
+            if self.store is not None:
+                self.store.commit(self.name, changes, dead, cursor, received=received)
+            self.latencies_s.append(time.time() - received)
+            with self._lock:  # listeners hear a batch once it is in the history
+                for listener in self.listeners:
+                    listener(changes)
+
+    def retire(self) -> None:
+        """Take nothing more (the network is being deleted): waits for a write in flight,
+        then every later batch or kept history raises NetworkGoneError, so nothing is
+        written under the network's key once its rows are deleted."""
+        with self._write_lock, self._lock:
+            self.retired = True
+
+    def reopen(self) -> None:
+        """Take batches again (the delete that retired the twin failed)."""
+        with self._write_lock, self._lock:
+            self.retired = False
+
+    def _refuse_if_retired(self) -> None:
+        if self.retired:
+            raise NetworkGoneError(f"the network of {self.name} is being deleted or was: "
+                                   "nothing more is taken for it")
 
     async def run(self, source: Source, *, stop: asyncio.Event | None = None,
                   max_batch: int = 10_000, max_wait_s: float = 0.05,
@@ -281,7 +309,9 @@ class LiveTwin:
         learned from them at its first use. A history that cannot be read or no longer
         fits is reported and left out."""
         if not store.has_tm_history(self.name):  # the usual case: no routing matrix built
-            self.history_elsewhere = store.tm_history_elsewhere(self.name)
+            found = store.tm_histories_elsewhere(self.name)  # the newest first
+            self.history_elsewhere = [(key, n) for key, n, _w in found]
+            self._elsewhere_written = {key: w for key, _n, w in found}
             for key, n in self.history_elsewhere:
                 log.warning("%s: gravity prior, while %d measured matrices are kept under %s "
                             "(an earlier version of the network): carry_history() takes "
@@ -330,7 +360,9 @@ class LiveTwin:
             self.prior_source = "given"
             self.tm = None  # the next check starts from an estimate with the new prior
         if keep and self.store is not None:
-            self.store.save_tm_history(self.name, history, self._pair_names())
+            with self._write_lock:
+                self._refuse_if_retired()
+                self.store.save_tm_history(self.name, history, self._pair_names())
         return choice
 
     def _pair_names(self) -> list[tuple[str, str]]:
@@ -342,7 +374,8 @@ class LiveTwin:
     def carry_history(self) -> PriorChoice:
         """Learn the prior from the matrices kept for an earlier version of this network
         (``history_elsewhere``: its links or ports changed, so its key did) and keep them
-        under this network's key; the old key's copy is forgotten."""
+        under this network's key; the old key's copy is forgotten. Of several, the most
+        recently written is taken; ``carried_from`` says which, and logs it."""
         if self.store is None or not self.history_elsewhere:
             raise NettwinError(f"no traffic history is kept for an earlier version of "
                                f"{self.name}: give measured matrices (ingest --prior-from "
@@ -362,6 +395,14 @@ class LiveTwin:
         with self._lock:  # kept in the store under this key now, as a restart reports it
             self.prior_source = "store"
         self.store.forget_tm_history(key)
+        written = self._elsewhere_written.get(key)
+        when = ("written before write times were kept" if written is None else
+                f"written {datetime.fromtimestamp(written, UTC).isoformat(timespec='seconds')}")
+        others = len(self.history_elsewhere) - 1
+        self.carried_from = (f"{key} ({when}; the most recently written of {others + 1} "
+                             "earlier versions' histories)" if others else f"{key} ({when})")
+        log.info("%s: carried %d measured matrices over from %s", self.name, history.n,
+                 self.carried_from)
         self.history_elsewhere = self.history_elsewhere[1:]
         return choice
 
@@ -441,7 +482,9 @@ class LiveTwin:
         that recovered. Committed to the store."""
         ch = self._drift(fidelity or self.fidelity(), estimate)
         if self.store is not None and (ch.alarms_raised or ch.alarms_cleared):
-            self.store.commit(self.name, ch, received=time.time())
+            with self._write_lock:
+                self._refuse_if_retired()
+                self.store.commit(self.name, ch, received=time.time())
         return ch
 
     def _drift(self, fid: Fidelity, estimate: TmEstimate | None) -> Changes:
