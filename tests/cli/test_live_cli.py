@@ -293,6 +293,7 @@ def test_a_changed_topology_hints_at_the_kept_history_and_carries_it_over(
         oracle = LiveTwin(changed, None, drift_every_s=None)
         if verb == "carry":
             assert "history prior" in res.output and list(kept.values()) == [4]
+            assert f"over from {old_key} (" in res.output  # which earlier version, when
             oracle.use_history(load_tm_history(sorted(hist.iterdir()),
                                                list(changed.node_ids), oracle.routing()))
         else:

@@ -386,10 +386,9 @@ def estimate_tm_cmd(
             err.print(f"forgot the {kept} measured matrices kept for {twin.name}: gravity prior"
                       if kept else f"no measured matrices kept for {twin.name}")
         if carry_prior:
-            old_key = twin.history_elsewhere[0][0] if twin.history_elsewhere else None
             twin.carry_history()  # the choice is printed with the kept prior below
-            err.print(f"carried {twin.prior_matrices} measured matrices over from {old_key} "
-                      f"to {twin.name}")
+            err.print(f"carried {twin.prior_matrices} measured matrices over from "
+                      f"{twin.carried_from} to {twin.name}")
         span = _history_span(twin)
         past = twin.state_at(span[1] if at is None else _when(at))
         up = np.repeat([past.link_up.get(lk, True) for lk in twin.network.links], 2)
