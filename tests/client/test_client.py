@@ -30,8 +30,10 @@ from nettwin.client import (
 from nettwin.errors import NettwinError
 from nettwin.examples import example_path
 from nettwin.io import load_network
+from nettwin.io.metrics import apply_metrics_file
 from nettwin.scenarios import parse_scenario, run_sweep, run_whatif
 from tests.api.conftest import running_server
+from tests.conftest import data_path, random_metrics_csv
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +189,33 @@ def test_wait_gives_up_after_the_timeout() -> None:
         c.wait_for_job("j1", timeout_s=0.05, poll_s=0.01)
     assert late.value.status.done == 3 and "still running" in str(late.value)  # type: ignore[attr-defined]
     assert polls and set(polls) == {"/api/v1/jobs/j1"}
+
+
+def test_an_upload_carries_the_real_igp_metrics(twin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # oracle: the library's metrics reader applied to the same SNDlib file and metrics file
+    url, tokens = twin
+    abilene = data_path("sndlib", "xml", "abilene.xml")
+    metrics = random_metrics_csv(load_network(abilene), tmp_path / "igp.csv", seed=3)
+    want = apply_metrics_file(load_network(abilene), metrics)
+    with Client(url, tokens[Role.ADMIN]) as c:
+        info = c.upload_network(abilene, metrics=metrics)
+        doc = tmp_path / "exported.json"
+        doc.write_text(json.dumps(c.export_network(info.id)), encoding="utf-8")
+        got = {k: (lk.metric_ab, lk.metric_ba) for k, lk in load_network(doc).links.items()}
+        assert got == {k: (lk.metric_ab, lk.metric_ba) for k, lk in want.links.items()}
+        bad = tmp_path / "bad.csv"
+        bad.write_text("link,metric\nno-such-link,10\n")
+        with pytest.raises(InvalidRequestError) as refused:
+            c.upload_network(abilene, metrics=bad)
+        assert refused.value.status == 422 and "no-such-link" in str(refused.value)
+
+    async def go() -> tuple[int, int]:
+        async with AsyncClient(url, tokens[Role.ADMIN]) as a:
+            up = await a.upload_network(abilene, metrics=metrics)
+            exported = await a.export_network(up.id)
+            link = next(iter(want.links))
+            got = next(lk for lk in exported["links"] if lk["id"] == link)
+            return int(got["metric_ab"]), int(got["metric_ba"])
+
+    first = next(iter(want.links.values()))
+    assert asyncio.run(go()) == (first.metric_ab, first.metric_ba)

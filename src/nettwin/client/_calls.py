@@ -57,13 +57,15 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     json: Any = None
     file: tuple[str, bytes] | None = None
+    metrics: tuple[str, bytes] | None = None  # an upload's 'metrics' part
     text: bool = False
 
     def query(self) -> dict[str, Any]:
         return {k: v for k, v in self.params.items() if v is not None}
 
     def files(self) -> dict[str, tuple[str, bytes]] | None:
-        return {"file": self.file} if self.file else None
+        parts = {"file": self.file, "metrics": self.metrics}
+        return {k: v for k, v in parts.items() if v is not None} or None
 
     def read(self, status: int, content: bytes) -> Any:
         """The answer as the operation's model, or the error it stands for."""
@@ -112,10 +114,12 @@ def get_network(nid: str) -> Call:
     return Call("GET", f"{API}/networks/{_id(nid)}", adapter(NetworkInfo))
 
 
-def upload_network(path: str | Path, fmt: str | None) -> Call:
+def upload_network(path: str | Path, fmt: str | None, metrics: str | Path | None = None
+                   ) -> Call:
     p = Path(path)
+    m = None if metrics is None else (Path(metrics).name, Path(metrics).read_bytes())
     return Call("POST", f"{API}/networks", adapter(NetworkInfo), params={"format": fmt},
-                file=(p.name, p.read_bytes()))
+                file=(p.name, p.read_bytes()), metrics=m)
 
 
 def delete_network(nid: str) -> Call:

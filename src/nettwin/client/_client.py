@@ -87,9 +87,11 @@ class Client:
         result: NetworkInfo = self._do(calls.get_network(network_id))
         return result
 
-    def upload_network(self, path: str | Path, fmt: str | None = None) -> NetworkInfo:
-        """Upload a network file in any format the twin reads (admin)."""
-        result: NetworkInfo = self._do(calls.upload_network(path, fmt))
+    def upload_network(self, path: str | Path, fmt: str | None = None,
+                       metrics: str | Path | None = None) -> NetworkInfo:
+        """Upload a network file in any format the twin reads (admin); ``metrics``: a file
+        of the routers' real IGP metrics, as the CLI's --metrics FILE takes."""
+        result: NetworkInfo = self._do(calls.upload_network(path, fmt, metrics))
         return result
 
     def delete_network(self, network_id: str) -> None:
@@ -230,8 +232,9 @@ class AsyncClient:
         result: NetworkInfo = await self._do(calls.get_network(network_id))
         return result
 
-    async def upload_network(self, path: str | Path, fmt: str | None = None) -> NetworkInfo:
-        result: NetworkInfo = await self._do(calls.upload_network(path, fmt))
+    async def upload_network(self, path: str | Path, fmt: str | None = None,
+                             metrics: str | Path | None = None) -> NetworkInfo:
+        result: NetworkInfo = await self._do(calls.upload_network(path, fmt, metrics))
         return result
 
     async def delete_network(self, network_id: str) -> None:
