@@ -100,7 +100,7 @@ def test_overload_is_explicit_and_finite(model: QueueModel) -> None:
 def test_mmpp_busy_by_phase_matches_brute_force_chain() -> None:
     # the chain on (level, phase) solved directly; the busy probability in each phase, and
     # flow balance: what the server sends equals what is admitted
-    from nettwin.engine.queueing import mmpp_queue, mmpp_queue_busy
+    from nettwin.engine.queueing import mmpp_queue_busy
 
     rng = np.random.default_rng(3)
     p, m = 6, 3
@@ -110,8 +110,6 @@ def test_mmpp_busy_by_phase_matches_brute_force_chain() -> None:
     rates = rng.uniform(0.0, 2.5, (p, m))
     k = rng.integers(1, 12, p)
     out = mmpp_queue_busy(gen, rates, np.ones(p), k)
-    for a, b in zip(out[:6], mmpp_queue(gen, rates, np.ones(p), k), strict=True):
-        np.testing.assert_array_equal(a, b)  # the same results as mmpp_queue, bit for bit
     busy, share, loss = out[6], out[5], out[4]
     for i in range(p):
         kk = int(k[i])

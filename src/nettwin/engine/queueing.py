@@ -345,9 +345,9 @@ def mmpp_queue(generator: np.ndarray, rates_pps: np.ndarray, service_pps: np.nda
     solved exactly by linear level reduction. Returns blocking, mean number in system,
     sojourn of admitted packets [P] and, per phase [P, m], the wait and the loss of a packet
     arriving in it and the share of time in it."""
-    out, m = _mmpp_solve(generator, rates_pps, service_pps, system_packets)
-    return (out[:, 0], out[:, 1], out[:, 2], out[:, 3:3 + m], out[:, 3 + m:3 + 2 * m],
-            out[:, 3 + 2 * m:3 + 3 * m])
+    blocking, mean_n, sojourn, wait, loss, share, _busy = mmpp_queue_busy(
+        generator, rates_pps, service_pps, system_packets)
+    return blocking, mean_n, sojourn, wait, loss, share
 
 
 def mmpp_queue_busy(generator: np.ndarray, rates_pps: np.ndarray, service_pps: np.ndarray,
