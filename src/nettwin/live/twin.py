@@ -111,10 +111,10 @@ class LiveTwin:
         self._prior_choice: PriorChoice | None = None
         # "given" (use_history) or "store" (learned again from the kept matrices at start)
         self.prior_source: str | None = None
-        # (key, matrices) of histories kept for earlier versions of this network (other
-        # ports, another key) when none is kept under this one: carry_history takes one over
-        self.history_elsewhere: list[tuple[str, int]] = []  # the most recently written first
-        self._elsewhere_written: dict[str, float | None] = {}
+        # (key, matrices, write time) of histories kept for earlier versions of this network
+        # (other ports, another key) when none is kept under this one, the most recently
+        # written first: carry_history takes one over
+        self._elsewhere: list[tuple[str, int, float | None]] = []
         # which of them carry_history took, and why that one (its key, when written)
         self.carried_from: str | None = None
         self.drift_every_s = drift_every_s
@@ -304,14 +304,18 @@ class LiveTwin:
         """The matrices the prior is (or will be) learned from."""
         return () if self._history is None else self._history.labels
 
+    @property
+    def history_elsewhere(self) -> list[tuple[str, int]]:
+        """(key, matrices) of the histories kept for earlier versions of this network, the
+        most recently written first."""
+        return [(key, n) for key, n, _w in self._elsewhere]
+
     def _restore_history(self, store: Store) -> None:
         """Read the matrices kept in the store (a restart keeps the prior); the prior is
         learned from them at its first use. A history that cannot be read or no longer
         fits is reported and left out."""
         if not store.has_tm_history(self.name):  # the usual case: no routing matrix built
-            found = store.tm_histories_elsewhere(self.name)  # the newest first
-            self.history_elsewhere = [(key, n) for key, n, _w in found]
-            self._elsewhere_written = {key: w for key, _n, w in found}
+            self._elsewhere = store.tm_histories_elsewhere(self.name)  # the newest first
             for key, n in self.history_elsewhere:
                 log.warning("%s: gravity prior, while %d measured matrices are kept under %s "
                             "(an earlier version of the network): carry_history() takes "
@@ -380,7 +384,7 @@ class LiveTwin:
             raise NettwinError(f"no traffic history is kept for an earlier version of "
                                f"{self.name}: give measured matrices (ingest --prior-from "
                                "FILES)")
-        key, _n = self.history_elsewhere[0]
+        key, _n, written = self._elsewhere[0]
         try:
             history = self.store.tm_history(key, self._pair_names())
         except ValueError as exc:
@@ -395,7 +399,6 @@ class LiveTwin:
         with self._lock:  # kept in the store under this key now, as a restart reports it
             self.prior_source = "store"
         self.store.forget_tm_history(key)
-        written = self._elsewhere_written.get(key)
         when = ("written before write times were kept" if written is None else
                 f"written {datetime.fromtimestamp(written, UTC).isoformat(timespec='seconds')}")
         others = len(self.history_elsewhere) - 1
@@ -403,7 +406,7 @@ class LiveTwin:
                              "earlier versions' histories)" if others else f"{key} ({when})")
         log.info("%s: carried %d measured matrices over from %s", self.name, history.n,
                  self.carried_from)
-        self.history_elsewhere = self.history_elsewhere[1:]
+        self._elsewhere = self._elsewhere[1:]
         return choice
 
     def forget_history(self) -> None:
@@ -416,9 +419,9 @@ class LiveTwin:
             self.state.alarms.pop((NETWORK_OBJECT, "modelDrift"), None)
         if self.store is not None:
             self.store.forget_tm_history(self.name)
-            for key, _n in self.history_elsewhere:
+            for key, _n, _w in self._elsewhere:
                 self.store.forget_tm_history(key)
-        self.history_elsewhere = []
+        self._elsewhere = []
 
     def refresh_tm(self) -> TmEstimate:
         """Estimate the matrix from the counters now and predict with it from here on."""
