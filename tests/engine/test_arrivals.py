@@ -8,8 +8,9 @@ import pytest
 from scipy.optimize import brentq
 
 from nettwin import compile_network, simulate
-from nettwin.engine.arrivals import evaluate_paths, port_phases, queue_room
+from nettwin.engine.arrivals import evaluate_paths
 from nettwin.engine.bursts import Bursts, demand_bursts, dispersion_bursts, fit_mmpp2, onoff_bursts
+from nettwin.engine.phases import port_phases, queue_room
 from nettwin.engine.queueing import (
     ArrivalModel,
     QueueModel,
