@@ -107,6 +107,15 @@ class PortSizeLaw:
         return PortSizeLaw(np.arange(0, 2 * x.size + 1, 2, dtype=np.int64),
                            prob.reshape(-1), fixed.reshape(-1), expo.reshape(-1))
 
+    def take(self, ports: np.ndarray) -> PortSizeLaw:
+        """The laws of the given ports, in that order (repeats allowed)."""
+        count = np.diff(self.ptr)[ports]
+        ptr = np.zeros(ports.size + 1, np.int64)
+        ptr[1:] = np.cumsum(count)
+        comp = np.repeat(self.ptr[ports], count) + (np.arange(ptr[-1])
+                                                    - np.repeat(ptr[:-1], count))
+        return PortSizeLaw(ptr, self.prob[comp], self.fixed_s[comp], self.exp_s[comp])
+
 
 def port_size_law(law: SizeLaw, hop_demand: np.ndarray, arcs: np.ndarray,
                   lam_hop: np.ndarray, capacity_bps: np.ndarray) -> PortSizeLaw:
