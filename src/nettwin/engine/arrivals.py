@@ -199,7 +199,12 @@ Then the size term by phase: wait and loss at each phase's rate (quasi-static) 1
 79.1; both blended by the phase's stay against K x (the time to serve a full buffer)
 7.44 / 6.01 / 79.1 (kept, one rule for both; the loss alone per phase with the blended
 wait 7.41 / 5.98 / 79.1; the time scale 0.5 K x 7.40 / 6.00 / 80.8, 2 K x 7.50 / 6.05 /
-78.5: flat, the natural scale kept).
+78.5: flat, the natural scale kept). Held out, measured once per candidate: before 7.93 /
+5.19 / 83.9 %; the size laws 7.83 / 5.07 / 83.9; with the size term by phase 7.57 / 5.01 /
+82.8 % (kept; one lossy link fewer within +-30 %, the median loss error 10.2 -> 8.0 %).
+Left: first-hop on-off ports where one stream's packets are much larger than the others'
+(t09: loss +75 %, wait -17 %): the MMPP phases count arrivals in packets of the port's
+mean size, a buffer counts packets.
 """
 
 from __future__ import annotations
