@@ -21,13 +21,15 @@ DATA = Path(__file__).resolve().parent / "data" / "ns3_bursty"
 # clipped bursts with the train's own wait, sources by upstream port capped at its FIFO
 # share, losses shortening clipped bursts, light-traffic tandem pairs and size-keeping
 # trains from busy ports, spacing kept through faster ports, clipped to the port's own
-# MMPP/M/1/K high-phase rate): link wait MAPE 7.93 %, flow queueing MAPE 5.19 %, 83.9 % of
-# the 87 links losing > 0.1 % within +-30 % (before the 2026-12-07 changes 8.85 %, 4.86 %,
+# MMPP/M/1/K high-phase rate, the M/G/1/K size term with the streams' own size laws and
+# by phase of the port's chain): link wait MAPE 7.57 %, flow queueing MAPE 5.01 %, 82.8 % of
+# the 87 links losing > 0.1 % within +-30 % (with the size laws alone 7.83, 5.07, 83.9 %;
+# before them 7.93, 5.19, 83.9 %; before the 2026-12-07 changes 8.85 %, 4.86 %,
 # 83.9 %; with the first of them 8.03, 5.00, 83.9 %; before the queue_room clip 7.66,
 # 5.04, 83.9 %; before the tandem terms: 9.8 %, 5.3 %, 83.9 %; before the clipping
 # changes: 9.2 %, 5.3 %, 79.3 %; the QNA model, bench_bursty.py on 2026-12-07: 33.0 %,
 # 32.8 %, 13.8 %); tolerances at the figures with a small margin
-WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.080, 0.052, 0.80
+WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.078, 0.052, 0.80
 HELDOUT = {f"h{i:02d}" for i in range(1, 9)}
 
 
@@ -102,3 +104,24 @@ def test_the_textbook_switch_gives_m_g_1_k_at_first_hops(heldout: list[Ns3Case])
     err = np.concatenate(errors)
     assert err.size >= 10
     assert np.abs(err).mean() < 0.03
+
+
+def test_first_hop_poisson_losses_follow_the_size_law(cases: list[Ns3Case]) -> None:
+    # ports whose every stream is Poisson and enters the network there are M/G/1/K with the
+    # mixture of the streams' own size laws (engine.mg1k), no parameter chosen on any run;
+    # the two-moment fit of that mixture was up to +80 % off where the loss is small
+    errors = []
+    for case in (c for c in cases if c.split == "tuning"):
+        lengths = np.diff(case.path_ptr)
+        owner = np.repeat(np.arange(lengths.size), lengths)
+        first = np.zeros(case.path_arc.size, bool)
+        first[case.path_ptr[:-1]] = True
+        other = np.bincount(case.path_arc, weights=~first | case.onoff[owner],
+                            minlength=case.capacity_bps.size)
+        pred = predict_case(case, "poisson")
+        ok = (other == 0) & (case.link_loss > 0.001) & (case.link_drops >= 100)
+        errors.append(pred.link_loss[ok] / case.link_loss[ok] - 1.0)
+    err = np.concatenate(errors)
+    assert err.size >= 15
+    assert np.abs(err).max() < 0.3
+    assert np.abs(err).mean() < 0.08

@@ -23,8 +23,8 @@ For bursty arrivals (``engine.arrivals``):
               M/M/1/K (equal rates) and IPP/M/1 (GI/M/1 with the on-off interarrival law).
               ``mmpp_queue_busy`` adds the busy probability in each phase (the port's
               throughput there: the per-phase rate of its departure process).
-* M/G/1/K     exact from the embedded chain at departures (``mg1k_queue``), the service law a
-              two-moment fit; what packet-size variability adds to the exponential models.
+
+M/G/1/K (what packet-size variability adds to the exponential models) is ``engine.mg1k``.
 """
 
 from __future__ import annotations
@@ -250,92 +250,6 @@ def _mmpp2_kernel(lam_h: np.ndarray, lam_l: np.ndarray, a: np.ndarray, b: np.nda
         out[i, 6] = full1 / ph1 if ph1 > 0 else 0.0
         out[i, 7] = ph0
         out[i, 8] = ph1
-
-
-MG1K_EXACT_MAX = 400  # larger buffers: the infinite-buffer M/G/1 (their loss is negligible)
-
-
-def mg1k_queue(arrival_pps: np.ndarray, service_mean_s: np.ndarray, service_scv: np.ndarray,
-               system_packets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """M/G/1/K loss and mean wait of admitted packets (K in the system), from the embedded
-    chain at departures (balance across each level cut: every term positive, so stable) and
-    the time-average law P_K = 1 - 1 / (pi_0 + rho). The service law is a two-moment fit:
-    a constant plus an exponential for c_s^2 <= 1 (0: deterministic, 1: exponential), a
-    balanced two-phase hyperexponential above. K above ``MG1K_EXACT_MAX``: the M/G/1
-    wait (Pollaczek-Khinchine) and the M/M/1/K loss."""
-    args = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, np.float64)) for v in (
-        arrival_pps, service_mean_s, service_scv, system_packets)))
-    loss, wait = np.zeros(args[0].size), np.zeros(args[0].size)
-    lam, x, scv, k = (np.ascontiguousarray(v) for v in args)
-    _mg1k_kernel(lam, x, scv, k, MG1K_EXACT_MAX, loss, wait)
-    return loss, wait
-
-
-@njit(cache=True)
-def _mg1k_kernel(lam: np.ndarray, x: np.ndarray, scv: np.ndarray, kf: np.ndarray, kmax: int,
-                 loss: np.ndarray, wait: np.ndarray) -> None:  # pragma: no cover
-    for i in range(lam.size):
-        rho = lam[i] * x[i]
-        k = int(kf[i])
-        c2 = max(scv[i], 0.0)
-        if lam[i] <= 0.0:
-            continue
-        if k > kmax:
-            if rho < 1.0:
-                wait[i] = rho * x[i] * (1.0 + c2) / (2.0 * (1.0 - rho))
-                # M/M/1/K loss: the tail beyond a large buffer
-                loss[i] = (1.0 - rho) * rho ** k / (1.0 - rho ** (k + 1))
-            else:
-                loss[i] = 1.0 - 1.0 / rho
-                wait[i] = k * x[i]
-            continue
-        # a[j] = P(j arrivals during one service), j = 0..k
-        a = np.zeros(k + 1)
-        if c2 <= 1.0:
-            e = np.sqrt(c2) * x[i]
-            d = x[i] - e
-            q = lam[i] * e / (1.0 + lam[i] * e)  # geometric arrivals during Exp(e)
-            pois = np.zeros(k + 1)
-            pois[0] = np.exp(-lam[i] * d)
-            for j in range(1, k + 1):
-                pois[j] = pois[j - 1] * lam[i] * d / j
-            geo = np.zeros(k + 1)
-            for j in range(k + 1):
-                geo[j] = (1.0 - q) * q ** j
-            for j in range(k + 1):
-                s = 0.0
-                for m in range(j + 1):
-                    s += pois[m] * geo[j - m]
-                a[j] = s
-        else:
-            p1 = 0.5 * (1.0 + np.sqrt((c2 - 1.0) / (c2 + 1.0)))
-            for ph in range(2):
-                pp = p1 if ph == 0 else 1.0 - p1
-                mean = x[i] / (2.0 * pp)
-                q = lam[i] * mean / (1.0 + lam[i] * mean)
-                for j in range(k + 1):
-                    a[j] += pp * (1.0 - q) * q ** j
-        tail = np.zeros(k + 2)  # tail[n] = P(A >= n)
-        tail[0] = 1.0
-        for n in range(1, k + 2):
-            tail[n] = max(tail[n - 1] - a[n - 1], 0.0)
-        pi = np.zeros(k)  # departure epochs see 0..K-1
-        pi[0] = 1.0
-        for j in range(k - 1):
-            up = pi[0] * tail[j + 1]
-            for m in range(1, j + 1):
-                up += pi[m] * tail[j - m + 2]
-            pi[j + 1] = up / a[0]
-        pi /= pi.sum()
-        norm = pi[0] + rho
-        mean_n = 0.0
-        for j in range(k):
-            mean_n += j * pi[j] / norm
-        p_full = 1.0 - 1.0 / norm
-        mean_n += k * p_full
-        loss[i] = p_full
-        admitted = lam[i] * (1.0 - p_full)
-        wait[i] = max(mean_n / admitted - x[i], 0.0) if admitted > 0 else 0.0
 
 
 def mmpp_queue(generator: np.ndarray, rates_pps: np.ndarray, service_pps: np.ndarray,

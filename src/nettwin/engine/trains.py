@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nettwin.engine.queueing import mg1k_queue
+from nettwin.engine.mg1k import mg1k_queue
 
 BUSY_POWER = 1.5  # share of a busy port's departures that leave back to back: rho^1.5
 
@@ -81,7 +81,7 @@ def _exponential_bins(n: int) -> np.ndarray:
 def size_law_points(mean_bits: np.ndarray, scv: np.ndarray, n: int = SIZE_POINTS
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Each flow's packet size law as ``n`` weighted points, the engine's two-moment family
-    (``queueing.mg1k_queue``): a constant plus an exponential for c^2 <= 1, a balanced
+    (``mg1k.SizeLaw.two_moment``): a constant plus an exponential for c^2 <= 1, a balanced
     two-phase hyperexponential above. Returns points and weights, both [flows, n]."""
     m = np.asarray(mean_bits, float)[:, None]
     c2 = np.maximum(np.asarray(scv, float), 0.0)[:, None]

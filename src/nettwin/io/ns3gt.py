@@ -19,6 +19,7 @@ import numpy as np
 
 from nettwin.engine.arrivals import evaluate_paths
 from nettwin.engine.bursts import Bursts, onoff_bursts
+from nettwin.engine.mg1k import SizeLaw
 from nettwin.engine.qos import PathDemands, Scheduler, simulate_paths
 from nettwin.engine.queueing import ArrivalModel
 from nettwin.errors import ImportFormatError
@@ -39,6 +40,7 @@ class Ns3Case:
     size_mean_bits: np.ndarray
     size_second_moment_bits2: np.ndarray
     bursts: Bursts
+    size_law: SizeLaw  # per flow, the law ns3gt samples (``scenario_size_law``)
     onoff: np.ndarray  # per flow
     # measured
     link_wait_s: np.ndarray
@@ -53,6 +55,35 @@ class Ns3Case:
     flow_loss: np.ndarray
 
 
+def scenario_size_law(sizes: list[dict[str, Any]], mean_bits: np.ndarray) -> SizeLaw:
+    """Each flow's packet-size law as ns3gt draws it: fixed, bimodal and empirical laws
+    exactly, an exponential one as an exponential of the mean ns3gt reports (its rounding
+    to whole bytes and clamp to [30, 65535] move the mean by under 0.1 %); anything else
+    the two-moment fit."""
+    prob: list[float] = []
+    fixed: list[float] = []
+    ptr = [0]
+    for size, mean in zip(sizes, mean_bits, strict=True):
+        kind = size.get("type")
+        if kind == "fixed":
+            parts = [(1.0, 8.0 * size["bytes"])]
+        elif kind == "bimodal":
+            parts = [(size["p_small"], 8.0 * size["small_bytes"]),
+                     (1.0 - size["p_small"], 8.0 * size["large_bytes"])]
+        elif kind == "empirical":
+            total = float(sum(size["probs"]))
+            parts = [(p / total, 8.0 * v) for p, v in zip(size["probs"], size["values"],
+                                                          strict=True)]
+        else:  # exponential: no constant part (marked by a negative constant below)
+            parts = [(1.0, -float(mean))]
+        prob += [p for p, _ in parts]
+        fixed += [v for _, v in parts]
+        ptr.append(len(prob))
+    f = np.array(fixed)
+    return SizeLaw(np.array(ptr, np.int64), np.array(prob), np.maximum(f, 0.0),
+                   np.maximum(-f, 0.0))
+
+
 def load_case(result: Path, scenario: Path | None = None) -> Ns3Case:
     """Read a compact ns3gt result and its scenario (``../scenarios/NAME.json`` by default)."""
     try:
@@ -63,6 +94,7 @@ def load_case(result: Path, scenario: Path | None = None) -> Ns3Case:
         index = {link["id"]: i for i, link in enumerate(links)}
         flows = res["flows"]
         paths = [[index[lid] for lid in f["path_links"]] for f in flows]
+        spec = {f["id"]: f for f in sc["flows"]}
     except (OSError, ValueError, KeyError) as exc:
         raise ImportFormatError(str(result), f"not a compact ns3gt result ({exc}); make it "
                                              "with tools/bursty_groundtruth.py") from None
@@ -88,6 +120,8 @@ def load_case(result: Path, scenario: Path | None = None) -> Ns3Case:
         path_ptr=ptr, path_arc=np.array([a for p in paths for a in p], np.int64),
         packets_per_s=col(flows, "rate_bps") / (8.0 * mean_b), size_mean_bits=8.0 * mean_b,
         size_second_moment_bits2=64.0 * col(flows, "size_m2_bytes2"), bursts=bursts,
+        size_law=scenario_size_law([spec[f["id"]].get("size", {}) for f in flows],
+                                   8.0 * mean_b),
         onoff=onoff,
         link_wait_s=col(links, "mean_wait_s"),
         link_wait_ci_s=col(links, "mean_wait_ci95_halfwidth_s"),
@@ -131,7 +165,7 @@ def predict_case(case: Ns3Case, model: str = "bursty") -> Prediction:
     arrivals = ArrivalModel.BURSTY if model == "bursty" else ArrivalModel.POISSON
     out = evaluate_paths(case.path_ptr, case.path_arc, case.packets_per_s, case.size_mean_bits,
                          case.size_second_moment_bits2, case.bursts, case.capacity_bps, k,
-                         arrivals)
+                         arrivals, size_law=case.size_law)
     return Prediction(out.port_waiting_s, out.port_loss, out.queueing_s, out.loss)
 
 
