@@ -137,7 +137,13 @@ growing as n Var S: a deficit chain gives 0.3-0.7 e6 bit^2 for quanta of 1,700-6
 ToS 0 / 1 at GEANT2's hot ports 11.2 / 8.5 -> 7.9 / 6.7 % (with both), GNNet 1.869 / 2.630 %
 (the tail term alone), but tests/engine/test_qos.py's saturated ports at quanta of 4 and 10
 largest packets go from -2 / 0 % bias to +4 / +11 % (+8 / +17 % where the saturated class is
-the heaviest; mean error 12-17 % at 10, past that test's 9 %): it overshoots long turns.
+the heaviest; mean error 12-17 % at 10, past that test's 9 %). Counting a polled class
+that turns active after c's arrival behind c (the arrival order within a saturated turn)
+takes back a third of that (+3 / +9 %), not all: the model as it stands is already +6.5 %
+there, from the stretched service B = S cycle / T_c, which puts a whole round between a
+class's packets even when its backlog fits in one quantum. Charging the extra rounds only
+past the quantum (mean-value form: own queue ahead back to back, the others' turns in the
+rounds a long queue needs) is the next thing to try, with the tail term on top.
 Before the conservation law, a polling (rounds) view, an
 effective-rate view, their maximum and a self-clocked stamp view were tried in place of the GPS
 view of DRR and were not better against a packet-by-packet DRR.
