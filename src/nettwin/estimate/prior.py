@@ -29,9 +29,9 @@ matrices; the fan-out and fan-in shares and spreads are then learned per estimat
 those weights (``AnalogHistory``: T x pairs products, well under a millisecond). Regimes
 the node totals reveal (time of day, weekday against weekend, the week of unusual traffic
 in the DFN history) get the shares of their own kind without bins chosen in advance. On
-the held-out days of ``benchmarks/bench_tm.py`` the protocol picks it on Abilene (tau
-0.25; 13.5 %) and GEANT (tau 0.5; 13.0 % -> 11.7 % traffic-weighted error), not on
-germany50. Tried on GEANT and not
+the held-out days of ``benchmarks/bench_tm.py`` the protocol (mean log error, December
+2026) picks it on all three: Abilene (tau 0.25; 13.5 %), GEANT (tau 0.5; 11.7 %
+traffic-weighted error) and germany50 (tau 1; 10.5 %). Tried on GEANT and not
 kept (no gain on the validation tail, or lost on the held-out day): a learned low-rank
 prior covariance from training residuals (13.0 -> 14-17 %), a Kalman filter on the
 prior's deviation over consecutive estimates (at best 12.7 %: the counters see the same
