@@ -8,7 +8,8 @@ traffic-weighted or per matrix, analog weighting width, fan-in, KL fit to node t
 made on the training part by rolling origins (``validation_origins``: at each origin a prior learned
 on the training matrices before it, every later training matrix estimated; the last third
 of training but at least 8 matrices validated, up to 8 origins, at most 64 estimates:
-``validation_plan``), then the counters' noise
+``validation_plan``; the option of lowest mean log error, averaged with those the
+estimates cannot tell from it), then the counters' noise
 floor; the spread calibration kappa there too (the 68th percentile of |error| / sd) and
 the drift alarm (twice the 99th percentile of the validation innovations).
 Then the prior is learned on the whole training part and every test matrix is routed on
@@ -158,6 +159,7 @@ def evaluate(case: Case, full: bool) -> tuple[dict[str, float], str]:
                   f"{choice.validation_matrices} matrices, median error "
                   f"{100 * choice.validation_error:.1f} %; noise floor {choice.noise_floor:g}; "
                   f"shares {'per matrix' if choice.per_matrix else 'traffic-weighted'}; "
+                  f"{choice.members} option(s) averaged; "
                   f"learned in {learn_s:.1f} s ({learn_cpu_s:.1f} s CPU)")
     errs, cover, wall, cpu = _run(rm, c, prior, test)
     false_alarms, caught, failures = _drift(c, rm, prior, test)
