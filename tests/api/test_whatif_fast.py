@@ -180,50 +180,51 @@ def test_reachability_and_rerouting_agree(seed: int) -> None:
             want["demands_rerouted"] == want["demands_lost_count"] == 0
 
 
-def test_the_queue_serves_the_cheapest_waiting_first_and_learns_costs() -> None:
-    """``EngineQueue``: with its slot busy, work of about the same arrival is served
-    cheapest first (equal costs in arrival order); work that came long before the rest is
-    not overtaken; a future cancelled before its turn is skipped; an error reaches the
-    asker. ``CostModel``: seconds per unit of work as a ratio of decaying sums, not pulled
-    up by a what-if of tiny work."""
+def test_the_gate_serves_the_cheapest_waiting_first_and_learns_costs() -> None:
+    """``Turns``: with the slot held, waiters of about the same arrival are served cheapest
+    first (equal costs in arrival order); one that came long before the others is not
+    overtaken. ``CostModel``: seconds per unit of work as a ratio of decaying sums, not
+    pulled up by a what-if of tiny work."""
     import threading
     import time
 
-    from nettwin.api.whatif_queue import CostModel, EngineQueue
+    from nettwin.api.whatif import CostModel, Turns
 
-    queue = EngineQueue(1, weight=10.0)
+    gate = Turns(1, weight=10.0)
     served: list[str] = []
 
-    def hold() -> threading.Event:
-        """Keep the one slot busy until the event is set."""
-        release, started = threading.Event(), threading.Event()
-        queue.submit(lambda: (started.set(), release.wait(5)))
-        assert started.wait(5)
-        return release
+    def wait(name: str, cost_s: float) -> threading.Thread:
+        def run() -> None:
+            with gate.turn(cost_s):
+                served.append(name)
+        t = threading.Thread(target=run)
+        t.start()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # queued before the next one comes
+            with gate._lock:
+                if len(gate._waiting) == len(threads) + 1:
+                    break
+            time.sleep(0.001)
+        return t
 
-    release = hold()
-    futures = [queue.submit(lambda n=name: served.append(n), cost)  # type: ignore[misc]
-               for name, cost in [("costly", 0.010), ("cheap", 0.001), ("medium", 0.005),
-                                  ("cheap2", 0.001), ("gone", 0.0)]]
-    assert futures[-1].cancel()
-    release.set()
-    for f in futures[:-1]:
-        f.result(5)
+    threads: list[threading.Thread] = []
+    with gate.turn(0.0):
+        for name, cost in [("costly", 0.010), ("cheap", 0.001), ("medium", 0.005),
+                           ("cheap2", 0.001)]:
+            threads.append(wait(name, cost))
+    for t in threads:
+        t.join(5)
     assert served == ["cheap", "cheap2", "medium", "costly"]
 
     served.clear()
-    release = hold()
-    early = queue.submit(lambda: served.append("early"), 0.001)
-    time.sleep(0.05)  # the next one comes 50 ms later: more than 10 x its cost
-    late = queue.submit(lambda: served.append("late"), 0.0)
-    release.set()
-    early.result(5), late.result(5)
+    threads = []
+    with gate.turn(0.0):
+        threads.append(wait("early", 0.001))
+        time.sleep(0.05)  # the next one comes 50 ms later: more than 10 x its cost
+        threads.append(wait("late", 0.0))
+    for t in threads:
+        t.join(5)
     assert served == ["early", "late"]
-
-    def fail() -> None:
-        raise ValueError("no")
-    with pytest.raises(ValueError, match="no"):
-        queue.run(fail)
 
     model = CostModel(per_work_s=10e-6)
     for _ in range(50):

@@ -22,7 +22,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from fastapi import HTTPException
@@ -94,37 +94,16 @@ def live_basis(lt: LiveTwin) -> Basis | None:
     return Basis("live", network, compiled, simulate(compiled), when, level, down, note)
 
 
-@overload
-def resolve_basis(twin: Twin, nid: str, kind: BasisKind) -> Basis: ...
-
-
-@overload
-def resolve_basis(twin: Twin, nid: str, kind: BasisKind, *, made_only: bool) -> Basis | None: ...
-
-
-def resolve_basis(twin: Twin, nid: str, kind: BasisKind, *,
-                  made_only: bool = False) -> Basis | None:
+def resolve_basis(twin: Twin, nid: str, kind: BasisKind) -> Basis:
     """The basis a request asked for: 'plan'; 'live' (409 without measured traffic); or
-    'auto', live when measured and otherwise the plan with a note saying so.
-    ``made_only``: only a basis already made (None when it, or the network's compiled
-    form, would have to be made first, or is being made): the event loop may ask, it
-    never waits or computes."""
-    if made_only and nid not in twin.compiled:
-        return None
+    'auto', live when measured and otherwise the plan with a note saying so."""
     network, compiled = twin.get(nid)
     if kind != "plan":
         lt = twin.live.twins.get(nid)
         # the live twin itself is in the key (kept alive, so never confused with a later
         # one); its batch count moves with every change of its state
-        live: Basis | None = None
-        if lt is not None:
-            live_key = ("live", nid, lt, lt.batches)
-            if made_only:
-                live = twin.bases.peek(live_key, _UNMADE)
-                if live is _UNMADE:
-                    return None
-            else:
-                live = twin.bases.get(live_key, lambda: live_basis(lt))
+        live: Basis | None = None if lt is None else twin.bases.get(
+            ("live", nid, lt, lt.batches), lambda: live_basis(lt))
         if live is not None:
             return live
         if kind == "live":
@@ -135,16 +114,9 @@ def resolve_basis(twin: Twin, nid: str, kind: BasisKind, *,
     else:
         note = PLAN_NOTE
     # a plan basis holds its network and arrays, so their ids are not reused while it is kept
-    key = ("plan", nid, id(network), id(compiled), note)
-    if made_only:
-        made: Basis | None = twin.bases.peek(key)
-        return made
-    plan: Basis = twin.bases.get(key, lambda: plan_basis(network, compiled, twin.baseline(nid),
-                                                         note))
+    plan: Basis = twin.bases.get(("plan", nid, id(network), id(compiled), note),
+                                 lambda: plan_basis(network, compiled, twin.baseline(nid), note))
     return plan
-
-
-_UNMADE: Any = object()  # what peek answers for a live basis not made yet (made: maybe None)
 
 
 def arc_rows(basis: Basis) -> list[dict[str, Any]]:

@@ -100,15 +100,6 @@ class RecentResults:
         mine.set_result(value)
         return value
 
-    def peek(self, key: Hashable, default: Any = None) -> Any:
-        """The result for ``key`` if made (one being made is not: nothing waits here),
-        else ``default``."""
-        with self._lock:
-            if key not in self._items:
-                return default
-            self._items.move_to_end(key)
-            return self._items[key]
-
     def forget(self, drop: Callable[[Hashable], bool]) -> None:
         """Drop the results whose key ``drop`` says."""
         with self._lock:

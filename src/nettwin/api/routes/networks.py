@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -25,7 +23,7 @@ from nettwin.api.schemas import (
 )
 from nettwin.api.service import Twin, TwinDep
 from nettwin.api.uploads import Upload, load_upload
-from nettwin.api.whatif import queued_failure_answer, whatif_document
+from nettwin.api.whatif import whatif_document
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
 from nettwin.io import NetworkFormat, save_network
@@ -174,25 +172,14 @@ def simulation_document(network: Network, compiled: CompiledNetwork, result: Sim
 
 
 @router.post("/networks/{nid}/whatif", response_model=WhatIfDoc, **role_route(Role.PLANNER))
-async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioRequest,
-                 limit: Annotated[int, Query(ge=1, le=1_000_000, description=(
-                     "Entries kept in each list (counts stay whole)"))] = 50) -> Response:
+def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioRequest,
+           limit: Annotated[int, Query(ge=1, le=1_000_000, description=(
+               "Entries kept in each list (counts stay whole)"))] = 50) -> Response:
     """The scenario's changes against the no-change run, on the live state or the plan.
-    A failure what-if on a basis already made is queued for the failure queue's threads
-    from here and awaited (``queued_failure_answer``): no request holds a thread of the
-    pool while it waits its turn. Anything else runs in the thread pool. The answer is
-    checked against ``WhatIfDoc`` and serialised where it was made: FastAPI would check
-    it again in a second hop through the thread pool."""
-    queued = queued_failure_answer(twin, nid, body.basis, body.changes, body.name, limit,
-                                   _checked_json)
-    raw = (await asyncio.wrap_future(queued) if queued is not None else
-           await run_in_threadpool(lambda: _checked_json(whatif_doc(twin, nid, body, limit))))
-    return Response(raw, media_type="application/json")
-
-
-def _checked_json(doc: dict[str, Any] | WhatIfDoc) -> bytes:
-    checked = doc if isinstance(doc, WhatIfDoc) else WhatIfDoc.model_validate(doc)
-    return checked.model_dump_json().encode()
+    The answer is checked against ``WhatIfDoc`` and serialised here, in the request's
+    thread: FastAPI would check it again in a second hop through the thread pool."""
+    doc = whatif_doc(twin, nid, body, limit)
+    return Response(doc.model_dump_json(), media_type="application/json")
 
 
 def whatif_doc(twin: Twin, nid: str, body: ScenarioRequest, limit: int) -> WhatIfDoc:
