@@ -308,7 +308,9 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
         by_reach = st.symmetric and _symmetric(arc_up)
     with parallel_region(1):  # every kernel below releases the GIL
         load, _lost = failure_loads(base, failed)
-        q, arc_delay = queue_arcs(c, options, load)
+        # what evaluate_queues calls utilisation; the queues themselves (6% of a what-if)
+        # only where demands are measured again, below
+        utilisation = load / np.asarray(c.arc_capacity_bps, np.float64)
         if by_reach:
             comp = link_components(c.n_nodes, arc_up, c.arc_src, c.arc_dst)
             _, _, in_src, _, in_out = base.csr
@@ -334,6 +336,7 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
         delay_mean, delay_worst, delivered, hops, sig = (np.empty(k) for _ in range(5))
         routed = np.empty(k, bool)
         if k:
+            q, arc_delay = queue_arcs(c, options, load)
             new = route(dataclasses.replace(
                 c, destinations=c.destinations[routes], dest_ptr=ptr[:routes.size + 1],
                 dest_demand=dem[:na]), arc_up, r.demand_rate_bps)
@@ -363,13 +366,13 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
             bool(r.services.violated[i]), bool(after.violated[i]))
             for i, sid in enumerate(after.ids))
     # arcs, as compare lists them
-    util_after = np.where(arc_up, q.utilisation, 0.0)
+    util_after = np.where(arc_up, utilisation, 0.0)
     step = np.flatnonzero(np.abs(util_after - st.util_before) >= 0.01)
     changes = [ArcChange(c.arc_label(a), float(st.util_before[a]), float(util_after[a]))
                for a in step.tolist()]
     changes.sort(key=lambda ch: -abs((ch.utilisation_after or 0)
                                      - (ch.utilisation_before or 0)))
-    top_util = np.where(arc_up, q.utilisation, -1.0)
+    top_util = np.where(arc_up, utilisation, -1.0)
     top = int(np.argmax(top_util)) if top_util.size else 0
     return ScenarioDiff(
         tuple(changes), DemandIdsAt(ids, rerouted), lost, restored_ids, lost_bps,
