@@ -158,9 +158,9 @@ def _backbone(n: int, m: int, seed: int) -> Network:
 def test_reachability_and_rerouting_agree(seed: int) -> None:
     """The two ways of finding moved and lost demands (reachability and upstream marks,
     reading every demand or looking up the marked sources; or routing the affected
-    destinations again) give the same diff, and both the full
-    engine's, for single and multiple failures that cut nodes off (small integer metrics:
-    many equal-cost paths)."""
+    destinations again) give the same diff, and both the full engine's (the rerouted
+    demands' ids too), for single and multiple failures that cut nodes off (small integer
+    metrics: many equal-cost paths)."""
     net = _backbone(60, 90, seed)
     compiled = compile_network(net)
     b = plan_basis(net, compiled)
@@ -170,12 +170,20 @@ def test_reachability_and_rerouting_agree(seed: int) -> None:
     rng = np.random.default_rng(seed)
     for changes in _random_failures(net, rng, 16):
         applied = apply_scenario(net, compiled, parse_scenario({"changes": changes}))
-        docs = [json_safe(diff_document(failure_diff(b, kept, applied.arc_up, applied.failed_arcs,
-                                                     by_reach=reach), 10_000))
-                for reach in (True, False) for kept in (st, every_demand)]
+        diffs = [failure_diff(b, kept, applied.arc_up, applied.failed_arcs, by_reach=reach)
+                 for reach in (True, False) for kept in (st, every_demand)]
+        docs = [json_safe(diff_document(diff, 10_000)) for diff in diffs]
         want = _full(net, changes, 10_000)
         for doc in docs:
             _assert_same(doc, want)
+        # the rerouted demands themselves (the answer gives only their count), in the full
+        # engine's order (demand number), however they are read
+        rerouted = list(run_whatif(net, parse_scenario({"changes": changes})).diff
+                        .demands_rerouted)
+        for diff in diffs:
+            got = diff.demands_rerouted
+            assert len(got) == len(rerouted)
+            assert got[:] == rerouted and [got[i] for i in range(len(got))] == rerouted
         assert docs[0]["demands_rerouted"] > 0 or docs[0]["demands_lost_count"] > 0 or \
             want["demands_rerouted"] == want["demands_lost_count"] == 0
 
