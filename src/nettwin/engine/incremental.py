@@ -33,7 +33,6 @@ from numba.extending import intrinsic
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.locality import (
     LocalGraph,
-    _bits_in_place,
     local_graph,
     out_positions,
     rows_to_local,
@@ -127,7 +126,9 @@ class Baseline:
     @cached_property
     def _network_bits(self) -> np.ndarray:
         bits = self.local_dag_bits().copy()
-        _bits_in_place(bits, self.local.out_arc, out_positions(self.net.out_arc))
+        empty = np.zeros((0, 0), np.int64)
+        rows_to_network(self.local, self.net, empty, empty.astype(np.int32),
+                        np.zeros(0, np.int64), np.zeros((0, 0)), bits)
         return bits
 
     def local_dag_bits(self) -> np.ndarray:

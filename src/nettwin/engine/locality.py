@@ -22,11 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from numba import njit, prange
 from numba.cpython.unsafe.numbers import trailing_zeros
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from nettwin.engine.compiled import CompiledNetwork, _csr
+from nettwin.engine.threads import parallel_region, threads_for
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,14 +71,44 @@ def local_graph(net: CompiledNetwork, node_at: np.ndarray | None = None) -> Loca
                       in_arc.astype(np.int32), local_of[net.destinations])
 
 
-@njit(cache=True)
-def _columns_in_place(rows, take):
-    """rows[j] = rows[j][take] for every row, one row of scratch."""
+@njit(cache=True, nogil=True)
+def _columns_of_row(rows, j, take):
+    """rows[j] = rows[j][take]."""
     tmp = np.empty(rows.shape[1], rows.dtype)
+    for i in range(take.shape[0]):
+        tmp[i] = rows[j, take[i]]
+    rows[j, :] = tmp
+
+
+@njit(cache=True, nogil=True)
+def _bits_of_row(bits, j, from_out_arc, to_out_pos):
+    """Row j's set bits moved from one out-CSR numbering to another (through the arc at
+    each position): a DAG's bitset over the other graph's CSR positions."""
+    one = np.uint64(1)
+    tmp = np.zeros(bits.shape[1], np.uint64)
+    for w in range(bits.shape[1]):
+        x = bits[j, w]
+        while x != 0:
+            q = to_out_pos[from_out_arc[64 * w + trailing_zeros(x)]]  # type: ignore[call-arg]
+            tmp[q >> 6] |= one << np.uint64(q & 63)
+            x &= x - one
+    bits[j, :] = tmp
+
+
+@njit(cache=True, nogil=True)
+def _rows_serial(rows, take, bits, from_out_arc, to_out_pos):
     for j in range(rows.shape[0]):
-        for i in range(take.shape[0]):
-            tmp[i] = rows[j, take[i]]
-        rows[j, :] = tmp
+        _columns_of_row(rows, j, take)
+    for j in range(bits.shape[0]):
+        _bits_of_row(bits, j, from_out_arc, to_out_pos)
+
+
+@njit(cache=True, parallel=True)
+def _rows_parallel(rows, take, bits, from_out_arc, to_out_pos):
+    for j in prange(rows.shape[0]):
+        _columns_of_row(rows, j, take)
+    for j in prange(bits.shape[0]):
+        _bits_of_row(bits, j, from_out_arc, to_out_pos)
 
 
 @njit(cache=True)
@@ -88,21 +119,20 @@ def _values_in_place(order, count, table):
             order[j, i] = table[order[j, i]]
 
 
-@njit(cache=True)
-def _bits_in_place(bits, from_out_arc, to_out_pos):
-    """Each row's set bits moved from one out-CSR numbering to another (through the arc at
-    each position): a DAG's bitset over the other graph's CSR positions."""
-    one = np.uint64(1)
-    tmp = np.empty(bits.shape[1], np.uint64)
-    for j in range(bits.shape[0]):
-        tmp[:] = 0
-        for w in range(bits.shape[1]):
-            x = bits[j, w]
-            while x != 0:
-                q = to_out_pos[from_out_arc[64 * w + trailing_zeros(x)]]  # type: ignore[call-arg]
-                tmp[q >> 6] |= one << np.uint64(q & 63)
-                x &= x - one
-        bits[j, :] = tmp
+def _renumber_rows(take: np.ndarray, dist: np.ndarray, flow: np.ndarray, bits: np.ndarray,
+                   from_out_arc: np.ndarray, to_out_pos: np.ndarray) -> None:
+    """Columns of ``dist`` and ``flow`` taken through ``take``, ``bits`` moved between
+    CSR numberings; on the engine's threads for a large state (``engine.threads``)."""
+    empty = np.zeros((0, 0), np.uint64)
+    threads = threads_for(float(dist.shape[0]) * dist.shape[1])
+    for rows, b in ((dist, bits), (flow, empty)):
+        if rows.shape[0] == 0 and b.shape[0] == 0:
+            continue
+        if threads == 1:
+            _rows_serial(rows, take, b, from_out_arc, to_out_pos)
+        else:
+            with parallel_region(threads):
+                _rows_parallel(rows, take, b, from_out_arc, to_out_pos)
 
 
 def out_positions(out_arc: np.ndarray) -> np.ndarray:
@@ -116,20 +146,12 @@ def rows_to_local(g: LocalGraph, net: CompiledNetwork, dist: np.ndarray, order: 
                   count: np.ndarray, flow: np.ndarray, bits: np.ndarray) -> None:
     """A routing state's per-destination rows (network numbering) renumbered in place:
     node columns of ``dist``/``flow``, node values of ``order``, DAG bit positions."""
-    _columns_in_place(dist, g.node_at)
-    if flow.shape[0]:
-        _columns_in_place(flow, g.node_at)
+    _renumber_rows(g.node_at, dist, flow, bits, net.out_arc, out_positions(g.out_arc))
     _values_in_place(order, count, g.local_of)
-    if bits.shape[0]:
-        _bits_in_place(bits, net.out_arc, out_positions(g.out_arc))
 
 
 def rows_to_network(g: LocalGraph, net: CompiledNetwork, dist: np.ndarray, order: np.ndarray,
                     count: np.ndarray, flow: np.ndarray, bits: np.ndarray) -> None:
     """The inverse of ``rows_to_local`` (in place)."""
-    _columns_in_place(dist, g.local_of)
-    if flow.shape[0]:
-        _columns_in_place(flow, g.local_of)
+    _renumber_rows(g.local_of, dist, flow, bits, g.out_arc, out_positions(net.out_arc))
     _values_in_place(order, count, g.node_at)
-    if bits.shape[0]:
-        _bits_in_place(bits, g.out_arc, out_positions(net.out_arc))
