@@ -6,9 +6,12 @@ all: destinations x nodes) and the graph's per-node arrays at every node on the 
 numbers as a network is written carry no geography (the 5,000-node benchmark numbers its
 routers at random), so consecutive hops land on unrelated cache lines. Numbered in reverse
 Cuthill-McKee order (a breadth-first order: neighbours get nearby numbers) a path's nodes
-share cache lines. Measured on the 5,000-node / 20,000-arc benchmark, 1,000 random arc
-failures, as built vs RCM-renumbered in the same minutes (load ~8): 19.1 against 16.0 ms
-CPU per failure; a geometric (angle) order 14.8.
+share cache lines. Measured on the 5,000-node / 20,000-arc benchmark (``bench_sweep.py
+--large``), random arc failures, the old and this numbering alternating at load 7-10: one
+thread, 1,000 arcs, 307 and 294 s CPU for all 20,000 against 260 and 248 (-15 %); two
+threads, 2,000 arcs, 320 and 363 against 281 and 303. Not better within the noise (+-5 %):
+a recursive-bisection order (halves of breadth-first orders, parts of 16-32 nodes), and
+32-bit CSR offsets and metrics in the walked arrays.
 
 Only the node numbers change: arcs keep their numbers and each node's out- and in-arcs
 stay in arc order (the CSR is built as ``compile_network`` builds it), so a node's next hops
