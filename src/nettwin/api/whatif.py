@@ -337,15 +337,16 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
         routed = np.empty(k, bool)
         if k:
             q, arc_delay = queue_arcs(c, options, load)
+            kept = base.state_rows(others)  # the unaffected rows, as the baseline routed
             new = route(dataclasses.replace(
                 c, destinations=c.destinations[routes], dest_ptr=ptr[:routes.size + 1],
                 dest_demand=dem[:na]), arc_up, r.demand_rate_bps)
             path_metrics_all(c.n_nodes, c.destinations[dests], ptr, np.arange(k),
                              c.demand_src[dem], c.out_ptr, c.out_arc, c.arc_dst,
                              c.arc_metric, arc_up, arc_delay, 1.0 - q.loss, c.arc_signature,
-                             np.concatenate([new.dist, base.state.dist[others]]),
-                             np.concatenate([new.order, base.state.order[others]]),
-                             np.concatenate([new.count, base.state.count[others]]), 1,
+                             np.concatenate([new.dist, kept[0]]),
+                             np.concatenate([new.order, kept[1]]),
+                             np.concatenate([new.count, kept[2]]), 1,
                              delay_mean, delay_worst, delivered, hops, sig, routed)
     if not by_reach:  # compare the demands toward the affected destinations
         dem_a, now = dem[:na], routed[:na]

@@ -224,17 +224,16 @@ def pack_sets(sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def evaluate_failure_sets(base: Baseline, sets: list[np.ndarray]) -> SetOutcome:
     """Exact outcome of each failure set (arc numbers), evaluated incrementally."""
-    net, s = base.net, base.state
-    bits = base.dag_bits()
+    net, s, g = base.net, base.local_state, base.local
     ptr, arcs = pack_sets(sets)
     k = len(sets)
     out = SetOutcome(np.zeros(k), np.zeros(k, np.int64), np.zeros(k), np.zeros(k, np.int64),
                      np.zeros(net.n_arcs), np.zeros(net.n_arcs, np.int64))
     n_chunks = max(1, min(k, 8 * engine_threads()))
-    sweep_sets(ptr, arcs, net.destinations, base.dag_ptr, base.dag_dest, s.dist, s.flow, bits,
-               base.arc_up, net.out_ptr,
-               net.out_arc, net.in_ptr, net.in_arc, net.arc_src, net.arc_dst, net.arc_metric,
+    sweep_sets(ptr, arcs, g.destinations, base.dag_ptr, base.dag_dest, s.dist, s.flow,
+               base.local_dag_bits(), base.arc_up, g.out_ptr,
+               g.out_arc, g.in_ptr, g.in_arc, g.arc_src, g.arc_dst, net.arc_metric,
                s.load_bps, net.arc_capacity_bps, n_chunks, out.max_utilisation,
                out.max_utilisation_arc, out.lost_bps, out.overloaded_arcs,
-               out.arc_worst_utilisation, out.arc_worst_set, base.csr)
+               out.arc_worst_utilisation, out.arc_worst_set, base.local_csr)
     return out

@@ -31,6 +31,13 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
 from nettwin.engine.compiled import CompiledNetwork
+from nettwin.engine.locality import (
+    LocalGraph,
+    local_graph,
+    out_positions,
+    rows_to_local,
+    rows_to_network,
+)
 from nettwin.engine.routing import UNREACHABLE, dag_bitsets
 from nettwin.engine.simulate import RoutingState, route
 from nettwin.engine.threads import engine_threads, parallel_region, threads_for
@@ -54,18 +61,45 @@ def csr_arcs(out_arc: np.ndarray, in_arc: np.ndarray, arc_src: np.ndarray, arc_d
 
 @dataclass(frozen=True, eq=False)
 class Baseline:
-    """Everything an incremental sweep needs from the no-failure run."""
+    """Everything an incremental sweep needs from the no-failure run. The per-destination
+    rows are kept in ``local``'s node numbering (``engine.locality``: the repair's walks
+    touch nearby memory); ``state``, ``dag_bits()``, ``csr`` and ``out_pos`` give them in
+    the network's numbering."""
 
     net: CompiledNetwork
     arc_up: np.ndarray
     demand_rate_bps: np.ndarray
-    state: RoutingState
+    local: LocalGraph
+    local_state: RoutingState  # rows over local node numbers and local out-CSR positions
     dag_ptr: np.ndarray  # int64[m+1]: destinations whose DAG uses arc a are
     dag_dest: np.ndarray  # int32[...]: dag_dest[dag_ptr[a]:dag_ptr[a+1]] (indices)
 
     @property
     def load_bps(self) -> np.ndarray:
-        return self.state.load_bps
+        return self.local_state.load_bps
+
+    @cached_property
+    def state(self) -> RoutingState:
+        """The routing state in the network's numbering: a copy of every row, made on first
+        use (``state_rows``/``node_dist`` read a few rows without it)."""
+        s = self.local_state
+        dist, order, flow, bits = s.dist.copy(), s.order.copy(), s.flow.copy(), s.dag_bits.copy()
+        rows_to_network(self.local, self.net, dist, order, s.count, flow, bits)
+        return RoutingState(s.load_bps, dist, order, s.count, flow, s.n_chunks, bits)
+
+    def state_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distances, settle order and reach counts of destination rows ``rows`` in the
+        network's numbering."""
+        s, g = self.local_state, self.local
+        count = s.count[rows]
+        order = s.order[rows]
+        for i in range(order.shape[0]):
+            order[i, :count[i]] = g.node_at[order[i, :count[i]]]
+        return s.dist[rows][:, g.local_of], order, count
+
+    def node_dist(self, rows: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """Baseline distance of network node ``nodes[i]`` to destination row ``rows[i]``."""
+        return np.asarray(self.local_state.dist[rows, self.local.local_of[nodes]])
 
     @cached_property
     def csr(self) -> CsrArcs:
@@ -74,38 +108,61 @@ class Baseline:
         return csr_arcs(n.out_arc, n.in_arc, n.arc_src, n.arc_dst, n.arc_metric)
 
     @cached_property
+    def local_csr(self) -> CsrArcs:
+        """``csr`` of the locally numbered graph (what the repair kernels read)."""
+        g = self.local
+        return csr_arcs(g.out_arc, g.in_arc, g.arc_src, g.arc_dst, self.net.arc_metric)
+
+    @cached_property
     def out_pos(self) -> np.ndarray:
         """int64[m]: each arc's position in the out-CSR (where its bit is in ``dag_bits``)."""
-        pos = np.empty(self.net.n_arcs, np.int64)
-        pos[self.net.out_arc] = np.arange(self.net.n_arcs)
-        return pos
+        return out_positions(self.net.out_arc)
 
     def dag_bits(self) -> np.ndarray:
-        """Each destination's baseline DAG as a bitset (rebuilt if the state lacks it)."""
-        s = self.state
+        """Each destination's baseline DAG as a bitset over the network's out-CSR."""
+        bits: np.ndarray = self._network_bits
+        return bits
+
+    @cached_property
+    def _network_bits(self) -> np.ndarray:
+        bits = self.local_dag_bits().copy()
+        empty = np.zeros((0, 0), np.int64)
+        rows_to_network(self.local, self.net, empty, empty.astype(np.int32),
+                        np.zeros(0, np.int64), np.zeros((0, 0)), bits)
+        return bits
+
+    def local_dag_bits(self) -> np.ndarray:
+        """Each destination's baseline DAG over the local out-CSR (rebuilt if the state
+        lacks it)."""
+        s, g = self.local_state, self.local
         if s.dag_bits.shape[0] == s.dist.shape[0]:
             return s.dag_bits
         n = self.net
-        bits: np.ndarray = dag_bitsets(s.dist, n.out_ptr, n.arc_dst[n.out_arc],
-                                       n.arc_metric[n.out_arc], self.arc_up[n.out_arc])
+        bits: np.ndarray = dag_bitsets(s.dist, g.out_ptr, g.arc_dst[g.out_arc],
+                                       n.arc_metric[g.out_arc], self.arc_up[g.out_arc])
         return bits
 
     @property
     def memory_bytes(self) -> int:
-        s = self.state
+        s = self.local_state
         return int(s.dist.nbytes + s.order.nbytes + s.flow.nbytes + s.count.nbytes
                    + s.dag_bits.nbytes + self.dag_ptr.nbytes + self.dag_dest.nbytes)
 
 
 def prepare_baseline(net: CompiledNetwork, arc_up: np.ndarray | None = None,
-                     demand_rate_bps: np.ndarray | None = None) -> Baseline:
-    """Route the network once, keeping per-destination state for incremental updates."""
+                     demand_rate_bps: np.ndarray | None = None, *,
+                     node_order: np.ndarray | None = None) -> Baseline:
+    """Route the network once, keeping per-destination state for incremental updates (its
+    rows then renumbered in place for locality: no second copy). ``node_order``: the
+    network's nodes in the order the repair numbers them (``locality_order`` by default)."""
     ok = net.arc_up if arc_up is None else np.asarray(arc_up, dtype=bool)
     rate = net.demand_rate_bps if demand_rate_bps is None else np.asarray(
         demand_rate_bps, dtype=np.float64)
     state = route(net, ok, rate, keep_flow=True, keep_dag=True)
-    ptr, dest = _dag_index(state.dag_bits, net.out_arc)
-    return Baseline(net, ok, rate, state, ptr, dest)
+    g = local_graph(net, node_order)
+    rows_to_local(g, net, state.dist, state.order, state.count, state.flow, state.dag_bits)
+    ptr, dest = _dag_index(state.dag_bits, g.out_arc)
+    return Baseline(net, ok, rate, g, state, ptr, dest)
 
 
 @njit(cache=True)
@@ -506,11 +563,10 @@ def loads_under_failure(failed: np.ndarray, dests: np.ndarray, dag_ptr: np.ndarr
 
 def failure_loads(base: Baseline, failed_arcs: np.ndarray) -> tuple[np.ndarray, float]:
     """Arc loads after failing ``failed_arcs`` (and the traffic that became unroutable)."""
-    net, s = base.net, base.state
-    bits = base.dag_bits()
+    net, s, g = base.net, base.local_state, base.local
     load, lost = loads_under_failure(
-        np.asarray(failed_arcs, np.int64), net.destinations, base.dag_ptr, base.dag_dest, s.dist,
-        s.flow, bits, base.arc_up,
-        net.out_ptr, net.out_arc, net.in_ptr, net.in_arc, net.arc_src, net.arc_dst,
-        net.arc_metric, s.load_bps, engine_threads(), base.csr)
+        np.asarray(failed_arcs, np.int64), g.destinations, base.dag_ptr, base.dag_dest, s.dist,
+        s.flow, base.local_dag_bits(), base.arc_up,
+        g.out_ptr, g.out_arc, g.in_ptr, g.in_arc, g.arc_src, g.arc_dst,
+        net.arc_metric, s.load_bps, engine_threads(), base.local_csr)
     return load, float(lost)

@@ -173,4 +173,4 @@ def _unroutable_mask(compiled: CompiledNetwork, base: Any) -> np.ndarray:
     from nettwin.engine.routing import UNREACHABLE
 
     row = np.searchsorted(compiled.destinations, compiled.demand_dst)
-    return np.asarray(base.state.dist[row, compiled.demand_src] == UNREACHABLE)
+    return np.asarray(base.node_dist(row, compiled.demand_src) == UNREACHABLE)
