@@ -24,6 +24,8 @@
     │   └── TwinUnreachableError    no answer at all (connection refused, timed out)
     ├── NetworkGoneError            a live twin's network is being or was deleted: nothing
     │                               more is taken for it (the service answers 404)
+    ├── StoreError                  the service's store failed a change (locked, full,
+    │                               unreachable): nothing was changed (the service answers 503)
     └── JobError                    a job (sweep) failed or was cancelled (``status``)
         └── JobTimeoutError         ... or did not finish in the time given
 
@@ -127,6 +129,10 @@ class TwinUnreachableError(ClientError):
 
 class NetworkGoneError(NettwinError):
     """The network is being deleted or was: its live twin takes no more observations."""
+
+
+class StoreError(NettwinError):
+    """The store failed a change as a whole (its transaction rolled back): retry later."""
 
 
 class JobError(NettwinError):

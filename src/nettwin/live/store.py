@@ -41,7 +41,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from nettwin.estimate.history import TmHistory
@@ -285,16 +285,8 @@ class Store:
     def forget_network(self, network_id: str) -> int:
         """Delete everything kept for a network id, under every key ``history_key`` gave
         it (each version of its ports); the number of rows deleted."""
-        deleted = 0
         with self.engine.begin() as conn:
-            for table in metadata.sorted_tables:
-                col = table.c.get("network")
-                if col is None:
-                    continue
-                deleted += conn.execute(table.delete().where(
-                    (col == network_id) | col.startswith(f"{network_id}#", autoescape=True))
-                ).rowcount
-        return deleted
+            return forget_network_rows(conn, network_id)
 
     def has_tm_history(self, network: str) -> bool:
         with self.engine.connect() as conn:
@@ -438,3 +430,17 @@ def diff_states(before: PastState, after: PastState, arc_labels: Sequence[str],
                   "utilisation_after": None if np.isnan(ua[a]) else float(ua[a])}
                  for a in moved.tolist()],
     }
+
+
+def forget_network_rows(conn: Connection, network_id: str) -> int:
+    """``Store.forget_network`` inside a transaction the caller holds: the service deletes
+    a network's live rows, its proposals and the network itself in one (all or nothing)."""
+    deleted = 0
+    for table in metadata.sorted_tables:
+        col = table.c.get("network")
+        if col is None:
+            continue
+        deleted += conn.execute(table.delete().where(
+            (col == network_id) | col.startswith(f"{network_id}#", autoescape=True))
+        ).rowcount
+    return deleted
