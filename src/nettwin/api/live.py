@@ -22,7 +22,7 @@ from nettwin.live import LiveTwin, Message, Store
 from nettwin.live.alarms import Alarm, AlarmBook
 from nettwin.live.simulated import SimulatedTelemetry
 from nettwin.live.state import Changes
-from nettwin.live.twin import default_store_url
+from nettwin.live.store import default_store_url
 from nettwin.live.weather import LiveWeather
 from nettwin.model import Network
 from nettwin.radio.budget import RadioArrays

@@ -16,9 +16,11 @@ import hashlib
 import io
 import json
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +50,7 @@ from nettwin.estimate.history import TmHistory
 from nettwin.live.observations import DeadLetter, TimeWindow
 from nettwin.live.state import Changes
 from nettwin.model import Network
+from nettwin.paths import data_dir
 
 metadata = MetaData()
 rates = Table("rates", metadata, Column("network", String(200), nullable=False),
@@ -444,3 +447,14 @@ def forget_network_rows(conn: Connection, network_id: str) -> int:
             (col == network_id) | col.startswith(f"{network_id}#", autoescape=True))
         ).rowcount
     return deleted
+
+
+def default_store_url(folder: Path | None = None) -> str:
+    """Embedded SQLite file ``twin.db`` in ``folder`` (default: the data folder,
+    NETTWIN_DATA_DIR or ~/.local/share/nettwin), created if missing: the folder 0700 and
+    the file 0600, as ``nettwin serve`` makes them (the history is the network's traffic)."""
+    folder = folder or data_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # created empty before SQLite opens it (a valid empty database); its -wal/-shm inherit
+    os.close(os.open(folder / "twin.db", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    return f"sqlite:///{folder / 'twin.db'}"
