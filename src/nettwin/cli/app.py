@@ -51,7 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                    "readings and events"),
     "state": ("nettwin.cli.live", "The mirrored state as the history store has it, at any "
                                   "instant, or two instants compared."),
-    "estimate-tm": ("nettwin.cli.live", "Traffic matrix from link counters"),
+    "estimate-tm": ("nettwin.cli.estimate_tm", "Traffic matrix from link counters"),
     "lab": ("nettwin.cli.lab:lab_app", "A real network to mirror: FRR routers running OSPF "
                                        "in Linux network namespaces (root)."),
     "validate": ("nettwin.cli.validate", "Validate a change before it reaches the network: "
