@@ -26,6 +26,8 @@
     │                               more is taken for it (the service answers 404)
     ├── StoreError                  the service's store failed a change (locked, full,
     │                               unreachable): nothing was changed (the service answers 503)
+    ├── LabError                    the FRR lab cannot be built or driven here (missing tool,
+    │                               no root, bad state)
     └── JobError                    a job (sweep) failed or was cancelled (``status``)
         └── JobTimeoutError         ... or did not finish in the time given
 
@@ -133,6 +135,10 @@ class NetworkGoneError(NettwinError):
 
 class StoreError(NettwinError):
     """The store failed a change as a whole (its transaction rolled back): retry later."""
+
+
+class LabError(NettwinError):
+    """The lab cannot be built or driven here (missing tool, no root, bad state)."""
 
 
 class JobError(NettwinError):
