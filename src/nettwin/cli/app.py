@@ -155,11 +155,23 @@ def load_command(name: str) -> click.Command:
     if attribute:
         group = typer.main.get_group(getattr(module, attribute))
         group.name = name
+        _one_paragraph_listing(group)
         return group
     command = typer.main.get_group(module.commands).commands.get(name)
     if command is None:
         raise LookupError(f"{module_name} registers no command {name!r}")
     return command
+
+
+def _one_paragraph_listing(group: TyperGroup) -> None:
+    """A group's ``--help`` lists each command with the first paragraph of its docstring as
+    one paragraph: rich keeps the docstring's line breaks there (not on the command's own
+    page), so the listing broke mid-sentence at any terminal width."""
+    for command in group.commands.values():
+        if command.short_help is None and command.help:
+            command.short_help = " ".join(command.help.split("\n\n", 1)[0].split())
+        if isinstance(command, TyperGroup):
+            _one_paragraph_listing(command)
 
 
 app = typer.Typer(cls=LazyGroup, help="nettwin: a network digital twin. Ask 'what happens "
