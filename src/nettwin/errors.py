@@ -24,6 +24,10 @@
     │   └── TwinUnreachableError    no answer at all (connection refused, timed out)
     ├── NetworkGoneError            a live twin's network is being or was deleted: nothing
     │                               more is taken for it (the service answers 404)
+    ├── StoreError                  the service's store failed a change (locked, full,
+    │                               unreachable): nothing was changed (the service answers 503)
+    ├── LabError                    the FRR lab cannot be built or driven here (missing tool,
+    │                               no root, bad state)
     └── JobError                    a job (sweep) failed or was cancelled (``status``)
         └── JobTimeoutError         ... or did not finish in the time given
 
@@ -127,6 +131,14 @@ class TwinUnreachableError(ClientError):
 
 class NetworkGoneError(NettwinError):
     """The network is being deleted or was: its live twin takes no more observations."""
+
+
+class StoreError(NettwinError):
+    """The store failed a change as a whole (its transaction rolled back): retry later."""
+
+
+class LabError(NettwinError):
+    """The lab cannot be built or driven here (missing tool, no root, bad state)."""
 
 
 class JobError(NettwinError):

@@ -14,7 +14,6 @@ network) and like pyNTM's ``fail_interface`` but by link and node ids::
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 from nettwin.engine import CompiledNetwork, SimulationOptions, SimulationResult, simulate
 from nettwin.errors import ValidationError
 from nettwin.model import DemandTable, Network
-from nettwin.model.problems import Problem
+from nettwin.model.problems import Problem, unknown_id_fix
 from nettwin.report.tables import arc_table, demand_table, service_table
 from nettwin.scenarios.apply import apply_scenario
 from nettwin.scenarios.changes import FailLink, FailNode, FailSrlg, ScaleTraffic, Scenario
@@ -40,10 +39,8 @@ def check_ids(kind: str, wanted: Iterable[str], known: Iterable[str],
     for value in wanted:
         if value in pool_set:
             continue
-        close = difflib.get_close_matches(str(value), pool, n=3, cutoff=0.5)
-        hint = (f"did you mean {', '.join(map(repr, close))}?" if close
-                else f"use one of the {len(pool)} {kind} ids, e.g. {', '.join(pool[:3])}")
-        problems.append(Problem(argument, f"no such {kind}", fix=hint, value=value))
+        problems.append(Problem(argument, f"no such {kind}",
+                                fix=unknown_id_fix(kind, value, pool), value=value))
     return problems
 
 

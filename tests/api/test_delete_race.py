@@ -75,8 +75,11 @@ def test_observations_racing_a_delete_leave_no_orphans_and_no_500(
             feeders = [threading.Thread(target=feed, args=(k,)) for k in (1, 2, 3)]
             for f in feeders:
                 f.start()
+            start = len(statuses)
             go.set()
-            time.sleep(0.03)
+            deadline = time.monotonic() + 10  # delete once observations flow (not after a
+            while 200 not in statuses[start:] and time.monotonic() < deadline:  # fixed time)
+                time.sleep(0.001)
             assert client.delete(base, headers=admin).status_code == 204
             for f in feeders:
                 f.join()
@@ -86,9 +89,7 @@ def test_observations_racing_a_delete_leave_no_orphans_and_no_500(
     assert 200 in statuses and (404 in statuses or 409 in statuses)
 
 
-def test_a_delete_the_store_refuses_keeps_the_network(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch
-                                                       ) -> None:
+def test_a_delete_the_store_refuses_keeps_the_network(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     op, admin = _headers(settings)
     steps = list(counter_records(NET, simulate(compile_network(NET)).arc_load_bps,
@@ -101,16 +102,17 @@ def test_a_delete_the_store_refuses_keeps_the_network(tmp_path: Path,
         client.post(f"{base}/observations", json={"items": steps[0]},
                     headers=op).raise_for_status()
 
-        def refuse(_nid: str) -> None:
-            raise sqlite3.OperationalError("database is locked")
-
-        monkeypatch.setattr(app.state.twin.saved, "delete_network", refuse)
-        assert client.delete(base, headers=admin).status_code == 500
+        with sqlite3.connect(tmp_path / "twin.db") as conn:  # the store refuses the delete
+            conn.execute("CREATE TRIGGER refuse BEFORE DELETE ON api_networks "
+                         "BEGIN SELECT RAISE(ABORT, 'database is locked'); END")
+        refused = client.delete(base, headers=admin)
+        assert refused.status_code == 503 and refused.json()["error"] == "StoreError"
         # still there, as a restart will find it, and still taking observations
         assert client.get(base, headers=admin).status_code == 200
         assert client.post(f"{base}/observations", json={"items": steps[1]},
                            headers=op).status_code == 200
-        monkeypatch.undo()
+        with sqlite3.connect(tmp_path / "twin.db") as conn:
+            conn.execute("DROP TRIGGER refuse")
     with TestClient(create_app(settings)) as client:
         assert client.get(base, headers=admin).status_code == 200
         assert client.delete(base, headers=admin).status_code == 204

@@ -46,6 +46,23 @@ def test_whatif_bad_scenario_is_exit_3_with_the_reason(tmp_path: Path) -> None:
     assert res.exit_code == 2
 
 
+def test_an_unknown_id_in_a_scenario_names_the_closest_ids() -> None:
+    # a mistyped id was answered "use a link id of the network (14 known)" with none named;
+    # oracle: the network's own ids, the one meant among them
+    net = load_network(example_path())
+    meant = "Denver--Kansas-City"
+    for flag, typo, ids in (("--fail-link", meant.lower(), net.links),
+                            ("--fail-node", "Denvr", net.nodes)):
+        res = runner.invoke(app, ["whatif", flag, typo])
+        assert res.exit_code == EXIT_BAD_INPUT
+        said = " ".join(res.stderr.split())
+        assert "did you mean" in said and ("'Denver'" in said if ids is net.nodes
+                                           else f"'{meant}'" in said), said
+    res = runner.invoke(app, ["whatif", "--fail-link", "zzzz"])
+    said = " ".join(res.stderr.split())
+    assert res.exit_code == EXIT_BAD_INPUT and any(lid in said for lid in net.links), said
+
+
 def test_sweep_tables_equal_the_library_result(tmp_path: Path) -> None:
     res = runner.invoke(app, ["sweep", "--nodes", "--srlgs", "--out", str(tmp_path),
                               "--table-format", "parquet", "--html", str(tmp_path / "r.html")])

@@ -131,3 +131,16 @@ def test_json_dash_on_the_live_commands(tmp_path: Path) -> None:
     assert isinstance(state, dict)
     got = np.array([a["rate_bps"] for a in state["arcs"]], dtype=float)
     np.testing.assert_allclose(got, rate, rtol=1e-9)  # counters back to the loads
+
+
+@pytest.mark.parametrize("group", [n for n, (target, _h) in COMMANDS.items() if ":" in target])
+def test_a_groups_listing_gives_each_command_its_first_paragraph_unbroken(group: str) -> None:
+    # rich keeps a docstring's line breaks in a group's listing: at any width the text broke
+    # mid-sentence ("... (or delay, or SLA breaks),\n optionally robust ..."). Oracle: each
+    # command's own first paragraph, its whitespace collapsed, on one line of a wide listing
+    res = runner.invoke(app, [group, "--help"], env={"COLUMNS": "1000"}, terminal_width=1000)
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    for name, cmd in load_command(group).commands.items():  # type: ignore[attr-defined]
+        first = " ".join((cmd.help or "").split("\n\n")[0].split())
+        assert any(first in line for line in lines), (name, first)

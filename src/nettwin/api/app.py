@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -31,7 +31,7 @@ from nettwin.api.settings import Settings
 from nettwin.api.shadow_agents import schedule as schedule_shadow_agents
 from nettwin.api.uploads import BodyLimit
 from nettwin.api.warmup import start_warmup
-from nettwin.errors import NettwinError, NetworkGoneError, ValidationError
+from nettwin.errors import NettwinError, NetworkGoneError, StoreError, ValidationError
 
 
 def _problem_body(exc: NettwinError) -> dict[str, Any]:
@@ -49,14 +49,14 @@ async def _simulated_telemetry(twin: Twin, interval_s: float) -> None:
     live twin, like any other source."""
     while True:
         for nid in list(twin.live_ids):
-            if nid not in twin.networks:
+            if not twin.has(nid):
                 continue
-            network, _c = twin.get(nid)
             try:
+                network, _c = twin.get(nid)
                 await asyncio.to_thread(twin.live.feed_simulated, nid, network, None,
                                         radio=twin.radio(nid), storm=twin.default_storm(nid),
                                         interval_s=interval_s)
-            except NetworkGoneError:
+            except (NetworkGoneError, HTTPException):
                 continue  # deleted meanwhile
         await asyncio.sleep(interval_s)
 
@@ -105,6 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(NettwinError)
     async def domain_error(request: Request, exc: NettwinError) -> JSONResponse:
+        if isinstance(exc, StoreError):  # nothing changed: the client may try again
+            return JSONResponse(_problem_body(exc), status_code=503,
+                                headers={"Retry-After": "1"})
         gone = isinstance(exc, NetworkGoneError)  # deleted while the request ran
         return JSONResponse(_problem_body(exc), status_code=404 if gone else 422)
 

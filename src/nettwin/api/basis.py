@@ -29,7 +29,7 @@ from fastapi import HTTPException
 
 from nettwin.api.payloads import RecentResults
 from nettwin.engine import CompiledNetwork, SimulationResult, compile_network, simulate
-from nettwin.live.twin import fit_level
+from nettwin.live.fidelity import fit_level
 from nettwin.model import Network
 
 if TYPE_CHECKING:

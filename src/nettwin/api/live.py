@@ -22,7 +22,7 @@ from nettwin.live import LiveTwin, Message, Store
 from nettwin.live.alarms import Alarm, AlarmBook
 from nettwin.live.simulated import SimulatedTelemetry
 from nettwin.live.state import Changes
-from nettwin.live.twin import default_store_url
+from nettwin.live.store import default_store_url
 from nettwin.live.weather import LiveWeather
 from nettwin.model import Network
 from nettwin.radio.budget import RadioArrays
@@ -125,20 +125,6 @@ class LiveHub:
         if lt is not None:
             lt.reopen()
 
-    def forget_stored(self, nid: str) -> int:
-        """Delete everything the store keeps for a (retired) network (rates, counters,
-        traffic history of every version of its ports): nothing is left orphaned under an
-        id no network has any more. The number of rows deleted."""
-        with self._lock:
-            lt = self.twins.get(nid)
-        if lt is not None and lt.store is not None:
-            return lt.store.forget_network(nid)
-        store = Store(self.store_url or default_store_url(self.data_dir))
-        try:
-            return store.forget_network(nid)
-        finally:
-            store.close()
-
     def drop(self, nid: str) -> None:
         """Last step of a delete: the network's twin, simulator and history leave memory."""
         with self._lock:
@@ -148,17 +134,6 @@ class LiveHub:
             self._states.pop(nid, None)
         if lt is not None and lt.store is not None:
             lt.store.close()
-
-    def forget(self, nid: str) -> None:
-        """Delete a network's live side: refuse ingestion, delete its stored rows, then drop
-        it from memory (a failing store leaves it taking observations as before)."""
-        self.retire(nid)
-        try:
-            self.forget_stored(nid)
-        except BaseException:
-            self.reopen(nid)
-            raise
-        self.drop(nid)
 
     def _refuse_if_gone(self, nid: str) -> None:
         if nid in self._gone:

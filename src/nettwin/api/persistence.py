@@ -14,11 +14,12 @@ import time
 from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from nettwin.api.jobs import Job, JobState
-from nettwin.errors import NettwinError
+from nettwin.errors import NettwinError, StoreError
 from nettwin.io.native import network_to_document, parse_document
-from nettwin.live.store import Store
+from nettwin.live.store import Store, forget_network_rows
 from nettwin.model import Network
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,20 @@ class ServiceStore:
                                                              document=json.dumps(modules)))
 
     def delete_network(self, nid: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(delete(networks).where(networks.c.id == nid))
-            conn.execute(delete(network_modules).where(network_modules.c.id == nid))
+        """Delete a network and everything kept for it (its live twin's rows: the hub's
+        store is this database; its shadow proposals; its modules) in one transaction: a
+        store that fails any step leaves all of it, and raises StoreError."""
+        try:
+            with self.engine.begin() as conn:
+                forget_network_rows(conn, nid)
+                conn.execute(delete(proposals).where(proposals.c.network_id == nid))
+                conn.execute(delete(network_modules).where(network_modules.c.id == nid))
+                conn.execute(delete(networks).where(networks.c.id == nid))
+        except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc  # the driver's own error, not the SQL
+            raise StoreError(f"the store failed to delete network {nid!r} "
+                             f"({type(cause).__name__}: {cause}): nothing was deleted, the "
+                             "network is as it was; try again") from exc
 
     def load_modules(self) -> dict[str, dict[str, Any]]:
         """The capacity modules kept beside stored networks, by network id."""
@@ -115,10 +127,6 @@ class ServiceStore:
             rows = [r for (r,) in conn.execute(
                 q.order_by(proposals.c.time.desc(), proposals.c.id).limit(limit))]
         return [json.loads(r) for r in reversed(rows)]
-
-    def delete_proposals(self, nid: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(delete(proposals).where(proposals.c.network_id == nid))
 
     # ------------------------------------------------------------------ jobs
     def save_job(self, job: Job) -> None:

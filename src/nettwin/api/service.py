@@ -3,6 +3,7 @@ tokens, the live hub, metrics) and the dependency routes get it through."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from nettwin.api.shadow_agents import ShadowAgents
 from nettwin.api.views import radio_of
 from nettwin.engine import CompiledNetwork, SimulationResult, compile_network
 from nettwin.engine import simulate as run_simulation
+from nettwin.errors import NetworkGoneError
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.model import Network
@@ -45,6 +47,9 @@ class Twin:
         self.modules: dict[str, dict[str, Any]] = {}
         self.live_ids: list[str] = []  # networks fed simulated telemetry
         self._cache: dict[tuple[str, str], Any] = {}
+        # networks a delete has begun on: reads answer 404 for them from its first step
+        self._deleting: set[str] = set()
+        self._deleting_lock = threading.Lock()
         self.tokens = TokenStore(settings.tokens_file)
         self.audit_log = AuditLog(settings.audit_file, settings.audit_anonymous_per_s,
                                   settings.audit_max_bytes)
@@ -104,17 +109,23 @@ class Twin:
         return self.storms.get(nid)
 
     def forget(self, nid: str) -> None:
-        """Delete a network, atomic as a client sees it: ingestion for it is refused first
-        (a batch being written finishes), then the stores delete its rows and the network,
-        then memory lets it go. A store that fails leaves the network as it was, in memory
-        and in the store (a restart finds what the client still sees), taking observations
-        again."""
-        self.live.retire(nid)
+        """Delete a network, atomic as a client sees it. From its first step every read
+        answers 404 (``get``, ``listed``, ingestion, new proposals); a batch or proposal
+        being written finishes first. Then one transaction deletes everything stored for it
+        (live rows, proposals, the network), then memory lets it go. A store that fails
+        leaves the network whole, in memory and in the store (a restart finds what the
+        client sees again), taking observations again, and raises StoreError."""
+        with self._deleting_lock:
+            if not self.has(nid):  # no such network, or another request is deleting it
+                raise HTTPException(404, detail=f"no network {nid!r}")
+            self._deleting.add(nid)
         try:
-            self.live.forget_stored(nid)
+            self.live.retire(nid)
             self.saved.delete_network(nid)
         except BaseException:
             self.live.reopen(nid)
+            with self._deleting_lock:
+                self._deleting.discard(nid)
             raise
         for store in (self.networks, self.compiled, self.baselines, self.profiles, self.storms,
                       self.modules):
@@ -125,7 +136,36 @@ class Twin:
             self.live_ids.remove(nid)
         self.live.drop(nid)
         self.shadow.forget_network(nid)
-        self.saved.delete_proposals(nid)  # after its agents stop: none proposes again
+        with self._deleting_lock:
+            self._deleting.discard(nid)  # gone from ``networks`` now (ids are never reused)
+
+    def has(self, nid: str) -> bool:
+        """Whether reads see the network (not while it is being deleted)."""
+        return nid in self.networks and nid not in self._deleting
+
+    def listed(self) -> dict[str, Network]:
+        """The networks reads see, by id."""
+        return {nid: n for nid, n in list(self.networks.items()) if nid not in self._deleting}
+
+    def replace_network(self, nid: str, network: Network) -> None:
+        """Keep a changed network (PUT .../slices) under its id, in memory and the store;
+        one being deleted is not brought back (NetworkGoneError)."""
+        with self._deleting_lock:
+            self._refuse_if_deleting(nid)
+            self.networks[nid] = network
+            self.saved.save_network(nid, network)
+
+    def record_proposal(self, nid: str, owner: str, record: dict[str, Any]) -> None:
+        """Keep a shadow-mode record; none is written for a network being deleted (its
+        delete would leave it behind), NetworkGoneError instead."""
+        with self._deleting_lock:
+            self._refuse_if_deleting(nid)
+            self.saved.save_proposal(nid, owner, record)
+
+    def _refuse_if_deleting(self, nid: str) -> None:
+        if not self.has(nid):
+            raise NetworkGoneError(f"network {nid!r} is being deleted or was: nothing more "
+                                   "is kept for it")
 
     def load_examples(self) -> None:
         """The embedded default: Abilene (IP core) as 'example' and the Munich microwave
@@ -144,7 +184,7 @@ class Twin:
         self.live_ids.extend(n for n in ("example", "munich") if n not in self.live_ids)
 
     def get(self, nid: str) -> tuple[Network, CompiledNetwork]:
-        if nid not in self.networks:
+        if not self.has(nid):
             raise HTTPException(404, detail=f"no network {nid!r}")
         if nid not in self.compiled:
             self.compiled[nid] = compile_network(self.networks[nid])

@@ -143,7 +143,7 @@ def run_once(twin: Twin, agent: ShadowAgent) -> dict[str, Any] | None:
                        basis=b.kind, basis_note=b.note, survive=Survive(agent.survive),
                        body=body)
         doc: dict[str, Any] = json_safe(record.document())
-        twin.saved.save_proposal(agent.network_id, agent.owner, doc)
+        twin.record_proposal(agent.network_id, agent.owner, doc)
         agent.proposals += 1
         return doc
 
@@ -167,7 +167,7 @@ async def schedule(twin: Twin, tick_s: float = 1.0) -> None:
     while True:
         for agent in twin.shadow.due(time.time()):
             agent.next_at = time.time() + agent.every_s
-            if agent.network_id not in twin.networks:
+            if not twin.has(agent.network_id):
                 agent.last_error = "the network is gone"
                 continue
             try:

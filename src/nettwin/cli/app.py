@@ -51,7 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                    "readings and events"),
     "state": ("nettwin.cli.live", "The mirrored state as the history store has it, at any "
                                   "instant, or two instants compared."),
-    "estimate-tm": ("nettwin.cli.live", "Traffic matrix from link counters"),
+    "estimate-tm": ("nettwin.cli.estimate_tm", "Traffic matrix from link counters"),
     "lab": ("nettwin.cli.lab:lab_app", "A real network to mirror: FRR routers running OSPF "
                                        "in Linux network namespaces (root)."),
     "validate": ("nettwin.cli.validate", "Validate a change before it reaches the network: "
@@ -155,11 +155,23 @@ def load_command(name: str) -> click.Command:
     if attribute:
         group = typer.main.get_group(getattr(module, attribute))
         group.name = name
+        _one_paragraph_listing(group)
         return group
     command = typer.main.get_group(module.commands).commands.get(name)
     if command is None:
         raise LookupError(f"{module_name} registers no command {name!r}")
     return command
+
+
+def _one_paragraph_listing(group: TyperGroup) -> None:
+    """A group's ``--help`` lists each command with the first paragraph of its docstring as
+    one paragraph: rich keeps the docstring's line breaks there (not on the command's own
+    page), so the listing broke mid-sentence at any terminal width."""
+    for command in group.commands.values():
+        if command.short_help is None and command.help:
+            command.short_help = " ".join(command.help.split("\n\n", 1)[0].split())
+        if isinstance(command, TyperGroup):
+            _one_paragraph_listing(command)
 
 
 app = typer.Typer(cls=LazyGroup, help="nettwin: a network digital twin. Ask 'what happens "

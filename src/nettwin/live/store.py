@@ -16,9 +16,11 @@ import hashlib
 import io
 import json
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,13 +43,14 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from nettwin.estimate.history import TmHistory
 from nettwin.live.observations import DeadLetter, TimeWindow
 from nettwin.live.state import Changes
 from nettwin.model import Network
+from nettwin.paths import data_dir
 
 metadata = MetaData()
 rates = Table("rates", metadata, Column("network", String(200), nullable=False),
@@ -285,16 +288,8 @@ class Store:
     def forget_network(self, network_id: str) -> int:
         """Delete everything kept for a network id, under every key ``history_key`` gave
         it (each version of its ports); the number of rows deleted."""
-        deleted = 0
         with self.engine.begin() as conn:
-            for table in metadata.sorted_tables:
-                col = table.c.get("network")
-                if col is None:
-                    continue
-                deleted += conn.execute(table.delete().where(
-                    (col == network_id) | col.startswith(f"{network_id}#", autoescape=True))
-                ).rowcount
-        return deleted
+            return forget_network_rows(conn, network_id)
 
     def has_tm_history(self, network: str) -> bool:
         with self.engine.connect() as conn:
@@ -438,3 +433,28 @@ def diff_states(before: PastState, after: PastState, arc_labels: Sequence[str],
                   "utilisation_after": None if np.isnan(ua[a]) else float(ua[a])}
                  for a in moved.tolist()],
     }
+
+
+def forget_network_rows(conn: Connection, network_id: str) -> int:
+    """``Store.forget_network`` inside a transaction the caller holds: the service deletes
+    a network's live rows, its proposals and the network itself in one (all or nothing)."""
+    deleted = 0
+    for table in metadata.sorted_tables:
+        col = table.c.get("network")
+        if col is None:
+            continue
+        deleted += conn.execute(table.delete().where(
+            (col == network_id) | col.startswith(f"{network_id}#", autoescape=True))
+        ).rowcount
+    return deleted
+
+
+def default_store_url(folder: Path | None = None) -> str:
+    """Embedded SQLite file ``twin.db`` in ``folder`` (default: the data folder,
+    NETTWIN_DATA_DIR or ~/.local/share/nettwin), created if missing: the folder 0700 and
+    the file 0600, as ``nettwin serve`` makes them (the history is the network's traffic)."""
+    folder = folder or data_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # created empty before SQLite opens it (a valid empty database); its -wal/-shm inherit
+    os.close(os.open(folder / "twin.db", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    return f"sqlite:///{folder / 'twin.db'}"

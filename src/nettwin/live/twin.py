@@ -20,37 +20,36 @@ import asyncio
 import dataclasses
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nettwin.engine import compile_network
 from nettwin.errors import NettwinError, NetworkGoneError
-from nettwin.estimate import TmEstimate, estimate_tm, routing_matrix
+from nettwin.estimate import TmEstimate, routing_matrix
 from nettwin.estimate.history import (
     HistoryPrior,
     PriorChoice,
     TmHistory,
-    estimate_tm_with_prior,
     prior_from_history,
 )
 from nettwin.estimate.tm import RoutingMatrix
+from nettwin.live.fidelity import NETWORK_OBJECT, Fidelity, compare_rates, drift_alarms, fit_level
+from nettwin.live.live_network import estimate_matrix, live_network, with_link_states
 from nettwin.live.observations import DeadLetter, Decoder
 from nettwin.live.sources import Ack, Message, Source
 from nettwin.live.state import Changes, TwinState
-from nettwin.live.store import PastState, Store, history_key
+from nettwin.live.store import PastState, Store, default_store_url, history_key
 from nettwin.live.topology import apply_topology
 from nettwin.model import Network
-from nettwin.model.demands import DEFAULT_CLASS, DemandTable
-from nettwin.paths import data_dir
+
+# LiveTwin, and the names that lived here before fidelity, live_network and the store's
+# default took them (their old import path keeps working)
+__all__ = ["Fidelity", "LiveTwin", "default_store_url", "fit_level", "live_network"]
 
 log = logging.getLogger(__name__)
 
@@ -59,27 +58,6 @@ DRIFT_EVERY_S = 60.0  # data time between drift checks (and matrix refreshes)
 # the dense routing matrix (arcs x node pairs, float64) the estimate needs, above which the
 # live twin does not estimate the matrix on its own (the engine still simulates the plan)
 MAX_ROUTING_CELLS = 25_000_000  # 200 MB; germany50: 88 arcs x 2,450 pairs = 0.2 M
-NETWORK_OBJECT = "network"  # the alarm object of whole-network conditions
-
-
-def default_store_url(folder: Path | None = None) -> str:
-    """Embedded SQLite file ``twin.db`` in ``folder`` (default: the data folder,
-    NETTWIN_DATA_DIR or ~/.local/share/nettwin), created if missing: the folder 0700 and
-    the file 0600, as ``nettwin serve`` makes them (the history is the network's traffic)."""
-    folder = folder or data_dir()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # created empty before SQLite opens it (a valid empty database); its -wal/-shm inherit
-    os.close(os.open(folder / "twin.db", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-    return f"sqlite:///{folder / 'twin.db'}"
-
-
-@dataclass(frozen=True)
-class Fidelity:
-    """Measured vs predicted rate per arc, from the estimated matrix routed by the twin."""
-
-    arc_error: np.ndarray  # |predicted - measured| / max(measured, 1 % capacity); nan: none
-    score: float  # 1 - traffic-weighted mean relative error, in [0, 1]
-    drifting: list[str]  # arcs whose error exceeds the threshold
 
 
 class LiveTwin:
@@ -279,8 +257,8 @@ class LiveTwin:
         rates = self.state.arc_rate_bps if arc_rate_bps is None else arc_rate_bps
         up = self.state.arc_up() if arc_up is None else arc_up
         rm = self.routing(up)
-        return _estimate(rm, np.where(up, rates, np.nan), self.state.compiled, self.prior,
-                         self.state.time if at is None else at, mu)
+        return estimate_matrix(rm, np.where(up, rates, np.nan), self.state.compiled,
+                               self.prior, self.state.time if at is None else at, mu)
 
     @property
     def prior(self) -> HistoryPrior | None:
@@ -458,24 +436,9 @@ class LiveTwin:
         earlier estimate: when the network changes in a way the twin was not told (a silent
         failure, a metric change), the prediction and the counters part."""
         est = est or self.tm or self.estimate_tm()
-        c = self.state.compiled
         rm = self.routing(self.state.arc_up())
-        predicted = rm.a @ est.rate_bps
-        measured = self.state.arc_rate_bps
-        # the matrix's level fitted to the counters first: traffic rising or falling
-        # everywhere (the daily cycle) is not drift, a different routing is
-        level = fit_level(predicted, measured)
-        if level is not None:
-            predicted = predicted * max(level, 0.0)
-        floor = 0.01 * c.arc_capacity_bps
-        err = np.abs(predicted - measured) / np.maximum(measured, floor)
-        ok = np.isfinite(err)
-        weights = np.where(ok, np.nan_to_num(measured), 0.0)
-        score = (1.0 - float(np.average(np.where(ok, err, 0.0), weights=weights))
-                 if weights.sum() > 0 else 1.0)
-        drifting = [c.arc_label(int(a))
-                    for a in np.flatnonzero(ok & (err > self.drift_threshold))]
-        return Fidelity(np.where(ok, err, np.nan), max(0.0, min(1.0, score)), drifting)
+        return compare_rates(rm.a @ est.rate_bps, self.state.arc_rate_bps, self.state.compiled,
+                             self.drift_threshold)
 
     def check_drift(self, fidelity: Fidelity | None = None, *,
                     estimate: TmEstimate | None = None) -> Changes:
@@ -491,32 +454,16 @@ class LiveTwin:
         return ch
 
     def _drift(self, fid: Fidelity, estimate: TmEstimate | None) -> Changes:
-        ch = Changes(time=self.state.time)
-        want = {(arc, "modelDrift"): "major" for arc in fid.drifting}
-        problems = dict.fromkeys(want, f"predicted rate off the measured one by more than "
-                                       f"{self.drift_threshold:.0%} (the twin's matrix, "
-                                       "routed as it believes the network routes)")
+        network_problem = None
         if self.prior is not None and self.can_estimate():
             est = estimate or self.estimate_tm()
             self.last_innovation = est.innovation
             if self.prior.drift(est):
-                key = (NETWORK_OBJECT, "modelDrift")
-                want[key] = "major"
-                problems[key] = (
+                network_problem = (
                     f"counters inconsistent with the twin's routing and the measured history "
                     f"(innovation {est.innovation:.3g} > alarm level "
                     f"{self.prior.alarm_innovation:.3g}): a silent failure or metric change?")
-        have = {k: v for k, v in self.state.alarms.items() if k[1] == "modelDrift"}
-        for key, sev in want.items():
-            if key not in have:
-                ch.alarms_raised.append((key[0], key[1], sev))
-        for key in set(have) - set(want):
-            ch.alarms_cleared.append(key)
-        self.state.alarms = {k: v for k, v in self.state.alarms.items()
-                             if k[1] != "modelDrift"} | want
-        self.state.alarm_problems = {k: v for k, v in self.state.alarm_problems.items()
-                                     if k[1] != "modelDrift"} | problems
-        return ch
+        return drift_alarms(self.state, fid, self.drift_threshold, network_problem)
 
     # ------------------------------------------------------------------ history
     def state_at(self, at: float) -> PastState:
@@ -566,72 +513,3 @@ class LiveTwin:
                 "batches": self.batches, "time": self.state.time,
                 "latency_p50_s": float(np.percentile(lat, 50)),
                 "latency_p99_s": float(np.percentile(lat, 99))}
-
-
-def fit_level(planned_bps: np.ndarray, measured_bps: np.ndarray) -> float | None:
-    """The factor s minimising sum (s * planned - measured)^2 over the arcs where both are
-    known (None: no such arc, or nothing planned there)."""
-    ok = np.isfinite(measured_bps) & np.isfinite(planned_bps)
-    p, m = planned_bps[ok], measured_bps[ok]
-    denom = float(p @ p)
-    return float(p @ m) / denom if denom > 0 else None
-
-
-def with_link_states(network: Network, link_up: dict[str, bool]) -> Network:
-    """``network`` with the operational state of the links named in ``link_up``."""
-    return dataclasses.replace(network, links={
-        lid: dataclasses.replace(lk, oper_up=link_up.get(lid, lk.oper_up))
-        for lid, lk in network.links.items()})
-
-
-def _estimate(rm: RoutingMatrix, rates: np.ndarray, c: Any, prior: HistoryPrior | None,
-              at: float, mu: float) -> TmEstimate:
-    if prior is not None and prior.src.size == rm.src.size:
-        return estimate_tm_with_prior(rm, rates, prior, time_of_day_s=_time_of_day(at))
-    return estimate_tm(rm, rates, c.arc_src, c.arc_dst, c.n_nodes, mu=mu)
-
-
-def _time_of_day(t: float) -> float | None:
-    return float(t % 86_400.0) if np.isfinite(t) else None
-
-
-def live_network(shaped: Network, link_up: dict[str, bool], arc_rate_bps: np.ndarray,
-                 mu: float = 0.01, *, prior: HistoryPrior | None = None,
-                 at: float = float("nan")) -> Network:
-    """``shaped`` with these link states and the traffic matrix estimated from these arc
-    rates (with the history ``prior`` at time ``at`` when given, else tomogravity). The
-    plan's demands and services are kept, re-rated: the estimate of each node pair is split
-    over the plan's demands of that pair in proportion to their planned rates (an unplanned
-    pair becomes a demand of its own), so what-ifs on it still check every SLA."""
-    network = with_link_states(shaped, link_up)
-    up = np.repeat([lk.is_up for lk in network.links.values()], 2)
-    c = compile_network(network)
-    rm = routing_matrix(c, up)
-    rates = arc_rate_bps[: c.n_arcs] if arc_rate_bps.size >= c.n_arcs else np.concatenate(
-        [arc_rate_bps, np.full(c.n_arcs - arc_rate_bps.size, np.nan)])
-    est = _estimate(rm, np.where(up, rates, np.nan), c, prior, at, mu)
-    n = c.n_nodes
-    pair_est = np.zeros(n * n)
-    np.add.at(pair_est, est.src.astype(np.int64) * n + est.dst, est.rate_bps)
-    plan = network.demands
-    plan_pair = plan.src.astype(np.int64) * n + plan.dst
-    pair_plan = np.bincount(plan_pair, plan.rate_bps, n * n)
-    pair_count = np.bincount(plan_pair, minlength=n * n)
-    share = np.where(pair_plan[plan_pair] > 0, plan.rate_bps / np.where(
-        pair_plan[plan_pair] > 0, pair_plan[plan_pair], 1.0), 1.0 / pair_count[plan_pair])
-    rate = pair_est[plan_pair] * share
-    extra = np.flatnonzero((pair_est > 0) & (pair_count == 0))
-    src = np.concatenate([plan.src, (extra // n).astype(plan.src.dtype)])
-    dst = np.concatenate([plan.dst, (extra % n).astype(plan.dst.dtype)])
-    ids = None if plan.ids is None else plan.ids + tuple(
-        f"{network.node_ids[e // n]}->{network.node_ids[e % n]}" for e in extra.tolist())
-    classes = np.concatenate([plan.class_index, np.full(extra.size, plan.class_names.index(
-        DEFAULT_CLASS) if DEFAULT_CLASS in plan.class_names else 0, plan.class_index.dtype)])
-    names = plan.class_names if DEFAULT_CLASS in plan.class_names or not extra.size \
-        else (*plan.class_names, DEFAULT_CLASS)
-    if DEFAULT_CLASS not in plan.class_names and extra.size:
-        classes[len(plan):] = len(plan.class_names)
-    demands = DemandTable(src.astype(np.int32), dst.astype(np.int32),
-                          np.concatenate([rate, pair_est[extra]]), classes.astype(np.int16),
-                          names, ids)
-    return network.with_demands(demands, network.services)

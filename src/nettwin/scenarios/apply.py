@@ -11,7 +11,7 @@ from nettwin.engine import CompiledNetwork, compile_network
 from nettwin.errors import ValidationError
 from nettwin.model import Network, build_demands_from_columns, build_network
 from nettwin.model.demands import DemandTable
-from nettwin.model.problems import Problem
+from nettwin.model.problems import Problem, unknown_id_fix
 from nettwin.scenarios.changes import (
     AddLink,
     Direction,
@@ -115,7 +115,7 @@ def apply_scenario(network: Network, compiled: CompiledNetwork | None,
 
     def missing(what: str, value: str, pool: object) -> None:
         problems.append(Problem(f"scenario {scenario.name!r}", f"no such {what}", value=value,
-                                fix=f"use a {what} id of the network ({len(pool)} known)"))  # type: ignore[arg-type]
+                                fix=unknown_id_fix(what, value, pool)))  # type: ignore[arg-type]
 
     for change in scenario.changes:
         if isinstance(change, FailLink):

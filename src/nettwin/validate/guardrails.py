@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from nettwin.errors import ValidationError
-from nettwin.model.problems import Problem
+from nettwin.model.problems import Problem, unknown_id_fix
 from nettwin.validate.changeset import ChangeSet
 from nettwin.validate.forwarding import ForwardingState, reach_of, trace
 from nettwin.validate.performance import StateFigures, SurvivalReport
@@ -184,7 +184,7 @@ def check_references(rules: tuple[Rule, ...], node_ids: tuple[str, ...],
     for rule in rules:
         if isinstance(rule, NeverIsolate) and rule.node not in node_ids:
             problems.append(Problem(f"{source}: {rule}", "no such node", value=rule.node,
-                                    fix=f"use a node id of the network ({len(node_ids)} known)"))
+                                    fix=unknown_id_fix("node", rule.node, node_ids)))
         if isinstance(rule, MaxDelay) and rule.service not in service_ids:
             problems.append(Problem(f"{source}: {rule}", "no such service", value=rule.service,
                                     fix="use a service id of the network: "

@@ -99,7 +99,7 @@ async def live_state(_: Viewer, twin: TwinDep, nid: NetworkId, request: Request,
         def past() -> bytes:
             return json_bytes(live_state_document(twin, nid, at).model_dump(mode="json"))
         return Response(await run_in_threadpool(past), media_type="application/json")
-    if nid not in twin.networks:
+    if not twin.has(nid):
         raise HTTPException(404, detail=f"no network {nid!r}")
     if not twin.live.has_state(nid):
         raise HTTPException(404, detail="no live state yet: POST telemetry or observations "

@@ -77,7 +77,7 @@ def _notes(network: Network) -> list[str]:
 
 @router.get("/networks", **role_route(Role.VIEWER))
 def list_networks(_: Viewer, twin: TwinDep) -> list[NetworkListItem]:
-    return [NetworkListItem(id=nid, **net.summary()) for nid, net in twin.networks.items()]
+    return [NetworkListItem(id=nid, **net.summary()) for nid, net in twin.listed().items()]
 
 
 @router.post("/networks", status_code=201, **role_route(Role.ADMIN))
@@ -107,7 +107,6 @@ def get_network(_: Viewer, twin: TwinDep, nid: NetworkId) -> NetworkInfo:
 @router.delete("/networks/{nid}", status_code=204, response_class=Response,
                **role_route(Role.ADMIN))
 def delete_network(_: Admin, twin: TwinDep, nid: NetworkId) -> Response:
-    twin.get(nid)
     twin.forget(nid)
     return Response(status_code=204)
 

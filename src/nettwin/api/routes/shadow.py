@@ -152,7 +152,7 @@ def propose(who: Operator, twin: TwinDep, nid: NetworkId, body: ProposalRequest
     record = judge(network, change_set_of(body, network), agent=body.agent, at=at,
                    basis=b.kind, basis_note=b.note, body=keep, **_checks(body))
     doc = json_safe(record.document())
-    twin.saved.save_proposal(nid, who.name, doc)
+    twin.record_proposal(nid, who.name, doc)
     return ProposalRecord.model_validate(doc | {"hindsight": None,
                                                 "hindsight_note": "just proposed"})
 

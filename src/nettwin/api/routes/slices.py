@@ -58,8 +58,7 @@ def put_slices(_: Planner, twin: TwinDep, nid: NetworkId, body: SlicesBody) -> S
     is a 422 naming the slice, the field, the value and the fix; nothing is changed then."""
     network, _c = twin.get(nid)
     updated = network.with_slices(body.slices, "slices")
-    twin.networks[nid] = updated  # the compiled arrays do not depend on slices
-    twin.saved.save_network(nid, updated)
+    twin.replace_network(nid, updated)  # the compiled arrays do not depend on slices
     return _slices_doc(updated)
 
 

@@ -1,0 +1,138 @@
+"""What the live commands (``ingest``, ``state``, ``estimate-tm``) share: the store, lab and
+prior options, how they read an instant, which network they mirror and how they open its
+live twin, and how they report the prior the twin learned."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nettwin.cli.common import (
+    EXIT_BAD_INPUT,
+    alert,
+    err,
+    load,
+    out,
+)
+from nettwin.cli.render import pct
+from nettwin.io import MetricPolicy
+
+StoreOpt = Annotated[str | None, typer.Option(
+    "--store", help="History database URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
+                    "(default: the embedded twin.db in NETTWIN_DATA_DIR).")]
+
+
+def parse_when(text: str | None) -> float:
+    """Epoch seconds from 'now', epoch seconds, ISO 8601, or -30s / -5m / -2h / -1d."""
+    from nettwin.live.observations import parse_time
+
+    if text is None or text == "now":
+        return time.time()
+    if text.startswith("-") and text[-1] in "smhd":
+        try:
+            return time.time() - float(text[1:-1]) * {"s": 1, "m": 60, "h": 3600,
+                                                        "d": 86400}[text[-1]]
+        except ValueError:
+            pass
+    try:
+        return parse_time(float(text) if text.replace(".", "", 1).isdigit() else text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc}; use now, epoch seconds, ISO 8601 or -5m") from None
+
+
+def iso(t: float | None) -> str:
+    return (datetime.fromtimestamp(t, UTC).isoformat() if t is not None and math.isfinite(t)
+            else "never")
+
+
+LabOpt = Annotated[Path | None, typer.Option(
+    "--lab", help="Mirror the FRR lab whose state is in this folder (its routers, links, "
+                  "costs and traffic as built). Without --network or --lab, a lab running "
+                  "in NETTWIN_DATA_DIR/lab is mirrored; else the bundled Abilene.")]
+
+
+def network_to_mirror(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
+             lab: Path | None = None, metrics: Path | None = None) -> Any:
+    """--network, else --lab, else the lab running in the data folder, else Abilene: the
+    lab's exporter names its routers and links, which another network would dead-letter."""
+    if file is not None and lab is not None:
+        raise typer.BadParameter("give --network or --lab, not both", param_hint="--lab")
+    if file is None:
+        from nettwin.paths import data_dir
+
+        default = data_dir() / "lab"
+        folder = lab or (default if (default / "lab.json").is_file() else None)
+        if folder is not None:
+            from nettwin.lab.forwarding import network_of
+            from nettwin.lab.frr import Lab
+
+            network = network_of(Lab.load(folder).plan, injected=False)
+            if lab is None:
+                err.print(f"mirroring the lab in {folder} (--network FILE mirrors another "
+                          "network)")
+            if metrics is not None:
+                from nettwin.io.metrics import apply_metrics_file
+
+                network = apply_metrics_file(network, metrics)
+            return network
+    return load(file, fmt, None, capacity, policy, metrics=metrics)
+
+
+def open_twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
+          store_url: str | None, lab: Path | None = None, metrics: Path | None = None) -> Any:
+    from nettwin.live import LiveTwin, Store, default_store_url
+
+    network = network_to_mirror(file, fmt, capacity, policy, lab, metrics)
+    return LiveTwin(network, Store(store_url or default_store_url()))
+
+
+PriorOpt = Annotated[str | None, typer.Option(
+    "--prior-from", help="Measured past matrices (a folder or a quoted glob of traffic "
+                         "files: flow exports, uploaded matrices) to learn the prior from: "
+                         "per-source fan-out shares and time-of-day profiles, chosen and "
+                         "calibrated on the history's own later part. Without it: gravity.")]
+
+
+def history_span(twin: Any) -> tuple[float, float]:
+    """First and last measured instants in the store; exit 3 when there are none."""
+    span: tuple[float, float] | None = twin.store.time_range(twin.name)
+    if span is None:
+        alert.print(f"no history for network {twin.name!r} in {twin.store.url}: ingest first")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return span
+
+
+def print_kept_prior(twin: Any) -> None:
+    """Say that the twin's prior was learned again from the matrices the store keeps (an
+    earlier ``ingest --prior-from`` or PUT .../traffic-history), and from which; or that
+    matrices are kept for an earlier version of the network (other links or ports) and how
+    to carry them over or forget them."""
+    if twin.prior_source is None:
+        for key, n in twin.history_elsewhere:
+            out.print(f"[dim]note:[/] gravity prior, while {n} measured matrices are kept in "
+                      f"the store under {key}, an earlier version of this network (its links "
+                      "or ports changed since): `estimate-tm --carry-prior` carries them "
+                      "over, `estimate-tm --forget-prior` forgets them")
+    if twin.prior_source != "store" or twin.prior_choice is None:
+        return
+    labels = twin.prior_labels
+    span = f" ({labels[0]} .. {labels[-1]})" if labels else ""
+    out.print(f"prior: learned from {twin.prior_matrices} measured matrices kept in the store "
+              f"for {twin.name}{span}; `ingest --prior-from` replaces them")
+    print_choice(twin.prior_matrices, twin.prior_choice)
+
+
+def print_choice(n: int, choice: Any) -> None:
+    hl = "none" if choice.half_life is None else f"{choice.half_life:.0f} matrices"
+    analog = "off" if choice.analog_tau is None else f"tau {choice.analog_tau:g}"
+    out.print(f"prior learned from {n} measured matrices: {choice.bins} time-of-day bin(s), "
+              f"recency half-life {hl}, analog weighting by node totals: {analog}, "
+              f"fan-in combined: {choice.use_fanin}, KL-fitted to "
+              f"node totals: {choice.fit_totals}; sd calibrated x{choice.kappa:.2f}; "
+              f"{pct(choice.validation_error)} median error on the history's last "
+              f"{choice.validation_matrices} matrices")
