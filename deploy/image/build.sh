@@ -33,8 +33,13 @@ fi
 mkdir -p "$work/context/wheels"
 
 # 1. Root file system: documentation, manuals and translations left out (about 45 MB);
-#    /usr merged by mmdebstrap's hook instead of the usrmerge package (which pulls in perl).
-key=$(printf '%s %s %s v3' "$suite" "$packages" "$mirror" | sha256sum | cut -c1-16)
+#    /usr merged by mmdebstrap's hook instead of the usrmerge package (which pulls in perl);
+#    apt, e2fsprogs and what only they use purged once installed (about 17 MB: the image
+#    installs nothing later, and carries no package manager). libstdc++6 stays: no Debian
+#    package needs it then, but the wheels' libraries (llvmlite, scipy) do.
+purge="apt adduser debian-archive-keyring gpgv libapt-pkg6.0 libgnutls30 libhogweed6 \
+libnettle8 libp11-kit0 libseccomp2 libtasn1-6 libxxhash0 e2fsprogs libext2fs2 libss2 logsave"
+key=$(printf '%s %s %s %s v4' "$suite" "$packages" "$mirror" "$purge" | sha256sum | cut -c1-16)
 rootfs="$work/rootfs-$key.tar"
 if [ ! -s "$rootfs" ]; then
   echo "mmdebstrap: $suite minbase + $packages"
@@ -43,6 +48,7 @@ if [ ! -s "$rootfs" ]; then
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --customize-hook="chroot \"\$1\" dpkg --purge $purge" \
     --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/*' \
     "$suite" "$rootfs.part" "$mirror"
   mv "$rootfs.part" "$rootfs"
@@ -63,7 +69,7 @@ buildah build --isolation chroot --format docker --layers=false \
 
 # 4. Slimming, from the host (the image holds no binutils): test suites and C headers of the
 #    installed packages go, shared libraries lose their debugging symbols (llvmlite's alone
-#    shrinks from 171 MB). The smoke test then runs numba, scipy, pyarrow and the API inside.
+#    shrinks from 171 MB). The smoke test then runs numba, scipy and the API inside.
 ctr=$(buildah from --pull-never "$image.unslim")
 trap 'buildah umount "$ctr" >/dev/null 2>&1; buildah rm "$ctr" >/dev/null 2>&1' EXIT
 mnt=$(buildah mount "$ctr")
@@ -76,11 +82,18 @@ find "$site" -type f \( -name '*.h' -o -name '*.hpp' -o -name '*.pxd' -o -name '
 # strip breaks them, as it did numpy's OpenBLAS.)
 find "$site" -type f -name '*.so*' -not -path '*.libs/*' \
   -exec strip --strip-unneeded {} + 2>/dev/null || true
-# Arrow Flight (RPC) and the S3 file system are never used by nettwin (about 60 MB).
-rm -f "$site"/pyarrow/*flight* "$site"/pyarrow/_s3fs.* "$site"/pyarrow/libarrow_s3.* \
-  "$site"/pyarrow/_pyarrow_cpp_tests.*
-buildah run --isolation chroot "$ctr" -- /opt/nettwin/bin/python -c \
-  'import numba, scipy.optimize, pyarrow.parquet, pyarrow.compute, pyarrow.fs, nettwin.api'
+find "$site" -depth -type d -path '*/tornado/test' -exec rm -rf {} +
+# Swagger UI's source maps and ES-module builds (for bundlers): /docs loads
+# swagger-ui-bundle.js and swagger-ui.css (about 10 MB).
+rm -f "$site"/swagger_ui_bundle/vendor/*/*.map "$site"/swagger_ui_bundle/vendor/*/*-es-bundle*.js
+# Bytecode: every .pyc pip wrote is stale once buildah dates the files (about 95 MB that
+# only cost a stat); checked-hash ones for the modules the pods load (deploy/image/bytecode.py).
+find "$site" -name '*.pyc' -delete
+find "$site" -depth -type d -name __pycache__ -empty -delete
+cp deploy/image/bytecode.py "$mnt/tmp/bytecode.py"
+buildah run --isolation chroot --user 0:0 --env NUMBA_CACHE_DIR=/tmp/numba "$ctr" -- \
+  /opt/nettwin/bin/python /tmp/bytecode.py
+rm -rf "$mnt/tmp/bytecode.py" "$mnt/tmp/numba"
 after=$(du -sm "$mnt" | cut -f1)
 echo "slimmed: $before MB -> $after MB"
 buildah umount "$ctr" >/dev/null

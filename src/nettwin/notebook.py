@@ -25,7 +25,7 @@ from nettwin.engine import CompiledNetwork, SimulationOptions, SimulationResult,
 from nettwin.errors import ValidationError
 from nettwin.model import DemandTable, Network
 from nettwin.model.problems import Problem, unknown_id_fix
-from nettwin.report.tables import arc_table, demand_table, service_table
+from nettwin.report.tables import arc_records, arc_table, demand_table, service_table, top_arcs
 from nettwin.scenarios.apply import apply_scenario
 from nettwin.scenarios.changes import FailLink, FailNode, FailSrlg, ScaleTraffic, Scenario
 
@@ -46,7 +46,8 @@ def check_ids(kind: str, wanted: Iterable[str], known: Iterable[str],
 
 @dataclass(frozen=True, eq=False)
 class RunResult:
-    """One simulation, with its inputs; tables are pyarrow Tables (``.to_pandas()``)."""
+    """One simulation, with its inputs; tables are pyarrow Tables (``.to_pandas()``; they
+    need ``pip install nettwin[arrow]``)."""
 
     network: Network
     compiled: CompiledNetwork
@@ -100,11 +101,13 @@ class RunResult:
         """A notebook cell shows the summary and the five busiest arcs."""
         import html
 
-        arcs = self.arcs.sort_by([("utilisation", "descending")]).slice(0, 5)
+        # from the arrays, not the Arrow table: the summary shows without nettwin[arrow]
+        arcs = arc_records(self.compiled, self.result,
+                           [int(a) for a in top_arcs(self.result, 5)])
         rows = "".join(
             f"<tr><td>{html.escape(str(r['link']))}</td><td>{r['src']} → {r['dst']}</td>"
             f"<td>{r['load_bps'] / 1e9:.2f} Gbit/s</td><td>{100 * r['utilisation']:.1f} %</td>"
-            f"</tr>" for r in arcs.to_pylist())
+            f"</tr>" for r in arcs)
         return (f"<p>{html.escape(repr(self))}</p><table><tr><th>link</th><th>arc</th>"
                 f"<th>load</th><th>utilisation</th></tr>{rows}</table>")
 

@@ -37,6 +37,7 @@ from nettwin.cli.common import (
 from nettwin.cli.render import ms, pct, si
 from nettwin.engine import QueueModel, compile_network, simulate
 from nettwin.errors import NettwinError
+from nettwin.extras import require
 from nettwin.io import MetricPolicy
 from nettwin.io.scenario_files import load_scenarios
 from nettwin.model import Network
@@ -215,6 +216,8 @@ def sweep(
 
     if table_format not in ("csv", "parquet", "json"):
         raise typer.BadParameter("--table-format must be csv, parquet or json")
+    if table_format == "parquet":
+        require("pyarrow.parquet")  # nettwin[arrow]: said before the sweep, not after it
     network = _network(file, fmt, traffic, default_capacity, metric_policy, metrics_file)
     try:
         options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nettwin.errors import ImportFormatError
+from nettwin.extras import require
 from nettwin.live.feed import Ack, Message
 
 HEAD_BYTES = 4096  # what identifies a replay file's content, with its inode
@@ -61,7 +62,7 @@ class FileReplaySource:
 
     def _lines(self) -> Iterator[tuple[int, Any]]:
         if self.path.suffix.lower() == ".parquet":
-            import pyarrow.parquet as pq
+            pq = require("pyarrow.parquet")
 
             i = 0
             for rows in pq.ParquetFile(self.path).iter_batches(batch_size=10_000):
@@ -109,8 +110,8 @@ class FileReplaySource:
 
 def _parquet_columns(path: Path) -> list[str]:
     """The columns of a Parquet observation table; a clear error for anything else."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa = require("pyarrow")
+    pq = require("pyarrow.parquet")
 
     try:
         names = list(pq.ParquetFile(path).schema_arrow.names)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationResult
+from nettwin.extras import require
 from nettwin.model import Network
 
 
@@ -35,7 +37,7 @@ def _num(x: float) -> float | None:
 
 
 def arc_records(net: CompiledNetwork, result: SimulationResult,
-                rows_wanted: range | None = None) -> list[dict[str, Any]]:
+                rows_wanted: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """One row per arc (link direction), in arc order (only ``rows_wanted``, if given)."""
     rows = []
     for arc in range(net.n_arcs) if rows_wanted is None else rows_wanted:
@@ -135,8 +137,8 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
 
 def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
     """Rows as a Parquet table (lists become strings joined by ';')."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa = require("pyarrow")
+    pq = require("pyarrow.parquet")
 
     flat = [{k: (";".join(map(str, v)) if isinstance(v, list | tuple) else v)
              for k, v in row.items()} for row in rows]
@@ -164,14 +166,14 @@ def top_arcs(result: SimulationResult, count: int) -> np.ndarray:
 def _take(labels: tuple[str, ...] | list[str], index: np.ndarray) -> Any:
     """Labels picked by position, as an Arrow string column (one take in Arrow's C++: no
     Python string per row)."""
-    import pyarrow as pa
+    pa = require("pyarrow")
 
     return pa.array(list(labels), pa.string()).take(pa.array(np.asarray(index, np.int32)))
 
 
 def arc_table(net: CompiledNetwork, result: SimulationResult) -> Any:
     """One row per arc (link direction) as a pyarrow Table, built from the arrays at once."""
-    import pyarrow as pa
+    pa = require("pyarrow")
 
     arc = np.arange(net.n_arcs)
     return pa.table({
@@ -189,7 +191,7 @@ def arc_table(net: CompiledNetwork, result: SimulationResult) -> Any:
 
 def demand_table(network: Network, result: SimulationResult) -> Any:
     """One row per demand as a pyarrow Table (delays are NaN where a demand is unroutable)."""
-    import pyarrow as pa
+    pa = require("pyarrow")
 
     t = network.demands
     return pa.table({
@@ -204,7 +206,7 @@ def demand_table(network: Network, result: SimulationResult) -> Any:
 
 def service_table(network: Network, result: SimulationResult) -> Any:
     """One row per service as a pyarrow Table: worst delay and loss against the SLA targets."""
-    import pyarrow as pa
+    pa = require("pyarrow")
 
     s = result.services
     svcs = [network.services[sid] for sid in s.ids]

@@ -11,10 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from nettwin.errors import NettwinError
+from nettwin.extras import naming_extra
+
+try:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+except ModuleNotFoundError as exc:  # pip install nettwin[arrow]
+    raise naming_extra(exc) from None
 
 # field -> (arrow type, the record kinds that carry it); declared once
 OBSERVATION_FIELDS: dict[str, tuple[pa.DataType, tuple[str, ...]]] = {
