@@ -296,3 +296,53 @@ def test_queue_room_passes_light_bursts_and_sends_saturated_ones_at_line_rate(
     room = queue_room(np.array([0]), hop_rate, lam, b.high_ratio, time_s, busy,
                       rates / capacity)
     assert room[0] == pytest.approx(want, rel=0.01)
+
+
+def _clipped_tandem_wait(peak: float, on_s: float, off_s: float, lam_u: float, lam_j: float,
+                         horizon: float, seed: int) -> float:
+    """Packet by packet, unit capacities, exponential sizes kept from hop to hop, infinite
+    buffers: an on-off source with Poisson traffic lam_u at port u, then its output with
+    Poisson traffic lam_j at port j. Returns the mean wait at j."""
+    rng = np.random.default_rng(seed)
+    starts: list[np.ndarray] = []
+    t, on = 0.0, bool(rng.random() < on_s / (on_s + off_s))
+    while t < horizon:
+        dur = float(rng.exponential(on_s if on else off_s))
+        if on:
+            starts.append(t + rng.uniform(0.0, dur, rng.poisson(peak * dur)))
+        t, on = t + dur, not on
+    t_a = np.concatenate(starts)
+    t_a = t_a[t_a < horizon]
+
+    def fifo(arrive: np.ndarray, service: np.ndarray) -> np.ndarray:
+        order = np.argsort(arrive, kind="stable")
+        dep, free = np.empty(arrive.size), -np.inf
+        for i, (a, s) in enumerate(zip(arrive[order].tolist(), service[order].tolist(),
+                                       strict=True)):
+            free = max(a, free) + s
+            dep[order[i]] = free
+        return dep
+
+    t_u = np.concatenate([t_a, rng.uniform(0.0, horizon, rng.poisson(lam_u * horizon))])
+    size_u = rng.exponential(1.0, t_u.size)
+    dep_a = fifo(t_u, size_u)[:t_a.size]
+    t_j = np.concatenate([dep_a, rng.uniform(0.0, horizon, rng.poisson(lam_j * horizon))])
+    size_j = np.concatenate([size_u[:t_a.size], rng.exponential(1.0, t_j.size - t_a.size)])
+    wait = fifo(t_j, size_j) - size_j - t_j
+    keep = t_j > 0.1 * horizon
+    return float(wait[keep].mean())
+
+
+@pytest.mark.parametrize(("peak", "on_s", "off_s", "lam_u", "lam_j"),
+                         [(0.8, 40.0, 80.0, 0.32, 0.16), (1.0, 10.0, 30.0, 0.3, 0.3)])
+def test_a_transit_port_behind_a_port_that_clips_an_on_off_source_matches_packets(
+        peak: float, on_s: float, off_s: float, lam_u: float, lam_j: float) -> None:
+    # u cannot carry the burst beside its other traffic (peak + lam_u > 1): the source
+    # leaves at its FIFO share for a longer burst, which then queues at j with j's traffic
+    b = Bursts(np.array([(on_s + off_s) / on_s, 1.0, 1.0]), np.array([0.0, 1.0, 1.0]),
+               np.array([on_s, 1.0, 1.0]), np.array([off_s, 1.0, 1.0]))
+    out = evaluate_paths(np.array([0, 2, 3, 4]), np.array([0, 1, 0, 1]),
+                         np.array([peak * on_s / (on_s + off_s), lam_u, lam_j]), np.ones(3),
+                         np.full(3, 2.0), b, np.ones(2), np.full(2, 1e4))
+    want = _clipped_tandem_wait(peak, on_s, off_s, lam_u, lam_j, 3e5, seed=1)
+    assert out.port_waiting_s[1] == pytest.approx(want, rel=0.15)

@@ -22,14 +22,15 @@ DATA = Path(__file__).resolve().parent / "data" / "ns3_bursty"
 # share, losses shortening clipped bursts, light-traffic tandem pairs and size-keeping
 # trains from busy ports, spacing kept through faster ports, clipped to the port's own
 # MMPP/M/1/K high-phase rate, the M/G/1/K size term with the streams' own size laws and
-# by phase of the port's chain): link wait MAPE 7.57 %, flow queueing MAPE 5.01 %, 82.8 % of
-# the 87 links losing > 0.1 % within +-30 % (with the size laws alone 7.83, 5.07, 83.9 %;
-# before them 7.93, 5.19, 83.9 %; before the 2026-12-07 changes 8.85 %, 4.86 %,
+# by phase of the port's chain, the FIFO-share cap beside u's load less the source's own
+# drops): link wait MAPE 7.37 %, flow queueing MAPE 4.94 %, 83.9 % of the 87 links losing
+# > 0.1 % within +-30 % (before the last 7.57, 5.01, 82.8 %; with the size laws alone 7.83,
+# 5.07, 83.9 %; before them 7.93, 5.19, 83.9 %; before the 2026-12-07 changes 8.85 %, 4.86 %,
 # 83.9 %; with the first of them 8.03, 5.00, 83.9 %; before the queue_room clip 7.66,
 # 5.04, 83.9 %; before the tandem terms: 9.8 %, 5.3 %, 83.9 %; before the clipping
 # changes: 9.2 %, 5.3 %, 79.3 %; the QNA model, bench_bursty.py on 2026-12-07: 33.0 %,
 # 32.8 %, 13.8 %); tolerances at the figures with a small margin
-WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.078, 0.052, 0.80
+WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.076, 0.052, 0.80
 HELDOUT = {f"h{i:02d}" for i in range(1, 9)}
 
 

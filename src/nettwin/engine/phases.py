@@ -24,9 +24,9 @@ def port_phases(arcs: np.ndarray, n_ports: int, lam_hop: np.ndarray, hop_b: Burs
     bursty stream that comes from the same upstream port, superposed and fitted as one
     MMPP2 whose high rate is at most the FIFO share of the upstream port's capacity that it
     can take (``up_service_s``: the hop's packet time at the upstream port, ``up_load``:
-    that port's load): streams that leave one port together never arrive faster than it
-    sends. Returns the generator [P, m, m], the port's rate in each phase [P, m] and each
-    stream's rate in each phase [hops, m]."""
+    that port's load less what it drops of the hop's stream): streams that leave one port
+    together never arrive faster than it sends. Returns the generator [P, m, m], the port's
+    rate in each phase [P, m] and each stream's rate in each phase [hops, m]."""
     g = max(1, int(groups))
     m = 2 ** g
     n_hops = arcs.size
