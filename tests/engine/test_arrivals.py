@@ -163,6 +163,27 @@ def test_a_lightly_loaded_port_passes_bursts_on() -> None:
 
 
 @pytest.mark.parametrize("model", [ArrivalModel.BURSTY, ArrivalModel.POISSON])
+def test_demands_that_cross_no_port_queue_nowhere(model: ArrivalModel) -> None:
+    # a demand whose path has no hop waits and loses nothing and loads no port, alone or
+    # beside a demand that does cross one (which then queues exactly as it would alone)
+    b = onoff_bursts(np.array([0.05, 0.05]), np.array([0.15, 0.15]))
+    args = (np.array([300.0, 300.0]), np.array([8000.0, 8000.0]),
+            np.array([2 * 8000.0 ** 2] * 2), b, np.array([1e7]), np.array([11.0]), model)
+    home = evaluate_paths(np.array([0, 0, 0]), np.array([], np.int64), *args)
+    assert not home.delay_s.any() and not home.loss.any() and not home.port_waiting_s.any()
+    assert not home.port_utilisation.any()
+    alone = evaluate_paths(np.array([0, 1]), np.array([0]), args[0][:1], args[1][:1],
+                           args[2][:1], onoff_bursts(np.array([0.05]), np.array([0.15])),
+                           *args[4:])
+    for ptr, home_at in ((np.array([0, 0, 1]), 0), (np.array([0, 1, 1]), 1)):
+        mixed = evaluate_paths(ptr, np.array([0]), *args)
+        assert mixed.delay_s[home_at] == 0.0 and mixed.loss[home_at] == 0.0
+        away = 1 - home_at
+        assert mixed.delay_s[away] == pytest.approx(alone.delay_s[0], rel=1e-12)
+        assert mixed.port_loss[0] == pytest.approx(alone.port_loss[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("model", [ArrivalModel.BURSTY, ArrivalModel.POISSON])
 def test_poisson_streams_with_size_laws_queue_as_m_g_1_k_with_the_mixture(
         model: ArrivalModel) -> None:
     # two Poisson demands entering at one port, one of fixed 1,000-byte packets and one of

@@ -397,11 +397,12 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
         # what reaches the next hop: thinned by the losses, clipped by the port's room
         keep = 1.0 - hop_loss
         cum = np.cumsum(np.log(np.maximum(keep, 1e-300)))
-        start = np.repeat(cum[path_ptr[:-1]] - np.log(np.maximum(keep[path_ptr[:-1]],
-                                                                 1e-300))
-                          if arcs.size else np.zeros(0), lengths)
+        # each demand's first hop (a demand with no hop is repeated zero times: any index)
+        head = np.minimum(path_ptr[:-1], max(arcs.size - 1, 0))
+        start = np.repeat(cum[head] - np.log(np.maximum(keep[head], 1e-300))
+                          if arcs.size else np.zeros(lengths.size), lengths)
         new_reach = np.exp(cum - np.log(np.maximum(keep, 1e-300)) - start)
-        settled = r > 0 and np.abs(new_reach - reach).max() < 1e-7
+        settled = r > 0 and np.abs(new_reach - reach).max(initial=0.0) < 1e-7
         reach = new_reach
         if model is ArrivalModel.BURSTY and not src.is_poisson.all():
             # a backlogged FIFO port serves the streams in proportion to what they bring:
@@ -450,8 +451,9 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
             hop_b = Bursts(*(np.where(follow, np.concatenate([[0.0], getattr(out, f)[:-1]]),
                                       getattr(nxt, f))
                              for f in ("high_ratio", "low_ratio", "high_s", "low_s")))
-            settled = settled and bool(np.abs(hop_b.high_ratio - before).max()
-                                       <= 1e-6 * np.abs(before).max())
+            # initial=0: demands that cross no port (all at home) settle at once
+            settled = settled and bool(np.abs(hop_b.high_ratio - before).max(initial=0.0)
+                                       <= 1e-6 * np.abs(before).max(initial=0.0))
         if settled:
             break
     queueing = np.bincount(owner, weights=hop_wait, minlength=lengths.size)
