@@ -235,18 +235,23 @@ def _mg1k_kernel(lam: np.ndarray, ptr: np.ndarray, prob: np.ndarray, fixed: np.n
         for n in range(1, k + 2):
             tail[n] = max(tail[n - 1] - a[n - 1], 0.0)
         pi = np.zeros(k)  # departure epochs see 0..K-1
-        pi[0] = 1.0
-        for j in range(k - 1):
+        if a[0] < 1e-280:  # no departure leaves the port short of full: overloaded past
+            pi[k - 1] = 1.0  # what a double carries (lam x over ~600 with fixed sizes)
+        else:
+            pi[0] = 1.0
+        for j in range(k - 1 if a[0] >= 1e-280 else 0):
             up = pi[0] * tail[j + 1]
             for m in range(1, j + 1):
                 up += pi[m] * tail[j - m + 2]
             pi[j + 1] = up / a[0]
+            if pi[j + 1] > 1e250:  # overloaded: grows like rho^n across the buffer
+                pi[:j + 2] /= pi[j + 1]
         pi /= pi.sum()
         norm = pi[0] + rho
         mean_n = 0.0
         for j in range(k):
             mean_n += j * pi[j] / norm
-        p_full = 1.0 - 1.0 / norm
+        p_full = max(1.0 - 1.0 / norm, 0.0)  # pi_0 + rho >= 1 but for rounding
         mean_n += k * p_full
         loss[i] = p_full
         admitted = lam[i] * (1.0 - p_full)
