@@ -296,3 +296,19 @@ def test_queue_room_passes_light_bursts_and_sends_saturated_ones_at_line_rate(
     room = queue_room(np.array([0]), hop_rate, lam, b.high_ratio, time_s, busy,
                       rates / capacity)
     assert room[0] == pytest.approx(want, rel=0.01)
+
+
+def test_a_rare_burst_far_past_capacity_into_a_long_buffer_matches_simulation() -> None:
+    # on 5 % of the time at 10x the capacity, into ns-3's default 100-packet DropTail: the
+    # size term at the on phase's own rate runs M/G/1/K far past load 1 with a long
+    # buffer, where the departure chain grows like rho^n (it overflowed to NaN)
+    on, off, service, k = 0.01, 0.19, 8e-3, 101
+    pps = 0.5 / service
+    law = SizeLaw(np.array([0, 1]), np.array([1.0]), np.array([8000.0]), np.zeros(1))
+    out = evaluate_paths(np.array([0, 1]), np.array([0]), np.array([pps]), law.mean_bits,
+                         law.second_moment_bits2, onoff_bursts(np.array([on]),
+                                                               np.array([off])),
+                         np.array([1e6]), np.array([float(k)]), size_law=law)
+    loss, wait = _ipp_port(pps * (on + off) / on, on, off, service, k, 300_000)
+    assert out.port_waiting_s[0] == pytest.approx(wait, rel=0.07)
+    assert out.port_loss[0] == pytest.approx(loss, rel=0.15)  # ~1,500 losses, in bursts
