@@ -139,3 +139,27 @@ def test_fixed_sizes_at_any_load_keep_the_time_average_law(rho: float, k: int) -
     assert 0.0 <= loss[0] <= rho / (1.0 + rho)
     assert loss[0] >= 1.0 - 1.0 / rho - 1e-12
     assert 0.0 <= wait[0] <= k * x
+
+
+@pytest.mark.parametrize("rho", [0.99, 0.999, 0.9999, 1.0001, 1.001, 1.01])
+def test_a_default_buffer_near_capacity_is_still_mm1k(rho: float) -> None:
+    """The default buffer (1,000 packets) is past the always-exact size; near load 1 the
+    buffer still shapes the queue, where the infinite-buffer wait (up to ten times the
+    buffer at 0.9999) or a full buffer (twice the wait at 1.0001) is far off."""
+    x, k = 1e-3, 1001.0
+    loss, wait = mg1k_law_queue(np.array([rho / x]), _one_port([1.0], [0.0], [x]),
+                                np.array([k]))
+    b, n = mm1k_blocking_and_mean(np.array([rho]), np.array([k]))
+    assert loss[0] == pytest.approx(b[0], rel=1e-6, abs=1e-12)
+    assert wait[0] == pytest.approx(n[0] / (rho / x * (1.0 - b[0])) - x, rel=1e-6)
+
+
+@pytest.mark.parametrize("rho", [0.97, 0.999, 1.003])
+def test_a_long_buffer_near_capacity_matches_the_brute_force_chain(rho: float) -> None:
+    p, mean_s, k = [0.2, 0.8], [6e-3, 0.5e-3], 450
+    lam = rho / float(np.dot(p, mean_s))
+    loss, wait = mg1k_law_queue(np.array([lam]), _one_port(p, [0.0, 0.0], mean_s),
+                                np.array([float(k)]))
+    block, w = _h2_chain(lam, p, mean_s, k)
+    assert loss[0] == pytest.approx(block, rel=1e-5, abs=1e-12)
+    assert wait[0] == pytest.approx(w, rel=1e-5)
