@@ -367,3 +367,19 @@ def test_a_transit_port_behind_a_port_that_clips_an_on_off_source_matches_packet
                          np.full(3, 2.0), b, np.ones(2), np.full(2, 1e4))
     want = _clipped_tandem_wait(peak, on_s, off_s, lam_u, lam_j, 3e5, seed=1)
     assert out.port_waiting_s[1] == pytest.approx(want, rel=0.15)
+
+
+def test_a_rare_burst_far_past_capacity_into_a_long_buffer_matches_simulation() -> None:
+    # on 5 % of the time at 10x the capacity, into ns-3's default 100-packet DropTail: the
+    # size term at the on phase's own rate runs M/G/1/K far past load 1 with a long
+    # buffer, where the departure chain grows like rho^n (it overflowed to NaN)
+    on, off, service, k = 0.01, 0.19, 8e-3, 101
+    pps = 0.5 / service
+    law = SizeLaw(np.array([0, 1]), np.array([1.0]), np.array([8000.0]), np.zeros(1))
+    out = evaluate_paths(np.array([0, 1]), np.array([0]), np.array([pps]), law.mean_bits,
+                         law.second_moment_bits2, onoff_bursts(np.array([on]),
+                                                               np.array([off])),
+                         np.array([1e6]), np.array([float(k)]), size_law=law)
+    loss, wait = _ipp_port(pps * (on + off) / on, on, off, service, k, 300_000)
+    assert out.port_waiting_s[0] == pytest.approx(wait, rel=0.07)
+    assert out.port_loss[0] == pytest.approx(loss, rel=0.15)  # ~1,500 losses, in bursts

@@ -115,3 +115,51 @@ def test_two_moment_law_keeps_the_moments_and_the_port_mixture_weights_by_rate()
     assert x[0] == pytest.approx(mean[1] / 2e6)
     assert x[1] == pytest.approx((100 * mean[0] + 300 * mean[2]) / 400 / 1e6)
     assert x2[1] == pytest.approx((100 * m2[0] + 300 * m2[2]) / 400 / 1e12)
+
+
+@pytest.mark.parametrize(("rho", "k"), [(5.0, 400), (20.0, 400), (20.0, 120)])
+def test_overloaded_long_buffer_is_still_mm1k(rho: float, k: int) -> None:
+    """The departure chain of an overloaded port grows like rho^n across the buffer: it
+    must be carried without overflowing (an on-off source's on phase loads a port so)."""
+    x = 1e-3
+    loss, wait = mg1k_law_queue(np.array([rho / x]), _one_port([1.0], [0.0], [x]),
+                                np.array([float(k)]))
+    b, n = mm1k_blocking_and_mean(np.array([rho]), np.array([float(k)]))
+    assert loss[0] == pytest.approx(b[0], rel=1e-9)
+    assert wait[0] == pytest.approx(n[0] / (rho / x * (1.0 - b[0])) - x, rel=1e-9)
+
+
+@pytest.mark.parametrize(("rho", "k"), [(5.0, 400), (20.0, 50), (2000.0, 8), (0.5, 50)])
+def test_fixed_sizes_at_any_load_keep_the_time_average_law(rho: float, k: int) -> None:
+    """P_K = 1 - 1 / (pi_0 + rho) with pi_0 in [0, 1]: loss between 1 - 1/rho and
+    rho / (1 + rho) where rho > 1, never negative, and at most K services of wait."""
+    x = 1e-3
+    loss, wait = mg1k_law_queue(np.array([rho / x]), _one_port([1.0], [x], [0.0]),
+                                np.array([float(k)]))
+    assert 0.0 <= loss[0] <= rho / (1.0 + rho)
+    assert loss[0] >= 1.0 - 1.0 / rho - 1e-12
+    assert 0.0 <= wait[0] <= k * x
+
+
+@pytest.mark.parametrize("rho", [0.99, 0.999, 0.9999, 1.0001, 1.001, 1.01])
+def test_a_default_buffer_near_capacity_is_still_mm1k(rho: float) -> None:
+    """The default buffer (1,000 packets) is past the always-exact size; near load 1 the
+    buffer still shapes the queue, where the infinite-buffer wait (up to ten times the
+    buffer at 0.9999) or a full buffer (twice the wait at 1.0001) is far off."""
+    x, k = 1e-3, 1001.0
+    loss, wait = mg1k_law_queue(np.array([rho / x]), _one_port([1.0], [0.0], [x]),
+                                np.array([k]))
+    b, n = mm1k_blocking_and_mean(np.array([rho]), np.array([k]))
+    assert loss[0] == pytest.approx(b[0], rel=1e-6, abs=1e-12)
+    assert wait[0] == pytest.approx(n[0] / (rho / x * (1.0 - b[0])) - x, rel=1e-6)
+
+
+@pytest.mark.parametrize("rho", [0.97, 0.999, 1.003])
+def test_a_long_buffer_near_capacity_matches_the_brute_force_chain(rho: float) -> None:
+    p, mean_s, k = [0.2, 0.8], [6e-3, 0.5e-3], 450
+    lam = rho / float(np.dot(p, mean_s))
+    loss, wait = mg1k_law_queue(np.array([lam]), _one_port(p, [0.0, 0.0], mean_s),
+                                np.array([float(k)]))
+    block, w = _h2_chain(lam, p, mean_s, k)
+    assert loss[0] == pytest.approx(block, rel=1e-5, abs=1e-12)
+    assert wait[0] == pytest.approx(w, rel=1e-5)

@@ -28,7 +28,15 @@ from numba import njit
 
 from nettwin.engine.queueing import mm1k_blocking_and_mean
 
-MG1K_EXACT_MAX = 400  # larger buffers: the infinite-buffer M/G/1 (their loss is negligible)
+MG1K_EXACT_MAX = 400  # buffers up to this size: always the exact chain
+# Larger buffers (the default, 1,000 packets): the exact chain too where the buffer shapes
+# the queue, within ``MG1K_BAND`` decay lengths of load 1 (the heavy-traffic queue's tail
+# falls like exp(-2 |1 - rho| n / (1 + c^2))) and up to ``MG1K_BAND_MAX`` packets (its cost
+# grows as K^2); elsewhere the infinite-buffer M/G/1 wait, or a full buffer past load 1.
+# Those alone gave up to 50x the wait near load 1 (more than the buffer holds) and half
+# the loss just past it, against the exact chain.
+MG1K_BAND = 20.0
+MG1K_BAND_MAX = 4000
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,15 +156,16 @@ def mg1k_law_queue(arrival_pps: np.ndarray, law: PortSizeLaw, system_packets: np
     """M/G/1/K loss and mean wait of admitted packets per port (K in the system, Poisson
     arrivals at ``arrival_pps``, service law ``law``), from the embedded chain at departures
     (balance across each level cut: every term positive, so stable) and the time-average
-    law P_K = 1 - 1 / (pi_0 + rho). K above ``MG1K_EXACT_MAX``: the M/G/1 wait
-    (Pollaczek-Khinchine) and the M/M/1/K loss."""
+    law P_K = 1 - 1 / (pi_0 + rho). K above ``MG1K_EXACT_MAX`` and away from load 1
+    (``MG1K_BAND``): the M/G/1 wait (Pollaczek-Khinchine) and the M/M/1/K loss, or a full
+    buffer where overloaded."""
     lam = np.ascontiguousarray(np.atleast_1d(np.asarray(arrival_pps, np.float64)))
     k = np.ascontiguousarray(np.broadcast_to(np.asarray(system_packets, np.float64),
                                              lam.shape))
     loss, wait = np.zeros(lam.size), np.zeros(lam.size)
     _mg1k_kernel(lam, law.ptr, np.ascontiguousarray(law.prob),
                  np.ascontiguousarray(law.fixed_s), np.ascontiguousarray(law.exp_s), k,
-                 MG1K_EXACT_MAX, loss, wait)
+                 MG1K_EXACT_MAX, MG1K_BAND, MG1K_BAND_MAX, loss, wait)
     return loss, wait
 
 
@@ -189,8 +198,8 @@ def size_correction(lam: np.ndarray, law: PortSizeLaw, k: np.ndarray
 
 @njit(cache=True)
 def _mg1k_kernel(lam: np.ndarray, ptr: np.ndarray, prob: np.ndarray, fixed: np.ndarray,
-                 expo: np.ndarray, kf: np.ndarray, kmax: int, loss: np.ndarray,
-                 wait: np.ndarray) -> None:  # pragma: no cover
+                 expo: np.ndarray, kf: np.ndarray, kmax: int, band: float, band_max: int,
+                 loss: np.ndarray, wait: np.ndarray) -> None:  # pragma: no cover
     for i in range(lam.size):
         if lam[i] <= 0.0:
             continue
@@ -201,7 +210,8 @@ def _mg1k_kernel(lam: np.ndarray, ptr: np.ndarray, prob: np.ndarray, fixed: np.n
             x2 += prob[c] * (d * d + 2.0 * d * e + 2.0 * e * e)
         rho = lam[i] * x
         k = int(kf[i])
-        if k > kmax:
+        c2 = x2 / (x * x) - 1.0 if x > 0.0 else 0.0
+        if k > kmax and (k > band_max or 2.0 * abs(1.0 - rho) * k > band * (1.0 + c2)):
             if rho < 1.0:
                 wait[i] = lam[i] * x2 / (2.0 * (1.0 - rho))
                 # M/M/1/K loss: the tail beyond a large buffer
@@ -212,41 +222,41 @@ def _mg1k_kernel(lam: np.ndarray, ptr: np.ndarray, prob: np.ndarray, fixed: np.n
             continue
         # a[j] = P(j arrivals during one service), j = 0..k
         a = np.zeros(k + 1)
-        pois = np.zeros(k + 1)
-        geo = np.zeros(k + 1)
         for c in range(ptr[i], ptr[i + 1]):
             if prob[c] <= 0.0:
                 continue
             ld = lam[i] * fixed[c]
             q = lam[i] * expo[c] / (1.0 + lam[i] * expo[c])  # geometric during Exp(e)
-            pois[0] = np.exp(-ld)
+            # Poisson(ld) convolved with Geometric(q): s_j = q s_{j-1} + (1 - q) pois_j
+            pois = np.exp(-ld)
+            s = (1.0 - q) * pois
+            a[0] += prob[c] * s
             for j in range(1, k + 1):
-                pois[j] = pois[j - 1] * ld / j
-            geo[0] = 1.0 - q
-            for j in range(1, k + 1):
-                geo[j] = geo[j - 1] * q
-            for j in range(k + 1):
-                s = 0.0
-                for m in range(j + 1):
-                    s += pois[m] * geo[j - m]
+                pois = pois * ld / j
+                s = q * s + (1.0 - q) * pois
                 a[j] += prob[c] * s
         tail = np.zeros(k + 2)  # tail[n] = P(A >= n)
         tail[0] = 1.0
         for n in range(1, k + 2):
             tail[n] = max(tail[n - 1] - a[n - 1], 0.0)
         pi = np.zeros(k)  # departure epochs see 0..K-1
-        pi[0] = 1.0
-        for j in range(k - 1):
+        if a[0] < 1e-280:  # no departure leaves the port short of full: overloaded past
+            pi[k - 1] = 1.0  # what a double carries (lam x over ~600 with fixed sizes)
+        else:
+            pi[0] = 1.0
+        for j in range(k - 1 if a[0] >= 1e-280 else 0):
             up = pi[0] * tail[j + 1]
             for m in range(1, j + 1):
                 up += pi[m] * tail[j - m + 2]
             pi[j + 1] = up / a[0]
+            if pi[j + 1] > 1e250:  # overloaded: grows like rho^n across the buffer
+                pi[:j + 2] /= pi[j + 1]
         pi /= pi.sum()
         norm = pi[0] + rho
         mean_n = 0.0
         for j in range(k):
             mean_n += j * pi[j] / norm
-        p_full = 1.0 - 1.0 / norm
+        p_full = max(1.0 - 1.0 / norm, 0.0)  # pi_0 + rho >= 1 but for rounding
         mean_n += k * p_full
         loss[i] = p_full
         admitted = lam[i] * (1.0 - p_full)

@@ -212,7 +212,7 @@ class HistoryPrior:
     noise_floor: float = 1e-3
     per_matrix: bool = False  # shares learned with each matrix counting once (record only)
     # model averaging: when not empty, the prior is the equal-weight mixture of these
-    # (each its own options, kappa 1), matched in mean and variance (``moments``); this
+    # (each its own options, kappa 1), matched in mean and variance (``prior_moments``); this
     # prior's own shares are the first member's, its kappa, noise floor and alarm the
     # mixture's
     members: tuple[HistoryPrior, ...] = ()

@@ -55,33 +55,39 @@ class Ns3Case:
     flow_loss: np.ndarray
 
 
-def scenario_size_law(sizes: list[dict[str, Any]], mean_bits: np.ndarray) -> SizeLaw:
+def scenario_size_law(sizes: list[dict[str, Any]], mean_bits: np.ndarray,
+                      second_moment_bits2: np.ndarray) -> SizeLaw:
     """Each flow's packet-size law as ns3gt draws it: fixed, bimodal and empirical laws
     exactly, an exponential one as an exponential of the mean ns3gt reports (its rounding
     to whole bytes and clamp to [30, 65535] move the mean by under 0.1 %); anything else
-    the two-moment fit."""
+    (or no law given) the two-moment fit of the reported moments."""
+    fit = SizeLaw.two_moment(mean_bits, second_moment_bits2)
     prob: list[float] = []
     fixed: list[float] = []
+    expo: list[float] = []
     ptr = [0]
-    for size, mean in zip(sizes, mean_bits, strict=True):
+    for i, (size, mean) in enumerate(zip(sizes, mean_bits, strict=True)):
         kind = size.get("type")
         if kind == "fixed":
-            parts = [(1.0, 8.0 * size["bytes"])]
+            parts = [(1.0, 8.0 * size["bytes"], 0.0)]
         elif kind == "bimodal":
-            parts = [(size["p_small"], 8.0 * size["small_bytes"]),
-                     (1.0 - size["p_small"], 8.0 * size["large_bytes"])]
+            parts = [(size["p_small"], 8.0 * size["small_bytes"], 0.0),
+                     (1.0 - size["p_small"], 8.0 * size["large_bytes"], 0.0)]
         elif kind == "empirical":
             total = float(sum(size["probs"]))
-            parts = [(p / total, 8.0 * v) for p, v in zip(size["probs"], size["values"],
-                                                          strict=True)]
-        else:  # exponential: no constant part (marked by a negative constant below)
-            parts = [(1.0, -float(mean))]
-        prob += [p for p, _ in parts]
-        fixed += [v for _, v in parts]
+            parts = [(p / total, 8.0 * v, 0.0) for p, v in zip(size["probs"], size["values"],
+                                                               strict=True)]
+        elif kind == "exponential":
+            parts = [(1.0, 0.0, float(mean))]
+        else:
+            c = range(int(fit.ptr[i]), int(fit.ptr[i + 1]))
+            parts = [(float(fit.prob[j]), float(fit.fixed_bits[j]), float(fit.exp_bits[j]))
+                     for j in c]
+        prob += [p for p, _, _ in parts]
+        fixed += [v for _, v, _ in parts]
+        expo += [e for _, _, e in parts]
         ptr.append(len(prob))
-    f = np.array(fixed)
-    return SizeLaw(np.array(ptr, np.int64), np.array(prob), np.maximum(f, 0.0),
-                   np.maximum(-f, 0.0))
+    return SizeLaw(np.array(ptr, np.int64), np.array(prob), np.array(fixed), np.array(expo))
 
 
 def load_case(result: Path, scenario: Path | None = None) -> Ns3Case:
@@ -121,7 +127,7 @@ def load_case(result: Path, scenario: Path | None = None) -> Ns3Case:
         packets_per_s=col(flows, "rate_bps") / (8.0 * mean_b), size_mean_bits=8.0 * mean_b,
         size_second_moment_bits2=64.0 * col(flows, "size_m2_bytes2"), bursts=bursts,
         size_law=scenario_size_law([spec[f["id"]].get("size", {}) for f in flows],
-                                   8.0 * mean_b),
+                                   8.0 * mean_b, 64.0 * col(flows, "size_m2_bytes2")),
         onoff=onoff,
         link_wait_s=col(links, "mean_wait_s"),
         link_wait_ci_s=col(links, "mean_wait_ci95_halfwidth_s"),
