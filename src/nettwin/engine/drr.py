@@ -237,6 +237,16 @@ def saturated_polling(lam: np.ndarray, x: np.ndarray, x2: np.ndarray,
     pre = 0.5 * (np.maximum(np.ceil((x - sd) / t_c - 1e-9) - 1.0, 0.0)
                  + np.maximum(np.ceil((x + sd) / t_c - 1e-9) - 1.0, 0.0))
     vacation = residual_away + (1.0 - busy) * pre * cycle
+    # packet DRR appends a class that turns active at the tail of the round: such a packet
+    # waits the turn in progress out and every other class's turn once (turns of mean
+    # length m_j: away - sum m_j^2 / (2 away) rather than the residual away / 2)
+    m_j = np.where(saturated, turn_s, np.where(polled, rho * cycle, 0.0))
+    others_sq = (m_j ** 2).sum(axis=1, keepdims=True) - np.where(polled, m_j ** 2, 0.0)
+    vacation = vacation + (1.0 - busy) * np.maximum(away ** 2 - others_sq, 0.0) / (
+        2 * np.maximum(away, 1e-300))
+    queue = np.where(t_c > x + sd + 1e-12,
+                     _rounds_crossed(queue / stretch, busy, busy_cycle - t_c, t_c, x, sd,
+                                     1.0 / stretch), queue)
     # Takacs: E[W_q^2] = 2 W_q^2 + lambda E[B^3] / (3 (1 - rho)), E[S^3] = m^3 + 3 m sd^2 for
     # the two-point law; the time away is about uniform over a nearly constant round
     variance = (queue ** 2 + lam * (x ** 3 + 3 * x * var_s) * stretch ** 3 / (3 * (1.0 - busy))
@@ -244,3 +254,29 @@ def saturated_polling(lam: np.ndarray, x: np.ndarray, x2: np.ndarray,
     use = saturated.any(axis=1, keepdims=True) & polled & (delta > 0)
     return (np.where(use, queue + vacation, 0.0), np.where(use, vacation, 0.0),
             np.where(use, variance, 0.0), use, 1.0 / stretch)
+
+
+def _rounds_crossed(own: np.ndarray, busy: np.ndarray, gap: np.ndarray, t_c: np.ndarray,
+                    x: np.ndarray, sd: np.ndarray, in_turn: np.ndarray) -> np.ndarray:
+    """Queueing of a polled class whose quantum holds its largest packet: its own work
+    ahead back to back, plus the others' part of the round (``gap``) once for each end of
+    its quantum the packet's backlog crosses, ceil((U + L) / T_c) - 1, the work ahead U
+    exponential given c backlogged (mean ``own`` / ``busy``, ``own`` the stretched M/G/1's
+    mean work ahead) rather than the stretched service's whole round per quantum of mean
+    work (which charges a round even where the backlog fits in one quantum). An arrival
+    that finds c in its own turn (1 / stretch of its backlogged time) finds about half the
+    quantum spent; one in the gap finds it whole (the gap's residual is the vacation's)."""
+    mean = np.maximum(own / np.maximum(busy, 1e-300), 1e-300)
+    decay = np.exp(-t_c / mean)
+
+    def crossed(reach: np.ndarray) -> np.ndarray:
+        # sum_k>=1 P(U + reach > k T_c): 1 below reach, exponential tail beyond
+        k0 = np.maximum(np.ceil(reach / t_c - 1e-9), 1.0)
+        tail: np.ndarray = np.exp(-(k0 * t_c - reach) / mean) / np.maximum(1.0 - decay, 1e-300)
+        crossings: np.ndarray = k0 - 1.0 + tail
+        return crossings
+
+    fresh = 0.5 * (crossed(x - sd) + crossed(x + sd))
+    mid = 0.5 * (crossed(x - sd + t_c / 2) + crossed(x + sd + t_c / 2))
+    crossings = (1.0 - in_turn) * fresh + in_turn * mid
+    return np.where(busy > 0, own + busy * gap * crossings, 0.0)
