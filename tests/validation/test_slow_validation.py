@@ -52,10 +52,11 @@ def test_rocketfuel_all_link_failures_equal_full_recomputation(name: str) -> Non
 def test_qos_model_on_all_gnnet_samples() -> None:
     # the 400 OMNeT++ samples of GNNet 2020 (147,170 pairs); model choices were made on
     # NSFNET and, since DRR's rate-scaled quantum, on the even-numbered GEANT2 samples: the
-    # odd ones are unseen. Measured: 1.873 % / 2.735 % (odd GEANT2) mean-delay MAPE (delays
-    # seen to the data set's 20 s; all GEANT2 2.691 %), medians 1.03 % / 1.42 % (before DRR's
-    # polling model beside saturated classes 1.869 % / 2.825 %, before its conservation law
-    # 2.105 % / 3.327 %); one FIFO queue per port: 53 % / 52 %
+    # odd ones are unseen. Measured: 1.869 % / 2.711 % (odd GEANT2) mean-delay MAPE (delays
+    # seen to the data set's 20 s; all GEANT2 2.673 %), medians 1.03 % / 1.42 % (before DRR's
+    # round tail join and rounds crossed 1.873 % / 2.735 %, before its polling model beside
+    # saturated classes 1.869 % / 2.825 %, before its conservation law 2.105 % / 3.327 %);
+    # one FIFO queue per port: 53 % / 52 %
     errors: dict[bool, list[np.ndarray]] = {True: [], False: []}
     fifo: dict[bool, list[np.ndarray]] = {True: [], False: []}
     seen = {True: 0, False: 0}
