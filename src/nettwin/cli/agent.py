@@ -11,7 +11,19 @@ import typer
 import yaml
 from rich.table import Table
 
-from nettwin.cli.common import MetricsFileOpt, err, fail, load, out, write_json_file
+from nettwin.cli.common import (
+    FileArg,
+    JsonOpt,
+    MetricsFileOpt,
+    NetworkAliasOpt,
+    err,
+    fail,
+    json_to_stdout,
+    load,
+    network_file,
+    out,
+    write_json_file,
+)
 from nettwin.errors import NettwinError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import MetricPolicy
@@ -23,9 +35,6 @@ agent_app = typer.Typer(help="AI agents in the twin: evaluate policies, train on
 EnvOpt = Annotated[str, typer.Option("--env", help="Environment id: nettwin/TrafficEngineering"
                                                    "-v0, nettwin/FailureRecovery-v0 or "
                                                    "nettwin/Energy-v0.")]
-NetworkOpt = Annotated[Path | None, typer.Option(
-    "--network", "-n", help="Network file (any format nettwin reads). Default: the bundled "
-                            "Abilene example.")]
 SeriesOpt = Annotated[str | None, typer.Option(
     "--traffic", "-t", help="Traffic over time: a folder or glob of matrix files, one per "
                             "interval in name order (e.g. the SNDlib Abilene 5-minute files)."
@@ -56,7 +65,7 @@ def _days(spec: str | None) -> list[int] | None:
                                        fix="e.g. --days 3,4")]) from None
 
 
-def env_kwargs(network_file: Path | None, traffic: str | None, scale: float, days: str | None,
+def env_kwargs(path: Path | None, traffic: str | None, scale: float, days: str | None,
                episode_steps: int | None, events: str | None, storm: Path | None,
                profiles: Path | None, metrics: Path | None = None) -> dict[str, Any]:
     """Keyword arguments of gymnasium.make from the command line (files read here)."""
@@ -64,7 +73,7 @@ def env_kwargs(network_file: Path | None, traffic: str | None, scale: float, day
     from nettwin.radio.acm import bundled_profiles, load_acm_profiles
     from nettwin.radio.storm import parse_storm
 
-    network = load(network_file, None, None, 10e9, MetricPolicy.INVERSE_CAPACITY,
+    network = load(path, None, None, 10e9, MetricPolicy.INVERSE_CAPACITY,
                    metrics=metrics)
     kwargs: dict[str, Any] = {"traffic_scale": scale}
     if traffic is not None:
@@ -134,10 +143,11 @@ def evaluate_cmd(
     policy: Annotated[str, typer.Argument(
         help="noop | random | greedy | optimizer | a saved model (.npz) | module:callable; "
              "several, comma-separated, are compared on the same episodes.")],
+    file: FileArg = None,
     env_id: EnvOpt = "nettwin/TrafficEngineering-v0",
     episodes: Annotated[int, typer.Option("--episodes", min=1)] = 5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    network_file: NetworkOpt = None,
+    network_alias: NetworkAliasOpt = None,
     metrics: MetricsFileOpt = None,
     traffic: SeriesOpt = None,
     traffic_scale: ScaleOpt = 1.0,
@@ -146,7 +156,7 @@ def evaluate_cmd(
     events: EventsOpt = None,
     storm: StormOpt = None,
     profiles: ProfilesOpt = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results.")] = None,
+    json_out: JsonOpt = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write a report.")] = None,
 ) -> None:
     """Run policies over the same seeded episodes: SLA-minutes, MLU, energy, changes."""
@@ -155,9 +165,10 @@ def evaluate_cmd(
     import nettwin.gym
     from nettwin.gym.evaluate import aggregate, evaluate_policy, records_as_dicts
 
+    json_to_stdout(json_out)
     try:
-        kwargs = env_kwargs(network_file, traffic, traffic_scale, days, episode_steps,
-                            events, storm, profiles, metrics)
+        kwargs = env_kwargs(network_file(file, network_alias), traffic, traffic_scale, days,
+                            episode_steps, events, storm, profiles, metrics)
         if env_id not in nettwin.gym.ENV_IDS:
             raise ValidationError([Problem("--env", "unknown environment", value=env_id,
                                            fix=f"use {', '.join(nettwin.gym.ENV_IDS)}")])
@@ -197,7 +208,8 @@ def evaluate_cmd(
 @agent_app.command("train")
 def train_cmd(
     out_path: Annotated[Path, typer.Option("--out", help="Where to save the policy (.npz).")],
-    network_file: NetworkOpt = None,
+    file: FileArg = None,
+    network_alias: NetworkAliasOpt = None,
     metrics: MetricsFileOpt = None,
     traffic: SeriesOpt = None,
     traffic_scale: ScaleOpt = 1.0,
@@ -218,8 +230,8 @@ def train_cmd(
     from nettwin.gym.evaluate import train_link_score
 
     try:
-        kwargs = env_kwargs(network_file, traffic, traffic_scale, days, episode_steps, None,
-                            None, None, metrics)
+        kwargs = env_kwargs(network_file(file, network_alias), traffic, traffic_scale, days,
+                            episode_steps, None, None, None, metrics)
         kwargs.pop("radio_profiles")
         t0 = time.perf_counter()
         policy, _ = train_link_score(

@@ -52,16 +52,17 @@ def iso(t: float | None) -> str:
 
 LabOpt = Annotated[Path | None, typer.Option(
     "--lab", help="Mirror the FRR lab whose state is in this folder (its routers, links, "
-                  "costs and traffic as built). Without --network or --lab, a lab running "
-                  "in NETTWIN_DATA_DIR/lab is mirrored; else the bundled Abilene.")]
+                  "costs and traffic as built). Without a network FILE or --lab, a lab "
+                  "running in NETTWIN_DATA_DIR/lab is mirrored; else the bundled Abilene.")]
 
 
 def network_to_mirror(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
              lab: Path | None = None, metrics: Path | None = None) -> Any:
-    """--network, else --lab, else the lab running in the data folder, else Abilene: the
+    """The network FILE, else --lab, else the lab running in the data folder, else Abilene: the
     lab's exporter names its routers and links, which another network would dead-letter."""
     if file is not None and lab is not None:
-        raise typer.BadParameter("give --network or --lab, not both", param_hint="--lab")
+        raise typer.BadParameter("give a network FILE or --lab, not both",
+                                 param_hint="--lab")
     if file is None:
         from nettwin.paths import data_dir
 
@@ -73,8 +74,8 @@ def network_to_mirror(file: Path | None, fmt: Any, capacity: float, policy: Metr
 
             network = network_of(Lab.load(folder).plan, injected=False)
             if lab is None:
-                err.print(f"mirroring the lab in {folder} (--network FILE mirrors another "
-                          "network)")
+                err.print(f"mirroring the lab in {folder} (a network FILE argument mirrors "
+                          "another network)")
             if metrics is not None:
                 from nettwin.io.metrics import apply_metrics_file
 
