@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer._click import core as click
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperOption
 from typer.testing import CliRunner
 
 from nettwin.cli import app
-from nettwin.cli.app import COMMANDS, load_command
+from tests.cli.commands import every_command
 from tests.conftest import data_path
 
 runner = CliRunner()
@@ -21,23 +20,8 @@ ATLANTA = data_path("sndlib", "xml", "atlanta.xml")  # not the default, Abilene
 SHORT = ["--episodes", "1", "--episode-steps", "3", "--traffic-scale", "2.5", "--seed", "1"]
 
 
-def _all_commands() -> list[tuple[str, click.Command]]:
-    found: list[tuple[str, click.Command]] = []
-
-    def walk(path: str, command: click.Command) -> None:
-        if isinstance(command, TyperGroup):
-            for name, sub in command.commands.items():
-                walk(f"{path} {name}", sub)
-        else:
-            found.append((path, command))
-
-    for name in COMMANDS:
-        walk(name, load_command(name))
-    return found
-
-
 def test_no_command_shows_a_network_option() -> None:
-    for path, command in _all_commands():
+    for path, command in every_command():
         for param in command.params:
             if "--network" in getattr(param, "opts", []):
                 assert isinstance(param, TyperOption) and param.hidden, path
