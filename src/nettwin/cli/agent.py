@@ -24,6 +24,7 @@ from nettwin.cli.common import (
     out,
     write_json_file,
 )
+from nettwin.cli.render import figure, plural
 from nettwin.errors import NettwinError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import MetricPolicy
@@ -138,6 +139,27 @@ def _report_html(path: Path, env_id: str, summary: dict[str, Any],
     err.print(f"wrote {path}")
 
 
+def _summary_table(title: str, summary: dict[str, dict[str, Any]]) -> Table:
+    """One row per policy. A column is never narrower than its widest figure, and folds
+    rather than cuts: at 80 columns rich had shortened the mean reward to '-123.0…'."""
+    rows = []
+    for name, row in summary.items():
+        energy = row.get("energy_kwh")
+        rows.append([name, figure(row["mean_reward"]),
+                     f"{figure(100 * row['sla_kept_share'])} %",
+                     f"{row['sla_minutes_lost']:.0f}", figure(row["mean_max_utilisation"]),
+                     figure(row["peak_max_utilisation"]), str(row["changes"]),
+                     "-" if energy is None else f"{energy:.1f}"])
+    table = Table(title=title)
+    for i, col in enumerate(("policy", "mean reward", "SLA kept", "SLA-min lost", "mean MLU",
+                             "peak MLU", "changes", "energy kWh")):
+        table.add_column(col, justify="left" if i == 0 else "right", overflow="fold",
+                         min_width=max((len(r[i]) for r in rows), default=1))
+    for cells in rows:
+        table.add_row(*cells)
+    return table
+
+
 @agent_app.command("evaluate")
 def evaluate_cmd(
     policy: Annotated[str, typer.Argument(
@@ -178,21 +200,12 @@ def evaluate_cmd(
             t0 = time.perf_counter()
             records += evaluate_policy(lambda **o: gymnasium.make(env_id, **(kwargs | o)), pol,
                                        name=name, episodes=episodes, seed=seed)
-            err.print(f"[dim]{name}: {episodes} episodes in {time.perf_counter() - t0:.1f} s")
+            err.print(f"[dim]{name}: {plural(episodes, 'episode')} in "
+                      f"{time.perf_counter() - t0:.1f} s")
     except NettwinError as exc:
         raise fail(exc) from None
     summary = aggregate(records)
-    table = Table(title=f"{env_id}: {episodes} episodes, seed {seed}")
-    for col in ("policy", "mean reward", "SLA kept", "SLA-min lost", "mean MLU", "peak MLU",
-                "changes", "energy kWh"):
-        table.add_column(col, justify="left" if col == "policy" else "right")
-    for name, row in summary.items():
-        energy = row.get("energy_kwh")
-        table.add_row(name, f"{row['mean_reward']:.3f}", f"{100 * row['sla_kept_share']:.3f} %",
-                      f"{row['sla_minutes_lost']:.0f}", f"{row['mean_max_utilisation']:.3f}",
-                      f"{row['peak_max_utilisation']:.3f}", str(row["changes"]),
-                      "-" if energy is None else f"{energy:.1f}")
-    out.print(table)
+    out.print(_summary_table(f"{env_id}: {plural(episodes, 'episode')}, seed {seed}", summary))
     settings = {"env": env_id, "episodes": episodes, "seed": seed,
                 "network": kwargs["network"].name, "traffic": traffic or "synthetic diurnal",
                 "traffic_scale": traffic_scale, "days": days or "all",
