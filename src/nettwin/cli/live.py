@@ -193,10 +193,11 @@ def state(
     from nettwin.live import diff_states
 
     try:
-        twin = open_twin(file, fmt, default_capacity, metric_policy, store, lab, metrics_file)
+        twin = open_twin(file, fmt, default_capacity, metric_policy, store, lab, metrics_file,
+                         reader="state")
     except NettwinError as exc:
         raise fail(exc) from None
-    span = history_span(twin)
+    span = history_span(twin, file, "state")
     when = span[1] if at is None else parse_when(at)
     past = twin.state_at(when)
     c = twin.state.compiled
