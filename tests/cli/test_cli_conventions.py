@@ -159,3 +159,22 @@ def test_every_json_option_says_path_or_dash() -> None:
     assert {"agent evaluate", "optimize weights", "validate", "apply"} <= set(seen)
     res = runner.invoke(app, ["agent", "evaluate", "--help"], terminal_width=200)
     assert "--json" in res.stdout and "PATH|-" in res.stdout
+
+
+def test_an_unknown_command_names_the_closest_ones() -> None:
+    # `nettwin plan` answered "No such command 'plan'." and nothing else
+
+    def said(args: list[str]) -> str:  # the error panel's text, its line breaks undone
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, res.output
+        return " ".join(res.output.replace("│", " ").split())
+
+    assert "Did you mean 'simulate'" in said(["simulat"])
+    assert "'qos-simulate'" in said(["qos-simulat"])
+    plan = said(["plan"])
+    optimize = load_command("optimize").commands  # type: ignore[attr-defined]
+    assert "nettwin optimize" in plan
+    assert {"capacity", "energy", "slices"} <= set(optimize)
+    assert all(f"optimize {name}" in plan for name in ("capacity", "energy", "slices"))
+    assert "nettwin optimize" in said(["plan-capacity"])
+    assert "nettwin --help" in said(["xyzzy"])  # nothing close: where to look
