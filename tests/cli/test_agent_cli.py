@@ -39,9 +39,9 @@ def _evaluate(tmp_path: Path, name: str, *args: str) -> dict:
 
 def test_agent_evaluate_takes_the_real_metrics(tmp_path: Path) -> None:
     path, native = _metrics_file(tmp_path)
-    with_file = _evaluate(tmp_path, "a.json", "--network", str(ABILENE), "--metrics", str(path))
-    carried = _evaluate(tmp_path, "b.json", "--network", str(native))
-    plain = _evaluate(tmp_path, "c.json", "--network", str(ABILENE))
+    with_file = _evaluate(tmp_path, "a.json", str(ABILENE), "--metrics", str(path))
+    carried = _evaluate(tmp_path, "b.json", str(native))
+    plain = _evaluate(tmp_path, "c.json", str(ABILENE))
     assert with_file == carried
     assert with_file != plain  # the metrics changed the routing the agent sees
 
@@ -50,9 +50,9 @@ def test_agent_train_takes_the_real_metrics(tmp_path: Path) -> None:
     path, native = _metrics_file(tmp_path)
     args = ["agent", "train", "--generations", "1", "--population", "4", "--episodes", "1",
             *SHORT]
-    one = runner.invoke(app, [*args, "--network", str(ABILENE), "--metrics", str(path),
+    one = runner.invoke(app, [*args, str(ABILENE), "--metrics", str(path),
                               "--out", str(tmp_path / "a.npz")])
-    two = runner.invoke(app, [*args, "--network", str(native), "--out", str(tmp_path / "b.npz")])
+    two = runner.invoke(app, [*args, str(native), "--out", str(tmp_path / "b.npz")])
     assert one.exit_code == 0 and two.exit_code == 0, one.output + two.output
     a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
     np.testing.assert_array_equal(a["parameters"], b["parameters"])

@@ -118,7 +118,7 @@ def test_estimate_tm_says_it_uses_the_prior_kept_by_ingest(tmp_path: Path) -> No
             fh.writelines(json.dumps(r) + "\n" for r in recs)
     store = f"sqlite:///{tmp_path / 'twin.db'}"
     glob = str(data_path("traffic", "abilene-zhang-5min")) + "/*20040301-*00.xml"
-    res = runner.invoke(app, ["ingest", str(obs), "--network", str(abilene), "--store", store,
+    res = runner.invoke(app, ["ingest", str(obs), str(abilene), "--store", store,
                               "--prior-from", glob, "--drift-every", "0"])
     assert res.exit_code == 0, res.output
     out_csv = tmp_path / "tm.csv"
@@ -144,7 +144,7 @@ def test_estimate_tm_says_it_uses_the_prior_kept_by_ingest(tmp_path: Path) -> No
     assert got.keys() == want.keys()
     for pair, x in want.items():
         assert got[pair] == pytest.approx(x, rel=1e-6), pair
-    res = runner.invoke(app, ["ingest", str(obs), "--network", str(abilene), "--store", store,
+    res = runner.invoke(app, ["ingest", str(obs), str(abilene), "--store", store,
                               "--drift-every", "0"])
     assert res.exit_code == 0 and "kept in the store" in res.output, res.output
 
@@ -267,11 +267,11 @@ def test_a_changed_topology_hints_at_the_kept_history_and_carries_it_over(
     for verb in ("carry", "forget"):
         db = tmp_path / f"{verb}.db"
         store = f"sqlite:///{db}"
-        res = runner.invoke(app, ["ingest", str(obs), "--network", str(example), "--store",
+        res = runner.invoke(app, ["ingest", str(obs), str(example), "--store",
                                   store, "--prior-from", str(hist), "--drift-every", "0"])
         assert res.exit_code == 0, res.output
         (old_key,) = _history_rows(db)
-        res = runner.invoke(app, ["ingest", str(obs), "--network", str(changed_path),
+        res = runner.invoke(app, ["ingest", str(obs), str(changed_path),
                                   "--store", store, "--drift-every", "0"])
         assert res.exit_code == 0, res.output
         said = " ".join(res.output.split())
