@@ -17,7 +17,7 @@ commands = typer.Typer()
 @commands.command("mcp")
 def mcp(
     network: Annotated[list[Path] | None, typer.Argument(
-        metavar="[FILE]...", show_default=False,
+        metavar="FILE", show_default=False,
         help="Network files to serve (each one's id is the file's stem). Default: the "
              "bundled examples 'example' and 'munich'.")] = None,
     network_alias: Annotated[list[Path] | None, typer.Option(
