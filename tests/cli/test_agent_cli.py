@@ -39,9 +39,9 @@ def _evaluate(tmp_path: Path, name: str, *args: str) -> dict:
 
 def test_agent_evaluate_takes_the_real_metrics(tmp_path: Path) -> None:
     path, native = _metrics_file(tmp_path)
-    with_file = _evaluate(tmp_path, "a.json", "--network", str(ABILENE), "--metrics", str(path))
-    carried = _evaluate(tmp_path, "b.json", "--network", str(native))
-    plain = _evaluate(tmp_path, "c.json", "--network", str(ABILENE))
+    with_file = _evaluate(tmp_path, "a.json", str(ABILENE), "--metrics", str(path))
+    carried = _evaluate(tmp_path, "b.json", str(native))
+    plain = _evaluate(tmp_path, "c.json", str(ABILENE))
     assert with_file == carried
     assert with_file != plain  # the metrics changed the routing the agent sees
 
@@ -50,12 +50,43 @@ def test_agent_train_takes_the_real_metrics(tmp_path: Path) -> None:
     path, native = _metrics_file(tmp_path)
     args = ["agent", "train", "--generations", "1", "--population", "4", "--episodes", "1",
             *SHORT]
-    one = runner.invoke(app, [*args, "--network", str(ABILENE), "--metrics", str(path),
+    one = runner.invoke(app, [*args, str(ABILENE), "--metrics", str(path),
                               "--out", str(tmp_path / "a.npz")])
-    two = runner.invoke(app, [*args, "--network", str(native), "--out", str(tmp_path / "b.npz")])
+    two = runner.invoke(app, [*args, str(native), "--out", str(tmp_path / "b.npz")])
     assert one.exit_code == 0 and two.exit_code == 0, one.output + two.output
     a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
     np.testing.assert_array_equal(a["parameters"], b["parameters"])
     bad = runner.invoke(app, [*args, "--metrics", str(tmp_path / "no.csv"),
                               "--out", str(tmp_path / "c.npz")])
     assert bad.exit_code != 0 and "no such file" in bad.output
+
+
+def _shown(cell: str, value: float) -> bool:
+    """The figure in a table cell is the value, rounded to the decimals it shows (so no
+    digit was cut off)."""
+    text = cell.strip().removesuffix("%").strip()
+    decimals = len(text.partition(".")[2])
+    return abs(float(text) - value) <= 0.5 * 10.0 ** -decimals + 1e-12
+
+
+def test_agent_evaluate_table_keeps_every_number_whole_at_80_columns(tmp_path: Path) -> None:
+    # at 80 columns the mean reward showed as "-123.0…" and the title said "1 episodes".
+    # Oracle: the command's own JSON; each cell must round it, whole
+    doc = tmp_path / "e.json"
+    res = runner.invoke(app, ["agent", "evaluate", "noop,greedy", str(ABILENE), "--episodes",
+                              "1", "--episode-steps", "3", "--traffic-scale", "40",
+                              "--json", str(doc)], terminal_width=80, env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    assert "…" not in res.stdout
+    policies = json.loads(doc.read_text())["policies"]
+    assert any(abs(row["mean_reward"]) >= 1000 for row in policies.values())  # a wide one
+    for name, row in policies.items():
+        line = next(ln for ln in res.stdout.splitlines() if f" {name} " in ln)
+        cells = [c for c in line.split("│") if c.strip()]
+        for cell, value in zip(cells[1:6], (row["mean_reward"], 100 * row["sla_kept_share"],
+                                            row["sla_minutes_lost"],
+                                            row["mean_max_utilisation"],
+                                            row["peak_max_utilisation"]), strict=True):
+            assert _shown(cell, value), (cell, value, line)
+    assert "1 episode," in res.stdout and "1 episodes" not in res.output

@@ -17,6 +17,7 @@ from nettwin.cli.app import COMMANDS, load_command
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.scenarios import run_sweep
+from tests.cli.commands import every_command
 
 runner = CliRunner()
 
@@ -144,3 +145,36 @@ def test_a_groups_listing_gives_each_command_its_first_paragraph_unbroken(group:
     for name, cmd in load_command(group).commands.items():  # type: ignore[attr-defined]
         first = " ".join((cmd.help or "").split("\n\n")[0].split())
         assert any(first in line for line in lines), (name, first)
+
+
+def test_every_json_option_says_path_or_dash() -> None:
+    # agent evaluate, optimize, validate and apply showed their own placeholders (PATH,
+    # <path>) for the one convention: --json PATH writes a file, '-' prints on stdout
+    seen = []
+    for path, command in every_command():
+        for param in command.params:
+            if "--json" in getattr(param, "opts", []):
+                seen.append(path)
+                assert param.metavar == "PATH|-", path
+    assert {"agent evaluate", "optimize weights", "validate", "apply"} <= set(seen)
+    res = runner.invoke(app, ["agent", "evaluate", "--help"], terminal_width=200)
+    assert "--json" in res.stdout and "PATH|-" in res.stdout
+
+
+def test_an_unknown_command_names_the_closest_ones() -> None:
+    # `nettwin plan` answered "No such command 'plan'." and nothing else
+
+    def said(args: list[str]) -> str:  # the error panel's text, its line breaks undone
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, res.output
+        return " ".join(res.output.replace("│", " ").split())
+
+    assert "Did you mean 'simulate'" in said(["simulat"])
+    assert "'qos-simulate'" in said(["qos-simulat"])
+    plan = said(["plan"])
+    optimize = load_command("optimize").commands  # type: ignore[attr-defined]
+    assert "nettwin optimize" in plan
+    assert {"capacity", "energy", "slices"} <= set(optimize)
+    assert all(f"optimize {name}" in plan for name in ("capacity", "energy", "slices"))
+    assert "nettwin optimize" in said(["plan-capacity"])
+    assert "nettwin --help" in said(["xyzzy"])  # nothing close: where to look

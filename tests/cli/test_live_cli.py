@@ -85,7 +85,7 @@ def test_ingest_then_state_diff_and_estimate(tmp_path: Path) -> None:
 
 def test_state_without_history_says_so(tmp_path: Path) -> None:
     res = runner.invoke(app, ["state", "--store", f"sqlite:///{tmp_path / 'empty.db'}"])
-    assert res.exit_code == 3 and "ingest first" in res.output
+    assert res.exit_code == 3 and "`nettwin ingest OBSERVATIONS.jsonl`" in res.output
 
 
 def test_bad_time_is_a_clear_error(tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_estimate_tm_says_it_uses_the_prior_kept_by_ingest(tmp_path: Path) -> No
             fh.writelines(json.dumps(r) + "\n" for r in recs)
     store = f"sqlite:///{tmp_path / 'twin.db'}"
     glob = str(data_path("traffic", "abilene-zhang-5min")) + "/*20040301-*00.xml"
-    res = runner.invoke(app, ["ingest", str(obs), "--network", str(abilene), "--store", store,
+    res = runner.invoke(app, ["ingest", str(obs), str(abilene), "--store", store,
                               "--prior-from", glob, "--drift-every", "0"])
     assert res.exit_code == 0, res.output
     out_csv = tmp_path / "tm.csv"
@@ -144,7 +144,7 @@ def test_estimate_tm_says_it_uses_the_prior_kept_by_ingest(tmp_path: Path) -> No
     assert got.keys() == want.keys()
     for pair, x in want.items():
         assert got[pair] == pytest.approx(x, rel=1e-6), pair
-    res = runner.invoke(app, ["ingest", str(obs), "--network", str(abilene), "--store", store,
+    res = runner.invoke(app, ["ingest", str(obs), str(abilene), "--store", store,
                               "--drift-every", "0"])
     assert res.exit_code == 0 and "kept in the store" in res.output, res.output
 
@@ -267,11 +267,11 @@ def test_a_changed_topology_hints_at_the_kept_history_and_carries_it_over(
     for verb in ("carry", "forget"):
         db = tmp_path / f"{verb}.db"
         store = f"sqlite:///{db}"
-        res = runner.invoke(app, ["ingest", str(obs), "--network", str(example), "--store",
+        res = runner.invoke(app, ["ingest", str(obs), str(example), "--store",
                                   store, "--prior-from", str(hist), "--drift-every", "0"])
         assert res.exit_code == 0, res.output
         (old_key,) = _history_rows(db)
-        res = runner.invoke(app, ["ingest", str(obs), "--network", str(changed_path),
+        res = runner.invoke(app, ["ingest", str(obs), str(changed_path),
                                   "--store", store, "--drift-every", "0"])
         assert res.exit_code == 0, res.output
         said = " ".join(res.output.split())
@@ -308,3 +308,20 @@ def test_a_changed_topology_hints_at_the_kept_history_and_carries_it_over(
         # said once: the next run has nothing to hint at
         res = runner.invoke(app, ["estimate-tm", str(changed_path), "--store", store])
         assert res.exit_code == 0 and "--carry-prior" not in res.output, res.output
+
+
+@pytest.mark.parametrize("command", [["estimate-tm"], ["state"]])
+def test_reading_an_empty_history_creates_no_store(tmp_path: Path, command: list[str]) -> None:
+    # a new user's `nettwin estimate-tm` made ~/.local/share/nettwin/twin.db just to find it
+    # empty, and said "ingest first" without the command. Oracle: the file system
+    data = tmp_path / "data"
+    res = CliRunner().invoke(app, command, env={"NETTWIN_DATA_DIR": str(data)})
+    assert res.exit_code == 3, res.output
+    assert not data.exists()
+    assert "nettwin ingest" in res.stderr
+    if command == ["estimate-tm"]:
+        assert "--validate" in res.stderr
+    db = tmp_path / "other.db"
+    res = CliRunner().invoke(app, [*command, "--store", f"sqlite:///{db}"],
+                             env={"NETTWIN_DATA_DIR": str(data)})
+    assert res.exit_code == 3 and not db.exists() and not data.exists()

@@ -11,7 +11,20 @@ import typer
 import yaml
 from rich.table import Table
 
-from nettwin.cli.common import MetricsFileOpt, err, fail, load, out, write_json_file
+from nettwin.cli.common import (
+    FileArg,
+    JsonOpt,
+    MetricsFileOpt,
+    NetworkAliasOpt,
+    err,
+    fail,
+    json_to_stdout,
+    load,
+    network_file,
+    out,
+    write_json_file,
+)
+from nettwin.cli.render import figure, plural
 from nettwin.errors import NettwinError, ValidationError
 from nettwin.examples import example_path
 from nettwin.io import MetricPolicy
@@ -23,9 +36,6 @@ agent_app = typer.Typer(help="AI agents in the twin: evaluate policies, train on
 EnvOpt = Annotated[str, typer.Option("--env", help="Environment id: nettwin/TrafficEngineering"
                                                    "-v0, nettwin/FailureRecovery-v0 or "
                                                    "nettwin/Energy-v0.")]
-NetworkOpt = Annotated[Path | None, typer.Option(
-    "--network", "-n", help="Network file (any format nettwin reads). Default: the bundled "
-                            "Abilene example.")]
 SeriesOpt = Annotated[str | None, typer.Option(
     "--traffic", "-t", help="Traffic over time: a folder or glob of matrix files, one per "
                             "interval in name order (e.g. the SNDlib Abilene 5-minute files)."
@@ -56,7 +66,7 @@ def _days(spec: str | None) -> list[int] | None:
                                        fix="e.g. --days 3,4")]) from None
 
 
-def env_kwargs(network_file: Path | None, traffic: str | None, scale: float, days: str | None,
+def env_kwargs(path: Path | None, traffic: str | None, scale: float, days: str | None,
                episode_steps: int | None, events: str | None, storm: Path | None,
                profiles: Path | None, metrics: Path | None = None) -> dict[str, Any]:
     """Keyword arguments of gymnasium.make from the command line (files read here)."""
@@ -64,7 +74,7 @@ def env_kwargs(network_file: Path | None, traffic: str | None, scale: float, day
     from nettwin.radio.acm import bundled_profiles, load_acm_profiles
     from nettwin.radio.storm import parse_storm
 
-    network = load(network_file, None, None, 10e9, MetricPolicy.INVERSE_CAPACITY,
+    network = load(path, None, None, 10e9, MetricPolicy.INVERSE_CAPACITY,
                    metrics=metrics)
     kwargs: dict[str, Any] = {"traffic_scale": scale}
     if traffic is not None:
@@ -129,15 +139,37 @@ def _report_html(path: Path, env_id: str, summary: dict[str, Any],
     err.print(f"wrote {path}")
 
 
+def _summary_table(title: str, summary: dict[str, dict[str, Any]]) -> Table:
+    """One row per policy. A column is never narrower than its widest figure, and folds
+    rather than cuts: at 80 columns rich had shortened the mean reward to '-123.0…'."""
+    rows = []
+    for name, row in summary.items():
+        energy = row.get("energy_kwh")
+        rows.append([name, figure(row["mean_reward"]),
+                     f"{figure(100 * row['sla_kept_share'])} %",
+                     f"{row['sla_minutes_lost']:.0f}", figure(row["mean_max_utilisation"]),
+                     figure(row["peak_max_utilisation"]), str(row["changes"]),
+                     "-" if energy is None else f"{energy:.1f}"])
+    table = Table(title=title)
+    for i, col in enumerate(("policy", "mean reward", "SLA kept", "SLA-min lost", "mean MLU",
+                             "peak MLU", "changes", "energy kWh")):
+        table.add_column(col, justify="left" if i == 0 else "right", overflow="fold",
+                         min_width=max((len(r[i]) for r in rows), default=1))
+    for cells in rows:
+        table.add_row(*cells)
+    return table
+
+
 @agent_app.command("evaluate")
 def evaluate_cmd(
     policy: Annotated[str, typer.Argument(
         help="noop | random | greedy | optimizer | a saved model (.npz) | module:callable; "
              "several, comma-separated, are compared on the same episodes.")],
+    file: FileArg = None,
     env_id: EnvOpt = "nettwin/TrafficEngineering-v0",
     episodes: Annotated[int, typer.Option("--episodes", min=1)] = 5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    network_file: NetworkOpt = None,
+    network_alias: NetworkAliasOpt = None,
     metrics: MetricsFileOpt = None,
     traffic: SeriesOpt = None,
     traffic_scale: ScaleOpt = 1.0,
@@ -146,7 +178,7 @@ def evaluate_cmd(
     events: EventsOpt = None,
     storm: StormOpt = None,
     profiles: ProfilesOpt = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results.")] = None,
+    json_out: JsonOpt = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write a report.")] = None,
 ) -> None:
     """Run policies over the same seeded episodes: SLA-minutes, MLU, energy, changes."""
@@ -155,9 +187,10 @@ def evaluate_cmd(
     import nettwin.gym
     from nettwin.gym.evaluate import aggregate, evaluate_policy, records_as_dicts
 
+    json_to_stdout(json_out)
     try:
-        kwargs = env_kwargs(network_file, traffic, traffic_scale, days, episode_steps,
-                            events, storm, profiles, metrics)
+        kwargs = env_kwargs(network_file(file, network_alias), traffic, traffic_scale, days,
+                            episode_steps, events, storm, profiles, metrics)
         if env_id not in nettwin.gym.ENV_IDS:
             raise ValidationError([Problem("--env", "unknown environment", value=env_id,
                                            fix=f"use {', '.join(nettwin.gym.ENV_IDS)}")])
@@ -167,21 +200,12 @@ def evaluate_cmd(
             t0 = time.perf_counter()
             records += evaluate_policy(lambda **o: gymnasium.make(env_id, **(kwargs | o)), pol,
                                        name=name, episodes=episodes, seed=seed)
-            err.print(f"[dim]{name}: {episodes} episodes in {time.perf_counter() - t0:.1f} s")
+            err.print(f"[dim]{name}: {plural(episodes, 'episode')} in "
+                      f"{time.perf_counter() - t0:.1f} s")
     except NettwinError as exc:
         raise fail(exc) from None
     summary = aggregate(records)
-    table = Table(title=f"{env_id}: {episodes} episodes, seed {seed}")
-    for col in ("policy", "mean reward", "SLA kept", "SLA-min lost", "mean MLU", "peak MLU",
-                "changes", "energy kWh"):
-        table.add_column(col, justify="left" if col == "policy" else "right")
-    for name, row in summary.items():
-        energy = row.get("energy_kwh")
-        table.add_row(name, f"{row['mean_reward']:.3f}", f"{100 * row['sla_kept_share']:.3f} %",
-                      f"{row['sla_minutes_lost']:.0f}", f"{row['mean_max_utilisation']:.3f}",
-                      f"{row['peak_max_utilisation']:.3f}", str(row["changes"]),
-                      "-" if energy is None else f"{energy:.1f}")
-    out.print(table)
+    out.print(_summary_table(f"{env_id}: {plural(episodes, 'episode')}, seed {seed}", summary))
     settings = {"env": env_id, "episodes": episodes, "seed": seed,
                 "network": kwargs["network"].name, "traffic": traffic or "synthetic diurnal",
                 "traffic_scale": traffic_scale, "days": days or "all",
@@ -197,7 +221,8 @@ def evaluate_cmd(
 @agent_app.command("train")
 def train_cmd(
     out_path: Annotated[Path, typer.Option("--out", help="Where to save the policy (.npz).")],
-    network_file: NetworkOpt = None,
+    file: FileArg = None,
+    network_alias: NetworkAliasOpt = None,
     metrics: MetricsFileOpt = None,
     traffic: SeriesOpt = None,
     traffic_scale: ScaleOpt = 1.0,
@@ -218,8 +243,8 @@ def train_cmd(
     from nettwin.gym.evaluate import train_link_score
 
     try:
-        kwargs = env_kwargs(network_file, traffic, traffic_scale, days, episode_steps, None,
-                            None, None, metrics)
+        kwargs = env_kwargs(network_file(file, network_alias), traffic, traffic_scale, days,
+                            episode_steps, None, None, None, metrics)
         kwargs.pop("radio_profiles")
         t0 = time.perf_counter()
         policy, _ = train_link_score(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nettwin.cli.common import alert, fail
+from nettwin.cli.common import alert, err, fail
 from nettwin.errors import NettwinError
 
 commands = typer.Typer()
@@ -16,10 +16,13 @@ commands = typer.Typer()
 
 @commands.command("mcp")
 def mcp(
-    network: Annotated[list[Path] | None, typer.Option(
-        "--network", "-n", metavar="FILE",
-        help="Network file to serve (repeatable; its id is the file's stem). Default: the "
+    network: Annotated[list[Path] | None, typer.Argument(
+        metavar="FILE", show_default=False,
+        help="Network files to serve (each one's id is the file's stem). Default: the "
              "bundled examples 'example' and 'munich'.")] = None,
+    network_alias: Annotated[list[Path] | None, typer.Option(
+        "--network", "-n", hidden=True, show_default=False,
+        help="Deprecated: give the network files as FILE arguments.")] = None,
     role: Annotated[str, typer.Option(
         "--role", help="The local agent's role: viewer (reads), planner (simulate, "
                        "what-if, sweeps), operator (acknowledge alarms).")] = "planner",
@@ -43,6 +46,10 @@ def mcp(
     except KeyError:
         alert.print(f"unknown role {role!r}: use viewer, planner, operator or admin")
         raise typer.Exit(2) from None
+    if network_alias:
+        err.print("[dim]note:[/] --network is deprecated: give the network files as FILE "
+                  "arguments, as `nettwin simulate FILE` does", highlight=False)
+        network = [*(network or []), *network_alias]
     settings = Settings(data_dir=data_dir) if data_dir else Settings()
     twin = Twin(settings)
     try:

@@ -118,12 +118,43 @@ class LazyGroup(TyperGroup):
             return super().resolve_command(ctx, args)
         except ModuleNotFoundError as exc:
             raise _missing(exc) from None
+        except click.exceptions.UsageError as exc:
+            if args and args[0] not in COMMANDS:
+                exc.message = unknown_command_message(args[0])
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ModuleNotFoundError as exc:
             raise _missing(exc) from None
+
+
+# words a user may try for what lives under another name: (the command, its commands)
+ELSEWHERE: dict[str, tuple[str, str]] = {
+    "plan": ("optimize", "optimize capacity, optimize energy, optimize slices"),
+}
+
+
+def unknown_command_message(name: str) -> str:
+    """'No such command' with the closest registered commands (typer's own suggestions
+    read the group's commands, which a lazy group only lists by name), and where a word
+    such as 'plan' lives instead."""
+    from difflib import get_close_matches
+
+    message = f"No such command {name!r}."
+    key = name.lower()
+    for word, (command, examples) in ELSEWHERE.items():
+        if key.startswith(word) or word in key.split("-"):
+            message += (f" That lives under `nettwin {command}`: {examples} (see "
+                        f"`nettwin {command} --help`).")
+            break
+    matches = get_close_matches(key, list(COMMANDS), n=3, cutoff=0.6)
+    if matches:
+        message += f" Did you mean {', '.join(repr(m) for m in matches)}?"
+    elif "That lives" not in message:
+        message += " See `nettwin --help` for the commands."
+    return message
 
 
 def _missing(exc: ModuleNotFoundError) -> BaseException:

@@ -61,6 +61,24 @@ def fail(exc: NettwinError) -> typer.Exit:
 FileArg = Annotated[Path | None, typer.Argument(
     help="Network file (native YAML/JSON, RFC 8345 JSON, GraphML, SNDlib, REPETITA .graph, "
          "Rocketfuel weights.intra). Default: the bundled Abilene example.")]
+NetworkAliasOpt = Annotated[Path | None, typer.Option(
+    "--network", "-n", hidden=True, show_default=False,
+    help="Deprecated: give the network file as the FILE argument.")]
+
+
+def network_file(positional: Path | None, alias: Path | None) -> Path | None:
+    """The network file from the positional ``FILE`` (as ``simulate`` takes it) or the old
+    ``--network/-n`` option, kept hidden so scripts written against it still run."""
+    if alias is None:
+        return positional
+    if positional is not None and positional != alias:
+        raise typer.BadParameter(f"two network files, {positional} and {alias}: give one, as "
+                                 "the FILE argument", param_hint="--network")
+    err.print("[dim]note:[/] --network is deprecated: give the network file as the FILE "
+              "argument, as `nettwin simulate FILE` does", highlight=False)
+    return alias
+
+
 FormatOpt = Annotated[NetworkFormat | None, typer.Option(
     "--format", "-f", help="Network file format; detected from the name/content if omitted.")]
 TrafficOpt = Annotated[Path | None, typer.Option(

@@ -118,7 +118,8 @@ def estimate_tm_cmd(
             if json_out:
                 write_json_file(json_out, rows)
             return
-        twin = open_twin(file, fmt, default_capacity, metric_policy, store, metrics=metrics_file)
+        twin = open_twin(file, fmt, default_capacity, metric_policy, store,
+                         metrics=metrics_file, reader="estimate-tm")
         if forget_prior:
             kept = twin.prior_matrices + sum(n for _, n in twin.history_elsewhere)
             twin.forget_history()
@@ -128,7 +129,7 @@ def estimate_tm_cmd(
             twin.carry_history()  # the choice is printed with the kept prior below
             err.print(f"carried {twin.prior_matrices} measured matrices over from "
                       f"{twin.carried_from} to {twin.name}")
-        span = history_span(twin)
+        span = history_span(twin, file, "estimate-tm")
         past = twin.state_at(span[1] if at is None else parse_when(at))
         up = np.repeat([past.link_up.get(lk, True) for lk in twin.network.links], 2)
         if prior_paths and twin.prior is not None:

@@ -21,10 +21,12 @@ from nettwin.cli.common import (
     JsonOpt,
     MetricOpt,
     MetricsFileOpt,
+    NetworkAliasOpt,
     emit_json,
     err,
     fail,
     json_to_stdout,
+    network_file,
     out,
     write_json_file,
 )
@@ -64,9 +66,10 @@ def ingest(
              "nats://HOST:PORT/SUBJECT (JetStream), mqtt://HOST:PORT/TOPIC[?client_id=ID] "
              "(persistent session per client id), "
              "prometheus+http://HOST:PORT (with --query).")],
-    file: Annotated[Path | None, typer.Option(
-        "--network", "-n", help="The network mirrored (default: the lab, see --lab, else "
-                                "the bundled Abilene).")] = None,
+    file: Annotated[Path | None, typer.Argument(
+        help="The network mirrored, as for 'nettwin simulate FILE' (default: the lab, see "
+             "--lab, else the bundled Abilene).", show_default=False)] = None,
+    network_alias: NetworkAliasOpt = None,
     fmt: FormatOpt = None,
     lab: LabOpt = None,
     store: StoreOpt = None,
@@ -94,7 +97,8 @@ def ingest(
     committed to the history store, bad records go to its dead letters."""
     json_to_stdout(json_out)
     try:
-        twin = open_twin(file, fmt, default_capacity, metric_policy, store, lab, metrics_file)
+        twin = open_twin(network_file(file, network_alias), fmt, default_capacity,
+                         metric_policy, store, lab, metrics_file)
         twin.drift_every_s = drift_every or None
         if prior_from:
             from nettwin.io.tm_history import load_tm_history, resolve_history_paths
@@ -189,10 +193,11 @@ def state(
     from nettwin.live import diff_states
 
     try:
-        twin = open_twin(file, fmt, default_capacity, metric_policy, store, lab, metrics_file)
+        twin = open_twin(file, fmt, default_capacity, metric_policy, store, lab, metrics_file,
+                         reader="state")
     except NettwinError as exc:
         raise fail(exc) from None
-    span = history_span(twin)
+    span = history_span(twin, file, "state")
     when = span[1] if at is None else parse_when(at)
     past = twin.state_at(when)
     c = twin.state.compiled

@@ -8,7 +8,7 @@ import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -52,16 +52,17 @@ def iso(t: float | None) -> str:
 
 LabOpt = Annotated[Path | None, typer.Option(
     "--lab", help="Mirror the FRR lab whose state is in this folder (its routers, links, "
-                  "costs and traffic as built). Without --network or --lab, a lab running "
-                  "in NETTWIN_DATA_DIR/lab is mirrored; else the bundled Abilene.")]
+                  "costs and traffic as built). Without a network FILE or --lab, a lab "
+                  "running in NETTWIN_DATA_DIR/lab is mirrored; else the bundled Abilene.")]
 
 
 def network_to_mirror(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
              lab: Path | None = None, metrics: Path | None = None) -> Any:
-    """--network, else --lab, else the lab running in the data folder, else Abilene: the
+    """The network FILE, else --lab, else the lab running in the data folder, else Abilene: the
     lab's exporter names its routers and links, which another network would dead-letter."""
     if file is not None and lab is not None:
-        raise typer.BadParameter("give --network or --lab, not both", param_hint="--lab")
+        raise typer.BadParameter("give a network FILE or --lab, not both",
+                                 param_hint="--lab")
     if file is None:
         from nettwin.paths import data_dir
 
@@ -73,8 +74,8 @@ def network_to_mirror(file: Path | None, fmt: Any, capacity: float, policy: Metr
 
             network = network_of(Lab.load(folder).plan, injected=False)
             if lab is None:
-                err.print(f"mirroring the lab in {folder} (--network FILE mirrors another "
-                          "network)")
+                err.print(f"mirroring the lab in {folder} (a network FILE argument mirrors "
+                          "another network)")
             if metrics is not None:
                 from nettwin.io.metrics import apply_metrics_file
 
@@ -84,11 +85,47 @@ def network_to_mirror(file: Path | None, fmt: Any, capacity: float, policy: Metr
 
 
 def open_twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
-          store_url: str | None, lab: Path | None = None, metrics: Path | None = None) -> Any:
+              store_url: str | None, lab: Path | None = None, metrics: Path | None = None,
+              *, reader: str | None = None) -> Any:
+    """The live twin of the network mirrored, on its history store. A ``reader`` (the
+    command, for the hint) only reads the history: an embedded store that does not exist is
+    not created just to be found empty (exit 3, saying what to run first)."""
     from nettwin.live import LiveTwin, Store, default_store_url
 
     network = network_to_mirror(file, fmt, capacity, policy, lab, metrics)
+    if reader is not None:
+        missing = _missing_sqlite_file(store_url)
+        if missing is not None:
+            no_history(network.name, f"sqlite:///{missing}", file, reader)
     return LiveTwin(network, Store(store_url or default_store_url()))
+
+
+def _missing_sqlite_file(store_url: str | None) -> Path | None:
+    """The embedded store's file when it does not exist yet (a server URL: None, unknown)."""
+    from nettwin.paths import data_dir
+
+    if store_url is None:
+        path = data_dir() / "twin.db"
+    elif store_url.startswith("sqlite:///"):
+        path = Path(store_url.removeprefix("sqlite:///"))
+    else:
+        return None
+    return None if path.exists() else path
+
+
+def no_history(name: str, url: str, file: Path | None, reader: str) -> NoReturn:
+    """Exit 3: nothing measured for this network, and the command that mirrors it first."""
+    arg = f" {file}" if file is not None else ""
+    hint = (f"mirror its counters first: `nettwin ingest OBSERVATIONS.jsonl{arg}` (a file, "
+            f"NATS, MQTT or Prometheus source; `nettwin synth{arg}` writes a sample "
+            "to synth-out/observations.jsonl), then "
+            f"`nettwin {reader}{arg}` again")
+    if reader == "estimate-tm":
+        hint += (f"; or, with no store, estimate real matrices back from their link loads: "
+                 f"`nettwin estimate-tm{arg} --validate 'MATRICES/*.xml'`")
+    alert.print(f"no history for network {name!r} in {url}: {hint}", highlight=False,
+                soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 PriorOpt = Annotated[str | None, typer.Option(
@@ -98,12 +135,11 @@ PriorOpt = Annotated[str | None, typer.Option(
                          "calibrated on the history's own later part. Without it: gravity.")]
 
 
-def history_span(twin: Any) -> tuple[float, float]:
+def history_span(twin: Any, file: Path | None, reader: str) -> tuple[float, float]:
     """First and last measured instants in the store; exit 3 when there are none."""
     span: tuple[float, float] | None = twin.store.time_range(twin.name)
     if span is None:
-        alert.print(f"no history for network {twin.name!r} in {twin.store.url}: ingest first")
-        raise typer.Exit(EXIT_BAD_INPUT)
+        no_history(twin.name, twin.store.url, file, reader)
     return span
 
 

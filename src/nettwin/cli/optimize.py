@@ -48,8 +48,9 @@ optimize_app = typer.Typer(help="Traffic engineering and planning: IGP metrics, 
                            no_args_is_help=True)
 
 JsonOpt = Annotated[Path | None, typer.Option(
-    "--json", help="Write the result (out.json keys: mlu, mlu_before, mlu_lower_bound, ratio, "
-                   "weights, changed_links, steps, ...); '-' prints it to stdout.")]
+    "--json", metavar="PATH|-", show_default=False,
+    help="Write the result (out.json keys: mlu, mlu_before, mlu_lower_bound, ratio, weights, "
+         "changed_links, steps, ...); '-' prints it to stdout.")]
 TimeOpt = Annotated[float, typer.Option(
     "--time-limit", help="Seconds to search (at least 1; the bound is solved after it); "
                      "Ctrl-C returns the best so far.")]

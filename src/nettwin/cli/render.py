@@ -24,6 +24,20 @@ def si(value: float, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
+def figure(value: float) -> str:
+    """About four significant digits, never more than three decimals: -5.599, 12.34,
+    -10895. A table column stays narrow enough for 80 columns without cutting digits off."""
+    if not math.isfinite(value):
+        return str(value)
+    whole = len(str(int(abs(value))))
+    return f"{value:.{max(0, 4 - whole) if whole > 1 else 3}f}"
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 episode', '5 episodes'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def ms(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "∞"

@@ -95,7 +95,7 @@ def synth_cmd(
     rain_storm and misalignment (radio links), cascading_overload, none.
 
     observations.jsonl: the live twin's observation format (replay it with ``nettwin
-    ingest observations.jsonl --network NET``): {"kind": "counter", "time", "device",
+    ingest observations.jsonl NET``): {"kind": "counter", "time", "device",
     "interface" (the link id), "out_octets" (bytes), "out_packets", "out_drops" (packets,
     like ifOutDiscards), "oper_status", "counter_bits"};
     {"kind": "radio", "time", "link", "rsl_dbm", "modulation", "capacity_bps"};

@@ -21,6 +21,7 @@ from nettwin.cli.common import (
     TrafficOpt,
     err,
     fail,
+    json_to_stdout,
     load,
     out,
     simulation_options,
@@ -197,7 +198,9 @@ def validate_cmd(
     lab_prefix: Annotated[str, typer.Option(
         "--lab-prefix", help="Interface names ntlN of the FRR lab use this prefix.")] = "ntl",
     json_out: Annotated[Path | None, typer.Option(
-        "--json", help="Write the verdict as JSON ('-': to stdout instead of tables).")] = None,
+        "--json", metavar="PATH|-", show_default=False,
+        help="Write the verdict as JSON to PATH; '-' (or --json alone) prints it on stdout "
+             "instead of the tables.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")]
         = None,
     fmt: FormatOpt = None,
@@ -263,8 +266,10 @@ def apply_cmd(
         = False,
     timeout_s: Annotated[float, typer.Option(
         "--timeout", min=1.0, help="Seconds for the kernels to match the prediction.")] = 30.0,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.")]
-        = None,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", metavar="PATH|-", show_default=False,
+        help="Write the report as JSON to PATH; '-' (or --json alone) prints it on stdout "
+             "instead of the summary.")] = None,
 ) -> None:
     """Validate a change against the lab's twin, push it to the FRR routers (vtysh) only if
     SAFE, check every kernel forwarding table against the prediction, roll back on mismatch.
@@ -276,6 +281,7 @@ def apply_cmd(
     from nettwin.lab.apply import ApplyRefusedError, addresses_of, apply_change, network_of
     from nettwin.lab.frr import Lab
 
+    json_to_stdout(json_out)
     try:
         lab = Lab.load(_lab_dir(lab_dir))
         twin = network_of(lab.plan)
