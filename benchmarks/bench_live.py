@@ -152,7 +152,7 @@ def nats_kill(tmp: Path, samples_per_port: int = 60) -> None:
 
     asyncio.run(publish())
     cmd = [sys.executable, "-m", "nettwin.cli", "ingest", f"nats://127.0.0.1:4222/{subject}",
-           "--network", str(net_file), "--store", store_url, "--stream", stream,
+           str(net_file), "--store", store_url, "--stream", stream,
            "--durable", "bench"]
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
     store = Store(store_url)

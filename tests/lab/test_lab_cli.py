@@ -53,7 +53,7 @@ def test_ingest_of_a_lab_export_mirrors_the_lab(tmp_path: Path) -> None:
         assert doc["summary"]["network"].startswith("lab tq")
         assert doc["summary"]["dead_letters"] == 0
         assert doc["summary"]["samples"] == 4 * 8
-    r = runner.invoke(app, ["ingest", str(export), "--network", "abilene.yaml", "--lab",
+    r = runner.invoke(app, ["ingest", str(export), "abilene.yaml", "--lab",
                             str(tmp_path / "lab")], env=env)
     assert r.exit_code == 2 and "not both" in r.output
 

@@ -21,7 +21,7 @@ def test_stdio_server_serves_the_given_network_as_the_given_role(tmp_path: Path)
     path = example_path()
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "nettwin.cli", "mcp", "--network", str(path), "--role", "viewer",
+        args=["-m", "nettwin.cli", "mcp", str(path), "--role", "viewer",
               "--name", "desk-agent", "--data-dir", str(tmp_path)],
         env={"PYTHONPATH": str(ROOT / "src"), "NETTWIN_DATA_DIR": str(tmp_path),
              "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(tmp_path / "numba"))},
@@ -58,7 +58,7 @@ def test_stdio_server_refuses_a_bad_network_file(tmp_path: Path) -> None:
     bad = tmp_path / "broken.yaml"
     bad.write_text("nodes: [{id: a}]\nlinks: [{id: x, a: a, b: nowhere, capacity_bps: 1e9}]\n",
                    encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "nettwin.cli", "mcp", "--network", str(bad),
+    proc = subprocess.run([sys.executable, "-m", "nettwin.cli", "mcp", str(bad),
                            "--data-dir", str(tmp_path)], capture_output=True, text=True,
                           env=os.environ | {"PYTHONPATH": str(ROOT / "src")}, timeout=120,
                           stdin=subprocess.DEVNULL, check=False)
