@@ -35,6 +35,7 @@ from nettwin.estimate.history import (
     validation_origins,
     validation_plan,
 )
+from nettwin.estimate.prior import MISFIT_FLOOR, standardised_misfit
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.io.tm_history import load_tm_history
@@ -283,6 +284,46 @@ def test_silent_link_failure_raises_the_drift_alarm() -> None:
                 node_in_bps=np.bincount(rm.dst, x, c.n_nodes), time_of_day_s=float(tod))
             alarms.append(prior.drift(est))
         assert all(a == expect for a in alarms), (expect, alarms)
+
+
+def test_standardised_misfit_counts_residuals_in_counter_noise_units() -> None:
+    # oracle: a residual of k times each counter's noise (noise x counter, at least the
+    # floor share of the mean counter) reads k^2, whatever the traffic level
+    rng = np.random.default_rng(3)
+    y = rng.uniform(0.0, 1e9, 20)
+    y[3] = 0.0  # a silent counter: its noise is the floor share of the mean counter
+    noise, k = 2e-3, 3.0
+    unit = noise * (y + MISFIT_FLOOR * y.mean())
+    residual = k * unit * rng.choice([-1.0, 1.0], y.size)
+    assert standardised_misfit(residual, y, noise) == pytest.approx(k**2)
+    assert standardised_misfit(1e-4 * residual, 1e-4 * y, noise) == pytest.approx(k**2)
+    assert standardised_misfit(residual, y, 2 * noise) == pytest.approx(k**2 / 4)
+
+
+def test_drift_alarm_ignores_traffic_level_but_not_a_silent_failure() -> None:
+    # the alarm reads the estimate's misfit to the counters, in counter noise units: a
+    # quiet interval (a twentieth of a real one) routed as the twin believes fits the
+    # counters (no alarm, and the same misfit as at full level); the same interval routed
+    # around a link the twin was not told is down does not (alarm)
+    net, c, rm, files = _abilene_real()
+    hist = load_tm_history(files[:864:4], list(net.node_ids), rm)
+    prior, _ = prior_from_history(hist, rm, c.n_nodes)
+    assert np.isfinite(prior.alarm_misfit)
+    x = load_tm_history(files[-288:-287], list(net.node_ids), rm).rate_bps[0]
+    up = c.arc_up.copy()
+    i = list(net.links).index("DNVRng_KSCYng")
+    up[[2 * i, 2 * i + 1]] = False
+    actual = routing_matrix(c, up)
+
+    def estimate(routing, m):  # type: ignore[no-untyped-def]
+        return estimate_tm_with_prior(rm, routing.a @ m, prior,
+                                      node_out_bps=np.bincount(rm.src, m, c.n_nodes),
+                                      node_in_bps=np.bincount(rm.dst, m, c.n_nodes))
+
+    quiet, failed = estimate(rm, 0.05 * x), estimate(actual, 0.05 * x)
+    assert not prior.drift(quiet)
+    assert prior.drift(failed)
+    assert estimate(rm, x).misfit == pytest.approx(quiet.misfit, rel=1e-6)  # scale free
 
 
 def _feed(lt: LiveTwin, feed: CounterFeed, t: float, rates: np.ndarray) -> None:

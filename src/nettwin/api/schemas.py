@@ -302,7 +302,9 @@ class TrafficMatrix(BaseModel):
     fidelity_score: float | None
     prior: Literal["gravity", "history"]  # what the estimate started from
     innovation: float | None  # with a history prior: how surprising the counters are
-    drift: bool | None  # with a history prior: innovation above the learned alarm level
+    # with a history prior: how far the estimate misses the counters, in counter noise
+    misfit: float | None = None
+    drift: bool | None  # with a history prior: misfit above the learned alarm level
     pairs: list[TmPair]
 
 
@@ -317,7 +319,8 @@ class TrafficPrior(BaseModel):
     spread_calibration: float | None = None  # kappa: +-1 sd covers ~68 % held out
     validation_error: float | None = None  # median traffic-weighted error held out
     validation_matrices: int | None = None
-    alarm_innovation: float | None = None  # the drift alarm level
+    alarm_innovation: float | None = None  # the innovation's level (for the record)
+    alarm_misfit: float | None = None  # the drift alarm level (of the misfit)
     drift_every_s: float | None = None  # data time between drift checks
     labels: list[str] = []  # the measured matrices it was learned from, oldest first
     # "request": learned from a PUT; "store": learned again at start from the matrices the

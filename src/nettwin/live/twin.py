@@ -120,6 +120,7 @@ class LiveTwin:
         self.drift_every_s = drift_every_s
         self._checked_at = -np.inf  # data time of the last drift check
         self.last_innovation = float("nan")
+        self.last_misfit = float("nan")  # the drift statistic of the last check
         self._rm: tuple[tuple[int, bytes], RoutingMatrix] | None = None
         self._lock = threading.RLock()  # batches may come from several threads (API, feed)
         # held while a batch (or anything else kept for the network) is written: ``retire``
@@ -499,13 +500,14 @@ class LiveTwin:
         if self.prior is not None and self.can_estimate():
             est = estimate or self.estimate_tm()
             self.last_innovation = est.innovation
+            self.last_misfit = est.misfit
             if self.prior.drift(est):
                 key = (NETWORK_OBJECT, "modelDrift")
                 want[key] = "major"
                 problems[key] = (
                     f"counters inconsistent with the twin's routing and the measured history "
-                    f"(innovation {est.innovation:.3g} > alarm level "
-                    f"{self.prior.alarm_innovation:.3g}): a silent failure or metric change?")
+                    f"(misfit {est.misfit:.3g} counter noise units > alarm level "
+                    f"{self.prior.alarm_misfit:.3g}): a silent failure or metric change?")
         have = {k: v for k, v in self.state.alarms.items() if k[1] == "modelDrift"}
         for key, sev in want.items():
             if key not in have:

@@ -226,6 +226,7 @@ def traffic_matrix(_: Viewer, twin: TwinDep, nid: NetworkId,
         "total_bps": float(est.rate_bps.sum()), "fidelity_score": fid.score,
         "prior": "history" if history else "gravity",
         "innovation": est.innovation if history else None,
+        "misfit": est.misfit if history else None,
         "drift": lt.prior.drift(est) if lt.prior is not None else None,
         "pairs": [{"src": ids[est.src[p]], "dst": ids[est.dst[p]],
                    "rate_bps": float(est.rate_bps[p]),
@@ -242,6 +243,7 @@ def _prior_doc(lt: LiveTwin) -> TrafficPrior:
         "half_life_matrices": ch.half_life, "spread_calibration": ch.kappa,
         "validation_error": ch.validation_error, "validation_matrices":
         ch.validation_matrices, "alarm_innovation": lt.prior.alarm_innovation,
+        "alarm_misfit": lt.prior.alarm_misfit,
         "drift_every_s": lt.drift_every_s, "labels": list(lt.prior_labels),
         "source": "store" if lt.prior_source == "store" else "request"}))
 
