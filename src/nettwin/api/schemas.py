@@ -304,7 +304,9 @@ class TrafficMatrix(BaseModel):
     innovation: float | None  # with a history prior: how surprising the counters are
     # with a history prior: how far the estimate misses the counters, in counter noise
     misfit: float | None = None
-    drift: bool | None  # with a history prior: misfit above the learned alarm level
+    # with a history prior: innovation above the learned alarm level or misfit above its
+    # chi-square level (``nettwin.estimate.prior.misfit_level``)
+    drift: bool | None
     pairs: list[TmPair]
 
 
@@ -319,8 +321,7 @@ class TrafficPrior(BaseModel):
     spread_calibration: float | None = None  # kappa: +-1 sd covers ~68 % held out
     validation_error: float | None = None  # median traffic-weighted error held out
     validation_matrices: int | None = None
-    alarm_innovation: float | None = None  # the innovation's level (for the record)
-    alarm_misfit: float | None = None  # the drift alarm level (of the misfit)
+    alarm_innovation: float | None = None  # the drift alarm level
     drift_every_s: float | None = None  # data time between drift checks
     labels: list[str] = []  # the measured matrices it was learned from, oldest first
     # "request": learned from a PUT; "store": learned again at start from the matrices the

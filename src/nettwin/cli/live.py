@@ -407,9 +407,9 @@ def estimate_tm_cmd(
                 time_of_day_s=float(past.time) % 86_400.0)
             if prior.drift(est):
                 out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
-                          f"routing and the measured history (misfit "
-                          f"{est.misfit:.3g}, alarm above "
-                          f"{prior.alarm_misfit:.3g}): a silent failure or metric change?")
+                          f"routing and the measured history (innovation "
+                          f"{est.innovation:.3g}, alarm above {prior.alarm_innovation:.3g}; "
+                          f"misfit {est.misfit:.3g}): a silent failure or metric change?")
         else:
             _print_kept_prior(twin)
             drift_prior = twin.prior
@@ -419,8 +419,8 @@ def estimate_tm_cmd(
             est = twin.estimate_tm(arc_rate_bps=past.arc_rate_bps, arc_up=up, at=past.time)
             if twin.prior is not None and twin.prior.drift(est):
                 out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
-                          f"routing and the kept history (misfit {est.misfit:.3g}, "
-                          f"alarm above {twin.prior.alarm_misfit:.3g}): a silent failure "
+                          f"routing and the kept history (innovation {est.innovation:.3g}, "
+                          f"misfit {est.misfit:.3g}): a silent failure "
                           "or metric change?")
     except NettwinError as exc:
         raise fail(exc) from None

@@ -151,7 +151,6 @@ class _Validation:
     errors: np.ndarray  # traffic-weighted error of every estimate
     ratio: np.ndarray  # |error| / sd of every pair carrying traffic
     innovation: np.ndarray  # of every estimate
-    misfit: np.ndarray  # standardised misfit of every estimate (the drift statistic)
 
 
 def prior_from_history(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *,
@@ -168,9 +167,9 @@ def prior_from_history(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *,
     the counters' noise floor (the counter-versus-prior balance, kept at 1e-3 unless a
     larger one does better). The spread is calibrated there (kappa: the 68th percentile
     of |error| / sd) and the drift alarm set (twice the 99th percentile of the
-    estimates' standardised misfits). Many origins instead of one tail: on a short
-    history (germany50: 14 daily matrices) one tail of 5 matrices makes noisy choices.
-    The chosen prior is then learned on the whole history."""
+    innovations; with it, a model level on the misfit: ``misfit_level``). Many origins
+    instead of one tail: on a short history (germany50: 14 daily matrices) one tail of 5
+    matrices makes noisy choices. The chosen prior is then learned on the whole history."""
     origins = validation_origins(history.n, holdout)
     plan = validation_plan(history.n, origins)
     if history.n < 3 or not origins:
@@ -226,7 +225,6 @@ def prior_from_history(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *,
     # the innovations again with the calibrated spread: the alarm level of the prior used
     calibrated = _validate(history, plan, mixed(floor, kappa), rm, edge)
     alarm = 2 * float(np.quantile(calibrated.innovation, 0.99))
-    alarm_misfit = 2 * float(np.quantile(calibrated.misfit, 0.99))
     finals = []
     for _, _, priors, share in members:
         p = priors[0]
@@ -235,7 +233,6 @@ def prior_from_history(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *,
                             analog_tau=p.analog_tau, per_matrix=p.per_matrix)
         finals.append(replace(final, fit_totals=p.fit_totals, use_fanin=p.use_fanin))
     prior = replace(finals[0], kappa=kappa, alarm_innovation=alarm, noise_floor=floor,
-                    alarm_misfit=alarm_misfit,
                     members=tuple(finals) if len(finals) > 1 else ())
     hl = None if hl_share is None else hl_share * history.n
     return prior, PriorChoice(chosen.bins, hl, chosen.fit_totals, chosen.use_fanin, kappa,
@@ -279,7 +276,7 @@ def _validate(history: TmHistory, plan: list[tuple[int, np.ndarray]],
     """The plan's matrices after each origin estimated with that origin's prior: the
     median traffic-weighted error, the innovations and (``with_std``) |error| / sd per pair
     carrying traffic."""
-    errs, ratios, innovations, misfits = [], [], [], []
+    errs, ratios, innovations = [], [], []
     for (_, targets), prior in zip(plan, priors, strict=True):
         n_nodes = prior.n_nodes
         for t in targets:
@@ -291,11 +288,10 @@ def _validate(history: TmHistory, plan: list[tuple[int, np.ndarray]],
                 time_of_day_s=float(history.time_of_day_s[t]), with_std=with_std)
             errs.append(float(np.abs(est.rate_bps - x).sum() / x.sum()))
             innovations.append(est.innovation)
-            misfits.append(est.misfit)
             if est.std_bps is not None:
                 live = x > 0
                 ratios.append(np.abs(est.rate_bps - x)[live]
                               / np.maximum(est.std_bps[live], 1e-12 * x.max()))
     return _Validation(float(np.median(errs)), np.asarray(errs),
                        np.concatenate(ratios) if ratios else np.zeros(0),
-                       np.asarray(innovations), np.asarray(misfits))
+                       np.asarray(innovations))

@@ -42,6 +42,7 @@ from nettwin.estimate.history import (
     estimate_tm_with_prior,
     prior_from_history,
 )
+from nettwin.estimate.prior import misfit_level
 from nettwin.estimate.tm import RoutingMatrix
 from nettwin.live.observations import DeadLetter, Decoder
 from nettwin.live.sources import Ack, Message, Source
@@ -506,8 +507,10 @@ class LiveTwin:
                 want[key] = "major"
                 problems[key] = (
                     f"counters inconsistent with the twin's routing and the measured history "
-                    f"(misfit {est.misfit:.3g} counter noise units > alarm level "
-                    f"{self.prior.alarm_misfit:.3g}): a silent failure or metric change?")
+                    f"(innovation {est.innovation:.3g}, alarm above "
+                    f"{self.prior.alarm_innovation:.3g}; misfit {est.misfit:.3g} counter noise "
+                    f"units, alarm above {misfit_level(est.measured_arcs.size):.3g}): "
+                    "a silent failure or metric change?")
         have = {k: v for k, v in self.state.alarms.items() if k[1] == "modelDrift"}
         for key, sev in want.items():
             if key not in have:

@@ -243,7 +243,6 @@ def _prior_doc(lt: LiveTwin) -> TrafficPrior:
         "half_life_matrices": ch.half_life, "spread_calibration": ch.kappa,
         "validation_error": ch.validation_error, "validation_matrices":
         ch.validation_matrices, "alarm_innovation": lt.prior.alarm_innovation,
-        "alarm_misfit": lt.prior.alarm_misfit,
         "drift_every_s": lt.drift_every_s, "labels": list(lt.prior_labels),
         "source": "store" if lt.prior_source == "store" else "request"}))
 
