@@ -11,7 +11,8 @@ of training but at least 8 matrices validated, up to 8 origins, at most 64 estim
 ``validation_plan``; the option of lowest mean log error, averaged with those the
 estimates cannot tell from it), then the counters' noise
 floor; the spread calibration kappa there too (the 68th percentile of |error| / sd) and
-the drift alarm (twice the 99th percentile of the validation innovations).
+the drift alarm (twice the 99th percentile of the validation innovations, or the
+estimate's standardised misfit above its chi-square level: ``misfit_level``).
 Then the prior is learned on the whole training part and every test matrix is routed on
 the network (ECMP, the loader's metrics), its link loads and node totals handed to the
 estimator, and the estimate scored against the truth: traffic-weighted |error|, coverage

@@ -35,6 +35,12 @@ from nettwin.estimate.history import (
     validation_origins,
     validation_plan,
 )
+from nettwin.estimate.prior import (
+    MISFIT_FLOOR,
+    MISFIT_TAIL,
+    misfit_level,
+    standardised_misfit,
+)
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.io.tm_history import load_tm_history
@@ -283,6 +289,56 @@ def test_silent_link_failure_raises_the_drift_alarm() -> None:
                 node_in_bps=np.bincount(rm.dst, x, c.n_nodes), time_of_day_s=float(tod))
             alarms.append(prior.drift(est))
         assert all(a == expect for a in alarms), (expect, alarms)
+
+
+def test_standardised_misfit_counts_residuals_in_counter_noise_units() -> None:
+    # oracle: a residual of k times each counter's noise (noise x counter, at least the
+    # floor share of the mean counter) reads k^2, whatever the traffic level
+    rng = np.random.default_rng(3)
+    y = rng.uniform(0.0, 1e9, 20)
+    y[3] = 0.0  # a silent counter: its noise is the floor share of the mean counter
+    noise, k = 2e-3, 3.0
+    unit = noise * (y + MISFIT_FLOOR * y.mean())
+    residual = k * unit * rng.choice([-1.0, 1.0], y.size)
+    assert standardised_misfit(residual, y, noise) == pytest.approx(k**2)
+    assert standardised_misfit(1e-4 * residual, 1e-4 * y, noise) == pytest.approx(k**2)
+    assert standardised_misfit(residual, y, 2 * noise) == pytest.approx(k**2 / 4)
+
+
+def test_misfit_alarm_ignores_traffic_level_and_told_noise_but_not_a_silent_failure(
+        ) -> None:
+    # the misfit (counter residuals in counter noise units) against its chi-square level:
+    # a quiet interval (a twentieth of a real one) routed as the twin believes, with 1 %
+    # counter noise the estimate is told, stays under it, at the same misfit as at full
+    # level; the same interval routed around a link the twin was not told is down does not
+    net, c, rm, files = _abilene_real()
+    hist = load_tm_history(files[:864:4], list(net.node_ids), rm)
+    prior, _ = prior_from_history(hist, rm, c.n_nodes)
+    x = load_tm_history(files[-288:-287], list(net.node_ids), rm).rate_bps[0]
+    up = c.arc_up.copy()
+    i = list(net.links).index("DNVRng_KSCYng")
+    up[[2 * i, 2 * i + 1]] = False
+    actual = routing_matrix(c, up)
+    wobble = 1 + 0.01 * np.random.default_rng(5).standard_normal(rm.a.shape[0])
+
+    def estimate(routing, m, noise=1e-3):  # type: ignore[no-untyped-def]
+        return estimate_tm_with_prior(rm, routing.a @ m * wobble, prior, noise=noise,
+                                      node_out_bps=np.bincount(rm.src, m, c.n_nodes),
+                                      node_in_bps=np.bincount(rm.dst, m, c.n_nodes))
+
+    level = misfit_level(rm.a.shape[0])
+    quiet = estimate(rm, 0.05 * x, 0.01)
+    assert quiet.misfit < level
+    assert estimate(rm, x, 0.01).misfit == pytest.approx(quiet.misfit, rel=1e-6)
+    failed = estimate(actual, 0.05 * x, 0.01)
+    assert failed.misfit > level and prior.drift(failed)
+
+
+def test_misfit_level_is_the_chi_square_tail() -> None:
+    # oracle: the share of chi-square(k) / k draws above the level is the tail probability
+    k = 40
+    draws = np.random.default_rng(2).chisquare(k, 200_000) / k
+    assert np.mean(draws > misfit_level(k)) == pytest.approx(MISFIT_TAIL, abs=3e-4)
 
 
 def _feed(lt: LiveTwin, feed: CounterFeed, t: float, rates: np.ndarray) -> None:

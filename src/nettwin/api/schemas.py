@@ -302,7 +302,11 @@ class TrafficMatrix(BaseModel):
     fidelity_score: float | None
     prior: Literal["gravity", "history"]  # what the estimate started from
     innovation: float | None  # with a history prior: how surprising the counters are
-    drift: bool | None  # with a history prior: innovation above the learned alarm level
+    # with a history prior: how far the estimate misses the counters, in counter noise
+    misfit: float | None = None
+    # with a history prior: innovation above the learned alarm level or misfit above its
+    # chi-square level (``nettwin.estimate.prior.misfit_level``)
+    drift: bool | None
     pairs: list[TmPair]
 
 

@@ -81,8 +81,8 @@ def estimate_tm_cmd(
     """Traffic matrix from link counters, with per-pair uncertainty: a prior (gravity, or
     learned from measured history with --prior-from) projected onto the counters through
     the ECMP routing matrix. --json writes {time, total_bps, prior (gravity | history),
-    prior_source (store | files | null), prior_matrices, prior_labels, innovation, drift,
-    pairs: [{src, dst, rate_bps, std_bps}]} (with --validate: one row per matrix)."""
+    prior_source (store | files | null), prior_matrices, prior_labels, innovation, misfit,
+    drift, pairs: [{src, dst, rate_bps, std_bps}]} (with --validate: one row per matrix)."""
     json_to_stdout(json_out)
     from nettwin.engine import compile_network
     from nettwin.estimate import routing_matrix
@@ -148,8 +148,8 @@ def estimate_tm_cmd(
             if prior.drift(est):
                 out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
                           f"routing and the measured history (innovation "
-                          f"{est.innovation:.3g}, alarm above "
-                          f"{prior.alarm_innovation:.3g}): a silent failure or metric change?")
+                          f"{est.innovation:.3g}, alarm above {prior.alarm_innovation:.3g}; "
+                          f"misfit {est.misfit:.3g}): a silent failure or metric change?")
         else:
             print_kept_prior(twin)
             drift_prior = twin.prior
@@ -160,7 +160,8 @@ def estimate_tm_cmd(
             if twin.prior is not None and twin.prior.drift(est):
                 out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
                           f"routing and the kept history (innovation {est.innovation:.3g}, "
-                          f"alarm above {twin.prior.alarm_innovation:.3g}): a silent failure "
+                          f"alarm above {twin.prior.alarm_innovation:.3g}; misfit "
+                          f"{est.misfit:.3g}): a silent failure "
                           "or metric change?")
     except NettwinError as exc:
         raise fail(exc) from None
@@ -191,6 +192,7 @@ def estimate_tm_cmd(
         write_json_file(json_out, {
             "time": past.time, "total_bps": float(est.rate_bps.sum()), **prior_doc,
             "innovation": est.innovation if drift_prior is not None else None,
+            "misfit": est.misfit if drift_prior is not None else None,
             "drift": bool(drift_prior.drift(est)) if drift_prior is not None else None,
             "pairs": rows_out})
 
@@ -233,6 +235,7 @@ def _validate_rows(network: Any, paths: list[Path], prior_paths: list[Path], edg
                                "median_rel_error_top": math.nan,
                                "prior_weighted_error": math.nan, "coverage_1sd": math.nan,
                                "seconds": math.nan, "innovation": math.nan,
+                               "misfit": math.nan,
                                "drift_alarm": None})
             continue
         y = rm.a @ x
@@ -256,7 +259,7 @@ def _validate_rows(network: Any, paths: list[Path], prior_paths: list[Path], edg
                            "prior_weighted_error":
                                estimation_errors(x, est.prior_bps)["weighted_error"],
                            "coverage_1sd": cover, "seconds": seconds,
-                           "innovation": est.innovation,
+                           "innovation": est.innovation, "misfit": est.misfit,
                            "drift_alarm": prior.drift(est) if prior is not None else None})
     return rows
 

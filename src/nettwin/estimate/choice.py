@@ -167,9 +167,9 @@ def prior_from_history(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *,
     the counters' noise floor (the counter-versus-prior balance, kept at 1e-3 unless a
     larger one does better). The spread is calibrated there (kappa: the 68th percentile
     of |error| / sd) and the drift alarm set (twice the 99th percentile of the
-    innovations). Many origins instead of one tail: on a short history (germany50: 14
-    daily matrices) one tail of 5 matrices makes noisy choices. The chosen prior is then
-    learned on the whole history."""
+    innovations; with it, a model level on the misfit: ``misfit_level``). Many origins
+    instead of one tail: on a short history (germany50: 14 daily matrices) one tail of 5
+    matrices makes noisy choices. The chosen prior is then learned on the whole history."""
     origins = validation_origins(history.n, holdout)
     plan = validation_plan(history.n, origins)
     if history.n < 3 or not origins:

@@ -122,6 +122,9 @@ class TmEstimate:
     # how surprising the counters are given the prior: mean normalised innovation squared
     # (b - B m)' S^-1 (b - B m) / rows of the Gaussian model (history priors only; nan else)
     innovation: float = float("nan")
+    # how far the estimate itself misses the counters, in units of the counters' own noise
+    # (``standardised_misfit``; history priors only, nan else): the drift statistic
+    misfit: float = float("nan")
 
 
 def gravity_prior(rm: RoutingMatrix, y: np.ndarray, measured: np.ndarray, n: int,

@@ -37,6 +37,7 @@ from nettwin.estimate.history import (
     TmHistory,
     prior_from_history,
 )
+from nettwin.estimate.prior import misfit_level
 from nettwin.estimate.tm import RoutingMatrix
 from nettwin.live.fidelity import NETWORK_OBJECT, Fidelity, compare_rates, drift_alarms, fit_level
 from nettwin.live.live_network import estimate_matrix, live_network, with_link_states
@@ -98,6 +99,7 @@ class LiveTwin:
         self.drift_every_s = drift_every_s
         self._checked_at = -np.inf  # data time of the last drift check
         self.last_innovation = float("nan")
+        self.last_misfit = float("nan")  # the drift statistic of the last check
         self._rm: tuple[tuple[int, bytes], RoutingMatrix] | None = None
         self._lock = threading.RLock()  # batches may come from several threads (API, feed)
         # held while a batch (or anything else kept for the network) is written: ``retire``
@@ -458,11 +460,14 @@ class LiveTwin:
         if self.prior is not None and self.can_estimate():
             est = estimate or self.estimate_tm()
             self.last_innovation = est.innovation
+            self.last_misfit = est.misfit
             if self.prior.drift(est):
                 network_problem = (
                     f"counters inconsistent with the twin's routing and the measured history "
-                    f"(innovation {est.innovation:.3g} > alarm level "
-                    f"{self.prior.alarm_innovation:.3g}): a silent failure or metric change?")
+                    f"(innovation {est.innovation:.3g}, alarm above "
+                    f"{self.prior.alarm_innovation:.3g}; misfit {est.misfit:.3g} counter noise "
+                    f"units, alarm above {misfit_level(est.measured_arcs.size):.3g}): "
+                    "a silent failure or metric change?")
         return drift_alarms(self.state, fid, self.drift_threshold, network_problem)
 
     # ------------------------------------------------------------------ history
