@@ -155,11 +155,12 @@ class Twin:
 
     def replace_network(self, nid: str, network: Network) -> None:
         """Keep a changed network (PUT .../slices) under its id, in memory and the store;
-        one being deleted is not brought back (NetworkGoneError)."""
+        one being deleted is not brought back (NetworkGoneError). The store first: one that
+        fails leaves memory as the store has it (what a restart would find)."""
         with self._deleting_lock:
             self._refuse_if_deleting(nid)
-            self.networks[nid] = network
             self.saved.save_network(nid, network)
+            self.networks[nid] = network
 
     def record_proposal(self, nid: str, owner: str, record: dict[str, Any]) -> None:
         """Keep a shadow-mode record; none is written for a network being deleted (its
