@@ -59,4 +59,7 @@ def test_a_network_change_the_store_refuses_leaves_memory_as_the_store_has_it(
     with pytest.raises(OSError):
         twin.replace_network(nid, dataclasses.replace(network, name="changed"))
     assert twin.networks[nid].name == twin.saved.load_networks()[nid].name == network.name
+    with pytest.raises(OSError):  # an upload the store refuses is not half kept either
+        twin.add(network)
+    assert twin.networks.keys() == twin.saved.load_networks().keys() == {nid}
     twin.saved.close()

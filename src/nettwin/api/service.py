@@ -79,8 +79,8 @@ class Twin:
     def add(self, network: Network, modules: dict[str, Any] | None = None) -> str:
         """Keep an uploaded network (and the capacity modules its file gave) under a new id."""
         nid = uuid.uuid4().hex[:12]
+        self.saved.save_network(nid, network, modules)  # first: a refusal leaves nothing
         self.networks[nid] = network
-        self.saved.save_network(nid, network, modules)
         if modules is not None:
             self.modules[nid] = modules
         return nid
