@@ -69,3 +69,7 @@ def test_without_arrow_tables_and_parquet_name_the_extra(tmp_path: Path,
     done = CliRunner().invoke(app, ["sweep", "--out", str(tmp_path), "--table-format",
                                     "parquet"])
     assert done.exit_code == 3 and extra in done.output, done.output
+    done = CliRunner().invoke(app, ["risk", "-n", "20", "--samples-out",
+                                    str(tmp_path / "samples.parquet")])
+    assert done.exit_code == 3 and extra in done.output, done.output
+    assert "samples in" not in done.output  # said before the Monte Carlo ran, not after

@@ -120,6 +120,7 @@ def test_a_delete_the_store_fails_at_any_step_leaves_the_network_whole(
     body = answer.json()
     assert body["error"] == "StoreError" and "nothing was deleted" in body["message"]
     assert "Traceback" not in answer.text
+    assert "disk says no" not in answer.text  # the driver's own text stays in the server log
     assert _rows(db, nid) == before  # every row as it was, the proposals included
     assert client.get(base).json() == doc
     assert client.get(f"{base}/proposals").json()["proposals"] == proposals

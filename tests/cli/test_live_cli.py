@@ -325,3 +325,7 @@ def test_reading_an_empty_history_creates_no_store(tmp_path: Path, command: list
     res = CliRunner().invoke(app, [*command, "--store", f"sqlite:///{db}"],
                              env={"NETTWIN_DATA_DIR": str(data)})
     assert res.exit_code == 3 and not db.exists() and not data.exists()
+    # the same database named with its driver, as SQLAlchemy takes it
+    res = CliRunner().invoke(app, [*command, "--store", f"sqlite+pysqlite:///{db}"],
+                             env={"NETTWIN_DATA_DIR": str(data)})
+    assert res.exit_code == 3 and not db.exists() and not data.exists()

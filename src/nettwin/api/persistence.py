@@ -85,8 +85,12 @@ class ServiceStore:
                 conn.execute(delete(networks).where(networks.c.id == nid))
         except SQLAlchemyError as exc:
             cause = getattr(exc, "orig", None) or exc  # the driver's own error, not the SQL
+            # the driver's text (a database host, user, path, or a row's values) is for the
+            # server's log, not for the client: the answer names the kind of failure only
+            log.warning("the store failed to delete network %r: %s: %s", nid,
+                        type(cause).__name__, cause)
             raise StoreError(f"the store failed to delete network {nid!r} "
-                             f"({type(cause).__name__}: {cause}): nothing was deleted, the "
+                             f"({type(cause).__name__}): nothing was deleted, the "
                              "network is as it was; try again") from exc
 
     def load_modules(self) -> dict[str, dict[str, Any]]:

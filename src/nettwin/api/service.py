@@ -79,8 +79,8 @@ class Twin:
     def add(self, network: Network, modules: dict[str, Any] | None = None) -> str:
         """Keep an uploaded network (and the capacity modules its file gave) under a new id."""
         nid = uuid.uuid4().hex[:12]
+        self.saved.save_network(nid, network, modules)  # first: a refusal leaves nothing
         self.networks[nid] = network
-        self.saved.save_network(nid, network, modules)
         if modules is not None:
             self.modules[nid] = modules
         return nid
@@ -88,15 +88,21 @@ class Twin:
     def baseline(self, nid: str) -> SimulationResult:
         """The no-change run of a network, computed once and reused by what-ifs."""
         _network, compiled = self.get(nid)
-        if nid not in self.baselines:
-            self.baselines[nid] = run_simulation(compiled)
-        return self.baselines[nid]
+        base = self.baselines.get(nid)
+        if base is None:
+            base = run_simulation(compiled)
+            self._keep(self.baselines, nid, base)
+        return base
 
     def cached(self, nid: str, key: str, make: Callable[[], Any]) -> Any:
         """Something derived from a network, computed on first use (dropped on delete)."""
-        if (nid, key) not in self._cache:
-            self._cache[nid, key] = make()
-        return self._cache[nid, key]
+        if (nid, key) in self._cache:
+            return self._cache[nid, key]
+        value = make()
+        with self._deleting_lock:  # as ``_keep``: nothing kept for a network deleted meanwhile
+            if self.has(nid):
+                self._cache[nid, key] = value
+        return value
 
     def radio(self, nid: str) -> RadioArrays | None:
         """The network's microwave links as arrays (None: it has none that can be modelled)."""
@@ -149,11 +155,12 @@ class Twin:
 
     def replace_network(self, nid: str, network: Network) -> None:
         """Keep a changed network (PUT .../slices) under its id, in memory and the store;
-        one being deleted is not brought back (NetworkGoneError)."""
+        one being deleted is not brought back (NetworkGoneError). The store first: one that
+        fails leaves memory as the store has it (what a restart would find)."""
         with self._deleting_lock:
             self._refuse_if_deleting(nid)
-            self.networks[nid] = network
             self.saved.save_network(nid, network)
+            self.networks[nid] = network
 
     def record_proposal(self, nid: str, owner: str, record: dict[str, Any]) -> None:
         """Keep a shadow-mode record; none is written for a network being deleted (its
@@ -184,11 +191,22 @@ class Twin:
         self.live_ids.extend(n for n in ("example", "munich") if n not in self.live_ids)
 
     def get(self, nid: str) -> tuple[Network, CompiledNetwork]:
-        if not self.has(nid):
+        network = self.networks.get(nid)
+        if network is None or not self.has(nid):
             raise HTTPException(404, detail=f"no network {nid!r}")
-        if nid not in self.compiled:
-            self.compiled[nid] = compile_network(self.networks[nid])
-        return self.networks[nid], self.compiled[nid]
+        compiled = self.compiled.get(nid)
+        if compiled is None:
+            compiled = compile_network(network)
+            self._keep(self.compiled, nid, compiled)
+        return network, compiled
+
+    def _keep(self, store: dict[str, Any], nid: str, value: Any) -> None:
+        """Keep something derived from a network unless a delete began or ended while it
+        was made: a read that found the network answers from what it found, but nothing
+        is kept in memory under an id that no request can reach any more."""
+        with self._deleting_lock:
+            if self.has(nid):
+                store[nid] = value
 
 
     def audit(self, who: str, method: str, path: str, status: int) -> None:

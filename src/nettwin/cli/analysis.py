@@ -352,6 +352,8 @@ def risk(
     json_to_stdout(json_out)
     from nettwin.report.pages import write_risk_report
 
+    if samples_out is not None and samples_out.suffix.lower() == ".parquet":
+        require("pyarrow.parquet")  # nettwin[arrow]: said before the samples, not after them
     network = _network(file, fmt, traffic, default_capacity, metric_policy, metrics_file)
     rm = RiskModel(fiber_cuts_per_1000km_year=cuts, link_mttr_h=link_mttr,
                    node_mtbf_h=node_mtbf, growth_median=growth, growth_sigma=growth_sigma,

@@ -102,14 +102,18 @@ def open_twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy
 
 def _missing_sqlite_file(store_url: str | None) -> Path | None:
     """The embedded store's file when it does not exist yet (a server URL: None, unknown)."""
+    from sqlalchemy.engine import make_url
+
     from nettwin.paths import data_dir
 
     if store_url is None:
         path = data_dir() / "twin.db"
-    elif store_url.startswith("sqlite:///"):
-        path = Path(store_url.removeprefix("sqlite:///"))
     else:
-        return None
+        # as SQLAlchemy reads it: a driver named (sqlite+pysqlite://) or options after '?'
+        url = make_url(store_url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        path = Path(url.database)
     return None if path.exists() else path
 
 

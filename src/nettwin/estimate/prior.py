@@ -59,8 +59,8 @@ germany50 (2,450 pairs, 276 rows) solves in about 70 ms of CPU (140 ms when S wa
 rebuilt each round) where the bounded least squares of ``estimate_tm`` takes a minute.
 The posterior standard deviation is diag(P - P B' S^-1 B P), by a Cholesky factor of S.
 
-Drift: the estimate always fits the counters, so its residual cannot reveal that the twin
-routes differently from the network. The innovation can: v = b - B m is what the counters
+Drift: the estimate fits the counters as far as the prior's spread lets it, so its residual
+misses a failure that routing explains. The innovation can: v = b - B m is what the counters
 say beyond the prior, and v' S^-1 v / rows (S = B P B' + R, the normalised innovation
 squared of a Kalman filter) stays near 1 while the routing and the history hold, and jumps
 by one to four orders of magnitude when a link has silently failed (Abilene: 0.9 in normal
