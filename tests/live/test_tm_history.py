@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from nettwin import compile_network, simulate
 from nettwin.cli.app import app
-from nettwin.errors import ValidationError
+from nettwin.errors import NettwinError, ValidationError
 from nettwin.estimate import estimate_tm, estimation_errors, pair_rates, routing_matrix
 from nettwin.estimate.history import (
     MAX_ORIGINS,
@@ -585,3 +585,28 @@ def test_per_matrix_shares_count_each_matrix_once() -> None:
     again = learn_prior(TmHistory(louder, hist.time_of_day_s, hist.labels), rm, n,
                         half_life=half_life, per_matrix=True)
     np.testing.assert_allclose(again.fanout, prior.fanout, rtol=1e-12)
+
+
+def test_live_twin_tells_its_estimates_the_counter_noise_it_is_given() -> None:
+    # counters read by polling carry ~1 % noise: a twin told so estimates exactly as the
+    # library does with that noise, every estimate and the live basis alike, and its drift
+    # alarm stays quiet on intervals routed as it believes; nonsense noise is refused
+    net, c, rm, files = _abilene_real()
+    train = load_tm_history(files[:288:4], list(net.node_ids), rm)
+    test = load_tm_history(files[-288::36], list(net.node_ids), rm)
+    midnight = 86_400.0 * 11_574
+    lt = LiveTwin(net, drift_every_s=None, counter_noise=0.01)
+    lt.use_history(train)
+    assert lt.prior is not None
+    rng = np.random.default_rng(11)
+    level = misfit_level(rm.a.shape[0])
+    for x, tod in zip(test.rate_bps[:6], test.time_of_day_s[:6], strict=True):
+        y = rm.a @ x * (1 + 0.01 * rng.standard_normal(rm.a.shape[0]))
+        est = lt.estimate_tm(arc_rate_bps=y, arc_up=c.arc_up, at=midnight + tod)
+        want = estimate_tm_with_prior(rm, y, lt.prior, time_of_day_s=tod, noise=0.01)
+        np.testing.assert_allclose(est.rate_bps, want.rate_bps, rtol=1e-12)
+        assert est.misfit == pytest.approx(want.misfit, rel=1e-12)
+        assert est.misfit < level and not lt.prior.drift(est)
+    for bad in (0.0, -0.01, 0.9):
+        with pytest.raises(NettwinError, match="counter_noise"):
+            LiveTwin(net, counter_noise=bad)

@@ -20,6 +20,7 @@ from nettwin.api.payloads import SerialisedStates
 from nettwin.errors import NetworkGoneError
 from nettwin.live import LiveTwin, Message, Store
 from nettwin.live.alarms import Alarm, AlarmBook
+from nettwin.live.live_network import COUNTER_NOISE
 from nettwin.live.simulated import SimulatedTelemetry
 from nettwin.live.state import Changes
 from nettwin.live.store import default_store_url
@@ -55,8 +56,10 @@ class LiveHub:
     """Live twins by network id, the alarm book, the history the dashboard plots, and the
     stream subscribers."""
 
-    def __init__(self, store_url: str | None, data_dir: Any) -> None:
+    def __init__(self, store_url: str | None, data_dir: Any, *,
+                 counter_noise: float = COUNTER_NOISE) -> None:
         self.store_url, self.data_dir = store_url, data_dir
+        self.counter_noise = counter_noise  # told to every twin's estimates
         self.book = AlarmBook()
         self.twins: dict[str, LiveTwin] = {}
         self.simulators: dict[str, SimulatedTelemetry] = {}
@@ -77,7 +80,8 @@ class LiveHub:
             self._refuse_if_gone(nid)
             if nid not in self.twins:
                 url = self.store_url or default_store_url(self.data_dir)
-                lt = LiveTwin(network, Store(url), assess_services=True, network_id=nid)
+                lt = LiveTwin(network, Store(url), assess_services=True, network_id=nid,
+                              counter_noise=self.counter_noise)
 
                 def heard(changes: Changes, nid: str = nid, lt: LiveTwin = lt) -> None:
                     self._after_batch(nid, lt, changes)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         "start (a sandbox baseline: greedy, optimizer, random, noop; or a saved .npz)."))
     shadow_every_s: float = Field(default=60.0, ge=5.0, description=(
         "Seconds between a shadow policy's runs."))
+    counter_noise: float = Field(default=1e-3, gt=0.0, le=0.5, description=(
+        "The live counters' relative error the traffic-matrix estimate and its drift alarm "
+        "assume (0.01 for 1 %: counters read by polling; too small a value reads the polling "
+        "noise as misfit and raises false drift alarms)."))
     store_url: str | None = Field(
         default=None, description="History of the live twin: SQLAlchemy URL (default: "
                                   "sqlite in data_dir; or postgresql+psycopg://...).")

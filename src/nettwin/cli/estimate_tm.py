@@ -30,6 +30,7 @@ from nettwin.cli.common import (
     write_json_file,
 )
 from nettwin.cli.live_twin import (
+    NoiseOpt,
     PriorOpt,
     StoreOpt,
     history_span,
@@ -58,6 +59,7 @@ def estimate_tm_cmd(
                            "'traffic/abilene/*.xml', repeatable): route each on the network, "
                            "estimate it back from the link loads, report the error.")] = None,
     prior_from: PriorOpt = None,
+    counter_noise: NoiseOpt = 1e-3,
     forget_prior: Annotated[bool, typer.Option(
         "--forget-prior", help="Forget the measured matrices the store keeps for this "
                                "network (from 'ingest --prior-from' or PUT "
@@ -119,7 +121,8 @@ def estimate_tm_cmd(
                 write_json_file(json_out, rows)
             return
         twin = open_twin(file, fmt, default_capacity, metric_policy, store,
-                         metrics=metrics_file, reader="estimate-tm")
+                         metrics=metrics_file, reader="estimate-tm",
+                         counter_noise=counter_noise)
         if forget_prior:
             kept = twin.prior_matrices + sum(n for _, n in twin.history_elsewhere)
             twin.forget_history()
@@ -144,7 +147,7 @@ def estimate_tm_cmd(
             drift_prior, prior_doc = prior, _prior_json("files", hist.n, hist.labels)
             est = estimate_tm_with_prior(
                 rm, np.where(up, past.arc_rate_bps, np.nan), prior,
-                time_of_day_s=float(past.time) % 86_400.0)
+                time_of_day_s=float(past.time) % 86_400.0, noise=counter_noise)
             if prior.drift(est):
                 out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
                           f"routing and the measured history (innovation "

@@ -32,6 +32,7 @@ from nettwin.cli.common import (
 )
 from nettwin.cli.live_twin import (
     LabOpt,
+    NoiseOpt,
     PriorOpt,
     StoreOpt,
     history_span,
@@ -87,6 +88,7 @@ def ingest(
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
     metrics_file: MetricsFileOpt = None,
     prior_from: PriorOpt = None,
+    counter_noise: NoiseOpt = 1e-3,
     drift_every: Annotated[float, typer.Option(
         "--drift-every", min=0.0, help="Data seconds between the twin's drift checks "
                                        "(matrix re-estimated, mispredicted arcs and, with "
@@ -98,7 +100,7 @@ def ingest(
     json_to_stdout(json_out)
     try:
         twin = open_twin(network_file(file, network_alias), fmt, default_capacity,
-                         metric_policy, store, lab, metrics_file)
+                         metric_policy, store, lab, metrics_file, counter_noise=counter_noise)
         twin.drift_every_s = drift_every or None
         if prior_from:
             from nettwin.io.tm_history import load_tm_history, resolve_history_paths

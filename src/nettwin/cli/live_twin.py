@@ -86,7 +86,7 @@ def network_to_mirror(file: Path | None, fmt: Any, capacity: float, policy: Metr
 
 def open_twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
               store_url: str | None, lab: Path | None = None, metrics: Path | None = None,
-              *, reader: str | None = None) -> Any:
+              *, reader: str | None = None, counter_noise: float = 1e-3) -> Any:
     """The live twin of the network mirrored, on its history store. A ``reader`` (the
     command, for the hint) only reads the history: an embedded store that does not exist is
     not created just to be found empty (exit 3, saying what to run first)."""
@@ -97,7 +97,8 @@ def open_twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy
         missing = _missing_sqlite_file(store_url)
         if missing is not None:
             no_history(network.name, f"sqlite:///{missing}", file, reader)
-    return LiveTwin(network, Store(store_url or default_store_url()))
+    return LiveTwin(network, Store(store_url or default_store_url()),
+                    counter_noise=counter_noise)
 
 
 def _missing_sqlite_file(store_url: str | None) -> Path | None:
@@ -131,6 +132,12 @@ def no_history(name: str, url: str, file: Path | None, reader: str) -> NoReturn:
                 soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
+
+NoiseOpt = Annotated[float, typer.Option(
+    "--counter-noise", min=1e-6, max=0.5,
+    help="The counters' relative error the matrix estimate and its drift alarm assume (0.01 "
+         "for 1 %, usual for counters read by polling; too small reads polling noise as "
+         "drift). The API takes NETTWIN_COUNTER_NOISE.")]
 
 PriorOpt = Annotated[str | None, typer.Option(
     "--prior-from", help="Measured past matrices (a folder or a quoted glob of traffic "

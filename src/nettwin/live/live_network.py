@@ -16,6 +16,11 @@ from nettwin.estimate.tm import RoutingMatrix
 from nettwin.model import Network
 from nettwin.model.demands import DEFAULT_CLASS, DemandTable
 
+# the counters' relative error the estimate assumes unless told (exact to rounding). Counters
+# read by polling carry more (the poll's timing: ~1 % at five minutes is common); an estimate
+# told too little reads that noise as misfit and raises false drift alarms
+COUNTER_NOISE = 1e-3
+
 
 def with_link_states(network: Network, link_up: dict[str, bool]) -> Network:
     """``network`` with the operational state of the links named in ``link_up``."""
@@ -25,11 +30,13 @@ def with_link_states(network: Network, link_up: dict[str, bool]) -> Network:
 
 
 def estimate_matrix(rm: RoutingMatrix, rates: np.ndarray, c: Any, prior: HistoryPrior | None,
-                    at: float, mu: float) -> TmEstimate:
+                    at: float, mu: float, noise: float = COUNTER_NOISE) -> TmEstimate:
     """The matrix behind these arc rates: from the history ``prior`` at the time of day of
-    ``at`` when it covers these node pairs, else tomogravity (``mu`` its regularisation)."""
+    ``at`` when it covers these node pairs (``noise`` the counters' relative error), else
+    tomogravity (``mu`` its regularisation)."""
     if prior is not None and prior.src.size == rm.src.size:
-        return estimate_tm_with_prior(rm, rates, prior, time_of_day_s=time_of_day(at))
+        return estimate_tm_with_prior(rm, rates, prior, time_of_day_s=time_of_day(at),
+                                      noise=noise)
     return estimate_tm(rm, rates, c.arc_src, c.arc_dst, c.n_nodes, mu=mu)
 
 
@@ -40,7 +47,7 @@ def time_of_day(t: float) -> float | None:
 
 def live_network(shaped: Network, link_up: dict[str, bool], arc_rate_bps: np.ndarray,
                  mu: float = 0.01, *, prior: HistoryPrior | None = None,
-                 at: float = float("nan")) -> Network:
+                 at: float = float("nan"), noise: float = COUNTER_NOISE) -> Network:
     """``shaped`` with these link states and the traffic matrix estimated from these arc
     rates (with the history ``prior`` at time ``at`` when given, else tomogravity). The
     plan's demands and services are kept, re-rated: the estimate of each node pair is split
@@ -52,7 +59,7 @@ def live_network(shaped: Network, link_up: dict[str, bool], arc_rate_bps: np.nda
     rm = routing_matrix(c, up)
     rates = arc_rate_bps[: c.n_arcs] if arc_rate_bps.size >= c.n_arcs else np.concatenate(
         [arc_rate_bps, np.full(c.n_arcs - arc_rate_bps.size, np.nan)])
-    est = estimate_matrix(rm, np.where(up, rates, np.nan), c, prior, at, mu)
+    est = estimate_matrix(rm, np.where(up, rates, np.nan), c, prior, at, mu, noise)
     n = c.n_nodes
     pair_est = np.zeros(n * n)
     np.add.at(pair_est, est.src.astype(np.int64) * n + est.dst, est.rate_bps)

@@ -40,7 +40,12 @@ from nettwin.estimate.history import (
 from nettwin.estimate.prior import misfit_level
 from nettwin.estimate.tm import RoutingMatrix
 from nettwin.live.fidelity import NETWORK_OBJECT, Fidelity, compare_rates, drift_alarms, fit_level
-from nettwin.live.live_network import estimate_matrix, live_network, with_link_states
+from nettwin.live.live_network import (
+    COUNTER_NOISE,
+    estimate_matrix,
+    live_network,
+    with_link_states,
+)
 from nettwin.live.observations import DeadLetter, Decoder
 from nettwin.live.sources import Ack, Message, Source
 from nettwin.live.state import Changes, TwinState
@@ -65,8 +70,14 @@ class LiveTwin:
     def __init__(self, network: Network, store: Store | None = None, *,
                  drift_threshold: float = DRIFT_THRESHOLD, assess_services: bool = False,
                  name: str | None = None, network_id: str | None = None,
-                 drift_every_s: float | None = DRIFT_EVERY_S) -> None:
+                 drift_every_s: float | None = DRIFT_EVERY_S,
+                 counter_noise: float = COUNTER_NOISE) -> None:
+        if not 0.0 < counter_noise <= 0.5:
+            raise NettwinError(f"counter_noise {counter_noise!r}: the counters' relative "
+                               "error, above 0 and at most 0.5 (0.01 for 1 %)")
         self.network = network
+        # the counters' relative error every estimate is told (the drift alarm's unit)
+        self.counter_noise = counter_noise
         self.base_network = network  # before any topology update (history replays them)
         # The store's key: the network id + a fingerprint of its ports (never another
         # network's history under the same name), unless a name is given.
@@ -260,7 +271,8 @@ class LiveTwin:
         up = self.state.arc_up() if arc_up is None else arc_up
         rm = self.routing(up)
         return estimate_matrix(rm, np.where(up, rates, np.nan), self.state.compiled,
-                               self.prior, self.state.time if at is None else at, mu)
+                               self.prior, self.state.time if at is None else at, mu,
+                               self.counter_noise)
 
     @property
     def prior(self) -> HistoryPrior | None:
@@ -485,7 +497,7 @@ class LiveTwin:
             for change in self.store.topology_changes(self.name, at):
                 shaped = apply_topology(shaped, change)
         return live_network(shaped, past.link_up, past.arc_rate_bps, mu, prior=self.prior,
-                            at=at)
+                            at=at, noise=self.counter_noise)
 
     def network_now(self, mu: float = 0.01) -> Network | None:
         """The network as it is now (link states as observed, traffic estimated from the
@@ -498,7 +510,7 @@ class LiveTwin:
         if not self.can_estimate():
             return self._plan_at_measured_level(up)
         return live_network(self.network, up, self.state.arc_rate_bps, mu, prior=self.prior,
-                            at=self.state.time)
+                            at=self.state.time, noise=self.counter_noise)
 
     def _plan_at_measured_level(self, link_up: dict[str, bool]) -> Network:
         from nettwin.engine import simulate
