@@ -21,7 +21,7 @@ from nettwin.engine.incremental import (
     csr_arcs,
     incremental_work,
 )
-from nettwin.engine.threads import engine_threads, parallel_region, threads_for
+from nettwin.engine.threads import claim_next, engine_threads, parallel_region, threads_for
 
 
 @njit(cache=True, nogil=True)
@@ -65,8 +65,10 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
                  in_out,
                  arc_src, arc_dst, metric, base_load,
                  capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
-                 overloaded, chunk_worst, chunk_set):
-    """sweep_sets for failure sets c, c + n_chunks, ...; per-arc worst case into chunk_*."""
+                 overloaded, chunk_worst, chunk_set, counter):
+    """sweep_sets for failure sets c, c + n_chunks, ... (``counter`` empty), or for the
+    sets claimed one at a time from ``counter`` (``claim_next``); per-arc worst case into
+    chunk_*."""
     n = dist_all.shape[1]
     m = arc_src.shape[0]
     n_sets = set_ptr.shape[0] - 1
@@ -76,7 +78,10 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
     dload = np.zeros(m)
     ok_new = ok_base.copy()
     seen = np.zeros(dests.shape[0], np.bool_)
-    for i in range(c, n_sets, n_chunks):
+    claim = counter.shape[0] > 0
+    step = np.int64(n_chunks)
+    i = claim_next(counter) if claim else np.int64(c)  # type: ignore[call-arg]
+    while i < n_sets:
         failed = set_arcs[set_ptr[i]:set_ptr[i + 1]]
         lost[i] = _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all,
                                 bits_all,
@@ -122,6 +127,7 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
             dload[a] = 0.0
             touched_mark[a] = False
         n_touched[0] = 0
+        i = claim_next(counter) if claim else i + step  # type: ignore[call-arg]
 
 
 @njit(cache=True, nogil=True)
@@ -137,7 +143,7 @@ def _sweep_serial(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_al
                  in_out,
                  arc_src, arc_dst, metric, base_load,
                  capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
-                 overloaded, chunk_worst[0], chunk_set[0])
+                 overloaded, chunk_worst[0], chunk_set[0], np.zeros(0, np.int64))
 
 
 @njit(cache=True, parallel=True)
@@ -149,13 +155,14 @@ def _sweep_parallel(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_
                     capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                     overloaded, chunk_worst, chunk_set):
     n_chunks = chunk_worst.shape[0]
+    counter = np.zeros(1, np.int64)
     for c in prange(n_chunks):
         _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all,
                      flow_all, bits_all, ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr,
                      in_arc, in_src, in_met, in_out, arc_src,
                          arc_dst,
                      metric, base_load, capacity, base_util, by_util, base_over, max_util,
-                     max_util_arc, lost, overloaded, chunk_worst[c], chunk_set[c])
+                     max_util_arc, lost, overloaded, chunk_worst[c], chunk_set[c], counter)
 
 
 def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
@@ -178,7 +185,10 @@ def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
     by_util = np.argsort(-base_util)
     base_over = int((base_util > 1.0).sum())
     threads = threads_for(incremental_work(set_arcs, dag_ptr, dist_all.shape[1], m))
-    chunks = 1 if threads == 1 else n_chunks
+    # parallel: one worker per thread, each claiming the next set (a set's repair takes
+    # milliseconds on a large network: the claim is free, and a thread the OS delays holds
+    # up one set, not a fixed share); the two threads then repair neighbouring sets at once
+    chunks = 1 if threads == 1 else max(1, min(n_chunks, threads))
     chunk_worst = np.empty((chunks, m))
     chunk_set = np.full((chunks, m), -1, np.int64)
     args = (set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all, ok_base,
@@ -196,8 +206,9 @@ def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
     better = chunk_worst > base_util[None, :]
     worst_util[:] = base_util
     worst_set[:] = -1
-    for c in range(chunks):  # the first chunk holding the maximum wins, as before
-        take = better[c] & (chunk_worst[c] > worst_util)
+    for c in range(chunks):  # on a tie the first set wins, as in a serial sweep
+        tie = (chunk_worst[c] == worst_util) & (chunk_set[c] < worst_set)
+        take = better[c] & ((chunk_worst[c] > worst_util) | tie)
         worst_util[take] = chunk_worst[c, take]
         worst_set[take] = chunk_set[c, take]
 
