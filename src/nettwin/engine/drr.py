@@ -293,7 +293,8 @@ def _rounds_crossed(own: np.ndarray, busy: np.ndarray, gap: np.ndarray, t_c: np.
     where the backlog fits in one quantum). An arrival that finds c in its own turn
     (1 / stretch of its backlogged time) finds about half the quantum spent; one in the
     gap finds it whole (the gap's residual is the vacation's)."""
-    mean = np.maximum(own / np.maximum(busy, 1e-300), 1e-300)
+    # (an idle class's entries are discarded below: any mean there)
+    mean = np.where(busy > 0, np.maximum(own / np.maximum(busy, 1e-300), 1e-300), 1.0)
     # 1 - exp(-T_c / mean), exact where the quantum is tiny against the backlog (1 - exp
     # rounds to 0 below 1e-16 and the tail would blow up to 1e300)
     escape = -np.expm1(-t_c / mean)
@@ -301,7 +302,10 @@ def _rounds_crossed(own: np.ndarray, busy: np.ndarray, gap: np.ndarray, t_c: np.
     def crossed(reach: np.ndarray) -> np.ndarray:
         # sum_k>=1 P(U + reach > k T_c): 1 below reach, exponential tail beyond
         k0 = np.maximum(np.ceil(reach / t_c - 1e-9), 1.0)
-        tail: np.ndarray = np.exp(-(k0 * t_c - reach) / mean) / np.maximum(escape, 1e-300)
+        # the first term is a probability: at most 1 (k0 T_c may fall short of reach by the
+        # ceil's slack, which over a vanishing mean would overflow)
+        tail: np.ndarray = np.exp(np.minimum(-(k0 * t_c - reach) / mean, 0.0)) / np.maximum(
+            escape, 1e-300)
         crossings: np.ndarray = k0 - 1.0 + tail
         return crossings
 
