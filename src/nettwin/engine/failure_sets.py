@@ -2,8 +2,8 @@
 traffic and overloaded arcs, per arc its worst case over all sets.
 
 Each set repairs only the destinations whose DAG it cuts (``engine.incremental``'s
-per-destination kernel). Sets are evaluated in parallel (numba ``prange`` over chunks of
-sets) when there is enough work, else serially (``engine.threads``).
+per-destination kernel). With enough work (``engine.threads``) one worker per thread claims
+the next set as it finishes one (``claim_next``), else one worker takes them all in order.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from nettwin.engine.incremental import (
     csr_arcs,
     incremental_work,
 )
-from nettwin.engine.threads import claim_next, engine_threads, parallel_region, threads_for
+from nettwin.engine.threads import claim_next, parallel_region, threads_for
 
 
 @njit(cache=True, nogil=True)
@@ -59,16 +59,15 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
 
 
 @njit(cache=True, nogil=True)
-def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all,
-                 bits_all,
+def _sweep_chunk(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
                  ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
                  in_out,
                  arc_src, arc_dst, metric, base_load,
                  capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                  overloaded, chunk_worst, chunk_set, counter):
-    """sweep_sets for failure sets c, c + n_chunks, ... (``counter`` empty), or for the
-    sets claimed one at a time from ``counter`` (``claim_next``); per-arc worst case into
-    chunk_*."""
+    """sweep_sets for the failure sets this worker claims one at a time from ``counter``
+    (``claim_next``: in increasing order, all of them for a lone worker); per-arc worst case
+    into chunk_*."""
     n = dist_all.shape[1]
     m = arc_src.shape[0]
     n_sets = set_ptr.shape[0] - 1
@@ -78,9 +77,7 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
     dload = np.zeros(m)
     ok_new = ok_base.copy()
     seen = np.zeros(dests.shape[0], np.bool_)
-    claim = counter.shape[0] > 0
-    step = np.int64(n_chunks)
-    i = claim_next(counter) if claim else np.int64(c)  # type: ignore[call-arg]
+    i: int = claim_next(counter)  # type: ignore[call-arg]
     while i < n_sets:
         failed = set_arcs[set_ptr[i]:set_ptr[i + 1]]
         lost[i] = _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all,
@@ -127,7 +124,7 @@ def _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_
             dload[a] = 0.0
             touched_mark[a] = False
         n_touched[0] = 0
-        i = claim_next(counter) if claim else i + step  # type: ignore[call-arg]
+        i = claim_next(counter)
 
 
 @njit(cache=True, nogil=True)
@@ -138,12 +135,11 @@ def _sweep_serial(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_al
                   arc_dst, metric, base_load,
                   capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                   overloaded, chunk_worst, chunk_set):
-    _sweep_chunk(0, 1, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
+    _sweep_chunk(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all,
                  ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
-                 in_out,
-                 arc_src, arc_dst, metric, base_load,
-                 capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
-                 overloaded, chunk_worst[0], chunk_set[0], np.zeros(0, np.int64))
+                 in_out, arc_src, arc_dst, metric, base_load, capacity, base_util, by_util,
+                 base_over, max_util, max_util_arc, lost, overloaded, chunk_worst[0],
+                 chunk_set[0], np.zeros(1, np.int64))
 
 
 @njit(cache=True, parallel=True)
@@ -154,15 +150,13 @@ def _sweep_parallel(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_
                     arc_dst, metric, base_load,
                     capacity, base_util, by_util, base_over, max_util, max_util_arc, lost,
                     overloaded, chunk_worst, chunk_set):
-    n_chunks = chunk_worst.shape[0]
     counter = np.zeros(1, np.int64)
-    for c in prange(n_chunks):
-        _sweep_chunk(c, n_chunks, set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all,
-                     flow_all, bits_all, ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr,
-                     in_arc, in_src, in_met, in_out, arc_src,
-                         arc_dst,
-                     metric, base_load, capacity, base_util, by_util, base_over, max_util,
-                     max_util_arc, lost, overloaded, chunk_worst[c], chunk_set[c], counter)
+    for c in prange(chunk_worst.shape[0]):  # one worker per thread, claiming sets
+        _sweep_chunk(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all,
+                     bits_all, ok_base, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc,
+                     in_src, in_met, in_out, arc_src, arc_dst, metric, base_load, capacity,
+                     base_util, by_util, base_over, max_util, max_util_arc, lost, overloaded,
+                     chunk_worst[c], chunk_set[c], counter)
 
 
 def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
@@ -170,13 +164,13 @@ def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
                flow_all: np.ndarray, bits_all: np.ndarray, ok_base: np.ndarray, out_ptr: np.ndarray,
                out_arc: np.ndarray, in_ptr: np.ndarray, in_arc: np.ndarray,
                arc_src: np.ndarray, arc_dst: np.ndarray, metric: np.ndarray,
-               base_load: np.ndarray, capacity: np.ndarray, n_chunks: int,
+               base_load: np.ndarray, capacity: np.ndarray,
                max_util: np.ndarray, max_util_arc: np.ndarray, lost: np.ndarray,
                overloaded: np.ndarray, worst_util: np.ndarray, worst_set: np.ndarray,
                csr: CsrArcs | None = None) -> None:
     """Evaluate every failure set; per set: max utilisation (and where), lost traffic,
     overloaded arcs; per arc: worst utilisation over all sets and the set causing it.
-    Serial below the work crossover (engine.threads), else chunks of sets in parallel.
+    Serial below the work crossover (engine.threads), else one worker a thread.
     ``csr``: ``csr_arcs`` of the graph (made here when not given)."""
     m = arc_src.shape[0]
     out_dst, out_met, in_src, in_met, in_out = csr or csr_arcs(out_arc, in_arc, arc_src,
@@ -188,7 +182,7 @@ def sweep_sets(set_ptr: np.ndarray, set_arcs: np.ndarray, dests: np.ndarray,
     # parallel: one worker per thread, each claiming the next set (a set's repair takes
     # milliseconds on a large network: the claim is free, and a thread the OS delays holds
     # up one set, not a fixed share); the two threads then repair neighbouring sets at once
-    chunks = 1 if threads == 1 else max(1, min(n_chunks, threads))
+    chunks = max(1, min(set_ptr.shape[0] - 1, threads))
     chunk_worst = np.empty((chunks, m))
     chunk_set = np.full((chunks, m), -1, np.int64)
     args = (set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all, bits_all, ok_base,
@@ -240,11 +234,10 @@ def evaluate_failure_sets(base: Baseline, sets: list[np.ndarray]) -> SetOutcome:
     k = len(sets)
     out = SetOutcome(np.zeros(k), np.zeros(k, np.int64), np.zeros(k), np.zeros(k, np.int64),
                      np.zeros(net.n_arcs), np.zeros(net.n_arcs, np.int64))
-    n_chunks = max(1, min(k, 8 * engine_threads()))
     sweep_sets(ptr, arcs, g.destinations, base.dag_ptr, base.dag_dest, s.dist, s.flow,
                base.local_dag_bits(), base.arc_up, g.out_ptr,
                g.out_arc, g.in_ptr, g.in_arc, g.arc_src, g.arc_dst, net.arc_metric,
-               s.load_bps, net.arc_capacity_bps, n_chunks, out.max_utilisation,
+               s.load_bps, net.arc_capacity_bps, out.max_utilisation,
                out.max_utilisation_arc, out.lost_bps, out.overloaded_arcs,
                out.arc_worst_utilisation, out.arc_worst_set, base.local_csr)
     return out
