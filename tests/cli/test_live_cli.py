@@ -329,3 +329,14 @@ def test_reading_an_empty_history_creates_no_store(tmp_path: Path, command: list
     res = CliRunner().invoke(app, [*command, "--store", f"sqlite+pysqlite:///{db}"],
                              env={"NETTWIN_DATA_DIR": str(data)})
     assert res.exit_code == 3 and not db.exists() and not data.exists()
+
+
+def test_the_counter_noise_default_is_the_live_twins_everywhere() -> None:
+    # the CLI writes the live twin's default out (so --help loads no numba) and the API's
+    # settings carry their own: all three must stay the twin's
+    from nettwin.api.settings import Settings
+    from nettwin.cli.live_twin import COUNTER_NOISE as CLI_NOISE
+    from nettwin.live.live_network import COUNTER_NOISE
+
+    assert CLI_NOISE == COUNTER_NOISE
+    assert Settings.model_fields["counter_noise"].default == COUNTER_NOISE

@@ -30,6 +30,7 @@ from nettwin.cli.common import (
     write_json_file,
 )
 from nettwin.cli.live_twin import (
+    COUNTER_NOISE,
     NoiseOpt,
     PriorOpt,
     StoreOpt,
@@ -59,7 +60,7 @@ def estimate_tm_cmd(
                            "'traffic/abilene/*.xml', repeatable): route each on the network, "
                            "estimate it back from the link loads, report the error.")] = None,
     prior_from: PriorOpt = None,
-    counter_noise: NoiseOpt = 1e-3,
+    counter_noise: NoiseOpt = COUNTER_NOISE,
     forget_prior: Annotated[bool, typer.Option(
         "--forget-prior", help="Forget the measured matrices the store keeps for this "
                                "network (from 'ingest --prior-from' or PUT "

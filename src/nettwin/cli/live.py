@@ -31,6 +31,7 @@ from nettwin.cli.common import (
     write_json_file,
 )
 from nettwin.cli.live_twin import (
+    COUNTER_NOISE,
     LabOpt,
     NoiseOpt,
     PriorOpt,
@@ -88,7 +89,7 @@ def ingest(
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
     metrics_file: MetricsFileOpt = None,
     prior_from: PriorOpt = None,
-    counter_noise: NoiseOpt = 1e-3,
+    counter_noise: NoiseOpt = COUNTER_NOISE,
     drift_every: Annotated[float, typer.Option(
         "--drift-every", min=0.0, help="Data seconds between the twin's drift checks "
                                        "(matrix re-estimated, mispredicted arcs and, with "

@@ -22,6 +22,10 @@ from nettwin.cli.common import (
 from nettwin.cli.render import pct
 from nettwin.io import MetricPolicy
 
+# nettwin.live.live_network.COUNTER_NOISE, written here so that --help loads no numba
+# (tests/cli/test_live_cli.py holds the two equal)
+COUNTER_NOISE = 1e-3
+
 StoreOpt = Annotated[str | None, typer.Option(
     "--store", help="History database URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
                     "(default: the embedded twin.db in NETTWIN_DATA_DIR).")]
@@ -86,7 +90,7 @@ def network_to_mirror(file: Path | None, fmt: Any, capacity: float, policy: Metr
 
 def open_twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
               store_url: str | None, lab: Path | None = None, metrics: Path | None = None,
-              *, reader: str | None = None, counter_noise: float = 1e-3) -> Any:
+              *, reader: str | None = None, counter_noise: float = COUNTER_NOISE) -> Any:
     """The live twin of the network mirrored, on its history store. A ``reader`` (the
     command, for the hint) only reads the history: an embedded store that does not exist is
     not created just to be found empty (exit 3, saying what to run first)."""
