@@ -15,10 +15,12 @@ from nettwin.api import Role, Settings, TokenStore, create_app
 from nettwin.api.basis import fit_level, live_basis
 from nettwin.engine import compile_network, simulate
 from nettwin.examples import abilene
+from nettwin.io import save_network
 from nettwin.live import LiveTwin, Message
 from nettwin.live.simulated import CounterFeed
 from nettwin.live.twin import live_network
 from nettwin.reference import reference_ecmp
+from tests.conftest import random_network
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -168,3 +170,39 @@ def test_warmup_reports_progress(tmp_path: Path) -> None:
         assert doc["state"] == "ready", doc
         assert doc["done"] == doc["steps"] == ["simulate", "what-if", "N-1 sweep", "validate",
                                             "storm"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_plan_basis_made_while_its_network_is_deleted_answers_404_and_is_not_kept(
+        role_api: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    # the delete completes between the request finding the network and the basis being
+    # kept: the request answers 404 as any read after a delete, and no basis (holding the
+    # network's arrays) stays in the cache under the deleted id
+    import nettwin.api.basis as basis_module
+
+    client, headers = role_api
+    path = tmp_path / "net.json"
+    save_network(random_network(3, 8, 14), path)
+    up = client.post("/api/v1/networks", files={"file": ("net.json", path.read_bytes())},
+                     headers=headers[Role.ADMIN])
+    assert up.status_code == 201, up.text
+    nid = up.json()["id"]
+    twin = client.app.state.twin
+    real = basis_module.plan_basis
+
+    def deleted_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        made = real(*args, **kwargs)
+        twin.forget(nid)  # what DELETE /networks/{nid} does, landing while this is made
+        return made
+
+    monkeypatch.setattr(basis_module, "plan_basis", deleted_meanwhile)
+    url = f"/api/v1/networks/{nid}"
+    r = (client.get(f"{url}/basis", params={"kind": "plan"}, headers=headers[Role.VIEWER])
+         if method == "GET" else
+         client.post(f"{url}/whatif", json={"changes": [{"fail_link": "l0"}], "basis": "plan"},
+                     headers=headers[Role.PLANNER]))
+    assert r.status_code == 404, r.text
+    assert not twin.has(nid)
+    assert [key for key in twin.bases.kept_keys() if key[1] == nid] == []
+    # the network is gone to every later request too
+    assert client.get(f"{url}/basis", headers=headers[Role.VIEWER]).status_code == 404

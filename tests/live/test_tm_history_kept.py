@@ -100,7 +100,7 @@ def test_a_restart_learns_the_kept_prior_only_when_an_estimate_needs_it(
     # learning the prior again costs ~1 s of CPU on Abilene and ~20 s on GEANT: a twin
     # opened to read the state (nettwin state, the API's first GET) must not pay it; the
     # first estimate learns it and equals the eager twin's (oracle)
-    import nettwin.live.twin as twin_mod
+    import nettwin.live.twin_prior as twin_mod
 
     net = load_network(data_path("sndlib", "xml", "abilene.xml"))
     files = sorted(data_path("traffic", "abilene-zhang-5min").glob("*.xml"))[:288:8]

@@ -10,6 +10,7 @@ health checks needs a bearer token whose role is at least the route's ``x-requir
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -33,6 +34,8 @@ from nettwin.api.uploads import BodyLimit
 from nettwin.api.warmup import start_warmup
 from nettwin.errors import NettwinError, NetworkGoneError, StoreError, ValidationError
 
+log = logging.getLogger(__name__)
+
 
 def _problem_body(exc: NettwinError) -> dict[str, Any]:
     body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
@@ -46,7 +49,8 @@ def _problem_body(exc: NettwinError) -> dict[str, Any]:
 async def _simulated_telemetry(twin: Twin, interval_s: float) -> None:
     """Embedded default: simulated router telemetry (traffic following a compressed day; on
     networks with a storm, the storm in a loop over the radio links) through each network's
-    live twin, like any other source."""
+    live twin, like any other source. A tick that fails (the store locked, a bad record) is
+    logged and counted, and the next one is fed: the stream never stops on an error."""
     while True:
         for nid in list(twin.live_ids):
             if not twin.has(nid):
@@ -58,6 +62,10 @@ async def _simulated_telemetry(twin: Twin, interval_s: float) -> None:
                                         interval_s=interval_s)
             except (NetworkGoneError, HTTPException):
                 continue  # deleted meanwhile
+            except Exception:  # a transient store failure, a bad record: the feed goes on
+                log.exception("simulated telemetry of network %r: tick failed (counted in "
+                              "nettwin_simulated_telemetry_errors); the feed goes on", nid)
+                twin.telemetry_errors.labels(network=nid).inc()
         await asyncio.sleep(interval_s)
 
 

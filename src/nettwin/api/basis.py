@@ -13,16 +13,18 @@ which and why); an explicit ``live`` without measurements is refused (409).
 
 Bases are kept (``Twin.bases``, a few at most) and made once however many requests ask at
 the same time: a plan basis until its network is replaced, a live one until the live twin
-takes its next batch of telemetry. Each carries what its what-ifs reuse (``api.whatif``).
+takes its next batch of telemetry; none outlives its network's delete. Each carries what
+its what-ifs reuse (``api.whatif``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 from fastapi import HTTPException
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 BasisKind = Literal["auto", "live", "plan"]
 PLAN_NOTE = "planned traffic matrix, links as inventoried"
+MadeBasis = TypeVar("MadeBasis", bound="Basis | None")
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,8 +105,8 @@ def resolve_basis(twin: Twin, nid: str, kind: BasisKind) -> Basis:
         lt = twin.live.twins.get(nid)
         # the live twin itself is in the key (kept alive, so never confused with a later
         # one); its batch count moves with every change of its state
-        live: Basis | None = None if lt is None else twin.bases.get(
-            ("live", nid, lt, lt.batches), lambda: live_basis(lt))
+        live: Basis | None = None if lt is None else _kept(
+            twin, nid, ("live", nid, lt, lt.batches), lambda: live_basis(lt))
         if live is not None:
             return live
         if kind == "live":
@@ -114,9 +117,22 @@ def resolve_basis(twin: Twin, nid: str, kind: BasisKind) -> Basis:
     else:
         note = PLAN_NOTE
     # a plan basis holds its network and arrays, so their ids are not reused while it is kept
-    plan: Basis = twin.bases.get(("plan", nid, id(network), id(compiled), note),
-                                 lambda: plan_basis(network, compiled, twin.baseline(nid), note))
+    plan: Basis = _kept(twin, nid, ("plan", nid, id(network), id(compiled), note),
+                        lambda: plan_basis(network, compiled, twin.baseline(nid), note))
     return plan
+
+
+def _kept(twin: Twin, nid: str, key: tuple[Any, ...], make: Callable[[], MadeBasis]
+          ) -> MadeBasis:
+    """The basis under ``key`` in ``twin.bases``, made once. One made while its network was
+    deleted is dropped and the request answers 404, as any read after the delete: the
+    delete may have cleared the cache before it was kept. Checked after keeping it, so a
+    delete that begins later finds it in the cache and drops it itself."""
+    basis: MadeBasis = twin.bases.get(key, make)
+    if not twin.has(nid):
+        twin.bases.forget(lambda k: k == key)
+        raise HTTPException(404, detail=f"no network {nid!r}")
+    return basis
 
 
 def arc_rows(basis: Basis) -> list[dict[str, Any]]:

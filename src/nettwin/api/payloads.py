@@ -100,6 +100,11 @@ class RecentResults:
         mine.set_result(value)
         return value
 
+    def kept_keys(self) -> list[Hashable]:
+        """The keys of the results kept, least recently used first."""
+        with self._lock:
+            return list(self._items)
+
     def forget(self, drop: Callable[[Hashable], bool]) -> None:
         """Drop the results whose key ``drop`` says."""
         with self._lock:

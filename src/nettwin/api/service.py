@@ -76,6 +76,9 @@ class Twin:
                                 ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram("nettwin_http_request_seconds", "Request latency",
                                  ["route"], registry=self.registry)
+        self.telemetry_errors = Counter(
+            "nettwin_simulated_telemetry_errors", "Simulated telemetry ticks that failed "
+            "(each logged; the feed goes on)", ["network"], registry=self.registry)
 
     def add(self, network: Network, modules: dict[str, Any] | None = None) -> str:
         """Keep an uploaded network (and the capacity modules its file gave) under a new id."""
