@@ -37,7 +37,7 @@ from nettwin.estimate.history import (
     TmHistory,
     prior_from_history,
 )
-from nettwin.estimate.prior import misfit_level
+from nettwin.estimate.projection import misfit_level
 from nettwin.estimate.tm import RoutingMatrix
 from nettwin.live.fidelity import NETWORK_OBJECT, Fidelity, compare_rates, drift_alarms, fit_level
 from nettwin.live.live_network import (
