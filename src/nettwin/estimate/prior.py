@@ -50,7 +50,9 @@ day's own gravity matrix (its node totals alone; weight 0.1: 9.4 / 9.0 %, 0.2: 1
 11.8 %: the learned shares beat gravity by far, a short history notwithstanding), the
 analog distance read from the link loads as well as the node totals (7.43 / 7.68 %) or
 from the link loads alone (7.42 / 7.67 %), and the fan-in weight of the geometric mean
-(0.4: 7.36 / 7.68 %; 0.25 and 0.6 worse): none beyond the estimates' noise.
+(0.4: 7.36 / 7.68 %; 0.25 and 0.6 worse), and without analog weighting each pair's
+median daily share for the mean one (7.26 / 7.76 -> 7.29 / 7.82 %): none beyond the
+estimates' noise.
 
 The estimate given the counters (the closed-form Gaussian posterior) and the drift
 statistic read from it: ``nettwin.estimate.projection``.
