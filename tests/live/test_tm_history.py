@@ -35,7 +35,7 @@ from nettwin.estimate.history import (
     validation_origins,
     validation_plan,
 )
-from nettwin.estimate.prior import (
+from nettwin.estimate.projection import (
     MISFIT_FLOOR,
     MISFIT_TAIL,
     misfit_level,

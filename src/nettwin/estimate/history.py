@@ -1,6 +1,7 @@
 """Traffic-matrix priors from measured history: where their public names have always been
-importable. The prior model, its learning and the closed-form estimate live in
-``nettwin.estimate.prior``; how the options are chosen on the history itself (rolling
+importable. The prior model and its learning live in
+``nettwin.estimate.prior``, the closed-form estimate given the counters in
+``nettwin.estimate.projection``; how the options are chosen on the history itself (rolling
 origins, a validation budget) in ``nettwin.estimate.choice``."""
 
 from nettwin.estimate.choice import (
@@ -23,8 +24,8 @@ from nettwin.estimate.prior import (
     estimate_tm_with_prior,
     fit_margins,
     learn_prior,
-    project_tm,
 )
+from nettwin.estimate.projection import project_tm
 
 __all__ = ["ANALOG_TAUS", "MAX_ORIGINS", "MAX_VALIDATION_ESTIMATES", "MIN_FIT",
            "MIN_VALIDATED", "NOISE_FLOORS", "SECONDS_PER_DAY", "AnalogHistory",

@@ -31,7 +31,7 @@ import numpy as np
 
 from nettwin.errors import NettwinError, NetworkGoneError
 from nettwin.estimate import TmEstimate, routing_matrix
-from nettwin.estimate.prior import misfit_level
+from nettwin.estimate.projection import misfit_level
 from nettwin.estimate.tm import RoutingMatrix
 from nettwin.live.fidelity import Fidelity, compare_rates, drift_alarms, fit_level
 from nettwin.live.live_network import (

@@ -116,7 +116,7 @@ class TrafficMatrix(BaseModel):
     # with a history prior: how far the estimate misses the counters, in counter noise
     misfit: float | None = None
     # with a history prior: innovation above the learned alarm level or misfit above its
-    # chi-square level (``nettwin.estimate.prior.misfit_level``)
+    # chi-square level (``nettwin.estimate.projection.misfit_level``)
     drift: bool | None
     pairs: list[TmPair]
 
