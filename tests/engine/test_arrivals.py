@@ -21,7 +21,7 @@ from nettwin.engine.queueing import (
 )
 from nettwin.engine.simulate import SimulationOptions
 from nettwin.model import build_network
-from nettwin.reference.port_sim import Stream, simulate_fifo_port
+from nettwin.reference.port_sim import Stream, simulate_fifo_port, simulate_tandem_ports
 
 
 def mm1k(rho: float, k: int) -> tuple[float, float]:
@@ -418,3 +418,27 @@ def test_short_bursts_of_fixed_size_packets_lose_as_rarely_as_packets_do() -> No
     run = simulate_fifo_port(streams, 1e6, 21, 3000.0)
     assert wait == pytest.approx(run.waiting_s, rel=0.06)  # the wait is right
     assert loss == pytest.approx(run.loss, rel=0.5)
+
+
+@pytest.mark.parametrize(("sizes", "exponential_bits", "through", "local", "loss_rel"), [
+    # fixed sizes behind a link as fast: the through stream's packets never queue behind one
+    # another, so the buffer fills less often than M/D/1/K says (it said +25-32 %)
+    ((8000.0,), 0.0, 0.4, 0.4, 0.17),
+    # exponential sizes kept: small packets bunch behind a large one and a buffer counts
+    # packets, so it fills more often than M/M/1/K says (it said -17-20 %)
+    ((), 8000.0, 0.6, 0.2, 0.12)], ids=["fixed", "exponential"])
+def test_loss_behind_a_port_of_the_same_speed_matches_packets(
+        sizes: tuple[float, ...], exponential_bits: float, through: float, local: float,
+        loss_rel: float) -> None:
+    cap, k = 1e6, 6
+    law = (SizeLaw(np.array([0, 1, 2]), np.ones(2), np.zeros(2), np.full(2, exponential_bits))
+           if exponential_bits else
+           SizeLaw(np.array([0, 1, 2]), np.ones(2), np.full(2, sizes[0]), np.zeros(2)))
+    pps = np.array([through, local]) * cap / law.mean_bits
+    out = evaluate_paths(np.array([0, 2, 3]), np.array([0, 1, 1]), pps, law.mean_bits,
+                         law.second_moment_bits2, Bursts.poisson(2), np.array([cap, cap]),
+                         np.array([1000.0, float(k)]), size_law=law)
+    run = simulate_tandem_ports(
+        (cap, cap), Stream(float(pps[0]), sizes or (1.0,), exponential_bits=exponential_bits),
+        Stream(float(pps[1]), sizes or (1.0,), exponential_bits=exponential_bits), k, 1000.0)
+    assert out.port_loss[1] == pytest.approx(run.loss, rel=loss_rel)

@@ -181,30 +181,21 @@ def _stream_times(s: Stream, horizon_s: float, rng: np.random.Generator) -> np.n
     return times[times < horizon_s]
 
 
-def simulate_fifo_port(streams: list[Stream], capacity_bps: float, system_packets: int,
-                       horizon_s: float, *, warmup: float = 0.05, seed: int = 1) -> FifoRun:
-    """One FIFO port, packet by packet, with a DropTail buffer of ``system_packets`` in the
-    system (the one being sent included, ns-3's queue + 1): an arrival that finds it full
-    is dropped. Packets that arrive in the first ``warmup`` share of the horizon are not
-    counted."""
-    rng = np.random.default_rng(seed)
-    times: list[np.ndarray] = []
-    sizes: list[np.ndarray] = []
-    owner: list[np.ndarray] = []
-    for i, s in enumerate(streams):
-        t = _stream_times(s, horizon_s, rng)
-        times.append(t)
-        sizes.append(rng.exponential(s.exponential_bits, t.size) if s.exponential_bits > 0
-                     else rng.choice(np.asarray(s.sizes_bits), t.size, p=np.asarray(s.probs)))
-        owner.append(np.full(t.size, i))
-    order = np.argsort(np.concatenate(times), kind="stable")
-    arrive = np.concatenate(times)[order].tolist()
-    service = (np.concatenate(sizes)[order] / capacity_bps).tolist()
-    who = np.concatenate(owner)[order]
+def _draw_sizes(s: Stream, n: int, rng: np.random.Generator) -> np.ndarray:
+    if s.exponential_bits > 0:
+        return rng.exponential(s.exponential_bits, n)
+    return rng.choice(np.asarray(s.sizes_bits), n, p=np.asarray(s.probs))
+
+
+def _fifo_pass(arrive: np.ndarray, service_s: np.ndarray, system_packets: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """One FIFO port over time-ordered arrivals: each packet's wait and departure (NaN:
+    dropped, the buffer held ``system_packets``)."""
     in_system: deque[float] = deque()  # departure times of the packets in the system
-    wait = np.full(len(arrive), np.nan)  # NaN: dropped
+    wait = np.full(arrive.size, np.nan)
+    leave = np.full(arrive.size, np.nan)
     free_at = 0.0
-    for n, (a, x) in enumerate(zip(arrive, service, strict=True)):
+    for n, (a, x) in enumerate(zip(arrive.tolist(), service_s.tolist(), strict=True)):
         while in_system and in_system[0] <= a:
             in_system.popleft()
         if len(in_system) >= system_packets:
@@ -212,9 +203,52 @@ def simulate_fifo_port(streams: list[Stream], capacity_bps: float, system_packet
         start = max(a, free_at)
         wait[n] = start - a
         free_at = start + x
+        leave[n] = free_at
         in_system.append(free_at)
-    late = np.asarray(arrive) >= warmup * horizon_s
+    return wait, leave
+
+
+def _summarise(arrive: np.ndarray, wait: np.ndarray, who: np.ndarray, streams: int,
+               start_s: float) -> FifoRun:
+    late = arrive >= start_s
     kept = late & ~np.isnan(wait)
     per = np.array([wait[kept & (who == i)].mean() if (kept & (who == i)).any() else 0.0
-                    for i in range(len(streams))])
+                    for i in range(streams)])
     return FifoRun(float(wait[kept].mean()), float(1.0 - kept.sum() / max(late.sum(), 1)), per)
+
+
+def simulate_fifo_port(streams: list[Stream], capacity_bps: float, system_packets: int,
+                       horizon_s: float, *, warmup: float = 0.05, seed: int = 1) -> FifoRun:
+    """One FIFO port, packet by packet, with a DropTail buffer of ``system_packets`` in the
+    system (the one being sent included, ns-3's queue + 1): an arrival that finds it full
+    is dropped. Packets that arrive in the first ``warmup`` share of the horizon are not
+    counted."""
+    rng = np.random.default_rng(seed)
+    times = [_stream_times(s, horizon_s, rng) for s in streams]
+    sizes = [_draw_sizes(s, t.size, rng) for s, t in zip(streams, times, strict=True)]
+    order = np.argsort(np.concatenate(times), kind="stable")
+    arrive = np.concatenate(times)[order]
+    who = np.concatenate([np.full(t.size, i) for i, t in enumerate(times)])[order]
+    wait, _ = _fifo_pass(arrive, np.concatenate(sizes)[order] / capacity_bps, system_packets)
+    return _summarise(arrive, wait, who, len(streams), warmup * horizon_s)
+
+
+def simulate_tandem_ports(capacity_bps: tuple[float, float], through: Stream, local: Stream,
+                          system_packets: int, horizon_s: float, *, warmup: float = 0.05,
+                          seed: int = 1) -> FifoRun:
+    """Two FIFO ports in a row: ``through`` crosses both (an unlimited buffer at the first),
+    ``local`` joins at the second, which holds ``system_packets``. Packets keep their size
+    from port to port (as on a real path; ``simulate_tandem`` above is the same without
+    losses). Returns the second port's wait and loss (stream 0 through, 1 local)."""
+    rng = np.random.default_rng(seed)
+    t_through = np.sort(_stream_times(through, horizon_s, rng))
+    s_through = _draw_sizes(through, t_through.size, rng)
+    _, leave = _fifo_pass(t_through, s_through / capacity_bps[0], t_through.size + 1)
+    t_local = _stream_times(local, horizon_s, rng)
+    s_local = _draw_sizes(local, t_local.size, rng)
+    arrive = np.concatenate([leave, t_local])
+    order = np.argsort(arrive, kind="stable")
+    who = np.concatenate([np.zeros(leave.size, int), np.ones(t_local.size, int)])[order]
+    wait, _ = _fifo_pass(arrive[order], np.concatenate([s_through, s_local])[order]
+                         / capacity_bps[1], system_packets)
+    return _summarise(arrive[order], wait, who, 2, warmup * horizon_s)
