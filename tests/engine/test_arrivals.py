@@ -21,6 +21,7 @@ from nettwin.engine.queueing import (
 )
 from nettwin.engine.simulate import SimulationOptions
 from nettwin.model import build_network
+from nettwin.reference.port_sim import Stream, simulate_fifo_port, simulate_tandem_ports
 
 
 def mm1k(rho: float, k: int) -> tuple[float, float]:
@@ -374,3 +375,70 @@ def test_a_transit_port_behind_a_port_that_clips_an_on_off_source_matches_packet
                          np.full(3, 2.0), b, np.ones(2), np.full(2, 1e4))
     want = _clipped_tandem_wait(peak, on_s, off_s, lam_u, lam_j, 3e5, seed=1)
     assert out.port_waiting_s[1] == pytest.approx(want, rel=0.15)
+
+
+def _one_port(streams: list[Stream], law: SizeLaw, k: int) -> tuple[float, float]:
+    """The bursty model's wait and loss at one port of 1 Mb/s fed by ``streams``."""
+    n = len(streams)
+    onoff = np.array([s.on_s > 0 for s in streams])
+    on = onoff_bursts(np.array([s.on_s or 1.0 for s in streams]),
+                      np.array([s.off_s or 1.0 for s in streams]))
+    pois = Bursts.poisson(n)
+    bursts = Bursts(*(np.where(onoff, getattr(on, f), getattr(pois, f))
+                      for f in ("high_ratio", "low_ratio", "high_s", "low_s")))
+    out = evaluate_paths(np.arange(n + 1), np.zeros(n, np.int64),
+                         np.array([s.rate_pps for s in streams]), law.mean_bits,
+                         law.second_moment_bits2, bursts, np.array([1e6]),
+                         np.array([float(k)]), size_law=law)
+    return float(out.port_waiting_s[0]), float(out.port_loss[0])
+
+
+def test_on_off_and_poisson_streams_with_exponential_sizes_match_packets() -> None:
+    # MMPP/M/1/K is exact here: bursts at 1.6x the capacity (with the Poisson stream) that
+    # rarely fill a 21-packet buffer; ~2 % loss
+    law = SizeLaw(np.array([0, 1, 2]), np.ones(2), np.zeros(2), np.full(2, 8000.0))
+    streams = [Stream(37.5, on_s=0.05, off_s=0.15, exponential_bits=8000.0),
+               Stream(50.0, exponential_bits=8000.0)]
+    wait, loss = _one_port(streams, law, 21)
+    run = simulate_fifo_port(streams, 1e6, 21, 3000.0)
+    assert wait == pytest.approx(run.waiting_s, rel=0.06)
+    assert loss == pytest.approx(run.loss, rel=0.10)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap: fixed sizes make a burst-driven loss much rarer than exponential ones (the "
+    "queue's random walk has no service variance), and the size term adds M/D/1/K - M/M/1/K "
+    "at the mean load to the MMPP/M/1/K loss (~0 here): 4-8x too high over three seeds. "
+    "A diffusion rescaling of the tail (the loss's exponent / the wait ratio) fixes this "
+    "case but under-predicts heavy-overload losses (\"2x-K6\" above, ns-3 first-hop ports)"))
+def test_short_bursts_of_fixed_size_packets_lose_as_rarely_as_packets_do() -> None:
+    law = SizeLaw(np.array([0, 1, 2]), np.ones(2), np.full(2, 8000.0), np.zeros(2))
+    streams = [Stream(37.5, (8000.0,), on_s=0.01, off_s=0.03), Stream(50.0, (8000.0,))]
+    wait, loss = _one_port(streams, law, 21)
+    run = simulate_fifo_port(streams, 1e6, 21, 3000.0)
+    assert wait == pytest.approx(run.waiting_s, rel=0.06)  # the wait is right
+    assert loss == pytest.approx(run.loss, rel=0.5)
+
+
+@pytest.mark.parametrize(("sizes", "exponential_bits", "through", "local", "loss_rel"), [
+    # fixed sizes behind a link as fast: the through stream's packets never queue behind one
+    # another, so the buffer fills less often than M/D/1/K says (it said +25-32 %)
+    ((8000.0,), 0.0, 0.4, 0.4, 0.17),
+    # exponential sizes kept: small packets bunch behind a large one and a buffer counts
+    # packets, so it fills more often than M/M/1/K says (it said -17-20 %)
+    ((), 8000.0, 0.6, 0.2, 0.12)], ids=["fixed", "exponential"])
+def test_loss_behind_a_port_of_the_same_speed_matches_packets(
+        sizes: tuple[float, ...], exponential_bits: float, through: float, local: float,
+        loss_rel: float) -> None:
+    cap, k = 1e6, 6
+    law = (SizeLaw(np.array([0, 1, 2]), np.ones(2), np.zeros(2), np.full(2, exponential_bits))
+           if exponential_bits else
+           SizeLaw(np.array([0, 1, 2]), np.ones(2), np.full(2, sizes[0]), np.zeros(2)))
+    pps = np.array([through, local]) * cap / law.mean_bits
+    out = evaluate_paths(np.array([0, 2, 3]), np.array([0, 1, 1]), pps, law.mean_bits,
+                         law.second_moment_bits2, Bursts.poisson(2), np.array([cap, cap]),
+                         np.array([1000.0, float(k)]), size_law=law)
+    run = simulate_tandem_ports(
+        (cap, cap), Stream(float(pps[0]), sizes or (1.0,), exponential_bits=exponential_bits),
+        Stream(float(pps[1]), sizes or (1.0,), exponential_bits=exponential_bits), k, 1000.0)
+    assert out.port_loss[1] == pytest.approx(run.loss, rel=loss_rel)

@@ -13,6 +13,7 @@ from nettwin.engine.mg1k import (
     mg1k_law_queue,
     mg1k_queue,
     port_size_law,
+    rescaled_loss,
 )
 from nettwin.engine.qos import Scheduler
 from nettwin.engine.queueing import mm1k_blocking_and_mean
@@ -163,3 +164,22 @@ def test_a_long_buffer_near_capacity_matches_the_brute_force_chain(rho: float) -
     block, w = _h2_chain(lam, p, mean_s, k)
     assert loss[0] == pytest.approx(block, rel=1e-5, abs=1e-12)
     assert wait[0] == pytest.approx(w, rel=1e-5)
+
+
+def test_rescaled_loss_is_the_loss_at_ratio_one_and_undoes_itself() -> None:
+    rho = np.array([0.3, 0.7, 0.9, 1.3])
+    loss, _ = mm1k_blocking_and_mean(rho, np.full(4, 11.0))
+    assert rescaled_loss(loss, rho, np.ones(4)) == pytest.approx(loss, rel=1e-9)
+    there = rescaled_loss(loss, rho, np.full(4, 1.4))
+    assert rescaled_loss(there, rho, np.full(4, 1 / 1.4)) == pytest.approx(loss, rel=1e-9)
+    # more variable arrivals lose more below load 1; a rounder queue loses less
+    assert (there[:3] > loss[:3]).all()
+    assert (rescaled_loss(loss, rho, np.full(4, 0.7))[:3] < loss[:3]).all()
+
+
+def test_rescaled_loss_of_mm1k_is_mm1k_with_the_buffer_scaled() -> None:
+    # in the M/M/1/K form w = rho^(K+1): a ratio f is a buffer of (K + 1) / f - 1
+    rho, k, f = np.array([0.6]), 9.0, 2.0
+    loss, _ = mm1k_blocking_and_mean(rho, np.array([k]))
+    scaled, _ = mm1k_blocking_and_mean(rho, np.array([(k + 1.0) / f - 1.0]))
+    assert rescaled_loss(loss, rho, np.array([f])) == pytest.approx(scaled, rel=1e-9)

@@ -84,6 +84,9 @@ At a port (FIFO, one buffer of K packets including the one in service):
   already counts) and the port's as 1 - rho_j (heavy traffic at j keeps the long-run,
   Poisson, variability); applied per hop (only the packets of the stream from u are
   spaced) and as their mean per port. On-off streams are left to the clipping above.
+  Its wait ratio (with / without) rescales the buffer's tail, the loss (``mg1k.
+  rescaled_loss``): behind a port as fast, K = 6, fixed sizes +25..32 -> +7..12 %,
+  exponential -17..20 -> -3..7 % against packets (tests).
 * Busy ports send trains (``persistent_smoothing_term``, in place of QNA's smoothing): a
   Poisson stream leaving a busy port u for a port no faster keeps its sizes, so the share
   rho_u^1.5 of its packets that left right behind the one before arrive with the
@@ -227,6 +230,16 @@ transit ports 11.2 -> 10.0 %, bias -7.1 -> -5.4 %, light ones 12.2 / 12.6 -> 12.
 the lossy tandem above -58 -> -24 %, one at 3 % loss -34 -> -31 %, the others within 2
 points), kept. Held out, measured once: 7.57 / 5.01 / 82.8 % -> 7.37 / 4.94 / 83.9 %
 (median loss error 8.0 -> 7.7 %).
+
+Fifth session (tuning; wait / flow / lossy within +-30 %, median loss error; before 7.43 /
+6.02 / 80.2 %, 9.7): 31 of 35 loss misses are transit ports (first-hop Poisson 20 of 20 within),
+16 of the 30 links losing < 0.5 % miss. Kept: loss rescaled by the tandem term's wait ratio
+7.43 / 6.00 / 81.4 %, 9.7 (held out, once: 7.37 / 4.94 / 83.9 -> 7.38 / 4.95 / 85.1 %). Not
+kept: also by the smoothing term 7.47 / 6.11 / 81.4 (packet tandem: fixed sizes -72 %); the
+loss of settled phases at their own packets' mean size 7.41 / 6.01 / 81.4, 8.5 (packets: -7..-15
+% where now -1..-4: a backlog drains at the burst's sizes); the size term's loss rescaled, not
+added, 7.44 / 6.10 / 80.2, 12.4 (fixes the xfail's short fixed-size bursts; heavy overload
+loss is fluid: 2x-K6 -12 %, first-hop on-off ports 3.0 -> 6.3 %).
 """
 
 from __future__ import annotations
@@ -241,6 +254,7 @@ from nettwin.engine.mg1k import (
     SizeLaw,
     mg1k_law_queue,
     port_size_law,
+    rescaled_loss,
     size_correction,
 )
 from nettwin.engine.phases import QUEUE_ROOM_SLACK, clip_bursts, port_phases, queue_room
@@ -258,6 +272,10 @@ from nettwin.engine.trains import (
 )
 
 DAMP = 0.5
+# the tandem term's wait ratio taken into the loss at most this far either way: a port
+# whose wait the term all but cancels (equal sizes behind a link no faster) would else have
+# its loss raised to a huge power (tuning networks: 0.94-1.39 for 98 % of the ports)
+TANDEM_LOSS_RATIO_MAX = 5.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -393,6 +411,16 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
         at_port = time_s * rates
         at_port /= np.maximum(at_port.sum(axis=1, keepdims=True), 1e-300)
         port_loss = np.clip((at_port * loss_s).sum(axis=1) + size_loss, 0.0, 1.0)
+        if model is ArrivalModel.BURSTY:
+            # sizes kept from the port before change the arrivals' packet-scale variability
+            # by the tandem term's share of the wait: the buffer's tail (its loss) with it
+            base = port_wait - tandem_port
+            ratio = np.clip(np.where(base > 0.0, port_wait / np.maximum(base, 1e-300), 1.0),
+                            1.0 / TANDEM_LOSS_RATIO_MAX, TANDEM_LOSS_RATIO_MAX)
+            gain = np.where(port_loss > 0.0, rescaled_loss(port_loss, rho, ratio)
+                            / np.maximum(port_loss, 1e-300), 1.0)
+            port_loss = np.clip(port_loss * gain, 0.0, 1.0)
+            new_loss = np.clip(new_loss * gain[arcs], 0.0, 1.0)
         hop_loss = new_loss if r == 0 else DAMP * hop_loss + (1 - DAMP) * new_loss
         # what reaches the next hop: thinned by the losses, clipped by the port's room
         keep = 1.0 - hop_loss

@@ -196,6 +196,28 @@ def size_correction(lam: np.ndarray, law: PortSizeLaw, k: np.ndarray
     return dw, dl
 
 
+def rescaled_loss(loss: np.ndarray, load: np.ndarray, variability_ratio: np.ndarray
+                  ) -> np.ndarray:
+    """The loss of a finite buffer whose arrivals are ``variability_ratio`` times as
+    variable as those that give ``loss`` at this load. Diffusion: the queue-length tail
+    decays as z^n with log z proportional to 1 / variability (the wait grows with it);
+    w = z^(K+1) is read off the loss in the M/M/1/K form, P_K = (1 - rho) w / ((1 - w)
+    rho) (z = rho there), and raised to 1 / ratio. A ratio of 1 returns the loss; loads
+    near 1 or losses of 0 or 1 are returned as they are."""
+    rho = np.maximum(np.asarray(load, float), 1e-12)
+    loss = np.asarray(loss, float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        a = loss * rho / (1.0 - rho)  # w / (1 - w)
+        zk = a / (1.0 + a)
+        ok = (np.abs(1.0 - rho) > 1e-6) & (loss > 0.0) & (loss < 1.0) & (zk > 0.0) & (
+            np.abs(zk - 1.0) > 1e-12)
+        z1 = np.where(ok, zk, 0.5) ** (1.0 / np.asarray(variability_ratio, float))
+        new = (1.0 - rho) / rho * z1 / (1.0 - z1)
+    out: np.ndarray = np.where(ok & np.isfinite(new) & (new >= 0.0), np.minimum(new, 1.0),
+                               loss)
+    return out
+
+
 @njit(cache=True)
 def _mg1k_kernel(lam: np.ndarray, ptr: np.ndarray, prob: np.ndarray, fixed: np.ndarray,
                  expo: np.ndarray, kf: np.ndarray, kmax: int, band: float, band_max: int,

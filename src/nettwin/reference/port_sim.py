@@ -13,6 +13,11 @@ are picked, non-preemptively, by one of:
   sends packets while the head packet fits; a class that empties leaves the round and loses
   its deficit.
 
+``simulate_fifo_port``: one FIFO port with a DropTail buffer fed by Poisson and on-off
+(interrupted Poisson) streams, each with its own size law: the oracle for the bursty model's
+single-port wait and loss (``engine.arrivals``), where ns-3 runs are too coarse to isolate one
+effect.
+
 Slow on purpose (a plain event loop) and small: it exists to be obviously right.
 """
 
@@ -136,3 +141,114 @@ def simulate_tandem(capacity_bps: tuple[float, float], through_pps: float, local
         wait[i] = start - times[i]
         free_at = start + size[i] / capacity_bps[1]
     return float(wait[times >= warmup * horizon].mean())
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One stream into a port: Poisson at ``rate_pps`` or, with ``on_s`` and ``off_s``, an
+    interrupted Poisson source (exponential on and off periods, Poisson at the peak
+    ``rate_pps x (on + off) / on`` while on, so ``rate_pps`` is its long-run mean). Sizes
+    are drawn from ``sizes_bits`` with ``probs``; ``exponential_bits`` > 0 draws them
+    exponential with that mean instead."""
+
+    rate_pps: float
+    sizes_bits: tuple[float, ...] = (8000.0,)
+    probs: tuple[float, ...] = (1.0,)
+    on_s: float = 0.0
+    off_s: float = 0.0
+    exponential_bits: float = 0.0
+
+
+@dataclass(frozen=True)
+class FifoRun:
+    waiting_s: float  # mean time in the buffer of the admitted packets
+    loss: float  # dropped / offered
+    stream_waiting_s: np.ndarray  # per stream, admitted packets
+
+
+def _stream_times(s: Stream, horizon_s: float, rng: np.random.Generator) -> np.ndarray:
+    if s.on_s <= 0.0:
+        return rng.uniform(0.0, horizon_s, rng.poisson(s.rate_pps * horizon_s))
+    peak = s.rate_pps * (s.on_s + s.off_s) / s.on_s
+    t, on = 0.0, bool(rng.random() < s.on_s / (s.on_s + s.off_s))  # stationary start
+    parts: list[np.ndarray] = []
+    while t < horizon_s:
+        dur = float(rng.exponential(s.on_s if on else s.off_s))
+        if on:
+            parts.append(t + rng.uniform(0.0, dur, rng.poisson(peak * dur)))
+        t, on = t + dur, not on
+    times = np.concatenate(parts) if parts else np.zeros(0)
+    return times[times < horizon_s]
+
+
+def _draw_sizes(s: Stream, n: int, rng: np.random.Generator) -> np.ndarray:
+    if s.exponential_bits > 0:
+        return rng.exponential(s.exponential_bits, n)
+    return rng.choice(np.asarray(s.sizes_bits), n, p=np.asarray(s.probs))
+
+
+def _fifo_pass(arrive: np.ndarray, service_s: np.ndarray, system_packets: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """One FIFO port over time-ordered arrivals: each packet's wait and departure (NaN:
+    dropped, the buffer held ``system_packets``)."""
+    in_system: deque[float] = deque()  # departure times of the packets in the system
+    wait = np.full(arrive.size, np.nan)
+    leave = np.full(arrive.size, np.nan)
+    free_at = 0.0
+    for n, (a, x) in enumerate(zip(arrive.tolist(), service_s.tolist(), strict=True)):
+        while in_system and in_system[0] <= a:
+            in_system.popleft()
+        if len(in_system) >= system_packets:
+            continue
+        start = max(a, free_at)
+        wait[n] = start - a
+        free_at = start + x
+        leave[n] = free_at
+        in_system.append(free_at)
+    return wait, leave
+
+
+def _summarise(arrive: np.ndarray, wait: np.ndarray, who: np.ndarray, streams: int,
+               start_s: float) -> FifoRun:
+    late = arrive >= start_s
+    kept = late & ~np.isnan(wait)
+    per = np.array([wait[kept & (who == i)].mean() if (kept & (who == i)).any() else 0.0
+                    for i in range(streams)])
+    return FifoRun(float(wait[kept].mean()), float(1.0 - kept.sum() / max(late.sum(), 1)), per)
+
+
+def simulate_fifo_port(streams: list[Stream], capacity_bps: float, system_packets: int,
+                       horizon_s: float, *, warmup: float = 0.05, seed: int = 1) -> FifoRun:
+    """One FIFO port, packet by packet, with a DropTail buffer of ``system_packets`` in the
+    system (the one being sent included, ns-3's queue + 1): an arrival that finds it full
+    is dropped. Packets that arrive in the first ``warmup`` share of the horizon are not
+    counted."""
+    rng = np.random.default_rng(seed)
+    times = [_stream_times(s, horizon_s, rng) for s in streams]
+    sizes = [_draw_sizes(s, t.size, rng) for s, t in zip(streams, times, strict=True)]
+    order = np.argsort(np.concatenate(times), kind="stable")
+    arrive = np.concatenate(times)[order]
+    who = np.concatenate([np.full(t.size, i) for i, t in enumerate(times)])[order]
+    wait, _ = _fifo_pass(arrive, np.concatenate(sizes)[order] / capacity_bps, system_packets)
+    return _summarise(arrive, wait, who, len(streams), warmup * horizon_s)
+
+
+def simulate_tandem_ports(capacity_bps: tuple[float, float], through: Stream, local: Stream,
+                          system_packets: int, horizon_s: float, *, warmup: float = 0.05,
+                          seed: int = 1) -> FifoRun:
+    """Two FIFO ports in a row: ``through`` crosses both (an unlimited buffer at the first),
+    ``local`` joins at the second, which holds ``system_packets``. Packets keep their size
+    from port to port (as on a real path; ``simulate_tandem`` above is the same without
+    losses). Returns the second port's wait and loss (stream 0 through, 1 local)."""
+    rng = np.random.default_rng(seed)
+    t_through = np.sort(_stream_times(through, horizon_s, rng))
+    s_through = _draw_sizes(through, t_through.size, rng)
+    _, leave = _fifo_pass(t_through, s_through / capacity_bps[0], t_through.size + 1)
+    t_local = _stream_times(local, horizon_s, rng)
+    s_local = _draw_sizes(local, t_local.size, rng)
+    arrive = np.concatenate([leave, t_local])
+    order = np.argsort(arrive, kind="stable")
+    who = np.concatenate([np.zeros(leave.size, int), np.ones(t_local.size, int)])[order]
+    wait, _ = _fifo_pass(arrive[order], np.concatenate([s_through, s_local])[order]
+                         / capacity_bps[1], system_packets)
+    return _summarise(arrive[order], wait, who, 2, warmup * horizon_s)
