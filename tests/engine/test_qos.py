@@ -5,13 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nettwin.engine.qna import arrival_variability, link_spacing, network_arrival_variability
 from nettwin.engine.qos import (
     PathDemands,
     Scheduler,
-    arrival_variability,
     evaluate_class_queues,
-    link_spacing,
-    network_arrival_variability,
     simulate_paths,
     water_fill,
 )
