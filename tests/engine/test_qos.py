@@ -254,6 +254,23 @@ def test_mm1_delay_variance_is_the_textbook_one() -> None:
         assert res.delay_var_s2[0] == pytest.approx(1 / (mu - lam) ** 2, rel=1e-9)
 
 
+def test_mg1_delay_variance_is_takacs_with_the_third_moment() -> None:
+    # M/G/1 with two equally likely sizes (GNNet's 300 / 1,700 bits): Takacs, E[W^2] =
+    # 2 E[W]^2 + lambda E[S^3] / (3 (1 - rho)); waiting and own service independent (FIFO)
+    cap, sizes = 1e4, np.array([300.0, 1700.0])
+    m1, m2, m3 = sizes.mean(), (sizes ** 2).mean(), (sizes ** 3).mean()
+    for rho in (0.1, 0.5, 0.85):
+        lam = rho * cap / m1
+        demands = PathDemands(np.array([0, 1]), np.array([0]), np.array([0]), np.array([lam]),
+                              np.array([m1]), np.array([m2]), np.array([m3]))
+        res = simulate_paths(demands, np.array([cap]), np.array([Scheduler.FIFO]),
+                             np.array([[1.0]]), np.array([[1e9]]))
+        wait = lam * m2 / cap ** 2 / (2 * (1 - rho))
+        var_w = wait ** 2 + lam * m3 / cap ** 3 / (3 * (1 - rho))
+        assert res.delay_s[0] == pytest.approx(wait + m1 / cap, rel=1e-9)
+        assert res.delay_var_s2[0] == pytest.approx(var_w + (m2 - m1 ** 2) / cap ** 2, rel=1e-9)
+
+
 def test_arrival_variability_carries_through_a_chain_of_ports() -> None:
     # ports 0 -> 1 -> 2, all of port 0's traffic goes on to 1 and all of 1's to 2, no local
     # traffic after port 0: QNA's traffic variability equations by hand,

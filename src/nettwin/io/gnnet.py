@@ -293,8 +293,11 @@ def predict(sample: GnnetSample, scheduling_aware: bool = True,
         sched = np.array([Scheduler[p] for p in t.policy])[t.src]
     else:
         sched = np.full(t.src.size, Scheduler.FIFO)
+    # the data set's sizes: two equally likely, mean -+ sd, so E[L^3] = m^3 + 3 m sd^2
+    m = sample.size_mean_bits
+    third = m ** 3 + 3.0 * m * np.maximum(sample.size_second_moment - m * m, 0.0)
     demands = PathDemands(sample.path_ptr, sample.path_arc, sample.tos, sample.packets_per_s,
-                          sample.size_mean_bits, sample.size_second_moment)
+                          m, sample.size_second_moment, third)
     result = simulate_paths(demands, t.bandwidth_bps, sched, t.weights[t.src],
                             t.queue_packets[t.src], smooth_arrivals=smooth_arrivals,
                             drr_quantum_bits=DRR_QUANTUM_S * t.bandwidth_bps)
