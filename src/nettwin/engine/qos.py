@@ -71,8 +71,8 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   -> 5.28 / 7.05 %, through overloaded ports 11.85 / 14.60 -> 11.63 / 14.30 %: the sd was
   5-9 % high for ToS 0 and 1 at ports that are not full. A full finite queue (the M/M/1/K
   above, mean service s = E[S] / (1 - I)): an admitted packet finds n = 0..K-1 ahead with
-  probability ~ rho^n and waits their n services, Var W = E[N_a] Var S_eff + Var N_a s^2 (``queueing.
-  mm1k_admitted_wait_moments``: E[N_a] + Var N_a for exponential services; it was K s^2,
+  probability ~ rho^n and waits their n services, Var W = E[N_a] Var S_eff + Var N_a s^2
+  (``queueing.mm1k_admitted_wait_moments``: E[N_a] + Var N_a for exponential services; it was K s^2,
   right only far past capacity: near rho = 1 the queue length is uniform, Var N_a =
   (K^2 - 1) / 12). S_eff, a packet's service on the capacity left to it, is its
   transmission stretched by the interfering classes' work arriving meanwhile (completion
