@@ -254,6 +254,38 @@ def test_mm1_delay_variance_is_the_textbook_one() -> None:
         assert res.delay_var_s2[0] == pytest.approx(1 / (mu - lam) ** 2, rel=1e-9)
 
 
+@pytest.mark.parametrize("load", [0.3, 0.6, 0.9, 0.97])
+def test_coarse_wfq_turns_move_the_waits_toward_fifo(load: float) -> None:
+    # the virtual clock's waits (a turn of 1.7 mean packets, or none given) against FIFO's,
+    # Pollaczek-Khinchine R / (1 - rho): coarser turns land in between, closer to FIFO, the
+    # same at every class; at 0.95 and beyond the blend is off
+    rho = np.array([0.1, 0.3, 0.6]) * load
+    lam = (rho / X[0, 0])[None]
+    x, x2 = np.full((1, 3), X[0, 0]), np.full((1, 3), X2[0, 0])
+    w = np.array([[0.6, 0.3, 0.1]])
+
+    def waits(turn: float | None) -> np.ndarray:
+        t = None if turn is None else np.array([turn])
+        q = evaluate_class_queues(lam, x, x2, np.array([Scheduler.WFQ]), w,
+                                  np.full((1, 3), 1e6), drr_turn_packets=t)
+        return q.waiting_s[0]
+
+    fifo = (lam * x2).sum() / 2 / (1 - rho.sum())
+    base = waits(None)
+    np.testing.assert_allclose(waits(1.7), base, rtol=1e-12)
+    previous = base
+    for turn in (4.0, 10.0, 40.0):
+        now = waits(turn)
+        if load >= 0.95:
+            np.testing.assert_allclose(now, base, rtol=1e-12)
+            continue
+        assert (np.abs(now - fifo) <= np.abs(previous - fifo) + 1e-15).all()
+        assert ((now - base) * (fifo - base) >= 0).all()  # never past FIFO's side
+        previous = now
+    if load < 0.95:
+        assert (np.abs(previous - fifo) < np.abs(base - fifo)).all()
+
+
 def test_mg1_delay_variance_is_takacs_with_the_third_moment() -> None:
     # M/G/1 with two equally likely sizes (GNNet's 300 / 1,700 bits): Takacs, E[W^2] =
     # 2 E[W]^2 + lambda E[S^3] / (3 (1 - rho)); waiting and own service independent (FIFO)
