@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nettwin.engine.drr import DRR_SIZE_ORDER_GAIN
 from nettwin.engine.qna import arrival_variability, link_spacing, network_arrival_variability
 from nettwin.engine.qos import (
     PathDemands,
@@ -50,11 +51,12 @@ def test_fair_queueing_limits() -> None:
         assert even.waiting_s[0, 0] == pytest.approx(even.waiting_s[0, 1])
     # virtual clock with equal stamps is one FIFO queue; round robin between two like classes
     # is too: they wait alike and, by the conservation law, as long as FIFO (the GPS view of
-    # DRR alone was 18 % above P-K here)
-    for sched in (Scheduler.WFQ, Scheduler.DRR):
+    # DRR alone was 18 % above P-K here) but for DRR's order by size (two classes alike: half
+    # the packets meet one of the other class)
+    for sched, size_order in ((Scheduler.WFQ, 1.0), (Scheduler.DRR, 1 - DRR_SIZE_ORDER_GAIN / 2)):
         even = _one_port([300.0, 300.0], sched)
-        assert even.waiting_s[0] == pytest.approx([600 * 1.5e-6 / (2 * (1 - 0.6))] * 2,
-                                                  rel=1e-6)
+        assert even.waiting_s[0] == pytest.approx(
+            [size_order * 600 * 1.5e-6 / (2 * (1 - 0.6))] * 2, rel=1e-6)
     # DRR: a heavy weight shields a class the way a higher priority does, never more
     skew = _one_port([300.0, 300.0], Scheduler.DRR, [0.9, 0.1])
     sp = _one_port([300.0, 300.0], Scheduler.SP)
@@ -284,6 +286,26 @@ def test_coarse_wfq_turns_move_the_waits_toward_fifo(load: float) -> None:
         previous = now
     if load < 0.95:
         assert (np.abs(previous - fifo) < np.abs(base - fifo)).all()
+
+
+@pytest.mark.parametrize(("w", "load"), [([0.6, 0.3, 0.1], 0.7), ([1 / 3, 1 / 3, 1 / 3], 0.85)])
+def test_drr_per_packet_waits_sum_below_the_size_blind_law(w: list[float], load: float) -> None:
+    # DRR orders by size (a packet waits for its deficit): packet DRR's sum rho_c W_c against
+    # FIFO's on the same arrivals, and the model's against Pollaczek-Khinchine's, agree
+    sizes, cap = [300.0, 1700.0], 1e4
+    x, x2 = 0.1, (300.0 ** 2 + 1700.0 ** 2) / 2 / cap ** 2
+    rho = np.array([0.3, 0.3, 0.4]) * load
+    runs = {sched: simulate_port((rho / x).tolist(), [sizes] * 3, cap, sched, weights=w,
+                                 quantum_bits=(1700 * np.array(w) / max(w)).tolist(),
+                                 packets=150_000, seed=1)
+            for sched in (Scheduler.DRR, Scheduler.FIFO)}
+    drr, fifo = (runs[s].waiting_s for s in (Scheduler.DRR, Scheduler.FIFO))
+    packet = (rho * drr).sum() / (rho * fifo).sum()
+    q = evaluate_class_queues((rho / x)[None], np.full((1, 3), x), np.full((1, 3), x2),
+                              np.array([Scheduler.DRR]), np.array([w]), np.full((1, 3), 1e6),
+                              drr_turn_packets=np.array([1.7]))
+    model = (rho * q.waiting_s[0]).sum() / (load * (rho / x).sum() * x2 / 2 / (1 - load))
+    assert model == pytest.approx(packet, abs=0.03)
 
 
 def test_mg1_delay_variance_is_takacs_with_the_third_moment() -> None:
