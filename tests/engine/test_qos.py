@@ -12,8 +12,8 @@ from nettwin.engine.qos import (
     Scheduler,
     evaluate_class_queues,
     simulate_paths,
-    water_fill,
 )
+from nettwin.engine.wfq import water_fill
 from nettwin.io.gnnet import iter_gnnet_samples, predict
 from nettwin.reference.port_sim import simulate_port, simulate_tandem
 from tests.conftest import data_path

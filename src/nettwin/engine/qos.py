@@ -30,7 +30,7 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   Against a packet-by-packet virtual clock (``reference.port_sim``) the mean error is 7 %
   over random three-class ports. Where the scheduler's turn is coarser than 1.7 mean
   packets (``drr_turn_packets``; GNNet's simulator) the waits move part way toward FIFO's
-  (``_coarse_turns``, "Choices").
+  (``wfq.coarse_turns``, "Choices").
 * DRR: ``engine.drr`` (a GPS view held to Kleinrock's conservation law below saturation,
   round robin's split at equal weights, a polling queue with vacations beside a saturated
   class; its notes give the model, the sources and the choices with their figures).
@@ -120,7 +120,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from nettwin.engine.drr import (
-    DRR_CONSERVED_LOAD,
     DRR_OTHERS_DRAIN,
     DRR_PACKETS_PER_TURN,
     conserved_split,
@@ -128,6 +127,7 @@ from nettwin.engine.drr import (
 )
 from nettwin.engine.qna import link_spacing, network_arrival_variability, port_service_scv
 from nettwin.engine.queueing import mm1k_admitted_wait_moments, mm1k_blocking_and_mean
+from nettwin.engine.wfq import coarse_turns, virtual_clock_waiting, water_fill
 
 OVERLOAD_SWITCH = 0.9
 # the completion-time variance of a full queue's packets grows as 1 / free^3; a class left less
@@ -135,10 +135,6 @@ OVERLOAD_SWITCH = 0.9
 # their buffers: chosen on NSFNET (GEANT2 held out), see "Delay variance" above
 COMPLETION_FREE_FLOOR = 0.3
 DAMP = 0.5  # of the loss fixed point
-# WFQ with a turn coarser than DRR_PACKETS_PER_TURN (GNNet's simulator: the DRR quantum's
-# time of the link rate) moves toward FIFO by (1 - (1.7 / k)^this) (1 - rho): chosen on NSFNET
-# and the even-numbered GEANT2 samples (0.1 / 0.2 / 0.3 / 0.5), see "Choices"
-WFQ_TURN_EXPONENT = 0.2
 
 
 class Scheduler(enum.IntEnum):
@@ -158,83 +154,6 @@ class ClassQueues:
     waiting_var_s2: np.ndarray  # [ports, classes]
     loss: np.ndarray  # [ports, classes]
     utilisation: np.ndarray  # [ports], offered
-
-
-def water_fill(rho: np.ndarray, phi: np.ndarray, members: np.ndarray, capacity: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Long-run rates of GPS among ``members`` (bool [ports, classes]) on ``capacity``
-    [ports]: a class that asks less than its weighted share of what is left gets what it
-    asks, the rest share by weight. Returns the shares and which members are saturated."""
-    share = np.zeros_like(rho)
-    left = np.clip(capacity, 0.0, 1.0)
-    pending = members.copy()
-
-    def fair_share() -> np.ndarray:
-        weight = np.where(pending, phi, 0.0).sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(pending, left[:, None] * phi / weight, 0.0)
-
-    for _ in range(rho.shape[1]):
-        fits = pending & (rho <= fair_share())
-        if not fits.any():
-            break
-        share = np.where(fits, rho, share)
-        left = left - np.where(fits, rho, 0.0).sum(axis=1)
-        pending &= ~fits
-    return np.where(pending, fair_share(), share), pending
-
-
-def _virtual_clock_waiting(rho: np.ndarray, carried: np.ndarray, service: np.ndarray,
-                           phi: np.ndarray, residual: np.ndarray, own: np.ndarray, *,
-                           rounds: int = 60) -> tuple[np.ndarray, np.ndarray]:
-    """WFQ waiting per class (virtual clock, see the module notes) and the load served
-    strictly before each class, for ports [P] x classes [C]."""
-    classes = rho.shape[1]
-    ratio = rho / phi
-    over = ratio >= 1.0
-    idx = np.arange(classes)
-    # strict[p, j, c]: j is always served before c (j within its weight and c beyond it, or
-    # both beyond and j less so)
-    oj, oc = over[:, :, None], over[:, None, :]
-    rj, rc = ratio[:, :, None], ratio[:, None, :]
-    lower = (rj < rc) | ((rj == rc) & (idx[:, None] < idx[None, :]))
-    strict = (~oj & oc) | (oj & oc & lower)
-    peers = ~oj & ~oc & (idx[:, None] != idx[None, :])  # both within their weights
-    # a class within its weight stamps a packet (mean) delta_c after its arrival: its own
-    # size at the weighted rate plus the waiting of a virtual M/G/1 queue served at phi_c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.where(over, 1.0, service / phi
-                         + own / phi ** 2 / np.maximum(1.0 - ratio, 1e-9))
-    delta = np.maximum(delta, 1e-300)  # classes without traffic
-    d_j, d_c = delta[:, :, None], delta[:, None, :]
-    load_j = carried[:, :, None]
-    ahead = (load_j * strict).sum(axis=1)
-    # W_c (1 - rho_c - ahead_c): its own queue and the arrivals of classes strictly ahead
-    self_coef = carried + ahead
-    total = carried.sum(axis=1, keepdims=True)
-    waiting = np.broadcast_to(residual / np.maximum(1.0 - total, 1e-3), rho.shape).copy()
-    pair_share = d_c / (d_c + d_j)
-    for _ in range(rounds):
-        w_j = waiting[:, :, None]
-        w_c = waiting[:, None, :]
-        # stamps taken as exponential: a queued j packet (age ~ Exp(W_j)) is ahead with
-        # probability 1 - d_j^2 / ((d_j + d_c)(d_j + W_j)); j arrivals during the wait
-        # overtake for d_c / (d_c + d_j) * d_c W_c / (d_c + W_c) of it
-        queued_ahead = 1.0 - d_j * d_j / ((d_j + d_c) * (d_j + w_j))
-        overtake = pair_share * d_c * w_c / (d_c + w_c)
-        queued = load_j * np.where(strict, w_j, np.where(peers, w_j * queued_ahead, 0.0))
-        overtaking = load_j * np.where(peers, overtake, 0.0)
-        new = (residual + queued.sum(axis=1) + overtaking.sum(axis=1)) / np.maximum(
-            1.0 - self_coef, 1e-3)
-        step = np.minimum(new, 1e6) - waiting
-        waiting = waiting + step
-        if (np.abs(step) <= 1e-7 * waiting).all():
-            break
-    # classes beyond their weight share what those within leave as GPS does (their stamps
-    # move together); a saturated one is served at its share: free = 1 - interfering
-    share, saturated = water_fill(rho, phi, over, 1.0 - (rho * ~over).sum(axis=1))
-    ahead = np.where(saturated, 1.0 - share, ahead)
-    return waiting, ahead
 
 
 def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
@@ -276,12 +195,12 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     waiting_wfq = np.zeros_like(rho)
     if wfq_p.any():
         rows = np.nonzero(wfq_p[:, 0])[0]
-        w, ahead = _virtual_clock_waiting(rho[rows], carried[rows], x[rows], phi[rows],
+        w, ahead = virtual_clock_waiting(rho[rows], carried[rows], x[rows], phi[rows],
                                           residual[rows], own[rows])
         waiting_wfq[rows] = w
         interfering[rows] = ahead
         if drr_turn_packets is not None:
-            waiting_wfq[rows] = _coarse_turns(
+            waiting_wfq[rows] = coarse_turns(
                 w, carried[rows], residual[rows],
                 np.asarray(drr_turn_packets, dtype=np.float64)[rows, None])
     drr_p = (sched == Scheduler.DRR)[:, None]
@@ -365,21 +284,6 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     waiting = np.where(lam > 0, waiting, 0.0)
     variance = np.where(lam > 0, variance, 0.0)
     return ClassQueues(waiting, variance, np.where(lam > 0, blocking, 0.0), rho.sum(axis=1))
-
-
-def _coarse_turns(waiting: np.ndarray, carried: np.ndarray, residual: np.ndarray,
-                  turn_packets: np.ndarray) -> np.ndarray:
-    """WFQ waits where the scheduler's turn holds more than ``DRR_PACKETS_PER_TURN`` mean
-    packets (``turn_packets`` [ports, 1]): moved toward FIFO's by the share
-    (1 - (DRR_PACKETS_PER_TURN / k)^WFQ_TURN_EXPONENT) (1 - rho) below ``DRR_CONSERVED_LOAD``
-    (see "Choices"); FIFO's wait R / (1 - rho) times (1 - rho) keeps the step finite."""
-    total = carried.sum(axis=1, keepdims=True)
-    fine = np.clip(DRR_PACKETS_PER_TURN / np.maximum(turn_packets, 1e-9), 0.0, 1.0)
-    toward = (1.0 - fine ** WFQ_TURN_EXPONENT) * np.clip(1.0 - total, 0.0, 1.0)
-    fifo = residual / np.maximum(1.0 - total, 1e-3)
-    out: np.ndarray = np.where(total < DRR_CONSERVED_LOAD,
-                               (1.0 - toward) * waiting + toward * fifo, waiting)
-    return out
 
 
 def _size_skew(lam: np.ndarray, x: np.ndarray, x2: np.ndarray, x3: np.ndarray | None
