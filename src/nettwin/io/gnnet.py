@@ -245,7 +245,9 @@ DELAY_HORIZON_S = 20.0
 # links, 7-10 % on 25, 13 % on 40 and 20 % on 100 kbit/s, in both topologies (the error is
 # classes too far apart: coarser turns are closer to FIFO). Taken as a fixed time of the
 # link's rate, the largest packet (1,700 bits) on the slowest links; chosen on NSFNET and the
-# even-numbered GEANT2 samples, the odd ones held out (engine.qos, "Choices").
+# even-numbered GEANT2 samples, the odd ones held out (engine.qos, "Choices"). Its WFQ
+# separates the classes less on faster links too: the same turn sets WFQ's blend toward FIFO
+# (engine.wfq.coarse_turns).
 DRR_QUANTUM_S = 0.17
 
 
