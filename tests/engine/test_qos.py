@@ -308,6 +308,25 @@ def test_drr_per_packet_waits_sum_below_the_size_blind_law(w: list[float], load:
     assert model == pytest.approx(packet, abs=0.03)
 
 
+@pytest.mark.parametrize("sched", [Scheduler.SP, Scheduler.WFQ])
+def test_a_light_class_at_a_port_kept_busy_waits_the_residual_however_smooth(
+        sched: Scheduler) -> None:
+    # class 1 is past capacity and always queued: the server never idles, so a rare class-0
+    # packet finds one in service and waits its length-biased residual E[S^2] / (2 E[S]),
+    # whatever the variability of its own (or the port's) arrivals
+    lam = np.array([[1.0, 1.3 / X[0, 0]]])
+    residual = X2[0, 0] / (2 * X[0, 0])
+    for scv in (1.0, 0.3, 0.05):
+        kept = np.ones((1, 2))
+        for _ in range(30):  # the losses' fixed point, as simulate_paths finds it
+            q = evaluate_class_queues(lam, X, X2, np.array([sched]), np.array([[0.9, 0.1]]),
+                                      np.array([[32.0, 32.0]]), kept,
+                                      arrival_scv=np.array([scv]))
+            kept = 0.5 * kept + 0.5 * (1.0 - q.loss)
+        assert q.loss[0, 1] > 0.2 and q.loss[0, 0] < 1e-9
+        assert q.waiting_s[0, 0] == pytest.approx(residual, rel=0.01)
+
+
 def test_mg1_delay_variance_is_takacs_with_the_third_moment() -> None:
     # M/G/1 with two equally likely sizes (GNNet's 300 / 1,700 bits): Takacs, E[W^2] =
     # 2 E[W]^2 + lambda E[S^3] / (3 (1 - rho)); waiting and own service independent (FIFO)

@@ -46,6 +46,11 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   (c_a^2 + c_s^2) / (1 + c_s^2) (Kingman's form; 1 for Poisson). A full queue's waiting is
   the buffer's and is left alone. Against a packet simulation of two ports in a row
   (``reference.port_sim.simulate_tandem``) this halves the error of the Poisson assumption.
+  At a port that a full class keeps busy the others' residual R is not scaled: an arrival
+  finds a packet in service however smooth the arrivals (a light class there waits
+  E[S^2] / (2 E[S]) whatever its arrivals). NSFNET / GEANT2 even 1.814 / 2.398 -> 1.765 /
+  2.310 % (pairs through ports at offered load 1.1-1.5: bias -2.2 -> -1.6 %, MAPE 4.68 ->
+  4.14 %, GEANT2 even), jitter unchanged.
   The departures carry their port's own arrival variability, c_d^2 = rho^2 c_s^2 +
   (1 - rho^2) c_a^2 (Whitt 1983, QNA's traffic variability equations, solved by fixed-point
   iteration, ``network_arrival_variability``): a stream smoothed by two busy ports in a row
@@ -275,7 +280,11 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     if arrival_scv is not None:
         service_scv = port_service_scv(lam, x, x2)
         scale = (np.asarray(arrival_scv) + service_scv) / (1.0 + service_scv)
-        waiting = (waiting - vacation) * scale[:, None] + vacation
+        # a port that a full class keeps busy: an arrival finds a packet in service however
+        # smooth the arrivals, so the residual R stays whole (as DRR's time away does)
+        busy = full.any(axis=1, keepdims=True) & ~full & ~polled
+        unscaled = np.where(busy, np.minimum(residual, waiting), vacation)
+        waiting = (waiting - unscaled) * scale[:, None] + unscaled
     waiting = np.where(full, np.maximum(finite, 0.0), waiting)
     # W = the services of the N_a packets found: E[N_a] Var S + Var N_a E[S]^2 (ahead_var is
     # E[N_a] + Var N_a, the exponential service's)
