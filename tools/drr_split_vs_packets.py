@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from nettwin.engine.drr import DRR_CONSERVED_LOAD
-from nettwin.engine.qos import Scheduler, evaluate_class_queues, water_fill
+from nettwin.engine.qos import Scheduler, evaluate_class_queues
+from nettwin.engine.wfq import water_fill
 from nettwin.io.gnnet import DRR_QUANTUM_S, iter_gnnet_samples
 from nettwin.reference.port_sim import simulate_port
 

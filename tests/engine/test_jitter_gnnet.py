@@ -13,8 +13,10 @@ pytestmark = pytest.mark.slow
 
 
 def test_jitter_on_all_gnnet_samples() -> None:
-    # measured (sd MAPE, NSFNET / GEANT2): all pairs 6.7 / 8.9 %, pairs through a port past
-    # capacity 11.85 / 14.43 % (41 / 60 % before, 25 / 26 % with the horizon alone; 12.0 /
+    # measured (sd MAPE, NSFNET / GEANT2): all pairs 5.37 / 7.46 %, pairs through a port past
+    # capacity 11.64 / 14.35 %, the others 4.26 / 6.08 % (6.7 / 8.9 %, 11.85 / 14.43 % and
+    # 5.80 / 7.80 % before the sizes' third moment set the waits' spread, WFQ's coarse turns
+    # and DRR's order by size; 41 / 60 % before, 25 / 26 % with the horizon alone; 12.0 /
     # 14.2 % before DRR's conservation law and rate-scaled quantum, 11.8 / 14.6 % before
     # DRR's polling model beside saturated classes, 11.85 / 14.45 % before its round tail
     # join and rounds crossed)
@@ -32,4 +34,4 @@ def test_jitter_on_all_gnnet_samples() -> None:
     mape = {k: float(np.concatenate(v).mean()) for k, v in err.items()}
     for nsf in (True, False):
         assert mape[(nsf, True)] < 0.15  # paths through a port past capacity
-        assert mape[(nsf, False)] < 0.10
+        assert mape[(nsf, False)] < 0.08

@@ -24,16 +24,14 @@ import numpy as np
 from nettwin.engine.arrivals import bursty_arc_queues
 from nettwin.engine.bursts import demand_bursts
 from nettwin.engine.compiled import CompiledNetwork
+from nettwin.engine.qna import link_spacing, network_arrival_variability, port_service_scv
 from nettwin.engine.qos import (
     DAMP,
     Scheduler,
     evaluate_class_queues,
-    link_spacing,
-    network_arrival_variability,
     path_follows,
     path_reach,
     path_totals,
-    port_service_scv,
 )
 from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
 from nettwin.engine.routing import (

@@ -28,7 +28,9 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
       W_c (1 - rho_c - ahead_c) = R + sum_j rho_j (W_j p_jc + overtaking_jc),
   solved by fixed-point iteration. Equal stamps give FIFO exactly; far apart ones Cobham.
   Against a packet-by-packet virtual clock (``reference.port_sim``) the mean error is 7 %
-  over random three-class ports.
+  over random three-class ports. Where the scheduler's turn is coarser than 1.7 mean
+  packets (``drr_turn_packets``; GNNet's simulator) the waits move part way toward FIFO's
+  (``wfq.coarse_turns``, "Choices").
 * DRR: ``engine.drr`` (a GPS view held to Kleinrock's conservation law below saturation,
   round robin's split at equal weights, a polling queue with vacations beside a saturated
   class; its notes give the model, the sources and the choices with their figures).
@@ -36,7 +38,7 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   of the classes served strictly before it) passes 0.9, its queue is an M/M/1/K on that
   capacity (K = buffer + 1): waiting by Little's law on admitted packets, loss = blocking.
   Losses on a path thin the traffic seen downstream; a few fixed-point rounds settle it.
-* Arrival variability (Whitt's QNA, ``arrival_variability``): traffic that crossed a busy
+* Arrival variability (Whitt's QNA, ``engine.qna``): traffic that crossed a busy
   port arrives smoother than Poisson. A port's departures have squared coefficient of
   variation rho^2 c_s^2 + (1 - rho^2); the stream that takes the share p of them to the next
   port has p c_d^2 + 1 - p; a port's arrivals mix its streams (and its local, Poisson,
@@ -44,6 +46,11 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   (c_a^2 + c_s^2) / (1 + c_s^2) (Kingman's form; 1 for Poisson). A full queue's waiting is
   the buffer's and is left alone. Against a packet simulation of two ports in a row
   (``reference.port_sim.simulate_tandem``) this halves the error of the Poisson assumption.
+  At a port that a full class keeps busy the others' residual R is not scaled: an arrival
+  finds a packet in service however smooth the arrivals (a light class there waits
+  E[S^2] / (2 E[S]) whatever its arrivals). NSFNET / GEANT2 even 1.814 / 2.398 -> 1.765 /
+  2.310 % (pairs through ports at offered load 1.1-1.5: bias -2.2 -> -1.6 %, MAPE 4.68 ->
+  4.14 %, GEANT2 even), jitter unchanged.
   The departures carry their port's own arrival variability, c_d^2 = rho^2 c_s^2 +
   (1 - rho^2) c_a^2 (Whitt 1983, QNA's traffic variability equations, solved by fixed-point
   iteration, ``network_arrival_variability``): a stream smoothed by two busy ports in a row
@@ -63,10 +70,16 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   roughly exponential otherwise, r the probability that an arrival finds the server busy
   (the port's carried load, whatever the class: non-preemptive), so Var W = W^2 (2 - r) / r
   (the class's own load on the capacity left to it was the first choice of r: 58.6 % jitter
-  MAPE on NSFNET against 35.5 %). A full finite queue (the M/M/1/K above, mean service
-  s = E[S] / (1 - I)): an admitted packet finds n = 0..K-1 ahead with probability ~ rho^n and
-  waits their n services, Var W = E[N_a] Var S_eff + Var N_a s^2 (``queueing.
-  mm1k_admitted_wait_moments``: E[N_a] + Var N_a for exponential services; it was K s^2,
+  MAPE on NSFNET against 35.5 %). That is exponential sizes' spread: the sizes' third moment
+  sets it (Takacs's M/G/1 second moment, E[W^2] = 2 W^2 + lambda E[S^3] / (3 (1 - rho))), so
+  Var W = W^2 (1 + 4/3 kappa (1 - r) / r), kappa = E[S^3] E[S] / E[S^2]^2 of the port's
+  packets (3/2 exponential, the default without a third moment; 1.11 for GNNet's two
+  equally likely sizes of 300 / 1,700 bits). Jitter MAPE (NSFNET / GEANT2 even) 6.70 / 8.89 %
+  -> 5.28 / 7.05 %, through overloaded ports 11.85 / 14.60 -> 11.63 / 14.30 %: the sd was
+  5-9 % high for ToS 0 and 1 at ports that are not full. A full finite queue (the M/M/1/K
+  above, mean service s = E[S] / (1 - I)): an admitted packet finds n = 0..K-1 ahead with
+  probability ~ rho^n and waits their n services, Var W = E[N_a] Var S_eff + Var N_a s^2
+  (``queueing.mm1k_admitted_wait_moments``: E[N_a] + Var N_a for exponential services; it was K s^2,
   right only far past capacity: near rho = 1 the queue length is uniform, Var N_a =
   (K^2 - 1) / 12). S_eff, a packet's service on the capacity left to it, is its
   transmission stretched by the interfering classes' work arriving meanwhile (completion
@@ -85,6 +98,21 @@ share like DRR 6.2 %, as strict priority by rho / phi 3.2 %, as the virtual cloc
 with arrival variability 2.6 % (applied to full queues too: 2.8 %); classes beyond their weight
 sharing by weight once saturated (rather than strictly by rho / phi) 2.2 %; DRR's saturated
 classes at their GPS share 2.16 %, with the turns the others wait behind them 2.09 %.
+WFQ with coarse turns (chosen on NSFNET and the even-numbered GEANT2 samples, the odd ones held
+out): one-hop WFQ pairs at loads 0.5-0.95 that the simulator lost nothing of err by ToS in a
+way that grows with the link rate, as DRR's did before its quantum grew with it (GEANT2 even,
+loads 0.5-0.8, bias ToS 0 / 1 / 2: 10 kbit/s +1.8 / -0.3 / -0.1 %, 40 kbit/s -0.4 / -1.8 /
++2.2 %, 100 kbit/s -4.4 / -3.6 / +2.5 %): on faster links the simulator's WFQ separates
+the classes less, closer to FIFO. With k the DRR turn in mean packets (``io.gnnet.
+DRR_QUANTUM_S`` of the link rate) the waits move toward FIFO's by (1 - (1.7 / k)^g) (1 - rho)
+below port load 0.95 (an empirical form: at high load the classes stay backlogged across
+turns and share by weight, so the step fades with 1 - rho, and FIFO's R / (1 - rho) times it
+stays finite). Mean-delay MAPE NSFNET / GEANT2 even from 1.869 / 2.635 %: g = 0.1 / 0.2 /
+0.3 / 0.5 1.855 / 1.846 / 1.842 / 1.844 % and 2.459 / 2.420 / 2.472 / 2.661 %; g = 0.2
+without the (1 - rho) factor 1.876 / 6.26 % (a light class of heavy weight given FIFO's wait
+near capacity); with it but past load 0.95 too 1.846 / 2.386 % (jitter through overloaded
+ports 14.90 % against 14.58 %: not taken). Jitter (after the third-moment spread) 5.28 / 7.05
+-> 5.31 / 7.52 %, through overloaded ports 11.63 / 14.30 -> 11.64 / 14.58 %.
 The loss fixed point is damped (it swung between two states every other round: jitter MAPE 35 %
 or 41 % by the parity of the round count).
 """
@@ -102,7 +130,9 @@ from nettwin.engine.drr import (
     conserved_split,
     saturated_polling,
 )
+from nettwin.engine.qna import link_spacing, network_arrival_variability, port_service_scv
 from nettwin.engine.queueing import mm1k_admitted_wait_moments, mm1k_blocking_and_mean
+from nettwin.engine.wfq import coarse_turns, virtual_clock_waiting, water_fill
 
 OVERLOAD_SWITCH = 0.9
 # the completion-time variance of a full queue's packets grows as 1 / free^3; a class left less
@@ -131,96 +161,22 @@ class ClassQueues:
     utilisation: np.ndarray  # [ports], offered
 
 
-def water_fill(rho: np.ndarray, phi: np.ndarray, members: np.ndarray, capacity: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Long-run rates of GPS among ``members`` (bool [ports, classes]) on ``capacity``
-    [ports]: a class that asks less than its weighted share of what is left gets what it
-    asks, the rest share by weight. Returns the shares and which members are saturated."""
-    share = np.zeros_like(rho)
-    left = np.clip(capacity, 0.0, 1.0)
-    pending = members.copy()
-
-    def fair_share() -> np.ndarray:
-        weight = np.where(pending, phi, 0.0).sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(pending, left[:, None] * phi / weight, 0.0)
-
-    for _ in range(rho.shape[1]):
-        fits = pending & (rho <= fair_share())
-        if not fits.any():
-            break
-        share = np.where(fits, rho, share)
-        left = left - np.where(fits, rho, 0.0).sum(axis=1)
-        pending &= ~fits
-    return np.where(pending, fair_share(), share), pending
-
-
-def _virtual_clock_waiting(rho: np.ndarray, carried: np.ndarray, service: np.ndarray,
-                           phi: np.ndarray, residual: np.ndarray, own: np.ndarray, *,
-                           rounds: int = 60) -> tuple[np.ndarray, np.ndarray]:
-    """WFQ waiting per class (virtual clock, see the module notes) and the load served
-    strictly before each class, for ports [P] x classes [C]."""
-    classes = rho.shape[1]
-    ratio = rho / phi
-    over = ratio >= 1.0
-    idx = np.arange(classes)
-    # strict[p, j, c]: j is always served before c (j within its weight and c beyond it, or
-    # both beyond and j less so)
-    oj, oc = over[:, :, None], over[:, None, :]
-    rj, rc = ratio[:, :, None], ratio[:, None, :]
-    lower = (rj < rc) | ((rj == rc) & (idx[:, None] < idx[None, :]))
-    strict = (~oj & oc) | (oj & oc & lower)
-    peers = ~oj & ~oc & (idx[:, None] != idx[None, :])  # both within their weights
-    # a class within its weight stamps a packet (mean) delta_c after its arrival: its own
-    # size at the weighted rate plus the waiting of a virtual M/G/1 queue served at phi_c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.where(over, 1.0, service / phi
-                         + own / phi ** 2 / np.maximum(1.0 - ratio, 1e-9))
-    delta = np.maximum(delta, 1e-300)  # classes without traffic
-    d_j, d_c = delta[:, :, None], delta[:, None, :]
-    load_j = carried[:, :, None]
-    ahead = (load_j * strict).sum(axis=1)
-    # W_c (1 - rho_c - ahead_c): its own queue and the arrivals of classes strictly ahead
-    self_coef = carried + ahead
-    total = carried.sum(axis=1, keepdims=True)
-    waiting = np.broadcast_to(residual / np.maximum(1.0 - total, 1e-3), rho.shape).copy()
-    pair_share = d_c / (d_c + d_j)
-    for _ in range(rounds):
-        w_j = waiting[:, :, None]
-        w_c = waiting[:, None, :]
-        # stamps taken as exponential: a queued j packet (age ~ Exp(W_j)) is ahead with
-        # probability 1 - d_j^2 / ((d_j + d_c)(d_j + W_j)); j arrivals during the wait
-        # overtake for d_c / (d_c + d_j) * d_c W_c / (d_c + W_c) of it
-        queued_ahead = 1.0 - d_j * d_j / ((d_j + d_c) * (d_j + w_j))
-        overtake = pair_share * d_c * w_c / (d_c + w_c)
-        queued = load_j * np.where(strict, w_j, np.where(peers, w_j * queued_ahead, 0.0))
-        overtaking = load_j * np.where(peers, overtake, 0.0)
-        new = (residual + queued.sum(axis=1) + overtaking.sum(axis=1)) / np.maximum(
-            1.0 - self_coef, 1e-3)
-        step = np.minimum(new, 1e6) - waiting
-        waiting = waiting + step
-        if (np.abs(step) <= 1e-7 * waiting).all():
-            break
-    # classes beyond their weight share what those within leave as GPS does (their stamps
-    # move together); a saturated one is served at its share: free = 1 - interfering
-    share, saturated = water_fill(rho, phi, over, 1.0 - (rho * ~over).sum(axis=1))
-    ahead = np.where(saturated, 1.0 - share, ahead)
-    return waiting, ahead
-
-
 def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
                           service_sq_s2: np.ndarray, scheduler: np.ndarray,
                           weights: np.ndarray, buffer_packets: np.ndarray,
                           carried_fraction: np.ndarray | None = None,
                           arrival_scv: np.ndarray | None = None,
-                          drr_turn_packets: np.ndarray | None = None) -> ClassQueues:
+                          drr_turn_packets: np.ndarray | None = None,
+                          service_cube_s3: np.ndarray | None = None) -> ClassQueues:
     """Waiting time and loss of every class queue of every port (all arrays [ports, classes]
     but ``scheduler`` [ports]); ``carried_fraction`` is 1 - loss from a previous round;
     ``arrival_scv`` [ports], the squared coefficient of variation of the arrivals (1:
     Poisson, the default), scales the waiting of queues that are not full (see
     ``arrival_variability``); ``drr_turn_packets`` [ports], the DRR quantum of the heaviest
     weight in mean packets (default ``DRR_PACKETS_PER_TURN``, a quantum of the largest
-    packet)."""
+    packet; where given, WFQ's turn too); ``service_cube_s3`` [ports, classes], E[S^3], sets
+    the spread of the waits (default: exponential sizes, E[S^3] = 6 E[S]^3, see "Delay
+    variance")."""
     lam = np.asarray(arrival_pps, dtype=np.float64)
     x = np.asarray(service_s, dtype=np.float64)
     x2 = np.asarray(service_sq_s2, dtype=np.float64)
@@ -244,10 +200,14 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     waiting_wfq = np.zeros_like(rho)
     if wfq_p.any():
         rows = np.nonzero(wfq_p[:, 0])[0]
-        w, ahead = _virtual_clock_waiting(rho[rows], carried[rows], x[rows], phi[rows],
+        w, ahead = virtual_clock_waiting(rho[rows], carried[rows], x[rows], phi[rows],
                                           residual[rows], own[rows])
         waiting_wfq[rows] = w
         interfering[rows] = ahead
+        if drr_turn_packets is not None:
+            waiting_wfq[rows] = coarse_turns(
+                w, carried[rows], residual[rows],
+                np.asarray(drr_turn_packets, dtype=np.float64)[rows, None])
     drr_p = (sched == Scheduler.DRR)[:, None]
     vacation = np.zeros_like(rho)  # waiting that the arrivals' variability does not scale
     polled = np.zeros(rho.shape, dtype=bool)
@@ -279,7 +239,8 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     rho_eff = rho / free
     # an arrival waits when the server is busy, whatever the class (non-preemptive)
     load = np.clip(np.broadcast_to(carried.sum(axis=1, keepdims=True), rho.shape), 1e-6, 0.999)
-    variance = waiting ** 2 * (2.0 - load) / load
+    variance = waiting ** 2 * (1.0 + 4.0 / 3.0 * _size_skew(lam, x, x2, service_cube_s3)
+                               * (1.0 - load) / load)
     if drr_p.any():
         variance = np.where(polled, polled_var, variance)
     blocking, mean_n = mm1k_blocking_and_mean(rho_eff, np.asarray(buffer_packets) + 1.0)
@@ -319,7 +280,11 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     if arrival_scv is not None:
         service_scv = port_service_scv(lam, x, x2)
         scale = (np.asarray(arrival_scv) + service_scv) / (1.0 + service_scv)
-        waiting = (waiting - vacation) * scale[:, None] + vacation
+        # a port that a full class keeps busy: an arrival finds a packet in service however
+        # smooth the arrivals, so the residual R stays whole (as DRR's time away does)
+        busy = full.any(axis=1, keepdims=True) & ~full & ~polled
+        unscaled = np.where(busy, np.minimum(residual, waiting), vacation)
+        waiting = (waiting - unscaled) * scale[:, None] + unscaled
     waiting = np.where(full, np.maximum(finite, 0.0), waiting)
     # W = the services of the N_a packets found: E[N_a] Var S + Var N_a E[S]^2 (ahead_var is
     # E[N_a] + Var N_a, the exponential service's)
@@ -330,91 +295,18 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     return ClassQueues(waiting, variance, np.where(lam > 0, blocking, 0.0), rho.sum(axis=1))
 
 
-def port_service_scv(arrival_pps: np.ndarray, service_s: np.ndarray,
-                     service_sq_s2: np.ndarray) -> np.ndarray:
-    """Squared coefficient of variation of the service time of all a port's packets."""
-    n = arrival_pps.sum(axis=1, keepdims=True)
+def _size_skew(lam: np.ndarray, x: np.ndarray, x2: np.ndarray, x3: np.ndarray | None
+               ) -> np.ndarray:
+    """E[S^3] E[S] / E[S^2]^2 of all a port's packets [ports, 1]: Takacs's M/G/1 waiting has
+    Var W = W^2 (1 + 4/3 this (1 - r) / r); 3/2 for exponential sizes (without ``x3``), which
+    gives W^2 (2 - r) / r."""
+    if x3 is None:
+        return np.full((lam.shape[0], 1), 1.5)
+    m1 = (lam * x).sum(axis=1, keepdims=True)
+    m2 = (lam * x2).sum(axis=1, keepdims=True)
+    m3 = (lam * np.asarray(x3, dtype=np.float64)).sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mix = np.where(n > 0, arrival_pps / n, 0.0)  # shares: no underflow at tiny rates
-        mean = (mix * service_s).sum(axis=1)
-        scv = (mix * service_sq_s2).sum(axis=1) / mean ** 2 - 1.0
-    return np.where(np.isfinite(scv), np.maximum(scv, 0.0), 1.0)
-
-
-def arrival_variability(port_pps: np.ndarray, port_utilisation: np.ndarray,
-                        service_scv: np.ndarray, stream_src: np.ndarray,
-                        stream_dst: np.ndarray, stream_pps: np.ndarray,
-                        upstream_scv: np.ndarray | None = None,
-                        stream_spacing: np.ndarray | None = None) -> np.ndarray:
-    """Squared coefficient of variation of the arrivals at every port (Whitt's QNA, one
-    pass): traffic that enters the network at a port is Poisson (1); a port's departures
-    have rho^2 c_s^2 + (1 - rho^2) (its arrivals taken as Poisson); a stream that takes the
-    share p of a port's departures to the next port has p c_d^2 + 1 - p; a port's arrivals
-    mix its streams by rate. Streams are (upstream port, port, packets/s) aggregates; the
-    rest of a port's arrivals is local. ``upstream_scv`` [ports], the arrival variability of
-    every port from a previous pass: the departures then follow Whitt's full equation,
-    rho^2 c_s^2 + (1 - rho^2) c_a^2 (``network_arrival_variability`` iterates it).
-    ``stream_spacing`` [streams], the share of the busy term rho^2 c_s^2 a stream keeps at the
-    port it enters (``link_spacing``: none where the port sends at least as fast as the link
-    the stream came on; 1, QNA, the default)."""
-    rho = np.clip(port_utilisation, 0.0, 1.0)
-    arrivals = 1.0 if upstream_scv is None else upstream_scv
-    busy = (rho ** 2 * service_scv)[stream_src]
-    if stream_spacing is not None:
-        busy = busy * stream_spacing
-    departure = busy + ((1.0 - rho ** 2) * arrivals)[stream_src]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(port_pps[stream_src] > 0, stream_pps / port_pps[stream_src], 0.0)
-    p = np.clip(p, 0.0, 1.0)
-    transit = np.bincount(stream_dst, weights=stream_pps, minlength=port_pps.size)
-    mixed = np.bincount(stream_dst, weights=stream_pps * (p * departure + 1.0 - p),
-                        minlength=port_pps.size)
-    local = np.maximum(port_pps - transit, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(port_pps > 0, (mixed + local) / port_pps, 1.0)
-
-
-def network_arrival_variability(port_pps: np.ndarray, port_utilisation: np.ndarray,
-                                service_scv: np.ndarray, stream_src: np.ndarray,
-                                stream_dst: np.ndarray, stream_pps: np.ndarray, *,
-                                stream_spacing: np.ndarray | None = None,
-                                rounds: int = 50, tol: float = 1e-9) -> np.ndarray:
-    """Arrival variability of every port as QNA solves it (Whitt, "The Queueing Network
-    Analyzer", Bell System Technical Journal 62(9), 1983, the traffic variability
-    equations): a port's departures carry its own arrival variability,
-    c_d^2 = rho^2 c_s^2 + (1 - rho^2) c_a^2, so a stream smoothed by two busy ports in a row is
-    smoother than one smoothed by one. Fixed-point iteration from the one-pass answer
-    (``arrival_variability``, which takes every port's arrivals as Poisson), at most
-    ``rounds`` passes: each multiplies the change by at most the largest (1 - rho^2) p, below
-    1 at every port that carries traffic."""
-    args = (port_pps, port_utilisation, service_scv, stream_src, stream_dst, stream_pps)
-    scv = arrival_variability(*args, stream_spacing=stream_spacing)
-    for _ in range(rounds):
-        new = arrival_variability(*args, upstream_scv=scv, stream_spacing=stream_spacing)
-        done = bool(np.abs(new - scv).max(initial=0.0) <= tol)
-        scv = new
-        if done:
-            break
-    return scv
-
-
-def link_spacing(in_capacity_bps: np.ndarray, out_capacity_bps: np.ndarray) -> np.ndarray:
-    """Per stream from a link of rate ``in_capacity_bps`` into a port of rate
-    ``out_capacity_bps``: the share of QNA's busy term rho^2 c_s^2 of the link's departures
-    that the port sees, max(0, 1 - C_out / C_in). While the upstream port is busy its
-    packets leave back to back, spaced by their transmission on the link, L / C_in; QNA
-    charges the variability of that spacing to the next port. A port that sends at least as
-    fast as the link receives (C_out >= C_in) finishes a packet of such a train before the
-    next one of the train has arrived, so the train alone never queues (store and forward:
-    the "link-speed" effect, the reason two equal-speed ports in a row fed by one stream wait
-    only at the first): the term is dropped. A faster link delivers a train quicker than the
-    port drains it and keeps the share 1 - C_out / C_in. Against a packet simulation of a
-    FIFO port fed by 1-3 upstream ports (speed ratios 0.25-2.5, upstream loads 0.5-0.8,
-    shares 0.4-1, 300/1700-bit packets) QNA's waiting is 0-43 % too long where C_out >= C_in
-    (mean +12 %); see tests/engine/test_qos.py."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(in_capacity_bps > 0, out_capacity_bps / in_capacity_bps, 1.0)
-    out: np.ndarray = np.clip(1.0 - ratio, 0.0, 1.0)
+        out: np.ndarray = np.where(m2 > 0, m3 * m1 / np.maximum(m2 * m2, 1e-300), 1.5)
     return out
 
 
@@ -428,6 +320,8 @@ class PathDemands:
     packets_per_s: np.ndarray  # [demands]
     size_mean_bits: np.ndarray  # [demands]
     size_second_moment_bits2: np.ndarray  # [demands]
+    # [demands], E[L^3]: the spread of the waits (None: exponential sizes, E[L^3] = 6 E[L]^3)
+    size_third_moment_bits3: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -500,6 +394,12 @@ def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np
         second = np.where(count > 0, bits2 / count, 0.0)
     x = mean / cap[:, None]
     x2 = second / cap[:, None] ** 2
+    x3 = None
+    if demands.size_third_moment_bits3 is not None:
+        bits3 = np.zeros((n_arcs, classes))
+        np.add.at(bits3, (arcs, cls), pps * demands.size_third_moment_bits3[owner])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x3 = np.where(count > 0, bits3 / count, 0.0) / cap[:, None] ** 3
     turn = None
     if drr_quantum_bits is not None:  # in the port's mean packets
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -513,7 +413,7 @@ def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np
         lam = np.zeros((n_arcs, classes))
         np.add.at(lam, (arcs, cls), pps * reach)
         queues = evaluate_class_queues(lam, x, x2, scheduler, weights, buffer_packets, carried,
-                                       drr_turn_packets=turn)
+                                       drr_turn_packets=turn, service_cube_s3=x3)
         # damped: a class that stops losing frees capacity that makes another lose, and back
         before = carried
         carried = 1.0 - queues.loss if r == 0 else DAMP * carried + (1.0 - DAMP) * (
@@ -532,7 +432,7 @@ def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np
             pair % n_arcs, np.bincount(inverse, weights=(pps * reach)[step]),
             stream_spacing=link_spacing(cap[pair // n_arcs], cap[pair % n_arcs]))
     queues = evaluate_class_queues(lam, x, x2, scheduler, weights, buffer_packets, carried,
-                                   scv, turn)
+                                   scv, turn, x3)
     own_var = np.maximum(demands.size_second_moment_bits2[owner]
                          - demands.size_mean_bits[owner] ** 2, 0.0) / cap[arcs] ** 2
     delay, variance, loss = path_totals(
