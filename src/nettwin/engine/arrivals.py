@@ -41,7 +41,7 @@ At a port (FIFO, one buffer of K packets including the one in service):
 * Per stream: a stream's packets meet each phase in proportion to the time there times its
   rate there (its own chain, or for the fitted rest the regression of its rate on the
   group's, covariance = its own variance), so a Poisson stream sees time averages (PASTA).
-* Arrival variability on the packet scale (Whitt's QNA, ``qos.arrival_variability``): traffic
+* Arrival variability on the packet scale (Whitt's QNA, ``qna.arrival_variability``): traffic
   that left a busy port with regular packet sizes arrives smoother than Poisson, irregular
   sizes rougher; the M/G/1/K wait is scaled by (c_a^2 + c_s^2) / (1 + c_s^2) (the difference
   added, as the size term is).
