@@ -118,6 +118,10 @@ def test_a_generic_cpu_seed_is_loaded_and_a_host_cpu_process_compiles(tmp_path: 
     loaded = _probe(code, NUMBA_CACHE_DIR=str(tmp_path / "pod1"), NUMBA_CPU_NAME="generic",
                     **{SEED_ENV: str(seed)})
     assert loaded["copied"] > 0 and (loaded["hits"], loaded["misses"]) == (1, 0)
+    import llvmlite.binding as ll
+
+    if ll.get_host_cpu_name() == "generic":  # LLVM knows not this CPU: its target is generic
+        return
     host = _probe(code, NUMBA_CACHE_DIR=str(tmp_path / "pod2"), **{SEED_ENV: str(seed)})
     assert host["copied"] > 0 and (host["hits"], host["misses"]) == (0, 1)
 
