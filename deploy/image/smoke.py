@@ -1,8 +1,9 @@
 """Smoke test of the built image (`make image-test`): the image's own entrypoint serves the
 twin as its non-root user, health and readiness answer, an authenticated what-if on the
-bundled example equals the library's answer on this machine, and the image carries no
-compiler and no test tool. Runs the image with buildah (chroot isolation, the host's
-loopback), since this machine has no container runtime.
+bundled example equals the library's answer on this machine, the kernels come from the
+image's cache (compiled for the portable CPU target, so any node uses them: a fresh warm-up
+compiles nothing), and the image carries no compiler and no test tool. Runs the image with
+buildah (chroot isolation, the host's loopback), since this machine has no container runtime.
 
 Usage: python deploy/image/smoke.py [IMAGE]   (default: the last `make image`)
 """
@@ -10,6 +11,7 @@ Usage: python deploy/image/smoke.py [IMAGE]   (default: the last `make image`)
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import socket
 import subprocess
@@ -58,6 +60,44 @@ def library_whatif_max_utilisation() -> float:
     network = load_network(example_path())
     scenario = parse_scenario({"name": "smoke", "changes": [{"fail_node": "Houston"}]}, "smoke")
     return float(run_whatif(network, scenario).diff.max_utilisation_after)
+
+
+# The CPU targets the kernels of the image's cache were compiled for: numba's index key per
+# signature holds (triple, CPU name, CPU features), and a process only loads a kernel whose
+# target equals its own.
+SEED_TARGETS = """
+import os, pathlib, pickle
+targets = set()
+for index in pathlib.Path(os.environ["NETTWIN_KERNEL_CACHE_SEED"]).rglob("*.nbi"):
+    with index.open("rb") as f:
+        pickle.load(f)  # the numba version
+        _stamp, overloads = pickle.loads(f.read())
+    targets |= {key[1] for key in overloads}
+print(repr(sorted(targets)))
+"""
+PORTABLE_TARGET = ("x86_64-unknown-linux-gnu", "generic", "")
+
+
+def check_kernel_cache(run: list[str]) -> list[str]:
+    """The image's kernels: compiled for the portable target only, and a fresh process with
+    an empty cache (as a new pod has) loads every kernel of the warm-up and compiles none."""
+    failures: list[str] = []
+    run = [a if a != "NUMBA_CACHE_DIR=/tmp/numba" else "NUMBA_CACHE_DIR=/tmp/numba-fresh"
+           for a in run]
+    targets = sh(*run, "/opt/nettwin/bin/python", "-c", SEED_TARGETS, check=False)
+    print(f"kernel cache targets: {targets.stdout.strip() or targets.stderr[-500:]}")
+    if targets.stdout.strip() != repr([PORTABLE_TARGET]):
+        failures.append(f"the image's kernels are not all compiled for {PORTABLE_TARGET}: "
+                        f"{targets.stdout.strip() or targets.stderr[-500:]}")
+    t0 = time.monotonic()
+    warm = sh(*run, "/opt/nettwin/bin/nettwin", "warmup", check=False)
+    counts = re.search(r"(\d+) compiled, (\d+) loaded", warm.stderr)
+    print(f"fresh warm-up in {time.monotonic() - t0:.1f} s: "
+          f"{counts.group(0) if counts else warm.stderr[-500:]}")
+    if counts is None or int(counts.group(1)) != 0 or int(counts.group(2)) == 0:
+        failures.append(f"a fresh warm-up compiled kernels instead of loading the image's: "
+                        f"{warm.stderr[-1000:]}")
+    return failures
 
 
 def image_size_mb(image: str) -> float:
@@ -138,6 +178,7 @@ def main() -> int:
             print(f"server process uid(s): {sorted(uids)}")
             if uids != {str(UID)}:
                 failures.append(f"server runs as uid {sorted(uids)}, expected {UID} only")
+        failures += check_kernel_cache(run)
         tools = sh(*run, "/bin/sh", "-c",
                    "for c in gcc cc c++ g++ clang make; do command -v $c; done; "
                    "/opt/nettwin/bin/python -c \"import importlib.util as u; "

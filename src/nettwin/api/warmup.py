@@ -57,10 +57,9 @@ def _work(w: Warmup, on_step: Callable[[str], None] | None = None) -> None:
 
 def _steps() -> tuple[Callable[[], object], ...]:
     """One call per step of ``STEPS``, on the bundled networks."""
-    import numpy as np
-
+    from nettwin.api.basis import plan_basis
+    from nettwin.api.whatif import whatif_diff
     from nettwin.engine import compile_network, simulate
-    from nettwin.engine.incremental import failure_loads, prepare_baseline
     from nettwin.examples import abilene
     from nettwin.scenarios import parse_scenario, run_sweep, run_whatif
     from nettwin.scenarios.changes import Scenario, SetMetric
@@ -70,10 +69,13 @@ def _steps() -> tuple[Callable[[], object], ...]:
     compiled = compile_network(net)
     first = next(iter(net.links))
 
-    def whatif() -> None:  # both ways the API answers one: full engine and incremental
+    def whatif() -> None:  # both ways the API answers one: full engine and, for failures,
+        # incremental from the basis's kept state (a link and a node: both kernels' paths)
         run_whatif(net, parse_scenario({"changes": [{"fail_link": first}]}),
                    compiled=compiled)
-        failure_loads(prepare_baseline(compiled), np.array([0, 1], np.int64))
+        basis = plan_basis(net, compiled)
+        for change in ({"fail_link": first}, {"fail_node": next(iter(net.nodes))}):
+            whatif_diff(basis, parse_scenario({"changes": [change]}))
 
     def validate() -> None:
         change = Scenario("warm-up", (SetMetric(first, 2 * int(compiled.arc_metric[0]) + 1),))

@@ -227,8 +227,10 @@ def root(
 ) -> None:
     """nettwin: a network digital twin. Ask 'what happens if ...?'."""
     from nettwin.cli.common import set_quiet
+    from nettwin.kernel_cache import seed_kernel_cache
 
     set_quiet(quiet)
+    seed_kernel_cache()  # in the image: its compiled kernels into the writable cache
 
 
 def main() -> None:

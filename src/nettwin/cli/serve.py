@@ -141,9 +141,10 @@ def serve(
         alert.print(f"dashboard: {scheme}://{host}:{port}/ui/ (sign in with a token from "
                   "`nettwin token create`)")
     if telemetry_s > 0:
-        err.print("kernels: warming in the background (a first start after an install "
-                  "compiles them, 20-30 s; `nettwin warmup` does it ahead; progress at "
-                  "/api/v1/warmup)")
+        from nettwin.cli.warmup import cache_note
+
+        err.print(f"kernels, in the background: {cache_note()}; progress at /api/v1/warmup "
+                  "(`nettwin warmup` does it ahead)")
     app = create_app(settings)
     try:  # the MCP server at /mcp, for AI agents, when nettwin[agents] is installed
         from nettwin.mcp import mount_mcp

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import typer
 
 from nettwin.cli.common import alert, err
+from nettwin.kernel_cache import cached_kernel_count, kernel_cache_place, kernel_stats
 
 EXIT_SIMULATION_ERROR = 4
 
 
 commands = typer.Typer()
+
+
+def cache_note() -> str:
+    """What warming the kernels will do here: load them from the cache or compile them."""
+    where_text = kernel_cache_place()
+    count = cached_kernel_count()
+    if count:
+        return (f"loading the kernels from the cache ({count} indexed in {where_text}): a few "
+                "seconds; any not cached there compile")
+    return (f"compiling the kernels: nothing cached in {where_text} yet, ~20-30 s once "
+            "(cached there for later runs)")
 
 
 @commands.command()
@@ -25,14 +35,13 @@ def warmup() -> None:
     (the kernels are only loaded). ``nettwin serve`` also warms in the background."""
     from nettwin.api.warmup import STEPS, run_warmup
 
-    where = os.environ.get("NUMBA_CACHE_DIR") or f"{Path(__file__).parents[1]}/*/__pycache__"
-    err.print(f"warming the engine's kernels ({', '.join(STEPS)}): the first time after an "
-              f"install compiles them (~20-30 s), cached in {where}")
+    err.print(f"warming the engine's kernels ({', '.join(STEPS)}): {cache_note()}")
     start = time.perf_counter()
     w = run_warmup(lambda name: err.print(f"  {name} ..."))
     if w.error:
         alert.print(f"warm-up failed: {w.error} (the first runs compile what they need "
                     "instead)")
         raise typer.Exit(EXIT_SIMULATION_ERROR)
-    err.print(f"kernels ready in {time.perf_counter() - start:.1f} s: later runs load them "
-              "from the cache")
+    compiled, loaded = kernel_stats()
+    err.print(f"kernels ready in {time.perf_counter() - start:.1f} s: {compiled} compiled, "
+              f"{loaded} loaded from {kernel_cache_place()}")
