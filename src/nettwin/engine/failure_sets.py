@@ -1,7 +1,7 @@
 """Every failure set of a sweep evaluated incrementally: per set its worst utilisation, lost
 traffic and overloaded arcs, per arc its worst case over all sets.
 
-Each set repairs only the destinations whose DAG it cuts (``engine.incremental``'s
+Each set repairs only the destinations whose DAG it cuts (``engine.destination_repair``'s
 per-destination kernel). With enough work (``engine.threads``) one worker per thread claims
 the next set as it finishes one (``claim_next``), else one worker takes them all in order.
 """
@@ -13,14 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from nettwin.engine.incremental import (
-    Baseline,
-    CsrArcs,
-    _destination_delta,
-    _scratch,
-    csr_arcs,
-    incremental_work,
-)
+from nettwin.engine.destination_repair import _destination_delta, _scratch
+from nettwin.engine.incremental import Baseline, CsrArcs, csr_arcs, incremental_work
 from nettwin.engine.threads import claim_next, parallel_region, threads_for
 
 
