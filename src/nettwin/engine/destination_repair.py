@@ -12,7 +12,8 @@ each node forwards toward t. For a set of failed arcs:
    their old contributions (as step 2 visits them); then, farthest (new distance) first, R
    nodes push all their traffic down the new DAG and every other node reached pushes only
    the difference it received, over its unchanged next hops. Nodes cut off from t lose
-   their traffic.
+   their traffic. A's nodes go first, in step 3's settle order backwards (nothing outside
+   A sends traffic into A), then the other nodes reached, through a queue.
 
 The caller (``engine.incremental``, ``engine.failure_sets``) picks the destinations whose
 DAG a failure cuts and gives each one's baseline rows; this module holds the per-destination
@@ -110,21 +111,32 @@ def _prefetch(typingctx, arr, i):
 RESIDUE = 1e-14
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _add_load(dload, touched_mark, touched, n_touched, a, change):
+    """dload[a] += change, listing arc a in ``touched`` the first time."""
+    dload[a] += change
+    if not touched_mark[a]:
+        touched_mark[a] = True
+        touched[n_touched[0]] = a
+        n_touched[0] += 1
+
+
 @njit(cache=True, nogil=True)
 def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, out_arc, out_dst,
                        out_met, in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst, metric,
-                       mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark,
-                       touched, n_touched):
+                       mark, new_dist, base_d, fl, nodes, settled, hkeys, hvals, hops, dload,
+                       touched_mark, touched, n_touched):
     """Add destination t's load differences under ``ok_new`` to ``dload``; return traffic
-    that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 queued for 4b.
+    that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 reached (listed
+    in ``nodes``).
     ``fl``: an R node's traffic after the failure, for any other node queued the difference
     it receives (kept apart from its baseline traffic: differences that cancel are exactly
     zero and stop there instead of carrying a rounding residue down to t).
     ``bits``: t's baseline DAG (route_all's bitset over out-CSR positions). The graph is
     read through the CSR-ordered copies (``out_dst``/``out_met``: head and metric of the arc
     at each out-CSR position, ``in_src``/``in_met`` for the in-CSR), sequentially, and a
-    node's baseline next hops through ``bits`` alone; ``hops`` is scratch (a repaired node's
-    new next hops)."""
+    node's baseline next hops through ``bits`` alone; ``hops`` (a node's new next hops) and
+    ``settled`` (A's nodes in order) are scratch."""
     n_nodes = 0
     size = 0
     # 1. candidates: tails of failed arcs that are on t's DAG
@@ -173,11 +185,7 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
                     n_nodes += 1
                     base_d[y] = base_d[x] - out_met[q]  # x -> y was a DAG arc
                 fl[y] -= share
-                dload[a] -= share
-                if not touched_mark[a]:
-                    touched_mark[a] = True
-                    touched[n_touched[0]] = a
-                    n_touched[0] += 1
+                _add_load(dload, touched_mark, touched, n_touched, a, -share)
         if survives:
             continue
         mark[x] |= 2
@@ -193,7 +201,7 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
                 _prefetch(flow, z)  # type: ignore[call-arg]  # read when it is popped
                 base_d[z] = base_d[x] + in_met[q]  # z -> x is a DAG arc
                 size = _pq_push(hkeys, hvals, size, base_d[z], z)
-    # 3. new distances inside A
+    # 3. new distances inside A; ``settled`` lists A's reachable nodes nearest first
     size = 0
     for i in range(n_nodes):
         x = nodes[i]
@@ -207,10 +215,13 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
             new_dist[x] = best
             if best != UNREACHABLE:
                 size = _pq_push(hkeys, hvals, size, best, x)
+    n_settled = 0
     while size > 0:
         d, x, size = _pq_pop(hkeys, hvals, size)
         if d > new_dist[x]:
             continue
+        settled[n_settled] = x
+        n_settled += 1
         for q in range(in_ptr[x], in_ptr[x + 1]):
             z = in_src[q]
             if (mark[z] & 2) and ok_new[in_arc[q]]:
@@ -218,60 +229,36 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
                 if c < new_dist[z]:
                     new_dist[z] = c
                     size = _pq_push(hkeys, hvals, size, c, z)
-    # 4a. every node reached so far, farthest (new distance) first; R nodes re-send all
-    # their traffic
-    size = 0
+    # 4a. R nodes re-send all their traffic; the nodes of A cut off from t lose theirs (all
+    # they would forward is their own: every node that sent them traffic is in R)
+    lost = 0.0
     for i in range(n_nodes):
         x = nodes[i]
         if mark[x] & 1:
             fl[x] += flow[x]
-            key = new_dist[x] if mark[x] & 2 else base_d[x]
-        else:
-            key = base_d[x]
-        size = _pq_push(hkeys, hvals, size, -key, x)
-    # 4b. push down the new DAG, farthest first: R nodes re-send all their traffic, the
-    # others (same next hops as before) only the difference that reached them
-    lost = 0.0
-    residue = RESIDUE * flow[t]
-    while size > 0:
-        key, x, size = _pq_pop(hkeys, hvals, size)
-        dx = -key
-        if x == t:
-            continue
-        if dx == UNREACHABLE:
-            if fl[x] > 0.0 and base_d[x] != UNREACHABLE:
+            if (mark[x] & 2) and new_dist[x] == UNREACHABLE and fl[x] > 0.0:
                 lost += fl[x]
-            continue
-        repaired = (mark[x] & 1) != 0
+    residue = RESIDUE * flow[t]
+    # 4b. A's nodes push all their traffic down the new DAG, farthest first: step 3's settle
+    # order backwards, no queue. Only nodes of A send traffic into A (a node outside A keeps
+    # its distance, and a node of A is farther than before, so off its DAG), so a node of A
+    # has all it will receive when its turn comes.
+    for i in range(n_settled - 1, -1, -1):
+        x = settled[i]
         f = fl[x]
         if abs(f) <= residue:
             continue
-        # a node outside R keeps its distance and its baseline next hops (none of them grew
-        # its distance: their DAG predecessors are all in R), so it walks the baseline DAG
+        dx = new_dist[x]
         k_new = 0
-        if mark[x] & 2:
-            for q in range(out_ptr[x], out_ptr[x + 1]):
-                y = out_dst[q]
-                dy = new_dist[y] if mark[y] & 2 else dist[y]
-                if dy != UNREACHABLE and dy + out_met[q] == dx and ok_new[out_arc[q]]:
-                    hops[k_new] = q
-                    k_new += 1
-        elif repaired:
-            # x kept its distance: its new next hops are its old ones that stay up and do
-            # not lead into A (a node of A is now farther than before, so off x's DAG)
-            for q in range(out_ptr[x], out_ptr[x + 1]):
-                if _on_dag(bits, q) and (mark[out_dst[q]] & 2) == 0 and ok_new[out_arc[q]]:
-                    hops[k_new] = q
-                    k_new += 1
-        else:
-            for q in range(out_ptr[x], out_ptr[x + 1]):
-                if _on_dag(bits, q):
-                    hops[k_new] = q
-                    k_new += 1
+        for q in range(out_ptr[x], out_ptr[x + 1]):
+            y = out_dst[q]
+            dy = new_dist[y] if mark[y] & 2 else dist[y]
+            if dy != UNREACHABLE and dy + out_met[q] == dx and ok_new[out_arc[q]]:
+                hops[k_new] = q
+                k_new += 1
         share = f / k_new
         for h in range(k_new):
             q = hops[h]
-            a = out_arc[q]
             y = out_dst[q]
             if (mark[y] & 4) == 0:
                 # y is outside R (so outside A): its distance is unchanged, and x -> y is on
@@ -281,13 +268,52 @@ def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, ou
                 nodes[n_nodes] = y
                 n_nodes += 1
                 base_d[y] = dx - out_met[q]
+            fl[y] += share
+            _add_load(dload, touched_mark, touched, n_touched, out_arc[q], share)
+    # 4c. every other node reached, farthest first (their distances are the baseline's): R
+    # nodes outside A re-send all their traffic, the others (same next hops as before) only
+    # the difference that reached them
+    size = 0
+    for i in range(n_nodes):
+        x = nodes[i]
+        if (mark[x] & 2) == 0:
+            size = _pq_push(hkeys, hvals, size, -base_d[x], x)
+    while size > 0:
+        key, x, size = _pq_pop(hkeys, hvals, size)
+        if x == t:
+            continue
+        f = fl[x]
+        if abs(f) <= residue:
+            continue
+        dx = -key
+        k_new = 0
+        if mark[x] & 1:
+            # x kept its distance: its new next hops are its old ones that stay up and do
+            # not lead into A
+            for q in range(out_ptr[x], out_ptr[x + 1]):
+                if _on_dag(bits, q) and (mark[out_dst[q]] & 2) == 0 and ok_new[out_arc[q]]:
+                    hops[k_new] = q
+                    k_new += 1
+        else:
+            # outside R: the baseline next hops (none of them grew its distance: their DAG
+            # predecessors are all in R)
+            for q in range(out_ptr[x], out_ptr[x + 1]):
+                if _on_dag(bits, q):
+                    hops[k_new] = q
+                    k_new += 1
+        share = f / k_new
+        for h in range(k_new):
+            q = hops[h]
+            y = out_dst[q]
+            if (mark[y] & 4) == 0:
+                mark[y] |= 4
+                fl[y] = 0.0
+                nodes[n_nodes] = y
+                n_nodes += 1
+                base_d[y] = dx - out_met[q]
                 size = _pq_push(hkeys, hvals, size, -base_d[y], y)
             fl[y] += share
-            dload[a] += share
-            if not touched_mark[a]:
-                touched_mark[a] = True
-                touched[n_touched[0]] = a
-                n_touched[0] += 1
+            _add_load(dload, touched_mark, touched, n_touched, out_arc[q], share)
     for i in range(n_nodes):
         x = nodes[i]
         mark[x] = 0
@@ -301,6 +327,7 @@ def _scratch(n, m):
     """Per-thread work arrays of _destination_delta (all clean: it leaves them clean)."""
     return (np.zeros(n, np.int8), np.full(n, UNREACHABLE, np.int64), np.empty(n, np.int64),
             np.zeros(n),
-            np.empty(n, np.int32), np.empty(n + m + 1, np.int64), np.empty(n + m + 1, np.int32),
+            np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n + m + 1, np.int64),
+            np.empty(n + m + 1, np.int32),
             np.empty(m + 1, np.int64), np.zeros(m, np.bool_), np.empty(m, np.int32),
             np.zeros(1, np.int64))

@@ -23,8 +23,8 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
                   ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
                   in_out,
                   arc_src, arc_dst, metric, mark,
-                  new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched,
-                  n_touched):
+                  new_dist, base_d, fl, nodes, settled, hkeys, hvals, hops, dload, touched_mark,
+                  touched, n_touched):
     """Load differences of one failure set over the destinations whose DAG it cuts;
     returns the traffic that became unroutable. ``seen`` is scratch (bool per destination)."""
     for f in range(failed.shape[0]):
@@ -42,8 +42,8 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
                                        ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc,
                                        in_src, in_met, in_out, arc_src,
                                        arc_dst, metric,
-                                       mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload,
-                                       touched_mark, touched, n_touched)
+                                       mark, new_dist, base_d, fl, nodes, settled, hkeys,
+                                       hvals, hops, dload, touched_mark, touched, n_touched)
     for f in range(failed.shape[0]):
         a = failed[f]
         ok_new[a] = ok_base[a]
@@ -66,8 +66,8 @@ def _sweep_chunk(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all
     m = arc_src.shape[0]
     n_sets = set_ptr.shape[0] - 1
     chunk_worst[:] = base_util
-    (mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
-     n_touched) = _scratch(n, m)
+    (mark, new_dist, base_d, fl, nodes, settled, hkeys, hvals, hops, touched_mark,
+     touched, n_touched) = _scratch(n, m)
     dload = np.zeros(m)
     ok_new = ok_base.copy()
     seen = np.zeros(dests.shape[0], np.bool_)
@@ -78,8 +78,8 @@ def _sweep_chunk(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all
                                 bits_all,
                                 ok_base, ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr,
                                 in_arc, in_src, in_met, in_out, arc_src,
-                                arc_dst, metric, mark, new_dist, base_d, fl, nodes, hkeys, hvals,
-                                hops, dload, touched_mark, touched, n_touched)
+                                arc_dst, metric, mark, new_dist, base_d, fl, nodes, settled,
+                                hkeys, hvals, hops, dload, touched_mark, touched, n_touched)
         best = 0.0
         best_arc = -1
         over = base_over

@@ -227,8 +227,8 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_
                  arc_dst, metric, dload):
     n = dist_all.shape[1]
     m = arc_src.shape[0]
-    (mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
-     n_touched) = _scratch(n, m)
+    (mark, new_dist, base_d, fl, nodes, settled, hkeys, hvals, hops, touched_mark,
+     touched, n_touched) = _scratch(n, m)
     lost = 0.0
     for i in range(c, affected.shape[0], n_chunks):
         j = affected[i]
@@ -236,8 +236,8 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_
                                    ok_base, ok_new,
                                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src,
                                    in_met, in_out, arc_src, arc_dst, metric,
-                                   mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload,
-                                   touched_mark, touched, n_touched)
+                                   mark, new_dist, base_d, fl, nodes, settled, hkeys, hvals,
+                                   hops, dload, touched_mark, touched, n_touched)
     return lost
 
 
