@@ -104,6 +104,20 @@ def _prefetch(typingctx, arr, i):
     return types.void(arr, i), codegen
 
 
+@njit(cache=True, nogil=True)
+def _prefetch_first_reads(dist, flow, bits, failed, arc_src, arc_dst, out_ptr):
+    """Start loading what a repair of this destination reads first (step 1: both ends'
+    distances of every failed arc; step 2: their tails' traffic and DAG bits): callers ask
+    for the next destination's lines while they repair the current one, whose rows are
+    elsewhere in memory."""
+    for f in range(failed.shape[0]):
+        u = arc_src[failed[f]]
+        _prefetch(dist, u)  # type: ignore[call-arg]
+        _prefetch(dist, arc_dst[failed[f]])
+        _prefetch(flow, u)
+        _prefetch(bits, out_ptr[u] >> 6)
+
+
 # Differences below this fraction of the destination's traffic are rounding residue of
 # shares that cancel (a re-split whose paths meet again) and are not pushed further: each
 # node left out moves a load by at most this much of the traffic (1e-14 * n in all, far

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from nettwin.engine.destination_repair import _destination_delta, _scratch
+from nettwin.engine.destination_repair import (
+    _destination_delta,
+    _prefetch_first_reads,
+    _scratch,
+)
 from nettwin.engine.incremental import Baseline, CsrArcs, csr_arcs, incremental_work
 from nettwin.engine.threads import claim_next, parallel_region, threads_for
 
@@ -37,6 +41,10 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
             if seen[j]:
                 continue
             seen[j] = True
+            if k + 1 < dag_ptr[a + 1]:  # the next destination's rows, while this one's repair runs
+                nxt = dag_dest[k + 1]
+                _prefetch_first_reads(dist_all[nxt], flow_all[nxt], bits_all[nxt], failed,
+                                      arc_src, arc_dst, out_ptr)
             lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
                                        ok_base,
                                        ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc,

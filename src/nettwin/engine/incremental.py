@@ -20,7 +20,11 @@ from numba import njit, prange
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from nettwin.engine.compiled import CompiledNetwork
-from nettwin.engine.destination_repair import _destination_delta, _scratch
+from nettwin.engine.destination_repair import (
+    _destination_delta,
+    _prefetch_first_reads,
+    _scratch,
+)
 from nettwin.engine.locality import (
     LocalGraph,
     local_graph,
@@ -232,6 +236,10 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_
     lost = 0.0
     for i in range(c, affected.shape[0], n_chunks):
         j = affected[i]
+        if i + n_chunks < affected.shape[0]:  # the next destination's rows, while j is repaired
+            nxt = affected[i + n_chunks]
+            _prefetch_first_reads(dist_all[nxt], flow_all[nxt], bits_all[nxt], failed, arc_src,
+                                  arc_dst, out_ptr)
         lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
                                    ok_base, ok_new,
                                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src,
