@@ -1,7 +1,7 @@
 """Every failure set of a sweep evaluated incrementally: per set its worst utilisation, lost
 traffic and overloaded arcs, per arc its worst case over all sets.
 
-Each set repairs only the destinations whose DAG it cuts (``engine.incremental``'s
+Each set repairs only the destinations whose DAG it cuts (``engine.destination_repair``'s
 per-destination kernel). With enough work (``engine.threads``) one worker per thread claims
 the next set as it finishes one (``claim_next``), else one worker takes them all in order.
 """
@@ -13,14 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from nettwin.engine.incremental import (
-    Baseline,
-    CsrArcs,
+from nettwin.engine.destination_repair import (
     _destination_delta,
+    _prefetch_first_reads,
     _scratch,
-    csr_arcs,
-    incremental_work,
 )
+from nettwin.engine.incremental import Baseline, CsrArcs, csr_arcs, incremental_work
 from nettwin.engine.threads import claim_next, parallel_region, threads_for
 
 
@@ -29,8 +27,8 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
                   ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src, in_met,
                   in_out,
                   arc_src, arc_dst, metric, mark,
-                  new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark, touched,
-                  n_touched):
+                  new_dist, base_d, fl, nodes, settled, hkeys, hvals, hops, dload, touched_mark,
+                  touched, n_touched):
     """Load differences of one failure set over the destinations whose DAG it cuts;
     returns the traffic that became unroutable. ``seen`` is scratch (bool per destination)."""
     for f in range(failed.shape[0]):
@@ -43,13 +41,17 @@ def _evaluate_set(failed, dests, dag_ptr, dag_dest, seen, dist_all, flow_all, bi
             if seen[j]:
                 continue
             seen[j] = True
+            if k + 1 < dag_ptr[a + 1]:  # the next destination's rows, while this one's repair runs
+                nxt = dag_dest[k + 1]
+                _prefetch_first_reads(dist_all[nxt], flow_all[nxt], bits_all[nxt], failed,
+                                      arc_src, arc_dst, out_ptr)
             lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
                                        ok_base,
                                        ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc,
                                        in_src, in_met, in_out, arc_src,
                                        arc_dst, metric,
-                                       mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload,
-                                       touched_mark, touched, n_touched)
+                                       mark, new_dist, base_d, fl, nodes, settled, hkeys,
+                                       hvals, hops, dload, touched_mark, touched, n_touched)
     for f in range(failed.shape[0]):
         a = failed[f]
         ok_new[a] = ok_base[a]
@@ -72,8 +74,8 @@ def _sweep_chunk(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all
     m = arc_src.shape[0]
     n_sets = set_ptr.shape[0] - 1
     chunk_worst[:] = base_util
-    (mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
-     n_touched) = _scratch(n, m)
+    (mark, new_dist, base_d, fl, nodes, settled, hkeys, hvals, hops, touched_mark,
+     touched, n_touched) = _scratch(n, m)
     dload = np.zeros(m)
     ok_new = ok_base.copy()
     seen = np.zeros(dests.shape[0], np.bool_)
@@ -84,8 +86,8 @@ def _sweep_chunk(set_ptr, set_arcs, dests, dag_ptr, dag_dest, dist_all, flow_all
                                 bits_all,
                                 ok_base, ok_new, out_ptr, out_arc, out_dst, out_met, in_ptr,
                                 in_arc, in_src, in_met, in_out, arc_src,
-                                arc_dst, metric, mark, new_dist, base_d, fl, nodes, hkeys, hvals,
-                                hops, dload, touched_mark, touched, n_touched)
+                                arc_dst, metric, mark, new_dist, base_d, fl, nodes, settled,
+                                hkeys, hvals, hops, dload, touched_mark, touched, n_touched)
         best = 0.0
         best_arc = -1
         over = base_over

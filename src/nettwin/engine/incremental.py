@@ -1,18 +1,10 @@
 """Exact incremental failure evaluation: a failure touches few destinations and few nodes.
 
-Baseline per destination t (kept from one full run): distances, settle order and the traffic
-each node forwards toward t. For a set of failed arcs:
-
-1. t is affected only if a failed arc lies on t's shortest-path DAG.
-2. In t, the nodes whose distance grows (set A) are found Ramalingam–Reps style: visit
-   candidates (tails of failed DAG arcs, then DAG predecessors of nodes put in A) nearest
-   first; a node joins A when none of its next hops survives outside A.
-3. A's new distances: seeded from surviving arcs leaving A, then Dijkstra inside A.
-4. Load differences: the nodes whose next-hop set changes (R = every candidate) withdraw
-   their old contributions (as step 2 visits them); then, farthest (new distance) first, R
-   nodes push all their traffic down the new DAG and every other node reached pushes only
-   the difference it received, over its unchanged next hops. Nodes cut off from t lose
-   their traffic.
+The no-failure run is kept per destination (``Baseline``: distances, settle order, the
+traffic each node forwards, the DAG as a bitset) with an index from each arc to the
+destinations whose DAG uses it. A failure set then repairs only those destinations, each
+touching only the nodes whose distance, next hops or traffic change
+(``engine.destination_repair``).
 
 The result equals a full recomputation (tests check it to 1e-9) at a small fraction of the
 cost. Many failure sets at once: ``engine.failure_sets``.
@@ -24,13 +16,15 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from llvmlite import ir  # type: ignore[import-untyped]
-from numba import njit, prange, types
-from numba.core import cgutils
+from numba import njit, prange
 from numba.cpython.unsafe.numbers import trailing_zeros
-from numba.extending import intrinsic
 
 from nettwin.engine.compiled import CompiledNetwork
+from nettwin.engine.destination_repair import (
+    _destination_delta,
+    _prefetch_first_reads,
+    _scratch,
+)
 from nettwin.engine.locality import (
     LocalGraph,
     local_graph,
@@ -38,10 +32,9 @@ from nettwin.engine.locality import (
     rows_to_local,
     rows_to_network,
 )
-from nettwin.engine.routing import UNREACHABLE, dag_bitsets
+from nettwin.engine.routing import dag_bitsets
 from nettwin.engine.simulate import RoutingState, route
 from nettwin.engine.threads import engine_threads, parallel_region, threads_for
-from nettwin.engine.upstream import _on_dag
 
 CsrArcs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -194,268 +187,6 @@ def _dag_index(bits_all, out_arc):
     return ptr, dest
 
 
-@njit(cache=True, nogil=True)
-def _pq_push(keys, vals, size, key, val):
-    i = size
-    keys[i] = key
-    vals[i] = val
-    while i > 0:
-        parent = (i - 1) >> 1
-        if keys[parent] <= keys[i]:
-            break
-        keys[parent], keys[i] = keys[i], keys[parent]
-        vals[parent], vals[i] = vals[i], vals[parent]
-        i = parent
-    return size + 1
-
-
-@njit(cache=True, nogil=True)
-def _pq_pop(keys, vals, size):
-    key = keys[0]
-    val = vals[0]
-    size -= 1
-    keys[0] = keys[size]
-    vals[0] = vals[size]
-    i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= size:
-            break
-        child = left
-        if left + 1 < size and keys[left + 1] < keys[left]:
-            child = left + 1
-        if keys[i] <= keys[child]:
-            break
-        keys[child], keys[i] = keys[i], keys[child]
-        vals[child], vals[i] = vals[i], vals[child]
-        i = child
-    return key, val, size
-
-
-@intrinsic
-def _prefetch(typingctx, arr, i):
-    """Ask the CPU to load ``arr[i]``'s cache line now (LLVM's prefetch: read, keep in all
-    levels): the repair learns which distances it will read a phase before it reads them,
-    and a destination's distance row is far larger than the cache."""
-    del typingctx
-
-    def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
-        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-            "llvm.prefetch.p0")
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-
-    return types.void(arr, i), codegen
-
-
-# Differences below this fraction of the destination's traffic are rounding residue of
-# shares that cancel (a re-split whose paths meet again) and are not pushed further: each
-# node left out moves a load by at most this much of the traffic (1e-14 * n in all, far
-# inside the 1e-9 the tests hold the loads to against a full recomputation).
-RESIDUE = 1e-14
-
-
-@njit(cache=True, nogil=True)
-def _destination_delta(t, dist, flow, bits, failed, ok_base, ok_new, out_ptr, out_arc, out_dst,
-                       out_met, in_ptr, in_arc, in_src, in_met, in_out, arc_src, arc_dst, metric,
-                       mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload, touched_mark,
-                       touched, n_touched):
-    """Add destination t's load differences under ``ok_new`` to ``dload``; return traffic
-    that can no longer reach t. ``mark`` bits: 1 candidate (R), 2 in A, 4 queued for 4b.
-    ``fl``: an R node's traffic after the failure, for any other node queued the difference
-    it receives (kept apart from its baseline traffic: differences that cancel are exactly
-    zero and stop there instead of carrying a rounding residue down to t).
-    ``bits``: t's baseline DAG (route_all's bitset over out-CSR positions). The graph is
-    read through the CSR-ordered copies (``out_dst``/``out_met``: head and metric of the arc
-    at each out-CSR position, ``in_src``/``in_met`` for the in-CSR), sequentially, and a
-    node's baseline next hops through ``bits`` alone; ``hops`` is scratch (a repaired node's
-    new next hops)."""
-    n_nodes = 0
-    size = 0
-    # 1. candidates: tails of failed arcs that are on t's DAG
-    for f in range(failed.shape[0]):
-        a = failed[f]
-        if not ok_base[a]:
-            continue
-        u = arc_src[a]
-        dv = dist[arc_dst[a]]
-        on_dag = dv != UNREACHABLE and dist[u] != UNREACHABLE and dv + metric[a] == dist[u]
-        if on_dag and mark[u] == 0:
-            nodes[n_nodes] = u
-            n_nodes += 1
-            mark[u] = 5
-            fl[u] = 0.0
-            base_d[u] = dist[u]
-            size = _pq_push(hkeys, hvals, size, dist[u], u)
-    if n_nodes == 0:
-        return 0.0
-    # 2. nodes whose distance grows (A), nearest first: x keeps its distance when one of its
-    # baseline next hops survives outside A. Every candidate's next hops change (R), so it
-    # withdraws its old contributions here, while its arcs are at hand: a node nearer than x
-    # is no candidate by now (candidates come farther than the node that made them), so the
-    # nodes it reaches are final members of R or outside it for good.
-    while size > 0:
-        _, x, size = _pq_pop(hkeys, hvals, size)
-        survives = False
-        k_old = 0  # the old next hops: x's arcs in the baseline DAG
-        for q in range(out_ptr[x], out_ptr[x + 1]):
-            if _on_dag(bits, q):
-                hops[k_old] = q
-                k_old += 1
-                if (mark[out_dst[q]] & 2) == 0 and ok_new[out_arc[q]]:
-                    survives = True
-        fx = flow[x]
-        if fx != 0.0:
-            share = fx / k_old
-            for h in range(k_old):
-                q = hops[h]
-                a = out_arc[q]
-                y = out_dst[q]
-                if (mark[y] & 4) == 0:
-                    mark[y] |= 4
-                    fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
-                    nodes[n_nodes] = y
-                    n_nodes += 1
-                    base_d[y] = base_d[x] - out_met[q]  # x -> y was a DAG arc
-                fl[y] -= share
-                dload[a] -= share
-                if not touched_mark[a]:
-                    touched_mark[a] = True
-                    touched[n_touched[0]] = a
-                    n_touched[0] += 1
-        if survives:
-            continue
-        mark[x] |= 2
-        for q in range(out_ptr[x], out_ptr[x + 1]):  # read by step 3
-            _prefetch(dist, out_dst[q])  # type: ignore[call-arg]
-        for q in range(in_ptr[x], in_ptr[x + 1]):
-            z = in_src[q]
-            if mark[z] == 0 and _on_dag(bits, in_out[q]):
-                nodes[n_nodes] = z
-                n_nodes += 1
-                mark[z] = 5
-                fl[z] = 0.0  # its traffic is added once all its withdrawals are in
-                _prefetch(flow, z)  # type: ignore[call-arg]  # read when it is popped
-                base_d[z] = base_d[x] + in_met[q]  # z -> x is a DAG arc
-                size = _pq_push(hkeys, hvals, size, base_d[z], z)
-    # 3. new distances inside A
-    size = 0
-    for i in range(n_nodes):
-        x = nodes[i]
-        if mark[x] & 2:
-            best = UNREACHABLE
-            for q in range(out_ptr[x], out_ptr[x + 1]):
-                y = out_dst[q]
-                if (mark[y] & 2) == 0 and dist[y] != UNREACHABLE and ok_new[out_arc[q]]:
-                    c = dist[y] + out_met[q]
-                    best = min(best, c)
-            new_dist[x] = best
-            if best != UNREACHABLE:
-                size = _pq_push(hkeys, hvals, size, best, x)
-    while size > 0:
-        d, x, size = _pq_pop(hkeys, hvals, size)
-        if d > new_dist[x]:
-            continue
-        for q in range(in_ptr[x], in_ptr[x + 1]):
-            z = in_src[q]
-            if (mark[z] & 2) and ok_new[in_arc[q]]:
-                c = d + in_met[q]
-                if c < new_dist[z]:
-                    new_dist[z] = c
-                    size = _pq_push(hkeys, hvals, size, c, z)
-    # 4a. every node reached so far, farthest (new distance) first; R nodes re-send all
-    # their traffic
-    size = 0
-    for i in range(n_nodes):
-        x = nodes[i]
-        if mark[x] & 1:
-            fl[x] += flow[x]
-            key = new_dist[x] if mark[x] & 2 else base_d[x]
-        else:
-            key = base_d[x]
-        size = _pq_push(hkeys, hvals, size, -key, x)
-    # 4b. push down the new DAG, farthest first: R nodes re-send all their traffic, the
-    # others (same next hops as before) only the difference that reached them
-    lost = 0.0
-    residue = RESIDUE * flow[t]
-    while size > 0:
-        key, x, size = _pq_pop(hkeys, hvals, size)
-        dx = -key
-        if x == t:
-            continue
-        if dx == UNREACHABLE:
-            if fl[x] > 0.0 and base_d[x] != UNREACHABLE:
-                lost += fl[x]
-            continue
-        repaired = (mark[x] & 1) != 0
-        f = fl[x]
-        if abs(f) <= residue:
-            continue
-        # a node outside R keeps its distance and its baseline next hops (none of them grew
-        # its distance: their DAG predecessors are all in R), so it walks the baseline DAG
-        k_new = 0
-        if mark[x] & 2:
-            for q in range(out_ptr[x], out_ptr[x + 1]):
-                y = out_dst[q]
-                dy = new_dist[y] if mark[y] & 2 else dist[y]
-                if dy != UNREACHABLE and dy + out_met[q] == dx and ok_new[out_arc[q]]:
-                    hops[k_new] = q
-                    k_new += 1
-        elif repaired:
-            # x kept its distance: its new next hops are its old ones that stay up and do
-            # not lead into A (a node of A is now farther than before, so off x's DAG)
-            for q in range(out_ptr[x], out_ptr[x + 1]):
-                if _on_dag(bits, q) and (mark[out_dst[q]] & 2) == 0 and ok_new[out_arc[q]]:
-                    hops[k_new] = q
-                    k_new += 1
-        else:
-            for q in range(out_ptr[x], out_ptr[x + 1]):
-                if _on_dag(bits, q):
-                    hops[k_new] = q
-                    k_new += 1
-        share = f / k_new
-        for h in range(k_new):
-            q = hops[h]
-            a = out_arc[q]
-            y = out_dst[q]
-            if (mark[y] & 4) == 0:
-                # y is outside R (so outside A): its distance is unchanged, and x -> y is on
-                # the new DAG, so it is dx less the metric (no read of dist, a cache miss)
-                mark[y] |= 4
-                fl[y] = 0.0  # y is outside R: fl holds what it gains or loses
-                nodes[n_nodes] = y
-                n_nodes += 1
-                base_d[y] = dx - out_met[q]
-                size = _pq_push(hkeys, hvals, size, -base_d[y], y)
-            fl[y] += share
-            dload[a] += share
-            if not touched_mark[a]:
-                touched_mark[a] = True
-                touched[n_touched[0]] = a
-                n_touched[0] += 1
-    for i in range(n_nodes):
-        x = nodes[i]
-        mark[x] = 0
-        new_dist[x] = UNREACHABLE
-        fl[x] = 0.0
-    return lost
-
-
-@njit(cache=True, nogil=True)
-def _scratch(n, m):
-    """Per-thread work arrays of _destination_delta (all clean: it leaves them clean)."""
-    return (np.zeros(n, np.int8), np.full(n, UNREACHABLE, np.int64), np.empty(n, np.int64),
-            np.zeros(n),
-            np.empty(n, np.int32), np.empty(n + m + 1, np.int64), np.empty(n + m + 1, np.int32),
-            np.empty(m + 1, np.int64), np.zeros(m, np.bool_), np.empty(m, np.int32),
-            np.zeros(1, np.int64))
-
-
 # Cost of one affected destination in an incremental repair, in route_all's unit (one arc
 # visit of a full Dijkstra + push): measured on the 1,000-node benchmark network (a link
 # failure repairs a few nodes per affected destination: ~3 us, ~200 arc visits).
@@ -500,17 +231,21 @@ def _loads_chunk(c, n_chunks, affected, failed, dests, dist_all, flow_all, bits_
                  arc_dst, metric, dload):
     n = dist_all.shape[1]
     m = arc_src.shape[0]
-    (mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, touched_mark, touched,
-     n_touched) = _scratch(n, m)
+    (mark, new_dist, base_d, fl, nodes, settled, hkeys, hvals, hops, touched_mark,
+     touched, n_touched) = _scratch(n, m)
     lost = 0.0
     for i in range(c, affected.shape[0], n_chunks):
         j = affected[i]
+        if i + n_chunks < affected.shape[0]:  # the next destination's rows, while j is repaired
+            nxt = affected[i + n_chunks]
+            _prefetch_first_reads(dist_all[nxt], flow_all[nxt], bits_all[nxt], failed, arc_src,
+                                  arc_dst, out_ptr)
         lost += _destination_delta(dests[j], dist_all[j], flow_all[j], bits_all[j], failed,
                                    ok_base, ok_new,
                                    out_ptr, out_arc, out_dst, out_met, in_ptr, in_arc, in_src,
                                    in_met, in_out, arc_src, arc_dst, metric,
-                                   mark, new_dist, base_d, fl, nodes, hkeys, hvals, hops, dload,
-                                   touched_mark, touched, n_touched)
+                                   mark, new_dist, base_d, fl, nodes, settled, hkeys, hvals,
+                                   hops, dload, touched_mark, touched, n_touched)
     return lost
 
 

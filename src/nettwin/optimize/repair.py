@@ -1,7 +1,7 @@
 """Repair one destination's routing after metric changes, touching only what changes.
 
-The failure sweep's Ramalingam–Reps repair (``engine.incremental``) generalised from failed
-arcs to metric changes in both directions. For destination t with old distances D, old
+The failure sweep's Ramalingam–Reps repair (``engine.destination_repair``) generalised
+from failed arcs to metric changes in both directions. For destination t with old distances D, old
 metrics W and new metrics W':
 
 1. Increases: nodes whose distance grows (set A), nearest first: a candidate (the tail of an
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from nettwin.engine.incremental import _pq_pop, _pq_push
+from nettwin.engine.destination_repair import _pq_pop, _pq_push
 from nettwin.engine.routing import UNREACHABLE
 
 CAND, IN_A, QUEUED, LOWER, RESEND = 16, 2, 4, 8, 1  # mark bits
