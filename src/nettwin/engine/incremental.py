@@ -13,7 +13,6 @@ cost. Many failure sets at once: ``engine.failure_sets``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from numba import njit, prange
@@ -32,6 +31,7 @@ from nettwin.engine.locality import (
     rows_to_local,
     rows_to_network,
 )
+from nettwin.engine.once import cached_once
 from nettwin.engine.routing import dag_bitsets
 from nettwin.engine.simulate import RoutingState, route
 from nettwin.engine.threads import engine_threads, parallel_region, threads_for
@@ -71,7 +71,7 @@ class Baseline:
     def load_bps(self) -> np.ndarray:
         return self.local_state.load_bps
 
-    @cached_property
+    @cached_once
     def state(self) -> RoutingState:
         """The routing state in the network's numbering: a copy of every row, made on first
         use (``state_rows``/``node_dist`` read a few rows without it)."""
@@ -94,19 +94,19 @@ class Baseline:
         """Baseline distance of network node ``nodes[i]`` to destination row ``rows[i]``."""
         return np.asarray(self.local_state.dist[rows, self.local.local_of[nodes]])
 
-    @cached_property
+    @cached_once
     def csr(self) -> CsrArcs:
         """The arcs' heads, tails and metrics in CSR order (``csr_arcs``), made once."""
         n = self.net
         return csr_arcs(n.out_arc, n.in_arc, n.arc_src, n.arc_dst, n.arc_metric)
 
-    @cached_property
+    @cached_once
     def local_csr(self) -> CsrArcs:
         """``csr`` of the locally numbered graph (what the repair kernels read)."""
         g = self.local
         return csr_arcs(g.out_arc, g.in_arc, g.arc_src, g.arc_dst, self.net.arc_metric)
 
-    @cached_property
+    @cached_once
     def out_pos(self) -> np.ndarray:
         """int64[m]: each arc's position in the out-CSR (where its bit is in ``dag_bits``)."""
         return out_positions(self.net.out_arc)
@@ -116,7 +116,7 @@ class Baseline:
         bits: np.ndarray = self._network_bits
         return bits
 
-    @cached_property
+    @cached_once
     def _network_bits(self) -> np.ndarray:
         bits = self.local_dag_bits().copy()
         empty = np.zeros((0, 0), np.int64)
@@ -137,9 +137,20 @@ class Baseline:
 
     @property
     def memory_bytes(self) -> int:
+        """Bytes held: the rows, the arc index and every copy made on demand so far
+        (``state``, the DAG bits in the network's numbering, the CSR views)."""
         s = self.local_state
-        return int(s.dist.nbytes + s.order.nbytes + s.flow.nbytes + s.count.nbytes
-                   + s.dag_bits.nbytes + self.dag_ptr.nbytes + self.dag_dest.nbytes)
+        held = (s.dist.nbytes + s.order.nbytes + s.flow.nbytes + s.count.nbytes
+                + s.dag_bits.nbytes + self.dag_ptr.nbytes + self.dag_dest.nbytes)
+        made = self.__dict__
+        if "state" in made:
+            t = made["state"]
+            held += t.dist.nbytes + t.order.nbytes + t.flow.nbytes + t.dag_bits.nbytes
+        held += sum(a.nbytes for name in ("_network_bits", "out_pos") if name in made
+                    for a in (made[name],))
+        held += sum(a.nbytes for name in ("csr", "local_csr") if name in made
+                    for a in made[name])
+        return int(held)
 
 
 def prepare_baseline(net: CompiledNetwork, arc_up: np.ndarray | None = None,
