@@ -72,3 +72,22 @@ def test_memory_bytes_counts_the_copies_made_on_demand() -> None:
     csr = base.csr
     assert base.memory_bytes == (before + grown + bits.nbytes + pos.nbytes
                                  + sum(np.asarray(a).nbytes for a in csr))
+
+
+@dataclass(frozen=True, eq=False)
+class Counted:
+    calls: list[int]
+
+    @cached_once
+    def value(self) -> int:
+        self.calls.append(1)
+        return len(self.calls)
+
+
+def test_an_instance_read_once_still_pickles_with_its_value() -> None:
+    import pickle
+
+    counted = Counted([])
+    assert counted.value == 1
+    copy = pickle.loads(pickle.dumps(counted))
+    assert copy.value == 1 and copy.calls == [1]  # the value travelled, not recomputed

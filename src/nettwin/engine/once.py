@@ -11,17 +11,23 @@ computes, the others wait for its value, other instances never wait.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
 
 _GUARD = threading.Lock()  # held only to make an instance's lock, never while computing
+# the locks live beside the instances, not in them: an instance stays picklable (Dask ships
+# baselines to its workers) and its locks go with it
+_LOCKS: weakref.WeakKeyDictionary[object, dict[str, threading.Lock]] = (
+    weakref.WeakKeyDictionary())
 
 
 class cached_once(Generic[T]):  # noqa: N801 - named like the decorator it replaces
     """``cached_property`` with a per-instance, per-attribute lock (module doc). Works on
-    frozen dataclasses: the value goes straight into the instance's ``__dict__``."""
+    frozen dataclasses: the value goes straight into the instance's ``__dict__``; the
+    instance must be weak-referenceable (no ``__slots__``)."""
 
     def __init__(self, func: Callable[[Any], T]) -> None:
         self.func = func
@@ -44,7 +50,7 @@ class cached_once(Generic[T]):  # noqa: N801 - named like the decorator it repla
             value: T = d[self.name]
             return value
         with _GUARD:
-            lock = d.setdefault(f"_lock_{self.name}", threading.Lock())
+            lock = _LOCKS.setdefault(obj, {}).setdefault(self.name, threading.Lock())
         with lock:
             if self.name not in d:
                 d[self.name] = self.func(obj)
