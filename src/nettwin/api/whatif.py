@@ -7,7 +7,8 @@ the incremental engine, then only those destinations routed again to find the de
 moved or were lost, and the services' demands measured on the new delays. The answer equals
 the full engine's (``tests/api/test_whatif_fast.py`` checks it) at a fraction of the cost.
 Every other scenario (metrics, drains, capacities, traffic, links added or removed) runs the
-full engine. Equal requests on the same basis share one answer (``Basis.answers``).
+full engine. Equal requests on the same basis share one answer (``Basis.answers``), kept as
+the JSON bytes served (checked against ``WhatIfDoc`` once, when made).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, overload
 
 import numpy as np
 
 from nettwin.api.basis import Basis
+from nettwin.api.schemas import WhatIfDoc
 from nettwin.engine import CompiledNetwork, SimulationOptions
 from nettwin.engine.incremental import (
     Baseline,
@@ -100,14 +103,32 @@ def failure_state(b: Basis) -> FailureState:
     return state
 
 
-def whatif_document(b: Basis, changes: list[dict[str, Any]], scenario: Scenario,
-                    limit: int) -> dict[str, Any]:
-    """The what-if answer on ``b`` (one per distinct request, kept with the basis)."""
-    key = (json.dumps(changes, sort_keys=True, default=str), limit)
+def whatif_answer(b: Basis, changes: list[dict[str, Any]], scenario: Scenario,
+                  limit: int) -> bytes:
+    """The what-if answer on ``b`` as JSON bytes (one per distinct request, kept with the
+    basis). It is checked against ``WhatIfDoc`` once, when made: a kept answer is served as
+    it is, neither checked nor serialised again."""
+    answer: bytes = b.answers.get(answer_key(changes, limit), lambda: checked_answer(
+        json_safe(diff_document(whatif_diff(b, scenario), limit) | {"basis": b.document()})))
+    return answer
 
-    doc: dict[str, Any] = b.answers.get(key, lambda: json_safe(
-        diff_document(whatif_diff(b, scenario), limit) | {"basis": b.document()}))
-    return doc
+
+def answer_key(changes: list[dict[str, Any]], limit: int) -> tuple[str, int]:
+    """Equal requests on a basis share one answer: the changes as canonical JSON, and the
+    entries kept per list."""
+    return json.dumps(changes, sort_keys=True, default=str), limit
+
+
+def kept_answer(b: Basis, changes: list[dict[str, Any]], limit: int) -> Future[bytes] | None:
+    """Without computing: the answer kept for an equal request (a done Future), the one
+    being made for one now, or None (``RecentResults.peek``)."""
+    made: Future[bytes] | None = b.answers.peek(answer_key(changes, limit))
+    return made
+
+
+def checked_answer(doc: dict[str, Any]) -> bytes:
+    """A what-if document checked against the published ``WhatIfDoc`` and serialised."""
+    return WhatIfDoc.model_validate(doc).model_dump_json().encode()
 
 
 class Turns:
