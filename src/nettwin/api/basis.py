@@ -18,6 +18,7 @@ takes its next batch of telemetry. Each carries what its what-ifs reuse (``api.w
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 from collections.abc import Callable, Hashable
@@ -57,6 +58,9 @@ class Basis:
     # answers to recent what-ifs (``api.whatif``)
     derived: RecentResults = field(default_factory=lambda: RecentResults(1), repr=False)
     answers: RecentResults = field(default_factory=lambda: RecentResults(64), repr=False)
+    # the what-ifs being answered for requests on the event loop, by answer key: equal
+    # requests that come meanwhile share the one answer (``api.whatif.answer_once``)
+    flights: dict[Hashable, asyncio.Task[Any]] = field(default_factory=dict, repr=False)
 
     def document(self) -> dict[str, Any]:
         """How an answer says what it was computed on."""

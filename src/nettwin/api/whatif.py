@@ -13,6 +13,7 @@ the JSON bytes served (checked against ``WhatIfDoc`` once, when made).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import heapq
@@ -20,7 +21,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, overload
@@ -121,9 +122,28 @@ def answer_key(changes: list[dict[str, Any]], limit: int) -> tuple[str, int]:
 
 def kept_answer(b: Basis, changes: list[dict[str, Any]], limit: int) -> Future[bytes] | None:
     """Without computing: the answer kept for an equal request (a done Future), the one
-    being made for one now, or None (``RecentResults.peek``)."""
+    being made for one now in a thread, or None (``RecentResults.peek``)."""
     made: Future[bytes] | None = b.answers.peek(answer_key(changes, limit))
     return made
+
+
+async def answer_once(b: Basis, changes: list[dict[str, Any]], limit: int,
+                      make: Callable[[], Awaitable[bytes]]) -> bytes:
+    """On the event loop: the answer kept for an equal request, or being made for one (in a
+    thread, or for a request on this loop that came first); else ``make()``'s (a thread's
+    work), which the equal requests that come meanwhile share. A dashboard's 50 equal
+    what-ifs at once take one thread, not 50 blocked on the first."""
+    key = answer_key(changes, limit)
+    made = kept_answer(b, changes, limit)
+    if made is not None:
+        return made.result() if made.done() else await asyncio.wrap_future(made)
+    flight = b.flights.get(key)
+    if flight is None:
+        # a task of its own: a request dropped by its client does not cancel it for others
+        flight = b.flights[key] = asyncio.ensure_future(make())
+        flight.add_done_callback(lambda _done: b.flights.pop(key, None))
+    answer: bytes = await asyncio.shield(flight)
+    return answer
 
 
 def checked_answer(doc: dict[str, Any]) -> bytes:

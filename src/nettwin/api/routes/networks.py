@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
-from concurrent.futures import Future
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +25,7 @@ from nettwin.api.schemas import (
 )
 from nettwin.api.service import Twin, TwinDep
 from nettwin.api.uploads import Upload, load_upload
-from nettwin.api.whatif import kept_answer, whatif_answer
+from nettwin.api.whatif import answer_once, whatif_answer
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
 from nettwin.io import NetworkFormat, save_network
@@ -179,30 +178,21 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
                      "Entries kept in each list (counts stay whole)"))] = 50) -> Response:
     """The scenario's changes against the no-change run, on the live state or the plan.
     An answer kept for an equal request, or being made for one now, is served from the
-    event loop (a dashboard's 50 equal what-ifs take no thread each); the others are
-    computed in the thread pool. Each answer is checked against ``WhatIfDoc`` once, when
-    made, and kept as the bytes served."""
-    made = kept_whatif(twin, nid, body, limit)
-    if made is None:
-        answer = await run_in_threadpool(whatif_answer_of, twin, nid, body, limit)
-    else:
-        answer = made.result() if made.done() else await asyncio.wrap_future(made)
+    event loop (``answer_once``: a dashboard's 50 equal what-ifs take one thread); the
+    others are computed in the thread pool. Each answer is checked against ``WhatIfDoc``
+    once, when made, and kept as the bytes served."""
+    b = kept_basis(twin, nid, body.basis) if len(body.changes) <= KEPT_LOOKUP_CHANGES else None
+
+    def make() -> Awaitable[bytes]:
+        return run_in_threadpool(whatif_answer_of, twin, nid, body, limit)
+
+    answer = await (make() if b is None else answer_once(b, body.changes, limit, make))
     return Response(answer, media_type="application/json")
 
 
 # the most changes a request may have to be looked up among the kept answers on the event
 # loop (the look-up's key is their JSON): more is no dashboard's what-if, and goes to a thread
 KEPT_LOOKUP_CHANGES = 100
-
-
-def kept_whatif(twin: Twin, nid: str, body: ScenarioRequest,
-                limit: int) -> Future[bytes] | None:
-    """Without computing anything: the answer kept (or being made) for an equal request on
-    the basis asked for, if that basis is kept; None when a thread must make something."""
-    if len(body.changes) > KEPT_LOOKUP_CHANGES:
-        return None
-    b = kept_basis(twin, nid, body.basis)
-    return None if b is None else kept_answer(b, body.changes, limit)
 
 
 def whatif_answer_of(twin: Twin, nid: str, body: ScenarioRequest, limit: int) -> bytes:
