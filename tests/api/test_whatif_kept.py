@@ -141,3 +141,32 @@ def test_equal_what_ifs_at_once_are_made_once_and_answered_alike(
                        headers=headers[Role.PLANNER])  # another key: made again
     assert len(made) == 2 and want.json() == WhatIfDoc.model_validate_json(answers[0]).model_dump(
         mode="json")
+
+
+def test_a_burst_of_failure_what_ifs_reaches_the_gate_whole(
+        role_api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """50 failure what-ifs at once all wait for their turn together (the gate orders them
+    by cost), none held back in arrival order by the 40 threads of FastAPI's own pool."""
+    client, headers = role_api
+    twin = client.app.state.twin
+    link = sorted(twin.networks["example"].links)[2]
+    resolve_basis(twin, "example", "plan")
+    together = threading.Barrier(50, timeout=30)
+    failed_arcs = whatif_module._failed_arcs
+
+    def meet(*args: Any) -> Any:
+        together.wait()  # broken (500s) unless all 50 are in a thread at once
+        return failed_arcs(*args)
+
+    monkeypatch.setattr(whatif_module, "_failed_arcs", meet)
+    body = {"changes": [{"fail_link": link}], "basis": "plan"}
+
+    async def burst(port: int) -> list[int]:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+            answers = await asyncio.gather(*(  # another limit each: 50 distinct answers
+                c.post(f"{URL}?limit={k}", json=body, headers=headers[Role.PLANNER])
+                for k in range(1, 51)))
+        return [a.status_code for a in answers]
+
+    with running_server(client.app) as port:
+        assert asyncio.run(burst(port)) == [200] * 50

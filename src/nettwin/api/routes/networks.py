@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -25,13 +26,13 @@ from nettwin.api.schemas import (
 )
 from nettwin.api.service import Twin, TwinDep
 from nettwin.api.uploads import Upload, load_upload
-from nettwin.api.whatif import answer_once, whatif_answer
+from nettwin.api.whatif import answer_once, failure_threads, only_failures, whatif_answer
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
 from nettwin.io import NetworkFormat, save_network
 from nettwin.model import Network
 from nettwin.report import arc_records, service_records
-from nettwin.scenarios import parse_scenario
+from nettwin.scenarios import Scenario, parse_scenario
 
 router = APIRouter(prefix="/api/v1", tags=["networks"])
 
@@ -181,10 +182,17 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
     event loop (``answer_once``: a dashboard's 50 equal what-ifs take one thread); the
     others are computed in the thread pool. Each answer is checked against ``WhatIfDoc``
     once, when made, and kept as the bytes served."""
-    b = kept_basis(twin, nid, body.basis) if len(body.changes) <= KEPT_LOOKUP_CHANGES else None
+    small = len(body.changes) <= KEPT_LOOKUP_CHANGES
+    b = kept_basis(twin, nid, body.basis) if small else None
 
     def make() -> Awaitable[bytes]:
-        return run_in_threadpool(whatif_answer_of, twin, nid, body, limit)
+        if not small:
+            return run_in_threadpool(whatif_answer_of, twin, nid, body, limit)
+        twin.require(nid)  # an unknown network is a 404 before a bad scenario is a 422
+        scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
+        return to_thread.run_sync(whatif_answer_of, twin, nid, body, limit, scenario,
+                                  limiter=failure_threads() if only_failures(scenario)
+                                  else None)
 
     answer = await (make() if b is None else answer_once(b, body.changes, limit, make))
     return Response(answer, media_type="application/json")
@@ -195,10 +203,13 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
 KEPT_LOOKUP_CHANGES = 100
 
 
-def whatif_answer_of(twin: Twin, nid: str, body: ScenarioRequest, limit: int) -> bytes:
-    """The what-if answer as checked JSON bytes (made, or kept from an equal request)."""
+def whatif_answer_of(twin: Twin, nid: str, body: ScenarioRequest, limit: int,
+                     scenario: Scenario | None = None) -> bytes:
+    """The what-if answer as checked JSON bytes (made, or kept from an equal request);
+    ``scenario``: the body's, parsed already."""
     b = resolve_basis(twin, nid, body.basis)
-    scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
+    if scenario is None:
+        scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
     return whatif_answer(b, body.changes, scenario, limit)
 
 
