@@ -58,8 +58,8 @@ class Basis:
     # answers to recent what-ifs (``api.whatif``)
     derived: RecentResults = field(default_factory=lambda: RecentResults(1), repr=False)
     answers: RecentResults = field(default_factory=lambda: RecentResults(64), repr=False)
-    # the what-ifs being answered for requests on the event loop, by answer key: equal
-    # requests that come meanwhile share the one answer (``api.whatif.answer_once``)
+    # the what-ifs being answered for requests on an event loop, by loop and answer key:
+    # equal requests that come meanwhile share the one answer (``api.whatif.answer_once``)
     flights: dict[Hashable, asyncio.Task[Any]] = field(default_factory=dict, repr=False)
 
     def document(self) -> dict[str, Any]:

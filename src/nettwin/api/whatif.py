@@ -139,11 +139,14 @@ async def answer_once(b: Basis, changes: list[dict[str, Any]], limit: int,
     made = kept_answer(b, changes, limit)
     if made is not None:
         return made.result() if made.done() else await asyncio.wrap_future(made)
-    flight = b.flights.get(key)
+    # by loop too: a task is awaited on its own loop only (one per server, but an app may
+    # be served by two at once, as in the tests)
+    here = (asyncio.get_running_loop(), key)
+    flight = b.flights.get(here)
     if flight is None:
         # a task of its own: a request dropped by its client does not cancel it for others
-        flight = b.flights[key] = asyncio.ensure_future(make())
-        flight.add_done_callback(lambda _done: b.flights.pop(key, None))
+        flight = b.flights[here] = asyncio.ensure_future(make())
+        flight.add_done_callback(lambda _done: b.flights.pop(here, None))
     answer: bytes = await asyncio.shield(flight)
     return answer
 
