@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 import stat
 import string
 import time
@@ -236,3 +237,19 @@ def test_the_audit_log_rotates_and_stays_private(tmp_path: Path) -> None:
     assert kept == [f"call {i}" for i in range(400 - len(kept), 400)]
     assert all(f.stat().st_size >= 4096 for f in files[1:])
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+
+
+def test_an_audit_log_removed_under_the_service_is_made_again_private(tmp_path: Path) -> None:
+    from nettwin.api.security import AuditLog
+
+    path = tmp_path / "logs" / "audit.jsonl"
+    log = AuditLog(path)
+    log.write({"what": "first"})
+    path.unlink()  # a file, then its folder, removed while the service runs
+    log.write({"what": "second"})
+    assert [json.loads(line)["what"] for line in path.read_text().splitlines()] == ["second"]
+    shutil.rmtree(path.parent)
+    log.write({"what": "third"})
+    assert [json.loads(line)["what"] for line in path.read_text().splitlines()] == ["third"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700

@@ -19,9 +19,10 @@ its what-ifs reuse (``api.whatif``).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -59,6 +60,9 @@ class Basis:
     # answers to recent what-ifs (``api.whatif``)
     derived: RecentResults = field(default_factory=lambda: RecentResults(1), repr=False)
     answers: RecentResults = field(default_factory=lambda: RecentResults(64), repr=False)
+    # the what-ifs being answered for requests on an event loop, by loop and answer key:
+    # equal requests that come meanwhile share the one answer (``api.whatif.answer_once``)
+    flights: dict[Hashable, asyncio.Task[Any]] = field(default_factory=dict, repr=False)
 
     def document(self) -> dict[str, Any]:
         """How an answer says what it was computed on."""
@@ -100,13 +104,42 @@ def live_basis(lt: LiveTwin) -> Basis | None:
 def resolve_basis(twin: Twin, nid: str, kind: BasisKind) -> Basis:
     """The basis a request asked for: 'plan'; 'live' (409 without measured traffic); or
     'auto', live when measured and otherwise the plan with a note saying so."""
+    b = _resolve(twin, nid, kind, lambda key, make: (True, _kept(twin, nid, key, make)))
+    assert b is not None  # every basis is made when asked for
+    return b
+
+
+def kept_basis(twin: Twin, nid: str, kind: BasisKind) -> Basis | None:
+    """``resolve_basis``'s answer when nothing has to be made for it (no compile, no
+    baseline run, no traffic estimate, none being made by another request): cheap enough
+    for the event loop. None: ask ``resolve_basis`` in a thread."""
+    if nid not in twin.compiled:
+        return None
+
+    def kept(key: Hashable, _make: Callable[[], Basis | None]) -> tuple[bool, Basis | None]:
+        made = twin.bases.peek(key)
+        if made is None or not made.done():
+            return False, None
+        return True, made.result()
+
+    return _resolve(twin, nid, kind, kept)
+
+
+BasisFinder = Callable[[Hashable, Callable[[], "Basis | None"]], tuple[bool, "Basis | None"]]
+
+
+def _resolve(twin: Twin, nid: str, kind: BasisKind, find: BasisFinder) -> Basis | None:
+    """``resolve_basis`` with the kept bases read through ``find(key, make)`` (whether
+    there is one, and it); None when ``find`` has none."""
     network, compiled = twin.get(nid)
     if kind != "plan":
         lt = twin.live.twins.get(nid)
         # the live twin itself is in the key (kept alive, so never confused with a later
         # one); its batch count moves with every change of its state
-        live: Basis | None = None if lt is None else _kept(
-            twin, nid, ("live", nid, lt, lt.batches), lambda: live_basis(lt))
+        found, live = (True, None) if lt is None else find(("live", nid, lt, lt.batches),
+                                                           lambda: live_basis(lt))
+        if not found:
+            return None
         if live is not None:
             return live
         if kind == "live":
@@ -117,12 +150,12 @@ def resolve_basis(twin: Twin, nid: str, kind: BasisKind) -> Basis:
     else:
         note = PLAN_NOTE
     # a plan basis holds its network and arrays, so their ids are not reused while it is kept
-    plan: Basis = _kept(twin, nid, ("plan", nid, id(network), id(compiled), note),
+    _found, plan = find(("plan", nid, id(network), id(compiled), note),
                         lambda: plan_basis(network, compiled, twin.baseline(nid), note))
     return plan
 
 
-def _kept(twin: Twin, nid: str, key: tuple[Any, ...], make: Callable[[], MadeBasis]
+def _kept(twin: Twin, nid: str, key: Hashable, make: Callable[[], MadeBasis]
           ) -> MadeBasis:
     """The basis under ``key`` in ``twin.bases``, made once. One made while its network was
     deleted is dropped and the request answers 404, as any read after the delete: the

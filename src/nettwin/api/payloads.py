@@ -83,6 +83,9 @@ class RecentResults:
             pending = self._making.get(key)
             if pending is None:
                 self._making[key] = mine = Future[Any]()
+                # running: an awaiting request cancelled (asyncio.wrap_future of ``peek``)
+                # cannot cancel it for the others
+                mine.set_running_or_notify_cancel()
         if pending is not None:
             return pending.result()  # made by another request right now
         try:
@@ -104,6 +107,18 @@ class RecentResults:
         """The keys of the results kept, least recently used first."""
         with self._lock:
             return list(self._items)
+
+    def peek(self, key: Hashable) -> Future[Any] | None:
+        """Without making anything: a done Future of the result kept for ``key``, the Future
+        of the one being made for it now, or None. An event-loop caller answers from the
+        first, awaits the second (``asyncio.wrap_future``) and only for None needs a thread."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                kept = Future[Any]()
+                kept.set_result(self._items[key])
+                return kept
+            return self._making.get(key)
 
     def forget(self, drop: Callable[[Hashable], bool]) -> None:
         """Drop the results whose key ``drop`` says."""

@@ -195,14 +195,19 @@ class Twin:
         self.live_ids.extend(n for n in ("example", "munich") if n not in self.live_ids)
 
     def get(self, nid: str) -> tuple[Network, CompiledNetwork]:
-        network = self.networks.get(nid)
-        if network is None or not self.has(nid):
-            raise HTTPException(404, detail=f"no network {nid!r}")
+        network = self.require(nid)
         compiled = self.compiled.get(nid)
         if compiled is None:
             compiled = compile_network(network)
             self._keep(self.compiled, nid, compiled)
         return network, compiled
+
+    def require(self, nid: str) -> Network:
+        """The network (404 when reads do not see it), without compiling it."""
+        network = self.networks.get(nid)
+        if network is None or not self.has(nid):
+            raise HTTPException(404, detail=f"no network {nid!r}")
+        return network
 
     def _keep(self, store: dict[str, Any], nid: str, value: Any) -> None:
         """Keep something derived from a network unless a delete began or ended while it

@@ -7,11 +7,13 @@ the incremental engine, then only those destinations routed again to find the de
 moved or were lost, and the services' demands measured on the new delays. The answer equals
 the full engine's (``tests/api/test_whatif_fast.py`` checks it) at a fraction of the cost.
 Every other scenario (metrics, drains, capacities, traffic, links added or removed) runs the
-full engine. Equal requests on the same basis share one answer (``Basis.answers``).
+full engine. Equal requests on the same basis share one answer (``Basis.answers``), kept as
+the JSON bytes served (checked against ``WhatIfDoc`` once, when made).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import heapq
@@ -19,13 +21,17 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, overload
 
 import numpy as np
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 
 from nettwin.api.basis import Basis
+from nettwin.api.schemas import WhatIfDoc
 from nettwin.engine import CompiledNetwork, SimulationOptions
 from nettwin.engine.incremental import (
     Baseline,
@@ -100,14 +106,54 @@ def failure_state(b: Basis) -> FailureState:
     return state
 
 
-def whatif_document(b: Basis, changes: list[dict[str, Any]], scenario: Scenario,
-                    limit: int) -> dict[str, Any]:
-    """The what-if answer on ``b`` (one per distinct request, kept with the basis)."""
-    key = (json.dumps(changes, sort_keys=True, default=str), limit)
+def whatif_answer(b: Basis, changes: list[dict[str, Any]], scenario: Scenario,
+                  limit: int) -> bytes:
+    """The what-if answer on ``b`` as JSON bytes (one per distinct request, kept with the
+    basis). It is checked against ``WhatIfDoc`` once, when made: a kept answer is served as
+    it is, neither checked nor serialised again."""
+    answer: bytes = b.answers.get(answer_key(changes, limit), lambda: checked_answer(
+        json_safe(diff_document(whatif_diff(b, scenario), limit) | {"basis": b.document()})))
+    return answer
 
-    doc: dict[str, Any] = b.answers.get(key, lambda: json_safe(
-        diff_document(whatif_diff(b, scenario), limit) | {"basis": b.document()}))
-    return doc
+
+def answer_key(changes: list[dict[str, Any]], limit: int) -> tuple[str, int]:
+    """Equal requests on a basis share one answer: the changes as canonical JSON, and the
+    entries kept per list."""
+    return json.dumps(changes, sort_keys=True, default=str), limit
+
+
+def kept_answer(b: Basis, changes: list[dict[str, Any]], limit: int) -> Future[bytes] | None:
+    """Without computing: the answer kept for an equal request (a done Future), the one
+    being made for one now in a thread, or None (``RecentResults.peek``)."""
+    made: Future[bytes] | None = b.answers.peek(answer_key(changes, limit))
+    return made
+
+
+async def answer_once(b: Basis, changes: list[dict[str, Any]], limit: int,
+                      make: Callable[[], Awaitable[bytes]]) -> bytes:
+    """On the event loop: the answer kept for an equal request, or being made for one (in a
+    thread, or for a request on this loop that came first); else ``make()``'s (a thread's
+    work), which the equal requests that come meanwhile share. A dashboard's 50 equal
+    what-ifs at once take one thread, not 50 blocked on the first."""
+    key = answer_key(changes, limit)
+    made = kept_answer(b, changes, limit)
+    if made is not None:
+        return made.result() if made.done() else await asyncio.wrap_future(made)
+    # by loop too: a task is awaited on its own loop only (one per server, but an app may
+    # be served by two at once, as in the tests)
+    here = (asyncio.get_running_loop(), key)
+    flight = b.flights.get(here)
+    if flight is None:
+        # a task of its own: a request dropped by its client does not cancel it for others
+        flight = b.flights[here] = asyncio.ensure_future(make())
+        flight.add_done_callback(lambda _done: b.flights.pop(here, None))
+    answer: bytes = await asyncio.shield(flight)
+    return answer
+
+
+def checked_answer(doc: dict[str, Any]) -> bytes:
+    """A what-if document checked against the published ``WhatIfDoc`` and serialised."""
+    return WhatIfDoc.model_validate(doc).model_dump_json().encode()
 
 
 class Turns:
@@ -202,9 +248,33 @@ def _computing() -> Turns:
         return _gate["gate"]
 
 
+def only_failures(scenario: Scenario) -> bool:
+    """Whether the scenario only fails links, nodes or SRLGs (answered incrementally)."""
+    return bool(scenario.changes) and all(isinstance(ch, FAILURES) for ch in scenario.changes)
+
+
+# A failure what-if waits for its turn (``Turns``) in a thread of its own; FastAPI's pool
+# has 40 for every synchronous route, so of a burst of 50 the last 10 reached the gate only
+# after 10 others had finished, in arrival order, whatever they cost (seen in a burst's
+# timeline), and the burst held every thread other routes use. Failure what-ifs take
+# threads from a limiter of their own: each such thread holds no more than the request.
+FAILURE_THREADS = 256
+_failure_threads: RunVar[CapacityLimiter] = RunVar("nettwin_failure_whatif_threads")
+
+
+def failure_threads() -> CapacityLimiter:
+    """The event loop's thread limiter for failure what-ifs (``FAILURE_THREADS``)."""
+    try:
+        return _failure_threads.get()
+    except LookupError:
+        limiter = CapacityLimiter(FAILURE_THREADS)
+        _failure_threads.set(limiter)
+        return limiter
+
+
 def whatif_diff(b: Basis, scenario: Scenario) -> ScenarioDiff:
     """The scenario against ``b``'s no-change run: incrementally when it only fails things."""
-    if scenario.changes and all(isinstance(ch, FAILURES) for ch in scenario.changes):
+    if only_failures(scenario):
         st = failure_state(b)
         failed = _failed_arcs(b, st, scenario)
         if failed is None:  # an unknown id: apply_scenario says which

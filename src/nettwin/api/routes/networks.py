@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from nettwin.api.auth import Role
-from nettwin.api.basis import BasisKind, resolve_basis
+from nettwin.api.basis import BasisKind, kept_basis, resolve_basis
 from nettwin.api.deps import Admin, NetworkId, Planner, Viewer, role_route
 from nettwin.api.payloads import json_response, page_of
 from nettwin.api.schemas import (
@@ -23,13 +26,13 @@ from nettwin.api.schemas import (
 )
 from nettwin.api.service import Twin, TwinDep
 from nettwin.api.uploads import Upload, load_upload
-from nettwin.api.whatif import whatif_document
+from nettwin.api.whatif import answer_once, failure_threads, only_failures, whatif_answer
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
 from nettwin.io import NetworkFormat, save_network
 from nettwin.model import Network
 from nettwin.report import arc_records, service_records
-from nettwin.scenarios import parse_scenario
+from nettwin.scenarios import Scenario, parse_scenario
 
 router = APIRouter(prefix="/api/v1", tags=["networks"])
 
@@ -171,18 +174,45 @@ def simulation_document(network: Network, compiled: CompiledNetwork, result: Sim
 
 
 @router.post("/networks/{nid}/whatif", response_model=WhatIfDoc, **role_route(Role.PLANNER))
-def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioRequest,
-           limit: Annotated[int, Query(ge=1, le=1_000_000, description=(
-               "Entries kept in each list (counts stay whole)"))] = 50) -> Response:
+async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioRequest,
+                 limit: Annotated[int, Query(ge=1, le=1_000_000, description=(
+                     "Entries kept in each list (counts stay whole)"))] = 50) -> Response:
     """The scenario's changes against the no-change run, on the live state or the plan.
-    The answer is checked against ``WhatIfDoc`` and serialised here, in the request's
-    thread: FastAPI would check it again in a second hop through the thread pool."""
-    doc = whatif_doc(twin, nid, body, limit)
-    return Response(doc.model_dump_json(), media_type="application/json")
+    An answer kept for an equal request, or being made for one now, is served from the
+    event loop (``answer_once``: a dashboard's 50 equal what-ifs take one thread); the
+    others are computed in the thread pool. Each answer is checked against ``WhatIfDoc``
+    once, when made, and kept as the bytes served."""
+    small = len(body.changes) <= KEPT_LOOKUP_CHANGES
+    b = kept_basis(twin, nid, body.basis) if small else None
+
+    def make() -> Awaitable[bytes]:
+        if not small:
+            return run_in_threadpool(whatif_answer_of, twin, nid, body, limit)
+        twin.require(nid)  # an unknown network is a 404 before a bad scenario is a 422
+        scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
+        return to_thread.run_sync(whatif_answer_of, twin, nid, body, limit, scenario,
+                                  limiter=failure_threads() if only_failures(scenario)
+                                  else None)
+
+    answer = await (make() if b is None else answer_once(b, body.changes, limit, make))
+    return Response(answer, media_type="application/json")
+
+
+# the most changes a request may have to be looked up among the kept answers on the event
+# loop (the look-up's key is their JSON): more is no dashboard's what-if, and goes to a thread
+KEPT_LOOKUP_CHANGES = 100
+
+
+def whatif_answer_of(twin: Twin, nid: str, body: ScenarioRequest, limit: int,
+                     scenario: Scenario | None = None) -> bytes:
+    """The what-if answer as checked JSON bytes (made, or kept from an equal request);
+    ``scenario``: the body's, parsed already."""
+    b = resolve_basis(twin, nid, body.basis)
+    if scenario is None:
+        scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
+    return whatif_answer(b, body.changes, scenario, limit)
 
 
 def whatif_doc(twin: Twin, nid: str, body: ScenarioRequest, limit: int) -> WhatIfDoc:
-    """The what-if answer, checked (the route and the MCP tool serialise it)."""
-    b = resolve_basis(twin, nid, body.basis)
-    scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
-    return WhatIfDoc.model_validate(whatif_document(b, body.changes, scenario, limit))
+    """The what-if answer as the model (the MCP tool's)."""
+    return WhatIfDoc.model_validate_json(whatif_answer_of(twin, nid, body, limit))
