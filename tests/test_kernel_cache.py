@@ -148,3 +148,43 @@ def test_kernel_stats_count_compiled_then_loaded(tmp_path: Path) -> None:
     compiled, loaded = stats()
     assert compiled >= 1 and loaded == 0
     assert stats() == [0, compiled]  # the same kernels, now from the cache
+
+
+def test_a_cache_folder_that_cannot_be_entered_copies_nothing_and_does_not_fail(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # as a user the cache volume is closed to (the image run under another uid, where
+    # Path.exists raises EACCES on Python 3.11; root passes every permission check, so the
+    # error is raised here for paths under the cache): the command goes on and compiles
+    seed, target = _seed(tmp_path / "seed"), tmp_path / "cache"
+    monkeypatch.setenv(SEED_ENV, str(seed))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(target))
+    real_exists = Path.exists
+
+    def closed(self: Path, *args: object, **kwargs: object) -> bool:
+        if self.is_relative_to(target):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_exists(self)
+
+    monkeypatch.setattr(Path, "exists", closed)
+    assert seed_kernel_cache() == 0
+
+
+def test_a_copy_that_fails_part_way_leaves_no_staging_file(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    import shutil
+
+    seed, target = _seed(tmp_path / "seed"), tmp_path / "cache"
+    monkeypatch.setenv(SEED_ENV, str(seed))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(target))
+    real = shutil.copyfile
+
+    def half_then_full(src: str, dst: str) -> None:  # a disk that fills mid-file
+        Path(dst).write_bytes(Path(src).read_bytes()[:3])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", half_then_full)
+    assert seed_kernel_cache() == 0
+    assert not [p for p in target.rglob("*") if p.is_file()]
+    monkeypatch.setattr(shutil, "copyfile", real)
+    assert seed_kernel_cache() == 6

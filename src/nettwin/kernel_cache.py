@@ -15,6 +15,7 @@ runs: the ``nettwin`` command line at start, a Dask worker through
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -67,16 +68,21 @@ def seed_kernel_cache() -> int:
     copied = 0
     for (folder, _kernel), files in sorted(kernels.items()):
         dest = Path(target) / folder.relative_to(seed)
-        if any((dest / f.name).exists() for f in files):
-            continue
-        try:
+        staging: Path | None = None
+        try:  # not enterable, not writable, or full: numba compiles what is missing
+            if any((dest / f.name).exists() for f in files):
+                continue
             dest.mkdir(parents=True, exist_ok=True)
             for f in sorted(files, key=lambda f: f.suffix == ".nbi"):  # the index last
                 staging = dest / f".{f.name}.{os.getpid()}.tmp"
                 shutil.copyfile(f, staging)
                 staging.replace(dest / f.name)
+                staging = None
                 copied += 1
-        except OSError:  # not writable, or full: numba compiles what is missing
+        except OSError:
+            if staging is not None:  # a part-copied file is not left in the volume
+                with contextlib.suppress(OSError):
+                    staging.unlink(missing_ok=True)
             return copied
     return copied
 

@@ -58,3 +58,20 @@ def test_a_store_failure_is_logged_counted_and_the_feed_goes_on(
     assert len(committed) >= 3, "the simulated feed stopped at the store failure"
     assert "database is locked" in caplog.text and "example" in caplog.text
     assert 'nettwin_simulated_telemetry_errors_total{network="example"} 1.0' in metrics
+    assert "ticking again after 1 failed tick(s)" in caplog.text
+
+
+def test_a_persistent_failure_is_logged_in_full_once_then_as_a_counted_reminder(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from nettwin.api.app import _log_tick_failure
+
+    failing: dict[str, tuple[str, int, float]] = {}
+    with caplog.at_level(logging.ERROR, logger="nettwin.api.app"):
+        for _ in range(50):  # a store down for 50 ticks
+            _log_tick_failure(failing, "core", OSError("disk full"))
+        assert len(caplog.records) == 1 and caplog.records[0].exc_info is not None
+        _log_tick_failure(failing, "core", OSError("disk full"), every_s=0.0)
+        assert "still failing, 51 ticks so far: OSError: disk full" in caplog.records[-1].message
+        assert caplog.records[-1].exc_info is None
+        _log_tick_failure(failing, "core", ValueError("bad record"))  # a new failure: in full
+    assert len(caplog.records) == 3 and caplog.records[-1].exc_info is not None

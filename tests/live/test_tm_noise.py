@@ -77,3 +77,17 @@ def test_mismatched_inputs_name_the_sizes() -> None:
         conservation_noise(loads[:-1], c.arc_src, c.arc_dst, out, inn)
     with pytest.raises(NettwinError, match="one total per node"):
         conservation_noise(loads, c.arc_src, c.arc_dst, out, inn[:-1])
+
+
+def test_integer_totals_in_bits_per_second_read_as_float_ones() -> None:
+    c, out, inn = _counters()
+    loads = simulate(c).arc_load_bps
+    scale = 50.0  # totals of tens of Gbit/s: their squares overflow int64
+    o, n = out * scale, inn * scale
+    o[int(np.argmax(o))] *= 1.01
+    as_float = conservation_noise(loads * scale, c.arc_src, c.arc_dst, o, n)
+    as_int = conservation_noise(loads * scale, c.arc_src, c.arc_dst,
+                                np.rint(o).astype(np.int64), np.rint(n).astype(np.int64))
+    assert as_int == pytest.approx(as_float, rel=1e-6)
+    assert conservation_noise(list(loads), list(c.arc_src), list(c.arc_dst),  # type: ignore[arg-type]
+                              list(out), list(inn)) < 1e-9

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -51,10 +52,14 @@ async def _simulated_telemetry(twin: Twin, interval_s: float) -> None:
     """Embedded default: simulated router telemetry (traffic following a compressed day; on
     networks with a storm, the storm in a loop over the radio links) through each network's
     live twin, like any other source. A tick that fails (the store locked, a bad record) is
-    logged and counted, and the next one is fed: the stream never stops on an error."""
+    logged and counted, and the next one is fed: the stream never stops on an error. A
+    failure is logged with its traceback when it starts or changes, a persistent one once a
+    minute in a line with its count (not a traceback every tick), and the recovery too."""
+    failing: dict[str, tuple[str, int, float]] = {}  # network -> (error, ticks, last logged)
     while True:
         for nid in list(twin.live_ids):
             if not twin.has(nid):
+                failing.pop(nid, None)
                 continue
             try:
                 network, _c = twin.get(nid)
@@ -63,11 +68,35 @@ async def _simulated_telemetry(twin: Twin, interval_s: float) -> None:
                                         interval_s=interval_s)
             except (NetworkGoneError, HTTPException):
                 continue  # deleted meanwhile
-            except Exception:  # a transient store failure, a bad record: the feed goes on
-                log.exception("simulated telemetry of network %r: tick failed (counted in "
-                              "nettwin_simulated_telemetry_errors); the feed goes on", nid)
+            except Exception as exc:  # a transient store failure, a bad record: feed goes on
                 twin.telemetry_errors.labels(network=nid).inc()
+                _log_tick_failure(failing, nid, exc)
+            else:
+                if nid in failing:
+                    _error, ticks, _at = failing.pop(nid)
+                    log.warning("simulated telemetry of network %r: ticking again after %d "
+                                "failed tick(s)", nid, ticks)
         await asyncio.sleep(interval_s)
+
+
+def _log_tick_failure(failing: dict[str, tuple[str, int, float]], nid: str,
+                      exc: Exception, every_s: float = 60.0) -> None:
+    """Log a failed simulated-telemetry tick: in full when the failure is new or different,
+    else a one-line reminder with the count at most every ``every_s`` seconds."""
+    error, now = f"{type(exc).__name__}: {exc}", time.monotonic()
+    before = failing.get(nid)
+    if before is None or before[0] != error:
+        failing[nid] = (error, 1, now)
+        log.error("simulated telemetry of network %r: tick failed (counted in "
+                  "nettwin_simulated_telemetry_errors); the feed goes on", nid, exc_info=exc)
+        return
+    ticks = before[1] + 1
+    if now - before[2] >= every_s:
+        log.error("simulated telemetry of network %r: still failing, %d ticks so far: %s",
+                  nid, ticks, error)
+        failing[nid] = (error, ticks, now)
+    else:
+        failing[nid] = (error, ticks, before[2])
 
 
 def freeze_long_lived() -> None:

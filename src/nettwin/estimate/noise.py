@@ -44,6 +44,10 @@ def conservation_noise(arc_rate_bps: np.ndarray, arc_src: np.ndarray, arc_dst: n
     (module doc); nan when no node has all its counters (``arc_rate_bps`` nan where a
     counter is missing) or no traffic."""
     y = np.asarray(arc_rate_bps, dtype=np.float64)
+    # integer totals would overflow when squared (above ~3 Gbit/s in int64)
+    node_out_bps = np.asarray(node_out_bps, dtype=np.float64)
+    node_in_bps = np.asarray(node_in_bps, dtype=np.float64)
+    arc_src, arc_dst = np.asarray(arc_src), np.asarray(arc_dst)
     n = node_out_bps.size
     if y.shape != arc_src.shape or arc_dst.shape != arc_src.shape or node_in_bps.size != n:
         raise NettwinError(
