@@ -188,3 +188,23 @@ def test_a_copy_that_fails_part_way_leaves_no_staging_file(tmp_path: Path,
     assert not [p for p in target.rglob("*") if p.is_file()]
     monkeypatch.setattr(shutil, "copyfile", real)
     assert seed_kernel_cache() == 6
+
+
+def test_kernels_older_than_a_kernel_source_are_dropped_and_only_nettwin_s(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nettwin.kernel_cache import drop_stale_kernels
+
+    root = tmp_path / "cache"
+    ours = _seed(root / "work_nettwin_src_nettwin_engine")  # numba names folders by path
+    other = _seed(root / "someone_else")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(root))
+    package = Path(__file__).resolve().parents[1] / "src" / "nettwin"
+    newest_source = max(p.stat().st_mtime for p in package.rglob("*.py"))
+    for p in root.rglob("*.nb[ic]"):  # compiled after every source: kept
+        os.utime(p, (newest_source + 3600, newest_source + 3600))
+    assert drop_stale_kernels() == 0
+    stale = next(ours.rglob("*.nbi"))
+    os.utime(stale, (newest_source - 3600, newest_source - 3600))  # made before an edit
+    assert drop_stale_kernels() == 6  # every kernel of nettwin's: any may inline the edit
+    assert not list(ours.rglob("*.nb[ic]"))
+    assert len(list(other.rglob("*.nb[ic]"))) == 6

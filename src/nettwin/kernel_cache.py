@@ -1,5 +1,5 @@
 """numba's on-disk kernel cache: whether it holds kernels, what a run compiled or loaded, and
-seeding it from the copy the OCI image ships.
+seeding it from the copy the OCI image ships, and dropping kernels a source edit made stale.
 
 numba keys a cached kernel by the content of its source file, the numba version and the CPU
 it was compiled for (LLVM's CPU name and feature list): a cache compiled on the build host's
@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
 
 SEED_ENV = "NETTWIN_KERNEL_CACHE_SEED"
+KERNEL_MARK = re.compile(r"^\s*@(numba\.)?n?jit\b", re.MULTILINE)  # a module with kernels
 
 
 def _cache_root() -> Path:
@@ -45,6 +47,42 @@ def cached_kernel_count() -> int:
     if not root.is_dir():
         return 0
     return sum(1 for _ in root.rglob("*.nbi"))
+
+
+def drop_stale_kernels() -> int:
+    """Delete nettwin's cached kernels when any kernel source is newer than the oldest of
+    them; returns how many files were deleted.
+
+    numba checks only the caller's own source file before it loads a cached kernel, but a
+    kernel inlines the kernels it calls from other modules: after an edit of
+    ``destination_repair.py`` alone, the sweep kernels of ``incremental.py`` and
+    ``failure_sets.py`` still load the old repair from the cache (a review reproduced a
+    broken repair passing the exactness tests that way). An edited checkout (not an
+    install: pip stamps every file anew, so numba recompiles all) therefore compiles every
+    kernel again; the tests and ``nettwin warmup`` call this first. Only nettwin's own
+    folders are looked at (under ``NUMBA_CACHE_DIR``, those whose name says nettwin)."""
+    package = Path(__file__).parent
+    root = _cache_root()
+    if not root.is_dir():
+        return 0
+    cached = [p for p in root.rglob("*.nb[ic]")
+              if root == package or "nettwin" in str(p.relative_to(root))]
+    if not cached:
+        return 0
+    try:
+        oldest = min(p.stat().st_mtime for p in cached if p.suffix == ".nbi")
+    except ValueError:  # data files without an index: left for numba to overwrite
+        return 0
+    newest = max(src.stat().st_mtime for src in package.rglob("*.py")
+                 if KERNEL_MARK.search(src.read_text(encoding="utf-8", errors="replace")))
+    if newest <= oldest:
+        return 0
+    dropped = 0
+    for path in cached:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            dropped += 1
+    return dropped
 
 
 def seed_kernel_cache() -> int:

@@ -91,3 +91,26 @@ def test_an_instance_read_once_still_pickles_with_its_value() -> None:
     assert counted.value == 1
     copy = pickle.loads(pickle.dumps(counted))
     assert copy.value == 1 and copy.calls == [1]  # the value travelled, not recomputed
+
+
+@dataclass(frozen=True)
+class Unhashable:  # eq=True, frozen, an array field: hashing it raises
+    values: np.ndarray
+
+    @cached_once
+    def total(self) -> float:
+        return float(self.values.sum())
+
+
+def test_an_unhashable_instance_works_and_its_locks_go_with_it() -> None:
+    import gc
+
+    from nettwin.engine import once
+
+    u = Unhashable(np.arange(4.0))
+    assert u.total == 6.0
+    key = id(u)
+    assert key in once._LOCKS
+    del u
+    gc.collect()
+    assert key not in once._LOCKS

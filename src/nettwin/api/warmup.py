@@ -41,6 +41,9 @@ class Warmup:
 
 
 def _work(w: Warmup, on_step: Callable[[str], None] | None = None) -> None:
+    from nettwin.kernel_cache import drop_stale_kernels
+
+    drop_stale_kernels()  # an edited checkout's cache may hold kernels inlining old callees
     try:
         for name, run in zip(STEPS, _steps(), strict=True):
             w.running = name

@@ -7,7 +7,12 @@ import time
 import typer
 
 from nettwin.cli.common import alert, err
-from nettwin.kernel_cache import cached_kernel_count, kernel_cache_place, kernel_stats
+from nettwin.kernel_cache import (
+    cached_kernel_count,
+    drop_stale_kernels,
+    kernel_cache_place,
+    kernel_stats,
+)
 
 EXIT_SIMULATION_ERROR = 4
 
@@ -35,6 +40,10 @@ def warmup() -> None:
     (the kernels are only loaded). ``nettwin serve`` also warms in the background."""
     from nettwin.api.warmup import STEPS, run_warmup
 
+    dropped = drop_stale_kernels()
+    if dropped:
+        err.print(f"a kernel source changed since the cache was made: dropped its {dropped} "
+                  "files (a kernel inlines the kernels it calls, which numba does not check)")
     err.print(f"warming the engine's kernels ({', '.join(STEPS)}): {cache_note()}")
     start = time.perf_counter()
     w = run_warmup(lambda name: err.print(f"  {name} ..."))

@@ -19,15 +19,15 @@ T = TypeVar("T")
 
 _GUARD = threading.Lock()  # held only to make an instance's lock, never while computing
 # the locks live beside the instances, not in them: an instance stays picklable (Dask ships
-# baselines to its workers) and its locks go with it
-_LOCKS: weakref.WeakKeyDictionary[object, dict[str, threading.Lock]] = (
-    weakref.WeakKeyDictionary())
+# baselines to its workers); keyed by identity (an instance need not be hashable, equal
+# ones do not share a lock) and dropped when the instance goes
+_LOCKS: dict[int, dict[str, threading.Lock]] = {}
 
 
 class cached_once(Generic[T]):  # noqa: N801 - named like the decorator it replaces
     """``cached_property`` with a per-instance, per-attribute lock (module doc). Works on
-    frozen dataclasses: the value goes straight into the instance's ``__dict__``; the
-    instance must be weak-referenceable (no ``__slots__``)."""
+    frozen dataclasses, hashable or not: the value goes straight into the instance's
+    ``__dict__``; the instance must be weak-referenceable (no ``__slots__``)."""
 
     def __init__(self, func: Callable[[Any], T]) -> None:
         self.func = func
@@ -50,7 +50,11 @@ class cached_once(Generic[T]):  # noqa: N801 - named like the decorator it repla
             value: T = d[self.name]
             return value
         with _GUARD:
-            lock = _LOCKS.setdefault(obj, {}).setdefault(self.name, threading.Lock())
+            locks = _LOCKS.get(id(obj))
+            if locks is None:
+                locks = _LOCKS[id(obj)] = {}
+                weakref.finalize(obj, _LOCKS.pop, id(obj), None)
+            lock = locks.setdefault(self.name, threading.Lock())
         with lock:
             if self.name not in d:
                 d[self.name] = self.func(obj)
