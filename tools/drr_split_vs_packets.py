@@ -8,6 +8,7 @@ by the tests (tests/engine/test_qos.py holds the asserted cases).
 
     PYTHONPATH=src python tools/drr_split_vs_packets.py --seed 1 --ports 150   # about 2 min
     PYTHONPATH=src python tools/drr_split_vs_packets.py --hot 16   # GEANT2's hot ports
+    PYTHONPATH=src python tools/drr_split_vs_packets.py --one-hop   # ... against GNNet itself
 
 Ports: three classes with GNNet's DRR weights, 300/1,700-bit packets, port loads 0.5-0.97
 split at random, no class saturated, quanta of 1, 2.5 and 4 largest packets for the heaviest
@@ -16,7 +17,12 @@ per port load (unequal weights). ``--hot N``: instead, N of the DRR ports of the
 even-numbered GEANT2 samples (the choice set) on links of 25 kbit/s or more at offered load
 0.95 or more with a saturated class, as the data set loads them (Poisson, 32-packet
 buffers, the quantum ``io.gnnet.DRR_QUANTUM_S`` of the link rate): the model's wait of each
-class that packet DRR does not drop, against packet DRR's.
+class that packet DRR does not drop, against packet DRR's. ``--one-hop``: both against the
+data set itself, at the one-hop pairs (one port: the port's own delay, no path) of the same
+choice set that cross such a port, are not saturated and lost nothing (``--quantum-scale``:
+packet DRR's quantum that many times ``DRR_QUANTUM_S``): whether the model's misses there
+are the model's (packet DRR close to the data, the model not) or the reference's (GNNet's
+DRR waits other than packet DRR's with the assumed quantum, Poisson arrivals).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import numpy as np
 from nettwin.engine.drr import DRR_CONSERVED_LOAD
 from nettwin.engine.qos import Scheduler, evaluate_class_queues
 from nettwin.engine.wfq import water_fill
-from nettwin.io.gnnet import DRR_QUANTUM_S, iter_gnnet_samples
+from nettwin.io.gnnet import DELAY_HORIZON_S, DRR_QUANTUM_S, iter_gnnet_samples, predict
 from nettwin.reference.port_sim import simulate_port
 
 SIZES = [300.0, 1700.0]
@@ -97,10 +103,56 @@ def _hot_ports(n: int, seed: int) -> None:
         for c in np.nonzero(~sat & (run.loss < 1e-3) & (lam > 0))[0]:
             errors[c].append(float((q.waiting_s[0, c] - run.waiting_s[c]) / run.waiting_s[c]))
     print(f"{len(found)} hot DRR ports with a saturated class in GEANT2's even samples")
-    for c, e in enumerate(errors):
+    for tos, e in enumerate(errors):
         if e:
-            print(f"  ToS {c}: {len(e)} class waits, bias {100 * np.mean(e):+5.1f} %, "
+            print(f"  ToS {tos}: {len(e)} class waits, bias {100 * np.mean(e):+5.1f} %, "
                   f"mean |error| {100 * np.mean(np.abs(e)):5.1f} %")
+
+
+def _one_hop(scale: float) -> None:
+    """The model and packet DRR against GNNet's one-hop pairs at hot DRR ports (the notes)."""
+    rows: list[tuple[np.ndarray, np.ndarray, float, int, float, float]] = []
+    geant = 0
+    for tar in sorted(DATA.glob("*.tar.gz")):
+        for sample in iter_gnnet_samples(tar):
+            t = sample.topology
+            if t.n_nodes == 14:
+                continue
+            geant += 1
+            if geant % 2 == 0:  # held out
+                continue
+            lengths = np.diff(sample.path_ptr)
+            owner = np.repeat(np.arange(lengths.size), lengths)
+            pps = np.zeros((t.src.size, 3))
+            np.add.at(pps, (sample.path_arc, sample.tos[owner]), sample.packets_per_s[owner])
+            pred = None
+            for k in np.nonzero(lengths == 1)[0].tolist():
+                a = int(sample.path_arc[sample.path_ptr[k]])
+                cap, w, c = float(t.bandwidth_bps[a]), t.weights[t.src[a]], int(sample.tos[k])
+                rho = pps[a] * 1000.0 / cap
+                if (t.policy[t.src[a]] != "DRR" or rho.sum() < 0.95
+                        or sample.drop_fraction[k] > 1e-3):
+                    continue
+                _, sat = water_fill(rho[None], w[None], np.ones((1, 3), bool), np.ones(1))
+                if not sat.any() or sat[0, c]:
+                    continue
+                if pred is None:
+                    pred = predict(sample, delay_horizon_s=DELAY_HORIZON_S)
+                rows.append((pps[a], w, cap, c, float(sample.delay_s[k]),
+                             float(pred.delay_s[k])))
+    print(f"{len(rows)} one-hop pairs that lose nothing at hot DRR ports (GEANT2 even)")
+    err: dict[float, list[tuple[float, float]]] = {}
+    for i, (lam, w, cap, c, seen, model) in enumerate(rows):
+        run = simulate_port(lam.tolist(), [SIZES] * 3, cap, Scheduler.DRR, weights=w.tolist(),
+                            quantum_bits=(scale * DRR_QUANTUM_S * cap * w / w.max()).tolist(),
+                            buffer_packets=32, packets=80_000, seed=i)
+        packet = run.waiting_s[c] + 1000.0 / cap
+        err.setdefault(cap, []).append(((model - seen) / seen, (packet - seen) / seen))
+    for cap, e in sorted(err.items()):
+        m, p = np.array(e).T
+        print(f"  {cap / 1e3:5.0f} kbit/s, {m.size:3d} pairs: model bias {100 * m.mean():+5.1f} %,"
+              f" mean |error| {100 * np.abs(m).mean():5.1f} %; packet DRR bias "
+              f"{100 * p.mean():+5.1f} %, mean |error| {100 * np.abs(p).mean():5.1f} %")
 
 
 def main() -> None:
@@ -109,7 +161,14 @@ def main() -> None:
     parser.add_argument("--ports", type=int, default=150)
     parser.add_argument("--hot", type=int, default=0, metavar="N",
                         help="N of GEANT2's hot DRR ports instead of random ones")
+    parser.add_argument("--one-hop", action="store_true",
+                        help="the model and packet DRR against GNNet's one-hop pairs at hot ports")
+    parser.add_argument("--quantum-scale", type=float, default=1.0,
+                        help="--one-hop: packet DRR's quantum, times DRR_QUANTUM_S")
     args = parser.parse_args()
+    if args.one_hop:
+        _one_hop(args.quantum_scale)
+        return
     if args.hot:
         _hot_ports(args.hot, args.seed)
         return
