@@ -66,6 +66,17 @@ rho_c = lambda_c E[S_c], weights phi_c summing to 1):
   moves the one-hop WFQ ports below load 0.9 from +0.6..+1.2 % bias to -0.4..+0.2 % but the
   whole from 2.085 % to 2.105 % MAPE (bias +0.2 -> -0.4 %: DRR ports, whose GPS view waits
   too little, were offset by QNA's excess); GEANT2 (held out) 3.645 -> 3.455 %.
+  Tried and not taken (NSFNET / GEANT2 even, mean-delay MAPE 1.765 / 2.310 %): a class
+  that is polled at a DRR port with a saturated class leaves in its turns, so the port's
+  load does not smooth it: its departures at its own load on its turns' capacity, c_d^2 =
+  r_c^2 c_s^2 + (1 - r_c^2) c_a^2, mixed into the port streams by rate, 1.768 / 2.312 %; a
+  polled class's departures set to c_d^2 = 1 / 3 / 10 (clumps of a round's backlog) 1.772 /
+  2.316, 1.801 / 2.347, 1.940 / 2.531 %. GEANT2 even pairs that lost nothing and cross a
+  hot DRR port (offered >= 0.95) before their last hop (753 pairs) have bias -10.0 %, MAPE
+  14.2 %; c_d^2 = 10 moves them only to -5.4 / 15.0 % while every other pair turns slow:
+  their shortfall is not the next ports' arrival variability. QNA per class (streams
+  (upstream port, port, class), each class's own mix) 2.146 / 2.496 %: a class split off a
+  port's departures keeps their smoothness whole, where the port-wide mix dilutes it.
 * Delay variance (jitter) per hop: the waiting time is zero with probability 1 - r and
   roughly exponential otherwise, r the probability that an arrival finds the server busy
   (the port's carried load, whatever the class: non-preemptive), so Var W = W^2 (2 - r) / r
