@@ -40,7 +40,11 @@ def persistent_smoothing_term(arcs: np.ndarray, first: np.ndarray, lam_hop: np.n
     rho^2 between) and Poisson for the rest; QNA's c_d^2 = rho^2 c_s^2 + 1 - rho^2 takes a
     size drawn anew at j, so exponential sizes would never smooth. Upstream links faster
     than j, and on-off streams (their clipped bursts are spaced by ``backlog_smoothing``),
-    keep QNA's departures."""
+    keep QNA's departures. Either is the variability j sees only while its busy periods are
+    no longer than u's: beyond, the share (1 - rho_j) / (1 - rho_u) of it (the ratio of the
+    mean busy periods; heavy traffic at j sees u's long-run output, Poisson). Against a
+    packet-level tandem (Poisson through stream, sizes kept, K = 6..inf, rho_j 0.8-0.9) the
+    second port's wait -12..-33 % -> -9..+4 % (tests)."""
     step = np.nonzero(~first)[0]
     n = lam.size
     pair, inverse = np.unique(arcs[step - 1] * n + arcs[step], return_inverse=True)
@@ -57,6 +61,14 @@ def persistent_smoothing_term(arcs: np.ndarray, first: np.ndarray, lam_hop: np.n
     train = busy ** BUSY_POWER
     kept = train * back_to_back_variability(r, g_scv, q) + 1.0 - train
     dep = np.where(poisson[step] & (r[inverse] <= 1.0), kept[inverse], qna[inverse])
+    # u's departures are correlated over u's busy periods and Poisson beyond (a stable
+    # port's long-run output is its input): a j whose busy periods are longer than u's sees
+    # several of u's trains in one and keeps only the share B_u / B_j of the smoothing
+    # (mean busy period B = x / (1 - rho), taken with equal service times x: with each
+    # port's own x, 7.36 % tuning link wait against 7.30 %)
+    busy_j = np.clip(rho[dn], 0.0, 1.0)
+    seen = np.minimum(1.0, (1.0 - busy_j) / np.maximum(1.0 - busy, 1e-12))
+    dep = 1.0 + seen[inverse] * (dep - 1.0)
     mixed = np.bincount(arcs[step], weights=lam_hop[step] * dep, minlength=n)
     transit = np.bincount(dn, weights=g_rate, minlength=n)
     with np.errstate(divide="ignore", invalid="ignore"):
