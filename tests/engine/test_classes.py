@@ -12,8 +12,8 @@ from nettwin import compile_network, simulate
 from nettwin.engine import QueueModel, SimulationOptions
 from nettwin.engine.classes import PinnedPaths, simulate_classes, uniform_policy
 from nettwin.engine.qos import PathDemands, Scheduler, simulate_paths
-from nettwin.engine.routing import push_thinned_all, turn_index
 from nettwin.engine.simulate import route
+from nettwin.engine.thinned import push_thinned_all, turn_index
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.model import build_network

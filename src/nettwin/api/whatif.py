@@ -39,7 +39,7 @@ from nettwin.engine.incremental import (
     failure_loads,
     prepare_baseline,
 )
-from nettwin.engine.routing import path_metrics_all
+from nettwin.engine.path_metrics import path_metrics_all
 from nettwin.engine.simulate import ServiceReport, queue_arcs, route, service_report
 from nettwin.engine.threads import engine_threads, parallel_region
 from nettwin.engine.upstream import failure_outcome, link_components, sorted_and_routed

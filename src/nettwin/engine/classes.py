@@ -24,6 +24,7 @@ import numpy as np
 from nettwin.engine.arrivals import bursty_arc_queues
 from nettwin.engine.bursts import demand_bursts
 from nettwin.engine.compiled import CompiledNetwork
+from nettwin.engine.path_metrics import path_metrics_all
 from nettwin.engine.qna import link_spacing, network_arrival_variability, port_service_scv
 from nettwin.engine.qos import (
     DAMP,
@@ -34,12 +35,8 @@ from nettwin.engine.qos import (
     path_totals,
 )
 from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
-from nettwin.engine.routing import (
-    path_metrics_all,
-    push_thinned_all,
-    turn_index,
-)
 from nettwin.engine.simulate import ServiceReport, route, service_report
+from nettwin.engine.thinned import push_thinned_all, turn_index
 from nettwin.errors import SimulationError
 
 

@@ -28,7 +28,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from nettwin.engine.routing import UNREACHABLE
+from nettwin.engine.shortest_paths import UNREACHABLE
 from nettwin.engine.upstream import _on_dag
 
 # The repair's priority queue: a binary min-heap of int64 keys with int32 values in two

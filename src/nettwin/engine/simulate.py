@@ -18,8 +18,9 @@ from nettwin.engine.bursts import demand_bursts
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.options import ArrivalModel, QueueModel
 from nettwin.engine.options import SimulationOptions as SimulationOptions  # noqa: PLC0414
+from nettwin.engine.path_metrics import path_metrics_all
 from nettwin.engine.queueing import ArcQueues, evaluate_queues
-from nettwin.engine.routing import dag_words, path_metrics_all, route_all
+from nettwin.engine.routing import dag_words, route_all
 from nettwin.engine.threads import engine_threads
 from nettwin.errors import SimulationError
 

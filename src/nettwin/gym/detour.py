@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from nettwin.engine.routing import UNREACHABLE, shortest_distances_to
+from nettwin.engine.shortest_paths import UNREACHABLE, shortest_distances_to
 
 
 @njit(cache=True, nogil=True)

@@ -7,7 +7,7 @@ joins or leaves the DAG beside another equal-cost next hop only changes that nod
 next-hop count, patched in place), pushes the
 interval's demands down every DAG (``engine.routing.push_load_to``), applies the queueing
 model per arc, and walks the DAGs again for per-demand delay and delivery
-(``engine.routing.node_metrics_to``) to judge the SLAs. Same kernels, same arithmetic as
+(``engine.path_metrics.node_metrics_to``) to judge the SLAs. Same kernels, same arithmetic as
 ``engine.simulate``; no Python per demand, per destination or per arc.
 
 The queueing formulas are those of ``engine.queueing.evaluate_queues`` in scalar form (the
@@ -22,12 +22,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from nettwin.engine.routing import (
-    UNREACHABLE,
-    node_metrics_to,
-    push_load_to,
-    shortest_distances_to,
-)
+from nettwin.engine.path_metrics import node_metrics_to
+from nettwin.engine.routing import push_load_to
+from nettwin.engine.shortest_paths import UNREACHABLE, shortest_distances_to
 
 MODEL_MM1, MODEL_MD1, MODEL_MG1, MODEL_MM1K = 0, 1, 2, 3
 

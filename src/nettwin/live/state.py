@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network
-from nettwin.engine.routing import path_metrics_all
+from nettwin.engine.path_metrics import path_metrics_all
 from nettwin.engine.simulate import ServiceReport, queue_arcs, route, service_report
 from nettwin.live.alarms import STATE_KINDS, AlarmKey, alarm_rows, derive_alarms
 from nettwin.live.counters import Step, counter_steps, implausible_letters, rate_margin

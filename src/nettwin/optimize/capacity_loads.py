@@ -20,7 +20,7 @@ import numpy as np
 from nettwin.engine import CompiledNetwork, compile_network
 from nettwin.engine.failure_sets import evaluate_failure_sets
 from nettwin.engine.incremental import prepare_baseline
-from nettwin.engine.routing import UNREACHABLE
+from nettwin.engine.shortest_paths import UNREACHABLE
 from nettwin.model import Network
 from nettwin.model.elements import Link
 from nettwin.scenarios.sweep import Failure, link_failures, srlg_failures

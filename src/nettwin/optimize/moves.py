@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from nettwin.engine.compiled import CompiledNetwork
-from nettwin.engine.routing import UNREACHABLE
+from nettwin.engine.shortest_paths import UNREACHABLE
 from nettwin.engine.simulate import route
 from nettwin.optimize.repair import repair_destination, repair_scratch
 

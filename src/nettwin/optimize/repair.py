@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from nettwin.engine.destination_repair import _pq_pop, _pq_push
-from nettwin.engine.routing import UNREACHABLE
+from nettwin.engine.shortest_paths import UNREACHABLE
 
 CAND, IN_A, QUEUED, LOWER, RESEND = 16, 2, 4, 8, 1  # mark bits
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nettwin.engine import CompiledNetwork
-from nettwin.engine.routing import UNREACHABLE
+from nettwin.engine.shortest_paths import UNREACHABLE
 from nettwin.optimize.moves import Move, RoutingTable
 from nettwin.optimize.objective import Objective, Score, Scorer, Survive, better, utilisation
 

@@ -33,7 +33,7 @@ import numpy as np
 from nettwin.engine import CompiledNetwork, SimulationOptions
 from nettwin.engine.failure_sets import evaluate_failure_sets
 from nettwin.engine.incremental import prepare_baseline
-from nettwin.engine.routing import UNREACHABLE
+from nettwin.engine.shortest_paths import UNREACHABLE
 from nettwin.engine.simulate import route
 from nettwin.errors import ValidationError
 from nettwin.model.problems import Problem

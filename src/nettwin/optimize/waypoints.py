@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from nettwin.engine.compiled import CompiledNetwork
-from nettwin.engine.routing import UNREACHABLE, shortest_distances_to
+from nettwin.engine.shortest_paths import UNREACHABLE, shortest_distances_to
 from nettwin.optimize.objective import SOFT_POWER
 
 

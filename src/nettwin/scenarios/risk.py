@@ -170,7 +170,7 @@ def run_risk(network: Network, model: RiskModel | None = None,
 
 def _unroutable_mask(compiled: CompiledNetwork, base: Any) -> np.ndarray:
     """Demands the baseline itself cannot route (sources that do not reach the destination)."""
-    from nettwin.engine.routing import UNREACHABLE
+    from nettwin.engine.shortest_paths import UNREACHABLE
 
     row = np.searchsorted(compiled.destinations, compiled.demand_dst)
     return np.asarray(base.node_dist(row, compiled.demand_src) == UNREACHABLE)

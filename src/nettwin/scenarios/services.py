@@ -12,7 +12,8 @@ import numpy as np
 from numba import njit
 
 from nettwin.engine import CompiledNetwork, SimulationOptions
-from nettwin.engine.routing import UNREACHABLE, node_metrics_to, shortest_distances_to
+from nettwin.engine.path_metrics import node_metrics_to
+from nettwin.engine.shortest_paths import UNREACHABLE, shortest_distances_to
 from nettwin.engine.simulate import queue_arcs
 
 

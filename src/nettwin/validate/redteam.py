@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nettwin.engine import CompiledNetwork
-from nettwin.engine.routing import UNREACHABLE
+from nettwin.engine.shortest_paths import UNREACHABLE
 from nettwin.engine.simulate import route
 
 LOSS_WEIGHT = 10.0
