@@ -28,6 +28,7 @@ DRR waits other than packet DRR's with the assumed quantum, Poisson arrivals).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,13 @@ import numpy as np
 from nettwin.engine.drr import DRR_CONSERVED_LOAD
 from nettwin.engine.qos import Scheduler, evaluate_class_queues
 from nettwin.engine.wfq import water_fill
-from nettwin.io.gnnet import DELAY_HORIZON_S, DRR_QUANTUM_S, iter_gnnet_samples, predict
+from nettwin.io.gnnet import (
+    DELAY_HORIZON_S,
+    DRR_QUANTUM_S,
+    GnnetSample,
+    iter_gnnet_samples,
+    predict,
+)
 from nettwin.reference.port_sim import simulate_port
 
 SIZES = [300.0, 1700.0]
@@ -65,9 +72,9 @@ def _cases(seed: int, n: int) -> np.ndarray:
     return np.array(rows)
 
 
-def _hot_ports(n: int, seed: int) -> None:
-    """The model against packet DRR at GEANT2's overloaded DRR ports (see the notes)."""
-    found: list[tuple[np.ndarray, np.ndarray, float, np.ndarray]] = []
+def _geant2_tuning() -> Iterator[tuple[GnnetSample, np.ndarray, np.ndarray]]:
+    """GEANT2's tuning samples (the even-numbered: first, third...; the others are held out)
+    with each path's length in arcs and each arc's packet rate by ToS."""
     geant = 0
     for tar in sorted(DATA.glob("*.tar.gz")):
         for sample in iter_gnnet_samples(tar):
@@ -75,20 +82,28 @@ def _hot_ports(n: int, seed: int) -> None:
             if t.n_nodes == 14:
                 continue
             geant += 1
-            if geant % 2 == 0:  # the odd-numbered samples (second, fourth...) are held out
+            if geant % 2 == 0:
                 continue
             lengths = np.diff(sample.path_ptr)
             owner = np.repeat(np.arange(lengths.size), lengths)
             pps = np.zeros((t.src.size, 3))
             np.add.at(pps, (sample.path_arc, sample.tos[owner]), sample.packets_per_s[owner])
-            for a in range(t.src.size):
-                rho = pps[a] * 1000.0 / t.bandwidth_bps[a]
-                w = t.weights[t.src[a]]
-                if t.policy[t.src[a]] != "DRR" or t.bandwidth_bps[a] < 20e3 or rho.sum() < 0.95:
-                    continue
-                _, sat = water_fill(rho[None], w[None], np.ones((1, 3), bool), np.ones(1))
-                if sat.any() and not sat.all():
-                    found.append((pps[a], w, float(t.bandwidth_bps[a]), sat[0]))
+            yield sample, lengths, pps
+
+
+def _hot_ports(n: int, seed: int) -> None:
+    """The model against packet DRR at GEANT2's overloaded DRR ports (see the notes)."""
+    found: list[tuple[np.ndarray, np.ndarray, float, np.ndarray]] = []
+    for sample, _lengths, pps in _geant2_tuning():
+        t = sample.topology
+        for a in range(t.src.size):
+            rho = pps[a] * 1000.0 / t.bandwidth_bps[a]
+            w = t.weights[t.src[a]]
+            if t.policy[t.src[a]] != "DRR" or t.bandwidth_bps[a] < 20e3 or rho.sum() < 0.95:
+                continue
+            _, sat = water_fill(rho[None], w[None], np.ones((1, 3), bool), np.ones(1))
+            if sat.any() and not sat.all():
+                found.append((pps[a], w, float(t.bandwidth_bps[a]), sat[0]))
     rng = np.random.default_rng(seed)
     errors: list[list[float]] = [[], [], []]
     for k in rng.choice(len(found), size=min(n, len(found)), replace=False).tolist():
@@ -112,34 +127,22 @@ def _hot_ports(n: int, seed: int) -> None:
 def _one_hop(scale: float) -> None:
     """The model and packet DRR against GNNet's one-hop pairs at hot DRR ports (the notes)."""
     rows: list[tuple[np.ndarray, np.ndarray, float, int, float, float]] = []
-    geant = 0
-    for tar in sorted(DATA.glob("*.tar.gz")):
-        for sample in iter_gnnet_samples(tar):
-            t = sample.topology
-            if t.n_nodes == 14:
+    for sample, lengths, pps in _geant2_tuning():
+        t = sample.topology
+        pred = None
+        for k in np.nonzero(lengths == 1)[0].tolist():
+            a = int(sample.path_arc[sample.path_ptr[k]])
+            cap, w, c = float(t.bandwidth_bps[a]), t.weights[t.src[a]], int(sample.tos[k])
+            rho = pps[a] * 1000.0 / cap
+            if (t.policy[t.src[a]] != "DRR" or rho.sum() < 0.95
+                    or sample.drop_fraction[k] > 1e-3):
                 continue
-            geant += 1
-            if geant % 2 == 0:  # held out
+            _, sat = water_fill(rho[None], w[None], np.ones((1, 3), bool), np.ones(1))
+            if not sat.any() or sat[0, c]:
                 continue
-            lengths = np.diff(sample.path_ptr)
-            owner = np.repeat(np.arange(lengths.size), lengths)
-            pps = np.zeros((t.src.size, 3))
-            np.add.at(pps, (sample.path_arc, sample.tos[owner]), sample.packets_per_s[owner])
-            pred = None
-            for k in np.nonzero(lengths == 1)[0].tolist():
-                a = int(sample.path_arc[sample.path_ptr[k]])
-                cap, w, c = float(t.bandwidth_bps[a]), t.weights[t.src[a]], int(sample.tos[k])
-                rho = pps[a] * 1000.0 / cap
-                if (t.policy[t.src[a]] != "DRR" or rho.sum() < 0.95
-                        or sample.drop_fraction[k] > 1e-3):
-                    continue
-                _, sat = water_fill(rho[None], w[None], np.ones((1, 3), bool), np.ones(1))
-                if not sat.any() or sat[0, c]:
-                    continue
-                if pred is None:
-                    pred = predict(sample, delay_horizon_s=DELAY_HORIZON_S)
-                rows.append((pps[a], w, cap, c, float(sample.delay_s[k]),
-                             float(pred.delay_s[k])))
+            if pred is None:
+                pred = predict(sample, delay_horizon_s=DELAY_HORIZON_S)
+            rows.append((pps[a], w, cap, c, float(sample.delay_s[k]), float(pred.delay_s[k])))
     print(f"{len(rows)} one-hop pairs that lose nothing at hot DRR ports (GEANT2 even)")
     err: dict[float, list[tuple[float, float]]] = {}
     for i, (lam, w, cap, c, seen, model) in enumerate(rows):
