@@ -41,9 +41,6 @@ class Warmup:
 
 
 def _work(w: Warmup, on_step: Callable[[str], None] | None = None) -> None:
-    from nettwin.kernel_cache import drop_stale_kernels
-
-    drop_stale_kernels()  # an edited checkout's cache may hold kernels inlining old callees
     try:
         for name, run in zip(STEPS, _steps(), strict=True):
             w.running = name
@@ -106,9 +103,18 @@ def _warm_storm() -> None:
 
 
 def start_warmup() -> Warmup:
-    """Start warming in a daemon thread; returns the progress record at once."""
+    """Start warming in a daemon thread; returns the progress record at once. An edited
+    checkout's cache may hold kernels inlining old callees: dropped first (``nettwin
+    warmup`` drops them itself, saying how many)."""
+    from nettwin.kernel_cache import drop_stale_kernels
+
     w = Warmup()
-    threading.Thread(target=_work, args=(w,), name="nettwin-warmup", daemon=True).start()
+
+    def warm() -> None:
+        drop_stale_kernels()
+        _work(w)
+
+    threading.Thread(target=warm, name="nettwin-warmup", daemon=True).start()
     return w
 
 

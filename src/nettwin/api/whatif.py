@@ -136,7 +136,7 @@ async def answer_once(b: Basis, changes: list[dict[str, Any]], limit: int,
     work), which the equal requests that come meanwhile share. A dashboard's 50 equal
     what-ifs at once take one thread, not 50 blocked on the first."""
     key = answer_key(changes, limit)
-    made = kept_answer(b, changes, limit)
+    made: Future[bytes] | None = b.answers.peek(key)
     if made is not None:
         return made.result() if made.done() else await asyncio.wrap_future(made)
     # by loop too: a task is awaited on its own loop only (one per server, but an app may
