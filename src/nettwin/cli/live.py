@@ -126,6 +126,8 @@ def ingest(
         t.add_row("dead letters", f"{s['dead_letters']:,}", "batches", f"{s['batches']:,}")
         t.add_row("data time", iso(s["time"]), "p99 latency",
                   f"{1e3 * s['latency_p99_s']:.1f} ms")
+        if s["commit_failures"]:
+            t.add_row("store failures", f"[red]{s['commit_failures']:,}[/]", "", "")
         return t
 
     async def run() -> None:
@@ -147,6 +149,9 @@ def ingest(
         asyncio.run(run())
     except KeyboardInterrupt:
         err.print("[dim]stopped[/]")
+    except NettwinError as exc:  # the store failed a batch after its retries
+        _print_state(twin.state.snapshot(), twin.summary())
+        raise fail(exc) from None
     _print_state(twin.state.snapshot(), twin.summary(),
                  {lid for lid, lk in twin.network.links.items() if not lk.admin_up})
     emit_json(json_out, twin.state.snapshot() | {"summary": twin.summary()})

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from nettwin.errors import NettwinError, NetworkGoneError
+from nettwin.errors import NettwinError, NetworkGoneError, StoreError
 from nettwin.estimate import TmEstimate, routing_matrix
 from nettwin.estimate.projection import misfit_level
 from nettwin.estimate.tm import RoutingMatrix
@@ -59,6 +59,9 @@ DRIFT_EVERY_S = 60.0  # data time between drift checks (and matrix refreshes)
 # the dense routing matrix (arcs x node pairs, float64) the estimate needs, above which the
 # live twin does not estimate the matrix on its own (the engine still simulates the plan)
 MAX_ROUTING_CELLS = 25_000_000  # 200 MB; germany50: 88 arcs x 2,450 pairs = 0.2 M
+# pauses before a failed store commit is tried again while ingesting (a database restart or
+# a dropped connection outlasts a few hundred ms; a broken store is reported within ~8 s)
+COMMIT_RETRY_S = (0.2, 1.0, 2.0, 5.0)
 
 
 class LiveTwin(TwinPrior):
@@ -85,6 +88,7 @@ class LiveTwin(TwinPrior):
         self._cursor: dict[str, int | None] = {}
         self.dead = 0
         self.batches = 0
+        self.commit_failures = 0  # store commits that failed (each tried again or raised)
         self.latencies_s: list[float] = []  # receive -> state applied, per batch
         self.listeners: list[Callable[[Changes], None]] = []  # after each committed batch
         self.tm: TmEstimate | None = None  # the accepted estimate the twin predicts with
@@ -156,11 +160,37 @@ class LiveTwin(TwinPrior):
         self.decoder = Decoder(state.ports)
 
     def _commit(self, changes: Changes, dead: list[DeadLetter],
-                cursor: tuple[str, int] | None, received: float) -> None:
+                cursor: tuple[str, int] | None, received: float,
+                retry_s: tuple[float, ...] = ()) -> None:
+        """Write one batch to the store (atomically: a failed commit wrote none of it),
+        then tell the listeners. A store that fails is tried again after each pause of
+        ``retry_s`` (a dropped database connection comes back on the next try), each failure
+        logged and counted in ``commit_failures``; after the last, StoreError."""
         with self._write_lock:
             self._refuse_if_retired()
-            if self.store is not None:
-                self.store.commit(self.name, changes, dead, cursor, received=received)
+            for attempt in range(len(retry_s) + 1):
+                if self.store is None:
+                    break
+                try:
+                    self.store.commit(self.name, changes, dead, cursor, received=received)
+                    break
+                except NettwinError:
+                    raise
+                except Exception as exc:  # the database's own (connection, lock, disk)
+                    self.commit_failures += 1
+                    cause = getattr(exc, "orig", None) or exc  # the driver's own words
+                    upto = f" up to position {cursor[1]} of {cursor[0]}" if cursor else ""
+                    where = (f"{self.name}: the history store failed to commit the batch"
+                             f"{upto} (data time {changes.time:.0f}; {type(cause).__name__}: "
+                             f"{str(cause)[:200]})")
+                    if attempt == len(retry_s):
+                        raise StoreError(
+                            f"{where}, {attempt + 1} tries: nothing of the batch was written"
+                            " and its source was not acknowledged; fix the store (is the "
+                            "database up, its disk full, its schema dropped?) and run again:"
+                            " a durable source sends the batch again") from exc
+                    log.warning("%s; trying again in %.1f s", where, retry_s[attempt])
+                    time.sleep(retry_s[attempt])
             self.latencies_s.append(time.time() - received)
             with self._lock:  # listeners hear a batch once it is in the history
                 for listener in self.listeners:
@@ -185,13 +215,31 @@ class LiveTwin(TwinPrior):
 
     async def run(self, source: Source, *, stop: asyncio.Event | None = None,
                   max_batch: int = 10_000, max_wait_s: float = 0.05,
-                  progress: Callable[[LiveTwin], None] | None = None) -> None:
+                  progress: Callable[[LiveTwin], None] | None = None,
+                  retry_s: tuple[float, ...] = COMMIT_RETRY_S) -> None:
         """Ingest until the source ends or ``stop`` is set. Batch k commits in a writer
         thread while batch k+1 is decoded (the database releases the GIL, so both cores
-        work); a batch is acknowledged to its source only after its commit."""
+        work); a batch is acknowledged to its source only after its commit. A commit the
+        store fails is tried again after each pause of ``retry_s``; then StoreError ends the
+        run (the batch unacknowledged)."""
         loop = asyncio.get_running_loop()
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nettwin-store")
         pending: tuple[asyncio.Future[None], Ack | None] | None = None
+        submitted: list[asyncio.Future[None]] = []
+        failed: list[StoreError] = []
+
+        def commit(prepared: tuple[Changes, list[DeadLetter], tuple[str, int] | None],
+                   received: float) -> None:
+            # the writer takes batches in order: none is written after one that failed
+            # (its cursor would skip the failed batch's messages on the next run)
+            if failed:
+                raise StoreError(f"{self.name}: batch not written after an earlier one "
+                                 "failed") from failed[0]
+            try:
+                self._commit(*prepared, received, retry_s)
+            except StoreError as exc:
+                failed.append(exc)
+                raise
 
         async def settle() -> None:
             nonlocal pending
@@ -206,8 +254,10 @@ class LiveTwin(TwinPrior):
             async for messages, ack in source.batches(max_batch, max_wait_s):
                 received = time.time()
                 prepared = self._prepare(messages, source.name)
-                fut = loop.run_in_executor(writer, self._commit, *prepared, received)
+                fut = loop.run_in_executor(writer, commit, prepared, received)
+                submitted.append(fut)
                 await settle()
+                del submitted[:-1]
                 pending = (fut, ack)
                 if progress is not None:
                     progress(self)
@@ -216,6 +266,8 @@ class LiveTwin(TwinPrior):
             await settle()
         finally:
             writer.shutdown(wait=True)
+            for f in submitted:  # a commit after the one that raised: its error is read
+                f.add_done_callback(lambda f: f.cancelled() or f.exception())
             await source.close()
 
     # ------------------------------------------------------------------ traffic matrix
@@ -368,6 +420,7 @@ class LiveTwin(TwinPrior):
     def summary(self) -> dict[str, Any]:
         lat = np.array(self.latencies_s) if self.latencies_s else np.zeros(1)
         return {"network": self.name, "samples": self.state.samples, "dead_letters": self.dead,
-                "batches": self.batches, "time": self.state.time,
+                "batches": self.batches, "commit_failures": self.commit_failures,
+                "time": self.state.time,
                 "latency_p50_s": float(np.percentile(lat, 50)),
                 "latency_p99_s": float(np.percentile(lat, 99))}

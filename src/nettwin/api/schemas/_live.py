@@ -53,6 +53,7 @@ class TwinSummary(BaseModel):
     samples: int
     dead_letters: int
     batches: int
+    commit_failures: int = 0  # store commits that failed (each retried or the run ended)
     time: float | None
     latency_p50_s: float | None
     latency_p99_s: float | None

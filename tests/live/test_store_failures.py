@@ -1,0 +1,137 @@
+"""A store that fails while the twin ingests, against the real databases: PostgreSQL drops
+the twin's connection mid-stream (the commit is tried again on a new one: no batch lost,
+none acknowledged before it is written); a SQLite store whose table is gone fails every
+try (the run ends with StoreError naming the fix, the failed batch unacknowledged)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+
+from nettwin import compile_network, simulate
+from nettwin.errors import StoreError
+from nettwin.live import LiveTwin, Message, Store
+from nettwin.live.feed import Ack
+from nettwin.live.simulated import counter_records
+
+from .conftest import POSTGRES_URL, _postgres
+
+T0 = 1.7e9
+
+
+class Batches:
+    """A source of fixed batches (positions 1, 2, ...), recording which it was told are
+    committed; ``between(k)`` runs after batch k is handed out."""
+
+    name = "bus"
+
+    def __init__(self, batches: list[list[dict]], between: Callable[[int], None]) -> None:
+        self.batches_in, self.between, self.acked = batches, between, []  # type: ignore[var-annotated]
+
+    async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.05
+                      ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
+        pos = 0
+        for k, recs in enumerate(self.batches_in):
+            msgs = [Message(r, pos + i + 1) for i, r in enumerate(recs)]
+            pos += len(recs)
+
+            async def ack(k: int = k) -> None:
+                self.acked.append(k)
+
+            yield msgs, ack
+            await asyncio.sleep(0.05)  # the writer thread commits batch k meanwhile
+            self.between(k)
+
+    async def close(self) -> None:
+        return None
+
+
+def _steps(net, steps: int = 5) -> list[list[dict]]:  # type: ignore[no-untyped-def]
+    rate = simulate(compile_network(net)).arc_load_bps
+    return list(counter_records(net, rate, start=T0, interval_s=60, steps=steps, noise=0.1,
+                                seed=4))
+
+
+def test_a_dropped_postgresql_connection_loses_no_batch(unique_name: str,
+                                                         caplog: pytest.LogCaptureFixture
+                                                         ) -> None:
+    if _postgres() is None:
+        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+    from nettwin.examples import example_path
+    from nettwin.io import load_network
+
+    app = f"nettwin-test-{uuid.uuid4().hex[:8]}"
+    store = Store(f"{POSTGRES_URL}?application_name={app}")
+    admin = _postgres()
+    assert admin is not None
+    killed: list[int] = []
+
+    def drop_connections(k: int) -> None:
+        if k in (1, 3):  # the server ends every connection the twin's store holds
+            with admin.engine.begin() as conn:
+                killed.extend(conn.execute(text(
+                    "select pg_terminate_backend(pid) from pg_stat_activity "
+                    "where application_name = :app"), {"app": app}).scalars())
+
+    net = dataclasses.replace(load_network(example_path()), name=unique_name)
+    steps = _steps(net)
+    source = Batches(steps, drop_connections)
+    twin = LiveTwin(net, store)
+    straight = LiveTwin(net)
+    for recs in steps:
+        straight.process([Message(r) for r in recs])
+    with caplog.at_level(logging.WARNING, logger="nettwin.live.twin"):
+        asyncio.run(twin.run(source, retry_s=(0.05, 0.05, 0.05)))  # type: ignore[arg-type]
+    assert killed and all(killed)  # the connections were there and were ended
+    assert twin.commit_failures >= 1
+    assert "failed to commit the batch up to position" in caplog.text
+    assert source.acked == list(range(len(steps)))  # every batch, in order
+    # everything is in the store: one rate per sample after the first step, the cursor at
+    # the last message; a restarted twin rebuilds the same state
+    assert store.count(twin.name) == sum(len(s) for s in steps[1:])
+    assert store.cursor(twin.name, "bus") == sum(len(s) for s in steps)
+    again = LiveTwin(net, store)
+    past = again.state_at(T0 + 10 * 60)
+    np.testing.assert_allclose(past.arc_rate_bps, straight.state.arc_rate_bps, rtol=1e-12)
+    store.close()
+    admin.close()
+
+
+def test_a_store_that_keeps_failing_ends_the_run_with_a_clear_error(tmp_path: Path,
+                                                                    unique_name: str) -> None:
+    from nettwin.examples import example_path
+    from nettwin.io import load_network
+
+    db = tmp_path / "twin.db"
+    store = Store(f"sqlite:///{db}")
+
+    def drop_table(k: int) -> None:
+        if k == 1:  # someone drops the history table under the running twin
+            with sqlite3.connect(db) as conn:
+                conn.execute("drop table rates")
+
+    net = dataclasses.replace(load_network(example_path()), name=unique_name)
+    steps = _steps(net)
+    source = Batches(steps, drop_table)
+    twin = LiveTwin(net, store)
+    with pytest.raises(StoreError) as err:
+        asyncio.run(twin.run(source, retry_s=(0.01, 0.01)))  # type: ignore[arg-type]
+    msg = str(err.value)
+    assert "3 tries" in msg and "no such table: rates" in msg and "run again" in msg
+    assert "INSERT" not in msg  # the driver's message, not the statement
+    assert twin.commit_failures == 3
+    assert source.acked == [0, 1]  # batch 2 (the first after the drop) never acknowledged
+    assert twin.summary()["commit_failures"] == 3
+    # nothing after the failed batch was written either: the cursor stays at batch 1's end
+    # (the batch after it was prepared and queued while batch 2 was being tried)
+    assert store.cursor(twin.name, "bus") == len(steps[0]) + len(steps[1])
+    store.close()
