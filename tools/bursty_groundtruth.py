@@ -77,6 +77,13 @@ SCENARIOS = [
     ("h06", "random", 6, 0.5, "heldout"),
     ("h07", "line", 5, 1.0, "heldout"),
     ("h08", "random", 9, 0.3, "heldout"),
+    # a fresh held-out set (session 2026-12-07, issue 21): h01-h08 had been scored in many
+    # sessions; these were drawn once, run once and scored only at the end of the session
+    # that added them (same generator, new names: new draws)
+    ("h09", "random", 9, 1.0, "heldout"),
+    ("h10", "random", 11, 0.5, "heldout"),
+    ("h11", "line", 6, 0.7, "heldout"),
+    ("h12", "random", 8, 0.3, "heldout"),
 ]
 CPU_BUDGET_S = 150.0  # t01-t04; the others 45 s (the shared 2-core machine was busy)
 SHORT_BUDGET_S = 45.0

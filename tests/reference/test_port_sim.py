@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nettwin.engine.queueing import mm1k_blocking_and_mean
-from nettwin.reference.port_sim import Stream, simulate_fifo_port
+from nettwin.reference.port_sim import Stream, simulate_fifo_port, simulate_tandem_ports
 
 CAPACITY_BPS = 1e6
 SIZE_BITS = 8000.0  # 8 ms per packet
@@ -32,3 +32,17 @@ def test_poisson_fixed_sizes_with_a_large_buffer_is_md1() -> None:
     assert run.loss == 0.0
     assert run.waiting_s == pytest.approx(rho * x / (2.0 * (1.0 - rho)), rel=0.04)
     assert run.stream_waiting_s == pytest.approx([run.waiting_s] * 2, rel=0.05)
+
+
+def test_a_tandem_with_cross_traffic_at_the_first_port_keeps_equal_sizes_spaced() -> None:
+    # equal sizes, equal speeds: whatever the first port interleaves, the through stream's
+    # packets leave it at least one transmission apart and never wait at the second one
+    through = Stream(30.0, (8000.0,), on_s=0.05, off_s=0.1)
+    cross = Stream(60.0, (8000.0,))
+    alone = simulate_tandem_ports((1e6, 1e6), through, Stream(1e-9, (8000.0,)), 10, 200.0,
+                                  cross=cross, first_system_packets=20)
+    assert alone.stream_waiting_s[0] == pytest.approx(0.0, abs=1e-12)
+    # a local stream at the second port makes them wait there again
+    mixed = simulate_tandem_ports((1e6, 1e6), through, Stream(20.0, (8000.0,)), 10, 200.0,
+                                  cross=cross, first_system_packets=20)
+    assert mixed.stream_waiting_s[0] > 1e-4

@@ -30,8 +30,18 @@ DATA = Path(__file__).resolve().parent / "data" / "ns3_bursty"
 # 5.04, 83.9 %; before the tandem terms: 9.8 %, 5.3 %, 83.9 %; before the clipping
 # changes: 9.2 %, 5.3 %, 79.3 %; the QNA model, bench_bursty.py on 2026-12-07: 33.0 %,
 # 32.8 %, 13.8 %); tolerances at the figures with a small margin
-WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.076, 0.052, 0.80
-HELDOUT = {f"h{i:02d}" for i in range(1, 9)}
+# Session 2026-12-07 (issue 21) added a fresh held-out set, h09-h12 (the generator's
+# networks under new names, run once and scored once, at the end of that session, with the
+# model before and after its change; h01-h08 had been scored in many sessions). Measured,
+# before / after that session's change (on-off groups from a port no faster lose their own
+# queueing at j): h01-h08 7.36 / 4.92 / 85.1 % -> 7.35 / 4.93 / 85.1 %; h09-h12 7.74 /
+# 5.02 / 83.3 % of 42 -> 7.78 / 5.06 / 83.3 %; all twelve 7.48 / 4.95 / 84.5 % of 129 ->
+# 7.49 / 4.97 / 84.5 %. Tolerances at the last figures with a small margin (about one
+# link's or flow's worth).
+WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.077, 0.051, 0.82
+FRESH = {f"h{i:02d}" for i in range(9, 13)}
+FRESH_WAIT_MAPE, FRESH_FLOW_MAPE, FRESH_LOSS_WITHIN = 0.080, 0.053, 0.80
+HELDOUT = {f"h{i:02d}" for i in range(1, 9)} | FRESH
 
 
 def _merge(scores: list[Scores]) -> dict[str, float]:
@@ -73,6 +83,14 @@ def test_heldout_networks_within_the_measured_errors(heldout: list[Ns3Case]) -> 
     assert s["link_wait_mape"] < WAIT_MAPE
     assert s["flow_queueing_mape"] < FLOW_MAPE
     assert s["loss_within_30"] >= LOSS_WITHIN
+
+
+def test_fresh_heldout_networks_within_the_measured_errors(heldout: list[Ns3Case]) -> None:
+    s = _merge([score_case(c, predict_case(c, "bursty")) for c in heldout
+                if c.name in FRESH])
+    assert s["link_wait_mape"] < FRESH_WAIT_MAPE
+    assert s["flow_queueing_mape"] < FRESH_FLOW_MAPE
+    assert s["loss_within_30"] >= FRESH_LOSS_WITHIN
 
 
 @pytest.mark.parametrize("traffic", ["onoff", "mixed"])

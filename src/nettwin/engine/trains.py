@@ -330,3 +330,26 @@ def backlog_smoothing(arcs: np.ndarray, n_ports: int, backlogged: np.ndarray,
         floor = np.where(rates > 0, floor / (rates * rates), 0.0)
     out: np.ndarray = np.maximum(smoothed, np.minimum(wait_s, floor))
     return out
+
+
+def self_pair_ratio(pairs: TandemPairs, arcs: np.ndarray, n_ports: int,
+                    lam_all: np.ndarray) -> np.ndarray:
+    """Per hop: the light-traffic wait a packet adds to the next one of its own stream at
+    this port, relative to Poisson arrivals (``tandem_factor``'s pair term for a = b): 0 for
+    equal sizes behind a port no faster, above 1 for variable sizes (small packets bunch
+    behind a large one); 1 for a hop with no upstream port."""
+    out = np.ones(lam_all.size)
+    same = pairs.a == pairs.b
+    if not same.any():
+        return out
+    a = pairs.a[same]
+    lam = np.bincount(arcs, weights=lam_all, minlength=n_ports)
+    lam_o = np.maximum(lam[pairs.up[same]] - lam_all[a], 0.0)[:, None, None]
+    sau = pairs.sau[same]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        during = np.where(lam_o > 0, -np.expm1(-lam_o * sau) / lam_o, sau)
+    over = pairs.over[same]
+    e = (pairs.weight[same] * (during * over + over * over / 2.0)).sum((1, 2))
+    out[a] = e / np.maximum(pairs.poisson[same], 1e-300)
+    return out
+

@@ -235,20 +235,37 @@ def simulate_fifo_port(streams: list[Stream], capacity_bps: float, system_packet
 
 def simulate_tandem_ports(capacity_bps: tuple[float, float], through: Stream, local: Stream,
                           system_packets: int, horizon_s: float, *, warmup: float = 0.05,
-                          seed: int = 1) -> FifoRun:
-    """Two FIFO ports in a row: ``through`` crosses both (an unlimited buffer at the first),
-    ``local`` joins at the second, which holds ``system_packets``. Packets keep their size
-    from port to port (as on a real path; ``simulate_tandem`` above is the same without
-    losses). Returns the second port's wait and loss (stream 0 through, 1 local)."""
+                          seed: int = 1, cross: Stream | None = None,
+                          first_system_packets: int | None = None) -> FifoRun:
+    """Two FIFO ports in a row: ``through`` crosses both (an unlimited buffer at the first,
+    or ``first_system_packets``), ``cross`` (optional) shares the first port and leaves
+    there, ``local`` joins at the second, which holds ``system_packets``. Packets keep their
+    size from port to port (as on a real path; ``simulate_tandem`` above is the same
+    without losses). Returns the second port's wait and loss (stream 0 through, 1 local)."""
     rng = np.random.default_rng(seed)
     t_through = np.sort(_stream_times(through, horizon_s, rng))
     s_through = _draw_sizes(through, t_through.size, rng)
-    _, leave = _fifo_pass(t_through, s_through / capacity_bps[0], t_through.size + 1)
+    if cross is None:
+        _, leave = _fifo_pass(t_through, s_through / capacity_bps[0],
+                              first_system_packets or t_through.size + 1)
     t_local = _stream_times(local, horizon_s, rng)
     s_local = _draw_sizes(local, t_local.size, rng)
+    if cross is not None:  # drawn after the others: runs without it stay as they were
+        t_cross = _stream_times(cross, horizon_s, rng)
+        s_cross = _draw_sizes(cross, t_cross.size, rng)
+        at = np.concatenate([t_through, t_cross])
+        mine = np.concatenate([np.ones(t_through.size, bool), np.zeros(t_cross.size, bool)])
+        order = np.argsort(at, kind="stable")
+        _, out = _fifo_pass(at[order], np.concatenate([s_through, s_cross])[order]
+                            / capacity_bps[0], first_system_packets or at.size + 1)
+        leave = np.empty(at.size)
+        leave[order] = out
+        leave = leave[mine]
+    kept = ~np.isnan(leave)  # dropped at the first port: never reach the second
+    leave, s_kept = leave[kept], s_through[kept]
     arrive = np.concatenate([leave, t_local])
     order = np.argsort(arrive, kind="stable")
     who = np.concatenate([np.zeros(leave.size, int), np.ones(t_local.size, int)])[order]
-    wait, _ = _fifo_pass(arrive[order], np.concatenate([s_through, s_local])[order]
+    wait, _ = _fifo_pass(arrive[order], np.concatenate([s_kept, s_local])[order]
                          / capacity_bps[1], system_packets)
     return _summarise(arrive[order], wait, who, 2, warmup * horizon_s)
