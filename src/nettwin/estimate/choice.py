@@ -50,7 +50,8 @@ options, the weight of the other day type's matrices (``DAY_WEIGHTS``, ``History
 day_weight``) is chosen on the same estimates, the chosen option's mixture with each
 weight: the lowest mean log error among the weights that beat none (1) by more than one
 paired standard error. A stage, not one more grid axis: three validations more instead of
-a grid three times as large (germany50 learns in about 90 s of CPU). germany50's training
+a grid four times as large (germany50's learning 109 -> 119 s of CPU, single thread,
+measured one after the other on a shared machine). germany50's training
 days chose 0.1 (validation median 7.45 -> 6.92 %; test days 10.5 -> 9.8 %). Its alarm
 level rose with it (6.7 -> 9.6: the day-weighted spread is narrower, the weekday
 innovations larger), and the test Sunday's innovation as well (8.2 -> 12.3, its misfit

@@ -77,7 +77,9 @@ estimates 7.18 %), the weighting of the projection's objective: the prior varian
 the learned share spread against one proportional to the prior mean (constant
 coefficient of variation, the same total: 8.20 %), to its square root (8.45 %), the
 geometric mean of the two (7.38 %), or sd^1.5 / sqrt(mean) (7.52 %): the learned spread
-stays.
+stays. Nor a state carried from day to day (the prior mean moved a share beta towards the
+previous day's posterior fan-out, the estimates of each origin in date order, a Kalman
+filter's random-walk step): beta 0.2 7.29 %, 0.4 7.50 %, 0.6 7.85 % against 7.19 %.
 
 The estimate given the counters (the closed-form Gaussian posterior) and the drift
 statistic read from it: ``nettwin.estimate.projection``.
