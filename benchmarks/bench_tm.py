@@ -4,15 +4,16 @@ Protocol (no test day touches any choice): the matrices of each data set in time
 the last ones are the test days (Abilene: the last 576 five-minute matrices, two days;
 GEANT: the last 96 fifteen-minute matrices, one day; germany50: the last 7 daily
 matrices). The rest is training. Choices (time-of-day bins, recency half-life, shares
-traffic-weighted or per matrix, analog weighting width, fan-in, KL fit to node totals) are
-made on the training part by rolling origins (``validation_origins``: at each origin a prior learned
-on the training matrices before it, every later training matrix estimated; the last third
-of training but at least 8 matrices validated, up to 8 origins, at most 64 estimates:
-``validation_plan``; the option of lowest mean log error, averaged with those the
-estimates cannot tell from it), then the counters' noise
-floor; the spread calibration kappa there too (the 68th percentile of |error| / sd) and
-the drift alarm (twice the 99th percentile of the validation innovations, or the
-estimate's standardised misfit above its chi-square level: ``misfit_level``).
+traffic-weighted or per matrix, analog weighting width, fan-in, KL fit to node totals)
+are made on the training part by rolling origins (``validation_origins``: at each origin a
+prior learned on the training matrices before it, every later training matrix estimated;
+the last third of training but at least 8 matrices validated, up to 8 origins, at most 64
+estimates: ``validation_plan``; the option of lowest mean log error, averaged with those
+the estimates cannot tell from it), then, on a history with dates holding weekdays and
+weekend days (germany50), the day-type weight, then the counters' noise floor; the spread
+calibration kappa there too (the 68th percentile of |error| / sd) and the drift alarm
+(twice the 99th percentile of the validation innovations, or the estimate's standardised
+misfit above its chi-square level: ``misfit_level``).
 Then the prior is learned on the whole training part and every test matrix is routed on
 the network (ECMP, the loader's metrics), its link loads and node totals handed to the
 estimator, and the estimate scored against the truth: traffic-weighted |error|, coverage
@@ -77,8 +78,9 @@ CASES = [
 ]
 
 
-def _subset(h: TmHistory, sel: slice) -> TmHistory:
-    return TmHistory(h.rate_bps[sel], h.time_of_day_s[sel], h.labels[sel])
+def _day(h: TmHistory, i: int) -> float | None:
+    """Day of the week of matrix ``i`` (what the estimate is told besides its time)."""
+    return None if h.day_of_week is None else float(h.day_of_week[i])
 
 
 def _noisy(rng: np.random.Generator, x: np.ndarray, routing, c, noise: float  # type: ignore[no-untyped-def]
@@ -112,7 +114,7 @@ def _run(rm, c, prior: HistoryPrior, test: TmHistory, *,  # type: ignore[no-unty
     ``read`` the estimate is told the noise read from the counters, not the true one)."""
     rng = np.random.default_rng(11)
     errs, cover, wall, cpu = [], [], [], []
-    for x, tod in zip(test.rate_bps, test.time_of_day_s, strict=True):
+    for i, (x, tod) in enumerate(zip(test.rate_bps, test.time_of_day_s, strict=True)):
         y, out, inn = _noisy(rng, x, rm, c, noise)
         if missing:
             y = y.copy()
@@ -120,6 +122,7 @@ def _run(rm, c, prior: HistoryPrior, test: TmHistory, *,  # type: ignore[no-unty
         t0, p0 = time.perf_counter(), time.process_time()
         est = estimate_tm_with_prior(rm, y, prior, node_out_bps=out if edge else None,
                                      node_in_bps=inn if edge else None, time_of_day_s=tod,
+                                     day_of_week=_day(test, i),
                                      noise=_told(c, y, out, inn, noise, read))
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - p0)
@@ -139,16 +142,19 @@ def _drift(c, rm, prior: HistoryPrior, test: TmHistory, *,  # type: ignore[no-un
     the share flagged when the network routes around the failure and the twin does not
     know (up to 12 test matrices each); counters off by ``noise``, the estimate told the
     true noise or (``read``) the one read from the counters."""
-    sample = test.rate_bps[:: max(1, test.n // 12)]
-    tods = test.time_of_day_s[:: max(1, test.n // 12)]
+    every = max(1, test.n // 12)
+    sample = test.rate_bps[::every]
+    tods = test.time_of_day_s[::every]
+    days = [_day(test, i) for i in range(0, test.n, every)]
     rng = np.random.default_rng(12)
 
     def flagged(routing) -> list[bool]:  # type: ignore[no-untyped-def]
         hits = []
-        for x, t in zip(sample, tods, strict=True):
+        for x, t, day in zip(sample, tods, days, strict=True):
             y, out, inn = _noisy(rng, x, routing, c, noise)
             hits.append(prior.drift(estimate_tm_with_prior(
                 rm, y, prior, node_out_bps=out, node_in_bps=inn, time_of_day_s=float(t),
+                day_of_week=day,
                 noise=_told(c, y, out, inn, noise, read), with_std=False)))
         return hits
 
@@ -176,7 +182,7 @@ def evaluate(case: Case, full: bool) -> tuple[dict[str, float], str]:
     history = load_tm_history(files, list(net.node_ids), rm)
     skipped = len(files) - history.n
     n_train = history.n - case.n_test
-    train, test = _subset(history, slice(0, n_train)), _subset(history, slice(n_train, None))
+    train, test = history.select(slice(0, n_train)), history.select(slice(n_train, None))
     t1, p1 = time.perf_counter(), time.process_time()
     prior, choice = prior_from_history(train, rm, c.n_nodes)
     learn_s, learn_cpu_s = time.perf_counter() - t1, time.process_time() - p1
@@ -188,7 +194,8 @@ def evaluate(case: Case, full: bool) -> tuple[dict[str, float], str]:
                   f"{choice.validation_matrices} matrices, median error "
                   f"{100 * choice.validation_error:.1f} %; noise floor {choice.noise_floor:g}; "
                   f"shares {'per matrix' if choice.per_matrix else 'traffic-weighted'}; "
-                  f"{choice.members} option(s) averaged; "
+                  f"{choice.members} option(s) averaged; day-type weight "
+                  f"{choice.day_weight:g}; "
                   f"learned in {learn_s:.1f} s ({learn_cpu_s:.1f} s CPU)")
     errs, cover, wall, cpu = _run(rm, c, prior, test)
     false_alarms, caught, failures = _drift(c, rm, prior, test)

@@ -91,6 +91,7 @@ def estimate_tm_cmd(
     from nettwin.estimate import routing_matrix
     from nettwin.estimate.history import estimate_tm_with_prior, prior_from_history
     from nettwin.io.tm_history import load_tm_history, resolve_history_paths
+    from nettwin.live.live_network import day_of_week
     from nettwin.report import write_rows
 
     try:
@@ -148,7 +149,8 @@ def estimate_tm_cmd(
             drift_prior, prior_doc = prior, _prior_json("files", hist.n, hist.labels)
             est = estimate_tm_with_prior(
                 rm, np.where(up, past.arc_rate_bps, np.nan), prior,
-                time_of_day_s=float(past.time) % 86_400.0, noise=counter_noise)
+                time_of_day_s=float(past.time) % 86_400.0,
+                day_of_week=day_of_week(float(past.time)), noise=counter_noise)
             if prior.drift(est):
                 out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
                           f"routing and the measured history (innovation "
@@ -229,8 +231,10 @@ def _validate_rows(network: Any, paths: list[Path], prior_paths: list[Path], edg
         prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=edge)
         print_choice(hist.n, choice)
     rows: list[dict[str, Any]] = []
-    for label, x, tod in track(list(zip(truth.labels, truth.rate_bps, truth.time_of_day_s,
-                                        strict=True)),
+    days = (truth.day_of_week if truth.day_of_week is not None
+            else np.full(truth.n, np.nan))
+    for label, x, tod, day in track(list(zip(truth.labels, truth.rate_bps,
+                                             truth.time_of_day_s, days, strict=True)),
                                description="estimating", console=err, transient=True,
                                disable=not err.is_terminal):
         row: dict[str, Any] = {"matrix": label, "empty": bool(x.sum() <= 0)}
@@ -249,7 +253,7 @@ def _validate_rows(network: Any, paths: list[Path], prior_paths: list[Path], edg
         if prior is not None:
             est = estimate_tm_with_prior(rm, y, prior,
                                          time_of_day_s=float(tod), node_out_bps=node_out,
-                                         node_in_bps=node_in)
+                                         node_in_bps=node_in, day_of_week=float(day))
         else:
             est = estimate_tm(rm, y, c.arc_src, c.arc_dst, c.n_nodes, node_out_bps=node_out,
                               node_in_bps=node_in)

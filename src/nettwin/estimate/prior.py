@@ -31,7 +31,25 @@ the node totals reveal (time of day, weekday against weekend, the week of unusua
 in the DFN history) get the shares of their own kind without bins chosen in advance. On
 the held-out days of ``benchmarks/bench_tm.py`` the protocol (mean log error, December
 2026) picks it on all three: Abilene (tau 0.25; 13.5 %), GEANT (tau 0.5; 11.7 %
-traffic-weighted error) and germany50 (tau 1; 10.5 %). Tried on GEANT and not
+traffic-weighted error) and germany50 (tau 1; 10.5 %, 9.8 % with the day type below).
+
+Day type: with dates (``TmHistory.day_of_week``, read from the files' stamps or names) a
+past matrix of the other day type than the estimated one's (weekday against Saturday or
+Sunday) weighs ``day_weight`` (``HistoryPrior.day_weight``) on top of its recency and
+analog weights: for daily matrices the day type is what the time-of-day bin is for
+five-minute ones, a regime known in advance. Not a split: a weekend estimate of germany50
+had two to four weekend days to learn from (weight 0: rolling-origin mean log error 7.46
+-> 8.29 %, innovations to 65), so the other days still speak, down-weighted. Chosen on
+the history (``nettwin.estimate.choice``), offered only when it holds both day types
+(Abilene's and GEANT's histories are weekdays only). germany50, training days only (the
+chosen options; 36 rolling-origin estimates, geometric mean error): weight 0.3 7.25 %,
+0.1 7.18 %, 0.03 7.30 % against 7.46 % (weekend estimates 7.36 -> 6.75 %, weekdays 7.87
+-> 7.83 %); the same gain under the other options tried (fan-out only 8.01 -> 7.54 %,
+KL-fitted 8.11 -> 7.90 %); a day-of-week split instead of weekday / weekend (weight 0.3:
+7.39 %) less. Test days (``benchmarks/bench_tm.py``, weight 0.1 chosen): median error
+10.5 -> 9.8 %.
+
+Tried on GEANT and not
 kept (no gain on the validation tail, or lost on the held-out day): a learned low-rank
 prior covariance from training residuals (13.0 -> 14-17 %), a Kalman filter on the
 prior's deviation over consecutive estimates (at best 12.7 %: the counters see the same
@@ -54,7 +72,14 @@ analog distance read from the link loads as well as the node totals (7.43 / 7.68
 from the link loads alone (7.42 / 7.67 %), and the fan-in weight of the geometric mean
 (0.4: 7.36 / 7.68 %; 0.25 and 0.6 worse), and without analog weighting each pair's
 median daily share for the mean one (7.26 / 7.76 -> 7.29 / 7.82 %): none beyond the
-estimates' noise.
+estimates' noise. With the day type (weight 0.1; geometric mean error of the same 36
+estimates 7.18 %), the weighting of the projection's objective: the prior variance from
+the learned share spread against one proportional to the prior mean (constant
+coefficient of variation, the same total: 8.20 %), to its square root (8.45 %), the
+geometric mean of the two (7.38 %), or sd^1.5 / sqrt(mean) (7.52 %): the learned spread
+stays. Nor a state carried from day to day (the prior mean moved a share beta towards the
+previous day's posterior fan-out, the estimates of each origin in date order, a Kalman
+filter's random-walk step): beta 0.2 7.29 %, 0.4 7.50 %, 0.6 7.85 % against 7.19 %.
 
 The estimate given the counters (the closed-form Gaussian posterior) and the drift
 statistic read from it: ``nettwin.estimate.projection``.
@@ -79,10 +104,33 @@ class TmHistory:
     rate_bps: np.ndarray  # [matrices, pairs]
     time_of_day_s: np.ndarray  # [matrices], nan where the time is unknown
     labels: tuple[str, ...]
+    # [matrices]: day of the week (0 Monday .. 6 Sunday), nan where the date is unknown;
+    # None: no dates at all
+    day_of_week: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         return int(self.rate_bps.shape[0])
+
+    def select(self, sel: slice | np.ndarray) -> TmHistory:
+        """These matrices (a slice or an index array), their times and dates with them."""
+        days = None if self.day_of_week is None else self.day_of_week[sel]
+        return TmHistory(self.rate_bps[sel], self.time_of_day_s[sel],
+                         tuple(np.asarray(self.labels, dtype=object)[sel].tolist()), days)
+
+    def day_types(self) -> bool:
+        """Whether the history knows every matrix's date and holds weekdays and weekend
+        days both (then a prior can weigh the days of the estimated one's type more:
+        ``HistoryPrior.day_weight``)."""
+        if self.day_of_week is None or not np.isfinite(self.day_of_week).all():
+            return False
+        weekend = self.day_of_week >= 5
+        return bool(weekend.any() and (~weekend).any())
+
+
+def _weekend(day_of_week: np.ndarray) -> np.ndarray:
+    """1 for Saturday and Sunday, 0 for a weekday, nan for an unknown date."""
+    return np.where(np.isfinite(day_of_week), (day_of_week >= 5).astype(np.float64), np.nan)
 
 
 def _share_fit(w: np.ndarray, tot: np.ndarray, share: np.ndarray, n_nodes: int,
@@ -128,20 +176,34 @@ class AnalogHistory:
     moments: np.ndarray
     routed: np.ndarray
     n_nodes: int
+    # [T]: 1 for a weekend day, 0 for a weekday, nan unknown (``HistoryPrior.day_weight``)
+    weekend: np.ndarray | None = None
 
     def weights(self, node_out_bps: np.ndarray, node_in_bps: np.ndarray,
-                tau: float) -> np.ndarray:
-        d2 = ((self.features - _node_features(node_out_bps, node_in_bps)) ** 2).sum(axis=1)
-        z = d2 / (2.0 * (tau * self.scale) ** 2)
-        w: np.ndarray = self.weight * np.exp(-(z - z.min()))  # relative: no underflow
+                tau: float | None, day_of_week: float | None = None,
+                day_weight: float = 1.0) -> np.ndarray:
+        """Each past matrix's weight: recency, times the node-total likeness (``tau``
+        None: left out), times ``day_weight`` where its day type (weekday or weekend)
+        differs from that of ``day_of_week`` (unknown on either side: 1)."""
+        w: np.ndarray = self.weight
+        if tau is not None:
+            d2 = ((self.features - _node_features(node_out_bps, node_in_bps)) ** 2).sum(axis=1)
+            z = d2 / (2.0 * (tau * self.scale) ** 2)
+            w = w * np.exp(-(z - z.min()))  # relative: no underflow
+        if (day_weight != 1.0 and self.weekend is not None and day_of_week is not None
+                and np.isfinite(day_of_week)):
+            other = np.isfinite(self.weekend) & (self.weekend != float(day_of_week >= 5))
+            w = np.where(other, day_weight * w, w)
         return w
 
-    def shares(self, node_out_bps: np.ndarray, node_in_bps: np.ndarray, tau: float
+    def shares(self, node_out_bps: np.ndarray, node_in_bps: np.ndarray, tau: float | None,
+               day_of_week: float | None = None, day_weight: float = 1.0
                ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
         """(fan-out, spread), (fan-in, spread) learned with the analog weights (the same
         traffic-weighted mean and spread as ``_share_fit``, from the moments)."""
         out_x, out_tot, out_sq, in_x, in_tot, in_sq = (
-            self.weights(node_out_bps, node_in_bps, tau) @ self.moments).reshape(6, -1)
+            self.weights(node_out_bps, node_in_bps, tau, day_of_week, day_weight)
+            @ self.moments).reshape(6, -1)
         floor_share = 1e-3 / max(self.n_nodes - 1, 1)
         fits = []
         for x, tot, sq in ((out_x, out_tot, out_sq), (in_x, in_tot, in_sq)):
@@ -154,8 +216,8 @@ class AnalogHistory:
 
     @staticmethod
     def learn(x: np.ndarray, src: np.ndarray, dst: np.ndarray, n_nodes: int,
-              weight: np.ndarray, routed: np.ndarray, per_matrix: bool = False
-              ) -> AnalogHistory:
+              weight: np.ndarray, routed: np.ndarray, per_matrix: bool = False,
+              day_of_week: np.ndarray | None = None) -> AnalogHistory:
         node_out = np.stack([np.bincount(src, row, n_nodes) for row in x])
         node_in = np.stack([np.bincount(dst, row, n_nodes) for row in x])
         out_total, in_total = node_out[:, src], node_in[:, dst]
@@ -172,7 +234,8 @@ class AnalogHistory:
             else:
                 blocks += [x, total, x * share]
         moments = np.hstack(blocks)
-        return AnalogHistory(weight, feats, max(scale, 1e-12), moments, routed, n_nodes)
+        return AnalogHistory(weight, feats, max(scale, 1e-12), moments, routed, n_nodes,
+                             None if day_of_week is None else _weekend(day_of_week))
 
 
 @dataclass(frozen=True, eq=False)
@@ -203,6 +266,9 @@ class HistoryPrior:
     # the counters' relative noise every estimate assumes at least (chosen on the history)
     noise_floor: float = 1e-3
     per_matrix: bool = False  # shares learned with each matrix counting once (record only)
+    # day type: the weight of a past matrix whose day type (weekday or weekend) differs
+    # from the estimated one's (1: off; needs the history's dates and the estimate's day)
+    day_weight: float = 1.0
     # model averaging: when not empty, the prior is the equal-weight mixture of these
     # (each its own options, kappa 1), matched in mean and variance (``prior_moments``); this
     # prior's own shares are the first member's, its kappa, noise floor and alarm the
@@ -224,15 +290,19 @@ class HistoryPrior:
         return int((time_of_day_s % SECONDS_PER_DAY) / SECONDS_PER_DAY * self.bins)
 
     def mean_sd(self, node_out_bps: np.ndarray, node_in_bps: np.ndarray | None = None,
-                time_of_day_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                time_of_day_s: float | None = None, day_of_week: float | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
         """Prior mean and standard deviation per pair for these node totals: out_s F_sd
         (and, with ``use_fanin``, its geometric mean with in_d G_sd)."""
         b = self.bin_of(time_of_day_s)
         fanout, spread = self.fanout[b], self.spread[b]
         fanin, fanin_spread = self.fanin[b], self.fanin_spread[b]
-        if self.analog is not None and self.analog_tau is not None and node_in_bps is not None:
+        by_day = (self.day_weight != 1.0 and day_of_week is not None
+                  and bool(np.isfinite(day_of_week)))
+        if (self.analog is not None and (self.analog_tau is not None or by_day)
+                and node_in_bps is not None):
             (fanout, spread), (fanin, fanin_spread) = self.analog.shares(
-                node_out_bps, node_in_bps, self.analog_tau)
+                node_out_bps, node_in_bps, self.analog_tau, day_of_week, self.day_weight)
         out = node_out_bps[self.src]
         mean, sd = out * fanout, out * spread
         if self.use_fanin and node_in_bps is not None:
@@ -288,13 +358,15 @@ def _shares(x: np.ndarray, key: np.ndarray, n_nodes: int, w: np.ndarray, tod: np
 
 def learn_prior(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *, bins: int = 1,
                 half_life: float | None = None, analog_tau: float | None = None,
-                per_matrix: bool = False) -> HistoryPrior:
+                per_matrix: bool = False, day_weight: float = 1.0) -> HistoryPrior:
     """Fan-out and fan-in shares (traffic-weighted, or with ``per_matrix`` each matrix
     counting once whatever its volume) and their spread from measured matrices; with
     ``bins`` > 1 one set per time-of-day bin (bins with fewer than two matrices fall back
     to all of them); ``half_life`` (in matrices) weighs recent ones
     more; ``analog_tau`` (in units of the typical distance between past matrices) keeps
-    the history to re-weigh it per estimate by node-total likeness (``AnalogHistory``)."""
+    the history to re-weigh it per estimate by node-total likeness (``AnalogHistory``);
+    ``day_weight`` below 1 (a history with dates) weighs the past matrices of the other
+    day type than the estimated one's by it, per estimate, with the same machinery."""
     w = np.ones(history.n) if half_life is None else 0.5 ** (
         (history.n - 1 - np.arange(history.n)) / half_life)
     fan_out, spread_out = _shares(history.rate_bps, rm.src, n_nodes, w,
@@ -302,12 +374,15 @@ def learn_prior(history: TmHistory, rm: RoutingMatrix, n_nodes: int, *, bins: in
     fan_in, spread_in = _shares(history.rate_bps, rm.dst, n_nodes, w,
                                 history.time_of_day_s, bins, rm.routed, per_matrix)
     masks = _bin_masks(history.time_of_day_s, bins, history.n)
-    analog = None if analog_tau is None else AnalogHistory.learn(
-        history.rate_bps, rm.src, rm.dst, n_nodes, w, rm.routed, per_matrix)
+    by_day = day_weight != 1.0 and history.day_types()
+    analog = None if analog_tau is None and not by_day else AnalogHistory.learn(
+        history.rate_bps, rm.src, rm.dst, n_nodes, w, rm.routed, per_matrix,
+        history.day_of_week)
     return HistoryPrior(rm.src, rm.dst, n_nodes, fan_out, spread_out, fan_in, spread_in,
                         _node_shares(history.rate_bps, rm.src, n_nodes, w, masks),
                         _node_shares(history.rate_bps, rm.dst, n_nodes, w, masks),
-                        analog=analog, analog_tau=analog_tau, per_matrix=per_matrix)
+                        analog=analog, analog_tau=analog_tau, per_matrix=per_matrix,
+                        day_weight=day_weight if by_day else 1.0)
 
 
 def fit_margins(mean_bps: np.ndarray, src: np.ndarray, dst: np.ndarray, n_nodes: int,
@@ -327,7 +402,8 @@ def fit_margins(mean_bps: np.ndarray, src: np.ndarray, dst: np.ndarray, n_nodes:
 def prior_moments(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior: HistoryPrior, *,
                   node_out_bps: np.ndarray | None = None,
                   node_in_bps: np.ndarray | None = None,
-                  time_of_day_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  time_of_day_s: float | None = None,
+                  day_of_week: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Prior mean and standard deviation per pair for this interval: the fan-out prior
     (KL-fitted to the node totals when access counters give them); without access
     counters the history's node shares of the total, the total fitted to the counters.
@@ -336,7 +412,8 @@ def prior_moments(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior: HistoryPri
     the one that happened to score best), its spread times this prior's kappa."""
     if prior.members:
         moments = [prior_moments(rm, arc_rate_bps, p, node_out_bps=node_out_bps,
-                                 node_in_bps=node_in_bps, time_of_day_s=time_of_day_s)
+                                 node_in_bps=node_in_bps, time_of_day_s=time_of_day_s,
+                                 day_of_week=day_of_week)
                    for p in prior.members]
         means = np.stack([m for m, _ in moments])
         mean = means.mean(axis=0)
@@ -344,12 +421,13 @@ def prior_moments(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior: HistoryPri
         return mean, np.sqrt(np.clip(second - mean**2, 0.0, None)) * prior.kappa
     n = prior.n_nodes
     if node_out_bps is not None and node_in_bps is not None:
-        mean, sd = prior.mean_sd(node_out_bps, node_in_bps, time_of_day_s)
+        mean, sd = prior.mean_sd(node_out_bps, node_in_bps, time_of_day_s, day_of_week)
     else:
         # counters only: the history's own node shares, the total fitted to the counters
         # (least squares; link loads include transit, so they cannot give node totals)
         b = prior.bin_of(time_of_day_s)
-        mean, sd = prior.mean_sd(prior.out_share[b], prior.in_share[b], time_of_day_s)
+        mean, sd = prior.mean_sd(prior.out_share[b], prior.in_share[b], time_of_day_s,
+                                 day_of_week)
         measured = np.flatnonzero(np.isfinite(arc_rate_bps))
         fit = rm.a[measured] @ mean
         denom = float(fit @ fit)
@@ -366,14 +444,18 @@ def estimate_tm_with_prior(rm: RoutingMatrix, arc_rate_bps: np.ndarray, prior: H
                            *, node_out_bps: np.ndarray | None = None,
                            node_in_bps: np.ndarray | None = None,
                            time_of_day_s: float | None = None,
+                           day_of_week: float | None = None,
                            noise: float = 1e-3, with_std: bool = True) -> TmEstimate:
     """The traffic matrix from counters and a prior learned from measured history: the
     prior's moments (``prior_moments``), then the closed-form projection onto the
     counters. ``noise``: the counters' relative error (1e-3: exact to rounding; 0.01 for
-    1 % noisy counters); ``with_std`` False: the mean only (``project_tm``)."""
+    1 % noisy counters); ``day_of_week`` (0 Monday .. 6 Sunday) of the estimated matrix,
+    for a prior that weighs day types (``HistoryPrior.day_weight``; None: every past day
+    alike); ``with_std`` False: the mean only (``project_tm``)."""
     n = prior.n_nodes
     mean, sd = prior_moments(rm, arc_rate_bps, prior, node_out_bps=node_out_bps,
-                             node_in_bps=node_in_bps, time_of_day_s=time_of_day_s)
+                             node_in_bps=node_in_bps, time_of_day_s=time_of_day_s,
+                             day_of_week=day_of_week)
     return project_tm(rm, arc_rate_bps, mean, sd, node_out_bps=node_out_bps,
                       node_in_bps=node_in_bps, n_nodes=n, noise=max(noise, prior.noise_floor),
                       with_std=with_std)

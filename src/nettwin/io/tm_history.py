@@ -1,9 +1,11 @@
 """Measured traffic matrices read as history for the estimator's prior
 (``nettwin.estimate.history``): a folder or glob of files in any traffic format with node
-names, aligned on the pairs of a routing matrix, with each matrix's time of day."""
+names, aligned on the pairs of a routing matrix, with each matrix's time of day and, where
+the stamp or the file name carries a date, its day of the week."""
 
 from __future__ import annotations
 
+import datetime
 import glob
 import re
 from collections.abc import Iterable, Sequence
@@ -45,6 +47,20 @@ def _time_of_day(stamp: str | None, name: str) -> float:
     return float("nan")
 
 
+def _day_of_week(stamp: str | None, name: str) -> float:
+    """Day of the week (0 Monday .. 6 Sunday) of the YYYYMMDD date in the stamp or the
+    file name; nan when neither carries a valid date."""
+    for text in (stamp or "", name):
+        m = _STAMP.search(text)
+        if m:
+            try:
+                return float(datetime.date(int(m.group(1)[:4]), int(m.group(1)[4:6]),
+                                           int(m.group(1)[6:])).weekday())
+            except ValueError:
+                continue
+    return float("nan")
+
+
 def load_tm_history(paths: Iterable[str | Path], node_ids: Sequence[str],
                     rm: RoutingMatrix, *, keep_empty: bool = False) -> TmHistory:
     """Read measured matrices (any traffic format ``nettwin`` reads) onto ``rm``'s pairs.
@@ -64,7 +80,8 @@ def load_tm_history(paths: Iterable[str | Path], node_ids: Sequence[str],
             raise ImportFormatError(str(path), f"{fmt.value} files carry no node names; "
                                                "give SNDlib XML, CSV or native matrices")
         records.append(MeasuredMatrix(path.name, _time_of_day(rec.time, path.name),
-                                      rec.src, rec.dst, rec.rate_bps))
+                                      rec.src, rec.dst, rec.rate_bps,
+                                      _day_of_week(rec.time, path.name)))
     return tm_history(records, node_ids, rm, keep_empty=keep_empty)
 
 
@@ -77,6 +94,7 @@ class MeasuredMatrix:
     src: Sequence[str]
     dst: Sequence[str]
     rate_bps: Sequence[float]
+    day_of_week: float = float("nan")  # 0 Monday .. 6 Sunday; nan: unknown
 
 
 def tm_history(matrices: Iterable[MeasuredMatrix], node_ids: Sequence[str], rm: RoutingMatrix,
@@ -88,7 +106,7 @@ def tm_history(matrices: Iterable[MeasuredMatrix], node_ids: Sequence[str], rm: 
     n = len(node_ids)
     pair_of = np.full(n * n, -1, np.int64)
     pair_of[rm.src.astype(np.int64) * n + rm.dst] = np.arange(rm.src.size)
-    rows, times, labels = [], [], []
+    rows, times, labels, days = [], [], [], []
     for rec in matrices:
         unknown = sorted({s for s in (*rec.src, *rec.dst) if s not in index})
         if unknown:
@@ -111,7 +129,10 @@ def tm_history(matrices: Iterable[MeasuredMatrix], node_ids: Sequence[str], rm: 
             continue
         rows.append(x)
         times.append(rec.time_of_day_s)
+        days.append(rec.day_of_week)
         labels.append(rec.label)
     if not rows or not any(r.sum() > 0 for r in rows):
         raise ImportFormatError("prior history", "every measured matrix is empty")
-    return TmHistory(np.vstack(rows), np.asarray(times, dtype=np.float64), tuple(labels))
+    week = np.asarray(days, dtype=np.float64)
+    return TmHistory(np.vstack(rows), np.asarray(times, dtype=np.float64), tuple(labels),
+                     week if np.isfinite(week).any() else None)

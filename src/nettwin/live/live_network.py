@@ -31,18 +31,24 @@ def with_link_states(network: Network, link_up: dict[str, bool]) -> Network:
 
 def estimate_matrix(rm: RoutingMatrix, rates: np.ndarray, c: Any, prior: HistoryPrior | None,
                     at: float, mu: float, noise: float = COUNTER_NOISE) -> TmEstimate:
-    """The matrix behind these arc rates: from the history ``prior`` at the time of day of
-    ``at`` when it covers these node pairs (``noise`` the counters' relative error), else
-    tomogravity (``mu`` its regularisation)."""
+    """The matrix behind these arc rates: from the history ``prior`` at the time of day
+    and day of the week of ``at`` when it covers these node pairs (``noise`` the counters'
+    relative error), else tomogravity (``mu`` its regularisation)."""
     if prior is not None and prior.src.size == rm.src.size:
         return estimate_tm_with_prior(rm, rates, prior, time_of_day_s=time_of_day(at),
-                                      noise=noise)
+                                      day_of_week=day_of_week(at), noise=noise)
     return estimate_tm(rm, rates, c.arc_src, c.arc_dst, c.n_nodes, mu=mu)
 
 
 def time_of_day(t: float) -> float | None:
     """Seconds into the (UTC) day of epoch time ``t``; None for an unknown time."""
     return float(t % 86_400.0) if np.isfinite(t) else None
+
+
+def day_of_week(t: float) -> float | None:
+    """Day of the (UTC) week of epoch time ``t``, 0 Monday .. 6 Sunday (1 January 1970
+    was a Thursday); None for an unknown time."""
+    return float((t // 86_400.0 + 3) % 7) if np.isfinite(t) else None
 
 
 def live_network(shaped: Network, link_up: dict[str, bool], arc_rate_bps: np.ndarray,

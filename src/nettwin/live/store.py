@@ -251,6 +251,8 @@ class Store:
         np.savez(buf, rate_bps=np.asarray(history.rate_bps, np.float64),
                  time_of_day_s=np.asarray(history.time_of_day_s, np.float64),
                  labels=np.array(history.labels, dtype=np.str_),
+                 day_of_week=np.asarray(history.day_of_week if history.day_of_week
+                                        is not None else [], np.float64),
                  src=np.array([a for a, _ in names], dtype=np.str_),
                  dst=np.array([b for _, b in names], dtype=np.str_))
         row = {"network": network, "matrices": history.n,
@@ -310,6 +312,8 @@ class Store:
         try:
             with np.load(io.BytesIO(payload), allow_pickle=False) as z:
                 rate, tod, labels = z["rate_bps"], z["time_of_day_s"], z["labels"]
+                # kept since December 2026 (an empty array: no dates)
+                days = z["day_of_week"] if "day_of_week" in z.files else None
                 src = z["src"] if "src" in z.files else None
                 dst = z["dst"] if "dst" in z.files else None
         except (OSError, KeyError, ValueError, EOFError) as exc:
@@ -326,7 +330,9 @@ class Store:
                                  f"{len(missing)} of this network's {len(pairs)} pairs "
                                  f"missing, e.g. {missing[:1]})")
             rate = rate[:, [column[p] for p in pairs]]
-        return TmHistory(rate, tod, tuple(str(x) for x in labels.tolist()))
+        if days is not None and days.shape != tod.shape:
+            days = None
+        return TmHistory(rate, tod, tuple(str(x) for x in labels.tolist()), days)
 
     # ------------------------------------------------------------------ read
     def counters(self, network: str, window: TimeWindow | None = None

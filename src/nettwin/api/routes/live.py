@@ -272,11 +272,17 @@ async def put_traffic_history(_: Operator, twin: TwinDep, nid: NetworkId,
         t = t.astimezone(UTC) if t.tzinfo is not None else t
         return float(t.hour * 3600 + t.minute * 60 + t.second)
 
+    def day_of_week(t: datetime | None) -> float:  # 0 Monday .. 6 Sunday, in UTC
+        if t is None:
+            return float("nan")
+        return float((t.astimezone(UTC) if t.tzinfo is not None else t).weekday())
+
     records = [MeasuredMatrix(
         m.label or f"#{i}",  # named "matrix #i" in a problem
         time_of_day(m.time),
         [d.src for d in m.demands], [d.dst for d in m.demands],
-        [d.rate_bps for d in m.demands]) for i, m in enumerate(body.matrices)]
+        [d.rate_bps for d in m.demands], day_of_week(m.time))
+        for i, m in enumerate(body.matrices)]
 
     def learn() -> None:
         lt.use_history(tm_history(records, lt.network.node_ids, lt.routing()))

@@ -1,0 +1,150 @@
+"""The day-type weighting of the traffic-matrix prior: the weighted shares against their
+brute-force sums, day weight 0 against the prior learned on one day type alone, dates read
+from files and epoch times against the calendar, the choice on a history whose weekends
+differ only inside the matrix (node totals alike: analog weighting cannot tell them), and
+a store round trip."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nettwin import compile_network
+from nettwin.engine import CompiledNetwork
+from nettwin.estimate import RoutingMatrix, pair_rates, routing_matrix
+from nettwin.estimate.history import (
+    TmHistory,
+    estimate_tm_with_prior,
+    fit_margins,
+    learn_prior,
+    prior_from_history,
+)
+from nettwin.examples import example_path
+from nettwin.io import load_network
+from nettwin.io.tm_history import load_tm_history
+from nettwin.live.live_network import day_of_week
+from nettwin.live.store import Store
+
+
+def _example() -> tuple[CompiledNetwork, RoutingMatrix, np.ndarray]:
+    c = compile_network(load_network(example_path()))
+    rm = routing_matrix(c)
+    return c, rm, pair_rates(c, rm)
+
+
+def _weekly_history(x: np.ndarray, rm: RoutingMatrix, n: int, weeks: int = 2,
+                    seed: int = 3) -> TmHistory:
+    """Daily matrices from a Tuesday on: weekdays noisy copies of ``x``; weekend days a
+    different matrix with the same node totals (``x``'s pairs shuffled, then fitted back
+    to ``x``'s egress and ingress), noisy alike."""
+    rng = np.random.default_rng(seed)
+    out, inn = np.bincount(rm.src, x, n), np.bincount(rm.dst, x, n)
+    weekend = fit_margins(rng.permutation(x) + 0.05 * x.mean(), rm.src, rm.dst, n, out, inn)
+    days = (np.arange(7 * weeks) + 1) % 7  # 0 Monday: day 0 of the history a Tuesday
+    rows = [(weekend if d >= 5 else x) * rng.uniform(0.9, 1.1, x.size) for d in days]
+    return TmHistory(np.vstack(rows), np.full(days.size, np.nan),
+                     tuple(f"d{i}" for i in range(days.size)), days.astype(np.float64))
+
+
+@pytest.mark.parametrize("day_weight", [0.0, 0.1, 0.5, 1.0])
+@pytest.mark.parametrize("today", [2.0, 6.0])
+def test_day_weighted_shares_equal_their_brute_force_sums(day_weight: float,
+                                                           today: float) -> None:
+    c, rm, x = _example()
+    n = c.n_nodes
+    hist = _weekly_history(x, rm, n)
+    prior = learn_prior(hist, rm, n, day_weight=day_weight)
+    now = x * 1.1
+    out, inn = np.bincount(rm.src, now, n), np.bincount(rm.dst, now, n)
+    mean, _ = prior.mean_sd(out, inn, day_of_week=today)
+    # oracle: the traffic-weighted fan-out share, each past day weighed 1 when of today's
+    # type (weekday or weekend), day_weight otherwise, summed pair by pair
+    assert hist.day_of_week is not None
+    same = (hist.day_of_week >= 5) == (today >= 5)
+    w = np.where(same, 1.0, day_weight)
+    expect = np.zeros(rm.src.size)
+    for p, s in enumerate(rm.src):
+        egress = np.array([row[rm.src == s].sum() for row in hist.rate_bps])
+        if rm.routed[p] and (w * egress).sum() > 0:
+            expect[p] = out[s] * (w * hist.rate_bps[:, p]).sum() / (w * egress).sum()
+    np.testing.assert_allclose(mean, expect, rtol=1e-9, atol=1e-9 * x.max())
+    if day_weight == 0.0:  # the prior of today's day type alone
+        alone = learn_prior(hist.select(np.flatnonzero(same)), rm, n)
+        np.testing.assert_allclose(mean, alone.mean_sd(out, inn)[0], rtol=1e-9,
+                                   atol=1e-9 * x.max())
+
+
+def test_no_date_or_weight_one_is_the_plain_prior() -> None:
+    c, rm, x = _example()
+    n = c.n_nodes
+    hist = _weekly_history(x, rm, n)
+    out, inn = np.bincount(rm.src, x, n), np.bincount(rm.dst, x, n)
+    plain = learn_prior(hist, rm, n).mean_sd(out, inn)[0]
+    weighted = learn_prior(hist, rm, n, day_weight=0.1)
+    np.testing.assert_allclose(weighted.mean_sd(out, inn)[0], plain, rtol=1e-12)
+    np.testing.assert_allclose(weighted.mean_sd(out, inn, day_of_week=float("nan"))[0],
+                               plain, rtol=1e-12)
+    undated = replace(hist, day_of_week=None)
+    assert not undated.day_types()
+    assert learn_prior(undated, rm, n, day_weight=0.1).day_weight == 1.0
+    weekdays = hist.select(np.flatnonzero(hist.day_of_week < 5))  # type: ignore[operator]
+    assert not weekdays.day_types()  # one day type only: nothing to weigh
+
+
+def test_the_choice_weighs_day_types_where_the_weekend_differs_inside_the_matrix() -> None:
+    c, rm, x = _example()
+    n = c.n_nodes
+    hist = _weekly_history(x, rm, n)
+    prior, choice = prior_from_history(hist, rm, n)
+    assert choice.day_weight < 1.0 and prior.day_weight == choice.day_weight
+    # a Sunday like the history's weekends: the day told, nearer than the day not told
+    sunday = hist.rate_bps[-2] * 1.02  # the history's second Sunday, a little louder
+    out, inn = np.bincount(rm.src, sunday, n), np.bincount(rm.dst, sunday, n)
+
+    def error(day: float | None) -> float:
+        est = estimate_tm_with_prior(rm, rm.a @ sunday, prior, node_out_bps=out,
+                                     node_in_bps=inn, day_of_week=day, with_std=False)
+        return float(np.abs(est.rate_bps - sunday).sum() / sunday.sum())
+
+    assert error(6.0) < error(None)
+    # without dates the same history offers no day weighting
+    _, undated = prior_from_history(replace(hist, day_of_week=None), rm, n)
+    assert undated.day_weight == 1.0
+
+
+def test_days_of_the_week_from_file_names_and_epoch_times(tmp_path: Path) -> None:
+    _, rm, _ = _example()
+    net = load_network(example_path())
+    nodes = list(net.node_ids)
+    for name in ("m-20050201.csv", "m-20050220-1230.csv", "m-undated.csv", "m-20051341.csv"):
+        (tmp_path / name).write_text(f"src,dst,rate_bps\n{nodes[0]},{nodes[1]},1e6\n")
+    files = sorted(tmp_path.glob("*.csv"))
+    hist = load_tm_history(files, nodes, rm)
+    assert hist.day_of_week is not None
+    got = dict(zip(hist.labels, hist.day_of_week.tolist(), strict=True))
+    # the calendar: 1 February 2005 a Tuesday, 20 February a Sunday; no date, or 13/41: nan
+    assert got["m-20050201.csv"] == datetime.date(2005, 2, 1).weekday() == 1
+    assert got["m-20050220-1230.csv"] == 6
+    assert np.isnan(got["m-undated.csv"]) and np.isnan(got["m-20051341.csv"])
+    for when in (datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC),
+                 datetime.datetime(2005, 2, 20, 23, 59, tzinfo=datetime.UTC),
+                 datetime.datetime(2026, 12, 7, 0, 0, 1, tzinfo=datetime.UTC)):
+        assert day_of_week(when.timestamp()) == when.weekday()
+    assert day_of_week(float("nan")) is None
+
+
+def test_store_keeps_the_days_of_the_week(store: Store, unique_name: str) -> None:
+    days = np.array([1.0, np.nan, 6.0])
+    store.save_tm_history(unique_name, TmHistory(np.ones((3, 2)), np.full(3, np.nan),
+                                                 ("a", "b", "c"), days))
+    back = store.tm_history(unique_name)
+    assert back is not None and back.day_of_week is not None
+    np.testing.assert_array_equal(back.day_of_week, days)
+    store.save_tm_history(unique_name, TmHistory(np.ones((3, 2)), np.full(3, np.nan),
+                                                 ("a", "b", "c")))
+    back = store.tm_history(unique_name)
+    assert back is not None and back.day_of_week is None
