@@ -70,9 +70,11 @@ At a port (FIFO, one buffer of K packets including the one in service):
   with identical service times, Boxma 1979, from an empty queue over a train of the burst's
   packets; a packet waits behind the largest earlier one of its train, not just the one
   before) or, behind a faster port, the wait behind the packet just before,
-  E[(S_b^j - S_a^u)^+]. A clipped burst stays a train through the ports after it that do
-  not clip it again, spaced by the slowest port it crossed since (light traffic: a faster
-  port passes packets on as they came); so are a tandem pair's packets (``tandem_pairs``).
+  E[(S_b^j - S_a^u)^+]; the other packets of the phase (not right behind their own
+  stream) never below the residual work of the one in service. A clipped burst stays a
+  train through the ports after it that do not clip it again, spaced by the slowest port it
+  crossed since (light traffic: a faster port passes packets on as they came); so are a
+  tandem pair's packets (``tandem_pairs``).
 * Packets keep their size from hop to hop (``tandem_factor``): a port's arrivals split by
   the port they come from; a Poisson stream's packets that crossed the same upstream port
   u are spaced by their own transmission there, so (light traffic, pairs of packets)

@@ -310,7 +310,10 @@ def backlog_smoothing(arcs: np.ndarray, n_ports: int, backlogged: np.ndarray,
     arrive at random, so a stream with the share p of a phase's arrivals takes p^2 of the
     variability away. In a phase the port can carry (load < 1) the part of the wait that
     is packet-scale, at most the phase's M/M/1 wait rho x / (1 - rho), scales by it; what
-    the phase inherits from overloaded ones (backlog) is left alone."""
+    the phase inherits from overloaded ones (backlog) is left alone. Never below what the
+    packets find without any spacing: their own train's wait for the share sum p^2 right
+    behind their own stream, the residual work of the packet in service for the rest
+    (randomly arriving packets see time averages)."""
     high = backlogged[:, None] & (hop_rate > lam_hop[:, None] * (1.0 + 1e-9))
     own = np.zeros(phase_load.shape)
     np.add.at(own, arcs, np.where(high, hop_rate * hop_rate
@@ -326,8 +329,16 @@ def backlog_smoothing(arcs: np.ndarray, n_ports: int, backlogged: np.ndarray,
     # them right behind one of their own)
     floor = np.zeros(phase_load.shape)
     np.add.at(floor, arcs, np.where(high, hop_rate * hop_rate * gap_wait[:, None], 0.0))
+    spaced = np.zeros(phase_load.shape)
+    np.add.at(spaced, arcs, np.where(high, hop_rate * hop_rate, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         floor = np.where(rates > 0, floor / (rates * rates), 0.0)
+        spaced = np.where(rates > 0, spaced / (rates * rates), 0.0)
+    # the other packets (those not right behind one of their own stream: the share 1 - sum
+    # p^2) arrive at random and find at least the residual work of the packet in service,
+    # rho x in the exponential-service frame of ``wait_s`` (PASTA: the residual is a time
+    # average, whatever the arrival process; the spacing never removes it)
+    floor = floor + (1.0 - spaced) * np.minimum(phase_load, 1.0) * service_s[:, None]
     out: np.ndarray = np.maximum(smoothed, np.minimum(wait_s, floor))
     return out
 
