@@ -9,6 +9,7 @@ by the tests (tests/engine/test_qos.py holds the asserted cases).
     PYTHONPATH=src python tools/drr_split_vs_packets.py --seed 1 --ports 150   # about 2 min
     PYTHONPATH=src python tools/drr_split_vs_packets.py --hot 16   # GEANT2's hot ports
     PYTHONPATH=src python tools/drr_split_vs_packets.py --one-hop   # ... against GNNet itself
+    PYTHONPATH=src python tools/drr_split_vs_packets.py --wfq 200   # WFQ's clocks (about 5 min)
 
 Ports: three classes with GNNet's DRR weights, 300/1,700-bit packets, port loads 0.5-0.97
 split at random, no class saturated, quanta of 1, 2.5 and 4 largest packets for the heaviest
@@ -23,6 +24,13 @@ choice set that cross such a port, are not saturated and lost nothing (``--quant
 packet DRR's quantum that many times ``DRR_QUANTUM_S``): whether the model's misses there
 are the model's (packet DRR close to the data, the model not) or the reference's (GNNet's
 DRR waits other than packet DRR's with the assumed quantum, Poisson arrivals).
+``--wfq N``: the same for WFQ: N of the choice set's one-hop pairs at WFQ ports at offered
+load 0.8-1.5 that lost nothing, against packet WFQ with each clock (``port_sim``'s
+``wfq_clock``: virtual clock, self-clocked, GPS's virtual time) at the rates that reach the
+port (the model's upstream losses taken off) and against the model's single-port formula
+(Poisson arrivals, with and without WFQ's coarse turns; past capacity it lacks the port's
+own losses, which the network model has), per load band and for the pair's class within
+(rho_c < phi_c) or beyond its weight.
 """
 
 from __future__ import annotations
@@ -34,7 +42,13 @@ from pathlib import Path
 import numpy as np
 
 from nettwin.engine.drr import DRR_CONSERVED_LOAD
-from nettwin.engine.qos import Scheduler, evaluate_class_queues
+from nettwin.engine.qos import (
+    PathDemands,
+    Scheduler,
+    evaluate_class_queues,
+    path_reach,
+    simulate_paths,
+)
 from nettwin.engine.wfq import water_fill
 from nettwin.io.gnnet import (
     DELAY_HORIZON_S,
@@ -158,6 +172,73 @@ def _one_hop(scale: float) -> None:
               f"{100 * p.mean():+5.1f} %, mean |error| {100 * np.abs(p).mean():5.1f} %")
 
 
+def _reaching_rates(sample: GnnetSample) -> np.ndarray:
+    """Packets per second by arc and ToS that reach each arc: the model's upstream losses off."""
+    t = sample.topology
+    sched = np.array([Scheduler[p] for p in t.policy])[t.src]
+    demands = PathDemands(sample.path_ptr, sample.path_arc, sample.tos, sample.packets_per_s,
+                          sample.size_mean_bits, sample.size_second_moment)
+    res = simulate_paths(demands, t.bandwidth_bps, sched, t.weights[t.src],
+                         t.queue_packets[t.src], drr_quantum_bits=DRR_QUANTUM_S * t.bandwidth_bps)
+    owner = np.repeat(np.arange(sample.n_flows), np.diff(sample.path_ptr))
+    cls = sample.tos[owner]
+    reach = path_reach(sample.path_ptr, 1.0 - res.queues.loss[sample.path_arc, cls])
+    out = np.zeros((t.src.size, 3))
+    np.add.at(out, (sample.path_arc, cls), sample.packets_per_s[owner] * reach)
+    return out
+
+
+def _wfq_one_hop(n: int, seed: int) -> None:
+    """The model and packet WFQ (three clocks) against GNNet's hot one-hop WFQ pairs."""
+    rows: list[tuple[np.ndarray, np.ndarray, float, int, float, float, float]] = []
+    for sample, lengths, pps in _geant2_tuning():
+        t = sample.topology
+        pred, lam = None, None
+        for k in np.nonzero(lengths == 1)[0].tolist():
+            a = int(sample.path_arc[sample.path_ptr[k]])
+            cap = float(t.bandwidth_bps[a])
+            load = pps[a].sum() * 1000.0 / cap
+            if (t.policy[t.src[a]] != "WFQ" or not 0.8 <= load < 1.5
+                    or sample.drop_fraction[k] > 1e-3):
+                continue
+            if pred is None:
+                pred = predict(sample, delay_horizon_s=DELAY_HORIZON_S)
+                lam = _reaching_rates(sample)
+            assert lam is not None
+            rows.append((lam[a], t.weights[t.src[a]], cap, int(sample.tos[k]), load,
+                         float(sample.delay_s[k]), float(pred.delay_s[k])))
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(rows), size=min(n, len(rows)), replace=False).tolist()
+    clocks = ("real", "scfq", "gps")
+    cols = ("network model", "port formula", "without turns", *clocks)
+    cells: dict[tuple[str, str], list[float]] = {}
+    for i in pick:
+        lam, w, cap, c, load, seen, model = rows[i]
+        x = np.full((1, 3), 1000.0 / cap)
+        x2 = np.full((1, 3), 1.49e6 / cap**2)
+        own = 1000.0 / cap
+        formula = [evaluate_class_queues(
+            lam[None], x, x2, np.array([Scheduler.WFQ]), w[None], np.full((1, 3), 32.0),
+            drr_turn_packets=turn).waiting_s[0, c] + own
+            for turn in (np.array([DRR_QUANTUM_S * cap / 1000.0]), None)]
+        packet = [simulate_port(lam.tolist(), [SIZES] * 3, cap, Scheduler.WFQ,
+                                weights=w.tolist(), buffer_packets=32, packets=80_000, seed=i,
+                                wfq_clock=clock).waiting_s[c] + own for clock in clocks]
+        band = next(f"{lo:g}-{hi:g}" for lo, hi in ((0.8, 0.95), (0.95, 1.1), (1.1, 1.5))
+                    if load < hi)
+        kind = "beyond" if lam[c] * 1000.0 / cap >= w[c] else "within"
+        for group in (f"load {band}, class {kind}", "all"):
+            for name, value in zip(cols, [model, *formula, *packet], strict=True):
+                cells.setdefault((group, name), []).append((value - seen) / seen)
+    print(f"{len(pick)} of {len(rows)} one-hop pairs at WFQ ports at load 0.8-1.5 that lose "
+          "nothing (GEANT2 even): bias / mean |error| against GNNet, %")
+    print(f"  {'group':<30}" + "".join(f"{c:>18}" for c in cols))
+    for group in sorted({g for g, _ in cells}):
+        print(f"  {group:<30}" + "".join(
+            f"{100 * np.mean(e):+8.1f} /{100 * np.mean(np.abs(e)):6.1f}  "
+            for e in (np.array(cells[(group, c)]) for c in cols)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=1)
@@ -168,7 +249,12 @@ def main() -> None:
                         help="the model and packet DRR against GNNet's one-hop pairs at hot ports")
     parser.add_argument("--quantum-scale", type=float, default=1.0,
                         help="--one-hop: packet DRR's quantum, times DRR_QUANTUM_S")
+    parser.add_argument("--wfq", type=int, default=0, metavar="N",
+                        help="N of GEANT2's hot one-hop WFQ pairs against packet WFQ's clocks")
     args = parser.parse_args()
+    if args.wfq:
+        _wfq_one_hop(args.wfq, args.seed)
+        return
     if args.one_hop:
         _one_hop(args.quantum_scale)
         return

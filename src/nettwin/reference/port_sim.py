@@ -41,21 +41,38 @@ class PortRun:
 def simulate_port(rate_pps: list[float], sizes_bits: list[list[float]], capacity_bps: float,
                   scheduler: Scheduler, *, weights: list[float] | None = None,
                   quantum_bits: list[float] | None = None, buffer_packets: int = 1_000_000,
-                  packets: int = 100_000, warmup: float = 0.1, seed: int = 1) -> PortRun:
-    """Simulate about ``packets`` arrivals; sizes are drawn uniformly from each class's list."""
+                  packets: int = 100_000, warmup: float = 0.1, seed: int = 1,
+                  wfq_clock: str = "real") -> PortRun:
+    """Simulate about ``packets`` arrivals; sizes are drawn uniformly from each class's list.
+    ``wfq_clock``: the time WFQ stamps start from (see ``_WfqClock``)."""
     rng = np.random.default_rng(seed)
-    classes = len(rate_pps)
-    w = weights or [1.0 / classes] * classes
-    quantum = quantum_bits or [1.0] * classes
     horizon = packets / sum(rate_pps)
+    arrivals = _poisson_arrivals(rate_pps, sizes_bits, horizon, rng)
+    arrivals.sort()
+    return _run_port(arrivals, len(rate_pps), capacity_bps, scheduler, weights, quantum_bits,
+                     buffer_packets, warmup * horizon, wfq_clock)
+
+
+def _poisson_arrivals(rate_pps: list[float], sizes_bits: list[list[float]], horizon: float,
+                      rng: np.random.Generator) -> list[tuple[float, int, float]]:
+    """(time, class, size) of Poisson arrivals per class over ``horizon``, unsorted."""
     arrivals: list[tuple[float, int, float]] = []
     for c, lam in enumerate(rate_pps):
         k = rng.poisson(lam * horizon) if lam > 0 else 0
         times = rng.uniform(0.0, horizon, k)
         sizes = rng.choice(np.asarray(sizes_bits[c], dtype=float), k)
         arrivals += zip(times.tolist(), [c] * k, sizes.tolist(), strict=True)
-    arrivals.sort()
-    start = warmup * horizon
+    return arrivals
+
+
+def _run_port(arrivals: list[tuple[float, int, float]], classes: int, capacity_bps: float,
+              scheduler: Scheduler, weights: list[float] | None,
+              quantum_bits: list[float] | None, buffer_packets: int, start: float,
+              wfq_clock: str) -> PortRun:
+    """One port over time-ordered (time, class, size) arrivals; packets that arrive before
+    ``start`` are served but not counted."""
+    w = weights or [1.0 / classes] * classes
+    quantum = quantum_bits or [1.0] * classes
     queues: list[deque[tuple[float, float, float]]] = [deque() for _ in range(classes)]
     last_stamp = [0.0] * classes
     active: deque[int] = deque()
@@ -64,6 +81,7 @@ def simulate_port(rate_pps: list[float], sizes_bits: list[list[float]], capacity
     wait_sum, counted = np.zeros(classes), np.zeros(classes)
     offered, dropped = np.zeros(classes), np.zeros(classes)
     now, i, n = 0.0, 0, len(arrivals)
+    clock = _WfqClock(wfq_clock, w, capacity_bps)
     while i < n or any(queues):
         while i < n and arrivals[i][0] <= now:
             t, c, size = arrivals[i]
@@ -73,8 +91,9 @@ def simulate_port(rate_pps: list[float], sizes_bits: list[list[float]], capacity
             if len(queues[c]) >= buffer_packets:
                 dropped[c] += late
                 continue
-            stamp = max(t, last_stamp[c]) + size / (w[c] * capacity_bps)
+            stamp = max(clock.at(t), last_stamp[c]) + size / (w[c] * capacity_bps)
             last_stamp[c] = stamp
+            clock.arrive(c, stamp)
             if not queues[c] and c not in active:
                 active.append(c)
                 deficit[c] = 0.0
@@ -99,7 +118,8 @@ def simulate_port(rate_pps: list[float], sizes_bits: list[list[float]], capacity
                 active.rotate(-1)
                 turn = None
             deficit[c] -= queues[c][0][1]
-        t, size, _ = queues[c].popleft()
+        t, size, stamp = queues[c].popleft()
+        clock.serve(stamp)
         if t >= start:
             wait_sum[c] += now - t
             counted[c] += 1
@@ -110,6 +130,69 @@ def simulate_port(rate_pps: list[float], sizes_bits: list[list[float]], capacity
             turn = None
     return PortRun(wait_sum / np.maximum(counted, 1), dropped / np.maximum(offered, 1),
                    counted)
+
+
+class _WfqClock:
+    """The time a WFQ stamp starts from: ``real`` (virtual clock: the arrival time),
+    ``scfq`` (self-clocked fair queueing, Golestani 1994: the stamp of the packet in service
+    or, the port idle, of the last one sent) or ``gps`` (PGPS, Parekh & Gallager 1993: GPS's
+    virtual time, which runs at C / the weight of the classes GPS has backlogged)."""
+
+    def __init__(self, kind: str, weights: list[float], capacity_bps: float) -> None:
+        if kind not in ("real", "scfq", "gps"):
+            raise ValueError(f"wfq_clock {kind!r}: real, scfq or gps")
+        self.kind, self.w = kind, weights
+        self.serving = 0.0  # scfq: stamp of the packet last sent
+        self.v, self.t = 0.0, 0.0  # gps: virtual time at real time t
+        self.last = [0.0] * len(weights)  # gps: last stamp of each class (its GPS backlog)
+
+    def at(self, t: float) -> float:
+        if self.kind == "real":
+            return t
+        if self.kind == "scfq":
+            return self.serving
+        while True:  # advance GPS's virtual time to t, class by class as their backlog ends
+            busy = [k for k, f in enumerate(self.last) if f > self.v]
+            if not busy:
+                self.t = t
+                return self.v
+            rate = 1.0 / sum(self.w[k] for k in busy)  # dV/dt in units of 1 / capacity
+            end = min(self.last[k] for k in busy)
+            if self.v + rate * (t - self.t) <= end:
+                self.v += rate * (t - self.t)
+                self.t = t
+                return self.v
+            self.t += (end - self.v) / rate
+            self.v = end
+
+    def arrive(self, c: int, stamp: float) -> None:
+        self.last[c] = stamp
+
+    def serve(self, stamp: float) -> None:
+        self.serving = stamp
+
+
+def simulate_smoothed_port(through_pps: list[float], local_pps: list[float],
+                           sizes_bits: list[float], capacity_bps: float, scheduler: Scheduler,
+                           *, weights: list[float] | None = None, packets: int = 200_000,
+                           warmup: float = 0.1, seed: int = 1) -> PortRun:
+    """Per-class traffic that crossed a FIFO port first (``through_pps`` per class, Poisson
+    into that port, unlimited buffer, the same capacity) joined by Poisson ``local_pps``,
+    all into one port scheduled by ``scheduler``: the oracle for per-class waits under
+    arrivals smoother than Poisson. Returns the second port's run."""
+    rng = np.random.default_rng(seed)
+    classes = len(through_pps)
+    horizon = packets / (sum(through_pps) + sum(local_pps))
+    first = sorted(_poisson_arrivals(through_pps, [sizes_bits] * classes, horizon, rng))
+    arrivals: list[tuple[float, int, float]] = []
+    free_at = 0.0
+    for t, c, size in first:  # FIFO, Lindley: the packet leaves when sent
+        free_at = max(t, free_at) + size / capacity_bps
+        arrivals.append((free_at, c, size))
+    arrivals += _poisson_arrivals(local_pps, [sizes_bits] * classes, horizon, rng)
+    arrivals.sort()
+    return _run_port(arrivals, classes, capacity_bps, scheduler, weights, None, 1_000_000,
+                     warmup * horizon, "real")
 
 
 def simulate_tandem(capacity_bps: tuple[float, float], through_pps: float, local_pps: float,
