@@ -71,7 +71,7 @@ class FailureState:
     svc_routed: np.ndarray
     link_pos: dict[str, int]  # link id -> position
     srlgs: frozenset[str]
-    by_source: np.ndarray  # bool[destinations]: demands by source, all routed (upstream)
+    by_source: np.ndarray  # int8[destinations]: how to look demands up (upstream)
     symmetric: bool  # every link of the basis up in both directions or neither
 
 
@@ -97,7 +97,8 @@ def prepare_failures(b: Basis) -> FailureState:
         r.demand_delay_worst_s[unique], r.demand_loss[unique], r.demand_routed[unique],
         {lid: i for i, lid in enumerate(net.links)},
         frozenset(g for link in net.links.values() for g in link.srlgs),
-        sorted_and_routed(c.dest_ptr, c.dest_demand, c.demand_src, r.demand_routed),
+        sorted_and_routed(c.dest_ptr, c.dest_demand, c.demand_src, c.demand_dst,
+                          r.demand_routed),
         _symmetric(base.arc_up))
 
 
