@@ -196,7 +196,7 @@ def test_the_gate_serves_the_cheapest_waiting_first_and_learns_costs() -> None:
     import threading
     import time
 
-    from nettwin.api.whatif import CostModel, Turns
+    from nettwin.api.turns import CostModel, Turns
 
     gate = Turns(1, weight=10.0)
     served: list[str] = []
@@ -239,3 +239,4 @@ def test_the_gate_serves_the_cheapest_waiting_first_and_learns_costs() -> None:
         model.learn(300.0, 3e-3)  # 10 us per unit
     model.learn(1.0, 1e-3)  # a what-if that repairs nothing: its fixed cost
     assert model.expected_s(300.0) == pytest.approx(3e-3, rel=0.05)
+

@@ -170,3 +170,33 @@ def test_a_burst_of_failure_what_ifs_reaches_the_gate_whole(
 
     with running_server(client.app) as port:
         assert asyncio.run(burst(port)) == [200] * 50
+
+
+
+def test_a_burst_after_a_pause_starts_no_thread(role_api: Any) -> None:
+    """Failure what-ifs wait in threads started with the app and kept: a burst after a
+    pause (anyio stopped its workers idle for 10 s) starts none on the event loop; each
+    answer is the one the same request gets alone."""
+    from nettwin.api.turns import STARTED_THREADS, failure_threads
+
+    client, headers = role_api
+    twin = client.app.state.twin
+    links = sorted(twin.networks["example"].links)
+    pool = failure_threads()
+    before = set(pool._threads)
+    assert len(before) >= STARTED_THREADS
+    bodies = [{"changes": [{"fail_link": link}], "basis": "plan"} for link in links]
+
+    async def burst(port: int) -> list[bytes]:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+            answers = await asyncio.gather(*(c.post(URL, json=b, headers=headers[Role.PLANNER])
+                                             for b in bodies))
+        assert [a.status_code for a in answers] == [200] * len(bodies)
+        return [a.content for a in answers]
+
+    with running_server(client.app) as port:
+        got = asyncio.run(burst(port))
+    assert len(bodies) < STARTED_THREADS and set(pool._threads) == before
+    for body, answer in zip(bodies, got, strict=True):  # another limit: made again, alone
+        alone = client.post(f"{URL}?limit=49", json=body, headers=headers[Role.PLANNER])
+        assert WhatIfDoc.model_validate_json(answer).model_dump(mode="json") == alone.json()

@@ -65,8 +65,8 @@ def test_link_components_equal_scipy(seed: int) -> None:
 def test_failure_outcome_equals_brute_force(seed: int, fraction: float) -> None:
     """The demands a failure reroutes and cuts off are those whose source's DAG uses a failed
     arc (brute force from scipy's distances), split by whether the links left up still join
-    source and destination; the same whether the marked sources are looked up (partial and
-    full matrices) or every demand is read."""
+    source and destination; the same whether the marked sources' demands are found at their
+    position (full matrices), searched for (partial and full) or every demand is read."""
     from nettwin.engine.upstream import failure_outcome, link_components, sorted_and_routed
 
     net = random_network(seed, 14, 26, max_metric=3, demand_fraction=fraction)
@@ -77,7 +77,17 @@ def test_failure_outcome_equals_brute_force(seed: int, fraction: float) -> None:
     np.minimum.at(w, (c.arc_src, c.arc_dst), c.arc_metric.astype(float))
     d = dijkstra(csr_matrix(np.where(np.isfinite(w), w, 0)), directed=True)
     routed = np.isfinite(d[c.demand_src, c.demand_dst])
-    by_source = sorted_and_routed(c.dest_ptr, c.dest_demand, c.demand_src, routed)
+    by_source = sorted_and_routed(c.dest_ptr, c.dest_demand, c.demand_src, c.demand_dst,
+                                  routed)
+    for j in range(c.destinations.size):  # the flags, from their definitions
+        dem = c.dest_demand[c.dest_ptr[j]:c.dest_ptr[j + 1]]
+        src, t = c.demand_src[dem], int(c.destinations[j])
+        in_order = bool(routed[dem].all() and np.all(np.diff(src) >= 0))
+        each = np.array([i + 1 if i >= t else i for i in range(dem.size)], np.int64)
+        assert by_source[j] == (0 if not in_order else 2 if dem.size and np.array_equal(
+            src, each) else 1)
+    if fraction == 1.0 and routed.all():  # a full matrix, all routed: found at position
+        assert (by_source == 2).all()
     _, _, in_src, _, in_out = base.csr
     dests = np.arange(c.destinations.size)
     for _ in range(6):
@@ -91,7 +101,7 @@ def test_failure_outcome_equals_brute_force(seed: int, fraction: float) -> None:
             s, t = c.demand_src, c.demand_dst
             uses |= routed & (d[s, u] + m + d[v, t] == d[s, t])
         joined = comp[c.demand_src] == comp[c.demand_dst]
-        for flags in (by_source, np.zeros_like(by_source)):
+        for flags in (by_source, np.minimum(by_source, 1), np.zeros_like(by_source)):
             re, lost, back = failure_outcome(
                 base.out_pos[arcs], c.arc_src[arcs], dests, base.dag_bits(), c.in_ptr, in_src,
                 in_out, c.dest_ptr, c.dest_demand, c.demand_src, c.demand_dst, comp, routed,

@@ -32,6 +32,7 @@ from nettwin.api.security import install_guard
 from nettwin.api.service import Twin
 from nettwin.api.settings import Settings
 from nettwin.api.shadow_agents import schedule as schedule_shadow_agents
+from nettwin.api.turns import failure_threads
 from nettwin.api.uploads import BodyLimit
 from nettwin.api.warmup import start_warmup
 from nettwin.errors import NettwinError, NetworkGoneError, StoreError, ValidationError
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 twin.shadow.add(nid, policy, every_s=settings.shadow_every_s,
                                 allow_files=True)
         shadows = asyncio.create_task(schedule_shadow_agents(twin))
+        failure_threads()  # started before a burst would start them on the loop
         freeze_long_lived()
         yield
         gc.unfreeze()

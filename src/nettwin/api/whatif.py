@@ -14,24 +14,19 @@ the JSON bytes served (checked against ``WhatIfDoc`` once, when made).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import heapq
-import itertools
 import json
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, overload
 
 import numpy as np
-from anyio import CapacityLimiter
-from anyio.lowlevel import RunVar
 
 from nettwin.api.basis import Basis
 from nettwin.api.schemas import WhatIfDoc
+from nettwin.api.turns import computing, costs
 from nettwin.engine import CompiledNetwork, SimulationOptions
 from nettwin.engine.incremental import (
     Baseline,
@@ -41,7 +36,7 @@ from nettwin.engine.incremental import (
 )
 from nettwin.engine.path_metrics import path_metrics_all
 from nettwin.engine.simulate import ServiceReport, queue_arcs, route, service_report
-from nettwin.engine.threads import engine_threads, parallel_region
+from nettwin.engine.threads import parallel_region
 from nettwin.engine.upstream import failure_outcome, link_components, sorted_and_routed
 from nettwin.report import json_safe
 from nettwin.scenarios import Scenario, run_whatif
@@ -71,7 +66,7 @@ class FailureState:
     svc_routed: np.ndarray
     link_pos: dict[str, int]  # link id -> position
     srlgs: frozenset[str]
-    by_source: np.ndarray  # bool[destinations]: demands by source, all routed (upstream)
+    by_source: np.ndarray  # int8[destinations]: how to look demands up (upstream)
     symmetric: bool  # every link of the basis up in both directions or neither
 
 
@@ -97,7 +92,8 @@ def prepare_failures(b: Basis) -> FailureState:
         r.demand_delay_worst_s[unique], r.demand_loss[unique], r.demand_routed[unique],
         {lid: i for i, lid in enumerate(net.links)},
         frozenset(g for link in net.links.values() for g in link.srlgs),
-        sorted_and_routed(c.dest_ptr, c.dest_demand, c.demand_src, r.demand_routed),
+        sorted_and_routed(c.dest_ptr, c.dest_demand, c.demand_src, c.demand_dst,
+                          r.demand_routed),
         _symmetric(base.arc_up))
 
 
@@ -156,120 +152,9 @@ def checked_answer(doc: dict[str, Any]) -> bytes:
     return WhatIfDoc.model_validate(doc).model_dump_json().encode()
 
 
-class Turns:
-    """At most ``slots`` holders at once; the others wait and are served by ``arrival +
-    weight * expected cost`` (shortest first among those that came at about the same
-    time). With many what-ifs at once (a dashboard firing 50) the cheap ones stop queueing
-    behind the few that repair most of the network: single failures differ a hundredfold in
-    cost (a link in few shortest-path DAGs or in most), so shortest first roughly halves the
-    median wait, while the last answer comes when all the work is done, in any order. A
-    costly one is overtaken only by those arriving within ``weight`` times its expected cost
-    after it, so none waits for ever. Equal costs are served in arrival order.
-
-    ``weight``: the server reads a burst's requests one after the other (about half a
-    millisecond each), so they reach the gate spread over tens of milliseconds, longer than
-    most of them cost; with weight 1 the order stayed close to arrival order. Simulated
-    with the single-failure costs of the 1,000-node benchmark network (1.5 ms + 15 us per
-    destination repaired; 50 at once, 2 slots, 0.6 ms between arrivals), the median wait
-    falls from 53 ms (weight 1) to 30 ms (weight 10; 28 ms shortest first regardless of
-    arrival), the 99th percentile rises from 120 to 131 ms; measured through the API, the
-    median answer came at 31-38% of the burst's drain time (was 35-40%)."""
-
-    def __init__(self, slots: int, weight: float = 10.0) -> None:
-        self._weight = weight
-        self._free = slots
-        self._waiting: list[tuple[float, int, threading.Event]] = []
-        self._seq = itertools.count()
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def turn(self, cost_s: float = 0.0) -> Iterator[None]:
-        """Hold a slot for the block (``cost_s``: the expected seconds of the work)."""
-        with self._lock:
-            turn: threading.Event | None = None
-            if self._free and not self._waiting:
-                self._free -= 1
-            else:
-                turn = threading.Event()
-                heapq.heappush(self._waiting, (time.monotonic() + self._weight * cost_s,
-                                               next(self._seq),
-                                               turn))
-        if turn is not None:
-            turn.wait()  # the slot is handed over by a holder leaving
-        try:
-            yield
-        finally:
-            with self._lock:
-                if self._waiting:
-                    heapq.heappop(self._waiting)[2].set()
-                else:
-                    self._free += 1
-
-
-_gate: dict[str, Turns] = {}
-_gate_lock = threading.Lock()
-
-
-class CostModel:
-    """Expected seconds of a failure what-if from its work (the DAG entries of its failed
-    arcs, plus one): seconds per unit of work learnt from the ones answered, as a ratio of
-    decaying sums. (A running mean of each one's seconds / work was pulled far up by the
-    what-ifs that repair nothing, whose fixed cost divided by a work of 1 is large.)"""
-
-    def __init__(self, per_work_s: float = 10e-6, decay: float = 0.9) -> None:
-        self._lock = threading.Lock()
-        self._decay = decay
-        self._seconds = per_work_s * 1000.0
-        self._work = 1000.0
-
-    def expected_s(self, work: float) -> float:
-        return work * self._seconds / self._work
-
-    def learn(self, work: float, seconds: float) -> None:
-        with self._lock:
-            self._seconds = self._decay * self._seconds + seconds
-            self._work = self._decay * self._work + work
-
-
-_cost = CostModel()
-
-
-def _computing() -> Turns:
-    """Failure what-ifs computed at once: one per engine thread (``engine_threads``), the
-    others wait their turn. The server's threads would otherwise share the cores among
-    every request in flight, each finishing only when all do (50 at once: p50 = p99 = all
-    of them); in turn, half finish in half the time, and cheapest first (``Turns``) most
-    finish sooner still. Each runs on one thread and releases the GIL in its kernels, so
-    the ones admitted use a core each. Full-engine what-ifs (hundreds of ms each) are not
-    gated: failure what-ifs never queue behind them."""
-    with _gate_lock:
-        if "gate" not in _gate:
-            _gate["gate"] = Turns(engine_threads())
-        return _gate["gate"]
-
-
 def only_failures(scenario: Scenario) -> bool:
     """Whether the scenario only fails links, nodes or SRLGs (answered incrementally)."""
     return bool(scenario.changes) and all(isinstance(ch, FAILURES) for ch in scenario.changes)
-
-
-# A failure what-if waits for its turn (``Turns``) in a thread of its own; FastAPI's pool
-# has 40 for every synchronous route, so of a burst of 50 the last 10 reached the gate only
-# after 10 others had finished, in arrival order, whatever they cost (seen in a burst's
-# timeline), and the burst held every thread other routes use. Failure what-ifs take
-# threads from a limiter of their own: each such thread holds no more than the request.
-FAILURE_THREADS = 256
-_failure_threads: RunVar[CapacityLimiter] = RunVar("nettwin_failure_whatif_threads")
-
-
-def failure_threads() -> CapacityLimiter:
-    """The event loop's thread limiter for failure what-ifs (``FAILURE_THREADS``)."""
-    try:
-        return _failure_threads.get()
-    except LookupError:
-        limiter = CapacityLimiter(FAILURE_THREADS)
-        _failure_threads.set(limiter)
-        return limiter
 
 
 def whatif_diff(b: Basis, scenario: Scenario) -> ScenarioDiff:
@@ -283,14 +168,19 @@ def whatif_diff(b: Basis, scenario: Scenario) -> ScenarioDiff:
         else:
             arc_up = b.compiled.arc_up.copy()
             arc_up[failed] = False
-        ptr = st.incremental.dag_ptr
-        work = float((ptr[failed + 1] - ptr[failed]).sum()) + 1.0
-        with _computing().turn(_cost.expected_s(work)):
+        work = _work(st, failed)
+        with computing().turn(costs.expected_s(work)):
             t = time.perf_counter()
             diff = failure_diff(b, st, arc_up, failed)
-            _cost.learn(work, time.perf_counter() - t)
+            costs.learn(work, time.perf_counter() - t)
             return diff
     return run_whatif(b.network, scenario, compiled=b.compiled, baseline=b.baseline).diff
+
+
+def _work(st: FailureState, failed: np.ndarray) -> float:
+    """A failure what-if's work for ``CostModel``: its failed arcs' DAG entries, plus one."""
+    ptr = st.incremental.dag_ptr
+    return float((ptr[failed + 1] - ptr[failed]).sum()) + 1.0
 
 
 def _failed_arcs(b: Basis, st: FailureState, scenario: Scenario) -> np.ndarray | None:

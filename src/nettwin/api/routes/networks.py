@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Awaitable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,8 +27,9 @@ from nettwin.api.schemas import (
     WhatIfDoc,
 )
 from nettwin.api.service import Twin, TwinDep
+from nettwin.api.turns import failure_threads
 from nettwin.api.uploads import Upload, load_upload
-from nettwin.api.whatif import answer_once, failure_threads, only_failures, whatif_answer
+from nettwin.api.whatif import answer_once, only_failures, whatif_answer
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
 from nettwin.io import NetworkFormat, save_network
@@ -180,8 +183,9 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
     """The scenario's changes against the no-change run, on the live state or the plan.
     An answer kept for an equal request, or being made for one now, is served from the
     event loop (``answer_once``: a dashboard's 50 equal what-ifs take one thread); the
-    others are computed in the thread pool. Each answer is checked against ``WhatIfDoc``
-    once, when made, and kept as the bytes served."""
+    others are computed in the thread pool, failure what-ifs in threads of their own
+    (``api.turns.failure_threads``). Each answer is checked against ``WhatIfDoc`` once, when
+    made, and kept as the bytes served."""
     small = len(body.changes) <= KEPT_LOOKUP_CHANGES
     b = kept_basis(twin, nid, body.basis) if small else None
 
@@ -190,9 +194,10 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
             return run_in_threadpool(whatif_answer_of, twin, nid, body, limit)
         twin.require(nid)  # an unknown network is a 404 before a bad scenario is a 422
         scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
-        return to_thread.run_sync(whatif_answer_of, twin, nid, body, limit, scenario,
-                                  limiter=failure_threads() if only_failures(scenario)
-                                  else None)
+        if only_failures(scenario):
+            return asyncio.get_running_loop().run_in_executor(failure_threads(), partial(
+                whatif_answer_of, twin, nid, body, limit, scenario))
+        return to_thread.run_sync(whatif_answer_of, twin, nid, body, limit, scenario)
 
     answer = await (make() if b is None else answer_once(b, body.changes, limit, make))
     return Response(answer, media_type="application/json")
