@@ -89,6 +89,9 @@ class LiveTwin(TwinPrior):
         self.dead = 0
         self.batches = 0
         self.commit_failures = 0  # store commits that failed (each tried again or raised)
+        # a batch the store failed was applied here: the counters and cursors are read from
+        # the store again before the next batch (``_resync``)
+        self._stale = False
         self.latencies_s: list[float] = []  # receive -> state applied, per batch
         self.listeners: list[Callable[[Changes], None]] = []  # after each committed batch
         self.tm: TmEstimate | None = None  # the accepted estimate the twin predicts with
@@ -124,6 +127,8 @@ class LiveTwin(TwinPrior):
     def _prepare_locked(self, messages: list[Message], source: str
                         ) -> tuple[Changes, list[DeadLetter], tuple[str, int] | None]:
         self._refuse_if_retired()
+        if self._stale:
+            self._resync()
         if source not in self._cursor:
             self._cursor[source] = (self.store.cursor(self.name, source)
                                     if self.store is not None else None)
@@ -151,6 +156,21 @@ class LiveTwin(TwinPrior):
         self.batches += 1
         return changes, batch.dead, cursor
 
+    def _resync(self) -> None:
+        """After a batch the store failed: the counters and source positions as the store
+        has them (what a restart reads), so that the batch, sent again, is taken again."""
+        assert self.store is not None
+        try:
+            rows = self.store.counters(self.name)
+        except Exception as exc:  # the database's own: still down
+            cause = getattr(exc, "orig", None) or exc
+            raise StoreError(f"{self.name}: the history store failed a batch and cannot be "
+                             f"read again ({type(cause).__name__}: {str(cause)[:200]}); fix "
+                             "the store and send the batch again") from exc
+        self.state.rewind_counters(rows)
+        self._cursor.clear()
+        self._stale = False
+
     def _retopologize(self, change: dict[str, Any]) -> None:
         """The mirrored network changes shape; measured state carries over."""
         network = apply_topology(self.network, change)
@@ -172,6 +192,9 @@ class LiveTwin(TwinPrior):
                 if self.store is None:
                     break
                 try:
+                    if attempt and cursor is not None and (
+                            self.store.cursor(self.name, cursor[0]) or 0) >= cursor[1]:
+                        break  # the failed try did commit (its answer was lost): not twice
                     self.store.commit(self.name, changes, dead, cursor, received=received)
                     break
                 except NettwinError:
@@ -184,6 +207,8 @@ class LiveTwin(TwinPrior):
                              f"{upto} (data time {changes.time:.0f}; {type(cause).__name__}: "
                              f"{str(cause)[:200]})")
                     if attempt == len(retry_s):
+                        with self._lock:  # the batch was applied here: read the store again
+                            self._stale = True
                         raise StoreError(
                             f"{where}, {attempt + 1} tries: nothing of the batch was written"
                             " and its source was not acknowledged; fix the store (is the "
@@ -232,7 +257,9 @@ class LiveTwin(TwinPrior):
                    received: float) -> None:
             # the writer takes batches in order: none is written after one that failed
             # (its cursor would skip the failed batch's messages on the next run)
-            if failed:
+            if failed:  # it was applied here (maybe after a resync): read the store again
+                with self._lock:
+                    self._stale = True
                 raise StoreError(f"{self.name}: batch not written after an earlier one "
                                  "failed") from failed[0]
             try:
