@@ -222,3 +222,27 @@ def test_a_positioned_batch_the_store_failed_is_taken_when_the_source_sends_it_a
     assert store.count(twin.name) == sum(len(s) for s in steps[1:])
     assert store.cursor(twin.name, "bus") == sum(len(s) for s in steps)
     store.close()
+
+
+def test_a_topology_update_in_a_batch_the_store_failed_is_kept_when_sent_again(
+        tmp_path: Path, unique_name: str) -> None:
+    # the update was applied to the twin before the store failed the batch: sent again it
+    # is applied again (not a dead letter "already there"), and the history has it
+    from nettwin.examples import example_path
+    from nettwin.io import load_network
+
+    store = Store(f"sqlite:///{tmp_path / 'twin.db'}")
+    _flaky(store, lambda n: "before" if n == 1 else None)
+    net = dataclasses.replace(load_network(example_path()), name=unique_name)
+    twin = LiveTwin(net, store)
+    batch = [Message({"kind": "topology", "time": T0 + 91, "change": {"add_link": {
+        "id": "Denver--Chicago", "a": "Denver", "b": "Chicago", "capacity_ab_bps": 1e10,
+        "capacity_ba_bps": 1e10, "metric_ab": 10, "metric_ba": 10}}})]
+    with pytest.raises(StoreError):
+        twin.process(batch, "api")
+    twin.process(batch, "api")
+    assert store.dead_letters(twin.name) == []
+    assert "Denver--Chicago" in twin.network.links
+    assert "Denver--Chicago" not in twin.network_at(T0 + 60).links
+    assert "Denver--Chicago" in twin.network_at(T0 + 120).links
+    store.close()
