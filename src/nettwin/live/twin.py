@@ -199,10 +199,14 @@ class LiveTwin(TwinPrior):
     def _commit(self, changes: Changes, dead: list[DeadLetter],
                 cursor: tuple[str, int] | None, before: Network, received: float,
                 retry_s: tuple[float, ...] = ()) -> None:
-        """Write one batch to the store (atomically: a failed commit wrote none of it),
-        then tell the listeners. A store that fails is tried again after each pause of
-        ``retry_s`` (a dropped database connection comes back on the next try), each failure
-        logged and counted in ``commit_failures``; after the last, StoreError."""
+        """Write one batch to the store (atomically: a failed commit wrote none of it, unless
+        only its answer was lost), then tell the listeners. A store that fails is tried again
+        after each pause of ``retry_s`` (a dropped database connection comes back on the
+        next try; a batch whose source position the store already holds is not written
+        twice; one without a position may be), each failure logged and counted in
+        ``commit_failures``; after the last, StoreError, and the next batch first reads the
+        store again (``_resync``). The write lock is held through the pauses: ``retire``
+        waits for them (up to ~8 s with ``COMMIT_RETRY_S``)."""
         with self._write_lock:
             self._refuse_if_retired()
             for attempt in range(len(retry_s) + 1):
