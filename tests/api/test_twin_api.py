@@ -76,6 +76,7 @@ def test_observations_state_history_and_matrix(tmp_path: Path) -> None:
 def test_traffic_history_prior_over_the_api(tmp_path: Path) -> None:
     from nettwin.estimate import pair_rates
     from nettwin.estimate.history import TmHistory, estimate_tm_with_prior, prior_from_history
+    from nettwin.live.live_network import day_of_week
 
     settings = Settings(data_dir=tmp_path)
     op = {"Authorization": f"Bearer {TokenStore(settings.tokens_file).create('op', Role.OPERATOR)}"}
@@ -109,10 +110,14 @@ def test_traffic_history_prior_over_the_api(tmp_path: Path) -> None:
         assert tm["prior"] == "history" and tm["drift"] is False
         assert 0 <= tm["misfit"] <= 1  # no alarm: the misfit within the counters' noise
         # the library's estimate with the prior learned from the same matrices
+        # (and their days: 1 December 2026 a Tuesday, the 5th and 6th a weekend)
         times = np.array([(8 + k) * 3600.0 for k in range(6)])
-        prior, _ = prior_from_history(TmHistory(np.vstack(past), times, tuple("abcdef")),
-                                      rm, c.n_nodes, edge=False)
-        est = estimate_tm_with_prior(rm, rate, prior, time_of_day_s=T0 % 86_400)
+        days = np.array([1.0, 2, 3, 4, 5, 6])
+        prior, choice = prior_from_history(
+            TmHistory(np.vstack(past), times, tuple("abcdef"), days), rm, c.n_nodes, edge=False)
+        assert doc["day_type_weight"] == choice.day_weight
+        est = estimate_tm_with_prior(rm, rate, prior, time_of_day_s=T0 % 86_400,
+                                     day_of_week=day_of_week(T0))
         got = {(p["src"], p["dst"]): p["rate_bps"] for p in tm["pairs"]}
         want = {(ids[s], ids[d]): float(x) for s, d, x
                 in zip(est.src, est.dst, est.rate_bps, strict=True) if x > 0}

@@ -120,7 +120,8 @@ def test_days_of_the_week_from_file_names_and_epoch_times(tmp_path: Path) -> Non
     _, rm, _ = _example()
     net = load_network(example_path())
     nodes = list(net.node_ids)
-    for name in ("m-20050201.csv", "m-20050220-1230.csv", "m-undated.csv", "m-20051341.csv"):
+    for name in ("m-20050201.csv", "m-20050220-1230.csv", "m-undated.csv", "m-20051341.csv",
+                 "r12345678-20050205.csv"):
         (tmp_path / name).write_text(f"src,dst,rate_bps\n{nodes[0]},{nodes[1]},1e6\n")
     files = sorted(tmp_path.glob("*.csv"))
     hist = load_tm_history(files, nodes, rm)
@@ -130,6 +131,7 @@ def test_days_of_the_week_from_file_names_and_epoch_times(tmp_path: Path) -> Non
     assert got["m-20050201.csv"] == datetime.date(2005, 2, 1).weekday() == 1
     assert got["m-20050220-1230.csv"] == 6
     assert np.isnan(got["m-undated.csv"]) and np.isnan(got["m-20051341.csv"])
+    assert got["r12345678-20050205.csv"] == datetime.date(2005, 2, 5).weekday()  # not 1234-56
     for when in (datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC),
                  datetime.datetime(2005, 2, 20, 23, 59, tzinfo=datetime.UTC),
                  datetime.datetime(2026, 12, 7, 0, 0, 1, tzinfo=datetime.UTC)):

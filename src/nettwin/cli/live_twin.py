@@ -186,4 +186,6 @@ def print_choice(n: int, choice: Any) -> None:
               f"fan-in combined: {choice.use_fanin}, KL-fitted to "
               f"node totals: {choice.fit_totals}; sd calibrated x{choice.kappa:.2f}; "
               f"{pct(choice.validation_error)} median error on the history's last "
-              f"{choice.validation_matrices} matrices")
+              f"{choice.validation_matrices} matrices"
+              + (f"; other day type weighed x{choice.day_weight:g} (UTC days)"
+                 if choice.day_weight != 1.0 else ""))

@@ -392,7 +392,6 @@ def bursty_arc_queues(load_bps: np.ndarray, var_bps2: np.ndarray, m3_bps3: np.nd
     return np.where(lam > 0, wait, 0.0), np.where(lam > 0, np.clip(q.blocking + dl, 0, 1), 0.0)
 
 
-
 def _take_law(law: SizeLaw, idx: np.ndarray) -> SizeLaw:
     """The size laws of demands ``idx`` (repeats allowed), in that order."""
     lo, hi = law.ptr[idx], law.ptr[idx + 1]

@@ -23,6 +23,7 @@ from nettwin.io.traffic import read_traffic_csv, read_traffic_native
 from nettwin.model.problems import Problem
 
 _STAMP = re.compile(r"(\d{8})[-_T]?(\d{4})?")
+_DATE = re.compile(r"(?<!\d)(\d{8})")  # YYYYMMDD, not inside a longer run's middle
 
 
 def resolve_history_paths(spec: str | Path) -> list[Path]:
@@ -51,8 +52,7 @@ def _day_of_week(stamp: str | None, name: str) -> float:
     """Day of the week (0 Monday .. 6 Sunday) of the YYYYMMDD date in the stamp or the
     file name; nan when neither carries a valid date."""
     for text in (stamp or "", name):
-        m = _STAMP.search(text)
-        if m:
+        for m in _DATE.finditer(text):  # the first 8 digits that make a date
             try:
                 return float(datetime.date(int(m.group(1)[:4]), int(m.group(1)[4:6]),
                                            int(m.group(1)[6:])).weekday())

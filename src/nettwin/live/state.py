@@ -112,6 +112,15 @@ class TwinState:
                 self.last_time[port], self.last_octets[port] = t, octets
                 self.last_drop_packets[port] = drops
 
+    def rewind_counters(self, rows: list[tuple[int, float, float, float]]) -> None:
+        """Forget the counter values applied since the store's (a batch the store failed
+        was applied here first) and take the store's again, as a restart would: that batch
+        sent again is differenced anew instead of read as duplicates."""
+        self.last_time[:] = -np.inf
+        self.last_octets[:] = np.nan
+        self.last_drop_packets[:] = np.nan
+        self.restore_counters(rows)
+
     # ------------------------------------------------------------------ apply
     def apply(self, batch: Batch) -> Changes:
         ch = Changes()

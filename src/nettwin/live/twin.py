@@ -62,6 +62,9 @@ MAX_ROUTING_CELLS = 25_000_000  # 200 MB; germany50: 88 arcs x 2,450 pairs = 0.2
 # pauses before a failed store commit is tried again while ingesting (a database restart or
 # a dropped connection outlasts a few hundred ms; a broken store is reported within ~8 s)
 COMMIT_RETRY_S = (0.2, 1.0, 2.0, 5.0)
+# a decoded and applied batch, to commit: its changes, dead letters, source position and
+# the network it was applied to (restored if the store fails the batch)
+Prepared = tuple[Changes, list[DeadLetter], tuple[str, int] | None, Network]
 
 
 class LiveTwin(TwinPrior):
@@ -89,6 +92,10 @@ class LiveTwin(TwinPrior):
         self.dead = 0
         self.batches = 0
         self.commit_failures = 0  # store commits that failed (each tried again or raised)
+        # a batch the store failed was applied here: the counters and cursors are read from
+        # the store again before the next batch (``_resync``), the network before it restored
+        self._stale = False
+        self._undo_network: Network | None = None
         self.latencies_s: list[float] = []  # receive -> state applied, per batch
         self.listeners: list[Callable[[Changes], None]] = []  # after each committed batch
         self.tm: TmEstimate | None = None  # the accepted estimate the twin predicts with
@@ -117,13 +124,16 @@ class LiveTwin(TwinPrior):
         return prepared[0]
 
     def _prepare(self, messages: list[Message], source: str
-                 ) -> tuple[Changes, list[DeadLetter], tuple[str, int] | None]:
+                 ) -> Prepared:
         with self._lock:
             return self._prepare_locked(messages, source)
 
     def _prepare_locked(self, messages: list[Message], source: str
-                        ) -> tuple[Changes, list[DeadLetter], tuple[str, int] | None]:
+                        ) -> Prepared:
         self._refuse_if_retired()
+        if self._stale:
+            self._resync()
+        before = self.network
         if source not in self._cursor:
             self._cursor[source] = (self.store.cursor(self.name, source)
                                     if self.store is not None else None)
@@ -149,29 +159,63 @@ class LiveTwin(TwinPrior):
             self._cursor[source] = cursor[1]
         self.dead += len(batch.dead)
         self.batches += 1
-        return changes, batch.dead, cursor
+        return changes, batch.dead, cursor, before
+
+    def _resync(self) -> None:
+        """After a batch the store failed: the counters and source positions as the store
+        has them (what a restart reads), so that the batch, sent again, is taken again."""
+        assert self.store is not None
+        try:
+            rows = self.store.counters(self.name)
+        except Exception as exc:  # the database's own: still down
+            cause = getattr(exc, "orig", None) or exc
+            raise StoreError(f"{self.name}: the history store failed a batch and cannot be "
+                             f"read again ({type(cause).__name__}: {str(cause)[:200]}); fix "
+                             "the store and send the batch again") from exc
+        if self._undo_network is not None and self._undo_network is not self.network:
+            self._reshape(self._undo_network)  # its topology updates were not kept either
+        self.state.rewind_counters(rows)
+        self._cursor.clear()
+        self._stale, self._undo_network = False, None
+
+    def _mark_stale(self, before: Network) -> None:
+        """A batch applied here on the network ``before`` was not written."""
+        with self._lock:
+            self._stale = True
+            if self._undo_network is None:
+                self._undo_network = before
 
     def _retopologize(self, change: dict[str, Any]) -> None:
         """The mirrored network changes shape; measured state carries over."""
-        network = apply_topology(self.network, change)
+        self._reshape(apply_topology(self.network, change))
+
+    def _reshape(self, network: Network) -> None:
+        """Mirror ``network`` from now on, the measured state carried over."""
         state = TwinState(network, assess_services=self.assess_services)
         state.carry_over(self.state)
         self.network, self.state = network, state
         self.decoder = Decoder(state.ports)
 
     def _commit(self, changes: Changes, dead: list[DeadLetter],
-                cursor: tuple[str, int] | None, received: float,
+                cursor: tuple[str, int] | None, before: Network, received: float,
                 retry_s: tuple[float, ...] = ()) -> None:
-        """Write one batch to the store (atomically: a failed commit wrote none of it),
-        then tell the listeners. A store that fails is tried again after each pause of
-        ``retry_s`` (a dropped database connection comes back on the next try), each failure
-        logged and counted in ``commit_failures``; after the last, StoreError."""
+        """Write one batch to the store (atomically: a failed commit wrote none of it, unless
+        only its answer was lost), then tell the listeners. A store that fails is tried again
+        after each pause of ``retry_s`` (a dropped database connection comes back on the
+        next try; a batch whose source position the store already holds is not written
+        twice; one without a position may be), each failure logged and counted in
+        ``commit_failures``; after the last, StoreError, and the next batch first reads the
+        store again (``_resync``). The write lock is held through the pauses: ``retire``
+        waits for them (up to ~8 s with ``COMMIT_RETRY_S``)."""
         with self._write_lock:
             self._refuse_if_retired()
             for attempt in range(len(retry_s) + 1):
                 if self.store is None:
                     break
                 try:
+                    if attempt and cursor is not None and (
+                            self.store.cursor(self.name, cursor[0]) or 0) >= cursor[1]:
+                        break  # the failed try did commit (its answer was lost): not twice
                     self.store.commit(self.name, changes, dead, cursor, received=received)
                     break
                 except NettwinError:
@@ -184,6 +228,7 @@ class LiveTwin(TwinPrior):
                              f"{upto} (data time {changes.time:.0f}; {type(cause).__name__}: "
                              f"{str(cause)[:200]})")
                     if attempt == len(retry_s):
+                        self._mark_stale(before)  # applied here: read the store again
                         raise StoreError(
                             f"{where}, {attempt + 1} tries: nothing of the batch was written"
                             " and its source was not acknowledged; fix the store (is the "
@@ -228,11 +273,11 @@ class LiveTwin(TwinPrior):
         submitted: list[asyncio.Future[None]] = []
         failed: list[StoreError] = []
 
-        def commit(prepared: tuple[Changes, list[DeadLetter], tuple[str, int] | None],
-                   received: float) -> None:
+        def commit(prepared: Prepared, received: float) -> None:
             # the writer takes batches in order: none is written after one that failed
             # (its cursor would skip the failed batch's messages on the next run)
-            if failed:
+            if failed:  # it was applied here (maybe after a resync): read the store again
+                self._mark_stale(prepared[3])
                 raise StoreError(f"{self.name}: batch not written after an earlier one "
                                  "failed") from failed[0]
             try:

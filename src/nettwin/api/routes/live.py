@@ -243,6 +243,7 @@ def _prior_doc(lt: LiveTwin) -> TrafficPrior:
         "half_life_matrices": ch.half_life, "spread_calibration": ch.kappa,
         "validation_error": ch.validation_error, "validation_matrices":
         ch.validation_matrices, "alarm_innovation": lt.prior.alarm_innovation,
+        "day_type_weight": ch.day_weight,
         "drift_every_s": lt.drift_every_s, "labels": list(lt.prior_labels),
         "source": "store" if lt.prior_source == "store" else "request"}))
 
@@ -259,7 +260,10 @@ async def put_traffic_history(_: Operator, twin: TwinDep, nid: NetworkId,
     """Learn the traffic-matrix prior from measured past matrices (oldest first; three or
     more to choose its options and calibrate its spread on their later third). From then
     on every estimate, the live basis of what-ifs and the drift check use it. Matrices
-    naming nodes the network lacks are refused (422, naming the matrix and the nodes)."""
+    naming nodes the network lacks are refused (422, naming the matrix and the nodes).
+    A matrix's ``time`` gives its time of day and day of the week in UTC, as the
+    counters' times are read (a daily matrix stamped at local midnight east of UTC
+    counts as the day before: stamp it in UTC or at noon)."""
     from nettwin.io.tm_history import MeasuredMatrix, tm_history
 
     lt = live_twin(twin, nid)
