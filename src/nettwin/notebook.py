@@ -14,6 +14,8 @@ network) and like pyNTM's ``fail_interface`` but by link and node ids::
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationOptions, SimulationResult, simulate
-from nettwin.errors import ValidationError
+from nettwin.errors import SimulationError, ValidationError
 from nettwin.model import DemandTable, Network
 from nettwin.model.problems import Problem, unknown_id_fix
 from nettwin.report.tables import arc_records, arc_table, demand_table, service_table, top_arcs
@@ -124,6 +126,43 @@ def _traffic(network: Network, traffic: str | Path | DemandTable | Network | Non
     return load_traffic(network, traffic)
 
 
+def simulation_options(fields: Mapping[str, Any]) -> SimulationOptions:
+    """SimulationOptions from a dict of its fields, enum fields given by value ("md1").
+
+    Every field is checked here: an unknown name, an enum value that is not one, or a value
+    SimulationOptions refuses becomes a ValidationError naming the field and the fix. A
+    string left unconverted would be silently wrong (``arrival_model="bursty"`` is not
+    ``ArrivalModel.BURSTY``, so the engine would queue every arc as Poisson).
+    """
+    defaults = {f.name: getattr(SimulationOptions(), f.name)
+                for f in dataclasses.fields(SimulationOptions)}
+    problems: list[Problem] = []
+    opts: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name not in defaults:
+            problems.append(Problem("options", "no such simulation option",
+                                    fix=unknown_id_fix("option", name, defaults), value=name))
+            continue
+        kind = type(defaults[name])
+        if isinstance(defaults[name], enum.Enum) and not isinstance(value, kind):
+            valid = [m.value for m in kind]
+            if value not in valid:
+                problems.append(Problem("options", f"not a valid {name}", field=name,
+                                        fix=f"use one of {', '.join(map(repr, valid))}",
+                                        value=value))
+                continue
+            value = kind(value)
+        opts[name] = value
+    if problems:
+        raise ValidationError(problems, "nettwin.run")
+    try:
+        return SimulationOptions(**opts)
+    except SimulationError as exc:
+        raise ValidationError([Problem("options", str(exc),
+                                       fix="see SimulationOptions for each field's range")],
+                              "nettwin.run") from exc
+
+
 def run(network: Network | str | Path, *, fail_links: Iterable[str] = (),
         fail_nodes: Iterable[str] = (), fail_srlgs: Iterable[str] = (), scale: float = 1.0,
         traffic: str | Path | DemandTable | Network | None = None,
@@ -161,12 +200,7 @@ def run(network: Network | str | Path, *, fail_links: Iterable[str] = (),
         changes.append(ScaleTraffic(float(scale)))
     applied = apply_scenario(network, None, Scenario("nettwin.run", tuple(changes)))
     if isinstance(options, Mapping):
-        from nettwin.engine import QueueModel
-
-        opts = dict(options)
-        if "queue_model" in opts:
-            opts["queue_model"] = QueueModel(opts["queue_model"])
-        options = SimulationOptions(**opts)
+        options = simulation_options(options)
     result = simulate(applied.compiled, options, arc_up=applied.arc_up,
                       demand_rate_bps=applied.demand_rate_bps)
     return RunResult(applied.network, applied.compiled, result, links, nodes, srlgs,

@@ -47,6 +47,27 @@ def test_export_format_unknown_network_and_element(api) -> None:  # type: ignore
     assert r.json() == {"detail": "unknown element kind 'router': use node or link"}
 
 
+def test_an_unrecognised_upload_names_the_apis_own_fix(api) -> None:  # type: ignore[no-untyped-def]
+    """A file whose format the name and content do not tell is refused with the fix the
+    API takes (the ?format= query, not only the command line's --format); following it
+    loads the same network as the file under its proper name (oracle: load_network)."""
+    from nettwin.io import load_network
+    from tests.conftest import data_path
+
+    client, h = api
+    graph = data_path("repetita", "2016TopologyZooUCL_inverseCapacity", "Abilene.graph")
+    r = client.post(NETS, files={"file": ("abilene.dat", graph.read_bytes())},
+                    headers=h[Role.ADMIN])
+    assert r.status_code in (400, 422), r.text
+    assert "?format=" in r.json()["message"]
+    r = client.post(NETS, params={"format": "repetita"}, headers=h[Role.ADMIN],
+                    files={"file": ("abilene.dat", graph.read_bytes())})
+    assert r.status_code == 201, r.text
+    got = client.get(f"{NETS}/{r.json()['id']}", headers=h[Role.VIEWER]).json()
+    want = load_network(graph)
+    assert (got["nodes"], got["links"]) == (len(want.nodes), len(want.links))
+
+
 def test_live_views_before_any_data(api) -> None:  # type: ignore[no-untyped-def]
     client, h = api
     r = client.get(f"{NETS}/example/state", headers=h[Role.VIEWER])

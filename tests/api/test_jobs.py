@@ -105,6 +105,29 @@ def test_queue_bounds_role_limits_and_cancel(tmp_path: Path) -> None:
         assert [r["failure"] for r in page["items"]] == [r["failure"] for r in lib[:10]]
 
 
+def test_a_finished_job_reports_all_its_work_done() -> None:
+    """Progress of a job in state done is complete, whatever its last report said: the
+    optimisers report elapsed time over the time limit, and stop at a convergence or the
+    limit between two reports (they were left at 999 of 1000, or 0 after a compile)."""
+    from nettwin.api.jobs import JobManager
+
+    jobs = JobManager(1)
+    try:
+        for reports in ([], [(0, 1000)], [(0, 1000), (999, 1000)], [(3, 7), (7, 7)]):
+            def work(report: Callable[[int, int], None],
+                     reports: list[tuple[int, int]] = reports) -> dict[str, Any]:
+                for done, total in reports:
+                    report(done, total)
+                return {}
+
+            job = jobs.submit("test", "net", "me", work)
+            doc = _wait(job.status, lambda s: s["state"] == "done", limit_s=30)
+            assert doc["state"] == "done"
+            assert doc["done"] == doc["total"] == (reports[-1][1] if reports else 0)
+    finally:
+        jobs.shutdown()
+
+
 def test_finished_jobs_expire(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, job_ttl_s=0.5)
     tok = _tokens(settings)

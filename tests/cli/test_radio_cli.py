@@ -84,6 +84,16 @@ def test_budget_rejects_bad_upgrade() -> None:
     assert res.exit_code == EXIT_BAD_INPUT and "no such radio link" in res.output
     res = runner.invoke(app, ["radio", "budget", "--upgrade", "Garching--Ismaning:dish=x"])
     assert res.exit_code == EXIT_BAD_INPUT and "unknown radio field" in res.output
+    # A misspelt link is answered with the closest radio links of the network (oracle:
+    # the bundled backhaul's own links), as every other id is.
+    from nettwin.examples import munich
+
+    radios = {k for k, lk in munich().links.items() if lk.radio is not None}
+    assert "Garching--Ismaning" in radios and "Garching--Ismanin" not in radios
+    res = runner.invoke(app, ["radio", "budget", "--upgrade",
+                              "Garching--Ismanin:dish_diameter_m=0.6"])
+    assert res.exit_code == EXIT_BAD_INPUT
+    assert "did you mean 'Garching--Ismaning'" in " ".join(res.output.split())
 
 
 def test_storm_outputs(tmp_path: Path) -> None:

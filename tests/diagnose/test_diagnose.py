@@ -101,6 +101,26 @@ def test_cli_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert doc["causes"][0]["chain"][0].startswith("link_down")
 
 
+def test_a_window_given_backwards_is_a_usage_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """--since after --until is the command line's fault (exit 2, saying so), not the
+    data's; the same window the right way round finds the injected fault (the label)."""
+    import json
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["synth", "-n", "1", "--steps", "12", "--scenarios",
+                               "fibre_cut_peak", "-o", str(tmp_path), "-q"]).exit_code == 0
+    label = json.loads((tmp_path / "labels.jsonl").read_text())
+    obs = str(tmp_path / "observations.jsonl")
+    start, end = str(label["window_start"]), str(label["window_end"])
+    res = runner.invoke(app, ["diagnose", "-o", obs, "--since", end, "--until", start])
+    assert res.exit_code == 2, res.output
+    assert "not before --until" in " ".join(res.output.split())
+    res = runner.invoke(app, ["diagnose", "-o", obs, "--since", start, "--until", end,
+                              "--json", "-"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["causes"][0]["element"] == label["element"]
+
+
 def test_calibrated_matrix_reproduces_the_true_one() -> None:
     """Tomogravity with the twin's matrix as prior, fed exact counters of a drifted matrix:
     the re-estimate routes to the observed loads (oracle: the engine)."""

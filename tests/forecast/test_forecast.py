@@ -94,3 +94,23 @@ def test_cli_refuses_a_series_shorter_than_two_days(tmp_path) -> None:  # type: 
     res = CliRunner().invoke(app, ["forecast", "--traffic-series", str(tmp_path)])
     assert res.exit_code == 3, res.output
     assert "less than two days" in res.output
+
+
+def test_cli_asks_for_the_series_not_a_default_folder(tmp_path,  # type: ignore[no-untyped-def]
+                                                      monkeypatch) -> None:
+    """Without --traffic-series the command says the option is required; it never reads a
+    folder the user did not name (it used to read ./traffic: here a folder of matrices
+    that would otherwise be forecast, and without one it blamed a folder 'traffic')."""
+    from typer.testing import CliRunner
+
+    from nettwin.cli.app import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "traffic").mkdir()
+    for i in range(3):
+        (tmp_path / "traffic" / f"tm-20040301-00{i}5.csv").write_text(
+            "src,dst,rate_bps\nNew-York,Chicago,1e9\n")
+    res = CliRunner().invoke(app, ["forecast"])
+    assert res.exit_code == 3, res.output
+    assert "--traffic-series" in res.output and "required" in res.output
+    assert "less than two days" not in res.output  # ./traffic was not read

@@ -125,3 +125,19 @@ def test_stepping_past_the_end_asks_for_a_reset(abilene: Network) -> None:
     assert truncated == [False, False, True]
     with pytest.raises(NettwinError, match="call reset"):
         env.step(0)
+
+
+@pytest.mark.parametrize("name,bad", [("metric_ratio", 1.0), ("metric_levels", 0),
+                                      ("change_cost", -0.1), ("sla_weight", -1.0),
+                                      ("traffic_scale", -1.0), ("traffic_scale", float("nan"))])
+def test_an_out_of_range_parameter_is_named(abilene: Network, name: str, bad: float) -> None:
+    """Each environment parameter out of range is refused naming that parameter alone (it
+    used to name all five with a tuple of their values); the default is accepted."""
+    from nettwin.errors import ValidationError
+
+    kwargs: dict[str, object] = {"network": abilene, name: bad}
+    with pytest.raises(ValidationError) as err:
+        gymnasium.make("nettwin/TrafficEngineering-v0", **kwargs)  # type: ignore[arg-type]
+    assert [p.field for p in err.value.problems] == [name]
+    assert f"field '{name}'" in str(err.value)
+    gymnasium.make("nettwin/TrafficEngineering-v0", network=abilene).reset(seed=0)

@@ -203,6 +203,24 @@ def test_traffic_to_unknown_nodes_is_rejected_or_set_aside(tmp_path: Path) -> No
     assert any("2 bad demand record(s) set aside" in str(n) for n in kept.notes)
 
 
+def test_a_misspelt_node_in_a_matrix_gets_the_closest_ids(tmp_path: Path) -> None:
+    """As every other unknown id: the closest node ids of the network (oracle: difflib over
+    the SNDlib file's own node ids); names with nothing close keep the plain fix."""
+    import difflib
+
+    net = load_network(data_path("sndlib", "xml", "abilene.xml"))
+    csv = tmp_path / "tm.csv"
+    csv.write_text("src,dst,rate_bps\nATLAng,CHINnq,1e9\nDNVRnq,ATLAng,5\nATLAng,MARS,1\n")
+    with pytest.raises(NettwinError) as info:
+        load_traffic(net, csv)
+    text = str(info.value)
+    for typo in ("CHINnq", "DNVRnq"):
+        best = difflib.get_close_matches(typo.lower(), [n.lower() for n in net.nodes], n=1)[0]
+        real = next(n for n in net.nodes if n.lower() == best)
+        assert f"(got '{typo}'). Fix: did you mean '{real}'" in text
+    assert "(got 'MARS'). Fix: add the node or correct the demand's target" in text
+
+
 def test_native_traffic_file_needs_no_topology(tmp_path: Path) -> None:
     net = load_network(data_path("sndlib", "xml", "abilene.xml"))
     tm = tmp_path / "tm.yaml"

@@ -3,6 +3,8 @@ routes forwarding never loops and reaches exactly what shortest paths reach."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import networkx as nx
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -48,3 +50,46 @@ def test_ospf_alone_never_loops_and_reaches_what_networkx_reaches(network: Netwo
         expected[list(nx.ancestors(g, t) | {t})] = True
         np.testing.assert_array_equal(reach.delivers, expected)
         np.testing.assert_array_equal(reach.drops, ~expected)
+
+
+def _shortest_paths(network: Network, change: SetMetric) -> nx.DiGraph:
+    g = nx.DiGraph()
+    for lk in network.links.values():
+        ab = change.metric if lk.id == change.link and change.direction is Direction.AB \
+            else lk.metric_ab
+        for u, v, w in ((lk.a, lk.b, ab), (lk.b, lk.a, lk.metric_ba)):
+            if not g.has_edge(u, v) or g[u][v]["w"] > w:
+                g.add_edge(u, v, w=w)
+    return g
+
+
+def _check_asymmetry_examples(network: Network, change: SetMetric) -> int:
+    """Each asymmetric pair's example paths are shortest paths (networkx) that are not
+    mirror images of each other: the example itself shows the asymmetry."""
+    v = validate_change(network, ChangeSet("c", Scenario("c", (change,))), survive=Survive.NONE)
+    g = _shortest_paths(network, change)
+    for f in v.forwarding.asymmetric:
+        for path in (f.path_ab, f.path_ba):
+            w = sum(g[x][y]["w"] for x, y in pairwise(path))
+            assert w == nx.shortest_path_length(g, path[0], path[-1], weight="w"), f
+        assert list(f.path_ab) != list(reversed(f.path_ba)), f
+    return len(v.forwarding.asymmetric)
+
+
+def test_asymmetry_example_shows_two_different_paths() -> None:
+    """Abilene, Seattle -> Sunnyvale raised one way: New-York reaches Seattle over two equal
+    paths, Seattle New-York over one; the example must not be the shared one mirrored."""
+    from nettwin.examples import abilene
+
+    change = SetMetric("Seattle--Sunnyvale", 900, Direction.AB)
+    assert _check_asymmetry_examples(abilene(), change) > 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks())
+def test_asymmetry_examples_are_shortest_and_differ(network: Network) -> None:
+    pairs = {frozenset((lk.a, lk.b)) for lk in network.links.values()}
+    if len(pairs) < len(network.links):
+        return  # parallel links: two different links can join the same routers
+    lk = next(iter(network.links.values()))
+    _check_asymmetry_examples(network, SetMetric(lk.id, lk.metric_ab + 7, Direction.AB))

@@ -185,6 +185,9 @@ class JobManager:
             self._save(job)
             try:
                 result = work(progress)
+                # Done means all of it: work whose progress is a share of a budget (the
+                # optimisers report elapsed / time limit) ends below its total otherwise.
+                job.done = max(job.done, job.total)
                 job.result, job.state = result, JobState.DONE
             except JobCancelledError:
                 job.state = JobState.CANCELLED

@@ -84,6 +84,11 @@ def diagnose_cmd(
         load_observations,
     )
 
+    t0, t1 = _time(since), _time(until)
+    if t0 is not None and t1 is not None and t0 >= t1:
+        # else: "no interface counters in the window", as if the data were at fault
+        raise typer.BadParameter(f"--since {since} is not before --until {until}: the "
+                                 "window would be empty; swap them")
     try:
         network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
         if observations is not None:

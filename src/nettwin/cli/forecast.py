@@ -26,8 +26,9 @@ from nettwin.cli.common import (
     set_quiet,
     step,
 )
-from nettwin.errors import NettwinError
+from nettwin.errors import NettwinError, ValidationError
 from nettwin.io import MetricPolicy
+from nettwin.model.problems import Problem
 
 commands = typer.Typer()
 
@@ -53,10 +54,11 @@ def _skill_rows(series: np.ndarray, period: int, train: int, leads: dict[str, in
 @commands.command("forecast")
 def forecast_cmd(
     file: FileArg = None,
-    traffic_series: Annotated[Path, typer.Option(
-        "--traffic-series", help="Folder of traffic matrices, one per interval (SNDlib "
-                                 "dynamic data, e.g. ../shared/data/traffic/abilene-zhang-5min)."
-    )] = Path("traffic"),
+    traffic_series: Annotated[Path | None, typer.Option(
+        "--traffic-series", show_default=False,
+        help="Folder of traffic matrices, one per interval (SNDlib dynamic data, e.g. "
+             "../shared/data/traffic/abilene-zhang-5min). Required."
+    )] = None,
     evaluate_skill: Annotated[bool, typer.Option(
         "--evaluate", help="Train on all days but the last, forecast the last: MASE per "
                            "demand and link at 1-hour and 1-day horizons, and seasonal "
@@ -86,6 +88,13 @@ def forecast_cmd(
     from nettwin.io.traffic_series import read_traffic_series, traffic_files
 
     try:
+        if traffic_series is None:
+            # No default folder: a relative "traffic" would read whatever the working
+            # directory happens to hold, and without one the error named a folder never asked for.
+            raise ValidationError([Problem(
+                "--traffic-series", "is required",
+                fix="give the folder of measured matrices, e.g. --traffic-series "
+                    "../shared/data/traffic/abilene-zhang-5min")])
         network = load(file, fmt, None, default_capacity, metric_policy, metrics=metrics_file)
         with step("reading the traffic series"):
             network, series = read_traffic_series(network, traffic_files(traffic_series))

@@ -69,12 +69,17 @@ class TwinEnv(gymnasium.Env[np.ndarray, Any]):
         if bad or not observe:
             raise ValidationError([Problem("observe", "unknown observation part", value=bad,
                                            fix=f"use some of {', '.join(OBSERVATION_PARTS)}")])
-        if not (metric_ratio > 1 and metric_levels >= 1 and change_cost >= 0
-                and sla_weight >= 0 and traffic_scale > 0):
-            raise ValidationError([Problem(
-                "environment", "need metric_ratio > 1, metric_levels >= 1, change_cost >= 0,"
-                " sla_weight >= 0, traffic_scale > 0",
-                value=(metric_ratio, metric_levels, change_cost, sla_weight, traffic_scale))])
+        # One problem per parameter out of range, naming it (not all five values at once).
+        ranges = (("metric_ratio", metric_ratio, metric_ratio > 1, "> 1"),
+                  ("metric_levels", metric_levels, metric_levels >= 1, ">= 1"),
+                  ("change_cost", change_cost, change_cost >= 0, ">= 0"),
+                  ("sla_weight", sla_weight, sla_weight >= 0, ">= 0"),
+                  ("traffic_scale", traffic_scale, traffic_scale > 0, "> 0"))
+        out_of_range = [Problem("environment", f"must be {bound}", field=name, value=value,
+                                fix=f"give {name} {bound}")
+                        for name, value, ok, bound in ranges if not ok]
+        if out_of_range:
+            raise ValidationError(out_of_range)
         self.network = network
         self.compiled: CompiledNetwork = compile_network(network)
         net = self.compiled

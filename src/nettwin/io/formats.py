@@ -66,7 +66,8 @@ def detect_network_format(path: Path) -> NetworkFormat:
     if suffix == ".txt" and "NODES" in head and "SNDlib" in head:
         return NetworkFormat.SNDLIB_NATIVE
     raise UnknownFormatError(str(path), "cannot tell the network format from the name or "
-                                        "content; pass it explicitly (--format), one of: "
+                                        "content; pass it explicitly (--format on the command "
+                                        "line, ?format= on an API upload), one of: "
                                         + ", ".join(f.value for f in NetworkFormat))
 
 

@@ -10,7 +10,9 @@ import numpy as np
 
 from nettwin.model.elements import Demand
 from nettwin.model.fields import DEMAND_FIELDS, ArrivalKind, coerce_record
-from nettwin.model.problems import Problem
+from nettwin.model.problems import Problem, unknown_id_fix
+
+MAX_SUGGESTED = 20  # distinct unknown node names given a 'did you mean'
 
 DEFAULT_CLASS = "best-effort"
 ARRIVAL_KINDS = tuple(ArrivalKind)  # DemandArrivals.kind holds positions in this tuple
@@ -287,12 +289,23 @@ def build_demands_from_columns(
     s_idx = np.fromiter((node_index.get(x, -1) for x in src), dtype=np.int64, count=n)
     d_idx = np.fromiter((node_index.get(x, -1) for x in dst), dtype=np.int64, count=n)
     ok = np.ones(n, dtype=bool)
+    suggestions: dict[str, str] = {}
+
+    def unknown(name: str, end: str) -> str:
+        """The closest node ids for a misspelt name (for the first few names only: a
+        matrix of another network names thousands, and each costs a scan of the nodes)."""
+        if name not in suggestions and len(suggestions) < MAX_SUGGESTED:
+            suggestions[name] = unknown_id_fix("node", name, node_index)
+        hint = suggestions.get(name, "")
+        return (f"{hint} (or add the node)" if hint.startswith("did you mean")
+                else f"add the node or correct the demand's {end}")
+
     for i in np.flatnonzero(s_idx < 0).tolist():
         problems.append(Problem(label(i), "source node does not exist", field="src",
-                                value=src[i], fix="add the node or correct the demand's source"))
+                                value=src[i], fix=unknown(src[i], "source")))
     for i in np.flatnonzero(d_idx < 0).tolist():
         problems.append(Problem(label(i), "destination node does not exist", field="dst",
-                                value=dst[i], fix="add the node or correct the demand's target"))
+                                value=dst[i], fix=unknown(dst[i], "target")))
     for i in np.flatnonzero((s_idx == d_idx) & (s_idx >= 0)).tolist():
         problems.append(Problem(label(i), "source and destination are the same node",
                                 field="dst", value=dst[i],

@@ -13,7 +13,7 @@ from nettwin.engine import CompiledNetwork, compile_network, simulate
 from nettwin.errors import ValidationError
 from nettwin.model import Network
 from nettwin.model.fields import RADIO_FIELDS, coerce_record
-from nettwin.model.problems import Problem
+from nettwin.model.problems import Problem, unknown_id_fix
 from nettwin.radio.budget import BudgetResult
 
 
@@ -74,8 +74,12 @@ def apply_upgrades(network: Network, upgrades: Mapping[str, Mapping[str, str]],
     for lid, fields in upgrades.items():
         link = links.get(lid)
         if link is None or link.radio is None:
+            radios = [k for k, lk in network.links.items() if lk.radio is not None]
+            fix = (f"{lid} has no radio block: name a microwave link, e.g. "
+                   f"{', '.join(radios[:3])}" if link is not None
+                   else unknown_id_fix("radio link", lid, radios))  # a typo: the closest
             problems.append(Problem(f"--upgrade {lid}", "no such radio link", value=lid,
-                                    fix="name a microwave link with a radio block"))
+                                    fix=fix))
             continue
         record = {f.name: getattr(link.radio, f.name) for f in dataclasses.fields(link.radio)}
         record = {k: (v.value if hasattr(v, "value") else v) for k, v in record.items()}

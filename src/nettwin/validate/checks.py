@@ -5,6 +5,7 @@ asymmetric — each with a path that shows it."""
 from __future__ import annotations
 
 import enum
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -277,11 +278,41 @@ def _asymmetry(before: ForwardingState, after: ForwardingState, changed: np.ndar
     found = []
     for a, b in hits[:MAX_LISTED]:
         pa, pb = loopback[b], loopback[a]
-        found.append(AsymmetryFinding(
-            after.compiled.node_ids[a], after.compiled.node_ids[b],
-            _names(after, trace(after, pa, a, "deliver", reach_of(after, pa))),
-            _names(after, trace(after, pb, b, "deliver", reach_of(after, pb)))))
+        path_ab = trace(after, pa, a, "deliver", reach_of(after, pa))
+        path_ba = trace(after, pb, b, "deliver", reach_of(after, pb))
+        # The fewest-hop branch each way may well be the same path (ECMP adds a branch in
+        # one direction only): show a branch over a link the other direction never uses.
+        used_ab, used_ba = _links_used(after, pa, a), _links_used(after, pb, b)
+        if used_ab - used_ba:
+            path_ab = _path_over(after, pa, a, min(used_ab - used_ba)) or path_ab
+        elif used_ba - used_ab:
+            path_ba = _path_over(after, pb, b, min(used_ba - used_ab)) or path_ba
+        found.append(AsymmetryFinding(after.compiled.node_ids[a], after.compiled.node_ids[b],
+                                      _names(after, path_ab), _names(after, path_ba)))
     return tuple(found), len(hits), len(checked)
+
+
+def _path_over(state: ForwardingState, p: int, source: int, link: int) -> list[int] | None:
+    """A forwarding path for probe p from source that crosses ``link`` (a position), or
+    None: the fewest hops to a router forwarding over it, then on to delivery."""
+    c = state.compiled
+    parent = {source: -1}
+    queue = deque([source])
+    while queue:
+        v = queue.popleft()
+        for arc in c.out_arc[c.out_ptr[v]:c.out_ptr[v + 1]].tolist():
+            if not state.next_hop[p, arc]:
+                continue
+            u = int(c.arc_dst[arc])
+            if arc // 2 == link:
+                head = [v]
+                while parent[head[-1]] >= 0:
+                    head.append(parent[head[-1]])
+                return head[::-1] + trace(state, p, u, "deliver", reach_of(state, p))
+            if u not in parent:
+                parent[u] = v
+                queue.append(u)
+    return None
 
 
 def _symmetric_ospf(state: ForwardingState, a: np.ndarray, b: np.ndarray
