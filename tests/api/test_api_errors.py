@@ -133,3 +133,29 @@ def test_jobs_unknown_early_and_cancelled(api, tmp_path: Path) -> None:  # type:
     assert _wait(client, done["id"], v)["state"] == "done"
     r = client.get(f"/api/v1/jobs/{done['id']}/results", params={"table": "bogus"}, headers=v)
     assert r.status_code == 422
+
+
+def test_every_refusal_carries_detail_and_body_refusals_a_one_line_message(api) -> None:  # type: ignore[no-untyped-def]
+    """A malformed body (FastAPI's validation) and a body the model refuses (a link the
+    network lacks, a factor that is no number) answer in one shape: ``detail`` always,
+    ``error`` and ``message`` naming the place and the value (one line per problem of a
+    malformed body, joined); the Python client shows the message."""
+    from nettwin.client._calls import error_of
+
+    client, h = api
+    p = h[Role.PLANNER]
+    bad = client.post(f"{NETS}/example/whatif", headers=p,
+                      json={"changes": "lots", "basis": 5})
+    body = bad.json()
+    assert bad.status_code == 422 and body["error"] == "RequestValidationError"
+    assert isinstance(body["detail"], list) and body["detail"][0]["input"] == "lots"
+    assert "body > changes: " in body["message"] and "(got 'lots')" in body["message"]
+    assert "body > basis: " in body["message"] and "\n" not in body["message"]
+    assert str(error_of(422, bad.content)) .endswith(body["message"])
+    for change in ({"fail_link": "Gotham--Metropolis"},  # the model's refusals
+                   {"scale_traffic": {"factor": "lots"}}):
+        refused = client.post(f"{NETS}/example/whatif", headers=p, json={"changes": [change]})
+        body = refused.json()
+        assert refused.status_code == 422 and body["detail"] == body["message"]
+        assert body["error"] and str(error_of(422, refused.content)).endswith(body["message"])
+    assert "'lots'" in body["message"] and body["problems"][0]["field"] == "factor"

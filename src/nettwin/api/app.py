@@ -41,7 +41,10 @@ log = logging.getLogger(__name__)
 
 
 def _problem_body(exc: NettwinError) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
+    # ``detail`` as well: the field an HTTP error of FastAPI's carries, so a client may read
+    # any refusal's words from it (``message`` for the one-line form everywhere but there)
+    body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc),
+                            "detail": str(exc)}
     if isinstance(exc, ValidationError):
         body["problems"] = [{"element": p.element, "field": p.field, "value": repr(p.value)
                              if p.value is not None else None, "message": p.message,
@@ -151,7 +154,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None,  # /docs offline: api.routes.service
                   description="A network digital twin: networks, simulations, what-ifs, "
                               "failure sweeps. Bearer tokens carry a role: viewer < planner "
-                              "< operator < admin.")
+                              "< operator < admin. A refused request answers JSON with "
+                              "`detail` (its words; a list of {loc, msg, type, input} for a "
+                              "malformed request); a refused body or model also has `error` "
+                              "(the kind) and `message` (its words as text), and `problems` "
+                              "(element, field, value, message, fix) where the model names "
+                              "them.")
     app.state.twin = twin
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.add_exception_handler(RequestValidationError, request_validation_error)  # JSON-safe

@@ -1,5 +1,6 @@
 """Request bodies that fail validation: answered 422 with each problem's place and a short,
-JSON-safe echo of the bad value.
+JSON-safe echo of the bad value (``detail``, FastAPI's list), and the one-line ``message``
+and ``error`` kind every other refused request carries.
 
 FastAPI's default answer echoes every bad input in full: a NaN (``{"name": NaN}``) cannot be
 written as JSON, so the client got a 500; a megabyte of bad input came back as a megabyte.
@@ -32,7 +33,14 @@ def echo_value(value: Any) -> Any:
 async def request_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     """422 naming where each problem is (``loc``), what is wrong and the value, shortened."""
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
     detail = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
                "type": str(e.get("type", "")), "input": echo_value(e.get("input"))}
-              for e in exc.errors()[:50]]
-    return JSONResponse({"detail": detail}, status_code=422)
+              for e in errors[:50]]
+    # the same one-line ``message`` (and ``error``) as every other refused request
+    lines = [f"{' > '.join(d['loc'])}: {d['msg']}"
+             + (f" (got {d['input']!r})" if d["input"] is not None else "") for d in detail[:5]]
+    more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
+    return JSONResponse({"error": "RequestValidationError",
+                         "message": "; ".join(lines) + more, "detail": detail},
+                        status_code=422)
