@@ -169,7 +169,7 @@ def test_warmup_reports_progress(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert doc["state"] == "ready", doc
         assert doc["done"] == doc["steps"] == ["simulate", "what-if", "N-1 sweep", "validate",
-                                            "storm"]
+                                            "optimise", "storm"]
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
