@@ -178,3 +178,11 @@ def test_an_unknown_command_names_the_closest_ones() -> None:
     assert all(f"optimize {name}" in plan for name in ("capacity", "energy", "slices"))
     assert "nettwin optimize" in said(["plan-capacity"])
     assert "nettwin --help" in said(["xyzzy"])  # nothing close: where to look
+
+
+def test_no_help_text_shows_docstring_markup() -> None:
+    # `synth --help` printed reStructuredText's double backticks around commands; the help
+    # of every leaf command and every option, as the terminal shows them, has none
+    for path, command in every_command():
+        texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+        assert not any("``" in t for t in texts), path

@@ -94,8 +94,8 @@ def synth_cmd(
     (silent: no event, capacity drops below the load), metric_misconfig, traffic_surge,
     rain_storm and misalignment (radio links), cascading_overload, none.
 
-    observations.jsonl: the live twin's observation format (replay it with ``nettwin
-    ingest observations.jsonl NET``): {"kind": "counter", "time", "device",
+    observations.jsonl: the live twin's observation format (replay it with `nettwin
+    ingest observations.jsonl NET`): {"kind": "counter", "time", "device",
     "interface" (the link id), "out_octets" (bytes), "out_packets", "out_drops" (packets,
     like ifOutDiscards), "oper_status", "counter_bits"};
     {"kind": "radio", "time", "link", "rsl_dbm", "modulation", "capacity_bps"};
@@ -110,7 +110,7 @@ def synth_cmd(
     overload -> SLA break), affected_services.
 
     With --parquet, the same data as Parquet tables beside the JSON lines (replay them with
-    ``nettwin diagnose NET --observations observations.parquet``). observations.parquet,
+    `nettwin diagnose NET --observations observations.parquet`). observations.parquet,
     one row per record, null where the record's kind lacks the column: kind string, time
     float64, device string, interface string, out_octets float64, out_packets float64,
     out_drops float64, oper_status string, counter_bits int8 (counter); link string,

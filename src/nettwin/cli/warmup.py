@@ -37,7 +37,7 @@ def warmup() -> None:
     first simulation, what-if, sweep or validation of every later run need not wait.
 
     A cold machine compiles for ~20-30 s; with the cache warm this takes a second or two
-    (the kernels are only loaded). ``nettwin serve`` also warms in the background."""
+    (the kernels are only loaded). `nettwin serve` also warms in the background."""
     from nettwin.api.warmup import STEPS, run_warmup
 
     dropped = drop_stale_kernels()
