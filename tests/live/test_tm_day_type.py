@@ -95,6 +95,30 @@ def test_no_date_or_weight_one_is_the_plain_prior() -> None:
     assert not weekdays.day_types()  # one day type only: nothing to weigh
 
 
+def test_a_matrix_without_a_date_keeps_its_weight_and_the_others_are_weighed() -> None:
+    # one undated matrix (an upload without a time) turned the weighting off for the whole
+    # history; now it counts as of either type. Oracle: the weighted prior equals the prior
+    # learned on a history where the undated matrix is dated as the estimated day's type
+    c, rm, x = _example()
+    n = c.n_nodes
+    hist = _weekly_history(x, rm, n)
+    out, inn = np.bincount(rm.src, x, n), np.bincount(rm.dst, x, n)
+    days = hist.day_of_week.copy()  # type: ignore[union-attr]
+    k = int(np.flatnonzero(days >= 5)[0])  # a weekend matrix loses its date
+    days[k] = np.nan
+    partly = replace(hist, day_of_week=days)
+    assert partly.day_types()
+    monday = 0.0
+    as_weekday = days.copy()
+    as_weekday[k] = monday
+    got = learn_prior(partly, rm, n, day_weight=0.1).mean_sd(out, inn, day_of_week=monday)[0]
+    want = learn_prior(replace(hist, day_of_week=as_weekday), rm, n, day_weight=0.1
+                       ).mean_sd(out, inn, day_of_week=monday)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * x.max())
+    plain = learn_prior(partly, rm, n).mean_sd(out, inn, day_of_week=monday)[0]
+    assert not np.allclose(got, plain, rtol=1e-6)  # the weighting does act
+
+
 def test_the_choice_weighs_day_types_where_the_weekend_differs_inside_the_matrix() -> None:
     c, rm, x = _example()
     n = c.n_nodes

@@ -123,12 +123,14 @@ class TmHistory:
                          tuple(np.asarray(self.labels, dtype=object)[sel].tolist()), days)
 
     def day_types(self) -> bool:
-        """Whether the history knows every matrix's date and holds weekdays and weekend
+        """Whether the matrices whose dates the history knows hold weekdays and weekend
         days both (then a prior can weigh the days of the estimated one's type more:
-        ``HistoryPrior.day_weight``)."""
-        if self.day_of_week is None or not np.isfinite(self.day_of_week).all():
+        ``HistoryPrior.day_weight``; a matrix without a date keeps its weight, as if of
+        either type: one undated upload does not turn the weighting off for all)."""
+        if self.day_of_week is None:
             return False
-        weekend = self.day_of_week >= 5
+        known = self.day_of_week[np.isfinite(self.day_of_week)]
+        weekend = known >= 5
         return bool(weekend.any() and (~weekend).any())
 
 
