@@ -202,7 +202,7 @@ def test_synth_help_replays_with_a_working_ingest_command(tmp_path: Path) -> Non
     from nettwin.cli.synth import synth_cmd
 
     doc = " ".join((synth_cmd.__doc__ or "").split())
-    cmd = re.search(r"``nettwin (ingest [^`]+)``", doc)
+    cmd = re.search(r"`nettwin (ingest [^`]+)`", doc)
     assert cmd is not None, doc
     out = tmp_path / "syn"
     res = runner.invoke(app, ["synth", str(example_path()), "-o", str(out), "--episodes", "1",
