@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import numpy as np
@@ -206,3 +207,107 @@ def test_deleting_a_network_deletes_what_the_store_keeps_for_it(role_api,  # typ
     assert all(rows().values()), rows()
     assert client.delete(base, headers=admin).status_code == 204
     assert rows() == {"traffic_history": 0, "rates": 0, "counters": 0}
+
+
+def _daily_uploads(tmp_path: Path) -> tuple[dict[str, object], list[Path]]:
+    """Two weeks of daily matrices from Tuesday 1 February 2005, stamped at Berlin's
+    midnight three ways (+01:00, naive, the instant in UTC), and the same matrices as files
+    dated in their names (as an operator's export writes them: local dates); weekends a
+    different matrix than weekdays."""
+    from nettwin.estimate import pair_rates
+
+    c = compile_network(NET)
+    rm = routing_matrix(c)
+    truth = pair_rates(c, rm)
+    rng = np.random.default_rng(11)
+    weekend = rng.permutation(truth)
+    ids = NET.node_ids
+    matrices, files = [], []
+    for k in range(14):
+        day = 1 + k
+        x = (weekend if day % 7 in (5, 6) else truth) * rng.uniform(0.9, 1.1, truth.size)
+        stamp = (f"2005-02-{day:02d}T00:00:00+01:00", f"2005-02-{day:02d}T00:00:00",
+                 f"2005-{2 - (day == 1):02d}-{day - 1 if day > 1 else 31:02d}T23:00:00Z")[k % 3]
+        matrices.append({"time": stamp, "label": f"d{day}", "demands": [
+            {"src": ids[s], "dst": ids[d], "rate_bps": float(r)}
+            for s, d, r in zip(rm.src, rm.dst, x, strict=True)]})
+        path = tmp_path / f"m-200502{day:02d}-0000.csv"
+        path.write_text("src,dst,rate_bps\n" + "".join(
+            f"{ids[s]},{ids[d]},{float(r)!r}\n" for s, d, r in zip(rm.src, rm.dst, x,
+                                                                 strict=True)))
+        files.append(path)
+    return {"matrices": matrices}, files
+
+
+def test_an_upload_in_the_operators_zone_learns_the_prior_of_the_dated_files(
+        tmp_path: Path) -> None:
+    # oracle: the calendar, as the files' names write it (1 February 2005 a Tuesday, the
+    # 5th a Saturday); with NETTWIN_TIMEZONE=Europe/Berlin an upload stamped at Berlin's
+    # midnight (with its offset, without one, or as the instant in UTC) learns the days and
+    # times of day of the files, and the live estimate reads the counters' time in Berlin
+    from nettwin.estimate.history import estimate_tm_with_prior, prior_from_history
+    from nettwin.io.tm_history import load_tm_history
+    from nettwin.live import Store, default_store_url
+    from nettwin.live.store import history_key
+
+    body, files = _daily_uploads(tmp_path)
+    c = compile_network(NET)
+    rm = routing_matrix(c)
+    hist = load_tm_history(files, list(NET.node_ids), rm)
+    assert hist.day_of_week is not None
+    assert hist.day_of_week[:5].tolist() == [1, 2, 3, 4, 5]  # Tuesday .. Saturday
+    prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=False)
+    assert choice.day_weight < 1.0  # the weekends differ: the day type matters
+    base = "/api/v1/networks/example"
+    for zone in ("Europe/Berlin", None):
+        data = tmp_path / f"svc-{zone is None}"
+        settings = (Settings(data_dir=data) if zone is None
+                    else Settings(data_dir=data, timezone=zone))
+        op = {"Authorization":
+              f"Bearer {TokenStore(settings.tokens_file).create('op', Role.OPERATOR)}"}
+        with TestClient(create_app(settings)) as client:
+            r = client.put(f"{base}/traffic-history", json=body, headers=op)
+            assert r.status_code == 200, r.text
+            doc = r.json()
+            assert doc["timezone"] == (zone or "UTC")
+            if zone is not None:
+                assert doc["day_type_weight"] == choice.day_weight
+                assert doc["time_of_day_bins"] == choice.bins
+                assert doc["validation_error"] == pytest.approx(choice.validation_error,
+                                                                rel=1e-12)
+                # Friday 11 February 23:30 UTC: Saturday 00:30 in Berlin (a weekend hour)
+                t = datetime.datetime(2005, 2, 11, 23, 30, tzinfo=datetime.UTC).timestamp()
+                rate = rm.a @ (hist.rate_bps[4] * 1.02)
+                for step in counter_records(NET, rate, start=t - 60, interval_s=60, steps=2):
+                    client.post(f"{base}/observations", json={"items": step},
+                                headers=op).raise_for_status()
+                tm = client.get(f"{base}/traffic-matrix", params={"limit": 100_000},
+                                headers=op).json()
+                est = estimate_tm_with_prior(rm, rate, prior, time_of_day_s=1800.0,
+                                             day_of_week=5.0, noise=settings.counter_noise)
+                got = {(p["src"], p["dst"]): p["rate_bps"] for p in tm["pairs"]}
+                ids = NET.node_ids
+                for s, d, x in zip(est.src, est.dst, est.rate_bps, strict=True):
+                    if x > 0:
+                        assert got[(ids[s], ids[d])] == pytest.approx(x, rel=1e-9)
+        kept = Store(default_store_url(data)).tm_history(history_key(NET, "example"))
+        assert kept is not None and kept.day_of_week is not None
+        if zone is not None:
+            np.testing.assert_array_equal(kept.day_of_week, hist.day_of_week)
+            np.testing.assert_array_equal(kept.time_of_day_s, hist.time_of_day_s)
+        else:  # the default, UTC, as before: an instant at Berlin's midnight is 23:00 UTC
+            # the day before; a naive stamp is taken as written
+            naive = np.arange(14) % 3 == 1
+            np.testing.assert_array_equal(
+                kept.day_of_week, np.where(naive, hist.day_of_week, (hist.day_of_week - 1) % 7))
+            np.testing.assert_array_equal(kept.time_of_day_s, np.where(naive, 0.0, 82_800.0))
+
+
+def test_a_bad_time_zone_setting_is_refused_naming_it() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        Settings(timezone="Europe/Berln")
+    assert "'Europe/Berln'" in str(info.value) and "did you mean 'Europe/Berlin'" in str(
+        info.value)
+    assert Settings().timezone == "UTC"

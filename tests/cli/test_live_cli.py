@@ -340,3 +340,79 @@ def test_the_counter_noise_default_is_the_live_twins_everywhere() -> None:
 
     assert CLI_NOISE == COUNTER_NOISE
     assert Settings.model_fields["counter_noise"].default == COUNTER_NOISE
+
+
+def test_estimate_tm_reads_the_counters_time_in_the_operators_zone(tmp_path: Path) -> None:
+    # daily matrices dated in their names (local dates), weekends unlike weekdays; counters
+    # on Friday 11 February 2005 at 23:30 UTC, Saturday 00:30 in Berlin (the calendar):
+    # --timezone Europe/Berlin estimates with the weekend's prior, the default with the
+    # weekday's (oracle: the library's estimate told that day)
+    import datetime
+
+    from nettwin.estimate import pair_rates
+    from nettwin.estimate.history import estimate_tm_with_prior, prior_from_history
+    from nettwin.io.tm_history import load_tm_history
+    from nettwin.live.live_network import COUNTER_NOISE
+
+    c = compile_network(NET)
+    rm = routing_matrix(c)
+    truth = pair_rates(c, rm)
+    rng = np.random.default_rng(2)
+    weekend = rng.permutation(truth)
+    ids = NET.node_ids
+    folder = tmp_path / "days"
+    folder.mkdir()
+    for day in range(1, 15):  # 1 February 2005 a Tuesday
+        x = (weekend if day % 7 in (5, 6) else truth) * rng.uniform(0.9, 1.1, truth.size)
+        (folder / f"m-200502{day:02d}.csv").write_text("src,dst,rate_bps\n" + "".join(
+            f"{ids[s]},{ids[d]},{float(r)!r}\n" for s, d, r in zip(rm.src, rm.dst, x,
+                                                                 strict=True)))
+    hist = load_tm_history(sorted(folder.iterdir()), list(ids), rm)
+    prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=False)
+    assert choice.day_weight < 1.0
+    t = datetime.datetime(2005, 2, 11, 23, 30, tzinfo=datetime.UTC).timestamp()
+    rate = rm.a @ (hist.rate_bps[4] * 1.02)  # a Saturday, a little louder
+    obs = tmp_path / "obs.jsonl"
+    with obs.open("w") as fh:
+        for recs in counter_records(NET, rate, start=t - 60, interval_s=60, steps=2):
+            fh.writelines(json.dumps(r) + "\n" for r in recs)
+    store = f"sqlite:///{tmp_path / 'twin.db'}"
+    res = runner.invoke(app, ["ingest", str(obs), "--store", store, "--drift-every", "0",
+                              "--timezone", "Europe/Berlin"])
+    assert res.exit_code == 0, res.output
+    got = {}
+    runs: list[tuple[str | None, float]] = [("Europe/Berlin", 5.0), (None, 4.0)]
+    for zone, weekday in runs:
+        out_json = tmp_path / f"tm-{weekday}.json"
+        res = runner.invoke(app, ["estimate-tm", "--store", store, "--prior-from", str(folder),
+                                  "--json", str(out_json)]
+                            + ([] if zone is None else ["--timezone", zone]))
+        assert res.exit_code == 0, res.output
+        assert f"({zone or 'UTC'} days)" in " ".join(res.output.split())
+        got[zone] = {(p["src"], p["dst"]): p["rate_bps"]
+                     for p in json.loads(out_json.read_text())["pairs"]}
+        est = estimate_tm_with_prior(rm, rate, prior, day_of_week=weekday, noise=COUNTER_NOISE,
+                                     time_of_day_s=1800.0 if zone else 84_600.0)
+        for s, d, x in zip(est.src, est.dst, est.rate_bps, strict=True):
+            if x > 0:
+                assert got[zone][(ids[s], ids[d])] == pytest.approx(x, rel=1e-9)
+    assert got["Europe/Berlin"] != got[None]
+
+
+@pytest.mark.parametrize("command", [["estimate-tm"], ["ingest", "obs.jsonl"], ["serve"]])
+def test_a_bad_time_zone_is_refused_at_the_command_line(tmp_path: Path,
+                                                        command: list[str]) -> None:
+    res = runner.invoke(app, [*command, "--timezone", "Europe/Berln",
+                              *(["--store", f"sqlite:///{tmp_path / 'x.db'}"]
+                                if command[0] != "serve" else [])])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2, res.output
+    assert "'Europe/Berln'" in text and "'Europe/Berlin'" in text
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_a_bad_time_zone_in_the_environment_stops_serve_naming_it(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["serve", "--data-dir", str(tmp_path)],
+                        env={"NETTWIN_TIMEZONE": "Europe/Berln"})
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "'Europe/Berln'" in text and "timezone" in text, text

@@ -174,3 +174,91 @@ def test_store_keeps_the_days_of_the_week(store: Store, unique_name: str) -> Non
                                                  ("a", "b", "c")))
     back = store.tm_history(unique_name)
     assert back is not None and back.day_of_week is None
+
+
+# --------------------------------------------------------------- the operator's time zone
+def _epoch(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return datetime.datetime(year, month, day, hour, minute, tzinfo=datetime.UTC).timestamp()
+
+
+def test_times_of_day_and_days_in_the_operators_zone_against_the_calendar() -> None:
+    from nettwin.timezones import operator_zone, time_of_day
+
+    berlin = operator_zone("Europe/Berlin")
+    la = operator_zone("America/Los_Angeles")
+    # 5 February 2005 was a Saturday; Berlin keeps CET (UTC+1) in February: 23:30 UTC
+    # is Sunday 00:30 there
+    t = _epoch(2005, 2, 5, 23, 30)
+    assert (day_of_week(t, berlin), time_of_day(t, berlin)) == (6.0, 1800.0)
+    assert (day_of_week(t), time_of_day(t)) == (5.0, 84_600.0)  # UTC: Saturday 23:30
+    # Friday 4 December 2026, 20:00 PST (UTC-8) is Saturday 04:00 UTC: a weekend hour in
+    # UTC, a weekday one on the US west coast
+    t = _epoch(2026, 12, 5, 4, 0)
+    assert (day_of_week(t, la), time_of_day(t, la)) == (4.0, 72_000.0)
+    assert day_of_week(t) == 5.0
+    # Sunday 8 March 2026: Los Angeles springs forward at 02:00 PST to 03:00 PDT
+    assert time_of_day(_epoch(2026, 3, 8, 9, 30), la) == 1.5 * 3600  # 01:30 PST (UTC-8)
+    assert time_of_day(_epoch(2026, 3, 8, 10, 30), la) == 3.5 * 3600  # 03:30 PDT (UTC-7)
+    # Sunday 1 November 2026: back at 02:00 PDT to 01:00 PST; 01:30 comes twice
+    assert time_of_day(_epoch(2026, 11, 1, 8, 30), la) == 1.5 * 3600  # PDT
+    assert time_of_day(_epoch(2026, 11, 1, 9, 30), la) == 1.5 * 3600  # PST
+    assert day_of_week(_epoch(2026, 11, 1, 9, 30), la) == 6.0
+    # every quarter hour of that week: the wall clock zoneinfo shows there
+    from zoneinfo import ZoneInfo
+
+    start = _epoch(2026, 3, 5)
+    for t in np.arange(start, start + 7 * 86_400, 900.0).tolist():
+        wall = datetime.datetime.fromtimestamp(t, ZoneInfo("America/Los_Angeles"))
+        assert time_of_day(t, la) == wall.hour * 3600 + wall.minute * 60 + wall.second
+        assert day_of_week(t, la) == wall.weekday()
+    assert time_of_day(float("nan"), berlin) is None and day_of_week(float("nan"), la) is None
+
+
+def test_the_default_zone_reads_epoch_times_exactly_as_before() -> None:
+    from nettwin.timezones import check_timezone, operator_zone, time_of_day
+
+    assert operator_zone(None) is None and operator_zone("UTC") is None
+    assert check_timezone(None) == "UTC"
+    rng = np.random.default_rng(5)
+    for t in [*rng.uniform(-1e9, 4e9, 2000).tolist(), 0.0, 86_400.0, 1.7e9 + 0.25]:
+        # the arithmetic the live twin used before there was a setting
+        assert time_of_day(t) == float(t % 86_400.0)
+        assert day_of_week(t) == float((t // 86_400.0 + 3) % 7)
+
+
+@pytest.mark.parametrize("name", ["Europe/Berln", "CET+1", "", " UTC", "../etc/passwd"])
+def test_a_bad_zone_name_is_refused_naming_it_and_the_fix(name: str) -> None:
+    from nettwin.errors import NettwinError
+    from nettwin.live import LiveTwin
+
+    with pytest.raises(NettwinError) as info:
+        LiveTwin(load_network(example_path()), None, timezone=name)
+    assert repr(name) in str(info.value) and "Europe/Berlin" in str(info.value)
+    if name == "Europe/Berln":
+        assert "did you mean 'Europe/Berlin'" in str(info.value)
+
+
+def test_the_live_twin_estimates_with_the_day_type_of_its_zone() -> None:
+    # Friday 11 February 2005, 23:30 UTC is Saturday 00:30 in Berlin: the twin set to
+    # Berlin estimates a weekend matrix, the default twin a weekday one (oracle: the
+    # library's estimate told the calendar's day and time)
+    from nettwin.live import LiveTwin
+
+    c, rm, x = _example()
+    hist = _weekly_history(x, rm, c.n_nodes)
+    net = load_network(example_path())
+    rates = rm.a @ (hist.rate_bps[4] * 1.02)  # a Saturday of the history, a little louder
+    t = _epoch(2005, 2, 11, 23, 30)
+    got = {}
+    for zone in (None, "UTC", "Europe/Berlin"):
+        lt = LiveTwin(net, None, timezone=zone, drift_every_s=None)
+        prior_choice = lt.use_history(hist)
+        assert prior_choice.day_weight < 1.0 and lt.prior is not None
+        got[zone] = lt.estimate_tm(arc_rate_bps=rates, at=t).rate_bps
+        day, tod = (5.0, 1800.0) if zone == "Europe/Berlin" else (4.0, 84_600.0)
+        want = estimate_tm_with_prior(rm, rates, lt.prior, time_of_day_s=tod,
+                                      day_of_week=day, noise=lt.counter_noise)
+        np.testing.assert_array_equal(got[zone], want.rate_bps)
+        assert lt.timezone == (zone or "UTC")
+    np.testing.assert_array_equal(got[None], got["UTC"])
+    assert not np.allclose(got[None], got["Europe/Berlin"], rtol=1e-6)

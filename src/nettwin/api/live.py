@@ -57,9 +57,10 @@ class LiveHub:
     stream subscribers."""
 
     def __init__(self, store_url: str | None, data_dir: Any, *,
-                 counter_noise: float = COUNTER_NOISE) -> None:
+                 counter_noise: float = COUNTER_NOISE, timezone: str | None = None) -> None:
         self.store_url, self.data_dir = store_url, data_dir
         self.counter_noise = counter_noise  # told to every twin's estimates
+        self.timezone = timezone  # the operator's: every twin reads times of day in it
         self.book = AlarmBook()
         self.twins: dict[str, LiveTwin] = {}
         self.simulators: dict[str, SimulatedTelemetry] = {}
@@ -81,7 +82,7 @@ class LiveHub:
             if nid not in self.twins:
                 url = self.store_url or default_store_url(self.data_dir)
                 lt = LiveTwin(network, Store(url), assess_services=True, network_id=nid,
-                              counter_noise=self.counter_noise)
+                              counter_noise=self.counter_noise, timezone=self.timezone)
 
                 def heard(changes: Changes, nid: str = nid, lt: LiveTwin = lt) -> None:
                     self._after_batch(nid, lt, changes)

@@ -69,7 +69,8 @@ class Twin:
         # baseline run and its incremental-engine state (~60 MB at 1,000 nodes, 1M demands)
         self.bases = RecentResults(settings.bases_kept)
         self.live = LiveHub(settings.store_url, settings.data_dir,
-                            counter_noise=settings.counter_noise)
+                            counter_noise=settings.counter_noise,
+                            timezone=settings.timezone)
         self.shadow = ShadowAgents()  # policies in continuous shadow mode
         self.registry = CollectorRegistry()
         self.requests = Counter("nettwin_http_requests", "HTTP requests",

@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nettwin.paths import data_dir
@@ -44,6 +44,10 @@ class Settings(BaseSettings):
         "The live counters' relative error the traffic-matrix estimate and its drift alarm "
         "assume (0.01 for 1 %: counters read by polling; too small a value reads the polling "
         "noise as misfit and raises false drift alarms)."))
+    timezone: str = Field(default="UTC", description=(
+        "The operator's IANA time zone (Europe/Berlin): the live twin reads the counters' "
+        "times and uploaded matrices' times of day and days of the week in it, as history "
+        "files' dates are written (UTC: times read in UTC, as before the setting)."))
     store_url: str | None = Field(
         default=None, description="History of the live twin: SQLAlchemy URL (default: "
                                   "sqlite in data_dir; or postgresql+psycopg://...).")
@@ -99,6 +103,18 @@ class Settings(BaseSettings):
     mcp_top_n: int = Field(default=10, ge=1, le=1000,
                            description="Entries per list in an MCP tool result unless the "
                                        "call asks for fewer or more (at most 100).")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """A name zoneinfo knows, refused at start-up with the closest names."""
+        from nettwin.errors import NettwinError
+        from nettwin.timezones import check_timezone
+
+        try:
+            return check_timezone(value)
+        except NettwinError as exc:
+            raise ValueError(str(exc)) from None
 
     @property
     def tokens_file(self) -> Path:

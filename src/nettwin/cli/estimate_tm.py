@@ -34,6 +34,7 @@ from nettwin.cli.live_twin import (
     NoiseOpt,
     PriorOpt,
     StoreOpt,
+    TimezoneOpt,
     history_span,
     iso,
     open_twin,
@@ -61,6 +62,7 @@ def estimate_tm_cmd(
                            "estimate it back from the link loads, report the error.")] = None,
     prior_from: PriorOpt = None,
     counter_noise: NoiseOpt = COUNTER_NOISE,
+    timezone: TimezoneOpt = None,
     forget_prior: Annotated[bool, typer.Option(
         "--forget-prior", help="Forget the measured matrices the store keeps for this "
                                "network (from 'ingest --prior-from' or PUT "
@@ -91,8 +93,8 @@ def estimate_tm_cmd(
     from nettwin.estimate import routing_matrix
     from nettwin.estimate.history import estimate_tm_with_prior, prior_from_history
     from nettwin.io.tm_history import load_tm_history, resolve_history_paths
-    from nettwin.live.live_network import day_of_week
     from nettwin.report import write_rows
+    from nettwin.timezones import day_of_week, time_of_day
 
     try:
         prior_paths = resolve_history_paths(prior_from) if prior_from else []
@@ -124,7 +126,7 @@ def estimate_tm_cmd(
             return
         twin = open_twin(file, fmt, default_capacity, metric_policy, store,
                          metrics=metrics_file, reader="estimate-tm",
-                         counter_noise=counter_noise)
+                         counter_noise=counter_noise, timezone=timezone)
         if forget_prior:
             kept = twin.prior_matrices + sum(n for _, n in twin.history_elsewhere)
             twin.forget_history()
@@ -145,12 +147,12 @@ def estimate_tm_cmd(
             rm = routing_matrix(c, up)
             hist = load_tm_history(prior_paths, list(twin.network.node_ids), rm)
             prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=False)
-            print_choice(hist.n, choice)
+            print_choice(hist.n, choice, twin.timezone)
             drift_prior, prior_doc = prior, _prior_json("files", hist.n, hist.labels)
             est = estimate_tm_with_prior(
                 rm, np.where(up, past.arc_rate_bps, np.nan), prior,
-                time_of_day_s=float(past.time) % 86_400.0,
-                day_of_week=day_of_week(float(past.time)), noise=counter_noise)
+                time_of_day_s=time_of_day(float(past.time), twin.zone),
+                day_of_week=day_of_week(float(past.time), twin.zone), noise=counter_noise)
             if prior.drift(est):
                 out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
                           f"routing and the measured history (innovation "
@@ -229,7 +231,7 @@ def _validate_rows(network: Any, paths: list[Path], prior_paths: list[Path], edg
     if prior_paths:
         hist = load_tm_history(prior_paths, ids, rm)
         prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=edge)
-        print_choice(hist.n, choice)
+        print_choice(hist.n, choice, None)
     rows: list[dict[str, Any]] = []
     days = (truth.day_of_week if truth.day_of_week is not None
             else np.full(truth.n, np.nan))

@@ -36,6 +36,7 @@ from nettwin.cli.live_twin import (
     NoiseOpt,
     PriorOpt,
     StoreOpt,
+    TimezoneOpt,
     history_span,
     iso,
     open_twin,
@@ -90,6 +91,7 @@ def ingest(
     metrics_file: MetricsFileOpt = None,
     prior_from: PriorOpt = None,
     counter_noise: NoiseOpt = COUNTER_NOISE,
+    timezone: TimezoneOpt = None,
     drift_every: Annotated[float, typer.Option(
         "--drift-every", min=0.0, help="Data seconds between the twin's drift checks "
                                        "(matrix re-estimated, mispredicted arcs and, with "
@@ -101,14 +103,15 @@ def ingest(
     json_to_stdout(json_out)
     try:
         twin = open_twin(network_file(file, network_alias), fmt, default_capacity,
-                         metric_policy, store, lab, metrics_file, counter_noise=counter_noise)
+                         metric_policy, store, lab, metrics_file, counter_noise=counter_noise,
+                         timezone=timezone)
         twin.drift_every_s = drift_every or None
         if prior_from:
             from nettwin.io.tm_history import load_tm_history, resolve_history_paths
 
             hist = load_tm_history(resolve_history_paths(prior_from),
                                    list(twin.network.node_ids), twin.routing())
-            print_choice(hist.n, twin.use_history(hist))
+            print_choice(hist.n, twin.use_history(hist), twin.timezone)
         else:
             print_kept_prior(twin)
         src = _source(source, speed, query or [], stream, durable)

@@ -90,10 +90,12 @@ def network_to_mirror(file: Path | None, fmt: Any, capacity: float, policy: Metr
 
 def open_twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy,
               store_url: str | None, lab: Path | None = None, metrics: Path | None = None,
-              *, reader: str | None = None, counter_noise: float = COUNTER_NOISE) -> Any:
-    """The live twin of the network mirrored, on its history store. A ``reader`` (the
-    command, for the hint) only reads the history: an embedded store that does not exist is
-    not created just to be found empty (exit 3, saying what to run first)."""
+              *, reader: str | None = None, counter_noise: float = COUNTER_NOISE,
+              timezone: str | None = None) -> Any:
+    """The live twin of the network mirrored, on its history store, reading times in the
+    operator's ``timezone`` (None: UTC). A ``reader`` (the command, for the hint) only
+    reads the history: an embedded store that does not exist is not created just to be
+    found empty (exit 3, saying what to run first)."""
     from nettwin.live import LiveTwin, Store, default_store_url
 
     network = network_to_mirror(file, fmt, capacity, policy, lab, metrics)
@@ -102,7 +104,7 @@ def open_twin(file: Path | None, fmt: Any, capacity: float, policy: MetricPolicy
         if missing is not None:
             no_history(network.name, f"sqlite:///{missing}", file, reader)
     return LiveTwin(network, Store(store_url or default_store_url()),
-                    counter_noise=counter_noise)
+                    counter_noise=counter_noise, timezone=timezone)
 
 
 def _missing_sqlite_file(store_url: str | None) -> Path | None:
@@ -143,6 +145,26 @@ NoiseOpt = Annotated[float, typer.Option(
          "for 1 %, usual for counters read by polling; too small reads polling noise as "
          "drift). The API takes NETTWIN_COUNTER_NOISE.")]
 
+def check_timezone_option(value: str | None) -> str | None:
+    """--timezone refused at the command line (exit 2) when zoneinfo does not know it."""
+    from nettwin.errors import NettwinError
+    from nettwin.timezones import check_timezone
+
+    if value is None:
+        return None
+    try:
+        return check_timezone(value)
+    except NettwinError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+TimezoneOpt = Annotated[str | None, typer.Option(
+    "--timezone", callback=check_timezone_option, metavar="ZONE",
+    help="The operator's IANA time zone (Europe/Berlin, America/Los_Angeles): the counters' "
+         "times are read in it for the prior's time-of-day bins and weekday / weekend day "
+         "types, as the history files' dates are written (default UTC). The API takes "
+         "NETTWIN_TIMEZONE.")]
+
 PriorOpt = Annotated[str | None, typer.Option(
     "--prior-from", help="Measured past matrices (a folder or a quoted glob of traffic "
                          "files: flow exports, uploaded matrices) to learn the prior from: "
@@ -175,10 +197,12 @@ def print_kept_prior(twin: Any) -> None:
     span = f" ({labels[0]} .. {labels[-1]})" if labels else ""
     out.print(f"prior: learned from {twin.prior_matrices} measured matrices kept in the store "
               f"for {twin.name}{span}; `ingest --prior-from` replaces them")
-    print_choice(twin.prior_matrices, twin.prior_choice)
+    print_choice(twin.prior_matrices, twin.prior_choice, twin.timezone)
 
 
-def print_choice(n: int, choice: Any) -> None:
+def print_choice(n: int, choice: Any, timezone: str | None = "UTC") -> None:
+    """The options the prior chose on its history; ``timezone`` the zone its estimates
+    read days in (None: days as the files are dated, no live times)."""
     hl = "none" if choice.half_life is None else f"{choice.half_life:.0f} matrices"
     analog = "off" if choice.analog_tau is None else f"tau {choice.analog_tau:g}"
     out.print(f"prior learned from {n} measured matrices: {choice.bins} time-of-day bin(s), "
@@ -187,5 +211,6 @@ def print_choice(n: int, choice: Any) -> None:
               f"node totals: {choice.fit_totals}; sd calibrated x{choice.kappa:.2f}; "
               f"{pct(choice.validation_error)} median error on the history's last "
               f"{choice.validation_matrices} matrices"
-              + (f"; other day type weighed x{choice.day_weight:g} (UTC days)"
+              + (f"; other day type weighed x{choice.day_weight:g} "
+                 + (f"({timezone} days)" if timezone else "(days as dated)")
                  if choice.day_weight != 1.0 else ""))

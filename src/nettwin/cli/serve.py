@@ -19,6 +19,7 @@ from nettwin.cli.common import (
     json_to_stdout,
     out,
 )
+from nettwin.cli.live_twin import check_timezone_option
 from nettwin.errors import NettwinError
 
 commands = typer.Typer()
@@ -111,17 +112,32 @@ def serve(
                          "(.npz). Repeatable.")] = None,
     shadow_every_s: Annotated[float, typer.Option(
         "--shadow-every-s", min=5.0, help="Seconds between a shadow policy's runs.")] = 60.0,
+    timezone: Annotated[str | None, typer.Option(
+        "--timezone", callback=check_timezone_option, metavar="ZONE",
+        help="The operator's IANA time zone (Europe/Berlin): the live twins read the "
+             "counters' and uploaded matrices' times of day and days of the week in it, as "
+             "history files' dates are written (default: NETTWIN_TIMEZONE, else UTC).")
+    ] = None,
 ) -> None:
     """Serve the twin: REST API (OpenAPI at /docs) and the dashboard (/ui), with the bundled
     Abilene core and Munich microwave backhaul fed simulated live traffic and weather.
 
     On the first start (no tokens yet) an admin token is created and a sign-in link printed."""
     import uvicorn
+    from pydantic import ValidationError
 
     from nettwin.api import create_app
 
-    settings = _settings(data_dir, host=host, port=port, simulate_telemetry_s=telemetry_s,
-                         shadow_policies=shadow or [], shadow_every_s=shadow_every_s)
+    zone = {} if timezone is None else {"timezone": timezone}
+    try:
+        settings = _settings(data_dir, host=host, port=port, simulate_telemetry_s=telemetry_s,
+                             shadow_policies=shadow or [], shadow_every_s=shadow_every_s,
+                             **zone)
+    except ValidationError as exc:  # NETTWIN_* set to a value the service refuses
+        alert.print(f"[bold red]error:[/] {'; '.join(str(e['msg']) for e in exc.errors())} "
+                    f"(settings: {', '.join(str(e['loc'][0]) for e in exc.errors())})",
+                    highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     if shadow:
         from nettwin.api.shadow_agents import make_policy
 

@@ -47,11 +47,13 @@ chosen options; 36 rolling-origin estimates, geometric mean error): weight 0.3 7
 -> 7.83 %); the same gain under the other options tried (fan-out only 8.01 -> 7.54 %,
 KL-fitted 8.11 -> 7.90 %); a day-of-week split instead of weekday / weekend (weight 0.3:
 7.39 %) less. Test days (``benchmarks/bench_tm.py``, weight 0.1 chosen): median error
-10.5 -> 9.8 %. Days are UTC's, as times of day are: the live twin reads the day of an
-estimate from the counters' epoch time (``live_network.day_of_week``), the API from a
-matrix's time in UTC; a file's YYYYMMDD date is taken as written. An operator whose
-weekend starts at local midnight thus has the hours between local and UTC midnight
-estimated as the other day type (germany50, CET: two hours a week).
+10.5 -> 9.8 %. Days are read, as times of day are, in the operator's time zone
+(``nettwin.timezones``: ``LiveTwin(timezone=...)``, ``--timezone``, ``NETTWIN_TIMEZONE``;
+default UTC): the live twin reads the day of an estimate from the counters' epoch time
+(daylight saving included), the API a matrix's time with an offset converted to that
+zone; a file's YYYYMMDD date or a stamp without an offset is taken as written. Left at
+UTC, an operator whose weekend starts at local midnight has the hours between local and
+UTC midnight estimated as the other day type (germany50, CET: two hours a week).
 
 Tried on GEANT and not
 kept (no gain on the validation tail, or lost on the held-out day): a learned low-rank

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -15,6 +16,10 @@ from nettwin.estimate.history import HistoryPrior, estimate_tm_with_prior
 from nettwin.estimate.tm import RoutingMatrix
 from nettwin.model import Network
 from nettwin.model.demands import DEFAULT_CLASS, DemandTable
+from nettwin.timezones import day_of_week, time_of_day
+
+__all__ = ["COUNTER_NOISE", "day_of_week", "estimate_matrix", "live_network", "time_of_day",
+           "with_link_states"]
 
 # the counters' relative error the estimate assumes unless told (exact to rounding). Counters
 # read by polling carry more (the poll's timing: ~1 % at five minutes is common); an estimate
@@ -30,32 +35,25 @@ def with_link_states(network: Network, link_up: dict[str, bool]) -> Network:
 
 
 def estimate_matrix(rm: RoutingMatrix, rates: np.ndarray, c: Any, prior: HistoryPrior | None,
-                    at: float, mu: float, noise: float = COUNTER_NOISE) -> TmEstimate:
+                    at: float, mu: float, noise: float = COUNTER_NOISE,
+                    zone: ZoneInfo | None = None) -> TmEstimate:
     """The matrix behind these arc rates: from the history ``prior`` at the time of day
-    and day of the week of ``at`` when it covers these node pairs (``noise`` the counters'
-    relative error), else tomogravity (``mu`` its regularisation)."""
+    and day of the week of ``at`` in the operator's ``zone`` (None: UTC; the zone the
+    history's dates were written in) when it covers these node pairs (``noise`` the
+    counters' relative error), else tomogravity (``mu`` its regularisation)."""
     if prior is not None and prior.src.size == rm.src.size:
-        return estimate_tm_with_prior(rm, rates, prior, time_of_day_s=time_of_day(at),
-                                      day_of_week=day_of_week(at), noise=noise)
+        return estimate_tm_with_prior(rm, rates, prior, time_of_day_s=time_of_day(at, zone),
+                                      day_of_week=day_of_week(at, zone), noise=noise)
     return estimate_tm(rm, rates, c.arc_src, c.arc_dst, c.n_nodes, mu=mu)
-
-
-def time_of_day(t: float) -> float | None:
-    """Seconds into the (UTC) day of epoch time ``t``; None for an unknown time."""
-    return float(t % 86_400.0) if np.isfinite(t) else None
-
-
-def day_of_week(t: float) -> float | None:
-    """Day of the (UTC) week of epoch time ``t``, 0 Monday .. 6 Sunday (1 January 1970
-    was a Thursday); None for an unknown time."""
-    return float((t // 86_400.0 + 3) % 7) if np.isfinite(t) else None
 
 
 def live_network(shaped: Network, link_up: dict[str, bool], arc_rate_bps: np.ndarray,
                  mu: float = 0.01, *, prior: HistoryPrior | None = None,
-                 at: float = float("nan"), noise: float = COUNTER_NOISE) -> Network:
+                 at: float = float("nan"), noise: float = COUNTER_NOISE,
+                 zone: ZoneInfo | None = None) -> Network:
     """``shaped`` with these link states and the traffic matrix estimated from these arc
-    rates (with the history ``prior`` at time ``at`` when given, else tomogravity). The
+    rates (with the history ``prior`` at time ``at``, read in ``zone``, when given, else
+    tomogravity). The
     plan's demands and services are kept, re-rated: the estimate of each node pair is split
     over the plan's demands of that pair in proportion to their planned rates (an unplanned
     pair becomes a demand of its own), so what-ifs on it still check every SLA."""
@@ -65,7 +63,7 @@ def live_network(shaped: Network, link_up: dict[str, bool], arc_rate_bps: np.nda
     rm = routing_matrix(c, up)
     rates = arc_rate_bps[: c.n_arcs] if arc_rate_bps.size >= c.n_arcs else np.concatenate(
         [arc_rate_bps, np.full(c.n_arcs - arc_rate_bps.size, np.nan)])
-    est = estimate_matrix(rm, np.where(up, rates, np.nan), c, prior, at, mu, noise)
+    est = estimate_matrix(rm, np.where(up, rates, np.nan), c, prior, at, mu, noise, zone)
     n = c.n_nodes
     pair_est = np.zeros(n * n)
     np.add.at(pair_est, est.src.astype(np.int64) * n + est.dst, est.rate_bps)

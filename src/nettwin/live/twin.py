@@ -5,7 +5,9 @@ The traffic matrix is estimated from the measured arc rates: tomogravity (a grav
 projected onto the counters) until the operator gives measured past matrices (flow exports,
 uploaded matrices); from then on the prior is learned from them (``use_history``: fan-out
 shares per time of day, chosen and calibrated on the history's own later part) and every
-estimate, the live basis of what-ifs and the drift check use it. Priors come only from
+estimate, the live basis of what-ifs and the drift check use it. Times of day and days of
+the week are read in the operator's ``timezone`` (an IANA name, default UTC), the zone the
+history's dates are written in. Priors come only from
 measurements, never from the twin's own earlier estimates (that chain diverges); the
 prior's part of the twin is ``twin_prior.TwinPrior``.
 
@@ -47,6 +49,7 @@ from nettwin.live.store import PastState, Store, default_store_url, history_key
 from nettwin.live.topology import apply_topology
 from nettwin.live.twin_prior import TwinPrior
 from nettwin.model import Network
+from nettwin.timezones import check_timezone, operator_zone
 
 # LiveTwin, and the names that lived here before fidelity, live_network and the store's
 # default took them (their old import path keeps working)
@@ -72,10 +75,14 @@ class LiveTwin(TwinPrior):
                  drift_threshold: float = DRIFT_THRESHOLD, assess_services: bool = False,
                  name: str | None = None, network_id: str | None = None,
                  drift_every_s: float | None = DRIFT_EVERY_S,
-                 counter_noise: float = COUNTER_NOISE) -> None:
+                 counter_noise: float = COUNTER_NOISE, timezone: str | None = None) -> None:
         if not 0.0 < counter_noise <= 0.5:
             raise NettwinError(f"counter_noise {counter_noise!r}: the counters' relative "
                                "error, above 0 and at most 0.5 (0.01 for 1 %)")
+        # the operator's IANA zone (default UTC): the counters' epoch times are read in it
+        # for the prior's time-of-day bin and day type, as the history's dates are written
+        self.timezone = check_timezone(timezone)
+        self.zone = operator_zone(self.timezone)
         self.network = network
         # the counters' relative error every estimate is told (the drift alarm's unit)
         self.counter_noise = counter_noise
@@ -351,7 +358,7 @@ class LiveTwin(TwinPrior):
         rm = self.routing(up)
         return estimate_matrix(rm, np.where(up, rates, np.nan), self.state.compiled,
                                self.prior, self.state.time if at is None else at, mu,
-                               self.counter_noise)
+                               self.counter_noise, self.zone)
 
     def refresh_tm(self) -> TmEstimate:
         """Estimate the matrix from the counters now and predict with it from here on."""
@@ -435,7 +442,7 @@ class LiveTwin(TwinPrior):
             for change in self.store.topology_changes(self.name, at):
                 shaped = apply_topology(shaped, change)
         return live_network(shaped, past.link_up, past.arc_rate_bps, mu, prior=self.prior,
-                            at=at, noise=self.counter_noise)
+                            at=at, noise=self.counter_noise, zone=self.zone)
 
     def network_now(self, mu: float = 0.01) -> Network | None:
         """The network as it is now (link states as observed, traffic estimated from the
@@ -448,7 +455,7 @@ class LiveTwin(TwinPrior):
         if not self.can_estimate():
             return self._plan_at_measured_level(up)
         return live_network(self.network, up, self.state.arc_rate_bps, mu, prior=self.prior,
-                            at=self.state.time, noise=self.counter_noise)
+                            at=self.state.time, noise=self.counter_noise, zone=self.zone)
 
     def _plan_at_measured_level(self, link_up: dict[str, bool]) -> Network:
         from nettwin.engine import simulate

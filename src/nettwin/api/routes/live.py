@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -52,7 +52,9 @@ class MeasuredMatrixBody(BaseModel):
     """One measured matrix (a flow export's aggregate, an operator's matrix)."""
 
     time: datetime | None = Field(default=None, description="When it was measured (ISO 8601 "
-                                  "or epoch seconds): its time of day picks the prior's bin")
+                                  "or epoch seconds): its time of day picks the prior's bin, "
+                                  "its date the day type; with an offset it is read in the "
+                                  "service's time zone, without one as written")
     label: str | None = Field(default=None, max_length=200)
     demands: list[MatrixEntry] = Field(max_length=1_000_000)
 
@@ -237,13 +239,14 @@ def traffic_matrix(_: Viewer, twin: TwinDep, nid: NetworkId,
 def _prior_doc(lt: LiveTwin) -> TrafficPrior:
     ch = lt.prior_choice
     if lt.prior is None or ch is None:
-        return TrafficPrior(prior="gravity", drift_every_s=lt.drift_every_s)
+        return TrafficPrior(prior="gravity", drift_every_s=lt.drift_every_s,
+                            timezone=lt.timezone)
     return TrafficPrior.model_validate(json_safe({
         "prior": "history", "matrices": lt.prior_matrices, "time_of_day_bins": ch.bins,
         "half_life_matrices": ch.half_life, "spread_calibration": ch.kappa,
         "validation_error": ch.validation_error, "validation_matrices":
         ch.validation_matrices, "alarm_innovation": lt.prior.alarm_innovation,
-        "day_type_weight": ch.day_weight,
+        "day_type_weight": ch.day_weight, "timezone": lt.timezone,
         "drift_every_s": lt.drift_every_s, "labels": list(lt.prior_labels),
         "source": "store" if lt.prior_source == "store" else "request"}))
 
@@ -261,32 +264,26 @@ async def put_traffic_history(_: Operator, twin: TwinDep, nid: NetworkId,
     more to choose its options and calibrate its spread on their later third). From then
     on every estimate, the live basis of what-ifs and the drift check use it. Matrices
     naming nodes the network lacks are refused (422, naming the matrix and the nodes).
-    A matrix's ``time`` gives its time of day and day of the week in UTC, as the
-    counters' times are read (a daily matrix stamped at local midnight east of UTC
-    counts as the day before: stamp it in UTC or at noon)."""
+    A matrix's ``time`` gives its time of day and day of the week in the service's
+    time zone (``NETTWIN_TIMEZONE``, ``serve --timezone``; default UTC), as the counters'
+    times are read: a time with an offset is converted to that zone, one without is taken
+    as written (as a history file's stamp), so a daily matrix stamped at local midnight
+    counts as that day when the zone is the operator's."""
     from nettwin.io.tm_history import MeasuredMatrix, tm_history
 
     lt = live_twin(twin, nid)
     if not lt.can_estimate():
         raise HTTPException(409, detail=f"{lt.state.compiled.n_nodes} nodes: too large for "
                                         "the dense traffic-matrix estimate")
-    def time_of_day(t: datetime | None) -> float:  # in UTC, as the counters' times are
-        if t is None:
-            return float("nan")
-        t = t.astimezone(UTC) if t.tzinfo is not None else t
-        return float(t.hour * 3600 + t.minute * 60 + t.second)
+    from nettwin.timezones import wall_clock
 
-    def day_of_week(t: datetime | None) -> float:  # 0 Monday .. 6 Sunday, in UTC
-        if t is None:
-            return float("nan")
-        return float((t.astimezone(UTC) if t.tzinfo is not None else t).weekday())
-
+    clocks = [wall_clock(m.time, lt.zone) for m in body.matrices]
     records = [MeasuredMatrix(
         m.label or f"#{i}",  # named "matrix #i" in a problem
-        time_of_day(m.time),
+        tod,
         [d.src for d in m.demands], [d.dst for d in m.demands],
-        [d.rate_bps for d in m.demands], day_of_week(m.time))
-        for i, m in enumerate(body.matrices)]
+        [d.rate_bps for d in m.demands], day)
+        for i, (m, (tod, day)) in enumerate(zip(body.matrices, clocks, strict=True))]
 
     def learn() -> None:
         lt.use_history(tm_history(records, lt.network.node_ids, lt.routing()))

@@ -134,9 +134,12 @@ class TrafficPrior(BaseModel):
     validation_error: float | None = None  # median traffic-weighted error held out
     validation_matrices: int | None = None
     alarm_innovation: float | None = None  # the drift alarm level
-    # the weight of past matrices of the other day type (weekday / weekend, UTC days) than
-    # the estimated one's; 1: days not weighed (no dates, or one day type only)
+    # the weight of past matrices of the other day type (weekday / weekend, days of the
+    # time zone below) than the estimated one's; 1: days not weighed (no dates, or one
+    # day type only)
     day_type_weight: float | None = None
+    # the operator's IANA time zone times of day and days of the week are read in
+    timezone: str = "UTC"
     drift_every_s: float | None = None  # data time between drift checks
     labels: list[str] = []  # the measured matrices it was learned from, oldest first
     # "request": learned from a PUT; "store": learned again at start from the matrices the
