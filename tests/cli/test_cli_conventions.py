@@ -186,3 +186,25 @@ def test_no_help_text_shows_docstring_markup() -> None:
     for path, command in every_command():
         texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
         assert not any("``" in t for t in texts), path
+
+
+def test_long_runs_say_how_far_they_got_when_stderr_is_no_terminal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # with stderr in a log or a pipe the bars drew nothing until the end (forecast and
+    # optimize energy were silent for 20 s); now a plain line now and then, whose counts
+    # are the run's own (oracle: the sweep's failures are the network's links)
+    import re
+
+    import nettwin.cli.common as common
+
+    monkeypatch.setattr(common, "PIPED_EVERY_S", 0.0)  # every update, for the test
+    n_links = len(load_network(example_path()).links)
+    res = runner.invoke(app, ["sweep", "--top", "0"])
+    assert res.exit_code == 0, res.output
+    counts = [(int(a.replace(",", "")), int(b.replace(",", "")))
+              for a, b in re.findall(r"^failures: ([\d,]+)/([\d,]+) \(\d+ s\)$",
+                                     res.stderr, re.MULTILINE)]
+    assert counts and all(total == n_links for _, total in counts)
+    assert [d for d, _ in counts] == sorted(d for d, _ in counts)  # never backwards
+    quiet = runner.invoke(app, ["--quiet", "sweep", "--top", "0"])
+    assert quiet.exit_code == 0 and "failures:" not in quiet.stderr

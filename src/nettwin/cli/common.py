@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -137,17 +138,41 @@ def simulation_options(model: QueueModel, packet_bytes: float | None,
         default_buffer_packets=buffer_packets)
 
 
+# how often a long run says how far it got when stderr is no terminal (a log file, CI, a pipe)
+PIPED_EVERY_S = 10.0
+
+
+class PipedProgress:
+    """Where a bar cannot be drawn (stderr is no terminal), a plain line on stderr at most
+    every ``every_s`` seconds, so a long run in a log or a pipe is not silent until it ends
+    (``--quiet`` silences it with the rest of stderr)."""
+
+    def __init__(self, every_s: float | None = None) -> None:
+        self.every_s = PIPED_EVERY_S if every_s is None else every_s
+        self.started = self.said = time.monotonic()
+
+    def __call__(self, line: str) -> None:
+        now = time.monotonic()
+        if err.is_terminal or now - self.said < self.every_s:
+            return
+        self.said = now
+        err.print(f"{line} ({now - self.started:.0f} s)", highlight=False)
+
+
 @contextlib.contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr; yields the callback (done, total) that advances it."""
+    """A progress bar on stderr; yields the callback (done, total) that advances it (a
+    line now and then instead where stderr is no terminal: ``PipedProgress``)."""
     bar = Progress("[progress.description]{task.description}", BarColumn(),
                    MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
                    disable=not err.is_terminal)
+    piped = PipedProgress()
     with bar:
         task = bar.add_task(description, total=None)
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
+            piped(f"{description}: {done:,}/{total:,}")
 
         yield advance
 

@@ -27,6 +27,7 @@ from nettwin.cli.common import (
     ModelOpt,
     PacketBytesOpt,
     PacketScvOpt,
+    PipedProgress,
     TrafficOpt,
     err,
     fail,
@@ -117,12 +118,14 @@ def _search_bar(limit_s: float) -> Iterator[Callable[[float, float], None]]:
     bar = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                    TimeElapsedColumn(), console=err, transient=True,
                    disable=not err.is_terminal)
+    piped = PipedProgress()
     with bar:
         task = bar.add_task("searching", total=1.0)
 
         def advance(fraction: float, best: float) -> None:
             bar.update(task, completed=min(1.0, fraction),
                        description=f"searching (best {best:.4g}, Ctrl-C stops)")
+            piped(f"searching: {min(1.0, fraction):.0%} of the time limit, best {best:.4g}")
 
         yield advance
     del limit_s

@@ -21,6 +21,7 @@ from nettwin.cli.common import (
     JsonOpt,
     MetricOpt,
     MetricsFileOpt,
+    PipedProgress,
     alert,
     emit_json,
     err,
@@ -51,11 +52,13 @@ def _bar() -> Iterator[Callable[[float, str], None]]:
     bar = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                    TimeElapsedColumn(), console=err, transient=True,
                    disable=not err.is_terminal)
+    piped = PipedProgress()
     with bar:
         task = bar.add_task("planning", total=1.0)
 
         def advance(fraction: float, message: str) -> None:
             bar.update(task, completed=min(1.0, fraction), description=message)
+            piped(f"{message}: {min(1.0, fraction):.0%}")
 
         yield advance
 
