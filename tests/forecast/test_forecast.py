@@ -114,3 +114,20 @@ def test_cli_asks_for_the_series_not_a_default_folder(tmp_path,  # type: ignore[
     assert res.exit_code == 3, res.output
     assert "--traffic-series" in res.output and "required" in res.output
     assert "less than two days" not in res.output  # ./traffic was not read
+
+
+def test_forecast_demands_reports_each_demand_and_the_end() -> None:
+    # the CLI's only feedback during the per-demand fits (germany50: ~20 s)
+    from nettwin.forecast import forecast_demands
+
+    rng = np.random.default_rng(2)
+    period, days, k = 24, 3, 7
+    t = np.arange(period * days)
+    rates = (1e6 * (2 + np.sin(2 * np.pi * t / period))[:, None]
+             * rng.uniform(0.5, 2.0, k)[None, :] * rng.lognormal(0, 0.05, (t.size, k)))
+    rates[:, 3] = 0.0  # one demand too thin to model: still counted
+    heard: list[tuple[int, int]] = []
+    plain = forecast_demands(rates, period, period)
+    told = forecast_demands(rates, period, period, lambda d, n: heard.append((d, n)))
+    assert heard == [(j, k) for j in range(k + 1)]
+    np.testing.assert_array_equal(told.point_bps, plain.point_bps)

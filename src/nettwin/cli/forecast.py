@@ -23,6 +23,7 @@ from nettwin.cli.common import (
     json_to_stdout,
     load,
     out,
+    progress_bar,
     set_quiet,
     step,
 )
@@ -105,8 +106,9 @@ def forecast_cmd(
             raise NettwinError(f"{rates.shape[0]} intervals of {series.interval_s:g} s are "
                                f"less than two days ({2 * period}): a daily forecast needs "
                                "more history")
-        with step("forecasting"):
-            fc = forecast_demands(rates, period, period)
+        with progress_bar("forecasting demands") as advance:
+            fc = forecast_demands(rates, period, period, advance)
+        with step("busy-hour outlook"):
             growth = growth_per_day(rates, period)
             busy = int(fc.upper_bps.sum(axis=1).argmax())
             rows = link_outlook(c, fc.upper_bps[busy], growth)
