@@ -110,7 +110,7 @@ class LazyGroup(TyperGroup):
             self._listing = False
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, bare_json_to_stdout(args))
+        return super().parse_args(ctx, quiet_anywhere(bare_json_to_stdout(args)))
 
     def resolve_command(self, ctx: click.Context, args: list[str]
                         ) -> tuple[str | None, click.Command | None, list[str]]:
@@ -176,6 +176,32 @@ def bare_json_to_stdout(args: list[str]) -> list[str]:
                                 or (args[i + 1].startswith("-") and args[i + 1] != "-")):
             out.append("-")
     return out
+
+
+QUIET = ("-q", "--quiet")
+
+
+def quiet_anywhere(args: list[str]) -> list[str]:
+    """``-q``/``--quiet`` after a command means nettwin's own ``--quiet`` (moved before the
+    command) unless that command takes an option of that name itself: ``nettwin optimize
+    paths -q`` answered "No such option" where ``nettwin -q optimize paths`` worked."""
+    if not args or args[0] not in COMMANDS:
+        return args
+    rest = args[1:]
+    end = rest.index("--") if "--" in rest else len(rest)
+    at = {i for i in range(end) if rest[i] in QUIET}
+    if not at:
+        return args
+    command = load_command(args[0])
+    for word in rest:  # into a group's subcommand
+        subs: dict[str, click.Command] | None = getattr(command, "commands", None)
+        sub = subs.get(word) if subs is not None else None
+        if sub is None:
+            break
+        command = sub
+    if any(o in QUIET for p in command.params for o in getattr(p, "opts", ())):
+        return args
+    return ["--quiet", args[0], *(a for i, a in enumerate(rest) if i not in at)]
 
 
 def load_command(name: str) -> click.Command:
