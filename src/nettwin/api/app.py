@@ -22,9 +22,10 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nettwin import __version__
-from nettwin.api.bodies import request_validation_error
+from nettwin.api.bodies import http_error, request_validation_error
 from nettwin.api.docs import ASSETS, docs_assets
 from nettwin.api.jobs import JobManager
 from nettwin.api.routes import ROUTERS
@@ -155,14 +156,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="A network digital twin: networks, simulations, what-ifs, "
                               "failure sweeps. Bearer tokens carry a role: viewer < planner "
                               "< operator < admin. A refused request answers JSON with "
-                              "`detail` (its words; a list of {loc, msg, type, input} for a "
-                              "malformed request); a refused body or model also has `error` "
-                              "(the kind) and `message` (its words as text), and `problems` "
-                              "(element, field, value, message, fix) where the model names "
-                              "them.")
+                              "`error` (its kind), `message` (its words) and `detail` (the "
+                              "words again; for a malformed request a list of {loc, msg, type,"
+                              " input}), and `problems` (element, field, value, message, fix) "
+                              "where the model names them.")
     app.state.twin = twin
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.add_exception_handler(RequestValidationError, request_validation_error)  # JSON-safe
+    app.add_exception_handler(StarletteHTTPException, http_error)  # the one error shape
 
     @app.exception_handler(NettwinError)
     async def domain_error(request: Request, exc: NettwinError) -> JSONResponse:

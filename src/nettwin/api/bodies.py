@@ -9,11 +9,13 @@ written as JSON, so the client got a 500; a megabyte of bad input came back as a
 from __future__ import annotations
 
 import math
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 ECHO_CHARS = 200
 
@@ -44,3 +46,16 @@ async def request_validation_error(_request: Request, exc: Exception) -> JSONRes
     return JSONResponse({"error": "RequestValidationError",
                          "message": "; ".join(lines) + more, "detail": detail},
                         status_code=422)
+
+
+async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A route's refusal (404 no such network, 409 too early, 403 ...): FastAPI's
+    ``detail``, and the ``error`` kind and ``message`` every other refusal carries."""
+    assert isinstance(exc, HTTPException)
+    try:
+        kind = HTTPStatus(exc.status_code).phrase.title().replace(" ", "").replace("-", "")
+    except ValueError:
+        kind = f"Http{exc.status_code}"
+    detail = exc.detail
+    return JSONResponse({"error": kind, "message": str(detail), "detail": detail},
+                        status_code=exc.status_code, headers=exc.headers)
