@@ -392,14 +392,6 @@ def bursty_arc_queues(load_bps: np.ndarray, var_bps2: np.ndarray, m3_bps3: np.nd
     return np.where(lam > 0, wait, 0.0), np.where(lam > 0, np.clip(q.blocking + dl, 0, 1), 0.0)
 
 
-def _take_law(law: SizeLaw, idx: np.ndarray) -> SizeLaw:
-    """The size laws of demands ``idx`` (repeats allowed), in that order."""
-    lo, hi = law.ptr[idx], law.ptr[idx + 1]
-    comp = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
-    ptr = np.concatenate([[0], np.cumsum(hi - lo)]).astype(np.int64)
-    return SizeLaw(ptr, law.prob[comp], law.fixed_bits[comp], law.exp_bits[comp])
-
-
 def _without_own_stream_queueing(
         arcs: np.ndarray, first: np.ndarray, owner: np.ndarray, lam_hop: np.ndarray,
         x_hop: np.ndarray, hop_b: Bursts, backlogged: np.ndarray, cap: np.ndarray,
@@ -434,7 +426,7 @@ def _without_own_stream_queueing(
     m2 = np.asarray(size_m2_bits2, float)[dem]
     alone = evaluate_paths(np.arange(hop.size + 1), g.astype(np.int64), lam_hop[hop], mean,
                            m2, hop_b.take(hop), cap[at], k[at],
-                           size_law=None if size_law is None else _take_law(size_law, dem))
+                           size_law=None if size_law is None else size_law.take(dem))
     lam_g = np.bincount(g, weights=lam_hop[hop], minlength=n_g)
 
     def mean_g(v: np.ndarray) -> np.ndarray:

@@ -63,6 +63,11 @@ class SizeLaw:
         return SizeLaw(np.arange(0, 2 * n + 1, 2, dtype=np.int64), prob.reshape(-1),
                        fixed.reshape(-1), expo.reshape(-1))
 
+    def take(self, demands: np.ndarray) -> SizeLaw:
+        """The laws of the given demands, in that order (repeats allowed)."""
+        ptr, comp = _take_rows(self.ptr, demands)
+        return SizeLaw(ptr, self.prob[comp], self.fixed_bits[comp], self.exp_bits[comp])
+
     @property
     def mean_bits(self) -> np.ndarray:
         owner = np.repeat(np.arange(self.ptr.size - 1), np.diff(self.ptr))
@@ -117,12 +122,17 @@ class PortSizeLaw:
 
     def take(self, ports: np.ndarray) -> PortSizeLaw:
         """The laws of the given ports, in that order (repeats allowed)."""
-        count = np.diff(self.ptr)[ports]
-        ptr = np.zeros(ports.size + 1, np.int64)
-        ptr[1:] = np.cumsum(count)
-        comp = np.repeat(self.ptr[ports], count) + (np.arange(ptr[-1])
-                                                    - np.repeat(ptr[:-1], count))
+        ptr, comp = _take_rows(self.ptr, ports)
         return PortSizeLaw(ptr, self.prob[comp], self.fixed_s[comp], self.exp_s[comp])
+
+
+def _take_rows(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``rows`` (repeats allowed) of a ragged array whose row r owns components
+    ``ptr[r]:ptr[r+1]``: the new row pointers and the components taken, in that order."""
+    count = np.diff(ptr)[rows]
+    new = np.zeros(rows.size + 1, np.int64)
+    new[1:] = np.cumsum(count)
+    return new, np.repeat(ptr[rows], count) + (np.arange(new[-1]) - np.repeat(new[:-1], count))
 
 
 def port_size_law(law: SizeLaw, hop_demand: np.ndarray, arcs: np.ndarray,
@@ -131,9 +141,8 @@ def port_size_law(law: SizeLaw, hop_demand: np.ndarray, arcs: np.ndarray,
     ``hop_demand[h]`` at port ``arcs[h]`` with ``lam_hop[h]`` packets per second), each
     weighted by its packet rate; equal components are merged (a few per port)."""
     n_ports = capacity_bps.size
+    _, comp = _take_rows(law.ptr, hop_demand)
     count = np.diff(law.ptr)[hop_demand]
-    comp = np.repeat(law.ptr[hop_demand], count) + (
-        np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
     port = np.repeat(arcs, count)
     weight = np.repeat(lam_hop, count) * law.prob[comp]
     use = weight > 0

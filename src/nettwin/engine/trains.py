@@ -192,13 +192,8 @@ def tandem_factor(pairs: TandemPairs, arcs: np.ndarray, n_ports: int, lam_hop: n
     key = pairs.up * n_ports + arcs[pa]
     _, inv = np.unique(key, return_inverse=True)
     to_j = np.bincount(inv, weights=np.where(pa == pb, lam_all[pa], 0.0))[inv]
-    lam_o = np.maximum(np.bincount(arcs, weights=lam_all, minlength=n_ports)[pairs.up] - to_j,
-                       0.0)[:, None, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        during = np.where(lam_o > 0, -np.expm1(-lam_o * pairs.sau) / lam_o, pairs.sau)
-    e = (pairs.weight * (during * pairs.over + pairs.over * pairs.over / 2.0)).sum((1, 2))
-    pair = lam_hop[pa] * lam_hop[pb] * (e / np.maximum(pairs.poisson, 1e-300) - 1.0) * (
-        x2_hop[pa] / 2.0)
+    ratio = _pair_ratio(pairs, slice(None), lam[pairs.up] - to_j)
+    pair = lam_hop[pa] * lam_hop[pb] * (ratio - 1.0) * (x2_hop[pa] / 2.0)
     if up_weight is not None:
         pair = pair * up_weight[pairs.up]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -355,12 +350,20 @@ def self_pair_ratio(pairs: TandemPairs, arcs: np.ndarray, n_ports: int,
         return out
     a = pairs.a[same]
     lam = np.bincount(arcs, weights=lam_all, minlength=n_ports)
-    lam_o = np.maximum(lam[pairs.up[same]] - lam_all[a], 0.0)[:, None, None]
-    sau = pairs.sau[same]
+    out[a] = _pair_ratio(pairs, same, lam[pairs.up[same]] - lam_all[a])
+    return out
+
+
+def _pair_ratio(pairs: TandemPairs, sel: np.ndarray | slice, lam_other: np.ndarray
+                ) -> np.ndarray:
+    """For pairs ``sel``: the light-traffic wait the first packet adds to the second,
+    relative to Poisson arrivals, with ``lam_other`` packets per second of other traffic
+    at the upstream port (the part of the first's service the second sees there)."""
+    lam_o = np.maximum(lam_other, 0.0)[:, None, None]
+    sau, over = pairs.sau[sel], pairs.over[sel]
     with np.errstate(divide="ignore", invalid="ignore"):
         during = np.where(lam_o > 0, -np.expm1(-lam_o * sau) / lam_o, sau)
-    over = pairs.over[same]
-    e = (pairs.weight[same] * (during * over + over * over / 2.0)).sum((1, 2))
-    out[a] = e / np.maximum(pairs.poisson[same], 1e-300)
-    return out
+    e = (pairs.weight[sel] * (during * over + over * over / 2.0)).sum((1, 2))
+    ratio: np.ndarray = e / np.maximum(pairs.poisson[sel], 1e-300)
+    return ratio
 
