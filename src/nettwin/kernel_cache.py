@@ -57,9 +57,9 @@ def drop_stale_kernels() -> int:
     kernel inlines the kernels it calls from other modules: after an edit of
     ``destination_repair.py`` alone, the sweep kernels of ``incremental.py`` and
     ``failure_sets.py`` still load the old repair from the cache (a review reproduced a
-    broken repair passing the exactness tests that way). An edited checkout (not an
-    install: pip stamps every file anew, so numba recompiles all) therefore compiles every
-    kernel again; the tests and ``nettwin warmup`` call this first. Only nettwin's own
+    broken repair passing the exactness tests that way). A checkout or install whose kernel
+    sources are newer than its cache (numba itself keys a kernel by its own file's content
+    only) therefore compiles every kernel again; the tests and ``nettwin warmup`` call this first. Only nettwin's own
     folders are looked at (under ``NUMBA_CACHE_DIR``, those whose name says nettwin)."""
     package = Path(__file__).parent
     root = _cache_root()

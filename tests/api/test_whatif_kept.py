@@ -18,7 +18,7 @@ from nettwin.api.basis import kept_basis, resolve_basis
 from nettwin.api.payloads import RecentResults
 from nettwin.api.routes.networks import ScenarioRequest
 from nettwin.api.schemas import WhatIfDoc
-from nettwin.api.whatif import kept_answer
+from nettwin.api.whatif import answer_key
 from tests.api.conftest import running_server
 
 URL = "/api/v1/networks/example/whatif"
@@ -27,7 +27,7 @@ URL = "/api/v1/networks/example/whatif"
 def kept_whatif(twin: Any, nid: str, request: ScenarioRequest, limit: int) -> Any:
     """What the route would answer from the event loop (None: it takes a thread)."""
     b = kept_basis(twin, nid, request.basis)
-    return None if b is None else kept_answer(b, request.changes, limit)
+    return None if b is None else b.answers.peek(answer_key(request.changes, limit))
 
 
 def test_a_kept_answer_is_the_checked_answer_served_again(role_api: Any) -> None:

@@ -118,13 +118,6 @@ def answer_key(changes: list[dict[str, Any]], limit: int) -> tuple[str, int]:
     return json.dumps(changes, sort_keys=True, default=str), limit
 
 
-def kept_answer(b: Basis, changes: list[dict[str, Any]], limit: int) -> Future[bytes] | None:
-    """Without computing: the answer kept for an equal request (a done Future), the one
-    being made for one now in a thread, or None (``RecentResults.peek``)."""
-    made: Future[bytes] | None = b.answers.peek(answer_key(changes, limit))
-    return made
-
-
 async def answer_once(b: Basis, changes: list[dict[str, Any]], limit: int,
                       make: Callable[[], Awaitable[bytes]]) -> bytes:
     """On the event loop: the answer kept for an equal request, or being made for one (in a

@@ -9,7 +9,6 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
-from anyio import to_thread
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -197,7 +196,7 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
         if only_failures(scenario):
             return asyncio.get_running_loop().run_in_executor(failure_threads(), partial(
                 whatif_answer_of, twin, nid, body, limit, scenario))
-        return to_thread.run_sync(whatif_answer_of, twin, nid, body, limit, scenario)
+        return run_in_threadpool(whatif_answer_of, twin, nid, body, limit, scenario)
 
     answer = await (make() if b is None else answer_once(b, body.changes, limit, make))
     return Response(answer, media_type="application/json")
