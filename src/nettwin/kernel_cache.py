@@ -59,8 +59,9 @@ def drop_stale_kernels() -> int:
     ``failure_sets.py`` still load the old repair from the cache (a review reproduced a
     broken repair passing the exactness tests that way). A checkout or install whose kernel
     sources are newer than its cache (numba itself keys a kernel by its own file's content
-    only) therefore compiles every kernel again; the tests and ``nettwin warmup`` call this first. Only nettwin's own
-    folders are looked at (under ``NUMBA_CACHE_DIR``, those whose name says nettwin)."""
+    only) therefore compiles every kernel again; the tests and ``nettwin warmup`` call this
+    first. Only nettwin's own folders are looked at (under ``NUMBA_CACHE_DIR``, those whose
+    name says nettwin)."""
     package = Path(__file__).parent
     root = _cache_root()
     if not root.is_dir():

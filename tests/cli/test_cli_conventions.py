@@ -190,9 +190,9 @@ def test_no_help_text_shows_docstring_markup() -> None:
 
 def test_long_runs_say_how_far_they_got_when_stderr_is_no_terminal(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # with stderr in a log or a pipe the bars drew nothing until the end (forecast and
-    # optimize energy were silent for 20 s); now a plain line now and then, whose counts
-    # are the run's own (oracle: the sweep's failures are the network's links)
+    # with stderr in a log or a pipe the bars drew nothing until the end (a user's trial
+    # saw forecast and optimize energy print nothing for about 20 s); now a plain line now
+    # and then, whose counts are the run's own (oracle: the sweep's failures are the links)
     import re
 
     from nettwin.cli import common

@@ -117,7 +117,7 @@ def test_cli_asks_for_the_series_not_a_default_folder(tmp_path,  # type: ignore[
 
 
 def test_forecast_demands_reports_each_demand_and_the_end() -> None:
-    # the CLI's only feedback during the per-demand fits (germany50: ~20 s)
+    # the CLI's only feedback during the per-demand fits
     from nettwin.forecast import forecast_demands
 
     rng = np.random.default_rng(2)

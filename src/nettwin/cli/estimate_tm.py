@@ -91,10 +91,10 @@ def estimate_tm_cmd(
     json_to_stdout(json_out)
     from nettwin.engine import compile_network
     from nettwin.estimate import routing_matrix
-    from nettwin.estimate.history import estimate_tm_with_prior, prior_from_history
+    from nettwin.estimate.history import prior_from_history
     from nettwin.io.tm_history import load_tm_history, resolve_history_paths
+    from nettwin.live.live_network import estimate_matrix
     from nettwin.report import write_rows
-    from nettwin.timezones import day_of_week, time_of_day
 
     try:
         prior_paths = resolve_history_paths(prior_from) if prior_from else []
@@ -149,10 +149,8 @@ def estimate_tm_cmd(
             prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=False)
             print_choice(hist.n, choice, twin.timezone)
             drift_prior, prior_doc = prior, _prior_json("files", hist.n, hist.labels)
-            est = estimate_tm_with_prior(
-                rm, np.where(up, past.arc_rate_bps, np.nan), prior,
-                time_of_day_s=time_of_day(float(past.time), twin.zone),
-                day_of_week=day_of_week(float(past.time), twin.zone), noise=counter_noise)
+            est = estimate_matrix(rm, np.where(up, past.arc_rate_bps, np.nan), c, prior,
+                                  float(past.time), 0.01, counter_noise, twin.zone)
             if prior.drift(est):
                 out.print(f"[bold red]drift alarm[/]: the counters do not fit the twin's "
                           f"routing and the measured history (innovation "

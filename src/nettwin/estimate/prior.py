@@ -132,7 +132,7 @@ class TmHistory:
         if self.day_of_week is None:
             return False
         known = self.day_of_week[np.isfinite(self.day_of_week)]
-        weekend = known >= 5
+        weekend = _weekend(known) == 1.0
         return bool(weekend.any() and (~weekend).any())
 
 
@@ -200,7 +200,8 @@ class AnalogHistory:
             w = w * np.exp(-(z - z.min()))  # relative: no underflow
         if (day_weight != 1.0 and self.weekend is not None and day_of_week is not None
                 and np.isfinite(day_of_week)):
-            other = np.isfinite(self.weekend) & (self.weekend != float(day_of_week >= 5))
+            today = _weekend(np.array([day_of_week]))[0]
+            other = np.isfinite(self.weekend) & (self.weekend != today)
             w = np.where(other, day_weight * w, w)
         return w
 

@@ -41,8 +41,8 @@ def forecast_demands(rate_bps: np.ndarray, period: int, steps: int,
                      progress: Callable[[int, int], None] | None = None) -> DemandForecast:
     """Per demand (column), the next ``steps`` samples with 95 % intervals; a demand with
     too little traffic to model (under half its samples non-zero) is forecast by its
-    seasonal mean. ``progress(done, total)`` hears each demand done (a model per demand:
-    germany50's 2,450 take ~20 s)."""
+    seasonal mean. ``progress(done, total)`` hears each demand done (a model is fitted per
+    demand: the long part of a forecast)."""
     n, k = rate_bps.shape
     point = np.zeros((steps, k))
     lower = np.zeros((steps, k))
