@@ -77,7 +77,7 @@ def test_observations_state_history_and_matrix(tmp_path: Path) -> None:
 def test_traffic_history_prior_over_the_api(tmp_path: Path) -> None:
     from nettwin.estimate import pair_rates
     from nettwin.estimate.history import TmHistory, estimate_tm_with_prior, prior_from_history
-    from nettwin.live.live_network import day_of_week
+    from nettwin.timezones import day_of_week
 
     settings = Settings(data_dir=tmp_path)
     op = {"Authorization": f"Bearer {TokenStore(settings.tokens_file).create('op', Role.OPERATOR)}"}

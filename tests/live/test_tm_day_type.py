@@ -26,8 +26,8 @@ from nettwin.estimate.history import (
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.io.tm_history import load_tm_history
-from nettwin.live.live_network import day_of_week
 from nettwin.live.store import Store
+from nettwin.timezones import day_of_week
 
 
 def _example() -> tuple[CompiledNetwork, RoutingMatrix, np.ndarray]:

@@ -18,7 +18,7 @@ from nettwin.model import Network
 from nettwin.model.demands import DEFAULT_CLASS, DemandTable
 from nettwin.timezones import day_of_week, time_of_day
 
-__all__ = ["COUNTER_NOISE", "day_of_week", "estimate_matrix", "live_network", "time_of_day",
+__all__ = ["COUNTER_NOISE", "estimate_matrix", "live_network", "time_of_day",
            "with_link_states"]
 
 # the counters' relative error the estimate assumes unless told (exact to rounding). Counters

@@ -175,10 +175,9 @@ class LiveTwin(TwinPrior):
         try:
             rows = self.store.counters(self.name)
         except Exception as exc:  # the database's own: still down
-            cause = getattr(exc, "orig", None) or exc
             raise StoreError(f"{self.name}: the history store failed a batch and cannot be "
-                             f"read again ({type(cause).__name__}: {str(cause)[:200]}); fix "
-                             "the store and send the batch again") from exc
+                             f"read again ({_driver_words(exc)}); fix the store and send the "
+                             "batch again") from exc
         if self._undo_network is not None and self._undo_network is not self.network:
             self._reshape(self._undo_network)  # its topology updates were not kept either
         self.state.rewind_counters(rows)
@@ -229,11 +228,9 @@ class LiveTwin(TwinPrior):
                     raise
                 except Exception as exc:  # the database's own (connection, lock, disk)
                     self.commit_failures += 1
-                    cause = getattr(exc, "orig", None) or exc  # the driver's own words
                     upto = f" up to position {cursor[1]} of {cursor[0]}" if cursor else ""
                     where = (f"{self.name}: the history store failed to commit the batch"
-                             f"{upto} (data time {changes.time:.0f}; {type(cause).__name__}: "
-                             f"{str(cause)[:200]})")
+                             f"{upto} (data time {changes.time:.0f}; {_driver_words(exc)})")
                     if attempt == len(retry_s):
                         self._mark_stale(before)  # applied here: read the store again
                         raise StoreError(
@@ -476,3 +473,10 @@ class LiveTwin(TwinPrior):
                 "time": self.state.time,
                 "latency_p50_s": float(np.percentile(lat, 50)),
                 "latency_p99_s": float(np.percentile(lat, 99))}
+
+
+def _driver_words(exc: BaseException) -> str:
+    """A store failure in the database driver's own words (SQLAlchemy wraps them with the
+    statement and its parameters), cut to a line's length."""
+    cause = getattr(exc, "orig", None) or exc
+    return f"{type(cause).__name__}: {str(cause)[:200]}"
