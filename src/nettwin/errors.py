@@ -36,7 +36,8 @@ Every message names the element, the bad value and how to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -151,3 +152,13 @@ class JobError(NettwinError):
 
 class JobTimeoutError(JobError, TimeoutError):
     """A job did not finish within the time given (it goes on running on the twin)."""
+
+
+def close_names(value: object, known: Iterable[object], cutoff: float = 0.5) -> list[str]:
+    """Up to three of ``known`` closest to ``value``, case aside (a typo or the wrong case
+    is the usual cause of a name that is not there), as the known spell them."""
+    by_lower: dict[str, str] = {}
+    for k in known:
+        by_lower.setdefault(str(k).lower(), str(k))
+    return [by_lower[c] for c in difflib.get_close_matches(str(value).lower(), list(by_lower),
+                                                           n=3, cutoff=cutoff)]

@@ -8,13 +8,12 @@ command line checks a name without loading the engine."""
 
 from __future__ import annotations
 
-import difflib
 import math
 from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from nettwin.errors import NettwinError
+from nettwin.errors import NettwinError, close_names
 
 DEFAULT_TIMEZONE = "UTC"
 SECONDS_PER_DAY = 86_400.0
@@ -44,10 +43,8 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         pass
-    names = sorted(available_timezones())
-    by_lower = {n.lower(): n for n in names}
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)
-    hint = (f"did you mean {', '.join(repr(by_lower[c]) for c in close)}?" if close else
+    close = close_names(name, sorted(available_timezones()), cutoff=0.6)
+    hint = (f"did you mean {', '.join(repr(c) for c in close)}?" if close else
             "see zoneinfo.available_timezones()")
     raise NettwinError(f"time zone {name!r} is not an IANA time zone name: give one such as "
                        f"'Europe/Berlin', 'America/Los_Angeles' or 'UTC' ({hint})")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from nettwin.errors import close_names
 
 
 class Severity(enum.Enum):
@@ -42,10 +43,7 @@ def unknown_id_fix(kind: str, value: object, known: Iterable[str]) -> str:
     """The fix for an id that is not there: the closest ids (a typo or the wrong case is the
     usual cause), else a few of the valid ones; never just how many there are."""
     pool = list(known)
-    by_lower: dict[str, str] = {}
-    for k in pool:
-        by_lower.setdefault(str(k).lower(), k)
-    close = difflib.get_close_matches(str(value).lower(), list(by_lower), n=3, cutoff=0.5)
+    close = close_names(value, pool)
     if close:
-        return f"did you mean {', '.join(repr(by_lower[c]) for c in close)}?"
+        return f"did you mean {', '.join(repr(c) for c in close)}?"
     return f"use one of the {len(pool)} {kind} ids, e.g. {', '.join(map(str, pool[:3]))}"
