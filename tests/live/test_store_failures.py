@@ -21,6 +21,8 @@ from sqlalchemy.exc import OperationalError
 
 from nettwin import compile_network, simulate
 from nettwin.errors import StoreError
+from nettwin.examples import example_path
+from nettwin.io import load_network
 from nettwin.live import LiveTwin, Message, Store
 from nettwin.live.feed import Ack
 from nettwin.live.simulated import counter_records
@@ -69,9 +71,6 @@ def test_a_dropped_postgresql_connection_loses_no_batch(unique_name: str,
                                                          ) -> None:
     if _postgres() is None:
         pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
-    from nettwin.examples import example_path
-    from nettwin.io import load_network
-
     app = f"nettwin-test-{uuid.uuid4().hex[:8]}"
     store = Store(f"{POSTGRES_URL}?application_name={app}")
     admin = _postgres()
@@ -85,7 +84,7 @@ def test_a_dropped_postgresql_connection_loses_no_batch(unique_name: str,
                     "select pg_terminate_backend(pid) from pg_stat_activity "
                     "where application_name = :app"), {"app": app}).scalars())
 
-    net = dataclasses.replace(load_network(example_path()), name=unique_name)
+    net = _example(unique_name)
     steps = _steps(net)
     source = Batches(steps, drop_connections)
     twin = LiveTwin(net, store)
@@ -111,9 +110,6 @@ def test_a_dropped_postgresql_connection_loses_no_batch(unique_name: str,
 
 def test_a_store_that_keeps_failing_ends_the_run_with_a_clear_error(tmp_path: Path,
                                                                     unique_name: str) -> None:
-    from nettwin.examples import example_path
-    from nettwin.io import load_network
-
     db = tmp_path / "twin.db"
     store = Store(f"sqlite:///{db}")
 
@@ -122,7 +118,7 @@ def test_a_store_that_keeps_failing_ends_the_run_with_a_clear_error(tmp_path: Pa
             with sqlite3.connect(db) as conn:
                 conn.execute("drop table rates")
 
-    net = dataclasses.replace(load_network(example_path()), name=unique_name)
+    net = _example(unique_name)
     steps = _steps(net)
     source = Batches(steps, drop_table)
     twin = LiveTwin(net, store)
@@ -138,6 +134,17 @@ def test_a_store_that_keeps_failing_ends_the_run_with_a_clear_error(tmp_path: Pa
     # (the batch after it was prepared and queued while batch 2 was being tried)
     assert store.cursor(twin.name, "bus") == len(steps[0]) + len(steps[1])
     store.close()
+
+
+def _example(name: str) -> Network:
+    return dataclasses.replace(load_network(example_path()), name=name)
+
+
+def _flaky_store(tmp_path: Path, when: Callable[[int], str | None]) -> Store:
+    """A SQLite store failing the commits ``when`` says (``_flaky``)."""
+    store = Store(f"sqlite:///{tmp_path / 'twin.db'}")
+    _flaky(store, when)
+    return store
 
 
 def _flaky(store: Store, when: Callable[[int], str | None]) -> None:
@@ -159,12 +166,8 @@ def _flaky(store: Store, when: Callable[[int], str | None]) -> None:
 
 def test_a_commit_whose_answer_was_lost_is_not_written_twice(tmp_path: Path,
                                                               unique_name: str) -> None:
-    from nettwin.examples import example_path
-    from nettwin.io import load_network
-
-    store = Store(f"sqlite:///{tmp_path / 'twin.db'}")
-    _flaky(store, lambda n: "after" if n == 3 else None)
-    net = dataclasses.replace(load_network(example_path()), name=unique_name)
+    store = _flaky_store(tmp_path, lambda n: "after" if n == 3 else None)
+    net = _example(unique_name)
     steps = _steps(net)
     source = Batches(steps, lambda k: None)
     twin = LiveTwin(net, store)
@@ -180,12 +183,8 @@ def test_a_batch_the_store_failed_is_taken_when_sent_again(tmp_path: Path,
                                                            unique_name: str) -> None:
     # the API's path (process, no retries): the client is told 503 "try again"; the batch
     # it sends again is in the history, as if the store had never failed
-    from nettwin.examples import example_path
-    from nettwin.io import load_network
-
-    store = Store(f"sqlite:///{tmp_path / 'twin.db'}")
-    _flaky(store, lambda n: "before" if n == 3 else None)
-    net = dataclasses.replace(load_network(example_path()), name=unique_name)
+    store = _flaky_store(tmp_path, lambda n: "before" if n == 3 else None)
+    net = _example(unique_name)
     steps = _steps(net)
     twin, straight = LiveTwin(net, store), LiveTwin(net)
     for k, recs in enumerate(steps):
@@ -206,12 +205,8 @@ def test_a_positioned_batch_the_store_failed_is_taken_when_the_source_sends_it_a
         tmp_path: Path, unique_name: str) -> None:
     # a run that ended with StoreError, then a second run of the same twin: the durable
     # source sends from its last acknowledged position; nothing is skipped as seen
-    from nettwin.examples import example_path
-    from nettwin.io import load_network
-
-    store = Store(f"sqlite:///{tmp_path / 'twin.db'}")
-    _flaky(store, lambda n: "before" if n == 3 else None)
-    net = dataclasses.replace(load_network(example_path()), name=unique_name)
+    store = _flaky_store(tmp_path, lambda n: "before" if n == 3 else None)
+    net = _example(unique_name)
     steps = _steps(net)
     twin = LiveTwin(net, store)
     first = Batches(steps, lambda k: None)
@@ -228,12 +223,8 @@ def test_a_topology_update_in_a_batch_the_store_failed_is_kept_when_sent_again(
         tmp_path: Path, unique_name: str) -> None:
     # the update was applied to the twin before the store failed the batch: sent again it
     # is applied again (not a dead letter "already there"), and the history has it
-    from nettwin.examples import example_path
-    from nettwin.io import load_network
-
-    store = Store(f"sqlite:///{tmp_path / 'twin.db'}")
-    _flaky(store, lambda n: "before" if n == 1 else None)
-    net = dataclasses.replace(load_network(example_path()), name=unique_name)
+    store = _flaky_store(tmp_path, lambda n: "before" if n == 1 else None)
+    net = _example(unique_name)
     twin = LiveTwin(net, store)
     batch = [Message({"kind": "topology", "time": T0 + 91, "change": {"add_link": {
         "id": "Denver--Chicago", "a": "Denver", "b": "Chicago", "capacity_ab_bps": 1e10,
