@@ -411,8 +411,12 @@ def test_a_bad_time_zone_is_refused_at_the_command_line(tmp_path: Path,
     assert not (tmp_path / "x.db").exists()
 
 
-def test_a_bad_time_zone_in_the_environment_stops_serve_naming_it(tmp_path: Path) -> None:
-    res = runner.invoke(app, ["serve", "--data-dir", str(tmp_path)],
+@pytest.mark.parametrize("command", [["serve"], ["token", "list"]])
+def test_a_bad_time_zone_in_the_environment_stops_serve_naming_it(tmp_path: Path,
+                                                                  command: list[str]) -> None:
+    # every command reading the service's settings (the token commands printed pydantic's
+    # raw error and exited 1)
+    res = runner.invoke(app, [*command, "--data-dir", str(tmp_path)],
                         env={"NETTWIN_TIMEZONE": "Europe/Berln"})
     text = " ".join(res.output.split())
     assert res.exit_code == 2 and "'Europe/Berln'" in text and "timezone" in text, text

@@ -33,8 +33,18 @@ DataDirOpt = Annotated[Path | None, typer.Option(
 
 
 def _settings(data_dir: Path | None, **extra: object) -> Settings:
+    """The service's settings (NETTWIN_* from the environment, then these); a value the
+    service refuses ends the command with exit 2 naming it (every command here reads them)."""
+    from pydantic import ValidationError
+
     values = {"data_dir": data_dir} if data_dir else {}
-    return Settings(**values, **extra)  # type: ignore[arg-type]
+    try:
+        return Settings(**values, **extra)  # type: ignore[arg-type]
+    except ValidationError as exc:  # NETTWIN_* set to a value the service refuses
+        alert.print(f"[bold red]error:[/] {'; '.join(str(e['msg']) for e in exc.errors())} "
+                    f"(settings: {', '.join(str(e['loc'][0]) for e in exc.errors())})",
+                    highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @token_app.command("create")
@@ -124,20 +134,12 @@ def serve(
 
     On the first start (no tokens yet) an admin token is created and a sign-in link printed."""
     import uvicorn
-    from pydantic import ValidationError
 
     from nettwin.api import create_app
 
     zone = {} if timezone is None else {"timezone": timezone}
-    try:
-        settings = _settings(data_dir, host=host, port=port, simulate_telemetry_s=telemetry_s,
-                             shadow_policies=shadow or [], shadow_every_s=shadow_every_s,
-                             **zone)
-    except ValidationError as exc:  # NETTWIN_* set to a value the service refuses
-        alert.print(f"[bold red]error:[/] {'; '.join(str(e['msg']) for e in exc.errors())} "
-                    f"(settings: {', '.join(str(e['loc'][0]) for e in exc.errors())})",
-                    highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    settings = _settings(data_dir, host=host, port=port, simulate_telemetry_s=telemetry_s,
+                         shadow_policies=shadow or [], shadow_every_s=shadow_every_s, **zone)
     if shadow:
         from nettwin.api.shadow_agents import make_policy
 
