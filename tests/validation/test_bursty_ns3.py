@@ -39,10 +39,13 @@ DATA = Path(__file__).resolve().parent / "data" / "ns3_bursty"
 # 7.49 / 4.97 / 84.5 %. Tolerances at the last figures with a small margin (about one
 # link's or flow's worth). The eighth session's residual floor beside clipped trains:
 # h01-h08 7.35 / 4.93 / 85.1 % unchanged, h09-h12 7.69 / 5.07 / 83.3 %, all twelve 7.46 /
-# 4.98 / 84.5 % (tolerances kept).
+# 4.98 / 84.5 % (tolerances kept). The ninth session's packet-train terms on each flow's
+# own size law (not its two-moment fit): h01-h08 7.35 / 4.95 / 83.9 % (one lossy link fewer
+# within +-30 %), h09-h12 7.40 / 5.02 / 83.3 %, all twelve 7.37 / 4.97 / 83.7 % (the fresh
+# set's link wait tolerance tightened to the new figure with the same margin).
 WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.077, 0.051, 0.82
 FRESH = {f"h{i:02d}" for i in range(9, 13)}
-FRESH_WAIT_MAPE, FRESH_FLOW_MAPE, FRESH_LOSS_WITHIN = 0.080, 0.053, 0.80
+FRESH_WAIT_MAPE, FRESH_FLOW_MAPE, FRESH_LOSS_WITHIN = 0.077, 0.053, 0.80
 HELDOUT = {f"h{i:02d}" for i in range(1, 9)} | FRESH
 
 

@@ -12,7 +12,8 @@ right behind another is that packet's own transmission there, not exponential:
   backlogged output;
 * ``tandem_pairs`` and ``tandem_factor``: light-traffic pairs of packets from the same
   upstream port (equal sizes after a link no faster never queue behind one another);
-* ``size_law_points``: each flow's two-moment size law as weighted points.
+* ``size_law_points``: each flow's two-moment size law as weighted points; ``law_points``
+  each flow's own law (``mg1k.SizeLaw``) so.
 
 Choices and their figures against ns-3: ``arrivals``' module notes.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nettwin.engine.mg1k import mg1k_queue
+from nettwin.engine.mg1k import SizeLaw, mg1k_queue
 
 BUSY_POWER = 1.5  # share of a busy port's departures that leave back to back: rho^1.5
 
@@ -112,6 +113,37 @@ def size_law_points(mean_bits: np.ndarray, scv: np.ndarray, n: int = SIZE_POINTS
     return pts, w
 
 
+def law_points(law: SizeLaw, n: int = SIZE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Each flow's own size law (constants and exponentials mixed) as weighted points: a
+    constant is one point, an exponential part ``n`` // (the flow's exponential parts)
+    equally likely points (``_exponential_bins``), so a two-point law keeps its two points
+    where the two-moment family (``size_law_points``) would smear it into a constant plus
+    an exponential (the packet-train terms follow the largest packets, which a two-moment
+    fit misplaces). Returns points and weights [flows, width], width at least ``n``, rows
+    padded with zero weights."""
+    flows = law.ptr.size - 1
+    count = np.diff(law.ptr)
+    owner = np.repeat(np.arange(flows), count)
+    expo = (law.exp_bits > 0.0) & (law.prob > 0.0)
+    n_exp = np.bincount(owner, weights=expo, minlength=flows).astype(np.int64)
+    k = np.where(expo, np.maximum(1, n // np.maximum(n_exp[owner], 1)), 1)
+    end = np.cumsum(k)
+    flow_start = np.concatenate([[0], end])[law.ptr[:-1]]
+    col0 = end - k - flow_start[owner]  # the component's first column in its flow's row
+    width = max(n, int((col0 + k).max(initial=0)))
+    pts = np.zeros((flows, width))
+    w = np.zeros((flows, width))
+    for kk in np.unique(k):
+        comp = np.nonzero(k == kk)[0]
+        bins = _exponential_bins(int(kk)) if kk > 1 else np.ones(1)
+        rows = np.repeat(owner[comp], kk)
+        cols = (col0[comp][:, None] + np.arange(kk)[None, :]).ravel()
+        pts[rows, cols] = (law.fixed_bits[comp][:, None]
+                           + law.exp_bits[comp][:, None] * bins[None, :]).ravel()
+        w[rows, cols] = np.repeat(law.prob[comp] / kk, kk)
+    return pts, w
+
+
 @dataclass(frozen=True, eq=False)
 class TandemPairs:
     """Ordered pairs of hops (blocker a, later packet b) that reach a port from the same
@@ -128,7 +160,8 @@ class TandemPairs:
 
 
 def tandem_pairs(arcs: np.ndarray, first: np.ndarray, size_bits: np.ndarray,
-                 size_scv: np.ndarray, capacity: np.ndarray) -> TandemPairs:
+                 size_scv: np.ndarray, capacity: np.ndarray, law: SizeLaw | None = None
+                 ) -> TandemPairs:
     """Every ordered pair of hops that enter the same port from the same upstream port. The
     pair's spacing is that of the slowest port of the path the two share up to j (light
     traffic: a faster port passes packets on as they came, so equal sizes that crossed a
@@ -140,7 +173,7 @@ def tandem_pairs(arcs: np.ndarray, first: np.ndarray, size_bits: np.ndarray,
     groups = np.split(step, np.flatnonzero(np.diff(key)) + 1) if step.size else []
     a = np.concatenate([np.repeat(g, g.size) for g in groups]) if groups else np.zeros(0, int)
     b = np.concatenate([np.tile(g, g.size) for g in groups]) if groups else np.zeros(0, int)
-    pts, w = size_law_points(size_bits, size_scv)
+    pts, w = size_law_points(size_bits, size_scv) if law is None else law_points(law)
     cu, cj = capacity[arcs[a - 1]], capacity[arcs[a]]
     idx = np.arange(arcs.size)
     pos = idx - np.maximum.accumulate(np.where(first, idx, 0))  # hops before on its path
@@ -178,8 +211,9 @@ def tandem_factor(pairs: TandemPairs, arcs: np.ndarray, n_ports: int, lam_hop: n
     S_a^u}) / l_o, l_o u's other traffic), against E[(S_a^j)^2] / 2 for Poisson arrivals
     at j. Equal sizes after a link no faster never wait behind their own stream; variable
     sizes bunch small packets behind a large one, which queue behind it again. Sizes are
-    each flow's two-moment law as ``SIZE_POINTS`` points; the Poisson value is taken on the
-    same points and rescaled to the exact second moment. Pairs from other upstream ports,
+    each flow's own law (``law``, per hop: ``law_points``) or else its two-moment law as
+    ``SIZE_POINTS`` points; the Poisson value is taken on the same points and rescaled to
+    the exact second moment. Pairs from other upstream ports,
     or entering at j, are independent (the Poisson value). ``lam_hop`` the rates whose
     pairs count (zero: left at the Poisson value), ``lam_all`` every hop's rate (default
     ``lam_hop``), ``up_weight`` per upstream port: a factor on its pairs' terms."""
@@ -207,11 +241,12 @@ def tandem_factor(pairs: TandemPairs, arcs: np.ndarray, n_ports: int, lam_hop: n
 
 
 def back_to_back_gap_wait(size_bits: np.ndarray, size_scv: np.ndarray, cap_up: np.ndarray,
-                          cap_here: np.ndarray) -> np.ndarray:
+                          cap_here: np.ndarray, law: SizeLaw | None = None) -> np.ndarray:
     """E[(S_b^j - S_a^u)^+]: the wait at port j of a packet that left port u right behind
-    the one before it of its stream (sizes independent, the engine's two-moment law): a
-    floor of the back-to-back wait (the queue at j empty before b)."""
-    pts, w = size_law_points(size_bits, size_scv)
+    the one before it of its stream (sizes independent: the flow's own law, ``law``, where
+    given, else the engine's two-moment law): a floor of the back-to-back wait (the queue at
+    j empty before b)."""
+    pts, w = size_law_points(size_bits, size_scv) if law is None else law_points(law)
     sbj = pts[:, :, None] / cap_here[:, None, None]
     sau = pts[:, None, :] / cap_up[:, None, None]
     out: np.ndarray = (w[:, :, None] * w[:, None, :] * np.maximum(sbj - sau, 0.0)).sum((1, 2))
@@ -224,7 +259,8 @@ TRAIN_CHUNK = 128  # hops per batch of linear solves (about 20 MB)
 
 
 def back_to_back_train_wait(size_bits: np.ndarray, size_scv: np.ndarray, cap_up: np.ndarray,
-                            cap_here: np.ndarray, train_packets: np.ndarray) -> np.ndarray:
+                            cap_here: np.ndarray, train_packets: np.ndarray,
+                            law: SizeLaw | None = None) -> np.ndarray:
     """Mean wait at port j of the packets of a train that leaves a backlogged port u back to
     back (no faster than j: C_u <= C_j), from an empty queue, averaged over a train of
     geometric length (mean ``train_packets``). Packet n+1 reaches j S_{n+1}^u after packet
@@ -232,25 +268,25 @@ def back_to_back_train_wait(size_bits: np.ndarray, size_scv: np.ndarray, cap_up:
     by i.i.d. sizes: D_{n+1} = max(0, D_n - S_{n+1}^u) + S_{n+1}^j, W_{n+1} = max(0, D_n -
     S_{n+1}^u) (tandem queues with identical service times, Boxma 1979, Adv. Appl. Prob.
     11: the wait telescopes to the largest earlier packet's time at j less its own at u,
-    not just the one before's). Sizes are each flow's two-moment law on ``TRAIN_POINTS``
-    points, D on ``TRAIN_GRID`` bins (spread linearly); the geometric sum over the train
+    not just the one before's). Sizes are each flow's own law (``law``) or else its
+    two-moment law on ``TRAIN_POINTS`` points, D on ``TRAIN_GRID`` bins (spread
+    linearly); the geometric sum over the train
     is one linear solve per hop: sum_n s^n d0 P^n = d0 (I - s P)^-1, ``TRAIN_CHUNK`` hops
     at a time (memory)."""
     n = np.asarray(size_bits).size
     out = np.zeros(n)
+    pts, w = (size_law_points(size_bits, size_scv, TRAIN_POINTS) if law is None
+              else law_points(law, TRAIN_POINTS))
     for lo in range(0, n, TRAIN_CHUNK):
         part = slice(lo, lo + TRAIN_CHUNK)
-        out[part] = _train_wait_chunk(np.asarray(size_bits, float)[part],
-                                      np.asarray(size_scv, float)[part],
-                                      np.asarray(cap_up, float)[part],
+        out[part] = _train_wait_chunk(pts[part], w[part], np.asarray(cap_up, float)[part],
                                       np.asarray(cap_here, float)[part],
                                       np.asarray(train_packets, float)[part])
     return out
 
 
-def _train_wait_chunk(size_bits: np.ndarray, size_scv: np.ndarray, cap_up: np.ndarray,
+def _train_wait_chunk(pts: np.ndarray, w: np.ndarray, cap_up: np.ndarray,
                       cap_here: np.ndarray, train_packets: np.ndarray) -> np.ndarray:
-    pts, w = size_law_points(size_bits, size_scv, TRAIN_POINTS)
     su = pts / cap_up[:, None]
     sj = pts / cap_here[:, None]
     n_hops = pts.shape[0]
