@@ -34,19 +34,23 @@ T0 = 1.7e9
 
 
 class Batches:
-    """A source of fixed batches (positions 1, 2, ...), recording which it was told are
-    committed; ``between(k)`` runs after batch k is handed out."""
+    """A source of fixed batches (positions 1, 2, ...; none unless ``positioned``),
+    recording which it was told are committed; ``between(k)`` runs after batch k is handed
+    out."""
 
     name = "bus"
 
-    def __init__(self, batches: list[list[dict[str, Any]]], between: Callable[[int], None]) -> None:
+    def __init__(self, batches: list[list[dict[str, Any]]], between: Callable[[int], None],
+                 positioned: bool = True) -> None:
         self.batches_in, self.between, self.acked = batches, between, []  # type: ignore[var-annotated]
+        self.positioned = positioned
 
     async def batches(self, max_batch: int = 10_000, max_wait_s: float = 0.05
                       ) -> AsyncIterator[tuple[list[Message], Ack | None]]:
         pos = 0
         for k, recs in enumerate(self.batches_in):
-            msgs = [Message(r, pos + i + 1) for i, r in enumerate(recs)]
+            msgs = [Message(r, pos + i + 1 if self.positioned else None)
+                    for i, r in enumerate(recs)]
             pos += len(recs)
 
             async def ack(k: int = k) -> None:
@@ -164,12 +168,14 @@ def _flaky(store: Store, when: Callable[[int], str | None]) -> None:
     store.commit = commit  # type: ignore[method-assign]
 
 
-def test_a_commit_whose_answer_was_lost_is_not_written_twice(tmp_path: Path,
-                                                              unique_name: str) -> None:
+@pytest.mark.parametrize("positioned", [True, False], ids=["source-positions", "none"])
+def test_a_commit_whose_answer_was_lost_is_not_written_twice(tmp_path: Path, unique_name: str,
+                                                              positioned: bool) -> None:
+    # without positions (a source without offsets): the twin numbers the batches itself
     store = _flaky_store(tmp_path, lambda n: "after" if n == 3 else None)
     net = _example(unique_name)
     steps = _steps(net)
-    source = Batches(steps, lambda k: None)
+    source = Batches(steps, lambda k: None, positioned)
     twin = LiveTwin(net, store)
     asyncio.run(twin.run(source, retry_s=(0.01, 0.01)))
     assert twin.commit_failures == 1

@@ -23,6 +23,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -65,6 +66,12 @@ MAX_ROUTING_CELLS = 25_000_000  # 200 MB; germany50: 88 arcs x 2,450 pairs = 0.2
 # pauses before a failed store commit is tried again while ingesting (a database restart or
 # a dropped connection outlasts a few hundred ms; a broken store is reported within ~8 s)
 COMMIT_RETRY_S = (0.2, 1.0, 2.0, 5.0)
+# The cursor rows numbering the batches that carry no source position (an in-process or API
+# batch, a source without offsets), one per twin object (two processes may write one
+# network's history: neither must take the other's number for its own): a commit tried again
+# after its answer was lost finds its number there and is not written twice. Parentheses: no
+# source is named so.
+UNPOSITIONED = "(unpositioned {})"
 # a decoded and applied batch, to commit: its changes, dead letters, source position and
 # the network it was applied to (restored if the store fails the batch)
 Prepared = tuple[Changes, list[DeadLetter], tuple[str, int] | None, Network]
@@ -96,6 +103,7 @@ class LiveTwin(TwinPrior):
         self.store = store
         self.drift_threshold = drift_threshold
         self._cursor: dict[str, int | None] = {}
+        self._unpositioned = (UNPOSITIONED.format(secrets.token_hex(4)), 0)  # row, last number
         self.dead = 0
         self.batches = 0
         self.commit_failures = 0  # store commits that failed (each tried again or raised)
@@ -209,17 +217,21 @@ class LiveTwin(TwinPrior):
         only its answer was lost), then tell the listeners. A store that fails is tried again
         after each pause of ``retry_s`` (a dropped database connection comes back on the
         next try; a batch whose source position the store already holds is not written
-        twice; one without a position may be), each failure logged and counted in
-        ``commit_failures``; after the last, StoreError, and the next batch first reads the
-        store again (``_resync``). The write lock is held through the pauses: ``retire``
-        waits for them (up to ~8 s with ``COMMIT_RETRY_S``)."""
+        twice, one without a position numbered for that under ``UNPOSITIONED``), each
+        failure logged and counted in ``commit_failures``; after the last, StoreError, and
+        the next batch first reads the store again (``_resync``). The write lock is held
+        through the pauses: ``retire`` waits for them (up to ~8 s with ``COMMIT_RETRY_S``)."""
         with self._write_lock:
             self._refuse_if_retired()
+            positioned = cursor is not None
+            if cursor is None:
+                row, last = self._unpositioned
+                cursor = self._unpositioned = row, last + 1
             for attempt in range(len(retry_s) + 1):
                 if self.store is None:
                     break
                 try:
-                    if attempt and cursor is not None and (
+                    if attempt and (
                             self.store.cursor(self.name, cursor[0]) or 0) >= cursor[1]:
                         break  # the failed try did commit (its answer was lost): not twice
                     self.store.commit(self.name, changes, dead, cursor, received=received)
@@ -228,7 +240,7 @@ class LiveTwin(TwinPrior):
                     raise
                 except Exception as exc:  # the database's own (connection, lock, disk)
                     self.commit_failures += 1
-                    upto = f" up to position {cursor[1]} of {cursor[0]}" if cursor else ""
+                    upto = f" up to position {cursor[1]} of {cursor[0]}" if positioned else ""
                     where = (f"{self.name}: the history store failed to commit the batch"
                              f"{upto} (data time {changes.time:.0f}; {_driver_words(exc)})")
                     if attempt == len(retry_s):
