@@ -17,13 +17,14 @@ weight. Mean relative error of the class waits per quantum, equal / unequal weig
 per port load (unequal weights). ``--hot N``: instead, N of the DRR ports of the
 even-numbered GEANT2 samples (the choice set) on links of 25 kbit/s or more at offered load
 0.95 or more with a saturated class, as the data set loads them (Poisson, 32-packet
-buffers, the quantum ``io.gnnet.DRR_QUANTUM_S`` of the link rate): the model's wait of each
-class that packet DRR does not drop, against packet DRR's. ``--one-hop``: both against the
-data set itself, at the one-hop pairs (one port: the port's own delay, no path) of the same
-choice set that cross such a port, are not saturated and lost nothing (``--quantum-scale``:
-packet DRR's quantum that many times ``DRR_QUANTUM_S``): whether the model's misses there
-are the model's (packet DRR close to the data, the model not) or the reference's (GNNet's
-DRR waits other than packet DRR's with the assumed quantum, Poisson arrivals).
+buffers, the turn beside a saturated class ``io.gnnet.saturated_quantum_bits`` of the link
+rate): the model's wait of each class that packet DRR does not drop, against packet DRR's.
+``--one-hop``: both against the data set itself, at the one-hop pairs (one port: the port's
+own delay, no path) of the same choice set that cross such a port, are not saturated and
+lost nothing (``--quantum-scale``: packet DRR's quantum that many times
+``saturated_quantum_bits``): whether the model's misses there are the model's (packet DRR
+close to the data, the model not) or the reference's (GNNet's DRR waits other than packet
+DRR's with the assumed quantum, Poisson arrivals).
 ``--wfq N``: the same for WFQ: N of the choice set's one-hop pairs at WFQ ports at offered
 load 0.8-1.5 that lost nothing, against packet WFQ with each clock (``port_sim``'s
 ``wfq_clock``: virtual clock, self-clocked, GPS's virtual time) at the rates that reach the
@@ -56,6 +57,7 @@ from nettwin.io.gnnet import (
     GnnetSample,
     iter_gnnet_samples,
     predict,
+    saturated_quantum_bits,
 )
 from nettwin.reference.port_sim import simulate_port
 
@@ -122,13 +124,15 @@ def _hot_ports(n: int, seed: int) -> None:
     errors: list[list[float]] = [[], [], []]
     for k in rng.choice(len(found), size=min(n, len(found)), replace=False).tolist():
         lam, w, cap, sat = found[k]
+        quantum = float(saturated_quantum_bits(np.array(cap)))
         run = simulate_port(lam.tolist(), [SIZES] * 3, cap, Scheduler.DRR, weights=w.tolist(),
-                            quantum_bits=(DRR_QUANTUM_S * cap * w / w.max()).tolist(),
+                            quantum_bits=(quantum * w / w.max()).tolist(),
                             buffer_packets=32, packets=80_000, seed=k)
         q = evaluate_class_queues(
             lam[None], np.full((1, 3), 1000.0 / cap), np.full((1, 3), 1.49e6 / cap**2),
             np.array([Scheduler.DRR]), w[None], np.full((1, 3), 32.0),
-            drr_turn_packets=np.array([DRR_QUANTUM_S * cap / 1000.0]))
+            drr_turn_packets=np.array([DRR_QUANTUM_S * cap / 1000.0]),
+            drr_saturated_turn_packets=np.array([quantum / 1000.0]))
         for c in np.nonzero(~sat & (run.loss < 1e-3) & (lam > 0))[0]:
             errors[c].append(float((q.waiting_s[0, c] - run.waiting_s[c]) / run.waiting_s[c]))
     print(f"{len(found)} hot DRR ports with a saturated class in GEANT2's even samples")
@@ -160,8 +164,9 @@ def _one_hop(scale: float) -> None:
     print(f"{len(rows)} one-hop pairs that lose nothing at hot DRR ports (GEANT2 even)")
     err: dict[float, list[tuple[float, float]]] = {}
     for i, (lam, w, cap, c, seen, model) in enumerate(rows):
+        quantum = scale * float(saturated_quantum_bits(np.array(cap)))
         run = simulate_port(lam.tolist(), [SIZES] * 3, cap, Scheduler.DRR, weights=w.tolist(),
-                            quantum_bits=(scale * DRR_QUANTUM_S * cap * w / w.max()).tolist(),
+                            quantum_bits=(quantum * w / w.max()).tolist(),
                             buffer_packets=32, packets=80_000, seed=i)
         packet = run.waiting_s[c] + 1000.0 / cap
         err.setdefault(cap, []).append(((model - seen) / seen, (packet - seen) / seen))
@@ -179,7 +184,8 @@ def _reaching_rates(sample: GnnetSample) -> np.ndarray:
     demands = PathDemands(sample.path_ptr, sample.path_arc, sample.tos, sample.packets_per_s,
                           sample.size_mean_bits, sample.size_second_moment)
     res = simulate_paths(demands, t.bandwidth_bps, sched, t.weights[t.src],
-                         t.queue_packets[t.src], drr_quantum_bits=DRR_QUANTUM_S * t.bandwidth_bps)
+                         t.queue_packets[t.src], drr_quantum_bits=DRR_QUANTUM_S * t.bandwidth_bps,
+                         drr_saturated_quantum_bits=saturated_quantum_bits(t.bandwidth_bps))
     owner = np.repeat(np.arange(sample.n_flows), np.diff(sample.path_ptr))
     cls = sample.tos[owner]
     reach = path_reach(sample.path_ptr, 1.0 - res.queues.loss[sample.path_arc, cls])
@@ -248,7 +254,7 @@ def main() -> None:
     parser.add_argument("--one-hop", action="store_true",
                         help="the model and packet DRR against GNNet's one-hop pairs at hot ports")
     parser.add_argument("--quantum-scale", type=float, default=1.0,
-                        help="--one-hop: packet DRR's quantum, times DRR_QUANTUM_S")
+                        help="--one-hop: packet DRR's quantum, times saturated_quantum_bits")
     parser.add_argument("--wfq", type=int, default=0, metavar="N",
                         help="N of GEANT2's hot one-hop WFQ pairs against packet WFQ's clocks")
     args = parser.parse_args()

@@ -13,8 +13,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_jitter_on_all_gnnet_samples() -> None:
-    # measured (sd MAPE, NSFNET / GEANT2): all pairs 5.37 / 7.46 %, pairs through a port past
-    # capacity 11.64 / 14.35 %, the others 4.26 / 6.08 % (6.7 / 8.9 %, 11.85 / 14.43 % and
+    # measured (sd MAPE, NSFNET / GEANT2): all pairs 5.37 / 7.45 %, pairs through a port past
+    # capacity 11.64 / 14.26 %, the others 4.26 / 6.08 % (GEANT2 7.46 / 14.35 / 6.08 % before
+    # DRR's longer turns beside a saturated class; 6.7 / 8.9 %, 11.85 / 14.43 % and
     # 5.80 / 7.80 % before the sizes' third moment set the waits' spread, WFQ's coarse turns
     # and DRR's order by size; 41 / 60 % before, 25 / 26 % with the horizon alone; 12.0 /
     # 14.2 % before DRR's conservation law and rate-scaled quantum, 11.8 / 14.6 % before

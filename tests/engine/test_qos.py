@@ -184,10 +184,13 @@ def test_round_robin_follows_the_packet_simulation() -> None:
     assert e.mean() < 0.08 and e.max() < 0.35
 
 
-def _saturated_drr_errors(seed: int, quantum_multiple: float) -> np.ndarray:
+def _saturated_drr_errors(seed: int, quantum_multiple: float, apart: bool = False
+                          ) -> np.ndarray:
     """The model against packet-by-packet DRR at ports where one class asks more than its
     share (32-packet buffers): relative error of the waits of the classes that lose nothing
-    there, the quantum of the heaviest weight ``quantum_multiple`` largest packets."""
+    there, the quantum of the heaviest weight ``quantum_multiple`` largest packets (``apart``:
+    given to the model as the saturated turn only, its quantum below saturation one largest
+    packet)."""
     rng = np.random.default_rng(seed)
     weights = np.array([[0.6, 0.3, 0.1], [0.65, 0.25, 0.1], [0.8, 0.1, 0.1], [0.5, 0.4, 0.1],
                         [1 / 3, 1 / 3, 1 / 3], [0.7, 0.2, 0.1]])
@@ -203,7 +206,10 @@ def _saturated_drr_errors(seed: int, quantum_multiple: float) -> np.ndarray:
                             buffer_packets=32, packets=60_000, seed=k)
         q = evaluate_class_queues(lam[None], np.full((1, 3), x), np.full((1, 3), x2),
                                   np.array([Scheduler.DRR]), w[None], np.full((1, 3), 32.0),
-                                  drr_turn_packets=np.array([quantum_multiple * 1.7]))
+                                  drr_turn_packets=np.array([1.7 if apart else
+                                                             quantum_multiple * 1.7]),
+                                  drr_saturated_turn_packets=np.array([quantum_multiple * 1.7])
+                                  if apart else None)
         _, saturated = water_fill(rho[None], w[None], np.ones((1, 3), bool), np.ones(1))
         clean = (run.loss < 1e-3) & saturated.any() & ~saturated[0]
         errors.append((np.abs(q.waiting_s[0] - run.waiting_s) / run.waiting_s)[clean])
@@ -222,6 +228,19 @@ def test_drr_beside_a_saturated_class_follows_the_packet_simulation(
     # 7.0-11.9 %); the GPS share with a round wait before that: 18.9 %, 30.6 %, 56.2 % (76 %
     # worst; other draws 22.6-28.5 %, 25.5-28.7 %, 45.0-52.2 %)
     e = _saturated_drr_errors(5, quantum_multiple)
+    assert e.size >= 8
+    assert e.mean() < 0.09 and e.max() < 0.25
+
+
+@pytest.mark.parametrize("quantum_multiple", [4.0, 8.0])
+def test_saturated_turn_given_apart_follows_the_packet_simulation(
+        quantum_multiple: float) -> None:
+    # GNNet's turns beside a saturated class are longer than its quantum below saturation
+    # suggests (io.gnnet.saturated_quantum_bits: 8 largest packets at 40 kbit/s): given apart,
+    # the saturated turn alone sets the polling, and the model follows packet DRR with that
+    # quantum as when the quantum is given whole. Measured: 4.5 % and 7.3 % mean error with
+    # quanta of 4 and 8 largest packets (the same as given whole; 8: seeds 1 / 2 5.8 / 6.6 %)
+    e = _saturated_drr_errors(5, quantum_multiple, apart=True)
     assert e.size >= 8
     assert e.mean() < 0.09 and e.max() < 0.25
 

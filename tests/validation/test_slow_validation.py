@@ -52,8 +52,9 @@ def test_rocketfuel_all_link_failures_equal_full_recomputation(name: str) -> Non
 def test_qos_model_on_all_gnnet_samples() -> None:
     # the 400 OMNeT++ samples of GNNet 2020 (147,170 pairs); model choices were made on
     # NSFNET and, since DRR's rate-scaled quantum, on the even-numbered GEANT2 samples: the
-    # odd ones are unseen. Measured: 1.765 % / 2.345 % (odd GEANT2) mean-delay MAPE (delays
-    # seen to the data set's 20 s; GEANT2 even 2.310 %), medians 0.97 % / 1.15 % (before WFQ's
+    # odd ones are unseen. Measured: 1.765 % / 2.248 % (odd GEANT2) mean-delay MAPE (delays
+    # seen to the data set's 20 s; GEANT2 even 2.259 %), medians 0.97 % / 1.15 % (before DRR's
+    # longer turns beside a saturated class 1.765 % / 2.345 %, GEANT2 even 2.310 %; before WFQ's
     # coarse turns, DRR's order by size and the busy port's unscaled residual 1.869 % /
     # 2.711 %, medians 1.03 % / 1.42 %; with WFQ's coarse turns 1.846 % / 2.475 %, and DRR's
     # order by size 1.814 % / 2.441 %; before DRR's
@@ -76,6 +77,6 @@ def test_qos_model_on_all_gnnet_samples() -> None:
             fifo[nsf].append(np.abs(single - sample.delay_s) / sample.delay_s)
     nsf, geant = np.concatenate(errors[True]), np.concatenate(errors[False])
     assert nsf.size == 36_218 and geant.size == 55_200
-    assert nsf.mean() < 0.020 and geant.mean() < 0.025
+    assert nsf.mean() < 0.020 and geant.mean() < 0.024
     assert np.median(nsf) < 0.011 and np.median(geant) < 0.0125
     assert np.concatenate(fifo[False]).mean() > 5 * geant.mean()

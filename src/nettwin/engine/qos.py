@@ -181,7 +181,8 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
                           carried_fraction: np.ndarray | None = None,
                           arrival_scv: np.ndarray | None = None,
                           drr_turn_packets: np.ndarray | None = None,
-                          service_cube_s3: np.ndarray | None = None) -> ClassQueues:
+                          service_cube_s3: np.ndarray | None = None,
+                          drr_saturated_turn_packets: np.ndarray | None = None) -> ClassQueues:
     """Waiting time and loss of every class queue of every port (all arrays [ports, classes]
     but ``scheduler`` [ports]); ``carried_fraction`` is 1 - loss from a previous round;
     ``arrival_scv`` [ports], the squared coefficient of variation of the arrivals (1:
@@ -190,7 +191,8 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
     weight in mean packets (default ``DRR_PACKETS_PER_TURN``, a quantum of the largest
     packet; where given, WFQ's turn too); ``service_cube_s3`` [ports, classes], E[S^3], sets
     the spread of the waits (default: exponential sizes, E[S^3] = 6 E[S]^3, see "Delay
-    variance")."""
+    variance"); ``drr_saturated_turn_packets`` [ports], the same quantum where a class is
+    saturated, for the turns the others are polled between (default ``drr_turn_packets``)."""
     lam = np.asarray(arrival_pps, dtype=np.float64)
     x = np.asarray(service_s, dtype=np.float64)
     x2 = np.asarray(service_sq_s2, dtype=np.float64)
@@ -242,8 +244,10 @@ def evaluate_class_queues(arrival_pps: np.ndarray, service_s: np.ndarray,
             np.asarray(drr_turn_packets, dtype=np.float64)
         gps = conserved_split(gps, carried, phi, residual, saturated, turn[:, None])
         # the others at a port with a saturated class: a polling queue with vacations
+        sat_turn = turn if drr_saturated_turn_packets is None else np.asarray(
+            drr_saturated_turn_packets, dtype=np.float64)
         polled_w, vacation, polled_var, polled, polled_share = saturated_polling(
-            lam * keep, x, x2, carried, phi, saturated, turn[:, None])
+            lam * keep, x, x2, carried, phi, saturated, sat_turn[:, None])
         polled &= drr_p
         gps = np.where(polled, polled_w, gps)
         vacation = np.where(polled, vacation, 0.0)
@@ -384,11 +388,13 @@ def path_totals(owner: np.ndarray, paths: int, hop_delay_s: np.ndarray,
 
 def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np.ndarray,
                    weights: np.ndarray, buffer_packets: np.ndarray, *, rounds: int = 20,
-                   smooth_arrivals: bool = True, drr_quantum_bits: np.ndarray | None = None
-                   ) -> PathResult:
+                   smooth_arrivals: bool = True, drr_quantum_bits: np.ndarray | None = None,
+                   drr_saturated_quantum_bits: np.ndarray | None = None) -> PathResult:
     """Per-class loads, waiting and loss on every port, then per-demand delay and loss
     (``smooth_arrivals=False``: every port's arrivals taken as Poisson; ``drr_quantum_bits``
-    [ports], the DRR quantum of the heaviest weight, by default one largest packet)."""
+    [ports], the DRR quantum of the heaviest weight, by default one largest packet;
+    ``drr_saturated_quantum_bits`` [ports], that quantum where a class is saturated, by
+    default the same)."""
     n_arcs, classes = weights.shape
     lengths = np.diff(demands.path_ptr)
     owner = np.repeat(np.arange(lengths.size), lengths)
@@ -414,12 +420,11 @@ def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np
         np.add.at(bits3, (arcs, cls), pps * demands.size_third_moment_bits3[owner])
         with np.errstate(divide="ignore", invalid="ignore"):
             x3 = np.where(count > 0, bits3 / count, 0.0) / cap[:, None] ** 3
-    turn = None
-    if drr_quantum_bits is not None:  # in the port's mean packets
-        with np.errstate(divide="ignore", invalid="ignore"):
-            port_bits = np.where(count.sum(axis=1) > 0, bits.sum(axis=1) / count.sum(axis=1),
-                                 np.inf)
-        turn = np.asarray(drr_quantum_bits, dtype=np.float64) / port_bits
+    with np.errstate(divide="ignore", invalid="ignore"):  # quanta in the port's mean packets
+        port_bits = np.where(count.sum(axis=1) > 0, bits.sum(axis=1) / count.sum(axis=1),
+                             np.inf)
+    turn, sat_turn = (None if q is None else np.asarray(q, dtype=np.float64) / port_bits
+                      for q in (drr_quantum_bits, drr_saturated_quantum_bits))
     reach = np.ones(arcs.size)  # share of a demand's packets that reach each hop
     carried = np.ones((n_arcs, classes))
     queues = None
@@ -427,7 +432,8 @@ def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np
         lam = np.zeros((n_arcs, classes))
         np.add.at(lam, (arcs, cls), pps * reach)
         queues = evaluate_class_queues(lam, x, x2, scheduler, weights, buffer_packets, carried,
-                                       drr_turn_packets=turn, service_cube_s3=x3)
+                                       drr_turn_packets=turn, service_cube_s3=x3,
+                                       drr_saturated_turn_packets=sat_turn)
         # damped: a class that stops losing frees capacity that makes another lose, and back
         before = carried
         carried = 1.0 - queues.loss if r == 0 else DAMP * carried + (1.0 - DAMP) * (
@@ -446,7 +452,7 @@ def simulate_paths(demands: PathDemands, capacity_bps: np.ndarray, scheduler: np
             pair % n_arcs, np.bincount(inverse, weights=(pps * reach)[step]),
             stream_spacing=link_spacing(cap[pair // n_arcs], cap[pair % n_arcs]))
     queues = evaluate_class_queues(lam, x, x2, scheduler, weights, buffer_packets, carried,
-                                   scv, turn, x3)
+                                   scv, turn, x3, sat_turn)
     own_var = np.maximum(demands.size_second_moment_bits2[owner]
                          - demands.size_mean_bits[owner] ** 2, 0.0) / cap[arcs] ** 2
     delay, variance, loss = path_totals(
