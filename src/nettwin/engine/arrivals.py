@@ -76,22 +76,21 @@ At a port (FIFO, one buffer of K packets including the one in service):
   crossed since (light traffic: a faster port passes packets on as they came); so are a
   tandem pair's packets (``tandem_pairs``).
 * Packets keep their size from hop to hop (``tandem_factor``): a port's arrivals split by
-  the port they come from; a Poisson stream's packets that crossed the same upstream port
-  u are spaced by their own transmission there, so (light traffic, pairs of packets)
-  equal sizes after a link no faster never queue behind one another, while variable
-  sizes bunch small packets behind a large one, which queue behind it again (one
-  exponential flow between equal links: 1.75 x the Poisson light-traffic wait; ns3gt's
-  bimodal 64 / 1,500-byte law 1.41 x, where its two-moment fit, a constant plus an
-  exponential, said 1.55 x: the pair and train terms take each flow's own size law when
-  given). Checked against closed forms and a packet-level tandem (tests). The
-  light-traffic term of a
-  pair fades as 1 - rho_u^4 (a busy u sends trains whose spacing Kingman's/QNA's term
-  already counts) and the port's as 1 - rho_j (heavy traffic at j keeps the long-run,
-  Poisson, variability); applied per hop (only the packets of the stream from u are
-  spaced) and as their mean per port. On-off streams are left to the clipping above.
-  Its wait ratio (with / without) rescales the buffer's tail, the loss (``mg1k.
-  rescaled_loss``): behind a port as fast, K = 6, fixed sizes +25..32 -> +7..12 %,
-  exponential -17..20 -> -3..7 % against packets (tests).
+  the port they come from; a Poisson stream's packets that crossed the same upstream port u
+  are spaced by their own transmission there, so (light traffic, pairs of packets) equal
+  sizes after a link no faster never queue behind one another, while variable sizes bunch
+  small packets behind a large one, which queue behind it again (one exponential flow
+  between equal links: 1.75 x the Poisson light-traffic wait; ns3gt's bimodal 64 /
+  1,500-byte law 1.41 x, where its two-moment fit, a constant plus an exponential, said 1.55
+  x: the pair and train terms take each flow's own size law when given). Checked against
+  closed forms and a packet-level tandem (tests). The light-traffic term of a pair fades as
+  1 - rho_u^4 (a busy u sends trains whose spacing Kingman's/QNA's term already counts) and
+  the port's as 1 - rho_j (heavy traffic at j keeps the long-run, Poisson, variability);
+  applied per hop (only the packets of the stream from u are spaced) and as their mean per
+  port. On-off streams are left to the clipping above. Its wait ratio (with / without)
+  rescales the buffer's tail, the loss (``mg1k.rescaled_loss``): behind a port as fast, K =
+  6, fixed sizes +25..32 -> +7..12 %, exponential -17..20 -> -3..7 % against packets
+  (tests).
 * Busy ports send trains (``persistent_smoothing_term``, in place of QNA's smoothing): a
   Poisson stream leaving a busy port u for a port no faster keeps its sizes, so the share
   rho_u^1.5 of its packets that left right behind the one before arrive with the

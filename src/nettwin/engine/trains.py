@@ -213,10 +213,10 @@ def tandem_factor(pairs: TandemPairs, arcs: np.ndarray, n_ports: int, lam_hop: n
     sizes bunch small packets behind a large one, which queue behind it again. Sizes are
     each flow's own law (``law``, per hop: ``law_points``) or else its two-moment law as
     ``SIZE_POINTS`` points; the Poisson value is taken on the same points and rescaled to
-    the exact second moment. Pairs from other upstream ports,
-    or entering at j, are independent (the Poisson value). ``lam_hop`` the rates whose
-    pairs count (zero: left at the Poisson value), ``lam_all`` every hop's rate (default
-    ``lam_hop``), ``up_weight`` per upstream port: a factor on its pairs' terms."""
+    the exact second moment. Pairs from other upstream ports, or entering at j, are
+    independent (the Poisson value). ``lam_hop`` the rates whose pairs count (zero: left at
+    the Poisson value), ``lam_all`` every hop's rate (default ``lam_hop``), ``up_weight``
+    per upstream port: a factor on its pairs' terms."""
     lam_all = lam_hop if lam_all is None else lam_all
     lam = np.bincount(arcs, weights=lam_all, minlength=n_ports)
     base = np.bincount(arcs, weights=lam_all * x2_hop / 2.0, minlength=n_ports)
@@ -270,9 +270,8 @@ def back_to_back_train_wait(size_bits: np.ndarray, size_scv: np.ndarray, cap_up:
     11: the wait telescopes to the largest earlier packet's time at j less its own at u,
     not just the one before's). Sizes are each flow's own law (``law``) or else its
     two-moment law on ``TRAIN_POINTS`` points, D on ``TRAIN_GRID`` bins (spread
-    linearly); the geometric sum over the train
-    is one linear solve per hop: sum_n s^n d0 P^n = d0 (I - s P)^-1, ``TRAIN_CHUNK`` hops
-    at a time (memory)."""
+    linearly); the geometric sum over the train is one linear solve per hop: sum_n s^n d0
+    P^n = d0 (I - s P)^-1, ``TRAIN_CHUNK`` hops at a time (memory)."""
     n = np.asarray(size_bits).size
     out = np.zeros(n)
     pts, w = (size_law_points(size_bits, size_scv, TRAIN_POINTS) if law is None
