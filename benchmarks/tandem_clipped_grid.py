@@ -16,42 +16,25 @@ then the MAPE at j by C_u / C_j. About a CPU minute per size law.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 
 import numpy as np
 
-from nettwin.engine.arrivals import evaluate_paths
-from nettwin.engine.bursts import Bursts
-from nettwin.engine.mg1k import SizeLaw
-from nettwin.reference.port_sim import Stream, simulate_fifo_port, simulate_tandem_ports
+from tandem_grid import (
+    first_port,
+    grid_args,
+    mape,
+    model_ports,
+    on_off,
+    second_port,
+    stream,
+)
 
-CJ, BITS, K = 1e6, 8000.0, 21
-
-
-def _model(cu: float, mean: float, peak: float, on_s: float, cross: float, local: float,
-           exponential: bool) -> tuple[float, float, float, float]:
-    """Waits and losses at u and j (rates in bit/s): through on u then j, cross on u,
-    local on j."""
-    law = SizeLaw(np.arange(4), np.ones(3), np.zeros(3) if exponential else np.full(3, BITS),
-                  np.full(3, BITS) if exponential else np.zeros(3))
-    ratio = peak / mean
-    b = Bursts(np.array([ratio, 1.0, 1.0]), np.array([0.0, 1.0, 1.0]),
-               np.array([on_s, 1.0, 1.0]), np.array([on_s * (ratio - 1.0), 1.0, 1.0]))
-    pps = np.maximum(np.array([mean, cross, local]), 1e-3) / BITS
-    out = evaluate_paths(np.array([0, 2, 3, 4]), np.array([0, 1, 0, 1]), pps, law.mean_bits,
-                         law.second_moment_bits2, b, np.array([cu, CJ]), np.full(2, float(K)),
-                         size_law=law)
-    w, loss = out.port_waiting_s, out.port_loss
-    return float(w[0]), float(w[1]), float(loss[0]), float(loss[1])
+CJ, K = 1e6, 21
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--exponential", action="store_true")
-    ap.add_argument("--horizon", type=float, default=300.0)
-    ap.add_argument("--seeds", type=int, default=2)
-    a = ap.parse_args()
+    a = grid_args(300.0)
     errors, ratios = [], []
     print("Cu/Cj peak/Cu on_s cross local | u: model packets err | j: model packets err (ms)"
           " | loss u, j: model/packets (%)")
@@ -59,23 +42,14 @@ def main() -> None:
             (0.5, 1.0, 2.0), (1.5, 3.0), (0.02, 0.2), (0.0, 0.3), (0.1, 0.3)):
         cu = r * CJ
         mean, peak = 0.3 * cu, pk * cu
-
-        def stream(bps: float, on: float = 0.0, off: float = 0.0) -> Stream:
-            return Stream(max(bps, 1e-3) / BITS, (BITS,), on_s=on, off_s=off,
-                          exponential_bits=BITS if a.exponential else 0.0)
-        through = stream(mean, on_s, on_s * (peak / mean - 1.0))
-        seeds = range(1, a.seeds + 1)
-        u_runs = [simulate_fifo_port([through, stream(cross * cu)], cu, K, a.horizon, seed=s)
-                  for s in seeds]
-        j_runs = [simulate_tandem_ports((cu, CJ), through, stream(local * CJ), K, a.horizon,
-                                        seed=s, cross=stream(cross * cu),
-                                        first_system_packets=K) for s in seeds]
-        pu = float(np.mean([x.waiting_s for x in u_runs]))
-        pj = float(np.mean([x.waiting_s for x in j_runs]))
-        lu = float(np.mean([x.loss for x in u_runs]))
-        lj = float(np.mean([x.loss for x in j_runs]))
-        mu, mj, mlu, mlj = _model(cu, mean, peak, on_s, cross * cu, local * CJ,
-                                  a.exponential)
+        through = on_off(mean, peak, on_s, a.exponential)
+        pu, lu = first_port(cu, K, [through, stream(cross * cu, a.exponential)], a.horizon,
+                            a.seeds)
+        pj, lj = second_port((cu, CJ), K, through, stream(local * CJ, a.exponential),
+                             stream(cross * cu, a.exponential), a.horizon,
+                             range(1, a.seeds + 1))
+        mu, mj, mlu, mlj = model_ports((cu, CJ), K, mean, peak, on_s, cross * cu, local * CJ,
+                                       a.exponential)
         errors.append(mj / pj - 1.0)
         ratios.append(r)
         print(f"{r:.1f} {pk:.1f} {on_s:.2f} {cross:.1f} {local:.1f} | u {1e3 * mu:7.2f} "
@@ -84,11 +58,8 @@ def main() -> None:
               f"{100 * mlj:.2f}/{100 * lj:.2f}", flush=True)
     e, rr = np.array(errors), np.array(ratios)
     for v in (0.5, 1.0, 2.0):
-        m = rr == v
-        print(f"C_u / C_j {v}: j MAPE {100 * np.abs(e[m]).mean():.1f} %, bias "
-              f"{100 * e[m].mean():+.1f} %")
-    print(f"j: MAPE {100 * np.abs(e).mean():.1f} %, bias {100 * e.mean():+.1f} % "
-          f"({e.size} points)")
+        print(f"C_u / C_j {v}: j {mape(e[rr == v])}")
+    print(f"j: {mape(e)} ({e.size} points)")
 
 
 if __name__ == "__main__":

@@ -13,63 +13,35 @@ of ``--horizon`` s) and the relative errors; then the MAPE at j. A few CPU minut
 
 from __future__ import annotations
 
-import argparse
 import itertools
 
 import numpy as np
 
-from nettwin.engine.arrivals import evaluate_paths
-from nettwin.engine.bursts import Bursts
-from nettwin.engine.mg1k import SizeLaw
-from nettwin.reference.port_sim import Stream, simulate_fifo_port, simulate_tandem_ports
+from tandem_grid import first_port, grid_args, mape, model_ports, on_off, second_port, stream
 
-CAP, BITS, K = 1e6, 8000.0, 40
-
-
-def _model(mean: float, peak: float, on_s: float, cross: float, local: float,
-           exponential: bool) -> tuple[float, float]:
-    """Waits at u and j: through on u then j, cross on u, local on j."""
-    law = SizeLaw(np.arange(4), np.ones(3), np.zeros(3) if exponential else np.full(3, BITS),
-                  np.full(3, BITS) if exponential else np.zeros(3))
-    ratio = peak / mean
-    b = Bursts(np.array([ratio, 1.0, 1.0]), np.array([0.0, 1.0, 1.0]),
-               np.array([on_s, 1.0, 1.0]), np.array([on_s * (ratio - 1.0), 1.0, 1.0]))
-    pps = np.maximum(np.array([mean, cross, local]), 1e-9) * CAP / BITS
-    out = evaluate_paths(np.array([0, 2, 3, 4]), np.array([0, 1, 0, 1]), pps, law.mean_bits,
-                         law.second_moment_bits2, b, np.full(2, CAP), np.full(2, float(K)),
-                         size_law=law)
-    return float(out.port_waiting_s[0]), float(out.port_waiting_s[1])
+CAP, K = 1e6, 40
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--exponential", action="store_true")
-    ap.add_argument("--horizon", type=float, default=400.0)
-    ap.add_argument("--seeds", type=int, default=2)
-    a = ap.parse_args()
+    a = grid_args(400.0)
     errors = []
     print("mean peak on_s cross local | u: model packets err | j: model packets err (ms)")
     for mean, cross, local, peak, on_s in itertools.product(
             (0.2, 0.4), (0.0, 0.3), (0.1, 0.3), (0.6, 0.95), (0.02, 0.2)):
-        def stream(load: float, on: float = 0.0, off: float = 0.0) -> Stream:
-            return Stream(max(load, 1e-9) * CAP / BITS, (BITS,), on_s=on, off_s=off,
-                          exponential_bits=BITS if a.exponential else 0.0)
-        through = stream(mean, on_s, on_s * (peak / mean - 1.0))
-        u_runs = [simulate_fifo_port([through, stream(cross)], CAP, K, a.horizon, seed=s)
-                  for s in range(1, a.seeds + 1)]
-        j_runs = [simulate_tandem_ports((CAP, CAP), through, stream(local), K, a.horizon,
-                                        seed=s, cross=stream(cross), first_system_packets=K)
-                  for s in range(1, a.seeds + 1)]
-        pu = float(np.mean([r.waiting_s for r in u_runs]))
-        pj = float(np.mean([r.waiting_s for r in j_runs]))
-        mu, mj = _model(mean, peak, on_s, cross, local, a.exponential)
+        through = on_off(mean * CAP, peak * CAP, on_s, a.exponential)
+        pu, _ = first_port(CAP, K, [through, stream(cross * CAP, a.exponential)], a.horizon,
+                           a.seeds)
+        pj, _ = second_port((CAP, CAP), K, through, stream(local * CAP, a.exponential),
+                            stream(cross * CAP, a.exponential), a.horizon,
+                            range(1, a.seeds + 1))
+        mu, mj, _, _ = model_ports((CAP, CAP), K, mean * CAP, peak * CAP, on_s, cross * CAP,
+                                   local * CAP, a.exponential)
         errors.append(mj / pj - 1.0)
         print(f"{mean:.2f} {peak:.2f} {on_s:.2f} {cross:.1f} {local:.1f} | u {1e3 * mu:7.2f} "
               f"{1e3 * pu:7.2f} {100 * (mu / pu - 1):+6.1f} % | j {1e3 * mj:7.2f} "
               f"{1e3 * pj:7.2f} {100 * errors[-1]:+6.1f} %", flush=True)
     e = np.array(errors)
-    print(f"j: MAPE {100 * np.abs(e).mean():.1f} %, bias {100 * e.mean():+.1f} % "
-          f"({e.size} points)")
+    print(f"j: {mape(e)} ({e.size} points)")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ import numpy as np
 from nettwin.engine.arrivals import evaluate_paths
 from nettwin.engine.bursts import Bursts
 from nettwin.engine.mg1k import SizeLaw
-from nettwin.reference.port_sim import Stream, simulate_tandem_ports
+from nettwin.reference.port_sim import Stream
+from tandem_grid import mape, second_port
 
 CAP, K = 1e6, 11
 LAWS = {"bimodal": ((512.0, 12000.0), (0.5, 0.5)),
@@ -48,22 +49,18 @@ def main() -> None:
         out = evaluate_paths(np.array([0, 2, 3, 4]), np.array([0, 1, 1, 0]), pps,
                              law.mean_bits, law.second_moment_bits2, Bursts.poisson(3),
                              np.array([CAP, CAP]), np.full(2, float(K)), size_law=law)
-        runs = [simulate_tandem_ports(
-            (CAP, CAP), Stream(float(pps[0]), vals, probs), Stream(float(pps[1]), vals, probs),
-            K, a.packets / float(pps.sum()), seed=seed, first_system_packets=K,
-            cross=Stream(float(pps[2]), vals, probs) if cross > 0 else None)
-            for seed in (1, 2)]
-        measured = float(np.mean([r.waiting_s for r in runs]))
+        measured, _ = second_port(
+            (CAP, CAP), K, Stream(float(pps[0]), vals, probs),
+            Stream(float(pps[1]), vals, probs),
+            Stream(float(pps[2]), vals, probs) if cross > 0 else None,
+            a.packets / float(pps.sum()), seeds=(1, 2))
         got = float(out.port_waiting_s[1])
         errors.setdefault(name, []).append(got / measured - 1.0)
         print(f"{name:7s} {rho:.1f} {cross:.1f} {local:.1f} | j {1e3 * got:8.3f} "
               f"{1e3 * measured:8.3f} {100 * errors[name][-1]:+6.1f} %", flush=True)
     for name, e in errors.items():
-        v = np.array(e)
-        print(f"{name}: j MAPE {100 * np.abs(v).mean():.1f} %, bias {100 * v.mean():+.1f} % "
-              f"({v.size} points)")
-    v = np.concatenate([np.array(e) for e in errors.values()])
-    print(f"j: MAPE {100 * np.abs(v).mean():.1f} %, bias {100 * v.mean():+.1f} %")
+        print(f"{name}: j {mape(np.array(e))} ({len(e)} points)")
+    print(f"j: {mape(np.concatenate([np.array(e) for e in errors.values()]))}")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,42 @@ def random_network(seed: int, n: int, m: int, *, max_metric: int = 4,
     return build_network(f"random-{seed}", nodes, links, demands)
 
 
+def february_days(network: Network, seed: int, days: int = 14) -> list[np.ndarray]:
+    """Daily traffic matrices from Tuesday 1 February 2005 (matrix k is day k + 1), per pair
+    of ``routing_matrix``: weekdays noisy copies of the network's own matrix, weekends
+    (the 5th, 6th, 12th, 13th: the calendar) noisy copies of one shuffle of it, so that a
+    prior must tell the day types apart."""
+    from nettwin.engine import compile_network
+    from nettwin.estimate import pair_rates, routing_matrix
+
+    c = compile_network(network)
+    truth = pair_rates(c, routing_matrix(c))
+    rng = np.random.default_rng(seed)
+    weekend = rng.permutation(truth)
+    return [(weekend if day % 7 in (5, 6) else truth) * rng.uniform(0.9, 1.1, truth.size)
+            for day in range(1, days + 1)]
+
+
+def pair_rows(network: Network, rate_bps: np.ndarray) -> list[dict[str, Any]]:
+    """A matrix per pair of ``routing_matrix`` (as ``february_days`` gives) as demand rows
+    ``{src, dst, rate_bps}``: the body of a traffic-history upload."""
+    from nettwin.engine import compile_network
+    from nettwin.estimate import routing_matrix
+
+    rm = routing_matrix(compile_network(network))
+    ids = network.node_ids
+    return [{"src": ids[s], "dst": ids[d], "rate_bps": float(r)}
+            for s, d, r in zip(rm.src, rm.dst, rate_bps, strict=True)]
+
+
+def write_dated_matrix(path: Path, network: Network, rate_bps: np.ndarray) -> Path:
+    """``pair_rows`` as a CSV file (``src,dst,rate_bps``): name the file with its date, as
+    an operator's export does (``m-20050201.csv``)."""
+    path.write_text("src,dst,rate_bps\n" + "".join(
+        f"{r['src']},{r['dst']},{r['rate_bps']!r}\n" for r in pair_rows(network, rate_bps)))
+    return path
+
+
 @st.composite
 def networks(draw: st.DrawFn) -> Network:
     n = draw(st.integers(2, 14))

@@ -70,6 +70,19 @@ def test_unknown_ids_name_the_closest_valid_ones() -> None:
         nettwin.run(net, scale=-1)
 
 
+def test_an_id_listed_twice_is_refused_naming_both_places() -> None:
+    net = nettwin.examples.abilene()
+    link = "Denver--Kansas-City"
+    with pytest.raises(nettwin.ValidationError) as err:
+        nettwin.run(net, fail_links=[link, "Chicago--Indianapolis", link],
+                    fail_nodes=["Houston", "Houston"])
+    assert [(p.element, p.value) for p in err.value.problems] == [
+        ("fail_links[2]", link), ("fail_nodes[1]", "Houston")]
+    text = str(err.value)
+    assert f"fail_links[2]: link failed twice, first by fail_links[0] (got '{link}')" in text
+    assert "Fix: fail each node once" in text
+
+
 def test_options_dict_means_what_the_dataclass_means(tmp_path: Path) -> None:
     """``options`` as a dict of field values runs exactly as the SimulationOptions built
     from the enums (the oracle); a name or value the dataclass does not have is refused

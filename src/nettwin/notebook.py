@@ -29,7 +29,14 @@ from nettwin.model import DemandTable, Network
 from nettwin.model.problems import Problem, unknown_id_fix
 from nettwin.report.tables import arc_records, arc_table, demand_table, service_table, top_arcs
 from nettwin.scenarios.apply import apply_scenario
-from nettwin.scenarios.changes import FailLink, FailNode, FailSrlg, ScaleTraffic, Scenario
+from nettwin.scenarios.changes import (
+    FailLink,
+    FailNode,
+    FailSrlg,
+    ScaleTraffic,
+    Scenario,
+    repeated_failures,
+)
 
 
 def check_ids(kind: str, wanted: Iterable[str], known: Iterable[str],
@@ -171,8 +178,8 @@ def run(network: Network | str | Path, *, fail_links: Iterable[str] = (),
 
     ``network`` may be a path (any supported format); ``traffic`` a traffic file, a
     DemandTable or a network whose demands to use; ``options`` a SimulationOptions or its
-    fields as a dict (e.g. ``{"queue_model": "md1"}``). Unknown ids raise ValidationError
-    naming each one and the closest valid ids.
+    fields as a dict (e.g. ``{"queue_model": "md1"}``). Unknown ids, and an id listed twice,
+    raise ValidationError naming each one (and the closest valid ids).
     """
     if not isinstance(network, Network):
         from nettwin.io import load_network
@@ -189,13 +196,16 @@ def run(network: Network | str | Path, *, fail_links: Iterable[str] = (),
                 + check_ids("node", nodes, network.nodes, "fail_nodes")
                 + check_ids("SRLG", srlgs, {g for lk in network.links.values()
                                             for g in lk.srlgs}, "fail_srlgs"))
+    changes: list[Any] = [FailLink(x) for x in links] + [FailNode(x) for x in nodes]
+    changes += [FailSrlg(x) for x in srlgs]
+    problems += repeated_failures(changes, [f"{arg}[{i}]" for arg, ids in (
+        ("fail_links", links), ("fail_nodes", nodes), ("fail_srlgs", srlgs))
+        for i in range(len(ids))])
     if not (np.isfinite(scale) and scale >= 0):
         problems.append(Problem("scale", "must be a finite number >= 0",
                                 fix="e.g. scale=1.2 for 20 % more traffic", value=scale))
     if problems:
         raise ValidationError(problems, "nettwin.run")
-    changes: list[Any] = [FailLink(x) for x in links] + [FailNode(x) for x in nodes]
-    changes += [FailSrlg(x) for x in srlgs]
     if scale != 1.0:
         changes.append(ScaleTraffic(float(scale)))
     applied = apply_scenario(network, None, Scenario("nettwin.run", tuple(changes)))

@@ -167,3 +167,18 @@ def test_every_refusal_carries_detail_and_body_refusals_a_one_line_message(api) 
     unauthorised = client.get(f"{NETS}/example")  # no token: the challenge header kept
     assert unauthorised.status_code == 401 and unauthorised.json()["error"] == "Unauthorized"
     assert "bearer" in unauthorised.headers.get("www-authenticate", "").lower()
+
+
+def test_a_failure_listed_twice_is_refused_in_the_one_shape(api) -> None:  # type: ignore[no-untyped-def]
+    """A what-if body that fails the same node twice is the model's refusal (422, error,
+    message, detail, problems) naming the change, the id and the fix, not a silent merge."""
+    client, h = api
+    body = {"changes": [{"fail_node": "Denver"}, {"fail_node": "Denver"}]}
+    refused = client.post(f"{NETS}/example/whatif", headers=h[Role.PLANNER], json=body)
+    doc = refused.json()
+    assert refused.status_code == 422 and doc["error"] == "ValidationError"
+    assert doc["detail"] == doc["message"]
+    (problem,) = doc["problems"]
+    assert problem["element"] == "body change #2" and problem["value"] == "'Denver'"
+    assert "node failed twice, first by body change #1" in problem["message"]
+    assert problem["fix"].startswith("fail each node once")

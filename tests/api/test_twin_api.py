@@ -15,6 +15,7 @@ from nettwin.estimate import estimate_tm, routing_matrix
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.live.simulated import counter_records
+from tests.conftest import february_days, pair_rows, write_dated_matrix
 
 NET = load_network(example_path())
 T0 = 1.7e9
@@ -87,9 +88,8 @@ def test_traffic_history_prior_over_the_api(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     past = [truth * rng.uniform(0.6, 1.4, truth.size) for _ in range(6)]  # measured days
     ids = NET.node_ids
-    body = {"matrices": [{"time": f"2026-12-0{k + 1}T{8 + k:02d}:00:00Z", "demands": [
-        {"src": ids[s], "dst": ids[d], "rate_bps": float(r)}
-        for s, d, r in zip(rm.src, rm.dst, x, strict=True)]} for k, x in enumerate(past)]}
+    body = {"matrices": [{"time": f"2026-12-0{k + 1}T{8 + k:02d}:00:00Z",
+                          "demands": pair_rows(NET, x)} for k, x in enumerate(past)]}
     rate = simulate(c).arc_load_bps
     with TestClient(create_app(settings)) as client:
         base = "/api/v1/networks/example"
@@ -145,14 +145,9 @@ def test_traffic_history_says_what_it_was_learned_from_and_survives_a_restart(
 
     truth = pair_rates(c, rm)
     rng = np.random.default_rng(5)
-    ids = NET.node_ids
     hours = [1, 7, 13, 19]
     body = {"matrices": [{"label": f"m{k}", "time": f"2026-12-01T{h + 2:02d}:30:00+02:00",
-                          "demands": [{"src": ids[s], "dst": ids[d], "rate_bps": float(r)}
-                                      for s, d, r in zip(rm.src, rm.dst,
-                                                         truth * rng.uniform(0.5, 1.5,
-                                                                             truth.size),
-                                                         strict=True)]}
+                          "demands": pair_rows(NET, truth * rng.uniform(0.5, 1.5, truth.size))}
                          for k, h in enumerate(hours)]}
     base = "/api/v1/networks/example"
     with TestClient(create_app(settings)) as client:
@@ -182,10 +177,7 @@ def test_deleting_a_network_deletes_what_the_store_keeps_for_it(role_api,  # typ
     op, admin = headers[Role.OPERATOR], headers[Role.ADMIN]
     c = compile_network(NET)
     rm = routing_matrix(c)
-    ids = NET.node_ids
-    body = {"matrices": [{"demands": [{"src": ids[s], "dst": ids[d], "rate_bps": float(r)}
-                                      for s, d, r in zip(rm.src, rm.dst, pair_rates(c, rm),
-                                                         strict=True)]}]}
+    body = {"matrices": [{"demands": pair_rows(NET, pair_rates(c, rm))}]}
     up = client.post("/api/v1/networks", headers=admin,
                      files={"file": ("mine.yaml", example_path().read_bytes())})
     assert up.status_code == 201, up.text
@@ -210,32 +202,15 @@ def test_deleting_a_network_deletes_what_the_store_keeps_for_it(role_api,  # typ
 
 
 def _daily_uploads(tmp_path: Path) -> tuple[dict[str, object], list[Path]]:
-    """Two weeks of daily matrices from Tuesday 1 February 2005, stamped at Berlin's
-    midnight three ways (+01:00, naive, the instant in UTC), and the same matrices as files
-    dated in their names (as an operator's export writes them: local dates); weekends a
-    different matrix than weekdays."""
-    from nettwin.estimate import pair_rates
-
-    c = compile_network(NET)
-    rm = routing_matrix(c)
-    truth = pair_rates(c, rm)
-    rng = np.random.default_rng(11)
-    weekend = rng.permutation(truth)
-    ids = NET.node_ids
+    """``february_days`` stamped at Berlin's midnight three ways (+01:00, naive, the
+    instant in UTC), and the same matrices as files dated in their names (local dates)."""
     matrices, files = [], []
-    for k in range(14):
+    for k, x in enumerate(february_days(NET, seed=11)):
         day = 1 + k
-        x = (weekend if day % 7 in (5, 6) else truth) * rng.uniform(0.9, 1.1, truth.size)
         stamp = (f"2005-02-{day:02d}T00:00:00+01:00", f"2005-02-{day:02d}T00:00:00",
                  f"2005-{2 - (day == 1):02d}-{day - 1 if day > 1 else 31:02d}T23:00:00Z")[k % 3]
-        matrices.append({"time": stamp, "label": f"d{day}", "demands": [
-            {"src": ids[s], "dst": ids[d], "rate_bps": float(r)}
-            for s, d, r in zip(rm.src, rm.dst, x, strict=True)]})
-        path = tmp_path / f"m-200502{day:02d}-0000.csv"
-        path.write_text("src,dst,rate_bps\n" + "".join(
-            f"{ids[s]},{ids[d]},{float(r)!r}\n" for s, d, r in zip(rm.src, rm.dst, x,
-                                                                 strict=True)))
-        files.append(path)
+        matrices.append({"time": stamp, "label": f"d{day}", "demands": pair_rows(NET, x)})
+        files.append(write_dated_matrix(tmp_path / f"m-200502{day:02d}-0000.csv", NET, x))
     return {"matrices": matrices}, files
 
 

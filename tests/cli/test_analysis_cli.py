@@ -46,6 +46,15 @@ def test_whatif_bad_scenario_is_exit_3_with_the_reason(tmp_path: Path) -> None:
     assert res.exit_code == 2
 
 
+def test_whatif_refuses_a_link_failed_twice() -> None:
+    res = runner.invoke(app, ["whatif", "--fail-link", "Denver--Kansas-City",
+                              "--fail-link", "Denver--Kansas-City"])
+    said = " ".join(res.stderr.split())
+    assert res.exit_code == EXIT_BAD_INPUT, res.output
+    assert "link failed twice" in said and "(got 'Denver--Kansas-City')" in said, said
+    assert "Fix: fail each link once" in said
+
+
 def test_an_unknown_id_in_a_scenario_names_the_closest_ids() -> None:
     # a mistyped id was answered "use a link id of the network (14 known)" with none named;
     # oracle: the network's own ids, the one meant among them

@@ -210,6 +210,36 @@ def test_long_runs_say_how_far_they_got_when_stderr_is_no_terminal(
     assert quiet.exit_code == 0 and "failures:" not in quiet.stderr
 
 
+def test_work_known_by_its_share_reports_the_same_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the weight search (a share of its iterations) reports like the sweep (counts): plain
+    # lines when stderr is no terminal, never backwards, none with --quiet
+    import re
+
+    from nettwin.cli import common
+
+    monkeypatch.setattr(common, "PIPED_EVERY_S", 0.0)
+    args = ["optimize", "weights", "--iterations", "20", "--json", "-"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    shares = [int(p) for p in re.findall(r"^searching, best [\d.e+-]+ \(Ctrl-C stops\): "
+                                         r"(\d+)% \(\d+ s\)$", res.stderr, re.MULTILINE)]
+    assert shares and shares == sorted(shares) and shares[-1] <= 100
+    quiet = runner.invoke(app, ["--quiet", *args])
+    assert quiet.exit_code == 0 and "searching" not in quiet.stderr
+
+
+def test_one_progress_builder() -> None:
+    # three commands each built their own rich bar and piped-line fallback, and one of them
+    # already drifted (its line said "of the time limit" when --iterations bounded the run);
+    # oracle: the CLI's sources, where only common.py may build a bar
+    import nettwin.cli
+
+    cli = Path(nettwin.cli.__file__).parent
+    builders = [p.name for p in sorted(cli.glob("*.py"))
+                if "Progress(" in p.read_text(encoding="utf-8") and p.name != "common.py"]
+    assert builders == []
+
+
 def test_quiet_is_taken_after_any_command() -> None:
     # `nettwin optimize paths -q` answered "No such option: -q" where `nettwin -q optimize
     # paths` worked; only five commands took -q of their own. Oracle: the same run with the

@@ -16,6 +16,7 @@ from nettwin.estimate import estimate_tm, routing_matrix
 from nettwin.examples import example_path
 from nettwin.io import load_network
 from nettwin.live.simulated import counter_records
+from tests.conftest import february_days, write_dated_matrix
 
 runner = CliRunner()
 NET = load_network(example_path())
@@ -349,24 +350,17 @@ def test_estimate_tm_reads_the_counters_time_in_the_operators_zone(tmp_path: Pat
     # weekday's (oracle: the library's estimate told that day)
     import datetime
 
-    from nettwin.estimate import pair_rates
     from nettwin.estimate.history import estimate_tm_with_prior, prior_from_history
     from nettwin.io.tm_history import load_tm_history
     from nettwin.live.live_network import COUNTER_NOISE
 
     c = compile_network(NET)
     rm = routing_matrix(c)
-    truth = pair_rates(c, rm)
-    rng = np.random.default_rng(2)
-    weekend = rng.permutation(truth)
     ids = NET.node_ids
     folder = tmp_path / "days"
     folder.mkdir()
-    for day in range(1, 15):  # 1 February 2005 a Tuesday
-        x = (weekend if day % 7 in (5, 6) else truth) * rng.uniform(0.9, 1.1, truth.size)
-        (folder / f"m-200502{day:02d}.csv").write_text("src,dst,rate_bps\n" + "".join(
-            f"{ids[s]},{ids[d]},{float(r)!r}\n" for s, d, r in zip(rm.src, rm.dst, x,
-                                                                 strict=True)))
+    for day, x in enumerate(february_days(NET, seed=2), start=1):
+        write_dated_matrix(folder / f"m-200502{day:02d}.csv", NET, x)
     hist = load_tm_history(sorted(folder.iterdir()), list(ids), rm)
     prior, choice = prior_from_history(hist, rm, c.n_nodes, edge=False)
     assert choice.day_weight < 1.0

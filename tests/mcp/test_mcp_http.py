@@ -106,6 +106,9 @@ def test_read_tools_answer_as_the_library(served: Served) -> None:
             bad = error_text(await c.call_tool("whatif", {
                 "network_id": "example", "changes": [{"fail_link": "Nope--X"}]}))
             assert "Nope--X" in bad and "Fix" in bad  # the CLI's wording
+            twice = error_text(await c.call_tool("whatif", {
+                "network_id": "example", "changes": [{"fail_link": "Denver--Kansas-City"}] * 2}))
+            assert "link failed twice" in twice and "'Denver--Kansas-City'" in twice
             assert "changes" in error_text(await c.call_tool("whatif", {
                 "network_id": "example", "changes": []}))
             assert "atlantis" in error_text(await c.call_tool("sweep_summary", {

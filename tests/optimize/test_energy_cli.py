@@ -4,6 +4,7 @@ measured traffic; bad input exits 3 with the element and the fix, writing nothin
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ def test_a_measured_morning_writes_json_and_html(tmp_path: Path) -> None:
     doc = json.loads(out.read_text())
     assert doc["steps"] == 12 and doc["sla_violations"] == 0
     assert doc["energy_saved_fraction"] > 0
+    # the saving is the difference of the two printed figures, exactly as decimals (it
+    # printed 0.05200000000000002 for 0.195 - 0.143)
+    assert doc["kwh_saved"] == float(Decimal(repr(doc["kwh_all_awake"]))
+                                     - Decimal(repr(doc["kwh_schedule"])))
     files = sorted(SERIES.glob("*20040301-00*.xml"))
     base = load_network(ABILENE)
     for row, f in zip(doc["intervals"][::5], files[::5], strict=True):

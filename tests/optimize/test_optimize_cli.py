@@ -14,6 +14,7 @@ from nettwin.cli import app
 from nettwin.cli.common import EXIT_BAD_INPUT
 from nettwin.io import load_network
 from nettwin.io.explicit_paths import load_paths
+from nettwin.optimize.tolerance import PRIMAL_FEASIBILITY_TOL
 
 runner = CliRunner()
 
@@ -84,3 +85,24 @@ def test_no_traffic_exits_3(tmp_path: Path) -> None:
     assert res.exit_code == EXIT_BAD_INPUT, res.output
     assert "no traffic" in res.output
     assert not out.exists()
+
+
+def test_a_bound_reached_reads_a_ratio_of_one(tmp_path: Path) -> None:
+    """One 10 G link carrying 4 G: every routing, and the multicommodity-flow optimum
+    (by hand: 4 / 10), load it to 0.4, so the ratio is 1 to the LP's tolerance; it
+    printed 1.000000001 (noise below HiGHS's tolerance) and the bound stays below."""
+    from nettwin.io import save_network
+    from nettwin.model import build_network
+
+    net = build_network("one-link", [{"id": "a"}, {"id": "b"}],
+                        [{"id": "ab", "a": "a", "b": "b", "capacity_bps": 10e9}],
+                        [{"src": "a", "dst": "b", "rate_bps": 4e9}])
+    path, out = tmp_path / "one.yaml", tmp_path / "out.json"
+    save_network(net, path)
+    res = runner.invoke(app, ["optimize", "weights", str(path), "--iterations", "1",
+                              "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["mlu"] == pytest.approx(0.4, rel=1e-12) and doc["ratio"] == 1.0
+    assert doc["mlu_lower_bound"] <= doc["mlu"]
+    assert doc["mlu_lower_bound"] == pytest.approx(0.4, rel=PRIMAL_FEASIBILITY_TOL)

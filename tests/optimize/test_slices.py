@@ -236,6 +236,23 @@ def abilene_plan() -> SlicePlan:
     return plan_slices(abilene().with_slices(doc["slices"]), survive=Survive.N1)
 
 
+def test_a_guarantee_above_the_offer_reads_as_the_slices_file_says(
+        abilene_plan: SlicePlan) -> None:
+    """Slices offered less than their guarantee are checked at the guarantee: out.json
+    gives the file's figure, and with no loss delivers all of it (not 2999999999.9999995,
+    the sum of the rates scaled up to it)."""
+    doc = yaml.safe_load(example_path("abilene-slices").read_text(encoding="utf-8"))
+    scaled = [s for s in doc["slices"] if s.get("guaranteed_rate_bps") is not None
+              and abilene_plan.verdict(s["id"]).offered_bps < s["guaranteed_rate_bps"]]
+    assert scaled
+    for spec in scaled:
+        row = abilene_plan.verdict(spec["id"]).to_document(abilene_plan.network.slices[
+            spec["id"]])
+        assert row["guaranteed_rate_bps"] == spec["guaranteed_rate_bps"]
+        if row["admitted"] and row["normal"]["max_loss"] == 0:
+            assert row["normal"]["delivered_bps"] == spec["guaranteed_rate_bps"]
+
+
 def test_every_admitted_verdict_equals_an_independent_run_in_every_failure(
         abilene_plan: SlicePlan) -> None:
     plan = abilene_plan

@@ -56,6 +56,11 @@ PARSE_CASES = [
       "Fix: sources: [NODE, ...]"]),
     ("add-link-shape", "changes: [{add_link: Denver--Chicago}]\n",
      ["s.yaml change #1: add_link takes a link record (got 'Denver--Chicago')"]),
+    ("failed-twice", "changes: [{fail_link: Denver--Kansas-City}, {fail_node: Houston}, "
+                     "{fail_link: Denver--Kansas-City}, {fail_node: Houston}]\n",
+     ["s.yaml change #3: link failed twice, first by s.yaml change #1 "
+      "(got 'Denver--Kansas-City')", "Fix: fail each link once: drop this repeat",
+      "s.yaml change #4: node failed twice, first by s.yaml change #2 (got 'Houston')"]),
     ("second-scenario", "scenarios:\n  - {name: ok, changes: [{fail_link: Denver--Kansas-City}]}"
                         "\n  - {name: bad, changes: [{fail_link: Denver--Kansas-City}, "
                         "{drain_node: [x]}]}\n",
@@ -90,6 +95,23 @@ def test_every_problem_of_a_file_at_once(tmp_path: Path) -> None:
         ("s.yaml change #2", "metric"), ("s.yaml change #3", "factor"),
         ("s.yaml change #4", None)]
     assert str(info.value).startswith("3 problem(s) in s.yaml:")
+
+
+def test_only_a_repeated_failure_is_refused(tmp_path: Path) -> None:
+    """Changes apply in order (the module's contract): two scale_traffic compound, as one
+    by their product; failing a link and an SRLG that holds it fails two elements."""
+    path = tmp_path / "s.yaml"
+    srlg = next(g for lk in NET.links.values() for g in lk.srlgs)
+    holder = next(lid for lid, lk in NET.links.items() if srlg in lk.srlgs)
+    path.write_text(yaml.safe_dump({"scenarios": [
+        {"name": "twice", "changes": [{"scale_traffic": {"factor": 1.5}},
+                                      {"scale_traffic": {"factor": 1.5}},
+                                      {"fail_link": holder}, {"fail_srlg": srlg}]},
+        {"name": "once", "changes": [{"scale_traffic": {"factor": 2.25}},
+                                     {"fail_srlg": srlg}]}]}))
+    twice, once = (run_whatif(NET, s) for s in load_scenarios(path))
+    assert np.array_equal(twice.result.arc_up, once.result.arc_up)
+    assert np.allclose(twice.result.arc_load_bps, once.result.arc_load_bps)
 
 
 def test_scenario_file_syntax_error_names_the_line(tmp_path: Path) -> None:

@@ -5,14 +5,20 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from nettwin.engine.options import (
     IMIX_MEAN_PACKET_BYTES,
@@ -159,22 +165,37 @@ class PipedProgress:
         err.print(f"{line} ({now - self.started:.0f} s)", highlight=False)
 
 
+class ProgressBar:
+    """What a command's work reports to (``progress_bar`` makes it): ``bar(done, total)``
+    counts items, ``bar.share(fraction, status)`` gives a share of the work and what it is
+    at; a rich bar on a terminal, a ``PipedProgress`` line otherwise."""
+
+    def __init__(self, bar: Progress, description: str) -> None:
+        self._bar, self._description = bar, description
+        self._task = bar.add_task(description, total=None)
+        self._piped = PipedProgress()
+
+    def __call__(self, done: int, total: int) -> None:
+        self._bar.update(self._task, completed=done, total=total)
+        self._piped(f"{self._description}: {done:,}/{total:,}")
+
+    def share(self, fraction: float, status: str) -> None:
+        done = min(1.0, fraction)
+        self._bar.update(self._task, completed=done, total=1.0, description=status)
+        self._piped(f"{status}: {done:.0%}")
+
+
 @contextlib.contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr; yields the callback (done, total) that advances it (a
-    line now and then instead where stderr is no terminal: ``PipedProgress``)."""
-    bar = Progress("[progress.description]{task.description}", BarColumn(),
-                   MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
-                   disable=not err.is_terminal)
-    piped = PipedProgress()
+def progress_bar(description: str, *, counted: bool = True) -> Iterator[ProgressBar]:
+    """The one progress display of every command, on stderr (silenced by --quiet): items
+    done of a total with the time left (``counted``), else the time taken so far, for work
+    that knows only its share done (a search up to a time limit, a MILP)."""
+    columns = ((MofNCompleteColumn(), TimeRemainingColumn()) if counted
+               else (TimeElapsedColumn(),))
+    bar = Progress("[progress.description]{task.description}", BarColumn(), *columns,
+                   console=err, transient=True, disable=not err.is_terminal)
     with bar:
-        task = bar.add_task(description, total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-            piped(f"{description}: {done:,}/{total:,}")
-
-        yield advance
+        yield ProgressBar(bar, description)
 
 
 JsonOpt = Annotated[str | None, typer.Option(

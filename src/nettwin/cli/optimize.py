@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from nettwin.cli.common import (
@@ -27,13 +25,14 @@ from nettwin.cli.common import (
     ModelOpt,
     PacketBytesOpt,
     PacketScvOpt,
-    PipedProgress,
+    ProgressBar,
     TrafficOpt,
     err,
     fail,
     load,
     out,
     print_notes,
+    progress_bar,
     simulation_options,
 )
 from nettwin.cli.plan_capacity import capacity_cmd
@@ -113,22 +112,10 @@ def _emit(doc: dict[str, Any], json_out: Path | None) -> None:
         err.print(f"wrote {json_out}")
 
 
-@contextlib.contextmanager
-def _search_bar(limit_s: float) -> Iterator[Callable[[float, float], None]]:
-    bar = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                   TimeElapsedColumn(), console=err, transient=True,
-                   disable=not err.is_terminal)
-    piped = PipedProgress()
-    with bar:
-        task = bar.add_task("searching", total=1.0)
-
-        def advance(fraction: float, best: float) -> None:
-            bar.update(task, completed=min(1.0, fraction),
-                       description=f"searching (best {best:.4g}, Ctrl-C stops)")
-            piped(f"searching: {min(1.0, fraction):.0%} of the time limit, best {best:.4g}")
-
-        yield advance
-    del limit_s
+def _search_progress(bar: ProgressBar) -> Callable[[float, float], None]:
+    """The search's report (share of its time or iterations, best so far) on ``bar``."""
+    return lambda fraction, best: bar.share(fraction, f"searching, best {best:.4g} "
+                                                      "(Ctrl-C stops)")
 
 
 def _summary(doc: dict[str, Any], title: str) -> Table:
@@ -211,12 +198,12 @@ def weights_cmd(
         network = load(file, fmt, traffic, default_capacity, metric_policy, metrics=metrics_file)
         options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)
         t0 = time.perf_counter()
-        with _search_bar(time_limit) as advance:
+        with progress_bar("searching", counted=False) as bar:
             result = optimize_weights(network, objective=objective, survive=survive,
                                       max_changes=changes, max_metric=max_metric,
                                       symmetric=symmetric, time_limit_s=time_limit,
                                       iterations=iterations, seed=seed, options=options,
-                                      progress=advance, threads=threads)
+                                      progress=_search_progress(bar), threads=threads)
         doc = result.to_document()
         text = None if apply_to is None else _network_text(network, result.metric, apply_to)
     except NettwinError as exc:
@@ -265,11 +252,11 @@ def paths_cmd(
     _check_outputs(json_out, paths_out, network_out=apply_to)
     try:
         network = load(file, fmt, traffic, default_capacity, metric_policy, metrics=metrics_file)
-        with _search_bar(time_limit) as advance:
+        with progress_bar("searching", counted=False) as bar:
             result = optimize_paths(network, segments=segments,
                                     optimize_metrics=not keep_metrics, max_metric=max_metric,
                                     symmetric=symmetric, time_limit_s=time_limit, seed=seed,
-                                    progress=advance, threads=threads)
+                                    progress=_search_progress(bar), threads=threads)
         doc = result.to_document()
         net_text = (None if apply_to is None
                     else _network_text(network, result.metric, apply_to))

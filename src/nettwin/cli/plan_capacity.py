@@ -3,14 +3,11 @@ link exceeds the threshold, normally and under every failure, year by year."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from nettwin.cli.common import (
@@ -21,7 +18,6 @@ from nettwin.cli.common import (
     JsonOpt,
     MetricOpt,
     MetricsFileOpt,
-    PipedProgress,
     alert,
     emit_json,
     err,
@@ -29,6 +25,7 @@ from nettwin.cli.common import (
     json_to_stdout,
     load,
     out,
+    progress_bar,
     step,
 )
 from nettwin.cli.render import pct
@@ -45,22 +42,6 @@ from nettwin.optimize.capacity import (
 )
 
 EXIT_INFEASIBLE = 1  # the question had an answer: no plan exists (as an SLA check's 1)
-
-
-@contextlib.contextmanager
-def _bar() -> Iterator[Callable[[float, str], None]]:
-    bar = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                   TimeElapsedColumn(), console=err, transient=True,
-                   disable=not err.is_terminal)
-    piped = PipedProgress()
-    with bar:
-        task = bar.add_task("planning", total=1.0)
-
-        def advance(fraction: float, message: str) -> None:
-            bar.update(task, completed=min(1.0, fraction), description=message)
-            piped(f"{message}: {min(1.0, fraction):.0%}")
-
-        yield advance
 
 
 def _catalogue(network_file: Path | None, fmt: NetworkFormat | None, modules: Path | None,
@@ -200,11 +181,11 @@ def capacity_cmd(
         cands: list[Candidate] = []
         if candidates is not None:
             cands, catalogue = read_candidates(candidates, network, catalogue)
-        with _bar() as advance:
+        with progress_bar("planning", counted=False) as bar:
             plan = plan_capacity(network, catalogue, threshold=threshold, resilience=survive,
                                  candidates=cands, growth=growth, years=years,
                                  discount_rate=discount_rate, time_limit_s=time_limit,
-                                 progress=advance)
+                                 progress=bar.share)
     except InfeasiblePlanError as exc:
         alert.print(f"[bold red]no plan:[/] {escape(str(exc))}", highlight=False,
                     soft_wrap=True)

@@ -23,6 +23,7 @@ from scipy.optimize import linprog
 
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.errors import SimulationError
+from nettwin.optimize.tolerance import PRIMAL_FEASIBILITY_TOL, clean_figure
 
 MAX_LP_VARIABLES = 200_000
 
@@ -40,6 +41,11 @@ class Bound:
     value: float
     method: BoundMethod
     seconds: float
+
+    def ratio(self, achieved: float) -> float:
+        """How far ``achieved`` is above the bound, to the LP's tolerance (an optimum
+        reached reads 1.0, not 1.000000001)."""
+        return clean_figure(achieved / self.value) if self.value > 0 else float("inf")
 
 
 def cut_bound(net: CompiledNetwork, arc_up: np.ndarray, rate: np.ndarray) -> float:
@@ -107,15 +113,18 @@ def mcf_bound(net: CompiledNetwork, arc_up: np.ndarray | None = None,
     c = np.zeros(t_count * m + 1)
     c[-1] = 1.0
     res = linprog(c, A_ub=a_ub, b_ub=np.zeros(m), A_eq=a_eq, b_eq=b_eq, bounds=(0, None),
-                  method="highs", options={"time_limit": float(time_limit_s)})
+                  method="highs", options={"time_limit": float(time_limit_s),
+                                           "primal_feasibility_tolerance":
+                                               PRIMAL_FEASIBILITY_TOL})
     if res.status == 1:  # time limit
         return Bound(cut_bound(net, ok, rate), BoundMethod.CUT, time.perf_counter() - t0)
     method = (BoundMethod.MCF_LP if g_count == int(net.destinations.size)
               else BoundMethod.MCF_AGGREGATED)
     if res.status != 0:
         raise SimulationError(f"the multicommodity-flow LP failed: {res.message}")
-    # HiGHS meets the constraints to ~1e-9 relative: never report a bound above the optimum
-    value = max(0.0, float(res.x[-1]) * (1.0 - 1e-9))
+    # U is met to HiGHS's tolerance: down to its grid (relative, so that an optimum reached
+    # reads a ratio of 1.0), never above the optimum and with no noise digits
+    value = max(0.0, clean_figure(float(res.x[-1]), down=True))
     return Bound(max(value, cut_bound(net, ok, rate) if method is not BoundMethod.MCF_LP
                      else 0.0), method, time.perf_counter() - t0)
 

@@ -22,6 +22,8 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
+from nettwin.optimize.tolerance import clean_figure
+
 DEFER = 1e-5  # per-year preference for installing later when costs are otherwise equal
 MIP_REL_GAP = 1e-7
 
@@ -205,5 +207,7 @@ class Master:
         bound = getattr(res, "mip_dual_bound", None)
         if relax or bound is None or not np.isfinite(bound):
             bound = objective if res.status == 0 else -math.inf
+        else:  # a lower bound on the cost: down to the tolerance's grid, stays one
+            bound = clean_figure(float(bound), down=True)
         status = "optimal" if res.status == 0 else "time limit"
         return Solution(status, objective, float(bound), counts, opened)

@@ -33,6 +33,7 @@ from nettwin.optimize.sleep import (
     SleepPlanner,
     plan_schedule,
 )
+from nettwin.optimize.tolerance import clean_figure
 from nettwin.optimize.weights import kernel_threads
 
 
@@ -168,7 +169,8 @@ class EnergyResult:
             "max_utilisation": s.max_utilisation, "survive": s.survive.value, "sla": s.sla,
             "wake_time_s": s.wake_time_s, "min_dwell": s.min_dwell,
             "energy_saved_fraction": self.energy_saved_fraction,
-            "kwh_saved": self.kwh_all_awake - self.kwh_schedule,
+            "kwh_saved": clean_figure(self.kwh_all_awake - self.kwh_schedule,
+                                      self.kwh_all_awake),
             "kwh_all_awake": self.kwh_all_awake, "kwh_schedule": self.kwh_schedule,
             "power_all_awake_w": r.power_all_awake_w,
             "sla_violations": int(r.sla_violations.sum()),

@@ -32,6 +32,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.optimize.power import PowerModel
+from nettwin.optimize.tolerance import clean_figure
 
 
 def saving_bound(net: CompiledNetwork, power: PowerModel, rate_bps: np.ndarray, *,
@@ -117,15 +118,19 @@ def saving_bound(net: CompiledNetwork, power: PowerModel, rate_bps: np.ndarray, 
             lo = 0.0
             statuses.append("no bound" if res.status != 2 else "infeasible")
         size = min(block, steps - t)
-        lower += [max(0.0, lo) + fixed] * size
+        # the power any routing needs, met to HiGHS's tolerance: down to its grid, so the
+        # saving bound made from it stays an upper bound and carries no noise digits
+        lower += [clean_figure(max(0.0, lo) + fixed, total_w, down=True)] * size
         if progress is not None:
             progress((bi + 1) / len(starts))
     low = np.array(lower)
     return {
         "method": f"MILP (multicommodity flow, any routing; HiGHS), blocks of {block} "
                   "interval(s) at each demand's least rate",
-        "saving_upper_bound": 1.0 - float(low.sum()) / (total_w * steps) if total_w else 0.0,
-        "per_interval_upper_bound": [1.0 - lo / total_w if total_w else 0.0 for lo in low],
+        "saving_upper_bound": clean_figure(1.0 - float(low.sum()) / (total_w * steps), 1.0,
+                                           up=True) if total_w else 0.0,
+        "per_interval_upper_bound": [clean_figure(1.0 - lo / total_w, 1.0, up=True)
+                                     if total_w else 0.0 for lo in low],
         "optimal_blocks": statuses.count("optimal"),
         "blocks": len(starts),
         "statuses": sorted(set(statuses)),

@@ -64,7 +64,7 @@ class PathsResult:
 
     @property
     def ratio(self) -> float:
-        return self.mlu / self.bound.value if self.bound.value > 0 else float("inf")
+        return self.bound.ratio(self.mlu)
 
     @property
     def changed_links(self) -> list[dict[str, Any]]:

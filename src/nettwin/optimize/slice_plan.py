@@ -17,6 +17,7 @@ from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
 from nettwin.model import Network, Slice
 from nettwin.optimize.objective import Survive
 from nettwin.optimize.slice_bounds import Binding
+from nettwin.optimize.tolerance import clean_figure
 
 SURGE = 3.0  # the isolation test: another slice's traffic times this
 BUFFER_PACKETS = 1000
@@ -49,7 +50,9 @@ class SliceDemands:
 
     @property
     def guaranteed_bps(self) -> float:
-        return float(self.rate_bps.sum())
+        """The rates' total: the guarantee, to the tolerance (scaling 3e9 over the demands
+        sums to 2999999999.9999995)."""
+        return clean_figure(float(self.rate_bps.sum()))
 
 
 @dataclass(frozen=True, eq=False)

@@ -127,7 +127,7 @@ class WeightsResult:
     @property
     def ratio(self) -> float:
         value = self.worst_mlu if self.worst_mlu is not None else self.mlu
-        return value / self.bound.value if self.bound.value > 0 else float("inf")
+        return self.bound.ratio(value)
 
     def to_document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {

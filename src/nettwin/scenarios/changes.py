@@ -14,6 +14,10 @@ YAML form (one key per change)::
       - remove_link: Atlanta--Indianapolis
       - scale_traffic: {factor: 1.5, node: New-York}   # or service: ..., traffic_class: ...
       - surge: {sources: [Seattle, Denver], target: Atlanta, rate_bps: 4e9}
+
+Each element is failed at most once per scenario: a repeat says nothing more and is most
+often a typo for another id, so it is refused, like an unknown id. Other changes may repeat
+(they apply in order: two scale_traffic compound, the last set_metric wins).
 """
 
 from __future__ import annotations
@@ -214,6 +218,25 @@ def parse_change(raw: Any, label: str, problems: list[Problem]) -> Change | None
     return None
 
 
+def repeated_failures(changes: Sequence[Change | None], labels: Sequence[str]) -> list[Problem]:
+    """A problem per failure of an element that an earlier change already fails (labels[i]
+    names changes[i] for the user): the one check of every failure list that enters."""
+    first: dict[Change, int] = {}
+    problems: list[Problem] = []
+    for i, change in enumerate(changes):
+        if not isinstance(change, FailLink | FailNode | FailSrlg):
+            continue
+        j = first.setdefault(change, i)
+        if j != i:
+            kind, element = (("link", change.link) if isinstance(change, FailLink) else
+                              ("node", change.node) if isinstance(change, FailNode) else
+                              ("SRLG", change.srlg))
+            problems.append(Problem(labels[i], f"{kind} failed twice, first by {labels[j]}",
+                                    value=element, fix=f"fail each {kind} once: drop this "
+                                    f"repeat, or give the {kind} id you meant"))
+    return problems
+
+
 def parse_scenario(doc: Any, source: str = "scenario") -> Scenario:
     """A Scenario from its YAML/JSON document; every bad change is reported at once."""
     if isinstance(doc, list):
@@ -222,8 +245,10 @@ def parse_scenario(doc: Any, source: str = "scenario") -> Scenario:
         raise ValidationError([Problem(source, "a scenario is a mapping with a 'changes' list",
                                        fix="see 'nettwin whatif --help'")], source)
     problems: list[Problem] = []
-    changes = [parse_change(raw, f"{source} change #{i + 1}", problems)
-               for i, raw in enumerate(doc.get("changes", []))]
+    labels = [f"{source} change #{i + 1}" for i in range(len(doc.get("changes", [])))]
+    changes = [parse_change(raw, label, problems)
+               for raw, label in zip(doc.get("changes", []), labels, strict=True)]
+    problems += repeated_failures(changes, labels)
     if problems:
         raise ValidationError(problems, source)
     return Scenario(str(doc.get("name") or source), tuple(c for c in changes if c is not None))

@@ -1,0 +1,41 @@
+"""What an optimiser's numbers are worth: HiGHS meets its constraints to its primal
+feasibility tolerance, so the digits below it carry nothing; left in, they reach out.json,
+the API and the MCP answers as 1e-17 for a zero, -0.0 or 0.30000000000000004. Each
+optimiser cleans what leaves its solver (and figures made from it) here, once, in units
+where the tolerance holds, instead of rounding for display."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+PRIMAL_FEASIBILITY_TOL = 1e-7  # HiGHS's default, passed to linprog explicitly (milp has no knob)
+
+
+def _clean(values: np.ndarray, scale: float, tol: float, down: bool, up: bool) -> np.ndarray:
+    if not (math.isfinite(scale) and scale > 0):  # a zero figure, or no scale to go by
+        return values + 0.0
+    digits = -math.floor(math.log10(tol * scale))  # the grid: a power of ten, <= tol * scale
+    step = 10.0 ** abs(digits)
+    snap = np.floor if down else np.ceil if up else np.rint
+    # integers times or over a power of ten: the nearest double to the decimal, so it
+    # prints as that decimal; + 0.0 turns -0.0 into 0.0
+    out: np.ndarray = (snap(values * step) / step if digits > 0 else
+                       snap(values / step) * step) + 0.0
+    return np.where(np.isfinite(values), out, values)
+
+
+def clean_solution(values: np.ndarray, scale: float = 1.0, *, down: bool = False,
+                   up: bool = False, tol: float = PRIMAL_FEASIBILITY_TOL) -> np.ndarray:
+    """``values`` on the grid of the tolerance times ``scale`` (the problem's unit: 1 in a
+    scaled LP, the largest value for a figure in bit/s): rounded to the nearest point, or
+    down (a lower bound stays one) or up (an upper bound). Infinities and NaN pass."""
+    return _clean(np.asarray(values, dtype=np.float64), scale, tol, down, up)
+
+
+def clean_figure(value: float, scale: float | None = None, *, down: bool = False,
+                 up: bool = False, tol: float = PRIMAL_FEASIBILITY_TOL) -> float:
+    """One figure cleaned as ``clean_solution`` does; ``scale`` defaults to its own size."""
+    size = abs(value) if scale is None else scale
+    return float(_clean(np.asarray(value, dtype=np.float64), size, tol, down, up))
