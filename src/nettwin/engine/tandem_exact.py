@@ -12,17 +12,16 @@ departures from u are d_n = max(a_n, d_{n-1}) + S_n / C_u, from j e_n = max(d_n,
 + S_n / C_j. Both are running maxima (d_n = T_n + max_{i<=n} (a_i - T_{i-1}), T the
 cumulative service), so a sample path of every group is a few vectorised passes.
 
-``group_wait_ratio`` runs them on one fixed sample (common random numbers: the figure is a
-deterministic function of the rates and laws) with u's other traffic as Poisson
-packets that leave at u, and returns, per group, the group's mean wait at j with its own
-packets only, relative to the same packets arriving at j at their (Poisson) arrival times
-at u: the control variate cancels most of the sampling noise of the ratio.
-``exact_groups`` and ``exact_tandem_term`` apply it to a network's Poisson transit hops.
-
-Not wired into ``arrivals.evaluate_paths``: on the tuning networks it replaced the pair and
-busy-port smoothing terms for Poisson transit hops at 7.26 / 6.26 % link wait / flow
-queueing against 7.08 / 5.78 % (``docs/bursty-calibration.md``, tenth session); the
-solver itself agrees with the packet oracle (tests).
+``group_waits`` runs them on one fixed sample (common random numbers: the figures are a
+deterministic function of the rates and laws): the group's own Poisson packets (through a
+slower port they crossed together before u, if any), u's other traffic as Poisson packets
+that leave at u, and j's other traffic as Poisson packets that join at j (its trains into a
+j that others share queue behind one another, which a lone tandem never shows). Per group,
+the mean wait at j of its packets and of j's others, each relative to the same packets
+with the group arriving at j at its Poisson arrival times: the control variate cancels most
+of the sampling noise, and the ratios scale the engine's M/G/1/K wait (``exact_term``).
+Several groups at j add, each seeing the others as Poisson. Packet tandems (tests, and
+``docs/bursty-calibration.md``, tenth session): within about 6 %.
 """
 
 from __future__ import annotations
@@ -33,9 +32,10 @@ import numpy as np
 
 from nettwin.engine.mg1k import SizeLaw
 
-PACKETS = 24000  # packets of u's merged traffic per group in the sample path
+PACKETS = 24000  # slots per stream and group in the sample path (the busiest fills them)
 WARMUP = 0.1  # share of the path dropped before the mean (an empty start)
 SEED = 20261207
+Components = tuple[np.ndarray, np.ndarray, np.ndarray]  # prob, fixed, exp [groups, width]
 
 
 def _running_departures(arrive: np.ndarray, service: np.ndarray) -> np.ndarray:
@@ -60,46 +60,6 @@ def _draw(law: Components, u: np.ndarray, e: np.ndarray) -> np.ndarray:
     return out
 
 
-Components = tuple[np.ndarray, np.ndarray, np.ndarray]  # prob, fixed, exp [groups, width]
-
-
-def group_wait_ratio(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarray,
-                     cross_law: Components, cap_up: np.ndarray, cap_here: np.ndarray,
-                     packets: int = PACKETS) -> np.ndarray:
-    """Per group: E[wait at j] in the tandem / E[wait at j] with Poisson arrivals there,
-    the group alone at j (its own rate and size law as components [groups, width]),
-    u carrying also ``cross_rate`` packets per second of other traffic (which leaves at u)
-    with its own size law. 1 where the group sends nothing or never waits either way."""
-    n_g = own_rate.size
-    out = np.ones(n_g)
-    if n_g == 0:
-        return out
-    rng = np.random.default_rng(SEED)
-    total = np.maximum(own_rate + cross_rate, 1e-300)
-    gaps = rng.exponential(1.0, (n_g, packets)) / total[:, None]
-    mine = rng.random((n_g, packets)) < (own_rate / total)[:, None]
-    u_size = rng.random((n_g, packets))
-    e_size = rng.exponential(1.0, (n_g, packets))
-    size = np.where(mine, _draw(own_law, u_size, e_size), _draw(cross_law, u_size, e_size))
-    arrive = np.cumsum(gaps, axis=1)
-    leave_u = _running_departures(arrive, size / cap_up[:, None])
-    # own packets first in each row (stable: in their order), the shortest row's count kept
-    count = mine.sum(axis=1)
-    n_own = int(count.min())
-    if n_own < 50:
-        return out
-    order = np.argsort(~mine, axis=1, kind="stable")[:, :n_own]
-    rows = np.arange(n_g)[:, None]
-    d_u, a_u, s_j = leave_u[rows, order], arrive[rows, order], size[rows, order] / cap_here[
-        :, None]
-    skip = int(WARMUP * n_own)
-    tandem = (_running_departures(d_u, s_j) - s_j - d_u)[:, skip:].mean(axis=1)
-    poisson = (_running_departures(a_u, s_j) - s_j - a_u)[:, skip:].mean(axis=1)
-    ok = (own_rate > 0) & (poisson > 0)
-    out[ok] = tandem[ok] / poisson[ok]
-    return out
-
-
 def _mixtures(members: list[np.ndarray], rate: np.ndarray, law: SizeLaw) -> Components:
     """Per group, the mixture of its member hops' laws (``law`` per hop) weighted by their
     rates, as padded component rows."""
@@ -120,12 +80,12 @@ def _mixtures(members: list[np.ndarray], rate: np.ndarray, law: SizeLaw) -> Comp
 
 @dataclass(frozen=True, eq=False)
 class ExactGroups:
-    """Poisson hops grouped by (upstream port, port), with each group's exact tandem wait
-    ratio (``group_wait_ratio``)."""
+    """Poisson hops grouped by (upstream port, port), with each group's tandem wait ratios
+    (``group_waits``)."""
 
     group: np.ndarray  # per hop, its group or -1 (first hops, on-off streams)
-    ratio: np.ndarray  # per group
-    up: np.ndarray  # per group, the upstream port
+    own: np.ndarray  # per group, its packets' wait ratio with j's other traffic in the path
+    others: np.ndarray  # per group, the same for j's other packets
 
 
 def exact_groups(arcs: np.ndarray, first: np.ndarray, poisson: np.ndarray, rate: np.ndarray,
@@ -136,7 +96,7 @@ def exact_groups(arcs: np.ndarray, first: np.ndarray, poisson: np.ndarray, rate:
     group = np.full(arcs.size, -1, np.int64)
     step = np.nonzero(~first & poisson)[0]
     if step.size == 0:
-        return ExactGroups(group, np.ones(0), np.zeros(0, np.int64))
+        return ExactGroups(group, np.ones(0), np.ones(0))
     key, inv = np.unique(arcs[step - 1] * n + arcs[step], return_inverse=True)
     group[step] = inv
     up, dn = key // n, key % n
@@ -154,34 +114,107 @@ def exact_groups(arcs: np.ndarray, first: np.ndarray, poisson: np.ndarray, rate:
         while (pos[m] >= d).all() and np.unique(arcs[m - d]).size == 1:
             cap_up[g] = min(cap_up[g], capacity[arcs[m[0] - d]])
             d += 1
-    ratio = group_wait_ratio(own_rate, _mixtures(members, rate, law), cross_rate,
-                             _mixtures(cross, rate, law), cap_up, capacity[dn])
-    return ExactGroups(group, ratio, up)
+    own_law, cross_law = _mixtures(members, rate, law), _mixtures(cross, rate, law)
+    local = [np.setdiff1d(np.nonzero(arcs == j)[0], m) for j, m in zip(dn, members,
+                                                                       strict=True)]
+    before = np.where(cap_up < capacity[up], cap_up, np.inf)
+    both = group_waits(own_rate, own_law, cross_rate, cross_law,
+                       np.array([rate[h].sum() for h in local]), _mixtures(local, rate, law),
+                       capacity[up].astype(float), capacity[dn].astype(float), before)
+    return ExactGroups(group, both[0], both[1])
 
 
-def exact_tandem_term(groups: ExactGroups, arcs: np.ndarray, lam_hop: np.ndarray,
-                      x2_hop: np.ndarray, wait_mg: np.ndarray, n_ports: int,
-                      rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per port and per hop: the change of j's wait that each group's spacing makes. The
-    group's own packets see its own work (its share R_g of j's mean residual work R) at the
-    exact tandem's ratio and the others' as Poisson, both through j's whole busy-time
-    factor (W = R / (1 - rho)): (ratio - 1) W R_g / R for the group's packets; the port's
-    mean takes them by their share of its packets (a lone group: exactly the tandem's
-    wait; with local traffic at j, packet tandems: within about 4 %)."""
+def _poisson_times(rng: np.random.Generator, rate: np.ndarray, n: int, horizon: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, Poisson arrival times up to ``horizon`` in ``n`` slots (the rest pushed past
+    twice the horizon, marked not live)."""
+    t = np.cumsum(rng.exponential(1.0, (rate.size, n)), axis=1) / np.maximum(
+        rate, 1e-300)[:, None]
+    live = (t < horizon[:, None]) & (rate[:, None] > 0)
+    return np.where(live, t, 2.0 * horizon[:, None] + 1.0), live
+
+
+def _fifo(t_a: np.ndarray, s_a: np.ndarray, t_b: np.ndarray, s_b: np.ndarray, cap: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two streams (per row) through one FIFO port at ``cap``: (departure, wait) of stream
+    a's packets in their order, and the wait of stream b's."""
+    rows = np.arange(t_a.shape[0])[:, None]
+    at = np.concatenate([t_a, t_b], axis=1)
+    o = np.argsort(at, axis=1, kind="stable")
+    back = np.argsort(o, axis=1, kind="stable")
+    sz = (np.concatenate([s_a, s_b], axis=1) / cap[:, None])[rows, o]
+    dep = _running_departures(at[rows, o], sz)
+    wait = (dep - sz - at[rows, o])[rows, back]
+    dep = dep[rows, back]
+    n = t_a.shape[1]
+    return dep[:, :n], wait[:, :n], wait[:, n:]
+
+
+def group_waits(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarray,
+                cross_law: Components, local_rate: np.ndarray, local_law: Components,
+                cap_up: np.ndarray, cap_here: np.ndarray, cap_before: np.ndarray | None = None,
+                packets: int = PACKETS) -> np.ndarray:
+    """Per group, [2, groups]: j's mean wait of the group's packets and of j's other
+    packets (``local_rate``, Poisson, with their own law), each relative to the same
+    packets with the group arriving at j at its Poisson arrival times. u's other traffic
+    (``cross_rate``) leaves at u; ``cap_before`` a slower port the group crossed alone
+    before u (its spacing kept through a faster u). j's other traffic is in the sample
+    path: a group whose trains j's others leave too little room for queues behind them (a
+    line-rate train into a port that local traffic shares)."""
+    n_g = own_rate.size
+    out = np.ones((2, n_g))
+    if n_g == 0:
+        return out
+    rng = np.random.default_rng(SEED)
+    # one horizon per row that every stream's ``packets`` slots cover (the busiest fills
+    # them); the quieter streams' slots past it are padding
+    busiest = np.maximum(np.maximum(own_rate, cross_rate), local_rate)
+    horizon = packets / (1.05 * np.maximum(busiest, 1e-300))
+    t_own, live_o = _poisson_times(rng, own_rate, packets, horizon)
+    s_own = np.where(live_o, _draw(own_law, rng.random((n_g, packets)),
+                                   rng.exponential(1.0, (n_g, packets))), 0.0)
+    t_in = t_own
+    if cap_before is not None:
+        slow = np.isfinite(cap_before)
+        t_in = np.where(slow[:, None], _running_departures(
+            t_own, s_own / np.where(slow, cap_before, 1.0)[:, None]), t_own)
+    n_x = packets
+    t_x, live_x = _poisson_times(rng, cross_rate, n_x, horizon)
+    s_x = np.where(live_x, _draw(cross_law, rng.random((n_g, n_x)),
+                                 rng.exponential(1.0, (n_g, n_x))), 0.0)
+    d_u, _, _ = _fifo(t_in, s_own, t_x, s_x, cap_up)
+    t_l, live_l = _poisson_times(rng, local_rate, packets, horizon)
+    s_l = np.where(live_l, _draw(local_law, rng.random((n_g, packets)),
+                                 rng.exponential(1.0, (n_g, packets))), 0.0)
+    keep_own = live_o & (t_own >= (WARMUP * horizon)[:, None])
+    keep_l = live_l & (t_l >= (WARMUP * horizon)[:, None])
+    means = []
+    for arrive in (d_u, t_own):
+        _, w_own, w_l = _fifo(arrive, s_own, t_l, s_l, cap_here)
+        means.append(((w_own * keep_own).sum(1) / np.maximum(keep_own.sum(1), 1),
+                      (w_l * keep_l).sum(1) / np.maximum(keep_l.sum(1), 1)))
+    (t_o, t_oth), (p_o, p_oth) = means
+    good = (own_rate > 0) & (p_o > 0)
+    out[0, good] = t_o[good] / p_o[good]
+    good = (own_rate > 0) & (local_rate > 0) & (p_oth > 0)
+    out[1, good] = t_oth[good] / p_oth[good]
+    return out
+
+
+def exact_term(groups: ExactGroups, arcs: np.ndarray, lam_hop: np.ndarray,
+                     wait_mg: np.ndarray, n_ports: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per port and per hop: each group's sample path with j's other traffic in it changes
+    its own packets' wait by (own - 1) W and every other packet's at j by (others - 1) W
+    (W the port's M/G/1/K wait); several groups at j add (each sees the others as Poisson)."""
     inside = groups.group >= 0
     g = groups.group[inside]
-    r_all = np.bincount(arcs, weights=lam_hop * x2_hop / 2.0, minlength=n_ports)
-    r_g = np.bincount(g, weights=(lam_hop * x2_hop / 2.0)[inside],
-                      minlength=groups.ratio.size)
-    hop = np.zeros(arcs.size)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        j = arcs[inside]
-        hop[inside] = np.where(r_all[j] > 0, (groups.ratio[g] - 1.0) * wait_mg[j] * r_g[g]
-                               / np.maximum(r_all[j], 1e-300), 0.0)
-        up = groups.up[g]  # a j busier than u sees u's long-run (Poisson) output
-        hop[inside] *= np.minimum(1.0, np.clip(1.0 - rho[j], 0.0, 1.0)
-                                  / np.maximum(1.0 - np.clip(rho[up], 0.0, 1.0), 1e-12))
-        lam = np.bincount(arcs, weights=lam_hop, minlength=n_ports)
-        port = np.bincount(arcs, weights=lam_hop * hop, minlength=n_ports) / np.maximum(
-            lam, 1e-300)
+    j_of = np.zeros(groups.own.size, np.int64)
+    j_of[g] = arcs[inside]
+    to_all = np.bincount(j_of, weights=groups.others - 1.0, minlength=n_ports)
+    frac = to_all[arcs].astype(float)
+    frac[inside] += (groups.own[g] - 1.0) - (groups.others[g] - 1.0)
+    hop: np.ndarray = frac * wait_mg[arcs]
+    lam = np.bincount(arcs, weights=lam_hop, minlength=n_ports)
+    port: np.ndarray = np.bincount(arcs, weights=lam_hop * hop, minlength=n_ports) / \
+        np.maximum(lam, 1e-300)
     return port, hop
