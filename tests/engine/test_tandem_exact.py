@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nettwin.engine.mg1k import SizeLaw
-from nettwin.engine.tandem_exact import exact_groups, exact_term, group_waits
+from nettwin.engine.tandem_exact import GROUP_CHUNK, exact_groups, exact_term, group_waits
 from nettwin.reference.port_sim import Stream, simulate_tandem_ports
 
 C = 1.0e6
@@ -66,3 +66,19 @@ def test_a_network_group_gives_the_tandem_wait() -> None:
                                 Stream(lam_l, exponential_bits=8000.0), 10**6, 1500.0, seed=3)
     assert w_mm1[1] + hop[1] == pytest.approx(run.stream_waiting_s[0], rel=0.08)
     assert w_mm1[1] + hop[2] == pytest.approx(run.stream_waiting_s[1], rel=0.08)
+
+
+def test_many_groups_are_sampled_in_chunks_each_within_the_packets() -> None:
+    # more groups than one chunk holds (memory bounded on a large network): every chunk's
+    # own sample still gives the packet tandem's wait (exponential, load 0.4, local 0.2)
+    lam, lam_l = 0.4 * C / 8000.0, 0.2 * C / 8000.0
+    n = GROUP_CHUNK + 3
+    comp = tuple(np.repeat(a, n, axis=0) for a in EXP)
+    own, others = group_waits(np.full(n, lam), comp, np.zeros(n), comp, np.full(n, lam_l),
+                              comp, np.full(n, C), np.full(n, C))
+    run = simulate_tandem_ports((C, C), Stream(lam, exponential_bits=8000.0),
+                                Stream(lam_l, exponential_bits=8000.0), 10**6, 1500.0, seed=3)
+    pk = (lam + lam_l) * 2 * 8000.0**2 / C**2 / 2.0 / (1.0 - 0.6)
+    assert own * pk == pytest.approx(np.full(n, run.stream_waiting_s[0]), rel=0.08)
+    assert others * pk == pytest.approx(np.full(n, run.stream_waiting_s[1]), rel=0.08)
+    assert own[GROUP_CHUNK] != own[0]  # a sample of its own, not the first chunk's again

@@ -35,6 +35,10 @@ from nettwin.engine.mg1k import SizeLaw
 PACKETS = 24000  # slots per stream and group in the sample path (the busiest fills them)
 WARMUP = 0.1  # share of the path dropped before the mean (an empty start)
 SEED = 20261207
+# groups sampled at once: bounds memory (about 20 arrays of GROUP_CHUNK x PACKETS doubles,
+# ~120 MB) on a network of thousands of port pairs; every validation network has <= 30, so
+# their figures are those of one sample
+GROUP_CHUNK = 32
 Components = tuple[np.ndarray, np.ndarray, np.ndarray]  # prob, fixed, exp [groups, width]
 
 
@@ -162,10 +166,32 @@ def group_waits(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarra
     path: a group whose trains j's others leave too little room for queues behind them (a
     line-rate train into a port that local traffic shares)."""
     n_g = own_rate.size
+    if n_g <= GROUP_CHUNK:
+        return _group_waits(own_rate, own_law, cross_rate, cross_law, local_rate, local_law,
+                            cap_up, cap_here, cap_before, packets, np.random.default_rng(SEED))
+    out = np.ones((2, n_g))
+    for c, lo in enumerate(range(0, n_g, GROUP_CHUNK)):  # memory: GROUP_CHUNK rows at once
+        rows = slice(lo, lo + GROUP_CHUNK)
+        out[:, rows] = _group_waits(
+            own_rate[rows], _rows(own_law, rows), cross_rate[rows], _rows(cross_law, rows),
+            local_rate[rows], _rows(local_law, rows), cap_up[rows], cap_here[rows],
+            None if cap_before is None else cap_before[rows], packets,
+            np.random.default_rng(SEED if c == 0 else [SEED, c]))
+    return out
+
+
+def _rows(law: Components, rows: slice) -> Components:
+    return law[0][rows], law[1][rows], law[2][rows]
+
+
+def _group_waits(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarray,
+                 cross_law: Components, local_rate: np.ndarray, local_law: Components,
+                 cap_up: np.ndarray, cap_here: np.ndarray, cap_before: np.ndarray | None,
+                 packets: int, rng: np.random.Generator) -> np.ndarray:
+    n_g = own_rate.size
     out = np.ones((2, n_g))
     if n_g == 0:
         return out
-    rng = np.random.default_rng(SEED)
     # one horizon per row that every stream's ``packets`` slots cover (the busiest fills
     # them); the quieter streams' slots past it are padding
     busiest = np.maximum(np.maximum(own_rate, cross_rate), local_rate)
