@@ -75,22 +75,18 @@ At a port (FIFO, one buffer of K packets including the one in service):
   train through the ports after it that do not clip it again, spaced by the slowest port it
   crossed since (light traffic: a faster port passes packets on as they came); so are a
   tandem pair's packets (``tandem_pairs``).
-* Packets keep their size from hop to hop (``tandem_factor``): a port's arrivals split by
-  the port they come from; a Poisson stream's packets that crossed the same upstream port u
-  are spaced by their own transmission there, so (light traffic, pairs of packets) equal
-  sizes after a link no faster never queue behind one another, while variable sizes bunch
-  small packets behind a large one, which queue behind it again (one exponential flow
-  between equal links: 1.75 x the Poisson light-traffic wait; ns3gt's bimodal 64 /
-  1,500-byte law 1.41 x, where its two-moment fit, a constant plus an exponential, said 1.55
-  x: the pair and train terms take each flow's own size law when given). Checked against
-  closed forms and a packet-level tandem (tests). The light-traffic term of a pair fades as
-  1 - rho_u^4 (a busy u sends trains whose spacing Kingman's/QNA's term already counts) and
-  the port's as 1 - rho_j (heavy traffic at j keeps the long-run, Poisson, variability);
-  applied per hop (only the packets of the stream from u are spaced) and as their mean per
-  port. On-off streams are left to the clipping above. Its wait ratio (with / without)
-  rescales the buffer's tail, the loss (``mg1k.rescaled_loss``): behind a port as fast, K =
-  6, fixed sizes +25..32 -> +7..12 %, exponential -17..20 -> -3..7 % against packets
-  (tests).
+* Packets keep their size from hop to hop (``tandem_exact``): a port's Poisson transit
+  hops are grouped by the port they come from; each group's packets left u spaced by their
+  own transmissions there (equal sizes after a link no faster never queue behind one
+  another, variable sizes bunch small packets behind a large one, trains queue where j's
+  other traffic leaves too little room). The two Lindley recursions of the tandem (Boxma
+  1979) are run on one fixed sample per group, with u's other traffic and j's other
+  traffic as Poisson packets: the group's and the others' wait ratios against Poisson
+  arrivals scale the port's M/G/1/K wait, several groups adding. Packet tandems (one
+  stream, cross traffic at u, local traffic at j, two upstream ports merging; tests):
+  within about 6 %. It replaces the light-traffic pair term (``trains.tandem_factor``)
+  and, for those hops, the busy-port trains below. Its wait ratio (with / without)
+  rescales the buffer's tail, the loss (``mg1k.rescaled_loss``).
 * Busy ports send trains (``persistent_smoothing_term``, in place of QNA's smoothing): a
   Poisson stream leaving a busy port u for a port no faster keeps its sizes, so the share
   rho_u^1.5 of its packets that left right behind the one before arrive with the
@@ -133,9 +129,8 @@ from nettwin.engine.mg1k import (
 )
 from nettwin.engine.phases import QUEUE_ROOM_SLACK, clip_bursts, port_phases, queue_room
 from nettwin.engine.queueing import ArrivalModel, mmpp2_queue, mmpp_queue_busy
+from nettwin.engine.tandem_exact import exact_groups, exact_term
 from nettwin.engine.trains import (
-    TANDEM_PORT_POWER,
-    TANDEM_UP_POWER,
     TandemPairs,
     back_to_back_gap_wait,
     back_to_back_train_wait,
@@ -143,7 +138,6 @@ from nettwin.engine.trains import (
     backlog_smoothing,
     persistent_smoothing_term,
     self_pair_ratio,
-    tandem_factor,
     tandem_pairs,
 )
 
@@ -222,6 +216,11 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
             size_flow[owner][train], size_scv[train], cap[arcs[prev]][train], cap[arcs][train],
             pps[train] * hop_b.high_ratio[train] * hop_b.high_s[train],
             None if hop_law is None else hop_law.take(train))
+    # Poisson transit hops by port pair: the exact tandem's wait ratios (offered rates)
+    own_law = hop_law if hop_law is not None else SizeLaw.two_moment(
+        size_flow[owner], np.asarray(size_second_moment_bits2, float)[owner])
+    exact = exact_groups(arcs, first, hop_b.is_poisson, pps, cap, own_law) \
+        if model is ArrivalModel.BURSTY else None
     for r in range(max(1, rounds)):
         lam_hop = pps * reach
         lam = np.bincount(arcs, weights=lam_hop, minlength=n_ports)
@@ -275,16 +274,13 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
         tandem_hop = np.zeros(arcs.size)
         if model is ArrivalModel.BURSTY:  # the ports crossed before (QNA)
             size_term = size_term + persistent_smoothing_term(
-                arcs, first, lam_hop, lam, rho, x, cs2, k, size_scv, cap, hop_b.is_poisson)
-            # packets that keep their size from the port before (Poisson streams)
-            load = np.clip(rho, 0.0, 1.0)
-            fac, fac_hop = tandem_factor(
-                pairs, arcs, n_ports, np.where(hop_b.is_poisson, lam_hop, 0.0), x2_hop,
-                1.0 - load ** TANDEM_UP_POWER, lam_hop)
+                arcs, first, lam_hop, lam, rho, x, cs2, k, size_scv, cap, hop_b.is_poisson,
+                None if exact is None else exact.group >= 0)
+            # packets that keep their size from the port before (Poisson streams): the
+            # exact tandem's ratios on the M/G/1/K wait (``tandem_exact``)
             _, w_mg = mg1k_law_queue(lam, law, k)
-            light = w_mg * (1.0 - load ** TANDEM_PORT_POWER)
-            tandem_port = light * (fac - 1.0)
-            tandem_hop = light[arcs] * (fac_hop - 1.0)
+            if exact is not None:
+                tandem_port, tandem_hop = exact_term(exact, arcs, lam_hop, w_mg, n_ports)
         # a stream's packets meet each phase in proportion to time there x its rate there
         weight = time_s[arcs] * hop_rate
         weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)

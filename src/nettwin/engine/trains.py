@@ -32,7 +32,8 @@ BUSY_POWER = 1.5  # share of a busy port's departures that leave back to back: r
 def persistent_smoothing_term(arcs: np.ndarray, first: np.ndarray, lam_hop: np.ndarray,
                               lam: np.ndarray, rho: np.ndarray, x: np.ndarray,
                               cs2: np.ndarray, k: np.ndarray, hop_scv: np.ndarray,
-                              capacity: np.ndarray, poisson: np.ndarray) -> np.ndarray:
+                              capacity: np.ndarray, poisson: np.ndarray,
+                              exact: np.ndarray | None = None) -> np.ndarray:
     """QNA's smoothing with packets that keep their size: a Poisson
     stream that took the share q of busy port u's departures arrives at j with the
     variability of a back-to-back train (``back_to_back_variability`` at r = C_u / C_j, its
@@ -70,6 +71,8 @@ def persistent_smoothing_term(arcs: np.ndarray, first: np.ndarray, lam_hop: np.n
     busy_j = np.clip(rho[dn], 0.0, 1.0)
     seen = np.minimum(1.0, (1.0 - busy_j) / np.maximum(1.0 - busy, 1e-12))
     dep = 1.0 + seen[inverse] * (dep - 1.0)
+    if exact is not None:  # hops whose spacing the exact tandem counts (``tandem_exact``)
+        dep = np.where(exact[step], 1.0, dep)
     mixed = np.bincount(arcs[step], weights=lam_hop[step] * dep, minlength=n)
     transit = np.bincount(dn, weights=g_rate, minlength=n)
     with np.errstate(divide="ignore", invalid="ignore"):

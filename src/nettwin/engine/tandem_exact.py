@@ -1,0 +1,246 @@
+"""The exact two-port tandem for Poisson streams that keep their packet sizes (issue 21).
+
+A group of Poisson hops that reach port j from the same upstream port u leaves u spaced by
+its own transmissions there, so at j its packets never meet one another as Poisson
+arrivals would. ``trains.tandem_pairs`` takes the light-traffic limit of that (pairs of
+packets) and ``trains.persistent_smoothing_term`` a busy u's trains (Kingman's lag-one
+covariance); neither gives the wait within u's busy periods, which is Boxma's maximum over
+the earlier packets (Boxma 1979, "On a tandem queueing model with identical service
+times at both counters", Adv. Appl. Prob. 11). For a lone stream the pair of Lindley
+recursions is exact (A the interarrival, S a packet's size, R the sojourn at u, D at j):
+departures from u are d_n = max(a_n, d_{n-1}) + S_n / C_u, from j e_n = max(d_n, e_{n-1})
++ S_n / C_j. Both are running maxima (d_n = T_n + max_{i<=n} (a_i - T_{i-1}), T the
+cumulative service), so a sample path of every group is a few vectorised passes.
+
+``group_waits`` runs them on one fixed sample (common random numbers: the figures are a
+deterministic function of the rates and laws): the group's own Poisson packets (through a
+slower port they crossed together before u, if any), u's other traffic as Poisson packets
+that leave at u, and j's other traffic as Poisson packets that join at j (its trains into a
+j that others share queue behind one another, which a lone tandem never shows). Per group,
+the mean wait at j of its packets and of j's others, each relative to the same packets
+with the group arriving at j at its Poisson arrival times: the control variate cancels most
+of the sampling noise, and the ratios scale the engine's M/G/1/K wait (``exact_term``).
+Several groups at j add, each seeing the others as Poisson. Packet tandems (tests, and
+``docs/bursty-calibration.md``, tenth session): within about 6 %.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nettwin.engine.mg1k import SizeLaw
+
+PACKETS = 24000  # slots per stream and group in the sample path (the busiest fills them)
+WARMUP = 0.1  # share of the path dropped before the mean (an empty start)
+SEED = 20261207
+# groups sampled at once: bounds memory (about 20 arrays of GROUP_CHUNK x PACKETS doubles,
+# ~120 MB) on a network of thousands of port pairs; every validation network has <= 30, so
+# their figures are those of one sample
+GROUP_CHUNK = 32
+Components = tuple[np.ndarray, np.ndarray, np.ndarray]  # prob, fixed, exp [groups, width]
+
+
+def _running_departures(arrive: np.ndarray, service: np.ndarray) -> np.ndarray:
+    """FIFO departures from running maxima: d_n = T_n + max_{i<=n} (a_i - T_{i-1})."""
+    cum = np.cumsum(service, axis=1)
+    out: np.ndarray = cum + np.maximum.accumulate(arrive - (cum - service), axis=1)
+    return out
+
+
+def _draw(law: Components, u: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Per row, sizes drawn from its mixture (a constant plus an exponential per component,
+    ``mg1k.SizeLaw``'s family, drawn exactly: discretised points lose the exponential's
+    tail, which the tandem's maximum follows) by the uniforms ``u`` and unit exponentials
+    ``e``."""
+    prob, fixed, expo = law
+    cdf = np.cumsum(prob, axis=1)
+    cdf /= np.maximum(cdf[:, -1:], 1e-300)
+    out = np.empty(u.shape)
+    for g in range(u.shape[0]):
+        idx = np.minimum(np.searchsorted(cdf[g], u[g], side="right"), prob.shape[1] - 1)
+        out[g] = fixed[g, idx] + expo[g, idx] * e[g]
+    return out
+
+
+def _mixtures(members: list[np.ndarray], rate: np.ndarray, law: SizeLaw) -> Components:
+    """Per group, the mixture of its member hops' laws (``law`` per hop) weighted by their
+    rates, as padded component rows."""
+    rows = []
+    for hops in members:
+        idx = np.concatenate([np.arange(law.ptr[h], law.ptr[h + 1]) for h in hops]) \
+            if hops.size else np.zeros(0, np.int64)
+        share = np.repeat(rate[hops], np.diff(law.ptr)[hops]) if hops.size else np.zeros(0)
+        rows.append((law.prob[idx] * share, law.fixed_bits[idx], law.exp_bits[idx]))
+    width = max([1, *(r[0].size for r in rows)])
+    prob, fixed, expo = (np.zeros((len(rows), width)) for _ in range(3))
+    for g, (p, f, e) in enumerate(rows):
+        prob[g, :p.size], fixed[g, :p.size], expo[g, :p.size] = p, f, e
+        if p.size == 0 or p.sum() <= 0:
+            prob[g, 0] = 1.0
+    return prob, fixed, expo
+
+
+@dataclass(frozen=True, eq=False)
+class ExactGroups:
+    """Poisson hops grouped by (upstream port, port), with each group's tandem wait ratios
+    (``group_waits``)."""
+
+    group: np.ndarray  # per hop, its group or -1 (first hops, on-off streams)
+    own: np.ndarray  # per group, its packets' wait ratio with j's other traffic in the path
+    others: np.ndarray  # per group, the same for j's other packets
+
+
+def exact_groups(arcs: np.ndarray, first: np.ndarray, poisson: np.ndarray, rate: np.ndarray,
+                 capacity: np.ndarray, law: SizeLaw) -> ExactGroups:
+    """The Poisson transit hops by the port pair they cross (u's other traffic, every other
+    hop at u, taken as Poisson packets that leave at u), at the offered ``rate``."""
+    n = capacity.size
+    group = np.full(arcs.size, -1, np.int64)
+    step = np.nonzero(~first & poisson)[0]
+    if step.size == 0:
+        return ExactGroups(group, np.ones(0), np.ones(0))
+    key, inv = np.unique(arcs[step - 1] * n + arcs[step], return_inverse=True)
+    group[step] = inv
+    up, dn = key // n, key % n
+    members = [step[inv == g] for g in range(key.size)]
+    at_u = [np.nonzero(arcs == u)[0] for u in up]
+    cross = [np.setdiff1d(h, m - 1) for h, m in zip(at_u, members, strict=True)]
+    own_rate = np.array([rate[m].sum() for m in members])
+    cross_rate = np.array([rate[c].sum() for c in cross])
+    # spaced by the slowest port of the path the group's hops share up to j (a faster
+    # port passes packets on as they came: ``trains.tandem_pairs``)
+    cap_up = capacity[up].astype(float)
+    pos = np.arange(arcs.size) - np.maximum.accumulate(np.where(first, np.arange(arcs.size), 0))
+    for g, m in enumerate(members):
+        d = 2
+        while (pos[m] >= d).all() and np.unique(arcs[m - d]).size == 1:
+            cap_up[g] = min(cap_up[g], capacity[arcs[m[0] - d]])
+            d += 1
+    own_law, cross_law = _mixtures(members, rate, law), _mixtures(cross, rate, law)
+    local = [np.setdiff1d(np.nonzero(arcs == j)[0], m) for j, m in zip(dn, members,
+                                                                       strict=True)]
+    before = np.where(cap_up < capacity[up], cap_up, np.inf)
+    both = group_waits(own_rate, own_law, cross_rate, cross_law,
+                       np.array([rate[h].sum() for h in local]), _mixtures(local, rate, law),
+                       capacity[up].astype(float), capacity[dn].astype(float), before)
+    return ExactGroups(group, both[0], both[1])
+
+
+def _poisson_times(rng: np.random.Generator, rate: np.ndarray, n: int, horizon: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, Poisson arrival times up to ``horizon`` in ``n`` slots (the rest pushed past
+    twice the horizon, marked not live)."""
+    t = np.cumsum(rng.exponential(1.0, (rate.size, n)), axis=1) / np.maximum(
+        rate, 1e-300)[:, None]
+    live = (t < horizon[:, None]) & (rate[:, None] > 0)
+    return np.where(live, t, 2.0 * horizon[:, None] + 1.0), live
+
+
+def _fifo(t_a: np.ndarray, s_a: np.ndarray, t_b: np.ndarray, s_b: np.ndarray, cap: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two streams (per row) through one FIFO port at ``cap``: (departure, wait) of stream
+    a's packets in their order, and the wait of stream b's."""
+    rows = np.arange(t_a.shape[0])[:, None]
+    at = np.concatenate([t_a, t_b], axis=1)
+    o = np.argsort(at, axis=1, kind="stable")
+    back = np.argsort(o, axis=1, kind="stable")
+    sz = (np.concatenate([s_a, s_b], axis=1) / cap[:, None])[rows, o]
+    dep = _running_departures(at[rows, o], sz)
+    wait = (dep - sz - at[rows, o])[rows, back]
+    dep = dep[rows, back]
+    n = t_a.shape[1]
+    return dep[:, :n], wait[:, :n], wait[:, n:]
+
+
+def group_waits(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarray,
+                cross_law: Components, local_rate: np.ndarray, local_law: Components,
+                cap_up: np.ndarray, cap_here: np.ndarray, cap_before: np.ndarray | None = None,
+                packets: int = PACKETS) -> np.ndarray:
+    """Per group, [2, groups]: j's mean wait of the group's packets and of j's other
+    packets (``local_rate``, Poisson, with their own law), each relative to the same
+    packets with the group arriving at j at its Poisson arrival times. u's other traffic
+    (``cross_rate``) leaves at u; ``cap_before`` a slower port the group crossed alone
+    before u (its spacing kept through a faster u). j's other traffic is in the sample
+    path: a group whose trains j's others leave too little room for queues behind them (a
+    line-rate train into a port that local traffic shares)."""
+    n_g = own_rate.size
+    if n_g <= GROUP_CHUNK:
+        return _group_waits(own_rate, own_law, cross_rate, cross_law, local_rate, local_law,
+                            cap_up, cap_here, cap_before, packets, np.random.default_rng(SEED))
+    out = np.ones((2, n_g))
+    for c, lo in enumerate(range(0, n_g, GROUP_CHUNK)):  # memory: GROUP_CHUNK rows at once
+        rows = slice(lo, lo + GROUP_CHUNK)
+        out[:, rows] = _group_waits(
+            own_rate[rows], _rows(own_law, rows), cross_rate[rows], _rows(cross_law, rows),
+            local_rate[rows], _rows(local_law, rows), cap_up[rows], cap_here[rows],
+            None if cap_before is None else cap_before[rows], packets,
+            np.random.default_rng(SEED if c == 0 else [SEED, c]))
+    return out
+
+
+def _rows(law: Components, rows: slice) -> Components:
+    return law[0][rows], law[1][rows], law[2][rows]
+
+
+def _group_waits(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarray,
+                 cross_law: Components, local_rate: np.ndarray, local_law: Components,
+                 cap_up: np.ndarray, cap_here: np.ndarray, cap_before: np.ndarray | None,
+                 packets: int, rng: np.random.Generator) -> np.ndarray:
+    n_g = own_rate.size
+    out = np.ones((2, n_g))
+    if n_g == 0:
+        return out
+    # one horizon per row that every stream's ``packets`` slots cover (the busiest fills
+    # them); the quieter streams' slots past it are padding
+    busiest = np.maximum(np.maximum(own_rate, cross_rate), local_rate)
+    horizon = packets / (1.05 * np.maximum(busiest, 1e-300))
+    t_own, live_o = _poisson_times(rng, own_rate, packets, horizon)
+    s_own = np.where(live_o, _draw(own_law, rng.random((n_g, packets)),
+                                   rng.exponential(1.0, (n_g, packets))), 0.0)
+    t_in = t_own
+    if cap_before is not None:
+        slow = np.isfinite(cap_before)
+        t_in = np.where(slow[:, None], _running_departures(
+            t_own, s_own / np.where(slow, cap_before, 1.0)[:, None]), t_own)
+    n_x = packets
+    t_x, live_x = _poisson_times(rng, cross_rate, n_x, horizon)
+    s_x = np.where(live_x, _draw(cross_law, rng.random((n_g, n_x)),
+                                 rng.exponential(1.0, (n_g, n_x))), 0.0)
+    d_u, _, _ = _fifo(t_in, s_own, t_x, s_x, cap_up)
+    t_l, live_l = _poisson_times(rng, local_rate, packets, horizon)
+    s_l = np.where(live_l, _draw(local_law, rng.random((n_g, packets)),
+                                 rng.exponential(1.0, (n_g, packets))), 0.0)
+    keep_own = live_o & (t_own >= (WARMUP * horizon)[:, None])
+    keep_l = live_l & (t_l >= (WARMUP * horizon)[:, None])
+    means = []
+    for arrive in (d_u, t_own):
+        _, w_own, w_l = _fifo(arrive, s_own, t_l, s_l, cap_here)
+        means.append(((w_own * keep_own).sum(1) / np.maximum(keep_own.sum(1), 1),
+                      (w_l * keep_l).sum(1) / np.maximum(keep_l.sum(1), 1)))
+    (t_o, t_oth), (p_o, p_oth) = means
+    good = (own_rate > 0) & (p_o > 0)
+    out[0, good] = t_o[good] / p_o[good]
+    good = (own_rate > 0) & (local_rate > 0) & (p_oth > 0)
+    out[1, good] = t_oth[good] / p_oth[good]
+    return out
+
+
+def exact_term(groups: ExactGroups, arcs: np.ndarray, lam_hop: np.ndarray,
+                     wait_mg: np.ndarray, n_ports: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per port and per hop: each group's sample path with j's other traffic in it changes
+    its own packets' wait by (own - 1) W and every other packet's at j by (others - 1) W
+    (W the port's M/G/1/K wait); several groups at j add (each sees the others as Poisson)."""
+    inside = groups.group >= 0
+    g = groups.group[inside]
+    j_of = np.zeros(groups.own.size, np.int64)
+    j_of[g] = arcs[inside]
+    to_all = np.bincount(j_of, weights=groups.others - 1.0, minlength=n_ports)
+    frac = to_all[arcs].astype(float)
+    frac[inside] += (groups.own[g] - 1.0) - (groups.others[g] - 1.0)
+    hop: np.ndarray = frac * wait_mg[arcs]
+    lam = np.bincount(arcs, weights=lam_hop, minlength=n_ports)
+    port: np.ndarray = np.bincount(arcs, weights=lam_hop * hop, minlength=n_ports) / \
+        np.maximum(lam, 1e-300)
+    return port, hop
