@@ -33,7 +33,7 @@ from nettwin.optimize.sleep import (
     SleepPlanner,
     plan_schedule,
 )
-from nettwin.optimize.tolerance import clean_figure
+from nettwin.optimize.tolerance import ARITHMETIC_TOL, clean_figure
 from nettwin.optimize.weights import kernel_threads
 
 
@@ -170,7 +170,7 @@ class EnergyResult:
             "wake_time_s": s.wake_time_s, "min_dwell": s.min_dwell,
             "energy_saved_fraction": self.energy_saved_fraction,
             "kwh_saved": clean_figure(self.kwh_all_awake - self.kwh_schedule,
-                                      self.kwh_all_awake),
+                                      self.kwh_all_awake, tol=ARITHMETIC_TOL),
             "kwh_all_awake": self.kwh_all_awake, "kwh_schedule": self.kwh_schedule,
             "power_all_awake_w": r.power_all_awake_w,
             "sla_violations": int(r.sla_violations.sum()),

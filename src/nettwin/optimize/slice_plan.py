@@ -17,7 +17,7 @@ from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
 from nettwin.model import Network, Slice
 from nettwin.optimize.objective import Survive
 from nettwin.optimize.slice_bounds import Binding
-from nettwin.optimize.tolerance import clean_figure
+from nettwin.optimize.tolerance import ARITHMETIC_TOL, clean_figure
 
 SURGE = 3.0  # the isolation test: another slice's traffic times this
 BUFFER_PACKETS = 1000
@@ -52,7 +52,7 @@ class SliceDemands:
     def guaranteed_bps(self) -> float:
         """The rates' total: the guarantee, to the tolerance (scaling 3e9 over the demands
         sums to 2999999999.9999995)."""
-        return clean_figure(float(self.rate_bps.sum()))
+        return clean_figure(float(self.rate_bps.sum()), tol=ARITHMETIC_TOL)
 
 
 @dataclass(frozen=True, eq=False)

@@ -74,7 +74,7 @@ from nettwin.optimize.slice_plan import (
     policy_document,
     verdict_rows,
 )
-from nettwin.optimize.tolerance import clean_figure
+from nettwin.optimize.tolerance import ARITHMETIC_TOL, clean_figure
 from nettwin.optimize.weights import kernel_threads
 from nettwin.scenarios.risk import RiskModel
 
@@ -212,7 +212,8 @@ class _Planner:
         routed = res.demand_routed[idx]
         delay = float(res.demand_delay_worst_s[idx][routed].max()) if routed.any() else np.inf
         loss = float(res.demand_loss[idx].max())
-        delivered = clean_figure(float((rate[idx] * (1.0 - res.demand_loss[idx]) * routed).sum()))
+        delivered = clean_figure(float((rate[idx] * (1.0 - res.demand_loss[idx]) * routed).sum()),
+                                 tol=ARITHMETIC_TOL)
         spec = s.spec
         return Check(delay, loss, delivered, bool(routed.all()),
                      spec.max_delay_s is None or delay <= spec.max_delay_s,

@@ -11,6 +11,10 @@ import math
 import numpy as np
 
 PRIMAL_FEASIBILITY_TOL = 1e-7  # HiGHS's default, passed to linprog explicitly (milp has no knob)
+# A figure made by plain arithmetic (a sum of rates, a difference) carries only rounding
+# noise, ~1e-16 of its size: cleaned on this grid, not the solver's (a guarantee of
+# 1,730,836,834 bit/s must stay that, which the solver's grid made 1,730,836,800)
+ARITHMETIC_TOL = 1e-12
 
 
 def _clean(values: np.ndarray, scale: float, tol: float, down: bool, up: bool) -> np.ndarray:
