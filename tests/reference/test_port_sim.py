@@ -6,8 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nettwin.engine.qos import Scheduler
 from nettwin.engine.queueing import mm1k_blocking_and_mean
-from nettwin.reference.port_sim import Stream, simulate_fifo_port, simulate_tandem_ports
+from nettwin.reference.port_sim import (
+    Stream,
+    simulate_fifo_port,
+    simulate_port_pair,
+    simulate_tandem_ports,
+)
 
 CAPACITY_BPS = 1e6
 SIZE_BITS = 8000.0  # 8 ms per packet
@@ -46,3 +52,19 @@ def test_a_tandem_with_cross_traffic_at_the_first_port_keeps_equal_sizes_spaced(
     mixed = simulate_tandem_ports((1e6, 1e6), through, Stream(20.0, (8000.0,)), 10, 200.0,
                                   cross=cross, first_system_packets=20)
     assert mixed.stream_waiting_s[0] > 1e-4
+
+
+def test_a_port_pair_at_equal_speeds_never_queues_the_first_ports_departures() -> None:
+    # equal sizes: whatever the first port (DRR beside a saturated class) interleaves, its
+    # departures leave at least one transmission apart and a second port of the same rate
+    # sends each before the next has arrived: without local traffic it never waits (with
+    # 300 / 1,700-bit packets it does: a short packet behind a long one catches it up)
+    cap = 4e4
+    first, second = simulate_port_pair(
+        [12.0, 10.0, 24.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0], (cap, cap),
+        (Scheduler.DRR, Scheduler.DRR), weights=([0.6, 0.3, 0.1], [0.6, 0.3, 0.1]),
+        quantum_bits=([13600.0, 6800.0, 2267.0], None), buffer_packets=(32, 32),
+        sizes_bits=[1000.0], packets=20_000)
+    assert first.loss[2] > 0.1  # the first port is past capacity: its class 2 saturated
+    assert second.waiting_s == pytest.approx([0.0, 0.0, 0.0], abs=1e-12)
+    assert second.loss.sum() == 0.0

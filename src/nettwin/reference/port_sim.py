@@ -68,9 +68,11 @@ def _poisson_arrivals(rate_pps: list[float], sizes_bits: list[list[float]], hori
 def _run_port(arrivals: list[tuple[float, int, float]], classes: int, capacity_bps: float,
               scheduler: Scheduler, weights: list[float] | None,
               quantum_bits: list[float] | None, buffer_packets: int, start: float,
-              wfq_clock: str) -> PortRun:
+              wfq_clock: str, departures: list[tuple[float, int, float]] | None = None
+              ) -> PortRun:
     """One port over time-ordered (time, class, size) arrivals; packets that arrive before
-    ``start`` are served but not counted."""
+    ``start`` are served but not counted. ``departures``: where given, each sent packet's
+    (time its last bit leaves, class, size) is appended to it."""
     w = weights or [1.0 / classes] * classes
     quantum = quantum_bits or [1.0] * classes
     queues: list[deque[tuple[float, float, float]]] = [deque() for _ in range(classes)]
@@ -124,6 +126,8 @@ def _run_port(arrivals: list[tuple[float, int, float]], classes: int, capacity_b
             wait_sum[c] += now - t
             counted[c] += 1
         now += size / capacity_bps
+        if departures is not None:
+            departures.append((now, c, size))
         if scheduler == Scheduler.DRR and not queues[c]:
             deficit[c] = 0.0
             active.remove(c)
@@ -193,6 +197,36 @@ def simulate_smoothed_port(through_pps: list[float], local_pps: list[float],
     arrivals.sort()
     return _run_port(arrivals, classes, capacity_bps, scheduler, weights, None, 1_000_000,
                      warmup * horizon, "real")
+
+
+def simulate_port_pair(first_pps: list[float], through_share: list[float],
+                       local_pps: list[float], capacity_bps: tuple[float, float],
+                       schedulers: tuple[Scheduler, Scheduler], *,
+                       weights: tuple[list[float], list[float]],
+                       quantum_bits: tuple[list[float] | None, list[float] | None] = (None, None),
+                       buffer_packets: tuple[int, int] = (1_000_000, 1_000_000),
+                       sizes_bits: list[float] | None = None, packets: int = 200_000,
+                       warmup: float = 0.1, seed: int = 1) -> tuple[PortRun, PortRun]:
+    """Two per-class ports in a row: Poisson ``first_pps`` per class into the first; the
+    share ``through_share`` of each class's departures (each packet drawn alone) goes on to
+    the second, joined there by Poisson ``local_pps``. The oracle for the waits behind a
+    scheduled port (a DRR port with a saturated class sends a polled class in turns, not
+    as a smoothed renewal stream). Returns both ports' runs."""
+    rng = np.random.default_rng(seed)
+    classes = len(first_pps)
+    sizes = [sizes_bits or [300.0, 1700.0]] * classes
+    horizon = packets / (sum(first_pps) + sum(local_pps))
+    first = sorted(_poisson_arrivals(first_pps, sizes, horizon, rng))
+    sent: list[tuple[float, int, float]] = []
+    run1 = _run_port(first, classes, capacity_bps[0], schedulers[0], weights[0],
+                     quantum_bits[0], buffer_packets[0], warmup * horizon, "real", sent)
+    keep = rng.uniform(size=len(sent)) < np.asarray(through_share)[[c for _, c, _ in sent]]
+    arrivals = [d for d, k in zip(sent, keep.tolist(), strict=True) if k]
+    arrivals += _poisson_arrivals(local_pps, sizes, horizon, rng)
+    arrivals.sort()
+    run2 = _run_port(arrivals, classes, capacity_bps[1], schedulers[1], weights[1],
+                     quantum_bits[1], buffer_packets[1], 2 * warmup * horizon, "real")
+    return run1, run2
 
 
 def simulate_tandem(capacity_bps: tuple[float, float], through_pps: float, local_pps: float,
