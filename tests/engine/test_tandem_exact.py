@@ -8,7 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nettwin.engine.arrivals import evaluate_paths
+from nettwin.engine.bursts import Bursts
 from nettwin.engine.mg1k import SizeLaw
+from nettwin.engine.queueing import ArrivalModel
 from nettwin.engine.tandem_exact import GROUP_CHUNK, exact_groups, exact_term, group_waits
 from nettwin.reference.port_sim import Stream, simulate_tandem_ports
 
@@ -82,3 +85,38 @@ def test_many_groups_are_sampled_in_chunks_each_within_the_packets() -> None:
     assert own * pk == pytest.approx(np.full(n, run.stream_waiting_s[0]), rel=0.08)
     assert others * pk == pytest.approx(np.full(n, run.stream_waiting_s[1]), rel=0.08)
     assert own[GROUP_CHUNK] != own[0]  # a sample of its own, not the first chunk's again
+
+
+def test_behind_an_overloaded_port_the_waits_follow_the_carried_traffic() -> None:
+    # flow A over ports 0 -> 1 (load 0.5), cross traffic 0.7 at port 0 (offered 1.2: the
+    # port drops a sixth of each), local traffic 0.3 at port 1, K = 20, exponential sizes;
+    # the sample at the offered rates left A's packets past the path's end (-42 % at j)
+    k = 20
+    pps = np.array([0.5, 0.7, 0.3]) * C / 8000.0
+    law = SizeLaw.two_moment(np.full(3, 8000.0), np.full(3, 2 * 8000.0**2))
+    out = evaluate_paths(np.array([0, 2, 3, 4]), np.array([0, 1, 0, 1]), pps, law.mean_bits,
+                         law.second_moment_bits2, Bursts.poisson(3), np.array([C, C]),
+                         np.array([k, k], float), ArrivalModel.BURSTY, size_law=law)
+    run = simulate_tandem_ports((C, C), Stream(pps[0], exponential_bits=8000.0),
+                                Stream(pps[2], exponential_bits=8000.0), k, 3000.0,
+                                cross=Stream(pps[1], exponential_bits=8000.0),
+                                first_system_packets=k, seed=2)
+    assert out.hop_waiting_s[1] == pytest.approx(run.stream_waiting_s[0], rel=0.15)
+
+
+def test_a_groups_figures_do_not_depend_on_groups_sampled_beside_it() -> None:
+    # flow A 0 -> 1 with B joining at 1, then the same network with 40 unrelated flows on
+    # ports of their own: A's group draws from its own generator (its port pair)
+    def groups(extra: int) -> tuple[float, float]:
+        arcs, first = [0, 1, 1], [True, False, True]
+        for i in range(extra):
+            arcs += [2 + 2 * i, 3 + 2 * i]
+            first += [True, False]
+        a = np.array(arcs)
+        rate = np.full(a.size, 0.3 * C / 8000.0)
+        law = SizeLaw.two_moment(np.full(a.size, 8000.0), np.full(a.size, 2 * 8000.0**2))
+        g = exact_groups(a, np.array(first), np.ones(a.size, bool), rate,
+                         np.full(int(a.max()) + 1, C), law)
+        return float(g.own[0]), float(g.others[0])
+
+    assert groups(40) == groups(0)

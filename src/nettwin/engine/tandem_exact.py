@@ -12,17 +12,17 @@ departures from u are d_n = max(a_n, d_{n-1}) + S_n / C_u, from j e_n = max(d_n,
 + S_n / C_j. Both are running maxima (d_n = T_n + max_{i<=n} (a_i - T_{i-1}), T the
 cumulative service), so a sample path of every group is a few vectorised passes.
 
-``group_waits`` runs them on one fixed sample (common random numbers: the figures are a
-deterministic function of the rates and laws): the group's own Poisson packets (through a
-slower port they crossed together before u, if any), u's other traffic as Poisson packets
-that leave at u, and j's other traffic as Poisson packets that join at j (its trains into a
-j that others share queue behind one another, which a lone tandem never shows). Per group,
-the mean wait at j of its packets and of j's others, each relative to the same packets
-with the group arriving at j at its Poisson arrival times: the control variate cancels most
-of the sampling noise, and the ratios scale the engine's M/G/1/K wait (``exact_term``).
-Several groups at j add, each seeing the others as Poisson. Packet tandems (tests, and
-``docs/bursty-calibration.md``, tenth session): within about 6 %.
-"""
+``group_waits`` runs them on a fixed sample per group (its own generator, seeded by its port
+pair: the figures are a deterministic function of the rates, the laws and the pair): the
+group's own Poisson packets (through a slower port they crossed together before u, if any),
+u's other traffic as Poisson packets that leave at u, and j's other traffic as Poisson
+packets that join at j (its trains into a j that others share queue behind one another,
+which a lone tandem never shows). Per group, the mean wait at j of its packets and of j's
+others, each relative to the same packets with the group arriving at j at its Poisson
+arrival times: the control variate cancels most of the sampling noise, and the ratios scale
+the engine's M/G/1/K wait (``exact_term``). Several groups at j add, each seeing the others
+as Poisson. Packet tandems (tests, and ``docs/bursty-calibration.md``, tenth session):
+within about 6 %. """
 
 from __future__ import annotations
 
@@ -34,11 +34,12 @@ from nettwin.engine.mg1k import SizeLaw
 
 PACKETS = 24000  # slots per stream and group in the sample path (the busiest fills them)
 WARMUP = 0.1  # share of the path dropped before the mean (an empty start)
-SEED = 20261207
+SEED = 20261207  # with each group's key: its own generator
 # groups sampled at once: bounds memory (about 20 arrays of GROUP_CHUNK x PACKETS doubles,
-# ~120 MB) on a network of thousands of port pairs; every validation network has <= 30, so
-# their figures are those of one sample
+# ~120 MB) on a network of thousands of port pairs
 GROUP_CHUNK = 32
+LOAD_CAP = 0.95  # a port of the sample passes at most this share of its capacity
+MIN_PACKETS = 2000.0  # a ratio on n packets fewer than this counts n / this of its way from 1
 Components = tuple[np.ndarray, np.ndarray, np.ndarray]  # prob, fixed, exp [groups, width]
 
 
@@ -124,18 +125,9 @@ def exact_groups(arcs: np.ndarray, first: np.ndarray, poisson: np.ndarray, rate:
     before = np.where(cap_up < capacity[up], cap_up, np.inf)
     both = group_waits(own_rate, own_law, cross_rate, cross_law,
                        np.array([rate[h].sum() for h in local]), _mixtures(local, rate, law),
-                       capacity[up].astype(float), capacity[dn].astype(float), before)
+                       capacity[up].astype(float), capacity[dn].astype(float), before,
+                       keys=key)
     return ExactGroups(group, both[0], both[1])
-
-
-def _poisson_times(rng: np.random.Generator, rate: np.ndarray, n: int, horizon: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, Poisson arrival times up to ``horizon`` in ``n`` slots (the rest pushed past
-    twice the horizon, marked not live)."""
-    t = np.cumsum(rng.exponential(1.0, (rate.size, n)), axis=1) / np.maximum(
-        rate, 1e-300)[:, None]
-    live = (t < horizon[:, None]) & (rate[:, None] > 0)
-    return np.where(live, t, 2.0 * horizon[:, None] + 1.0), live
 
 
 def _fifo(t_a: np.ndarray, s_a: np.ndarray, t_b: np.ndarray, s_b: np.ndarray, cap: np.ndarray
@@ -157,74 +149,136 @@ def _fifo(t_a: np.ndarray, s_a: np.ndarray, t_b: np.ndarray, s_b: np.ndarray, ca
 def group_waits(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarray,
                 cross_law: Components, local_rate: np.ndarray, local_law: Components,
                 cap_up: np.ndarray, cap_here: np.ndarray, cap_before: np.ndarray | None = None,
-                packets: int = PACKETS) -> np.ndarray:
+                packets: int = PACKETS, keys: np.ndarray | None = None) -> np.ndarray:
     """Per group, [2, groups]: j's mean wait of the group's packets and of j's other
     packets (``local_rate``, Poisson, with their own law), each relative to the same
     packets with the group arriving at j at its Poisson arrival times. u's other traffic
     (``cross_rate``) leaves at u; ``cap_before`` a slower port the group crossed alone
     before u (its spacing kept through a faster u). j's other traffic is in the sample
     path: a group whose trains j's others leave too little room for queues behind them (a
-    line-rate train into a port that local traffic shares)."""
+    line-rate train into a port that local traffic shares).
+
+    The rates are those carried: a port offered more than ``LOAD_CAP`` of its capacity
+    passes its streams thinned alike (a drop-tail port loses the same share of each; the
+    sample's infinite buffers would otherwise fill for ever, its departures drifting past
+    the path's end). Each group draws from its own generator, seeded by ``keys`` (the
+    port pair; default its position), so a group's figures do not depend on the others
+    sampled beside it. A ratio on n packets, fewer than ``MIN_PACKETS``, goes only n /
+    ``MIN_PACKETS`` of its way from 1 (Poisson, the light-traffic limit of a stream that
+    rarely meets itself): a light group's few packets give noise, not a ratio."""
+    own_rate, cross_rate, local_rate = _carried(own_rate, own_law, cross_rate, cross_law,
+                                                local_rate, local_law, cap_up, cap_here,
+                                                cap_before)
     n_g = own_rate.size
-    if n_g <= GROUP_CHUNK:
-        return _group_waits(own_rate, own_law, cross_rate, cross_law, local_rate, local_law,
-                            cap_up, cap_here, cap_before, packets, np.random.default_rng(SEED))
+    keys = np.arange(n_g) if keys is None else np.asarray(keys)
     out = np.ones((2, n_g))
-    for c, lo in enumerate(range(0, n_g, GROUP_CHUNK)):  # memory: GROUP_CHUNK rows at once
+    for lo in range(0, n_g, GROUP_CHUNK):  # memory: GROUP_CHUNK rows at once
         rows = slice(lo, lo + GROUP_CHUNK)
-        out[:, rows] = _group_waits(
+        ratio, count = _group_waits(
             own_rate[rows], _rows(own_law, rows), cross_rate[rows], _rows(cross_law, rows),
             local_rate[rows], _rows(local_law, rows), cap_up[rows], cap_here[rows],
             None if cap_before is None else cap_before[rows], packets,
-            np.random.default_rng(SEED if c == 0 else [SEED, c]))
+            [np.random.default_rng([SEED, int(k)]) for k in keys[rows]])
+        out[:, rows] = 1.0 + (ratio - 1.0) * np.minimum(count / MIN_PACKETS, 1.0)
     return out
+
+
+def _mean_bits(law: Components) -> np.ndarray:
+    prob, fixed, expo = law
+    mean: np.ndarray = (prob * (fixed + expo)).sum(1) / np.maximum(prob.sum(1), 1e-300)
+    return mean
+
+
+def _carried(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarray,
+             cross_law: Components, local_rate: np.ndarray, local_law: Components,
+             cap_up: np.ndarray, cap_here: np.ndarray, cap_before: np.ndarray | None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rates each port of the sample passes on: every stream at an overloaded port
+    thinned to ``LOAD_CAP`` of its capacity together (the slower port before u, then u,
+    then j)."""
+    m_own, m_x, m_l = _mean_bits(own_law), _mean_bits(cross_law), _mean_bits(local_law)
+
+    def thin(load_bps: np.ndarray, cap: np.ndarray) -> np.ndarray:
+        cut: np.ndarray = np.minimum(1.0, LOAD_CAP * cap / np.maximum(load_bps, 1e-300))
+        return cut
+
+    own = np.asarray(own_rate, float)
+    if cap_before is not None:
+        own = own * np.where(np.isfinite(cap_before),
+                             thin(own * m_own, np.where(np.isfinite(cap_before),
+                                                        cap_before, 1.0)), 1.0)
+    at_u = thin(own * m_own + cross_rate * m_x, cap_up)
+    own, cross = own * at_u, cross_rate * at_u
+    at_j = thin(own * m_own + local_rate * m_l, cap_here)
+    return own * at_j, cross, local_rate * at_j
 
 
 def _rows(law: Components, rows: slice) -> Components:
     return law[0][rows], law[1][rows], law[2][rows]
 
 
+def _stacked(gens: list[np.random.Generator], draw: str, n: int) -> np.ndarray:
+    """One row of ``n`` draws (``random`` or unit ``exponential``) from each generator."""
+    return np.stack([getattr(g, draw)(size=n) for g in gens]) if gens else np.zeros((0, n))
+
+
+def _poisson_times(gens: list[np.random.Generator], rate: np.ndarray, n: int,
+                   horizon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, Poisson arrival times up to ``horizon`` in ``n`` slots (the rest pushed past
+    twice the horizon, marked not live)."""
+    t = np.cumsum(_stacked(gens, "exponential", n), axis=1) / np.maximum(rate, 1e-300)[:, None]
+    live = (t < horizon[:, None]) & (rate[:, None] > 0)
+    return np.where(live, t, 2.0 * horizon[:, None] + 1.0), live
+
+
 def _group_waits(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarray,
                  cross_law: Components, local_rate: np.ndarray, local_law: Components,
                  cap_up: np.ndarray, cap_here: np.ndarray, cap_before: np.ndarray | None,
-                 packets: int, rng: np.random.Generator) -> np.ndarray:
+                 packets: int, gens: list[np.random.Generator]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The ratios [2, groups] and the packets each rests on [2, groups]."""
     n_g = own_rate.size
-    out = np.ones((2, n_g))
+    out, count = np.ones((2, n_g)), np.zeros((2, n_g))
     if n_g == 0:
-        return out
+        return out, count
     # one horizon per row that every stream's ``packets`` slots cover (the busiest fills
     # them); the quieter streams' slots past it are padding
     busiest = np.maximum(np.maximum(own_rate, cross_rate), local_rate)
     horizon = packets / (1.05 * np.maximum(busiest, 1e-300))
-    t_own, live_o = _poisson_times(rng, own_rate, packets, horizon)
-    s_own = np.where(live_o, _draw(own_law, rng.random((n_g, packets)),
-                                   rng.exponential(1.0, (n_g, packets))), 0.0)
+
+    def sizes(law: Components, live: np.ndarray) -> np.ndarray:
+        drawn = _draw(law, _stacked(gens, "random", packets),
+                      _stacked(gens, "exponential", packets))
+        return np.where(live, drawn, 0.0)
+
+    t_own, live_o = _poisson_times(gens, own_rate, packets, horizon)
+    s_own = sizes(own_law, live_o)
     t_in = t_own
     if cap_before is not None:
         slow = np.isfinite(cap_before)
         t_in = np.where(slow[:, None], _running_departures(
             t_own, s_own / np.where(slow, cap_before, 1.0)[:, None]), t_own)
-    n_x = packets
-    t_x, live_x = _poisson_times(rng, cross_rate, n_x, horizon)
-    s_x = np.where(live_x, _draw(cross_law, rng.random((n_g, n_x)),
-                                 rng.exponential(1.0, (n_g, n_x))), 0.0)
+    t_x, live_x = _poisson_times(gens, cross_rate, packets, horizon)
+    s_x = sizes(cross_law, live_x)
     d_u, _, _ = _fifo(t_in, s_own, t_x, s_x, cap_up)
-    t_l, live_l = _poisson_times(rng, local_rate, packets, horizon)
-    s_l = np.where(live_l, _draw(local_law, rng.random((n_g, packets)),
-                                 rng.exponential(1.0, (n_g, packets))), 0.0)
+    t_l, live_l = _poisson_times(gens, local_rate, packets, horizon)
+    s_l = sizes(local_law, live_l)
     keep_own = live_o & (t_own >= (WARMUP * horizon)[:, None])
     keep_l = live_l & (t_l >= (WARMUP * horizon)[:, None])
+    count[0], count[1] = keep_own.sum(1), keep_l.sum(1)
     means = []
     for arrive in (d_u, t_own):
         _, w_own, w_l = _fifo(arrive, s_own, t_l, s_l, cap_here)
-        means.append(((w_own * keep_own).sum(1) / np.maximum(keep_own.sum(1), 1),
-                      (w_l * keep_l).sum(1) / np.maximum(keep_l.sum(1), 1)))
+        means.append(((w_own * keep_own).sum(1) / np.maximum(count[0], 1),
+                      (w_l * keep_l).sum(1) / np.maximum(count[1], 1)))
     (t_o, t_oth), (p_o, p_oth) = means
     good = (own_rate > 0) & (p_o > 0)
     out[0, good] = t_o[good] / p_o[good]
     good = (own_rate > 0) & (local_rate > 0) & (p_oth > 0)
     out[1, good] = t_oth[good] / p_oth[good]
-    return out
+    # the others' ratio moves with the group's packets among them, too few of either: noise
+    count[1] = np.minimum(count[0], count[1])
+    return out, count
 
 
 def exact_term(groups: ExactGroups, arcs: np.ndarray, lam_hop: np.ndarray,
