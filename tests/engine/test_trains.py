@@ -15,7 +15,7 @@ from nettwin.engine.trains import (
     back_to_back_train_wait,
     back_to_back_variability,
     law_points,
-    tandem_factor,
+    self_pair_ratio,
     tandem_pairs,
 )
 from nettwin.reference.port_sim import Stream, simulate_tandem_ports
@@ -119,36 +119,35 @@ def _tandem_wait(lam_a: float, lam_o: float, cap_u: float, cap_j: float, exponen
 
 
 def _one_tandem(lam_a: float, lam_o: float, cap_u: float, cap_j: float, scv: float
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """tandem_factor of flow a (hops 0, 1: u then j) with u's other traffic (hop 2)."""
+                ) -> np.ndarray:
+    """self_pair_ratio per hop of flow a (hops 0, 1: u then j) with u's other traffic (hop
+    2)."""
     arcs = np.array([0, 1, 0])
     first = np.array([True, False, True])
     lam = np.array([lam_a, lam_a, lam_o])
     cap = np.array([cap_u, cap_j])
     size, size_scv = np.ones(3), np.full(3, scv)
-    pairs = tandem_pairs(arcs, first, size, size_scv, cap)
-    return tandem_factor(pairs, arcs, 2, lam, (1.0 + size_scv) / cap[arcs] ** 2)
+    return self_pair_ratio(tandem_pairs(arcs, first, size, size_scv, cap), arcs, 2, lam)
 
 
-def test_tandem_pair_factor_closed_forms() -> None:
+def test_self_pair_ratio_closed_forms() -> None:
     # one flow alone on two links, light traffic: equal sizes after a link no faster never
     # wait behind their own packets (exact at any load); after a link twice as fast the
     # pair waits E[S_u (S_j - S_u)] + (S_j - S_u)^2 / 2 = 3 S_j^2 / 8 against S_j^2 / 2;
     # exponential sizes on equal links: E[S_a (S_a - S_b)^+] + E[((S_a - S_b)^+)^2] / 2
     # = (5/4 + 1/2) E[S]^2 against E[S^2] / 2 = E[S]^2
-    assert _one_tandem(0.01, 0.0, 1.0, 1.0, 0.0)[0][1] == 0.0
-    assert _one_tandem(0.01, 0.0, 0.5, 1.0, 0.0)[0][1] == 0.0
-    assert _one_tandem(0.01, 0.0, 2.0, 1.0, 0.0)[0][1] == pytest.approx(0.75)
-    port, hop = _one_tandem(0.01, 0.0, 1.0, 1.0, 1.0)
-    assert port[1] == pytest.approx(1.75, rel=0.04)  # 16-point discretisation
-    assert hop[1] == pytest.approx(port[1])  # the port's only stream
-    assert port[0] == 1.0 and hop[0] == 1.0 and hop[2] == 1.0  # entering traffic: Poisson
+    assert _one_tandem(0.01, 0.0, 1.0, 1.0, 0.0)[1] == 0.0
+    assert _one_tandem(0.01, 0.0, 0.5, 1.0, 0.0)[1] == 0.0
+    assert _one_tandem(0.01, 0.0, 2.0, 1.0, 0.0)[1] == pytest.approx(0.75)
+    hop = _one_tandem(0.01, 0.0, 1.0, 1.0, 1.0)
+    assert hop[1] == pytest.approx(1.75, rel=0.04)  # 16-point discretisation
+    assert hop[0] == 1.0 and hop[2] == 1.0  # entering traffic: Poisson
 
 
 @pytest.mark.parametrize(("lam_o", "cap_u", "exponential", "low"),
                          [(0.1, 2.0, False, 0.0), (0.0, 1.0, True, 0.0),
                           (0.1, 1.0, True, 0.1)])
-def test_tandem_pair_factor_matches_a_packet_level_tandem(lam_o: float, cap_u: float,
+def test_self_pair_ratio_matches_a_packet_level_tandem(lam_o: float, cap_u: float,
                                                           exponential: bool, low: float
                                                           ) -> None:
     # the light-traffic wait at the second port, measured in a packet-level tandem where
@@ -160,7 +159,7 @@ def test_tandem_pair_factor_matches_a_packet_level_tandem(lam_o: float, cap_u: f
     got = _tandem_wait(lam_a, lam_o, cap_u, 1.0, exponential, 200_000, seed=7)
     m2 = 2.0 if exponential else 1.0
     pk = lam_a * m2 / 2.0 / (1.0 - lam_a)
-    want = _one_tandem(lam_a, lam_o, cap_u, 1.0, 1.0 if exponential else 0.0)[0][1]
+    want = _one_tandem(lam_a, lam_o, cap_u, 1.0, 1.0 if exponential else 0.0)[1]
     assert got / pk == pytest.approx(want * (1.0 + low), rel=0.08)
 
 
@@ -250,7 +249,7 @@ def test_law_points_keep_each_flows_law() -> None:
     assert np.count_nonzero(w[0]) == 2  # the bimodal law stays two points
 
 
-def test_tandem_pair_factor_takes_the_flows_own_law() -> None:
+def test_self_pair_ratio_takes_the_flows_own_law() -> None:
     # one bimodal flow alone on two equal links, light traffic: the pair term by brute
     # force over the four size pairs, E[S_a (S_a - S_b)^+] + E[((S_a - S_b)^+)^2] / 2
     # against E[S^2] / 2 (1.41; the two-moment fit of the law, a constant plus an
@@ -264,8 +263,8 @@ def test_tandem_pair_factor_takes_the_flows_own_law() -> None:
     arcs, first, cap = np.array([0, 1]), np.array([True, False]), np.array([1e6, 1e6])
     mean, m2 = law.mean_bits, law.second_moment_bits2
     pairs = tandem_pairs(arcs, first, mean, m2 / mean ** 2 - 1.0, cap, law)
-    port, _ = tandem_factor(pairs, arcs, 2, np.full(2, 1e-3), m2 / cap[arcs] ** 2)
-    assert port[1] == pytest.approx(pair / (second / 2.0), rel=1e-6)
+    hop = self_pair_ratio(pairs, arcs, 2, np.full(2, 1e-3))
+    assert hop[1] == pytest.approx(pair / (second / 2.0), rel=1e-6)
 
 
 def test_a_bimodal_flow_behind_a_link_as_fast_matches_packets() -> None:

@@ -84,9 +84,9 @@ At a port (FIFO, one buffer of K packets including the one in service):
   traffic as Poisson packets: the group's and the others' wait ratios against Poisson
   arrivals scale the port's M/G/1/K wait, several groups adding. Packet tandems (one
   stream, cross traffic at u, local traffic at j, two upstream ports merging; tests):
-  within about 6 %. It replaces the light-traffic pair term (``trains.tandem_factor``)
-  and, for those hops, the busy-port trains below. Its wait ratio (with / without)
-  rescales the buffer's tail, the loss (``mg1k.rescaled_loss``).
+  within about 6 %. It replaces the light-traffic pair term between streams (the former
+  ``trains.tandem_factor``) and, for those hops, the busy-port trains below. Its wait ratio
+  (with / without) rescales the buffer's tail, the loss (``mg1k.rescaled_loss``).
 * Busy ports send trains (``persistent_smoothing_term``, in place of QNA's smoothing): a
   Poisson stream leaving a busy port u for a port no faster keeps its sizes, so the share
   rho_u^1.5 of its packets that left right behind the one before arrive with the

@@ -10,8 +10,9 @@ right behind another is that packet's own transmission there, not exponential:
 * ``back_to_back_variability``, ``back_to_back_gap_wait``, ``back_to_back_train_wait`` and
   ``backlog_smoothing``: a burst clipped at the port before arrives as that port's
   backlogged output;
-* ``tandem_pairs`` and ``tandem_factor``: light-traffic pairs of packets from the same
-  upstream port (equal sizes after a link no faster never queue behind one another);
+* ``tandem_pairs`` and ``self_pair_ratio``: the light-traffic pair of a packet and the next
+  of its own stream from the same upstream port (equal sizes after a link no faster never
+  queue behind one another; ``tandem_exact`` takes the whole tandem for Poisson hops);
 * ``size_law_points``: each flow's two-moment size law as weighted points; ``law_points``
   each flow's own law (``mg1k.SizeLaw``) so.
 
@@ -149,9 +150,10 @@ def law_points(law: SizeLaw, n: int = SIZE_POINTS) -> tuple[np.ndarray, np.ndarr
 
 @dataclass(frozen=True, eq=False)
 class TandemPairs:
-    """Ordered pairs of hops (blocker a, later packet b) that reach a port from the same
-    upstream port, their packet sizes as discretised laws ([pairs, points of a, points of
-    b]): what ``tandem_factor`` needs, fixed by the paths and sizes."""
+    """Pairs of hops (blocker a, later packet b: each transit hop with itself, the next
+    packet of its own stream) that reach a port from an upstream port, their packet sizes
+    as discretised laws ([pairs, points of a, points of b]): what ``self_pair_ratio``
+    needs, fixed by the paths and sizes."""
 
     a: np.ndarray  # hop of the earlier packet (the one in service at j)
     b: np.ndarray  # hop of the later packet
@@ -165,17 +167,13 @@ class TandemPairs:
 def tandem_pairs(arcs: np.ndarray, first: np.ndarray, size_bits: np.ndarray,
                  size_scv: np.ndarray, capacity: np.ndarray, law: SizeLaw | None = None
                  ) -> TandemPairs:
-    """Every ordered pair of hops that enter the same port from the same upstream port. The
-    pair's spacing is that of the slowest port of the path the two share up to j (light
-    traffic: a faster port passes packets on as they came, so equal sizes that crossed a
-    slow link together never queue behind one another after it)."""
-    step = np.nonzero(~first)[0]
-    key = arcs[step - 1] * capacity.size + arcs[step]
-    order = np.argsort(key, kind="stable")
-    step, key = step[order], key[order]
-    groups = np.split(step, np.flatnonzero(np.diff(key)) + 1) if step.size else []
-    a = np.concatenate([np.repeat(g, g.size) for g in groups]) if groups else np.zeros(0, int)
-    b = np.concatenate([np.tile(g, g.size) for g in groups]) if groups else np.zeros(0, int)
+    """Every transit hop paired with itself (a packet and the next of its stream; pairs of
+    different streams were the light-traffic term ``tandem_exact`` replaced: all of them,
+    flows squared per port pair, held hundreds of MB). The pair's spacing is that of the
+    slowest port of its path up to j (light traffic: a faster port passes packets on as
+    they came, so equal sizes that crossed a slow link together never queue behind one
+    another after it)."""
+    a = b = np.nonzero(~first)[0]
     pts, w = size_law_points(size_bits, size_scv) if law is None else law_points(law)
     cu, cj = capacity[arcs[a - 1]], capacity[arcs[a]]
     idx = np.arange(arcs.size)
@@ -193,54 +191,6 @@ def tandem_pairs(arcs: np.ndarray, first: np.ndarray, size_bits: np.ndarray,
     return TandemPairs(a, b, arcs[a - 1], sau, np.maximum(saj - sbu, 0.0),
                        w[a][:, :, None] * w[b][:, None, :],
                        (w[a] * (pts[a] / cj[:, None]) ** 2).sum(1) / 2.0)
-
-
-TANDEM_UP_POWER = 4.0  # a pair's light-traffic term fades as 1 - rho_u^4 (u busy)
-TANDEM_PORT_POWER = 1.0  # the port's correction fades as 1 - rho_j (j busy)
-
-
-def tandem_factor(pairs: TandemPairs, arcs: np.ndarray, n_ports: int, lam_hop: np.ndarray,
-                  x2_hop: np.ndarray, up_weight: np.ndarray | None = None,
-                  lam_all: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Light-traffic factor on a port's packet-scale wait from packets that keep their size
-    from hop to hop: per port (its arrivals' mean) and per hop (the packets of that hop).
-
-    Light traffic: a packet waits only for the one in service when it arrives. Packet b
-    reaching port j from port u after packet a (both Poisson at u, in that order): if b
-    reached u during a's transmission there (and no other packet of u's came between) it
-    left right behind a, the gap at j is S_b^u and it waits (S_a^j - S_b^u)^+; if later,
-    by T after a left u, it waits (S_a^j - S_b^u - T)^+. Per unit rate of a:
-    E[S_a^u* (S_a^j - S_b^u)^+] + E[((S_a^j - S_b^u)^+)^2] / 2 (S_a^u* = (1 - e^{-l_o
-    S_a^u}) / l_o, l_o u's other traffic), against E[(S_a^j)^2] / 2 for Poisson arrivals
-    at j. Equal sizes after a link no faster never wait behind their own stream; variable
-    sizes bunch small packets behind a large one, which queue behind it again. Sizes are
-    each flow's own law (``law``, per hop: ``law_points``) or else its two-moment law as
-    ``SIZE_POINTS`` points; the Poisson value is taken on the same points and rescaled to
-    the exact second moment. Pairs from other upstream ports, or entering at j, are
-    independent (the Poisson value). ``lam_hop`` the rates whose pairs count (zero: left at
-    the Poisson value), ``lam_all`` every hop's rate (default ``lam_hop``), ``up_weight``
-    per upstream port: a factor on its pairs' terms."""
-    lam_all = lam_hop if lam_all is None else lam_all
-    lam = np.bincount(arcs, weights=lam_all, minlength=n_ports)
-    base = np.bincount(arcs, weights=lam_all * x2_hop / 2.0, minlength=n_ports)
-    pa, pb = pairs.a, pairs.b
-    if pa.size == 0:
-        return np.ones(n_ports), np.ones(lam_all.size)
-    key = pairs.up * n_ports + arcs[pa]
-    _, inv = np.unique(key, return_inverse=True)
-    to_j = np.bincount(inv, weights=np.where(pa == pb, lam_all[pa], 0.0))[inv]
-    ratio = _pair_ratio(pairs, slice(None), lam[pairs.up] - to_j)
-    pair = lam_hop[pa] * lam_hop[pb] * (ratio - 1.0) * (x2_hop[pa] / 2.0)
-    if up_weight is not None:
-        pair = pair * up_weight[pairs.up]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.bincount(arcs[pa], weights=pair, minlength=n_ports) / np.maximum(lam, 1e-300)
-        f_port: np.ndarray = np.where(base > 0, np.maximum(1.0 + delta / base, 0.0), 1.0)
-        own = np.bincount(pb, weights=pair, minlength=lam_all.size) / np.maximum(lam_all,
-                                                                                1e-300)
-        f_hop: np.ndarray = np.where(base[arcs] > 0, np.maximum(1.0 + own / base[arcs], 0.0),
-                                     1.0)
-    return f_port, f_hop
 
 
 def back_to_back_gap_wait(size_bits: np.ndarray, size_scv: np.ndarray, cap_up: np.ndarray,
@@ -379,9 +329,19 @@ def backlog_smoothing(arcs: np.ndarray, n_ports: int, backlogged: np.ndarray,
 def self_pair_ratio(pairs: TandemPairs, arcs: np.ndarray, n_ports: int,
                     lam_all: np.ndarray) -> np.ndarray:
     """Per hop: the light-traffic wait a packet adds to the next one of its own stream at
-    this port, relative to Poisson arrivals (``tandem_factor``'s pair term for a = b): 0 for
-    equal sizes behind a port no faster, above 1 for variable sizes (small packets bunch
-    behind a large one); 1 for a hop with no upstream port."""
+    this port, relative to Poisson arrivals: 0 for equal sizes behind a port no faster,
+    above 1 for variable sizes (small packets bunch behind a large one); 1 for a hop with
+    no upstream port.
+
+    Light traffic: a packet waits only for the one in service when it arrives. Packet b
+    reaching port j from port u after packet a (both Poisson at u, in that order): if b
+    reached u during a's transmission there (and no other packet of u's came between) it
+    left right behind a, the gap at j is S_b^u and it waits (S_a^j - S_b^u)^+; if later,
+    by T after a left u, it waits (S_a^j - S_b^u - T)^+. Per unit rate of a:
+    E[S_a^u* (S_a^j - S_b^u)^+] + E[((S_a^j - S_b^u)^+)^2] / 2 (S_a^u* = (1 - e^{-l_o
+    S_a^u}) / l_o, l_o u's other traffic), against E[(S_a^j)^2] / 2 for Poisson arrivals
+    at j. Sizes are each flow's own law (``law_points``) or else its two-moment law as
+    ``SIZE_POINTS`` points, the Poisson value taken on the same points."""
     out = np.ones(lam_all.size)
     same = pairs.a == pairs.b
     if not same.any():
