@@ -21,7 +21,10 @@ the mean wait at j of its packets and of j's others, each relative to the same p
 with the group arriving at j at its Poisson arrival times: the control variate cancels most
 of the sampling noise, and the ratios scale the engine's M/G/1/K wait (``exact_term``).
 Several groups at j add, each seeing the others as Poisson. Packet tandems (tests, and
-``docs/bursty-calibration.md``, tenth session): within about 6 %.
+``docs/bursty-calibration.md``, tenth session): within about 6 %. The same path through j's
+finite buffer gives the loss ratio (``exact_loss_gain``): a buffer of a few packets counts
+them, so it feels small packets bunched behind a large one more than the mean wait says
+(eleventh session).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from nettwin.engine.mg1k import SizeLaw
 
@@ -39,6 +43,13 @@ SEED = 20261207
 # ~120 MB) on a network of thousands of port pairs; every validation network has <= 30, so
 # their figures are those of one sample
 GROUP_CHUNK = 32
+# drops in a group's Poisson path at which its finite-buffer loss ratio and the infinite
+# buffer's rescale (``mg1k.rescaled_loss``) weigh the same (log-linear blend d / (d + D)):
+# few drops are sampling noise (tuning: 0 -> 81.9 %, 20 / 50 / 150 -> 83.6 / 83.6 / 82.5 %
+# of lossy links within +-30 %)
+LOSS_DROPS_HALF = 50.0
+# a group's finite-buffer loss ratio taken at most this far either way (as the rescale's)
+LOSS_RATIO_MAX = 5.0
 Components = tuple[np.ndarray, np.ndarray, np.ndarray]  # prob, fixed, exp [groups, width]
 
 
@@ -90,10 +101,15 @@ class ExactGroups:
     group: np.ndarray  # per hop, its group or -1 (first hops, on-off streams)
     own: np.ndarray  # per group, its packets' wait ratio with j's other traffic in the path
     others: np.ndarray  # per group, the same for j's other packets
+    # per group, j's loss with its finite buffer (all of j's packets) relative to the group
+    # arriving as Poisson, and the drops in that Poisson path (how much the ratio says)
+    loss: np.ndarray | None = None
+    drops: np.ndarray | None = None
 
 
 def exact_groups(arcs: np.ndarray, first: np.ndarray, poisson: np.ndarray, rate: np.ndarray,
-                 capacity: np.ndarray, law: SizeLaw) -> ExactGroups:
+                 capacity: np.ndarray, law: SizeLaw, system_packets: np.ndarray | None = None
+                 ) -> ExactGroups:
     """The Poisson transit hops by the port pair they cross (u's other traffic, every other
     hop at u, taken as Poisson packets that leave at u), at the offered ``rate``."""
     n = capacity.size
@@ -124,8 +140,12 @@ def exact_groups(arcs: np.ndarray, first: np.ndarray, poisson: np.ndarray, rate:
     before = np.where(cap_up < capacity[up], cap_up, np.inf)
     both = group_waits(own_rate, own_law, cross_rate, cross_law,
                        np.array([rate[h].sum() for h in local]), _mixtures(local, rate, law),
-                       capacity[up].astype(float), capacity[dn].astype(float), before)
-    return ExactGroups(group, both[0], both[1])
+                       capacity[up].astype(float), capacity[dn].astype(float), before,
+                       system_packets=None if system_packets is None
+                       else np.asarray(system_packets, float)[dn])
+    if system_packets is None:
+        return ExactGroups(group, both[0], both[1])
+    return ExactGroups(group, both[0], both[1], both[2], both[3])
 
 
 def _poisson_times(rng: np.random.Generator, rate: np.ndarray, n: int, horizon: np.ndarray
@@ -157,27 +177,32 @@ def _fifo(t_a: np.ndarray, s_a: np.ndarray, t_b: np.ndarray, s_b: np.ndarray, ca
 def group_waits(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarray,
                 cross_law: Components, local_rate: np.ndarray, local_law: Components,
                 cap_up: np.ndarray, cap_here: np.ndarray, cap_before: np.ndarray | None = None,
-                packets: int = PACKETS) -> np.ndarray:
+                packets: int = PACKETS, system_packets: np.ndarray | None = None) -> np.ndarray:
     """Per group, [2, groups]: j's mean wait of the group's packets and of j's other
     packets (``local_rate``, Poisson, with their own law), each relative to the same
-    packets with the group arriving at j at its Poisson arrival times. u's other traffic
-    (``cross_rate``) leaves at u; ``cap_before`` a slower port the group crossed alone
-    before u (its spacing kept through a faster u). j's other traffic is in the sample
-    path: a group whose trains j's others leave too little room for queues behind them (a
-    line-rate train into a port that local traffic shares)."""
+    packets with the group arriving at j at its Poisson arrival times; with
+    ``system_packets`` (j's buffer) [4, groups], also the packets j drops holding that many
+    relative to the same Poisson path, and that path's drops (ratio 1 where it drops none).
+    u's other traffic (``cross_rate``) leaves at u; ``cap_before`` a slower port the group
+    crossed alone before u (its spacing kept through a faster u). j's other traffic is in
+    the sample path: a group whose trains j's others leave too little room for queues
+    behind them (a line-rate train into a port that local traffic shares)."""
     n_g = own_rate.size
+    kk = np.zeros(n_g) if system_packets is None else system_packets
     if n_g <= GROUP_CHUNK:
-        return _group_waits(own_rate, own_law, cross_rate, cross_law, local_rate, local_law,
-                            cap_up, cap_here, cap_before, packets, np.random.default_rng(SEED))
-    out = np.ones((2, n_g))
+        res = _group_waits(own_rate, own_law, cross_rate, cross_law, local_rate, local_law,
+                           cap_up, cap_here, cap_before, packets, np.random.default_rng(SEED),
+                           kk)
+        return res if system_packets is not None else res[:2]
+    out = np.ones((4, n_g))
     for c, lo in enumerate(range(0, n_g, GROUP_CHUNK)):  # memory: GROUP_CHUNK rows at once
         rows = slice(lo, lo + GROUP_CHUNK)
         out[:, rows] = _group_waits(
             own_rate[rows], _rows(own_law, rows), cross_rate[rows], _rows(cross_law, rows),
             local_rate[rows], _rows(local_law, rows), cap_up[rows], cap_here[rows],
             None if cap_before is None else cap_before[rows], packets,
-            np.random.default_rng(SEED if c == 0 else [SEED, c]))
-    return out
+            np.random.default_rng(SEED if c == 0 else [SEED, c]), kk[rows])
+    return out if system_packets is not None else out[:2]
 
 
 def _rows(law: Components, rows: slice) -> Components:
@@ -187,9 +212,11 @@ def _rows(law: Components, rows: slice) -> Components:
 def _group_waits(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarray,
                  cross_law: Components, local_rate: np.ndarray, local_law: Components,
                  cap_up: np.ndarray, cap_here: np.ndarray, cap_before: np.ndarray | None,
-                 packets: int, rng: np.random.Generator) -> np.ndarray:
+                 packets: int, rng: np.random.Generator, system_packets: np.ndarray
+                 ) -> np.ndarray:
     n_g = own_rate.size
-    out = np.ones((2, n_g))
+    out = np.ones((4, n_g))
+    out[3] = 0.0
     if n_g == 0:
         return out
     # one horizon per row that every stream's ``packets`` slots cover (the busiest fills
@@ -215,15 +242,80 @@ def _group_waits(own_rate: np.ndarray, own_law: Components, cross_rate: np.ndarr
     keep_own = live_o & (t_own >= (WARMUP * horizon)[:, None])
     keep_l = live_l & (t_l >= (WARMUP * horizon)[:, None])
     means = []
+    drops = []
     for arrive in (d_u, t_own):
         _, w_own, w_l = _fifo(arrive, s_own, t_l, s_l, cap_here)
         means.append(((w_own * keep_own).sum(1) / np.maximum(keep_own.sum(1), 1),
                       (w_l * keep_l).sum(1) / np.maximum(keep_l.sum(1), 1)))
+        drops.append(_finite_drops(arrive, s_own, live_o, t_l, s_l, live_l, cap_here,
+                                   system_packets, WARMUP * horizon))
+    fin = (system_packets >= 1) & (drops[1] > 0) & (own_rate > 0)
+    out[2, fin] = drops[0][fin] / drops[1][fin]
+    out[3] = drops[1]
     (t_o, t_oth), (p_o, p_oth) = means
     good = (own_rate > 0) & (p_o > 0)
     out[0, good] = t_o[good] / p_o[good]
     good = (own_rate > 0) & (local_rate > 0) & (p_oth > 0)
     out[1, good] = t_oth[good] / p_oth[good]
+    return out
+
+
+def _finite_drops(t_a: np.ndarray, s_a: np.ndarray, live_a: np.ndarray, t_b: np.ndarray,
+                  s_b: np.ndarray, live_b: np.ndarray, cap: np.ndarray, k: np.ndarray,
+                  start: np.ndarray) -> np.ndarray:
+    """Per row, the packets that a FIFO port holding ``k`` packets drops after ``start``
+    (both streams, live slots only)."""
+    out = np.zeros(t_a.shape[0])
+    for g in range(t_a.shape[0]):
+        if k[g] < 1:
+            continue
+        at = np.concatenate([t_a[g][live_a[g]], t_b[g][live_b[g]]])
+        sz = np.concatenate([s_a[g][live_a[g]], s_b[g][live_b[g]]]) / cap[g]
+        o = np.argsort(at, kind="stable")
+        out[g] = _drop_kernel(at[o], sz[o], int(k[g]), float(start[g]))
+    return out
+
+
+@njit(cache=True)
+def _drop_kernel(arrive: np.ndarray, service: np.ndarray, k: int, start: float
+                 ) -> float:  # pragma: no cover
+    ring = np.zeros(k)  # departure times of the packets in the system, oldest first
+    head, count, free_at, lost = 0, 0, 0.0, 0.0
+    for n in range(arrive.size):
+        a = arrive[n]
+        while count > 0 and ring[head] <= a:
+            head = (head + 1) % k
+            count -= 1
+        if count >= k:
+            if a >= start:
+                lost += 1.0
+            continue
+        free_at = max(a, free_at) + service[n]
+        ring[(head + count) % k] = free_at
+        count += 1
+    return lost
+
+
+def exact_loss_gain(groups: ExactGroups, arcs: np.ndarray, n_ports: int,
+                    rescale_gain: np.ndarray) -> np.ndarray:
+    """Per port, the factor on its loss from the groups that reach it: their finite-buffer
+    loss ratios (several groups add, as their waits do), blended in the log with
+    ``rescale_gain`` (the infinite buffer's wait ratio through ``mg1k.rescaled_loss``) by
+    the drops behind them. Why: a small buffer counts packets, so it feels small packets
+    bunched behind a large one (kept sizes) more than the mean wait says (K = 6 behind a
+    port as fast, exponential sizes: packets 8.1 % loss, the rescale 6.7 %, this 8.5 %)."""
+    if groups.loss is None or groups.drops is None:
+        return rescale_gain
+    inside = groups.group >= 0
+    j_of = np.zeros(groups.own.size, np.int64)
+    j_of[groups.group[inside]] = arcs[inside]
+    ratio = np.clip(groups.loss, 1.0 / LOSS_RATIO_MAX, LOSS_RATIO_MAX)
+    sample = np.maximum(1.0 + np.bincount(j_of, weights=ratio - 1.0, minlength=n_ports),
+                        1.0 / LOSS_RATIO_MAX)
+    drops = np.bincount(j_of, weights=groups.drops, minlength=n_ports)
+    w = drops / (drops + LOSS_DROPS_HALF)
+    out: np.ndarray = np.exp(w * np.log(sample) + (1.0 - w) * np.log(
+        np.maximum(rescale_gain, 1e-300)))
     return out
 
 
