@@ -11,7 +11,7 @@ import pytest
 from nettwin.engine.arrivals import evaluate_paths
 from nettwin.engine.bursts import Bursts
 from nettwin.engine.mg1k import SizeLaw
-from nettwin.engine.queueing import ArrivalModel
+from nettwin.engine.queueing import ArrivalModel, mm1k_blocking_and_mean
 from nettwin.engine.tandem_exact import GROUP_CHUNK, exact_groups, exact_term, group_waits
 from nettwin.reference.port_sim import Stream, simulate_tandem_ports
 
@@ -120,3 +120,22 @@ def test_a_groups_figures_do_not_depend_on_groups_sampled_beside_it() -> None:
         return float(g.own[0]), float(g.others[0])
 
     assert groups(40) == groups(0)
+
+
+@pytest.mark.parametrize(("load", "local_load", "k"), [(0.6, 0.2, 6), (0.65, 0.0, 6),
+                                                       (0.5, 0.3, 11)])
+def test_finite_buffer_loss_ratio_matches_packets(load: float, local_load: float,
+                                                  k: int) -> None:
+    # exponential sizes kept behind a port as fast: the sample path's loss at j's K, as a
+    # ratio to the same packets arriving as Poisson, times M/M/1/K (Poisson arrivals, exact)
+    # is the packet tandem's loss (the infinite buffer's wait ratio said -16..-37 % here)
+    lam, lam_l = load * C / 8000.0, local_load * C / 8000.0
+    ratio, drops = group_waits(np.array([lam]), EXP, np.zeros(1), EXP, np.array([lam_l]), EXP,
+                               np.array([C]), np.array([C]),
+                               system_packets=np.array([float(k)]))[2:, 0]
+    blocking, _ = mm1k_blocking_and_mean(np.array([load + local_load]), np.array([float(k)]))
+    runs = [simulate_tandem_ports((C, C), Stream(lam, exponential_bits=8000.0),
+                                  Stream(max(lam_l, 1e-9), exponential_bits=8000.0), k, 1000.0,
+                                  seed=seed).loss for seed in (1, 2)]
+    assert drops > 100  # enough for the ratio to say itself (``LOSS_DROPS_HALF``)
+    assert ratio * blocking[0] == pytest.approx(np.mean(runs), rel=0.10)

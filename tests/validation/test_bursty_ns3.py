@@ -46,13 +46,17 @@ DATA = Path(__file__).resolve().parent / "data" / "ns3_bursty"
 # session's exact tandem for Poisson transit groups (``engine.tandem_exact``): h01-h08 6.57 /
 # 4.57 / 81.6 % (two lossy links fewer within +-30 %), h09-h12 6.42 / 4.80 / 81.0 % (one
 # fewer), all twelve 6.52 / 4.65 / 81.4 %: wait tolerances tightened, the loss one lowered
-# to what was measured (a recorded trade, docs/bursty-calibration.md).
-WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.070, 0.050, 0.80
+# to what was measured (a recorded trade, docs/bursty-calibration.md). The eleventh
+# session's finite-buffer loss ratio from the same sample path: h01-h08 6.56 / 4.58 / 85.1 %
+# (three lossy links more within +-30 %), h09-h12 6.45 / 4.88 / 81.0 %, all twelve 6.52 /
+# 4.68 / 83.7 %: the first set's loss tolerance raised to 83 % (two links' margin).
+WAIT_MAPE, FLOW_MAPE, LOSS_WITHIN = 0.070, 0.050, 0.83
 FRESH = {f"h{i:02d}" for i in range(9, 13)}
 # The review's fixes to the sample (carried rates behind an overloaded port, a ratio on a
-# light group's few packets moved only part of its way from 1, a generator per port pair):
-# h01-h08 6.62 / 4.56 / 82.8 %, h09-h12 6.44 / 4.78 / 78.6 % (33 of 42 lossy links, one
-# fewer), all twelve 6.57 / 4.63 / 81.4 %; the fresh set's loss tolerance at that.
+# light group's few packets moved only part of its way from 1, a generator per port pair),
+# measured before the finite-buffer loss: h01-h08 6.62 / 4.56 / 82.8 %, h09-h12 6.44 / 4.78
+# / 78.6 %, all twelve 6.57 / 4.63 / 81.4 %; both together: h01-h08 6.61 / 4.57 / 86.2 %,
+# h09-h12 6.49 / 4.84 / 81.0 %, all twelve 6.57 / 4.66 / 84.5 % (tolerances kept).
 FRESH_WAIT_MAPE, FRESH_FLOW_MAPE, FRESH_LOSS_WITHIN = 0.070, 0.052, 0.78
 HELDOUT = {f"h{i:02d}" for i in range(1, 9)} | FRESH
 

@@ -85,8 +85,10 @@ At a port (FIFO, one buffer of K packets including the one in service):
   arrivals scale the port's M/G/1/K wait, several groups adding. Packet tandems (one
   stream, cross traffic at u, local traffic at j, two upstream ports merging; tests):
   within about 6 %. It replaces the light-traffic pair term between streams (the former
-  ``trains.tandem_factor``) and, for those hops, the busy-port trains below. Its wait ratio
-  (with / without) rescales the buffer's tail, the loss (``mg1k.rescaled_loss``).
+  ``trains.tandem_factor``) and, for those hops, the busy-port trains below. The same path
+  through the port's finite buffer gives the loss ratio where it drops enough packets, the
+  wait ratio's rescaled tail (``mg1k.rescaled_loss``) where it drops few
+  (``exact_loss_gain``).
 * Busy ports send trains (``persistent_smoothing_term``, in place of QNA's smoothing): a
   Poisson stream leaving a busy port u for a port no faster keeps its sizes, so the share
   rho_u^1.5 of its packets that left right behind the one before arrive with the
@@ -129,7 +131,7 @@ from nettwin.engine.mg1k import (
 )
 from nettwin.engine.phases import QUEUE_ROOM_SLACK, clip_bursts, port_phases, queue_room
 from nettwin.engine.queueing import ArrivalModel, mmpp2_queue, mmpp_queue_busy
-from nettwin.engine.tandem_exact import exact_groups, exact_term
+from nettwin.engine.tandem_exact import exact_groups, exact_loss_gain, exact_term
 from nettwin.engine.trains import (
     TandemPairs,
     back_to_back_gap_wait,
@@ -216,10 +218,12 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
             size_flow[owner][train], size_scv[train], cap[arcs[prev]][train], cap[arcs][train],
             pps[train] * hop_b.high_ratio[train] * hop_b.high_s[train],
             None if hop_law is None else hop_law.take(train))
-    # Poisson transit hops by port pair: the exact tandem's wait ratios (offered rates)
+    # Poisson transit hops by port pair: the exact tandem's wait and loss ratios (the sample
+    # thins the offered rates where a port is overloaded: ``tandem_exact._carried``)
     own_law = hop_law if hop_law is not None else SizeLaw.two_moment(
         size_flow[owner], np.asarray(size_second_moment_bits2, float)[owner])
-    exact = exact_groups(arcs, first, hop_b.is_poisson, pps, cap, own_law) \
+    exact = exact_groups(arcs, first, hop_b.is_poisson, pps, cap, own_law,
+                         np.asarray(system_packets, float)) \
         if model is ArrivalModel.BURSTY else None
     for r in range(max(1, rounds)):
         lam_hop = pps * reach
@@ -294,12 +298,15 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
         port_loss = np.clip((at_port * loss_s).sum(axis=1) + size_loss, 0.0, 1.0)
         if model is ArrivalModel.BURSTY:
             # sizes kept from the port before change the arrivals' packet-scale variability
-            # by the tandem term's share of the wait: the buffer's tail (its loss) with it
+            # by the tandem term's share of the wait: the buffer's tail (its loss) with it,
+            # where the sample path's finite buffer drops too few packets to say itself
             base = port_wait - tandem_port
             ratio = np.clip(np.where(base > 0.0, port_wait / np.maximum(base, 1e-300), 1.0),
                             1.0 / TANDEM_LOSS_RATIO_MAX, TANDEM_LOSS_RATIO_MAX)
             gain = np.where(port_loss > 0.0, rescaled_loss(port_loss, rho, ratio)
                             / np.maximum(port_loss, 1e-300), 1.0)
+            if exact is not None:  # the finite buffer's own ratio where it drops enough
+                gain = exact_loss_gain(exact, arcs, n_ports, gain)
             port_loss = np.clip(port_loss * gain, 0.0, 1.0)
             new_loss = np.clip(new_loss * gain[arcs], 0.0, 1.0)
         hop_loss = new_loss if r == 0 else DAMP * hop_loss + (1 - DAMP) * new_loss
