@@ -7,9 +7,11 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from nettwin.optimize.bound import Bound, BoundMethod
 from nettwin.optimize.tolerance import PRIMAL_FEASIBILITY_TOL, clean_figure, clean_solution
 
 values = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False)
@@ -38,3 +40,25 @@ def test_the_noise_the_optimisers_printed() -> None:
     assert clean_figure(0.05200000000000002, 0.195) == 0.052
     assert str(clean_figure(-1e-17, 1.0)) == "0.0" and str(clean_figure(-0.0)) == "0.0"
     assert math.isinf(clean_figure(math.inf)) and math.isnan(clean_figure(math.nan))
+
+
+def test_figures_too_small_for_a_grid_pass_unchanged() -> None:
+    # a grid finer than ~1e-290 has no power of ten to stand on (10 ** 300 overflows)
+    for tiny in (1e-302, 5e-324, -1e-300):
+        assert clean_figure(tiny) == tiny
+
+
+@given(st.floats(min_value=1e-6, max_value=1e6))
+def test_an_optimum_reached_reads_a_ratio_of_one(optimum: float) -> None:
+    # the bound as mcf_bound reports it (floored to the tolerance's grid) against the
+    # routing that reaches the LP's optimum itself; and one 1 % above it reads 1.01
+    bound = Bound(clean_figure(optimum, down=True), BoundMethod.MCF_LP, 0.0)
+    assert bound.ratio(optimum) == 1.0
+    assert bound.ratio(optimum * 1.01) == pytest.approx(1.01, rel=1e-6)
+
+
+def test_a_floor_never_lands_above_its_value() -> None:
+    # hypothesis's find: x * 1000 rounds up to an integer, whose floor / 1000 was above x
+    x = 562949953421.7109
+    for scale in (1e-3, 0.2, 1.0, 7.5, 1e4, 3e9, 1e11):
+        assert clean_figure(x, scale, down=True) <= x <= clean_figure(x, scale, up=True)

@@ -43,9 +43,13 @@ class Bound:
     seconds: float
 
     def ratio(self, achieved: float) -> float:
-        """How far ``achieved`` is above the bound, to the LP's tolerance (an optimum
-        reached reads 1.0, not 1.000000001)."""
-        return clean_figure(achieved / self.value) if self.value > 0 else float("inf")
+        """How far ``achieved`` is above the bound, to the LP's tolerance: an optimum
+        reached reads 1.0 (the bound sits up to two grid steps of the tolerance below the
+        LP's value, floored, then the ratio rounded: 1.0000001 at an optimum otherwise)."""
+        if self.value <= 0:
+            return float("inf")
+        r = achieved / self.value
+        return 1.0 if abs(r - 1.0) <= 2.0 * PRIMAL_FEASIBILITY_TOL else clean_figure(r)
 
 
 def cut_bound(net: CompiledNetwork, arc_up: np.ndarray, rate: np.ndarray) -> float:

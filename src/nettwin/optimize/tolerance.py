@@ -18,15 +18,25 @@ ARITHMETIC_TOL = 1e-12
 
 
 def _clean(values: np.ndarray, scale: float, tol: float, down: bool, up: bool) -> np.ndarray:
-    if not (math.isfinite(scale) and scale > 0):  # a zero figure, or no scale to go by
-        return values + 0.0
+    if not (math.isfinite(scale) and tol * scale > 1e-290):  # zero, or no scale to go by
+        return values + 0.0  # (a grid finer than ~1e-290 overflows 10 ** digits)
     digits = -math.floor(math.log10(tol * scale))  # the grid: a power of ten, <= tol * scale
     step = 10.0 ** abs(digits)
     snap = np.floor if down else np.ceil if up else np.rint
     # integers times or over a power of ten: the nearest double to the decimal, so it
     # prints as that decimal; + 0.0 turns -0.0 into 0.0
-    out: np.ndarray = (snap(values * step) / step if digits > 0 else
-                       snap(values / step) * step) + 0.0
+    def on_grid(k: np.ndarray) -> np.ndarray:
+        grid: np.ndarray = (k / step if digits > 0 else k * step) + 0.0
+        return grid
+
+    k = snap(values * step if digits > 0 else values / step)
+    out = on_grid(k)
+    # values * step rounds, so the floor can land one grid point above the value (and the
+    # ceiling one below): a bound must stay on its side
+    if down:
+        out = np.where(out > values, on_grid(k - 1.0), out)
+    elif up:
+        out = np.where(out < values, on_grid(k + 1.0), out)
     return np.where(np.isfinite(values), out, values)
 
 
