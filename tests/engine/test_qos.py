@@ -550,3 +550,7 @@ def test_classes_polled_at_a_hot_drr_port_reach_the_next_port_smoother_than_pois
     assert np.all(smooth < poisson)
     if sched == Scheduler.FIFO:
         assert smooth == pytest.approx(second.waiting_s, rel=0.12)
+    else:  # DRR: the port's rate-weighted mean against the packets, +18 % (classes +21 /
+        # +31 / -43 %: the model's DRR split below saturation, a known gap, engine.drr)
+        assert (reach * smooth).sum() / reach.sum() == pytest.approx(
+            (reach * second.waiting_s).sum() / reach.sum(), rel=0.2)
