@@ -1,4 +1,8 @@
 """What-if changes: each is a small frozen record; a Scenario is a named list of them.
+Each element is failed at most once per scenario: a repeat says nothing more and is most
+often a typo for another id, so it is refused, like an unknown id. Other changes may repeat
+(they apply in order: two scale_traffic compound, the last set_metric wins). The YAML
+block closes this docstring (tests read it as a valid scenario).
 
 YAML form (one key per change)::
 
@@ -15,9 +19,6 @@ YAML form (one key per change)::
       - scale_traffic: {factor: 1.5, node: New-York}   # or service: ..., traffic_class: ...
       - surge: {sources: [Seattle, Denver], target: Atlanta, rate_bps: 4e9}
 
-Each element is failed at most once per scenario: a repeat says nothing more and is most
-often a typo for another id, so it is refused, like an unknown id. Other changes may repeat
-(they apply in order: two scale_traffic compound, the last set_metric wins).
 """
 
 from __future__ import annotations
