@@ -150,18 +150,17 @@ def law_points(law: SizeLaw, n: int = SIZE_POINTS) -> tuple[np.ndarray, np.ndarr
 
 @dataclass(frozen=True, eq=False)
 class TandemPairs:
-    """Pairs of hops (blocker a, later packet b: each transit hop with itself, the next
-    packet of its own stream) that reach a port from an upstream port, their packet sizes
-    as discretised laws ([pairs, points of a, points of b]): what ``self_pair_ratio``
-    needs, fixed by the paths and sizes."""
+    """Each transit hop paired with itself (packet a, then b, the next of its own stream)
+    that reaches a port from an upstream port, their packet sizes as discretised laws
+    ([hops, points of a, points of b]): what ``self_pair_ratio`` needs, fixed by the paths
+    and sizes."""
 
-    a: np.ndarray  # hop of the earlier packet (the one in service at j)
-    b: np.ndarray  # hop of the later packet
-    up: np.ndarray  # the upstream port
-    sau: np.ndarray  # S_a^u [pairs, n, 1]
-    over: np.ndarray  # (S_a^j - S_b^u)^+ [pairs, n, n]
-    weight: np.ndarray  # probability of each point pair [pairs, n, n]
-    poisson: np.ndarray  # E[(S_a^j)^2] / 2 of the same discretised law [pairs]
+    hop: np.ndarray  # the transit hop
+    up: np.ndarray  # its upstream port
+    sau: np.ndarray  # S_a^u [hops, n, 1]
+    over: np.ndarray  # (S_a^j - S_b^u)^+ [hops, n, n]
+    weight: np.ndarray  # probability of each point pair [hops, n, n]
+    poisson: np.ndarray  # E[(S_a^j)^2] / 2 of the same discretised law [hops]
 
 
 def tandem_pairs(arcs: np.ndarray, first: np.ndarray, size_bits: np.ndarray,
@@ -173,23 +172,19 @@ def tandem_pairs(arcs: np.ndarray, first: np.ndarray, size_bits: np.ndarray,
     slowest port of its path up to j (light traffic: a faster port passes packets on as
     they came, so equal sizes that crossed a slow link together never queue behind one
     another after it)."""
-    a = b = np.nonzero(~first)[0]
+    a = np.nonzero(~first)[0]
     pts, w = size_law_points(size_bits, size_scv) if law is None else law_points(law)
     cu, cj = capacity[arcs[a - 1]], capacity[arcs[a]]
     idx = np.arange(arcs.size)
     pos = idx - np.maximum.accumulate(np.where(first, idx, 0))  # hops before on its path
-    shared = np.ones(a.size, bool)
-    for d in range(2, int(pos.max(initial=0)) + 1):
-        shared &= (pos[a] >= d) & (pos[b] >= d) & (
-            arcs[np.maximum(a - d, 0)] == arcs[np.maximum(b - d, 0)])
-        if not shared.any():
-            break
-        cu = np.where(shared, np.minimum(cu, capacity[arcs[np.maximum(a - d, 0)]]), cu)
+    for d in range(2, int(pos.max(initial=0)) + 1):  # the slowest port before u too
+        earlier = pos[a] >= d
+        cu = np.where(earlier, np.minimum(cu, capacity[arcs[np.maximum(a - d, 0)]]), cu)
     saj = pts[a][:, :, None] / cj[:, None, None]
     sau = pts[a][:, :, None] / cu[:, None, None]
-    sbu = pts[b][:, None, :] / cu[:, None, None]
-    return TandemPairs(a, b, arcs[a - 1], sau, np.maximum(saj - sbu, 0.0),
-                       w[a][:, :, None] * w[b][:, None, :],
+    sbu = pts[a][:, None, :] / cu[:, None, None]
+    return TandemPairs(a, arcs[a - 1], sau, np.maximum(saj - sbu, 0.0),
+                       w[a][:, :, None] * w[a][:, None, :],
                        (w[a] * (pts[a] / cj[:, None]) ** 2).sum(1) / 2.0)
 
 
@@ -343,25 +338,15 @@ def self_pair_ratio(pairs: TandemPairs, arcs: np.ndarray, n_ports: int,
     at j. Sizes are each flow's own law (``law_points``) or else its two-moment law as
     ``SIZE_POINTS`` points, the Poisson value taken on the same points."""
     out = np.ones(lam_all.size)
-    same = pairs.a == pairs.b
-    if not same.any():
+    if pairs.hop.size == 0:
         return out
-    a = pairs.a[same]
     lam = np.bincount(arcs, weights=lam_all, minlength=n_ports)
-    out[a] = _pair_ratio(pairs, same, lam[pairs.up[same]] - lam_all[a])
-    return out
-
-
-def _pair_ratio(pairs: TandemPairs, sel: np.ndarray | slice, lam_other: np.ndarray
-                ) -> np.ndarray:
-    """For pairs ``sel``: the light-traffic wait the first packet adds to the second,
-    relative to Poisson arrivals, with ``lam_other`` packets per second of other traffic
-    at the upstream port (the part of the first's service the second sees there)."""
-    lam_o = np.maximum(lam_other, 0.0)[:, None, None]
-    sau, over = pairs.sau[sel], pairs.over[sel]
+    # l_o: u's other traffic (the part of a's service there that b sees)
+    lam_o = np.maximum(lam[pairs.up] - lam_all[pairs.hop], 0.0)[:, None, None]
+    sau, over = pairs.sau, pairs.over
     with np.errstate(divide="ignore", invalid="ignore"):
         during = np.where(lam_o > 0, -np.expm1(-lam_o * sau) / lam_o, sau)
-    e = (pairs.weight[sel] * (during * over + over * over / 2.0)).sum((1, 2))
-    ratio: np.ndarray = e / np.maximum(pairs.poisson[sel], 1e-300)
-    return ratio
+    e = (pairs.weight * (during * over + over * over / 2.0)).sum((1, 2))
+    out[pairs.hop] = e / np.maximum(pairs.poisson, 1e-300)
+    return out
 
