@@ -306,7 +306,7 @@ def evaluate_paths(path_ptr: np.ndarray, path_arc: np.ndarray, packets_per_s: np
             gain = np.where(port_loss > 0.0, rescaled_loss(port_loss, rho, ratio)
                             / np.maximum(port_loss, 1e-300), 1.0)
             if exact is not None:  # the finite buffer's own ratio where it drops enough
-                gain = exact_loss_gain(exact, arcs, n_ports, gain)
+                gain = exact_loss_gain(exact, n_ports, gain)
             port_loss = np.clip(port_loss * gain, 0.0, 1.0)
             new_loss = np.clip(new_loss * gain[arcs], 0.0, 1.0)
         hop_loss = new_loss if r == 0 else DAMP * hop_loss + (1 - DAMP) * new_loss

@@ -100,6 +100,7 @@ class ExactGroups:
     (``group_waits``)."""
 
     group: np.ndarray  # per hop, its group or -1 (first hops, on-off streams)
+    port: np.ndarray  # per group, the port j it reaches
     own: np.ndarray  # per group, its packets' wait ratio with j's other traffic in the path
     others: np.ndarray  # per group, the same for j's other packets
     # per group, j's loss with its finite buffer (all of j's packets) relative to the group
@@ -117,7 +118,7 @@ def exact_groups(arcs: np.ndarray, first: np.ndarray, poisson: np.ndarray, rate:
     group = np.full(arcs.size, -1, np.int64)
     step = np.nonzero(~first & poisson)[0]
     if step.size == 0:
-        return ExactGroups(group, np.ones(0), np.ones(0))
+        return ExactGroups(group, np.zeros(0, np.int64), np.ones(0), np.ones(0))
     key, inv = np.unique(arcs[step - 1] * n + arcs[step], return_inverse=True)
     group[step] = inv
     up, dn = key // n, key % n
@@ -145,8 +146,8 @@ def exact_groups(arcs: np.ndarray, first: np.ndarray, poisson: np.ndarray, rate:
                        keys=key, system_packets=None if system_packets is None
                        else np.asarray(system_packets, float)[dn])
     if system_packets is None:
-        return ExactGroups(group, both[0], both[1])
-    return ExactGroups(group, both[0], both[1], both[2], both[3])
+        return ExactGroups(group, dn, both[0], both[1])
+    return ExactGroups(group, dn, both[0], both[1], both[2], both[3])
 
 
 def _fifo(t_a: np.ndarray, s_a: np.ndarray, t_b: np.ndarray, s_b: np.ndarray, cap: np.ndarray
@@ -348,7 +349,7 @@ def _drop_kernel(arrive: np.ndarray, service: np.ndarray, k: int, start: float
     return lost
 
 
-def exact_loss_gain(groups: ExactGroups, arcs: np.ndarray, n_ports: int,
+def exact_loss_gain(groups: ExactGroups, n_ports: int,
                     rescale_gain: np.ndarray) -> np.ndarray:
     """Per port, the factor on its loss from the groups that reach it: their finite-buffer
     loss ratios (several groups add, as their waits do), blended in the log with
@@ -358,13 +359,10 @@ def exact_loss_gain(groups: ExactGroups, arcs: np.ndarray, n_ports: int,
     port as fast, exponential sizes: packets 8.1 % loss, the rescale 6.7 %, this 8.5 %)."""
     if groups.loss is None or groups.drops is None:
         return rescale_gain
-    inside = groups.group >= 0
-    j_of = np.zeros(groups.own.size, np.int64)
-    j_of[groups.group[inside]] = arcs[inside]
     ratio = np.clip(groups.loss, 1.0 / LOSS_RATIO_MAX, LOSS_RATIO_MAX)
-    sample = np.maximum(1.0 + np.bincount(j_of, weights=ratio - 1.0, minlength=n_ports),
-                        1.0 / LOSS_RATIO_MAX)
-    drops = np.bincount(j_of, weights=groups.drops, minlength=n_ports)
+    sample = np.maximum(1.0 + np.bincount(groups.port, weights=ratio - 1.0,
+                                          minlength=n_ports), 1.0 / LOSS_RATIO_MAX)
+    drops = np.bincount(groups.port, weights=groups.drops, minlength=n_ports)
     w = drops / (drops + LOSS_DROPS_HALF)
     out: np.ndarray = np.exp(w * np.log(sample) + (1.0 - w) * np.log(
         np.maximum(rescale_gain, 1e-300)))
@@ -372,15 +370,13 @@ def exact_loss_gain(groups: ExactGroups, arcs: np.ndarray, n_ports: int,
 
 
 def exact_term(groups: ExactGroups, arcs: np.ndarray, lam_hop: np.ndarray,
-                     wait_mg: np.ndarray, n_ports: int) -> tuple[np.ndarray, np.ndarray]:
+               wait_mg: np.ndarray, n_ports: int) -> tuple[np.ndarray, np.ndarray]:
     """Per port and per hop: each group's sample path with j's other traffic in it changes
     its own packets' wait by (own - 1) W and every other packet's at j by (others - 1) W
     (W the port's M/G/1/K wait); several groups at j add (each sees the others as Poisson)."""
     inside = groups.group >= 0
     g = groups.group[inside]
-    j_of = np.zeros(groups.own.size, np.int64)
-    j_of[g] = arcs[inside]
-    to_all = np.bincount(j_of, weights=groups.others - 1.0, minlength=n_ports)
+    to_all = np.bincount(groups.port, weights=groups.others - 1.0, minlength=n_ports)
     frac = to_all[arcs].astype(float)
     frac[inside] += (groups.own[g] - 1.0) - (groups.others[g] - 1.0)
     hop: np.ndarray = frac * wait_mg[arcs]
