@@ -66,11 +66,11 @@ MAX_ROUTING_CELLS = 25_000_000  # 200 MB; germany50: 88 arcs x 2,450 pairs = 0.2
 # pauses before a failed store commit is tried again while ingesting (a database restart or
 # a dropped connection outlasts a few hundred ms; a broken store is reported within ~8 s)
 COMMIT_RETRY_S = (0.2, 1.0, 2.0, 5.0)
-# The cursor rows numbering the batches that carry no source position (an in-process or API
-# batch, a source without offsets), one per twin object (two processes may write one
-# network's history: neither must take the other's number for its own): a commit tried again
-# after its answer was lost finds its number there and is not written twice. Parentheses: no
-# source is named so.
+# The cursor rows numbering the batches that carry no source position and may be tried again
+# (``run``'s, from a source without offsets), one per twin object (two processes may write
+# one network's history: neither must take the other's number for its own): a commit tried
+# again after its answer was lost finds its number there and is not written twice.
+# Parentheses: no source is named so.
 UNPOSITIONED = "(unpositioned {})"
 # a decoded and applied batch, to commit: its changes, dead letters, source position and
 # the network it was applied to (restored if the store fails the batch)
@@ -223,15 +223,15 @@ class LiveTwin(TwinPrior):
         through the pauses: ``retire`` waits for them (up to ~8 s with ``COMMIT_RETRY_S``)."""
         with self._write_lock:
             self._refuse_if_retired()
-            positioned = cursor is not None
-            if cursor is None:
+            given = cursor  # the source's own position (errors name it)
+            if cursor is None and retry_s:  # numbered only where a retry may look it up
                 row, last = self._unpositioned
                 cursor = self._unpositioned = row, last + 1
             for attempt in range(len(retry_s) + 1):
                 if self.store is None:
                     break
                 try:
-                    if attempt and (
+                    if attempt and cursor is not None and (
                             self.store.cursor(self.name, cursor[0]) or 0) >= cursor[1]:
                         break  # the failed try did commit (its answer was lost): not twice
                     self.store.commit(self.name, changes, dead, cursor, received=received)
@@ -240,7 +240,7 @@ class LiveTwin(TwinPrior):
                     raise
                 except Exception as exc:  # the database's own (connection, lock, disk)
                     self.commit_failures += 1
-                    upto = f" up to position {cursor[1]} of {cursor[0]}" if positioned else ""
+                    upto = f" up to position {given[1]} of {given[0]}" if given else ""
                     where = (f"{self.name}: the history store failed to commit the batch"
                              f"{upto} (data time {changes.time:.0f}; {_driver_words(exc)})")
                     if attempt == len(retry_s):
