@@ -2,9 +2,10 @@
 
 Two Poisson groups from two upstream ports (one with Poisson cross traffic there) merge at
 j with exponential local traffic; packets keep their sizes (exponential, bimodal 64 / 1,500
-bytes, fixed); the oracle is a plain event-by-event FIFO loop (independent of the engine's
-running-maximum form). Prints each stream's wait at j, predicted / packets, and the M/G/1
-wait. ``PYTHONPATH=src python benchmarks/tandem_exact_grid.py``.
+bytes, fixed); the oracle is the packet simulator's event-by-event FIFO
+(``reference.port_sim.fifo_pass``, independent of the engine's running-maximum form).
+Prints each stream's wait at j, predicted / packets, and the M/G/1 wait.
+``PYTHONPATH=src python benchmarks/tandem_exact_grid.py``.
 """
 
 from __future__ import annotations
@@ -13,21 +14,14 @@ import numpy as np
 
 from nettwin.engine.mg1k import SizeLaw
 from nettwin.engine.tandem_exact import exact_groups, exact_term
+from nettwin.reference.port_sim import fifo_pass
 
 C = 1e6
 HORIZON_S = 3000.0
 LAWS = {"exp": (8000.0, 2 * 8000.0**2), "bim": (6256.0, 0.5 * (512.0**2 + 12000.0**2)),
         "fix": (8000.0, 8000.0**2)}
+UNBOUNDED = 2**62  # buffer: none
 POINTS = ((0.25, 0.25, 0.2, 0.0), (0.3, 0.2, 0.1, 0.3), (0.2, 0.2, 0.4, 0.0))
-
-
-def _fifo(t: np.ndarray, s: np.ndarray) -> np.ndarray:
-    d = np.empty_like(t)
-    last = 0.0
-    for i in range(t.size):
-        last = max(t[i], last) + s[i]
-        d[i] = last
-    return d
 
 
 def _draw(rng: np.random.Generator, kind: str, n: int) -> np.ndarray:
@@ -49,7 +43,7 @@ def _through(rng: np.random.Generator, kind: str, lam: float, cross_pps: float
     o = np.argsort(at, kind="stable")
     size = np.concatenate([s, sc])[o]
     mine = np.concatenate([np.ones(n, bool), np.zeros(nc, bool)])[o]
-    return _fifo(at[o], size / C)[mine], size[mine]
+    return fifo_pass(at[o], size / C, UNBOUNDED)[1][mine], size[mine]
 
 
 def _packets(kind: str, rates: list[float], cross_pps: float) -> np.ndarray:
@@ -65,7 +59,7 @@ def _packets(kind: str, rates: list[float], cross_pps: float) -> np.ndarray:
         label = np.concatenate([np.zeros(ta.size), np.ones(tb.size), np.full(n, 2.0)])
         o = np.argsort(t, kind="stable")
         t, s, label = t[o], s[o] / C, label[o]
-        wait = _fifo(t, s) - s - t
+        wait, _ = fifo_pass(t, s, UNBOUNDED)
         keep = t > 0.05 * HORIZON_S
         out.append([wait[keep & (label == i)].mean() for i in range(3)])
     return np.mean(out, axis=0)

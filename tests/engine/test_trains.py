@@ -18,10 +18,11 @@ from nettwin.engine.trains import (
     self_pair_ratio,
     tandem_pairs,
 )
-from nettwin.reference.port_sim import Stream, simulate_tandem_ports
+from nettwin.reference.port_sim import Stream, fifo_pass, simulate_tandem_ports
 
 # ns3gt's bimodal law (64 or 1,500 bytes, even odds) and its IMIX (64 / 576 / 1,500 bytes,
 # 7 : 4 : 1), in bits
+UNBOUNDED = 2**62  # a FIFO buffer that never fills
 BIMODAL = ((512.0, 12000.0), (0.5, 0.5))
 IMIX = ((512.0, 4608.0, 12000.0), (7 / 12, 4 / 12, 1 / 12))
 
@@ -88,17 +89,6 @@ def test_back_to_back_variability_limits() -> None:
     assert got[3] == pytest.approx(1.0, rel=1e-3)
 
 
-def _fifo(arrive: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Departures and waits of a FIFO queue with an infinite buffer (Lindley)."""
-    dep, wait = np.empty(arrive.size), np.empty(arrive.size)
-    free = -np.inf
-    for i, (t, s) in enumerate(zip(arrive.tolist(), service.tolist(), strict=True)):
-        start = t if t > free else free
-        wait[i], free = start - t, start + s
-        dep[i] = free
-    return dep, wait
-
-
 def _tandem_wait(lam_a: float, lam_o: float, cap_u: float, cap_j: float, exponential: bool,
                  n: int, seed: int) -> float:
     """Packet-level tandem: flow a (Poisson, sizes of mean 1 kept from hop to hop) crosses
@@ -113,8 +103,8 @@ def _tandem_wait(lam_a: float, lam_o: float, cap_u: float, cap_j: float, exponen
     size = rng.exponential(1.0, t.size) if exponential else np.ones(t.size)
     order = np.argsort(t, kind="stable")
     t, is_a, size = t[order], is_a[order], size[order]
-    dep, _ = _fifo(t, size / cap_u)
-    _, wait = _fifo(dep[is_a], size[is_a] / cap_j)
+    _, dep = fifo_pass(t, size / cap_u, UNBOUNDED)
+    wait, _ = fifo_pass(dep[is_a], size[is_a] / cap_j, UNBOUNDED)
     return float(wait[wait.size // 10:].mean())
 
 
@@ -203,12 +193,12 @@ def test_transit_port_matches_a_packet_level_tandem(cap_u: float, share: float, 
     size = [rng.exponential(1.0, v.size) if exponential else np.ones(v.size) for v in t]
     at_u = np.concatenate(t[:2])
     order = np.argsort(at_u, kind="stable")
-    dep, _ = _fifo(at_u[order], np.concatenate(size[:2])[order] / cap_u)
+    _, dep = fifo_pass(at_u[order], np.concatenate(size[:2])[order] / cap_u, UNBOUNDED)
     is_a = (np.arange(at_u.size) < t[0].size)[order]
     at_j = np.concatenate([dep[is_a], t[2]])
     s_j = np.concatenate([np.concatenate(size[:2])[order][is_a], size[2]])
     order_j = np.argsort(at_j, kind="stable")
-    _, wait = _fifo(at_j[order_j], s_j[order_j] / cap_j)
+    wait, _ = fifo_pass(at_j[order_j], s_j[order_j] / cap_j, UNBOUNDED)
     measured = float(wait[at_j[order_j] > 0.1 * horizon].mean())
     m2 = 2.0 if exponential else 1.0
     out = evaluate_paths(np.array([0, 2, 3, 4]), np.array([0, 1, 0, 1]),

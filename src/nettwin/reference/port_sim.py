@@ -304,7 +304,7 @@ def _draw_sizes(s: Stream, n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.choice(np.asarray(s.sizes_bits), n, p=np.asarray(s.probs))
 
 
-def _fifo_pass(arrive: np.ndarray, service_s: np.ndarray, system_packets: int
+def fifo_pass(arrive: np.ndarray, service_s: np.ndarray, system_packets: int
                ) -> tuple[np.ndarray, np.ndarray]:
     """One FIFO port over time-ordered arrivals: each packet's wait and departure (NaN:
     dropped, the buffer held ``system_packets``)."""
@@ -346,7 +346,7 @@ def simulate_fifo_port(streams: list[Stream], capacity_bps: float, system_packet
     order = np.argsort(np.concatenate(times), kind="stable")
     arrive = np.concatenate(times)[order]
     who = np.concatenate([np.full(t.size, i) for i, t in enumerate(times)])[order]
-    wait, _ = _fifo_pass(arrive, np.concatenate(sizes)[order] / capacity_bps, system_packets)
+    wait, _ = fifo_pass(arrive, np.concatenate(sizes)[order] / capacity_bps, system_packets)
     return _summarise(arrive, wait, who, len(streams), warmup * horizon_s)
 
 
@@ -363,7 +363,7 @@ def simulate_tandem_ports(capacity_bps: tuple[float, float], through: Stream, lo
     t_through = np.sort(_stream_times(through, horizon_s, rng))
     s_through = _draw_sizes(through, t_through.size, rng)
     if cross is None:
-        _, leave = _fifo_pass(t_through, s_through / capacity_bps[0],
+        _, leave = fifo_pass(t_through, s_through / capacity_bps[0],
                               first_system_packets or t_through.size + 1)
     t_local = _stream_times(local, horizon_s, rng)
     s_local = _draw_sizes(local, t_local.size, rng)
@@ -373,7 +373,7 @@ def simulate_tandem_ports(capacity_bps: tuple[float, float], through: Stream, lo
         at = np.concatenate([t_through, t_cross])
         mine = np.concatenate([np.ones(t_through.size, bool), np.zeros(t_cross.size, bool)])
         order = np.argsort(at, kind="stable")
-        _, out = _fifo_pass(at[order], np.concatenate([s_through, s_cross])[order]
+        _, out = fifo_pass(at[order], np.concatenate([s_through, s_cross])[order]
                             / capacity_bps[0], first_system_packets or at.size + 1)
         leave = np.empty(at.size)
         leave[order] = out
@@ -383,6 +383,6 @@ def simulate_tandem_ports(capacity_bps: tuple[float, float], through: Stream, lo
     arrive = np.concatenate([leave, t_local])
     order = np.argsort(arrive, kind="stable")
     who = np.concatenate([np.zeros(leave.size, int), np.ones(t_local.size, int)])[order]
-    wait, _ = _fifo_pass(arrive[order], np.concatenate([s_kept, s_local])[order]
+    wait, _ = fifo_pass(arrive[order], np.concatenate([s_kept, s_local])[order]
                          / capacity_bps[1], system_packets)
     return _summarise(arrive[order], wait, who, 2, warmup * horizon_s)
