@@ -10,7 +10,9 @@ in this one.
   incremental engine from the basis's kept state); and, as the reference in the same run,
   what-ifs the full engine answers (the same failure plus a traffic factor of 1: the same
   answer). Server CPU per request is printed beside each: on shared cores it is the figure
-  that does not move with the other processes' load.
+  that does not move with the other processes' load. It counts the server's what-if worker
+  processes (``api.processes``), waited for before the bursts, and says how much of it is the
+  server's own process. ``--whatif-processes 0`` measures the server answering alone.
 Reference: /healthz through the same stack when idle; latencies are also printed as ratios to
 its p50. The machine's load average is printed: on shared cores the figures move with it.
 
@@ -145,8 +147,10 @@ async def _raw_post(base: str, path: str, headers: dict[str, str],
     return tally
 
 
-def _serve(data_dir: str, port: int, nodes: int, links: int, ready: object) -> None:
-    settings = Settings(data_dir=Path(data_dir), load_example=False)
+def _serve(data_dir: str, port: int, nodes: int, links: int, ready: object,
+           processes: int | None) -> None:
+    settings = Settings(data_dir=Path(data_dir), load_example=False,
+                        whatif_processes=processes)
     app = create_app(settings)
     app.state.twin.networks["bench"] = make_network(nodes, links)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
@@ -167,6 +171,8 @@ def main() -> None:
     parser.add_argument("--parts", default="readers,job,whatif",
                         help="what to measure, comma list of readers, job, whatif; or "
                              "whatif-cpu alone: one what-if's CPU in this process, no HTTP")
+    parser.add_argument("--whatif-processes", type=int, default=None,
+                        help="the server's what-if worker processes (default: its own)")
     args = parser.parse_args()
     if args.parts == "whatif-cpu":
         _whatif_cpu(args.nodes, args.links, args.clients * args.rounds)
@@ -179,7 +185,8 @@ def main() -> None:
             port = s.getsockname()[1]
         ctx = multiprocessing.get_context("spawn")
         ready = ctx.Event()
-        proc = ctx.Process(target=_serve, args=(tmp, port, args.nodes, args.links, ready))
+        proc = ctx.Process(target=_serve, args=(tmp, port, args.nodes, args.links, ready,
+                                                  args.whatif_processes))
         proc.start()
         ready.wait(300)
         base = f"http://127.0.0.1:{port}"
@@ -244,27 +251,37 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def _server_cpu_s(pid: int | None) -> float:
-    """User + system CPU seconds of the server process so far (Linux /proc)."""
+def _server_cpu_s(pid: int | None, children: bool = True) -> float:
+    """User + system CPU seconds so far of the server process and (``children``) its
+    children, the what-if workers; from Linux /proc."""
     if pid is None:
         return float("nan")
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{p}/task").glob("*/children") if children else ():
+            todo += [int(c) for c in task.read_text().split()]
+    return total
 
 
 def _run(name: str, make: object, floor: float | None, pid: int | None) -> Tally:
     cpu, server, wall = time.process_time(), _server_cpu_s(pid), time.perf_counter()
+    own = _server_cpu_s(pid, children=False)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         tally: Tally = runner.run(make())  # type: ignore[operator]
     wall = time.perf_counter() - wall
     server = _server_cpu_s(pid) - server
+    own = _server_cpu_s(pid, children=False) - own
     n = len(tally.latencies) + tally.errors
     tally.server_cpu_s = server / max(n, 1)
     print(tally.line(name, wall, floor) + f"; CPU: clients {time.process_time() - cpu:.1f} s, "
-          f"server {server:.2f} s ({1e3 * server / max(n, 1):.2f} ms a request); "
+          f"server {server:.2f} s ({1e3 * server / max(n, 1):.2f} ms a request, "
+          f"{1e3 * own / max(n, 1):.2f} ms of it in the server's own process); "
           f"load average {os.getloadavg()[0]:.1f}")
     return tally
 
@@ -284,6 +301,17 @@ def _measure(base: str, h: dict[str, str], admin: dict[str, str], nid: str,
         {"fail_link": "l0"}], "basis": "plan"}, headers=h, timeout=600).raise_for_status()
     print(f"warm-up (compile, first telemetry tick, baseline): {time.perf_counter() - t:.1f} s;"
           f" live state {state_bytes / 1e3:.0f} kB")
+    t = time.perf_counter()
+    workers: list[dict[str, int]] = []
+    while time.perf_counter() - t < 120:  # the plan basis sent to the what-if workers
+        workers = httpx.get(f"{base}/api/v1/warmup", headers=h, timeout=60).json()[
+            "whatif_workers"]
+        if workers and all(w["bases"] for w in workers):
+            break
+        time.sleep(0.2)
+    print(f"what-if workers: {len(workers)} holding the plan after "
+          f"{time.perf_counter() - t:.1f} s" if workers else
+          "what-if workers: none (the server answers every what-if)")
     floor = float(np.percentile(_run("GET /healthz, idle (reference)", lambda: _raw_get(
         base, "/healthz", {}, 20, 20), None, pid).latencies, 50))
     parts = args.parts.split(",")

@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if ticker is not None:
             ticker.cancel()
         twin.jobs.shutdown()
+        twin.processes.close()
         twin.saved.close()
 
     app = FastAPI(title="nettwin", version=__version__, lifespan=lifespan,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 BasisKind = Literal["auto", "live", "plan"]
 PLAN_NOTE = "planned traffic matrix, links as inventoried"
 MadeBasis = TypeVar("MadeBasis", bound="Basis | None")
+_SERIALS = itertools.count(1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +58,8 @@ class Basis:
     level: float = 1.0  # measured traffic against the plan's
     links_down: tuple[str, ...] = ()
     note: str = PLAN_NOTE
+    # which basis this is, within the process (what-if worker processes hold bases by it)
+    serial: int = field(default_factory=lambda: next(_SERIALS))
     # made from it on first use and dropped with it: the incremental engine's state and the
     # answers to recent what-ifs (``api.whatif``)
     derived: RecentResults = field(default_factory=lambda: RecentResults(1), repr=False)

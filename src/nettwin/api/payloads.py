@@ -108,6 +108,15 @@ class RecentResults:
         with self._lock:
             return list(self._items)
 
+    def put(self, key: Hashable, value: Any) -> None:
+        """Keep ``value`` for ``key`` (made elsewhere), unless it is kept or being made."""
+        with self._lock:
+            if key in self._items or key in self._making:
+                return
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
     def peek(self, key: Hashable) -> Future[Any] | None:
         """Without making anything: a done Future of the result kept for ``key``, the Future
         of the one being made for it now, or None. An event-loop caller answers from the

@@ -18,6 +18,7 @@ from nettwin.api.live import LiveHub
 from nettwin.api.oidc import OidcConfig, OidcVerifier
 from nettwin.api.payloads import RecentResults
 from nettwin.api.persistence import ServiceStore
+from nettwin.api.processes import WhatIfProcesses
 from nettwin.api.security import AuditLog, outcome_of
 from nettwin.api.settings import Settings
 from nettwin.api.shadow_agents import ShadowAgents
@@ -68,6 +69,9 @@ class Twin:
         # what-ifs and sweeps start from these (api.basis): a few, as each holds a network's
         # baseline run and its incremental-engine state (~60 MB at 1,000 nodes, 1M demands)
         self.bases = RecentResults(settings.bases_kept)
+        # failure what-ifs on them answered in worker processes (started on first use)
+        self.processes = WhatIfProcesses(settings.whatif_process_count(),
+                                         int(settings.whatif_process_max_mb * 2**20))
         self.live = LiveHub(settings.store_url, settings.data_dir,
                             counter_noise=settings.counter_noise,
                             timezone=settings.timezone)

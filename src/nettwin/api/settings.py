@@ -32,6 +32,13 @@ class Settings(BaseSettings):
                                   description="Deepest nesting of a YAML/JSON upload: 422.")
     load_example: bool = Field(default=True, description="Serve the bundled Abilene example.")
     job_workers: int = Field(default=1, ge=1, le=8)
+    whatif_processes: int | None = Field(default=None, ge=0, le=64, description=(
+        "Worker processes answering failure what-ifs beside the server's (api.processes; "
+        "0: the server answers them itself). Default: one per core, at most 2, none on one "
+        "core."))
+    whatif_process_max_mb: float = Field(default=1024.0, gt=0.0, description=(
+        "Largest basis (network, compiled arrays, no-change run; ~95 MB at 1,000 nodes / 1M"
+        " demands) sent to each what-if worker; larger ones are answered by the server."))
     simulate_telemetry_s: float = Field(
         default=0.0, ge=0.0, description="Every this many seconds, feed the example network "
                                          "simulated live traffic (0: off; `serve` turns it on).")
@@ -123,6 +130,14 @@ class Settings(BaseSettings):
     @property
     def audit_file(self) -> Path:
         return self.data_dir / "audit.jsonl"
+
+    def whatif_process_count(self) -> int:
+        """``whatif_processes``, or its default for this machine's cores."""
+        if self.whatif_processes is not None:
+            return self.whatif_processes
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+        return 0 if cores < 2 else 2
 
     @property
     def history_url(self) -> str:

@@ -25,6 +25,7 @@ from typing import Any, overload
 import numpy as np
 
 from nettwin.api.basis import Basis
+from nettwin.api.processes import WhatIfProcesses
 from nettwin.api.schemas import WhatIfDoc
 from nettwin.api.turns import computing, costs
 from nettwin.engine import CompiledNetwork, SimulationOptions
@@ -110,6 +111,41 @@ def whatif_answer(b: Basis, changes: list[dict[str, Any]], scenario: Scenario,
     answer: bytes = b.answers.get(answer_key(changes, limit), lambda: checked_answer(
         json_safe(diff_document(whatif_diff(b, scenario), limit) | {"basis": b.document()})))
     return answer
+
+
+async def answer_elsewhere(b: Basis, changes: list[dict[str, Any]], scenario: Scenario,
+                           limit: int, processes: WhatIfProcesses) -> bytes | None:
+    """On the event loop: the answer from a worker process (``api.processes``), kept with
+    the basis as ``whatif_answer`` keeps its own; None where the server must make it (not
+    only failures, an unknown id, ``b`` with no worker yet: then it is sent to them for the
+    next what-ifs, a worker lost). Waiting for a worker is served cheapest first, as
+    ``api.turns.Turns`` serves the server's own."""
+    st = b.derived.peek("failures")  # made by a what-if answered in the server first
+    if not only_failures(scenario) or st is None or not st.done():
+        return None
+    if not processes.holds(b.serial):
+        processes.send_later(b)
+        return None
+    state: FailureState = st.result()
+    failed = _failed_arcs(b, state, scenario)
+    if failed is None:
+        return None
+    answer = await processes.ask(b.serial, changes, limit,
+                                 costs.expected_s(_work(state, failed)))
+    if answer is not None:
+        b.answers.put(answer_key(changes, limit), answer)
+    return answer
+
+
+def prepare_answers(b: Basis) -> None:
+    """Make ``b``'s failure state and load the kernels a failure what-if runs (a worker
+    process does it when it takes a basis, before its first what-if)."""
+    st = failure_state(b)
+    if st.link_pos:
+        arcs = np.asarray(link_arcs(0), np.int64)
+        arc_up = b.compiled.arc_up.copy()
+        arc_up[arcs] = False
+        failure_diff(b, st, arc_up, arcs)
 
 
 def answer_key(changes: list[dict[str, Any]], limit: int) -> tuple[str, int]:

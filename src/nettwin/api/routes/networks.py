@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Awaitable
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +27,7 @@ from nettwin.api.schemas import (
 from nettwin.api.service import Twin, TwinDep
 from nettwin.api.turns import failure_threads
 from nettwin.api.uploads import Upload, load_upload
-from nettwin.api.whatif import answer_once, only_failures, whatif_answer
+from nettwin.api.whatif import answer_elsewhere, answer_once, only_failures, whatif_answer
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
 from nettwin.io import NetworkFormat, save_network
@@ -188,15 +187,25 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
     small = len(body.changes) <= KEPT_LOOKUP_CHANGES
     b = kept_basis(twin, nid, body.basis) if small else None
 
-    def make() -> Awaitable[bytes]:
+    async def make() -> bytes:
         if not small:
-            return run_in_threadpool(whatif_answer_of, twin, nid, body, limit)
+            return await run_in_threadpool(whatif_answer_of, twin, nid, body, limit)
         twin.require(nid)  # an unknown network is a 404 before a bad scenario is a 422
         scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
         if only_failures(scenario):
-            return asyncio.get_running_loop().run_in_executor(failure_threads(), partial(
-                whatif_answer_of, twin, nid, body, limit, scenario))
-        return run_in_threadpool(whatif_answer_of, twin, nid, body, limit, scenario)
+            if b is not None:  # a worker process's answer, where one holds the basis
+                made = await answer_elsewhere(b, body.changes, scenario, limit,
+                                              twin.processes)
+                if made is not None:
+                    return made
+            made = await asyncio.get_running_loop().run_in_executor(
+                failure_threads(), partial(whatif_answer_of, twin, nid, body, limit,
+                                           scenario))
+            kept = kept_basis(twin, nid, body.basis)
+            if kept is not None:  # the next ones on it answered by the worker processes
+                twin.processes.send_later(kept)
+            return made
+        return await run_in_threadpool(whatif_answer_of, twin, nid, body, limit, scenario)
 
     answer = await (make() if b is None else answer_once(b, body.changes, limit, make))
     return Response(answer, media_type="application/json")

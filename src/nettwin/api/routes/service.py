@@ -17,8 +17,13 @@ router = APIRouter(tags=["service"])
 
 @router.get("/api/v1/warmup", **role_route(Role.VIEWER))
 def warmup(_: Viewer, request: Request) -> Warmup:
-    """Whether the numba kernels are compiled yet (the first runs wait until they are)."""
-    return Warmup.model_validate(warmup_document(getattr(request.app.state, "warmup", None)))
+    """Whether the numba kernels are compiled yet (the first runs wait until they are), and
+    the worker processes answering failure what-ifs."""
+    doc = warmup_document(getattr(request.app.state, "warmup", None))
+    workers = request.app.state.twin.processes.holding()
+    doc["whatif_workers"] = [{"pid": pid, "bases": len(held), "answered": answered}
+                             for pid, (held, answered) in sorted(workers.items())]
+    return Warmup.model_validate(doc)
 
 
 @router.get("/docs", include_in_schema=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Health(BaseModel):
@@ -16,6 +16,14 @@ class Ready(BaseModel):
     networks: int
 
 
+class WhatIfWorker(BaseModel):
+    """A worker process answering failure what-ifs (``api.processes``)."""
+
+    pid: int
+    bases: int = Field(description="Bases it holds: what-ifs on them are answered by it")
+    answered: int = Field(description="What-ifs it answered")
+
+
 class Warmup(BaseModel):
     state: Literal["warming", "ready", "failed"]
     done: list[str]
@@ -23,3 +31,6 @@ class Warmup(BaseModel):
     steps: list[str]
     elapsed_s: float
     error: str | None
+    whatif_workers: list[WhatIfWorker] = Field(default_factory=list, description=(
+        "Worker processes answering failure what-ifs, started by the first one on a large "
+        "network"))
