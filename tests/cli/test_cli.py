@@ -124,3 +124,16 @@ def test_qos_simulate_per_class(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "SLA violated" in bad.output
     wrong = runner.invoke(app, ["qos-simulate", str(net), "--scheduler", "lifo"])
     assert wrong.exit_code == 2 and "fifo, sp, wfq or drr" in wrong.output
+
+
+def test_lab_fail_refuses_an_element_named_twice(tmp_path: Path) -> None:
+    """As every failure list the twin takes: a repeat is refused before the lab is touched
+    (the folder holds no lab: the refusal must come first)."""
+    res = runner.invoke(app, ["lab", "fail", "l1", "l2", "l1", "--dir", str(tmp_path)])
+    assert res.exit_code == 2 and "link l1 named twice" in res.output, res.output
+    res = runner.invoke(app, ["lab", "restore", "--node", "R1", "--node", "R1",
+                              "--dir", str(tmp_path)])
+    assert res.exit_code == 2 and "router R1 named twice" in res.output, res.output
+    # one of each is not a repeat: it reaches the lab, which is not there
+    res = runner.invoke(app, ["lab", "fail", "l1", "--node", "l1", "--dir", str(tmp_path)])
+    assert res.exit_code != 0 and "named twice" not in res.output, res.output

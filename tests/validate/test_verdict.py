@@ -264,3 +264,18 @@ def test_removing_a_running_discard_route_restores_reachability(tmp_path: Path) 
     before = doc["performance"]["before"]["unroutable_bps"]
     assert before > 0 and doc["performance"]["after"]["unroutable_bps"] == 0
     assert r.exit_code == 0, r.output
+
+
+def test_an_element_failed_by_two_change_files_is_refused(tmp_path: Path) -> None:
+    """Each file is checked alone on loading; a link two of them fail is the repeat every
+    other failure list refuses, named by both files."""
+    one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    one.write_text("name: first\nchanges:\n  - fail_link: New-York--Chicago\n")
+    two.write_text("name: second\nchanges:\n  - set_metric: {link: New-York--Chicago, "
+                   "metric: 10}\n  - fail_link: New-York--Chicago\n")
+    r = CliRunner().invoke(app, ["validate", EXAMPLE, str(one), str(two)])
+    assert r.exit_code == 3, r.output
+    assert "two.yaml: second, changes[1]" in r.output and "one.yaml: first, changes[0]" in \
+        r.output and "failed twice" in r.output, r.output
+    r = CliRunner().invoke(app, ["validate", EXAMPLE, str(one)])
+    assert r.exit_code in (0, 1), r.output

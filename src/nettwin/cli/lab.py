@@ -137,6 +137,12 @@ def _set_state(links: list[str] | None, nodes: list[str] | None, folder: Path | 
     if not links and not nodes:
         raise typer.BadParameter("name at least one link (or --node ROUTER)",
                                  param_hint="LINKS")
+    for kind, names, hint in (("link", links, "LINKS"), ("router", nodes, "--node")):
+        repeated = sorted({n for n in names or [] if (names or []).count(n) > 1})
+        if repeated:  # as every failure list the twin takes (scenarios.repeated_failures)
+            raise typer.BadParameter(
+                f"{kind} {', '.join(repeated)} named twice: name each {kind} once",
+                param_hint=hint)
     lab = _lab(folder)
     try:
         for n in nodes or []:

@@ -43,25 +43,40 @@ commands = typer.Typer()
 
 def load_change_sets(paths: list[Path], network: Network, lab_prefix: str) -> ChangeSet:
     """Scenario files (YAML/JSON) and FRR snippets (.conf/.cfg/.frr/.txt), in order."""
+    from nettwin.errors import ValidationError
     from nettwin.io.frr_config import is_frr_config, load_frr_config
     from nettwin.io.scenario_files import load_scenarios
     from nettwin.scenarios.apply import apply_scenario
-    from nettwin.scenarios.changes import AddLink, RemoveLink, Scenario
+    from nettwin.scenarios.changes import (
+        AddLink,
+        Change,
+        RemoveLink,
+        Scenario,
+        repeated_failures,
+    )
 
     parts = []
     current = network  # snippets may name links an earlier change file adds
+    every: list[tuple[Change, str]] = []  # each scenario change and where it is
     for p in paths:
         if is_frr_config(p):
             parts.append(load_frr_config(p, current, lab_prefix))
             continue
         scenarios = load_scenarios(p)
         changes = tuple(c for s in scenarios for c in s.changes)
+        every += [(c, f"{p.name}: {s.name}, changes[{i}]") for s in scenarios
+                  for i, c in enumerate(s.changes)]
         name = scenarios[0].name if len(scenarios) == 1 else p.name
         parts.append(ChangeSet(name, Scenario(name, changes), (),
                                tuple(f"{p.name}: {s.name}" for s in scenarios)))
         topology = tuple(c for c in changes if isinstance(c, AddLink | RemoveLink))
         if topology:
             current = apply_scenario(current, None, Scenario(name, topology)).network
+    # each file was checked alone; an element failed by two of them (or two scenarios of
+    # one) is the same mistake
+    problems = repeated_failures([c for c, _ in every], [where for _, where in every])
+    if problems:
+        raise ValidationError(problems, "the change files")
     return merge_change_sets(parts)
 
 
