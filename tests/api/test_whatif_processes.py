@@ -1,13 +1,15 @@
 """Failure what-ifs answered by worker processes (api/processes.py).
 
-A real server answers over HTTP, with a real spawned worker. The oracle is the server's own
-answer, made in this process on a fresh basis of the same network: the bytes must be
-equal. A worker killed mid-service costs no answer: its what-ifs are answered by the server,
-and a new worker takes over.
+A real server answers over HTTP, with a real spawned worker, on uvloop and on the standard
+library's event loop. The oracle is the server's own answer, made in this process on a
+fresh basis of the same network: the bytes must be equal, asked one at a time and many at
+once (answers matched to their requests). A worker killed mid-service costs no answer: its
+what-ifs are answered by the server, and a new worker takes over.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -20,8 +22,9 @@ import pytest
 
 from nettwin.api import Role, Settings, TokenStore, create_app
 from nettwin.api.basis import plan_basis
-from nettwin.api.processes import WhatIfProcesses, _Worker
+from nettwin.api.processes import WhatIfProcesses
 from nettwin.api.whatif import whatif_answer
+from nettwin.api.whatif_worker import read_frames
 from nettwin.engine import compile_network
 from nettwin.scenarios import parse_scenario
 from tests.api.conftest import running_server
@@ -29,15 +32,16 @@ from tests.api.conftest import running_server
 URL = "/api/v1/networks/example/whatif"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, Any]]:
+@pytest.fixture(scope="module", params=["uvloop", "asyncio"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[tuple[httpx.Client, Any]]:
     """The bundled example served with one what-if worker, sent even this small network."""
     data = tmp_path_factory.mktemp("processes")
     token = TokenStore(Settings(data_dir=data).tokens_file).create("p", Role.PLANNER)
     app = create_app(Settings(data_dir=data, whatif_processes=1))
     twin = app.state.twin
     twin.processes = WhatIfProcesses(1, min_demands=0)
-    with running_server(app) as port, httpx.Client(
+    with running_server(app, loop=request.param) as port, httpx.Client(
             base_url=f"http://127.0.0.1:{port}", timeout=120,
             headers={"Authorization": f"Bearer {token}"}) as client:
         yield client, twin
@@ -91,6 +95,20 @@ def test_worker_answers_equal_the_servers(served: tuple[httpx.Client, Any]) -> N
     answered = next(w for w in _workers(client) if w["pid"] == worker["pid"])["answered"]
     # the first case repeats the first request, whose answer the server keeps
     assert answered == len(cases) - 1
+    # many at once (two in the worker's hands, the rest waiting), each its own answer
+    many = [([{"fail_link": a}, {"fail_link": b}], 50)
+            for a, b in zip(links, links[3:], strict=False)]
+
+    async def at_once() -> list[bytes]:
+        async with httpx.AsyncClient(base_url=client.base_url, headers=client.headers,
+                                     timeout=120) as ac:
+            replies = await asyncio.gather(*(ac.post(URL, json={
+                "changes": changes, "basis": "plan"}) for changes, _ in many))
+        return [r.content for r in replies]
+
+    assert asyncio.run(at_once()) == [_oracle(twin, changes, 50) for changes, _ in many]
+    after = next(w for w in _workers(client) if w["pid"] == worker["pid"])["answered"]
+    assert after > answered  # some, not necessarily all: the server takes its share
     # an unknown id is still the server's clear refusal
     r = client.post(URL, json={"changes": [{"fail_link": "nope"}], "basis": "plan"})
     assert r.status_code == 422 and "nope" in r.text
@@ -125,18 +143,18 @@ def test_answers_are_read_whole_as_their_bytes_come() -> None:
 
     reader, writer = multiprocessing.Pipe(duplex=False)
     os.set_blocking(reader.fileno(), False)
-    w = _Worker(None, None, reader)  # type: ignore[arg-type]
-    big = ("answer", os.urandom(3_000_000))
+    unread = bytearray()
+    big = ("answer", 2, os.urandom(3_000_000))
     sent = threading.Thread(target=lambda: [writer.send(m) for m in
-                                            (("held", 7), big, ("answer", b"{}"))])
+                                            (("held", 7), big, ("answer", 3, b"{}"))])
     sent.start()
     got: list[Any] = []
     deadline = time.monotonic() + 30
     while len(got) < 3 and time.monotonic() < deadline:
-        got += w.messages()  # each read takes what is there, never waits
+        got += read_frames(reader.fileno(), unread)  # takes what is there, never waits
     sent.join()
-    assert got == [("held", 7), big, ("answer", b"{}")]
-    assert not w.unread
+    assert got == [("held", 7), big, ("answer", 3, b"{}")]
+    assert not unread
     writer.close()
     with pytest.raises(EOFError):
-        w.messages()
+        read_frames(reader.fileno(), unread)

@@ -15,12 +15,17 @@ Here ``count`` spawned worker processes, each with its own GIL, answer them.
 - **Order.** Requests wait in one queue, cheapest first among those that came at about
   the same time (as ``api.turns.Turns`` serves the server's own). Each worker has at most
   ``DEPTH`` in hand, so it never waits for the loop between two.
-- **What a worker holds.** Copies of the last ``HELD`` bases it was sent: the network, its
-  compiled form and the no-change run.
+- **What a worker holds.** Copies of at most ``HELD`` bases: the network, its compiled
+  form and the no-change run, plus the incremental engine's state it makes from them.
   - A basis is sent when a failure what-if on it comes after the server has answered one
-    itself.
-  - It is pickled with its arrays out of band, and written by a thread. At 1,000 nodes
-    that is about 95 MB and a few tenths of a second.
+    itself. It goes to every worker, one after the other.
+  - It is pickled with its arrays out of band, and written by a thread that owns the
+    worker's request pipe meanwhile. At 1,000 nodes that is about 95 MB and a few tenths
+    of a second.
+  - A worker holding ``HELD`` drops the one asked least recently: the plan and the live
+    state now stay, where the live states before them go.
+- **Answers are matched by request id.** An answer whose request was given up (its loop
+  closed, its worker replaced) is dropped, never handed to another request.
 - **What it answers.** The whole answer as JSON bytes, made by the same ``whatif_answer``
   the server runs: the bytes are equal to the server's own
   (``tests/api/test_whatif_processes.py``).
@@ -30,8 +35,9 @@ Here ``count`` spawned worker processes, each with its own GIL, answer them.
     than ``max_bytes`` (each worker would hold a copy);
   - what-ifs asked from a thread, or from another event loop than the first one (a
     second server on the same twin);
-  - the what-ifs of a worker that dies, errs or stays silent for ``ANSWER_TIMEOUT_S``.
-    The worker is stopped, and a new one is started when the next basis is sent.
+  - the what-ifs of a worker that dies, errs or stays silent for ``ANSWER_TIMEOUT_S``
+    (``SEND_TIMEOUT_S`` to take a basis). The worker is stopped, and a new one is
+    started when the next basis is sent (``MAX_STARTS`` in all).
 
 The live basis changes with every batch of telemetry. At a fast tick rate most live
 what-ifs are therefore answered by the server. The plan basis is sent once.
@@ -47,13 +53,13 @@ import logging
 import multiprocessing
 import os
 import pickle
-import struct
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
+
+from nettwin.api.whatif_worker import Kind, basis_parts, read_frames, serve
 
 if TYPE_CHECKING:
     from nettwin.api.basis import Basis
@@ -66,63 +72,44 @@ DEPTH = 2  # requests in a worker's hands at once: the next one is there when it
 # costs ~0.1 ms, less than a round trip through the pipe.
 MIN_DEMANDS = 20_000
 ANSWER_TIMEOUT_S = 120.0  # a worker silent this long with a request in hand is stopped
+SEND_TIMEOUT_S = 600.0  # to take a basis: read it, make its failure state, load the kernels
 MAX_STARTS = 16  # workers started in all: past this the server answers every what-if
 WEIGHT = 10.0  # as api.turns.Turns: cheapest first among those arriving within 10x its cost
 
 
 @dataclass(eq=False)
 class _Ask:
+    """A request waiting for a worker, or in one's hands."""
+
+    id: int
     serial: int
     message: tuple[Any, ...]
     future: asyncio.Future[bytes | None]
+    timer: asyncio.TimerHandle | None = None
 
 
 @dataclass(eq=False)
 class _Worker:
+    """A worker process and the server's view of it."""
+
     process: BaseProcess
     conn: Connection  # requests and bases to it (blocking writes)
     answers: Connection  # its answers, read by the event loop (non-blocking)
-    held: list[int] = field(default_factory=list)  # basis serials, oldest first
-    busy: deque[_Ask] = field(default_factory=deque)  # sent; answered in this order
-    loading: bool = False  # a basis being written to it: nothing else is sent meanwhile
+    held: list[int] = field(default_factory=list)  # basis serials
+    busy: dict[int, _Ask] = field(default_factory=dict)  # in its hands, by request id
+    loading: bool = False  # a thread writes a basis to it: nothing else is sent meanwhile
+    lost: bool = False  # stopped: its pipes close once no thread writes to them
     unread: bytearray = field(default_factory=bytearray)  # the answers' bytes not yet read
     answered: int = 0  # what-ifs it answered
-
-    def messages(self) -> list[Any]:
-        """The messages read whole from its answer pipe so far (``Connection.send``'s
-        framing: a signed 4-byte big-endian size, or -1 and an 8-byte one, then the
-        pickle). The loop made the pipe non-blocking: a message is read as its bytes come,
-        never waited for. Raises EOFError once the worker has closed it."""
-        fd = self.answers.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 1 << 20)
-            except BlockingIOError:
-                break
-            if not chunk:
-                raise EOFError("the worker closed its answer pipe")
-            self.unread += chunk
-        out, at, data = [], 0, self.unread
-        while len(data) - at >= 4:
-            size, head = struct.unpack_from("!i", data, at)[0], 4
-            if size == -1:
-                if len(data) - at < 12:
-                    break
-                size, head = struct.unpack_from("!Q", data, at + 4)[0], 12
-            if len(data) - at < head + size:
-                break
-            out.append(pickle.loads(data[at + head:at + head + size]))
-            at += head + size
-        del self.unread[:at]
-        return out
 
 
 class WhatIfProcesses:
     """``count`` worker processes answering failure what-ifs (0: none, the server answers
     them all), driven by the event loop that first asks. Started when the first basis is
-    sent; stopped by ``close`` or when the server's process ends."""
+    sent; stopped by ``close`` (the lifespan's end; a later send starts them again) or
+    when the server's process ends."""
 
-    def __init__(self, count: int, max_bytes: int = 2**30,
+    def __init__(self, count: int, max_bytes: int = 512 * 2**20,
                  min_demands: int = MIN_DEMANDS) -> None:
         self.count = count
         self.max_bytes = max_bytes
@@ -130,12 +117,13 @@ class WhatIfProcesses:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._workers: list[_Worker] = []
         self._waiting: list[tuple[float, int, _Ask]] = []
-        self._seq = itertools.count()
+        self._ids = itertools.count(1)
+        self._used: dict[int, float] = {}  # basis serial -> when last asked
         self._sending: set[int] = set()
         self._refused: set[int] = set()  # serials never sent (too small or too large)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._starting = asyncio.Lock()
         self._starts = 0
-        self._closed = False
 
     def holds(self, serial: int) -> bool:
         """Whether a worker holds the basis numbered ``serial``."""
@@ -144,7 +132,7 @@ class WhatIfProcesses:
     def holding(self) -> dict[int, tuple[list[int], int]]:
         """Each running worker's pid: the serials of the bases it holds, and how many
         what-ifs it answered."""
-        return {w.process.pid or 0: (list(w.held), w.answered) for w in self._workers}
+        return {w.process.pid or 0: (list(w.held), w.answered) for w in list(self._workers)}
 
     async def ask(self, serial: int, changes: list[dict[str, Any]], limit: int,
                   cost_s: float) -> bytes | None:
@@ -153,45 +141,47 @@ class WhatIfProcesses:
         must answer it."""
         if not self._bound() or not self.holds(serial):
             return None
+        self._used[serial] = time.monotonic()
+        ask_id = next(self._ids)
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-        ask = _Ask(serial, ("ask", serial, changes, limit), future)
-        heapq.heappush(self._waiting, (time.monotonic() + WEIGHT * cost_s, next(self._seq),
-                                       ask))
+        ask = _Ask(ask_id, serial, (Kind.ASK, ask_id, serial, changes, limit), future)
+        heapq.heappush(self._waiting, (time.monotonic() + WEIGHT * cost_s, ask_id, ask))
         self._dispatch()
         return await future
 
     def send_later(self, b: Basis) -> None:
         """On the event loop: send ``b`` to the workers (once; never when too small or too
         large)."""
-        if self.count <= 0 or self._closed or not self._bound():
+        if self.count <= 0 or not self._bound():
             return
-        if b.serial in self._sending or b.serial in self._refused:
+        if b.serial in self._sending or b.serial in self._refused or self._everywhere(b):
             return
         if b.compiled.n_demands < self.min_demands:
             self._refused.add(b.serial)
             return
         self._sending.add(b.serial)
+        self._used[b.serial] = time.monotonic()
         task = asyncio.get_running_loop().create_task(self._send(b))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def close(self) -> None:
-        """Stop the workers."""
-        self._closed = True
+        """Stop the workers and the sending (the lifespan's end); what waits is answered
+        by the server. A later send starts new workers."""
+        for task in list(self._tasks):
+            task.cancel()
         workers, self._workers = self._workers, []
         for w in workers:
-            self._unwatch(w)
-            with contextlib.suppress(OSError):
-                w.conn.send(("stop",))
+            if not w.loading:  # a loading one's pipe is its writer's: it is killed below
+                with contextlib.suppress(OSError, ValueError, TypeError):
+                    w.conn.send((Kind.STOP,))
+        deadline = time.monotonic() + 2.0
         for w in workers:
-            w.process.join(5)
-            if w.process.is_alive():
-                w.process.kill()
-            w.conn.close()
-            w.answers.close()
-            _settle(w.busy)
+            w.process.join(max(0.0, deadline - time.monotonic()))
+            self._lose(w)
         _settle(ask for _, _, ask in self._waiting)
         self._waiting.clear()
+        self._sending.clear()
 
     # -- on the event loop
 
@@ -206,87 +196,112 @@ class WhatIfProcesses:
         self._loop = loop
         self._waiting.clear()  # their loop is gone, and its requests with it
         self._sending.clear()
+        self._starting = asyncio.Lock()
         for w in list(self._workers):
-            w.busy.clear()
             if w.loading:  # its writer may still be writing: start afresh
                 self._lose(w)
-            else:
-                loop.add_reader(w.answers.fileno(), self._readable, w)
+                continue
+            w.busy.clear()  # their answers, when they come, are dropped (ids unknown)
+            loop.add_reader(w.answers.fileno(), self._readable, w)
         return True
 
+    def _everywhere(self, b: Basis) -> bool:
+        """Whether every worker there is, or will be, holds ``b``."""
+        full = len(self._workers) >= self.count or self._starts >= MAX_STARTS
+        return full and all(b.serial in w.held for w in self._workers)
+
     def _dispatch(self) -> None:
-        """Hand the cheapest waiting requests to the workers holding their basis, while
-        one has fewer than ``DEPTH`` in hand."""
-        while self._waiting:
-            ask = self._waiting[0][2]
+        """Hand the waiting requests, cheapest first, to the workers holding their basis
+        that have fewer than ``DEPTH`` in hand; the others keep their place."""
+        kept: list[tuple[float, int, _Ask]] = []
+        while self._waiting and any(len(w.busy) < DEPTH and not w.loading
+                                    for w in self._workers):
+            item = heapq.heappop(self._waiting)
+            ask = item[2]
             if ask.future.done():  # its request was given up
-                heapq.heappop(self._waiting)
                 continue
             ready = [w for w in self._workers if ask.serial in w.held and not w.loading]
             if not ready:  # none holds it any more, or the ones holding it are taking one
-                heapq.heappop(self._waiting)
                 ask.future.set_result(None)
                 continue
             w = min(ready, key=lambda w: len(w.busy))
             if len(w.busy) >= DEPTH:
-                return
-            heapq.heappop(self._waiting)
+                kept.append(item)
+                continue
             try:
                 w.conn.send(ask.message)
             except (OSError, ValueError):
                 ask.future.set_result(None)
                 self._lose(w)
                 continue
-            w.busy.append(ask)
-            asyncio.get_running_loop().call_later(ANSWER_TIMEOUT_S, self._overdue, w, ask)
+            w.busy[ask.id] = ask
+            ask.timer = asyncio.get_running_loop().call_later(
+                ANSWER_TIMEOUT_S, self._overdue, w, ask.id)
+        for item in kept:
+            heapq.heappush(self._waiting, item)
 
     def _readable(self, w: _Worker) -> None:
+        """Its answer pipe has bytes: the whole messages in it, each to its request."""
         try:
-            for message in w.messages():
-                if message[0] == "held":
-                    w.held = [*[s for s in w.held if s != message[1]], message[1]][-HELD:]
-                    w.loading = False
-                elif message[0] == "unheld":
-                    log.warning("what-if worker %s could not take a basis: %s",
-                                w.process.pid, message[2])
-                    w.loading = False
-                else:
-                    ask = w.busy.popleft()
-                    if message[0] != "answer":
-                        log.warning("what-if worker %s failed: %s; answered in the server",
-                                    w.process.pid, message[1])
-                    else:
-                        w.answered += 1
-                    if not ask.future.done():
-                        ask.future.set_result(message[1] if message[0] == "answer" else None)
+            for message in read_frames(w.answers.fileno(), w.unread):
+                self._take(w, message)
         except Exception as exc:  # a closed pipe, a message that does not unpickle
             log.warning("what-if worker %s lost (%s); its what-ifs answered in the server",
                         w.process.pid, exc)
             self._lose(w)
         self._dispatch()
 
-    def _overdue(self, w: _Worker, ask: _Ask) -> None:
-        if ask in w.busy and w in self._workers:
+    def _take(self, w: _Worker, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == Kind.HELD:
+            w.held.append(message[1])
+            w.loading = False
+        elif kind == Kind.UNHELD:
+            log.warning("what-if worker %s could not take a basis (%s): the server answers"
+                        " what-ifs on it", w.process.pid, message[2])
+            self._refused.add(message[1])
+            w.loading = False
+        else:
+            ask = w.busy.pop(message[1], None)
+            if ask is None:  # given up (its loop closed): dropped
+                return
+            if ask.timer is not None:
+                ask.timer.cancel()
+            if kind == Kind.ANSWER:
+                w.answered += 1
+            else:
+                log.warning("what-if worker %s failed: %s; answered in the server",
+                            w.process.pid, message[2])
+            if not ask.future.done():
+                ask.future.set_result(message[2] if kind == Kind.ANSWER else None)
+
+    def _overdue(self, w: _Worker, ask_id: int) -> None:
+        if ask_id in w.busy and w in self._workers:
             log.warning("what-if worker %s silent for %.0f s: stopped", w.process.pid,
                         ANSWER_TIMEOUT_S)
             self._lose(w)
             self._dispatch()
 
     def _lose(self, w: _Worker) -> None:
+        """Stop a worker; its requests are answered by the server. Its pipes are closed
+        here unless a thread is writing a basis to it (that thread closes them)."""
         if w in self._workers:
             self._workers.remove(w)
-        self._unwatch(w)
-        w.process.kill()
-        w.conn.close()
-        w.answers.close()
-        _settle(w.busy)
-
-    def _unwatch(self, w: _Worker) -> None:
         if self._loop is not None and not self._loop.is_closed():
-            with contextlib.suppress(OSError, ValueError):  # closed already
+            with contextlib.suppress(OSError, ValueError):
                 self._loop.remove_reader(w.answers.fileno())
+        w.lost = True
+        if w.process.is_alive():
+            w.process.kill()
+        w.process.join(1)
+        if not w.loading:
+            w.conn.close()
+            w.answers.close()
+        _settle(w.busy.values())
+        w.busy.clear()
 
     async def _send(self, b: Basis) -> None:
+        """Send ``b`` to every worker (starting them first), one after the other."""
         loop = asyncio.get_running_loop()
         try:
             head, views = await loop.run_in_executor(None, _pickled, b)
@@ -296,45 +311,102 @@ class WhatIfProcesses:
                          "%d): the server answers its what-ifs", size, self.max_bytes)
                 self._refused.add(b.serial)
                 return
-            while len(self._workers) < self.count and not self._closed:
-                if self._starts >= MAX_STARTS:
-                    log.error("%d what-if workers started and lost: no more are started; "
-                              "the server answers every what-if", self._starts)
-                    self._refused.add(b.serial)
-                    return
-                self._starts += 1
-                w = _Worker(*await loop.run_in_executor(None, _spawn))
-                self._workers.append(w)
-                loop.add_reader(w.answers.fileno(), self._readable, w)
+            await self._start()
             for w in list(self._workers):
-                if b.serial in w.held or w.loading:
+                while w.loading and not w.lost:  # another basis on its way to it
+                    await asyncio.sleep(0.01)
+                if w.lost or b.serial in w.held:
                     continue
                 w.loading = True  # nothing more is handed to it; it finishes what it has
-                while w.busy and w in self._workers:
+                while w.busy and not w.lost:
                     await asyncio.sleep(0.005)
-                if w not in self._workers:
-                    continue
-                message = ("basis", b.serial, head, [v.nbytes for v in views])
-                try:  # the answer, "held", comes to _readable
-                    await loop.run_in_executor(None, _write, w.conn, message, views)
-                except (OSError, ValueError) as exc:
-                    log.warning("what-if worker %s lost while taking a basis (%s); the "
-                                "server answers what-ifs on it", w.process.pid, exc)
-                    self._refused.add(b.serial)
-                    self._lose(w)
+                if not w.lost:
+                    await self._load(w, b.serial, head, views)
+        except asyncio.CancelledError:
+            raise
         except Exception:  # never a request's problem: the server answers it
             log.exception("sending a basis to the what-if workers failed")
         finally:
             self._sending.discard(b.serial)
 
+    async def _start(self) -> None:
+        """Start workers up to ``count`` (one task at a time)."""
+        loop = asyncio.get_running_loop()
+        async with self._starting:
+            while len(self._workers) < self.count:
+                if self._starts >= MAX_STARTS:
+                    log.error("%d what-if workers started and lost: no more are started; "
+                              "the server answers every what-if", self._starts)
+                    return
+                self._starts += 1
+                spawning = loop.run_in_executor(None, _spawn)
+                try:
+                    w = _Worker(*await asyncio.shield(spawning))
+                except asyncio.CancelledError:  # closed meanwhile: the new one goes too
+                    spawning.add_done_callback(_kill_spawned)
+                    raise
+                self._workers.append(w)
+                loop.add_reader(w.answers.fileno(), self._readable, w)
+
+    async def _load(self, w: _Worker, serial: int, head: bytes,
+                    views: list[memoryview]) -> None:
+        """Write a basis to ``w`` (in a thread, which owns its request pipe meanwhile),
+        dropping the basis it asked least recently when it holds ``HELD``; its "held"
+        comes to ``_readable``."""
+        drop = 0
+        if len(w.held) >= HELD:
+            drop = min(w.held, key=lambda s: self._used.get(s, 0.0))
+            w.held.remove(drop)
+        message = (Kind.BASIS, serial, drop, head, [v.nbytes for v in views])
+        writing = asyncio.get_running_loop().run_in_executor(None, _write, w.conn, message,
+                                                              views)
+        try:
+            await asyncio.shield(writing)
+        except asyncio.CancelledError:
+            writing.add_done_callback(lambda _: _close(w))
+            raise
+        except Exception as exc:  # a worker that died while reading it
+            log.warning("what-if worker %s lost while taking a basis (%s)", w.process.pid,
+                        exc)
+            w.loading = False
+            self._lose(w)
+            return
+        if w.lost:  # lost while it was written: the pipes are closed now
+            w.loading = False
+            _close(w)
+            return
+        asyncio.get_running_loop().call_later(SEND_TIMEOUT_S, self._slow_load, w, serial)
+
+    def _slow_load(self, w: _Worker, serial: int) -> None:
+        if w.loading and not w.lost and serial not in w.held:
+            log.warning("what-if worker %s took more than %.0f s to take a basis: stopped",
+                        w.process.pid, SEND_TIMEOUT_S)
+            w.loading = False
+            self._lose(w)
+
 
 def _settle(asks: Any) -> None:
     """Let the requests ``asks`` be answered by the server."""
     for ask in list(asks):
+        if ask.timer is not None:
+            ask.timer.cancel()
         if not ask.future.done() and not ask.future.get_loop().is_closed():
             ask.future.set_result(None)
-    if isinstance(asks, deque):
-        asks.clear()
+
+
+def _close(w: _Worker) -> None:
+    w.loading = False
+    w.conn.close()
+    w.answers.close()
+
+
+def _kill_spawned(spawning: asyncio.Future[tuple[BaseProcess, Connection, Connection]]
+                  ) -> None:
+    if not spawning.cancelled() and spawning.exception() is None:
+        process, conn, answers = spawning.result()
+        process.kill()
+        conn.close()
+        answers.close()
 
 
 def _pickled(b: Basis) -> tuple[bytes, list[memoryview]]:
@@ -350,7 +422,8 @@ def _write(conn: Connection, message: tuple[Any, ...], views: list[memoryview]) 
 
 
 def _spawn() -> tuple[BaseProcess, Connection, Connection]:
-    """A new worker, its request pipe's writing end and its answer pipe's reading end."""
+    """A new worker, its request pipe's writing end and its answer pipe's reading end (made
+    non-blocking: the event loop reads it as its bytes come, ``read_frames``)."""
     ctx = multiprocessing.get_context("spawn")
     requests, to_worker = ctx.Pipe(duplex=False)
     from_worker, answers = ctx.Pipe(duplex=False)
@@ -359,58 +432,5 @@ def _spawn() -> tuple[BaseProcess, Connection, Connection]:
     process.start()
     requests.close()
     answers.close()
+    os.set_blocking(from_worker.fileno(), False)
     return process, to_worker, from_worker
-
-
-def basis_parts(b: Basis) -> dict[str, Any]:
-    """What a worker needs to make ``b`` again (its caches left behind)."""
-    return {"kind": b.kind, "network": b.network, "compiled": b.compiled,
-            "baseline": b.baseline, "measured_at": b.measured_at, "level": b.level,
-            "links_down": b.links_down, "note": b.note}
-
-
-def serve(conn: Connection, out: Connection) -> None:
-    """A worker's loop: take bases and what-ifs from ``conn``, answer on ``out``, until
-    told to stop or the server's end of ``conn`` closes."""
-    os.environ["NETTWIN_THREADS"] = "1"  # one what-if at a time, each on one thread
-    from nettwin.api import whatif
-    from nettwin.api.basis import Basis
-    from nettwin.scenarios import parse_scenario
-
-    bases: dict[int, Basis] = {}
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message[0] == "stop":
-            return
-        if message[0] == "basis":
-            _, serial, head, sizes = message
-            buffers = []
-            for n in sizes:
-                buf = bytearray(n)  # writable, as the arrays were
-                try:
-                    conn.recv_bytes_into(buf)
-                except (EOFError, OSError):
-                    return
-                buffers.append(buf)
-            try:
-                b = Basis(**pickle.loads(head, buffers=buffers), serial=serial)
-                whatif.prepare_answers(b)
-            except Exception as exc:
-                out.send(("unheld", serial, f"{type(exc).__name__}: {exc}"))
-                continue
-            bases[serial] = b
-            for old in list(bases)[:-HELD]:
-                del bases[old]
-            out.send(("held", serial))
-            continue
-        _, serial, changes, limit = message
-        try:
-            scenario = parse_scenario({"changes": changes}, "body")
-            answer = whatif.whatif_answer(bases[serial], changes, scenario, limit)
-        except Exception as exc:  # the server answers it itself
-            out.send(("error", f"{type(exc).__name__}: {exc}"))
-            continue
-        out.send(("answer", answer))

@@ -36,9 +36,10 @@ class Settings(BaseSettings):
         "Worker processes answering failure what-ifs beside the server's (api.processes; "
         "0: the server answers them itself). Default: one per core, at most 2, none on one "
         "core."))
-    whatif_process_max_mb: float = Field(default=1024.0, gt=0.0, description=(
+    whatif_process_max_mb: float = Field(default=512.0, gt=0.0, description=(
         "Largest basis (network, compiled arrays, no-change run; ~95 MB at 1,000 nodes / 1M"
-        " demands) sent to each what-if worker; larger ones are answered by the server."))
+        " demands) sent to the what-if workers; what-ifs on larger ones are answered by the "
+        "server. Each worker holds two bases and their incremental state at most."))
     simulate_telemetry_s: float = Field(
         default=0.0, ge=0.0, description="Every this many seconds, feed the example network "
                                          "simulated live traffic (0: off; `serve` turns it on).")

@@ -20,12 +20,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from nettwin.api.basis import Basis
-from nettwin.api.processes import WhatIfProcesses
 from nettwin.api.schemas import WhatIfDoc
 from nettwin.api.turns import computing, costs
 from nettwin.engine import CompiledNetwork, SimulationOptions
@@ -44,6 +43,9 @@ from nettwin.scenarios import Scenario, run_whatif
 from nettwin.scenarios.apply import apply_scenario, link_arcs, node_arcs, srlg_arcs
 from nettwin.scenarios.changes import FailLink, FailNode, FailSrlg
 from nettwin.scenarios.whatif import ArcChange, ScenarioDiff, ServiceChange, diff_document
+
+if TYPE_CHECKING:
+    from nettwin.api.processes import WhatIfProcesses
 
 FAILURES = (FailLink, FailNode, FailSrlg)
 
@@ -123,8 +125,8 @@ async def answer_elsewhere(b: Basis, changes: list[dict[str, Any]], scenario: Sc
     st = b.derived.peek("failures")  # made by a what-if answered in the server first
     if not only_failures(scenario) or st is None or not st.done():
         return None
+    processes.send_later(b)  # to a worker that lacks it (a new one, say); once
     if not processes.holds(b.serial):
-        processes.send_later(b)
         return None
     state: FailureState = st.result()
     failed = _failed_arcs(b, state, scenario)
