@@ -158,3 +158,79 @@ def test_answers_are_read_whole_as_their_bytes_come() -> None:
     writer.close()
     with pytest.raises(EOFError):
         read_frames(reader.fileno(), unread)
+
+
+class _Silent:
+    """A worker process that never answers (the pool's view of one: pid, alive, kill)."""
+
+    pid = 0
+
+    def __init__(self) -> None:
+        self.alive = True
+
+    def is_alive(self) -> bool:
+        return self.alive
+
+    def kill(self) -> None:
+        self.alive = False
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+
+def test_requests_go_back_to_the_server_when_their_worker_goes() -> None:
+    """The pool's bookkeeping, on real pipes to a worker that never answers: when its
+    answer pipe closes, the requests in its hands and those still waiting for it all go
+    back to the server (None) at once; none hangs. A request on a basis whose only holder
+    is taking another basis goes back at once too."""
+    import multiprocessing
+
+    from nettwin.api.processes import DEPTH, _Worker
+
+    async def main() -> None:
+        pool = WhatIfProcesses(1, min_demands=0)
+        assert pool.holds(1) is False and await pool.ask(1, [], 50, 0.0) is None
+        _, requests = multiprocessing.Pipe(duplex=False)
+        answers, theirs = multiprocessing.Pipe(duplex=False)
+        os.set_blocking(answers.fileno(), False)
+        w = _Worker(_Silent(), requests, answers, held=[1])  # type: ignore[arg-type]
+        pool._workers.append(w)
+        asyncio.get_running_loop().add_reader(answers.fileno(), pool._readable, w)
+        asks = [asyncio.ensure_future(pool.ask(1, [{"fail_link": str(i)}], 50, 1e-3))
+                for i in range(DEPTH + 2)]
+        await asyncio.sleep(0.2)
+        assert len(w.busy) == DEPTH and not any(a.done() for a in asks)
+        theirs.close()  # the worker dies
+        await asyncio.wait_for(asyncio.gather(*asks), 5)
+        assert [a.result() for a in asks] == [None] * len(asks) and not pool.holds(1)
+
+        _, requests = multiprocessing.Pipe(duplex=False)
+        answers, theirs = multiprocessing.Pipe(duplex=False)
+        w = _Worker(_Silent(), requests, answers, held=[1], loading=2)  # type: ignore[arg-type]
+        pool._workers.append(w)
+        assert await asyncio.wait_for(pool.ask(1, [], 50, 0.0), 1) is None
+        theirs.close()
+
+    asyncio.run(main())
+
+
+def test_a_worker_drops_a_basis_the_server_no_longer_keeps_first() -> None:
+    """Plan asked long ago, a live state since replaced (the server keeps it no more),
+    the newest live state to take: the replaced one goes, not the plan."""
+    import gc
+    import weakref
+
+    from nettwin.examples import example_path
+    from nettwin.io import load_network
+
+    network = load_network(example_path())
+    c = compile_network(network)
+    plan, old_live = plan_basis(network, c), plan_basis(network, c)
+    pool = WhatIfProcesses(1, min_demands=0)
+    pool._sent = {plan.serial: weakref.ref(plan), old_live.serial: weakref.ref(old_live)}
+    pool._used = {plan.serial: 1.0, old_live.serial: 2.0}
+    assert pool._to_drop([plan.serial, old_live.serial]) == plan.serial  # both kept
+    old = old_live.serial
+    del old_live
+    gc.collect()
+    assert pool._to_drop([plan.serial, old]) == old

@@ -18,16 +18,19 @@ Here ``count`` spawned worker processes, each with its own GIL, answer them.
 - **What a worker holds.** Copies of at most ``HELD`` bases: the network, its compiled
   form and the no-change run, plus the incremental engine's state it makes from them.
   - A basis is sent when a failure what-if on it comes after the server has answered one
-    itself. It goes to every worker, one after the other.
+    itself. It goes to every worker, one after the other, one basis at a time: a basis
+    asked for meanwhile waits, the latest only, and a newer basis of the same kind for
+    the same network stops the sending of an older one.
   - It is pickled with its arrays out of band, and written by a thread that owns the
     worker's request pipe meanwhile. At 1,000 nodes that is about 95 MB and a few tenths
     of a second.
-  - A worker holding ``HELD`` drops the one asked least recently: the plan and the live
-    state now stay, where the live states before them go.
+  - A worker holding ``HELD`` drops a basis the server no longer keeps, else the one asked
+    least recently: the plan and the live state now stay, the live states before go.
 - **Answers are matched by request id.** An answer whose request was given up (its loop
   closed, its worker replaced) is dropped, never handed to another request.
 - **What it answers.** The whole answer as JSON bytes, made by the same ``whatif_answer``
-  the server runs: the bytes are equal to the server's own
+  the server runs, on one thread as the server's (``failure_diff`` runs its kernels in
+  ``parallel_region(1)``): the bytes are equal to the server's own
   (``tests/api/test_whatif_processes.py``).
 - **When the server answers itself** (``ask`` gives None):
   - what-ifs on a basis no worker holds yet, or one with fewer than ``MIN_DEMANDS``
@@ -54,6 +57,7 @@ import multiprocessing
 import os
 import pickle
 import time
+import weakref
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -97,8 +101,10 @@ class _Worker:
     answers: Connection  # its answers, read by the event loop (non-blocking)
     held: list[int] = field(default_factory=list)  # basis serials
     busy: dict[int, _Ask] = field(default_factory=dict)  # in its hands, by request id
-    loading: bool = False  # a thread writes a basis to it: nothing else is sent meanwhile
-    lost: bool = False  # stopped: its pipes close once no thread writes to them
+    loading: int = 0  # the serial of a basis sent it and not yet taken: nothing else is sent
+    writing: bool = False  # a thread writes to ``conn``: it closes the pipes if lost
+    load_timer: asyncio.TimerHandle | None = None
+    lost: bool = False
     unread: bytearray = field(default_factory=bytearray)  # the answers' bytes not yet read
     answered: int = 0  # what-ifs it answered
 
@@ -119,9 +125,11 @@ class WhatIfProcesses:
         self._waiting: list[tuple[float, int, _Ask]] = []
         self._ids = itertools.count(1)
         self._used: dict[int, float] = {}  # basis serial -> when last asked
-        self._sending: set[int] = set()
-        self._refused: set[int] = set()  # serials never sent (too small or too large)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._sent: dict[int, weakref.ref[Basis]] = {}  # serials sent -> the server's basis
+        self._pending: Basis | None = None  # the next basis to send
+        self._current: Basis | None = None  # the one being sent
+        self._sender: asyncio.Task[None] | None = None
+        self._refused: set[int] = set()  # serials never sent (too large, not taken)
         self._starting = asyncio.Lock()
         self._starts = 0
 
@@ -150,29 +158,28 @@ class WhatIfProcesses:
         return await future
 
     def send_later(self, b: Basis) -> None:
-        """On the event loop: send ``b`` to the workers (once; never when too small or too
-        large)."""
-        if self.count <= 0 or not self._bound():
+        """On the event loop: send ``b`` to the workers that lack it (never when too small
+        or too large). One basis is sent at a time; of those asked for meanwhile, the
+        latest waits."""
+        if self.count <= 0 or b.compiled.n_demands < self.min_demands or not self._bound():
             return
-        if b.serial in self._sending or b.serial in self._refused or self._everywhere(b):
+        if b.serial in self._refused or b is self._pending or b is self._current or \
+                self._everywhere(b):
             return
-        if b.compiled.n_demands < self.min_demands:
-            self._refused.add(b.serial)
-            return
-        self._sending.add(b.serial)
         self._used[b.serial] = time.monotonic()
-        task = asyncio.get_running_loop().create_task(self._send(b))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._pending = b
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send_pending())
 
     def close(self) -> None:
         """Stop the workers and the sending (the lifespan's end); what waits is answered
         by the server. A later send starts new workers."""
-        for task in list(self._tasks):
-            task.cancel()
+        if self._sender is not None:
+            self._sender.cancel()
+        self._sender = self._pending = self._current = None
         workers, self._workers = self._workers, []
         for w in workers:
-            if not w.loading:  # a loading one's pipe is its writer's: it is killed below
+            if not w.writing:  # a written one's pipe is its writer's: it is killed below
                 with contextlib.suppress(OSError, ValueError, TypeError):
                     w.conn.send((Kind.STOP,))
         deadline = time.monotonic() + 2.0
@@ -181,7 +188,7 @@ class WhatIfProcesses:
             self._lose(w)
         _settle(ask for _, _, ask in self._waiting)
         self._waiting.clear()
-        self._sending.clear()
+        self._starts = 0
 
     # -- on the event loop
 
@@ -195,10 +202,10 @@ class WhatIfProcesses:
             return False
         self._loop = loop
         self._waiting.clear()  # their loop is gone, and its requests with it
-        self._sending.clear()
+        self._sender = self._pending = self._current = None
         self._starting = asyncio.Lock()
         for w in list(self._workers):
-            if w.loading:  # its writer may still be writing: start afresh
+            if w.loading or w.writing:  # its writer may still be writing: start afresh
                 self._lose(w)
                 continue
             w.busy.clear()  # their answers, when they come, are dropped (ids unknown)
@@ -212,16 +219,16 @@ class WhatIfProcesses:
 
     def _dispatch(self) -> None:
         """Hand the waiting requests, cheapest first, to the workers holding their basis
-        that have fewer than ``DEPTH`` in hand; the others keep their place."""
+        that have fewer than ``DEPTH`` in hand; a request whose basis no worker free of a
+        load holds goes back to the server; the others keep their place."""
         kept: list[tuple[float, int, _Ask]] = []
-        while self._waiting and any(len(w.busy) < DEPTH and not w.loading
-                                    for w in self._workers):
+        while self._waiting:
             item = heapq.heappop(self._waiting)
             ask = item[2]
             if ask.future.done():  # its request was given up
                 continue
             ready = [w for w in self._workers if ask.serial in w.held and not w.loading]
-            if not ready:  # none holds it any more, or the ones holding it are taking one
+            if not ready:
                 ask.future.set_result(None)
                 continue
             w = min(ready, key=lambda w: len(w.busy))
@@ -253,81 +260,116 @@ class WhatIfProcesses:
 
     def _take(self, w: _Worker, message: tuple[Any, ...]) -> None:
         kind = message[0]
-        if kind == Kind.HELD:
-            w.held.append(message[1])
-            w.loading = False
-        elif kind == Kind.UNHELD:
-            log.warning("what-if worker %s could not take a basis (%s): the server answers"
-                        " what-ifs on it", w.process.pid, message[2])
-            self._refused.add(message[1])
-            w.loading = False
+        if kind in (Kind.HELD, Kind.UNHELD):
+            if w.load_timer is not None:
+                w.load_timer.cancel()
+            w.loading = 0
+            if kind == Kind.HELD:
+                w.held.append(message[1])
+            else:  # refused for every worker: the server answers what-ifs on it
+                log.warning("what-if worker %s could not take a basis (%s)", w.process.pid,
+                            message[2])
+                self._refused.add(message[1])
+            return
+        ask = w.busy.pop(message[1], None)
+        if ask is None:  # given up (its loop closed): dropped
+            return
+        if ask.timer is not None:
+            ask.timer.cancel()
+        if kind == Kind.ANSWER:
+            w.answered += 1
         else:
-            ask = w.busy.pop(message[1], None)
-            if ask is None:  # given up (its loop closed): dropped
-                return
-            if ask.timer is not None:
-                ask.timer.cancel()
-            if kind == Kind.ANSWER:
-                w.answered += 1
-            else:
-                log.warning("what-if worker %s failed: %s; answered in the server",
-                            w.process.pid, message[2])
-            if not ask.future.done():
-                ask.future.set_result(message[2] if kind == Kind.ANSWER else None)
+            log.warning("what-if worker %s failed: %s; answered in the server",
+                        w.process.pid, message[2])
+        if not ask.future.done():
+            ask.future.set_result(message[2] if kind == Kind.ANSWER else None)
 
     def _overdue(self, w: _Worker, ask_id: int) -> None:
         if ask_id in w.busy and w in self._workers:
             log.warning("what-if worker %s silent for %.0f s: stopped", w.process.pid,
                         ANSWER_TIMEOUT_S)
             self._lose(w)
-            self._dispatch()
+
+    def _slow_load(self, w: _Worker, serial: int) -> None:
+        if w.loading == serial and not w.lost:
+            log.warning("what-if worker %s took more than %.0f s to take a basis: stopped",
+                        w.process.pid, SEND_TIMEOUT_S)
+            self._lose(w)
 
     def _lose(self, w: _Worker) -> None:
-        """Stop a worker; its requests are answered by the server. Its pipes are closed
-        here unless a thread is writing a basis to it (that thread closes them)."""
+        """Stop a worker; its requests go back to the server, and so do the others waiting
+        for a basis only it held. A basis it died taking is not sent again. Its pipes are
+        closed here unless a thread writes to it (which closes them when done)."""
+        if w.lost:
+            return
+        w.lost = True
         if w in self._workers:
             self._workers.remove(w)
-        if self._loop is not None and not self._loop.is_closed():
+        loop = self._loop if self._loop is not None and not self._loop.is_closed() else None
+        if loop is not None:
             with contextlib.suppress(OSError, ValueError):
-                self._loop.remove_reader(w.answers.fileno())
-        w.lost = True
+                loop.remove_reader(w.answers.fileno())
+        if w.load_timer is not None:
+            w.load_timer.cancel()
+        if w.loading:
+            self._refused.add(w.loading)
         if w.process.is_alive():
             w.process.kill()
         w.process.join(1)
-        if not w.loading:
-            w.conn.close()
-            w.answers.close()
+        if not w.writing:
+            _close(w)
         _settle(w.busy.values())
         w.busy.clear()
+        if loop is not None:
+            loop.call_soon(self._dispatch)
+
+    async def _send_pending(self) -> None:
+        """Send the pending basis, then the next one asked for meanwhile, until none."""
+        while self._pending is not None:
+            b, self._pending = self._pending, None
+            self._current = b
+            try:
+                await self._send(b)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # never a request's problem: the server answers it
+                log.exception("sending a basis to the what-if workers failed")
+            finally:
+                self._current = None
 
     async def _send(self, b: Basis) -> None:
-        """Send ``b`` to every worker (starting them first), one after the other."""
+        """Send ``b`` to every worker lacking it (starting them first), one after the
+        other; stop once a newer basis of its kind for its network waits."""
         loop = asyncio.get_running_loop()
-        try:
-            head, views = await loop.run_in_executor(None, _pickled, b)
-            size = len(head) + sum(v.nbytes for v in views)
-            if size > self.max_bytes:
-                log.info("a basis of %d bytes is not sent to the what-if workers (at most "
-                         "%d): the server answers its what-ifs", size, self.max_bytes)
-                self._refused.add(b.serial)
-                return
-            await self._start()
-            for w in list(self._workers):
-                while w.loading and not w.lost:  # another basis on its way to it
-                    await asyncio.sleep(0.01)
-                if w.lost or b.serial in w.held:
-                    continue
-                w.loading = True  # nothing more is handed to it; it finishes what it has
-                while w.busy and not w.lost:
-                    await asyncio.sleep(0.005)
-                if not w.lost:
-                    await self._load(w, b.serial, head, views)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # never a request's problem: the server answers it
-            log.exception("sending a basis to the what-if workers failed")
-        finally:
-            self._sending.discard(b.serial)
+        self._sent[b.serial] = weakref.ref(b)
+        for serial in [s for s, ref in self._sent.items() if ref() is None]:
+            if not self.holds(serial):  # gone from the server and from every worker
+                del self._sent[serial]
+                self._used.pop(serial, None)
+        await self._start()
+        parts: tuple[bytes, list[memoryview]] | None = None
+        for w in list(self._workers):
+            if w.lost or b.serial in w.held or self._superseded(b):
+                continue
+            if parts is None:
+                parts = await loop.run_in_executor(None, _pickled, b)
+                if len(parts[0]) + sum(v.nbytes for v in parts[1]) > self.max_bytes:
+                    log.info("a basis over %d bytes is not sent to the what-if workers: "
+                             "the server answers its what-ifs", self.max_bytes)
+                    self._refused.add(b.serial)
+                    return
+            w.loading = b.serial  # nothing more is handed to it; it finishes what it has
+            self._dispatch()  # requests only it could take go back to the server
+            while w.busy and not w.lost:
+                await asyncio.sleep(0.005)
+            if not w.lost:
+                await self._load(w, b, *parts)
+            while w.loading == b.serial and not w.lost:  # taken: "held" (or not)
+                await asyncio.sleep(0.01)
+
+    def _superseded(self, b: Basis) -> bool:
+        new = self._pending
+        return new is not None and new.kind == b.kind and new.network.name == b.network.name
 
     async def _start(self) -> None:
         """Start workers up to ``count`` (one task at a time)."""
@@ -348,18 +390,23 @@ class WhatIfProcesses:
                 self._workers.append(w)
                 loop.add_reader(w.answers.fileno(), self._readable, w)
 
-    async def _load(self, w: _Worker, serial: int, head: bytes,
+    async def _load(self, w: _Worker, b: Basis, head: bytes,
                     views: list[memoryview]) -> None:
-        """Write a basis to ``w`` (in a thread, which owns its request pipe meanwhile),
-        dropping the basis it asked least recently when it holds ``HELD``; its "held"
-        comes to ``_readable``."""
-        drop = 0
-        if len(w.held) >= HELD:
-            drop = min(w.held, key=lambda s: self._used.get(s, 0.0))
+        """Write ``b`` to ``w`` in a thread, which owns its request pipe meanwhile. Where
+        it holds ``HELD``, it first drops a basis the server no longer keeps, else the one
+        asked least recently. Its "held" comes to ``_readable``."""
+        drop = self._to_drop(w.held) if len(w.held) >= HELD else 0
+        if drop:
             w.held.remove(drop)
-        message = (Kind.BASIS, serial, drop, head, [v.nbytes for v in views])
-        writing = asyncio.get_running_loop().run_in_executor(None, _write, w.conn, message,
-                                                              views)
+        message = (Kind.BASIS, b.serial, drop, head, [v.nbytes for v in views])
+        loop = asyncio.get_running_loop()
+        w.load_timer = loop.call_later(SEND_TIMEOUT_S, self._slow_load, w, b.serial)
+        w.writing = True
+        try:
+            writing = loop.run_in_executor(None, _write, w.conn, message, views)
+        except BaseException:
+            w.writing = False
+            raise
         try:
             await asyncio.shield(writing)
         except asyncio.CancelledError:
@@ -368,21 +415,22 @@ class WhatIfProcesses:
         except Exception as exc:  # a worker that died while reading it
             log.warning("what-if worker %s lost while taking a basis (%s)", w.process.pid,
                         exc)
-            w.loading = False
+            w.writing = False
             self._lose(w)
-            return
-        if w.lost:  # lost while it was written: the pipes are closed now
-            w.loading = False
             _close(w)
             return
-        asyncio.get_running_loop().call_later(SEND_TIMEOUT_S, self._slow_load, w, serial)
+        w.writing = False
+        if w.lost:  # lost while it was written: its pipes are closed now
+            _close(w)
 
-    def _slow_load(self, w: _Worker, serial: int) -> None:
-        if w.loading and not w.lost and serial not in w.held:
-            log.warning("what-if worker %s took more than %.0f s to take a basis: stopped",
-                        w.process.pid, SEND_TIMEOUT_S)
-            w.loading = False
-            self._lose(w)
+    def _to_drop(self, held: list[int]) -> int:
+        """Of the bases ``held``, the one to drop for another: one the server no longer
+        keeps, else the one asked least recently."""
+        def alive(serial: int) -> bool:
+            ref = self._sent.get(serial)
+            return ref is not None and ref() is not None
+
+        return min(held, key=lambda s: (alive(s), self._used.get(s, 0.0)))
 
 
 def _settle(asks: Any) -> None:
@@ -395,9 +443,10 @@ def _settle(asks: Any) -> None:
 
 
 def _close(w: _Worker) -> None:
-    w.loading = False
-    w.conn.close()
-    w.answers.close()
+    w.writing = False
+    with contextlib.suppress(OSError):
+        w.conn.close()
+        w.answers.close()
 
 
 def _kill_spawned(spawning: asyncio.Future[tuple[BaseProcess, Connection, Connection]]
