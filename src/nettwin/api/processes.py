@@ -53,9 +53,6 @@ import contextlib
 import heapq
 import itertools
 import logging
-import multiprocessing
-import os
-import pickle
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -63,7 +60,13 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
-from nettwin.api.whatif_worker import Kind, basis_parts, read_frames, serve
+from nettwin.api.whatif_worker import (
+    Kind,
+    pickled_basis,
+    read_frames,
+    spawn_worker,
+    write_basis,
+)
 
 if TYPE_CHECKING:
     from nettwin.api.basis import Basis
@@ -77,6 +80,7 @@ DEPTH = 2  # requests in a worker's hands at once: the next one is there when it
 MIN_DEMANDS = 20_000
 ANSWER_TIMEOUT_S = 120.0  # a worker silent this long with a request in hand is stopped
 SEND_TIMEOUT_S = 600.0  # to take a basis: read it, make its failure state, load the kernels
+REFUSED_KEPT = 256
 MAX_STARTS = 16  # workers started in all: past this the server answers every what-if
 WEIGHT = 10.0  # as api.turns.Turns: cheapest first among those arriving within 10x its cost
 
@@ -103,6 +107,7 @@ class _Worker:
     busy: dict[int, _Ask] = field(default_factory=dict)  # in its hands, by request id
     loading: int = 0  # the serial of a basis sent it and not yet taken: nothing else is sent
     writing: bool = False  # a thread writes to ``conn``: it closes the pipes if lost
+    taking: bool = False  # the basis ``loading`` is written to it (or being written)
     load_timer: asyncio.TimerHandle | None = None
     lost: bool = False
     unread: bytearray = field(default_factory=bytearray)  # the answers' bytes not yet read
@@ -129,7 +134,8 @@ class WhatIfProcesses:
         self._pending: Basis | None = None  # the next basis to send
         self._current: Basis | None = None  # the one being sent
         self._sender: asyncio.Task[None] | None = None
-        self._refused: set[int] = set()  # serials never sent (too large, not taken)
+        self._refused: set[int] = set()  # serials never sent (too large, not taken; the
+        # last REFUSED_KEPT: serials grow with each basis, the old ones' bases are gone)
         self._starting = asyncio.Lock()
         self._starts = 0
 
@@ -166,7 +172,6 @@ class WhatIfProcesses:
         if b.serial in self._refused or b is self._pending or b is self._current or \
                 self._everywhere(b):
             return
-        self._used[b.serial] = time.monotonic()
         self._pending = b
         if self._sender is None or self._sender.done():
             self._sender = asyncio.get_running_loop().create_task(self._send_pending())
@@ -185,7 +190,7 @@ class WhatIfProcesses:
         deadline = time.monotonic() + 2.0
         for w in workers:
             w.process.join(max(0.0, deadline - time.monotonic()))
-            self._lose(w)
+            self._lose(w, stopped=True)
         _settle(ask for _, _, ask in self._waiting)
         self._waiting.clear()
         self._starts = 0
@@ -206,7 +211,7 @@ class WhatIfProcesses:
         self._starting = asyncio.Lock()
         for w in list(self._workers):
             if w.loading or w.writing:  # its writer may still be writing: start afresh
-                self._lose(w)
+                self._lose(w, stopped=True)
                 continue
             w.busy.clear()  # their answers, when they come, are dropped (ids unknown)
             loop.add_reader(w.answers.fileno(), self._readable, w)
@@ -221,6 +226,16 @@ class WhatIfProcesses:
         """Hand the waiting requests, cheapest first, to the workers holding their basis
         that have fewer than ``DEPTH`` in hand; a request whose basis no worker free of a
         load holds goes back to the server; the others keep their place."""
+        if not any(len(w.busy) < DEPTH and not w.loading for w in self._workers):
+            # nothing can be handed out: only give back those no worker can take
+            # (a full pass of pops for each answer made a burst quadratic)
+            for _, _, ask in self._waiting:
+                if not ask.future.done() and not any(
+                        ask.serial in w.held and not w.loading for w in self._workers):
+                    ask.future.set_result(None)
+            self._waiting = [item for item in self._waiting if not item[2].future.done()]
+            heapq.heapify(self._waiting)
+            return
         kept: list[tuple[float, int, _Ask]] = []
         while self._waiting:
             item = heapq.heappop(self._waiting)
@@ -263,13 +278,13 @@ class WhatIfProcesses:
         if kind in (Kind.HELD, Kind.UNHELD):
             if w.load_timer is not None:
                 w.load_timer.cancel()
-            w.loading = 0
+            w.loading, w.taking = 0, False
             if kind == Kind.HELD:
                 w.held.append(message[1])
             else:  # refused for every worker: the server answers what-ifs on it
                 log.warning("what-if worker %s could not take a basis (%s)", w.process.pid,
                             message[2])
-                self._refused.add(message[1])
+                self._refuse(message[1])
             return
         ask = w.busy.pop(message[1], None)
         if ask is None:  # given up (its loop closed): dropped
@@ -296,10 +311,11 @@ class WhatIfProcesses:
                         w.process.pid, SEND_TIMEOUT_S)
             self._lose(w)
 
-    def _lose(self, w: _Worker) -> None:
+    def _lose(self, w: _Worker, *, stopped: bool = False) -> None:
         """Stop a worker; its requests go back to the server, and so do the others waiting
-        for a basis only it held. A basis it died taking is not sent again. Its pipes are
-        closed here unless a thread writes to it (which closes them when done)."""
+        for a basis only it held. A basis it died taking is not sent again (unless the
+        server ``stopped`` it: closing, another loop). Its pipes are closed here unless a
+        thread writes to it (which closes them when done)."""
         if w.lost:
             return
         w.lost = True
@@ -311,8 +327,8 @@ class WhatIfProcesses:
                 loop.remove_reader(w.answers.fileno())
         if w.load_timer is not None:
             w.load_timer.cancel()
-        if w.loading:
-            self._refused.add(w.loading)
+        if w.taking and w.loading and not stopped:
+            self._refuse(w.loading)
         if w.process.is_alive():
             w.process.kill()
         w.process.join(1)
@@ -346,24 +362,24 @@ class WhatIfProcesses:
             if not self.holds(serial):  # gone from the server and from every worker
                 del self._sent[serial]
                 self._used.pop(serial, None)
+        head, views = await loop.run_in_executor(None, pickled_basis, b)
+        if len(head) + sum(v.nbytes for v in views) > self.max_bytes:
+            log.info("a basis over %d bytes is not sent to the what-if workers: the server "
+                     "answers its what-ifs", self.max_bytes)
+            self._refuse(b.serial)
+            return
         await self._start()
-        parts: tuple[bytes, list[memoryview]] | None = None
         for w in list(self._workers):
+            if b.serial in self._refused:  # a worker refused it, or died taking it
+                return
             if w.lost or b.serial in w.held or self._superseded(b):
                 continue
-            if parts is None:
-                parts = await loop.run_in_executor(None, _pickled, b)
-                if len(parts[0]) + sum(v.nbytes for v in parts[1]) > self.max_bytes:
-                    log.info("a basis over %d bytes is not sent to the what-if workers: "
-                             "the server answers its what-ifs", self.max_bytes)
-                    self._refused.add(b.serial)
-                    return
             w.loading = b.serial  # nothing more is handed to it; it finishes what it has
             self._dispatch()  # requests only it could take go back to the server
             while w.busy and not w.lost:
                 await asyncio.sleep(0.005)
             if not w.lost:
-                await self._load(w, b, *parts)
+                await self._load(w, b, head, views)
             while w.loading == b.serial and not w.lost:  # taken: "held" (or not)
                 await asyncio.sleep(0.01)
 
@@ -381,7 +397,7 @@ class WhatIfProcesses:
                               "the server answers every what-if", self._starts)
                     return
                 self._starts += 1
-                spawning = loop.run_in_executor(None, _spawn)
+                spawning = loop.run_in_executor(None, spawn_worker)
                 try:
                     w = _Worker(*await asyncio.shield(spawning))
                 except asyncio.CancelledError:  # closed meanwhile: the new one goes too
@@ -401,11 +417,13 @@ class WhatIfProcesses:
         message = (Kind.BASIS, b.serial, drop, head, [v.nbytes for v in views])
         loop = asyncio.get_running_loop()
         w.load_timer = loop.call_later(SEND_TIMEOUT_S, self._slow_load, w, b.serial)
-        w.writing = True
+        w.writing = w.taking = True
         try:
-            writing = loop.run_in_executor(None, _write, w.conn, message, views)
-        except BaseException:
+            writing = loop.run_in_executor(None, write_basis, w.conn, message,
+                                           views)
+        except BaseException:  # no thread to write (the executor shut down): start afresh
             w.writing = False
+            self._lose(w, stopped=True)
             raise
         try:
             await asyncio.shield(writing)
@@ -422,6 +440,12 @@ class WhatIfProcesses:
         w.writing = False
         if w.lost:  # lost while it was written: its pipes are closed now
             _close(w)
+
+    def _refuse(self, serial: int) -> None:
+        self._refused.add(serial)
+        if len(self._refused) > REFUSED_KEPT:
+            for old in sorted(self._refused)[:REFUSED_KEPT // 2]:
+                self._refused.discard(old)
 
     def _to_drop(self, held: list[int]) -> int:
         """Of the bases ``held``, the one to drop for another: one the server no longer
@@ -456,30 +480,3 @@ def _kill_spawned(spawning: asyncio.Future[tuple[BaseProcess, Connection, Connec
         process.kill()
         conn.close()
         answers.close()
-
-
-def _pickled(b: Basis) -> tuple[bytes, list[memoryview]]:
-    buffers: list[pickle.PickleBuffer] = []
-    head = pickle.dumps(basis_parts(b), protocol=5, buffer_callback=buffers.append)
-    return head, [buf.raw() for buf in buffers]
-
-
-def _write(conn: Connection, message: tuple[Any, ...], views: list[memoryview]) -> None:
-    conn.send(message)
-    for v in views:
-        conn.send_bytes(v)
-
-
-def _spawn() -> tuple[BaseProcess, Connection, Connection]:
-    """A new worker, its request pipe's writing end and its answer pipe's reading end (made
-    non-blocking: the event loop reads it as its bytes come, ``read_frames``)."""
-    ctx = multiprocessing.get_context("spawn")
-    requests, to_worker = ctx.Pipe(duplex=False)
-    from_worker, answers = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=serve, args=(requests, answers), daemon=True,
-                          name="nettwin-whatif")
-    process.start()
-    requests.close()
-    answers.close()
-    os.set_blocking(from_worker.fileno(), False)
-    return process, to_worker, from_worker
