@@ -42,7 +42,7 @@ from nettwin.api.schemas._planning import (
     SliceRecord,
     SlicesDoc,
 )
-from nettwin.api.schemas._service import Health, Ready, Warmup
+from nettwin.api.schemas._service import Health, Ready, Warmup, WhatIfWorker
 from nettwin.api.schemas._shadow import (
     AgentScorecard,
     HindsightDoc,
@@ -130,4 +130,5 @@ __all__ = [
     "VerdictDoc",
     "Warmup",
     "WhatIfDoc",
+    "WhatIfWorker",
 ]
