@@ -181,7 +181,8 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
     """The scenario's changes against the no-change run, on the live state or the plan.
     An answer kept for an equal request, or being made for one now, is served from the
     event loop (``answer_once``: a dashboard's 50 equal what-ifs take one thread); the
-    others are computed in the thread pool, failure what-ifs in threads of their own
+    others are computed in the thread pool, failure what-ifs by the worker processes holding
+    the basis (``api.processes``), else in threads of their own
     (``api.turns.failure_threads``). Each answer is checked against ``WhatIfDoc`` once, when
     made, and kept as the bytes served."""
     small = len(body.changes) <= KEPT_LOOKUP_CHANGES
