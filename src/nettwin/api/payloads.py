@@ -97,9 +97,7 @@ class RecentResults:
             raise
         with self._lock:
             del self._making[key]
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self._keep(key, value)
         mine.set_result(value)
         return value
 
@@ -111,11 +109,14 @@ class RecentResults:
     def put(self, key: Hashable, value: Any) -> None:
         """Keep ``value`` for ``key`` (made elsewhere), unless it is kept or being made."""
         with self._lock:
-            if key in self._items or key in self._making:
-                return
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            if key not in self._items and key not in self._making:
+                self._keep(key, value)
+
+    def _keep(self, key: Hashable, value: Any) -> None:
+        """Under the lock: keep ``value``, dropping the least recently used past ``size``."""
+        self._items[key] = value
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
 
     def peek(self, key: Hashable) -> Future[Any] | None:
         """Without making anything: a done Future of the result kept for ``key``, the Future

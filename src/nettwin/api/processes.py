@@ -76,7 +76,9 @@ log = logging.getLogger(__name__)
 HELD = 2  # bases a worker keeps (the plan and the live one, say)
 DEPTH = 2  # requests in a worker's hands at once: the next one is there when it is done
 # Below this many demands the server answers: a what-if on GEANT (22 nodes, 462 demands)
-# costs ~0.1 ms, less than a round trip through the pipe.
+# costs ~0.1 ms and a round trip through the pipes ~0.05 ms (two processes, quiet machine),
+# too little gained for the copy of the basis each worker keeps (~0.4 GB resident at 1,000
+# nodes).
 MIN_DEMANDS = 20_000
 ANSWER_TIMEOUT_S = 120.0  # a worker silent this long with a request in hand is stopped
 SEND_TIMEOUT_S = 600.0  # to take a basis: read it, make its failure state, load the kernels
