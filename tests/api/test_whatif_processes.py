@@ -234,3 +234,47 @@ def test_a_worker_drops_a_basis_the_server_no_longer_keeps_first() -> None:
     del old_live
     gc.collect()
     assert pool._to_drop([plan.serial, old]) == old
+
+
+def test_a_worker_lost_while_a_basis_is_written_has_its_pipes_closed_by_the_writer() -> None:
+    """The loop gives a worker up (a new event loop takes over, or it stopped answering)
+    while a thread still writes a basis to it: the loop leaves the pipes to the writer,
+    which closes them when its write ends, whether or not the loop that sent it still
+    runs. Before, only the sending task closed them: with its loop closed they leaked."""
+    import multiprocessing
+
+    from nettwin.api.processes import _Worker, _write
+    from nettwin.api.whatif_worker import Kind
+
+    theirs, requests = multiprocessing.Pipe(duplex=False)
+    answers, _answer_end = multiprocessing.Pipe(duplex=False)
+    w = _Worker(_Silent(), requests, answers, writing=True)  # type: ignore[arg-type]
+    big = memoryview(bytes(4 * 2**20))  # more than a pipe holds: the writer blocks
+    writer = threading.Thread(target=_write, args=(w, (Kind.BASIS, 1, 0, b"", [big.nbytes]),
+                                                   [big]))
+    writer.start()
+    time.sleep(0.1)
+    assert writer.is_alive()
+    WhatIfProcesses(1)._lose(w, stopped=True)  # no loop: as after the sending loop closed
+    assert w.lost and not requests.closed and not answers.closed  # the writer's still
+    theirs.recv()
+    assert len(theirs.recv_bytes()) == big.nbytes  # the worker's side reads it all
+    writer.join(5)
+    assert not writer.is_alive() and requests.closed and answers.closed
+
+
+def test_a_request_on_an_older_basis_does_not_stop_a_newer_ones_sending() -> None:
+    """While a live state is sent, a what-if on an older live state (kept for an equal
+    request) asks for that one too: it waits its turn; only a newer basis of the same kind
+    for the same network stops the sending of the one in hand."""
+    from nettwin.examples import example_path
+    from nettwin.io import load_network
+
+    network = load_network(example_path())
+    c = compile_network(network)
+    older, newer = plan_basis(network, c), plan_basis(network, c)
+    pool = WhatIfProcesses(1, min_demands=0)
+    pool._pending = older
+    assert not pool._superseded(newer)
+    pool._pending = newer
+    assert pool._superseded(older)

@@ -53,6 +53,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import threading
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -109,6 +110,10 @@ class _Worker:
     busy: dict[int, _Ask] = field(default_factory=dict)  # in its hands, by request id
     loading: int = 0  # the serial of a basis sent it and not yet taken: nothing else is sent
     writing: bool = False  # a thread writes to ``conn``: it closes the pipes if lost
+    # ``writing`` and ``lost`` change together under it: whoever comes second (the
+    # writer done, or the loop losing the worker) closes the pipes, even where the loop
+    # that sent the basis is closed meanwhile and its task never resumes
+    guard: threading.Lock = field(default_factory=threading.Lock)
     taking: bool = False  # the basis ``loading`` is written to it (or being written)
     load_timer: asyncio.TimerHandle | None = None
     lost: bool = False
@@ -318,9 +323,11 @@ class WhatIfProcesses:
         for a basis only it held. A basis it died taking is not sent again (unless the
         server ``stopped`` it: closing, another loop). Its pipes are closed here unless a
         thread writes to it (which closes them when done)."""
-        if w.lost:
-            return
-        w.lost = True
+        with w.guard:
+            if w.lost:
+                return
+            w.lost = True
+            writing = w.writing
         if w in self._workers:
             self._workers.remove(w)
         loop = self._loop if self._loop is not None and not self._loop.is_closed() else None
@@ -334,7 +341,7 @@ class WhatIfProcesses:
         if w.process.is_alive():
             w.process.kill()
         w.process.join(1)
-        if not w.writing:
+        if not writing:  # else the writer closes them when done (``_write``)
             _close(w)
         _settle(w.busy.values())
         w.busy.clear()
@@ -386,8 +393,11 @@ class WhatIfProcesses:
                 await asyncio.sleep(0.01)
 
     def _superseded(self, b: Basis) -> bool:
+        """Whether a newer basis of ``b``'s kind for its network waits to be sent (an
+        older one asked for meanwhile, on a kept basis, waits its turn instead)."""
         new = self._pending
-        return new is not None and new.kind == b.kind and new.network.name == b.network.name
+        return new is not None and new.serial > b.serial and new.kind == b.kind and \
+            new.network.name == b.network.name
 
     async def _start(self) -> None:
         """Start workers up to ``count`` (one task at a time)."""
@@ -421,27 +431,17 @@ class WhatIfProcesses:
         w.load_timer = loop.call_later(SEND_TIMEOUT_S, self._slow_load, w, b.serial)
         w.writing = w.taking = True
         try:
-            writing = loop.run_in_executor(None, write_basis, w.conn, message,
-                                           views)
+            writing = loop.run_in_executor(None, _write, w, message, views)
         except BaseException:  # no thread to write (the executor shut down): start afresh
             w.writing = False
             self._lose(w, stopped=True)
             raise
         try:
-            await asyncio.shield(writing)
-        except asyncio.CancelledError:
-            writing.add_done_callback(lambda _: _close(w))
-            raise
+            await asyncio.shield(writing)  # cancelled (closing): the writer closes the pipes
         except Exception as exc:  # a worker that died while reading it
             log.warning("what-if worker %s lost while taking a basis (%s)", w.process.pid,
                         exc)
-            w.writing = False
             self._lose(w)
-            _close(w)
-            return
-        w.writing = False
-        if w.lost:  # lost while it was written: its pipes are closed now
-            _close(w)
 
     def _refuse(self, serial: int) -> None:
         self._refused.add(serial)
@@ -466,6 +466,19 @@ def _settle(asks: Any) -> None:
             ask.timer.cancel()
         if not ask.future.done() and not ask.future.get_loop().is_closed():
             ask.future.set_result(None)
+
+
+def _write(w: _Worker, message: tuple[Any, ...], views: list[memoryview]) -> None:
+    """In a thread: write a basis to ``w``; then, where ``w`` was lost meanwhile, close its
+    pipes (the loop left them to this writer)."""
+    try:
+        write_basis(w.conn, message, views)
+    finally:
+        with w.guard:
+            w.writing = False
+            lost = w.lost
+        if lost:
+            _close(w)
 
 
 def _close(w: _Worker) -> None:
