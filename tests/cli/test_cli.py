@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from nettwin import compile_network, simulate
@@ -137,3 +138,41 @@ def test_lab_fail_refuses_an_element_named_twice(tmp_path: Path) -> None:
     # one of each is not a repeat: it reaches the lab, which is not there
     res = runner.invoke(app, ["lab", "fail", "l1", "--node", "l1", "--dir", str(tmp_path)])
     assert res.exit_code != 0 and "named twice" not in res.output, res.output
+
+
+ONOFF_NETWORK = """nettwin: 1
+name: onoff
+nodes: [{id: a}, {id: b}]
+links: [{id: l, a: a, b: b, capacity_ab_bps: 1.0e7}]
+demands:
+- {src: a, dst: b, rate_bps: 6.0e6, arrival: onoff, on_mean_s: 0.05, off_mean_s: 0.05}
+- {src: b, dst: a, rate_bps: 6.0e6}
+"""
+
+
+def test_simulate_queues_onoff_demands_as_bursty_unless_told_textbook(tmp_path: Path) -> None:
+    """An on-off source (peak 2x its mean, on and off 50 ms) alone on a link is IPP/M/1
+    (GI/M/1 with the IPP's interarrival transform) under the default ``--arrivals bursty``;
+    ``--arrivals poisson`` queues it as M/M/1, as the Poisson demand the other way is in
+    both. The same switch is on every command that simulates (whatif, sweep, risk,
+    optimize weights, validate)."""
+    from tests.engine.test_arrivals import ipp_m1_sojourn
+
+    path = tmp_path / "onoff.yaml"
+    path.write_text(ONOFF_NETWORK)
+    mu = 1e7 / 8000  # packets/s at 1,000-byte packets
+    mm1 = 0.6 / 0.4 / mu
+    docs = {}
+    for arrivals in ("bursty", "poisson"):
+        res = runner.invoke(app, ["simulate", str(path), "--packet-bytes", "1000",
+                                  "--arrivals", arrivals, "--json", "-"])
+        assert res.exit_code == 0, res.output
+        docs[arrivals] = json.loads(res.stdout)
+        assert docs[arrivals]["options"]["arrival_model"] == arrivals
+    ab, ba = docs["bursty"]["arcs"]
+    assert ab["queueing_s"] == pytest.approx(ipp_m1_sojourn(1.2 * mu, 0.05, 0.05, mu) - 1 / mu,
+                                             rel=1e-3)  # buffer 1,000 packets, not infinite
+    assert ab["queueing_s"] > 10 * mm1 and ba["queueing_s"] == pytest.approx(mm1)
+    assert [a["queueing_s"] for a in docs["poisson"]["arcs"]] == pytest.approx([mm1, mm1])
+    res = runner.invoke(app, ["simulate", str(path), "--arrivals", "mmpp"])
+    assert res.exit_code == 2 and "bursty" in res.output and "poisson" in res.output  # usage

@@ -97,6 +97,8 @@ def test_read_tools_answer_as_the_library(served: Served) -> None:
             assert len(sim["worst_arcs"]) == 3 and sim["arcs_count"] == compiled.n_arcs
             assert "scale" in error_text(await c.call_tool("simulate", {
                 "network_id": "example", "scale": -1}))
+            assert "arrival_model" in error_text(await c.call_tool("simulate", {
+                "network_id": "example", "arrival_model": "mmpp"}))  # bursty or poisson
             # the full table behind the summary
             full = await c.read_resource(sim["resource"])
             arcs = json.loads(full.contents[0].text)["result"]["arcs"]  # type: ignore[union-attr]

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from nettwin.cli.common import (
     EXIT_SLA_VIOLATED,
+    ArrivalsOpt,
     BufferOpt,
     CapacityOpt,
     FileArg,
@@ -36,6 +37,7 @@ from nettwin.cli.common import (
 )
 from nettwin.cli.render import ms, pct, si
 from nettwin.engine import QueueModel, compile_network, simulate
+from nettwin.engine.options import ArrivalModel
 from nettwin.errors import NettwinError
 from nettwin.extras import require
 from nettwin.io import MetricPolicy
@@ -105,6 +107,7 @@ def whatif(
     fmt: FormatOpt = None,
     traffic: TrafficOpt = None,
     model: ModelOpt = QueueModel.MM1,
+    arrivals: ArrivalsOpt = ArrivalModel.BURSTY,
     packet_bytes: PacketBytesOpt = None,
     packet_scv: PacketScvOpt = None,
     buffer_packets: BufferOpt = 1000,
@@ -125,7 +128,8 @@ def whatif(
     network = _network(file, fmt, traffic, default_capacity, metric_policy, metrics_file)
     try:
         scenarios = _cli_scenarios(scenario, fail_link, fail_node, fail_srlg, drain, scale)
-        options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)
+        options = simulation_options(model, packet_bytes, packet_scv,
+                                     buffer_packets, arrivals)
         compiled = compile_network(network)
         with step("baseline"):
             baseline = simulate(compiled, options)
@@ -194,6 +198,7 @@ def sweep(
     fmt: FormatOpt = None,
     traffic: TrafficOpt = None,
     model: ModelOpt = QueueModel.MM1,
+    arrivals: ArrivalsOpt = ArrivalModel.BURSTY,
     packet_bytes: PacketBytesOpt = None,
     packet_scv: PacketScvOpt = None,
     buffer_packets: BufferOpt = 1000,
@@ -220,7 +225,8 @@ def sweep(
         require("pyarrow.parquet")  # nettwin[arrow]: said before the sweep, not after it
     network = _network(file, fmt, traffic, default_capacity, metric_policy, metrics_file)
     try:
-        options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)
+        options = simulation_options(model, packet_bytes, packet_scv,
+                                     buffer_packets, arrivals)
         t0 = time.perf_counter()
         with progress_bar("failures") as advance:
             result = run_sweep(network, options, links=links, nodes=nodes, srlgs=srlgs,
@@ -341,6 +347,7 @@ def risk(
     fmt: FormatOpt = None,
     traffic: TrafficOpt = None,
     model: ModelOpt = QueueModel.MM1,
+    arrivals: ArrivalsOpt = ArrivalModel.BURSTY,
     json_out: JsonOpt = None,
     html_out: HtmlOpt = None,
     default_capacity: CapacityOpt = 10e9,
@@ -361,7 +368,7 @@ def risk(
     try:
         t0 = time.perf_counter()
         with progress_bar("samples") as advance:
-            result = run_risk(network, rm, simulation_options(model, None, None, 1000),
+            result = run_risk(network, rm, simulation_options(model, None, None, 1000, arrivals),
                               samples=samples, seed=seed, progress=advance,
                               scheduler=scheduler)
         elapsed = time.perf_counter() - t0

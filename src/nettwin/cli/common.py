@@ -23,6 +23,7 @@ from rich.progress import (
 from nettwin.engine.options import (
     IMIX_MEAN_PACKET_BYTES,
     IMIX_PACKET_SCV,
+    ArrivalModel,
     QueueModel,
     SimulationOptions,
 )
@@ -134,14 +135,19 @@ PacketScvOpt = Annotated[float | None, typer.Option(
     help="Squared coefficient of variation of packet size, for M/G/1 (default: IMIX 1.59).")]
 BufferOpt = Annotated[int, typer.Option(
     "--buffer-packets", min=1, help="Buffer per arc where the network gives none.")]
+ArrivalsOpt = Annotated[ArrivalModel, typer.Option(
+    "--arrivals", help="bursty: links carrying demands with an arrival process (field "
+                       "'arrival': onoff, mmpp, dispersion) are queued as MMPP/G/1/K; poisson: "
+                       "the textbook model on every link (Poisson arrivals).")]
 
 
 def simulation_options(model: QueueModel, packet_bytes: float | None,
-                       packet_scv: float | None, buffer_packets: int) -> SimulationOptions:
+                       packet_scv: float | None, buffer_packets: int,
+                       arrivals: ArrivalModel = ArrivalModel.BURSTY) -> SimulationOptions:
     return SimulationOptions(
         queue_model=model, mean_packet_bytes=packet_bytes or IMIX_MEAN_PACKET_BYTES,
         packet_size_scv=IMIX_PACKET_SCV if packet_scv is None else packet_scv,
-        default_buffer_packets=buffer_packets)
+        default_buffer_packets=buffer_packets, arrival_model=arrivals)
 
 
 # how often a long run says how far it got when stderr is no terminal (a log file, CI, a pipe)

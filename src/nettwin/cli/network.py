@@ -11,6 +11,7 @@ import typer
 
 from nettwin.cli.common import (
     EXIT_SLA_VIOLATED,
+    ArrivalsOpt,
     BufferOpt,
     CapacityOpt,
     FileArg,
@@ -33,7 +34,7 @@ from nettwin.cli.common import (
     simulation_options,
     step,
 )
-from nettwin.engine.options import QueueModel
+from nettwin.engine.options import ArrivalModel, QueueModel
 from nettwin.errors import NettwinError
 from nettwin.examples import example_path
 from nettwin.io import MetricPolicy, NetworkFormat
@@ -75,6 +76,7 @@ def simulate_cmd(
     scale: Annotated[float, typer.Option(
         "--scale", min=0.0, help="Multiply every demand by this factor.")] = 1.0,
     model: ModelOpt = QueueModel.MM1,
+    arrivals: ArrivalsOpt = ArrivalModel.BURSTY,
     packet_bytes: PacketBytesOpt = None,
     packet_scv: PacketScvOpt = None,
     buffer_packets: BufferOpt = 1000,
@@ -101,7 +103,8 @@ def simulate_cmd(
     try:
         network = load(file, fmt, traffic, default_capacity, metric_policy,
                         skip_invalid_traffic, metrics=metrics_file)
-        options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)
+        options = simulation_options(model, packet_bytes, packet_scv,
+                                     buffer_packets, arrivals)
         t0 = time.perf_counter()
         with step("compiling the network into arrays"):
             compiled = compile_network(network)

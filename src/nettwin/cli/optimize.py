@@ -16,6 +16,7 @@ from rich.table import Table
 
 from nettwin.cli.common import (
     EXIT_BAD_INPUT,
+    ArrivalsOpt,
     BufferOpt,
     CapacityOpt,
     FileArg,
@@ -38,6 +39,7 @@ from nettwin.cli.common import (
 from nettwin.cli.plan_capacity import capacity_cmd
 from nettwin.cli.render import pct
 from nettwin.engine import QueueModel
+from nettwin.engine.options import ArrivalModel
 from nettwin.errors import NettwinError
 from nettwin.io import MetricPolicy, NetworkFormat, save_network
 from nettwin.optimize import Objective, Survive, apply_metrics, optimize_paths, optimize_weights
@@ -184,6 +186,7 @@ def weights_cmd(
     top: Annotated[int, typer.Option("--top", min=0, help="Changes shown.")] = 20,
     threads: ThreadsOpt = None,
     model: ModelOpt = QueueModel.MM1,
+    arrivals: ArrivalsOpt = ArrivalModel.BURSTY,
     packet_bytes: PacketBytesOpt = None,
     packet_scv: PacketScvOpt = None,
     buffer_packets: BufferOpt = 1000,
@@ -196,7 +199,8 @@ def weights_cmd(
     _check_outputs(json_out, network_out=apply_to)
     try:
         network = load(file, fmt, traffic, default_capacity, metric_policy, metrics=metrics_file)
-        options = simulation_options(model, packet_bytes, packet_scv, buffer_packets)
+        options = simulation_options(model, packet_bytes, packet_scv,
+                                     buffer_packets, arrivals)
         t0 = time.perf_counter()
         with progress_bar("searching", counted=False) as bar:
             result = optimize_weights(network, objective=objective, survive=survive,

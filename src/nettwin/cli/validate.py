@@ -13,6 +13,7 @@ from rich.table import Table
 
 from nettwin.cli.common import (
     EXIT_SLA_VIOLATED,
+    ArrivalsOpt,
     CapacityOpt,
     FormatOpt,
     MetricOpt,
@@ -30,6 +31,7 @@ from nettwin.cli.common import (
 )
 from nettwin.cli.render import pct
 from nettwin.engine import QueueModel
+from nettwin.engine.options import ArrivalModel
 from nettwin.errors import NettwinError
 from nettwin.io import MetricPolicy
 from nettwin.model import Network
@@ -220,6 +222,7 @@ def validate_cmd(
         = None,
     fmt: FormatOpt = None,
     model: ModelOpt = QueueModel.MM1,
+    arrivals: ArrivalsOpt = ArrivalModel.BURSTY,
     default_capacity: CapacityOpt = 10e9,
     metric_policy: MetricOpt = MetricPolicy.INVERSE_CAPACITY,
     metrics_file: MetricsFileOpt = None,
@@ -239,7 +242,7 @@ def validate_cmd(
         with step("validating the change"):
             verdict = validate_change(
                 network, change, running_routes=routes,
-                options=simulation_options(model, None, None, 1000), rules=rules,
+                options=simulation_options(model, None, None, 1000, arrivals), rules=rules,
                 survive=survive, red_team=red_team, seed=seed,
                 budget=Budget(max_failures, max_surge))
     except NettwinError as exc:

@@ -25,6 +25,7 @@ from nettwin.api.routes import tmf as tmf_routes
 from nettwin.api.routes import views as view_routes
 from nettwin.api.service import Twin
 from nettwin.engine import QueueModel
+from nettwin.engine.options import ArrivalModel
 from nettwin.mcp.guard import Gate
 from nettwin.mcp.results import ResultStore
 from nettwin.mcp.summaries import (
@@ -142,13 +143,18 @@ def register(server: MCPServer, gate: Gate, results: ResultStore) -> None:
             ctx: Context, network_id: NetworkId,
             queue_model: Annotated[QueueModel, Field(description="Queueing model per link")]
             = QueueModel.MM1,
+            arrival_model: Annotated[ArrivalModel, Field(description=(
+                "bursty: links carrying demands with an arrival process queued as "
+                "MMPP/G/1/K; poisson: the textbook model on every link"))]
+            = ArrivalModel.BURSTY,
             scale: Annotated[float, Field(ge=0.0, le=1e6, description=(
                 "Traffic level: every demand at this multiple of its rate"))] = 1.0,
             top_n: TopN = None) -> CallToolResult:
         """Route the traffic (IGP shortest paths, ECMP), load the links and check the SLAs:
         KPIs, the most utilised arcs and violated services (role: planner)."""
         def work(who: Principal) -> dict[str, Any]:
-            body = net_routes.SimulateRequest(queue_model=queue_model, scale=scale)
+            body = net_routes.SimulateRequest(queue_model=queue_model,
+                                              arrival_model=arrival_model, scale=scale)
             network, compiled = twin.get(network_id)
             result = net_routes.simulation_result(twin, network_id, body)
             doc = json_safe(net_routes.simulation_document(network, compiled, result))

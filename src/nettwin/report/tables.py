@@ -107,6 +107,7 @@ def result_document(network: Network, net: CompiledNetwork, result: SimulationRe
     doc: dict[str, Any] = {
         "network": network.summary(),
         "options": {"queue_model": result.options.queue_model.value,
+                    "arrival_model": result.options.arrival_model.value,
                     "mean_packet_bytes": result.options.mean_packet_bytes,
                     "packet_size_scv": result.options.packet_size_scv,
                     "default_buffer_packets": result.options.default_buffer_packets},

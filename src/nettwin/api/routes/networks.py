@@ -27,9 +27,16 @@ from nettwin.api.schemas import (
 from nettwin.api.service import Twin, TwinDep
 from nettwin.api.turns import failure_threads
 from nettwin.api.uploads import Upload, load_upload
-from nettwin.api.whatif import answer_elsewhere, answer_once, only_failures, whatif_answer
+from nettwin.api.whatif import (
+    answer_elsewhere,
+    answer_once,
+    incremental,
+    only_failures,
+    whatif_answer,
+)
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
+from nettwin.engine.options import ArrivalModel
 from nettwin.io import NetworkFormat, save_network
 from nettwin.model import Network
 from nettwin.report import arc_records, service_records
@@ -42,6 +49,10 @@ FormatQuery = Annotated[NetworkFormat | None, Query(alias="format")]
 
 class SimulateRequest(BaseModel):
     queue_model: QueueModel = QueueModel.MM1
+    arrival_model: ArrivalModel = Field(
+        default=ArrivalModel.BURSTY, description="bursty: links carrying demands with an "
+        "arrival process (onoff, mmpp, dispersion) are queued as MMPP/G/1/K; poisson: the "
+        "textbook model on every link")
     scale: float = Field(default=1.0, ge=0.0, le=1e6)
 
 
@@ -160,8 +171,10 @@ def simulation_result(twin: Twin, nid: str, body: SimulateRequest) -> Simulation
     """One run of a network, kept among the service's recent runs (pages reuse it)."""
     network, compiled = twin.get(nid)
     result: SimulationResult = twin.recent.get(
-        (nid, id(network), body.queue_model, body.scale), lambda: run_simulation(
-            compiled, SimulationOptions(queue_model=body.queue_model),
+        (nid, id(network), body.queue_model, body.arrival_model, body.scale),
+        lambda: run_simulation(
+            compiled, SimulationOptions(queue_model=body.queue_model,
+                                        arrival_model=body.arrival_model),
             demand_rate_bps=compiled.demand_rate_bps * body.scale))
     return result
 
@@ -203,8 +216,8 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
                 failure_threads(), partial(whatif_answer_of, twin, nid, body, limit,
                                            scenario))
             kept = kept_basis(twin, nid, body.basis)
-            if kept is not None:  # the next ones on it answered by the worker processes
-                twin.processes.send_later(kept)
+            if kept is not None and incremental(kept, scenario):  # the next ones on it
+                twin.processes.send_later(kept)  # answered by the worker processes
             return made
         return await run_in_threadpool(whatif_answer_of, twin, nid, body, limit, scenario)
 
