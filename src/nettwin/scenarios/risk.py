@@ -162,7 +162,8 @@ def run_risk(network: Network, model: RiskModel | None = None,
                 load, _ = failure_loads(base, arcs) if arcs.size else (base.load_bps, 0.0)
                 up = base.arc_up.copy()
                 up[arcs] = False
-                cache[key] = check_services(compiled, options, up, load * growth[i]).violated
+                cache[key] = check_services(compiled, options, up, load * growth[i],
+                                            base.demand_rate_bps * growth[i]).violated
             violated[i] = cache[key]
     return RiskResult(samples, seed, growth, down.sum(axis=1), max_util, lost,
                       compiled.service_ids, violated)

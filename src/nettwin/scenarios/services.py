@@ -12,9 +12,10 @@ import numpy as np
 from numba import njit
 
 from nettwin.engine import CompiledNetwork, SimulationOptions
+from nettwin.engine.options import ArrivalModel
 from nettwin.engine.path_metrics import node_metrics_to
 from nettwin.engine.shortest_paths import UNREACHABLE, shortest_distances_to
-from nettwin.engine.simulate import queue_arcs
+from nettwin.engine.simulate import queue_arcs, queue_bursty_arcs
 
 
 @njit(cache=True)
@@ -49,9 +50,17 @@ class ServiceCheck:
 
 
 def check_services(net: CompiledNetwork, options: SimulationOptions, arc_up: np.ndarray,
-                   load_bps: np.ndarray) -> ServiceCheck:
-    """Worst delay, worst loss and unroutable demands per service for these arc loads."""
+                   load_bps: np.ndarray, demand_rate_bps: np.ndarray | None = None
+                   ) -> ServiceCheck:
+    """Worst delay, worst loss and unroutable demands per service for these arc loads.
+    Links carrying demands with bursty arrival processes are queued as ``simulate`` queues
+    them (MMPP/G/1/K, unless ``options`` say Poisson), from the demands' rates
+    (``demand_rate_bps``, the network's by default) routed over ``arc_up``: three more
+    routings per check, on such networks only."""
     q, delay = queue_arcs(net, options, load_bps)
+    if options.arrival_model is ArrivalModel.BURSTY and net.demand_arrivals is not None:
+        rate = net.demand_rate_bps if demand_rate_bps is None else demand_rate_bps
+        q, delay = queue_bursty_arcs(net, options, arc_up, rate, q, delay)
     members = net.service_demand
     worst = np.zeros(members.size)
     loss = np.ones(members.size)

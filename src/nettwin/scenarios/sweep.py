@@ -188,7 +188,8 @@ def evaluate(baseline: Baseline, failures: list[Failure], options: SimulationOpt
             load, _ = failure_loads(baseline, f.arcs)
             up = baseline.arc_up.copy()
             up[f.arcs] = False
-            violations[i] = check_services(c, options, up, load).violated
+            violations[i] = check_services(c, options, up, load,
+                                           baseline.demand_rate_bps).violated
     return outcome, violations
 
 

@@ -128,7 +128,7 @@ def _broken(base: Baseline, sets: list[np.ndarray], options: SimulationOptions
         load, _ = failure_loads(base, arcs)
         up = base.arc_up.copy()
         up[arcs] = False
-        check = check_services(c, options, up, load)
+        check = check_services(c, options, up, load, base.demand_rate_bps)
         broken[i] = check.violated
         delay[i] = check.worst_delay_s
     return broken, delay
