@@ -67,6 +67,18 @@ def test_networks_simulate_and_whatif_equal_the_library(twin, tmp_path: Path) ->
                                    rtol=1e-12)
         assert sim.kpis["max_utilisation"] == pytest.approx(ref.kpis()["max_utilisation"],
                                                             abs=1e-12)
+        from nettwin.engine.options import ArrivalModel, SimulationOptions
+        from tests.cli.test_cli import ONOFF_NETWORK
+
+        onoff = tmp_path / "onoff.yaml"
+        onoff.write_text(ONOFF_NETWORK)
+        bursty = c.upload_network(onoff)
+        for model in ("bursty", "poisson"):  # an on-off demand: IPP/M/1, or the textbook's
+            want = simulate(compile_network(load_network(onoff)),
+                            SimulationOptions(arrival_model=ArrivalModel(model)))
+            np.testing.assert_allclose(
+                [a.queueing_s for a in c.simulate(bursty.id, arrival_model=model).arcs],
+                want.arc_queueing_s, rtol=1e-12)
         changes = [{"fail_link": "Denver--Kansas-City"}, {"drain_node": "Chicago"}]
         what = c.whatif(copy.id, changes, basis="plan")
         lib = run_whatif(net, parse_scenario({"name": "x", "changes": changes}, "t")).diff

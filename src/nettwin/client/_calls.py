@@ -130,9 +130,10 @@ def export_network(nid: str, fmt: str) -> Call:
     return Call("GET", f"{API}/networks/{_id(nid)}/export", params={"format": fmt}, text=True)
 
 
-def simulate(nid: str, queue_model: str, scale: float) -> Call:
+def simulate(nid: str, queue_model: str, scale: float, arrival_model: str = "bursty") -> Call:
     return Call("POST", f"{API}/networks/{_id(nid)}/simulate", adapter(SimulationDoc),
-                json={"queue_model": queue_model, "scale": scale})
+                json={"queue_model": queue_model, "scale": scale,
+                      "arrival_model": arrival_model})
 
 
 def whatif(nid: str, changes: list[dict[str, Any]], name: str, basis: Basis,

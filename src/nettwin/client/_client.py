@@ -102,9 +102,11 @@ class Client:
         result: dict[str, Any] = self._do(calls.export_network(network_id, fmt))
         return result
 
-    def simulate(self, network_id: str, queue_model: str = "mm1", scale: float = 1.0
-                 ) -> SimulationDoc:
-        result: SimulationDoc = self._do(calls.simulate(network_id, queue_model, scale))
+    def simulate(self, network_id: str, queue_model: str = "mm1", scale: float = 1.0,
+                 arrival_model: str = "bursty") -> SimulationDoc:
+        """One run (``arrival_model`` "poisson": the textbook queues everywhere)."""
+        result: SimulationDoc = self._do(calls.simulate(network_id, queue_model, scale,
+                                                        arrival_model))
         return result
 
     def whatif(self, network_id: str, changes: list[dict[str, Any]], *,
@@ -244,9 +246,11 @@ class AsyncClient:
         result: dict[str, Any] = await self._do(calls.export_network(network_id, fmt))
         return result
 
-    async def simulate(self, network_id: str, queue_model: str = "mm1", scale: float = 1.0
-                       ) -> SimulationDoc:
-        result: SimulationDoc = await self._do(calls.simulate(network_id, queue_model, scale))
+    async def simulate(self, network_id: str, queue_model: str = "mm1", scale: float = 1.0,
+                       arrival_model: str = "bursty") -> SimulationDoc:
+        """One run (``arrival_model`` "poisson": the textbook queues everywhere)."""
+        result: SimulationDoc = await self._do(calls.simulate(network_id, queue_model, scale,
+                                                              arrival_model))
         return result
 
     async def whatif(self, network_id: str, changes: list[dict[str, Any]], *,
