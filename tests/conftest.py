@@ -108,6 +108,21 @@ def february_days(network: Network, seed: int, days: int = 14) -> list[np.ndarra
             for day in range(1, days + 1)]
 
 
+def onoff_ring(max_delay_s: float = 0.005) -> Network:
+    """Four routers in a ring of 10 Mbit/s links; service s1 rides an on-off demand a -> b
+    (6 Mbit/s, peak twice that, 50-ms bursts): queued as bursts (IPP/M/1, ~14 ms) it breaks
+    a 5-ms SLA that Poisson queues (~0.7 ms) keep."""
+    ring = ["a", "b", "c", "d"]
+    return build_network(
+        "ring", [{"id": v} for v in ring],
+        [{"id": f"{u}{v}", "a": u, "b": v, "capacity_ab_bps": 1e7, "capacity_ba_bps": 1e7}
+         for u, v in zip(ring, ring[1:] + ring[:1], strict=True)],
+        [{"id": "d1", "src": "a", "dst": "b", "rate_bps": 6e6, "arrival": "onoff",
+          "on_mean_s": 0.05, "off_mean_s": 0.05},
+         {"id": "d2", "src": "c", "dst": "d", "rate_bps": 2e6}],
+        services=[{"id": "s1", "demands": ["d1"], "max_delay_s": max_delay_s}])
+
+
 def pair_rows(network: Network, rate_bps: np.ndarray) -> list[dict[str, Any]]:
     """A matrix per pair of ``routing_matrix`` (as ``february_days`` gives) as demand rows
     ``{src, dst, rate_bps}``: the body of a traffic-history upload."""

@@ -273,3 +273,20 @@ def test_intervals_the_network_itself_cannot_hold_keep_every_link_awake() -> Non
         else:
             assert row["over_limit_arcs"] == 0 and row["mlu"] <= 0.6 + 1e-9
     assert doc["sla_violations"] == 0 and doc["energy_saved_fraction"] > 0
+
+
+def test_sla_check_queues_bursty_demands_at_the_intervals_rates() -> None:
+    """A quiet interval (a quarter of the plan) on a ring whose service rides an on-off
+    demand: the planner's SLA check must queue the bursts at the interval's rates, as the
+    replay's ``simulate`` does (queued at the plan's rates it found every interval broken
+    with everything awake, ~46 ms against the engine's 0.4 ms, and put nothing to sleep)."""
+    from tests.conftest import onoff_ring
+
+    net = onoff_ring()
+    c = compile_network(net)
+    rates = np.tile(c.demand_rate_bps * 0.25, (3, 1))
+    assert not simulate(c, demand_rate_bps=rates[0]).services.violated.any()
+    doc = optimize_energy(net, rates, interval_s=300, sla=True, max_utilisation=0.95,
+                          min_dwell=1, compiled=c).to_document()
+    assert not any(i["broken_all_awake"] for i in doc["intervals"])
+    assert doc["energy_saved_fraction"] > 0

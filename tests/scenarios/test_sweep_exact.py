@@ -118,18 +118,10 @@ def test_sweep_risk_and_survival_queue_bursty_demands_as_the_full_engine() -> No
     textbook switch none breaks. Before, the sweep queued every link as Poisson whatever
     the options said."""
     from nettwin.engine.options import ArrivalModel, SimulationOptions
-    from nettwin.model import build_network
     from nettwin.scenarios.risk import RiskModel, run_risk
+    from tests.conftest import onoff_ring
 
-    ring = ["a", "b", "c", "d"]
-    net = build_network(
-        "ring", [{"id": v} for v in ring],
-        [{"id": f"{u}{v}", "a": u, "b": v, "capacity_ab_bps": 1e7, "capacity_ba_bps": 1e7}
-         for u, v in zip(ring, ring[1:] + ring[:1], strict=True)],
-        [{"id": "d1", "src": "a", "dst": "b", "rate_bps": 6e6, "arrival": "onoff",
-          "on_mean_s": 0.05, "off_mean_s": 0.05},
-         {"id": "d2", "src": "c", "dst": "d", "rate_bps": 2e6}],
-        services=[{"id": "s1", "demands": ["d1"], "max_delay_s": 0.005}])
+    net = onoff_ring()
     compiled = compile_network(net)
     result = run_sweep(net, compiled=compiled)
     for i, failure in enumerate(result.failures):

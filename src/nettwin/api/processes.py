@@ -323,17 +323,17 @@ class WhatIfProcesses:
         for a basis only it held. A basis it died taking is not sent again (unless the
         server ``stopped`` it: closing, another loop). Its pipes are closed here unless a
         thread writes to it (which closes them when done)."""
+        loop = self._loop if self._loop is not None and not self._loop.is_closed() else None
         with w.guard:
             if w.lost:
                 return
+            if loop is not None:  # before a writer may close the pipe (and free its number)
+                with contextlib.suppress(OSError, ValueError):
+                    loop.remove_reader(w.answers.fileno())
             w.lost = True
             writing = w.writing
         if w in self._workers:
             self._workers.remove(w)
-        loop = self._loop if self._loop is not None and not self._loop.is_closed() else None
-        if loop is not None:
-            with contextlib.suppress(OSError, ValueError):
-                loop.remove_reader(w.answers.fileno())
         if w.load_timer is not None:
             w.load_timer.cancel()
         if w.taking and w.loading and not stopped:

@@ -117,7 +117,8 @@ class Scorer:
 
     def sla_violations(self, metric: np.ndarray, load: np.ndarray) -> int:
         net = dataclasses.replace(self.net, arc_metric=metric)
-        return int(check_services(net, self.options, self.arc_up, load).violated.sum())
+        return int(check_services(net, self.options, self.arc_up, load,
+                                  self.rate).violated.sum())
 
     def worst_failures(self, metrics: list[np.ndarray]
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

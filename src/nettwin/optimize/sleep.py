@@ -114,7 +114,8 @@ class SleepPlanner:
         mlu = float(util.max(initial=0.0))
         if self.cut_demands(state.dist, rate) or mlu > self.s.max_utilisation + EPS:
             return False, mlu
-        if self.sla and check_services(net, self.options, up, state.load_bps).violated.any():
+        if self.sla and check_services(net, self.options, up, state.load_bps,
+                                         rate).violated.any():
             return False, mlu
         return self.survives(levels, rate), mlu
 

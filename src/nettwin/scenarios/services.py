@@ -50,17 +50,15 @@ class ServiceCheck:
 
 
 def check_services(net: CompiledNetwork, options: SimulationOptions, arc_up: np.ndarray,
-                   load_bps: np.ndarray, demand_rate_bps: np.ndarray | None = None
-                   ) -> ServiceCheck:
+                   load_bps: np.ndarray, demand_rate_bps: np.ndarray) -> ServiceCheck:
     """Worst delay, worst loss and unroutable demands per service for these arc loads.
     Links carrying demands with bursty arrival processes are queued as ``simulate`` queues
     them (MMPP/G/1/K, unless ``options`` say Poisson), from the demands' rates
-    (``demand_rate_bps``, the network's by default) routed over ``arc_up``: three more
+    (``demand_rate_bps``: the rates that made ``load_bps``) routed over ``arc_up``: three more
     routings per check, on such networks only."""
     q, delay = queue_arcs(net, options, load_bps)
     if options.arrival_model is ArrivalModel.BURSTY and net.demand_arrivals is not None:
-        rate = net.demand_rate_bps if demand_rate_bps is None else demand_rate_bps
-        q, delay = queue_bursty_arcs(net, options, arc_up, rate, q, delay)
+        q, delay = queue_bursty_arcs(net, options, arc_up, demand_rate_bps, q, delay)
     members = net.service_demand
     worst = np.zeros(members.size)
     loss = np.ones(members.size)
