@@ -512,3 +512,30 @@ def test_poisson_packets_beside_a_clipped_train_keep_the_residual_work() -> None
                                    cross=stream(float(pps[1])), first_system_packets=k
                                    ).waiting_s for seed in (1, 2)]
     assert out.port_waiting_s[1] == pytest.approx(np.mean(waits), rel=0.1)
+
+
+@pytest.mark.parametrize("fields", [
+    {"arrival": "mmpp", "peak_rate_bps": 9e6, "on_mean_s": 0.05, "off_mean_s": 0.05},
+    {"arrival": "onoff", "peak_rate_bps": 1.2e7, "on_mean_s": 0.05},
+])
+@pytest.mark.parametrize("scale", [0.25, 0.5, 1.5])
+def test_scaled_traffic_scales_the_arrival_process_with_it(fields: dict[str, object],
+                                                           scale: float) -> None:
+    """A peak is the demand's at its planned rate: a run at a multiple of the traffic
+    queues as the same network planned at that multiple, peak and all. Before, the peak
+    stayed put: at a quarter of an MMPP's traffic its low state was a negative rate and the
+    link queued 50x longer than at the plan."""
+    def net(mult: float) -> object:
+        scaled = {k: v * mult if k == "peak_rate_bps" else v for k, v in fields.items()}
+        demand = {"src": "a", "dst": "b", "rate_bps": 6e6 * mult, **scaled}
+        return build_network("n", [{"id": "a"}, {"id": "b"}],
+                             [{"id": "l", "a": "a", "b": "b", "capacity_ab_bps": 1e7}],
+                             [demand])
+
+    c = compile_network(net(1.0))
+    run = simulate(c, demand_rate_bps=c.demand_rate_bps * scale)
+    want = simulate(compile_network(net(scale)))
+    np.testing.assert_allclose(run.arc_queueing_s, want.arc_queueing_s, rtol=1e-12)
+    assert run.arc_queueing_s[0] > simulate(c, SimulationOptions(
+        arrival_model=ArrivalModel.POISSON), demand_rate_bps=c.demand_rate_bps * scale
+    ).arc_queueing_s[0]  # still bursty

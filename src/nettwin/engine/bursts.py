@@ -74,18 +74,26 @@ def dispersion_bursts(mean_rate: np.ndarray, dispersion_index: np.ndarray,
 
 
 def demand_bursts(arrivals: DemandArrivals | None, rate_bps: np.ndarray,
-                  mean_packet_bits: float | np.ndarray) -> Bursts:
-    """Every demand's arrival description (the model's fields) as a two-state MMPP."""
+                  mean_packet_bits: float | np.ndarray,
+                  planned_bps: np.ndarray | None = None) -> Bursts:
+    """Every demand's arrival description (the model's fields) as a two-state MMPP.
+
+    A peak rate is given at the demand's planned rate (``planned_bps``; ``rate_bps`` when
+    not given): a scenario that scales the traffic scales the process with it, the peak
+    with the mean (the same sources, more or less of them), its periods kept. Held at its
+    absolute value, a peak over a scaled-down mean left an MMPP's low state a negative rate
+    (a quarter of the traffic queued 50x longer than the plan)."""
     rate = np.asarray(rate_bps, float)
     out = Bursts.poisson(rate.size)
     if arrivals is None:
         return out
+    planned = rate if planned_bps is None else np.asarray(planned_bps, float)
     kind = np.array(ARRIVAL_KINDS, dtype=object)[arrivals.kind]
     peak, on, off = arrivals.peak_rate_bps, arrivals.on_mean_s, arrivals.off_mean_s
     with np.errstate(divide="ignore", invalid="ignore"):
-        off_onoff = np.where(np.isnan(off), on * (peak / rate - 1.0), off)
+        off_onoff = np.where(np.isnan(off), on * (peak / planned - 1.0), off)
         p = on / (on + off)
-        high_mmpp = peak / rate
+        high_mmpp = peak / planned
         low_mmpp = (1.0 - p * high_mmpp) / (1.0 - p)
     onoff = onoff_bursts(on, off_onoff)
     disp = dispersion_bursts(rate / np.asarray(mean_packet_bits, float),
@@ -100,6 +108,7 @@ def demand_bursts(arrivals: DemandArrivals | None, rate_bps: np.ndarray,
             v = np.where(kind == k, getattr(src, f), v)
         cols[f] = v
     ok = (rate > 0) & np.isfinite(cols["high_ratio"]) & np.isfinite(cols["low_ratio"]) & (
+        cols["high_ratio"] >= 1.0) & (cols["low_ratio"] >= 0.0) & (cols["low_ratio"] <= 1.0) & (
         cols["high_s"] > 0) & (cols["low_s"] > 0)
     return Bursts(*(np.where(ok, cols[f], getattr(out, f))
                     for f in ("high_ratio", "low_ratio", "high_s", "low_s")))

@@ -136,7 +136,7 @@ def burst_scaled_scv(net: CompiledNetwork, arc_up: np.ndarray, rate_bps: np.ndar
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_x = np.where(port_pps > 0, (lam * x).sum(axis=1) / port_pps, 0.0)
     bits = np.where(port_pps > 0, mean_x * net.arc_capacity_bps, 1.0)
-    bursts = demand_bursts(net.demand_arrivals, rate_bps, demand_bits)
+    bursts = demand_bursts(net.demand_arrivals, rate_bps, demand_bits, net.demand_rate_bps)
     if bursts.is_poisson.all():
         return scv
     var, m3, area = (route(net, arc_up, np.where(bursts.is_poisson, 0.0, v)).load_bps

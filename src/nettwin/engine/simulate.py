@@ -259,7 +259,7 @@ def queue_bursty_arcs(net: CompiledNetwork, options: SimulationOptions, arc_up: 
     """Arcs that carry bursty demands: MMPP2/G/1/K on the routed rate-process moments (they
     add over demands like loads, so routing carries them); the others keep ``q``."""
     bits = 8.0 * options.mean_packet_bytes
-    bursts = demand_bursts(net.demand_arrivals, rate, bits)
+    bursts = demand_bursts(net.demand_arrivals, rate, bits, net.demand_rate_bps)
     if bursts.is_poisson.all():
         return q, arc_delay
     var, m3, area = (route(net, arc_up, np.where(bursts.is_poisson, 0.0, v)).load_bps
