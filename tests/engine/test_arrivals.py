@@ -539,3 +539,23 @@ def test_scaled_traffic_scales_the_arrival_process_with_it(fields: dict[str, obj
     assert run.arc_queueing_s[0] > simulate(c, SimulationOptions(
         arrival_model=ArrivalModel.POISSON), demand_rate_bps=c.demand_rate_bps * scale
     ).arc_queueing_s[0]  # still bursty
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_moments_routed_over_the_bursty_demands_trees_only_equal_the_full_routing(
+        seed: int) -> None:
+    """The bursty moments are routed over the destinations of the bursty demands only
+    (``only_destinations_of``): the loads equal routing every destination with the other
+    demands at zero, with links down too."""
+    from nettwin.engine.simulate import only_destinations_of, route
+    from tests.conftest import random_network
+
+    c = compile_network(random_network(seed, 30, 60))
+    rng = np.random.default_rng(seed)
+    bursty = rng.random(c.n_demands) < 0.05
+    weight = np.where(bursty, rng.random(c.n_demands) * 1e6, 0.0)
+    up = rng.random(c.n_arcs) > 0.1
+    sub = only_destinations_of(c, bursty)
+    assert sub.destinations.size < c.destinations.size
+    np.testing.assert_allclose(route(sub, up, weight).load_bps, route(c, up, weight).load_bps,
+                               rtol=1e-12, atol=1e-6)

@@ -35,7 +35,7 @@ from nettwin.engine.qos import (
     path_totals,
 )
 from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
-from nettwin.engine.simulate import ServiceReport, route, service_report
+from nettwin.engine.simulate import ServiceReport, only_destinations_of, route, service_report
 from nettwin.engine.thinned import push_thinned_all, turn_index
 from nettwin.errors import SimulationError
 
@@ -139,7 +139,8 @@ def burst_scaled_scv(net: CompiledNetwork, arc_up: np.ndarray, rate_bps: np.ndar
     bursts = demand_bursts(net.demand_arrivals, rate_bps, demand_bits, net.demand_rate_bps)
     if bursts.is_poisson.all():
         return scv
-    var, m3, area = (route(net, arc_up, np.where(bursts.is_poisson, 0.0, v)).load_bps
+    sub = only_destinations_of(net, ~bursts.is_poisson)
+    var, m3, area = (route(sub, arc_up, np.where(bursts.is_poisson, 0.0, v)).load_bps
                      for v in bursts.moments(rate_bps))
     hit = np.nonzero((var > 0) & (port_pps > 0))[0]
     if not hit.size:
