@@ -475,8 +475,10 @@ class LiveTwin(TwinPrior):
         level = fit_level(np.where(arc_up, planned, np.nan), self.state.arc_rate_bps)
         level = 1.0 if level is None else max(level, 0.0)
         d = network.demands
-        return network.with_demands(dataclasses.replace(d, rate_bps=d.rate_bps * level),
-                                    network.services)
+        return network.with_demands(dataclasses.replace(
+            d, rate_bps=d.rate_bps * level,
+            arrivals=None if d.arrivals is None else d.arrivals.rerated(level)),
+            network.services)
 
     def summary(self) -> dict[str, Any]:
         lat = np.array(self.latencies_s) if self.latencies_s else np.zeros(1)

@@ -36,6 +36,17 @@ class DemandArrivals:
         return DemandArrivals(self.kind[keep], *(getattr(self, c)[keep]
                                                   for c in ARRIVAL_COLUMNS))
 
+    def rerated(self, factor: np.ndarray | float, extra: int = 0) -> DemandArrivals:
+        """The same processes for demands re-rated by ``factor`` (each one's new rate over
+        its old): a peak rate is given with its demand's rate, so it moves with it (the
+        process keeps its shape); then ``extra`` Poisson demands appended."""
+        pad = np.full(extra, np.nan)
+        kind = np.concatenate([self.kind, np.full(extra, ARRIVAL_KINDS.index(
+            ArrivalKind.POISSON), self.kind.dtype)])
+        return DemandArrivals(kind, *(np.concatenate([
+            getattr(self, c) * factor if c == "peak_rate_bps" else getattr(self, c), pad])
+            for c in ARRIVAL_COLUMNS))
+
     def values(self, i: int) -> dict[str, Any]:
         """Demand ``i``'s arrival fields as the record holds them."""
         out: dict[str, Any] = {"arrival": ARRIVAL_KINDS[int(self.kind[i])]}
