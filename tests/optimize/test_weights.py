@@ -170,3 +170,21 @@ def test_bad_input_is_refused_with_every_reason() -> None:
                              {"src": "a", "dst": "d", "rate_bps": 1e8}])
     with pytest.raises(ValidationError, match=r"a->d.*no path"):
         optimize_weights(islands, iterations=5)
+
+
+@pytest.mark.parametrize("arrivals", ["bursty", "poisson"])
+def test_the_delay_objective_queues_as_the_options_say(arrivals: str) -> None:
+    """The delay objective of the weight search is the traffic-weighted mean delay that
+    ``simulate`` reports, under either arrival model: on a ring whose service rides an
+    on-off demand, 10.9 ms bursty against 0.6 ms Poisson. Before, the search queued every
+    link as Poisson whatever the options said."""
+    from nettwin.engine.options import ArrivalModel, SimulationOptions
+    from tests.conftest import onoff_ring
+
+    net = onoff_ring()
+    c = compile_network(net)
+    options = SimulationOptions(arrival_model=ArrivalModel(arrivals))
+    found = optimize_weights(net, objective=Objective.DELAY, iterations=1, options=options,
+                             compiled=c)
+    assert found.objective_before == pytest.approx(simulate(c, options).kpis()["mean_delay_s"],
+                                                   rel=1e-9)

@@ -175,7 +175,8 @@ def whatif(
     if html_out is not None:
         write_whatif_report(html_out, network, results, {
             "network": str(file or "bundled example"), "traffic": traffic,
-            "scenario_file": scenario, "queue_model": model.value, "packet_bytes": packet_bytes,
+            "scenario_file": scenario, "queue_model": model.value,
+            "arrival_model": arrivals.value, "packet_bytes": packet_bytes,
             "packet_scv": packet_scv, "buffer_packets": buffer_packets})
         err.print(f"wrote {html_out}")
     if fail_on_violation and any(r.diff.verdict().startswith("FAIL") for r in results):
@@ -274,7 +275,7 @@ def sweep(
         write_sweep_report(html_out, network, result, {
             "network": str(file or "bundled example"), "traffic": traffic, "links": links,
             "nodes": nodes, "srlgs": srlgs, "link_pairs": pairs, "max_pairs": max_pairs,
-            "queue_model": model.value, "scheduler": scheduler})
+            "queue_model": model.value, "arrival_model": arrivals.value, "scheduler": scheduler})
         err.print(f"wrote {html_out}")
 
 
@@ -409,5 +410,5 @@ def risk(
     if html_out is not None:
         write_risk_report(html_out, network, result, rm, {
             "network": str(file or "bundled example"), "traffic": traffic,
-            "queue_model": model.value, "scheduler": scheduler})
+            "queue_model": model.value, "arrival_model": arrivals.value, "scheduler": scheduler})
         err.print(f"wrote {html_out}")

@@ -135,10 +135,13 @@ def compare(base_net: Network, base_c: CompiledNetwork, base: SimulationResult,
 def run_whatif(network: Network, scenario: Scenario, options: SimulationOptions | None = None,
                *, compiled: CompiledNetwork | None = None,
                baseline: SimulationResult | None = None) -> WhatIfResult:
-    """Simulate the baseline (unless given) and the scenario, and compare them."""
+    """Simulate the baseline (unless given) and the scenario, and compare them. Without
+    ``options``, a given ``baseline``'s are used: the two runs compared are queued alike."""
     from nettwin.engine import compile_network
 
     compiled = compiled or compile_network(network)
+    if options is None and baseline is not None:
+        options = baseline.options
     baseline = baseline or simulate(compiled, options)
     applied = apply_scenario(network, compiled, scenario)
     result = simulate(applied.compiled, options, arc_up=applied.arc_up,

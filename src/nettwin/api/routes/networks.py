@@ -206,7 +206,7 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
             return await run_in_threadpool(whatif_answer_of, twin, nid, body, limit)
         twin.require(nid)  # an unknown network is a 404 before a bad scenario is a 422
         scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
-        if only_failures(scenario):
+        if only_failures(scenario) and (b is None or incremental(b, scenario)):
             if b is not None:  # a worker process's answer, where one holds the basis
                 made = await answer_elsewhere(b, body.changes, scenario, limit,
                                               twin.processes)
