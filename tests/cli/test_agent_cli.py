@@ -90,3 +90,24 @@ def test_agent_evaluate_table_keeps_every_number_whole_at_80_columns(tmp_path: P
                                             row["peak_max_utilisation"]), strict=True):
             assert _shown(cell, value), (cell, value, line)
     assert "1 episode," in res.stdout and "1 episodes" not in res.output
+
+
+def test_agent_evaluate_on_bursty_demands_says_the_sandbox_queues_them_as_poisson(
+        tmp_path: Path) -> None:
+    """The sandbox's queues are Poisson: on a network whose demands carry bursty arrival
+    processes the command says so and evaluates on the textbook queues (the library's
+    environment refuses such a network unless told), with the same figures as the same
+    network with every demand Poisson."""
+    from tests.cli.test_cli import ONOFF_NETWORK
+
+    bursty = tmp_path / "onoff.yaml"
+    bursty.write_text(ONOFF_NETWORK)
+    poisson = tmp_path / "poisson.yaml"
+    poisson.write_text(ONOFF_NETWORK.replace(", arrival: onoff, on_mean_s: 0.05, "
+                                             "off_mean_s: 0.05", ""))
+    res = runner.invoke(app, ["agent", "evaluate", "noop", str(bursty), "--episodes", "1",
+                              *SHORT])
+    assert res.exit_code == 0, res.output
+    assert "queues every link as Poisson" in res.output and "1 demand" in res.output
+    assert _evaluate(tmp_path, "b.json", str(bursty)) == \
+        _evaluate(tmp_path, "p.json", str(poisson))

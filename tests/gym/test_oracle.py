@@ -161,3 +161,25 @@ def test_sla_units_default_to_demands_without_services() -> None:
     full = simulate(net, arc_up=net.arc_up, demand_rate_bps=u.series.rate_bps[u.series_step])
     bad = ~full.demand_routed | (full.demand_loss > 1e-3)
     np.testing.assert_array_equal(obs > 0, bad)
+
+
+def test_a_network_with_bursty_demands_is_refused_unless_told_textbook() -> None:
+    """The sandbox's kernels queue every link as Poisson. On a network whose demands carry
+    bursty arrival processes simulate queues them as MMPP/G/1/K: an environment there would
+    reward an agent for delays 20x too short. It is refused with the fix named; told to use
+    the textbook queues, each step equals simulate under them."""
+    from nettwin.engine.options import ArrivalModel
+    from nettwin.errors import SimulationError
+    from tests.conftest import onoff_ring
+
+    ring = onoff_ring()
+    with pytest.raises(SimulationError, match=r"arrival_model=ArrivalModel\.POISSON"):
+        gymnasium.make("nettwin/TrafficEngineering-v0", network=ring)
+    options = SimulationOptions(arrival_model=ArrivalModel.POISSON)
+    env = gymnasium.make("nettwin/TrafficEngineering-v0", network=ring, options=options,
+                         observe=("utilisation", "delay", "sla"), seed=7)
+    env.reset()
+    assert_step_equals_simulation(env, options)
+    for action in range(4):
+        env.step(action)
+        assert_step_equals_simulation(env, options)

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from nettwin.engine import SimulationOptions
+from nettwin.engine.options import ArrivalModel
 from nettwin.gym.agents import Policy
 from nettwin.gym.envs import TrafficEngineeringEnv
 from nettwin.model import Network
@@ -24,6 +26,9 @@ def agent_proposal(policy: Policy, network: Network, *, name: str = "agent", see
     """The metric change ``policy`` makes on ``network`` (None: it keeps the metrics), and
     the environment's own account of the state after it (``info`` of the step)."""
     rates = np.asarray(network.demands.rate_bps, np.float64)
+    # the sandbox's queues are Poisson (its kernels); the twin judges the proposal with
+    # the network's own arrival processes
+    env_kwargs.setdefault("options", SimulationOptions(arrival_model=ArrivalModel.POISSON))
     env = TrafficEngineeringEnv(network, traffic=np.tile(rates, (2, 1)), episode_steps=1,
                                 seed=seed, **env_kwargs)
     obs, _ = env.reset(seed=seed)

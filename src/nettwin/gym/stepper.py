@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions
+from nettwin.engine.options import ArrivalModel
 from nettwin.errors import SimulationError
 from nettwin.gym.kernels import (
     MODEL_MD1,
@@ -83,6 +84,15 @@ class Stepper:
         if copies < 1:
             raise SimulationError(f"copies must be >= 1 (got {copies})")
         options = options or SimulationOptions()
+        if options.arrival_model is ArrivalModel.BURSTY and net.demand_arrivals is not None:
+            bursty = np.flatnonzero(net.demand_arrivals.bursty())
+            if bursty.size:
+                raise SimulationError(
+                    f"the sandbox queues every link as Poisson, and {bursty.size} demand(s) "
+                    f"of this network carry bursty arrival processes (e.g. demand number "
+                    f"{int(bursty[0])}), which simulate queues as MMPP/G/1/K: train on the "
+                    "textbook queues explicitly with options=SimulationOptions(arrival_model="
+                    "ArrivalModel.POISSON), or check a policy's outcome with nettwin.simulate")
         self.net = net
         self.options = options
         self.sla = sla or build_sla_units(net)

@@ -36,6 +36,11 @@ class DemandArrivals:
         return DemandArrivals(self.kind[keep], *(getattr(self, c)[keep]
                                                   for c in ARRIVAL_COLUMNS))
 
+    def bursty(self) -> np.ndarray:
+        """Which demands' arrivals are not Poisson (a mask)."""
+        mask: np.ndarray = self.kind != ARRIVAL_KINDS.index(ArrivalKind.POISSON)
+        return mask
+
     def rerated(self, factor: np.ndarray | float, extra: int = 0) -> DemandArrivals:
         """The same processes for demands re-rated by ``factor`` (each one's new rate over
         its old): a peak rate is given with its demand's rate, so it moves with it (the
