@@ -276,13 +276,32 @@ def queue_bursty_arcs(net: CompiledNetwork, options: SimulationOptions, arc_up: 
                       ) -> tuple[ArcQueues, np.ndarray]:
     """Arcs that carry bursty demands: MMPP2/G/1/K on the routed rate-process moments (they
     add over demands like loads, so routing carries them); the others keep ``q``."""
-    bits = 8.0 * options.mean_packet_bytes
-    bursts = demand_bursts(net.demand_arrivals, rate, bits, net.demand_rate_bps)
-    if bursts.is_poisson.all():
+    moments = bursty_moments(net, options, arc_up, rate)
+    if moments is None:
         return q, arc_delay
+    return queue_with_moments(net, options, q, *moments)
+
+
+def bursty_moments(net: CompiledNetwork, options: SimulationOptions, arc_up: np.ndarray,
+                   rate: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Per arc, the variance, third central moment and autocovariance area of the rate
+    process that the bursty demands at ``rate`` put on it (None: every demand Poisson)."""
+    bursts = demand_bursts(net.demand_arrivals, rate, 8.0 * options.mean_packet_bytes,
+                           net.demand_rate_bps)
+    if bursts.is_poisson.all():
+        return None
     sub = only_destinations_of(net, ~bursts.is_poisson)
     var, m3, area = (route(sub, arc_up, np.where(bursts.is_poisson, 0.0, v)).load_bps
                      for v in bursts.moments(rate))
+    return var, m3, area
+
+
+def queue_with_moments(net: CompiledNetwork, options: SimulationOptions, q: ArcQueues,
+                       var: np.ndarray, m3: np.ndarray, area: np.ndarray
+                       ) -> tuple[ArcQueues, np.ndarray]:
+    """``q`` with the arcs whose rate process has a variance queued as MMPP2/G/1/K (the
+    mean their load, the rest these moments)."""
+    bits = 8.0 * options.mean_packet_bytes
     hit = np.nonzero(var > 0)[0]
     scv = {QueueModel.MD1: 0.0, QueueModel.MG1: options.packet_size_scv}.get(
         options.queue_model, 1.0)

@@ -21,7 +21,14 @@ import numpy as np
 
 from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network
 from nettwin.engine.path_metrics import path_metrics_all
-from nettwin.engine.simulate import ServiceReport, queue_arcs, route, service_report
+from nettwin.engine.simulate import (
+    ServiceReport,
+    bursty_moments,
+    queue_arcs,
+    queue_with_moments,
+    route,
+    service_report,
+)
 from nettwin.live.alarms import STATE_KINDS, AlarmKey, alarm_rows, derive_alarms
 from nettwin.live.counters import Step, counter_steps, implausible_letters, rate_margin
 from nettwin.live.observations import Batch, InterfaceMap
@@ -284,13 +291,24 @@ class TwinState:
     def measured_services(self) -> ServiceReport:
         """SLAs under the measured loads: each arc queued at its measured rate (unmeasured
         arcs idle) against its capacity now, delays summed along the ECMP paths of the
-        links as they are."""
+        links as they are. Arcs that the plan's bursty demands cross are queued as
+        ``simulate`` queues them (MMPP/G/1/K), the bursts' moments routed over the links as
+        they are at the plan's rates and scaled with each arc's measured rate over its
+        planned one (the demands on an arc taken to move together)."""
         c = self.compiled
         up = self.arc_up()
         net = dataclasses.replace(c, arc_capacity_bps=self.arc_capacity_bps)
         load = np.where(up, np.nan_to_num(self.arc_rate_bps, nan=0.0), 0.0)
-        routing = route(net, up, np.zeros(c.n_demands))
-        q, arc_delay = queue_arcs(net, SimulationOptions(), load)
+        options = SimulationOptions()
+        routing = route(net, up, c.demand_rate_bps)  # the paths, and the planned loads
+        q, arc_delay = queue_arcs(net, options, load)
+        moments = bursty_moments(net, options, up, c.demand_rate_bps)
+        if moments is not None:
+            planned = routing.load_bps
+            s = np.where(planned > 0, load / np.where(planned > 0, planned, 1.0), 0.0)
+            var, m3, area = moments
+            q, arc_delay = queue_with_moments(net, options, q, var * s**2, m3 * s**3,
+                                              area * s**2)
         k = c.n_demands
         mean, worst, delivered = np.empty(k), np.empty(k), np.empty(k)
         hops, signature, routed = np.empty(k), np.empty(k), np.empty(k, bool)
