@@ -36,7 +36,14 @@ from nettwin.engine.incremental import (
 )
 from nettwin.engine.options import ArrivalModel
 from nettwin.engine.path_metrics import path_metrics_all
-from nettwin.engine.simulate import ServiceReport, queue_arcs, route, service_report
+from nettwin.engine.simulate import (
+    ServiceReport,
+    bursty_moments,
+    queue_arcs,
+    queue_with_moments,
+    route,
+    service_report,
+)
 from nettwin.engine.threads import parallel_region
 from nettwin.engine.upstream import failure_outcome, link_components, sorted_and_routed
 from nettwin.report import json_safe
@@ -124,7 +131,7 @@ async def answer_elsewhere(b: Basis, changes: list[dict[str, Any]], scenario: Sc
     next what-ifs, a worker lost). Waiting for a worker is served cheapest first, as
     ``api.turns.Turns`` serves the server's own."""
     st = b.derived.peek("failures")  # made by a what-if answered in the server first
-    if not incremental(b, scenario) or st is None or not st.done():
+    if not only_failures(scenario) or st is None or not st.done():
         return None
     processes.send_later(b)  # to a worker that lacks it (a new one, say); once
     if not processes.holds(b.serial):
@@ -189,21 +196,9 @@ def only_failures(scenario: Scenario) -> bool:
     return bool(scenario.changes) and all(isinstance(ch, FAILURES) for ch in scenario.changes)
 
 
-def incremental(b: Basis, scenario: Scenario) -> bool:
-    """Whether the incremental engine answers ``scenario`` on ``b``: it only fails links,
-    nodes or SRLGs, and ``b``'s queues are the textbook ones. Where demands carry bursty
-    arrival processes (model field ``arrival``) the full engine queues their links as
-    MMPP/G/1/K, which the incremental state does not: it would compare a bursty no-change
-    run with Poisson queues after the failure (a service on an on-off demand seemed 20x
-    faster when an unrelated link failed). Those go to the full engine."""
-    bursty = b.compiled.demand_arrivals is not None and \
-        b.baseline.options.arrival_model is ArrivalModel.BURSTY
-    return only_failures(scenario) and not bursty
-
-
 def whatif_diff(b: Basis, scenario: Scenario) -> ScenarioDiff:
-    """The scenario against ``b``'s no-change run: incrementally where ``incremental``."""
-    if incremental(b, scenario):
+    """The scenario against ``b``'s no-change run: incrementally when it only fails things."""
+    if only_failures(scenario):
         st = failure_state(b)
         failed = _failed_arcs(b, st, scenario)
         if failed is None:  # an unknown id: apply_scenario says which
@@ -341,6 +336,11 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
         routed = np.empty(k, bool)
         if k:
             q, arc_delay = queue_arcs(c, options, load)
+            if options.arrival_model is ArrivalModel.BURSTY and c.demand_arrivals is not None:
+                # the bursty demands' moments routed over the links left (their trees only)
+                moments = bursty_moments(c, options, arc_up, r.demand_rate_bps)
+                if moments is not None:
+                    q, arc_delay = queue_with_moments(c, options, q, *moments)
             kept = base.state_rows(others)  # the unaffected rows, as the baseline routed
             new = route(dataclasses.replace(
                 c, destinations=c.destinations[routes], dest_ptr=ptr[:routes.size + 1],

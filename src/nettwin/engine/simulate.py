@@ -286,6 +286,8 @@ def bursty_moments(net: CompiledNetwork, options: SimulationOptions, arc_up: np.
                    rate: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Per arc, the variance, third central moment and autocovariance area of the rate
     process that the bursty demands at ``rate`` put on it (None: every demand Poisson)."""
+    if net.demand_arrivals is None:  # no per-demand arrays made (a what-if's hot path)
+        return None
     bursts = demand_bursts(net.demand_arrivals, rate, 8.0 * options.mean_packet_bytes,
                            net.demand_rate_bps)
     if bursts.is_poisson.all():

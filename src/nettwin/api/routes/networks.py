@@ -30,7 +30,6 @@ from nettwin.api.uploads import Upload, load_upload
 from nettwin.api.whatif import (
     answer_elsewhere,
     answer_once,
-    incremental,
     only_failures,
     whatif_answer,
 )
@@ -206,7 +205,7 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
             return await run_in_threadpool(whatif_answer_of, twin, nid, body, limit)
         twin.require(nid)  # an unknown network is a 404 before a bad scenario is a 422
         scenario = parse_scenario({"name": body.name, "changes": body.changes}, "body")
-        if only_failures(scenario) and (b is None or incremental(b, scenario)):
+        if only_failures(scenario):
             if b is not None:  # a worker process's answer, where one holds the basis
                 made = await answer_elsewhere(b, body.changes, scenario, limit,
                                               twin.processes)
@@ -216,8 +215,8 @@ async def whatif(_: Planner, twin: TwinDep, nid: NetworkId, body: ScenarioReques
                 failure_threads(), partial(whatif_answer_of, twin, nid, body, limit,
                                            scenario))
             kept = kept_basis(twin, nid, body.basis)
-            if kept is not None and incremental(kept, scenario):  # the next ones on it
-                twin.processes.send_later(kept)  # answered by the worker processes
+            if kept is not None:  # the next ones on it answered by the worker processes
+                twin.processes.send_later(kept)
             return made
         return await run_in_threadpool(whatif_answer_of, twin, nid, body, limit, scenario)
 
