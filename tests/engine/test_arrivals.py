@@ -536,6 +536,13 @@ def test_scaled_traffic_scales_the_arrival_process_with_it(fields: dict[str, obj
     run = simulate(c, demand_rate_bps=c.demand_rate_bps * scale)
     want = simulate(compile_network(net(scale)))
     np.testing.assert_allclose(run.arc_queueing_s, want.arc_queueing_s, rtol=1e-12)
+    from nettwin.engine.classes import simulate_classes, uniform_policy
+
+    per_class = simulate_classes(c, uniform_policy(c), demand_rate_bps=c.demand_rate_bps * scale)
+    want_c = compile_network(net(scale))
+    np.testing.assert_allclose(per_class.arc_class_waiting_s,
+                               simulate_classes(want_c, uniform_policy(want_c)).arc_class_waiting_s,
+                               rtol=1e-9)  # the per-class engine scales the process too
     assert run.arc_queueing_s[0] > simulate(c, SimulationOptions(
         arrival_model=ArrivalModel.POISSON), demand_rate_bps=c.demand_rate_bps * scale
     ).arc_queueing_s[0]  # still bursty

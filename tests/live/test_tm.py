@@ -162,8 +162,9 @@ def test_a_network_too_large_to_estimate_runs_live_on_the_plan_at_the_measured_l
     assert twin.maybe_check() is None  # no estimate, no drift check on such a network
 
 
+@pytest.mark.parametrize("peak", [False, True])
 @pytest.mark.parametrize("large", [False, True])
-def test_the_live_basis_keeps_the_plans_bursty_arrivals(large: bool,
+def test_the_live_basis_keeps_the_plans_bursty_arrivals(large: bool, peak: bool,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Counters measured at 0.8 x a plan whose service rides an on-off demand: the live
     network (estimated matrix, or the plan at the measured level on a network too large
@@ -175,6 +176,12 @@ def test_the_live_basis_keeps_the_plans_bursty_arrivals(large: bool,
     from tests.conftest import onoff_ring
 
     net = onoff_ring()
+    if peak:  # the same on-off demand given by its peak: the peak must move with the rate
+        d = net.demands
+        a = d.arrivals
+        net = net.with_demands(dataclasses.replace(d, arrivals=dataclasses.replace(
+            a, peak_rate_bps=np.where(a.kind > 0, 2 * d.rate_bps, np.nan),
+            off_mean_s=np.full(len(d), np.nan))), net.services)
     c = compile_network(net)
     if large:
         monkeypatch.setattr(twin_module, "MAX_ROUTING_CELLS", 10)

@@ -420,3 +420,25 @@ def test_random_slices_agree_with_the_networkx_bounds(seed: int) -> None:
                 assert b.value > s.spec.max_delay_s
                 assert min(abs(d - b.value) for d in paths) <= 1e-12
     assert {v.slice for v in plan.verdicts} == {"s0", "s1", "s2"}
+
+
+def test_the_marked_network_moves_the_peaks_with_the_guaranteed_rates(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A slice scaled up to its guarantee: the marked network's on-off demand keeps its
+    shape (peak x the same factor, as the verdicts queued it), and it saves and loads.
+    Before, the peak stayed put below the new rate and the saved file did not load."""
+    from nettwin.io.formats import NetworkFormat, load_network, save_network
+
+    ring = ["a", "b", "c", "d"]
+    net = build_network(
+        "ring", [{"id": v} for v in ring],
+        [{"id": f"{u}{v}", "a": u, "b": v, "capacity_ab_bps": 1e8, "capacity_ba_bps": 1e8}
+         for u, v in zip(ring, ring[1:] + ring[:1], strict=True)],
+        [{"id": "d1", "src": "a", "dst": "b", "rate_bps": 6e6, "arrival": "onoff",
+          "on_mean_s": 0.05, "peak_rate_bps": 1.2e7},
+         {"id": "d2", "src": "c", "dst": "d", "rate_bps": 2e6}])
+    net = net.with_slices([{"id": "s", "demands": ["d1"], "guaranteed_rate_bps": 1.5e7,
+                            "max_delay_s": 0.05}])
+    marked = plan_slices(net).marked_network()
+    assert marked.demand(0).peak_rate_bps == pytest.approx(3e7)
+    save_network(marked, tmp_path / "m.yaml", NetworkFormat.NATIVE)
+    assert load_network(tmp_path / "m.yaml").demand(0).peak_rate_bps == pytest.approx(3e7)

@@ -270,10 +270,16 @@ class OptimizerPolicy:
     def state_network(self, env: TwinEnv) -> CompiledNetwork:
         """The twin as the agent sees it now (stepper row 0 holds the current interval)."""
         s = env.stepper
+        c, rate = env.compiled, s.rate_bps[0].copy()
+        arrivals = c.demand_arrivals  # the interval's rates are its planned ones here
+        if arrivals is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                arrivals = arrivals.rerated(np.where(c.demand_rate_bps > 0,
+                                                     rate / c.demand_rate_bps, np.nan))
         return dataclasses.replace(
-            env.compiled, arc_metric=s.metric[0].astype(np.int64).copy(),
+            c, arc_metric=s.metric[0].astype(np.int64).copy(),
             arc_up=s.up[0].copy(), arc_capacity_bps=s.capacity_bps[0].copy(),
-            demand_rate_bps=s.rate_bps[0].copy())
+            demand_rate_bps=rate, demand_arrivals=arrivals)
 
     def _plan(self, env: TwinEnv) -> None:
         from nettwin.optimize import optimize_weights

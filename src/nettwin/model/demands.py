@@ -48,8 +48,12 @@ class DemandArrivals:
         pad = np.full(extra, np.nan)
         kind = np.concatenate([self.kind, np.full(extra, ARRIVAL_KINDS.index(
             ArrivalKind.POISSON), self.kind.dtype)])
+        f = np.broadcast_to(np.asarray(factor, np.float64), self.kind.shape)
+        # no factor (a demand planned at zero): its peak is kept as given, not made NaN
+        # (a NaN peak left an on-off given by on_mean_s and its peak an invalid record)
+        peak = np.where(np.isfinite(f), self.peak_rate_bps * f, self.peak_rate_bps)
         return DemandArrivals(kind, *(np.concatenate([
-            getattr(self, c) * factor if c == "peak_rate_bps" else getattr(self, c), pad])
+            peak if c == "peak_rate_bps" else getattr(self, c), pad])
             for c in ARRIVAL_COLUMNS))
 
     def values(self, i: int) -> dict[str, Any]:

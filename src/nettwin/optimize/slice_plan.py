@@ -195,10 +195,16 @@ class SlicePlan:
         """The network with each admitted slice's demands in its class (ids kept) at the
         rates the verdicts hold for."""
         c = self.mapping.compiled
+        d = self.network.demands
+        arrivals = None  # the peaks move with the rates, as the verdicts queued them
+        if d.arrivals is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                arrivals = d.arrivals.rerated(np.where(
+                    d.rate_bps > 0, self.mapping.rate_bps / d.rate_bps, np.nan))
         table = dataclasses.replace(
-            self.network.demands, rate_bps=self.mapping.rate_bps.copy(),
+            d, rate_bps=self.mapping.rate_bps.copy(),
             class_index=c.demand_class.astype(np.int16), class_names=c.class_names,
-            ids=tuple(self.network.demand_ids))
+            ids=tuple(self.network.demand_ids), arrivals=arrivals)
         return dataclasses.replace(self.network, demands=table)
 
     def to_document(self) -> dict[str, Any]:

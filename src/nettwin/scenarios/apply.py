@@ -84,8 +84,13 @@ def _rebuild(network: Network, scenario: Scenario, problems: list[Problem]) -> N
                 rate.append(s.rate_bps / len(s.sources))
                 classes.append(s.traffic_class)
                 demand_ids.append(f"{source}->{s.target}:{s.traffic_class}")
+        # the plan's arrival processes kept (a surge's demands are Poisson): rebuilt
+        # without them every bursty demand would be queued as Poisson in the scenario
+        arrivals = None if t.arrivals is None else t.arrivals.rerated(
+            1.0, len(src) - len(t))
         demands, found = build_demands_from_columns(src, dst, rate, network.node_index,
-                                                    traffic_class=classes, ids=demand_ids)
+                                                    traffic_class=classes, ids=demand_ids,
+                                                    arrivals=arrivals)
         problems += [dataclasses.replace(p, element=f"scenario {scenario.name!r}: surge "
                                          + p.element) for p in found]
     if problems:
