@@ -78,3 +78,40 @@ def test_a_traffic_file_keeps_its_arrival_fields(tmp_path: Any) -> None:
     first, second = net.iter_demands()
     assert (first.arrival, first.on_mean_s, first.off_mean_s) == (ArrivalKind.ONOFF, 0.1, 0.3)
     assert second.arrival is ArrivalKind.POISSON
+
+
+def test_a_matrix_without_arrival_processes_says_it_drops_the_plans(tmp_path: Any) -> None:
+    """A CSV matrix replaces the demands of a network whose demand is on-off: the loaded
+    network is all Poisson (the file gives no processes), and a note says so with the fix;
+    a native file giving the fields keeps them, with no such note."""
+    from nettwin.io import load_traffic
+    from tests.conftest import onoff_ring
+
+    ring = onoff_ring()
+    csv = tmp_path / "m.csv"
+    csv.write_text("src,dst,rate_bps\na,b,6e6\nc,d,2e6\n")
+    net = load_traffic(ring, csv)
+    assert net.demands.arrivals is None
+    (said,) = [n for n in net.notes if "arrival processes" in n.message]
+    assert "1 bursty demand(s)" in said.message and "native" in said.fix
+    native = tmp_path / "m.yaml"
+    native.write_text("demands:\n- {src: a, dst: b, rate_bps: 6e6, arrival: onoff, "
+                      "on_mean_s: 0.05, off_mean_s: 0.05}\n")
+    kept = load_traffic(ring, native)
+    assert kept.demands.arrivals is not None
+    assert not [n for n in kept.notes if "arrival processes" in n.message]
+
+
+def test_a_traffic_series_says_it_drops_the_plans_arrival_processes(tmp_path: Any) -> None:
+    """The planners' --traffic-series: matrices give no processes, and the series network
+    says that the plan's bursty demand became Poisson."""
+    from nettwin.io.traffic_series import read_traffic_series
+    from tests.conftest import onoff_ring
+
+    files = []
+    for k, rate in enumerate((6e6, 5e6)):
+        files.append(tmp_path / f"m{k}.csv")
+        files[-1].write_text(f"src,dst,rate_bps\na,b,{rate}\nc,d,2e6\n")
+    net, series = read_traffic_series(onoff_ring(), files)
+    assert series.rate_bps.shape[0] == 2 and net.demands.arrivals is None
+    assert any("1 bursty demand(s) are replaced by Poisson" in n.message for n in net.notes)

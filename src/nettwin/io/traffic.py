@@ -11,7 +11,12 @@ from typing import Any
 from nettwin.errors import ImportFormatError, ValidationError
 from nettwin.io.text import parse_number, read_document, read_text
 from nettwin.model import Network, build_demands_from_columns, demand_id
-from nettwin.model.demands import DemandArrivals, arrival_problems, arrivals_from_records
+from nettwin.model.demands import (
+    DemandArrivals,
+    DemandTable,
+    arrival_problems,
+    arrivals_from_records,
+)
 from nettwin.model.fields import DEMAND_FIELDS, coerce_record
 from nettwin.model.problems import Problem, note
 
@@ -95,6 +100,18 @@ def read_traffic_native(path: str | Path) -> TrafficRecords:
     return out
 
 
+def dropped_arrivals(network: Network, table: DemandTable, source: str) -> list[Problem]:
+    """A note where ``table`` replaces bursty demands of ``network`` by Poisson ones."""
+    before = network.demands.arrivals
+    bursty = 0 if before is None else int(before.bursty().sum())
+    if not bursty or (table.arrivals is not None and table.arrivals.bursty().any()):
+        return []
+    return [note(source, f"the file gives no arrival processes: the network's {bursty} "
+                         "bursty demand(s) are replaced by Poisson ones",
+                 fix="give the 'arrival' fields in a native YAML/JSON traffic file to keep "
+                     "them")]
+
+
 def apply_traffic(network: Network, records: TrafficRecords, *, source: str = "",
                   skip_invalid: bool = False) -> Network:
     """The network with its demands replaced by ``records``.
@@ -112,6 +129,7 @@ def apply_traffic(network: Network, records: TrafficRecords, *, source: str = ""
             raise ValidationError(problems, source or None)
         notes.append(note(source or "traffic", f"{len(problems)} bad demand record(s) set "
                                                f"aside, first: {problems[0]}"))
+    notes += dropped_arrivals(network, table, source or "traffic")
     zero = int((table.rate_bps == 0).sum())
     notes.append(note(source or "traffic",
                       f"{len(table)} demand(s) loaded, {zero} of them zero, total "

@@ -17,6 +17,7 @@ from nettwin.engine import compile_network
 from nettwin.errors import ImportFormatError, ValidationError
 from nettwin.gym.traffic import TrafficSeries, series_from_matrices
 from nettwin.io.formats import load_traffic
+from nettwin.io.traffic import dropped_arrivals
 from nettwin.model import Network, build_demands_from_columns
 from nettwin.model.problems import Problem
 
@@ -67,7 +68,8 @@ def read_traffic_series(network: Network, files: Sequence[str | Path], *,
         [first.get(k, 0.0) for k in keys], network.node_index)
     if problems:
         raise ValidationError(problems, "traffic series")
-    with_pairs = network.with_demands(table)
+    with_pairs = network.with_demands(table, notes=dropped_arrivals(network, table,
+                                                                    "traffic series"))
     if interval_s is None:
         stamps = [_stamp(p) for p in paths[:2]]
         interval_s = ((stamps[1] - stamps[0]).total_seconds()
