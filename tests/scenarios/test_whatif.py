@@ -126,3 +126,21 @@ def test_a_surge_keeps_the_plans_bursty_arrivals() -> None:
     assert arrivals is not None and arrivals.kind.size == len(r.applied.network.demands)
     assert r.result.services.worst_delay_s[0] == pytest.approx(
         r.baseline.services.worst_delay_s[0], rel=1e-3)
+
+
+def test_a_whatif_on_a_given_baseline_is_queued_as_that_baseline() -> None:
+    """Given a no-change run made with the textbook queues and no options, the scenario is
+    run with that run's options: the two compared are queued alike (an unrelated failure
+    leaves the on-off service's delay as it was)."""
+    from nettwin.engine import SimulationOptions, compile_network, simulate
+    from nettwin.engine.options import ArrivalModel
+    from tests.conftest import onoff_ring
+
+    net = onoff_ring()
+    c = compile_network(net)
+    textbook = simulate(c, SimulationOptions(arrival_model=ArrivalModel.POISSON))
+    r = run_whatif(net, parse_scenario({"changes": [{"fail_link": "cd"}]}, "t"),
+                   compiled=c, baseline=textbook)
+    assert r.result.options.arrival_model is ArrivalModel.POISSON
+    (s1,) = r.diff.services
+    assert s1.worst_delay_after_s == pytest.approx(s1.worst_delay_before_s, rel=1e-12)
