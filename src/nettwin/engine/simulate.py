@@ -298,6 +298,21 @@ def bursty_moments(net: CompiledNetwork, options: SimulationOptions, arc_up: np.
     return var, m3, area
 
 
+def queue_bursty_measured(net: CompiledNetwork, options: SimulationOptions, arc_up: np.ndarray,
+                          load: np.ndarray, planned_load: np.ndarray, q: ArcQueues,
+                          arc_delay: np.ndarray) -> tuple[ArcQueues, np.ndarray]:
+    """``queue_bursty_arcs`` for measured arc loads: the bursts' moments routed at the
+    planned rates, each arc's scaled by its measured over planned load (variance and
+    autocovariance area by its square, the third moment by its cube: the demands on an
+    arc taken to move together, each process keeping its shape)."""
+    moments = bursty_moments(net, options, arc_up, net.demand_rate_bps)
+    if moments is None:
+        return q, arc_delay
+    s = np.where(planned_load > 0, load / np.where(planned_load > 0, planned_load, 1.0), 0.0)
+    var, m3, area = moments
+    return queue_with_moments(net, options, q, var * s**2, m3 * s**3, area * s**2)
+
+
 def queue_with_moments(net: CompiledNetwork, options: SimulationOptions, q: ArcQueues,
                        var: np.ndarray, m3: np.ndarray, area: np.ndarray
                        ) -> tuple[ArcQueues, np.ndarray]:

@@ -23,9 +23,8 @@ from nettwin.engine import CompiledNetwork, SimulationOptions, compile_network
 from nettwin.engine.path_metrics import path_metrics_all
 from nettwin.engine.simulate import (
     ServiceReport,
-    bursty_moments,
     queue_arcs,
-    queue_with_moments,
+    queue_bursty_measured,
     route,
     service_report,
 )
@@ -302,13 +301,8 @@ class TwinState:
         options = SimulationOptions()
         routing = route(net, up, c.demand_rate_bps)  # the paths, and the planned loads
         q, arc_delay = queue_arcs(net, options, load)
-        moments = bursty_moments(net, options, up, c.demand_rate_bps)
-        if moments is not None:
-            planned = routing.load_bps
-            s = np.where(planned > 0, load / np.where(planned > 0, planned, 1.0), 0.0)
-            var, m3, area = moments
-            q, arc_delay = queue_with_moments(net, options, q, var * s**2, m3 * s**3,
-                                              area * s**2)
+        q, arc_delay = queue_bursty_measured(net, options, up, load, routing.load_bps, q,
+                                             arc_delay)
         k = c.n_demands
         mean, worst, delivered = np.empty(k), np.empty(k), np.empty(k)
         hops, signature, routed = np.empty(k), np.empty(k), np.empty(k, bool)
