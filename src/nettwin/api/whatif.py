@@ -38,9 +38,8 @@ from nettwin.engine.options import ArrivalModel
 from nettwin.engine.path_metrics import path_metrics_all
 from nettwin.engine.simulate import (
     ServiceReport,
-    bursty_moments,
     queue_arcs,
-    queue_with_moments,
+    queue_bursty_arcs,
     route,
     service_report,
 )
@@ -337,10 +336,9 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
         if k:
             q, arc_delay = queue_arcs(c, options, load)
             if options.arrival_model is ArrivalModel.BURSTY and c.demand_arrivals is not None:
-                # the bursty demands' moments routed over the links left (their trees only)
-                moments = bursty_moments(c, options, arc_up, r.demand_rate_bps)
-                if moments is not None:
-                    q, arc_delay = queue_with_moments(c, options, q, *moments)
+                # as simulate: the bursty demands' moments routed over the links left
+                q, arc_delay = queue_bursty_arcs(c, options, arc_up, r.demand_rate_bps, q,
+                                                 arc_delay)
             kept = base.state_rows(others)  # the unaffected rows, as the baseline routed
             new = route(dataclasses.replace(
                 c, destinations=c.destinations[routes], dest_ptr=ptr[:routes.size + 1],

@@ -27,12 +27,7 @@ from nettwin.api.schemas import (
 from nettwin.api.service import Twin, TwinDep
 from nettwin.api.turns import failure_threads
 from nettwin.api.uploads import Upload, load_upload
-from nettwin.api.whatif import (
-    answer_elsewhere,
-    answer_once,
-    only_failures,
-    whatif_answer,
-)
+from nettwin.api.whatif import answer_elsewhere, answer_once, only_failures, whatif_answer
 from nettwin.engine import CompiledNetwork, QueueModel, SimulationOptions, SimulationResult
 from nettwin.engine import simulate as run_simulation
 from nettwin.engine.options import ArrivalModel
