@@ -108,17 +108,21 @@ def february_days(network: Network, seed: int, days: int = 14) -> list[np.ndarra
             for day in range(1, days + 1)]
 
 
-def onoff_ring(max_delay_s: float = 0.005) -> Network:
+def onoff_ring(max_delay_s: float = 0.005, *, capacity_bps: float = 1e7,
+               by_peak: bool = False) -> Network:
     """Four routers in a ring of 10 Mbit/s links; service s1 rides an on-off demand a -> b
     (6 Mbit/s, peak twice that, 50-ms bursts): queued as bursts (IPP/M/1, ~14 ms) it breaks
-    a 5-ms SLA that Poisson queues (~0.7 ms) keep."""
+    a 5-ms SLA that Poisson queues (~0.7 ms) keep. ``by_peak``: the same source given by
+    its on time and peak rate (12 Mbit/s) rather than its on and off times."""
     ring = ["a", "b", "c", "d"]
+    source = {"peak_rate_bps": 1.2e7} if by_peak else {"off_mean_s": 0.05}
     return build_network(
         "ring", [{"id": v} for v in ring],
-        [{"id": f"{u}{v}", "a": u, "b": v, "capacity_ab_bps": 1e7, "capacity_ba_bps": 1e7}
+        [{"id": f"{u}{v}", "a": u, "b": v, "capacity_ab_bps": capacity_bps,
+          "capacity_ba_bps": capacity_bps}
          for u, v in zip(ring, ring[1:] + ring[:1], strict=True)],
         [{"id": "d1", "src": "a", "dst": "b", "rate_bps": 6e6, "arrival": "onoff",
-          "on_mean_s": 0.05, "off_mean_s": 0.05},
+          "on_mean_s": 0.05, **source},
          {"id": "d2", "src": "c", "dst": "d", "rate_bps": 2e6}],
         services=[{"id": "s1", "demands": ["d1"], "max_delay_s": max_delay_s}])
 

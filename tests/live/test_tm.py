@@ -175,13 +175,7 @@ def test_the_live_basis_keeps_the_plans_bursty_arrivals(large: bool, peak: bool,
     from nettwin.engine.options import ArrivalModel, SimulationOptions
     from tests.conftest import onoff_ring
 
-    net = onoff_ring()
-    if peak:  # the same on-off demand given by its peak: the peak must move with the rate
-        d = net.demands
-        a = d.arrivals
-        net = net.with_demands(dataclasses.replace(d, arrivals=dataclasses.replace(
-            a, peak_rate_bps=np.where(a.kind > 0, 2 * d.rate_bps, np.nan),
-            off_mean_s=np.full(len(d), np.nan))), net.services)
+    net = onoff_ring(by_peak=peak)  # by its peak: the peak must move with the rate
     c = compile_network(net)
     if large:
         monkeypatch.setattr(twin_module, "MAX_ROUTING_CELLS", 10)

@@ -427,15 +427,9 @@ def test_the_marked_network_moves_the_peaks_with_the_guaranteed_rates(tmp_path) 
     shape (peak x the same factor, as the verdicts queued it), and it saves and loads.
     Before, the peak stayed put below the new rate and the saved file did not load."""
     from nettwin.io.formats import NetworkFormat, load_network, save_network
+    from tests.conftest import onoff_ring
 
-    ring = ["a", "b", "c", "d"]
-    net = build_network(
-        "ring", [{"id": v} for v in ring],
-        [{"id": f"{u}{v}", "a": u, "b": v, "capacity_ab_bps": 1e8, "capacity_ba_bps": 1e8}
-         for u, v in zip(ring, ring[1:] + ring[:1], strict=True)],
-        [{"id": "d1", "src": "a", "dst": "b", "rate_bps": 6e6, "arrival": "onoff",
-          "on_mean_s": 0.05, "peak_rate_bps": 1.2e7},
-         {"id": "d2", "src": "c", "dst": "d", "rate_bps": 2e6}])
+    net = onoff_ring(capacity_bps=1e8, by_peak=True)
     net = net.with_slices([{"id": "s", "demands": ["d1"], "guaranteed_rate_bps": 1.5e7,
                             "max_delay_s": 0.05}])
     marked = plan_slices(net).marked_network()

@@ -34,7 +34,6 @@ from nettwin.engine.incremental import (
     failure_loads,
     prepare_baseline,
 )
-from nettwin.engine.options import ArrivalModel
 from nettwin.engine.path_metrics import path_metrics_all
 from nettwin.engine.simulate import (
     ServiceReport,
@@ -335,10 +334,9 @@ def failure_diff(b: Basis, st: FailureState, arc_up: np.ndarray, failed: np.ndar
         routed = np.empty(k, bool)
         if k:
             q, arc_delay = queue_arcs(c, options, load)
-            if options.arrival_model is ArrivalModel.BURSTY and c.demand_arrivals is not None:
-                # as simulate: the bursty demands' moments routed over the links left
-                q, arc_delay = queue_bursty_arcs(c, options, arc_up, r.demand_rate_bps, q,
-                                                 arc_delay)
+            # as simulate: the bursty demands' moments routed over the links left
+            q, arc_delay = queue_bursty_arcs(c, options, arc_up, r.demand_rate_bps, q,
+                                             arc_delay)
             kept = base.state_rows(others)  # the unaffected rows, as the baseline routed
             new = route(dataclasses.replace(
                 c, destinations=c.destinations[routes], dest_ptr=ptr[:routes.size + 1],

@@ -81,13 +81,14 @@ def env_kwargs(path: Path | None, traffic: str | None, scale: float, days: str |
         network, kwargs["traffic"] = read_traffic_series(network, traffic_files(traffic))
     kwargs["network"] = network
     arrivals = network.demands.arrivals
-    if arrivals is not None and arrivals.bursty().any():
+    bursty = 0 if arrivals is None else int(arrivals.bursty().sum())
+    if bursty:
         from nettwin.engine.options import ArrivalModel, SimulationOptions
 
         kwargs["options"] = SimulationOptions(arrival_model=ArrivalModel.POISSON)
         err.print(f"[dim]note: the sandbox queues every link as Poisson; the bursty arrival "
-                  f"processes of {plural(int(arrivals.bursty().sum()), 'demand')} are left "
-                  "out of its rewards (nettwin simulate and whatif model them)[/]")
+                  f"processes of {plural(bursty, 'demand')} are left out of its rewards "
+                  "(nettwin simulate and whatif model them)[/]")
     if days is not None:
         kwargs["days"] = _days(days)
     if episode_steps is not None:

@@ -22,7 +22,6 @@ import numba
 import numpy as np
 
 from nettwin.engine.arrivals import bursty_arc_queues
-from nettwin.engine.bursts import demand_bursts
 from nettwin.engine.compiled import CompiledNetwork
 from nettwin.engine.path_metrics import path_metrics_all
 from nettwin.engine.qna import link_spacing, network_arrival_variability, port_service_scv
@@ -35,7 +34,7 @@ from nettwin.engine.qos import (
     path_totals,
 )
 from nettwin.engine.queueing import IMIX_MEAN_PACKET_BYTES, IMIX_PACKET_SCV
-from nettwin.engine.simulate import ServiceReport, only_destinations_of, route, service_report
+from nettwin.engine.simulate import ServiceReport, bursty_moments, route, service_report
 from nettwin.engine.thinned import push_thinned_all, turn_index
 from nettwin.errors import SimulationError
 
@@ -136,12 +135,10 @@ def burst_scaled_scv(net: CompiledNetwork, arc_up: np.ndarray, rate_bps: np.ndar
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_x = np.where(port_pps > 0, (lam * x).sum(axis=1) / port_pps, 0.0)
     bits = np.where(port_pps > 0, mean_x * net.arc_capacity_bps, 1.0)
-    bursts = demand_bursts(net.demand_arrivals, rate_bps, demand_bits, net.demand_rate_bps)
-    if bursts.is_poisson.all():
+    moments = bursty_moments(net, arc_up, rate_bps, demand_bits)
+    if moments is None:
         return scv
-    sub = only_destinations_of(net, ~bursts.is_poisson)
-    var, m3, area = (route(sub, arc_up, np.where(bursts.is_poisson, 0.0, v)).load_bps
-                     for v in bursts.moments(rate_bps))
+    var, m3, area = moments
     hit = np.nonzero((var > 0) & (port_pps > 0))[0]
     if not hit.size:
         return scv

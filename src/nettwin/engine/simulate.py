@@ -274,22 +274,32 @@ def queue_arcs(net: CompiledNetwork, options: SimulationOptions, load_bps: np.nd
 def queue_bursty_arcs(net: CompiledNetwork, options: SimulationOptions, arc_up: np.ndarray,
                       rate: np.ndarray, q: ArcQueues, arc_delay: np.ndarray
                       ) -> tuple[ArcQueues, np.ndarray]:
-    """Arcs that carry bursty demands: MMPP2/G/1/K on the routed rate-process moments (they
-    add over demands like loads, so routing carries them); the others keep ``q``."""
-    moments = bursty_moments(net, options, arc_up, rate)
+    """Arcs that carry bursty demands, where ``options`` queue them so: MMPP2/G/1/K on the
+    routed rate-process moments (they add over demands like loads, so routing carries
+    them); the others keep ``q``."""
+    moments = bursty_moments(net, arc_up, rate, 8.0 * options.mean_packet_bytes) \
+        if queues_bursts(net, options) else None
     if moments is None:
         return q, arc_delay
     return queue_with_moments(net, options, q, *moments)
 
 
-def bursty_moments(net: CompiledNetwork, options: SimulationOptions, arc_up: np.ndarray,
-                   rate: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def queues_bursts(net: CompiledNetwork, options: SimulationOptions) -> bool:
+    """Whether some demands carry arrival processes and ``options`` queue them as such (not
+    the textbook model): checked before any per-demand array is made (a what-if's hot
+    path)."""
+    return options.arrival_model is ArrivalModel.BURSTY and net.demand_arrivals is not None
+
+
+def bursty_moments(net: CompiledNetwork, arc_up: np.ndarray, rate: np.ndarray,
+                   mean_packet_bits: float | np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Per arc, the variance, third central moment and autocovariance area of the rate
-    process that the bursty demands at ``rate`` put on it (None: every demand Poisson)."""
-    if net.demand_arrivals is None:  # no per-demand arrays made (a what-if's hot path)
+    process that the bursty demands at ``rate`` put on it, routed over ``arc_up`` (the
+    bursty demands' destinations only); None: every demand Poisson."""
+    if net.demand_arrivals is None:
         return None
-    bursts = demand_bursts(net.demand_arrivals, rate, 8.0 * options.mean_packet_bytes,
-                           net.demand_rate_bps)
+    bursts = demand_bursts(net.demand_arrivals, rate, mean_packet_bits, net.demand_rate_bps)
     if bursts.is_poisson.all():
         return None
     sub = only_destinations_of(net, ~bursts.is_poisson)
@@ -305,7 +315,8 @@ def queue_bursty_measured(net: CompiledNetwork, options: SimulationOptions, arc_
     planned rates, each arc's scaled by its measured over planned load (variance and
     autocovariance area by its square, the third moment by its cube: the demands on an
     arc taken to move together, each process keeping its shape)."""
-    moments = bursty_moments(net, options, arc_up, net.demand_rate_bps)
+    moments = bursty_moments(net, arc_up, net.demand_rate_bps, 8.0 * options.mean_packet_bytes) \
+        if queues_bursts(net, options) else None
     if moments is None:
         return q, arc_delay
     s = np.where(planned_load > 0, load / np.where(planned_load > 0, planned_load, 1.0), 0.0)
@@ -364,8 +375,7 @@ def simulate(
     load = state.load_bps
     t1 = time.perf_counter()
     q, arc_delay = queue_arcs(net, options, load)
-    if options.arrival_model is ArrivalModel.BURSTY and net.demand_arrivals is not None:
-        q, arc_delay = queue_bursty_arcs(net, options, ok, rate, q, arc_delay)
+    q, arc_delay = queue_bursty_arcs(net, options, ok, rate, q, arc_delay)
     t2 = time.perf_counter()
     timings.update(routing_s=t1 - t0, queueing_s=t2 - t1, path_metrics_s=0.0)
     return SimulationResult(

@@ -273,9 +273,7 @@ class OptimizerPolicy:
         c, rate = env.compiled, s.rate_bps[0].copy()
         arrivals = c.demand_arrivals  # the interval's rates are its planned ones here
         if arrivals is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                arrivals = arrivals.rerated(np.where(c.demand_rate_bps > 0,
-                                                     rate / c.demand_rate_bps, np.nan))
+            arrivals = arrivals.rerated(c.demand_rate_bps, rate)
         return dataclasses.replace(
             c, arc_metric=s.metric[0].astype(np.int64).copy(),
             arc_up=s.up[0].copy(), arc_capacity_bps=s.capacity_bps[0].copy(),

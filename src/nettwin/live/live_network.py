@@ -85,11 +85,9 @@ def live_network(shaped: Network, link_up: dict[str, bool], arc_rate_bps: np.nda
         else (*plan.class_names, DEFAULT_CLASS)
     if DEFAULT_CLASS not in plan.class_names and extra.size:
         classes[len(plan):] = len(plan.class_names)
-    arrivals = None  # the plan's processes kept, re-rated with their demands (new: Poisson)
-    if plan.arrivals is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            arrivals = plan.arrivals.rerated(np.where(plan.rate_bps > 0,
-                                                      rate / plan.rate_bps, np.nan), extra.size)
+    # the plan's processes kept, re-rated with their demands (new pairs: Poisson)
+    arrivals = None if plan.arrivals is None else plan.arrivals.rerated(plan.rate_bps, rate,
+                                                                        extra.size)
     demands = DemandTable(src.astype(np.int32), dst.astype(np.int32),
                           np.concatenate([rate, pair_est[extra]]), classes.astype(np.int16),
                           names, ids, arrivals)

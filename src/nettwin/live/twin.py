@@ -477,7 +477,8 @@ class LiveTwin(TwinPrior):
         d = network.demands
         return network.with_demands(dataclasses.replace(
             d, rate_bps=d.rate_bps * level,
-            arrivals=None if d.arrivals is None else d.arrivals.rerated(level)),
+            arrivals=None if d.arrivals is None else d.arrivals.rerated(d.rate_bps,
+                                                                        d.rate_bps * level)),
             network.services)
 
     def summary(self) -> dict[str, Any]:

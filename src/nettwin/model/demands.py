@@ -41,17 +41,19 @@ class DemandArrivals:
         mask: np.ndarray = self.kind != ARRIVAL_KINDS.index(ArrivalKind.POISSON)
         return mask
 
-    def rerated(self, factor: np.ndarray | float, extra: int = 0) -> DemandArrivals:
-        """The same processes for demands re-rated by ``factor`` (each one's new rate over
-        its old): a peak rate is given with its demand's rate, so it moves with it (the
-        process keeps its shape); then ``extra`` Poisson demands appended."""
+    def rerated(self, old_bps: np.ndarray, new_bps: np.ndarray | float,
+                extra: int = 0) -> DemandArrivals:
+        """The same processes for demands re-rated from ``old_bps`` to ``new_bps``: a peak
+        rate is given with its demand's rate, so it moves with it (the process keeps its
+        shape); then ``extra`` Poisson demands appended."""
         pad = np.full(extra, np.nan)
         kind = np.concatenate([self.kind, np.full(extra, ARRIVAL_KINDS.index(
             ArrivalKind.POISSON), self.kind.dtype)])
-        f = np.broadcast_to(np.asarray(factor, np.float64), self.kind.shape)
-        # no factor (a demand planned at zero): its peak is kept as given, not made NaN
-        # (a NaN peak left an on-off given by on_mean_s and its peak an invalid record)
-        peak = np.where(np.isfinite(f), self.peak_rate_bps * f, self.peak_rate_bps)
+        old = np.asarray(old_bps, np.float64)
+        # a demand planned at zero keeps its peak as given, not made NaN (a NaN peak left
+        # an on-off given by on_mean_s and its peak an invalid record)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            peak = np.where(old > 0, self.peak_rate_bps * (new_bps / old), self.peak_rate_bps)
         return DemandArrivals(kind, *(np.concatenate([
             peak if c == "peak_rate_bps" else getattr(self, c), pad])
             for c in ARRIVAL_COLUMNS))

@@ -22,8 +22,7 @@ import numpy as np
 from nettwin.engine import CompiledNetwork, SimulationOptions
 from nettwin.engine.failure_sets import evaluate_failure_sets
 from nettwin.engine.incremental import prepare_baseline
-from nettwin.engine.options import ArrivalModel
-from nettwin.engine.simulate import queue_arcs, queue_bursty_arcs
+from nettwin.engine.simulate import queue_arcs, queue_bursty_arcs, queues_bursts
 from nettwin.scenarios.services import check_services
 
 SOFT_POWER = 16
@@ -120,8 +119,7 @@ class Scorer:
         arrival processes (and the options queue them so) their links are queued as
         ``simulate`` queues them, the bursts routed by each candidate's metrics (three
         routings of the bursty demands' destinations per candidate)."""
-        if self.options.arrival_model is not ArrivalModel.BURSTY or \
-                self.net.demand_arrivals is None:
+        if not queues_bursts(self.net, self.options):
             return mean_delay_s(self.net, self.options, loads, self.routed_bps)
         out = np.zeros(len(metrics))
         for i, (metric, load) in enumerate(zip(metrics, loads, strict=True)):

@@ -196,11 +196,9 @@ class SlicePlan:
         rates the verdicts hold for."""
         c = self.mapping.compiled
         d = self.network.demands
-        arrivals = None  # the peaks move with the rates, as the verdicts queued them
-        if d.arrivals is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                arrivals = d.arrivals.rerated(np.where(
-                    d.rate_bps > 0, self.mapping.rate_bps / d.rate_bps, np.nan))
+        # the peaks move with the rates, as the verdicts queued them
+        arrivals = None if d.arrivals is None else d.arrivals.rerated(d.rate_bps,
+                                                                      self.mapping.rate_bps)
         table = dataclasses.replace(
             d, rate_bps=self.mapping.rate_bps.copy(),
             class_index=c.demand_class.astype(np.int16), class_names=c.class_names,

@@ -87,7 +87,7 @@ def _rebuild(network: Network, scenario: Scenario, problems: list[Problem]) -> N
         # the plan's arrival processes kept (a surge's demands are Poisson): rebuilt
         # without them every bursty demand would be queued as Poisson in the scenario
         arrivals = None if t.arrivals is None else t.arrivals.rerated(
-            1.0, len(src) - len(t))
+            t.rate_bps, t.rate_bps, len(src) - len(t))
         demands, found = build_demands_from_columns(src, dst, rate, network.node_index,
                                                     traffic_class=classes, ids=demand_ids,
                                                     arrivals=arrivals)

@@ -12,7 +12,6 @@ import numpy as np
 from numba import njit
 
 from nettwin.engine import CompiledNetwork, SimulationOptions
-from nettwin.engine.options import ArrivalModel
 from nettwin.engine.path_metrics import node_metrics_to
 from nettwin.engine.shortest_paths import UNREACHABLE, shortest_distances_to
 from nettwin.engine.simulate import queue_arcs, queue_bursty_arcs
@@ -57,8 +56,7 @@ def check_services(net: CompiledNetwork, options: SimulationOptions, arc_up: np.
     (``demand_rate_bps``: the rates that made ``load_bps``) routed over ``arc_up``: three more
     routings per check, on such networks only."""
     q, delay = queue_arcs(net, options, load_bps)
-    if options.arrival_model is ArrivalModel.BURSTY and net.demand_arrivals is not None:
-        q, delay = queue_bursty_arcs(net, options, arc_up, demand_rate_bps, q, delay)
+    q, delay = queue_bursty_arcs(net, options, arc_up, demand_rate_bps, q, delay)
     members = net.service_demand
     worst = np.zeros(members.size)
     loss = np.ones(members.size)
