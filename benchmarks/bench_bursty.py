@@ -9,6 +9,12 @@ networks, t06-t15 were added to choose among model changes). Prints the model's 
 as a ratio to the QNA model's in the same process. ``--breakdown``: the bursty model's link
 wait error by the kind of link (mostly Poisson or on-off load; entered by its flows only
 there, partly, or mostly transit; load below 0.5, 0.5-0.75, above), where the error lives.
+
+Where a second run of the scenarios is stored (``results-run2``: ``tools/bursty_groundtruth.py
+run --run 2``, the same scenarios on independent random streams), it also scores ns-3 against
+itself (run 2 as a model, run 1 the truth: the reference's own spread, a floor under any
+model's error) and the bursty model against both runs pooled (``pooled``: the truth with
+half the sampling variance).
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ import numpy as np
 
 from nettwin.io.ns3gt import (
     Ns3Case,
+    Prediction,
     Scores,
     link_mix,
     load_cases,
+    pooled,
     predict_case,
     score_case,
     scored_links,
@@ -67,11 +75,33 @@ def _breakdown(cases: list[Ns3Case]) -> None:
                   f"worst {100 * e[np.argmax(np.abs(e))]:+6.0f} %")
 
 
+def _against_itself(cases: list[Ns3Case], again: list[Ns3Case]) -> None:
+    """ns-3's run 2 scored as a model against run 1, and the bursty model against both
+    runs pooled, per split, over the scenarios run twice."""
+    second = {c.name: c for c in again}
+    rows: dict[tuple[str, str], list[Scores]] = {}
+    for case in (c for c in cases if c.name in second):
+        other = second[case.name]
+        both = pooled(case, other)
+        for split in (case.split, "all"):
+            rows.setdefault((split, "ns-3 run 2 against run 1"), []).append(
+                score_case(case, Prediction.measured(other)))
+            rows.setdefault((split, "bursty against run 1"), []).append(
+                score_case(case, predict_case(case, "bursty")))
+            rows.setdefault((split, "bursty against runs 1+2"), []).append(
+                score_case(both, predict_case(both, "bursty")))
+    print(f"ns-3 against itself ({len(second)} scenarios run twice, independent streams):")
+    for key in sorted(rows, key=lambda k: (("tuning", "heldout", "all").index(k[0]), k[1])):
+        print(f"  {key[0]:7s} {key[1]:26s} {_fmt(_merge(rows[key]).summary())}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--per-case", action="store_true")
     ap.add_argument("--breakdown", action="store_true")
+    ap.add_argument("--rerun", default="results-run2",
+                    help="folder (under --data) of a second run of the same scenarios")
     a = ap.parse_args()
     cases = load_cases(a.data)
     if a.breakdown:
@@ -98,6 +128,9 @@ def main() -> None:
                 if (split, traffic, m) in scored:
                     merged = _merge(scored[split, traffic, m]).summary()
                     print(f"{split:7s} {traffic:7s} {m:8s} {_fmt(merged)}")
+    rerun = a.data / a.rerun
+    if rerun.is_dir():
+        _against_itself(cases, load_cases(a.data, a.rerun))
     print(f"{len(cases)} cases; wall s per model: "
           + ", ".join(f"{m} {times[m]:.3f} (CPU {cpu[m]:.3f})" for m in MODELS)
           + f"; bursty / qna {times['bursty'] / max(times['qna'], 1e-9):.1f}x")

@@ -11,6 +11,7 @@ here, before any comparison with the model.
     NS3GT_OUT=build/ns3gt ../shared/tools/ns3gt/build.sh
     python tools/bursty_groundtruth.py make      # scenarios/*.json (pilot runs size them)
     python tools/bursty_groundtruth.py run       # results/*.json (about 15 CPU minutes)
+    python tools/bursty_groundtruth.py run --run 2   # results-run2/: ns-3 against itself
 
 ``run`` re-simulates the stored scenarios (fixed seeds: the same results); ``make`` draws the
 same networks and traffic again but sizes each window from a timed pilot run, so only the
@@ -232,12 +233,17 @@ def main() -> None:
     ap.add_argument("step", choices=["make", "run"])
     ap.add_argument("--only", default="")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--run", type=int, default=1, help=(
+        "ns-3's run number (independent random streams, the same scenario and seed): 1 is "
+        "results/, another N writes results-run{N}/ (ns-3 against itself: the reference's own "
+        "spread)"))
     a = ap.parse_args()
+    results = DATA / ("results" if a.run == 1 else f"results-run{a.run}")
     if not BIN.exists():
         sys.exit(f"{BIN} missing: NS3GT_OUT=build/ns3gt ../shared/tools/ns3gt/build.sh")
     todo = [s for s in SCENARIOS if not a.only or s[0] in a.only.split(",")]
     (DATA / "scenarios").mkdir(parents=True, exist_ok=True)
-    (DATA / "results").mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
     if a.step == "make":
         for spec in todo:
             sc = make_scenario(*spec)
@@ -251,9 +257,9 @@ def main() -> None:
         sp = DATA / "scenarios" / f"{spec[0]}.json"
         with tempfile.TemporaryDirectory() as td:
             t0 = time.time()
-            res = _run(sp, Path(td) / "o.json")
+            res = _run(sp, Path(td) / "o.json", ("--run", str(a.run)) if a.run != 1 else ())
         sc = json.loads(sp.read_text())
-        (DATA / "results" / f"{spec[0]}.json").write_text(
+        (results / f"{spec[0]}.json").write_text(
             json.dumps(compact(res, sc), separators=(",", ":")) + "\n")
         print(f"{spec[0]}: cpu {res['meta']['cpu_s']:.0f} s, wall {time.time() - t0:.0f} s",
               flush=True)

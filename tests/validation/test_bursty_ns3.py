@@ -9,12 +9,21 @@ in the test suite.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nettwin.io.ns3gt import Ns3Case, Scores, load_cases, predict_case, score_case
+from nettwin.io.ns3gt import (
+    Ns3Case,
+    Scores,
+    load_case,
+    load_cases,
+    pooled,
+    predict_case,
+    score_case,
+)
 
 DATA = Path(__file__).resolve().parent / "data" / "ns3_bursty"
 # measured on the 8 held-out networks (this model, FIFO-share clipping, back-to-back
@@ -161,3 +170,70 @@ def test_first_hop_poisson_losses_follow_the_size_law(cases: list[Ns3Case]) -> N
     assert err.size >= 15
     assert np.abs(err).max() < 0.3
     assert np.abs(err).mean() < 0.08
+
+
+# -- a second run of every scenario (``results-run2``: the same scenarios and seed, ns-3's
+# run number 2, so independent random streams): the reference's own spread
+
+
+@pytest.fixture(scope="module")
+def second_runs() -> dict[str, Ns3Case]:
+    return {c.name: c for c in load_cases(DATA, "results-run2")}
+
+
+def test_every_scenario_was_run_twice(cases: list[Ns3Case],
+                                      second_runs: dict[str, Ns3Case]) -> None:
+    assert set(second_runs) == {c.name for c in cases}
+    for case in cases:
+        again = second_runs[case.name]
+        assert np.array_equal(again.path_arc, case.path_arc)
+        assert not np.array_equal(again.link_drops, case.link_drops)  # other streams
+
+
+def test_pooled_runs_count_both_runs_packets(second_runs: dict[str, Ns3Case]) -> None:
+    # the oracle: the stored JSON's own packet books, read apart from load_case
+    for name in ("t03", "h04"):
+        rows = [json.loads((DATA / folder / f"{name}.json").read_text())["links"]
+                for folder in ("results", "results-run2")]
+        both = pooled(load_case(DATA / "results" / f"{name}.json"), second_runs[name])
+        offered = np.array([a["offered_packets"] + b["offered_packets"]
+                            for a, b in zip(*rows, strict=True)], float)
+        drops = np.array([a["drops"] + b["drops"] for a, b in zip(*rows, strict=True)], float)
+        lossy = offered > 0
+        assert np.allclose(both.link_loss[lossy], drops[lossy] / offered[lossy], rtol=1e-12)
+        tx = np.array([(a["tx_packets"], b["tx_packets"]) for a, b in zip(*rows, strict=True)],
+                      float)
+        waits = np.array([(a["mean_wait_s"] or 0.0, b["mean_wait_s"] or 0.0)
+                          for a, b in zip(*rows, strict=True)])
+        busy = tx.sum(axis=1) > 0
+        assert np.allclose(both.link_wait_s[busy],
+                           (waits * tx).sum(axis=1)[busy] / tx.sum(axis=1)[busy], rtol=1e-12)
+        # each run's figure lies between the pooled one and the other run's
+        lo = np.minimum(waits[:, 0], waits[:, 1]) - 1e-15
+        hi = np.maximum(waits[:, 0], waits[:, 1]) + 1e-15
+        assert ((both.link_wait_s >= lo) & (both.link_wait_s <= hi)).all()
+
+
+def test_pooling_refuses_runs_of_different_scenarios(cases: list[Ns3Case]) -> None:
+    with pytest.raises(ValueError, match="not of one scenario"):
+        pooled(cases[0], cases[1])
+
+
+def test_the_two_runs_agree_within_their_batch_means_intervals(
+        cases: list[Ns3Case]) -> None:
+    # ns3gt's 95 % batch-means intervals of each flow's mean delay (the links carry none):
+    # the two runs' difference lies within the intervals' combined half-width for about
+    # 95 % of flows, as for independent runs of one system
+    inside, total = 0, 0
+    for case in cases:
+        runs = [json.loads((DATA / folder / f"{case.name}.json").read_text())["flows"]
+                for folder in ("results", "results-run2")]
+        for a, b in zip(*runs, strict=True):
+            if min(a["rx_packets"], b["rx_packets"]) < 1000:
+                continue
+            gap = abs(a["delay"]["mean_s"] - b["delay"]["mean_s"])
+            inside += gap <= float(np.hypot(a["delay"]["mean_ci95_halfwidth_s"],
+                                            b["delay"]["mean_ci95_halfwidth_s"]))
+            total += 1
+    assert total >= 500
+    assert inside / total >= 0.85

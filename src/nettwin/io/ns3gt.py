@@ -10,6 +10,7 @@ packets), per-flow queueing delay (flows with >= 1,000 packets received whose qu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ class Ns3Case:
     link_tx_packets: np.ndarray
     link_loss: np.ndarray
     link_drops: np.ndarray
+    link_offered_packets: np.ndarray  # drops over these: link_loss
     flow_queueing_s: np.ndarray
     flow_delay_s: np.ndarray
     flow_rx_packets: np.ndarray
@@ -133,14 +135,51 @@ def load_case(result: Path, scenario: Path | None = None) -> Ns3Case:
         link_wait_ci_s=col(links, "mean_wait_ci95_halfwidth_s"),
         link_utilisation=col(links, "utilisation"), link_tx_packets=col(links, "tx_packets"),
         link_loss=col(links, "loss_ratio"), link_drops=col(links, "drops"),
+        link_offered_packets=col(links, "offered_packets"),
         flow_queueing_s=np.array([f["delay"]["mean_queueing_s"] or 0.0 for f in flows]),
         flow_delay_s=np.array([f["delay"]["mean_s"] or 0.0 for f in flows]),
         flow_rx_packets=col(flows, "rx_packets"), flow_loss=col(flows, "loss_ratio"))
 
 
-def load_cases(folder: Path) -> list[Ns3Case]:
-    """Every compact result in ``folder/results`` (sorted by name)."""
-    return [load_case(p) for p in sorted((folder / "results").glob("*.json"))]
+def load_cases(folder: Path, results: str = "results") -> list[Ns3Case]:
+    """Every compact result in ``folder/results`` (sorted by name); ``results``: another
+    run's folder (``results-run2``: the same scenarios on independent random streams)."""
+    return [load_case(p) for p in sorted((folder / results).glob("*.json"))]
+
+
+def pooled(a: Ns3Case, b: Ns3Case) -> Ns3Case:
+    """Two runs of one scenario (equal windows, independent streams) as one: waits and
+    delays averaged over both runs' packets, losses as both runs' drops over both runs'
+    offered packets. Either run alone is the pooled truth plus its own sampling error, so
+    this is the reference with less of it."""
+    if a.name != b.name or a.capacity_bps.size != b.capacity_bps.size or not np.array_equal(
+            a.path_arc, b.path_arc):
+        raise ValueError(f"runs {a.name} and {b.name} are not of one scenario: pool runs of "
+                         "the same scenario file")
+
+    def mean(x: np.ndarray, y: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> np.ndarray:
+        w = wx + wy
+        out: np.ndarray = np.where(w > 0, (x * wx + y * wy) / np.maximum(w, 1), 0.5 * (x + y))
+        return out
+
+    offered = a.link_offered_packets + b.link_offered_packets
+    flow_sent = (a.flow_rx_packets / np.maximum(1.0 - a.flow_loss, 1e-12),
+                 b.flow_rx_packets / np.maximum(1.0 - b.flow_loss, 1e-12))
+    drops = a.link_drops + b.link_drops
+    return dataclasses.replace(
+        a,
+        link_wait_s=mean(a.link_wait_s, b.link_wait_s, a.link_tx_packets, b.link_tx_packets),
+        link_wait_ci_s=np.hypot(a.link_wait_ci_s, b.link_wait_ci_s) / 2.0,
+        link_utilisation=0.5 * (a.link_utilisation + b.link_utilisation),
+        link_tx_packets=a.link_tx_packets + b.link_tx_packets,
+        link_loss=drops / np.maximum(offered, 1.0), link_drops=drops,
+        link_offered_packets=offered,
+        flow_queueing_s=mean(a.flow_queueing_s, b.flow_queueing_s, a.flow_rx_packets,
+                             b.flow_rx_packets),
+        flow_delay_s=mean(a.flow_delay_s, b.flow_delay_s, a.flow_rx_packets,
+                          b.flow_rx_packets),
+        flow_rx_packets=a.flow_rx_packets + b.flow_rx_packets,
+        flow_loss=mean(a.flow_loss, b.flow_loss, flow_sent[0], flow_sent[1]))
 
 
 @dataclass(frozen=True)
@@ -149,6 +188,12 @@ class Prediction:
     link_loss: np.ndarray
     flow_queueing_s: np.ndarray
     flow_loss: np.ndarray
+
+    @classmethod
+    def measured(cls, case: Ns3Case) -> Prediction:
+        """A run's own measurements, to be scored like a model against another run of the
+        same scenario: the reference's spread, the floor under any model's error."""
+        return cls(case.link_wait_s, case.link_loss, case.flow_queueing_s, case.flow_loss)
 
 
 def predict_case(case: Ns3Case, model: str = "bursty") -> Prediction:
