@@ -17,6 +17,7 @@ import pytest
 
 from nettwin.io.ns3gt import (
     Ns3Case,
+    Prediction,
     Scores,
     load_case,
     load_cases,
@@ -237,3 +238,23 @@ def test_the_two_runs_agree_within_their_batch_means_intervals(
             total += 1
     assert total >= 500
     assert inside / total >= 0.85
+
+
+# measured against both runs pooled (thirteenth session, docs/bursty-calibration.md): held
+# out 6.33 / 4.53 / 85.2 % of 128 lossy links (against run 1 alone 6.57 / 4.66 / 84.5 % of
+# 129); ns-3's run 2 against run 1 1.2 / 1.1 / 96.1 %: the tolerances at the model's
+# figures with a small margin, the loss one above what one run's noise allows a model
+POOLED_WAIT_MAPE, POOLED_FLOW_MAPE, POOLED_LOSS_WITHIN = 0.066, 0.047, 0.84
+
+
+def test_heldout_networks_against_both_runs_pooled(
+        heldout: list[Ns3Case], second_runs: dict[str, Ns3Case]) -> None:
+    both = [pooled(c, second_runs[c.name]) for c in heldout]
+    s = _merge([score_case(c, predict_case(c, "bursty")) for c in both])
+    assert s["link_wait_mape"] < POOLED_WAIT_MAPE
+    assert s["flow_queueing_mape"] < POOLED_FLOW_MAPE
+    assert s["loss_within_30"] >= POOLED_LOSS_WITHIN
+    ns3 = _merge([score_case(c, Prediction.measured(second_runs[c.name])) for c in heldout])
+    # the reference's own spread is well inside the model's error: what is left is the model
+    assert ns3["link_wait_mape"] < 0.3 * s["link_wait_mape"]
+    assert ns3["loss_within_30"] > s["loss_within_30"]
