@@ -210,7 +210,8 @@ def compact(result: dict, scenario: dict) -> dict:
     link_keys = ("id", "src", "dst", "capacity_bps", "delay_s", "queue_pkts", "routed_rate_bps",
                  "offered_packets", "tx_packets", "drops", "loss_ratio", "utilisation",
                  "utilisation_ci95_halfwidth", "mean_tx_size_bytes", "mean_queue_pkts",
-                 "mean_wait_s", "mean_wait_ci95_halfwidth_s")
+                 "mean_wait_s", "mean_wait_s_ci95_halfwidth")  # ns3gt's key (the copies
+    # made before 2026-12-07 asked for another and kept none)
     flow_keys = ("id", "src", "dst", "rate_bps", "size_mean_bytes", "size_m2_bytes2",
                  "arrival", "path_links", "tx_packets", "rx_packets", "loss_ratio",
                  "loss_ratio_ci95_halfwidth", "jitter_s")
@@ -238,6 +239,8 @@ def main() -> None:
         "results/, another N writes results-run{N}/ (ns-3 against itself: the reference's own "
         "spread)"))
     a = ap.parse_args()
+    if a.step == "make" and a.run != 1:
+        sys.exit("--run is for 'run' (another run of the stored scenarios); 'make' draws them")
     results = DATA / ("results" if a.run == 1 else f"results-run{a.run}")
     if not BIN.exists():
         sys.exit(f"{BIN} missing: NS3GT_OUT=build/ns3gt ../shared/tools/ns3gt/build.sh")

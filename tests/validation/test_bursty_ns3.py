@@ -9,8 +9,11 @@ in the test suite.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,7 +24,7 @@ from nettwin.io.ns3gt import (
     Scores,
     load_case,
     load_cases,
-    pooled,
+    pool_runs,
     predict_case,
     score_case,
 )
@@ -191,40 +194,66 @@ def test_every_scenario_was_run_twice(cases: list[Ns3Case],
         assert not np.array_equal(again.link_drops, case.link_drops)  # other streams
 
 
+def _both_runs(docs: list[dict[str, Any]], kind: str, *keys: str) -> np.ndarray:
+    """Per link or flow (``kind``), the value at ``keys`` in each run's JSON (rows x 2)."""
+    def get(row: Any) -> float:
+        for k in keys:
+            row = row[k]
+        return float(row or 0.0)
+
+    return np.array([(get(x), get(y)) for x, y in zip(docs[0][kind], docs[1][kind],
+                                                       strict=True)])
+
+
 def test_pooled_runs_count_both_runs_packets(second_runs: dict[str, Ns3Case]) -> None:
     # the oracle: the stored JSON's own packet books, read apart from load_case
     for name in ("t03", "h04"):
-        rows = [json.loads((DATA / folder / f"{name}.json").read_text())["links"]
+        both = pool_runs(load_case(DATA / "results" / f"{name}.json"), second_runs[name])
+        docs = [json.loads((DATA / folder / f"{name}.json").read_text())
                 for folder in ("results", "results-run2")]
-        both = pooled(load_case(DATA / "results" / f"{name}.json"), second_runs[name])
-        offered = np.array([a["offered_packets"] + b["offered_packets"]
-                            for a, b in zip(*rows, strict=True)], float)
-        drops = np.array([a["drops"] + b["drops"] for a, b in zip(*rows, strict=True)], float)
-        lossy = offered > 0
-        assert np.allclose(both.link_loss[lossy], drops[lossy] / offered[lossy], rtol=1e-12)
-        tx = np.array([(a["tx_packets"], b["tx_packets"]) for a, b in zip(*rows, strict=True)],
-                      float)
-        waits = np.array([(a["mean_wait_s"] or 0.0, b["mean_wait_s"] or 0.0)
-                          for a, b in zip(*rows, strict=True)])
+        pair = partial(_both_runs, docs)
+        offered, drops = pair("links", "offered_packets"), pair("links", "drops")
+        sent = offered.sum(axis=1) > 0
+        assert np.allclose(both.link_loss[sent], drops.sum(axis=1)[sent]
+                           / offered.sum(axis=1)[sent], rtol=1e-12)
+        tx, waits = pair("links", "tx_packets"), pair("links", "mean_wait_s")
         busy = tx.sum(axis=1) > 0
         assert np.allclose(both.link_wait_s[busy],
                            (waits * tx).sum(axis=1)[busy] / tx.sum(axis=1)[busy], rtol=1e-12)
-        # each run's figure lies between the pooled one and the other run's
-        lo = np.minimum(waits[:, 0], waits[:, 1]) - 1e-15
-        hi = np.maximum(waits[:, 0], waits[:, 1]) + 1e-15
-        assert ((both.link_wait_s >= lo) & (both.link_wait_s <= hi)).all()
+        rx, f_tx = pair("flows", "rx_packets"), pair("flows", "tx_packets")
+        assert np.allclose(both.flow_loss, 1.0 - rx.sum(axis=1) / f_tx.sum(axis=1), rtol=1e-12,
+                           atol=1e-15)
+        for field, key in (("flow_delay_s", "mean_s"), ("flow_queueing_s", "mean_queueing_s")):
+            v = pair("flows", "delay", key)
+            assert np.allclose(getattr(both, field), (v * rx).sum(axis=1) / rx.sum(axis=1),
+                               rtol=1e-12)
+
+
+def test_a_run_that_lost_a_flow_whole_still_counts_its_sent_packets(
+        cases: list[Ns3Case]) -> None:
+    # run 1 sends 100 packets of a flow and loses all; run 2 sends 100 and delivers 50:
+    # 150 of 200 lost
+    a = cases[0]
+    lost = dataclasses.replace(a, flow_tx_packets=np.full(a.flow_loss.size, 100.0),
+                               flow_rx_packets=np.zeros(a.flow_loss.size),
+                               flow_loss=np.ones(a.flow_loss.size))
+    half = dataclasses.replace(lost, flow_rx_packets=np.full(a.flow_loss.size, 50.0),
+                               flow_loss=np.full(a.flow_loss.size, 0.5))
+    assert np.allclose(pool_runs(lost, half).flow_loss, 0.75)
 
 
 def test_pooling_refuses_runs_of_different_scenarios(cases: list[Ns3Case]) -> None:
     with pytest.raises(ValueError, match="not of one scenario"):
-        pooled(cases[0], cases[1])
+        pool_runs(cases[0], cases[1])
 
 
 def test_the_two_runs_agree_within_their_batch_means_intervals(
         cases: list[Ns3Case]) -> None:
-    # ns3gt's 95 % batch-means intervals of each flow's mean delay (the links carry none):
-    # the two runs' difference lies within the intervals' combined half-width for about
-    # 95 % of flows, as for independent runs of one system
+    # ns3gt's 95 % batch-means intervals of each flow's mean delay (the stored copies of the
+    # links keep none: tools/bursty_groundtruth.py asked for the wrong key): the two runs'
+    # difference lies within the intervals' combined half-width for about 95 % of flows, as
+    # for independent runs of one system (too few: intervals too narrow or runs not of one
+    # system; nearly all: intervals too wide, or one run twice)
     inside, total = 0, 0
     for case in cases:
         runs = [json.loads((DATA / folder / f"{case.name}.json").read_text())["flows"]
@@ -237,24 +266,24 @@ def test_the_two_runs_agree_within_their_batch_means_intervals(
                                             b["delay"]["mean_ci95_halfwidth_s"]))
             total += 1
     assert total >= 500
-    assert inside / total >= 0.85
+    assert 0.88 <= inside / total <= 0.99
 
 
 # measured against both runs pooled (thirteenth session, docs/bursty-calibration.md): held
-# out 6.33 / 4.53 / 85.2 % of 128 lossy links (against run 1 alone 6.57 / 4.66 / 84.5 % of
+# out 6.33 / 4.49 / 85.2 % of 128 lossy links (against run 1 alone 6.57 / 4.66 / 84.5 % of
 # 129); ns-3's run 2 against run 1 1.2 / 1.1 / 96.1 %: the tolerances at the model's
-# figures with a small margin, the loss one above what one run's noise allows a model
+# figures with a small margin
 POOLED_WAIT_MAPE, POOLED_FLOW_MAPE, POOLED_LOSS_WITHIN = 0.066, 0.047, 0.84
 
 
 def test_heldout_networks_against_both_runs_pooled(
         heldout: list[Ns3Case], second_runs: dict[str, Ns3Case]) -> None:
-    both = [pooled(c, second_runs[c.name]) for c in heldout]
+    both = [pool_runs(c, second_runs[c.name]) for c in heldout]
     s = _merge([score_case(c, predict_case(c, "bursty")) for c in both])
     assert s["link_wait_mape"] < POOLED_WAIT_MAPE
     assert s["flow_queueing_mape"] < POOLED_FLOW_MAPE
     assert s["loss_within_30"] >= POOLED_LOSS_WITHIN
-    ns3 = _merge([score_case(c, Prediction.measured(second_runs[c.name])) for c in heldout])
+    ns3 = _merge([score_case(c, Prediction.from_run(second_runs[c.name])) for c in heldout])
     # the reference's own spread is well inside the model's error: what is left is the model
     assert ns3["link_wait_mape"] < 0.3 * s["link_wait_mape"]
     assert ns3["loss_within_30"] > s["loss_within_30"]

@@ -54,6 +54,7 @@ class Ns3Case:
     flow_queueing_s: np.ndarray
     flow_delay_s: np.ndarray
     flow_rx_packets: np.ndarray
+    flow_tx_packets: np.ndarray  # sent; (tx - rx) / tx is flow_loss
     flow_loss: np.ndarray
 
 
@@ -132,13 +133,17 @@ def load_case(result: Path, scenario: Path | None = None) -> Ns3Case:
                                    8.0 * mean_b, 64.0 * col(flows, "size_m2_bytes2")),
         onoff=onoff,
         link_wait_s=col(links, "mean_wait_s"),
-        link_wait_ci_s=col(links, "mean_wait_ci95_halfwidth_s"),
+        # ns3gt's key, and the one the compact copies of 2026 were written with (none)
+        link_wait_ci_s=np.array([r.get("mean_wait_s_ci95_halfwidth")
+                                 or r.get("mean_wait_ci95_halfwidth_s") or 0.0
+                                 for r in links], float),
         link_utilisation=col(links, "utilisation"), link_tx_packets=col(links, "tx_packets"),
         link_loss=col(links, "loss_ratio"), link_drops=col(links, "drops"),
         link_offered_packets=col(links, "offered_packets"),
         flow_queueing_s=np.array([f["delay"]["mean_queueing_s"] or 0.0 for f in flows]),
         flow_delay_s=np.array([f["delay"]["mean_s"] or 0.0 for f in flows]),
-        flow_rx_packets=col(flows, "rx_packets"), flow_loss=col(flows, "loss_ratio"))
+        flow_rx_packets=col(flows, "rx_packets"), flow_tx_packets=col(flows, "tx_packets"),
+        flow_loss=col(flows, "loss_ratio"))
 
 
 def load_cases(folder: Path, results: str = "results") -> list[Ns3Case]:
@@ -147,11 +152,12 @@ def load_cases(folder: Path, results: str = "results") -> list[Ns3Case]:
     return [load_case(p) for p in sorted((folder / results).glob("*.json"))]
 
 
-def pooled(a: Ns3Case, b: Ns3Case) -> Ns3Case:
+def pool_runs(a: Ns3Case, b: Ns3Case) -> Ns3Case:
     """Two runs of one scenario (equal windows, independent streams) as one: waits and
-    delays averaged over both runs' packets, losses as both runs' drops over both runs'
-    offered packets. Either run alone is the pooled truth plus its own sampling error, so
-    this is the reference with less of it."""
+    delays averaged over both runs' packets (ns3gt's means are over transmitted and
+    received packets), losses as both runs' drops over both runs' offered or sent packets.
+    Either run alone is the pooled truth plus its own sampling error, so this is the
+    reference with less of it."""
     if a.name != b.name or a.capacity_bps.size != b.capacity_bps.size or not np.array_equal(
             a.path_arc, b.path_arc):
         raise ValueError(f"runs {a.name} and {b.name} are not of one scenario: pool runs of "
@@ -163,9 +169,8 @@ def pooled(a: Ns3Case, b: Ns3Case) -> Ns3Case:
         return out
 
     offered = a.link_offered_packets + b.link_offered_packets
-    flow_sent = (a.flow_rx_packets / np.maximum(1.0 - a.flow_loss, 1e-12),
-                 b.flow_rx_packets / np.maximum(1.0 - b.flow_loss, 1e-12))
     drops = a.link_drops + b.link_drops
+    sent, received = a.flow_tx_packets + b.flow_tx_packets, a.flow_rx_packets + b.flow_rx_packets
     return dataclasses.replace(
         a,
         link_wait_s=mean(a.link_wait_s, b.link_wait_s, a.link_tx_packets, b.link_tx_packets),
@@ -178,8 +183,8 @@ def pooled(a: Ns3Case, b: Ns3Case) -> Ns3Case:
                              b.flow_rx_packets),
         flow_delay_s=mean(a.flow_delay_s, b.flow_delay_s, a.flow_rx_packets,
                           b.flow_rx_packets),
-        flow_rx_packets=a.flow_rx_packets + b.flow_rx_packets,
-        flow_loss=mean(a.flow_loss, b.flow_loss, flow_sent[0], flow_sent[1]))
+        flow_rx_packets=received, flow_tx_packets=sent,
+        flow_loss=np.where(sent > 0, 1.0 - received / np.maximum(sent, 1.0), 0.0))
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,7 @@ class Prediction:
     flow_loss: np.ndarray
 
     @classmethod
-    def measured(cls, case: Ns3Case) -> Prediction:
+    def from_run(cls, case: Ns3Case) -> Prediction:
         """A run's own measurements, to be scored like a model against another run of the
         same scenario: the reference's spread, the floor under any model's error."""
         return cls(case.link_wait_s, case.link_loss, case.flow_queueing_s, case.flow_loss)
