@@ -162,3 +162,30 @@ def test_metrics_too_large_for_int32_distances_match_reference(seed: int) -> Non
                              demand_fraction=0.05)
     arc_up = np.random.default_rng(seed).random(900) > 0.1
     assert_loads_match(network, arc_up)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(), st.integers(0, 2**32 - 1), st.floats(0.0, 0.4))
+def test_columns_pushed_over_a_routing_equal_networkx_loads(network: Network, seed: int,
+                                                            fail_fraction: float) -> None:
+    """``push_columns`` (the bursty moments' push: several demand-rate columns down one
+    routing pass's DAGs) gives each column the networkx reference's loads, links down and
+    sources cut off included; a column of signed values (third moments) is pushed alike."""
+    from nettwin.engine.routing import push_columns
+    from nettwin.engine.simulate import route
+
+    c = compile_network(network)
+    rng = np.random.default_rng(seed)
+    arc_up = rng.random(c.n_arcs) >= fail_fraction
+    cols = rng.random((3, c.n_demands)) * 1e6
+    cols[2] -= 5e5
+    state = route(c, arc_up, cols[0])
+    got = push_columns(state.dist, state.order, state.count, c.dest_ptr, c.dest_demand,
+                       c.demand_src, cols, c.out_ptr, c.out_arc, c.arc_dst[c.out_arc],
+                       c.arc_metric[c.out_arc], arc_up[c.out_arc])
+    for k in range(2):
+        ref = reference_ecmp(network, arc_up, cols[k]).arc_load_bps
+        np.testing.assert_allclose(got[:, k], ref, rtol=REL, atol=REL * 1e6 * c.n_demands)
+    np.testing.assert_allclose(got[:, 0], state.load_bps, rtol=1e-12, atol=1e-6)
+    signed = route(c, arc_up, cols[2]).load_bps  # the engine's pass 1, itself the oracle's
+    np.testing.assert_allclose(got[:, 2], signed, rtol=1e-12, atol=1e-6)

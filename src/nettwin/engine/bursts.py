@@ -87,31 +87,47 @@ def demand_bursts(arrivals: DemandArrivals | None, rate_bps: np.ndarray,
     out = Bursts.poisson(rate.size)
     if arrivals is None:
         return out
-    planned = rate if planned_bps is None else np.asarray(planned_bps, float)
-    kind = np.array(ARRIVAL_KINDS, dtype=object)[arrivals.kind]
-    peak, on, off = arrivals.peak_rate_bps, arrivals.on_mean_s, arrivals.off_mean_s
+    # only the demands of another kind than Poisson are worked on, by their integer codes
+    # (on 90,000 demands, 30 % on-off: 22 -> 3 ms; comparing an object array of the enums
+    # per kind and column was most of it)
+    at = np.flatnonzero(arrivals.kind != ARRIVAL_KINDS.index(ArrivalKind.POISSON))
+    if not at.size:
+        return out
+    code = arrivals.kind[at]
+    planned = (rate if planned_bps is None else np.asarray(planned_bps, float))[at]
+    bits = np.asarray(mean_packet_bits, float)
+    bits = bits[at] if bits.ndim else bits
+    mean = rate[at]
+    peak, on, off = (arrivals.peak_rate_bps[at], arrivals.on_mean_s[at],
+                     arrivals.off_mean_s[at])
     with np.errstate(divide="ignore", invalid="ignore"):
         off_onoff = np.where(np.isnan(off), on * (peak / planned - 1.0), off)
         p = on / (on + off)
         high_mmpp = peak / planned
         low_mmpp = (1.0 - p * high_mmpp) / (1.0 - p)
-    onoff = onoff_bursts(on, off_onoff)
-    disp = dispersion_bursts(rate / np.asarray(mean_packet_bits, float),
-                             np.nan_to_num(arrivals.dispersion_index, nan=1.0),
-                             np.nan_to_num(arrivals.correlation_time_s, nan=1.0))
-    mmpp = Bursts(high_mmpp, low_mmpp, on, off)
-    cols = {}
-    for f in ("high_ratio", "low_ratio", "high_s", "low_s"):
-        v = getattr(out, f)
-        for k, src in ((ArrivalKind.ONOFF, onoff), (ArrivalKind.MMPP, mmpp),
-                       (ArrivalKind.DISPERSION, disp)):
-            v = np.where(kind == k, getattr(src, f), v)
-        cols[f] = v
-    ok = (rate > 0) & np.isfinite(cols["high_ratio"]) & np.isfinite(cols["low_ratio"]) & (
-        cols["high_ratio"] >= 1.0) & (cols["low_ratio"] >= 0.0) & (cols["low_ratio"] <= 1.0) & (
-        cols["high_s"] > 0) & (cols["low_s"] > 0)
-    return Bursts(*(np.where(ok, cols[f], getattr(out, f))
-                    for f in ("high_ratio", "low_ratio", "high_s", "low_s")))
+    def of_kind(kind: ArrivalKind, m: np.ndarray) -> Bursts:
+        if kind is ArrivalKind.ONOFF:
+            return onoff_bursts(on[m], off_onoff[m])
+        if kind is ArrivalKind.MMPP:
+            return Bursts(high_mmpp[m], low_mmpp[m], on[m], off[m])
+        return dispersion_bursts(mean[m] / (bits[m] if bits.ndim else bits),
+                                 np.nan_to_num(arrivals.dispersion_index[at][m], nan=1.0),
+                                 np.nan_to_num(arrivals.correlation_time_s[at][m], nan=1.0))
+
+    cols = {f: np.ones(at.size) for f in ("high_ratio", "low_ratio", "high_s", "low_s")}
+    for kind in (ArrivalKind.ONOFF, ArrivalKind.MMPP, ArrivalKind.DISPERSION):
+        mask = code == ARRIVAL_KINDS.index(kind)
+        if mask.any():
+            made = of_kind(kind, mask)
+            for f, v in cols.items():
+                v[mask] = getattr(made, f)
+    with np.errstate(invalid="ignore"):
+        ok = (mean > 0) & np.isfinite(cols["high_ratio"]) & np.isfinite(cols["low_ratio"]) & (
+            cols["high_ratio"] >= 1.0) & (cols["low_ratio"] >= 0.0) & (
+            cols["low_ratio"] <= 1.0) & (cols["high_s"] > 0) & (cols["low_s"] > 0)
+    for f, v in cols.items():
+        getattr(out, f)[at[ok]] = v[ok]  # the others stay Poisson
+    return out
 
 
 def fit_mmpp2(mean: np.ndarray, var: np.ndarray, m3: np.ndarray, area: np.ndarray

@@ -314,6 +314,51 @@ def route_all(n: int, destinations: np.ndarray, dest_ptr: np.ndarray, dest_deman
     return load
 
 
+@njit(cache=True, nogil=True)
+def push_columns(dist_all, order_all, count_all, dest_ptr, dest_demand, demand_src, rates,
+                 out_ptr, out_arc, out_dst, out_metric, out_ok):
+    """Arc loads (arcs x k) of the ``k`` demand-rate columns ``rates`` (k x demands), routed
+    as a pass 1 already routed their destinations (its distances, settle order and counts
+    per destination row): each row's traffic pushed down its ECMP DAG farthest first, every
+    column in the one walk. Three moment columns of the bursty demands cost one walk of the
+    rows instead of three Dijkstra passes. ``out_metric``: the metric at each out-CSR
+    position."""
+    k = rates.shape[0]
+    n = dist_all.shape[1]
+    load = np.zeros((out_arc.shape[0], k))
+    flow = np.zeros((n, k))
+    hops = np.empty(max(1, int(np.diff(out_ptr).max())) if n else 1, np.int64)
+    for j in range(dist_all.shape[0]):
+        dist = dist_all[j]
+        order = order_all[j]
+        for p in range(dest_ptr[j], dest_ptr[j + 1]):
+            d = dest_demand[p]
+            s = demand_src[d]
+            if dist[s] != UNREACHABLE:  # a source cut off routes nothing (as pass 1)
+                for c in range(k):
+                    flow[s, c] += rates[c, d]
+        for i in range(count_all[j] - 1, 0, -1):
+            u = order[i]
+            du = dist[u]
+            nh = 0  # the next hops' out-CSR positions, gathered in one scan
+            for q in range(out_ptr[u], out_ptr[u + 1]):
+                if out_ok[q]:
+                    dv = dist[out_dst[q]]
+                    if dv != UNREACHABLE and dv + out_metric[q] == du:
+                        hops[nh] = q
+                        nh += 1
+            for c in range(k):
+                share = flow[u, c] / max(nh, 1)
+                flow[u, c] = 0.0
+                for h in range(nh):
+                    q = hops[h]
+                    load[out_arc[q], c] += share
+                    flow[out_dst[q], c] += share
+        for c in range(k):  # what reached the destination
+            flow[order[0], c] = 0.0
+    return load
+
+
 def dag_words(n_arcs: int) -> int:
     """uint64 words of one destination's DAG bitset."""
     return (n_arcs + 63) // 64

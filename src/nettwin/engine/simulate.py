@@ -21,7 +21,7 @@ from nettwin.engine.options import ArrivalModel, QueueModel
 from nettwin.engine.options import SimulationOptions as SimulationOptions  # noqa: PLC0414
 from nettwin.engine.path_metrics import path_metrics_all
 from nettwin.engine.queueing import ArcQueues, evaluate_queues
-from nettwin.engine.routing import dag_words, route_all
+from nettwin.engine.routing import dag_words, push_columns, route_all
 from nettwin.engine.threads import engine_threads
 from nettwin.errors import SimulationError
 
@@ -303,9 +303,13 @@ def bursty_moments(net: CompiledNetwork, arc_up: np.ndarray, rate: np.ndarray,
     if bursts.is_poisson.all():
         return None
     sub = only_destinations_of(net, ~bursts.is_poisson)
-    var, m3, area = (route(sub, arc_up, np.where(bursts.is_poisson, 0.0, v)).load_bps
-                     for v in bursts.moments(rate))
-    return var, m3, area
+    var, m3, area = (np.where(bursts.is_poisson, 0.0, v) for v in bursts.moments(rate))
+    state = route(sub, arc_up, var)  # the variance routed, the other two pushed alike
+    out_arc = sub.out_arc
+    more = push_columns(state.dist, state.order, state.count, sub.dest_ptr, sub.dest_demand,
+                        sub.demand_src, np.stack([m3, area]), sub.out_ptr, out_arc,
+                        sub.arc_dst[out_arc], sub.arc_metric[out_arc], arc_up[out_arc])
+    return state.load_bps, more[:, 0], more[:, 1]
 
 
 def queue_bursty_measured(net: CompiledNetwork, options: SimulationOptions, arc_up: np.ndarray,
