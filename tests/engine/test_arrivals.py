@@ -55,6 +55,20 @@ def test_equal_rates_are_mm1k(rho: float, k: int) -> None:
     assert q.waiting_phase_s[0, 0] == pytest.approx(q.waiting_phase_s[0, 1], rel=1e-9)
 
 
+@pytest.mark.parametrize("rho", [0.05, 0.5, 0.97, 1.0, 1.02, 1.3, 3.0])
+def test_thousand_packet_buffers_are_mm1k(rho: float) -> None:
+    # the kernel stops where R_n has reached its fixed point and where a stable queue's
+    # mass has died out: the figures stay the closed form's, stable or overloaded
+    k = 1000
+    log_p = np.arange(k + 1) * np.log(rho)
+    p = np.exp(log_p - log_p.max())
+    p /= p.sum()
+    q = mmpp2_queue(np.array([rho]), np.array([rho]), np.array([2.0]), np.array([3.0]),
+                    np.array([1.0]), np.array([k]))
+    assert q.blocking[0] == pytest.approx(p[-1], rel=1e-9, abs=1e-15)
+    assert q.mean_in_system[0] == pytest.approx((np.arange(k + 1) * p).sum(), rel=1e-9)
+
+
 def test_large_buffer_is_mm1() -> None:
     rho = np.array([0.3, 0.6, 0.9])
     q = mmpp2_queue(rho, rho, np.ones(3), np.ones(3), np.ones(3), np.full(3, 2000))
