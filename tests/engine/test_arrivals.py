@@ -57,8 +57,8 @@ def test_equal_rates_are_mm1k(rho: float, k: int) -> None:
 
 @pytest.mark.parametrize("rho", [0.05, 0.5, 0.97, 1.0, 1.02, 1.3, 3.0])
 def test_thousand_packet_buffers_are_mm1k(rho: float) -> None:
-    # the kernel stops where R_n has reached its fixed point and where a stable queue's
-    # mass has died out: the figures stay the closed form's, stable or overloaded
+    # the kernel stops going down where R_n has reached its fixed point: the figures stay
+    # the closed form's, stable or overloaded
     k = 1000
     log_p = np.arange(k + 1) * np.log(rho)
     p = np.exp(log_p - log_p.max())
@@ -67,6 +67,46 @@ def test_thousand_packet_buffers_are_mm1k(rho: float) -> None:
                     np.array([1.0]), np.array([k]))
     assert q.blocking[0] == pytest.approx(p[-1], rel=1e-9, abs=1e-15)
     assert q.mean_in_system[0] == pytest.approx((np.arange(k + 1) * p).sum(), rel=1e-9)
+
+
+def chain_solution(lh: float, ll: float, a: float, b: float, mu: float, k: int
+                   ) -> tuple[float, float, np.ndarray]:
+    """MMPP2/M/1/K from the stationary law of its whole chain (2 (K + 1) states, a dense
+    solve): blocking, mean number in system and the time share of each phase."""
+    n = 2 * (k + 1)
+    q = np.zeros((n, n))
+    for level in range(k + 1):
+        for ph, (lam, leave) in enumerate(((lh, a), (ll, b))):
+            i = 2 * level + ph
+            q[i, 2 * level + 1 - ph] += leave
+            if level < k:
+                q[i, i + 2] += lam
+            if level > 0:
+                q[i, i - 2] += mu
+    np.fill_diagonal(q, -q.sum(axis=1))
+    lhs = np.vstack([q.T, np.ones(n)])
+    pi = np.linalg.lstsq(lhs, np.concatenate([np.zeros(n), [1.0]]), rcond=None)[0]
+    pi = pi.reshape(k + 1, 2)
+    arrivals = pi[:, 0].sum() * lh + pi[:, 1].sum() * ll
+    return (float((pi[k, 0] * lh + pi[k, 1] * ll) / arrivals),
+            float((np.arange(k + 1) * pi.sum(axis=1)).sum()), pi.sum(axis=0))
+
+
+@pytest.mark.parametrize(("lh", "ll", "a", "b", "k"), [
+    (2.0, 0.0, 1e-3, 1e-4, 300),  # a rare overloaded high phase: the mass dips, then grows
+    (3.0, 0.1, 1e-2, 1e-3, 200),
+    (0.9, 0.2, 0.5, 0.5, 400),  # stable: R reaches its fixed point far below K
+    (0.3, 0.0, 2.0, 0.1, 300),
+    (1.5, 0.9, 0.05, 0.02, 150),  # overloaded in both phases
+])
+def test_unequal_rates_equal_the_whole_chain(lh: float, ll: float, a: float, b: float,
+                                             k: int) -> None:
+    q = mmpp2_queue(np.array([lh]), np.array([ll]), np.array([a]), np.array([b]),
+                    np.array([1.0]), np.array([k]))
+    blocking, mean_n, phases = chain_solution(lh, ll, a, b, 1.0, k)
+    assert q.blocking[0] == pytest.approx(blocking, rel=1e-7, abs=1e-14)
+    assert q.mean_in_system[0] == pytest.approx(mean_n, rel=1e-7)
+    np.testing.assert_allclose(q.time_phase[0], phases, rtol=1e-7)
 
 
 def test_large_buffer_is_mm1() -> None:

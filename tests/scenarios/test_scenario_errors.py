@@ -197,3 +197,16 @@ def test_cli_exits_4_when_the_simulation_cannot_run(tmp_path: Path) -> None:
                               "--weights", "0.5,0.3,0.2"])
     assert res.exit_code == EXIT_SIMULATION, res.output
     assert "must be 2 positive numbers" in res.output
+
+
+@pytest.mark.parametrize("metric", [0, -3, 2.5])
+def test_a_metric_change_built_in_code_is_checked_too(metric: float) -> None:
+    """The parser refuses metrics below 1; a SetMetric made in Python skipped that check and
+    reached the engine, where a zero-metric pair of arcs is a routing loop."""
+    from nettwin.scenarios.apply import apply_scenario
+    from nettwin.scenarios.changes import Scenario, SetMetric
+
+    link = next(iter(NET.links))
+    with pytest.raises(ValidationError, match=rf"set_metric {link}.*1 or more"):
+        apply_scenario(NET, compile_network(NET),
+                       Scenario("code", (SetMetric(link, metric),)))  # type: ignore[arg-type]

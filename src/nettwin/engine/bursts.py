@@ -94,9 +94,10 @@ def demand_bursts(arrivals: DemandArrivals | None, rate_bps: np.ndarray,
     if not at.size:
         return out
     code = arrivals.kind[at]
-    planned = (rate if planned_bps is None else np.asarray(planned_bps, float))[at]
+    planned = np.broadcast_to(rate if planned_bps is None else np.asarray(planned_bps, float),
+                              rate.shape)[at]
     bits = np.asarray(mean_packet_bits, float)
-    bits = bits[at] if bits.ndim else bits
+    bits = np.broadcast_to(bits, rate.shape)[at] if bits.ndim else bits
     mean = rate[at]
     peak, on, off = (arrivals.peak_rate_bps[at], arrivals.on_mean_s[at],
                      arrivals.off_mean_s[at])
@@ -105,7 +106,7 @@ def demand_bursts(arrivals: DemandArrivals | None, rate_bps: np.ndarray,
         p = on / (on + off)
         high_mmpp = peak / planned
         low_mmpp = (1.0 - p * high_mmpp) / (1.0 - p)
-    def of_kind(kind: ArrivalKind, m: np.ndarray) -> Bursts:
+    def make_bursts(kind: ArrivalKind, m: np.ndarray) -> Bursts:
         if kind is ArrivalKind.ONOFF:
             return onoff_bursts(on[m], off_onoff[m])
         if kind is ArrivalKind.MMPP:
@@ -118,7 +119,7 @@ def demand_bursts(arrivals: DemandArrivals | None, rate_bps: np.ndarray,
     for kind in (ArrivalKind.ONOFF, ArrivalKind.MMPP, ArrivalKind.DISPERSION):
         mask = code == ARRIVAL_KINDS.index(kind)
         if mask.any():
-            made = of_kind(kind, mask)
+            made = make_bursts(kind, mask)
             for f, v in cols.items():
                 v[mask] = getattr(made, f)
     with np.errstate(invalid="ignore"):

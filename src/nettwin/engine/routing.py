@@ -22,6 +22,10 @@ claiming destination chunks (pass 1) or blocks (pass 2) until none is left
    with small metrics (``_dijkstra32``, ``_dial32``).
 2. once arc delays and losses are known, the same DAG gives per node the delay averaged
    over the ECMP split, the worst-path delay, the delivery probability and the mean hops.
+
+``push_columns`` pushes several demand-rate columns at once over a pass 1 already made (its
+distances and settle order): the bursty demands' rate-process moments, three columns that
+took three Dijkstra passes.
 """
 
 from __future__ import annotations

@@ -149,6 +149,14 @@ def apply_scenario(network: Network, compiled: CompiledNetwork | None,
                 continue
             arcs = link_arcs(link_pos[change.link], change.direction)
             if isinstance(change, SetMetric):
+                if not isinstance(change.metric, int | np.integer) or change.metric < 1:
+                    # a change built in code skips the parser's check; routing needs
+                    # metrics of 1 or more (a zero-metric pair of arcs is a loop)
+                    problems.append(Problem(
+                        f"scenario {scenario.name!r}: set_metric {change.link}",
+                        "metric must be a whole number of 1 or more", value=change.metric,
+                        fix="give the IGP metric as a whole number, 1 or more"))
+                    continue
                 metric = metric.copy() if metric is compiled.arc_metric else metric
                 metric[arcs] = change.metric
             else:
