@@ -11,7 +11,11 @@ Workloads
     and compile, one full scenario (wall on all threads, CPU on one thread), a double link
     failure through the incremental engine, all 8,000 single-arc failures;
   * networkx reference on the same 1,000-node network (loads only), ngraph on the real
-    networks when the peers' virtualenv exists (``make bench-peers-setup``).
+    networks when the peers' virtualenv exists (``make bench-peers-setup``);
+  * bursty queueing: GEANT and Rocketfuel rf1755 with 30 % of their demands on-off (50-ms
+    bursts at twice the mean), one scenario's CPU on one thread queued as bursts and as
+    Poisson (``--bursty`` alone; run it with PYTHONPATH at an older tree's src for the
+    reference in the same minutes).
 
 Run: ``make bench-regress`` (``--write-baseline`` stores this run as the new baseline;
 ``--quick`` skips networkx and the peers). ``--scenario`` times only the 1,000-node scenario
@@ -212,6 +216,48 @@ RESULT_FIELDS = ("arc_load_bps", "demand_routed", "demand_delay_mean_s", "demand
                  "demand_loss", "demand_hops_mean", "demand_path_signature")
 
 
+def bursty(figures: dict[str, float]) -> None:
+    """One scenario of two real networks with 30 % of their demands on-off, queued as bursts
+    (``simulate`` with bursty arrivals: the bursts' moments routed, MMPP2/M/1/K per port)
+    and as Poisson, CPU on one thread; the same figures either way checked."""
+    import dataclasses
+
+    from nettwin.engine.options import ArrivalModel, SimulationOptions
+    from nettwin.io.repetita import import_repetita
+    from nettwin.model.demands import ARRIVAL_KINDS, DemandArrivals
+    from nettwin.model.fields import ArrivalKind
+
+    rf = DATA / "repetita" / "2016RocketFuelUCL"
+    nets = {
+        "geant": load_traffic(load_network(DATA / "sndlib" / "xml" / "geant.xml"), DATA / (
+            "traffic/geant-uhlig-15min/demandMatrix-geant-uhlig-15min-20050505-1400.xml")),
+        "rf1755": import_repetita(rf / "rf1755_real_hard.graph",
+                                  rf / "rf1755_real_hard.0000.demands"),
+    }
+    for name, net in nets.items():
+        n = len(net.demands)
+        on = np.random.default_rng(1).random(n) < 0.3
+        nan = np.full(n, np.nan)
+        burst = np.where(on, 0.05, nan)
+        arrivals = DemandArrivals(
+            np.where(on, ARRIVAL_KINDS.index(ArrivalKind.ONOFF), 0).astype(np.int8), nan,
+            burst, burst, nan, nan)
+        c = compile_network(dataclasses.replace(net, demands=dataclasses.replace(
+            net.demands, arrivals=arrivals)))
+        cpu = {}
+        for model in (ArrivalModel.BURSTY, ArrivalModel.POISSON):
+            options = SimulationOptions(arrival_model=model)
+            cpu[model] = 1e3 * _one_thread_cpu(
+                lambda o=options, cc=c: simulate(cc, o).demand_loss, 7)  # type: ignore[misc]
+            figures[f"{name}_{model.value}_cpu1_ms"] = cpu[model]
+        delay = simulate(c, SimulationOptions(arrival_model=ArrivalModel.BURSTY)).kpis()[
+            "mean_delay_s"]
+        print(f"{name} with 30 % of {n} demands on-off: one scenario {cpu[ArrivalModel.BURSTY]:.1f}"
+              f" ms CPU on one thread queued as bursts, {cpu[ArrivalModel.POISSON]:.1f} ms as "
+              f"Poisson ({cpu[ArrivalModel.BURSTY] / cpu[ArrivalModel.POISSON]:.1f}x); mean "
+              f"delay {delay:.9e} s", flush=True)
+
+
 def thread_cpu_s() -> dict[int, float]:
     """CPU seconds of each thread of this process so far (Linux /proc; empty elsewhere)."""
     tasks = Path("/proc/self/task")
@@ -340,6 +386,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip networkx and ngraph")
     parser.add_argument("--crossover", action="store_true",
                         help="only measure serial vs parallel kernels by work size")
+    parser.add_argument("--bursty", action="store_true",
+                        help="only the bursty-queueing scenarios (CPU on one thread)")
     parser.add_argument("--scenario", action="store_true",
                         help="only the 1,000-node scenario, CPU per pass and wall")
     parser.add_argument("--repeats", type=int, default=7, help="repeats with --scenario")
@@ -353,12 +401,16 @@ def main() -> None:
     if args.scenario:
         scenario(args.repeats, args.save_results, args.same_as)
         return
+    if args.bursty:
+        bursty({})
+        return
     load = os.getloadavg()[0]
     print(f"numba threads {numba.get_num_threads()}, {platform.processor() or platform.machine()}"
           f", load average {load:.1f} on {os.cpu_count()} cores")
     figures: dict[str, float] = {}
     real_networks(figures, not args.quick)
     synthetic(figures, not args.quick, not args.quick)
+    bursty(figures)
     figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures["load_average_start"] = load
     print(f"peak RSS {figures['peak_rss_mib']:.0f} MiB")
