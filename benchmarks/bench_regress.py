@@ -29,6 +29,7 @@ then ``--scenario --same-as /tmp/r`` here.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -113,19 +114,24 @@ def _ngraph(net: Any, c: Any) -> tuple[float, float] | None:
     return float(out["converge_s"]), float(out["converge_cpu_s"])
 
 
-def real_networks(figures: dict[str, float], peers: bool) -> None:
+@functools.cache
+def real_network(name: str) -> Any:
+    """GEANT (SNDlib, a measured 15-minute matrix), Abilene (REPETITA) or Rocketfuel rf1755
+    (REPETITA), read once per run."""
     from nettwin.io.repetita import import_repetita
 
-    rep = DATA / "repetita" / "2016TopologyZooUCL_inverseCapacity"
-    rf = DATA / "repetita" / "2016RocketFuelUCL"
-    nets = {
-        "geant": load_traffic(load_network(DATA / "sndlib" / "xml" / "geant.xml"), DATA / (
-            "traffic/geant-uhlig-15min/demandMatrix-geant-uhlig-15min-20050505-1400.xml")),
-        "abilene": import_repetita(rep / "Abilene.graph", rep / "Abilene.0000.demands"),
-        "rf1755": import_repetita(rf / "rf1755_real_hard.graph",
-                                  rf / "rf1755_real_hard.0000.demands"),
-    }
-    for name, net in nets.items():
+    if name == "geant":
+        return load_traffic(load_network(DATA / "sndlib" / "xml" / "geant.xml"), DATA / (
+            "traffic/geant-uhlig-15min/demandMatrix-geant-uhlig-15min-20050505-1400.xml"))
+    rep = DATA / "repetita" / ("2016RocketFuelUCL" if name == "rf1755"
+                               else "2016TopologyZooUCL_inverseCapacity")
+    stem = {"abilene": "Abilene", "rf1755": "rf1755_real_hard"}[name]
+    return import_repetita(rep / f"{stem}.graph", rep / f"{stem}.0000.demands")
+
+
+def real_networks(figures: dict[str, float], peers: bool) -> None:
+    for name in ("geant", "abilene", "rf1755"):
+        net = real_network(name)
         c = compile_network(net)
         walls, cpu = _walls(lambda: simulate(c).demand_loss, 300)  # noqa: B023
         figures[f"{name}_scenario_p50_ms"] = 1e3 * float(np.percentile(walls, 50))
@@ -223,18 +229,11 @@ def bursty(figures: dict[str, float]) -> None:
     import dataclasses
 
     from nettwin.engine.options import ArrivalModel, SimulationOptions
-    from nettwin.io.repetita import import_repetita
     from nettwin.model.demands import ARRIVAL_KINDS, DemandArrivals
     from nettwin.model.fields import ArrivalKind
 
-    rf = DATA / "repetita" / "2016RocketFuelUCL"
-    nets = {
-        "geant": load_traffic(load_network(DATA / "sndlib" / "xml" / "geant.xml"), DATA / (
-            "traffic/geant-uhlig-15min/demandMatrix-geant-uhlig-15min-20050505-1400.xml")),
-        "rf1755": import_repetita(rf / "rf1755_real_hard.graph",
-                                  rf / "rf1755_real_hard.0000.demands"),
-    }
-    for name, net in nets.items():
+    for name in ("geant", "rf1755"):
+        net = real_network(name)
         n = len(net.demands)
         on = np.random.default_rng(1).random(n) < 0.3
         nan = np.full(n, np.nan)

@@ -245,7 +245,7 @@ def route(net: CompiledNetwork, arc_up: np.ndarray, demand_rate_bps: np.ndarray,
 def only_destinations_of(net: CompiledNetwork, demands: np.ndarray) -> CompiledNetwork:
     """``net`` routing only the destinations that some demand in ``demands`` (a mask) goes
     to, with all their demands: what the bursty moments need (a few bursty demands among
-    many Poisson ones route a few trees, not all of them, three times per run)."""
+    many Poisson ones route a few trees, not all of them)."""
     counts = np.diff(net.dest_ptr)
     entry_dest = np.repeat(np.arange(counts.size), counts)  # each dest_demand entry's
     hit = np.zeros(counts.size, bool)
